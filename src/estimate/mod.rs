@@ -1,0 +1,1 @@
+//! Estimation: Poisson pseudo-maximum likelihood with high-dimensional fixed effects.

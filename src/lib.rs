@@ -1,0 +1,13 @@
+//! tradesim: trade-agreement scenario simulator.
+//!
+//! The pipeline, in one paragraph: a [`data::Baseline`] (economies, sectors, bilateral flows
+//! including domestic sales, applied tariffs, input-output structure) is loaded and validated;
+//! a scenario file is parsed into a validated [`scenario::Scenario`]; its agreements are
+//! resolved by [`policy`] into the applied tariff matrix and non-tariff cost shifters of every
+//! year; [`model`] solves the general equilibrium in changes for each year; [`simulate`] runs
+//! the years (and draws) in parallel; [`report`] writes the tables.
+//! [`estimate`] fits PPML gravity models with high-dimensional fixed effects.
+
+pub mod error;
+pub mod estimate;
+pub mod model;

@@ -1,0 +1,1 @@
+//! The equilibria tradesim solves. No I/O, no randomness: pure numerics.
