@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tradesim", version, about = "Trade-agreement scenario simulator")]
+#[command(
+    name = "tradesim",
+    version,
+    about = "Trade-agreement scenario simulator"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
