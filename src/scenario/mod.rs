@@ -550,7 +550,7 @@ fn validate_agreement(
             None => errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: `{code}` withdraws but is not a member; add it to `members` or remove the withdrawal", a.name))),
         }
     }
-    if members.len() < 2 {
+    if a.members.len() + a.accessions.len() < 2 {
         errors.push(src.error(
             anchor,
             "members",
