@@ -197,6 +197,8 @@ pub fn run_batch(
     let mut economies = Staged::new(dir, "economies.csv")?;
     let mut solver = Staged::new(dir, "solver.csv")?;
     let mut quotas = Staged::new(dir, "quotas.csv")?;
+    let mut investment = Staged::new(dir, "investment.csv")?;
+    let mut wrote_investment = false;
     let mut failures = Staged::new(dir, "failures.csv")?;
     let mut bilateral = match opts.bilateral {
         BilateralMode::None => None,
@@ -244,6 +246,10 @@ pub fn run_batch(
                         solver.write(r)?;
                     }
                     wrote.1 = true;
+                    for r in &t.investment {
+                        investment.write(r)?;
+                        wrote_investment = true;
+                    }
                     for r in &t.quotas {
                         quotas.write(r)?;
                         any_quota = true;
@@ -298,6 +304,8 @@ pub fn run_batch(
             "real_wage_pct",
             "tariff_revenue_base",
             "tariff_revenue",
+            "inward_fdi_base",
+            "inward_fdi",
         ])?;
     }
     if !wrote.1 {
@@ -328,6 +336,19 @@ pub fn run_batch(
             "fill_rate",
             "regime",
             "marginal_rate",
+        ])?;
+    }
+    if !wrote_investment {
+        investment.header(&[
+            "scenario",
+            "year",
+            "draw",
+            "source",
+            "host",
+            "fdi_stock_base",
+            "fdi_stock",
+            "change_pct",
+            "affiliate_sales",
         ])?;
     }
     if let Some(b) = bilateral.as_mut() {
@@ -414,7 +435,7 @@ pub fn run_batch(
             )?,
         ));
     }
-    let mut staged = vec![economies, solver, quotas, failures];
+    let mut staged = vec![economies, solver, quotas, failures, investment];
     staged.extend(bilateral);
     let mut files: Vec<String> = staged
         .iter()
@@ -500,6 +521,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<BatchReport> {
         "solver.csv",
         "quotas.csv",
         "failures.csv",
+        "investment.csv",
         "bilateral.csv",
     ] {
         let mut body: Vec<u8> = Vec::new();

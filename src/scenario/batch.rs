@@ -76,6 +76,8 @@ pub enum Parameter {
     ThetaScale,
     /// An agreement's depth β (absolute value).
     Depth(String),
+    /// The elasticity η of FDI stocks to the host's real income.
+    FdiEta,
 }
 
 /// A probability distribution.
@@ -278,6 +280,7 @@ pub fn load(path: &Path) -> Result<Batch> {
 fn param_needle(p: &Parameter) -> &str {
     match p {
         Parameter::Theta(_) | Parameter::ThetaScale => "Theta",
+        Parameter::FdiEta => "FdiEta",
         Parameter::Depth(_) => "Depth",
     }
 }
@@ -297,6 +300,13 @@ fn check_parameter(p: &Parameter, scenarios: &[Scenario]) -> std::result::Result
             }
         }
         Parameter::ThetaScale => Ok(()),
+        Parameter::FdiEta => {
+            if scenarios.iter().any(|s| s.investment.is_some()) {
+                Ok(())
+            } else {
+                Err("FdiEta: no scenario of the batch has an investment block".into())
+            }
+        }
         Parameter::Depth(name) => {
             if scenarios
                 .iter()

@@ -38,6 +38,8 @@ pub struct YearOutcome {
     pub quotas: Vec<QuotaOutcome>,
     /// Rounds of the quota regime search (1 when there is no quota).
     pub quota_rounds: usize,
+    /// Projected FDI stocks (empty without an investment block).
+    pub investment: Vec<crate::invest::FdiOutcome>,
 }
 
 /// A scenario's results: the solved baseline and the years.
@@ -93,13 +95,26 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
         .map(|p| {
             let cost = policy::cost_factors(&s.baseline, &s.theta, &base_policy, p);
             let r = solve_year(&model, p, cost, &deficit, &s.solver, &baseline)
-                .map(|(equilibrium, quotas, quota_rounds)| YearOutcome {
-                    year: p.year,
-                    draw: 0,
-                    comparison: compare(&model, &baseline, &equilibrium),
-                    equilibrium,
-                    quotas,
-                    quota_rounds,
+                .map(|(equilibrium, quotas, quota_rounds)| {
+                    let comparison = compare(&model, &baseline, &equilibrium);
+                    let investment = s.investment.as_ref().map_or_else(Vec::new, |inv| {
+                        crate::invest::project(
+                            inv,
+                            &s.agreements,
+                            s.base_year,
+                            p.year,
+                            &comparison.real_income_pct,
+                        )
+                    });
+                    YearOutcome {
+                        year: p.year,
+                        draw: 0,
+                        comparison,
+                        equilibrium,
+                        quotas,
+                        quota_rounds,
+                        investment,
+                    }
                 })
                 .map_err(|e| name_economy(e, s, &format!("year {}", p.year)));
             on_year();
