@@ -35,6 +35,9 @@ enum Command {
         /// No progress bar and no summary.
         #[arg(long)]
         quiet: bool,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate a scenario (or batch) file without solving and print its resolved tariff paths.
     Check {
@@ -67,6 +70,9 @@ enum Command {
         /// No progress bar and no comparison table.
         #[arg(long)]
         quiet: bool,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
     },
     /// Merge the output directories of the shards of a batch into one directory.
     Merge {
@@ -75,6 +81,9 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -98,13 +107,20 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An interrupted run leaves no partial output: remove the staging directories, exit 130.
+    let _ = ctrlc::set_handler(|| {
+        report::output::abandon_all();
+        eprintln!("interrupted: no output was written");
+        std::process::exit(130);
+    });
     let result = match cli.command {
         Command::Run {
             scenario,
             out,
             threads,
             quiet,
-        } => run(&scenario, &out, threads, quiet),
+            force,
+        } => run(&scenario, &out, threads, quiet, force),
         Command::Check { scenario } => check(&scenario),
         Command::Batch {
             batch,
@@ -115,6 +131,7 @@ fn main() -> ExitCode {
             bilateral,
             chunk,
             quiet,
+            force,
         } => {
             let opts = report::batch::BatchOptions {
                 shard,
@@ -122,9 +139,9 @@ fn main() -> ExitCode {
                 bilateral,
                 chunk,
             };
-            run_batch(&batch, &out, threads, &opts, quiet)
+            run_batch(&batch, &out, threads, &opts, quiet, force)
         }
-        Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Merge { dirs, out, force } => merge(&dirs, &out, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -169,15 +186,18 @@ fn run(
     out: &std::path::Path,
     threads: Option<usize>,
     quiet: bool,
+    force: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
     let s = scenario::load(path)?;
+    let staged = report::output::OutputDir::begin(out, force)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
     let result = simulate::run(&s, &|| bar.inc(1));
     bar.finish_and_clear();
     let outcome = result?;
     let tables = report::tables(&s.baseline, &outcome);
-    let files = report::write_tables(out, &tables)?;
+    let files = report::write_tables(&staged, &tables)?;
+    staged.commit()?;
     if !quiet {
         let members: Vec<usize> = {
             let mut m: Vec<usize> = s
@@ -229,9 +249,11 @@ fn run_batch(
     threads: Option<usize>,
     opts: &report::batch::BatchOptions,
     quiet: bool,
+    force: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
     let b = scenario::batch::load(path)?;
+    let staged = report::output::OutputDir::begin(out, force)?;
     let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
     let total = years as u64 * (b.draws as u64 + 1);
     let total = match opts.shard {
@@ -239,9 +261,10 @@ fn run_batch(
         None => total,
     };
     let bar = progress(total, quiet, &format!("batch {}", b.name));
-    let result = report::batch::run_batch(&b, opts, out, &|| bar.inc(1));
+    let result = report::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
     bar.finish_and_clear();
     let rep = result?;
+    staged.commit()?;
     if !quiet {
         let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
         print!(
@@ -261,8 +284,10 @@ fn run_batch(
     Ok(())
 }
 
-fn merge(dirs: &[PathBuf], out: &std::path::Path) -> tradesim::error::Result<()> {
-    let rep = report::batch::merge(dirs, out)?;
+fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {
+    let staged = report::output::OutputDir::begin(out, force)?;
+    let rep = report::batch::merge(dirs, &staged)?;
+    staged.commit()?;
     println!(
         "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
         dirs.len(),

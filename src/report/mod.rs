@@ -2,6 +2,7 @@
 //! printed on the terminal.
 
 pub mod batch;
+pub mod output;
 pub mod summary;
 
 use crate::data::{exports_of, imports_of, Baseline};
@@ -291,8 +292,8 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
-/// Write the tables of a run into `dir`.
-pub fn write_tables(dir: &Path, t: &Tables) -> Result<Vec<String>> {
+/// Write the tables of a run into an output directory being staged.
+pub fn write_tables(out: &output::OutputDir, t: &Tables) -> Result<Vec<String>> {
     let mut files = vec![
         ("economies.csv", to_csv(&t.economies, &[])?),
         ("bilateral.csv", to_csv(&t.bilateral, &[])?),
@@ -319,7 +320,9 @@ pub fn write_tables(dir: &Path, t: &Tables) -> Result<Vec<String>> {
     if !t.investment.is_empty() {
         files.push(("investment.csv", to_csv(&t.investment, &[])?));
     }
-    write_all(dir, &files)?;
+    for (name, bytes) in &files {
+        out.write(name, bytes)?;
+    }
     Ok(files.iter().map(|(n, _)| n.to_string()).collect())
 }
 
