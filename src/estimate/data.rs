@@ -7,6 +7,39 @@
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast, non-cryptographic hasher (FxHash) for factorising columns.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// Hash map with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 use std::path::{Path, PathBuf};
 
 /// One column of a [`Dataset`].
@@ -78,13 +111,15 @@ impl Dataset {
             }
         }
         let ncol = names.len();
-        // Parse optimistically as numbers; fall back to text per column on the first failure.
+        // Parse optimistically as numbers; keep every cell's bytes in one arena per column so
+        // that a column can fall back to text (as typed) when a later cell is not a number.
         let mut nums: Vec<Option<Vec<f64>>> = vec![Some(Vec::new()); ncol];
-        let mut texts: Vec<Vec<String>> = vec![Vec::new(); ncol];
-        let mut record = csv::StringRecord::new();
+        let mut arena: Vec<Vec<u8>> = vec![Vec::new(); ncol];
+        let mut ends: Vec<Vec<usize>> = vec![Vec::new(); ncol];
+        let mut record = csv::ByteRecord::new();
         let mut nrows = 0usize;
         loop {
-            match rdr.read_record(&mut record) {
+            match rdr.read_byte_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
@@ -104,11 +139,15 @@ impl Dataset {
                 ));
             }
             for (j, cell) in record.iter().enumerate() {
-                texts[j].push(cell.to_string());
+                arena[j].extend_from_slice(cell);
+                ends[j].push(arena[j].len());
                 if let Some(v) = &mut nums[j] {
                     if cell.is_empty() {
                         v.push(f64::NAN);
-                    } else if let Ok(x) = cell.parse::<f64>() {
+                    } else if let Some(x) = std::str::from_utf8(cell)
+                        .ok()
+                        .and_then(|t| t.parse::<f64>().ok())
+                    {
                         v.push(x);
                     } else {
                         nums[j] = None;
@@ -117,14 +156,30 @@ impl Dataset {
             }
             nrows += 1;
         }
-        let columns = nums
-            .into_iter()
-            .zip(texts)
-            .map(|(n, t)| match n {
+        let mut columns = Vec::with_capacity(ncol);
+        for (j, n) in nums.into_iter().enumerate() {
+            columns.push(match n {
                 Some(v) => Column::Numeric(v),
-                None => Column::Text(t),
-            })
-            .collect();
+                None => {
+                    let mut t = Vec::with_capacity(nrows);
+                    let mut start = 0;
+                    for (i, &end) in ends[j].iter().enumerate() {
+                        let cell = std::str::from_utf8(&arena[j][start..end]).map_err(|_| {
+                            Error::data(
+                                path,
+                                i + 2,
+                                format!("column '{}' is not valid UTF-8", names[j]),
+                            )
+                        })?;
+                        t.push(cell.to_string());
+                        start = end;
+                    }
+                    Column::Text(t)
+                }
+            });
+            arena[j] = Vec::new();
+            ends[j] = Vec::new();
+        }
         Ok(Dataset {
             names,
             columns,
@@ -289,7 +344,7 @@ impl Factor {
         let mut codes = key_codes[0].clone();
         let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
         for k in 1..columns.len() {
-            let mut map: HashMap<(u32, u32), u32> = HashMap::new();
+            let mut map: FxMap<(u32, u32), u32> = FxMap::default();
             let mut new_parts = Vec::new();
             let other = &key_codes[k];
             for i in 0..n {
@@ -342,7 +397,7 @@ fn factorize(
     let mut labels = Vec::new();
     match col {
         Column::Numeric(v) => {
-            let mut map: HashMap<u64, u32> = HashMap::new();
+            let mut map: FxMap<u64, u32> = FxMap::default();
             for &i in rows {
                 let x = v[i];
                 if !x.is_finite() {
@@ -361,7 +416,7 @@ fn factorize(
             }
         }
         Column::Text(v) => {
-            let mut map: HashMap<&str, u32> = HashMap::new();
+            let mut map: FxMap<&str, u32> = FxMap::default();
             for &i in rows {
                 let s = v[i].as_str();
                 if s.is_empty() {

@@ -108,6 +108,8 @@ pub struct PpmlFit {
     pub deviance: f64,
     /// Always true in a returned fit (a non-converged fit is an error).
     pub converged: bool,
+    /// Alternating-projection sweeps per IRLS iteration (the most over the demeaned columns).
+    pub demean_sweeps: Vec<usize>,
     /// Whether each input row was used in the fit.
     pub used: Vec<bool>,
     /// Fitted means `μ = exp(η)` aligned to the input rows; NaN for rows not used.
@@ -443,6 +445,8 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     let mut collinear = Vec::new();
     let mut converged = false;
     let mut iterations = 0;
+    let mut demean_sweeps = Vec::new();
+    let mut last_crit = f64::INFINITY;
     let mut dev = last;
     let mut state: Option<(Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>)> = None; // (X̃, w, resid, β)
     for it in 0..opts.max_iter {
@@ -456,10 +460,26 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             .map(|(((e, o), y), m)| e - o + y / m - 1.0)
             .collect();
         let fe = FixedEffects::new(&factors, &w);
-        // Demean z and the active regressors in parallel, warm-started.
-        let mut jobs: Vec<(&[f64], &mut Vec<f64>)> = Vec::with_capacity(active.len() + 1);
-        jobs.push((&z, &mut alpha_z));
-        {
+        // Adaptive inner tolerance (as ppmlhdfe): loose while the IRLS is far from its solution,
+        // tighter as the deviance settles. When the deviance criterion is met after a loosely
+        // demeaned step, the step is redone at the requested tolerance (warm-started, cheap),
+        // so the reported solution always comes from a step demeaned at `opts.demean.tol`.
+        let target = opts.demean.tol;
+        let mut inner = DemeanOptions {
+            tol: if it == 0 {
+                target.max(1e-7)
+            } else {
+                (last_crit * 1e-4).clamp(target, target.max(1e-5))
+            },
+            ..opts.demean
+        };
+        if factors.is_empty() {
+            inner.tol = target;
+        }
+        let (x_dm, z_dm, resid, beta, crit, new_eta) = loop {
+            // Demean z and the active regressors in parallel, warm-started.
+            let mut jobs: Vec<(&[f64], &mut Vec<f64>)> = Vec::with_capacity(active.len() + 1);
+            jobs.push((&z, &mut alpha_z));
             let mut ax: Vec<Option<&mut Vec<f64>>> = alpha_x.iter_mut().map(Some).collect();
             for &j in &active {
                 if let Some(a) = ax[j].take() {
@@ -468,8 +488,14 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             }
             let results: Vec<Result<(Vec<f64>, usize)>> = jobs
                 .into_par_iter()
-                .map(|(col, a)| fe.demean(col, a, &opts.demean))
+                .map(|(col, a)| fe.demean(col, a, &inner))
                 .collect();
+            let max_sweeps = results
+                .iter()
+                .filter_map(|r| r.as_ref().ok().map(|x| x.1))
+                .max()
+                .unwrap_or(0);
+            demean_sweeps.push(max_sweeps);
             let mut results = results.into_iter();
             let z_dm = results
                 .next()
@@ -479,7 +505,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             for r in results {
                 x_dm.push(r?.0);
             }
-            if it == 0 {
+            if it == 0 && collinear.is_empty() {
                 let raw: Vec<Vec<f64>> = active.iter().map(|&j| x_raw[j].clone()).collect();
                 let keep_idx = non_collinear(&raw, &x_dm, &w, 1e-9);
                 if keep_idx.len() < active.len() {
@@ -504,7 +530,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                 DVector::zeros(0)
             } else {
                 let (xtx, xtz) = cross(&x_dm, &w, &z_dm);
-                let chol = xtx.clone().cholesky().ok_or_else(|| {
+                let chol = xtx.cholesky().ok_or_else(|| {
                     Error::NotConverged(format!(
                         "IRLS iteration {iterations}: X'WX is not positive definite (regressors nearly collinear: {})",
                         active.iter().map(|&j| names[j].as_str()).collect::<Vec<_>>().join(", ")
@@ -519,23 +545,30 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                     *r -= b * x;
                 }
             }
-            for i in 0..n {
-                eta[i] = z[i] - resid[i] + offset[i];
-                mu[i] = eta[i].exp();
-            }
-            dev = deviance(&y, &mu);
+            let new_eta: Vec<f64> = (0..n).map(|i| z[i] - resid[i] + offset[i]).collect();
+            let new_mu: Vec<f64> = new_eta.iter().map(|e| e.exp()).collect();
+            dev = deviance(&y, &new_mu);
             if !dev.is_finite() {
                 return Err(Error::NotConverged(format!(
                     "IRLS iteration {iterations}: the deviance is not finite (fitted values overflow); check for extreme regressor values or separation not caught by the fixed-effect check"
                 )));
             }
             let crit = (dev - last).abs() / (0.1 + last.abs());
-            last = dev;
-            state = Some((x_dm, w, resid, beta));
-            if crit < opts.tol {
-                converged = true;
-                break;
+            if crit < opts.tol && inner.tol > target {
+                inner.tol = target;
+                continue;
             }
+            break (x_dm, z_dm, resid, beta, crit, new_eta);
+        };
+        drop(z_dm);
+        eta = new_eta;
+        mu = eta.iter().map(|e| e.exp()).collect();
+        last = dev;
+        last_crit = crit;
+        state = Some((x_dm, w, resid, beta));
+        if crit < opts.tol {
+            converged = true;
+            break;
         }
     }
     if !converged {
@@ -623,6 +656,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         iterations,
         deviance: dev,
         converged,
+        demean_sweeps,
         used,
         fitted,
         fe_sum,
