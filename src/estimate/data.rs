@@ -307,7 +307,8 @@ pub struct Factor {
     pub name: String,
     /// The level of each observation.
     pub codes: Vec<u32>,
-    /// Labels of the levels (values joined by `_` for interactions), in order of first appearance.
+    /// Labels of the levels (values joined by `_` for interactions), sorted (numerically for
+    /// numeric columns, by text otherwise; interactions by their components).
     pub labels: Vec<String>,
 }
 
@@ -340,15 +341,13 @@ impl Factor {
             });
         }
         // Combine pairwise, compacting through a hash map.
-        let n = rows.len();
         let mut codes = key_codes[0].clone();
         let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
-        for k in 1..columns.len() {
+        for other in key_codes.iter().skip(1) {
             let mut map: FxMap<(u32, u32), u32> = FxMap::default();
             let mut new_parts = Vec::new();
-            let other = &key_codes[k];
-            for i in 0..n {
-                let key = (codes[i], other[i]);
+            for (ci, &oi) in codes.iter_mut().zip(other) {
+                let key = (*ci, oi);
                 let next = map.len() as u32;
                 let c = *map.entry(key).or_insert_with(|| {
                     let mut p = parts[key.0 as usize].clone();
@@ -356,10 +355,15 @@ impl Factor {
                     new_parts.push(p);
                     next
                 });
-                codes[i] = c;
+                *ci = c;
             }
             parts = new_parts;
         }
+        // Levels in sorted order (lexicographic in the interacted columns' sorted codes).
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by(|&a, &b| parts[a].cmp(&parts[b]));
+        let parts: Vec<Vec<u32>> = order.iter().map(|&o| parts[o].clone()).collect();
+        reorder(&mut codes, &order);
         let labels = parts
             .iter()
             .map(|p| {
@@ -434,7 +438,32 @@ fn factorize(
             }
         }
     }
+    // Levels in sorted order: numerically for numeric columns, by text otherwise.
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    match col {
+        Column::Numeric(_) => {
+            let vals: Vec<f64> = labels
+                .iter()
+                .map(|l| l.parse::<f64>().unwrap_or(f64::NAN))
+                .collect();
+            order.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
+        }
+        Column::Text(_) => order.sort_by(|&a, &b| labels[a].cmp(&labels[b])),
+    }
+    reorder(&mut codes, &order);
+    let labels = order.iter().map(|&o| labels[o].clone()).collect();
     Ok((codes, labels))
+}
+
+/// Re-codes `codes` so that old level `order[k]` becomes level `k`.
+fn reorder(codes: &mut [u32], order: &[usize]) {
+    let mut new_of = vec![0u32; order.len()];
+    for (k, &o) in order.iter().enumerate() {
+        new_of[o] = k as u32;
+    }
+    for c in codes.iter_mut() {
+        *c = new_of[*c as usize];
+    }
 }
 
 #[cfg(test)]
@@ -468,7 +497,11 @@ mod tests {
         let f = Factor::from_columns(&ds, &["e".into(), "y".into()], &[0, 1, 2], "t").unwrap();
         assert_eq!(f.codes, vec![0, 1, 2]);
         assert_eq!(f.labels, vec!["A_1", "A_2", "B_1"]);
-        let f = Factor::from_columns(&ds, &["e".into()], &[0, 1, 2], "t").unwrap();
-        assert_eq!(f.codes, vec![0, 0, 1]);
+        let f = Factor::from_columns(&ds, &["e".into()], &[2, 0, 1], "t").unwrap();
+        assert_eq!(f.codes, vec![1, 0, 0]);
+        assert_eq!(f.labels, vec!["A", "B"]);
+        let f = Factor::from_columns(&ds, &["y".into(), "e".into()], &[2, 1, 0], "t").unwrap();
+        assert_eq!(f.labels, vec!["1_A", "1_B", "2_A"]);
+        assert_eq!(f.codes, vec![1, 2, 0]);
     }
 }

@@ -67,7 +67,7 @@ impl Default for PpmlOptions {
 pub struct FixedEffectEstimates {
     /// The dimension as written in the formula, e.g. `exporter^year`.
     pub dimension: String,
-    /// Level labels (interacted values joined by `_`), in order of first appearance.
+    /// Level labels (interacted values joined by `_`), sorted.
     pub levels: Vec<String>,
     /// Estimated value per level (see [`PpmlFit::fixed_effects`] for the normalisation).
     pub values: Vec<f64>,
@@ -120,9 +120,11 @@ pub struct PpmlFit {
     /// Estimated fixed effects per dimension. They are one solution of the normal equations,
     /// obtained by alternating projections from zero; with several dimensions, levels are
     /// identified only up to normalisations that cancel in `fe_sum`. They are normalised so
-    /// that in every dimension after the first, the first level (first appearance in the data)
-    /// is zero and the first dimension absorbs the shift, as fixest does when the fixed effects
-    /// form one connected set.
+    /// that in every dimension after the first, the first level (in sorted order) is zero and
+    /// the first dimension absorbs the shift — fixest's normalisation for two connected
+    /// dimensions. With three or more dimensions further restrictions remain (e.g. exporter
+    /// shifts between exporter-year and pair effects); the levels are then one particular
+    /// solution and only `fe_sum` (and `fitted`) should be relied on.
     pub fixed_effects: Vec<FixedEffectEstimates>,
 }
 
@@ -173,22 +175,30 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
     Ok(out)
 }
 
-/// Re-codes a factor on a subset of its observations, dropping levels that disappear.
+/// Re-codes a factor on a subset of its observations, dropping levels that disappear and
+/// keeping the (sorted) order of the others.
 fn restrict(f: &Factor, keep: &[bool]) -> Factor {
+    let mut present = vec![false; f.nlevels()];
+    for (&c, &k) in f.codes.iter().zip(keep) {
+        if k {
+            present[c as usize] = true;
+        }
+    }
     let mut map = vec![u32::MAX; f.nlevels()];
     let mut labels = Vec::new();
-    let mut codes = Vec::with_capacity(keep.iter().filter(|&&k| k).count());
-    for (&c, &k) in f.codes.iter().zip(keep) {
-        if !k {
-            continue;
+    for (l, &p) in present.iter().enumerate() {
+        if p {
+            map[l] = labels.len() as u32;
+            labels.push(f.labels[l].clone());
         }
-        let m = &mut map[c as usize];
-        if *m == u32::MAX {
-            *m = labels.len() as u32;
-            labels.push(f.labels[c as usize].clone());
-        }
-        codes.push(*m);
     }
+    let codes = f
+        .codes
+        .iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .map(|(&c, _)| map[c as usize])
+        .collect();
     Factor {
         name: f.name.clone(),
         codes,
@@ -236,6 +246,10 @@ fn drop_separated(
         }
     }
 }
+
+/// What the standard errors need from the last IRLS step: demeaned regressors X̃, weights w,
+/// working residuals, and β.
+type IrlsState = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>);
 
 /// Poisson deviance `2 Σ [y log(y/μ) − (y − μ)]`.
 pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
@@ -311,7 +325,12 @@ fn non_collinear(x_raw: &[Vec<f64>], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> 
 /// Fits `formula` to `ds` by PPML with fixed effects. Errors name the offending column, row or
 /// token; a fit that does not converge within `opts.max_iter` iterations is an error.
 pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFit> {
-    if !(opts.tol > 0.0) || opts.max_iter == 0 || !(opts.demean.tol > 0.0) {
+    if opts.tol.is_nan()
+        || opts.tol <= 0.0
+        || opts.max_iter == 0
+        || opts.demean.tol.is_nan()
+        || opts.demean.tol <= 0.0
+    {
         return Err(Error::invalid(
             "PPML options",
             "tolerances must be positive and max_iter at least 1",
@@ -448,7 +467,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     let mut demean_sweeps = Vec::new();
     let mut last_crit = f64::INFINITY;
     let mut dev = last;
-    let mut state: Option<(Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>)> = None; // (X̃, w, resid, β)
+    let mut state: Option<IrlsState> = None;
     for it in 0..opts.max_iter {
         iterations = it + 1;
         let w = mu.clone();
@@ -740,8 +759,10 @@ mod tests {
     fn scores_vanish() {
         let ds = panel();
         let f = Formula::parse("trade ~ x | exporter + importer^year").unwrap();
-        let mut o = PpmlOptions::default();
-        o.tol = 1e-12;
+        let o = PpmlOptions {
+            tol: 1e-12,
+            ..Default::default()
+        };
         let fit = fit(&ds, &f, &o).unwrap();
         let Some(Column::Numeric(y)) = ds.column("trade") else {
             panic!()
@@ -752,8 +773,8 @@ mod tests {
         let s: f64 = (0..y.len()).map(|i| (y[i] - fit.fitted[i]) * x[i]).sum();
         assert!(s.abs() < 1e-6, "{s}");
         // μ = exp(xβ + fe_sum)
-        for i in 0..y.len() {
-            let m = (fit.coefficients[0] * x[i] + fit.fe_sum[i]).exp();
+        for (i, xi) in x.iter().enumerate() {
+            let m = (fit.coefficients[0] * xi + fit.fe_sum[i]).exp();
             assert!((m - fit.fitted[i]).abs() < 1e-6 * m.max(1.0));
         }
     }
