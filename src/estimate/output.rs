@@ -74,6 +74,7 @@ pub fn to_json(fit: &PpmlFit) -> Value {
         "nobs": fit.nobs,
         "dropped": fit.dropped_separation + fit.dropped_singletons,
         "dropped_separation": fit.dropped_separation,
+        "separated_groups": fit.separated_groups.iter().map(|(d, g)| (d.clone(), json!(g))).collect::<Map<String, Value>>(),
         "dropped_singletons": fit.dropped_singletons,
         "excluded_by_subset": fit.excluded_by_subset,
         "collinear": fit.collinear,

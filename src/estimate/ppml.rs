@@ -96,6 +96,8 @@ pub struct PpmlFit {
     pub excluded_by_subset: usize,
     /// Observations dropped because their fixed-effect group has an all-zero outcome.
     pub dropped_separation: usize,
+    /// Number of all-zero groups per fixed-effect dimension that caused separation drops.
+    pub separated_groups: Vec<(String, usize)>,
     /// Observations dropped as singletons (only with `drop_singletons`).
     pub dropped_singletons: usize,
     /// Regressors dropped as collinear (with the fixed effects or other regressors).
@@ -213,11 +215,12 @@ fn drop_separated(
     factors: &[Factor],
     keep: &mut [bool],
     singletons: bool,
+    groups: &mut [usize],
 ) -> (usize, usize) {
     let (mut sep, mut single) = (0, 0);
     loop {
         let mut changed = false;
-        for f in factors {
+        for (g, f) in factors.iter().enumerate() {
             let mut sum = vec![0.0; f.nlevels()];
             let mut count = vec![0u32; f.nlevels()];
             for ((&c, &yi), &k) in f.codes.iter().zip(y).zip(keep.iter()) {
@@ -231,6 +234,10 @@ fn drop_separated(
                     continue;
                 }
                 if sum[c as usize] == 0.0 {
+                    if count[c as usize] > 0 {
+                        groups[g] += 1;
+                        count[c as usize] = 0; // count each group once
+                    }
                     keep[i] = false;
                     sep += 1;
                     changed = true;
@@ -413,8 +420,14 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
 
     // 3. Separation (all-zero fixed-effect groups) and singletons.
     let mut keep = vec![true; rows.len()];
-    let (dropped_separation, dropped_singletons) =
-        drop_separated(&y, &factors_all, &mut keep, opts.drop_singletons);
+    let mut groups = vec![0usize; factors_all.len()];
+    let (dropped_separation, dropped_singletons) = drop_separated(
+        &y,
+        &factors_all,
+        &mut keep,
+        opts.drop_singletons,
+        &mut groups,
+    );
     let factors: Vec<Factor> = factors_all.iter().map(|f| restrict(f, &keep)).collect();
     let clusters: Vec<Factor> = clusters_all.iter().map(|f| restrict(f, &keep)).collect();
     let sel = |v: &[f64]| -> Vec<f64> {
@@ -441,9 +454,20 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         ));
     }
     let mut warnings = Vec::new();
+    let separated_groups: Vec<(String, usize)> = formula
+        .fe_names()
+        .into_iter()
+        .zip(groups)
+        .filter(|(_, g)| *g > 0)
+        .collect();
     if dropped_separation > 0 {
+        let per: Vec<String> = separated_groups
+            .iter()
+            .map(|(d, g)| format!("{g} of '{d}'"))
+            .collect();
         warnings.push(format!(
-            "{dropped_separation} observation(s) dropped: their fixed-effect group has an all-zero outcome (separation)"
+            "{dropped_separation} observation(s) dropped in all-zero fixed-effect groups ({}): their fixed effect would be -infinity (separation)",
+            per.join(", ")
         ));
     }
     if dropped_singletons > 0 {
@@ -669,6 +693,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         nobs: n,
         excluded_by_subset,
         dropped_separation,
+        separated_groups,
         dropped_singletons,
         collinear,
         warnings,
