@@ -376,29 +376,24 @@ fn read_estimate(
     for a in 0..k {
         cov[a][a] = sd[a] * sd[a];
     }
-    // A full covariance matrix when the file has one: {"vcov": {"names": [...], "matrix": [[...]]}}.
-    if let Some(vc) = v.get("vcov") {
-        let names: Vec<String> = vc
-            .get("names")
-            .and_then(|n| n.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(m) = vc.get("matrix").and_then(|m| m.as_array()) {
-            for a in 0..k {
-                for b in 0..k {
-                    let (Some(ia), Some(ib)) = (
-                        names.iter().position(|x| x == &coefs[a].0),
-                        names.iter().position(|x| x == &coefs[b].0),
-                    ) else {
-                        continue;
-                    };
-                    if let Some(x) = m.get(ia).and_then(|r| r.get(ib)).and_then(|x| x.as_f64()) {
-                        cov[a][b] = x;
-                    }
+    // The full covariance matrix of `tradesim estimate --json`: `vcov` (rows and columns in
+    // the order of `coefficient_names`).
+    let names: Vec<String> = v
+        .get("coefficient_names")
+        .and_then(|n| n.as_array())
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    if let Some(m) = v.get("vcov").and_then(|m| m.as_array()) {
+        for a in 0..k {
+            for b in 0..k {
+                let (Some(ia), Some(ib)) = (
+                    names.iter().position(|x| x == &coefs[a].0),
+                    names.iter().position(|x| x == &coefs[b].0),
+                ) else {
+                    continue;
+                };
+                if let Some(x) = m.get(ia).and_then(|r| r.get(ib)).and_then(|x| x.as_f64()) {
+                    cov[a][b] = x;
                 }
             }
         }
