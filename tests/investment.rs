@@ -125,3 +125,28 @@ fn unknown_fdi_code_names_the_row() {
         "{err}"
     );
 }
+
+#[test]
+fn the_pta_effect_on_fdi_is_recovered_from_a_synthetic_panel() {
+    let d = tempfile::tempdir().unwrap();
+    let csv = tradesim::invest::synthetic::fdi_panel_csv(25, 11);
+    let p = write(d.path(), "fdi.csv", &csv);
+    let opts = tradesim::estimate::PpmlOptions {
+        cluster: vec!["source^host".into()],
+        ..Default::default()
+    };
+    let fit = tradesim::estimate::run(
+        &p,
+        "fdi ~ pta | source^year + host^year + source^host",
+        &[],
+        &opts,
+    )
+    .unwrap();
+    let k = fit.names.iter().position(|n| n == "pta").unwrap();
+    let (b, se) = (fit.coefficients[k], fit.std_errors[k]);
+    let truth = tradesim::invest::synthetic::true_beta();
+    assert!(
+        (b - truth).abs() < 4.0 * se && se < 0.1,
+        "estimate {b} (se {se}), truth {truth}"
+    );
+}

@@ -5,10 +5,10 @@ use super::{derived_final_shares, Baseline, Cube, Economy, Sector};
 use std::collections::BTreeMap;
 
 /// SplitMix64: a small deterministic generator, enough for test worlds.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> f64 {
+    pub(crate) fn next(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

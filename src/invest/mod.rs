@@ -14,6 +14,8 @@
 //! the deepest PTAs by about 54% (β = ln 1.54). η = 1: in structural gravity the stock is
 //! proportional to the host's size (unit income elasticity, as Kox & Rojas-Romagosa impose).
 
+pub mod synthetic;
+
 use crate::data::csvio::Table;
 use crate::error::{Error, Result};
 use crate::policy::Agreement;

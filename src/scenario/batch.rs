@@ -381,7 +381,11 @@ fn read_estimate(
     let names: Vec<String> = v
         .get("coefficient_names")
         .and_then(|n| n.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(m) = v.get("vcov").and_then(|m| m.as_array()) {
         for a in 0..k {

@@ -269,6 +269,9 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
         if let Some(p) = &mut inv.stocks {
             *p = resolve(&dir, p);
         }
+        for e in &mut inv.from_estimate {
+            e.file = resolve(&dir, &e.file);
+        }
         m.investment = Some(at(inv, &source));
     }
     m.remove
@@ -720,12 +723,28 @@ fn validate_investment(
         bit_equivalent: None,
         deep: None,
     });
-    let betas = crate::invest::SemiElasticities {
+    let mut betas = crate::invest::SemiElasticities {
         pta: r.pta.unwrap_or(d.pta),
         investment_chapter: r.investment_chapter.unwrap_or(d.investment_chapter),
         bit_equivalent: r.bit_equivalent.unwrap_or(d.bit_equivalent),
         deep: r.deep.unwrap_or(d.deep),
     };
+    for e in &v.from_estimate {
+        match estimate_coefficient(&e.file, &e.coefficient) {
+            Ok(b) => match e.provisions {
+                crate::invest::Provisions::Pta => betas.pta = b,
+                crate::invest::Provisions::InvestmentChapter => betas.investment_chapter = b,
+                crate::invest::Provisions::BitEquivalent => betas.bit_equivalent = b,
+                crate::invest::Provisions::Deep => betas.deep = b,
+                crate::invest::Provisions::None => errors.push(src.error(
+                    Some("from_estimate"),
+                    "None",
+                    "investment.from_estimate: provisions `None` has no effect to estimate; name Pta, InvestmentChapter, BitEquivalent or Deep",
+                )),
+            },
+            Err(msg) => errors.push(src.error(Some("from_estimate"), &e.coefficient, msg)),
+        }
+    }
     let eta = v.eta.unwrap_or(1.0);
     let phase_in_years = v.phase_in_years.unwrap_or(10);
     let finite = [

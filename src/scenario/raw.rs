@@ -56,6 +56,18 @@ pub struct RawInvestment {
     /// β_inv by level of provisions (defaults: Kox & Rojas-Romagosa 2020).
     #[serde(default)]
     pub semi_elasticities: Option<RawBetas>,
+    /// β_inv of a level of provisions from an estimate's JSON file (`tradesim estimate
+    /// --json` on an FDI panel); these replace `semi_elasticities` for their level.
+    #[serde(default)]
+    pub from_estimate: Vec<RawBetaEstimate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBetaEstimate {
+    pub provisions: crate::invest::Provisions,
+    pub file: String,
+    pub coefficient: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
