@@ -10,4 +10,5 @@
 
 pub mod error;
 pub mod estimate;
+pub mod gravity;
 pub mod model;

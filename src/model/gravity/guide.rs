@@ -12,7 +12,9 @@
 //! around the equilibrium; its stopping rule ends it after three passes. Use
 //! [`super::solve_exact`] for the equilibrium itself.
 
-use super::{argmax_abs, solve_resistances, CostMatrix, Convergence, SolverOptions, Solution, World};
+use super::{
+    argmax_abs, solve_resistances, Convergence, CostMatrix, Solution, SolverOptions, World,
+};
 use crate::error::{Error, Result};
 
 /// A fitted PPML with exporter and importer fixed effects and offset `ln T_ij`.
@@ -35,8 +37,12 @@ fn fe_fit(
     options: &SolverOptions,
 ) -> Result<FeFit> {
     let n = names.len();
-    let rows: Vec<f64> = (0..n).map(|i| flows[i * n..(i + 1) * n].iter().sum()).collect();
-    let cols: Vec<f64> = (0..n).map(|j| (0..n).map(|i| flows[i * n + j]).sum()).collect();
+    let rows: Vec<f64> = (0..n)
+        .map(|i| flows[i * n..(i + 1) * n].iter().sum())
+        .collect();
+    let cols: Vec<f64> = (0..n)
+        .map(|j| (0..n).map(|i| flows[i * n + j]).sum())
+        .collect();
     let world = World::new(names.to_vec(), rows.clone(), cols.clone(), reference)?;
     let res = solve_resistances(&world, costs, options)?;
     let total: f64 = rows.iter().sum();
@@ -114,8 +120,12 @@ pub fn run(
             format!("{n} economies but inputs of mismatched size"),
         ));
     }
-    let y: Vec<f64> = (0..n).map(|i| observed[i * n..(i + 1) * n].iter().sum()).collect();
-    let e: Vec<f64> = (0..n).map(|j| (0..n).map(|i| observed[i * n + j]).sum()).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| observed[i * n..(i + 1) * n].iter().sum())
+        .collect();
+    let e: Vec<f64> = (0..n)
+        .map(|j| (0..n).map(|i| observed[i * n + j]).sum())
+        .collect();
     let world = World::new(names.to_vec(), y.clone(), e.clone(), reference)?;
     let phi: Vec<f64> = (0..n).map(|i| e[i] / y[i]).collect();
     let inv = 1.0 / (1.0 - sigma);
@@ -187,7 +197,9 @@ pub fn run(
             })
             .collect();
         let fit = fe_fit(names, &trade, t_cfl, r, options)?;
-        let yk: Vec<f64> = (0..n).map(|i| fit.fitted[i * n..(i + 1) * n].iter().sum()).collect();
+        let yk: Vec<f64> = (0..n)
+            .map(|i| fit.fitted[i * n..(i + 1) * n].iter().sum())
+            .collect();
         let ek: Vec<f64> = (0..n).map(|i| phi[i] * yk[i]).collect();
         let erk = ek[r];
         let dp: Vec<f64> = (0..n)
@@ -220,9 +232,7 @@ pub fn run(
     let y_f: Vec<f64> = (0..n).map(|i| p[i] * y[i]).collect();
     let e_f: Vec<f64> = (0..n).map(|i| phi[i] * y_f[i]).collect();
     let omr_f: Vec<f64> = (0..n).map(|i| y_f[i] * s.er / s.fit.exp_pi[i]).collect();
-    let imr_f: Vec<f64> = (0..n)
-        .map(|j| s.e[j] / (s.fit.exp_chi[j] * s.er))
-        .collect();
+    let imr_f: Vec<f64> = (0..n).map(|j| s.e[j] / (s.fit.exp_chi[j] * s.er)).collect();
     let x_f: Vec<f64> = (0..n * n)
         .map(|k| {
             let (i, j) = (k / n, k % n);
@@ -238,7 +248,13 @@ pub fn run(
         )
         .1
     };
-    let state = |yv: Vec<f64>, ev: Vec<f64>, price: Vec<f64>, o: Vec<f64>, im: Vec<f64>, flows: Vec<f64>, conv: Convergence| {
+    let state = |yv: Vec<f64>,
+                 ev: Vec<f64>,
+                 price: Vec<f64>,
+                 o: Vec<f64>,
+                 im: Vec<f64>,
+                 flows: Vec<f64>,
+                 conv: Convergence| {
         let market_residual = market(&yv, &flows);
         Solution {
             output: yv,
@@ -253,8 +269,24 @@ pub fn run(
     };
     let _ = &world;
     Ok(GuideResults {
-        baseline: state(y.clone(), e.clone(), vec![1.0; n], omr_bln, imr_bln, bln.fitted, Convergence::default()),
-        conditional: state(y.clone(), e.clone(), vec![1.0; n], omr_cdl, imr_cdl, cdl.fitted, Convergence::default()),
+        baseline: state(
+            y.clone(),
+            e.clone(),
+            vec![1.0; n],
+            omr_bln,
+            imr_bln,
+            bln.fitted,
+            Convergence::default(),
+        ),
+        conditional: state(
+            y.clone(),
+            e.clone(),
+            vec![1.0; n],
+            omr_cdl,
+            imr_cdl,
+            cdl.fitted,
+            Convergence::default(),
+        ),
         full: state(
             y_f,
             e_f,

@@ -255,19 +255,32 @@ impl Solution {
     pub fn exports(&self) -> Vec<f64> {
         let n = self.output.len();
         (0..n)
-            .map(|i| (0..n).filter(|&j| j != i).map(|j| self.flows[i * n + j]).sum())
+            .map(|i| {
+                (0..n)
+                    .filter(|&j| j != i)
+                    .map(|j| self.flows[i * n + j])
+                    .sum()
+            })
             .collect()
     }
     /// Foreign purchases `Σ_{i≠j} X_ij` of every importer.
     pub fn imports(&self) -> Vec<f64> {
         let n = self.output.len();
         (0..n)
-            .map(|j| (0..n).filter(|&i| i != j).map(|i| self.flows[i * n + j]).sum())
+            .map(|j| {
+                (0..n)
+                    .filter(|&i| i != j)
+                    .map(|i| self.flows[i * n + j])
+                    .sum()
+            })
             .collect()
     }
     /// The price index `P_j = (P_j^{1−σ})^{1/(1−σ)}`.
     pub fn price_index(&self, sigma: f64) -> Vec<f64> {
-        self.inward.iter().map(|v| v.powf(1.0 / (1.0 - sigma))).collect()
+        self.inward
+            .iter()
+            .map(|v| v.powf(1.0 / (1.0 - sigma)))
+            .collect()
     }
     /// The outward resistance `Π_i = (Π_i^{1−σ})^{1/(1−σ)}`.
     pub fn outward_level(&self, sigma: f64) -> Vec<f64> {
@@ -462,9 +475,7 @@ fn solve_resistances_from(
     let inward: Vec<f64> = b.iter().map(|v| 1.0 / v).collect();
     let res = resistance_residuals(world, costs, &outward, &inward);
     // one residual per economy: the worse of its two equations
-    let per_economy: Vec<f64> = (0..n)
-        .map(|k| res[k].abs().max(res[n + k].abs()))
-        .collect();
+    let per_economy: Vec<f64> = (0..n).map(|k| res[k].abs().max(res[n + k].abs())).collect();
     let _ = residual;
     Err(not_converged(
         "the multilateral resistances",
@@ -743,7 +754,11 @@ mod tests {
         cf[10] *= 2.0; // 1 -> 0
         let cf = CostMatrix::new(w.names(), cf).unwrap();
         let out = solve_exact(&w, &c, &cf, 5.0, &SolverOptions::default()).unwrap();
-        assert!(out.full.market_residual < 1e-10, "{}", out.full.market_residual);
+        assert!(
+            out.full.market_residual < 1e-10,
+            "{}",
+            out.full.market_residual
+        );
         // counterfactual flows are the gravity flows at the solved resistances
         let res = Resistances {
             outward: out.full.outward.clone(),
