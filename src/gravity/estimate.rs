@@ -48,7 +48,8 @@ pub fn guide_costs(
     policy: &[String],
     fill: &[String],
 ) -> Result<EstimatedCosts> {
-    let context = |m: String| Error::invalid(format!("{} (costs: Estimate)", panel.path.display()), m);
+    let context =
+        |m: String| Error::invalid(format!("{} (costs: Estimate)", panel.path.display()), m);
     let pair_col = panel.column(pair).expect("pair column is loaded");
     let policy: Vec<Covariate> = policy.iter().map(|p| Covariate::parse(p)).collect();
     let fill_cov: Vec<Covariate> = fill.iter().map(|p| Covariate::parse(p)).collect();
@@ -62,11 +63,15 @@ pub fn guide_costs(
     ds.push_numeric("trade", rows.iter().map(|&k| o(k).trade).collect())?;
     ds.push_text(
         "exporter",
-        rows.iter().map(|&k| panel.names[o(k).exporter].clone()).collect(),
+        rows.iter()
+            .map(|&k| panel.names[o(k).exporter].clone())
+            .collect(),
     )?;
     ds.push_text(
         "importer",
-        rows.iter().map(|&k| panel.names[o(k).importer].clone()).collect(),
+        rows.iter()
+            .map(|&k| panel.names[o(k).importer].clone())
+            .collect(),
     )?;
     ds.push_numeric("year", rows.iter().map(|&k| o(k).year as f64).collect())?;
     ds.push_text(
@@ -118,7 +123,10 @@ pub fn guide_costs(
         .zip(pair_fe.values.iter().copied())
         .collect();
     let g_dom = *gamma.get("domestic").ok_or_else(|| {
-        context("no domestic flows were used in the estimation; the Guide's procedure needs them".into())
+        context(
+            "no domestic flows were used in the estimation; the Guide's procedure needs them"
+                .into(),
+        )
     })?;
 
     // t̄ for the baseline year: estimated or missing
@@ -145,13 +153,24 @@ pub fn guide_costs(
         }
         let intl: Vec<usize> = (0..n * n).filter(|k| k / n != k % n).collect();
         let mut ds2 = Dataset::new();
-        ds2.push_numeric("tbar", intl.iter().map(|&k| tbar[k].unwrap_or(0.0)).collect())?;
+        ds2.push_numeric(
+            "tbar",
+            intl.iter().map(|&k| tbar[k].unwrap_or(0.0)).collect(),
+        )?;
         ds2.push_numeric(
             "known",
-            intl.iter().map(|&k| if tbar[k].is_some() { 1.0 } else { 0.0 }).collect(),
+            intl.iter()
+                .map(|&k| if tbar[k].is_some() { 1.0 } else { 0.0 })
+                .collect(),
         )?;
-        ds2.push_text("exporter", intl.iter().map(|&k| yd.names[k / n].clone()).collect())?;
-        ds2.push_text("importer", intl.iter().map(|&k| yd.names[k % n].clone()).collect())?;
+        ds2.push_text(
+            "exporter",
+            intl.iter().map(|&k| yd.names[k / n].clone()).collect(),
+        )?;
+        ds2.push_text(
+            "importer",
+            intl.iter().map(|&k| yd.names[k % n].clone()).collect(),
+        )?;
         let mut x: Vec<Vec<f64>> = Vec::new();
         let mut names = Vec::new();
         for (m, cov) in fill_cov.iter().enumerate() {
@@ -163,7 +182,10 @@ pub fn guide_costs(
             x.push(v);
             names.push(format!("fill{m}"));
         }
-        let f2 = Formula::parse(&format!("tbar ~ {} | exporter + importer", names.join(" + ")))?;
+        let f2 = Formula::parse(&format!(
+            "tbar ~ {} | exporter + importer",
+            names.join(" + ")
+        ))?;
         let opts = PpmlOptions {
             subset: Some("known == 1".into()),
             ..Default::default()
@@ -173,7 +195,13 @@ pub fn guide_costs(
             fit2.fixed_effects
                 .iter()
                 .find(|f| f.dimension == dim)
-                .map(|f| f.levels.iter().cloned().zip(f.values.iter().copied()).collect())
+                .map(|f| {
+                    f.levels
+                        .iter()
+                        .cloned()
+                        .zip(f.values.iter().copied())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let (fe_e, fe_i) = (fe("exporter"), fe("importer"));
