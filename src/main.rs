@@ -136,7 +136,7 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn gravity(scenario: &PathBuf, out: &PathBuf) -> Result<(), String> {
+fn gravity(scenario: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
     let outcome = tradesim::gravity::run_gravity_scenario(scenario).map_err(|e| e.to_string())?;
     let paths =
         tradesim::gravity::write_gravity_tables(&outcome, out).map_err(|e| e.to_string())?;

@@ -118,7 +118,8 @@ pub fn load_panel(
 
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut names_seen: Vec<String> = Vec::new();
-    let mut raw: Vec<(
+    // (line, year, exporter, importer, trade, covariates, output, expenditure)
+    type RawRow = (
         usize,
         i64,
         usize,
@@ -127,7 +128,8 @@ pub fn load_panel(
         Vec<f64>,
         Option<f64>,
         Option<f64>,
-    )> = Vec::new();
+    );
+    let mut raw: Vec<RawRow> = Vec::new();
     let mut record = csv::StringRecord::new();
     let mut line = 1;
     loop {
@@ -355,7 +357,7 @@ impl Panel {
                 None => (0..n).map(|i| trade[i * n + a]).sum(),
             };
             for (what, v) in [("output", y), ("expenditure", e)] {
-                if !(v > 0.0) {
+                if v <= 0.0 || v.is_nan() {
                     return Err(Error::invalid(
                         self.path.display().to_string(),
                         format!("{} has {what} {v} in {year}; it must be positive (its domestic flow and its trade cannot all be zero)", self.names[m]),

@@ -226,9 +226,9 @@ pub fn guide_costs(
         }
     }
     let mut costs = Vec::with_capacity(n * n);
-    for k in 0..n * n {
+    for (k, known) in tbar.iter().enumerate() {
         // t_BLN = t̄ exp(Σ β policy), domestic pairs included (their policy values are 0)
-        let mut t = tbar[k].expect("filled above");
+        let mut t = known.expect("filled above");
         for (cov, b) in &betas {
             t *= (b * panel.covariate(cov, yd.obs[k])?).exp();
         }

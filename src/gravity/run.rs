@@ -442,7 +442,7 @@ fn counterfactual_costs(
         let old = raw(column);
         for k in 0..n * n {
             if values[k] != old[k] {
-                if !(old[k] > -1.0) {
+                if old[k] <= -1.0 || old[k].is_nan() {
                     return Err(Error::data(
                         &panel.path,
                         panel.obs[yd.obs[k]].line,

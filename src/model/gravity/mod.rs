@@ -356,7 +356,7 @@ pub fn resistance_residuals(
     let n = world.len();
     let (ys, es) = shares(world);
     let mut out = Vec::with_capacity(2 * n);
-    for i in 0..n {
+    for (i, o) in outward.iter().enumerate() {
         let s: f64 = costs
             .row(i)
             .iter()
@@ -364,11 +364,11 @@ pub fn resistance_residuals(
             .zip(inward)
             .map(|((t, e), p)| t * e / p)
             .sum();
-        out.push(1.0 - outward[i] / s);
+        out.push(1.0 - o / s);
     }
-    for j in 0..n {
+    for (j, p) in inward.iter().enumerate() {
         let s: f64 = (0..n).map(|i| costs.get(i, j) * ys[i] / outward[i]).sum();
-        out.push(1.0 - inward[j] / s);
+        out.push(1.0 - p / s);
     }
     out
 }
@@ -417,7 +417,7 @@ fn solve_resistances_from(
     let mut a = vec![0.0; n];
     let mut col = vec![0.0; n];
     let update_a = |a: &mut [f64], b: &[f64]| {
-        for i in 0..n {
+        for (i, ai) in a.iter_mut().enumerate() {
             let s: f64 = costs
                 .row(i)
                 .iter()
@@ -425,7 +425,7 @@ fn solve_resistances_from(
                 .zip(b)
                 .map(|((t, e), bj)| t * e * bj)
                 .sum();
-            a[i] = 1.0 / s;
+            *ai = 1.0 / s;
         }
     };
     update_a(&mut a, &b);

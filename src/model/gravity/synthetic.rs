@@ -1,7 +1,7 @@
 //! Deterministic synthetic gravity worlds for tests and benchmarks: economies scattered on a
 //! plane with sizes over four orders of magnitude and costs from gegravity's example
 //! coefficients (`t^{1−σ} = exp(16.32434 − 0.3898623 ln dist + 0.891577 contiguity
-//! + 0.4711383 pta − 3.412584 international)`). The counterfactual gives the first two
+//! \+ 0.4711383 pta − 3.412584 international)`). The counterfactual gives the first two
 //! economies a PTA. Values come from a fixed hash of (seed, index), not from a random stream.
 
 use super::{CostMatrix, World};
