@@ -107,6 +107,7 @@ fn nafta_exact_equilibrium_clears_markets() {
 // Multilateral resistances (P_j, Π_i levels) from gegravity 0.3 (PyPI), produced by
 // bench/compare_gegravity.py (its gegravity_mr.csv: country, baseline imr, conditional imr,
 // baseline omr, conditional omr) on ../shared/data/gegravity-sample/sample_data_set.csv.
+#[allow(clippy::excessive_precision)] // digits as gegravity printed them
 const GEGRAVITY_MR: &[(&str, f64, f64, f64, f64)] = &[
     (
         "AUS",
