@@ -401,7 +401,10 @@ fn edit(lines: &[String], line: usize, f: impl Fn(&mut Vec<String>)) -> String {
 }
 
 fn assert_error(r: tradesim::error::Result<GravityOutcome>, needles: &[&str]) {
-    let e = r.err().expect("bad input must be an error").to_string();
+    let e = match r {
+        Ok(_) => panic!("bad input must be an error"),
+        Err(e) => e.to_string(),
+    };
     for n in needles {
         assert!(e.contains(n), "error {e:?} should mention {n:?}");
     }
