@@ -28,6 +28,10 @@ pub const ECONOMY_COLUMNS: &[&str] = &[
     "output",
     "expenditure_base",
     "expenditure",
+    "imr_base",
+    "imr_conditional",
+    "omr_base",
+    "omr_conditional",
 ];
 
 /// Columns of `bilateral.csv`.
@@ -88,6 +92,10 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
                     r.output,
                     r.expenditure_base,
                     r.expenditure,
+                    r.imr_base,
+                    r.imr_conditional,
+                    r.omr_base,
+                    r.omr_conditional,
                 ]
                 .map(num),
             );

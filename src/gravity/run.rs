@@ -39,6 +39,12 @@ pub struct EconomyRow {
     pub imports_pct: f64,
     /// Exports in the conditional GE (output and expenditure fixed).
     pub exports_conditional_pct: f64,
+    /// Levels of the inward resistance `P_i` in the baseline and the conditional GE.
+    pub imr_base: f64,
+    pub imr_conditional: f64,
+    /// Levels of the outward resistance `Π_i` in the baseline and the conditional GE.
+    pub omr_base: f64,
+    pub omr_conditional: f64,
 }
 
 /// One directed pair's flow (baseline and counterfactual full GE).
@@ -259,6 +265,7 @@ fn tabulate(
     let (mb, mf) = (base.imports(), full.imports());
     let (pb, pf) = (base.price_index(s.sigma), full.price_index(s.sigma));
     let (ob, of) = (base.outward_level(s.sigma), full.outward_level(s.sigma));
+    let (pc, oc) = (cond.price_index(s.sigma), cond.outward_level(s.sigma));
     (0..names.len())
         .map(|i| {
             let price_pct = match (s.procedure, o) {
@@ -286,6 +293,10 @@ fn tabulate(
                 exports_pct: pct(o, xb[i], xf[i]),
                 imports_pct: pct(o, mb[i], mf[i]),
                 exports_conditional_pct: pct(o, xb[i], xc[i]),
+                imr_base: pb[i],
+                imr_conditional: pc[i],
+                omr_base: ob[i],
+                omr_conditional: oc[i],
             }
         })
         .collect()
