@@ -42,7 +42,6 @@ fn pair_label(v: f64) -> String {
 pub fn guide_costs(
     panel: &Panel,
     yd: &YearData,
-    year: i64,
     years: &[i64],
     pair: &str,
     policy: &[String],
@@ -115,7 +114,7 @@ pub fn guide_costs(
         .fixed_effects
         .iter()
         .find(|f| f.dimension == "pair")
-        .expect("the pair dimension is estimated");
+        .ok_or_else(|| context("the estimator returned no pair effects".into()))?;
     let gamma: HashMap<&str, f64> = pair_fe
         .levels
         .iter()
@@ -234,7 +233,6 @@ pub fn guide_costs(
         }
         costs.push(t);
     }
-    let _ = year;
     Ok(EstimatedCosts {
         costs,
         policy: betas,

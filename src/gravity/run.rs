@@ -178,7 +178,7 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
             policy,
             fill,
         } => {
-            let est = super::estimate::guide_costs(&panel, &yd, s.year, years, pair, policy, fill)?;
+            let est = super::estimate::guide_costs(&panel, &yd, years, pair, policy, fill)?;
             (est.costs, est.policy)
         }
     };

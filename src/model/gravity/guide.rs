@@ -126,7 +126,8 @@ pub fn run(
     let e: Vec<f64> = (0..n)
         .map(|j| (0..n).map(|i| observed[i * n + j]).sum())
         .collect();
-    let world = World::new(names.to_vec(), y.clone(), e.clone(), reference)?;
+    // checks that every output and expenditure is positive
+    World::new(names.to_vec(), y.clone(), e.clone(), reference)?;
     let phi: Vec<f64> = (0..n).map(|i| e[i] / y[i]).collect();
     let inv = 1.0 / (1.0 - sigma);
     let r = reference;
@@ -267,7 +268,6 @@ pub fn run(
             market_residual,
         }
     };
-    let _ = &world;
     Ok(GuideResults {
         baseline: state(
             y.clone(),
