@@ -80,6 +80,7 @@ pub fn to_json(fit: &PpmlFit) -> Value {
         "iterations": fit.iterations,
         "deviance": fit.deviance,
         "converged": fit.converged,
+        "demean_sweeps": fit.demean_sweeps,
         "vcov_type": fit.vcov_description,
         "ssc": fit.ssc_details,
         "vcov": vcov,
