@@ -504,3 +504,43 @@ fn tables_are_written_whole() {
         .collect();
     assert_eq!(names.len(), 2, "no temporary files are left: {names:?}");
 }
+
+#[test]
+fn the_gravity_command_writes_both_tables_or_says_what_is_wrong() {
+    if shared("gegravity-sample/sample_data_set.csv").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("gravity")
+        .arg(root().join("scenarios/gegravity-can-jpn.ron"))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("economies.csv").exists() && dir.path().join("bilateral.csv").exists());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("market-clearing residual"), "{stderr}");
+
+    let bad = dir.path().join("bad.ron");
+    std::fs::write(&bad, "StructuralGravity(name: \"x\")").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("gravity")
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path().join("never"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.ron:1:") && stderr.contains("data"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("never").exists());
+}
