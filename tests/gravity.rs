@@ -544,3 +544,102 @@ fn the_gravity_command_writes_both_tables_or_says_what_is_wrong() {
     );
     assert!(!dir.path().join("never").exists());
 }
+
+/// Runs the gegravity example with another counterfactual (and optionally extra CSV columns).
+fn run_changed(
+    counterfactual: &str,
+    orientation: &str,
+    extra: Option<(&str, &dyn Fn(&[&str]) -> String)>,
+) -> Option<GravityOutcome> {
+    let lines = sample_lines()?;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = match extra {
+        None => lines.join("\n") + "\n",
+        Some((name, f)) => {
+            let mut out = vec![format!("{},{name}", lines[0])];
+            for l in &lines[1..] {
+                let cells: Vec<&str> = l.split(',').collect();
+                out.push(format!("{l},{}", f(&cells)));
+            }
+            out.join("\n") + "\n"
+        }
+    };
+    std::fs::write(dir.path().join("data.csv"), csv).unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/gegravity-can-jpn.ron")).unwrap();
+    let start = text.find("    counterfactual: [").unwrap();
+    let end = text[start..].find("    ],\n").unwrap() + start + "    ],\n".len();
+    let text = format!(
+        "{}    counterfactual: [{counterfactual}],\n{}",
+        &text[..start],
+        &text[end..]
+    )
+    .replace(
+        "../../shared/data/gegravity-sample/sample_data_set.csv",
+        "data.csv",
+    )
+    .replace("CounterfactualVsBaseline", orientation);
+    let path = dir.path().join("s.ron");
+    std::fs::write(&path, text).unwrap();
+    Some(run_gravity_scenario(&path).unwrap())
+}
+
+#[test]
+fn remove_border_and_change_tariff_move_costs_as_documented() {
+    let Some(o) = run_changed("RemoveBorder()", "CounterfactualVsBaseline", None) else {
+        return;
+    };
+    let n = o.names.len();
+    for k in 0..n * n {
+        let ratio = o.costs_counterfactual.as_slice()[k] / o.costs_base.as_slice()[k];
+        let want = if k / n == k % n {
+            1.0
+        } else {
+            3.412584f64.exp()
+        };
+        assert!((ratio / want - 1.0).abs() < 1e-12);
+    }
+    assert!(o.full.market_residual <= 1e-10);
+    // a 10% tariff on every international pair, removed between CAN and JPN: costs move by
+    // ((1 + 0)/(1 + 0.1))^(1 − σ) = 1.1^4 for σ = 5
+    let tariff = |c: &[&str]| {
+        if c[0] == c[1] {
+            "0".to_string()
+        } else {
+            "0.1".to_string()
+        }
+    };
+    let o = run_changed(
+        "ChangeTariff(column: \"tariff\", pairs: Between([\"CAN\"], [\"JPN\"]), rate: 0)",
+        "CounterfactualVsBaseline",
+        Some(("tariff", &tariff)),
+    )
+    .unwrap();
+    let (can, jpn) = (
+        o.names.iter().position(|c| c == "CAN").unwrap(),
+        o.names.iter().position(|c| c == "JPN").unwrap(),
+    );
+    for k in 0..n * n {
+        let ratio = o.costs_counterfactual.as_slice()[k] / o.costs_base.as_slice()[k];
+        let pair = (k / n, k % n);
+        let want = if pair == (can, jpn) || pair == (jpn, can) {
+            1.1f64.powi(4)
+        } else {
+            1.0
+        };
+        assert!((ratio / want - 1.0).abs() < 1e-12, "{pair:?} {ratio}");
+    }
+}
+
+#[test]
+fn orientation_reports_the_effect_of_what_the_counterfactual_removes() {
+    let cf = "SetCovariate(column: \"pta\", pairs: Between([\"CAN\"], [\"JPN\"]), value: 1)";
+    let Some(a) = run_changed(cf, "CounterfactualVsBaseline", None) else {
+        return;
+    };
+    let b = run_changed(cf, "BaselineVsCounterfactual", None).unwrap();
+    for (x, y) in a.economies.iter().zip(&b.economies) {
+        let back = (1.0 / (1.0 + x.real_gdp_pct / 100.0) - 1.0) * 100.0;
+        assert!((back - y.real_gdp_pct).abs() < 1e-12);
+        assert_eq!(x.exports, y.exports);
+    }
+}
