@@ -545,11 +545,14 @@ fn the_gravity_command_writes_both_tables_or_says_what_is_wrong() {
     assert!(!dir.path().join("never").exists());
 }
 
+/// An extra CSV column: its name and its value from a row's cells.
+type ExtraColumn<'a> = (&'a str, &'a dyn Fn(&[&str]) -> String);
+
 /// Runs the gegravity example with another counterfactual (and optionally extra CSV columns).
 fn run_changed(
     counterfactual: &str,
     orientation: &str,
-    extra: Option<(&str, &dyn Fn(&[&str]) -> String)>,
+    extra: Option<ExtraColumn>,
 ) -> Option<GravityOutcome> {
     let lines = sample_lines()?;
     let dir = tempfile::tempdir().unwrap();
