@@ -140,18 +140,28 @@ fn gravity(scenario: &std::path::Path, out: &std::path::Path) -> Result<(), Stri
     let outcome = tradesim::gravity::run_gravity_scenario(scenario).map_err(|e| e.to_string())?;
     let paths =
         tradesim::gravity::write_gravity_tables(&outcome, out).map_err(|e| e.to_string())?;
-    let f = &outcome.full;
+    let (b, c, f) = (&outcome.baseline, &outcome.conditional, &outcome.full);
     eprintln!(
-        "{}: {} economies, {:?} procedure; full GE: {} iterations, market-clearing residual {:.1e}{}",
+        "{}: {} economies, {:?} procedure",
         outcome.scenario,
         outcome.names.len(),
-        outcome.procedure,
+        outcome.procedure
+    );
+    if outcome.guide_passes.is_none() {
+        eprintln!(
+            "  baseline resistances: {} iterations, residual {:.1e}; conditional: {} iterations, residual {:.1e}",
+            b.convergence.iterations, b.convergence.residual, c.convergence.iterations, c.convergence.residual
+        );
+    }
+    eprintln!(
+        "  full GE: {} {}, market-clearing residual {:.1e}",
         f.convergence.iterations,
-        f.market_residual,
-        outcome
-            .guide_passes
-            .map(|p| format!(" (the Guide's loop stopped after {p} passes)"))
-            .unwrap_or_default()
+        if outcome.guide_passes.is_some() {
+            "passes of the Guide's loop (as in the book; markets do not clear exactly)"
+        } else {
+            "iterations"
+        },
+        f.market_residual
     );
     for p in paths {
         eprintln!("wrote {}", p.display());
