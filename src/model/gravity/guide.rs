@@ -304,3 +304,64 @@ pub fn run(
         final_max: max,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy(n: usize) -> (Vec<String>, Vec<f64>, CostMatrix) {
+        let names: Vec<String> = (0..n).map(|i| format!("E{i}")).collect();
+        let t: Vec<f64> = (0..n * n)
+            .map(|k| {
+                if k / n == k % n {
+                    1.0
+                } else {
+                    0.1 / (1 + k % 5) as f64
+                }
+            })
+            .collect();
+        let flows: Vec<f64> = (0..n * n)
+            .map(|k| t[k] * (3.0 + (k % 7) as f64) * if k == 1 { 0.0 } else { 1.0 })
+            .collect();
+        let costs = CostMatrix::new(&names, t).unwrap();
+        (names, flows, costs)
+    }
+
+    #[test]
+    fn fixed_effects_fit_matches_row_and_column_sums() {
+        let (names, flows, costs) = toy(6);
+        let fit = fe_fit(&names, &flows, &costs, 2, &SolverOptions::default()).unwrap();
+        assert!((fit.exp_chi[2] - 1.0).abs() < 1e-15);
+        for i in 0..6 {
+            let a: f64 = (0..6).map(|j| flows[i * 6 + j]).sum();
+            let b: f64 = (0..6).map(|j| fit.fitted[i * 6 + j]).sum();
+            assert!((a / b - 1.0).abs() < 1e-11);
+            let a: f64 = (0..6).map(|j| flows[j * 6 + i]).sum();
+            let b: f64 = (0..6).map(|j| fit.fitted[j * 6 + i]).sum();
+            assert!((a / b - 1.0).abs() < 1e-11);
+        }
+    }
+
+    #[test]
+    fn unchanged_costs_change_nothing() {
+        let (names, flows, costs) = toy(6);
+        let r = run(
+            &names,
+            &flows,
+            &costs,
+            &costs,
+            7.0,
+            0,
+            50,
+            &SolverOptions::default(),
+        )
+        .unwrap();
+        for i in 0..6 {
+            assert!((r.full.price[i] - 1.0).abs() < 1e-10);
+            assert!((r.full.output[i] / r.baseline.output[i] - 1.0).abs() < 1e-10);
+        }
+        for (a, b) in r.full.flows.iter().zip(&r.baseline.flows) {
+            assert!((a - b).abs() <= 1e-9 * b.max(1.0));
+        }
+    }
+}
