@@ -11,3 +11,4 @@
 pub mod error;
 pub mod estimate;
 pub mod model;
+pub mod world;

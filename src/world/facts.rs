@@ -1,0 +1,352 @@
+//! Reading the sourced facts: `economies_2014.csv` and `bilateral_2014.csv`
+//! (`../shared/facts/`, documented in its `SOURCES.md`).
+//!
+//! Every error names the file and the 1-based line (the header is line 1) and says how to fix it.
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One row of `economies_2014.csv` (the `WLD` row is kept apart as [`Facts::world`]).
+#[derive(Debug, Clone)]
+pub struct EconomyFacts {
+    /// ISO3 code (`ROW` for the rest of the world).
+    pub code: String,
+    pub name: String,
+    /// GDP, current US$ (WDI_GDP; IMF_WEO_TWN for TWN; DERIVED_ROW for ROW).
+    pub gdp: f64,
+    /// Merchandise exports, current US$ (WTO_X; DERIVED_ROW).
+    pub exports: f64,
+    /// Merchandise imports, current US$ (WDI_M; TWN_MOF_M; DERIVED_ROW).
+    pub imports: f64,
+    /// MFN applied tariff, simple mean, all products, % (WDI_MFN); `None` when empty.
+    pub mfn_all: Option<f64>,
+    /// MFN applied tariff, trade-weighted mean, all products, % (WDI_MFN_W).
+    pub mfn_all_weighted: Option<f64>,
+    /// Export composition, % of merchandise exports (WDI_SHARES): agriculture & food,
+    /// fuels & mining (fuel + ores and metals), manufactures.
+    pub shares: Option<[f64; 3]>,
+    /// Capital coordinates, degrees (GAZ_CAP; CEPII_GEO for HKG); `None` for ROW.
+    pub lat_lon: Option<(f64, f64)>,
+    /// Official languages (MLEDOZE).
+    pub languages: Vec<String>,
+    /// Land borders among the listed economies (MLEDOZE).
+    pub borders: Vec<String>,
+}
+
+/// One observed bilateral flow (COW4): the importer's recorded imports from the exporter, US$.
+#[derive(Debug, Clone)]
+pub struct ObservedFlow {
+    pub exporter: String,
+    pub importer: String,
+    pub value: f64,
+    /// The source key (`COW4` or `COW4_CHN`).
+    pub source: String,
+}
+
+/// The facts the built-in world is made from.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// The 43 listed economies followed by `ROW`, in file order.
+    pub economies: Vec<EconomyFacts>,
+    /// World totals from the `WLD` row: GDP, exports, imports.
+    pub world: Option<(f64, f64, f64)>,
+    pub bilateral: Vec<ObservedFlow>,
+}
+
+/// Header names and (line, record) pairs.
+type Table = (Vec<String>, Vec<(usize, csv::StringRecord)>);
+
+fn read_csv(path: &Path) -> Result<Table> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .map_err(|e| csv_err(path, e))?;
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| csv_err(path, e))?
+        .iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| csv_err(path, e))?;
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(i + 2);
+        rows.push((line, rec));
+    }
+    Ok((headers, rows))
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    let row = e.position().map(|p| p.line() as usize).unwrap_or(0);
+    if let csv::ErrorKind::Io(_) = e.kind() {
+        let kind = match e.into_kind() {
+            csv::ErrorKind::Io(io) => io,
+            _ => unreachable!("checked above"),
+        };
+        return Error::io(path, kind);
+    }
+    Error::data(
+        path,
+        row,
+        format!("{e}; fix the CSV syntax (quote fields containing commas)"),
+    )
+}
+
+struct Columns<'a> {
+    path: &'a Path,
+    index: HashMap<String, usize>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(path: &'a Path, headers: &[String], required: &[&str]) -> Result<Self> {
+        let index: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.clone(), i))
+            .collect();
+        for r in required {
+            if !index.contains_key(*r) {
+                return Err(Error::data(
+                    path,
+                    1,
+                    format!("missing column `{r}`; add it to the header row"),
+                ));
+            }
+        }
+        Ok(Columns { path, index })
+    }
+    fn str<'r>(&self, rec: &'r csv::StringRecord, col: &str) -> &'r str {
+        self.index
+            .get(col)
+            .and_then(|&i| rec.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+    fn num(&self, rec: &csv::StringRecord, line: usize, col: &str) -> Result<f64> {
+        self.opt_num(rec, line, col)?.ok_or_else(|| {
+            Error::data(
+                self.path,
+                line,
+                format!("column `{col}` is empty; give a number"),
+            )
+        })
+    }
+    fn opt_num(&self, rec: &csv::StringRecord, line: usize, col: &str) -> Result<Option<f64>> {
+        let s = self.str(rec, col);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(Error::data(
+                self.path,
+                line,
+                format!("column `{col}` = `{s}` is not a finite number; write it as e.g. 1234.5"),
+            )),
+        }
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(';')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl Facts {
+    /// Reads `economies_2014.csv` and `bilateral_2014.csv` from `dir`.
+    pub fn load(dir: &Path) -> Result<Facts> {
+        let epath: PathBuf = dir.join("economies_2014.csv");
+        let (headers, rows) = read_csv(&epath)?;
+        let cols = Columns::new(
+            &epath,
+            &headers,
+            &[
+                "iso3",
+                "name",
+                "gdp_usd",
+                "exports_usd",
+                "imports_usd",
+                "mfn_all",
+                "mfn_all_weighted",
+                "share_agri",
+                "share_fuels_mining",
+                "share_manuf",
+                "lat",
+                "lon",
+                "languages",
+                "borders",
+            ],
+        )?;
+        let mut economies = Vec::new();
+        let mut world = None;
+        let mut seen = HashMap::new();
+        for (line, rec) in &rows {
+            let line = *line;
+            let code = cols.str(rec, "iso3").to_string();
+            if code.is_empty() {
+                return Err(Error::data(
+                    &epath,
+                    line,
+                    "empty `iso3`; give the ISO3 code",
+                ));
+            }
+            if let Some(prev) = seen.insert(code.clone(), line) {
+                return Err(Error::data(
+                    &epath,
+                    line,
+                    format!("economy `{code}` already declared on line {prev}; keep one row"),
+                ));
+            }
+            let gdp = cols.num(rec, line, "gdp_usd")?;
+            let exports = cols.num(rec, line, "exports_usd")?;
+            let imports = cols.num(rec, line, "imports_usd")?;
+            for (v, c) in [
+                (gdp, "gdp_usd"),
+                (exports, "exports_usd"),
+                (imports, "imports_usd"),
+            ] {
+                if v <= 0.0 {
+                    return Err(Error::data(
+                        &epath,
+                        line,
+                        format!("`{c}` = {v} must be positive"),
+                    ));
+                }
+            }
+            if code == "WLD" {
+                world = Some((gdp, exports, imports));
+                continue;
+            }
+            let shares = match (
+                cols.opt_num(rec, line, "share_agri")?,
+                cols.opt_num(rec, line, "share_fuels_mining")?,
+                cols.opt_num(rec, line, "share_manuf")?,
+            ) {
+                (Some(a), Some(f), Some(m)) => {
+                    if a < 0.0 || f < 0.0 || m < 0.0 || a + f + m <= 0.0 || a + f + m > 100.5 {
+                        return Err(Error::data(
+                            &epath,
+                            line,
+                            "export shares must be non-negative percentages summing to at most 100",
+                        ));
+                    }
+                    Some([a, f, m])
+                }
+                (None, None, None) => None,
+                _ => {
+                    return Err(Error::data(
+                        &epath,
+                        line,
+                        "give all three of share_agri, share_fuels_mining, share_manuf or none",
+                    ))
+                }
+            };
+            let lat_lon = match (
+                cols.opt_num(rec, line, "lat")?,
+                cols.opt_num(rec, line, "lon")?,
+            ) {
+                (Some(a), Some(b)) => Some((a, b)),
+                (None, None) if code == "ROW" => None,
+                _ => {
+                    return Err(Error::data(
+                        &epath,
+                        line,
+                        "give `lat` and `lon` of the capital (only ROW may leave them empty)",
+                    ))
+                }
+            };
+            let pct = |c: &str| -> Result<Option<f64>> {
+                let v = cols.opt_num(rec, line, c)?;
+                if let Some(x) = v {
+                    if x < 0.0 {
+                        return Err(Error::data(
+                            &epath,
+                            line,
+                            format!("`{c}` = {x} is negative"),
+                        ));
+                    }
+                }
+                Ok(v)
+            };
+            economies.push(EconomyFacts {
+                code,
+                name: cols.str(rec, "name").to_string(),
+                gdp,
+                exports,
+                imports,
+                mfn_all: pct("mfn_all")?,
+                mfn_all_weighted: pct("mfn_all_weighted")?,
+                shares,
+                lat_lon,
+                languages: split_list(cols.str(rec, "languages")),
+                borders: split_list(cols.str(rec, "borders")),
+            });
+        }
+        match economies.iter().position(|e| e.code == "ROW") {
+            Some(i) if i + 1 == economies.len() => {}
+            Some(i) => {
+                let row = economies.remove(i);
+                economies.push(row);
+            }
+            None => {
+                return Err(Error::invalid(
+                    epath.display().to_string(),
+                    "no `ROW` row; add the rest of the world (World minus the listed economies)",
+                ))
+            }
+        }
+
+        let bpath = dir.join("bilateral_2014.csv");
+        let (headers, rows) = read_csv(&bpath)?;
+        let cols = Columns::new(&bpath, &headers, &["exporter", "importer", "value_usd"])?;
+        let mut bilateral = Vec::new();
+        let mut pairs = HashMap::new();
+        for (line, rec) in &rows {
+            let line = *line;
+            let exporter = cols.str(rec, "exporter").to_string();
+            let importer = cols.str(rec, "importer").to_string();
+            for c in [&exporter, &importer] {
+                if !seen.contains_key(c.as_str()) || c == "WLD" || c == "ROW" {
+                    return Err(Error::data(
+                        &bpath,
+                        line,
+                        format!("economy `{c}` is not a listed economy of economies_2014.csv"),
+                    ));
+                }
+            }
+            if exporter == importer {
+                return Err(Error::data(
+                    &bpath,
+                    line,
+                    "exporter equals importer; list international flows only",
+                ));
+            }
+            if let Some(prev) = pairs.insert((exporter.clone(), importer.clone()), line) {
+                return Err(Error::data(
+                    &bpath,
+                    line,
+                    format!("pair {exporter}->{importer} already given on line {prev}"),
+                ));
+            }
+            let value = cols.num(rec, line, "value_usd")?;
+            if value < 0.0 {
+                return Err(Error::data(&bpath, line, "negative `value_usd`"));
+            }
+            bilateral.push(ObservedFlow {
+                exporter,
+                importer,
+                value,
+                source: cols.str(rec, "source").to_string(),
+            });
+        }
+        Ok(Facts {
+            economies,
+            world,
+            bilateral,
+        })
+    }
+}

@@ -1,0 +1,590 @@
+//! The built-in baseline world `apac-americas-2014`: 43 economies of Asia-Pacific, the
+//! Americas and Europe plus a rest of the world (`ROW`), four aggregate sectors, base year 2014.
+//!
+//! [`build`] is a pure function of the sourced facts (`../shared/facts/`, see its `SOURCES.md`)
+//! and writes the world in the tidy baseline format (`docs/baseline-format.md`). The steps:
+//!
+//! 1. **Gravity fit** on the observed pairs (COW4, 702 pairs among 27 economies): PPML
+//!    (Santos Silva & Tenreyro 2006) of the flow on ln great-circle distance between capitals,
+//!    contiguity and common official language, with exporter and importer effects
+//!    ([`gravity::fit_ppml`]).
+//! 2. **Prior matrix**: observed cells keep their value; the other pairs among the 43 get the
+//!    fitted value `exp(x_ij·b + o_i + d_j)`; for the 16 economies with no observed flow the
+//!    effects are imputed from the OLS line of the fitted effects on ln total exports (`o_i`)
+//!    or ln total imports (`d_j`). Cells with ROW start as the residual of the facts' totals,
+//!    `x_{i,ROW} = max(E_i − Σ_{j≠ROW} x_ij, f·E_i)`, `x_{ROW,j} = max(M_j − Σ_{i≠ROW} x_ij, f·M_j)`,
+//!    with the floor `f` = [`ROW_FLOOR`].
+//! 3. **Balancing**: RAS (Bacharach 1970) scales every international cell so that each listed
+//!    economy's total exports and imports equal `economies_2014.csv`; ROW's row and column are
+//!    free and absorb the rest (so ROW's modelled exports and imports are an output, reported).
+//! 4. **Sectors**: every exporter's total to every destination is split with its export
+//!    shares (WDI_SHARES), the residual "other" allocated proportionally:
+//!    `x_ij^k = x_ij · s_i^k / (s_i^AGR + s_i^FMN + s_i^MAN)`.
+//! 5. **Domestic sales** (see [`DOMESTIC_GDP_RATIO`], [`IO_SHARES`]): goods
+//!    `D_n^k = a^k · GDP_n`; services `D_n^SRV = (GDP_n − Σ_goods γ^k (D_n^k + EXP_n^k)) / γ^SRV`,
+//!    so that value added `Σ_k γ^k Y_n^k` equals GDP exactly.
+//! 6. **Tariffs**: importer's MFN applied trade-weighted mean (WDI_MFN_W) on every goods flow.
+
+pub mod facts;
+pub mod gravity;
+pub mod ras;
+
+use crate::error::{Error, Result};
+use facts::Facts;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Sector codes, names, and trade elasticities θ.
+///
+/// θ: Caliendo & Parro (2015, RES 82(1), Table 1; replication data `cp2015/theta.csv`), averaged
+/// over the CP sectors in each aggregate with weights equal to each CP sector's international
+/// trade in `cp2015/trade.csv` (sum of `value` over exporter ≠ importer, 31 regions, 1993):
+/// `θ^K = Σ_{s∈K} w_s θ_s / Σ_{s∈K} w_s`. AGR = Agriculture (9.11), Food (2.62) → 5.14;
+/// FMN = Mining (13.53), Petroleum (64.85) → 21.35; MAN = the other 16 traded CP sectors
+/// (Textile … Other, Basic metals included) → 6.48; SRV: CP's common value for services, 8.22
+/// (unused: services are not traded). Recomputed by the test `theta_matches_cp2015`.
+pub const SECTORS: [(&str, &str, f64, bool); 4] = [
+    ("AGR", "Agriculture & food", 5.14, true),
+    ("FMN", "Fuels & mining", 21.35, true),
+    ("MAN", "Manufactures", 6.48, true),
+    ("SRV", "Services (non-traded)", 8.22, false),
+];
+
+/// Cost shares `γ^{k,j}` (inputs k = AGR, FMN, MAN, SRV) of each using sector j, the same in
+/// every economy: Caliendo & Parro (2015) replication data, `intermediate_consumption.csv` and
+/// `value_added.csv` summed over the 31 regions of 1993 and over the CP sectors in each
+/// aggregate, `γ^{k,j} = IC^{k,j} / (Σ_k IC^{k,j} + VA^j)`. The value-added share is
+/// `γ^j = 1 − Σ_k γ^{k,j}` (= VA^j/(ΣIC+VA), rounded to 6 decimals). MODEL-GENERATED (an
+/// aggregation of CP's 1993 world, assumed for every economy in 2014).
+pub const IO_SHARES: [[f64; 4]; 4] = [
+    [0.314518, 0.009544, 0.083436, 0.187576], // AGR uses
+    [0.004101, 0.270589, 0.082068, 0.222874], // FMN uses
+    [0.012679, 0.018497, 0.399683, 0.226242], // MAN uses
+    [0.014538, 0.017272, 0.088370, 0.277396], // SRV uses
+];
+
+/// Domestic sales of each goods sector as a ratio of GDP, `a^k`: Caliendo & Parro (2015)
+/// replication data, world sum of the domestic rows (exporter = importer) of `trade.csv` over
+/// world value added, 1993, aggregated over the CP sectors: AGR 0.153893, FMN 0.051672,
+/// MAN 0.358808. MODEL-GENERATED (CP's 1993 world ratio assumed for every economy in 2014).
+pub const DOMESTIC_GDP_RATIO: [f64; 3] = [0.153893, 0.051672, 0.358808];
+
+/// The value-added share `γ^j = 1 − Σ_k γ^{k,j}` of sector `j`.
+pub fn va_share(j: usize) -> f64 {
+    1.0 - IO_SHARES[j].iter().sum::<f64>()
+}
+
+/// Floor of the prior trade with ROW as a share of an economy's total exports (imports), used
+/// where the facts' total minus the prior flows to (from) the 42 other listed economies is
+/// smaller. ASSUMPTION (every economy trades with the rest of the world); labelled in
+/// PROVENANCE.md and reported in BUILD.md.
+pub const ROW_FLOOR: f64 = 0.02;
+
+/// Economy whose export shares stand in for Taiwan's (WDI does not cover Taiwan): Korea.
+/// ASSUMPTION (both are electronics-heavy manufactures exporters); labelled in PROVENANCE.md.
+pub const TWN_SHARES_PROXY: &str = "KOR";
+
+/// Latin America and the Caribbean as present in this world (the paper's "LAC" also covers
+/// the Caribbean and Central American economies inside ROW).
+pub const LAC: [&str; 13] = [
+    "MEX", "CHL", "PER", "COL", "CRI", "PAN", "BRA", "ARG", "PRY", "URY", "BOL", "ECU", "VEN",
+];
+
+/// The built world, in memory.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// Economy codes, ROW last.
+    pub codes: Vec<String>,
+    pub names: Vec<String>,
+    /// GDP = value added, US$.
+    pub gdp: Vec<f64>,
+    /// Total international flows `x_ij` after balancing (row-major, n × n, zero diagonal).
+    pub totals: Vec<f64>,
+    /// Whether cell (i, j) is observed (COW4).
+    pub observed: Vec<bool>,
+    /// Sector shares of each exporter's international sales (AGR, FMN, MAN).
+    pub shares: Vec<[f64; 3]>,
+    /// Domestic sales per economy and sector (AGR, FMN, MAN, SRV).
+    pub domestic: Vec<[f64; 4]>,
+    /// Applied (MFN) tariff per importer, fraction, for every goods sector.
+    pub tariff: Vec<f64>,
+    /// Final-demand shares per economy and sector.
+    pub alpha: Vec<[f64; 4]>,
+    /// Human-readable figures of the build (fit, balancing, checks, paper comparison).
+    pub summary: String,
+}
+
+fn bn(x: f64) -> f64 {
+    x / 1e9
+}
+
+/// Builds the world from the facts in `facts_dir`. Pure: no IO besides reading the facts.
+pub fn build(facts_dir: &Path) -> Result<World> {
+    let facts = Facts::load(facts_dir)?;
+    build_from(&facts)
+}
+
+/// Builds the world from loaded facts (steps 1–6 of the module documentation).
+pub fn build_from(facts: &Facts) -> Result<World> {
+    let ec = &facts.economies;
+    let n = ec.len();
+    let row = n - 1; // ROW is last (Facts::load guarantees it)
+    let idx: HashMap<&str, usize> = ec
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.code.as_str(), i))
+        .collect();
+
+    let mut summary = String::new();
+
+    // Pair covariates among the listed economies.
+    let cov = |i: usize, j: usize| -> Vec<f64> {
+        let (a, b) = (&ec[i], &ec[j]);
+        let d = gravity::great_circle_km(
+            a.lat_lon.unwrap_or((0.0, 0.0)),
+            b.lat_lon.unwrap_or((0.0, 0.0)),
+        );
+        let contig = a.borders.contains(&b.code) || b.borders.contains(&a.code);
+        let lang = a.languages.iter().any(|l| b.languages.contains(l));
+        vec![d.max(1.0).ln(), contig as u8 as f64, lang as u8 as f64]
+    };
+
+    // 1. PPML on the observed pairs.
+    let mut observed = vec![false; n * n];
+    let mut obs_value = vec![0.0; n * n];
+    for f in &facts.bilateral {
+        let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
+        observed[i * n + j] = true;
+        obs_value[i * n + j] = f.value;
+    }
+    let mut exp_ids: Vec<usize> = facts
+        .bilateral
+        .iter()
+        .map(|f| idx[f.exporter.as_str()])
+        .collect();
+    exp_ids.sort_unstable();
+    exp_ids.dedup();
+    let mut imp_ids: Vec<usize> = facts
+        .bilateral
+        .iter()
+        .map(|f| idx[f.importer.as_str()])
+        .collect();
+    imp_ids.sort_unstable();
+    imp_ids.dedup();
+    let exp_pos: HashMap<usize, usize> = exp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    let imp_pos: HashMap<usize, usize> = imp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    let obs: Vec<gravity::Obs> = facts
+        .bilateral
+        .iter()
+        .map(|f| {
+            let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
+            gravity::Obs {
+                exporter: exp_pos[&i],
+                importer: imp_pos[&j],
+                x: cov(i, j),
+                y: bn(f.value),
+            }
+        })
+        .collect();
+    let fit = gravity::fit_ppml(&obs, exp_ids.len(), imp_ids.len())?;
+    let _ = writeln!(
+        summary,
+        "## Gravity fit (PPML, Santos Silva & Tenreyro 2006) — MODEL-GENERATED\n\n\
+         {} observed pairs among {} exporters and {} importers (COW4), flows in US$ bn; \
+         exporter and importer effects; robust standard errors.\n\n\
+         | covariate | coefficient | robust s.e. |\n|---|---|---|",
+        obs.len(),
+        exp_ids.len(),
+        imp_ids.len()
+    );
+    for (name, (b, s)) in ["ln distance (km)", "contiguity", "common official language"]
+        .iter()
+        .zip(fit.beta.iter().zip(&fit.se))
+    {
+        let _ = writeln!(summary, "| {name} | {b:.4} | {s:.4} |");
+    }
+    let _ = writeln!(
+        summary,
+        "\nIRLS iterations {}, deviance {:.4}, pseudo-R² (squared correlation of observed and \
+         fitted) {:.4}.\n",
+        fit.iterations, fit.deviance, fit.pseudo_r2
+    );
+
+    // 2. Prior matrix. Impute effects for economies without observed flows.
+    let lx: Vec<f64> = exp_ids.iter().map(|&i| ec[i].exports.ln()).collect();
+    let (ao, bo) = gravity::ols_line(&lx, &fit.exporter_fe);
+    let lm: Vec<f64> = imp_ids.iter().map(|&j| ec[j].imports.ln()).collect();
+    let (ad, bd) = gravity::ols_line(&lm, &fit.importer_fe);
+    let o = |i: usize| {
+        exp_pos
+            .get(&i)
+            .map(|&p| fit.exporter_fe[p])
+            .unwrap_or(ao + bo * ec[i].exports.ln())
+    };
+    let d = |j: usize| {
+        imp_pos
+            .get(&j)
+            .map(|&p| fit.importer_fe[p])
+            .unwrap_or(ad + bd * ec[j].imports.ln())
+    };
+    let _ = writeln!(
+        summary,
+        "Effects imputed for the {} economies with no observed flow: o_i = {ao:.3} + {bo:.3}·ln E_i, \
+         d_j = {ad:.3} + {bd:.3}·ln M_j (OLS on the fitted effects).\n",
+        n - 1 - exp_ids.len()
+    );
+    let mut a = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            if i == j {
+                continue;
+            }
+            let k = i * n + j;
+            a[k] = if observed[k] {
+                obs_value[k]
+            } else if i == row || j == row {
+                0.0 // set below, from the residuals
+            } else {
+                let x = cov(i, j);
+                let eta: f64 =
+                    x.iter().zip(&fit.beta).map(|(a, b)| a * b).sum::<f64>() + o(i) + d(j);
+                eta.exp() * 1e9
+            };
+        }
+    }
+
+    // ROW cells: the residual of the facts' totals, floored at ROW_FLOOR of the total.
+    let mut floored = Vec::new();
+    for i in 0..row {
+        let rest: f64 = (0..row).map(|j| a[i * n + j]).sum();
+        let x = ec[i].exports - rest;
+        if x < ROW_FLOOR * ec[i].exports {
+            floored.push(format!("{} exports", ec[i].code));
+        }
+        a[i * n + row] = x.max(ROW_FLOOR * ec[i].exports);
+        let rest: f64 = (0..row).map(|s| a[s * n + i]).sum();
+        let m = ec[i].imports - rest;
+        if m < ROW_FLOOR * ec[i].imports {
+            floored.push(format!("{} imports", ec[i].code));
+        }
+        a[row * n + i] = m.max(ROW_FLOOR * ec[i].imports);
+    }
+    let prior_row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
+    let prior_row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
+    let _ =
+        writeln!(
+        summary,
+        "Prior cells with ROW (residual of the facts' totals; floor {:.0}% of the total where the \
+         residual is smaller: {}): ROW exports {:.1} bn, ROW imports {:.1} bn before balancing.\n",
+        ROW_FLOOR * 100.0,
+        if floored.is_empty() { "none".to_string() } else { floored.join(", ") },
+        bn(prior_row_x),
+        bn(prior_row_m)
+    );
+
+    // 3. RAS.
+    let rows: Vec<Option<f64>> = (0..n)
+        .map(|i| (i != row).then_some(ec[i].exports))
+        .collect();
+    let cols: Vec<Option<f64>> = (0..n)
+        .map(|j| (j != row).then_some(ec[j].imports))
+        .collect();
+    let rep = ras::ras(&mut a, n, &rows, &cols, 1e-12, 100_000)?;
+    let row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
+    let row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
+    let mut devs: Vec<(f64, usize)> = (0..n * n)
+        .filter(|&k| observed[k] && obs_value[k] > 0.0)
+        .map(|k| (a[k] / obs_value[k] - 1.0, k))
+        .collect();
+    devs.sort_by(|x, y| x.0.abs().total_cmp(&y.0.abs()));
+    let q = |p: f64| devs[((devs.len() - 1) as f64 * p).round() as usize].0.abs() * 100.0;
+    let within = |t: f64| devs.iter().filter(|x| x.0.abs() <= t).count();
+    let obs_total: f64 = (0..n * n)
+        .filter(|&k| observed[k])
+        .map(|k| obs_value[k])
+        .sum();
+    let bal_total: f64 = (0..n * n).filter(|&k| observed[k]).map(|k| a[k]).sum();
+    let _ = writeln!(
+        summary,
+        "## Balancing (RAS, Bacharach 1970) — MODEL-GENERATED\n\n\
+         Converged in {} iterations; largest relative gap of the 43 economies' exports and imports \
+         {:.1e}. ROW absorbs the rest: modelled ROW exports to the 43 = {:.1} bn (facts: ROW total \
+         exports {:.1} bn, intra-ROW trade included), ROW imports from the 43 = {:.1} bn (facts \
+         {:.1} bn).\n\n\
+         Observed cells after balancing (balanced / observed − 1, {} positive cells): median \
+         |dev| {:.1}%, 90th percentile {:.1}%, max {:.1}% ({}→{}); {} within ±5%, {} within \
+         ±10%, {} within ±25%. Sum of observed cells {:.1} bn → {:.1} bn ({:+.2}%).\n",
+        rep.iterations,
+        rep.max_rel_gap,
+        bn(row_x),
+        bn(ec[row].exports),
+        bn(row_m),
+        bn(ec[row].imports),
+        devs.len(),
+        q(0.5),
+        q(0.9),
+        devs.last().map(|x| x.0 * 100.0).unwrap_or(0.0),
+        devs.last().map(|x| ec[x.1 / n].code.as_str()).unwrap_or(""),
+        devs.last().map(|x| ec[x.1 % n].code.as_str()).unwrap_or(""),
+        within(0.05),
+        within(0.10),
+        within(0.25),
+        bn(obs_total),
+        bn(bal_total),
+        (bal_total / obs_total - 1.0) * 100.0
+    );
+
+    // 4. Sector shares.
+    let norm = |s: [f64; 3]| {
+        let t = s[0] + s[1] + s[2];
+        [s[0] / t, s[1] / t, s[2] / t]
+    };
+    let proxy = ec
+        .iter()
+        .find(|e| e.code == TWN_SHARES_PROXY)
+        .and_then(|e| e.shares)
+        .map(norm);
+    let (mut wsum, mut wsh) = (0.0, [0.0; 3]);
+    for e in ec.iter().filter(|e| e.shares.is_some()) {
+        let s = norm(e.shares.unwrap_or([1.0; 3]));
+        wsum += e.exports;
+        for k in 0..3 {
+            wsh[k] += e.exports * s[k];
+        }
+    }
+    let row_shares = [wsh[0] / wsum, wsh[1] / wsum, wsh[2] / wsum];
+    let mut shares = Vec::with_capacity(n);
+    for (i, e) in ec.iter().enumerate() {
+        shares.push(match (e.shares, e.code.as_str()) {
+            (Some(s), _) => norm(s),
+            (None, "TWN") => proxy.ok_or_else(|| {
+                Error::invalid(
+                    "economies_2014.csv",
+                    "TWN has no export shares and the proxy KOR has none either",
+                )
+            })?,
+            (None, _) if i == row => row_shares,
+            (None, c) => {
+                return Err(Error::invalid(
+                    "economies_2014.csv",
+                    format!(
+                    "{c} has no export shares; give share_agri, share_fuels_mining, share_manuf"
+                ),
+                ))
+            }
+        });
+    }
+    let _ = writeln!(
+        summary,
+        "## Sector split\n\nROW export shares (export-weighted mean of the {} economies with WDI \
+         shares, normalised) — MODEL-GENERATED: AGR {:.4}, FMN {:.4}, MAN {:.4}. TWN uses KOR's \
+         shares (ASSUMPTION).\n",
+        ec.iter().filter(|e| e.shares.is_some()).count(),
+        row_shares[0],
+        row_shares[1],
+        row_shares[2]
+    );
+
+    // 6. Tariffs.
+    let with_rate: Vec<f64> = ec.iter().filter_map(|e| e.mfn_all_weighted).collect();
+    let fallback = with_rate.iter().sum::<f64>() / with_rate.len().max(1) as f64 / 100.0;
+    let tariff: Vec<f64> = ec
+        .iter()
+        .map(|e| e.mfn_all_weighted.map(|t| t / 100.0).unwrap_or(fallback))
+        .collect();
+    let _ = writeln!(
+        summary,
+        "## Tariffs\n\nImporter's MFN applied trade-weighted mean (WDI_MFN_W) on all goods. TWN and \
+         ROW (no data): the unweighted mean of the {} available rates, {:.4} — ASSUMPTION.\n",
+        with_rate.len(),
+        fallback
+    );
+
+    // 5. Domestic sales, and checks.
+    let mut domestic = Vec::with_capacity(n);
+    let mut alpha = Vec::with_capacity(n);
+    let mut clamped = Vec::new();
+    for (i, e) in ec.iter().enumerate() {
+        let exp_tot: f64 = a[i * n..(i + 1) * n].iter().sum();
+        let mut dom = [0.0; 4];
+        let mut y = [0.0; 4];
+        for k in 0..3 {
+            dom[k] = DOMESTIC_GDP_RATIO[k] * e.gdp;
+            y[k] = dom[k] + exp_tot * shares[i][k];
+        }
+        let goods_va: f64 = (0..3).map(|k| va_share(k) * y[k]).sum();
+        dom[3] = (e.gdp - goods_va) / va_share(3);
+        y[3] = dom[3];
+        if dom[3] <= 0.0 {
+            return Err(Error::invalid(
+                format!("economy {}", e.code),
+                format!(
+                    "goods value added {:.1} bn exceeds GDP {:.1} bn, leaving no services; check its exports and GDP",
+                    bn(goods_va),
+                    bn(e.gdp)
+                ),
+            ));
+        }
+        // Expenditure X_n^k (tariff-inclusive), final demand residual X − Σ_j γ^{k,j} Y^j.
+        let mut fd = [0.0; 4];
+        for k in 0..4 {
+            let imports: f64 = if k < 3 {
+                (0..n).map(|s| a[s * n + i] * shares[s][k]).sum::<f64>() * (1.0 + tariff[i])
+            } else {
+                0.0
+            };
+            let x = dom[k] + imports;
+            let inter: f64 = (0..4).map(|j| IO_SHARES[j][k] * y[j]).sum();
+            fd[k] = x - inter;
+            if fd[k] < 0.0 {
+                clamped.push(format!("{} {} ({:.1} bn)", e.code, SECTORS[k].0, bn(fd[k])));
+                fd[k] = 0.0;
+            }
+        }
+        let t: f64 = fd.iter().sum();
+        alpha.push([fd[0] / t, fd[1] / t, fd[2] / t, fd[3] / t]);
+        domestic.push(dom);
+    }
+    let _ = writeln!(
+        summary,
+        "## Final demand\n\nα_n^k ∝ max(0, X_n^k − Σ_j γ^{{k,j}} Y_n^j) — MODEL-GENERATED. Residuals \
+         set to zero: {}.\n",
+        if clamped.is_empty() { "none".to_string() } else { clamped.join(", ") }
+    );
+
+    // Paper comparison (FACTS.md): Japan–LAC trade, LAC exporters' shares in Japan.
+    let jpn = idx["JPN"];
+    let lac: Vec<usize> = LAC.iter().filter_map(|c| idx.get(c).copied()).collect();
+    let jx: f64 = lac.iter().map(|&j| a[jpn * n + j]).sum();
+    let jm: f64 = lac.iter().map(|&i| a[i * n + jpn]).sum();
+    let jx0: f64 = lac.iter().map(|&j| obs_value[jpn * n + j]).sum();
+    let jm0: f64 = lac.iter().map(|&i| obs_value[i * n + jpn]).sum();
+    let _ = writeln!(
+        summary,
+        "## Against the policy paper (FACTS.md)\n\nJapan's exports to the 13 LAC economies of this \
+         world: {:.1} bn balanced ({:.1} bn observed cells only, before balancing); paper 33.8 bn \
+         (all LAC). Japan's imports from them: {:.1} bn balanced ({:.1} bn observed); paper 30.4 bn.\n\n\
+         Shares of LAC exports to Japan (balanced 2014; paper: 2011–2014 average):\n\n| economy | \
+         baseline | paper |\n|---|---|---|",
+        bn(jx),
+        bn(jx0),
+        bn(jm),
+        bn(jm0)
+    );
+    for (c, p) in [("CHL", 34), ("BRA", 34), ("MEX", 10), ("PER", 9)] {
+        let i = idx[c];
+        let _ = writeln!(
+            summary,
+            "| {c} | {:.1}% | {p}% |",
+            a[i * n + jpn] / jm * 100.0
+        );
+    }
+    summary.push('\n');
+
+    Ok(World {
+        codes: ec.iter().map(|e| e.code.clone()).collect(),
+        names: ec.iter().map(|e| e.name.clone()).collect(),
+        gdp: ec.iter().map(|e| e.gdp).collect(),
+        totals: a,
+        observed,
+        shares,
+        domestic,
+        tariff,
+        alpha,
+        summary,
+    })
+}
+
+impl World {
+    /// Bilateral flow of sector `k` (0..3 = AGR, FMN, MAN, SRV) from `i` to `j` at factory prices.
+    pub fn flow(&self, k: usize, i: usize, j: usize) -> f64 {
+        let n = self.codes.len();
+        if i == j {
+            self.domestic[i][k]
+        } else if k < 3 {
+            self.totals[i * n + j] * self.shares[i][k]
+        } else {
+            0.0
+        }
+    }
+
+    /// Writes `economies.csv`, `sectors.csv`, `flows.csv`, `io.csv`, `final_demand.csv` and the
+    /// generated `BUILD.md` (figures of the build) to `out`, creating the directory.
+    /// `PROVENANCE.md` is hand-written and not touched.
+    pub fn write(&self, out: &Path) -> Result<()> {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        let n = self.codes.len();
+        let mut s = String::from("code,name,value_added\n");
+        for i in 0..n {
+            let name = self.names[i].replace('"', "'");
+            let _ = writeln!(s, "{},\"{}\",{:.0}", self.codes[i], name, self.gdp[i]);
+        }
+        write_file(&out.join("economies.csv"), &s)?;
+        let mut s = String::from("code,name,theta,traded\n");
+        for (c, name, th, tr) in SECTORS {
+            let _ = writeln!(s, "{c},{name},{th},{tr}");
+        }
+        write_file(&out.join("sectors.csv"), &s)?;
+        let mut s = String::from("sector,exporter,importer,value,tariff,flag\n");
+        for (k, sec) in SECTORS.iter().enumerate() {
+            for i in 0..n {
+                for j in 0..n {
+                    if k == 3 && i != j {
+                        continue;
+                    }
+                    let (tariff, flag) = if i == j {
+                        (0.0, "domestic_derived")
+                    } else if self.observed[i * n + j] {
+                        (self.tariff[j], "observed")
+                    } else {
+                        (self.tariff[j], "gravity_filled")
+                    };
+                    let _ = writeln!(
+                        s,
+                        "{},{},{},{:.0},{:.4},{}",
+                        sec.0,
+                        self.codes[i],
+                        self.codes[j],
+                        self.flow(k, i, j),
+                        tariff,
+                        flag
+                    );
+                }
+            }
+        }
+        write_file(&out.join("flows.csv"), &s)?;
+        let mut s = String::from("economy,sector,input,share\n");
+        for c in &self.codes {
+            for (j, sec) in SECTORS.iter().enumerate() {
+                for (k, inp) in SECTORS.iter().enumerate() {
+                    let _ = writeln!(s, "{c},{},{},{:.6}", sec.0, inp.0, IO_SHARES[j][k]);
+                }
+                let _ = writeln!(s, "{c},{},VA,{:.6}", sec.0, va_share(j));
+            }
+        }
+        write_file(&out.join("io.csv"), &s)?;
+        let mut s = String::from("economy,sector,share\n");
+        for (i, c) in self.codes.iter().enumerate() {
+            // Round to 1e-9 and put the rounding remainder on services so each row sums to 1.
+            let r: Vec<f64> = (0..3)
+                .map(|k| (self.alpha[i][k] * 1e9).round() / 1e9)
+                .collect();
+            let srv = 1.0 - r.iter().sum::<f64>();
+            for (k, v) in r.iter().chain(std::iter::once(&srv)).enumerate() {
+                let _ = writeln!(s, "{c},{},{:.9}", SECTORS[k].0, v);
+            }
+        }
+        write_file(&out.join("final_demand.csv"), &s)?;
+        let head =
+            "# Build figures of apac-americas-2014\n\nGenerated by `tradesim data build-world` \
+                    from `../shared/facts/`; do not edit. Every number below is MODEL-GENERATED \
+                    unless it quotes the facts or the paper.\n\n";
+        write_file(&out.join("BUILD.md"), &format!("{head}{}", self.summary))?;
+        Ok(())
+    }
+}
+
+fn write_file(path: &Path, s: &str) -> Result<()> {
+    std::fs::write(path, s).map_err(|e| Error::io(path, e))
+}
