@@ -56,8 +56,8 @@ pub struct Obs {
 
 /// Fits `E[y] = exp(x·b + o_exporter + d_importer)` by PPML (Santos Silva & Tenreyro 2006)
 /// with iteratively reweighted least squares: with `μ = exp(η)`, weights `W = μ`, working
-/// response `z = η + (y − μ)/μ`, solve `(X'WX) b = X'Wz`; stop when the relative change in
-/// deviance `2 Σ [y ln(y/μ) − (y − μ)]` is below 1e-12.
+/// response `z = η + (y − μ)/μ`, solve `(X'WX) b = X'Wz`; stop when the change in deviance
+/// `dev = 2 Σ [y ln(y/μ) − (y − μ)]` satisfies `|Δdev| / (|dev| + 0.1) < 1e-12` (the rule of R's `glm`).
 ///
 /// `n_exp`/`n_imp` are the numbers of exporter/importer indices; every index must appear in
 /// at least one observation with a positive flow, else its effect is not identified.
@@ -118,7 +118,7 @@ pub fn fit_ppml(obs: &[Obs], n_exp: usize, n_imp: usize) -> Result<PpmlFit> {
         eta = &x * &b;
         mu = eta.map(f64::exp);
         let new_dev = deviance(&mu);
-        let done = ((dev - new_dev) / new_dev.max(1e-300)).abs() < 1e-12;
+        let done = (dev - new_dev).abs() / (new_dev.abs() + 0.1) < 1e-12;
         dev = new_dev;
         if done {
             break;
