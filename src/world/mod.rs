@@ -566,12 +566,14 @@ impl World {
         write_file(&out.join("io.csv"), &s)?;
         let mut s = String::from("economy,sector,share\n");
         for (i, c) in self.codes.iter().enumerate() {
-            // Round to 1e-9 and put the rounding remainder on services so each row sums to 1.
-            let r: Vec<f64> = (0..3)
+            // Round to 1e-9 and put the rounding remainder on the largest share, so that each
+            // row sums to 1 and no share turns negative.
+            let mut r: Vec<f64> = (0..4)
                 .map(|k| (self.alpha[i][k] * 1e9).round() / 1e9)
                 .collect();
-            let srv = 1.0 - r.iter().sum::<f64>();
-            for (k, v) in r.iter().chain(std::iter::once(&srv)).enumerate() {
+            let big = (0..4).fold(0, |b, k| if r[k] > r[b] { k } else { b });
+            r[big] = 1.0 - (0..4).filter(|&k| k != big).map(|k| r[k]).sum::<f64>();
+            for (k, v) in r.iter().enumerate() {
                 let _ = writeln!(s, "{c},{},{:.9}", SECTORS[k].0, v);
             }
         }
