@@ -257,9 +257,9 @@ fn constants_match_cp2015() {
     let gdp: f64 = va.iter().sum();
     for j in 0..4 {
         let go = va[j] + ic[j].iter().sum::<f64>();
-        for k in 0..4 {
+        for (k, v) in ic[j].iter().enumerate() {
             assert!(
-                (ic[j][k] / go - tradesim::world::IO_SHARES[j][k]).abs() < 1e-6,
+                (v / go - tradesim::world::IO_SHARES[j][k]).abs() < 1e-6,
                 "io {j} {k}"
             );
         }
