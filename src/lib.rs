@@ -8,6 +8,7 @@
 //! the years (and draws) in parallel; [`report`] writes the tables.
 //! [`estimate`] fits PPML gravity models with high-dimensional fixed effects.
 
+pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod model;

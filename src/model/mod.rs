@@ -1,1 +1,4 @@
 //! The equilibria tradesim solves. No I/O, no randomness: pure numerics.
+
+mod anderson;
+pub mod caliendo_parro;

@@ -1,0 +1,111 @@
+//! Small helpers for reading headed CSV files with row numbers in every error.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A CSV file read whole: header and records, with 1-based line numbers (header = line 1).
+pub struct Table {
+    pub path: PathBuf,
+    header: Vec<String>,
+    pub rows: Vec<(usize, csv::StringRecord)>,
+}
+
+impl Table {
+    pub fn read(path: &Path) -> Result<Table> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| csv_error(path, e))?;
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| csv_error(path, e))?
+            .iter()
+            .map(|s| s.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let mut rows = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| csv_error(path, e))?;
+            let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+            rows.push((line, rec));
+        }
+        Ok(Table {
+            path: path.to_path_buf(),
+            header,
+            rows,
+        })
+    }
+
+    /// The index of a required column.
+    pub fn column(&self, name: &str) -> Result<usize> {
+        self.header.iter().position(|h| h == name).ok_or_else(|| {
+            Error::data(
+                &self.path,
+                1,
+                format!(
+                    "the header has no column `{name}` (columns: {}); add it",
+                    self.header.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The index of an optional column.
+    pub fn optional_column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    pub fn text<'a>(&self, row: &'a (usize, csv::StringRecord), col: usize) -> Result<&'a str> {
+        row.1.get(col).ok_or_else(|| {
+            Error::data(
+                &self.path,
+                row.0,
+                "the row has fewer fields than the header",
+            )
+        })
+    }
+
+    /// A finite number in column `col` of `row`, named `what` in the error.
+    pub fn number(&self, row: &(usize, csv::StringRecord), col: usize, what: &str) -> Result<f64> {
+        let s = self.text(row, col)?;
+        let v: f64 = s.parse().map_err(|_| {
+            Error::data(
+                &self.path,
+                row.0,
+                format!("{what} `{s}` is not a number; write a decimal number such as 0.05"),
+            )
+        })?;
+        if !v.is_finite() {
+            return Err(Error::data(
+                &self.path,
+                row.0,
+                format!("{what} is {s}; NaN and infinity are not allowed"),
+            ));
+        }
+        Ok(v)
+    }
+
+    pub fn non_negative(
+        &self,
+        row: &(usize, csv::StringRecord),
+        col: usize,
+        what: &str,
+    ) -> Result<f64> {
+        let v = self.number(row, col, what)?;
+        if v < 0.0 {
+            return Err(Error::data(
+                &self.path,
+                row.0,
+                format!("{what} is {v}; it must not be negative"),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let row = e.position().map(|p| p.line() as usize).unwrap_or(0);
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        kind => Error::data(path, row, format!("malformed CSV: {kind:?}")),
+    }
+}

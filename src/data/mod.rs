@@ -1,0 +1,324 @@
+//! World data: the base-year [`Baseline`] (economies, sectors, bilateral flows by sector
+//! including domestic sales, data tariffs, input-output structure, deficits), its tidy-CSV
+//! loader and validator ([`tidy`]), and the importer of the Caliendo–Parro replication files
+//! ([`cp2015`]). The format is documented in `docs/baseline-format.md`.
+
+pub mod cp2015;
+mod csvio;
+pub mod tidy;
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
+/// An economy of the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Economy {
+    pub code: String,
+    pub name: String,
+}
+
+/// A sector with its trade elasticity θ^j.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sector {
+    pub code: String,
+    pub name: String,
+    pub theta: f64,
+    pub traded: bool,
+}
+
+/// A dense sector × importer × exporter array, the layout of flows and tariffs:
+/// element `(j, n, i)` is what importer `n` buys from exporter `i` in sector `j`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cube {
+    pub sectors: usize,
+    pub economies: usize,
+    pub data: Vec<f64>,
+}
+
+impl Cube {
+    pub fn zeros(sectors: usize, economies: usize) -> Self {
+        Cube {
+            sectors,
+            economies,
+            data: vec![0.0; sectors * economies * economies],
+        }
+    }
+    #[inline]
+    pub fn idx(&self, j: usize, n: usize, i: usize) -> usize {
+        (j * self.economies + n) * self.economies + i
+    }
+    #[inline]
+    pub fn get(&self, j: usize, n: usize, i: usize) -> f64 {
+        self.data[self.idx(j, n, i)]
+    }
+    #[inline]
+    pub fn set(&mut self, j: usize, n: usize, i: usize, v: f64) {
+        let k = self.idx(j, n, i);
+        self.data[k] = v;
+    }
+    /// The importer-by-exporter block of sector `j`.
+    pub fn sector(&self, j: usize) -> &[f64] {
+        let s = self.economies * self.economies;
+        &self.data[j * s..(j + 1) * s]
+    }
+}
+
+/// The base-year world in levels. Flows are at factory prices (before tariffs); expenditure
+/// on a cell is `flow·(1+tariff)`. Notation follows Caliendo & Parro (2015): `n` importer,
+/// `i` exporter, `j, k` sectors.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// A label for reports (the directory or built-in name).
+    pub name: String,
+    pub economies: Vec<Economy>,
+    pub sectors: Vec<Sector>,
+    /// `M_ni^j`, factory-price flows.
+    pub flows: Cube,
+    /// `τ_ni^j`, the data tariff (before the scenario's policies).
+    pub tariffs: Cube,
+    /// Where each flow comes from (`observed`, `gravity_filled`, …), when the data says.
+    pub flags: BTreeMap<(usize, usize, usize), String>,
+    /// `w_n L_n`, value added per economy.
+    pub value_added: Vec<f64>,
+    /// `γ_n^j`, value-added share of sector j's costs, `[n*J + j]`.
+    pub va_share: Vec<f64>,
+    /// `γ_n^{k,j}`, share of input k in sector j's costs, `[(n*J + k)*J + j]`.
+    pub io_share: Vec<f64>,
+    /// `α_n^j`, final-demand shares, `[n*J + j]`.
+    pub final_share: Vec<f64>,
+    /// `D_n`, the trade deficit (imports minus exports at factory prices).
+    pub deficit: Vec<f64>,
+    /// Named alternative tariff matrices (see `ToTariffSet` schedules).
+    pub tariff_sets: BTreeMap<String, Cube>,
+}
+
+impl Baseline {
+    pub fn n_economies(&self) -> usize {
+        self.economies.len()
+    }
+    pub fn n_sectors(&self) -> usize {
+        self.sectors.len()
+    }
+    pub fn economy_index(&self, code: &str) -> Option<usize> {
+        self.economies.iter().position(|e| e.code == code)
+    }
+    pub fn sector_index(&self, code: &str) -> Option<usize> {
+        self.sectors.iter().position(|s| s.code == code)
+    }
+    /// Whether the baseline has input-output links (some `γ_n^j < 1`).
+    pub fn has_input_output(&self) -> bool {
+        self.va_share.iter().any(|&g| g < 1.0 - 1e-12)
+    }
+    /// Drop the input-output links: `γ_n^j = 1`, `γ_n^{k,j} = 0`, value added = gross output.
+    pub fn without_input_output(&self) -> Baseline {
+        let mut b = self.clone();
+        b.va_share.iter_mut().for_each(|g| *g = 1.0);
+        b.io_share.iter_mut().for_each(|g| *g = 0.0);
+        let (nn, jj) = (b.n_economies(), b.n_sectors());
+        for n in 0..nn {
+            b.value_added[n] = (0..jj)
+                .map(|j| (0..nn).map(|m| b.flows.get(j, m, n)).sum::<f64>())
+                .sum();
+        }
+        b.final_share = derived_final_shares(&b);
+        b
+    }
+
+    /// Gross output `Y_i^j = Σ_n M_ni^j`, `[i*J + j]`.
+    pub fn gross_output(&self) -> Vec<f64> {
+        let (nn, jj) = (self.n_economies(), self.n_sectors());
+        let mut y = vec![0.0; nn * jj];
+        for j in 0..jj {
+            for n in 0..nn {
+                for i in 0..nn {
+                    y[i * jj + j] += self.flows.get(j, n, i);
+                }
+            }
+        }
+        y
+    }
+
+    /// Expenditure `X_n^j = Σ_i M_ni^j (1+τ_ni^j)` under the tariffs `tau`, `[n*J + j]`.
+    pub fn expenditure(&self, tau: &Cube) -> Vec<f64> {
+        let (nn, jj) = (self.n_economies(), self.n_sectors());
+        let mut x = vec![0.0; nn * jj];
+        for j in 0..jj {
+            for n in 0..nn {
+                x[n * jj + j] = (0..nn)
+                    .map(|i| self.flows.get(j, n, i) * (1.0 + tau.get(j, n, i)))
+                    .sum();
+            }
+        }
+        x
+    }
+
+    /// Total exports (foreign sales at factory prices) per economy.
+    pub fn exports(&self) -> Vec<f64> {
+        exports_of(&self.flows)
+    }
+    /// Total imports (foreign purchases at factory prices) per economy.
+    pub fn imports(&self) -> Vec<f64> {
+        imports_of(&self.flows)
+    }
+
+    /// Check the invariants every solver relies on; used by every loader.
+    pub fn validate(&self) -> Result<()> {
+        let (nn, jj) = (self.n_economies(), self.n_sectors());
+        let ctx = format!("baseline {}", self.name);
+        for s in &self.sectors {
+            if !(s.theta.is_finite() && s.theta > 0.0) {
+                return Err(Error::invalid(
+                    &ctx,
+                    format!(
+                        "sector {}: theta is {}, it must be a positive number",
+                        s.code, s.theta
+                    ),
+                ));
+            }
+        }
+        for n in 0..nn {
+            let domestic: f64 = (0..jj).map(|j| self.flows.get(j, n, n)).sum();
+            if !(domestic > 0.0) {
+                return Err(Error::invalid(
+                    &ctx,
+                    format!(
+                        "economy {} has no domestic sales; a baseline needs internal flows (exporter = importer) for every economy",
+                        self.economies[n].code
+                    ),
+                ));
+            }
+        }
+        for j in 0..jj {
+            for n in 0..nn {
+                let absorption: f64 = (0..nn).map(|i| self.flows.get(j, n, i)).sum();
+                if !(absorption > 0.0) {
+                    return Err(Error::invalid(
+                        &ctx,
+                        format!(
+                            "economy {} buys nothing in sector {} (no domestic sales, no imports); give it a positive domestic flow",
+                            self.economies[n].code, self.sectors[j].code
+                        ),
+                    ));
+                }
+                for i in 0..nn {
+                    let (v, t) = (self.flows.get(j, n, i), self.tariffs.get(j, n, i));
+                    if !(v.is_finite() && v >= 0.0 && t.is_finite() && t >= 0.0) {
+                        return Err(Error::invalid(
+                            &ctx,
+                            format!(
+                                "flow {}→{} in {}: value {v}, tariff {t}; both must be finite and non-negative",
+                                self.economies[i].code, self.economies[n].code, self.sectors[j].code
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for n in 0..nn {
+            let va = self.value_added[n];
+            if !(va.is_finite() && va > 0.0) {
+                return Err(Error::invalid(
+                    &ctx,
+                    format!(
+                        "economy {}: value added is {va}; it must be positive",
+                        self.economies[n].code
+                    ),
+                ));
+            }
+            if !self.deficit[n].is_finite() {
+                return Err(Error::invalid(
+                    &ctx,
+                    format!(
+                        "economy {}: deficit is not a finite number",
+                        self.economies[n].code
+                    ),
+                ));
+            }
+            let a: f64 = (0..jj).map(|j| self.final_share[n * jj + j]).sum();
+            if (a - 1.0).abs() > 1e-6 {
+                return Err(Error::invalid(
+                    &ctx,
+                    format!(
+                        "economy {}: final-demand shares sum to {a}, not 1",
+                        self.economies[n].code
+                    ),
+                ));
+            }
+            for j in 0..jj {
+                let s: f64 = self.va_share[n * jj + j]
+                    + (0..jj)
+                        .map(|k| self.io_share[(n * jj + k) * jj + j])
+                        .sum::<f64>();
+                if (s - 1.0).abs() > 1e-6 {
+                    return Err(Error::invalid(
+                        &ctx,
+                        format!(
+                            "economy {}, sector {}: value-added and input shares sum to {s}, not 1",
+                            self.economies[n].code, self.sectors[j].code
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Foreign sales per exporter: `Σ_j Σ_{n≠i} M_ni^j`.
+pub fn exports_of(flows: &Cube) -> Vec<f64> {
+    let nn = flows.economies;
+    let mut e = vec![0.0; nn];
+    for j in 0..flows.sectors {
+        for n in 0..nn {
+            for (i, ei) in e.iter_mut().enumerate() {
+                if i != n {
+                    *ei += flows.get(j, n, i);
+                }
+            }
+        }
+    }
+    e
+}
+
+/// Foreign purchases per importer: `Σ_j Σ_{i≠n} M_ni^j`.
+pub fn imports_of(flows: &Cube) -> Vec<f64> {
+    let nn = flows.economies;
+    let mut m = vec![0.0; nn];
+    for j in 0..flows.sectors {
+        for (n, mn) in m.iter_mut().enumerate() {
+            *mn += (0..nn)
+                .filter(|&i| i != n)
+                .map(|i| flows.get(j, n, i))
+                .sum::<f64>();
+        }
+    }
+    m
+}
+
+/// Final-demand shares implied by the flows when none are given:
+/// `α_n^j ∝ max(0, X_n^j − Σ_k γ_n^{j,k} Y_n^k)` (expenditure not used as intermediate input).
+pub fn derived_final_shares(b: &Baseline) -> Vec<f64> {
+    let (nn, jj) = (b.n_economies(), b.n_sectors());
+    let x = b.expenditure(&b.tariffs);
+    let y = b.gross_output();
+    let mut alpha = vec![0.0; nn * jj];
+    for n in 0..nn {
+        for j in 0..jj {
+            let inter: f64 = (0..jj)
+                .map(|k| b.io_share[(n * jj + j) * jj + k] * y[n * jj + k])
+                .sum();
+            alpha[n * jj + j] = (x[n * jj + j] - inter).max(0.0);
+        }
+        let total: f64 = alpha[n * jj..(n + 1) * jj].iter().sum();
+        if total > 0.0 {
+            alpha[n * jj..(n + 1) * jj]
+                .iter_mut()
+                .for_each(|a| *a /= total);
+        } else {
+            alpha[n * jj..(n + 1) * jj]
+                .iter_mut()
+                .for_each(|a| *a = 1.0 / jj as f64);
+        }
+    }
+    alpha
+}

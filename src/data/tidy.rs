@@ -1,0 +1,355 @@
+//! The tidy-CSV baseline format (`docs/baseline-format.md`): loader and validator.
+
+use super::csvio::Table;
+use super::{derived_final_shares, Baseline, Cube, Economy, Sector};
+use crate::error::{Error, Result};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+/// Load and validate a baseline directory in the tidy format.
+pub fn load(dir: &Path) -> Result<Baseline> {
+    if !dir.is_dir() {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            "is not a directory; a tidy baseline is a directory holding economies.csv, sectors.csv and flows.csv",
+        ));
+    }
+    let econ = Table::read(&dir.join("economies.csv"))?;
+    let (c_code, c_name) = (econ.column("code")?, econ.column("name")?);
+    let c_va = econ.optional_column("value_added");
+    let c_def = econ.optional_column("deficit");
+    let mut economies = Vec::new();
+    let mut e_index: HashMap<String, usize> = HashMap::new();
+    let mut va_given = Vec::new();
+    let mut def_given = Vec::new();
+    for row in &econ.rows {
+        let code = econ.text(row, c_code)?.to_string();
+        check_code(&econ, row.0, &code, "economy code")?;
+        if e_index.insert(code.clone(), economies.len()).is_some() {
+            return Err(Error::data(
+                &econ.path,
+                row.0,
+                format!("economy `{code}` is declared twice; keep one row"),
+            ));
+        }
+        economies.push(Economy {
+            code,
+            name: econ.text(row, c_name)?.to_string(),
+        });
+        va_given.push(optional_number(&econ, row, c_va, "value_added", true)?);
+        def_given.push(optional_number(&econ, row, c_def, "deficit", false)?);
+    }
+    if economies.len() < 2 {
+        return Err(Error::data(
+            &econ.path,
+            1,
+            "a baseline needs at least two economies",
+        ));
+    }
+
+    let sec = Table::read(&dir.join("sectors.csv"))?;
+    let (s_code, s_name, s_theta) = (
+        sec.column("code")?,
+        sec.column("name")?,
+        sec.column("theta")?,
+    );
+    let s_traded = sec.optional_column("traded");
+    let mut sectors = Vec::new();
+    let mut s_index: HashMap<String, usize> = HashMap::new();
+    for row in &sec.rows {
+        let code = sec.text(row, s_code)?.to_string();
+        check_code(&sec, row.0, &code, "sector code")?;
+        if s_index.insert(code.clone(), sectors.len()).is_some() {
+            return Err(Error::data(
+                &sec.path,
+                row.0,
+                format!("sector `{code}` is declared twice; keep one row"),
+            ));
+        }
+        let theta = sec.number(row, s_theta, "theta")?;
+        if theta <= 0.0 {
+            return Err(Error::data(
+                &sec.path,
+                row.0,
+                format!("theta is {theta}; the trade elasticity must be positive"),
+            ));
+        }
+        let traded = match s_traded {
+            None => true,
+            Some(c) => match sec.text(row, c)? {
+                "true" | "1" | "yes" | "" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(Error::data(
+                        &sec.path,
+                        row.0,
+                        format!("traded is `{other}`; write true or false"),
+                    ))
+                }
+            },
+        };
+        sectors.push(Sector {
+            code,
+            name: sec.text(row, s_name)?.to_string(),
+            theta,
+            traded,
+        });
+    }
+    if sectors.is_empty() {
+        return Err(Error::data(&sec.path, 1, "no sectors are declared"));
+    }
+    let (nn, jj) = (economies.len(), sectors.len());
+
+    let fl = Table::read(&dir.join("flows.csv"))?;
+    let (f_s, f_e, f_i, f_v, f_t) = (
+        fl.column("sector")?,
+        fl.column("exporter")?,
+        fl.column("importer")?,
+        fl.column("value")?,
+        fl.column("tariff")?,
+    );
+    let f_flag = fl.optional_column("flag");
+    let mut flows = Cube::zeros(jj, nn);
+    let mut tariffs = Cube::zeros(jj, nn);
+    let mut seen = HashSet::new();
+    let mut flags = BTreeMap::new();
+    for row in &fl.rows {
+        let j = lookup(&fl, row, f_s, &s_index, "sector", "sectors.csv")?;
+        let i = lookup(&fl, row, f_e, &e_index, "exporter", "economies.csv")?;
+        let n = lookup(&fl, row, f_i, &e_index, "importer", "economies.csv")?;
+        if !seen.insert((j, n, i)) {
+            return Err(Error::data(
+                &fl.path,
+                row.0,
+                "this sector, exporter and importer appear on an earlier row too; keep one row",
+            ));
+        }
+        let v = fl.non_negative(row, f_v, "value")?;
+        let t = fl.non_negative(row, f_t, "tariff")?;
+        if !sectors[j].traded && i != n && v > 0.0 {
+            return Err(Error::data(
+                &fl.path,
+                row.0,
+                format!("sector {} is declared non-traded in sectors.csv but has an international flow; set traded to true or drop the row", sectors[j].code),
+            ));
+        }
+        flows.set(j, n, i, v);
+        tariffs.set(j, n, i, t);
+        if let Some(c) = f_flag {
+            let f = fl.text(row, c)?;
+            if !f.is_empty() {
+                flags.insert((j, n, i), f.to_string());
+            }
+        }
+    }
+    for (n, e) in economies.iter().enumerate() {
+        if (0..jj).all(|j| !(flows.get(j, n, n) > 0.0)) {
+            return Err(Error::data(
+                &fl.path,
+                0,
+                format!(
+                    "economy {} has no domestic sales: add rows with exporter = importer = {} and a positive value (internal flows are required)",
+                    e.code, e.code
+                ),
+            ));
+        }
+    }
+    // Input-output structure.
+    let mut va_share = vec![1.0; nn * jj];
+    let mut io_share = vec![0.0; nn * jj * jj];
+    let io_path = dir.join("io.csv");
+    if io_path.exists() {
+        let io = Table::read(&io_path)?;
+        let (c_e, c_s, c_in, c_sh) = (
+            io.column("economy")?,
+            io.column("sector")?,
+            io.column("input")?,
+            io.column("share")?,
+        );
+        let mut sums = vec![0.0; nn * jj];
+        let mut last_row = vec![0usize; nn * jj];
+        let mut va_seen = vec![false; nn * jj];
+        let mut seen = HashSet::new();
+        for row in &io.rows {
+            let n = lookup(&io, row, c_e, &e_index, "economy", "economies.csv")?;
+            let j = lookup(&io, row, c_s, &s_index, "sector", "sectors.csv")?;
+            let input = io.text(row, c_in)?;
+            let sh = io.non_negative(row, c_sh, "share")?;
+            if !seen.insert((n, j, input.to_string())) {
+                return Err(Error::data(
+                    &io.path,
+                    row.0,
+                    "duplicate row for this economy, sector and input",
+                ));
+            }
+            if input == "VA" {
+                va_share[n * jj + j] = sh;
+                va_seen[n * jj + j] = true;
+            } else {
+                let k = *s_index.get(input).ok_or_else(|| {
+                    Error::data(
+                        &io.path,
+                        row.0,
+                        format!(
+                            "input `{input}` is neither VA nor a sector declared in sectors.csv"
+                        ),
+                    )
+                })?;
+                io_share[(n * jj + k) * jj + j] = sh;
+            }
+            sums[n * jj + j] += sh;
+            last_row[n * jj + j] = row.0;
+        }
+        for n in 0..nn {
+            for j in 0..jj {
+                if !va_seen[n * jj + j] {
+                    va_share[n * jj + j] = 0.0;
+                }
+                let s = sums[n * jj + j];
+                if (s - 1.0).abs() > 1e-6 {
+                    return Err(Error::data(
+                        &io.path,
+                        last_row[n * jj + j],
+                        format!(
+                            "the shares of economy {}, sector {} (VA and inputs) sum to {s}, not 1 (tolerance 1e-6); rescale them",
+                            economies[n].code, sectors[j].code
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut b = Baseline {
+        name: dir.display().to_string(),
+        economies,
+        sectors,
+        flows,
+        tariffs,
+        flags,
+        value_added: vec![0.0; nn],
+        va_share,
+        io_share,
+        final_share: vec![0.0; nn * jj],
+        deficit: vec![0.0; nn],
+        tariff_sets: BTreeMap::new(),
+    };
+    let y = b.gross_output();
+    let exports = b.exports();
+    let imports = b.imports();
+    for n in 0..nn {
+        b.value_added[n] = va_given[n].unwrap_or_else(|| {
+            (0..jj)
+                .map(|j| b.va_share[n * jj + j] * y[n * jj + j])
+                .sum()
+        });
+        b.deficit[n] = def_given[n].unwrap_or(imports[n] - exports[n]);
+    }
+
+    let fd_path = dir.join("final_demand.csv");
+    if fd_path.exists() {
+        let fd = Table::read(&fd_path)?;
+        let (c_e, c_s, c_sh) = (
+            fd.column("economy")?,
+            fd.column("sector")?,
+            fd.column("share")?,
+        );
+        let mut sums = vec![0.0; nn];
+        let mut last = vec![0usize; nn];
+        for row in &fd.rows {
+            let n = lookup(&fd, row, c_e, &e_index, "economy", "economies.csv")?;
+            let j = lookup(&fd, row, c_s, &s_index, "sector", "sectors.csv")?;
+            let sh = fd.non_negative(row, c_sh, "share")?;
+            b.final_share[n * jj + j] = sh;
+            sums[n] += sh;
+            last[n] = row.0;
+        }
+        for n in 0..nn {
+            if (sums[n] - 1.0).abs() > 1e-6 {
+                return Err(Error::data(
+                    &fd.path,
+                    last[n],
+                    format!("the final-demand shares of economy {} sum to {}, not 1 (tolerance 1e-6); rescale them", b.economies[n].code, sums[n]),
+                ));
+            }
+        }
+    } else {
+        b.final_share = derived_final_shares(&b);
+    }
+
+    let ts_path = dir.join("tariff_sets.csv");
+    if ts_path.exists() {
+        let ts = Table::read(&ts_path)?;
+        let (c_set, c_s, c_e, c_i, c_t) = (
+            ts.column("set")?,
+            ts.column("sector")?,
+            ts.column("exporter")?,
+            ts.column("importer")?,
+            ts.column("tariff")?,
+        );
+        for row in &ts.rows {
+            let set = ts.text(row, c_set)?.to_string();
+            let j = lookup(&ts, row, c_s, &s_index, "sector", "sectors.csv")?;
+            let i = lookup(&ts, row, c_e, &e_index, "exporter", "economies.csv")?;
+            let n = lookup(&ts, row, c_i, &e_index, "importer", "economies.csv")?;
+            let t = ts.non_negative(row, c_t, "tariff")?;
+            b.tariff_sets
+                .entry(set)
+                .or_insert_with(|| b.tariffs.clone())
+                .set(j, n, i, t);
+        }
+    }
+    b.validate()?;
+    Ok(b)
+}
+
+fn check_code(t: &Table, row: usize, code: &str, what: &str) -> Result<()> {
+    if code.is_empty() || code.contains(char::is_whitespace) {
+        return Err(Error::data(
+            &t.path,
+            row,
+            format!("{what} `{code}` must be non-empty and contain no spaces"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_number(
+    t: &Table,
+    row: &(usize, csv::StringRecord),
+    col: Option<usize>,
+    what: &str,
+    positive: bool,
+) -> Result<Option<f64>> {
+    let Some(c) = col else { return Ok(None) };
+    if t.text(row, c)?.is_empty() {
+        return Ok(None);
+    }
+    let v = t.number(row, c, what)?;
+    if positive && v <= 0.0 {
+        return Err(Error::data(
+            &t.path,
+            row.0,
+            format!("{what} is {v}; it must be positive (or left empty to derive it)"),
+        ));
+    }
+    Ok(Some(v))
+}
+
+fn lookup(
+    t: &Table,
+    row: &(usize, csv::StringRecord),
+    col: usize,
+    index: &HashMap<String, usize>,
+    what: &str,
+    declared_in: &str,
+) -> Result<usize> {
+    let code = t.text(row, col)?;
+    index.get(code).copied().ok_or_else(|| {
+        Error::data(
+            &t.path,
+            row.0,
+            format!("{what} `{code}` is not declared in {declared_in}; declare it there or correct the code"),
+        )
+    })
+}
