@@ -350,3 +350,63 @@ impl Facts {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "iso3,name,gdp_usd,exports_usd,imports_usd,mfn_all,mfn_all_weighted,share_agri,share_fuels_mining,share_manuf,lat,lon,languages,borders\n";
+
+    fn write(dir: &Path, econ: &str, bil: &str) {
+        std::fs::write(dir.join("economies_2014.csv"), format!("{HEAD}{econ}")).unwrap();
+        std::fs::write(
+            dir.join("bilateral_2014.csv"),
+            format!("exporter,importer,value_usd,year,source\n{bil}"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_bad_number_names_file_and_line() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\nBBB,B,1e9,abc,2e8,5,3,10,10,80,3,4,X,\nROW,Rest,1e9,2e8,2e8,,,,,,,,,\n",
+            "",
+        );
+        let e = Facts::load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("economies_2014.csv, row 3"), "{e}");
+        assert!(e.contains("exports_usd"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_economy_in_the_bilateral_file_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\nROW,Rest,1e9,2e8,2e8,,,,,,,,,\n",
+            "AAA,ZZZ,5e7,2014,COW4\n",
+        );
+        let e = Facts::load(d.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("bilateral_2014.csv, row 2") && e.contains("ZZZ"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_row_is_reported() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\n", "");
+        let e = Facts::load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("ROW"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_directory_names_the_file() {
+        let e = Facts::load(Path::new("/nonexistent/facts"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/facts/economies_2014.csv"), "{e}");
+    }
+}

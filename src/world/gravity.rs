@@ -31,7 +31,8 @@ pub fn great_circle_km(a: (f64, f64), b: (f64, f64)) -> f64 {
 pub struct PpmlFit {
     /// Coefficients on the pair covariates, in the order given.
     pub beta: Vec<f64>,
-    /// Heteroskedasticity-robust (Eicker–White) standard errors of `beta`.
+    /// Heteroskedasticity-robust (Eicker–White, HC0: no small-sample factor) standard errors
+    /// of `beta`. pyfixest's `vcov="hetero"` multiplies the variance by n/(n−k).
     pub se: Vec<f64>,
     /// Exporter effects `o_i`, one per exporter index.
     pub exporter_fe: Vec<f64>,
@@ -62,7 +63,13 @@ pub struct Obs {
 /// `n_exp`/`n_imp` are the numbers of exporter/importer indices; every index must appear in
 /// at least one observation with a positive flow, else its effect is not identified.
 pub fn fit_ppml(obs: &[Obs], n_exp: usize, n_imp: usize) -> Result<PpmlFit> {
-    let k = obs.first().map(|o| o.x.len()).unwrap_or(0);
+    if obs.is_empty() || n_exp == 0 || n_imp == 0 {
+        return Err(Error::invalid(
+            "gravity fit",
+            "no observed pairs; give observed bilateral flows to fit the gravity model on",
+        ));
+    }
+    let k = obs[0].x.len();
     let p = k + n_exp + n_imp - 1;
     let n = obs.len();
     if n <= p {

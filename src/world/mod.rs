@@ -298,7 +298,12 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         .map(|k| (a[k] / obs_value[k] - 1.0, k))
         .collect();
     devs.sort_by(|x, y| x.0.abs().total_cmp(&y.0.abs()));
-    let q = |p: f64| devs[((devs.len() - 1) as f64 * p).round() as usize].0.abs() * 100.0;
+    let q = |p: f64| {
+        if devs.is_empty() {
+            return 0.0;
+        }
+        devs[((devs.len() - 1) as f64 * p).round() as usize].0.abs() * 100.0
+    };
     let within = |t: f64| devs.iter().filter(|x| x.0.abs() <= t).count();
     let obs_total: f64 = (0..n * n)
         .filter(|&k| observed[k])
@@ -454,13 +459,13 @@ pub fn build_from(facts: &Facts) -> Result<World> {
     );
 
     // Paper comparison (FACTS.md): Japan–LAC trade, LAC exporters' shares in Japan.
-    let jpn = idx["JPN"];
-    let lac: Vec<usize> = LAC.iter().filter_map(|c| idx.get(c).copied()).collect();
-    let jx: f64 = lac.iter().map(|&j| a[jpn * n + j]).sum();
-    let jm: f64 = lac.iter().map(|&i| a[i * n + jpn]).sum();
-    let jx0: f64 = lac.iter().map(|&j| obs_value[jpn * n + j]).sum();
-    let jm0: f64 = lac.iter().map(|&i| obs_value[i * n + jpn]).sum();
-    let _ = writeln!(
+    if let Some(&jpn) = idx.get("JPN") {
+        let lac: Vec<usize> = LAC.iter().filter_map(|c| idx.get(c).copied()).collect();
+        let jx: f64 = lac.iter().map(|&j| a[jpn * n + j]).sum();
+        let jm: f64 = lac.iter().map(|&i| a[i * n + jpn]).sum();
+        let jx0: f64 = lac.iter().map(|&j| obs_value[jpn * n + j]).sum();
+        let jm0: f64 = lac.iter().map(|&i| obs_value[i * n + jpn]).sum();
+        let _ = writeln!(
         summary,
         "## Against the policy paper (FACTS.md)\n\nJapan's exports to the 13 LAC economies of this \
          world: {:.1} bn balanced ({:.1} bn observed cells only, before balancing); paper 33.8 bn \
@@ -472,15 +477,16 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         bn(jm),
         bn(jm0)
     );
-    for (c, p) in [("CHL", 34), ("BRA", 34), ("MEX", 10), ("PER", 9)] {
-        let i = idx[c];
-        let _ = writeln!(
-            summary,
-            "| {c} | {:.1}% | {p}% |",
-            a[i * n + jpn] / jm * 100.0
-        );
+        for (c, p) in [("CHL", 34), ("BRA", 34), ("MEX", 10), ("PER", 9)] {
+            let Some(&i) = idx.get(c) else { continue };
+            let _ = writeln!(
+                summary,
+                "| {c} | {:.1}% | {p}% |",
+                a[i * n + jpn] / jm * 100.0
+            );
+        }
+        summary.push('\n');
     }
-    summary.push('\n');
 
     Ok(World {
         codes: ec.iter().map(|e| e.code.clone()).collect(),
@@ -589,4 +595,34 @@ impl World {
 
 fn write_file(path: &Path, s: &str) -> Result<()> {
     std::fs::write(path, s).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_without_observed_pairs_give_an_error_not_a_panic() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("economies_2014.csv"),
+            "iso3,name,gdp_usd,exports_usd,imports_usd,mfn_all,mfn_all_weighted,share_agri,share_fuels_mining,share_manuf,lat,lon,languages,borders\n\
+             AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\nROW,Rest,1e9,2e8,2e8,,,,,,,,,\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("bilateral_2014.csv"),
+            "exporter,importer,value_usd,year,source\n",
+        )
+        .unwrap();
+        let e = build(d.path()).unwrap_err().to_string();
+        assert!(e.contains("gravity fit"), "{e}");
+    }
+
+    #[test]
+    fn value_added_shares_are_positive() {
+        for j in 0..4 {
+            assert!(va_share(j) > 0.0 && va_share(j) < 1.0);
+        }
+    }
 }
