@@ -23,9 +23,22 @@ pub enum Error {
     /// Bad input whose location is a file as a whole or a set of values.
     #[error("{context}: {message}")]
     Invalid { context: String, message: String },
+    /// Bad input in a scenario file: names the file, line and column, and shows the line.
+    #[error("{path}:{line}:{column}: {message}{snippet}")]
+    Scenario {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        /// The offending source line with a caret under the column (may be empty).
+        snippet: String,
+    },
     /// A solver stopped without converging.
     #[error("{0}")]
     NotConverged(String),
+    /// Several errors found at once (validation reports them all).
+    #[error("{} errors:\n{}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<Error>),
 }
 
 impl Error {
@@ -40,6 +53,29 @@ impl Error {
             path: path.into(),
             row,
             message: message.into(),
+        }
+    }
+    /// A scenario error at 1-based `line` and `column` of `source` (the file's text).
+    pub fn scenario(
+        path: impl Into<PathBuf>,
+        source: &str,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let snippet = match source.lines().nth(line.saturating_sub(1)) {
+            Some(text) if line > 0 => {
+                let caret = " ".repeat(column.saturating_sub(1));
+                format!("\n{line:>5} | {text}\n      | {caret}^")
+            }
+            _ => String::new(),
+        };
+        Error::Scenario {
+            path: path.into(),
+            line,
+            column,
+            message: message.into(),
+            snippet,
         }
     }
     pub fn invalid(context: impl Into<String>, message: impl Into<String>) -> Self {

@@ -8,8 +8,16 @@
 //! the years (and draws) in parallel; [`report`] writes the tables.
 //! [`estimate`] fits PPML gravity models with high-dimensional fixed effects.
 
+// Numerical code indexes several arrays with the same economy/sector indices (the notation of
+// the papers); `!(x > 0.0)` is used on purpose so that NaN fails the check.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod model;
+pub mod policy;
+pub mod report;
+pub mod scenario;
+pub mod simulate;
 pub mod world;

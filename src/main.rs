@@ -1,14 +1,18 @@
-//! The `tradesim` command line: argument parsing and dispatch only; the work lives in the library.
+//! The `tradesim` command line: argument parsing, the terminal (progress bar) and dispatch;
+//! the work lives in the library.
 
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tradesim::{report, scenario, simulate};
 
 #[derive(Parser)]
 #[command(
     name = "tradesim",
     version,
-    about = "Trade-agreement scenario simulator"
+    about = "Trade-agreement scenario simulator: tariff paths → general equilibrium → projected trade"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -17,6 +21,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Solve every year of a scenario and write economies.csv, bilateral.csv, tariffs.csv,
+    /// solver.csv (and quotas.csv) into the output directory.
+    Run {
+        /// The scenario file (RON).
+        scenario: PathBuf,
+        /// Output directory (created if missing).
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress bar and no summary.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Validate a scenario without solving and print its resolved tariff paths.
+    Check {
+        /// The scenario file (RON).
+        scenario: PathBuf,
+    },
     /// Data preparation: build baselines from sourced facts.
     Data {
         #[command(subcommand)]
@@ -38,26 +62,101 @@ enum DataCommand {
     },
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            threads,
+            quiet,
+        } => run(&scenario, &out, threads, quiet),
+        Command::Check { scenario } => check(&scenario),
         Command::Data {
             command: DataCommand::BuildWorld { facts, out },
-        } => {
-            let world = tradesim::world::build(&facts).map_err(|e| e.to_string())?;
-            world.write(&out).map_err(|e| e.to_string())?;
-            println!("{}", world.summary);
-            println!("wrote {}", out.display());
-            Ok(())
+        } => build_world(&facts, &out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
 
-fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+fn set_threads(threads: Option<usize>) -> tradesim::error::Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(tradesim::error::Error::invalid(
+                "--threads",
+                "must be at least 1",
+            ));
         }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| tradesim::error::Error::invalid("--threads", e.to_string()))?;
     }
+    Ok(())
+}
+
+fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed_precise} (ETA {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn run(
+    path: &std::path::Path,
+    out: &std::path::Path,
+    threads: Option<usize>,
+    quiet: bool,
+) -> tradesim::error::Result<()> {
+    set_threads(threads)?;
+    let s = scenario::load(path)?;
+    let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
+    let result = simulate::run(&s, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let outcome = result?;
+    let tables = report::tables(&s.baseline, &outcome);
+    let files = report::write_tables(out, &tables)?;
+    if !quiet {
+        let members: Vec<usize> = {
+            let mut m: Vec<usize> = s
+                .agreements
+                .iter()
+                .filter(|a| a.entry_into_force > s.base_year || a.removed)
+                .flat_map(|a| a.members.iter().map(|m| m.economy))
+                .collect();
+            m.sort_unstable();
+            m.dedup();
+            m
+        };
+        print!("{}", report::summary(&s.baseline, &outcome, &members, 10));
+        println!("\nwrote {} in {}", files.join(", "), out.display());
+    }
+    Ok(())
+}
+
+fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
+    let s = scenario::load(path)?;
+    print!("{}", report::policy_summary(&s));
+    println!("ok: {} is valid", path.display());
+    Ok(())
+}
+
+fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::error::Result<()> {
+    let world = tradesim::world::build(facts)?;
+    world.write(out)?;
+    println!("{}", world.summary);
+    println!("wrote {}", out.display());
+    Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod cp2015;
 mod csvio;
+pub mod synthetic;
 pub mod tidy;
 
 use crate::error::{Error, Result};

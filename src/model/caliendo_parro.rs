@@ -17,7 +17,8 @@
 //! Numeraire: world value added is fixed, `Σ_n ŵ_n w_n L_n = Σ_n w_n L_n`.
 //! The outer loop moves wages by the factor-market excess demand with a damped step,
 //! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops (costs and prices, then
-//! expenditure) are contractions solved to 1e-14 and warm-started between outer steps.
+//! expenditure) are contractions, warm-started between outer steps and solved to a tolerance
+//! that tightens with the outer residual (1e-3 of it, down to 1e-14).
 
 use super::anderson::Anderson;
 use crate::data::{Baseline, Cube};
@@ -66,6 +67,8 @@ pub struct Model {
     pub deficit: Vec<f64>,
     /// Scale for relative expenditure residuals: the mean of `X_n^j` in the data.
     x_scale: f64,
+    /// `X_n^j` of the data (tariff-inclusive), the starting point of the expenditure loop.
+    x0: Vec<f64>,
 }
 
 /// A counterfactual: new tariffs, non-tariff cost factors and deficits.
@@ -116,12 +119,14 @@ impl Model {
         let (n, j) = (b.n_economies(), b.n_sectors());
         let mut pi0 = Cube::zeros(j, n);
         let mut total = 0.0;
+        let mut x0 = vec![0.0; n * j];
         for s in 0..j {
             for m in 0..n {
                 let x: f64 = (0..n)
                     .map(|i| b.flows.get(s, m, i) * (1.0 + tau0.get(s, m, i)))
                     .sum();
                 total += x;
+                x0[m * j + s] = x;
                 for i in 0..n {
                     if x > 0.0 {
                         pi0.set(
@@ -146,6 +151,7 @@ impl Model {
             value_added: b.value_added,
             deficit: b.deficit,
             x_scale: total / (n * j) as f64,
+            x0,
         }
     }
 
@@ -185,7 +191,7 @@ impl Model {
                 ln_w: vec![0.0; nn],
                 ln_p: vec![0.0; nn * jj],
                 ln_c: vec![0.0; nn * jj],
-                x: (0..nn * jj).map(|_| self.x_scale).collect(),
+                x: self.x0.clone(),
             },
         };
         let total_va: f64 = self.value_added.iter().sum();
@@ -196,7 +202,9 @@ impl Model {
         let mut worst = 0;
         for it in 1..=settings.max_iterations {
             state.ln_w = w.iter().map(|v| v.ln()).collect();
-            let eval = self.evaluate(&a, shock, &mut state)?;
+            // Inexact inner solves far from the solution, exact (1e-14) near it.
+            let inner_tol = (1e-3 * residual.min(1.0)).clamp(1e-14, 1e-6);
+            let eval = self.evaluate(&a, shock, &mut state, inner_tol)?;
             // excess_n = (Σ_j γ_n^j Y_n^j − ŵ_n w_n L_n) / (w_n L_n)
             let excess: Vec<f64> = (0..nn)
                 .map(|m| {
@@ -248,7 +256,7 @@ impl Model {
     }
 
     /// Given wages (in `state.ln_w`), solve costs, prices, shares and expenditure.
-    fn evaluate(&self, a: &Cube, shock: &Shock, st: &mut State) -> Result<Eval> {
+    fn evaluate(&self, a: &Cube, shock: &Shock, st: &mut State, inner_tol: f64) -> Result<Eval> {
         let (nn, jj) = (self.n, self.j);
         // Inner fixed point for costs and prices.
         let mut cpow = vec![0.0; nn]; // ĉ_i^{-θ} for the current sector
@@ -285,7 +293,7 @@ impl Model {
                     st.ln_p[m * jj + s] = lp;
                 }
             }
-            if change < 1e-14 {
+            if change < inner_tol {
                 break;
             }
         }
@@ -346,7 +354,7 @@ impl Model {
                     st.x[m * jj + s] = xv;
                 }
             }
-            if change < 1e-14 * self.x_scale {
+            if change < inner_tol * self.x_scale {
                 break;
             }
             if sweep == 99_999 || !change.is_finite() {

@@ -1,0 +1,422 @@
+//! Policy paths (MODEL.md §3): agreements, memberships and tariff schedules, resolved to the
+//! applied tariff matrix `τ'_ni^j(t)` and the non-tariff cost factors of every year.
+//!
+//! Rules:
+//! - the applied rate of a pair is the lowest of the data rate (MFN) and the rate of every
+//!   agreement both economies belong to in that year; preferences do not stack;
+//! - an agreement's schedule counts years from the pair's start: the later of entry into
+//!   force and the two members' joining years;
+//! - product groups carry a share of a sector's bilateral imports with their own schedule;
+//!   the sector's rate is the trade-weighted average of the groups and the rest;
+//! - depth (non-tariff) effects shift trade costs by `κ̂^{-θ} = exp(β·phase(t))`; the largest
+//!   effect among a pair's agreements applies;
+//! - an agreement already in force in the base year is part of the data; unless the scenario
+//!   lets its phase-out continue, it is held at its base-year rates (comparative statics of
+//!   the scenario's new policies).
+
+use crate::data::{Baseline, Cube};
+
+/// A tariff schedule: how an importer's rate for members moves from `base` (the data rate).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    /// Zero from the first year.
+    Immediate,
+    /// `years` equal annual cuts, the first in the first year, ending at `to`·base.
+    Linear { years: u32, to: f64 },
+    /// Step function of (offset in years, fraction of base); base before the first step.
+    Staged(Vec<(u32, f64)>),
+    /// The base rate, unchanged.
+    Excluded,
+    /// Explicit rates by calendar year; base before the first year.
+    Path(Vec<(i32, f64)>),
+    /// A tariff-rate quota; the regime is found inside the equilibrium.
+    TariffRateQuota {
+        quota: f64,
+        in_quota_rate: f64,
+        out_of_quota_rate: f64,
+    },
+    /// The rates of a named tariff set of the baseline.
+    ToTariffSet(String),
+}
+
+impl Schedule {
+    /// The rate at `offset` years after the pair's start (calendar `year`), from `base`;
+    /// `set_rate` is the tariff set's rate for the cell when the schedule is `ToTariffSet`.
+    /// A quota returns its in-quota rate (the equilibrium decides the regime).
+    pub fn rate(&self, base: f64, offset: i32, year: i32, set_rate: Option<f64>) -> f64 {
+        if offset < 0 {
+            return base;
+        }
+        match self {
+            Schedule::Immediate => 0.0,
+            Schedule::Linear { years, to } => {
+                let remaining = (1.0 - (offset as f64 + 1.0) / (*years).max(1) as f64).max(0.0);
+                base * (to + (1.0 - to) * remaining)
+            }
+            Schedule::Staged(steps) => steps
+                .iter()
+                .filter(|(o, _)| *o as i32 <= offset)
+                .max_by_key(|(o, _)| *o)
+                .map_or(base, |(_, f)| base * f),
+            Schedule::Excluded => base,
+            Schedule::Path(points) => points
+                .iter()
+                .filter(|(y, _)| *y <= year)
+                .max_by_key(|(y, _)| *y)
+                .map_or(base, |(_, r)| *r),
+            Schedule::TariffRateQuota { in_quota_rate, .. } => *in_quota_rate,
+            Schedule::ToTariffSet(_) => set_rate.unwrap_or(base),
+        }
+    }
+}
+
+/// An economy's membership of an agreement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub economy: usize,
+    pub joins: i32,
+    /// First year it is no longer a member.
+    pub leaves: Option<i32>,
+}
+
+/// A schedule rule; `None` fields match anything. More specific rules win; among equally
+/// specific rules the later one wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub importer: Option<usize>,
+    pub exporter: Option<usize>,
+    pub sector: Option<usize>,
+    pub schedule: Schedule,
+}
+
+/// A product group inside a sector: a share of the importer's imports in the sector (from one
+/// exporter or all members) with its own schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductGroup {
+    pub name: String,
+    pub importer: usize,
+    pub exporter: Option<usize>,
+    pub sector: usize,
+    /// Trade weight: the group's share of the sector's bilateral imports.
+    pub weight: f64,
+    /// The group's own base rate when it differs from the sector's.
+    pub base_rate: Option<f64>,
+    pub schedule: Schedule,
+}
+
+/// A non-tariff (depth) effect: `κ̂^{-θ} = exp(beta · phase(t))`, `phase` rising linearly to
+/// one over `phase_in_years`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Depth {
+    pub beta: f64,
+    pub phase_in_years: u32,
+}
+
+/// A trade agreement, validated against a baseline (economies and sectors are indices).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    pub name: String,
+    pub entry_into_force: i32,
+    pub members: Vec<Membership>,
+    pub schedule: Schedule,
+    pub rules: Vec<Rule>,
+    pub groups: Vec<ProductGroup>,
+    pub depth: Option<Depth>,
+    /// Removed in the scenario (in the data, not in the counterfactual): ex-post analysis.
+    pub removed: bool,
+    /// For an agreement in force in the base year: hold its rates from this year on
+    /// (`Some(base_year)`), or `None` to let its phase-out continue.
+    pub frozen_from: Option<i32>,
+}
+
+/// Where a pair stands in an agreement in a year.
+fn linear_phase(offset: i32, years: u32) -> f64 {
+    if offset < 0 {
+        0.0
+    } else {
+        ((offset as f64 + 1.0) / years.max(1) as f64).min(1.0)
+    }
+}
+
+impl Agreement {
+    fn member(&self, economy: usize, year: i32) -> Option<&Membership> {
+        self.members
+            .iter()
+            .find(|m| m.economy == economy && m.joins <= year && m.leaves.is_none_or(|l| year < l))
+    }
+
+    /// The pair's start year if both `n` and `i` are members in `year`.
+    pub fn pair_start(&self, n: usize, i: usize, year: i32) -> Option<i32> {
+        let a = self.member(n, year)?;
+        let b = self.member(i, year)?;
+        Some(self.entry_into_force.max(a.joins).max(b.joins))
+    }
+
+    /// The schedule for a cell outside any product group.
+    pub fn schedule_for(&self, n: usize, i: usize, j: usize) -> &Schedule {
+        let mut best: Option<(usize, &Rule)> = None;
+        for r in &self.rules {
+            let matches = r.importer.is_none_or(|x| x == n)
+                && r.exporter.is_none_or(|x| x == i)
+                && r.sector.is_none_or(|x| x == j);
+            if !matches {
+                continue;
+            }
+            let spec = r.importer.is_some() as usize
+                + r.exporter.is_some() as usize
+                + r.sector.is_some() as usize;
+            if best.is_none_or(|(s, _)| spec >= s) {
+                best = Some((spec, r));
+            }
+        }
+        best.map_or(&self.schedule, |(_, r)| &r.schedule)
+    }
+
+    /// The year at which the agreement's schedule is evaluated for calendar year `year`.
+    fn schedule_year(&self, year: i32) -> i32 {
+        self.frozen_from.map_or(year, |f| year.min(f))
+    }
+}
+
+/// A tariff-rate quota cell found while resolving a year: the cell's rate is
+/// `fixed_part + weight · r` with `r` between the in- and out-of-quota rates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaCell {
+    pub agreement: String,
+    pub group: String,
+    pub sector: usize,
+    pub importer: usize,
+    pub exporter: usize,
+    pub weight: f64,
+    pub fixed_part: f64,
+    pub quota: f64,
+    pub in_quota_rate: f64,
+    pub out_of_quota_rate: f64,
+}
+
+/// The policy of one year: applied tariffs, non-tariff cost factors, quotas.
+#[derive(Debug, Clone)]
+pub struct YearPolicy {
+    pub year: i32,
+    pub tariffs: Cube,
+    /// `Σ` depth effect `D_ni(t)` (log trade-cost shifter times −θ), per importer × exporter.
+    pub depth: Vec<f64>,
+    pub quotas: Vec<QuotaCell>,
+}
+
+/// Resolve the applied tariffs of `year` under `agreements`; `counterfactual = false` resolves
+/// the world of the data (removed agreements included), `true` the scenario's world.
+pub fn resolve_year(
+    b: &Baseline,
+    agreements: &[Agreement],
+    year: i32,
+    counterfactual: bool,
+) -> YearPolicy {
+    let (nn, jj) = (b.n_economies(), b.n_sectors());
+    let mut tariffs = b.tariffs.clone();
+    let mut depth = vec![0.0; nn * nn];
+    let mut quotas = Vec::new();
+    for ag in agreements.iter().filter(|a| !(counterfactual && a.removed)) {
+        let sy = ag.schedule_year(year);
+        for n in 0..nn {
+            for i in 0..nn {
+                if i == n {
+                    continue;
+                }
+                let Some(start) = ag.pair_start(n, i, year) else {
+                    continue;
+                };
+                if start > year {
+                    continue;
+                }
+                let offset = sy - start;
+                if let Some(d) = ag.depth {
+                    let v = d.beta * linear_phase(offset, d.phase_in_years);
+                    if v.abs() > depth[n * nn + i] {
+                        depth[n * nn + i] = v;
+                    }
+                }
+                for j in 0..jj {
+                    if !b.sectors[j].traded {
+                        continue;
+                    }
+                    let base = b.tariffs.get(j, n, i);
+                    let set_rate = |s: &Schedule| match s {
+                        Schedule::ToTariffSet(name) => {
+                            b.tariff_sets.get(name).map(|c| c.get(j, n, i))
+                        }
+                        _ => None,
+                    };
+                    let groups: Vec<&ProductGroup> = ag
+                        .groups
+                        .iter()
+                        .filter(|g| {
+                            g.importer == n && g.sector == j && g.exporter.is_none_or(|e| e == i)
+                        })
+                        .collect();
+                    let rest_schedule = ag.schedule_for(n, i, j);
+                    let rate;
+                    let mut quota: Option<QuotaCell> = None;
+                    if groups.is_empty() {
+                        rate = rest_schedule.rate(base, offset, sy, set_rate(rest_schedule));
+                        if let Schedule::TariffRateQuota {
+                            quota: q,
+                            in_quota_rate,
+                            out_of_quota_rate,
+                        } = rest_schedule
+                        {
+                            quota = Some(QuotaCell {
+                                agreement: ag.name.clone(),
+                                group: String::new(),
+                                sector: j,
+                                importer: n,
+                                exporter: i,
+                                weight: 1.0,
+                                fixed_part: 0.0,
+                                quota: *q,
+                                in_quota_rate: *in_quota_rate,
+                                out_of_quota_rate: *out_of_quota_rate,
+                            });
+                        }
+                    } else {
+                        let w_groups: f64 = groups.iter().map(|g| g.weight).sum();
+                        let base_groups: f64 = groups
+                            .iter()
+                            .map(|g| g.weight * g.base_rate.unwrap_or(base))
+                            .sum();
+                        let rest_base = if w_groups < 1.0 {
+                            ((base - base_groups) / (1.0 - w_groups)).max(0.0)
+                        } else {
+                            0.0
+                        };
+                        let mut fixed = (1.0 - w_groups)
+                            * rest_schedule.rate(rest_base, offset, sy, set_rate(rest_schedule));
+                        let mut quota_group = None;
+                        for g in &groups {
+                            let gb = g.base_rate.unwrap_or(base);
+                            let r = g.schedule.rate(gb, offset, sy, set_rate(&g.schedule));
+                            if let Schedule::TariffRateQuota {
+                                quota: q,
+                                in_quota_rate,
+                                out_of_quota_rate,
+                            } = &g.schedule
+                            {
+                                if quota_group.is_none() {
+                                    quota_group = Some((g, *q, *in_quota_rate, *out_of_quota_rate));
+                                    continue;
+                                }
+                            }
+                            fixed += g.weight * r;
+                        }
+                        match quota_group {
+                            Some((g, q, inr, outr)) => {
+                                rate = fixed + g.weight * inr;
+                                quota = Some(QuotaCell {
+                                    agreement: ag.name.clone(),
+                                    group: g.name.clone(),
+                                    sector: j,
+                                    importer: n,
+                                    exporter: i,
+                                    weight: g.weight,
+                                    fixed_part: fixed,
+                                    quota: q,
+                                    in_quota_rate: inr,
+                                    out_of_quota_rate: outr,
+                                });
+                            }
+                            None => rate = fixed,
+                        }
+                    }
+                    let current = tariffs.get(j, n, i);
+                    if rate < current {
+                        tariffs.set(j, n, i, rate);
+                        quotas.retain(|q: &QuotaCell| {
+                            !(q.sector == j && q.importer == n && q.exporter == i)
+                        });
+                        if let Some(q) = quota {
+                            quotas.push(q);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    YearPolicy {
+        year,
+        tariffs,
+        depth,
+        quotas,
+    }
+}
+
+/// Non-tariff cost factors `d̂_ni^j` of a counterfactual year against the data year:
+/// `d̂^{-θ^j} = exp(D_ni(t) − D_ni(base))`, on international cells of traded sectors.
+pub fn cost_factors(
+    b: &Baseline,
+    theta: &[f64],
+    base: &YearPolicy,
+    year: &YearPolicy,
+) -> Option<Cube> {
+    let (nn, jj) = (b.n_economies(), b.n_sectors());
+    if base.depth.iter().zip(&year.depth).all(|(a, c)| a == c) {
+        return None;
+    }
+    let mut cube = Cube::zeros(jj, nn);
+    cube.data.iter_mut().for_each(|v| *v = 1.0);
+    for j in 0..jj {
+        if !b.sectors[j].traded {
+            continue;
+        }
+        for n in 0..nn {
+            for i in 0..nn {
+                let d = year.depth[n * nn + i] - base.depth[n * nn + i];
+                if i != n && d != 0.0 {
+                    cube.set(j, n, i, (-d / theta[j]).exp());
+                }
+            }
+        }
+    }
+    Some(cube)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_kinds() {
+        assert_eq!(Schedule::Immediate.rate(0.1, 0, 2020, None), 0.0);
+        assert_eq!(Schedule::Immediate.rate(0.1, -1, 2020, None), 0.1);
+        let lin = Schedule::Linear { years: 4, to: 0.0 };
+        let r: Vec<f64> = (0..6).map(|k| lin.rate(0.08, k, 2020 + k, None)).collect();
+        assert!(
+            (r[0] - 0.06).abs() < 1e-15
+                && (r[1] - 0.04).abs() < 1e-15
+                && (r[2] - 0.02).abs() < 1e-15
+        );
+        assert_eq!(r[3], 0.0);
+        assert_eq!(r[5], 0.0);
+        let half = Schedule::Linear { years: 2, to: 0.5 };
+        assert!((half.rate(0.1, 0, 0, None) - 0.075).abs() < 1e-15);
+        assert!((half.rate(0.1, 5, 0, None) - 0.05).abs() < 1e-15);
+        let staged = Schedule::Staged(vec![(0, 0.8), (3, 0.5), (5, 0.0)]);
+        assert!((staged.rate(0.1, 2, 0, None) - 0.08).abs() < 1e-15);
+        assert!((staged.rate(0.1, 4, 0, None) - 0.05).abs() < 1e-15);
+        assert_eq!(staged.rate(0.1, 9, 0, None), 0.0);
+        assert_eq!(Schedule::Excluded.rate(0.1, 9, 0, None), 0.1);
+        let path = Schedule::Path(vec![(2019, 0.05), (2022, 0.02)]);
+        assert_eq!(path.rate(0.1, 0, 2018, None), 0.1);
+        assert_eq!(path.rate(0.1, 0, 2020, None), 0.05);
+        assert_eq!(path.rate(0.1, 0, 2030, None), 0.02);
+        let trq = Schedule::TariffRateQuota {
+            quota: 1.0,
+            in_quota_rate: 0.02,
+            out_of_quota_rate: 0.3,
+        };
+        assert_eq!(trq.rate(0.1, 0, 0, None), 0.02);
+        assert_eq!(
+            Schedule::ToTariffSet("x".into()).rate(0.1, 0, 0, Some(0.01)),
+            0.01
+        );
+    }
+}

@@ -1,0 +1,492 @@
+//! Reports: the output tables of a run (CSV), written whole or not at all, and the summary
+//! printed on the terminal.
+
+use crate::data::{exports_of, imports_of, Baseline};
+use crate::error::{Error, Result};
+use crate::simulate::RunOutcome;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A row of `economies.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EconomyRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub economy: String,
+    pub exports_base: f64,
+    pub exports: f64,
+    pub imports_base: f64,
+    pub imports: f64,
+    pub real_income_pct: f64,
+    pub welfare_pct: f64,
+    pub tot_pct: f64,
+    pub vot_pct: f64,
+    pub real_wage_pct: f64,
+    pub tariff_revenue_base: f64,
+    pub tariff_revenue: f64,
+}
+
+/// A row of `bilateral.csv` (flows at factory prices).
+#[derive(Debug, Clone, Serialize)]
+pub struct BilateralRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub exporter: String,
+    pub importer: String,
+    pub sector: String,
+    pub value_base: f64,
+    pub value: f64,
+    pub change_pct: f64,
+}
+
+/// A row of `tariffs.csv`: applied rates that differ from the base year.
+#[derive(Debug, Clone, Serialize)]
+pub struct TariffRow {
+    pub scenario: String,
+    pub year: i32,
+    pub importer: String,
+    pub exporter: String,
+    pub sector: String,
+    pub rate_base: f64,
+    pub rate: f64,
+}
+
+/// A row of `quotas.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub agreement: String,
+    pub group: String,
+    pub importer: String,
+    pub exporter: String,
+    pub sector: String,
+    pub quota: f64,
+    pub imports: f64,
+    pub fill_rate: f64,
+    pub regime: String,
+    pub marginal_rate: f64,
+}
+
+/// A row of `solver.csv`: convergence diagnostics of every solve.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolverRow {
+    pub scenario: String,
+    pub year: String,
+    pub draw: u32,
+    pub iterations: usize,
+    pub residual: f64,
+    pub quota_rounds: usize,
+}
+
+/// The tables of a run.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub economies: Vec<EconomyRow>,
+    pub bilateral: Vec<BilateralRow>,
+    pub tariffs: Vec<TariffRow>,
+    pub quotas: Vec<QuotaRow>,
+    pub solver: Vec<SolverRow>,
+}
+
+fn pct(new: f64, base: f64) -> f64 {
+    if base == 0.0 {
+        if new == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        (new / base - 1.0) * 100.0
+    }
+}
+
+/// Build the tables of a run.
+pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
+    let (nn, jj) = (b.n_economies(), b.n_sectors());
+    let mut t = Tables::default();
+    let base = &run.baseline;
+    let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
+    t.solver.push(SolverRow {
+        scenario: run.scenario.clone(),
+        year: format!("{} (baseline)", run.base_year),
+        draw: 0,
+        iterations: base.iterations,
+        residual: base.residual,
+        quota_rounds: 1,
+    });
+    for y in &run.years {
+        let eq = &y.equilibrium;
+        let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
+        let c = &y.comparison;
+        for n in 0..nn {
+            t.economies.push(EconomyRow {
+                scenario: run.scenario.clone(),
+                year: y.year,
+                draw: y.draw,
+                economy: b.economies[n].code.clone(),
+                exports_base: ex0[n],
+                exports: ex[n],
+                imports_base: im0[n],
+                imports: im[n],
+                real_income_pct: c.real_income_pct[n],
+                welfare_pct: c.welfare_pct[n],
+                tot_pct: c.tot_pct[n],
+                vot_pct: c.vot_pct[n],
+                real_wage_pct: c.real_wage_pct[n],
+                tariff_revenue_base: base.tariff_revenue[n],
+                tariff_revenue: eq.tariff_revenue[n],
+            });
+        }
+        for j in 0..jj {
+            for n in 0..nn {
+                for i in 0..nn {
+                    let (v0, v1) = (base.flows.get(j, n, i), eq.flows.get(j, n, i));
+                    if v0 == 0.0 && v1 == 0.0 {
+                        continue;
+                    }
+                    t.bilateral.push(BilateralRow {
+                        scenario: run.scenario.clone(),
+                        year: y.year,
+                        draw: y.draw,
+                        exporter: b.economies[i].code.clone(),
+                        importer: b.economies[n].code.clone(),
+                        sector: b.sectors[j].code.clone(),
+                        value_base: v0,
+                        value: v1,
+                        change_pct: pct(v1, v0),
+                    });
+                    let (r0, r1) = (
+                        run.base_policy.tariffs.get(j, n, i),
+                        eq.tariffs.get(j, n, i),
+                    );
+                    if y.draw == 0 && r0 != r1 {
+                        t.tariffs.push(TariffRow {
+                            scenario: run.scenario.clone(),
+                            year: y.year,
+                            importer: b.economies[n].code.clone(),
+                            exporter: b.economies[i].code.clone(),
+                            sector: b.sectors[j].code.clone(),
+                            rate_base: r0,
+                            rate: r1,
+                        });
+                    }
+                }
+            }
+        }
+        for q in &y.quotas {
+            t.quotas.push(QuotaRow {
+                scenario: run.scenario.clone(),
+                year: y.year,
+                draw: y.draw,
+                agreement: q.cell.agreement.clone(),
+                group: q.cell.group.clone(),
+                importer: b.economies[q.cell.importer].code.clone(),
+                exporter: b.economies[q.cell.exporter].code.clone(),
+                sector: b.sectors[q.cell.sector].code.clone(),
+                quota: q.cell.quota,
+                imports: q.imports,
+                fill_rate: q.fill_rate,
+                regime: q.regime.to_string(),
+                marginal_rate: q.marginal_rate,
+            });
+        }
+        t.solver.push(SolverRow {
+            scenario: run.scenario.clone(),
+            year: y.year.to_string(),
+            draw: y.draw,
+            iterations: eq.iterations,
+            residual: eq.residual,
+            quota_rounds: y.quota_rounds,
+        });
+    }
+    t
+}
+
+/// Serialise rows to CSV text.
+pub fn to_csv<R: Serialize>(rows: &[R], header_if_empty: &[&str]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() {
+        w.write_record(header_if_empty)
+            .map_err(|e| Error::invalid("CSV output", e.to_string()))?;
+    }
+    for r in rows {
+        w.serialize(r)
+            .map_err(|e| Error::invalid("CSV output", e.to_string()))?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::invalid("CSV output", e.to_string()))
+}
+
+/// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
+/// first, and only when all are written are they renamed into place.
+pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let pid = std::process::id();
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let cleanup = |staged: &[(PathBuf, PathBuf)]| {
+        for (tmp, _) in staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for (name, bytes) in files {
+        let tmp = dir.join(format!(".{name}.{pid}.tmp"));
+        if let Err(e) = std::fs::write(&tmp, bytes) {
+            let _ = std::fs::remove_file(&tmp);
+            cleanup(&staged);
+            return Err(Error::io(&tmp, e));
+        }
+        staged.push((tmp, dir.join(name)));
+    }
+    for (k, (tmp, dest)) in staged.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, dest) {
+            cleanup(&staged[k..]);
+            return Err(Error::io(dest, e));
+        }
+    }
+    Ok(())
+}
+
+/// Write the tables of a run into `dir`.
+pub fn write_tables(dir: &Path, t: &Tables) -> Result<Vec<String>> {
+    let mut files = vec![
+        ("economies.csv", to_csv(&t.economies, &[])?),
+        ("bilateral.csv", to_csv(&t.bilateral, &[])?),
+        (
+            "tariffs.csv",
+            to_csv(
+                &t.tariffs,
+                &[
+                    "scenario",
+                    "year",
+                    "importer",
+                    "exporter",
+                    "sector",
+                    "rate_base",
+                    "rate",
+                ],
+            )?,
+        ),
+        ("solver.csv", to_csv(&t.solver, &[])?),
+    ];
+    if !t.quotas.is_empty() {
+        files.push(("quotas.csv", to_csv(&t.quotas, &[])?));
+    }
+    write_all(dir, &files)?;
+    Ok(files.iter().map(|(n, _)| n.to_string()).collect())
+}
+
+/// A short text summary: per year solved, the largest real-income changes, and the members'
+/// trade with each other.
+pub fn summary(b: &Baseline, run: &RunOutcome, members: &[usize], top: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let Some(last) = run.years.last() else {
+        return "no years solved\n".into();
+    };
+    let _ = writeln!(
+        s,
+        "scenario {}: {} year(s) solved, {}–{}",
+        run.scenario,
+        run.years.len(),
+        run.years[0].year,
+        last.year
+    );
+    let _ = writeln!(
+        s,
+        "baseline solve: {} iterations, residual {:.1e}; year solves: {}–{} iterations, max residual {:.1e}",
+        run.baseline.iterations,
+        run.baseline.residual,
+        run.years.iter().map(|y| y.equilibrium.iterations).min().unwrap_or(0),
+        run.years.iter().map(|y| y.equilibrium.iterations).max().unwrap_or(0),
+        run.years.iter().map(|y| y.equilibrium.residual).fold(0.0, f64::max)
+    );
+    let c = &last.comparison;
+    let mut order: Vec<usize> = (0..b.n_economies()).collect();
+    order.sort_by(|&x, &y| {
+        c.real_income_pct[y]
+            .abs()
+            .total_cmp(&c.real_income_pct[x].abs())
+    });
+    let _ = writeln!(
+        s,
+        "\nlargest changes in {} (percent against the solved {} baseline):",
+        last.year, run.base_year
+    );
+    let _ = writeln!(
+        s,
+        "  {:<8} {:>12} {:>12} {:>12} {:>12}",
+        "economy", "real income", "welfare", "real wage", "exports"
+    );
+    let ex0 = exports_of(&run.baseline.flows);
+    let ex1 = exports_of(&last.equilibrium.flows);
+    for &n in order.iter().take(top) {
+        let _ = writeln!(
+            s,
+            "  {:<8} {:>12.3} {:>12.3} {:>12.3} {:>12.3}",
+            b.economies[n].code,
+            c.real_income_pct[n],
+            c.welfare_pct[n],
+            c.real_wage_pct[n],
+            pct(ex1[n], ex0[n])
+        );
+    }
+    if members.len() >= 2 {
+        let within = |f: &crate::data::Cube| -> f64 {
+            let mut t = 0.0;
+            for j in 0..b.n_sectors() {
+                for &n in members {
+                    for &i in members {
+                        if i != n {
+                            t += f.get(j, n, i);
+                        }
+                    }
+                }
+            }
+            t
+        };
+        let (m0, m1) = (within(&run.baseline.flows), within(&last.equilibrium.flows));
+        let _ = writeln!(
+            s,
+            "\ntrade among the {} members in {}: {:.4e} → {:.4e} ({:+.2}%)",
+            members.len(),
+            last.year,
+            m0,
+            m1,
+            pct(m1, m0)
+        );
+    }
+    s
+}
+
+/// The resolved tariff paths of a scenario, for `tradesim check`: each agreement with its
+/// members and status, then for every year the trade-weighted average applied tariff on
+/// imports among the members of each agreement (weights: base-year flows), by sector.
+pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
+    use std::fmt::Write;
+    let b = &s.baseline;
+    let (base, years) = crate::simulate::resolve_paths(s);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "scenario {} ({}): baseline {}, {} economies × {} sectors, base year {}",
+        s.name,
+        s.path.display(),
+        b.name,
+        b.n_economies(),
+        b.n_sectors(),
+        s.base_year
+    );
+    let _ = writeln!(out, "years: {}", compact_years(&s.years));
+    for a in &s.agreements {
+        let status = if a.removed {
+            "in the data, removed in this scenario"
+        } else if a.entry_into_force <= s.base_year {
+            if a.frozen_from.is_some() {
+                "in the data, held at base-year rates"
+            } else {
+                "in the data, phase-out continues"
+            }
+        } else {
+            "new"
+        };
+        let members: Vec<String> = a
+            .members
+            .iter()
+            .map(|m| {
+                let mut t = b.economies[m.economy].code.clone();
+                if m.joins > a.entry_into_force {
+                    t += &format!(" (joins {})", m.joins);
+                }
+                if let Some(l) = m.leaves {
+                    t += &format!(" (leaves {l})");
+                }
+                t
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nagreement {}: entry into force {}, {status}\n  members: {}",
+            a.name,
+            a.entry_into_force,
+            members.join(", ")
+        );
+        let traded: Vec<usize> = (0..b.n_sectors())
+            .filter(|&j| b.sectors[j].traded)
+            .collect();
+        let _ = write!(
+            out,
+            "  average applied tariff among members, %:\n  {:>6}",
+            "year"
+        );
+        for &j in &traded {
+            let _ = write!(out, " {:>10}", b.sectors[j].code);
+        }
+        let _ = writeln!(out);
+        let idx: Vec<usize> = a.members.iter().map(|m| m.economy).collect();
+        let avg = |tau: &crate::data::Cube, j: usize| -> f64 {
+            let (mut num, mut den) = (0.0, 0.0);
+            for &n in &idx {
+                for &i in &idx {
+                    if i != n {
+                        let w = b.flows.get(j, n, i);
+                        num += w * tau.get(j, n, i);
+                        den += w;
+                    }
+                }
+            }
+            if den > 0.0 {
+                100.0 * num / den
+            } else {
+                0.0
+            }
+        };
+        let mut rows: Vec<(String, &crate::data::Cube)> =
+            vec![(format!("{}*", s.base_year), &base.tariffs)];
+        rows.extend(years.iter().map(|p| (p.year.to_string(), &p.tariffs)));
+        for (label, tau) in rows {
+            let _ = write!(out, "  {label:>6}");
+            for &j in &traded {
+                let _ = write!(out, " {:>10.3}", avg(tau, j));
+            }
+            let _ = writeln!(out);
+        }
+        if !a.groups.is_empty() {
+            let _ = writeln!(
+                out,
+                "  product groups: {}",
+                a.groups
+                    .iter()
+                    .map(|g| format!(
+                        "{} ({} {}, weight {})",
+                        g.name, b.economies[g.importer].code, b.sectors[g.sector].code, g.weight
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
+        if let Some(d) = a.depth {
+            let _ = writeln!(
+                out,
+                "  depth: beta {} phased in over {} years",
+                d.beta, d.phase_in_years
+            );
+        }
+    }
+    let _ = writeln!(out, "\n* the base year, with the agreements in the data");
+    out
+}
+
+fn compact_years(ys: &[i32]) -> String {
+    match (ys.first(), ys.last()) {
+        (Some(a), Some(z)) if ys.len() as i32 == z - a + 1 && ys.len() > 2 => format!("{a}–{z}"),
+        _ => ys
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}

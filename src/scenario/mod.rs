@@ -1,0 +1,754 @@
+//! Scenario files: RON text → [`raw::RawScenario`] (serde) → merged along `extends` →
+//! validated [`Scenario`] with its baseline loaded and every code resolved to an index.
+//!
+//! Every error names the file, line and column and says what to change; validation reports
+//! every error it finds at once.
+
+pub mod raw;
+
+use crate::data::{self, Baseline};
+use crate::error::{Error, Result};
+use crate::model::caliendo_parro::SolverSettings;
+use crate::policy::{Agreement, Depth, Membership, ProductGroup, Rule, Schedule};
+use raw::{BaselineRef, Deficits, Elasticity, RawAgreement, RawDepth, RawScenario, RawSchedule};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The text of a scenario file, kept to point at mistakes.
+#[derive(Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl Source {
+    /// The 1-based line and column of the first `needle` after the first `anchor` (if any).
+    fn locate(&self, anchor: Option<&str>, needle: &str) -> (usize, usize) {
+        let start = anchor.and_then(|a| self.text.find(a)).unwrap_or(0);
+        let at = self.text[start..]
+            .find(needle)
+            .map(|p| p + start)
+            .or_else(|| anchor.and_then(|a| self.text.find(a)));
+        match at {
+            Some(off) => {
+                let before = &self.text[..off];
+                let line = before.matches('\n').count() + 1;
+                let col = off - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+                (line, col)
+            }
+            None => (1, 1),
+        }
+    }
+
+    fn error(&self, anchor: Option<&str>, needle: &str, message: impl Into<String>) -> Error {
+        let (line, col) = self.locate(anchor, needle);
+        Error::scenario(&self.path, &self.text, line, col, message)
+    }
+}
+
+/// A validated scenario, ready to resolve and solve.
+#[derive(Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub path: PathBuf,
+    pub baseline: Baseline,
+    pub base_year: i32,
+    /// The years to solve, ascending.
+    pub years: Vec<i32>,
+    /// θ^j after overrides.
+    pub theta: Vec<f64>,
+    pub deficits: Deficits,
+    pub input_output: bool,
+    pub solver: SolverSettings,
+    pub agreements: Vec<Agreement>,
+}
+
+/// A raw agreement with the file it came from.
+#[derive(Debug, Clone)]
+struct Located<T> {
+    value: T,
+    source: Arc<Source>,
+}
+
+/// A scenario merged along its `extends` chain, paths made absolute, not yet validated.
+#[derive(Debug, Clone)]
+struct Merged {
+    name: String,
+    description: Option<String>,
+    source: Arc<Source>,
+    baseline: Option<Located<BaselineRef>>,
+    base_year: Option<i32>,
+    horizon: Option<i32>,
+    years: Option<Vec<i32>>,
+    elasticities: BTreeMap<String, Located<Elasticity>>,
+    deficits: Option<Deficits>,
+    input_output: Option<bool>,
+    solver: Option<raw::RawSolver>,
+    agreements: Vec<Located<RawAgreement>>,
+    remove: Vec<Located<String>>,
+    continue_phase_out: Vec<Located<String>>,
+}
+
+/// Parse one file's RON text into a [`RawScenario`], with line and column on error.
+pub fn parse(path: &Path, text: &str) -> Result<RawScenario> {
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    options.from_str::<RawScenario>(text).map_err(|e| {
+        let message = explain_ron_error(&e.code);
+        Error::scenario(path, text, e.span.start.line, e.span.start.col, message)
+    })
+}
+
+fn explain_ron_error(code: &ron::Error) -> String {
+    use ron::Error as E;
+    match code {
+        E::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => format!(
+            "unknown field `{found}`{}; expected one of: {}",
+            outer
+                .as_ref()
+                .map(|o| format!(" in `{o}`"))
+                .unwrap_or_default(),
+            expected.join(", ")
+        ),
+        E::MissingStructField { field, outer } => format!(
+            "missing field `{field}`{}; add it",
+            outer
+                .as_ref()
+                .map(|o| format!(" in `{o}`"))
+                .unwrap_or_default()
+        ),
+        E::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => format!(
+            "unknown variant `{found}`{}; expected one of: {}",
+            outer
+                .as_ref()
+                .map(|o| format!(" of `{o}`"))
+                .unwrap_or_default(),
+            expected.join(", ")
+        ),
+        E::ExpectedDifferentStructName { expected, found } => {
+            format!("this file starts with `{found}(`, but a scenario file must start with `{expected}(`")
+        }
+        other => format!(
+            "{other}; check the syntax near here (RON: `field: value,` inside `Scenario( ... )`)"
+        ),
+    }
+}
+
+fn read_source(path: &Path) -> Result<Arc<Source>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Ok(Arc::new(Source {
+        path: path.to_path_buf(),
+        text,
+    }))
+}
+
+fn resolve(dir: &Path, p: &str) -> String {
+    let pb = Path::new(p);
+    if pb.is_absolute() {
+        p.to_string()
+    } else {
+        dir.join(pb).display().to_string()
+    }
+}
+
+/// Read a file and its `extends` chain into one merged scenario.
+fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
+    let canonical = path.canonicalize().map_err(|e| Error::io(path, e))?;
+    if chain.contains(&canonical) {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!(
+                "`extends` makes a cycle: {}; remove one link",
+                chain
+                    .iter()
+                    .chain([&canonical])
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            ),
+        ));
+    }
+    chain.push(canonical);
+    let source = read_source(path)?;
+    let raw = parse(path, &source.text)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    fn at<T>(value: T, source: &Arc<Source>) -> Located<T> {
+        Located {
+            value,
+            source: source.clone(),
+        }
+    }
+    let mut m = match &raw.extends {
+        Some(parent) => {
+            let ppath = PathBuf::from(resolve(&dir, parent));
+            if !ppath.exists() {
+                return Err(source.error(Some("extends"), parent, format!("`extends` names {}, which does not exist; give a path relative to this file", ppath.display())));
+            }
+            load_merged(&ppath, chain)?
+        }
+        None => Merged {
+            name: String::new(),
+            description: None,
+            source: source.clone(),
+            baseline: None,
+            base_year: None,
+            horizon: None,
+            years: None,
+            elasticities: BTreeMap::new(),
+            deficits: None,
+            input_output: None,
+            solver: None,
+            agreements: Vec::new(),
+            remove: Vec::new(),
+            continue_phase_out: Vec::new(),
+        },
+    };
+    m.name = raw.name.clone();
+    m.description = raw.description.clone();
+    m.source = source.clone();
+    if let Some(b) = raw.baseline {
+        let b = match b {
+            BaselineRef::Csv(p) => BaselineRef::Csv(resolve(&dir, &p)),
+            BaselineRef::CaliendoParro2015(p) => BaselineRef::CaliendoParro2015(resolve(&dir, &p)),
+            other => other,
+        };
+        m.baseline = Some(at(b, &source));
+    }
+    m.base_year = raw.base_year.or(m.base_year);
+    m.horizon = raw.horizon.or(m.horizon);
+    if raw.years.is_some() {
+        m.years = raw.years;
+    }
+    for (k, v) in raw.elasticities {
+        let v = match v {
+            Elasticity::FromEstimate { file, coefficient } => Elasticity::FromEstimate {
+                file: resolve(&dir, &file),
+                coefficient,
+            },
+            other => other,
+        };
+        m.elasticities.insert(k, at(v, &source));
+    }
+    m.deficits = raw.deficits.or(m.deficits);
+    m.input_output = raw.input_output.or(m.input_output);
+    if let Some(s) = raw.solver {
+        let old = m.solver.unwrap_or(raw::RawSolver {
+            tolerance: None,
+            max_iterations: None,
+            step: None,
+        });
+        m.solver = Some(raw::RawSolver {
+            tolerance: s.tolerance.or(old.tolerance),
+            max_iterations: s.max_iterations.or(old.max_iterations),
+            step: s.step.or(old.step),
+        });
+    }
+    for mut a in raw.agreements {
+        if let Some(RawDepth::FromEstimate { file, .. }) = &mut a.depth {
+            *file = resolve(&dir, file);
+        }
+        m.agreements.retain(|x| x.value.name != a.name);
+        m.agreements.push(at(a, &source));
+    }
+    m.remove
+        .extend(raw.remove_agreements.into_iter().map(|r| at(r, &source)));
+    m.continue_phase_out
+        .extend(raw.continue_phase_out.into_iter().map(|r| at(r, &source)));
+    chain.pop();
+    Ok(m)
+}
+
+/// Load, merge and validate a scenario file, loading its baseline.
+pub fn load(path: &Path) -> Result<Scenario> {
+    let m = load_merged(path, &mut Vec::new())?;
+    let src = m.source.clone();
+    let Some(bref) = &m.baseline else {
+        return Err(src.error(None, "Scenario", "no `baseline` is given (here or in the files it extends); add e.g. `baseline: Builtin(\"apac-americas-2014\")`"));
+    };
+    let baseline = load_baseline(&bref.value).map_err(|e| match e {
+        Error::Io { path, source } => bref.source.error(
+            Some("baseline"),
+            "baseline",
+            format!("the baseline cannot be read: {}: {source}", path.display()),
+        ),
+        other => other,
+    })?;
+    validate(m, baseline)
+}
+
+/// Load the baseline a scenario names.
+pub fn load_baseline(r: &BaselineRef) -> Result<Baseline> {
+    match r {
+        BaselineRef::Builtin(name) => {
+            let dir = builtin_dir(name);
+            if !dir.is_dir() {
+                return Err(Error::invalid(format!("Builtin(\"{name}\")"), format!("no built-in world of that name (looked in {}); the built-in world is `apac-americas-2014`", dir.display())));
+            }
+            let mut b = data::tidy::load(&dir)?;
+            b.name = name.clone();
+            Ok(b)
+        }
+        BaselineRef::Csv(dir) => data::tidy::load(Path::new(dir)),
+        BaselineRef::CaliendoParro2015(dir) => data::cp2015::load(Path::new(dir)),
+    }
+}
+
+/// Where the built-in worlds live: `data/<name>` in the repository.
+pub fn builtin_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
+
+/// Read a coefficient from an estimate's JSON file (`tradesim estimate --json`).
+pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Result<f64, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the estimate file {file}: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{file} is not JSON: {e}"))?;
+    let coefs = v.get("coefficients").ok_or_else(|| {
+        format!("{file} has no `coefficients` object; write it with `tradesim estimate --json`")
+    })?;
+    let c = coefs.get(coefficient).ok_or_else(|| {
+        let names: Vec<&str> = coefs
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        format!(
+            "{file} has no coefficient `{coefficient}` (it has: {})",
+            names.join(", ")
+        )
+    })?;
+    c.get("estimate")
+        .and_then(|e| e.as_f64())
+        .filter(|e| e.is_finite())
+        .ok_or_else(|| format!("coefficient `{coefficient}` in {file} has no finite `estimate`"))
+}
+
+fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
+    let src = m.source.clone();
+    let mut errors: Vec<Error> = Vec::new();
+    let base_year = m.base_year.unwrap_or_else(|| {
+        errors.push(src.error(
+            None,
+            "Scenario",
+            "no `base_year` is given; add the year of the baseline data, e.g. `base_year: 2014`",
+        ));
+        0
+    });
+    let years: Vec<i32> = match (&m.years, m.horizon) {
+        (Some(ys), _) => {
+            let mut ys = ys.clone();
+            ys.sort_unstable();
+            ys.dedup();
+            if ys.is_empty() {
+                errors.push(src.error(Some("years"), "years", "`years` is empty; list at least one year or remove it to solve base_year..=horizon"));
+            }
+            if let Some(y) = ys.iter().find(|y| **y < base_year) {
+                errors.push(src.error(Some("years"), &y.to_string(), format!("year {y} is before base_year {base_year}; years are solved from the base year on")));
+            }
+            ys
+        }
+        (None, Some(h)) => {
+            if h < base_year {
+                errors.push(src.error(
+                    Some("horizon"),
+                    "horizon",
+                    format!("horizon {h} is before base_year {base_year}"),
+                ));
+            }
+            (base_year..=h).collect()
+        }
+        (None, None) => {
+            errors.push(src.error(
+                None,
+                "Scenario",
+                "neither `horizon` nor `years` is given; add e.g. `horizon: 2035`",
+            ));
+            Vec::new()
+        }
+    };
+
+    let mut theta: Vec<f64> = baseline.sectors.iter().map(|s| s.theta).collect();
+    for (code, e) in &m.elasticities {
+        let Some(j) = baseline.sector_index(code) else {
+            errors.push(e.source.error(
+                Some("elasticities"),
+                &format!("\"{code}\""),
+                format!(
+                    "elasticity for `{code}`, which is not a sector of the baseline (sectors: {})",
+                    codes(baseline.sectors.iter().map(|s| &s.code))
+                ),
+            ));
+            continue;
+        };
+        let v = match &e.value {
+            Elasticity::Value(v) => Ok(*v),
+            Elasticity::FromEstimate { file, coefficient } => {
+                estimate_coefficient(file, coefficient).map(|c| -c)
+            }
+        };
+        match v {
+            Ok(v) if v.is_finite() && v > 0.0 => theta[j] = v,
+            Ok(v) => errors.push(e.source.error(Some("elasticities"), &format!("\"{code}\""), format!("the elasticity of `{code}` is {v}; θ must be positive (an estimate's coefficient on log(1+tariff) is −θ)"))),
+            Err(msg) => errors.push(e.source.error(Some("elasticities"), &format!("\"{code}\""), msg)),
+        }
+    }
+
+    let solver = {
+        let d = SolverSettings::default();
+        let s = m.solver.unwrap_or(raw::RawSolver {
+            tolerance: None,
+            max_iterations: None,
+            step: None,
+        });
+        let st = SolverSettings {
+            tolerance: s.tolerance.unwrap_or(d.tolerance),
+            max_iterations: s.max_iterations.unwrap_or(d.max_iterations),
+            step: s.step.unwrap_or(d.step),
+        };
+        if !(st.tolerance > 0.0 && st.tolerance < 1.0)
+            || st.max_iterations == 0
+            || !(st.step > 0.0 && st.step <= 1.0)
+        {
+            errors.push(src.error(Some("solver"), "solver", "solver settings out of range: tolerance in (0, 1), max_iterations ≥ 1, step in (0, 1]"));
+        }
+        st
+    };
+
+    let names: BTreeSet<&str> = m.agreements.iter().map(|a| a.value.name.as_str()).collect();
+    for r in m.remove.iter().chain(&m.continue_phase_out) {
+        if !names.contains(r.value.as_str()) {
+            errors.push(r.source.error(
+                None,
+                &format!("\"{}\"", r.value),
+                format!(
+                    "no agreement named `{}` (agreements: {})",
+                    r.value,
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    let removed: BTreeSet<&str> = m.remove.iter().map(|r| r.value.as_str()).collect();
+    let continued: BTreeSet<&str> = m
+        .continue_phase_out
+        .iter()
+        .map(|r| r.value.as_str())
+        .collect();
+    let mut agreements = Vec::new();
+    for a in &m.agreements {
+        let mut ag = validate_agreement(&a.value, &a.source, &baseline, base_year, &mut errors);
+        ag.removed = removed.contains(ag.name.as_str());
+        if ag.entry_into_force <= base_year && !continued.contains(ag.name.as_str()) {
+            ag.frozen_from = Some(base_year);
+        }
+        agreements.push(ag);
+    }
+    match errors.len() {
+        0 => Ok(Scenario {
+            name: m.name,
+            description: m.description,
+            path: src.path.clone(),
+            baseline,
+            base_year,
+            years,
+            theta,
+            deficits: m.deficits.unwrap_or(Deficits::Baseline),
+            input_output: m.input_output.unwrap_or(true),
+            solver,
+            agreements,
+        }),
+        1 => Err(errors.pop().expect("one error")),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+fn codes<'a>(it: impl Iterator<Item = &'a String>) -> String {
+    it.map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+fn validate_agreement(
+    a: &RawAgreement,
+    src: &Source,
+    b: &Baseline,
+    base_year: i32,
+    errors: &mut Vec<Error>,
+) -> Agreement {
+    let anchor = format!("\"{}\"", a.name);
+    let anchor = Some(anchor.as_str());
+    let economy = |code: &str, errors: &mut Vec<Error>| -> Option<usize> {
+        let idx = b.economy_index(code);
+        if idx.is_none() {
+            errors.push(src.error(
+                anchor,
+                &format!("\"{code}\""),
+                format!(
+                    "agreement `{}`: unknown economy `{code}`; the baseline's economies are: {}",
+                    a.name,
+                    codes(b.economies.iter().map(|e| &e.code))
+                ),
+            ));
+        }
+        idx
+    };
+    let sector = |code: &str, errors: &mut Vec<Error>| -> Option<usize> {
+        let idx = b.sector_index(code);
+        if idx.is_none() {
+            errors.push(src.error(
+                anchor,
+                &format!("\"{code}\""),
+                format!(
+                    "agreement `{}`: unknown sector `{code}`; the baseline's sectors are: {}",
+                    a.name,
+                    codes(b.sectors.iter().map(|s| &s.code))
+                ),
+            ));
+        }
+        idx
+    };
+    let mut members = Vec::new();
+    let mut seen = BTreeSet::new();
+    for code in a.members.iter().chain(a.accessions.keys()) {
+        if !seen.insert(code.clone()) {
+            errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: `{code}` is listed twice among members and accessions; keep one", a.name)));
+            continue;
+        }
+        let Some(e) = economy(code, errors) else {
+            continue;
+        };
+        let joins = a
+            .accessions
+            .get(code)
+            .copied()
+            .unwrap_or(a.entry_into_force);
+        if joins < a.entry_into_force {
+            errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: `{code}` accedes in {joins}, before entry into force in {}; list it among `members` instead", a.name, a.entry_into_force)));
+        }
+        members.push(Membership {
+            economy: e,
+            joins: joins.max(a.entry_into_force),
+            leaves: None,
+        });
+    }
+    for (code, year) in &a.withdrawals {
+        let Some(e) = economy(code, errors) else {
+            continue;
+        };
+        match members.iter_mut().find(|m| m.economy == e) {
+            Some(m) => m.leaves = Some(*year),
+            None => errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: `{code}` withdraws but is not a member; add it to `members` or remove the withdrawal", a.name))),
+        }
+    }
+    if a.members.len() + a.accessions.len() < 2 {
+        errors.push(src.error(
+            anchor,
+            "members",
+            format!("agreement `{}` needs at least two members", a.name),
+        ));
+    }
+    match a.in_baseline {
+        Some(true) if a.entry_into_force > base_year => errors.push(src.error(anchor, "in_baseline", format!("agreement `{}` says in_baseline: true but enters into force in {}, after base_year {base_year}", a.name, a.entry_into_force))),
+        Some(false) if a.entry_into_force <= base_year => errors.push(src.error(anchor, "in_baseline", format!("agreement `{}` says in_baseline: false but entered into force in {}, not after base_year {base_year}; agreements in force in the base year are part of the data", a.name, a.entry_into_force))),
+        _ => {}
+    }
+    let sched = |s: &RawSchedule, errors: &mut Vec<Error>| schedule(s, a, src, b, errors);
+    let default = sched(&a.schedule, errors);
+    let mut rules = Vec::new();
+    for r in &a.schedules {
+        rules.push(Rule {
+            importer: r.importer.as_deref().and_then(|c| economy(c, errors)),
+            exporter: r.exporter.as_deref().and_then(|c| economy(c, errors)),
+            sector: r.sector.as_deref().and_then(|c| sector(c, errors)),
+            schedule: sched(&r.schedule, errors),
+        });
+    }
+    let mut groups = Vec::new();
+    let mut weight_sum: BTreeMap<(usize, Option<usize>, usize), f64> = BTreeMap::new();
+    for g in &a.product_groups {
+        let ganchor = format!("\"{}\"", g.name);
+        let (Some(imp), Some(sec)) = (economy(&g.importer, errors), sector(&g.sector, errors))
+        else {
+            continue;
+        };
+        let exp = g.exporter.as_deref().and_then(|c| economy(c, errors));
+        if !(g.weight > 0.0 && g.weight <= 1.0) {
+            errors.push(src.error(Some(&ganchor), "weight", format!("product group `{}`: weight {} must be in (0, 1]: the group's share of the sector's bilateral imports", g.name, g.weight)));
+        }
+        if let Some(r) = g.base_rate {
+            if !(r.is_finite() && r >= 0.0) {
+                errors.push(src.error(Some(&ganchor), "base_rate", format!("product group `{}`: base_rate {r} must be a non-negative fraction (0.035 = 3.5%)", g.name)));
+            }
+        }
+        if !b.sectors[sec].traded {
+            errors.push(src.error(
+                Some(&ganchor),
+                "sector",
+                format!(
+                    "product group `{}`: sector {} is not traded",
+                    g.name, g.sector
+                ),
+            ));
+        }
+        *weight_sum.entry((imp, exp, sec)).or_default() += g.weight;
+        groups.push(ProductGroup {
+            name: g.name.clone(),
+            importer: imp,
+            exporter: exp,
+            sector: sec,
+            weight: g.weight,
+            base_rate: g.base_rate,
+            schedule: sched(&g.schedule, errors),
+        });
+    }
+    for ((imp, _, sec), w) in &weight_sum {
+        if *w > 1.0 + 1e-9 {
+            errors.push(src.error(anchor, "product_groups", format!("agreement `{}`: the product groups of importer {} in sector {} weigh {w} together, more than 1", a.name, b.economies[*imp].code, b.sectors[*sec].code)));
+        }
+    }
+    let depth = match &a.depth {
+        None => None,
+        Some(RawDepth::Given {
+            beta,
+            phase_in_years,
+        }) => Some((*beta, *phase_in_years)),
+        Some(RawDepth::FromEstimate {
+            file,
+            coefficient,
+            phase_in_years,
+        }) => match estimate_coefficient(file, coefficient) {
+            Ok(beta) => Some((beta, *phase_in_years)),
+            Err(msg) => {
+                errors.push(src.error(anchor, "depth", msg));
+                None
+            }
+        },
+    }
+    .and_then(|(beta, phase_in_years)| {
+        if !beta.is_finite() || phase_in_years == 0 {
+            errors.push(src.error(
+                anchor,
+                "depth",
+                format!(
+                    "agreement `{}`: depth needs a finite beta and phase_in_years ≥ 1",
+                    a.name
+                ),
+            ));
+            None
+        } else {
+            Some(Depth {
+                beta,
+                phase_in_years,
+            })
+        }
+    });
+    Agreement {
+        name: a.name.clone(),
+        entry_into_force: a.entry_into_force,
+        members,
+        schedule: default,
+        rules,
+        groups,
+        depth,
+        removed: false,
+        frozen_from: None,
+    }
+}
+
+fn schedule(
+    s: &RawSchedule,
+    a: &RawAgreement,
+    src: &Source,
+    b: &Baseline,
+    errors: &mut Vec<Error>,
+) -> Schedule {
+    let anchor = format!("\"{}\"", a.name);
+    let anchor = Some(anchor.as_str());
+    let mut bad = |needle: &str, msg: String| {
+        errors.push(src.error(anchor, needle, format!("agreement `{}`: {msg}", a.name)))
+    };
+    let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
+    match s {
+        RawSchedule::Immediate => Schedule::Immediate,
+        RawSchedule::Excluded => Schedule::Excluded,
+        RawSchedule::Linear { years, to } => {
+            if *years == 0 {
+                bad(
+                    "Linear",
+                    "Linear needs years ≥ 1 (use Immediate for an immediate cut)".into(),
+                );
+            }
+            if !(0.0..=1.0).contains(to) {
+                bad(
+                    "Linear",
+                    format!("Linear `to` is {to}; it is a fraction of the base rate in [0, 1]"),
+                );
+            }
+            Schedule::Linear {
+                years: *years,
+                to: *to,
+            }
+        }
+        RawSchedule::Staged(steps) => {
+            for (o, f) in steps {
+                if !rate_ok(*f) {
+                    bad("Staged", format!("Staged step ({o}, {f}): the fraction of the base rate must be non-negative"));
+                }
+            }
+            Schedule::Staged(steps.clone())
+        }
+        RawSchedule::Path(points) => {
+            for (y, r) in points {
+                if *y < a.entry_into_force {
+                    bad(&y.to_string(), format!("Path year {y} is before entry into force ({}); a schedule starts when the agreement does", a.entry_into_force));
+                }
+                if !rate_ok(*r) {
+                    bad(&r.to_string(), format!("Path rate {r} in {y} is negative; tariff rates are fractions ≥ 0 (0.05 = 5%)"));
+                }
+            }
+            Schedule::Path(points.clone())
+        }
+        RawSchedule::TariffRateQuota {
+            quota,
+            in_quota_rate,
+            out_of_quota_rate,
+        } => {
+            if !(quota.is_finite() && *quota > 0.0) {
+                bad("quota", format!("TariffRateQuota quota {quota} must be positive (base-year money at base-year prices)"));
+            }
+            if !rate_ok(*in_quota_rate)
+                || !rate_ok(*out_of_quota_rate)
+                || in_quota_rate > out_of_quota_rate
+            {
+                bad("TariffRateQuota", format!("TariffRateQuota rates must be ≥ 0 with in_quota_rate ({in_quota_rate}) ≤ out_of_quota_rate ({out_of_quota_rate})"));
+            }
+            Schedule::TariffRateQuota {
+                quota: *quota,
+                in_quota_rate: *in_quota_rate,
+                out_of_quota_rate: *out_of_quota_rate,
+            }
+        }
+        RawSchedule::ToTariffSet(name) => {
+            if !b.tariff_sets.contains_key(name) {
+                bad(
+                    &format!("\"{name}\""),
+                    format!(
+                        "the baseline has no tariff set `{name}` (it has: {})",
+                        b.tariff_sets.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            Schedule::ToTariffSet(name.clone())
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Simulation: a validated scenario → the solved baseline and one equilibrium per year,
+//! solved in parallel with rayon. Years are comparative statics against the base year
+//! (MODEL.md §3): each year's policy is solved independently from the solved baseline.
+
+use crate::data::Cube;
+use crate::error::{Error, Result};
+use crate::model::caliendo_parro::{
+    compare, Comparison, Equilibrium, Model, Shock, SolverSettings,
+};
+use crate::policy::{self, QuotaCell, YearPolicy};
+use crate::scenario::raw::Deficits;
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+
+/// How a tariff-rate quota ended up in a year's equilibrium.
+#[derive(Debug, Clone)]
+pub struct QuotaOutcome {
+    pub cell: QuotaCell,
+    /// The group's rate at the margin: in-quota, out-of-quota, or between when the quota binds.
+    pub marginal_rate: f64,
+    /// The group's imports at base-year prices, `weight · M'_ni^j / ĉ_i^j`.
+    pub imports: f64,
+    /// `imports / quota`, capped at 1 when the quota is filled.
+    pub fill_rate: f64,
+    pub regime: &'static str,
+}
+
+/// The equilibrium of one year (and draw).
+#[derive(Debug, Clone)]
+pub struct YearOutcome {
+    pub year: i32,
+    pub draw: u32,
+    pub equilibrium: Equilibrium,
+    pub comparison: Comparison,
+    pub quotas: Vec<QuotaOutcome>,
+    /// Rounds of the quota regime search (1 when there is no quota).
+    pub quota_rounds: usize,
+}
+
+/// A scenario's results: the solved baseline and the years.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub scenario: String,
+    pub base_year: i32,
+    pub model: Model,
+    /// The data-year tariffs and depth effects.
+    pub base_policy: YearPolicy,
+    pub baseline: Equilibrium,
+    pub years: Vec<YearOutcome>,
+}
+
+/// The policy of every year of the scenario, resolved (for `check` and the reports).
+pub fn resolve_paths(s: &Scenario) -> (YearPolicy, Vec<YearPolicy>) {
+    let base = policy::resolve_year(&s.baseline, &s.agreements, s.base_year, false);
+    let years = s
+        .years
+        .iter()
+        .map(|&y| policy::resolve_year(&s.baseline, &s.agreements, y, true))
+        .collect();
+    (base, years)
+}
+
+/// Solve the scenario: the baseline equilibrium, then every year in parallel. `on_year` is
+/// called after each year is solved (for a progress bar).
+pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
+    let (base_policy, paths) = resolve_paths(s);
+    let model = Model::new(
+        &s.baseline,
+        &base_policy.tariffs,
+        s.theta.clone(),
+        s.input_output,
+    );
+    let deficit = match s.deficits {
+        Deficits::Baseline => model.deficit.clone(),
+        Deficits::Zero => vec![0.0; model.n],
+    };
+    let baseline = model
+        .solve(
+            &Shock {
+                tariffs: base_policy.tariffs.clone(),
+                cost: None,
+                deficit: deficit.clone(),
+            },
+            &s.solver,
+            None,
+        )
+        .map_err(|e| name_economy(e, s, "the baseline"))?;
+    let years: Vec<YearOutcome> = paths
+        .par_iter()
+        .map(|p| {
+            let cost = policy::cost_factors(&s.baseline, &s.theta, &base_policy, p);
+            let r = solve_year(&model, p, cost, &deficit, &s.solver, &baseline)
+                .map(|(equilibrium, quotas, quota_rounds)| YearOutcome {
+                    year: p.year,
+                    draw: 0,
+                    comparison: compare(&model, &baseline, &equilibrium),
+                    equilibrium,
+                    quotas,
+                    quota_rounds,
+                })
+                .map_err(|e| name_economy(e, s, &format!("year {}", p.year)));
+            on_year();
+            r
+        })
+        .collect::<Result<_>>()?;
+    Ok(RunOutcome {
+        scenario: s.name.clone(),
+        base_year: s.base_year,
+        model,
+        base_policy,
+        baseline,
+        years,
+    })
+}
+
+/// Replace the economy number in a solver error by its code, and say which solve failed.
+fn name_economy(e: Error, s: &Scenario, what: &str) -> Error {
+    match e {
+        Error::NotConverged(msg) => {
+            let mut msg = msg;
+            if let Some(p) = msg.find("economy #") {
+                let digits: String = msg[p + 9..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                if let Ok(k) = digits.parse::<usize>() {
+                    if let Some(e) = s.baseline.economies.get(k) {
+                        msg = msg.replacen(
+                            &format!("economy #{digits}"),
+                            &format!("economy {}", e.code),
+                            1,
+                        );
+                    }
+                }
+            }
+            Error::NotConverged(format!("scenario `{}`, {what}: {msg}", s.name))
+        }
+        other => other,
+    }
+}
+
+/// Solve one year, finding the regime of every tariff-rate quota inside the equilibrium
+/// (MODEL.md §3): the in-quota rate while imports stay under the quota; otherwise the
+/// out-of-quota rate if imports exceed the quota even at that rate; otherwise the quota binds
+/// and the marginal rate lies between the two, found by bisection so that imports equal the quota.
+pub fn solve_year(
+    model: &Model,
+    p: &YearPolicy,
+    cost: Option<Cube>,
+    deficit: &[f64],
+    settings: &SolverSettings,
+    warm: &Equilibrium,
+) -> Result<(Equilibrium, Vec<QuotaOutcome>, usize)> {
+    let mut shock = Shock {
+        tariffs: p.tariffs.clone(),
+        cost,
+        deficit: deficit.to_vec(),
+    };
+    if p.quotas.is_empty() {
+        let eq = model.solve(&shock, settings, Some(warm))?;
+        return Ok((eq, Vec::new(), 1));
+    }
+    // Per quota: the current marginal rate and a bracket [lo, hi].
+    let mut rate: Vec<f64> = p.quotas.iter().map(|q| q.in_quota_rate).collect();
+    let mut lo = rate.clone();
+    let mut hi: Vec<f64> = p.quotas.iter().map(|q| q.out_of_quota_rate).collect();
+    let mut tried_out = vec![false; p.quotas.len()];
+    let mut current = warm.clone();
+    for round in 1..=200 {
+        for (q, r) in p.quotas.iter().zip(&rate) {
+            shock.tariffs.set(
+                q.sector,
+                q.importer,
+                q.exporter,
+                q.fixed_part + q.weight * r,
+            );
+        }
+        let eq = model.solve(&shock, settings, Some(&current))?;
+        let volumes: Vec<f64> = p
+            .quotas
+            .iter()
+            .map(|q| quota_volume(model, &eq, q))
+            .collect();
+        let mut done = true;
+        for (k, q) in p.quotas.iter().enumerate() {
+            let v = volumes[k];
+            let settled = (rate[k] == q.in_quota_rate && v <= q.quota)
+                || (rate[k] == q.out_of_quota_rate && v >= q.quota)
+                || (v - q.quota).abs() <= 1e-9 * q.quota
+                || hi[k] - lo[k] <= 1e-13;
+            if settled {
+                continue;
+            }
+            done = false;
+            if !tried_out[k] {
+                tried_out[k] = true;
+                rate[k] = q.out_of_quota_rate;
+            } else {
+                if v > q.quota {
+                    lo[k] = rate[k];
+                } else {
+                    hi[k] = rate[k];
+                }
+                rate[k] = 0.5 * (lo[k] + hi[k]);
+            }
+        }
+        if done {
+            let outcomes = p
+                .quotas
+                .iter()
+                .zip(&rate)
+                .zip(&volumes)
+                .map(|((q, &r), &v)| {
+                    let regime = if r == q.in_quota_rate && v <= q.quota {
+                        "in_quota"
+                    } else if r == q.out_of_quota_rate {
+                        "out_of_quota"
+                    } else {
+                        "binding"
+                    };
+                    QuotaOutcome {
+                        cell: q.clone(),
+                        marginal_rate: r,
+                        imports: v,
+                        fill_rate: (v / q.quota).min(1.0),
+                        regime,
+                    }
+                })
+                .collect();
+            return Ok((eq, outcomes, round));
+        }
+        current = eq;
+    }
+    Err(Error::NotConverged(
+        "the tariff-rate quota regimes did not settle in 200 rounds; check the quotas' sizes against the baseline flows".into(),
+    ))
+}
+
+/// A quota group's imports at base-year prices: `weight · M'_ni^j / ĉ_i^j`.
+fn quota_volume(model: &Model, eq: &Equilibrium, q: &QuotaCell) -> f64 {
+    q.weight * eq.flows.get(q.sector, q.importer, q.exporter)
+        / eq.c_hat[q.exporter * model.j + q.sector]
+}
