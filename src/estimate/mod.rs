@@ -1,1 +1,52 @@
 //! Estimation: Poisson pseudo-maximum likelihood with high-dimensional fixed effects.
+//!
+//! Entry points: [`Dataset`] (from CSV with [`Dataset::from_csv`], or built in memory with
+//! [`Dataset::push_numeric`] / [`Dataset::push_text`]), [`Formula::parse`] (fixest syntax), and
+//! [`ppml::fit`] with [`PpmlOptions`], returning a [`PpmlFit`] with coefficients, variance,
+//! fitted values aligned to the input rows, and fixed-effect estimates.
+//!
+//! ```no_run
+//! use tradesim::estimate::{ppml, Dataset, Formula, PpmlOptions};
+//! let mut ds = Dataset::from_csv("agtpa_applications.csv")?;
+//! ds.define("pair = ifelse(exporter == importer, 0, pair_id)")?;
+//! let f = Formula::parse("trade ~ rta | exporter^year + importer^year + pair")?;
+//! let opts = PpmlOptions { subset: Some("year in 1986,1990,1994,1998,2002,2006".into()),
+//!                          cluster: vec!["pair_id".into()], ..Default::default() };
+//! let fit = ppml::fit(&ds, &f, &opts)?;
+//! println!("{:?}", fit.coef("rta"));
+//! # Ok::<(), tradesim::error::Error>(())
+//! ```
+//!
+//! Code map: `data` (columns, factors), `expr` (subset/define expressions), `formula`,
+//! `demean` (alternating projections), `ppml` (IRLS, separation, collinearity), `vcov`
+//! (sandwich and small-sample corrections), `output` (table, JSON, fixed-effects CSV).
+//! Invariant: apart from [`Dataset::from_csv`], nothing here does I/O.
+
+pub mod data;
+pub mod demean;
+pub mod expr;
+pub mod formula;
+pub mod output;
+pub mod ppml;
+pub mod vcov;
+
+pub use data::{Column, Dataset, Factor};
+pub use demean::DemeanOptions;
+pub use formula::{Atom, Formula, Term};
+pub use ppml::{fit, FixedEffectEstimates, PpmlFit, PpmlOptions};
+pub use vcov::Ssc;
+
+/// Everything the `tradesim estimate` command does, minus printing: load, define, fit.
+pub fn run(
+    data: &std::path::Path,
+    formula: &str,
+    defines: &[String],
+    opts: &PpmlOptions,
+) -> crate::error::Result<PpmlFit> {
+    let f = Formula::parse(formula)?;
+    let mut ds = Dataset::from_csv(data)?;
+    for d in defines {
+        ds.define(d)?;
+    }
+    fit(&ds, &f, opts)
+}

@@ -70,6 +70,10 @@ pub const IO_SHARES: [[f64; 4]; 4] = [
 /// MAN 0.358808. MODEL-GENERATED (CP's 1993 world ratio assumed for every economy in 2014).
 pub const DOMESTIC_GDP_RATIO: [f64; 3] = [0.153893, 0.051672, 0.358808];
 
+/// Names of the gravity covariates, in the order of [`gravity::Obs::x`]: ln great-circle
+/// distance between capitals (km), contiguity (0/1), common official language (0/1).
+pub const COVARIATES: [&str; 3] = ["ldist", "contig", "lang"];
+
 /// The value-added share `γ^j = 1 − Σ_k γ^{k,j}` of sector `j`.
 pub fn va_share(j: usize) -> f64 {
     1.0 - IO_SHARES[j].iter().sum::<f64>()
@@ -187,12 +191,15 @@ pub fn build_from(facts: &Facts) -> Result<World> {
             }
         })
         .collect();
-    let fit = gravity::fit_ppml(&obs, exp_ids.len(), imp_ids.len())?;
+    let exp_labels: Vec<String> = exp_ids.iter().map(|&i| ec[i].code.clone()).collect();
+    let imp_labels: Vec<String> = imp_ids.iter().map(|&j| ec[j].code.clone()).collect();
+    let fit = gravity::fit_hdfe(&obs, &COVARIATES, &exp_labels, &imp_labels)?;
     let _ = writeln!(
         summary,
         "## Gravity fit (PPML, Santos Silva & Tenreyro 2006) — MODEL-GENERATED\n\n\
          {} observed pairs among {} exporters and {} importers (COW4), flows in US$ bn; \
-         exporter and importer effects; robust standard errors.\n\n\
+         exporter and importer effects; heteroskedasticity-robust standard errors (fixest's \
+         small-sample correction). Fitted with `src/estimate` (PPML-HDFE).\n\n\
          | covariate | coefficient | robust s.e. |\n|---|---|---|",
         obs.len(),
         exp_ids.len(),
@@ -220,12 +227,14 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         exp_pos
             .get(&i)
             .map(|&p| fit.exporter_fe[p])
+            .filter(|v| v.is_finite())
             .unwrap_or(ao + bo * ec[i].exports.ln())
     };
     let d = |j: usize| {
         imp_pos
             .get(&j)
             .map(|&p| fit.importer_fe[p])
+            .filter(|v| v.is_finite())
             .unwrap_or(ad + bd * ec[j].imports.ln())
     };
     let _ = writeln!(

@@ -1,0 +1,419 @@
+//! Typed columns for estimation: a [`Dataset`] read from CSV or built in memory.
+//!
+//! A column is numeric when every non-empty cell parses as a number (empty cells become NaN,
+//! which is an error if the column is used in a fit); otherwise it is text. Text columns can be
+//! fixed effects or clusters, never regressors. Rows keep their position so that fitted values
+//! can be returned aligned to the input, and every error names the file and line.
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One column of a [`Dataset`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    /// Numbers; NaN marks an empty cell.
+    Numeric(Vec<f64>),
+    /// Text, as read.
+    Text(Vec<String>),
+}
+
+impl Column {
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Numeric(v) => v.len(),
+            Column::Text(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A table of named, equally long columns.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    names: Vec<String>,
+    columns: Vec<Column>,
+    nrows: usize,
+    /// The CSV file the data came from, for error messages (`None` when built in memory).
+    source: Option<PathBuf>,
+}
+
+impl Dataset {
+    /// An empty dataset, to be filled with [`Dataset::push_numeric`] / [`Dataset::push_text`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads a CSV file with a header line. Columns whose non-empty cells all parse as numbers
+    /// are numeric; others are text.
+    pub fn from_csv(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+        let headers = rdr
+            .headers()
+            .map_err(|e| Error::data(path, 1, format!("cannot read the header line: {e}")))?
+            .clone();
+        let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        if names.is_empty() {
+            return Err(Error::data(path, 1, "the header line has no column names"));
+        }
+        let mut seen = HashMap::new();
+        for (j, n) in names.iter().enumerate() {
+            if let Some(k) = seen.insert(n.clone(), j) {
+                return Err(Error::data(
+                    path,
+                    1,
+                    format!(
+                        "column name '{n}' appears twice (columns {} and {}); rename one",
+                        k + 1,
+                        j + 1
+                    ),
+                ));
+            }
+        }
+        let ncol = names.len();
+        // Parse optimistically as numbers; fall back to text per column on the first failure.
+        let mut nums: Vec<Option<Vec<f64>>> = vec![Some(Vec::new()); ncol];
+        let mut texts: Vec<Vec<String>> = vec![Vec::new(); ncol];
+        let mut record = csv::StringRecord::new();
+        let mut nrows = 0usize;
+        loop {
+            match rdr.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line() as usize).unwrap_or(nrows + 2);
+                    return Err(Error::data(path, line, format!("malformed CSV: {e}")));
+                }
+            }
+            let line = nrows + 2;
+            if record.len() != ncol {
+                return Err(Error::data(
+                    path,
+                    line,
+                    format!(
+                        "{} fields, but the header has {ncol}; check quoting and separators",
+                        record.len()
+                    ),
+                ));
+            }
+            for (j, cell) in record.iter().enumerate() {
+                texts[j].push(cell.to_string());
+                if let Some(v) = &mut nums[j] {
+                    if cell.is_empty() {
+                        v.push(f64::NAN);
+                    } else if let Ok(x) = cell.parse::<f64>() {
+                        v.push(x);
+                    } else {
+                        nums[j] = None;
+                    }
+                }
+            }
+            nrows += 1;
+        }
+        let columns = nums
+            .into_iter()
+            .zip(texts)
+            .map(|(n, t)| match n {
+                Some(v) => Column::Numeric(v),
+                None => Column::Text(t),
+            })
+            .collect();
+        Ok(Dataset {
+            names,
+            columns,
+            nrows,
+            source: Some(path.to_path_buf()),
+        })
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.nrows
+    }
+
+    /// Column names, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The CSV file this dataset was read from, if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|j| &self.columns[j])
+    }
+
+    /// The column called `name`, or an error listing the available names.
+    pub fn require(&self, name: &str, context: &str) -> Result<&Column> {
+        self.column(name).ok_or_else(|| {
+            Error::invalid(
+                context.to_string(),
+                format!(
+                    "no column named '{name}'; the data has: {}",
+                    self.names.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// Adds (or replaces) a numeric column.
+    pub fn push_numeric(&mut self, name: impl Into<String>, values: Vec<f64>) -> Result<()> {
+        self.push(name.into(), Column::Numeric(values))
+    }
+
+    /// Adds (or replaces) a text column.
+    pub fn push_text(&mut self, name: impl Into<String>, values: Vec<String>) -> Result<()> {
+        self.push(name.into(), Column::Text(values))
+    }
+
+    /// Adds (or replaces) a column.
+    pub fn push(&mut self, name: String, column: Column) -> Result<()> {
+        if self.columns.is_empty() && self.names.is_empty() {
+            self.nrows = column.len();
+        } else if column.len() != self.nrows {
+            return Err(Error::invalid(
+                format!("column '{name}'"),
+                format!(
+                    "has {} values but the dataset has {} rows",
+                    column.len(),
+                    self.nrows
+                ),
+            ));
+        }
+        if name.is_empty() {
+            return Err(Error::invalid("column name", "must not be empty"));
+        }
+        match self.names.iter().position(|n| *n == name) {
+            Some(j) => self.columns[j] = column,
+            None => {
+                self.names.push(name);
+                self.columns.push(column);
+            }
+        }
+        Ok(())
+    }
+
+    /// An error located at data row `i` (0-based): the CSV file and line when read from a file.
+    pub fn row_error(&self, i: usize, message: impl Into<String>) -> Error {
+        match &self.source {
+            Some(p) => Error::data(p, i + 2, message),
+            None => Error::invalid(format!("dataset row {}", i + 1), message),
+        }
+    }
+
+    /// Adds a derived column from a definition `name = expression` (see [`crate::estimate::expr`]).
+    pub fn define(&mut self, definition: &str) -> Result<()> {
+        let (name, expr) = definition.split_once('=').ok_or_else(|| {
+            Error::invalid(
+                format!("--define '{definition}'"),
+                "expected 'name = expression', e.g. 'pair = ifelse(exporter == importer, 0, pair_id)'",
+            )
+        })?;
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(Error::invalid(
+                format!("--define '{definition}'"),
+                format!("'{name}' is not a valid column name (letters, digits, '_' and '.')"),
+            ));
+        }
+        let e = super::expr::Expr::parse(expr.trim())?;
+        let col = e.eval_column(self)?;
+        self.push(name.to_string(), col)
+    }
+
+    /// Evaluates a filter expression to a row mask (see [`crate::estimate::expr`]).
+    pub fn filter_mask(&self, filter: &str) -> Result<Vec<bool>> {
+        let e = super::expr::Expr::parse(filter)?;
+        e.eval_mask(self)
+    }
+}
+
+/// A categorical column coded 0..nlevels, with the label of each level.
+#[derive(Debug, Clone)]
+pub struct Factor {
+    /// Display name, e.g. `exporter^year`.
+    pub name: String,
+    /// The level of each observation.
+    pub codes: Vec<u32>,
+    /// Labels of the levels (values joined by `_` for interactions), in order of first appearance.
+    pub labels: Vec<String>,
+}
+
+impl Factor {
+    pub fn nlevels(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Builds the factor of the interaction of `columns` (one column: a plain factor) over the
+    /// rows `rows` of `ds`.
+    pub fn from_columns(
+        ds: &Dataset,
+        columns: &[String],
+        rows: &[usize],
+        context: &str,
+    ) -> Result<Factor> {
+        let mut key_codes: Vec<Vec<u32>> = Vec::with_capacity(columns.len());
+        let mut key_labels: Vec<Vec<String>> = Vec::with_capacity(columns.len());
+        for c in columns {
+            let col = ds.require(c, context)?;
+            let (codes, labels) = factorize(ds, c, col, rows)?;
+            key_codes.push(codes);
+            key_labels.push(labels);
+        }
+        if columns.len() == 1 {
+            return Ok(Factor {
+                name: columns[0].clone(),
+                codes: key_codes.pop().unwrap_or_default(),
+                labels: key_labels.pop().unwrap_or_default(),
+            });
+        }
+        // Combine pairwise, compacting through a hash map.
+        let n = rows.len();
+        let mut codes = key_codes[0].clone();
+        let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
+        for k in 1..columns.len() {
+            let mut map: HashMap<(u32, u32), u32> = HashMap::new();
+            let mut new_parts = Vec::new();
+            let other = &key_codes[k];
+            for i in 0..n {
+                let key = (codes[i], other[i]);
+                let next = map.len() as u32;
+                let c = *map.entry(key).or_insert_with(|| {
+                    let mut p = parts[key.0 as usize].clone();
+                    p.push(key.1);
+                    new_parts.push(p);
+                    next
+                });
+                codes[i] = c;
+            }
+            parts = new_parts;
+        }
+        let labels = parts
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .enumerate()
+                    .map(|(k, &l)| key_labels[k][l as usize].as_str())
+                    .collect::<Vec<_>>()
+                    .join("_")
+            })
+            .collect();
+        Ok(Factor {
+            name: columns.join("^"),
+            codes,
+            labels,
+        })
+    }
+}
+
+/// Formats a number the way it would be typed: integers without decimals.
+pub fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+fn factorize(
+    ds: &Dataset,
+    name: &str,
+    col: &Column,
+    rows: &[usize],
+) -> Result<(Vec<u32>, Vec<String>)> {
+    let mut codes = Vec::with_capacity(rows.len());
+    let mut labels = Vec::new();
+    match col {
+        Column::Numeric(v) => {
+            let mut map: HashMap<u64, u32> = HashMap::new();
+            for &i in rows {
+                let x = v[i];
+                if !x.is_finite() {
+                    return Err(ds.row_error(
+                        i,
+                        format!("column '{name}' (a fixed effect or cluster) is empty or not finite; remove the row with --subset or fill the value"),
+                    ));
+                }
+                let x = if x == 0.0 { 0.0 } else { x };
+                let next = map.len() as u32;
+                let c = *map.entry(x.to_bits()).or_insert_with(|| {
+                    labels.push(format_number(x));
+                    next
+                });
+                codes.push(c);
+            }
+        }
+        Column::Text(v) => {
+            let mut map: HashMap<&str, u32> = HashMap::new();
+            for &i in rows {
+                let s = v[i].as_str();
+                if s.is_empty() {
+                    return Err(ds.row_error(
+                        i,
+                        format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with --subset or fill the value"),
+                    ));
+                }
+                let next = map.len() as u32;
+                let c = *map.entry(s).or_insert_with(|| {
+                    labels.push(s.to_string());
+                    next
+                });
+                codes.push(c);
+            }
+        }
+    }
+    Ok((codes, labels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_types_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(&p, "a,b,c\n1,x,2.5\n2,y,\n").unwrap();
+        let ds = Dataset::from_csv(&p).unwrap();
+        assert_eq!(ds.nrows(), 2);
+        assert_eq!(ds.column("a"), Some(&Column::Numeric(vec![1.0, 2.0])));
+        assert!(matches!(ds.column("b"), Some(Column::Text(_))));
+        match ds.column("c") {
+            Some(Column::Numeric(v)) => assert!(v[1].is_nan()),
+            _ => panic!(),
+        }
+        std::fs::write(&p, "a,b\n1,2\n3\n").unwrap();
+        let e = Dataset::from_csv(&p).unwrap_err().to_string();
+        assert!(e.contains("row 3"), "{e}");
+    }
+
+    #[test]
+    fn interaction_factor() {
+        let mut ds = Dataset::new();
+        ds.push_text("e", vec!["A".into(), "A".into(), "B".into()])
+            .unwrap();
+        ds.push_numeric("y", vec![1.0, 2.0, 1.0]).unwrap();
+        let f = Factor::from_columns(&ds, &["e".into(), "y".into()], &[0, 1, 2], "t").unwrap();
+        assert_eq!(f.codes, vec![0, 1, 2]);
+        assert_eq!(f.labels, vec!["A_1", "A_2", "B_1"]);
+        let f = Factor::from_columns(&ds, &["e".into()], &[0, 1, 2], "t").unwrap();
+        assert_eq!(f.codes, vec![0, 0, 1]);
+    }
+}

@@ -1,0 +1,534 @@
+//! A small expression language for `--subset` filters and `--define` derived columns.
+//!
+//! ```text
+//! expr    := or
+//! or      := and ( '|' and )*
+//! and     := not ( '&' not )*
+//! not     := '!' not | cmp
+//! cmp     := sum ( ('=='|'!='|'<'|'<='|'>'|'>=') sum )?
+//!          | sum 'in' item ( ',' item )*          items: numbers or bare/quoted words
+//! sum     := prod ( ('+'|'-') prod )*
+//! prod    := unary ( ('*'|'/') unary )*
+//! unary   := '-' unary | atom
+//! atom    := number | 'text' | "text" | column | func '(' expr, ... ')' | '(' expr ')'
+//! func    := log | exp | abs | ifelse(cond, a, b)
+//! ```
+//! Examples: `year in 1986,1990,1994`, `exporter != importer`, `trade > 0 & year >= 1990`,
+//! `pair = ifelse(exporter == importer, 0, pair_id)`.
+//! A bare word is a column name, except in an `in` list where it is a value. Comparisons
+//! between a number and a text compare the number's usual spelling (`1986` for 1986.0).
+
+use super::data::{format_number, Column, Dataset};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num(f64),
+    Str(String),
+    Ident(String),
+    Op(&'static str),
+}
+
+/// A parsed expression.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    text: String,
+    node: Node,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Num(f64),
+    Str(String),
+    Col(String),
+    Neg(Box<Node>),
+    Not(Box<Node>),
+    Bin(&'static str, Box<Node>, Box<Node>),
+    In(Box<Node>, Vec<Value>),
+    Call(String, Vec<Node>),
+}
+
+/// A value during evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Num(f64),
+    Str(String),
+    Bool(bool),
+}
+
+fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
+    let b: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let err = |pos: usize, m: String| {
+        Error::invalid(format!("expression '{s}', at character {}", pos + 1), m)
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if c.is_ascii_digit() || (c == '.' && i + 1 < b.len() && b[i + 1].is_ascii_digit()) {
+            while i < b.len()
+                && (b[i].is_ascii_digit()
+                    || b[i] == '.'
+                    || b[i] == 'e'
+                    || b[i] == 'E'
+                    || ((b[i] == '-' || b[i] == '+') && (b[i - 1] == 'e' || b[i - 1] == 'E')))
+            {
+                i += 1;
+            }
+            let t: String = b[start..i].iter().collect();
+            let v = t
+                .parse::<f64>()
+                .map_err(|_| err(start, format!("'{t}' is not a number")))?;
+            out.push((Tok::Num(v), start));
+        } else if c.is_alphabetic() || c == '_' {
+            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '.') {
+                i += 1;
+            }
+            out.push((Tok::Ident(b[start..i].iter().collect()), start));
+        } else if c == '\'' || c == '"' {
+            i += 1;
+            while i < b.len() && b[i] != c {
+                i += 1;
+            }
+            if i >= b.len() {
+                return Err(err(start, format!("unclosed quote {c}")));
+            }
+            out.push((Tok::Str(b[start + 1..i].iter().collect()), start));
+            i += 1;
+        } else {
+            let two: String = b[i..(i + 2).min(b.len())].iter().collect();
+            let op: &'static str = match two.as_str() {
+                "==" => "==",
+                "!=" => "!=",
+                "<=" => "<=",
+                ">=" => ">=",
+                "&&" => "&",
+                "||" => "|",
+                _ => match c {
+                    '<' => "<",
+                    '>' => ">",
+                    '&' => "&",
+                    '|' => "|",
+                    '!' => "!",
+                    '+' => "+",
+                    '-' => "-",
+                    '*' => "*",
+                    '/' => "/",
+                    '(' => "(",
+                    ')' => ")",
+                    ',' => ",",
+                    '=' => return Err(err(i, "single '=': use '==' to compare".into())),
+                    _ => return Err(err(i, format!("unexpected character '{c}'"))),
+                },
+            };
+            i += if op.len() == 2 || two == "&&" || two == "||" {
+                2
+            } else {
+                1
+            };
+            out.push((Tok::Op(op), start));
+        }
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    toks: Vec<(Tok, usize)>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, m: impl Into<String>) -> Error {
+        let at = self
+            .toks
+            .get(self.pos)
+            .map(|t| t.1 + 1)
+            .unwrap_or(self.text.chars().count() + 1);
+        Error::invalid(format!("expression '{}', at character {at}", self.text), m)
+    }
+    fn peek_op(&self, op: &str) -> bool {
+        matches!(self.toks.get(self.pos), Some((Tok::Op(o), _)) if *o == op)
+    }
+    fn eat_op(&mut self, op: &str) -> bool {
+        if self.peek_op(op) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn or(&mut self) -> Result<Node> {
+        let mut l = self.and()?;
+        while self.eat_op("|") {
+            l = Node::Bin("|", Box::new(l), Box::new(self.and()?));
+        }
+        Ok(l)
+    }
+    fn and(&mut self) -> Result<Node> {
+        let mut l = self.not()?;
+        while self.eat_op("&") {
+            l = Node::Bin("&", Box::new(l), Box::new(self.not()?));
+        }
+        Ok(l)
+    }
+    fn not(&mut self) -> Result<Node> {
+        if self.eat_op("!") {
+            return Ok(Node::Not(Box::new(self.not()?)));
+        }
+        self.cmp()
+    }
+    fn cmp(&mut self) -> Result<Node> {
+        let l = self.sum()?;
+        for op in ["==", "!=", "<=", ">=", "<", ">"] {
+            if self.eat_op(op) {
+                return Ok(Node::Bin(op, Box::new(l), Box::new(self.sum()?)));
+            }
+        }
+        if matches!(self.toks.get(self.pos), Some((Tok::Ident(w), _)) if w == "in") {
+            self.pos += 1;
+            let mut items = Vec::new();
+            loop {
+                let neg = self.eat_op("-");
+                match self.toks.get(self.pos).cloned() {
+                    Some((Tok::Num(v), _)) => items.push(Value::Num(if neg { -v } else { v })),
+                    Some((Tok::Str(s), _)) | Some((Tok::Ident(s), _)) if !neg => {
+                        items.push(Value::Str(s))
+                    }
+                    _ => {
+                        return Err(
+                            self.err("expected a value in the 'in' list, e.g. 'year in 1986,1990'")
+                        )
+                    }
+                }
+                self.pos += 1;
+                if !self.eat_op(",") {
+                    break;
+                }
+            }
+            return Ok(Node::In(Box::new(l), items));
+        }
+        Ok(l)
+    }
+    fn sum(&mut self) -> Result<Node> {
+        let mut l = self.prod()?;
+        loop {
+            if self.eat_op("+") {
+                l = Node::Bin("+", Box::new(l), Box::new(self.prod()?));
+            } else if self.eat_op("-") {
+                l = Node::Bin("-", Box::new(l), Box::new(self.prod()?));
+            } else {
+                return Ok(l);
+            }
+        }
+    }
+    fn prod(&mut self) -> Result<Node> {
+        let mut l = self.unary()?;
+        loop {
+            if self.eat_op("*") {
+                l = Node::Bin("*", Box::new(l), Box::new(self.unary()?));
+            } else if self.eat_op("/") {
+                l = Node::Bin("/", Box::new(l), Box::new(self.unary()?));
+            } else {
+                return Ok(l);
+            }
+        }
+    }
+    fn unary(&mut self) -> Result<Node> {
+        if self.eat_op("-") {
+            return Ok(Node::Neg(Box::new(self.unary()?)));
+        }
+        self.atom()
+    }
+    fn atom(&mut self) -> Result<Node> {
+        let Some((tok, _)) = self.toks.get(self.pos).cloned() else {
+            return Err(self.err("expression ends too early"));
+        };
+        self.pos += 1;
+        match tok {
+            Tok::Num(v) => Ok(Node::Num(v)),
+            Tok::Str(s) => Ok(Node::Str(s)),
+            Tok::Op("(") => {
+                let e = self.or()?;
+                if !self.eat_op(")") {
+                    return Err(self.err("expected ')'"));
+                }
+                Ok(e)
+            }
+            Tok::Ident(name) => {
+                if self.eat_op("(") {
+                    let f = name.as_str();
+                    let arity = match f {
+                        "log" | "exp" | "abs" => 1,
+                        "ifelse" => 3,
+                        _ => {
+                            self.pos -= 2;
+                            return Err(self.err(format!(
+                                "unknown function '{name}'; known: log, exp, abs, ifelse"
+                            )));
+                        }
+                    };
+                    let mut args = vec![self.or()?];
+                    while self.eat_op(",") {
+                        args.push(self.or()?);
+                    }
+                    if !self.eat_op(")") {
+                        return Err(self.err("expected ')' or ','"));
+                    }
+                    if args.len() != arity {
+                        return Err(self.err(format!(
+                            "{name}() takes {arity} argument(s), got {}",
+                            args.len()
+                        )));
+                    }
+                    Ok(Node::Call(name, args))
+                } else {
+                    Ok(Node::Col(name))
+                }
+            }
+            Tok::Op(o) => {
+                self.pos -= 1;
+                Err(self.err(format!("unexpected '{o}'")))
+            }
+        }
+    }
+}
+
+impl Expr {
+    /// Parses an expression; errors name the character position and the problem.
+    pub fn parse(text: &str) -> Result<Expr> {
+        let toks = tokenize(text)?;
+        if toks.is_empty() {
+            return Err(Error::invalid(format!("expression '{text}'"), "is empty"));
+        }
+        let mut p = Parser { text, toks, pos: 0 };
+        let node = p.or()?;
+        if p.pos < p.toks.len() {
+            return Err(p.err("unexpected text after the end of the expression (combine conditions with '&' or '|')"));
+        }
+        Ok(Expr {
+            text: text.to_string(),
+            node,
+        })
+    }
+
+    fn check_columns(&self, ds: &Dataset, node: &Node) -> Result<()> {
+        match node {
+            Node::Col(c) => ds
+                .require(c, &format!("expression '{}'", self.text))
+                .map(|_| ()),
+            Node::Neg(a) | Node::Not(a) | Node::In(a, _) => self.check_columns(ds, a),
+            Node::Bin(_, a, b) => {
+                self.check_columns(ds, a)?;
+                self.check_columns(ds, b)
+            }
+            Node::Call(_, args) => args.iter().try_for_each(|a| self.check_columns(ds, a)),
+            _ => Ok(()),
+        }
+    }
+
+    fn eval(&self, ds: &Dataset, node: &Node, i: usize) -> Result<Value> {
+        let bad = |m: String| ds.row_error(i, format!("in '{}': {m}", self.text));
+        Ok(match node {
+            Node::Num(v) => Value::Num(*v),
+            Node::Str(s) => Value::Str(s.clone()),
+            Node::Col(c) => match ds.column(c) {
+                Some(Column::Numeric(v)) => Value::Num(v[i]),
+                Some(Column::Text(v)) => Value::Str(v[i].clone()),
+                None => return Err(bad(format!("no column '{c}'"))),
+            },
+            Node::Neg(a) => match self.eval(ds, a, i)? {
+                Value::Num(x) => Value::Num(-x),
+                v => return Err(bad(format!("cannot negate {v:?}"))),
+            },
+            Node::Not(a) => Value::Bool(!truth(&self.eval(ds, a, i)?).map_err(bad)?),
+            Node::In(a, items) => {
+                let v = self.eval(ds, a, i)?;
+                Value::Bool(items.iter().any(|it| equal(&v, it)))
+            }
+            Node::Bin(op, a, b) => {
+                let x = self.eval(ds, a, i)?;
+                if *op == "&" || *op == "|" {
+                    let l = truth(&x).map_err(bad)?;
+                    if (*op == "&" && !l) || (*op == "|" && l) {
+                        return Ok(Value::Bool(l));
+                    }
+                    return Ok(Value::Bool(truth(&self.eval(ds, b, i)?).map_err(bad)?));
+                }
+                let y = self.eval(ds, b, i)?;
+                match *op {
+                    "==" => Value::Bool(equal(&x, &y)),
+                    "!=" => Value::Bool(!equal(&x, &y)),
+                    "<" | "<=" | ">" | ">=" => {
+                        let ord = match (&x, &y) {
+                            (Value::Num(p), Value::Num(q)) => p.partial_cmp(q),
+                            _ => Some(spell(&x).cmp(&spell(&y))),
+                        };
+                        let Some(o) = ord else {
+                            return Ok(Value::Bool(false));
+                        };
+                        use std::cmp::Ordering::*;
+                        Value::Bool(match *op {
+                            "<" => o == Less,
+                            "<=" => o != Greater,
+                            ">" => o == Greater,
+                            _ => o != Less,
+                        })
+                    }
+                    _ => {
+                        let (Value::Num(p), Value::Num(q)) = (&x, &y) else {
+                            return Err(bad(format!("'{op}' needs numbers, got {x:?} and {y:?}")));
+                        };
+                        Value::Num(match *op {
+                            "+" => p + q,
+                            "-" => p - q,
+                            "*" => p * q,
+                            _ => p / q,
+                        })
+                    }
+                }
+            }
+            Node::Call(f, args) => {
+                if f == "ifelse" {
+                    let c = truth(&self.eval(ds, &args[0], i)?).map_err(bad)?;
+                    return self.eval(ds, &args[if c { 1 } else { 2 }], i);
+                }
+                let Value::Num(x) = self.eval(ds, &args[0], i)? else {
+                    return Err(bad(format!("{f}() needs a number")));
+                };
+                Value::Num(match f.as_str() {
+                    "log" => x.ln(),
+                    "exp" => x.exp(),
+                    _ => x.abs(),
+                })
+            }
+        })
+    }
+
+    /// Evaluates as a condition on every row.
+    pub fn eval_mask(&self, ds: &Dataset) -> Result<Vec<bool>> {
+        self.check_columns(ds, &self.node)?;
+        (0..ds.nrows())
+            .map(|i| {
+                let v = self.eval(ds, &self.node, i)?;
+                truth(&v).map_err(|m| ds.row_error(i, format!("in '{}': {m}", self.text)))
+            })
+            .collect()
+    }
+
+    /// Evaluates on every row into a column: numeric when every value is a number or a
+    /// condition (true = 1), text otherwise (numbers spelled as typed).
+    pub fn eval_column(&self, ds: &Dataset) -> Result<Column> {
+        self.check_columns(ds, &self.node)?;
+        let vals: Vec<Value> = (0..ds.nrows())
+            .map(|i| self.eval(ds, &self.node, i))
+            .collect::<Result<_>>()?;
+        if vals.iter().all(|v| !matches!(v, Value::Str(_))) {
+            Ok(Column::Numeric(
+                vals.iter()
+                    .map(|v| match v {
+                        Value::Num(x) => *x,
+                        Value::Bool(b) => f64::from(u8::from(*b)),
+                        Value::Str(_) => f64::NAN,
+                    })
+                    .collect(),
+            ))
+        } else {
+            Ok(Column::Text(vals.iter().map(spell).collect()))
+        }
+    }
+}
+
+fn spell(v: &Value) -> String {
+    match v {
+        Value::Num(x) => format_number(*x),
+        Value::Str(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+    }
+}
+
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Num(x), Value::Num(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        _ => spell(a) == spell(b),
+    }
+}
+
+fn truth(v: &Value) -> std::result::Result<bool, String> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Num(x) => Ok(*x != 0.0 && !x.is_nan()),
+        Value::Str(s) => Err(format!(
+            "the text '{s}' is not a condition (compare it, e.g. col == 'x')"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ds() -> Dataset {
+        let mut d = Dataset::new();
+        d.push_text("e", vec!["A".into(), "B".into(), "A".into()])
+            .unwrap();
+        d.push_text("m", vec!["A".into(), "A".into(), "B".into()])
+            .unwrap();
+        d.push_numeric("year", vec![1986.0, 1990.0, 1994.0])
+            .unwrap();
+        d.push_numeric("pid", vec![7.0, 8.0, 8.0]).unwrap();
+        d
+    }
+
+    #[test]
+    fn filters() {
+        let d = ds();
+        assert_eq!(
+            d.filter_mask("year in 1986,1994").unwrap(),
+            vec![true, false, true]
+        );
+        assert_eq!(d.filter_mask("e != m").unwrap(), vec![false, true, true]);
+        assert_eq!(
+            d.filter_mask("e == 'A' & year > 1986").unwrap(),
+            vec![false, false, true]
+        );
+        assert_eq!(
+            d.filter_mask("year >= 1990 | e == m").unwrap(),
+            vec![true, true, true]
+        );
+        assert_eq!(d.filter_mask("e in A").unwrap(), vec![true, false, true]);
+        assert!(d
+            .filter_mask("year = 1986")
+            .unwrap_err()
+            .to_string()
+            .contains("'=='"));
+        assert!(d
+            .filter_mask("nope == 1")
+            .unwrap_err()
+            .to_string()
+            .contains("no column named 'nope'"));
+        assert!(d.filter_mask("year == ").is_err());
+    }
+
+    #[test]
+    fn define_ifelse() {
+        let mut d = ds();
+        d.define("pair = ifelse(e == m, 0, pid)").unwrap();
+        assert_eq!(
+            d.column("pair"),
+            Some(&Column::Numeric(vec![0.0, 8.0, 8.0]))
+        );
+        d.define("lab = ifelse(e == m, 'dom', e)").unwrap();
+        assert_eq!(
+            d.column("lab"),
+            Some(&Column::Text(vec!["dom".into(), "B".into(), "A".into()]))
+        );
+        assert!(d.define("no equals sign").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Presentation of a [`PpmlFit`]: a readable table, the JSON object of `--json`, and the fixed
+//! effects as CSV rows `dimension,level,value`. Pure formatting; the caller writes.
+
+use super::ppml::PpmlFit;
+use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+
+/// A plain-text table of the estimates and fit statistics.
+pub fn table(fit: &PpmlFit) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "PPML estimation: {}", fit.formula);
+    let _ = writeln!(
+        s,
+        "Observations: {}   (dropped: {} separated{}; {} excluded by subset)",
+        fit.nobs,
+        fit.dropped_separation,
+        if fit.dropped_singletons > 0 {
+            format!(", {} singletons", fit.dropped_singletons)
+        } else {
+            String::new()
+        },
+        fit.excluded_by_subset
+    );
+    for fe in &fit.fixed_effects {
+        let _ = writeln!(
+            s,
+            "Fixed effect {}: {} levels",
+            fe.dimension,
+            fe.levels.len()
+        );
+    }
+    let _ = writeln!(s, "Standard errors: {}", fit.vcov_description);
+    let w = fit.names.iter().map(|n| n.len()).max().unwrap_or(8).max(8);
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>12}  {:>12}  {:>9}",
+        "", "Estimate", "Std. Error", "z value"
+    );
+    for (j, name) in fit.names.iter().enumerate() {
+        let (b, se) = (fit.coefficients[j], fit.std_errors[j]);
+        let _ = writeln!(s, "{name:<w$}  {b:>12.6}  {se:>12.6}  {:>9.3}", b / se);
+    }
+    if !fit.collinear.is_empty() {
+        let _ = writeln!(s, "Dropped as collinear: {}", fit.collinear.join(", "));
+    }
+    let _ = writeln!(
+        s,
+        "Deviance: {:.6}   IRLS iterations: {}   converged: {}",
+        fit.deviance, fit.iterations, fit.converged
+    );
+    s
+}
+
+/// The JSON object printed by `--json`.
+pub fn to_json(fit: &PpmlFit) -> Value {
+    let mut coefs = Map::new();
+    for (j, name) in fit.names.iter().enumerate() {
+        coefs.insert(
+            name.clone(),
+            json!({"estimate": fit.coefficients[j], "std_error": fit.std_errors[j]}),
+        );
+    }
+    let vcov: Vec<Vec<f64>> = (0..fit.vcov.nrows())
+        .map(|a| (0..fit.vcov.ncols()).map(|b| fit.vcov[(a, b)]).collect())
+        .collect();
+    let fes: Map<String, Value> = fit
+        .fixed_effects
+        .iter()
+        .map(|f| (f.dimension.clone(), json!(f.levels.len())))
+        .collect();
+    json!({
+        "formula": fit.formula,
+        "coefficients": coefs,
+        "nobs": fit.nobs,
+        "dropped": fit.dropped_separation + fit.dropped_singletons,
+        "dropped_separation": fit.dropped_separation,
+        "dropped_singletons": fit.dropped_singletons,
+        "excluded_by_subset": fit.excluded_by_subset,
+        "collinear": fit.collinear,
+        "iterations": fit.iterations,
+        "deviance": fit.deviance,
+        "converged": fit.converged,
+        "vcov_type": fit.vcov_description,
+        "ssc": fit.ssc_details,
+        "vcov": vcov,
+        "fixed_effect_levels": fes,
+        "warnings": fit.warnings,
+    })
+}
+
+/// The fixed effects as CSV text with header `dimension,level,value`.
+pub fn fixed_effects_csv(fit: &PpmlFit) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["dimension", "level", "value"]);
+    for fe in &fit.fixed_effects {
+        for (l, v) in fe.levels.iter().zip(&fe.values) {
+            let _ = w.write_record([fe.dimension.as_str(), l.as_str(), &format!("{v:.17e}")]);
+        }
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

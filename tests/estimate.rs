@@ -1,0 +1,201 @@
+//! Acceptance tests of `tradesim estimate` on the reference data in `../shared/data/`.
+//! Each test prints a reason and returns when the data are absent.
+
+use std::path::PathBuf;
+use std::process::Command;
+use tradesim::estimate::{ppml, Dataset, Formula, PpmlOptions, Ssc};
+
+const YEARS: &str = "1986,1990,1994,1998,2002,2006";
+
+fn data(rel: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} not found", p.display());
+        None
+    }
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let s = 10f64.powi(digits);
+    (x * s).round() / s
+}
+
+/// Advanced Guide, chapter 1, application 3 (endogeneity of RTAs): exporter-year and
+/// importer-year effects, a pair effect for international pairs and one shared effect for
+/// domestic pairs, clustered by pair_id. Printed: rta 0.5572 (0.1022), N = 28,482.
+/// The printed standard error uses Stata's ML convention G/(G−1) (`--ssc stata-ml`); fixest's
+/// default correction gives 0.1084.
+#[test]
+fn guide_application_3_library() {
+    let Some(p) = data("advanced-guide/agtpa_applications.csv") else {
+        return;
+    };
+    let mut ds = Dataset::from_csv(&p).unwrap();
+    ds.define("pair = ifelse(exporter == importer, 0, pair_id)")
+        .unwrap();
+    let f = Formula::parse("trade ~ rta | exporter^year + importer^year + pair").unwrap();
+    let mut opts = PpmlOptions {
+        subset: Some(format!("year in {YEARS}")),
+        cluster: vec!["pair_id".into()],
+        ssc: Ssc::StataMl,
+        ..Default::default()
+    };
+    let fit = ppml::fit(&ds, &f, &opts).unwrap();
+    let (b, se) = fit.coef("rta").unwrap();
+    assert_eq!(round(b, 4), 0.5572);
+    assert_eq!(round(se, 4), 0.1022);
+    assert_eq!(fit.nobs, 28_482);
+    assert_eq!(fit.dropped_separation, 84);
+    // Fitted values aligned to the input rows, NaN where unused.
+    assert_eq!(fit.fitted.len(), ds.nrows());
+    assert_eq!(fit.fitted.iter().filter(|v| v.is_finite()).count(), 28_482);
+    // fixest's default correction (K counts the fixed effects).
+    opts.ssc = Ssc::Fixest;
+    let fit = ppml::fit(&ds, &f, &opts).unwrap();
+    assert_eq!(round(fit.coef("rta").unwrap().1, 4), 0.1084);
+}
+
+/// The same model through the binary, with --json.
+#[test]
+fn guide_application_3_binary_json() {
+    let Some(p) = data("advanced-guide/agtpa_applications.csv") else {
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("estimate")
+        .arg(&p)
+        .args([
+            "--formula",
+            "trade ~ rta | exporter^year + importer^year + pair",
+        ])
+        .args([
+            "--define",
+            "pair = ifelse(exporter == importer, 0, pair_id)",
+        ])
+        .args(["--subset", &format!("year in {YEARS}")])
+        .args(["--cluster", "pair_id", "--ssc", "stata-ml", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        round(j["coefficients"]["rta"]["estimate"].as_f64().unwrap(), 4),
+        0.5572
+    );
+    assert_eq!(
+        round(j["coefficients"]["rta"]["std_error"].as_f64().unwrap(), 4),
+        0.1022
+    );
+    assert_eq!(j["nobs"], 28_482);
+    assert_eq!(j["dropped"], 84);
+    assert_eq!(j["converged"], true);
+    assert!(j["iterations"].as_u64().unwrap() > 0);
+    assert!(j["deviance"].as_f64().unwrap() > 0.0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("84 observation(s) dropped"));
+}
+
+/// Application 1: international pairs only, exporter-year and importer-year effects.
+/// Printed: log distance −0.841, contiguity 0.437, language 0.247, colony −0.222.
+#[test]
+fn guide_application_1_binary_table() {
+    let Some(p) = data("advanced-guide/agtpa_applications.csv") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fe = dir.path().join("fe.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("estimate")
+        .arg(&p)
+        .args([
+            "--formula",
+            "trade ~ log(dist) + cntg + lang + clny | exporter^year + importer^year",
+        ])
+        .args([
+            "--subset",
+            &format!("year in {YEARS} & exporter != importer"),
+        ])
+        .args(["--cluster", "pair_id", "--json", "--fe-out"])
+        .arg(&fe)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = |n: &str| round(j["coefficients"][n]["estimate"].as_f64().unwrap(), 3);
+    assert_eq!(c("log(dist)"), -0.841);
+    assert_eq!(c("cntg"), 0.437);
+    assert_eq!(c("lang"), 0.247);
+    assert_eq!(c("clny"), -0.222);
+    let fe_text = std::fs::read_to_string(&fe).unwrap();
+    assert!(fe_text.starts_with("dimension,level,value\n"));
+    assert_eq!(fe_text.lines().count(), 1 + 414 + 414);
+    assert!(fe_text.contains("exporter^year,ARG_1986,"));
+}
+
+/// pyfixest 0.60.0 `fepois` on gegravity's sample:
+/// `pf.fepois("trade ~ pta + contiguity + common_language + lndist + international | exporter + importer",
+///  data=pd.read_csv("sample_data_set.csv"), vcov="hetero", fixef_rm="none", fixef_tol=1e-12)`
+/// (printed by bench/compare_pyfixest.py).
+#[test]
+fn gegravity_matches_pyfixest() {
+    let Some(p) = data("gegravity-sample/sample_data_set.csv") else {
+        return;
+    };
+    let ds = Dataset::from_csv(&p).unwrap();
+    let f = Formula::parse(
+        "trade ~ pta + contiguity + common_language + lndist + international | exporter + importer",
+    )
+    .unwrap();
+    let fit = ppml::fit(&ds, &f, &PpmlOptions::default()).unwrap();
+    let want = [
+        ("pta", 0.471138303, 0.111640615),
+        ("contiguity", 0.891576898, 0.137645860),
+        ("common_language", 0.032624967, 0.087180353),
+        ("lndist", -0.389862313, 0.075691747),
+        ("international", -3.412584412, 0.223081802),
+    ];
+    for (n, b, se) in want {
+        let (gb, gse) = fit.coef(n).unwrap();
+        assert!((gb - b).abs() < 1e-8, "{n}: {gb} vs {b}");
+        assert!((gse - se).abs() < 1e-8, "{n}: {gse} vs {se}");
+    }
+}
+
+/// Bad input: the error names the file and row, and the exit status is non-zero.
+#[test]
+fn bad_input_exit_code_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.csv");
+    std::fs::write(&p, "e,i,y,x\nA,B,1,2\nA,C,2,inf\nB,C,0,1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("estimate")
+        .arg(&p)
+        .args(["--formula", "y ~ x | e"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.csv, row 3") && err.contains("'x'"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("estimate")
+        .arg(&p)
+        .args(["--formula", "y ~ x + | e"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("formula"));
+}
