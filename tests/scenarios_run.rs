@@ -120,13 +120,29 @@ fn every_agreement_runs_and_moves_members_trade_the_right_way() {
             }
             t
         };
+        // Trade diversion: non-members' exports to the members.
+        let outside = |e: &tradesim::model::caliendo_parro::Equilibrium| -> f64 {
+            let mut t = 0.0;
+            for j in 0..b.n_sectors() {
+                for &m in &ids {
+                    for i in (0..b.n_economies()).filter(|i| !ids.contains(i)) {
+                        t += e.flows.get(j, m, i);
+                    }
+                }
+            }
+            t
+        };
         let (t0, t1) = (intra(&out.baseline), intra(&out.years[0].equilibrium));
+        let (d0, d1) = (outside(&out.baseline), outside(&out.years[0].equilibrium));
         let change = t1 / t0 - 1.0;
         eprintln!(
-            "{file:28} {last}: members' trade {:.1} -> {:.1} bn ({:+.2}%)",
+            "{file:28} {last}: members' trade {:.1} -> {:.1} bn ({:+.2}%); non-members' exports to members {:.1} -> {:.1} bn ({:+.2}%)",
             t0 / 1e9,
             t1 / 1e9,
-            change * 100.0
+            change * 100.0,
+            d0 / 1e9,
+            d1 / 1e9,
+            (d1 / d0 - 1.0) * 100.0
         );
         let ok = match sign {
             1 => change > 1e-6,
