@@ -32,6 +32,8 @@ pub struct EconomyFacts {
     pub languages: Vec<String>,
     /// Land borders among the listed economies (MLEDOZE).
     pub borders: Vec<String>,
+    /// 1-based line of this economy in `economies_2014.csv` (the header is line 1).
+    pub line: usize,
 }
 
 /// One observed bilateral flow (COW4): the importer's recorded imports from the exporter, US$.
@@ -47,6 +49,8 @@ pub struct ObservedFlow {
 /// The facts the built-in world is made from.
 #[derive(Debug, Clone)]
 pub struct Facts {
+    /// The path of `economies_2014.csv`, for error messages.
+    pub economies_path: PathBuf,
     /// The 43 listed economies followed by `ROW`, in file order.
     pub economies: Vec<EconomyFacts>,
     /// World totals from the `WLD` row: GDP, exports, imports.
@@ -284,6 +288,7 @@ impl Facts {
                 lat_lon,
                 languages: split_list(cols.str(rec, "languages")),
                 borders: split_list(cols.str(rec, "borders")),
+                line,
             });
         }
         match economies.iter().position(|e| e.code == "ROW") {
@@ -344,6 +349,7 @@ impl Facts {
             });
         }
         Ok(Facts {
+            economies_path: epath,
             economies,
             world,
             bilateral,

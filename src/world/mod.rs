@@ -373,18 +373,20 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         shares.push(match (e.shares, e.code.as_str()) {
             (Some(s), _) => norm(s),
             (None, "TWN") => proxy.ok_or_else(|| {
-                Error::invalid(
-                    "economies_2014.csv",
-                    "TWN has no export shares and the proxy KOR has none either",
+                Error::data(
+                    &facts.economies_path,
+                    e.line,
+                    "TWN has no export shares and its proxy KOR has none either; give KOR's or TWN's share_agri, share_fuels_mining, share_manuf",
                 )
             })?,
             (None, _) if i == row => row_shares,
             (None, c) => {
-                return Err(Error::invalid(
-                    "economies_2014.csv",
+                return Err(Error::data(
+                    &facts.economies_path,
+                    e.line,
                     format!(
-                    "{c} has no export shares; give share_agri, share_fuels_mining, share_manuf"
-                ),
+                        "{c} has no export shares; give share_agri, share_fuels_mining, share_manuf"
+                    ),
                 ))
             }
         });
@@ -431,10 +433,12 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         dom[3] = (e.gdp - goods_va) / va_share(3);
         y[3] = dom[3];
         if dom[3] <= 0.0 {
-            return Err(Error::invalid(
-                format!("economy {}", e.code),
+            return Err(Error::data(
+                &facts.economies_path,
+                e.line,
                 format!(
-                    "goods value added {:.1} bn exceeds GDP {:.1} bn, leaving no services; check its exports and GDP",
+                    "{}: goods value added {:.1} bn exceeds GDP {:.1} bn, leaving no services; check its exports_usd and gdp_usd",
+                    e.code,
                     bn(goods_va),
                     bn(e.gdp)
                 ),
@@ -626,6 +630,27 @@ mod tests {
         .unwrap();
         let e = build(d.path()).unwrap_err().to_string();
         assert!(e.contains("gravity fit"), "{e}");
+    }
+
+    #[test]
+    fn an_economy_without_export_shares_is_named_with_its_row() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("economies_2014.csv"),
+            "iso3,name,gdp_usd,exports_usd,imports_usd,mfn_all,mfn_all_weighted,share_agri,share_fuels_mining,share_manuf,lat,lon,languages,borders\n\
+             AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\nBBB,B,1e9,2e8,2e8,5,3,,,,10,20,X,\nROW,Rest,1e9,2e8,2e8,,,,,,,,,\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("bilateral_2014.csv"),
+            "exporter,importer,value_usd,year,source\nAAA,BBB,5e7,2014,COW4\nBBB,AAA,4e7,2014,COW4\n",
+        )
+        .unwrap();
+        let e = build(d.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("economies_2014.csv, row 3") && e.contains("BBB"),
+            "{e}"
+        );
     }
 
     #[test]
