@@ -36,10 +36,45 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Validate a scenario without solving and print its resolved tariff paths.
+    /// Validate a scenario (or batch) file without solving and print its resolved tariff paths.
     Check {
-        /// The scenario file (RON).
+        /// The scenario or batch file (RON).
         scenario: PathBuf,
+    },
+    /// Run a batch: several scenarios × Monte Carlo draws × years, in parallel; writes the
+    /// per-draw tables, summary.csv (mean, median, 5th and 95th percentiles) and manifest.json.
+    Batch {
+        /// The batch file (RON, `Batch( ... )`).
+        batch: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run only the K-th of N equal parts of the batch, e.g. `--shard 2/8`.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
+        /// Record failed draws in failures.csv and go on (default: stop at the first failure).
+        #[arg(long)]
+        keep_going: bool,
+        /// Per-draw bilateral tables: none, central (draw 0), summary (plus streaming moments), all.
+        #[arg(long, default_value = "central")]
+        bilateral: report::batch::BilateralMode,
+        /// Scenario × draw units solved in parallel between writes (bounds memory).
+        #[arg(long, default_value_t = 16)]
+        chunk: usize,
+        /// No progress bar and no comparison table.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge the output directories of the shards of a batch into one directory.
+    Merge {
+        /// Shard output directories (all N shards).
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Estimate a gravity model by PPML with high-dimensional fixed effects.
     Estimate(EstimateArgs),
@@ -64,6 +99,24 @@ enum DataCommand {
     },
 }
 
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or("write the shard as K/N, e.g. 2/8")?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{k}` is not a shard number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number of shards"))?;
+    if k == 0 || n == 0 || k > n {
+        return Err(format!("{k}/{n}: need 1 ≤ K ≤ N"));
+    }
+    Ok((k, n))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -74,6 +127,25 @@ fn main() -> ExitCode {
             quiet,
         } => run(&scenario, &out, threads, quiet),
         Command::Check { scenario } => check(&scenario),
+        Command::Batch {
+            batch,
+            out,
+            threads,
+            shard,
+            keep_going,
+            bilateral,
+            chunk,
+            quiet,
+        } => {
+            let opts = report::batch::BatchOptions {
+                shard,
+                keep_going,
+                bilateral,
+                chunk,
+            };
+            run_batch(&batch, &out, threads, &opts, quiet)
+        }
+        Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Estimate(a) => {
             return match estimate_cmd(a) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -158,9 +230,80 @@ fn run(
 }
 
 fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
-    let s = scenario::load(path)?;
-    print!("{}", report::policy_summary(&s));
+    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
+    if scenario::file_kind(&text) == scenario::FileKind::Batch {
+        let b = scenario::batch::load(path)?;
+        println!(
+            "batch {}: {} scenario(s), {} draw(s) each, seed {}",
+            b.name,
+            b.scenarios.len(),
+            b.draws,
+            b.seed
+        );
+        for s in &b.scenarios {
+            println!(
+                "  {} ({} years, {} agreements)",
+                s.name,
+                s.years.len(),
+                s.agreements.len()
+            );
+        }
+    } else {
+        let s = scenario::load(path)?;
+        print!("{}", report::policy_summary(&s));
+    }
     println!("ok: {} is valid", path.display());
+    Ok(())
+}
+
+fn run_batch(
+    path: &std::path::Path,
+    out: &std::path::Path,
+    threads: Option<usize>,
+    opts: &report::batch::BatchOptions,
+    quiet: bool,
+) -> tradesim::error::Result<()> {
+    set_threads(threads)?;
+    let b = scenario::batch::load(path)?;
+    let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
+    let total = years as u64 * (b.draws as u64 + 1);
+    let total = match opts.shard {
+        Some((_, n)) => total.div_ceil(n as u64),
+        None => total,
+    };
+    let bar = progress(total, quiet, &format!("batch {}", b.name));
+    let result = report::batch::run_batch(&b, opts, out, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let rep = result?;
+    if !quiet {
+        let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
+        print!(
+            "{}",
+            report::batch::comparison_table(&rep.summary, &names, &b.focus)
+        );
+        if !rep.failed.is_empty() {
+            println!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
+        }
+        println!(
+            "\nsolved {} scenario × draw units; wrote {} in {}",
+            rep.units,
+            rep.files.join(", "),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn merge(dirs: &[PathBuf], out: &std::path::Path) -> tradesim::error::Result<()> {
+    let rep = report::batch::merge(dirs, out)?;
+    println!(
+        "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
+        dirs.len(),
+        rep.units,
+        rep.failed.len(),
+        rep.files.join(", "),
+        out.display()
+    );
     Ok(())
 }
 

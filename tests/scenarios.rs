@@ -1,5 +1,4 @@
-//! Every scenario file in `scenarios/` passes `tradesim check`. Skips with a printed reason
-//! while the binary has no `check` command (the scenario parser lands on main separately).
+//! Every scenario and batch file in `scenarios/` passes `tradesim check`.
 
 use std::path::Path;
 use std::process::Command;
@@ -7,16 +6,6 @@ use std::process::Command;
 #[test]
 fn every_scenario_file_passes_check() {
     let exe = env!("CARGO_BIN_EXE_tradesim");
-    let help = Command::new(exe)
-        .arg("--help")
-        .output()
-        .expect("run tradesim --help");
-    if !String::from_utf8_lossy(&help.stdout).contains("check") {
-        eprintln!(
-            "SKIP: this tradesim has no `check` command yet (the scenario parser is not merged)"
-        );
-        return;
-    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("scenarios/ exists")
@@ -40,16 +29,6 @@ fn every_scenario_file_passes_check() {
             continue;
         }
         let err = String::from_utf8_lossy(&out.stderr).to_string();
-        let is_batch = std::fs::read_to_string(f)
-            .map(|t| t.lines().any(|l| l.starts_with("Batch(")))
-            .unwrap_or(false);
-        if is_batch && err.contains("must start with `Scenario(`") {
-            eprintln!(
-                "SKIP {}: `check` does not read batch files yet",
-                f.display()
-            );
-            continue;
-        }
         failures.push(format!("{}:\n{err}", f.display()));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

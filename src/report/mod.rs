@@ -1,6 +1,9 @@
 //! Reports: the output tables of a run (CSV), written whole or not at all, and the summary
 //! printed on the terminal.
 
+pub mod batch;
+pub mod summary;
+
 use crate::data::{exports_of, imports_of, Baseline};
 use crate::error::{Error, Result};
 use crate::simulate::RunOutcome;
@@ -8,7 +11,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// A row of `economies.csv`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EconomyRow {
     pub scenario: String,
     pub year: i32,

@@ -4,6 +4,7 @@
 //! Every error names the file, line and column and says what to change; validation reports
 //! every error it finds at once.
 
+pub mod batch;
 pub mod raw;
 
 use crate::data::{self, Baseline};
@@ -48,7 +49,7 @@ impl Source {
 }
 
 /// A validated scenario, ready to resolve and solve.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: String,
     pub description: Option<String>,
@@ -750,5 +751,41 @@ fn schedule(
             }
             Schedule::ToTariffSet(name.clone())
         }
+    }
+}
+
+/// What a RON file holds, from its top-level struct name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Scenario,
+    Batch,
+    StructuralGravity,
+    Unknown,
+}
+
+/// Read the top-level struct name of a RON text (after comments and `#![...]` attributes).
+pub fn file_kind(text: &str) -> FileKind {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/").map_or("", |(_, r)| r);
+        } else if let Some(r) = rest.strip_prefix("#![") {
+            rest = r.split_once(']').map_or("", |(_, r)| r);
+        } else {
+            break;
+        }
+    }
+    let ident: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    match ident.as_str() {
+        "Scenario" => FileKind::Scenario,
+        "Batch" => FileKind::Batch,
+        "StructuralGravity" => FileKind::StructuralGravity,
+        _ => FileKind::Unknown,
     }
 }

@@ -2,6 +2,9 @@
 //! solved in parallel with rayon. Years are comparative statics against the base year
 //! (MODEL.md §3): each year's policy is solved independently from the solved baseline.
 
+pub mod batch;
+pub mod draws;
+
 use crate::data::Cube;
 use crate::error::{Error, Result};
 use crate::model::caliendo_parro::{

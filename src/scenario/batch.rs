@@ -1,0 +1,492 @@
+//! Batch files: several scenarios (paths, or grids of variations of a base scenario) and
+//! Monte Carlo settings, parsed from RON (`Batch( ... )`) and validated.
+
+use super::{load as load_scenario, Scenario, Source};
+use crate::error::{Error, Result};
+use crate::policy::Schedule;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A batch file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Batch")]
+pub struct RawBatch {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Scenario files, relative to the batch file.
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+    /// Grids of variations of a base scenario.
+    #[serde(default)]
+    pub variations: Vec<RawVariation>,
+    /// Economies the comparison table ranks the options for.
+    #[serde(default)]
+    pub focus: Vec<String>,
+    /// Monte Carlo draws per scenario (0: the central run only).
+    #[serde(default)]
+    pub draws: u32,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Draw `d` uses the same parameter values in every scenario (default), so that options
+    /// are compared under the same uncertainty; `false` gives each scenario its own stream.
+    #[serde(default = "default_true")]
+    pub common_random_numbers: bool,
+    #[serde(default)]
+    pub uncertainty: Vec<RawUncertain>,
+    #[serde(default)]
+    pub from_estimate: Option<RawEstimateDraws>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_true() -> bool {
+    true
+}
+
+/// A grid of variations of one base scenario: the Cartesian product of the axes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariation {
+    pub base: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub grid: Vec<GridAxis>,
+}
+
+/// One axis of a grid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub enum GridAxis {
+    /// Set the length of every `Linear` schedule of the agreement (and its depth phase-in).
+    PhaseIn { agreement: String, years: Vec<u32> },
+    /// Set a sector's θ.
+    Theta { sector: String, values: Vec<f64> },
+    /// Set an agreement's depth β (phase-in from the scenario, or 10 years when it has none).
+    Depth { agreement: String, beta: Vec<f64> },
+}
+
+/// An uncertain parameter.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub enum Parameter {
+    /// A sector's θ (absolute value).
+    Theta(String),
+    /// A factor multiplying every sector's θ.
+    ThetaScale,
+    /// An agreement's depth β (absolute value).
+    Depth(String),
+}
+
+/// A probability distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub enum Distribution {
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    /// `exp(N(mu, sigma²))`.
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Triangular {
+        min: f64,
+        mode: f64,
+        max: f64,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUncertain {
+    pub parameter: Parameter,
+    pub distribution: Distribution,
+}
+
+/// Draws from the multivariate normal of an estimate (`tradesim estimate --json`): its
+/// coefficients and covariance matrix (`vcov`; when absent, the standard errors on the
+/// diagonal). A `Theta` parameter takes minus the coefficient.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEstimateDraws {
+    pub file: String,
+    pub coefficients: Vec<(String, Parameter)>,
+}
+
+/// A validated batch.
+#[derive(Debug)]
+pub struct Batch {
+    pub name: String,
+    pub path: PathBuf,
+    pub scenarios: Vec<Scenario>,
+    pub focus: Vec<String>,
+    pub draws: u32,
+    pub seed: u64,
+    pub common_random_numbers: bool,
+    pub uncertainty: Vec<(Parameter, Distribution)>,
+    /// Mean, covariance and targets of the estimate draws.
+    pub estimate: Option<EstimateDraws>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EstimateDraws {
+    pub mean: Vec<f64>,
+    pub covariance: Vec<Vec<f64>>,
+    pub targets: Vec<Parameter>,
+}
+
+/// Parse a batch file's text.
+pub fn parse(path: &Path, text: &str) -> Result<RawBatch> {
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    options.from_str::<RawBatch>(text).map_err(|e| {
+        let msg = match &e.code {
+            ron::Error::ExpectedDifferentStructName { found, .. } => {
+                format!(
+                    "this file starts with `{found}(`, but a batch file must start with `Batch(`"
+                )
+            }
+            other => format!("{other}"),
+        };
+        Error::scenario(path, text, e.span.start.line, e.span.start.col, msg)
+    })
+}
+
+/// Load and validate a batch file and every scenario it names.
+pub fn load(path: &Path) -> Result<Batch> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let src = Arc::new(Source {
+        path: path.to_path_buf(),
+        text,
+    });
+    let raw = parse(path, &src.text)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for p in &raw.scenarios {
+        match load_scenario(&dir.join(p)) {
+            Ok(s) => scenarios.push(s),
+            Err(Error::Io { path: missing, .. }) if !dir.join(p).exists() => {
+                errors.push(src.error(
+                    None,
+                    &format!("\"{p}\""),
+                    format!(
+                        "scenario file {} does not exist; paths are relative to the batch file",
+                        missing.display()
+                    ),
+                ))
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for v in &raw.variations {
+        if v.grid.is_empty() {
+            errors.push(src.error(
+                None,
+                &format!("\"{}\"", v.base),
+                "a variation needs at least one grid axis",
+            ));
+            continue;
+        }
+        match load_scenario(&dir.join(&v.base)) {
+            Ok(base) => match expand(&base, v, &dir) {
+                Ok(mut list) => scenarios.append(&mut list),
+                Err(msg) => errors.push(src.error(None, &format!("\"{}\"", v.base), msg)),
+            },
+            Err(e) => errors.push(e),
+        }
+    }
+    if scenarios.is_empty() && errors.is_empty() {
+        errors.push(src.error(
+            None,
+            "Batch",
+            "the batch lists no scenarios; add `scenarios: [\"file.ron\", ...]` or `variations`",
+        ));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for s in &scenarios {
+        if !names.insert(s.name.clone()) {
+            errors.push(src.error(None, "scenarios", format!("two scenarios are named `{}`; scenario names identify the rows of the outputs, so make them unique", s.name)));
+        }
+    }
+    for f in &raw.focus {
+        if !scenarios
+            .iter()
+            .all(|s| s.baseline.economy_index(f).is_some())
+        {
+            errors.push(src.error(
+                Some("focus"),
+                &format!("\"{f}\""),
+                format!("focus economy `{f}` is not in every scenario's baseline"),
+            ));
+        }
+    }
+    let mut uncertainty = Vec::new();
+    for u in &raw.uncertainty {
+        if let Err(msg) = check_parameter(&u.parameter, &scenarios)
+            .and_then(|_| check_distribution(&u.distribution))
+        {
+            errors.push(src.error(Some("uncertainty"), param_needle(&u.parameter), msg));
+        }
+        uncertainty.push((u.parameter.clone(), u.distribution));
+    }
+    let estimate = match &raw.from_estimate {
+        None => None,
+        Some(e) => {
+            let file = dir.join(&e.file);
+            match read_estimate(&file, &e.coefficients) {
+                Ok(d) => {
+                    for t in &d.targets {
+                        if let Err(msg) = check_parameter(t, &scenarios) {
+                            errors.push(src.error(Some("from_estimate"), param_needle(t), msg));
+                        }
+                    }
+                    Some(d)
+                }
+                Err(msg) => {
+                    errors.push(src.error(Some("from_estimate"), "file", msg));
+                    None
+                }
+            }
+        }
+    };
+    if raw.draws > 0 && uncertainty.is_empty() && estimate.is_none() {
+        errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
+    }
+    match errors.len() {
+        0 => Ok(Batch {
+            name: raw.name,
+            path: path.to_path_buf(),
+            scenarios,
+            focus: raw.focus,
+            draws: raw.draws,
+            seed: raw.seed,
+            common_random_numbers: raw.common_random_numbers,
+            uncertainty,
+            estimate,
+        }),
+        1 => Err(errors.pop().expect("one error")),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+fn param_needle(p: &Parameter) -> &str {
+    match p {
+        Parameter::Theta(_) | Parameter::ThetaScale => "Theta",
+        Parameter::Depth(_) => "Depth",
+    }
+}
+
+fn check_parameter(p: &Parameter, scenarios: &[Scenario]) -> std::result::Result<(), String> {
+    match p {
+        Parameter::Theta(code) => {
+            if scenarios
+                .iter()
+                .all(|s| s.baseline.sector_index(code).is_some())
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "Theta(\"{code}\"): `{code}` is not a sector of every scenario's baseline"
+                ))
+            }
+        }
+        Parameter::ThetaScale => Ok(()),
+        Parameter::Depth(name) => {
+            if scenarios
+                .iter()
+                .any(|s| s.agreements.iter().any(|a| &a.name == name))
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "Depth(\"{name}\"): no scenario of the batch has an agreement named `{name}`"
+                ))
+            }
+        }
+    }
+}
+
+fn check_distribution(d: &Distribution) -> std::result::Result<(), String> {
+    let ok = match *d {
+        Distribution::Normal { mean, sd } => mean.is_finite() && sd.is_finite() && sd >= 0.0,
+        Distribution::LogNormal { mu, sigma } => {
+            mu.is_finite() && sigma.is_finite() && sigma >= 0.0
+        }
+        Distribution::Uniform { min, max } => min.is_finite() && max.is_finite() && min <= max,
+        Distribution::Triangular { min, mode, max } => {
+            min.is_finite() && max.is_finite() && min <= mode && mode <= max && min < max
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{d:?}: invalid parameters (sd, sigma ≥ 0; min ≤ mode ≤ max)"
+        ))
+    }
+}
+
+/// Read coefficients and their covariance from an estimate's JSON file.
+fn read_estimate(
+    file: &Path,
+    coefs: &[(String, Parameter)],
+) -> std::result::Result<EstimateDraws, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+    let c = v
+        .get("coefficients")
+        .ok_or_else(|| format!("{} has no `coefficients`", file.display()))?;
+    let mut mean = Vec::new();
+    let mut sd = Vec::new();
+    for (name, _) in coefs {
+        let e = c
+            .get(name)
+            .ok_or_else(|| format!("{} has no coefficient `{name}`", file.display()))?;
+        mean.push(
+            e.get("estimate")
+                .and_then(|x| x.as_f64())
+                .ok_or_else(|| format!("`{name}` has no estimate"))?,
+        );
+        sd.push(
+            e.get("std_error")
+                .and_then(|x| x.as_f64())
+                .ok_or_else(|| format!("`{name}` has no std_error"))?,
+        );
+    }
+    let k = coefs.len();
+    let mut cov = vec![vec![0.0; k]; k];
+    for a in 0..k {
+        cov[a][a] = sd[a] * sd[a];
+    }
+    // A full covariance matrix when the file has one: {"vcov": {"names": [...], "matrix": [[...]]}}.
+    if let Some(vc) = v.get("vcov") {
+        let names: Vec<String> = vc
+            .get("names")
+            .and_then(|n| n.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(m) = vc.get("matrix").and_then(|m| m.as_array()) {
+            for a in 0..k {
+                for b in 0..k {
+                    let (Some(ia), Some(ib)) = (
+                        names.iter().position(|x| x == &coefs[a].0),
+                        names.iter().position(|x| x == &coefs[b].0),
+                    ) else {
+                        continue;
+                    };
+                    if let Some(x) = m.get(ia).and_then(|r| r.get(ib)).and_then(|x| x.as_f64()) {
+                        cov[a][b] = x;
+                    }
+                }
+            }
+        }
+    }
+    Ok(EstimateDraws {
+        mean,
+        covariance: cov,
+        targets: coefs.iter().map(|(_, p)| p.clone()).collect(),
+    })
+}
+
+/// Expand a variation grid into scenarios.
+fn expand(
+    base: &Scenario,
+    v: &RawVariation,
+    _dir: &Path,
+) -> std::result::Result<Vec<Scenario>, String> {
+    let mut points: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
+    for (a, axis) in v.grid.iter().enumerate() {
+        let n = match axis {
+            GridAxis::PhaseIn { years, .. } => years.len(),
+            GridAxis::Theta { values, .. } => values.len(),
+            GridAxis::Depth { beta, .. } => beta.len(),
+        };
+        if n == 0 {
+            return Err(format!("grid axis {a} has no values"));
+        }
+        points = points
+            .into_iter()
+            .flat_map(|p| (0..n).map(move |k| [p.clone(), vec![(a, k)]].concat()))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for p in points {
+        let mut s = base.clone();
+        let mut labels = Vec::new();
+        for (a, k) in p {
+            match &v.grid[a] {
+                GridAxis::PhaseIn { agreement, years } => {
+                    let y = years[k];
+                    if y == 0 {
+                        return Err("PhaseIn years must be ≥ 1".into());
+                    }
+                    let ag = s
+                        .agreements
+                        .iter_mut()
+                        .find(|x| &x.name == agreement)
+                        .ok_or_else(|| {
+                            format!("the base scenario has no agreement `{agreement}`")
+                        })?;
+                    let set = |sch: &mut Schedule| {
+                        if let Schedule::Linear { years, .. } = sch {
+                            *years = y;
+                        }
+                    };
+                    set(&mut ag.schedule);
+                    ag.rules.iter_mut().for_each(|r| set(&mut r.schedule));
+                    ag.groups.iter_mut().for_each(|g| set(&mut g.schedule));
+                    if let Some(d) = &mut ag.depth {
+                        d.phase_in_years = y;
+                    }
+                    labels.push(format!("{agreement} phase-in {y}y"));
+                }
+                GridAxis::Theta { sector, values } => {
+                    let j = s.baseline.sector_index(sector).ok_or_else(|| {
+                        format!("the base scenario's baseline has no sector `{sector}`")
+                    })?;
+                    let t = values[k];
+                    if !(t.is_finite() && t > 0.0) {
+                        return Err(format!("Theta value {t} must be positive"));
+                    }
+                    s.theta[j] = t;
+                    labels.push(format!("θ {sector}={t}"));
+                }
+                GridAxis::Depth { agreement, beta } => {
+                    let ag = s
+                        .agreements
+                        .iter_mut()
+                        .find(|x| &x.name == agreement)
+                        .ok_or_else(|| {
+                            format!("the base scenario has no agreement `{agreement}`")
+                        })?;
+                    let b = beta[k];
+                    let phase = ag.depth.map_or(10, |d| d.phase_in_years);
+                    ag.depth = Some(crate::policy::Depth {
+                        beta: b,
+                        phase_in_years: phase,
+                    });
+                    labels.push(format!("{agreement} depth β={b}"));
+                }
+            }
+        }
+        s.name = format!(
+            "{} [{}]",
+            v.name.clone().unwrap_or_else(|| base.name.clone()),
+            labels.join(", ")
+        );
+        out.push(s);
+    }
+    Ok(out)
+}
