@@ -7,6 +7,39 @@
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast, non-cryptographic hasher (FxHash) for factorising columns.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// Hash map with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 use std::path::{Path, PathBuf};
 
 /// One column of a [`Dataset`].
@@ -78,13 +111,15 @@ impl Dataset {
             }
         }
         let ncol = names.len();
-        // Parse optimistically as numbers; fall back to text per column on the first failure.
+        // Parse optimistically as numbers; keep every cell's bytes in one arena per column so
+        // that a column can fall back to text (as typed) when a later cell is not a number.
         let mut nums: Vec<Option<Vec<f64>>> = vec![Some(Vec::new()); ncol];
-        let mut texts: Vec<Vec<String>> = vec![Vec::new(); ncol];
-        let mut record = csv::StringRecord::new();
+        let mut arena: Vec<Vec<u8>> = vec![Vec::new(); ncol];
+        let mut ends: Vec<Vec<usize>> = vec![Vec::new(); ncol];
+        let mut record = csv::ByteRecord::new();
         let mut nrows = 0usize;
         loop {
-            match rdr.read_record(&mut record) {
+            match rdr.read_byte_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
@@ -104,11 +139,15 @@ impl Dataset {
                 ));
             }
             for (j, cell) in record.iter().enumerate() {
-                texts[j].push(cell.to_string());
+                arena[j].extend_from_slice(cell);
+                ends[j].push(arena[j].len());
                 if let Some(v) = &mut nums[j] {
                     if cell.is_empty() {
                         v.push(f64::NAN);
-                    } else if let Ok(x) = cell.parse::<f64>() {
+                    } else if let Some(x) = std::str::from_utf8(cell)
+                        .ok()
+                        .and_then(|t| t.parse::<f64>().ok())
+                    {
                         v.push(x);
                     } else {
                         nums[j] = None;
@@ -117,14 +156,30 @@ impl Dataset {
             }
             nrows += 1;
         }
-        let columns = nums
-            .into_iter()
-            .zip(texts)
-            .map(|(n, t)| match n {
+        let mut columns = Vec::with_capacity(ncol);
+        for (j, n) in nums.into_iter().enumerate() {
+            columns.push(match n {
                 Some(v) => Column::Numeric(v),
-                None => Column::Text(t),
-            })
-            .collect();
+                None => {
+                    let mut t = Vec::with_capacity(nrows);
+                    let mut start = 0;
+                    for (i, &end) in ends[j].iter().enumerate() {
+                        let cell = std::str::from_utf8(&arena[j][start..end]).map_err(|_| {
+                            Error::data(
+                                path,
+                                i + 2,
+                                format!("column '{}' is not valid UTF-8", names[j]),
+                            )
+                        })?;
+                        t.push(cell.to_string());
+                        start = end;
+                    }
+                    Column::Text(t)
+                }
+            });
+            arena[j] = Vec::new();
+            ends[j] = Vec::new();
+        }
         Ok(Dataset {
             names,
             columns,
@@ -252,7 +307,8 @@ pub struct Factor {
     pub name: String,
     /// The level of each observation.
     pub codes: Vec<u32>,
-    /// Labels of the levels (values joined by `_` for interactions), in order of first appearance.
+    /// Labels of the levels (values joined by `_` for interactions), sorted (numerically for
+    /// numeric columns, by text otherwise; interactions by their components).
     pub labels: Vec<String>,
 }
 
@@ -285,15 +341,13 @@ impl Factor {
             });
         }
         // Combine pairwise, compacting through a hash map.
-        let n = rows.len();
         let mut codes = key_codes[0].clone();
         let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
-        for k in 1..columns.len() {
-            let mut map: HashMap<(u32, u32), u32> = HashMap::new();
+        for other in key_codes.iter().skip(1) {
+            let mut map: FxMap<(u32, u32), u32> = FxMap::default();
             let mut new_parts = Vec::new();
-            let other = &key_codes[k];
-            for i in 0..n {
-                let key = (codes[i], other[i]);
+            for (ci, &oi) in codes.iter_mut().zip(other) {
+                let key = (*ci, oi);
                 let next = map.len() as u32;
                 let c = *map.entry(key).or_insert_with(|| {
                     let mut p = parts[key.0 as usize].clone();
@@ -301,10 +355,15 @@ impl Factor {
                     new_parts.push(p);
                     next
                 });
-                codes[i] = c;
+                *ci = c;
             }
             parts = new_parts;
         }
+        // Levels in sorted order (lexicographic in the interacted columns' sorted codes).
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by(|&a, &b| parts[a].cmp(&parts[b]));
+        let parts: Vec<Vec<u32>> = order.iter().map(|&o| parts[o].clone()).collect();
+        reorder(&mut codes, &order);
         let labels = parts
             .iter()
             .map(|p| {
@@ -342,7 +401,7 @@ fn factorize(
     let mut labels = Vec::new();
     match col {
         Column::Numeric(v) => {
-            let mut map: HashMap<u64, u32> = HashMap::new();
+            let mut map: FxMap<u64, u32> = FxMap::default();
             for &i in rows {
                 let x = v[i];
                 if !x.is_finite() {
@@ -361,7 +420,7 @@ fn factorize(
             }
         }
         Column::Text(v) => {
-            let mut map: HashMap<&str, u32> = HashMap::new();
+            let mut map: FxMap<&str, u32> = FxMap::default();
             for &i in rows {
                 let s = v[i].as_str();
                 if s.is_empty() {
@@ -379,7 +438,32 @@ fn factorize(
             }
         }
     }
+    // Levels in sorted order: numerically for numeric columns, by text otherwise.
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    match col {
+        Column::Numeric(_) => {
+            let vals: Vec<f64> = labels
+                .iter()
+                .map(|l| l.parse::<f64>().unwrap_or(f64::NAN))
+                .collect();
+            order.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
+        }
+        Column::Text(_) => order.sort_by(|&a, &b| labels[a].cmp(&labels[b])),
+    }
+    reorder(&mut codes, &order);
+    let labels = order.iter().map(|&o| labels[o].clone()).collect();
     Ok((codes, labels))
+}
+
+/// Re-codes `codes` so that old level `order[k]` becomes level `k`.
+fn reorder(codes: &mut [u32], order: &[usize]) {
+    let mut new_of = vec![0u32; order.len()];
+    for (k, &o) in order.iter().enumerate() {
+        new_of[o] = k as u32;
+    }
+    for c in codes.iter_mut() {
+        *c = new_of[*c as usize];
+    }
 }
 
 #[cfg(test)]
@@ -413,7 +497,11 @@ mod tests {
         let f = Factor::from_columns(&ds, &["e".into(), "y".into()], &[0, 1, 2], "t").unwrap();
         assert_eq!(f.codes, vec![0, 1, 2]);
         assert_eq!(f.labels, vec!["A_1", "A_2", "B_1"]);
-        let f = Factor::from_columns(&ds, &["e".into()], &[0, 1, 2], "t").unwrap();
-        assert_eq!(f.codes, vec![0, 0, 1]);
+        let f = Factor::from_columns(&ds, &["e".into()], &[2, 0, 1], "t").unwrap();
+        assert_eq!(f.codes, vec![1, 0, 0]);
+        assert_eq!(f.labels, vec!["A", "B"]);
+        let f = Factor::from_columns(&ds, &["y".into(), "e".into()], &[2, 1, 0], "t").unwrap();
+        assert_eq!(f.labels, vec!["1_A", "1_B", "2_A"]);
+        assert_eq!(f.codes, vec![1, 2, 0]);
     }
 }

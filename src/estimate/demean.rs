@@ -101,16 +101,19 @@ impl<'a> FixedEffects<'a> {
     }
 
     /// One Gauss–Seidel sweep: for each dimension, add the weighted group means of `r` to `α`
-    /// and remove them from `r`.
+    /// and remove them from `r`. The removal for dimension `g` and the accumulation for
+    /// dimension `g + 1` share one pass over the observations (G + 1 passes in all).
     fn sweep(&self, r: &mut [f64], alpha: &mut [f64], sums: &mut [f64]) {
-        for (g, f) in self.factors.iter().enumerate() {
+        let nd = self.factors.len();
+        let (lo0, hi0) = (self.offsets[0], self.offsets[1]);
+        let s0 = &mut sums[lo0..hi0];
+        s0.fill(0.0);
+        for ((&c, &wi), &ri) in self.factors[0].codes.iter().zip(self.w).zip(r.iter()) {
+            s0[c as usize] += wi * ri;
+        }
+        for g in 0..nd {
             let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
-            let s = &mut sums[lo..hi];
-            s.fill(0.0);
-            for ((&c, &wi), &ri) in f.codes.iter().zip(self.w).zip(r.iter()) {
-                s[c as usize] += wi * ri;
-            }
-            for ((sl, &iw), al) in s
+            for ((sl, &iw), al) in sums[lo..hi]
                 .iter_mut()
                 .zip(&self.inv_wsum[lo..hi])
                 .zip(&mut alpha[lo..hi])
@@ -118,8 +121,21 @@ impl<'a> FixedEffects<'a> {
                 *sl *= iw;
                 *al += *sl;
             }
-            for (ri, &c) in r.iter_mut().zip(&f.codes) {
-                *ri -= s[c as usize];
+            let (done, rest) = sums.split_at_mut(hi);
+            let mean = &done[lo..hi];
+            let codes = &self.factors[g].codes;
+            if g + 1 < nd {
+                let next = &mut rest[..self.offsets[g + 2] - hi];
+                next.fill(0.0);
+                let ncodes = &self.factors[g + 1].codes;
+                for (((ri, &c), &nc), &wi) in r.iter_mut().zip(codes).zip(ncodes).zip(self.w) {
+                    *ri -= mean[c as usize];
+                    next[nc as usize] += wi * *ri;
+                }
+            } else {
+                for (ri, &c) in r.iter_mut().zip(codes) {
+                    *ri -= mean[c as usize];
+                }
             }
         }
     }

@@ -67,7 +67,7 @@ impl Default for PpmlOptions {
 pub struct FixedEffectEstimates {
     /// The dimension as written in the formula, e.g. `exporter^year`.
     pub dimension: String,
-    /// Level labels (interacted values joined by `_`), in order of first appearance.
+    /// Level labels (interacted values joined by `_`), sorted.
     pub levels: Vec<String>,
     /// Estimated value per level (see [`PpmlFit::fixed_effects`] for the normalisation).
     pub values: Vec<f64>,
@@ -96,6 +96,8 @@ pub struct PpmlFit {
     pub excluded_by_subset: usize,
     /// Observations dropped because their fixed-effect group has an all-zero outcome.
     pub dropped_separation: usize,
+    /// Number of all-zero groups per fixed-effect dimension that caused separation drops.
+    pub separated_groups: Vec<(String, usize)>,
     /// Observations dropped as singletons (only with `drop_singletons`).
     pub dropped_singletons: usize,
     /// Regressors dropped as collinear (with the fixed effects or other regressors).
@@ -108,6 +110,8 @@ pub struct PpmlFit {
     pub deviance: f64,
     /// Always true in a returned fit (a non-converged fit is an error).
     pub converged: bool,
+    /// Alternating-projection sweeps per IRLS iteration (the most over the demeaned columns).
+    pub demean_sweeps: Vec<usize>,
     /// Whether each input row was used in the fit.
     pub used: Vec<bool>,
     /// Fitted means `μ = exp(η)` aligned to the input rows; NaN for rows not used.
@@ -118,9 +122,11 @@ pub struct PpmlFit {
     /// Estimated fixed effects per dimension. They are one solution of the normal equations,
     /// obtained by alternating projections from zero; with several dimensions, levels are
     /// identified only up to normalisations that cancel in `fe_sum`. They are normalised so
-    /// that in every dimension after the first, the first level (first appearance in the data)
-    /// is zero and the first dimension absorbs the shift, as fixest does when the fixed effects
-    /// form one connected set.
+    /// that in every dimension after the first, the first level (in sorted order) is zero and
+    /// the first dimension absorbs the shift — fixest's normalisation for two connected
+    /// dimensions. With three or more dimensions further restrictions remain (e.g. exporter
+    /// shifts between exporter-year and pair effects); the levels are then one particular
+    /// solution and only `fe_sum` (and `fitted`) should be relied on.
     pub fixed_effects: Vec<FixedEffectEstimates>,
 }
 
@@ -171,22 +177,30 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
     Ok(out)
 }
 
-/// Re-codes a factor on a subset of its observations, dropping levels that disappear.
+/// Re-codes a factor on a subset of its observations, dropping levels that disappear and
+/// keeping the (sorted) order of the others.
 fn restrict(f: &Factor, keep: &[bool]) -> Factor {
+    let mut present = vec![false; f.nlevels()];
+    for (&c, &k) in f.codes.iter().zip(keep) {
+        if k {
+            present[c as usize] = true;
+        }
+    }
     let mut map = vec![u32::MAX; f.nlevels()];
     let mut labels = Vec::new();
-    let mut codes = Vec::with_capacity(keep.iter().filter(|&&k| k).count());
-    for (&c, &k) in f.codes.iter().zip(keep) {
-        if !k {
-            continue;
+    for (l, &p) in present.iter().enumerate() {
+        if p {
+            map[l] = labels.len() as u32;
+            labels.push(f.labels[l].clone());
         }
-        let m = &mut map[c as usize];
-        if *m == u32::MAX {
-            *m = labels.len() as u32;
-            labels.push(f.labels[c as usize].clone());
-        }
-        codes.push(*m);
     }
+    let codes = f
+        .codes
+        .iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .map(|(&c, _)| map[c as usize])
+        .collect();
     Factor {
         name: f.name.clone(),
         codes,
@@ -201,11 +215,12 @@ fn drop_separated(
     factors: &[Factor],
     keep: &mut [bool],
     singletons: bool,
+    groups: &mut [usize],
 ) -> (usize, usize) {
     let (mut sep, mut single) = (0, 0);
     loop {
         let mut changed = false;
-        for f in factors {
+        for (g, f) in factors.iter().enumerate() {
             let mut sum = vec![0.0; f.nlevels()];
             let mut count = vec![0u32; f.nlevels()];
             for ((&c, &yi), &k) in f.codes.iter().zip(y).zip(keep.iter()) {
@@ -219,6 +234,10 @@ fn drop_separated(
                     continue;
                 }
                 if sum[c as usize] == 0.0 {
+                    if count[c as usize] > 0 {
+                        groups[g] += 1;
+                        count[c as usize] = 0; // count each group once
+                    }
                     keep[i] = false;
                     sep += 1;
                     changed = true;
@@ -234,6 +253,10 @@ fn drop_separated(
         }
     }
 }
+
+/// What the standard errors need from the last IRLS step: demeaned regressors X̃, weights w,
+/// working residuals, and β.
+type IrlsState = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>);
 
 /// Poisson deviance `2 Σ [y log(y/μ) − (y − μ)]`.
 pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
@@ -309,7 +332,12 @@ fn non_collinear(x_raw: &[Vec<f64>], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> 
 /// Fits `formula` to `ds` by PPML with fixed effects. Errors name the offending column, row or
 /// token; a fit that does not converge within `opts.max_iter` iterations is an error.
 pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFit> {
-    if !(opts.tol > 0.0) || opts.max_iter == 0 || !(opts.demean.tol > 0.0) {
+    if opts.tol.is_nan()
+        || opts.tol <= 0.0
+        || opts.max_iter == 0
+        || opts.demean.tol.is_nan()
+        || opts.demean.tol <= 0.0
+    {
         return Err(Error::invalid(
             "PPML options",
             "tolerances must be positive and max_iter at least 1",
@@ -392,8 +420,14 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
 
     // 3. Separation (all-zero fixed-effect groups) and singletons.
     let mut keep = vec![true; rows.len()];
-    let (dropped_separation, dropped_singletons) =
-        drop_separated(&y, &factors_all, &mut keep, opts.drop_singletons);
+    let mut groups = vec![0usize; factors_all.len()];
+    let (dropped_separation, dropped_singletons) = drop_separated(
+        &y,
+        &factors_all,
+        &mut keep,
+        opts.drop_singletons,
+        &mut groups,
+    );
     let factors: Vec<Factor> = factors_all.iter().map(|f| restrict(f, &keep)).collect();
     let clusters: Vec<Factor> = clusters_all.iter().map(|f| restrict(f, &keep)).collect();
     let sel = |v: &[f64]| -> Vec<f64> {
@@ -420,9 +454,20 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         ));
     }
     let mut warnings = Vec::new();
+    let separated_groups: Vec<(String, usize)> = formula
+        .fe_names()
+        .into_iter()
+        .zip(groups)
+        .filter(|(_, g)| *g > 0)
+        .collect();
     if dropped_separation > 0 {
+        let per: Vec<String> = separated_groups
+            .iter()
+            .map(|(d, g)| format!("{g} of '{d}'"))
+            .collect();
         warnings.push(format!(
-            "{dropped_separation} observation(s) dropped: their fixed-effect group has an all-zero outcome (separation)"
+            "{dropped_separation} observation(s) dropped in all-zero fixed-effect groups ({}): their fixed effect would be -infinity (separation)",
+            per.join(", ")
         ));
     }
     if dropped_singletons > 0 {
@@ -443,8 +488,10 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     let mut collinear = Vec::new();
     let mut converged = false;
     let mut iterations = 0;
+    let mut demean_sweeps = Vec::new();
+    let mut last_crit = f64::INFINITY;
     let mut dev = last;
-    let mut state: Option<(Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>)> = None; // (X̃, w, resid, β)
+    let mut state: Option<IrlsState> = None;
     for it in 0..opts.max_iter {
         iterations = it + 1;
         let w = mu.clone();
@@ -456,10 +503,26 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             .map(|(((e, o), y), m)| e - o + y / m - 1.0)
             .collect();
         let fe = FixedEffects::new(&factors, &w);
-        // Demean z and the active regressors in parallel, warm-started.
-        let mut jobs: Vec<(&[f64], &mut Vec<f64>)> = Vec::with_capacity(active.len() + 1);
-        jobs.push((&z, &mut alpha_z));
-        {
+        // Adaptive inner tolerance (as ppmlhdfe): loose while the IRLS is far from its solution,
+        // tighter as the deviance settles. When the deviance criterion is met after a loosely
+        // demeaned step, the step is redone at the requested tolerance (warm-started, cheap),
+        // so the reported solution always comes from a step demeaned at `opts.demean.tol`.
+        let target = opts.demean.tol;
+        let mut inner = DemeanOptions {
+            tol: if it == 0 {
+                target.max(1e-7)
+            } else {
+                (last_crit * 1e-4).clamp(target, target.max(1e-5))
+            },
+            ..opts.demean
+        };
+        if factors.is_empty() {
+            inner.tol = target;
+        }
+        let (x_dm, z_dm, resid, beta, crit, new_eta) = loop {
+            // Demean z and the active regressors in parallel, warm-started.
+            let mut jobs: Vec<(&[f64], &mut Vec<f64>)> = Vec::with_capacity(active.len() + 1);
+            jobs.push((&z, &mut alpha_z));
             let mut ax: Vec<Option<&mut Vec<f64>>> = alpha_x.iter_mut().map(Some).collect();
             for &j in &active {
                 if let Some(a) = ax[j].take() {
@@ -468,8 +531,14 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             }
             let results: Vec<Result<(Vec<f64>, usize)>> = jobs
                 .into_par_iter()
-                .map(|(col, a)| fe.demean(col, a, &opts.demean))
+                .map(|(col, a)| fe.demean(col, a, &inner))
                 .collect();
+            let max_sweeps = results
+                .iter()
+                .filter_map(|r| r.as_ref().ok().map(|x| x.1))
+                .max()
+                .unwrap_or(0);
+            demean_sweeps.push(max_sweeps);
             let mut results = results.into_iter();
             let z_dm = results
                 .next()
@@ -479,7 +548,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             for r in results {
                 x_dm.push(r?.0);
             }
-            if it == 0 {
+            if it == 0 && collinear.is_empty() {
                 let raw: Vec<Vec<f64>> = active.iter().map(|&j| x_raw[j].clone()).collect();
                 let keep_idx = non_collinear(&raw, &x_dm, &w, 1e-9);
                 if keep_idx.len() < active.len() {
@@ -504,7 +573,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                 DVector::zeros(0)
             } else {
                 let (xtx, xtz) = cross(&x_dm, &w, &z_dm);
-                let chol = xtx.clone().cholesky().ok_or_else(|| {
+                let chol = xtx.cholesky().ok_or_else(|| {
                     Error::NotConverged(format!(
                         "IRLS iteration {iterations}: X'WX is not positive definite (regressors nearly collinear: {})",
                         active.iter().map(|&j| names[j].as_str()).collect::<Vec<_>>().join(", ")
@@ -519,23 +588,30 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                     *r -= b * x;
                 }
             }
-            for i in 0..n {
-                eta[i] = z[i] - resid[i] + offset[i];
-                mu[i] = eta[i].exp();
-            }
-            dev = deviance(&y, &mu);
+            let new_eta: Vec<f64> = (0..n).map(|i| z[i] - resid[i] + offset[i]).collect();
+            let new_mu: Vec<f64> = new_eta.iter().map(|e| e.exp()).collect();
+            dev = deviance(&y, &new_mu);
             if !dev.is_finite() {
                 return Err(Error::NotConverged(format!(
                     "IRLS iteration {iterations}: the deviance is not finite (fitted values overflow); check for extreme regressor values or separation not caught by the fixed-effect check"
                 )));
             }
             let crit = (dev - last).abs() / (0.1 + last.abs());
-            last = dev;
-            state = Some((x_dm, w, resid, beta));
-            if crit < opts.tol {
-                converged = true;
-                break;
+            if crit < opts.tol && inner.tol > target {
+                inner.tol = target;
+                continue;
             }
+            break (x_dm, z_dm, resid, beta, crit, new_eta);
+        };
+        drop(z_dm);
+        eta = new_eta;
+        mu = eta.iter().map(|e| e.exp()).collect();
+        last = dev;
+        last_crit = crit;
+        state = Some((x_dm, w, resid, beta));
+        if crit < opts.tol {
+            converged = true;
+            break;
         }
     }
     if !converged {
@@ -617,12 +693,14 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         nobs: n,
         excluded_by_subset,
         dropped_separation,
+        separated_groups,
         dropped_singletons,
         collinear,
         warnings,
         iterations,
         deviance: dev,
         converged,
+        demean_sweeps,
         used,
         fitted,
         fe_sum,
@@ -706,8 +784,10 @@ mod tests {
     fn scores_vanish() {
         let ds = panel();
         let f = Formula::parse("trade ~ x | exporter + importer^year").unwrap();
-        let mut o = PpmlOptions::default();
-        o.tol = 1e-12;
+        let o = PpmlOptions {
+            tol: 1e-12,
+            ..Default::default()
+        };
         let fit = fit(&ds, &f, &o).unwrap();
         let Some(Column::Numeric(y)) = ds.column("trade") else {
             panic!()
@@ -718,8 +798,8 @@ mod tests {
         let s: f64 = (0..y.len()).map(|i| (y[i] - fit.fitted[i]) * x[i]).sum();
         assert!(s.abs() < 1e-6, "{s}");
         // μ = exp(xβ + fe_sum)
-        for i in 0..y.len() {
-            let m = (fit.coefficients[0] * x[i] + fit.fe_sum[i]).exp();
+        for (i, xi) in x.iter().enumerate() {
+            let m = (fit.coefficients[0] * xi + fit.fe_sum[i]).exp();
             assert!((m - fit.fitted[i]).abs() < 1e-6 * m.max(1.0));
         }
     }

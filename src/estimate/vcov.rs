@@ -21,7 +21,6 @@ use super::data::Factor;
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Which small-sample correction to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,7 +94,7 @@ fn nested_in(f: &Factor, c: &Factor) -> bool {
 }
 
 fn intersect(a: &Factor, b: &Factor) -> Factor {
-    let mut map: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut map: super::data::FxMap<(u32, u32), u32> = Default::default();
     let codes = a
         .codes
         .iter()

@@ -240,7 +240,7 @@ pub fn build_from(facts: &Facts) -> Result<World> {
     let _ = writeln!(
         summary,
         "Effects imputed for the {} economies with no observed flow: o_i = {ao:.3} + {bo:.3}·ln E_i, \
-         d_j = {ad:.3} + {bd:.3}·ln M_j (OLS on the fitted effects).\n",
+         d_j = {ad:.3} + {bd:.3}·ln M_j (OLS on the fitted effects; the intercepts depend on the effects' normalisation, o_i + d_j does not).\n",
         n - 1 - exp_ids.len()
     );
     let mut a = vec![0.0; n * n];
