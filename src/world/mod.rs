@@ -20,9 +20,11 @@
 //! 4. **Sectors**: every exporter's total to every destination is split with its export
 //!    shares (WDI_SHARES), the residual "other" allocated proportionally:
 //!    `x_ij^k = x_ij · s_i^k / (s_i^AGR + s_i^FMN + s_i^MAN)`.
-//! 5. **Domestic sales** (see [`DOMESTIC_GDP_RATIO`], [`IO_SHARES`]): goods
-//!    `D_n^k = a^k · GDP_n`; services `D_n^SRV = (GDP_n − Σ_goods γ^k (D_n^k + EXP_n^k)) / γ^SRV`,
-//!    so that value added `Σ_k γ^k Y_n^k` equals GDP exactly.
+//! 5. **Domestic sales** ([`domestic_sales`]): goods `D_n^k = a^k · GDP_n`; services
+//!    `D_n^SRV = (GDP_n − Σ_goods γ^k (D_n^k + EXP_n^k)) / γ^SRV`, so that value added
+//!    `Σ_k γ^k Y_n^k` equals GDP exactly; adjusted where a sector's final demand would fall
+//!    below [`FD_MIN`] of its absorption. Final demand shares follow from market clearing,
+//!    `α_n^k = (X_n^k − Σ_j γ^{k,j} Y_n^j) / I_n`, so the data is an equilibrium at the data tariffs.
 //! 6. **Tariffs**: importer's MFN applied trade-weighted mean (WDI_MFN_W) on every goods flow.
 
 pub mod facts;
@@ -115,6 +117,8 @@ pub struct World {
     pub tariff: Vec<f64>,
     /// Final-demand shares per economy and sector.
     pub alpha: Vec<[f64; 4]>,
+    /// Cost shares per economy, `io[n][j][k]` = share of input k in sector j (VA = the rest).
+    pub io: Vec<[[f64; 4]; 4]>,
     /// Human-readable figures of the build (fit, balancing, checks, paper comparison).
     pub summary: String,
 }
@@ -417,58 +421,50 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         fallback
     );
 
-    // 5. Domestic sales, and checks.
+    // 5. Domestic sales and final demand.
     let mut domestic = Vec::with_capacity(n);
     let mut alpha = Vec::with_capacity(n);
-    let mut clamped = Vec::new();
+    let mut adjusted = Vec::new();
+    let mut io = Vec::with_capacity(n);
     for (i, e) in ec.iter().enumerate() {
         let exp_tot: f64 = a[i * n..(i + 1) * n].iter().sum();
-        let mut dom = [0.0; 4];
-        let mut y = [0.0; 4];
+        let exp = [0, 1, 2].map(|k| exp_tot * shares[i][k]);
+        let imp = [0, 1, 2]
+            .map(|k| (0..n).map(|s| a[s * n + i] * shares[s][k]).sum::<f64>() * (1.0 + tariff[i]));
+        let d = domestic_sales(e.gdp, exp, imp)
+            .map_err(|m| Error::data(&facts.economies_path, e.line, format!("{}: {m}", e.code)))?;
         for k in 0..3 {
-            dom[k] = DOMESTIC_GDP_RATIO[k] * e.gdp;
-            y[k] = dom[k] + exp_tot * shares[i][k];
-        }
-        let goods_va: f64 = (0..3).map(|k| va_share(k) * y[k]).sum();
-        dom[3] = (e.gdp - goods_va) / va_share(3);
-        y[3] = dom[3];
-        if dom[3] <= 0.0 {
-            return Err(Error::data(
-                &facts.economies_path,
-                e.line,
-                format!(
-                    "{}: goods value added {:.1} bn exceeds GDP {:.1} bn, leaving no services; check its exports_usd and gdp_usd",
+            let base = DOMESTIC_GDP_RATIO[k] * e.gdp;
+            if (d.domestic[k] / base - 1.0).abs() > 1e-9 {
+                adjusted.push(format!(
+                    "{} {} ×{:.3}",
                     e.code,
-                    bn(goods_va),
-                    bn(e.gdp)
-                ),
-            ));
-        }
-        // Expenditure X_n^k (tariff-inclusive), final demand residual X − Σ_j γ^{k,j} Y^j.
-        let mut fd = [0.0; 4];
-        for k in 0..4 {
-            let imports: f64 = if k < 3 {
-                (0..n).map(|s| a[s * n + i] * shares[s][k]).sum::<f64>() * (1.0 + tariff[i])
-            } else {
-                0.0
-            };
-            let x = dom[k] + imports;
-            let inter: f64 = (0..4).map(|j| IO_SHARES[j][k] * y[j]).sum();
-            fd[k] = x - inter;
-            if fd[k] < 0.0 {
-                clamped.push(format!("{} {} ({:.1} bn)", e.code, SECTORS[k].0, bn(fd[k])));
-                fd[k] = 0.0;
+                    SECTORS[k].0,
+                    d.domestic[k] / base
+                ));
             }
         }
-        let t: f64 = fd.iter().sum();
-        alpha.push([fd[0] / t, fd[1] / t, fd[2] / t, fd[3] / t]);
-        domestic.push(dom);
+        let t: f64 = d.final_demand.iter().sum();
+        alpha.push(d.final_demand.map(|f| f / t));
+        domestic.push(d.domestic);
+        if d.io != IO_SHARES {
+            adjusted.push(format!(
+                "{} services input of goods ×{:.3} (moved to manufactures input)",
+                e.code,
+                d.io[2][3] / IO_SHARES[2][3]
+            ));
+        }
+        io.push(d.io);
     }
     let _ = writeln!(
         summary,
-        "## Final demand\n\nα_n^k ∝ max(0, X_n^k − Σ_j γ^{{k,j}} Y_n^j) — MODEL-GENERATED. Residuals \
-         set to zero: {}.\n",
-        if clamped.is_empty() { "none".to_string() } else { clamped.join(", ") }
+        "## Domestic sales and final demand\n\nGoods D_n^k = a^k·GDP_n, services from value added = \
+         GDP; α_n^k = (X_n^k − Σ_j γ^{{k,j}} Y_n^j) / I_n — MODEL-GENERATED. Where a sector's final \
+         demand would fall below {:.0}% of its absorption X_n^k, that goods sector's domestic sales \
+         are raised (or, for services, the goods sectors' domestic sales lowered) until it does \
+         not: {}.\n",
+        FD_MIN * 100.0,
+        if adjusted.is_empty() { "none".to_string() } else { adjusted.join(", ") }
     );
 
     // Paper comparison (FACTS.md): Japan–LAC trade, LAC exporters' shares in Japan.
@@ -511,8 +507,110 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         domestic,
         tariff,
         alpha,
+        io,
         summary,
     })
+}
+
+/// Final demand of every sector is kept at least this share of the sector's absorption
+/// `X_n^k` when domestic sales are set ([`domestic_sales`]). ASSUMPTION (labelled in
+/// PROVENANCE.md): without it, re-exporters (HKG, SGP) and fuel exporters (VEN, BRN, RUS, SAU)
+/// get negative final demand from the world-average input-output shares.
+pub const FD_MIN: f64 = 0.01;
+
+/// Domestic sales of one economy and the final demand they imply.
+#[derive(Debug, Clone, Copy)]
+pub struct DomesticSales {
+    /// `D_n^k`, sectors AGR, FMN, MAN, SRV.
+    pub domestic: [f64; 4],
+    /// `F_n^k = X_n^k − Σ_j γ^{k,j} Y_n^j`; they sum to income `I_n = GDP + tariff revenue + deficit`.
+    pub final_demand: [f64; 4],
+    /// The cost shares used, `io[j][k]` = share of input k in sector j ([`IO_SHARES`] unless
+    /// services input had to be moved to manufactures, see [`domestic_sales`]).
+    pub io: [[f64; 4]; 4],
+}
+
+/// Domestic sales from GDP, exports `exp` and tariff-inclusive imports `imp` of the three goods
+/// sectors, with the world-average shares [`IO_SHARES`]:
+/// goods `D^k = a^k · GDP` ([`DOMESTIC_GDP_RATIO`]); services `D^SRV = (GDP − Σ_goods γ^k Y^k) / γ^SRV`
+/// with `Y^k = D^k + exp^k`, so that value added `Σ_k γ^k Y^k = GDP` exactly. Final demand
+/// `F^k = X^k − Σ_j γ^{k,j} Y^j` with `X^k = D^k + imp^k`. Where `F^k < FD_MIN · X^k`, Newton
+/// steps on the linear conditions move `D^k` up (goods) or the goods' `D` down (services,
+/// manufactures first, never below 5% of the formula value) until every `F^k ≥ FD_MIN · X^k`.
+/// If services still fall short with the goods at that floor (a re-exporter such as HKG, whose
+/// gross exports dwarf GDP), the goods sectors' services input share is moved to manufactures
+/// input, `γ^{SRV,j} ← (1−λ) γ^{SRV,j}`, `γ^{MAN,j} ← γ^{MAN,j} + λ γ^{SRV,j}`, with the
+/// smallest `λ` that closes the gap (value-added shares unchanged).
+pub fn domestic_sales(gdp: f64, exp: [f64; 3], imp: [f64; 3]) -> Result<DomesticSales, String> {
+    let va = [va_share(0), va_share(1), va_share(2), va_share(3)];
+    let mut io = IO_SHARES;
+    let mut dom = [0.0; 4];
+    for k in 0..3 {
+        dom[k] = DOMESTIC_GDP_RATIO[k] * gdp;
+    }
+    let floor = |k: usize| 0.05 * DOMESTIC_GDP_RATIO[k] * gdp;
+    for _ in 0..500 {
+        let mut y = [0.0; 4];
+        for k in 0..3 {
+            y[k] = dom[k] + exp[k];
+        }
+        let goods_va: f64 = (0..3).map(|k| va[k] * y[k]).sum();
+        dom[3] = (gdp - goods_va) / va[3];
+        y[3] = dom[3];
+        if dom[3] <= 0.0 {
+            return Err(format!(
+                "goods value added {:.1} bn exceeds GDP {:.1} bn, leaving no services; check exports_usd and gdp_usd",
+                bn(goods_va),
+                bn(gdp)
+            ));
+        }
+        let mut x = [0.0; 4];
+        let mut fd = [0.0; 4];
+        for k in 0..4 {
+            x[k] = dom[k] + if k < 3 { imp[k] } else { 0.0 };
+            fd[k] = x[k] - (0..4).map(|j| io[j][k] * y[j]).sum::<f64>();
+        }
+        let short: Vec<usize> = (0..4)
+            .filter(|&k| fd[k] < FD_MIN * x[k] * (1.0 - 1e-12))
+            .collect();
+        if short.is_empty() {
+            return Ok(DomesticSales {
+                domestic: dom,
+                final_demand: fd,
+                io,
+            });
+        }
+        for &k in &short {
+            let gap = FD_MIN * x[k] - fd[k];
+            if k < 3 {
+                // d(F^k − FD_MIN·X^k)/dD^k, services adjusting through the value-added identity.
+                let slope = 1.0 - FD_MIN - io[k][k] + io[3][k] * va[k] / va[3];
+                dom[k] += gap / slope;
+            } else if let Some(g) = [2, 0, 1]
+                .into_iter()
+                .find(|&g| dom[g] > floor(g) * (1.0 + 1e-9))
+            {
+                let slope = (1.0 - FD_MIN - io[3][3]) * va[g] / va[3] + io[g][3];
+                dom[g] = (dom[g] - gap / slope).max(floor(g));
+            } else {
+                // Move services input of the goods sectors to manufactures input.
+                let movable: f64 = (0..3).map(|j| io[j][3] * y[j]).sum();
+                if movable <= gap {
+                    return Err(
+                        "services final demand stays below its floor even with goods domestic sales at their floor and no services input to goods"
+                            .to_string(),
+                    );
+                }
+                let lambda = gap / movable;
+                for row in io.iter_mut().take(3) {
+                    let shift = lambda * row[3];
+                    row[3] -= shift;
+                    row[2] += shift;
+                }
+            }
+        }
+    }
+    Err("domestic sales did not settle in 500 steps".to_string())
 }
 
 impl World {
@@ -574,12 +672,12 @@ impl World {
         }
         write_file(&out.join("flows.csv"), &s)?;
         let mut s = String::from("economy,sector,input,share\n");
-        for c in &self.codes {
+        for (n, c) in self.codes.iter().enumerate() {
             for (j, sec) in SECTORS.iter().enumerate() {
                 for (k, inp) in SECTORS.iter().enumerate() {
-                    let _ = writeln!(s, "{c},{},{},{:.6}", sec.0, inp.0, IO_SHARES[j][k]);
+                    let _ = writeln!(s, "{c},{},{},{:.9}", sec.0, inp.0, self.io[n][j][k]);
                 }
-                let _ = writeln!(s, "{c},{},VA,{:.6}", sec.0, va_share(j));
+                let _ = writeln!(s, "{c},{},VA,{:.9}", sec.0, va_share(j));
             }
         }
         write_file(&out.join("io.csv"), &s)?;
@@ -651,6 +749,48 @@ mod tests {
             e.contains("economies_2014.csv, row 3") && e.contains("BBB"),
             "{e}"
         );
+    }
+
+    fn check(gdp: f64, exp: [f64; 3], imp: [f64; 3]) -> DomesticSales {
+        let d = domestic_sales(gdp, exp, imp).unwrap();
+        // Value added equals GDP with the value-added shares, every final demand clears FD_MIN.
+        let va: f64 = (0..4)
+            .map(|k| va_share(k) * (d.domestic[k] + if k < 3 { exp[k] } else { 0.0 }))
+            .sum();
+        assert!((va / gdp - 1.0).abs() < 1e-12, "{va} vs {gdp}");
+        for k in 0..4 {
+            let x = d.domestic[k] + if k < 3 { imp[k] } else { 0.0 };
+            assert!(
+                d.final_demand[k] >= FD_MIN * x * (1.0 - 1e-9),
+                "{k}: {:?}",
+                d
+            );
+            let inter: f64 = (0..4)
+                .map(|j| d.io[j][k] * (d.domestic[j] + if j < 3 { exp[j] } else { 0.0 }))
+                .sum();
+            assert!((x - inter - d.final_demand[k]).abs() < 1e-6 * x.max(1.0));
+        }
+        d
+    }
+
+    #[test]
+    fn domestic_sales_follow_the_formula_for_an_ordinary_economy() {
+        // Japan-like: exports and imports small against GDP.
+        let d = check(4.9e12, [1.0e10, 3.4e10, 6.0e11], [6.0e10, 2.5e11, 5.0e11]);
+        for k in 0..3 {
+            assert!((d.domestic[k] / (DOMESTIC_GDP_RATIO[k] * 4.9e12) - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(d.io, IO_SHARES);
+    }
+
+    #[test]
+    fn domestic_sales_adjust_for_a_fuel_exporter_and_a_re_exporter() {
+        // Fuel exporter: fuel exports large against GDP.
+        let d = check(1.7e10, [5.0e7, 9.7e9, 7.0e8], [8.0e8, 3.0e8, 2.5e9]);
+        assert!(d.domestic[1] > DOMESTIC_GDP_RATIO[1] * 1.7e10);
+        // Re-exporter: exports 1.8 times GDP.
+        let d = check(2.9e11, [6.0e10, 7.0e10, 3.9e11], [7.0e10, 6.0e10, 4.6e11]);
+        assert!(d.domestic[2] < DOMESTIC_GDP_RATIO[2] * 2.9e11);
     }
 
     #[test]
