@@ -62,20 +62,36 @@ pub struct Facts {
 type Table = (Vec<String>, Vec<(usize, csv::StringRecord)>);
 
 fn read_csv(path: &Path) -> Result<Table> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_path(path)
-        .map_err(|e| csv_err(path, e))?;
+        .from_reader(bytes.as_slice());
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| csv_err(path, e))?
         .iter()
-        .map(|s| s.trim().to_string())
+        .map(|s| s.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
+    // Line numbers are counted here from the byte offsets: the csv crate's own line count is
+    // one short on CRLF files (the shipped facts are CRLF).
+    let (mut counted_to, mut line) = (0usize, 1usize);
     let mut rows = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
+    for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_err(path, e))?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(i + 2);
+        let at = rec
+            .position()
+            .map(|p| p.byte() as usize)
+            .unwrap_or(counted_to);
+        let mut at = at.min(bytes.len()).max(counted_to);
+        // On CRLF files the record's offset can point at the end of the previous line.
+        while at < bytes.len() && (bytes[at] == b'\n' || bytes[at] == b'\r') {
+            at += 1;
+        }
+        line += bytes[counted_to..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        counted_to = at;
         rows.push((line, rec));
     }
     Ok((headers, rows))
@@ -414,5 +430,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/facts/economies_2014.csv"), "{e}");
+    }
+
+    #[test]
+    fn line_numbers_are_right_in_crlf_files() {
+        let d = tempfile::tempdir().unwrap();
+        let econ = format!("{HEAD}AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\nBBB,B,1e9,2e8,2e8,5,3,10,10,80,3,4,X,\nROW,Rest,1e9,2e8,2e8,,,,,,,,,\n")
+            .replace('\n', "\r\n");
+        std::fs::write(d.path().join("economies_2014.csv"), econ).unwrap();
+        std::fs::write(
+            d.path().join("bilateral_2014.csv"),
+            "exporter,importer,value_usd\r\nAAA,BBB,1\r\nBBB,ZZZ,2\r\n",
+        )
+        .unwrap();
+        let e = Facts::load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("bilateral_2014.csv, row 3"), "{e}");
     }
 }
