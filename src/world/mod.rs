@@ -32,7 +32,7 @@ pub mod gravity;
 pub mod ras;
 
 use crate::error::{Error, Result};
-use facts::Facts;
+use facts::{EconomyFacts, Facts};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -133,160 +133,237 @@ pub fn build(facts_dir: &Path) -> Result<World> {
     build_from(&facts)
 }
 
-/// Builds the world from loaded facts (steps 1–6 of the module documentation).
+/// Builds the world from loaded facts (steps 1–6 of the module documentation). Each step
+/// appends its figures to the build summary (`BUILD.md`).
 pub fn build_from(facts: &Facts) -> Result<World> {
+    let mut b = Builder::new(facts);
+    let mut a = b.gravity_prior()?; // steps 1-2
+    b.row_prior(&mut a);
+    b.balance(&mut a)?; // step 3
+    let shares = b.sector_shares()?; // step 4
+    let tariff = b.tariffs(); // step 6
+    let Domestic {
+        domestic,
+        alpha,
+        io,
+    } = b.domestic(&a, &shares, &tariff)?; // step 5
+    b.paper_comparison(&a);
     let ec = &facts.economies;
-    let n = ec.len();
-    let row = n - 1; // ROW is last (Facts::load guarantees it)
-    let idx: HashMap<&str, usize> = ec
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.code.as_str(), i))
-        .collect();
+    Ok(World {
+        codes: ec.iter().map(|e| e.code.clone()).collect(),
+        names: ec.iter().map(|e| e.name.clone()).collect(),
+        gdp: ec.iter().map(|e| e.gdp).collect(),
+        totals: a,
+        observed: b.observed,
+        shares,
+        domestic,
+        tariff,
+        alpha,
+        io,
+        summary: b.summary,
+    })
+}
 
-    let mut summary = String::new();
+/// Gravity covariates of the pair (i, j): ln great-circle distance between the capitals
+/// (km, at least 1), contiguity, common official language (see [`COVARIATES`]).
+fn covariates(ec: &[EconomyFacts], i: usize, j: usize) -> Vec<f64> {
+    let (a, b) = (&ec[i], &ec[j]);
+    let d = gravity::great_circle_km(
+        a.lat_lon.unwrap_or((0.0, 0.0)),
+        b.lat_lon.unwrap_or((0.0, 0.0)),
+    );
+    let contig = a.borders.contains(&b.code) || b.borders.contains(&a.code);
+    let lang = a.languages.iter().any(|l| b.languages.contains(l));
+    vec![d.max(1.0).ln(), contig as u8 as f64, lang as u8 as f64]
+}
 
-    // Pair covariates among the listed economies.
-    let cov = |i: usize, j: usize| -> Vec<f64> {
-        let (a, b) = (&ec[i], &ec[j]);
-        let d = gravity::great_circle_km(
-            a.lat_lon.unwrap_or((0.0, 0.0)),
-            b.lat_lon.unwrap_or((0.0, 0.0)),
-        );
-        let contig = a.borders.contains(&b.code) || b.borders.contains(&a.code);
-        let lang = a.languages.iter().any(|l| b.languages.contains(l));
-        vec![d.max(1.0).ln(), contig as u8 as f64, lang as u8 as f64]
-    };
+/// Step 5's results per economy: domestic sales, final-demand shares, cost shares.
+struct Domestic {
+    domestic: Vec<[f64; 4]>,
+    alpha: Vec<[f64; 4]>,
+    io: Vec<[[f64; 4]; 4]>,
+}
 
-    // 1. PPML on the observed pairs.
-    let mut observed = vec![false; n * n];
-    let mut obs_value = vec![0.0; n * n];
-    for f in &facts.bilateral {
-        let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
-        observed[i * n + j] = true;
-        obs_value[i * n + j] = f.value;
-    }
-    let mut exp_ids: Vec<usize> = facts
-        .bilateral
-        .iter()
-        .map(|f| idx[f.exporter.as_str()])
-        .collect();
-    exp_ids.sort_unstable();
-    exp_ids.dedup();
-    let mut imp_ids: Vec<usize> = facts
-        .bilateral
-        .iter()
-        .map(|f| idx[f.importer.as_str()])
-        .collect();
-    imp_ids.sort_unstable();
-    imp_ids.dedup();
-    let exp_pos: HashMap<usize, usize> = exp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    let imp_pos: HashMap<usize, usize> = imp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    let obs: Vec<gravity::Obs> = facts
-        .bilateral
-        .iter()
-        .map(|f| {
+/// The state shared by the build steps. Matrices are row-major `n × n`, exporter `i` by
+/// importer `j` at `i * n + j`; ROW is the last economy.
+struct Builder<'a> {
+    facts: &'a Facts,
+    ec: &'a [EconomyFacts],
+    n: usize,
+    row: usize,
+    idx: HashMap<&'a str, usize>,
+    /// Whether cell (i, j) is observed, and its observed value (US$).
+    observed: Vec<bool>,
+    obs_value: Vec<f64>,
+    summary: String,
+}
+
+impl<'a> Builder<'a> {
+    fn new(facts: &'a Facts) -> Self {
+        let ec = facts.economies.as_slice();
+        let n = ec.len();
+        let idx: HashMap<&str, usize> = ec
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.code.as_str(), i))
+            .collect();
+        let mut observed = vec![false; n * n];
+        let mut obs_value = vec![0.0; n * n];
+        for f in &facts.bilateral {
             let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
-            gravity::Obs {
-                exporter: exp_pos[&i],
-                importer: imp_pos[&j],
-                x: cov(i, j),
-                y: bn(f.value),
-            }
-        })
-        .collect();
-    let exp_labels: Vec<String> = exp_ids.iter().map(|&i| ec[i].code.clone()).collect();
-    let imp_labels: Vec<String> = imp_ids.iter().map(|&j| ec[j].code.clone()).collect();
-    let fit = gravity::fit_hdfe(&obs, &COVARIATES, &exp_labels, &imp_labels)?;
-    let _ = writeln!(
-        summary,
-        "## Gravity fit (PPML, Santos Silva & Tenreyro 2006) — MODEL-GENERATED\n\n\
+            observed[i * n + j] = true;
+            obs_value[i * n + j] = f.value;
+        }
+        Builder {
+            facts,
+            ec,
+            n,
+            row: n - 1, // ROW is last (Facts::load guarantees it)
+            idx,
+            observed,
+            obs_value,
+            summary: String::new(),
+        }
+    }
+
+    /// Steps 1–2: the PPML fit on the observed pairs and the prior matrix among the listed
+    /// economies: observed cells as observed, the others `exp(x_ij·b + o_i + d_j)`, with the
+    /// effects of economies without observed flows imputed by OLS on ln exports / ln imports.
+    /// Cells with ROW are left at zero for [`Builder::row_prior`].
+    fn gravity_prior(&mut self) -> Result<Vec<f64>> {
+        let (facts, ec, n, row, idx) = (self.facts, self.ec, self.n, self.row, &self.idx);
+        let (observed, obs_value) = (&self.observed, &self.obs_value);
+        let summary = &mut self.summary;
+        let cov = |i: usize, j: usize| covariates(ec, i, j);
+        let mut exp_ids: Vec<usize> = facts
+            .bilateral
+            .iter()
+            .map(|f| idx[f.exporter.as_str()])
+            .collect();
+        exp_ids.sort_unstable();
+        exp_ids.dedup();
+        let mut imp_ids: Vec<usize> = facts
+            .bilateral
+            .iter()
+            .map(|f| idx[f.importer.as_str()])
+            .collect();
+        imp_ids.sort_unstable();
+        imp_ids.dedup();
+        let exp_pos: HashMap<usize, usize> =
+            exp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+        let imp_pos: HashMap<usize, usize> =
+            imp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+        let obs: Vec<gravity::Obs> = facts
+            .bilateral
+            .iter()
+            .map(|f| {
+                let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
+                gravity::Obs {
+                    exporter: exp_pos[&i],
+                    importer: imp_pos[&j],
+                    x: cov(i, j),
+                    y: bn(f.value),
+                }
+            })
+            .collect();
+        let exp_labels: Vec<String> = exp_ids.iter().map(|&i| ec[i].code.clone()).collect();
+        let imp_labels: Vec<String> = imp_ids.iter().map(|&j| ec[j].code.clone()).collect();
+        let fit = gravity::fit_hdfe(&obs, &COVARIATES, &exp_labels, &imp_labels)?;
+        let _ = writeln!(
+            summary,
+            "## Gravity fit (PPML, Santos Silva & Tenreyro 2006) — MODEL-GENERATED\n\n\
          {} observed pairs among {} exporters and {} importers (COW4), flows in US$ bn; \
          exporter and importer effects; heteroskedasticity-robust standard errors (fixest's \
          small-sample correction). Fitted with `src/estimate` (PPML-HDFE).\n\n\
          | covariate | coefficient | robust s.e. |\n|---|---|---|",
-        obs.len(),
-        exp_ids.len(),
-        imp_ids.len()
-    );
-    for (name, (b, s)) in ["ln distance (km)", "contiguity", "common official language"]
-        .iter()
-        .zip(fit.beta.iter().zip(&fit.se))
-    {
-        let _ = writeln!(summary, "| {name} | {b:.4} | {s:.4} |");
-    }
-    let _ = writeln!(
-        summary,
-        "\nIRLS iterations {}, deviance {:.4}, pseudo-R² (squared correlation of observed and \
+            obs.len(),
+            exp_ids.len(),
+            imp_ids.len()
+        );
+        for (name, (b, s)) in ["ln distance (km)", "contiguity", "common official language"]
+            .iter()
+            .zip(fit.beta.iter().zip(&fit.se))
+        {
+            let _ = writeln!(summary, "| {name} | {b:.4} | {s:.4} |");
+        }
+        let _ = writeln!(
+            summary,
+            "\nIRLS iterations {}, deviance {:.4}, pseudo-R² (squared correlation of observed and \
          fitted) {:.4}.\n",
-        fit.iterations, fit.deviance, fit.pseudo_r2
-    );
+            fit.iterations, fit.deviance, fit.pseudo_r2
+        );
 
-    // 2. Prior matrix. Impute effects for economies without observed flows.
-    let lx: Vec<f64> = exp_ids.iter().map(|&i| ec[i].exports.ln()).collect();
-    let (ao, bo) = gravity::ols_line(&lx, &fit.exporter_fe);
-    let lm: Vec<f64> = imp_ids.iter().map(|&j| ec[j].imports.ln()).collect();
-    let (ad, bd) = gravity::ols_line(&lm, &fit.importer_fe);
-    let o = |i: usize| {
-        exp_pos
-            .get(&i)
-            .map(|&p| fit.exporter_fe[p])
-            .filter(|v| v.is_finite())
-            .unwrap_or(ao + bo * ec[i].exports.ln())
-    };
-    let d = |j: usize| {
-        imp_pos
-            .get(&j)
-            .map(|&p| fit.importer_fe[p])
-            .filter(|v| v.is_finite())
-            .unwrap_or(ad + bd * ec[j].imports.ln())
-    };
-    let _ = writeln!(
+        let lx: Vec<f64> = exp_ids.iter().map(|&i| ec[i].exports.ln()).collect();
+        let (ao, bo) = gravity::ols_line(&lx, &fit.exporter_fe);
+        let lm: Vec<f64> = imp_ids.iter().map(|&j| ec[j].imports.ln()).collect();
+        let (ad, bd) = gravity::ols_line(&lm, &fit.importer_fe);
+        let o = |i: usize| {
+            exp_pos
+                .get(&i)
+                .map(|&p| fit.exporter_fe[p])
+                .filter(|v| v.is_finite())
+                .unwrap_or(ao + bo * ec[i].exports.ln())
+        };
+        let d = |j: usize| {
+            imp_pos
+                .get(&j)
+                .map(|&p| fit.importer_fe[p])
+                .filter(|v| v.is_finite())
+                .unwrap_or(ad + bd * ec[j].imports.ln())
+        };
+        let _ = writeln!(
         summary,
         "Effects imputed for the {} economies with no observed flow: o_i = {ao:.3} + {bo:.3}·ln E_i, \
          d_j = {ad:.3} + {bd:.3}·ln M_j (OLS on the fitted effects; the intercepts depend on the effects' normalisation, o_i + d_j does not).\n",
         n - 1 - exp_ids.len()
     );
-    let mut a = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            if i == j {
-                continue;
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                if i == j {
+                    continue;
+                }
+                let k = i * n + j;
+                a[k] = if observed[k] {
+                    obs_value[k]
+                } else if i == row || j == row {
+                    0.0 // set below, from the residuals
+                } else {
+                    let x = cov(i, j);
+                    let eta: f64 =
+                        x.iter().zip(&fit.beta).map(|(a, b)| a * b).sum::<f64>() + o(i) + d(j);
+                    eta.exp() * 1e9
+                };
             }
-            let k = i * n + j;
-            a[k] = if observed[k] {
-                obs_value[k]
-            } else if i == row || j == row {
-                0.0 // set below, from the residuals
-            } else {
-                let x = cov(i, j);
-                let eta: f64 =
-                    x.iter().zip(&fit.beta).map(|(a, b)| a * b).sum::<f64>() + o(i) + d(j);
-                eta.exp() * 1e9
-            };
         }
+
+        Ok(a)
     }
 
-    // ROW cells: the residual of the facts' totals, floored at ROW_FLOOR of the total.
-    let mut floored = Vec::new();
-    for i in 0..row {
-        let rest: f64 = (0..row).map(|j| a[i * n + j]).sum();
-        let x = ec[i].exports - rest;
-        if x < ROW_FLOOR * ec[i].exports {
-            floored.push(format!("{} exports", ec[i].code));
+    /// Cells with ROW: the residual of the facts' totals after the prior flows among the listed
+    /// economies, `x_{i,ROW} = max(E_i − Σ_{j≠ROW} x_ij, f·E_i)` (and likewise for imports),
+    /// `f` = [`ROW_FLOOR`].
+    fn row_prior(&mut self, a: &mut [f64]) {
+        let (ec, n, row) = (self.ec, self.n, self.row);
+        let summary = &mut self.summary;
+        let mut floored = Vec::new();
+        for i in 0..row {
+            let rest: f64 = (0..row).map(|j| a[i * n + j]).sum();
+            let x = ec[i].exports - rest;
+            if x < ROW_FLOOR * ec[i].exports {
+                floored.push(format!("{} exports", ec[i].code));
+            }
+            a[i * n + row] = x.max(ROW_FLOOR * ec[i].exports);
+            let rest: f64 = (0..row).map(|s| a[s * n + i]).sum();
+            let m = ec[i].imports - rest;
+            if m < ROW_FLOOR * ec[i].imports {
+                floored.push(format!("{} imports", ec[i].code));
+            }
+            a[row * n + i] = m.max(ROW_FLOOR * ec[i].imports);
         }
-        a[i * n + row] = x.max(ROW_FLOOR * ec[i].exports);
-        let rest: f64 = (0..row).map(|s| a[s * n + i]).sum();
-        let m = ec[i].imports - rest;
-        if m < ROW_FLOOR * ec[i].imports {
-            floored.push(format!("{} imports", ec[i].code));
-        }
-        a[row * n + i] = m.max(ROW_FLOOR * ec[i].imports);
-    }
-    let prior_row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
-    let prior_row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
-    let _ =
-        writeln!(
+        let prior_row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
+        let prior_row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
+        let _ = writeln!(
         summary,
         "Prior cells with ROW (residual of the facts' totals; floor {:.0}% of the total where the \
          residual is smaller: {}): ROW exports {:.1} bn, ROW imports {:.1} bn before balancing.\n",
@@ -295,37 +372,43 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         bn(prior_row_x),
         bn(prior_row_m)
     );
+    }
 
-    // 3. RAS.
-    let rows: Vec<Option<f64>> = (0..n)
-        .map(|i| (i != row).then_some(ec[i].exports))
-        .collect();
-    let cols: Vec<Option<f64>> = (0..n)
-        .map(|j| (j != row).then_some(ec[j].imports))
-        .collect();
-    let rep = ras::ras(&mut a, n, &rows, &cols, 1e-12, 100_000)?;
-    let row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
-    let row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
-    let mut devs: Vec<(f64, usize)> = (0..n * n)
-        .filter(|&k| observed[k] && obs_value[k] > 0.0)
-        .map(|k| (a[k] / obs_value[k] - 1.0, k))
-        .collect();
-    devs.sort_by(|x, y| x.0.abs().total_cmp(&y.0.abs()));
-    let q = |p: f64| {
-        if devs.is_empty() {
-            return 0.0;
-        }
-        devs[((devs.len() - 1) as f64 * p).round() as usize].0.abs() * 100.0
-    };
-    let within = |t: f64| devs.iter().filter(|x| x.0.abs() <= t).count();
-    let obs_total: f64 = (0..n * n)
-        .filter(|&k| observed[k])
-        .map(|k| obs_value[k])
-        .sum();
-    let bal_total: f64 = (0..n * n).filter(|&k| observed[k]).map(|k| a[k]).sum();
-    let _ = writeln!(
-        summary,
-        "## Balancing (RAS, Bacharach 1970) — MODEL-GENERATED\n\n\
+    /// Step 3: RAS (Bacharach 1970) of every international cell to the listed economies'
+    /// exports and imports, ROW free; reports how far the observed cells moved.
+    fn balance(&mut self, a: &mut [f64]) -> Result<()> {
+        let (ec, n, row) = (self.ec, self.n, self.row);
+        let (observed, obs_value) = (&self.observed, &self.obs_value);
+        let summary = &mut self.summary;
+        let rows: Vec<Option<f64>> = (0..n)
+            .map(|i| (i != row).then_some(ec[i].exports))
+            .collect();
+        let cols: Vec<Option<f64>> = (0..n)
+            .map(|j| (j != row).then_some(ec[j].imports))
+            .collect();
+        let rep = ras::ras(a, n, &rows, &cols, 1e-12, 100_000)?;
+        let row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
+        let row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
+        let mut devs: Vec<(f64, usize)> = (0..n * n)
+            .filter(|&k| observed[k] && obs_value[k] > 0.0)
+            .map(|k| (a[k] / obs_value[k] - 1.0, k))
+            .collect();
+        devs.sort_by(|x, y| x.0.abs().total_cmp(&y.0.abs()));
+        let q = |p: f64| {
+            if devs.is_empty() {
+                return 0.0;
+            }
+            devs[((devs.len() - 1) as f64 * p).round() as usize].0.abs() * 100.0
+        };
+        let within = |t: f64| devs.iter().filter(|x| x.0.abs() <= t).count();
+        let obs_total: f64 = (0..n * n)
+            .filter(|&k| observed[k])
+            .map(|k| obs_value[k])
+            .sum();
+        let bal_total: f64 = (0..n * n).filter(|&k| observed[k]).map(|k| a[k]).sum();
+        let _ = writeln!(
+            summary,
+            "## Balancing (RAS, Bacharach 1970) — MODEL-GENERATED\n\n\
          Converged in {} iterations; largest relative gap of the 43 economies' exports and imports \
          {:.1e}. ROW absorbs the rest: modelled ROW exports to the 43 = {:.1} bn (facts: ROW total \
          exports {:.1} bn, intra-ROW trade included), ROW imports from the 43 = {:.1} bn (facts \
@@ -333,48 +416,54 @@ pub fn build_from(facts: &Facts) -> Result<World> {
          Observed cells after balancing (balanced / observed − 1, {} positive cells): median \
          |dev| {:.1}%, 90th percentile {:.1}%, max {:.1}% ({}→{}); {} within ±5%, {} within \
          ±10%, {} within ±25%. Sum of observed cells {:.1} bn → {:.1} bn ({:+.2}%).\n",
-        rep.iterations,
-        rep.max_rel_gap,
-        bn(row_x),
-        bn(ec[row].exports),
-        bn(row_m),
-        bn(ec[row].imports),
-        devs.len(),
-        q(0.5),
-        q(0.9),
-        devs.last().map(|x| x.0 * 100.0).unwrap_or(0.0),
-        devs.last().map(|x| ec[x.1 / n].code.as_str()).unwrap_or(""),
-        devs.last().map(|x| ec[x.1 % n].code.as_str()).unwrap_or(""),
-        within(0.05),
-        within(0.10),
-        within(0.25),
-        bn(obs_total),
-        bn(bal_total),
-        (bal_total / obs_total - 1.0) * 100.0
-    );
+            rep.iterations,
+            rep.max_rel_gap,
+            bn(row_x),
+            bn(ec[row].exports),
+            bn(row_m),
+            bn(ec[row].imports),
+            devs.len(),
+            q(0.5),
+            q(0.9),
+            devs.last().map(|x| x.0 * 100.0).unwrap_or(0.0),
+            devs.last().map(|x| ec[x.1 / n].code.as_str()).unwrap_or(""),
+            devs.last().map(|x| ec[x.1 % n].code.as_str()).unwrap_or(""),
+            within(0.05),
+            within(0.10),
+            within(0.25),
+            bn(obs_total),
+            bn(bal_total),
+            (bal_total / obs_total - 1.0) * 100.0
+        );
 
-    // 4. Sector shares.
-    let norm = |s: [f64; 3]| {
-        let t = s[0] + s[1] + s[2];
-        [s[0] / t, s[1] / t, s[2] / t]
-    };
-    let proxy = ec
-        .iter()
-        .find(|e| e.code == TWN_SHARES_PROXY)
-        .and_then(|e| e.shares)
-        .map(norm);
-    let (mut wsum, mut wsh) = (0.0, [0.0; 3]);
-    for e in ec.iter().filter(|e| e.shares.is_some()) {
-        let s = norm(e.shares.unwrap_or([1.0; 3]));
-        wsum += e.exports;
-        for k in 0..3 {
-            wsh[k] += e.exports * s[k];
-        }
+        Ok(())
     }
-    let row_shares = [wsh[0] / wsum, wsh[1] / wsum, wsh[2] / wsum];
-    let mut shares = Vec::with_capacity(n);
-    for (i, e) in ec.iter().enumerate() {
-        shares.push(match (e.shares, e.code.as_str()) {
+
+    /// Step 4: each exporter's normalised export shares `s_i^k / Σ_k s_i^k` (AGR, FMN, MAN).
+    fn sector_shares(&mut self) -> Result<Vec<[f64; 3]>> {
+        let (facts, ec, n, row) = (self.facts, self.ec, self.n, self.row);
+        let summary = &mut self.summary;
+        let norm = |s: [f64; 3]| {
+            let t = s[0] + s[1] + s[2];
+            [s[0] / t, s[1] / t, s[2] / t]
+        };
+        let proxy = ec
+            .iter()
+            .find(|e| e.code == TWN_SHARES_PROXY)
+            .and_then(|e| e.shares)
+            .map(norm);
+        let (mut wsum, mut wsh) = (0.0, [0.0; 3]);
+        for e in ec.iter().filter(|e| e.shares.is_some()) {
+            let s = norm(e.shares.unwrap_or([1.0; 3]));
+            wsum += e.exports;
+            for k in 0..3 {
+                wsh[k] += e.exports * s[k];
+            }
+        }
+        let row_shares = [wsh[0] / wsum, wsh[1] / wsum, wsh[2] / wsum];
+        let mut shares = Vec::with_capacity(n);
+        for (i, e) in ec.iter().enumerate() {
+            shares.push(match (e.shares, e.code.as_str()) {
             (Some(s), _) => norm(s),
             (None, "TWN") => proxy.ok_or_else(|| {
                 Error::data(
@@ -394,8 +483,8 @@ pub fn build_from(facts: &Facts) -> Result<World> {
                 ))
             }
         });
-    }
-    let _ = writeln!(
+        }
+        let _ = writeln!(
         summary,
         "## Sector split\n\nROW export shares (export-weighted mean of the {} economies with WDI \
          shares, normalised) — MODEL-GENERATED: AGR {:.4}, FMN {:.4}, MAN {:.4}. TWN uses KOR's \
@@ -406,14 +495,21 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         row_shares[2]
     );
 
-    // 6. Tariffs.
-    let with_rate: Vec<f64> = ec.iter().filter_map(|e| e.mfn_all_weighted).collect();
-    let fallback = with_rate.iter().sum::<f64>() / with_rate.len().max(1) as f64 / 100.0;
-    let tariff: Vec<f64> = ec
-        .iter()
-        .map(|e| e.mfn_all_weighted.map(|t| t / 100.0).unwrap_or(fallback))
-        .collect();
-    let _ = writeln!(
+        Ok(shares)
+    }
+
+    /// Step 6: each importer's MFN trade-weighted mean as a fraction; the mean of the available
+    /// rates where there is none (TWN, ROW).
+    fn tariffs(&mut self) -> Vec<f64> {
+        let ec = self.ec;
+        let summary = &mut self.summary;
+        let with_rate: Vec<f64> = ec.iter().filter_map(|e| e.mfn_all_weighted).collect();
+        let fallback = with_rate.iter().sum::<f64>() / with_rate.len().max(1) as f64 / 100.0;
+        let tariff: Vec<f64> = ec
+            .iter()
+            .map(|e| e.mfn_all_weighted.map(|t| t / 100.0).unwrap_or(fallback))
+            .collect();
+        let _ = writeln!(
         summary,
         "## Tariffs\n\nImporter's MFN applied trade-weighted mean (WDI_MFN_W) on all goods. TWN and \
          ROW (no data): the unweighted mean of the {} available rates, {:.4} — ASSUMPTION.\n",
@@ -421,42 +517,51 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         fallback
     );
 
-    // 5. Domestic sales and final demand.
-    let mut domestic = Vec::with_capacity(n);
-    let mut alpha = Vec::with_capacity(n);
-    let mut adjusted = Vec::new();
-    let mut io = Vec::with_capacity(n);
-    for (i, e) in ec.iter().enumerate() {
-        let exp_tot: f64 = a[i * n..(i + 1) * n].iter().sum();
-        let exp = [0, 1, 2].map(|k| exp_tot * shares[i][k]);
-        let imp = [0, 1, 2]
-            .map(|k| (0..n).map(|s| a[s * n + i] * shares[s][k]).sum::<f64>() * (1.0 + tariff[i]));
-        let d = domestic_sales(e.gdp, exp, imp)
-            .map_err(|m| Error::data(&facts.economies_path, e.line, format!("{}: {m}", e.code)))?;
-        for k in 0..3 {
-            let base = DOMESTIC_GDP_RATIO[k] * e.gdp;
-            if (d.domestic[k] / base - 1.0).abs() > 1e-9 {
+        tariff
+    }
+
+    /// Step 5: domestic sales, final-demand shares and cost shares of every economy
+    /// ([`domestic_sales`]).
+    fn domestic(&mut self, a: &[f64], shares: &[[f64; 3]], tariff: &[f64]) -> Result<Domestic> {
+        let (facts, ec, n) = (self.facts, self.ec, self.n);
+        let summary = &mut self.summary;
+        let mut domestic = Vec::with_capacity(n);
+        let mut alpha = Vec::with_capacity(n);
+        let mut adjusted = Vec::new();
+        let mut io = Vec::with_capacity(n);
+        for (i, e) in ec.iter().enumerate() {
+            let exp_tot: f64 = a[i * n..(i + 1) * n].iter().sum();
+            let exp = [0, 1, 2].map(|k| exp_tot * shares[i][k]);
+            let imp = [0, 1, 2].map(|k| {
+                (0..n).map(|s| a[s * n + i] * shares[s][k]).sum::<f64>() * (1.0 + tariff[i])
+            });
+            let d = domestic_sales(e.gdp, exp, imp).map_err(|m| {
+                Error::data(&facts.economies_path, e.line, format!("{}: {m}", e.code))
+            })?;
+            for k in 0..3 {
+                let base = DOMESTIC_GDP_RATIO[k] * e.gdp;
+                if (d.domestic[k] / base - 1.0).abs() > 1e-9 {
+                    adjusted.push(format!(
+                        "{} {} ×{:.3}",
+                        e.code,
+                        SECTORS[k].0,
+                        d.domestic[k] / base
+                    ));
+                }
+            }
+            let t: f64 = d.final_demand.iter().sum();
+            alpha.push(d.final_demand.map(|f| f / t));
+            domestic.push(d.domestic);
+            if d.io != IO_SHARES {
                 adjusted.push(format!(
-                    "{} {} ×{:.3}",
+                    "{} services input of goods ×{:.3} (moved to manufactures input)",
                     e.code,
-                    SECTORS[k].0,
-                    d.domestic[k] / base
+                    d.io[2][3] / IO_SHARES[2][3]
                 ));
             }
+            io.push(d.io);
         }
-        let t: f64 = d.final_demand.iter().sum();
-        alpha.push(d.final_demand.map(|f| f / t));
-        domestic.push(d.domestic);
-        if d.io != IO_SHARES {
-            adjusted.push(format!(
-                "{} services input of goods ×{:.3} (moved to manufactures input)",
-                e.code,
-                d.io[2][3] / IO_SHARES[2][3]
-            ));
-        }
-        io.push(d.io);
-    }
-    let _ = writeln!(
+        let _ = writeln!(
         summary,
         "## Domestic sales and final demand\n\nGoods D_n^k = a^k·GDP_n, services from value added = \
          GDP; α_n^k = (X_n^k − Σ_j γ^{{k,j}} Y_n^j) / I_n — MODEL-GENERATED. Where a sector's final \
@@ -467,14 +572,24 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         if adjusted.is_empty() { "none".to_string() } else { adjusted.join(", ") }
     );
 
-    // Paper comparison (FACTS.md): Japan–LAC trade, LAC exporters' shares in Japan.
-    if let Some(&jpn) = idx.get("JPN") {
-        let lac: Vec<usize> = LAC.iter().filter_map(|c| idx.get(c).copied()).collect();
-        let jx: f64 = lac.iter().map(|&j| a[jpn * n + j]).sum();
-        let jm: f64 = lac.iter().map(|&i| a[i * n + jpn]).sum();
-        let jx0: f64 = lac.iter().map(|&j| obs_value[jpn * n + j]).sum();
-        let jm0: f64 = lac.iter().map(|&i| obs_value[i * n + jpn]).sum();
-        let _ = writeln!(
+        Ok(Domestic {
+            domestic,
+            alpha,
+            io,
+        })
+    }
+
+    /// Japan–Latin America trade and the LAC exporters' shares in Japan, against the paper.
+    fn paper_comparison(&mut self, a: &[f64]) {
+        let (n, idx, obs_value) = (self.n, &self.idx, &self.obs_value);
+        let summary = &mut self.summary;
+        if let Some(&jpn) = idx.get("JPN") {
+            let lac: Vec<usize> = LAC.iter().filter_map(|c| idx.get(c).copied()).collect();
+            let jx: f64 = lac.iter().map(|&j| a[jpn * n + j]).sum();
+            let jm: f64 = lac.iter().map(|&i| a[i * n + jpn]).sum();
+            let jx0: f64 = lac.iter().map(|&j| obs_value[jpn * n + j]).sum();
+            let jm0: f64 = lac.iter().map(|&i| obs_value[i * n + jpn]).sum();
+            let _ = writeln!(
         summary,
         "## Against the policy paper (FACTS.md)\n\nJapan's exports to the 13 LAC economies of this \
          world: {:.1} bn balanced ({:.1} bn observed cells only, before balancing); paper 33.8 bn \
@@ -486,30 +601,17 @@ pub fn build_from(facts: &Facts) -> Result<World> {
         bn(jm),
         bn(jm0)
     );
-        for (c, p) in [("CHL", 34), ("BRA", 34), ("MEX", 10), ("PER", 9)] {
-            let Some(&i) = idx.get(c) else { continue };
-            let _ = writeln!(
-                summary,
-                "| {c} | {:.1}% | {p}% |",
-                a[i * n + jpn] / jm * 100.0
-            );
+            for (c, p) in [("CHL", 34), ("BRA", 34), ("MEX", 10), ("PER", 9)] {
+                let Some(&i) = idx.get(c) else { continue };
+                let _ = writeln!(
+                    summary,
+                    "| {c} | {:.1}% | {p}% |",
+                    a[i * n + jpn] / jm * 100.0
+                );
+            }
+            summary.push('\n');
         }
-        summary.push('\n');
     }
-
-    Ok(World {
-        codes: ec.iter().map(|e| e.code.clone()).collect(),
-        names: ec.iter().map(|e| e.name.clone()).collect(),
-        gdp: ec.iter().map(|e| e.gdp).collect(),
-        totals: a,
-        observed,
-        shares,
-        domestic,
-        tariff,
-        alpha,
-        io,
-        summary,
-    })
 }
 
 /// Final demand of every sector is kept at least this share of the sector's absorption
