@@ -20,12 +20,12 @@
 //! 4. **Sectors**: every exporter's total to every destination is split with its export
 //!    shares (WDI_SHARES), the residual "other" allocated proportionally:
 //!    `x_ij^k = x_ij · s_i^k / (s_i^AGR + s_i^FMN + s_i^MAN)`.
-//! 5. **Domestic sales** ([`domestic_sales`]): goods `D_n^k = a^k · GDP_n`; services
+//! 5. **Tariffs**: importer's MFN applied trade-weighted mean (WDI_MFN_W) on every goods flow.
+//! 6. **Domestic sales** ([`domestic_sales`]): goods `D_n^k = a^k · GDP_n`; services
 //!    `D_n^SRV = (GDP_n − Σ_goods γ^k (D_n^k + EXP_n^k)) / γ^SRV`, so that value added
 //!    `Σ_k γ^k Y_n^k` equals GDP exactly; adjusted where a sector's final demand would fall
 //!    below [`FD_MIN`] of its absorption. Final demand shares follow from market clearing,
 //!    `α_n^k = (X_n^k − Σ_j γ^{k,j} Y_n^j) / I_n`, so the data is an equilibrium at the data tariffs.
-//! 6. **Tariffs**: importer's MFN applied trade-weighted mean (WDI_MFN_W) on every goods flow.
 
 pub mod facts;
 pub mod gravity;
@@ -141,12 +141,12 @@ pub fn build_from(facts: &Facts) -> Result<World> {
     b.row_prior(&mut a);
     b.balance(&mut a)?; // step 3
     let shares = b.sector_shares()?; // step 4
-    let tariff = b.tariffs(); // step 6
+    let tariff = b.tariffs(); // step 5
     let Domestic {
         domestic,
         alpha,
         io,
-    } = b.domestic(&a, &shares, &tariff)?; // step 5
+    } = b.domestic(&a, &shares, &tariff)?; // step 6
     b.paper_comparison(&a);
     let ec = &facts.economies;
     Ok(World {
@@ -177,7 +177,7 @@ fn covariates(ec: &[EconomyFacts], i: usize, j: usize) -> Vec<f64> {
     vec![d.max(1.0).ln(), contig as u8 as f64, lang as u8 as f64]
 }
 
-/// Step 5's results per economy: domestic sales, final-demand shares, cost shares.
+/// Step 6's results per economy: domestic sales, final-demand shares, cost shares.
 struct Domestic {
     domestic: Vec<[f64; 4]>,
     alpha: Vec<[f64; 4]>,
@@ -498,7 +498,7 @@ impl<'a> Builder<'a> {
         Ok(shares)
     }
 
-    /// Step 6: each importer's MFN trade-weighted mean as a fraction; the mean of the available
+    /// Step 5: each importer's MFN trade-weighted mean as a fraction; the mean of the available
     /// rates where there is none (TWN, ROW).
     fn tariffs(&mut self) -> Vec<f64> {
         let ec = self.ec;
@@ -520,7 +520,7 @@ impl<'a> Builder<'a> {
         tariff
     }
 
-    /// Step 5: domestic sales, final-demand shares and cost shares of every economy
+    /// Step 6: domestic sales, final-demand shares and cost shares of every economy
     /// ([`domestic_sales`]).
     fn domestic(&mut self, a: &[f64], shares: &[[f64; 3]], tariff: &[f64]) -> Result<Domestic> {
         let (facts, ec, n) = (self.facts, self.ec, self.n);
