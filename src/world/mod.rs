@@ -7,7 +7,8 @@
 //! 1. **Gravity fit** on the observed pairs (COW4, 702 pairs among 27 economies): PPML
 //!    (Santos Silva & Tenreyro 2006) of the flow on ln great-circle distance between capitals,
 //!    contiguity and common official language, with exporter and importer effects
-//!    ([`gravity::fit_ppml`]).
+//!    ([`gravity::fit_hdfe`], the project's PPML-HDFE; [`gravity::fit_ppml`] is the dense
+//!    reference the tests hold it to).
 //! 2. **Prior matrix**: observed cells keep their value; the other pairs among the 43 get the
 //!    fitted value `exp(x_ij·b + o_i + d_j)`; for the 16 economies with no observed flow the
 //!    effects are imputed from the OLS line of the fitted effects on ln total exports (`o_i`)
