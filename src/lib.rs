@@ -15,6 +15,7 @@
 pub mod data;
 pub mod error;
 pub mod estimate;
+pub mod invest;
 pub mod model;
 pub mod policy;
 pub mod report;

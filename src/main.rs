@@ -35,6 +35,9 @@ enum Command {
         /// No progress bar and no summary.
         #[arg(long)]
         quiet: bool,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate a scenario (or batch) file without solving and print its resolved tariff paths.
     Check {
@@ -67,7 +70,12 @@ enum Command {
         /// No progress bar and no comparison table.
         #[arg(long)]
         quiet: bool,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
     },
+    /// Estimate a gravity model by PPML with high-dimensional fixed effects.
+    Estimate(EstimateArgs),
     /// Merge the output directories of the shards of a batch into one directory.
     Merge {
         /// Shard output directories (all N shards).
@@ -75,9 +83,10 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
     },
-    /// Estimate a gravity model by PPML with high-dimensional fixed effects.
-    Estimate(EstimateArgs),
     /// Data preparation: build baselines from sourced facts.
     Data {
         #[command(subcommand)]
@@ -97,222 +106,6 @@ enum DataCommand {
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
     },
-}
-
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (k, n) = s
-        .split_once('/')
-        .ok_or("write the shard as K/N, e.g. 2/8")?;
-    let k: usize = k
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{k}` is not a shard number"))?;
-    let n: usize = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{n}` is not a number of shards"))?;
-    if k == 0 || n == 0 || k > n {
-        return Err(format!("{k}/{n}: need 1 ≤ K ≤ N"));
-    }
-    Ok((k, n))
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run {
-            scenario,
-            out,
-            threads,
-            quiet,
-        } => run(&scenario, &out, threads, quiet),
-        Command::Check { scenario } => check(&scenario),
-        Command::Batch {
-            batch,
-            out,
-            threads,
-            shard,
-            keep_going,
-            bilateral,
-            chunk,
-            quiet,
-        } => {
-            let opts = report::batch::BatchOptions {
-                shard,
-                keep_going,
-                bilateral,
-                chunk,
-            };
-            run_batch(&batch, &out, threads, &opts, quiet)
-        }
-        Command::Merge { dirs, out } => merge(&dirs, &out),
-        Command::Estimate(a) => {
-            return match estimate_cmd(a) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
-        Command::Data {
-            command: DataCommand::BuildWorld { facts, out },
-        } => build_world(&facts, &out),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn set_threads(threads: Option<usize>) -> tradesim::error::Result<()> {
-    if let Some(n) = threads {
-        if n == 0 {
-            return Err(tradesim::error::Error::invalid(
-                "--threads",
-                "must be at least 1",
-            ));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| tradesim::error::Error::invalid("--threads", e.to_string()))?;
-    }
-    Ok(())
-}
-
-fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if quiet || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    } else if let Ok(style) =
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed_precise} (ETA {eta})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_string());
-    bar
-}
-
-fn run(
-    path: &std::path::Path,
-    out: &std::path::Path,
-    threads: Option<usize>,
-    quiet: bool,
-) -> tradesim::error::Result<()> {
-    set_threads(threads)?;
-    let s = scenario::load(path)?;
-    let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
-    let result = simulate::run(&s, &|| bar.inc(1));
-    bar.finish_and_clear();
-    let outcome = result?;
-    let tables = report::tables(&s.baseline, &outcome);
-    let files = report::write_tables(out, &tables)?;
-    if !quiet {
-        let members: Vec<usize> = {
-            let mut m: Vec<usize> = s
-                .agreements
-                .iter()
-                .filter(|a| a.entry_into_force > s.base_year || a.removed)
-                .flat_map(|a| a.members.iter().map(|m| m.economy))
-                .collect();
-            m.sort_unstable();
-            m.dedup();
-            m
-        };
-        print!("{}", report::summary(&s.baseline, &outcome, &members, 10));
-        println!("\nwrote {} in {}", files.join(", "), out.display());
-    }
-    Ok(())
-}
-
-fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
-    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
-    if scenario::file_kind(&text) == scenario::FileKind::Batch {
-        let b = scenario::batch::load(path)?;
-        println!(
-            "batch {}: {} scenario(s), {} draw(s) each, seed {}",
-            b.name,
-            b.scenarios.len(),
-            b.draws,
-            b.seed
-        );
-        for s in &b.scenarios {
-            println!(
-                "  {} ({} years, {} agreements)",
-                s.name,
-                s.years.len(),
-                s.agreements.len()
-            );
-        }
-    } else {
-        let s = scenario::load(path)?;
-        print!("{}", report::policy_summary(&s));
-    }
-    println!("ok: {} is valid", path.display());
-    Ok(())
-}
-
-fn run_batch(
-    path: &std::path::Path,
-    out: &std::path::Path,
-    threads: Option<usize>,
-    opts: &report::batch::BatchOptions,
-    quiet: bool,
-) -> tradesim::error::Result<()> {
-    set_threads(threads)?;
-    let b = scenario::batch::load(path)?;
-    let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
-    let total = years as u64 * (b.draws as u64 + 1);
-    let total = match opts.shard {
-        Some((_, n)) => total.div_ceil(n as u64),
-        None => total,
-    };
-    let bar = progress(total, quiet, &format!("batch {}", b.name));
-    let result = report::batch::run_batch(&b, opts, out, &|| bar.inc(1));
-    bar.finish_and_clear();
-    let rep = result?;
-    if !quiet {
-        let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
-        print!(
-            "{}",
-            report::batch::comparison_table(&rep.summary, &names, &b.focus)
-        );
-        if !rep.failed.is_empty() {
-            println!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
-        }
-        println!(
-            "\nsolved {} scenario × draw units; wrote {} in {}",
-            rep.units,
-            rep.files.join(", "),
-            out.display()
-        );
-    }
-    Ok(())
-}
-
-fn merge(dirs: &[PathBuf], out: &std::path::Path) -> tradesim::error::Result<()> {
-    let rep = report::batch::merge(dirs, out)?;
-    println!(
-        "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
-        dirs.len(),
-        rep.units,
-        rep.failed.len(),
-        rep.files.join(", "),
-        out.display()
-    );
-    Ok(())
-}
-
-fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::error::Result<()> {
-    let world = tradesim::world::build(facts)?;
-    world.write(out)?;
-    println!("{}", world.summary);
-    println!("wrote {}", out.display());
-    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -417,5 +210,231 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         }
         std::fs::write(&p, s).map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    Ok(())
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or("write the shard as K/N, e.g. 2/8")?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{k}` is not a shard number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number of shards"))?;
+    if k == 0 || n == 0 || k > n {
+        return Err(format!("{k}/{n}: need 1 ≤ K ≤ N"));
+    }
+    Ok((k, n))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // An interrupted run leaves no partial output: remove the staging directories, exit 130.
+    let _ = ctrlc::set_handler(|| {
+        report::output::abandon_all();
+        eprintln!("interrupted: no output was written");
+        std::process::exit(130);
+    });
+    let result = match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            threads,
+            quiet,
+            force,
+        } => run(&scenario, &out, threads, quiet, force),
+        Command::Check { scenario } => check(&scenario),
+        Command::Batch {
+            batch,
+            out,
+            threads,
+            shard,
+            keep_going,
+            bilateral,
+            chunk,
+            quiet,
+            force,
+        } => {
+            let opts = report::batch::BatchOptions {
+                shard,
+                keep_going,
+                bilateral,
+                chunk,
+            };
+            run_batch(&batch, &out, threads, &opts, quiet, force)
+        }
+        Command::Merge { dirs, out, force } => merge(&dirs, &out, force),
+        Command::Estimate(a) => {
+            estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
+        }
+        Command::Data {
+            command: DataCommand::BuildWorld { facts, out },
+        } => build_world(&facts, &out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn set_threads(threads: Option<usize>) -> tradesim::error::Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(tradesim::error::Error::invalid(
+                "--threads",
+                "must be at least 1",
+            ));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| tradesim::error::Error::invalid("--threads", e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed_precise} (ETA {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn run(
+    path: &std::path::Path,
+    out: &std::path::Path,
+    threads: Option<usize>,
+    quiet: bool,
+    force: bool,
+) -> tradesim::error::Result<()> {
+    set_threads(threads)?;
+    let s = scenario::load(path)?;
+    let staged = report::output::OutputDir::begin(out, force)?;
+    let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
+    let result = simulate::run(&s, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let outcome = result?;
+    let tables = report::tables(&s.baseline, &outcome);
+    let files = report::write_tables(&staged, &tables)?;
+    staged.commit()?;
+    if !quiet {
+        let members: Vec<usize> = {
+            let mut m: Vec<usize> = s
+                .agreements
+                .iter()
+                .filter(|a| a.entry_into_force > s.base_year || a.removed)
+                .flat_map(|a| a.members.iter().map(|m| m.economy))
+                .collect();
+            m.sort_unstable();
+            m.dedup();
+            m
+        };
+        print!("{}", report::summary(&s.baseline, &outcome, &members, 10));
+        println!("\nwrote {} in {}", files.join(", "), out.display());
+    }
+    Ok(())
+}
+
+fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
+    if scenario::file_kind(&text) == scenario::FileKind::Batch {
+        let b = scenario::batch::load(path)?;
+        println!(
+            "batch {}: {} scenario(s), {} draw(s) each, seed {}",
+            b.name,
+            b.scenarios.len(),
+            b.draws,
+            b.seed
+        );
+        for s in &b.scenarios {
+            println!(
+                "  {} ({} years, {} agreements)",
+                s.name,
+                s.years.len(),
+                s.agreements.len()
+            );
+        }
+    } else {
+        let s = scenario::load(path)?;
+        print!("{}", report::policy_summary(&s));
+    }
+    println!("ok: {} is valid", path.display());
+    Ok(())
+}
+
+fn run_batch(
+    path: &std::path::Path,
+    out: &std::path::Path,
+    threads: Option<usize>,
+    opts: &report::batch::BatchOptions,
+    quiet: bool,
+    force: bool,
+) -> tradesim::error::Result<()> {
+    set_threads(threads)?;
+    let b = scenario::batch::load(path)?;
+    let staged = report::output::OutputDir::begin(out, force)?;
+    let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
+    let total = years as u64 * (b.draws as u64 + 1);
+    let total = match opts.shard {
+        Some((_, n)) => total.div_ceil(n as u64),
+        None => total,
+    };
+    let bar = progress(total, quiet, &format!("batch {}", b.name));
+    let result = report::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let rep = result?;
+    staged.commit()?;
+    if !quiet {
+        let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
+        print!(
+            "{}",
+            report::batch::comparison_table(&rep.summary, &names, &b.focus)
+        );
+        if !rep.failed.is_empty() {
+            println!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
+        }
+        println!(
+            "\nsolved {} scenario × draw units; wrote {} in {}",
+            rep.units,
+            rep.files.join(", "),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {
+    let staged = report::output::OutputDir::begin(out, force)?;
+    let rep = report::batch::merge(dirs, &staged)?;
+    staged.commit()?;
+    println!(
+        "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
+        dirs.len(),
+        rep.units,
+        rep.failed.len(),
+        rep.files.join(", "),
+        out.display()
+    );
+    Ok(())
+}
+
+fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::error::Result<()> {
+    let world = tradesim::world::build(facts)?;
+    world.write(out)?;
+    println!("{}", world.summary);
+    println!("wrote {}", out.display());
     Ok(())
 }

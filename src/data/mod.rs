@@ -4,7 +4,7 @@
 //! ([`cp2015`]). The format is documented in `docs/baseline-format.md`.
 
 pub mod cp2015;
-mod csvio;
+pub(crate) mod csvio;
 pub mod synthetic;
 pub mod tidy;
 

@@ -5,10 +5,10 @@ use super::{derived_final_shares, Baseline, Cube, Economy, Sector};
 use std::collections::BTreeMap;
 
 /// SplitMix64: a small deterministic generator, enough for test worlds.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> f64 {
+    pub(crate) fn next(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -97,7 +97,31 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
             }
         }
     }
+    // Consistency: intermediate use of every sector stays below 90% of its expenditure, so
+    // that final demand is positive and the world is an equilibrium. Scale an economy's
+    // input shares down (value-added shares up) where needed.
     let y = b.gross_output();
+    let x = b.expenditure(&b.tariffs);
+    for e in 0..n {
+        let mut f = 1.0f64;
+        for s in 0..j {
+            let inter: f64 = (0..j)
+                .map(|k| b.io_share[(e * j + s) * j + k] * y[e * j + k])
+                .sum();
+            if inter > 0.0 {
+                f = f.min(0.9 * x[e * j + s] / inter);
+            }
+        }
+        if f < 1.0 {
+            for s in 0..j {
+                for k in 0..j {
+                    b.io_share[(e * j + k) * j + s] *= f;
+                }
+                let used: f64 = (0..j).map(|k| b.io_share[(e * j + k) * j + s]).sum();
+                b.va_share[e * j + s] = 1.0 - used;
+            }
+        }
+    }
     let (ex, im) = (b.exports(), b.imports());
     for e in 0..n {
         b.value_added[e] = (0..j).map(|s| b.va_share[e * j + s] * y[e * j + s]).sum();

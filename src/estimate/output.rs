@@ -85,6 +85,7 @@ pub fn to_json(fit: &PpmlFit) -> Value {
         "vcov_type": fit.vcov_description,
         "ssc": fit.ssc_details,
         "vcov": vcov,
+        "coefficient_names": fit.names,
         "fixed_effect_levels": fes,
         "warnings": fit.warnings,
     })

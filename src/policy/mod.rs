@@ -127,6 +127,8 @@ pub struct Agreement {
     /// For an agreement in force in the base year: hold its rates from this year on
     /// (`Some(base_year)`), or `None` to let its phase-out continue.
     pub frozen_from: Option<i32>,
+    /// Investment provisions (for the FDI projection).
+    pub investment: crate::invest::Provisions,
 }
 
 /// Where a pair stands in an agreement in a year.

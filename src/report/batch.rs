@@ -7,8 +7,9 @@
 //! `manifest.json`. Everything is written under temporary names and renamed into place at the
 //! end, so an interrupted or failed batch leaves no partial table.
 
+use super::output::OutputDir;
 use super::summary::{measures, summarise, DrawRecord, Moments, SummaryRow};
-use super::{tables, to_csv, write_all, EconomyRow};
+use super::{tables, to_csv, EconomyRow};
 use crate::error::{Error, Result};
 use crate::scenario::batch::Batch;
 use crate::simulate::batch::{shard, solve_unit, units, Unit};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What to keep of the per-draw bilateral tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,20 +98,18 @@ pub struct BilateralSummaryRow {
     pub max_change_pct: f64,
 }
 
-/// A CSV file being written under a temporary name.
+/// A CSV file being written into the staging directory.
 struct Staged {
-    tmp: PathBuf,
     dest: PathBuf,
     writer: Option<csv::Writer<BufWriter<File>>>,
 }
 
 impl Staged {
-    fn new(dir: &Path, name: &str) -> Result<Staged> {
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    fn new(out: &OutputDir, name: &str) -> Result<Staged> {
+        let dest = out.path(name);
+        let f = File::create(&dest).map_err(|e| Error::io(&dest, e))?;
         Ok(Staged {
-            tmp,
-            dest: dir.join(name),
+            dest,
             writer: Some(csv::Writer::from_writer(BufWriter::new(f))),
         })
     }
@@ -124,34 +123,15 @@ impl Staged {
         w.write_record(h)
             .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))
     }
-    fn flush(&mut self) -> Result<()> {
+    fn finish(&mut self) -> Result<()> {
         if let Some(w) = self.writer.take() {
             let mut inner = w
                 .into_inner()
                 .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))?;
-            std::io::Write::flush(&mut inner).map_err(|e| Error::io(&self.tmp, e))?;
+            std::io::Write::flush(&mut inner).map_err(|e| Error::io(&self.dest, e))?;
         }
         Ok(())
     }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        // Left over only when the batch failed: remove the partial file.
-        if self.writer.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-fn rename_all(staged: &mut [Staged]) -> Result<()> {
-    for s in staged.iter_mut() {
-        s.flush()?;
-    }
-    for s in staged.iter() {
-        std::fs::rename(&s.tmp, &s.dest).map_err(|e| Error::io(&s.dest, e))?;
-    }
-    Ok(())
 }
 
 /// What a finished batch reports.
@@ -167,10 +147,9 @@ pub struct BatchReport {
 pub fn run_batch(
     batch: &Batch,
     opts: &BatchOptions,
-    dir: &Path,
+    out: &OutputDir,
     on_year: &(dyn Fn() + Sync),
 ) -> Result<BatchReport> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let all = units(batch);
     let (k, n) = opts.shard.unwrap_or((1, 1));
     if k == 0 || n == 0 || k > n {
@@ -194,13 +173,15 @@ pub fn run_batch(
         })
         .collect();
 
-    let mut economies = Staged::new(dir, "economies.csv")?;
-    let mut solver = Staged::new(dir, "solver.csv")?;
-    let mut quotas = Staged::new(dir, "quotas.csv")?;
-    let mut failures = Staged::new(dir, "failures.csv")?;
+    let mut economies = Staged::new(out, "economies.csv")?;
+    let mut solver = Staged::new(out, "solver.csv")?;
+    let mut quotas = Staged::new(out, "quotas.csv")?;
+    let mut investment = Staged::new(out, "investment.csv")?;
+    let mut wrote_investment = false;
+    let mut failures = Staged::new(out, "failures.csv")?;
     let mut bilateral = match opts.bilateral {
         BilateralMode::None => None,
-        _ => Some(Staged::new(dir, "bilateral.csv")?),
+        _ => Some(Staged::new(out, "bilateral.csv")?),
     };
     let mut bil_moments: BTreeMap<(usize, i32, usize, usize, usize), Moments> = BTreeMap::new();
     let mut records: Vec<DrawRecord> = Vec::new();
@@ -244,6 +225,10 @@ pub fn run_batch(
                         solver.write(r)?;
                     }
                     wrote.1 = true;
+                    for r in &t.investment {
+                        investment.write(r)?;
+                        wrote_investment = true;
+                    }
                     for r in &t.quotas {
                         quotas.write(r)?;
                         any_quota = true;
@@ -298,6 +283,8 @@ pub fn run_batch(
             "real_wage_pct",
             "tariff_revenue_base",
             "tariff_revenue",
+            "inward_fdi_base",
+            "inward_fdi",
         ])?;
     }
     if !wrote.1 {
@@ -328,6 +315,19 @@ pub fn run_batch(
             "fill_rate",
             "regime",
             "marginal_rate",
+        ])?;
+    }
+    if !wrote_investment {
+        investment.header(&[
+            "scenario",
+            "year",
+            "draw",
+            "source",
+            "host",
+            "fdi_stock_base",
+            "fdi_stock",
+            "change_pct",
+            "affiliate_sales",
         ])?;
     }
     if let Some(b) = bilateral.as_mut() {
@@ -414,7 +414,7 @@ pub fn run_batch(
             )?,
         ));
     }
-    let mut staged = vec![economies, solver, quotas, failures];
+    let mut staged = vec![economies, solver, quotas, failures, investment];
     staged.extend(bilateral);
     let mut files: Vec<String> = staged
         .iter()
@@ -427,8 +427,12 @@ pub fn run_batch(
         })
         .collect();
     files.extend(extra.iter().map(|(n, _)| n.to_string()));
-    write_all(dir, &extra)?;
-    rename_all(&mut staged)?;
+    for (name, bytes) in &extra {
+        out.write(name, bytes)?;
+    }
+    for s in staged.iter_mut() {
+        s.finish()?;
+    }
     Ok(BatchReport {
         units: mine.len(),
         failed: failed_rows,
@@ -448,7 +452,7 @@ fn record(scenario: usize, r: &EconomyRow, codes: &[String]) -> DrawRecord {
 }
 
 /// Merge shard directories into `out`: the same files a single run of the whole batch writes.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<BatchReport> {
+pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     if dirs.is_empty() {
         return Err(Error::invalid(
             "merge",
@@ -491,7 +495,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<BatchReport> {
             ),
         ));
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut records = Vec::new();
     let mut failures: Vec<FailureRow> = Vec::new();
@@ -500,6 +503,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<BatchReport> {
         "solver.csv",
         "quotas.csv",
         "failures.csv",
+        "investment.csv",
         "bilateral.csv",
     ] {
         let mut body: Vec<u8> = Vec::new();
@@ -532,7 +536,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<BatchReport> {
             for (row, r) in rdr.deserialize::<EconomyRow>().enumerate() {
                 let r = r.map_err(|e| {
                     Error::data(
-                        out.join(name),
+                        out.dest().join(name),
                         row + 2,
                         format!("merged economies.csv: {e}"),
                     )
@@ -543,7 +547,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<BatchReport> {
                     .position(|x| x == &r.scenario)
                     .ok_or_else(|| {
                         Error::data(
-                            out.join(name),
+                            out.dest().join(name),
                             row + 2,
                             format!("scenario `{}` is not in the manifest", r.scenario),
                         )
@@ -578,8 +582,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<BatchReport> {
         serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::invalid("manifest.json", e.to_string()))?,
     ));
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    write_all(out, &refs)?;
+    for (name, bytes) in &files {
+        out.write(name, bytes)?;
+    }
     Ok(BatchReport {
         units: first.total_units,
         failed: failures,

@@ -2,6 +2,7 @@
 //! printed on the terminal.
 
 pub mod batch;
+pub mod output;
 pub mod summary;
 
 use crate::data::{exports_of, imports_of, Baseline};
@@ -28,6 +29,24 @@ pub struct EconomyRow {
     pub real_wage_pct: f64,
     pub tariff_revenue_base: f64,
     pub tariff_revenue: f64,
+    /// Inward FDI stock from the sources in the investment baseline (0 without one).
+    pub inward_fdi_base: f64,
+    pub inward_fdi: f64,
+}
+
+/// A row of `investment.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvestmentRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub source: String,
+    pub host: String,
+    pub fdi_stock_base: f64,
+    pub fdi_stock: f64,
+    pub change_pct: f64,
+    /// Affiliate sales, where the baseline gives a sales ratio (empty otherwise).
+    pub affiliate_sales: Option<f64>,
 }
 
 /// A row of `bilateral.csv` (flows at factory prices).
@@ -93,6 +112,7 @@ pub struct Tables {
     pub tariffs: Vec<TariffRow>,
     pub quotas: Vec<QuotaRow>,
     pub solver: Vec<SolverRow>,
+    pub investment: Vec<InvestmentRow>,
 }
 
 fn pct(new: f64, base: f64) -> f64 {
@@ -125,6 +145,23 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
         let eq = &y.equilibrium;
         let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
         let c = &y.comparison;
+        let mut fdi0 = vec![0.0; nn];
+        let mut fdi1 = vec![0.0; nn];
+        for f in &y.investment {
+            fdi0[f.host] += f.stock_base;
+            fdi1[f.host] += f.stock;
+            t.investment.push(InvestmentRow {
+                scenario: run.scenario.clone(),
+                year: y.year,
+                draw: y.draw,
+                source: b.economies[f.source].code.clone(),
+                host: b.economies[f.host].code.clone(),
+                fdi_stock_base: f.stock_base,
+                fdi_stock: f.stock,
+                change_pct: pct(f.stock, f.stock_base),
+                affiliate_sales: f.affiliate_sales,
+            });
+        }
         for n in 0..nn {
             t.economies.push(EconomyRow {
                 scenario: run.scenario.clone(),
@@ -142,6 +179,8 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                 real_wage_pct: c.real_wage_pct[n],
                 tariff_revenue_base: base.tariff_revenue[n],
                 tariff_revenue: eq.tariff_revenue[n],
+                inward_fdi_base: fdi0[n],
+                inward_fdi: fdi1[n],
             });
         }
         for j in 0..jj {
@@ -253,8 +292,8 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
-/// Write the tables of a run into `dir`.
-pub fn write_tables(dir: &Path, t: &Tables) -> Result<Vec<String>> {
+/// Write the tables of a run into an output directory being staged.
+pub fn write_tables(out: &output::OutputDir, t: &Tables) -> Result<Vec<String>> {
     let mut files = vec![
         ("economies.csv", to_csv(&t.economies, &[])?),
         ("bilateral.csv", to_csv(&t.bilateral, &[])?),
@@ -278,7 +317,12 @@ pub fn write_tables(dir: &Path, t: &Tables) -> Result<Vec<String>> {
     if !t.quotas.is_empty() {
         files.push(("quotas.csv", to_csv(&t.quotas, &[])?));
     }
-    write_all(dir, &files)?;
+    if !t.investment.is_empty() {
+        files.push(("investment.csv", to_csv(&t.investment, &[])?));
+    }
+    for (name, bytes) in &files {
+        out.write(name, bytes)?;
+    }
     Ok(files.iter().map(|(n, _)| n.to_string()).collect())
 }
 

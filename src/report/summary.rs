@@ -9,17 +9,19 @@ use super::EconomyRow;
 use serde::Serialize;
 
 /// The measures summarised, in output order.
-pub const MEASURES: [&str; 6] = [
+pub const MEASURES: [&str; 7] = [
     "exports_pct",
     "imports_pct",
     "real_income_pct",
     "welfare_pct",
     "real_wage_pct",
     "tariff_revenue_pct",
+    "inward_fdi_pct",
 ];
 
-/// The measures of one economy row, in the order of [`MEASURES`].
-pub fn measures(r: &EconomyRow) -> [f64; 6] {
+/// The measures of one economy row, in the order of [`MEASURES`]; NaN where a measure does
+/// not apply (inward FDI of an economy without FDI data).
+pub fn measures(r: &EconomyRow) -> [f64; 7] {
     [
         pct(r.exports, r.exports_base),
         pct(r.imports, r.imports_base),
@@ -27,6 +29,11 @@ pub fn measures(r: &EconomyRow) -> [f64; 6] {
         r.welfare_pct,
         r.real_wage_pct,
         pct(r.tariff_revenue, r.tariff_revenue_base),
+        if r.inward_fdi_base > 0.0 {
+            pct(r.inward_fdi, r.inward_fdi_base)
+        } else {
+            f64::NAN
+        },
     ]
 }
 
@@ -45,7 +52,7 @@ pub struct DrawRecord {
     pub year: i32,
     pub economy: usize,
     pub draw: u32,
-    pub values: [f64; 6],
+    pub values: [f64; 7],
 }
 
 /// A row of `summary.csv`.
@@ -107,6 +114,9 @@ pub fn summarise(
             group.iter().collect()
         };
         for (m, name) in MEASURES.iter().enumerate() {
+            if draws.iter().all(|r| r.values[m].is_nan()) {
+                continue;
+            }
             let mut v: Vec<f64> = draws.iter().map(|r| r.values[m]).collect();
             let mean = v.iter().sum::<f64>() / v.len() as f64;
             v.sort_by(f64::total_cmp);

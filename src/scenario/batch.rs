@@ -76,6 +76,8 @@ pub enum Parameter {
     ThetaScale,
     /// An agreement's depth β (absolute value).
     Depth(String),
+    /// The elasticity η of FDI stocks to the host's real income.
+    FdiEta,
 }
 
 /// A probability distribution.
@@ -278,6 +280,7 @@ pub fn load(path: &Path) -> Result<Batch> {
 fn param_needle(p: &Parameter) -> &str {
     match p {
         Parameter::Theta(_) | Parameter::ThetaScale => "Theta",
+        Parameter::FdiEta => "FdiEta",
         Parameter::Depth(_) => "Depth",
     }
 }
@@ -297,6 +300,13 @@ fn check_parameter(p: &Parameter, scenarios: &[Scenario]) -> std::result::Result
             }
         }
         Parameter::ThetaScale => Ok(()),
+        Parameter::FdiEta => {
+            if scenarios.iter().any(|s| s.investment.is_some()) {
+                Ok(())
+            } else {
+                Err("FdiEta: no scenario of the batch has an investment block".into())
+            }
+        }
         Parameter::Depth(name) => {
             if scenarios
                 .iter()
@@ -366,29 +376,28 @@ fn read_estimate(
     for a in 0..k {
         cov[a][a] = sd[a] * sd[a];
     }
-    // A full covariance matrix when the file has one: {"vcov": {"names": [...], "matrix": [[...]]}}.
-    if let Some(vc) = v.get("vcov") {
-        let names: Vec<String> = vc
-            .get("names")
-            .and_then(|n| n.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(m) = vc.get("matrix").and_then(|m| m.as_array()) {
-            for a in 0..k {
-                for b in 0..k {
-                    let (Some(ia), Some(ib)) = (
-                        names.iter().position(|x| x == &coefs[a].0),
-                        names.iter().position(|x| x == &coefs[b].0),
-                    ) else {
-                        continue;
-                    };
-                    if let Some(x) = m.get(ia).and_then(|r| r.get(ib)).and_then(|x| x.as_f64()) {
-                        cov[a][b] = x;
-                    }
+    // The full covariance matrix of `tradesim estimate --json`: `vcov` (rows and columns in
+    // the order of `coefficient_names`).
+    let names: Vec<String> = v
+        .get("coefficient_names")
+        .and_then(|n| n.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(m) = v.get("vcov").and_then(|m| m.as_array()) {
+        for a in 0..k {
+            for b in 0..k {
+                let (Some(ia), Some(ib)) = (
+                    names.iter().position(|x| x == &coefs[a].0),
+                    names.iter().position(|x| x == &coefs[b].0),
+                ) else {
+                    continue;
+                };
+                if let Some(x) = m.get(ia).and_then(|r| r.get(ib)).and_then(|x| x.as_f64()) {
+                    cov[a][b] = x;
                 }
             }
         }

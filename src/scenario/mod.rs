@@ -64,6 +64,8 @@ pub struct Scenario {
     pub input_output: bool,
     pub solver: SolverSettings,
     pub agreements: Vec<Agreement>,
+    /// The investment block, when the scenario projects FDI.
+    pub investment: Option<crate::invest::Investment>,
 }
 
 /// A raw agreement with the file it came from.
@@ -88,6 +90,7 @@ struct Merged {
     input_output: Option<bool>,
     solver: Option<raw::RawSolver>,
     agreements: Vec<Located<RawAgreement>>,
+    investment: Option<Located<raw::RawInvestment>>,
     remove: Vec<Located<String>>,
     continue_phase_out: Vec<Located<String>>,
 }
@@ -210,6 +213,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             input_output: None,
             solver: None,
             agreements: Vec::new(),
+            investment: None,
             remove: Vec::new(),
             continue_phase_out: Vec::new(),
         },
@@ -260,6 +264,15 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
         }
         m.agreements.retain(|x| x.value.name != a.name);
         m.agreements.push(at(a, &source));
+    }
+    if let Some(mut inv) = raw.investment {
+        if let Some(p) = &mut inv.stocks {
+            *p = resolve(&dir, p);
+        }
+        for e in &mut inv.from_estimate {
+            e.file = resolve(&dir, &e.file);
+        }
+        m.investment = Some(at(inv, &source));
     }
     m.remove
         .extend(raw.remove_agreements.into_iter().map(|r| at(r, &source)));
@@ -447,6 +460,10 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         .iter()
         .map(|r| r.value.as_str())
         .collect();
+    let investment = m
+        .investment
+        .as_ref()
+        .and_then(|inv| validate_investment(inv, &baseline, &mut errors));
     let mut agreements = Vec::new();
     for a in &m.agreements {
         let mut ag = validate_agreement(&a.value, &a.source, &baseline, base_year, &mut errors);
@@ -469,6 +486,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             input_output: m.input_output.unwrap_or(true),
             solver,
             agreements,
+            investment,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),
@@ -663,7 +681,94 @@ fn validate_agreement(
         depth,
         removed: false,
         frozen_from: None,
+        investment: a.investment_provisions,
     }
+}
+
+fn validate_investment(
+    inv: &Located<raw::RawInvestment>,
+    b: &Baseline,
+    errors: &mut Vec<Error>,
+) -> Option<crate::invest::Investment> {
+    let src = &inv.source;
+    let v = &inv.value;
+    let path = match &v.stocks {
+        Some(p) => PathBuf::from(p),
+        None => {
+            // A tidy baseline directory's own fdi.csv, or the built-in world's.
+            let own = Path::new(&b.name).join("fdi.csv");
+            let p = if own.exists() {
+                own
+            } else {
+                builtin_dir(&b.name).join("fdi.csv")
+            };
+            if !p.exists() {
+                errors.push(src.error(Some("investment"), "investment", format!("the investment block names no `stocks` file and the baseline `{}` ships none; add `stocks: \"fdi.csv\"` (CSV source,host,stock[,sales_ratio])", b.name)));
+                return None;
+            }
+            p
+        }
+    };
+    let stocks = match crate::invest::load_stocks(&path, &|c| b.economy_index(c)) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let d = crate::invest::SemiElasticities::default();
+    let r = v.semi_elasticities.unwrap_or(raw::RawBetas {
+        pta: None,
+        investment_chapter: None,
+        bit_equivalent: None,
+        deep: None,
+    });
+    let mut betas = crate::invest::SemiElasticities {
+        pta: r.pta.unwrap_or(d.pta),
+        investment_chapter: r.investment_chapter.unwrap_or(d.investment_chapter),
+        bit_equivalent: r.bit_equivalent.unwrap_or(d.bit_equivalent),
+        deep: r.deep.unwrap_or(d.deep),
+    };
+    for e in &v.from_estimate {
+        match estimate_coefficient(&e.file, &e.coefficient) {
+            Ok(b) => match e.provisions {
+                crate::invest::Provisions::Pta => betas.pta = b,
+                crate::invest::Provisions::InvestmentChapter => betas.investment_chapter = b,
+                crate::invest::Provisions::BitEquivalent => betas.bit_equivalent = b,
+                crate::invest::Provisions::Deep => betas.deep = b,
+                crate::invest::Provisions::None => errors.push(src.error(
+                    Some("from_estimate"),
+                    "None",
+                    "investment.from_estimate: provisions `None` has no effect to estimate; name Pta, InvestmentChapter, BitEquivalent or Deep",
+                )),
+            },
+            Err(msg) => errors.push(src.error(Some("from_estimate"), &e.coefficient, msg)),
+        }
+    }
+    let eta = v.eta.unwrap_or(1.0);
+    let phase_in_years = v.phase_in_years.unwrap_or(10);
+    let finite = [
+        betas.pta,
+        betas.investment_chapter,
+        betas.bit_equivalent,
+        betas.deep,
+    ]
+    .iter()
+    .all(|x| x.is_finite());
+    if !eta.is_finite() || phase_in_years == 0 || !finite {
+        errors.push(src.error(
+            Some("investment"),
+            "investment",
+            "investment: eta and the semi-elasticities must be finite numbers and phase_in_years ≥ 1",
+        ));
+        return None;
+    }
+    Some(crate::invest::Investment {
+        stocks,
+        eta,
+        phase_in_years,
+        betas,
+    })
 }
 
 fn schedule(

@@ -35,6 +35,52 @@ pub struct RawScenario {
     pub solver: Option<RawSolver>,
     #[serde(default)]
     pub agreements: Vec<RawAgreement>,
+    #[serde(default)]
+    pub investment: Option<RawInvestment>,
+}
+
+/// The investment block: project bilateral FDI stocks (MODEL.md §5).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInvestment {
+    /// Bilateral FDI stocks (CSV `source,host,stock[,sales_ratio]`); default: the built-in
+    /// world's `fdi.csv`.
+    #[serde(default)]
+    pub stocks: Option<String>,
+    /// Elasticity of FDI stocks to the host's real income (default 1).
+    #[serde(default)]
+    pub eta: Option<f64>,
+    /// Years over which provisions take full effect (default 10).
+    #[serde(default)]
+    pub phase_in_years: Option<u32>,
+    /// β_inv by level of provisions (defaults: Kox & Rojas-Romagosa 2020).
+    #[serde(default)]
+    pub semi_elasticities: Option<RawBetas>,
+    /// β_inv of a level of provisions from an estimate's JSON file (`tradesim estimate
+    /// --json` on an FDI panel); these replace `semi_elasticities` for their level.
+    #[serde(default)]
+    pub from_estimate: Vec<RawBetaEstimate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBetaEstimate {
+    pub provisions: crate::invest::Provisions,
+    pub file: String,
+    pub coefficient: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBetas {
+    #[serde(default)]
+    pub pta: Option<f64>,
+    #[serde(default)]
+    pub investment_chapter: Option<f64>,
+    #[serde(default)]
+    pub bit_equivalent: Option<f64>,
+    #[serde(default)]
+    pub deep: Option<f64>,
 }
 
 /// Where the base-year world comes from.
@@ -97,6 +143,13 @@ pub struct RawAgreement {
     pub product_groups: Vec<RawGroup>,
     #[serde(default)]
     pub depth: Option<RawDepth>,
+    /// Investment provisions (default `Pta`).
+    #[serde(default = "pta")]
+    pub investment_provisions: crate::invest::Provisions,
+}
+
+fn pta() -> crate::invest::Provisions {
+    crate::invest::Provisions::Pta
 }
 
 fn immediate() -> RawSchedule {

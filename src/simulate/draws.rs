@@ -103,6 +103,11 @@ pub fn perturb(s: &Scenario, values: &[(Parameter, f64)]) -> Result<Scenario, St
                 }
             }
             Parameter::ThetaScale => p.theta.iter_mut().for_each(|t| *t *= v),
+            Parameter::FdiEta => {
+                if let Some(inv) = &mut p.investment {
+                    inv.eta = *v;
+                }
+            }
             Parameter::Depth(name) => {
                 if let Some(a) = p.agreements.iter_mut().find(|a| &a.name == name) {
                     let phase = a.depth.map_or(10, |d| d.phase_in_years);

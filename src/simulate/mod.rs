@@ -38,6 +38,8 @@ pub struct YearOutcome {
     pub quotas: Vec<QuotaOutcome>,
     /// Rounds of the quota regime search (1 when there is no quota).
     pub quota_rounds: usize,
+    /// Projected FDI stocks (empty without an investment block).
+    pub investment: Vec<crate::invest::FdiOutcome>,
 }
 
 /// A scenario's results: the solved baseline and the years.
@@ -93,15 +95,29 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
         .map(|p| {
             let cost = policy::cost_factors(&s.baseline, &s.theta, &base_policy, p);
             let r = solve_year(&model, p, cost, &deficit, &s.solver, &baseline)
-                .map(|(equilibrium, quotas, quota_rounds)| YearOutcome {
-                    year: p.year,
-                    draw: 0,
-                    comparison: compare(&model, &baseline, &equilibrium),
-                    equilibrium,
-                    quotas,
-                    quota_rounds,
+                .map(|(equilibrium, quotas, quota_rounds)| {
+                    let comparison = compare(&model, &baseline, &equilibrium);
+                    let investment = s.investment.as_ref().map_or_else(Vec::new, |inv| {
+                        crate::invest::project(
+                            inv,
+                            &s.agreements,
+                            s.base_year,
+                            p.year,
+                            &comparison.real_income_pct,
+                        )
+                    });
+                    YearOutcome {
+                        year: p.year,
+                        draw: 0,
+                        comparison,
+                        equilibrium,
+                        quotas,
+                        quota_rounds,
+                        investment,
+                    }
                 })
-                .map_err(|e| name_economy(e, s, &format!("year {}", p.year)));
+                .map_err(|e| name_economy(e, s, &format!("year {}", p.year)))
+                .and_then(|y| check_finite(s, y));
             on_year();
             r
         })
@@ -114,6 +130,41 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
         baseline,
         years,
     })
+}
+
+/// No NaN or infinity leaves the model: a non-finite result is an error naming where it arose.
+fn check_finite(s: &Scenario, y: YearOutcome) -> Result<YearOutcome> {
+    let b = &s.baseline;
+    let (nn, jj) = (b.n_economies(), b.n_sectors());
+    let c = &y.comparison;
+    for n in 0..nn {
+        let vals = [
+            ("real income", c.real_income_pct[n]),
+            ("welfare", c.welfare_pct[n]),
+            ("real wage", c.real_wage_pct[n]),
+            ("wage", y.equilibrium.w_hat[n]),
+            ("income", y.equilibrium.income[n]),
+        ];
+        if let Some((what, v)) = vals.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NotConverged(format!(
+                "scenario `{}`, year {}: the {what} of economy {} is {v}; check the scenario's elasticities and rates and the baseline's shares",
+                s.name, y.year, b.economies[n].code
+            )));
+        }
+    }
+    if let Some(k) = y.equilibrium.flows.data.iter().position(|v| !v.is_finite()) {
+        let (j, rest) = (k / (nn * nn), k % (nn * nn));
+        let (n, i) = (rest / nn, rest % nn);
+        return Err(Error::NotConverged(format!(
+            "scenario `{}`, year {}: the flow {}→{} in {} is not finite",
+            s.name,
+            y.year,
+            b.economies[i].code,
+            b.economies[n].code,
+            b.sectors[j.min(jj - 1)].code
+        )));
+    }
+    Ok(y)
 }
 
 /// Replace the economy number in a solver error by its code, and say which solve failed.
