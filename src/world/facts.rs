@@ -68,7 +68,7 @@ fn read_csv(path: &Path) -> Result<Table> {
         .from_reader(bytes.as_slice());
     let headers: Vec<String> = rdr
         .headers()
-        .map_err(|e| csv_err(path, e))?
+        .map_err(|e| csv_err(path, &bytes, e))?
         .iter()
         .map(|s| s.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
@@ -77,7 +77,7 @@ fn read_csv(path: &Path) -> Result<Table> {
     let (mut counted_to, mut line) = (0usize, 1usize);
     let mut rows = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| csv_err(path, e))?;
+        let rec = rec.map_err(|e| csv_err(path, &bytes, e))?;
         let at = rec
             .position()
             .map(|p| p.byte() as usize)
@@ -97,20 +97,27 @@ fn read_csv(path: &Path) -> Result<Table> {
     Ok((headers, rows))
 }
 
-fn csv_err(path: &Path, e: csv::Error) -> Error {
-    let row = e.position().map(|p| p.line() as usize).unwrap_or(0);
-    if let csv::ErrorKind::Io(_) = e.kind() {
-        let kind = match e.into_kind() {
-            csv::ErrorKind::Io(io) => io,
-            _ => unreachable!("checked above"),
-        };
-        return Error::io(path, kind);
+/// A CSV error as a data error naming the line, counted from the byte offset (see
+/// [`read_csv`]); I/O errors stay I/O errors.
+fn csv_err(path: &Path, bytes: &[u8], e: csv::Error) -> Error {
+    let row = e
+        .position()
+        .map(|p| line_of(bytes, p.byte() as usize))
+        .unwrap_or(0);
+    let message = format!("{e}; fix the CSV syntax (quote fields containing commas)");
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        _ => Error::data(path, row, message),
     }
-    Error::data(
-        path,
-        row,
-        format!("{e}; fix the CSV syntax (quote fields containing commas)"),
-    )
+}
+
+/// The 1-based line of byte offset `at` in `bytes`, past any line end at `at` itself.
+fn line_of(bytes: &[u8], at: usize) -> usize {
+    let mut at = at.min(bytes.len());
+    while at < bytes.len() && (bytes[at] == b'\n' || bytes[at] == b'\r') {
+        at += 1;
+    }
+    1 + bytes[..at].iter().filter(|&&b| b == b'\n').count()
 }
 
 struct Columns<'a> {
@@ -441,6 +448,23 @@ mod tests {
         std::fs::write(
             d.path().join("bilateral_2014.csv"),
             "exporter,importer,value_usd\r\nAAA,BBB,1\r\nBBB,ZZZ,2\r\n",
+        )
+        .unwrap();
+        let e = Facts::load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("bilateral_2014.csv, row 3"), "{e}");
+    }
+
+    #[test]
+    fn a_csv_syntax_error_names_its_line_in_a_crlf_file() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\nROW,Rest,1e9,2e8,2e8,,,,,,,,,\n",
+            "",
+        );
+        std::fs::write(
+            d.path().join("bilateral_2014.csv"),
+            "exporter,importer,value_usd\r\nAAA,ROW,1\r\nAAA,ROW\r\n",
         )
         .unwrap();
         let e = Facts::load(d.path()).unwrap_err().to_string();
