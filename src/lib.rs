@@ -7,6 +7,9 @@
 //! year; [`model`] solves the general equilibrium in changes for each year; [`simulate`] runs
 //! the years (and draws) in parallel; [`report`] writes the tables.
 //! [`estimate`] fits PPML gravity models with high-dimensional fixed effects.
+//! [`gravity`] runs single-sector structural gravity scenarios (`StructuralGravity(...)`:
+//! the Advanced Guide's procedure and the exact equilibrium; see `docs/gravity.md`), whose
+//! numerics live in [`model::gravity`].
 
 // Numerical code indexes several arrays with the same economy/sector indices (the notation of
 // the papers); `!(x > 0.0)` is used on purpose so that NaN fails the check.
@@ -15,6 +18,7 @@
 pub mod data;
 pub mod error;
 pub mod estimate;
+pub mod gravity;
 pub mod invest;
 pub mod model;
 pub mod policy;

@@ -22,7 +22,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Solve every year of a scenario and write economies.csv, bilateral.csv, tariffs.csv,
-    /// solver.csv (and quotas.csv) into the output directory.
+    /// solver.csv (and quotas.csv, investment.csv) into the output directory. A
+    /// `StructuralGravity(...)` file runs the single-sector structural gravity model.
     Run {
         /// The scenario file (RON).
         scenario: PathBuf,
@@ -213,6 +214,47 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `tradesim run` on a `StructuralGravity(...)` file: the single-sector structural gravity model.
+fn run_gravity(
+    scenario: &std::path::Path,
+    out: &std::path::Path,
+    quiet: bool,
+    force: bool,
+) -> tradesim::error::Result<()> {
+    let staged = report::output::OutputDir::begin(out, force)?;
+    let outcome = tradesim::gravity::run_gravity_scenario(scenario)?;
+    tradesim::gravity::write_gravity_tables(&outcome, staged.staging_dir())?;
+    staged.commit()?;
+    if quiet {
+        return Ok(());
+    }
+    let (b, c, f) = (&outcome.baseline, &outcome.conditional, &outcome.full);
+    eprintln!(
+        "{}: {} economies, {:?} procedure",
+        outcome.scenario,
+        outcome.names.len(),
+        outcome.procedure
+    );
+    if outcome.guide_passes.is_none() {
+        eprintln!(
+            "  baseline resistances: {} iterations, residual {:.1e}; conditional: {} iterations, residual {:.1e}",
+            b.convergence.iterations, b.convergence.residual, c.convergence.iterations, c.convergence.residual
+        );
+    }
+    eprintln!(
+        "  full GE: {} {}, market-clearing residual {:.1e}",
+        f.convergence.iterations,
+        if outcome.guide_passes.is_some() {
+            "passes of the Guide's loop (as in the book; markets do not clear exactly)"
+        } else {
+            "iterations"
+        },
+        f.market_residual
+    );
+    eprintln!("wrote economies.csv, bilateral.csv in {}", out.display());
+    Ok(())
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (k, n) = s
         .split_once('/')
@@ -321,6 +363,17 @@ fn run(
     force: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
+    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
+    match scenario::file_kind(&text) {
+        scenario::FileKind::StructuralGravity => return run_gravity(path, out, quiet, force),
+        scenario::FileKind::Batch => {
+            return Err(tradesim::error::Error::invalid(
+                path.display().to_string(),
+                "is a batch file; run it with `tradesim batch`",
+            ))
+        }
+        _ => {}
+    }
     let s = scenario::load(path)?;
     let staged = report::output::OutputDir::begin(out, force)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
@@ -350,7 +403,19 @@ fn run(
 
 fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
     let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
-    if scenario::file_kind(&text) == scenario::FileKind::Batch {
+    if scenario::file_kind(&text) == scenario::FileKind::StructuralGravity {
+        let g = tradesim::gravity::load_gravity_scenario(path)?;
+        println!(
+            "structural gravity scenario {}: data {}, year {}, sigma {}, reference {}, {} counterfactual change(s), {:?} procedure",
+            g.name,
+            g.data.display(),
+            g.year,
+            g.sigma,
+            g.reference,
+            g.counterfactual.len(),
+            g.procedure
+        );
+    } else if scenario::file_kind(&text) == scenario::FileKind::Batch {
         let b = scenario::batch::load(path)?;
         println!(
             "batch {}: {} scenario(s), {} draw(s) each, seed {}",

@@ -2,3 +2,4 @@
 
 mod anderson;
 pub mod caliendo_parro;
+pub mod gravity;

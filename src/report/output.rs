@@ -117,6 +117,11 @@ impl OutputDir {
         std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))
     }
 
+    /// The staging directory (for writers that take a directory).
+    pub fn staging_dir(&self) -> &Path {
+        &self.staging
+    }
+
     /// The destination.
     pub fn dest(&self) -> &Path {
         &self.dest

@@ -1,0 +1,17 @@
+//! Single-sector structural gravity scenarios: the `StructuralGravity(...)` scenario file, the
+//! data set it names, trade costs (given or estimated as in the Advanced Guide), the solve
+//! ([`crate::model::gravity`]), and the `economies.csv` / `bilateral.csv` tables.
+//!
+//! Pipeline: [`scenario::load_gravity_scenario`] → [`data::load_panel`] → costs
+//! ([`estimate::guide_costs`] or given coefficients) → [`crate::model::gravity`] →
+//! [`report::write_gravity_tables`]. Entry point: [`run_gravity_scenario`].
+
+pub mod data;
+pub mod estimate;
+pub mod report;
+pub mod run;
+pub mod scenario;
+
+pub use report::write_gravity_tables;
+pub use run::{run_gravity_scenario, run_scenario, BilateralRow, EconomyRow, GravityOutcome};
+pub use scenario::{load_gravity_scenario, parse_gravity_scenario, GravityScenario};

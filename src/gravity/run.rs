@@ -1,0 +1,508 @@
+//! From a checked scenario to a [`GravityOutcome`]: load the data, build baseline and
+//! counterfactual trade costs, solve, and tabulate per economy and per pair.
+
+use super::data::{load_panel, Covariate, Panel, YearData};
+use super::scenario::{
+    load_gravity_scenario, Change, Costs, GravityScenario, Orientation, Pairs, Procedure,
+};
+use crate::error::{Error, Result};
+use crate::model::gravity::{self, guide, CostMatrix, Solution, World};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One economy's results. `*_base` are baseline values, unsuffixed values are the
+/// counterfactual full-endowment equilibrium; `*_pct` follow the scenario's orientation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EconomyRow {
+    pub economy: String,
+    /// Foreign sales `Σ_{j≠i} X_ij` (fitted baseline flows).
+    pub exports_base: f64,
+    pub exports: f64,
+    /// Foreign purchases `Σ_{i≠j} X_ij`.
+    pub imports_base: f64,
+    pub imports: f64,
+    pub output_base: f64,
+    pub output: f64,
+    pub expenditure_base: f64,
+    pub expenditure: f64,
+    /// Real expenditure `E_i/P_i` (welfare).
+    pub real_income_pct: f64,
+    /// Real GDP `Y_i/P_i`.
+    pub real_gdp_pct: f64,
+    /// Inward multilateral resistance (consumer price index) `P_i`.
+    pub imr_pct: f64,
+    /// Outward multilateral resistance `Π_i`.
+    pub omr_pct: f64,
+    /// Factory-gate price `p_i`.
+    pub price_pct: f64,
+    pub exports_pct: f64,
+    pub imports_pct: f64,
+    /// Exports in the conditional GE (output and expenditure fixed).
+    pub exports_conditional_pct: f64,
+    /// Levels of the inward resistance `P_i` in the baseline and the conditional GE.
+    pub imr_base: f64,
+    pub imr_conditional: f64,
+    /// Levels of the outward resistance `Π_i` in the baseline and the conditional GE.
+    pub omr_base: f64,
+    pub omr_conditional: f64,
+}
+
+/// One directed pair's flow (baseline and counterfactual full GE).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BilateralRow {
+    pub exporter: String,
+    pub importer: String,
+    pub value_base: f64,
+    pub value: f64,
+    pub change_pct: f64,
+}
+
+/// Everything a gravity scenario produces.
+#[derive(Debug, Clone)]
+pub struct GravityOutcome {
+    pub scenario: String,
+    pub year: i64,
+    pub sigma: f64,
+    pub procedure: Procedure,
+    pub orientation: Orientation,
+    pub names: Vec<String>,
+    pub reference: usize,
+    /// Trade costs `t^{1−σ}` in the baseline and the counterfactual (row-major).
+    pub costs_base: CostMatrix,
+    pub costs_counterfactual: CostMatrix,
+    pub baseline: Solution,
+    pub conditional: Solution,
+    pub full: Solution,
+    /// Cost coefficients used (given or estimated).
+    pub coefficients: Vec<(String, f64)>,
+    /// Passes of the Guide's loop (AdvancedGuide procedure only).
+    pub guide_passes: Option<usize>,
+    pub economies: Vec<EconomyRow>,
+    pub bilateral: Vec<BilateralRow>,
+}
+
+/// Reads the scenario file at `path`, solves it and returns the outcome.
+pub fn run_gravity_scenario(path: impl AsRef<Path>) -> Result<GravityOutcome> {
+    let scenario = load_gravity_scenario(path.as_ref())?;
+    run_scenario(&scenario)
+}
+
+fn change_columns(changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .map(|c| match c {
+            Change::SetCovariate { column, .. }
+            | Change::RemoveBorder { column, .. }
+            | Change::ChangeTariff { column, .. } => column.clone(),
+        })
+        .collect()
+}
+
+/// Solves a checked scenario.
+pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
+    let mut columns: Vec<String> = Vec::new();
+    let mut add = |c: &str| {
+        if !columns.iter().any(|x| x == c) {
+            columns.push(c.to_string());
+        }
+    };
+    let (covariates, years): (Vec<Covariate>, Vec<i64>) = match &s.costs {
+        Costs::Coefficients { coefficients, .. } => (
+            coefficients.keys().map(|k| Covariate::parse(k)).collect(),
+            vec![s.year],
+        ),
+        Costs::Estimate {
+            years,
+            pair,
+            policy,
+            fill,
+        } => {
+            add(pair);
+            (
+                policy
+                    .iter()
+                    .chain(fill)
+                    .map(|k| Covariate::parse(k))
+                    .collect(),
+                years.clone(),
+            )
+        }
+    };
+    for c in &covariates {
+        add(&c.column);
+    }
+    for c in change_columns(&s.counterfactual) {
+        add(&c);
+    }
+    let panel = load_panel(&s.data, &s.columns, &years, &columns)?;
+    let yd = panel.year(s.year)?;
+    let n = yd.names.len();
+    let reference = yd
+        .names
+        .iter()
+        .position(|c| *c == s.reference)
+        .ok_or_else(|| {
+            Error::invalid(
+                format!("{} (field reference)", s.path.display()),
+                format!(
+                    "\"{}\" is not an economy of {} in {}; choose one of: {}",
+                    s.reference,
+                    s.data.display(),
+                    s.year,
+                    yd.names.join(", ")
+                ),
+            )
+        })?;
+
+    // baseline costs and the coefficients of the covariates the counterfactual may change
+    let (base_costs, betas): (Vec<f64>, Vec<(Covariate, f64)>) = match &s.costs {
+        Costs::Coefficients {
+            coefficients,
+            constant,
+        } => {
+            let betas: Vec<(Covariate, f64)> = coefficients
+                .iter()
+                .map(|(k, b)| (Covariate::parse(k), *b))
+                .collect();
+            let mut t = vec![*constant; n * n];
+            for (cov, b) in &betas {
+                for (k, v) in t.iter_mut().enumerate() {
+                    *v += b * panel.covariate(cov, yd.obs[k])?;
+                }
+            }
+            (t.into_iter().map(f64::exp).collect(), betas)
+        }
+        Costs::Estimate {
+            years,
+            pair,
+            policy,
+            fill,
+        } => {
+            let est = super::estimate::guide_costs(&panel, &yd, years, pair, policy, fill)?;
+            (est.costs, est.policy)
+        }
+    };
+    let cf_costs = counterfactual_costs(s, &panel, &yd, &base_costs, &betas)?;
+    let costs_base = CostMatrix::new(&yd.names, base_costs)?;
+    let costs_cf = CostMatrix::new(&yd.names, cf_costs)?;
+    let world = World::new(
+        yd.names.clone(),
+        yd.output.clone(),
+        yd.expenditure.clone(),
+        reference,
+    )?;
+    let (baseline, conditional, full, passes) = match s.procedure {
+        Procedure::Exact => {
+            let r = gravity::solve_exact(&world, &costs_base, &costs_cf, s.sigma, &s.solver)?;
+            (r.baseline, r.conditional, r.full, None)
+        }
+        Procedure::AdvancedGuide => {
+            if s.columns.output.is_some() || s.columns.expenditure.is_some() {
+                return Err(Error::invalid(
+                    format!("{} (field procedure)", s.path.display()),
+                    "the Guide's procedure takes output and expenditure from the flows; remove columns.output/expenditure or use procedure: Exact",
+                ));
+            }
+            let r = guide::run(
+                &yd.names,
+                &yd.trade,
+                &costs_base,
+                &costs_cf,
+                s.sigma,
+                reference,
+                50,
+                &s.solver,
+            )?;
+            (r.baseline, r.conditional, r.full, Some(r.passes))
+        }
+    };
+    let economies = tabulate(s, &yd.names, &baseline, &conditional, &full);
+    let bilateral = (0..n * n)
+        .map(|k| BilateralRow {
+            exporter: yd.names[k / n].clone(),
+            importer: yd.names[k % n].clone(),
+            value_base: baseline.flows[k],
+            value: full.flows[k],
+            change_pct: pct(s.orientation, baseline.flows[k], full.flows[k]),
+        })
+        .collect();
+    Ok(GravityOutcome {
+        scenario: s.name.clone(),
+        year: s.year,
+        sigma: s.sigma,
+        procedure: s.procedure,
+        orientation: s.orientation,
+        names: yd.names.clone(),
+        reference,
+        costs_base,
+        costs_counterfactual: costs_cf,
+        baseline,
+        conditional,
+        full,
+        coefficients: betas.iter().map(|(c, b)| (c.label.clone(), *b)).collect(),
+        guide_passes: passes,
+        economies,
+        bilateral,
+    })
+}
+
+fn pct(o: Orientation, base: f64, cf: f64) -> f64 {
+    match o {
+        Orientation::CounterfactualVsBaseline => (cf / base - 1.0) * 100.0,
+        Orientation::BaselineVsCounterfactual => (base / cf - 1.0) * 100.0,
+    }
+}
+
+fn tabulate(
+    s: &GravityScenario,
+    names: &[String],
+    base: &Solution,
+    cond: &Solution,
+    full: &Solution,
+) -> Vec<EconomyRow> {
+    let o = s.orientation;
+    let (xb, xc, xf) = (base.exports(), cond.exports(), full.exports());
+    let (mb, mf) = (base.imports(), full.imports());
+    let (pb, pf) = (base.price_index(s.sigma), full.price_index(s.sigma));
+    let (ob, of) = (base.outward_level(s.sigma), full.outward_level(s.sigma));
+    let (pc, oc) = (cond.price_index(s.sigma), cond.outward_level(s.sigma));
+    (0..names.len())
+        .map(|i| {
+            let price_pct = match (s.procedure, o) {
+                // the book reports (1 − p)·100, not (1/p − 1)·100
+                (Procedure::AdvancedGuide, Orientation::BaselineVsCounterfactual) => {
+                    (1.0 - full.price[i]) * 100.0
+                }
+                _ => pct(o, base.price[i], full.price[i]),
+            };
+            EconomyRow {
+                economy: names[i].clone(),
+                exports_base: xb[i],
+                exports: xf[i],
+                imports_base: mb[i],
+                imports: mf[i],
+                output_base: base.output[i],
+                output: full.output[i],
+                expenditure_base: base.expenditure[i],
+                expenditure: full.expenditure[i],
+                real_income_pct: pct(o, base.expenditure[i] / pb[i], full.expenditure[i] / pf[i]),
+                real_gdp_pct: pct(o, base.output[i] / pb[i], full.output[i] / pf[i]),
+                imr_pct: pct(o, pb[i], pf[i]),
+                omr_pct: pct(o, ob[i], of[i]),
+                price_pct,
+                exports_pct: pct(o, xb[i], xf[i]),
+                imports_pct: pct(o, mb[i], mf[i]),
+                exports_conditional_pct: pct(o, xb[i], xc[i]),
+                imr_base: pb[i],
+                imr_conditional: pc[i],
+                omr_base: ob[i],
+                omr_conditional: oc[i],
+            }
+        })
+        .collect()
+}
+
+fn resolve_pairs(
+    s: &GravityScenario,
+    names: &[String],
+    pairs: &Pairs,
+) -> Result<Vec<(usize, usize)>> {
+    let idx = |c: &str| -> Result<usize> {
+        names.iter().position(|x| x == c).ok_or_else(|| {
+            Error::invalid(
+                format!("{} (field counterfactual)", s.path.display()),
+                format!(
+                    "\"{c}\" is not an economy of the data in {}; choose among: {}",
+                    s.year,
+                    names.join(", ")
+                ),
+            )
+        })
+    };
+    let n = names.len();
+    let mut out = Vec::new();
+    match pairs {
+        Pairs::All => {
+            for i in 0..n {
+                for j in 0..n {
+                    if i != j {
+                        out.push((i, j));
+                    }
+                }
+            }
+        }
+        Pairs::Among(list) => {
+            let ids: Vec<usize> = list.iter().map(|c| idx(c)).collect::<Result<_>>()?;
+            for &i in &ids {
+                for &j in &ids {
+                    if i != j {
+                        out.push((i, j));
+                    }
+                }
+            }
+        }
+        Pairs::Between(a, b) => {
+            let a: Vec<usize> = a.iter().map(|c| idx(c)).collect::<Result<_>>()?;
+            let b: Vec<usize> = b.iter().map(|c| idx(c)).collect::<Result<_>>()?;
+            for &i in &a {
+                for &j in &b {
+                    if i != j {
+                        out.push((i, j));
+                        out.push((j, i));
+                    }
+                }
+            }
+        }
+        Pairs::Directed(list) => {
+            for (e, i) in list {
+                let (e, i) = (idx(e)?, idx(i)?);
+                if e == i {
+                    return Err(Error::invalid(
+                        format!("{} (field counterfactual)", s.path.display()),
+                        format!(
+                            "the pair ({0}, {0}) is domestic; changes apply to international pairs",
+                            names[e]
+                        ),
+                    ));
+                }
+                out.push((e, i));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Counterfactual costs: the baseline costs times `exp(Σ_k β_k (f(z'_k) − f(z_k)))` for the
+/// changed covariates, times `((1+τ')/(1+τ))^{ε}` for changed tariffs.
+fn counterfactual_costs(
+    s: &GravityScenario,
+    panel: &Panel,
+    yd: &YearData,
+    base: &[f64],
+    betas: &[(Covariate, f64)],
+) -> Result<Vec<f64>> {
+    let n = yd.names.len();
+    let raw = |column: &str| -> Vec<f64> {
+        let c = panel.column(column).expect("change columns are loaded");
+        (0..n * n).map(|k| panel.obs[yd.obs[k]].values[c]).collect()
+    };
+    let mut current: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut tariffs: BTreeMap<String, (Vec<f64>, f64)> = BTreeMap::new();
+    for change in &s.counterfactual {
+        match change {
+            Change::SetCovariate {
+                column,
+                pairs,
+                value,
+            } => set_covariate(
+                s,
+                &yd.names,
+                betas,
+                &mut current,
+                &raw,
+                column,
+                pairs,
+                *value,
+            )?,
+            Change::RemoveBorder { column, pairs } => {
+                set_covariate(s, &yd.names, betas, &mut current, &raw, column, pairs, 0.0)?
+            }
+            Change::ChangeTariff {
+                column,
+                pairs,
+                rate,
+                elasticity,
+            } => {
+                let e = elasticity.unwrap_or(1.0 - s.sigma);
+                let entry = tariffs
+                    .entry(column.clone())
+                    .or_insert_with(|| (raw(column), e));
+                entry.1 = e;
+                for (i, j) in resolve_pairs(s, &yd.names, pairs)? {
+                    entry.0[i * n + j] = *rate;
+                }
+            }
+        }
+    }
+    let mut log_shift = vec![0.0; n * n];
+    for (column, values) in &current {
+        let old = raw(column);
+        for (cov, b) in betas.iter().filter(|(c, _)| &c.column == column) {
+            for k in 0..n * n {
+                if values[k] != old[k] {
+                    let f = |v: f64| if cov.log { v.ln() } else { v };
+                    let d = b * (f(values[k]) - f(old[k]));
+                    if !d.is_finite() {
+                        return Err(Error::invalid(
+                            format!("{} (field counterfactual)", s.path.display()),
+                            format!(
+                                "{} cannot be set to {} for {} -> {}",
+                                cov.label,
+                                values[k],
+                                yd.names[k / n],
+                                yd.names[k % n]
+                            ),
+                        ));
+                    }
+                    log_shift[k] += d;
+                }
+            }
+        }
+    }
+    for (column, (values, e)) in &tariffs {
+        let old = raw(column);
+        for k in 0..n * n {
+            if values[k] != old[k] {
+                if old[k] <= -1.0 || old[k].is_nan() {
+                    return Err(Error::data(
+                        &panel.path,
+                        panel.obs[yd.obs[k]].line,
+                        format!("tariff {column} is {}; an ad valorem rate must be above -1 (0.05 = 5%)", old[k]),
+                    ));
+                }
+                log_shift[k] += e * ((1.0 + values[k]) / (1.0 + old[k])).ln();
+            }
+        }
+    }
+    Ok(base
+        .iter()
+        .zip(&log_shift)
+        .map(|(t, d)| t * d.exp())
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn set_covariate(
+    s: &GravityScenario,
+    names: &[String],
+    betas: &[(Covariate, f64)],
+    current: &mut BTreeMap<String, Vec<f64>>,
+    raw: &dyn Fn(&str) -> Vec<f64>,
+    column: &str,
+    pairs: &Pairs,
+    value: f64,
+) -> Result<()> {
+    if !betas.iter().any(|(c, _)| c.column == column) {
+        return Err(Error::invalid(
+            format!("{} (field counterfactual)", s.path.display()),
+            format!(
+                "\"{column}\" is not a trade-cost covariate of this scenario's costs ({}); add it to costs (coefficients or policy) or change another column",
+                betas.iter().map(|(c, _)| c.label.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    if !value.is_finite() {
+        return Err(Error::invalid(
+            format!("{} (field counterfactual)", s.path.display()),
+            format!("value {value} for {column} is not a number"),
+        ));
+    }
+    let n = names.len();
+    let entry = current
+        .entry(column.to_string())
+        .or_insert_with(|| raw(column));
+    for (i, j) in resolve_pairs(s, names, pairs)? {
+        entry[i * n + j] = value;
+    }
+    Ok(())
+}

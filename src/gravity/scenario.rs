@@ -1,0 +1,335 @@
+//! The `StructuralGravity(...)` scenario file (RON): raw serde types, then a checked
+//! [`GravityScenario`]. Every field is documented in `docs/gravity.md`.
+
+use crate::error::{Error, Result};
+use crate::model::gravity::SolverOptions;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The file as written. Only these raw types derive serde.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "StructuralGravity", deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: String,
+    /// CSV file, relative to the scenario file's directory.
+    pub data: PathBuf,
+    #[serde(default)]
+    pub columns: Columns,
+    pub year: i64,
+    pub sigma: f64,
+    pub reference: String,
+    pub costs: Costs,
+    pub counterfactual: Vec<Change>,
+    #[serde(default)]
+    pub procedure: Procedure,
+    #[serde(default)]
+    pub orientation: Orientation,
+    #[serde(default)]
+    pub solver: Solver,
+}
+
+/// Column names of the data file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Columns {
+    pub exporter: String,
+    pub importer: String,
+    pub year: String,
+    pub trade: String,
+    /// Exporter output `Y_i`, repeated on each of its rows; `None`: the row sum of trade.
+    pub output: Option<String>,
+    /// Importer expenditure `E_j`; `None`: the column sum of trade.
+    pub expenditure: Option<String>,
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            exporter: "exporter".into(),
+            importer: "importer".into(),
+            year: "year".into(),
+            trade: "trade".into(),
+            output: None,
+            expenditure: None,
+        }
+    }
+}
+
+/// Where the trade costs `t_ij^{1−σ}` come from.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum Costs {
+    /// `t_ij^{1−σ} = exp(constant + Σ_k β_k z_ijk)`; keys are covariates: a column name or
+    /// `ln(column)`.
+    Coefficients {
+        coefficients: BTreeMap<String, f64>,
+        #[serde(default)]
+        constant: f64,
+    },
+    /// The Guide's two-stage estimate (MODEL.md §2 steps 1–2): PPML on `years` with
+    /// exporter-year, importer-year and symmetric pair effects (`pair` column; domestic
+    /// pairs share one omitted effect) and the `policy` covariates; pairs without trade in
+    /// every year get their pair effect from a PPML of the baseline year's `exp(γ)` on
+    /// `fill` covariates with exporter and importer effects.
+    Estimate {
+        years: Vec<i64>,
+        pair: String,
+        policy: Vec<String>,
+        fill: Vec<String>,
+    },
+}
+
+/// Which directed pairs a change applies to (never domestic pairs).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum Pairs {
+    /// Every international pair.
+    All,
+    /// Every directed pair of distinct economies in the list.
+    Among(Vec<String>),
+    /// Both directions between each economy of the first list and each of the second.
+    Between(Vec<String>, Vec<String>),
+    /// Exactly these (exporter, importer) pairs.
+    Directed(Vec<(String, String)>),
+}
+
+/// One counterfactual change of trade costs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum Change {
+    /// Set a cost covariate to `value` for `pairs`; costs move by `exp(β (value − z))`.
+    SetCovariate {
+        column: String,
+        pairs: Pairs,
+        value: f64,
+    },
+    /// Set a border dummy (default column `international`) to 0 for `pairs` (default `All`).
+    RemoveBorder {
+        #[serde(default = "default_border")]
+        column: String,
+        #[serde(default = "default_all")]
+        pairs: Pairs,
+    },
+    /// Set the ad valorem tariff (`column`, 0.05 = 5%) of `pairs` to `rate`; costs move by
+    /// `((1 + rate)/(1 + τ))^{elasticity}`, elasticity `1 − σ` unless given.
+    ChangeTariff {
+        column: String,
+        pairs: Pairs,
+        rate: f64,
+        #[serde(default)]
+        elasticity: Option<f64>,
+    },
+}
+
+fn default_border() -> String {
+    "international".into()
+}
+fn default_all() -> Pairs {
+    Pairs::All
+}
+
+/// How the counterfactual is solved.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum Procedure {
+    /// The exact equilibrium: every market clears (default).
+    #[default]
+    Exact,
+    /// The Advanced Guide's procedure, to replicate the book (MODEL.md §2 steps 3–6).
+    AdvancedGuide,
+}
+
+/// Which world the reported percentage changes are relative to.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum Orientation {
+    /// `(counterfactual / baseline − 1)·100`: the effect of the counterfactual change (default).
+    #[default]
+    CounterfactualVsBaseline,
+    /// `(baseline / counterfactual − 1)·100`: the effect of what the counterfactual removes,
+    /// as the Guide reports NAFTA (the world with NAFTA relative to the world without it).
+    BaselineVsCounterfactual,
+}
+
+/// Solver settings (optional).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Solver {
+    pub tolerance: f64,
+    pub max_iterations: usize,
+}
+
+impl Default for Solver {
+    fn default() -> Self {
+        let d = SolverOptions::default();
+        Solver {
+            tolerance: d.tolerance(),
+            max_iterations: d.max_iterations(),
+        }
+    }
+}
+
+/// A checked scenario: paths resolved, settings validated.
+#[derive(Debug, Clone)]
+pub struct GravityScenario {
+    pub path: PathBuf,
+    pub name: String,
+    pub data: PathBuf,
+    pub columns: Columns,
+    pub year: i64,
+    pub sigma: f64,
+    pub reference: String,
+    pub costs: Costs,
+    pub counterfactual: Vec<Change>,
+    pub procedure: Procedure,
+    pub orientation: Orientation,
+    pub solver: SolverOptions,
+}
+
+/// Parses scenario text; `path` is used for messages and to resolve `data`.
+pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario> {
+    let raw: RawScenario = ron::from_str(text).map_err(|e| {
+        Error::scenario(
+            path,
+            text,
+            e.span.start.line,
+            e.span.start.col,
+            format!(
+                "{}; see docs/gravity.md for the StructuralGravity fields",
+                e.code
+            ),
+        )
+    })?;
+    let ctx = |field: &str| format!("{} (field {field})", path.display());
+    let mut problems = Vec::new();
+    if raw.name.trim().is_empty() {
+        problems.push(Error::invalid(
+            ctx("name"),
+            "is empty; give the scenario a name",
+        ));
+    }
+    if let Err(e) = crate::model::gravity::check_sigma(raw.sigma) {
+        problems.push(Error::invalid(ctx("sigma"), e.to_string()));
+    }
+    let solver = match SolverOptions::new(raw.solver.tolerance, raw.solver.max_iterations) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            problems.push(Error::invalid(ctx("solver"), e.to_string()));
+            None
+        }
+    };
+    if raw.counterfactual.is_empty() {
+        problems.push(Error::invalid(
+            ctx("counterfactual"),
+            "is empty; list at least one change, e.g. SetCovariate(column: \"rta\", pairs: Among([\"CAN\", \"MEX\", \"USA\"]), value: 0)",
+        ));
+    }
+    match &raw.costs {
+        Costs::Coefficients {
+            coefficients,
+            constant,
+        } => {
+            if !constant.is_finite() || coefficients.values().any(|v| !v.is_finite()) {
+                problems.push(Error::invalid(ctx("costs"), "a coefficient is not finite"));
+            }
+        }
+        Costs::Estimate { years, policy, .. } => {
+            if !years.contains(&raw.year) {
+                problems.push(Error::invalid(
+                    ctx("costs"),
+                    format!("the estimation years {years:?} do not include the baseline year {}; add it", raw.year),
+                ));
+            }
+            if policy.is_empty() {
+                problems.push(Error::invalid(
+                    ctx("costs"),
+                    "policy is empty; name the covariate(s) the counterfactual changes, e.g. [\"rta\"]",
+                ));
+            }
+        }
+    }
+    for change in &raw.counterfactual {
+        if let Change::ChangeTariff { rate, .. } = change {
+            if !(rate.is_finite() && *rate > -1.0) {
+                problems.push(Error::invalid(
+                    ctx("counterfactual"),
+                    format!("tariff rate {rate} must be above -1 (0.05 = 5%)"),
+                ));
+            }
+        }
+    }
+    if let Some(first) = problems
+        .into_iter()
+        .reduce(|a, b| Error::invalid(a.to_string(), b.to_string()))
+    {
+        return Err(first);
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(GravityScenario {
+        path: path.to_path_buf(),
+        name: raw.name,
+        data: base.join(raw.data),
+        columns: raw.columns,
+        year: raw.year,
+        sigma: raw.sigma,
+        reference: raw.reference,
+        costs: raw.costs,
+        counterfactual: raw.counterfactual,
+        procedure: raw.procedure,
+        orientation: raw.orientation,
+        solver: solver.expect("checked above"),
+    })
+}
+
+/// Reads and checks a scenario file.
+pub fn load_gravity_scenario(path: &Path) -> Result<GravityScenario> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_gravity_scenario(&text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_scenario() {
+        let text = r#"StructuralGravity(
+            name: "cj",
+            data: "d.csv",
+            columns: (output: Some("Y"), expenditure: Some("E")),
+            year: 2006,
+            sigma: 5,
+            reference: "DEU",
+            costs: Coefficients(coefficients: {"lndist": -0.39, "pta": 0.47}, constant: 16.3),
+            counterfactual: [
+                SetCovariate(column: "pta", pairs: Between(["CAN"], ["JPN"]), value: 1),
+                RemoveBorder(),
+                ChangeTariff(column: "tariff", pairs: Directed([("CAN", "JPN")]), rate: 0),
+            ],
+            procedure: Exact,
+            orientation: CounterfactualVsBaseline,
+        )"#;
+        let s = parse_gravity_scenario(text, Path::new("/x/s.ron")).unwrap();
+        assert_eq!(s.data, PathBuf::from("/x/d.csv"));
+        assert_eq!(s.sigma, 5.0);
+        assert_eq!(s.columns.output.as_deref(), Some("Y"));
+        assert_eq!(s.counterfactual.len(), 3);
+        assert!(matches!(
+            &s.counterfactual[1],
+            Change::RemoveBorder { column, pairs: Pairs::All } if column == "international"
+        ));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let text = "StructuralGravity(\n name: \"x\",\n data: \"d.csv\",\n year: 2006,\n sigma: 5,\n reference: \"DEU\",\n costz: 1,\n)";
+        let e = parse_gravity_scenario(text, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("s.ron:7"), "{e}");
+        let text = r#"StructuralGravity(name: "x", data: "d.csv", year: 2006, sigma: 0.5, reference: "DEU",
+            costs: Coefficients(coefficients: {}), counterfactual: [])"#;
+        let e = parse_gravity_scenario(text, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sigma") && e.contains("counterfactual"), "{e}");
+    }
+}
