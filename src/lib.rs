@@ -25,3 +25,4 @@ pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod simulate;
+pub mod world;

@@ -88,6 +88,25 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Data preparation: build baselines from sourced facts.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Build the built-in world `apac-americas-2014` from the sourced facts
+    /// (economies_2014.csv, bilateral_2014.csv) in the tidy baseline format.
+    BuildWorld {
+        /// Directory holding economies_2014.csv and bilateral_2014.csv.
+        #[arg(long, default_value = "../shared/facts")]
+        facts: PathBuf,
+        /// Output directory (created if absent; PROVENANCE.md there is left untouched).
+        #[arg(long, default_value = "data/apac-americas-2014")]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -294,6 +313,9 @@ fn main() -> ExitCode {
         Command::Estimate(a) => {
             estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
         }
+        Command::Data {
+            command: DataCommand::BuildWorld { facts, out },
+        } => build_world(&facts, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -471,5 +493,13 @@ fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::erro
         rep.files.join(", "),
         out.display()
     );
+    Ok(())
+}
+
+fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::error::Result<()> {
+    let world = tradesim::world::build(facts)?;
+    world.write(out)?;
+    println!("{}", world.summary);
+    println!("wrote {}", out.display());
     Ok(())
 }
