@@ -107,6 +107,19 @@ enum DataCommand {
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
     },
+    /// Write a synthetic bilateral FDI panel (labelled `synthetic = 1` in every row, generated
+    /// with a PTA effect of ln 1.30) to try `tradesim estimate` on FDI data.
+    SyntheticFdi {
+        /// The CSV file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of economies.
+        #[arg(long, default_value_t = 40)]
+        economies: usize,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -316,6 +329,14 @@ fn main() -> ExitCode {
         Command::Data {
             command: DataCommand::BuildWorld { facts, out },
         } => build_world(&facts, &out),
+        Command::Data {
+            command:
+                DataCommand::SyntheticFdi {
+                    out,
+                    economies,
+                    seed,
+                },
+        } => synthetic_fdi(&out, economies, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -492,6 +513,38 @@ fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::erro
         rep.failed.len(),
         rep.files.join(", "),
         out.display()
+    );
+    Ok(())
+}
+
+fn synthetic_fdi(
+    out: &std::path::Path,
+    economies: usize,
+    seed: u64,
+) -> tradesim::error::Result<()> {
+    if !(2..=999).contains(&economies) {
+        return Err(tradesim::error::Error::invalid(
+            "--economies",
+            "must be between 2 and 999",
+        ));
+    }
+    let csv = tradesim::invest::synthetic::fdi_panel_csv(economies, seed);
+    let name = out
+        .file_name()
+        .ok_or_else(|| {
+            tradesim::error::Error::invalid(out.display().to_string(), "name a file to write")
+        })?
+        .to_string_lossy()
+        .to_string();
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    report::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
+    println!(
+        "wrote {} (synthetic: {economies} economies, years 2002-2014, PTA effect ln 1.30 = {:.4})",
+        out.display(),
+        tradesim::invest::synthetic::true_beta()
     );
     Ok(())
 }
