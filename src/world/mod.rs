@@ -610,8 +610,41 @@ impl<'a> Builder<'a> {
                     a[i * n + jpn] / jm * 100.0
                 );
             }
-            summary.push('\n');
+            let (ex, im) = (self.ec[jpn].exports, self.ec[jpn].imports);
+            let _ = writeln!(
+                summary,
+                "\nLAC in Japan's totals: exports {:.1}%, imports {:.1}% (paper: 4.9% and 3.7%).\n",
+                jx / ex * 100.0,
+                jm / im * 100.0
+            );
         }
+        // Trade (exports + imports) with LAC, 2014, US$ bn; the paper quotes LAC's records.
+        let lac: Vec<usize> = LAC.iter().filter_map(|c| idx.get(c).copied()).collect();
+        const ASEAN: [&str; 10] = [
+            "BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM",
+        ];
+        let partners: [(&str, &[&str], f64); 5] = [
+            ("China", &["CHN"], 254.0),
+            ("ASEAN-10", &ASEAN, 57.0),
+            ("Japan", &["JPN"], 54.0),
+            ("Korea", &["KOR"], 45.0),
+            ("India", &["IND"], 31.0),
+        ];
+        let _ = writeln!(
+            summary,
+            "Trade with the 13 LAC economies, exports + imports (paper: LAC's records, all LAC):\n\n\
+             | partner | baseline | paper |\n|---|---|---|"
+        );
+        for (name, codes, paper) in partners {
+            let ids: Vec<usize> = codes.iter().filter_map(|c| idx.get(c).copied()).collect();
+            let t: f64 = ids
+                .iter()
+                .flat_map(|&p| lac.iter().map(move |&l| (p, l)))
+                .map(|(p, l)| a[p * n + l] + a[l * n + p])
+                .sum();
+            let _ = writeln!(summary, "| {name} | {:.1} bn | {paper:.0} bn |", bn(t));
+        }
+        summary.push('\n');
     }
 }
 
