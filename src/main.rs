@@ -1,7 +1,7 @@
 //! The `tradesim` command line: argument parsing, the terminal (progress bar) and dispatch;
 //! the work lives in the library.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -35,12 +35,49 @@ enum Command {
         /// No progress bar and no summary.
         #[arg(long)]
         quiet: bool,
+        /// Also write the tables as JSON (`economies.json`, …) beside the CSVs.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Also write the self-contained HTML report, `report.html`.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Write DIR/report.html, a self-contained HTML report, from the tables in DIR.
+    Report {
+        /// An output directory of `tradesim run` (or of a batch).
+        dir: PathBuf,
+        /// The scenario file, to show its agreements, tariff paths and settings when DIR has
+        /// no report_meta.json (or to refresh them). Repeat for several scenarios.
+        #[arg(long)]
+        scenario: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario file format (for editors and tools).
+    Schema {
+        /// Which format.
+        #[arg(value_enum, default_value_t = SchemaKind::Scenario)]
+        kind: SchemaKind,
     },
     /// Validate a scenario without solving and print its resolved tariff paths.
     Check {
         /// The scenario file (RON).
         scenario: PathBuf,
     },
+}
+
+/// Output formats of the tables.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// CSV only.
+    Csv,
+    /// CSV and, beside each file, the same rows as a JSON array of objects.
+    Json,
+}
+
+/// The formats `tradesim schema` describes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchemaKind {
+    /// Scenario files (`Scenario(...)`).
+    Scenario,
 }
 
 fn main() -> ExitCode {
@@ -51,8 +88,17 @@ fn main() -> ExitCode {
             out,
             threads,
             quiet,
-        } => run(&scenario, &out, threads, quiet),
+            format,
+            report,
+        } => run(&scenario, &out, threads, quiet, format, report),
         Command::Check { scenario } => check(&scenario),
+        Command::Report { dir, scenario } => write_report(&dir, &scenario),
+        Command::Schema { kind } => {
+            match kind {
+                SchemaKind::Scenario => println!("{}", scenario::schema::scenario_json()),
+            }
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +143,8 @@ fn run(
     out: &std::path::Path,
     threads: Option<usize>,
     quiet: bool,
+    format: Format,
+    html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
     let s = scenario::load(path)?;
@@ -105,7 +153,17 @@ fn run(
     bar.finish_and_clear();
     let outcome = result?;
     let tables = report::tables(&s.baseline, &outcome);
-    let files = report::write_tables(out, &tables)?;
+    let mut files = report::table_files(&tables, format == Format::Json)?;
+    let meta = report::meta::ReportMeta::new(vec![report::meta::scenario_meta(&s)]);
+    files.push((report::meta::FILE.to_string(), meta.to_json()));
+    if html {
+        let data = report::html::ReportData::from_tables(meta, &tables, &out.display().to_string());
+        files.push((
+            report::html::FILE.to_string(),
+            report::html::render(&data).into_bytes(),
+        ));
+    }
+    let files = report::write_files(out, &files)?;
     if !quiet {
         let members: Vec<usize> = {
             let mut m: Vec<usize> = s
@@ -128,5 +186,27 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
     let s = scenario::load(path)?;
     print!("{}", report::policy_summary(&s));
     println!("ok: {} is valid", path.display());
+    Ok(())
+}
+
+fn write_report(dir: &std::path::Path, scenarios: &[PathBuf]) -> tradesim::error::Result<()> {
+    let mut data = report::html::ReportData::load(dir)?;
+    for path in scenarios {
+        let s = scenario::load(path)?;
+        if !data.scenarios().contains(&s.name) {
+            return Err(tradesim::error::Error::invalid(
+                path.display().to_string(),
+                format!(
+                    "scenario `{}` has no rows in {}; its scenarios are: {}. Pass the scenario file the tables were written from",
+                    s.name,
+                    dir.join("economies.csv").display(),
+                    data.scenarios().join(", ")
+                ),
+            ));
+        }
+        data.set_meta(report::meta::scenario_meta(&s));
+    }
+    let path = report::html::write(dir, &data)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! every error it finds at once.
 
 pub mod raw;
+pub mod schema;
 
 use crate::data::{self, Baseline};
 use crate::error::{Error, Result};
