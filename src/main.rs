@@ -50,6 +50,10 @@ enum Command {
         /// no report_meta.json (or to refresh them). Repeat for several scenarios.
         #[arg(long)]
         scenario: Vec<PathBuf>,
+        /// Another output directory whose scenarios join the report (to compare options run
+        /// separately). Repeatable.
+        #[arg(long)]
+        compare: Vec<PathBuf>,
     },
     /// Print the JSON Schema of the scenario file format (for editors and tools).
     Schema {
@@ -92,7 +96,11 @@ fn main() -> ExitCode {
             report,
         } => run(&scenario, &out, threads, quiet, format, report),
         Command::Check { scenario } => check(&scenario),
-        Command::Report { dir, scenario } => write_report(&dir, &scenario),
+        Command::Report {
+            dir,
+            scenario,
+            compare,
+        } => write_report(&dir, &scenario, &compare),
         Command::Schema { kind } => {
             match kind {
                 SchemaKind::Scenario => println!("{}", scenario::schema::scenario_json()),
@@ -189,8 +197,15 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
     Ok(())
 }
 
-fn write_report(dir: &std::path::Path, scenarios: &[PathBuf]) -> tradesim::error::Result<()> {
+fn write_report(
+    dir: &std::path::Path,
+    scenarios: &[PathBuf],
+    compare: &[PathBuf],
+) -> tradesim::error::Result<()> {
     let mut data = report::html::ReportData::load(dir)?;
+    for other in compare {
+        data.merge(report::html::ReportData::load(other)?)?;
+    }
     for path in scenarios {
         let s = scenario::load(path)?;
         if !data.scenarios().contains(&s.name) {

@@ -402,6 +402,8 @@ fn every_chart_of_the_report_renders_in_headless_chromium() {
             "{} is not a page",
             png.display()
         );
+        // Keep the report beside its screenshot.
+        std::fs::copy(&report, shots.join(format!("report-{tag}.html"))).unwrap();
         eprintln!("screenshot: {}", png.display());
     }
 }

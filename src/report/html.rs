@@ -182,7 +182,15 @@ impl ReportData {
     }
 
     /// Combine the tables of another directory (e.g. separate runs compared as options).
-    pub fn merge(&mut self, other: ReportData) {
+    /// Scenario names must differ between the two.
+    pub fn merge(&mut self, other: ReportData) -> Result<()> {
+        let mine = self.scenarios();
+        if let Some(dup) = other.scenarios().into_iter().find(|s| mine.contains(s)) {
+            return Err(Error::invalid(
+                other.source.clone(),
+                format!("scenario `{dup}` is also in {}; compare directories of different scenarios (give the scenarios different `name`s)", self.source),
+            ));
+        }
         self.source = format!("{}; {}", self.source, other.source);
         for m in other.meta.scenarios {
             self.set_meta(m);
@@ -200,6 +208,7 @@ impl ReportData {
             .into_iter()
             .filter(|a| mine.contains(a))
             .collect();
+        Ok(())
     }
 
     /// The scenarios in order of first appearance in `economies.csv`.
@@ -215,10 +224,17 @@ impl ReportData {
     }
 }
 
-fn csv_error(path: &Path, e: &csv::Error, k: usize) -> Error {
+fn csv_error(path: &Path, e: &csv::Error, k: usize, headers: &csv::StringRecord) -> Error {
     let row = e.position().map(|p| p.line() as usize).unwrap_or(k + 2);
     let msg = match e.kind() {
-        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let col = err
+                .field()
+                .and_then(|f| headers.get(f as usize))
+                .map(|c| format!("column `{c}`: "))
+                .unwrap_or_default();
+            format!("{col}{}", err.kind())
+        }
         _ => e.to_string(),
     };
     Error::data(
@@ -233,8 +249,12 @@ fn for_each_row<T: DeserializeOwned>(path: &Path, mut f: impl FnMut(T)) -> Resul
         csv::ErrorKind::Io(io) => Error::io(path, io),
         other => Error::data(path, 1, format!("{other:?}")),
     })?;
+    let headers = r
+        .headers()
+        .map_err(|e| csv_error(path, &e, 0, &csv::StringRecord::new()))?
+        .clone();
     for (k, row) in r.deserialize::<T>().enumerate() {
-        f(row.map_err(|e| csv_error(path, &e, k))?);
+        f(row.map_err(|e| csv_error(path, &e, k, &headers))?);
     }
     Ok(())
 }
@@ -1120,9 +1140,9 @@ fn creation(out: &mut String, d: &ReportData, scen: &[String]) {
             e[k].1 += v;
         }
         let names = [
-            "members' trade with each other",
-            "non-members' exports to members",
-            "members' exports to non-members",
+            "trade among members",
+            "non-members → members",
+            "members → non-members",
         ];
         let series: Vec<Series> = (0..3)
             .map(|k| Series {
@@ -1147,7 +1167,7 @@ fn creation(out: &mut String, d: &ReportData, scen: &[String]) {
             &mut charts,
             &svg,
             &format!(
-                "Members: {}. Creation: the change in members' imports from each other; diversion: the change in non-members' exports to members (a fall means members buy from each other instead). All sectors, central run, against the solved baseline.",
+                "Members: {}. Trade creation: the change in the members' trade with each other; trade diversion: the change in non-members' exports to members (a fall means members buy from each other instead); also the members' exports to non-members. All sectors, central run, against the solved baseline.",
                 m.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
         );

@@ -241,7 +241,7 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
                 .iter()
                 .map(|g| {
                     format!(
-                        "{} ({} imports of {}, weight {}, {:?})",
+                        "{} ({} imports of {}, weight {}, {})",
                         g.name,
                         code(g.importer),
                         b.sectors[g.sector].code,

@@ -147,17 +147,13 @@ pub fn year_ticks(lo: i32, hi: i32, max_ticks: usize) -> Vec<i32> {
         (lo.min(hi), lo.max(hi))
     };
     let step = (nice_step((hi - lo) as f64, max_ticks).ceil() as i32).max(1);
+    // From the multiple of `step` at or below `lo` to the first at or above `hi`.
     let first = lo.div_euclid(step) * step;
     let mut out = Vec::new();
     let mut t = first;
-    while t < hi + step {
-        if t >= lo - step + 1 {
-            out.push(t);
-        }
+    while t < hi + step && out.len() <= 200 {
+        out.push(t);
         t += step;
-        if out.len() > 200 {
-            break;
-        }
     }
     out
 }
@@ -310,7 +306,7 @@ fn legend(out: &mut String, entries: &[(String, usize, bool)], note: Option<&str
             tx = x + 28.0,
             ty = y + 4.0,
             full = esc(name),
-            n = esc(&truncate(name, 31))
+            n = esc(&truncate(name, 27))
         );
     }
     if entries.len() > max {
@@ -326,7 +322,7 @@ fn legend(out: &mut String, entries: &[(String, usize, bool)], note: Option<&str
         let _ = write!(
             out,
             r##"<text x="{x}" y="{y}" font-size="11" fill="#555">{n}</text>"##,
-            n = esc(&truncate(n, 36))
+            n = esc(&truncate(n, 32))
         );
     }
     out.push_str("</g>");
@@ -645,7 +641,7 @@ fn legend_bars(out: &mut String, entries: &[(String, usize, bool)], note: Option
             tx = x + 20.0,
             ty = y + 4.0,
             full = esc(name),
-            n = esc(&truncate(name, 31))
+            n = esc(&truncate(name, 27))
         );
     }
     if let Some(n) = note {
@@ -653,7 +649,7 @@ fn legend_bars(out: &mut String, entries: &[(String, usize, bool)], note: Option
         let _ = write!(
             out,
             r##"<text x="{x}" y="{y}" font-size="11" fill="#555">{n}</text>"##,
-            n = esc(&truncate(n, 36))
+            n = esc(&truncate(n, 32))
         );
     }
     out.push_str("</g>");

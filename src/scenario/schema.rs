@@ -12,10 +12,6 @@ use super::raw::RawScenario;
 pub fn scenario_json() -> String {
     let mut schema = schemars::schema_for!(RawScenario);
     schema.insert(
-        "$id".into(),
-        "https://tradesim.invalid/schema/scenario.schema.json".into(),
-    );
-    schema.insert(
         "description".into(),
         "A tradesim scenario file (RON; top-level value `Scenario(...)`). This schema describes serde's data model in JSON terms: RON structs are objects, enum variants are externally tagged (`Builtin(\"x\")` is {\"Builtin\": \"x\"}), tuples are arrays. See the README, \"Scenario files\".".into(),
     );
