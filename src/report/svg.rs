@@ -128,7 +128,8 @@ pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
         .map(|k| {
             let v = (start + k as f64) * step;
             // Remove floating noise such as 0.30000000000000004 and -0.
-            let r = (v / step).round() * step;
+            let p = 10f64.powi(decimals_for(step) as i32);
+            let r = (v * p).round() / p;
             if r.abs() < step * 1e-9 {
                 0.0
             } else {
