@@ -54,6 +54,9 @@ enum Command {
         /// separately). Repeatable.
         #[arg(long)]
         compare: Vec<PathBuf>,
+        /// Economies to show first in every chart and table (comma-separated codes).
+        #[arg(long, value_delimiter = ',')]
+        focus: Vec<String>,
     },
     /// Print the JSON Schema of the scenario file format (for editors and tools).
     Schema {
@@ -100,7 +103,8 @@ fn main() -> ExitCode {
             dir,
             scenario,
             compare,
-        } => write_report(&dir, &scenario, &compare),
+            focus,
+        } => write_report(&dir, &scenario, &compare, &focus),
         Command::Schema { kind } => {
             match kind {
                 SchemaKind::Scenario => println!("{}", scenario::schema::scenario_json()),
@@ -201,10 +205,26 @@ fn write_report(
     dir: &std::path::Path,
     scenarios: &[PathBuf],
     compare: &[PathBuf],
+    focus: &[String],
 ) -> tradesim::error::Result<()> {
     let mut data = report::html::ReportData::load(dir)?;
     for other in compare {
         data.merge(report::html::ReportData::load(other)?)?;
+    }
+    if !focus.is_empty() {
+        let known: std::collections::BTreeSet<&str> =
+            data.economies.iter().map(|r| r.economy.as_str()).collect();
+        if let Some(bad) = focus.iter().find(|e| !known.contains(e.as_str())) {
+            return Err(tradesim::error::Error::invalid(
+                "--focus",
+                format!(
+                    "economy `{bad}` is not in {}; its economies are: {}",
+                    dir.join("economies.csv").display(),
+                    known.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        data.meta.focus = focus.to_vec();
     }
     for path in scenarios {
         let s = scenario::load(path)?;

@@ -443,17 +443,40 @@ fn focus(d: &ReportData, s: &str, c: &Central, max: usize) -> (Vec<String>, Stri
         (m, "the members of the scenario's agreements")
     };
     let total = pool.len();
+    let members_all = pool.clone();
     pool.sort_by(|a, b| change(b).total_cmp(&change(a)).then(a.cmp(b)));
-    pool.truncate(max);
-    let note = if total > pool.len() {
+    // The report's focus economies first.
+    let first: Vec<String> = d
+        .meta
+        .focus
+        .iter()
+        .filter(|e| c.economies.contains(&e.as_str()))
+        .cloned()
+        .collect();
+    pool.retain(|e| !first.contains(e));
+    let n_first = first.len();
+    let mut pool: Vec<String> = first.into_iter().chain(pool).collect();
+    pool.truncate(max.max(n_first));
+    let shown_rest = pool.len() - n_first;
+    let rest_total = total
+        - pool
+            .iter()
+            .take(n_first)
+            .filter(|e| members_all.contains(e))
+            .count();
+    let mut note = if rest_total > shown_rest {
         format!(
-            "{} of {} ({why}), those with the largest real income changes in {last}",
-            pool.len(),
-            total
+            "{shown_rest} of {rest_total} ({why}), those with the largest real income changes in {last}"
         )
     } else {
         why.to_string()
     };
+    if n_first > 0 {
+        note = format!(
+            "the focus economies ({}), then {note}",
+            d.meta.focus.join(", ")
+        );
+    }
     (pool, note)
 }
 
@@ -570,11 +593,11 @@ fn with_band(v: f64, b: Option<(f64, f64)>) -> String {
     match b {
         Some((lo, hi)) => format!(
             "{} <span class=\"muted\">[{} to {}]</span>",
-            fmt_num(v, 2),
-            fmt_num(lo, 2),
-            fmt_num(hi, 2)
+            fmt_num(v, 3),
+            fmt_num(lo, 3),
+            fmt_num(hi, 3)
         ),
-        None => fmt_num(v, 2),
+        None => fmt_num(v, 3),
     }
 }
 
@@ -659,8 +682,26 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
     for s in scen {
         let _ = write!(charts, "<h3>{}</h3>", esc(s));
         if let Some(m) = d.meta.scenario(s) {
-            charts.push_str("<table><tr><th>agreement</th><th>entry into force</th><th>status in this scenario</th><th>members (joining, leaving)</th><th>default schedule</th><th>other rules</th></tr>");
-            for a in &m.agreements {
+            let held = m.agreements.iter().filter(|a| !a.is_active()).count();
+            let active = m.agreements.len() - held;
+            let head = "<table><tr><th>agreement</th><th>entry into force</th><th>status in this scenario</th><th>members (joining, leaving)</th><th>default schedule</th><th>other rules</th></tr>";
+            if active > 0 {
+                charts.push_str(head);
+            }
+            let mut rows_done = 0;
+            for a in m
+                .agreements
+                .iter()
+                .filter(|a| a.is_active())
+                .chain(m.agreements.iter().filter(|a| !a.is_active()))
+            {
+                if rows_done == active {
+                    if active > 0 {
+                        charts.push_str("</table>");
+                    }
+                    let _ = write!(charts, "<details><summary>{held} agreement(s) in the base-year data, held at their base-year rates</summary>{head}");
+                }
+                rows_done += 1;
                 let members: Vec<String> = a
                     .members
                     .iter()
@@ -700,7 +741,14 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
                     esc(&extra.join("; "))
                 );
             }
-            charts.push_str("</table>");
+            if held > 0 {
+                charts.push_str("</table></details>");
+            } else if active > 0 {
+                charts.push_str("</table>");
+            }
+            if active == 0 {
+                note(&mut charts, "The scenario changes no agreement's tariffs.");
+            }
             for a in m.agreements.iter().filter(|a| a.is_active()) {
                 let pts: Vec<_> = m
                     .tariff_paths
@@ -958,10 +1006,16 @@ fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         }
     }
     let mut econ: Vec<String> = score.keys().cloned().collect();
-    econ.sort_by(|a, b| score[b].total_cmp(&score[a]).then(a.cmp(b)));
+    econ.sort_by(|a, b| {
+        let fa = d.meta.focus.contains(a);
+        let fb = d.meta.focus.contains(b);
+        fb.cmp(&fa)
+            .then(score[b].total_cmp(&score[a]))
+            .then(a.cmp(b))
+    });
     let total = econ.len();
     econ.truncate(MAX_GROUPS);
-    econ.sort();
+    econ.sort_by_key(|e| (!d.meta.focus.contains(e), e.clone()));
     let years: Vec<i32> = cs.iter().filter_map(|c| c.years.last().copied()).collect();
     let same_year = years.windows(2).all(|w| w[0] == w[1]);
     let year_text = if same_year {

@@ -19,6 +19,9 @@ pub const FILE: &str = "report_meta.json";
 pub struct ReportMeta {
     /// The tradesim version that wrote the file.
     pub tradesim_version: String,
+    /// Economies to show first in every chart and table (e.g. a batch's `focus`).
+    #[serde(default)]
+    pub focus: Vec<String>,
     pub scenarios: Vec<ScenarioMeta>,
 }
 
@@ -111,6 +114,7 @@ impl ReportMeta {
     pub fn new(scenarios: Vec<ScenarioMeta>) -> Self {
         ReportMeta {
             tradesim_version: env!("CARGO_PKG_VERSION").to_string(),
+            focus: Vec::new(),
             scenarios,
         }
     }

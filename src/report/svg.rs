@@ -139,24 +139,25 @@ pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Integer ticks (years) covering `[lo, hi]`: every year when there are few, otherwise a nice
-/// integer step. A single year gets one tick on each side.
+/// Integer ticks (years) inside `[lo, hi]`: multiples of a step of 1, 2, 5, 10, 20, 25, 50 or
+/// 100 years, at most about `max_ticks` of them. A single year gets a tick on each side.
 pub fn year_ticks(lo: i32, hi: i32, max_ticks: usize) -> Vec<i32> {
     let (lo, hi) = if lo == hi {
         (lo - 1, hi + 1)
     } else {
         (lo.min(hi), lo.max(hi))
     };
-    let step = (nice_step((hi - lo) as f64, max_ticks).ceil() as i32).max(1);
-    // From the multiple of `step` at or below `lo` to the first at or above `hi`.
-    let first = lo.div_euclid(step) * step;
-    let mut out = Vec::new();
-    let mut t = first;
-    while t < hi + step && out.len() <= 200 {
-        out.push(t);
-        t += step;
-    }
-    out
+    let span = hi - lo;
+    let max = max_ticks.clamp(1, 1000) as i32;
+    let step: i32 = [1, 2, 5, 10, 20, 25, 50, 100]
+        .into_iter()
+        .find(|&s| span / s < max)
+        .unwrap_or((span / max / 100 + 1) * 100);
+    let first = lo + (step - lo.rem_euclid(step)) % step;
+    (0..)
+        .map(|k| first + k * step)
+        .take_while(|&t| t <= hi)
+        .collect()
 }
 
 /// Number of decimals that distinguishes ticks `step` apart.
@@ -362,7 +363,13 @@ pub fn line_chart(c: &LineChart) -> String {
     } else {
         (0, 1)
     };
-    let xt = year_ticks(xlo, xhi, 10);
+    let xt = year_ticks(xlo, xhi, 12);
+    // The axis spans the data (a year either side of a single year).
+    let (xlo, xhi) = if xlo == xhi {
+        (xlo - 1, xhi + 1)
+    } else {
+        (xlo, xhi)
+    };
     let (ylo, yhi) = (
         ys.iter().copied().fold(f64::INFINITY, f64::min),
         ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
@@ -370,13 +377,7 @@ pub fn line_chart(c: &LineChart) -> String {
     let yt = nice_ticks(ylo, yhi, 6);
     let y = y_axis(&mut out, &yt, W, H);
     // With one year, keep the point in the middle with a year either side.
-    let x = Scale::new(
-        (
-            *xt.first().unwrap_or(&xlo) as f64,
-            *xt.last().unwrap_or(&xhi) as f64,
-        ),
-        (ML + 12.0, W - MR - 12.0),
-    );
+    let x = Scale::new((xlo as f64, xhi as f64), (ML + 12.0, W - MR - 12.0));
     out.push_str(r#"<g class="x-axis">"#);
     let label_every = (xt.len() / 12).max(1);
     for (k, &t) in xt.iter().enumerate() {
@@ -703,7 +704,15 @@ pub fn heat_map(c: &HeatMap) -> String {
     let (nr, nc) = (c.rows.len().max(1), c.cols.len().max(1));
     let cell = (560.0 / nc.max(nr) as f64).clamp(18.0, 52.0);
     let left = 110.0;
-    let top = 78.0;
+    // Narrow columns get vertical labels.
+    let rotate = cell < 30.0;
+    let longest = c
+        .cols
+        .iter()
+        .map(|x| x.chars().count().min(14))
+        .max()
+        .unwrap_or(3) as f64;
+    let top = if rotate { 60.0 + 6.5 * longest } else { 78.0 };
     let w = (left + cell * nc as f64 + 150.0).max(520.0);
     let h = top + cell * nr as f64 + 60.0;
     open_svg(&mut out, w, h, &c.title, "heat-map");
@@ -716,7 +725,16 @@ pub fn heat_map(c: &HeatMap) -> String {
         .filter(|v| v.is_finite())
         .collect();
     let max_abs = finite.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let lim = nice_ticks(-max_abs, max_abs, 4)
+    // The colour scale ends at a round number above the 95th percentile of |v|, so that a few
+    // outliers do not wash out every other cell; larger values take the end colour.
+    let mut mags: Vec<f64> = finite.iter().map(|v| v.abs()).collect();
+    mags.sort_by(f64::total_cmp);
+    let p95 = mags
+        .get(((mags.len() as f64 * 0.95).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0);
+    let clipped = max_abs > p95 * 1.0001 && p95 > 0.0;
+    let lim = nice_ticks(-p95, p95, 4)
         .last()
         .copied()
         .unwrap_or(1.0)
@@ -725,7 +743,7 @@ pub fn heat_map(c: &HeatMap) -> String {
     let dec = if max_abs >= 10.0 { 0 } else { 1 };
     let _ = write!(
         out,
-        r#"<text class="axis-label" x="{x:.1}" y="40" text-anchor="middle" font-size="12">{l} →</text>"#,
+        r#"<text class="axis-label" x="{x:.1}" y="42" text-anchor="middle" font-size="12">{l} →</text>"#,
         x = left + cell * nc as f64 / 2.0,
         l = esc(&c.col_label)
     );
@@ -736,14 +754,24 @@ pub fn heat_map(c: &HeatMap) -> String {
         l = esc(&c.row_label)
     );
     for (k, col) in c.cols.iter().enumerate() {
-        let _ = write!(
-            out,
-            r#"<text x="{x:.1}" y="{y}" text-anchor="middle" font-size="11"><title>{full}</title>{n}</text>"#,
-            x = left + cell * (k as f64 + 0.5),
-            y = top - 8.0,
-            full = esc(col),
-            n = esc(&truncate(col, ((cell / 6.5) as usize).max(3)))
-        );
+        let x = left + cell * (k as f64 + 0.5);
+        if rotate {
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{y}" text-anchor="start" font-size="11" transform="rotate(-90 {x:.1} {y})" dy="4"><title>{full}</title>{n}</text>"#,
+                y = top - 6.0,
+                full = esc(col),
+                n = esc(&truncate(col, 14))
+            );
+        } else {
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{y}" text-anchor="middle" font-size="11"><title>{full}</title>{n}</text>"#,
+                y = top - 8.0,
+                full = esc(col),
+                n = esc(&truncate(col, ((cell / 6.5) as usize).max(3)))
+            );
+        }
     }
     for (r, row) in c.rows.iter().enumerate() {
         let y = top + cell * r as f64;
@@ -805,11 +833,17 @@ pub fn heat_map(c: &HeatMap) -> String {
     }
     let ld = decimals_for(lim / 2.0);
     for (t, label) in [
-        (1.0, format!("+{}", fmt_num(lim, ld))),
+        (
+            1.0,
+            format!("{}+{}", if clipped { "≥ " } else { "" }, fmt_num(lim, ld)),
+        ),
         (0.5, format!("+{}", fmt_num(lim / 2.0, ld))),
         (0.0, "0".to_string()),
         (-0.5, fmt_num(-lim / 2.0, ld)),
-        (-1.0, fmt_num(-lim, ld)),
+        (
+            -1.0,
+            format!("{}{}", if clipped { "≤ " } else { "" }, fmt_num(-lim, ld)),
+        ),
     ] {
         let y = top + lh * (1.0 - t) / 2.0;
         let _ = write!(
@@ -876,11 +910,15 @@ mod tests {
             vec![2015, 2016, 2017, 2018, 2019]
         );
         assert_eq!(year_ticks(2005, 2005, 10), vec![2004, 2005, 2006]);
-        let t = year_ticks(2014, 2040, 6);
-        assert!(t[0] <= 2014 && *t.last().unwrap() >= 2040);
-        assert!(t
-            .windows(2)
-            .all(|w| w[1] - w[0] == t[1] - t[0] && t[1] - t[0] >= 5));
+        assert_eq!(
+            year_ticks(2014, 2035, 12),
+            vec![2014, 2016, 2018, 2020, 2022, 2024, 2026, 2028, 2030, 2032, 2034]
+        );
+        assert_eq!(
+            year_ticks(2014, 2040, 6),
+            vec![2015, 2020, 2025, 2030, 2035, 2040]
+        );
+        assert_eq!(year_ticks(1993, 2005, 3), vec![1995, 2000, 2005]);
     }
 
     #[test]
