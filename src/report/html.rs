@@ -688,12 +688,12 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
             if active > 0 {
                 charts.push_str(head);
             }
-            let mut rows_done = 0;
-            for a in m
+            for (rows_done, a) in m
                 .agreements
                 .iter()
                 .filter(|a| a.is_active())
                 .chain(m.agreements.iter().filter(|a| !a.is_active()))
+                .enumerate()
             {
                 if rows_done == active {
                     if active > 0 {
@@ -701,7 +701,6 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
                     }
                     let _ = write!(charts, "<details><summary>{held} agreement(s) in the base-year data, held at their base-year rates</summary>{head}");
                 }
-                rows_done += 1;
                 let members: Vec<String> = a
                     .members
                     .iter()
