@@ -900,6 +900,7 @@ fn economy_series(s: &str, c: &Central, econ: &[String], m: &str, bands: &Bands)
                 .filter_map(|&y| bands.get(s, y, e, m).map(|(lo, hi)| (y as f64, lo, hi)))
                 .collect(),
             emphasis: false,
+            dashed: false,
         })
         .collect()
 }
@@ -1205,6 +1206,7 @@ fn creation(out: &mut String, d: &ReportData, scen: &[String]) {
                     .map(|(y, v)| (*y as f64, pct(v[k].1, v[k].0)))
                     .collect(),
                 emphasis: k == 0,
+                dashed: k == 2,
                 ..Default::default()
             })
             .collect();
@@ -1319,6 +1321,7 @@ fn investment(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) 
                     })
                     .collect(),
                 emphasis: false,
+                dashed: false,
             })
             .collect();
         let svg = svg::line_chart(&LineChart {
@@ -1410,7 +1413,22 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
         }
         let tol = d.meta.scenario(s).map(|m| m.solver.tolerance);
         let central: Vec<&&SolverRow> = rows.iter().filter(|r| r.draw == 0).collect();
-        body.push_str("<table><tr><th>solve</th><th class=\"n\">iterations</th><th class=\"n\">residual</th><th class=\"n\">quota rounds</th><th>converged</th></tr>");
+        let worst = central.iter().map(|r| r.residual).fold(0.0, f64::max);
+        let above = tol.map(|t| central.iter().filter(|r| r.residual > t).count());
+        let _ = write!(
+            body,
+            "<p>{} solves of the central run (the baseline and every year): {}–{} outer iterations, largest residual {:.2e}{}.</p>",
+            central.len(),
+            central.iter().map(|r| r.iterations).min().unwrap_or(0),
+            central.iter().map(|r| r.iterations).max().unwrap_or(0),
+            worst,
+            match above {
+                Some(0) => ", every one below the tolerance".to_string(),
+                Some(k) => format!(", <strong>{k} above the tolerance</strong>"),
+                None => String::new(),
+            }
+        );
+        body.push_str("<details><summary>Diagnostics of every solve</summary><table><tr><th>solve</th><th class=\"n\">iterations</th><th class=\"n\">residual</th><th class=\"n\">quota rounds</th><th>converged</th></tr>");
         for r in &central {
             let _ = write!(
                 body,
@@ -1426,7 +1444,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                 }
             );
         }
-        body.push_str("</table>");
+        body.push_str("</table></details>");
         let draws: Vec<&&SolverRow> = rows.iter().filter(|r| r.draw > 0).collect();
         if !draws.is_empty() {
             let _ = write!(

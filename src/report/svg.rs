@@ -212,6 +212,8 @@ pub struct Series {
     pub band: Vec<(f64, f64, f64)>,
     /// Draw thicker (an aggregate line).
     pub emphasis: bool,
+    /// Draw dashed whatever its position (to tell apart lines that may overlap).
+    pub dashed: bool,
 }
 
 /// A line chart over years.
@@ -480,7 +482,7 @@ pub fn line_chart(c: &LineChart) -> String {
             r#"<path class="series" d="{d}" fill="none" stroke="{c}" stroke-width="{sw}" stroke-dasharray="{da}"><title>{n}</title></path>"#,
             c = colour(k),
             sw = if s.emphasis { 3.5 } else { 2.0 },
-            da = dash(k),
+            da = if s.dashed { "6 3" } else { dash(k) },
             n = esc(&s.name)
         );
         if pts.len() <= 40 {
@@ -502,7 +504,15 @@ pub fn line_chart(c: &LineChart) -> String {
         .series
         .iter()
         .enumerate()
-        .map(|(k, s)| (s.name.clone(), k, s.emphasis))
+        .map(|(k, s)| {
+            // A dashed series shows dashed in the legend: same colour, the dashed style.
+            let style = if s.dashed && k < PALETTE.len() {
+                k + PALETTE.len()
+            } else {
+                k
+            };
+            (s.name.clone(), style, s.emphasis)
+        })
         .collect();
     legend(&mut out, &entries, c.legend_note.as_deref(), W);
     out.push_str("</svg>");
