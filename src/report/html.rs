@@ -976,6 +976,15 @@ fn outcomes(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         "Exports, imports and real income by year",
         n,
     );
+    let failed = d
+        .summary
+        .iter()
+        .filter_map(|r| Some((r.failed?, r.draws?)))
+        .filter(|(f, _)| *f > 0)
+        .max();
+    if let Some((f, n)) = failed {
+        note(out, &format!("Some draws failed to solve (up to {f} of {n} for a scenario and year; summary.csv, column `failed`): the bands describe the draws that solved."));
+    }
     if !bands.any() {
         note(out, "No uncertainty bands: this is a single central run (no draws and no summary.csv). A batch with draws adds 5th–95th percentile bands.");
     }
@@ -1485,4 +1494,71 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
     section_open(out, "settings", "Settings, data and solver diagnostics", n);
     out.push_str(&body);
     out.push_str("</section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(draw: u32, year: i32, economy: &str, ri: f64) -> EconomyRow {
+        EconomyRow {
+            scenario: "S".into(),
+            year,
+            draw,
+            economy: economy.into(),
+            exports_base: 100.0,
+            exports: 100.0 + ri,
+            imports_base: 100.0,
+            imports: 100.0,
+            real_income_pct: ri,
+            welfare_pct: ri,
+            tot_pct: 0.0,
+            vot_pct: ri,
+            real_wage_pct: ri,
+            tariff_revenue_base: 0.0,
+            tariff_revenue: 0.0,
+        }
+    }
+
+    #[test]
+    fn bands_come_from_the_draws_without_a_summary() {
+        let mut d = ReportData::default();
+        d.economies.push(row(0, 2020, "AAA", 0.5));
+        for k in 1..=21 {
+            d.economies.push(row(k, 2020, "AAA", k as f64 / 10.0));
+        }
+        let b = Bands::new(&d);
+        let (lo, hi) = b.get("S", 2020, "AAA", "real_income_pct").unwrap();
+        // Draws 0.1..=2.1: the 5th percentile is 0.2, the 95th 2.0 (linear interpolation).
+        assert!(
+            (lo - 0.2).abs() < 1e-12 && (hi - 2.0).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        let (lo, _) = b.get("S", 2020, "AAA", "exports_pct").unwrap();
+        assert!((lo - 0.2).abs() < 1e-9);
+        assert!(b.get("S", 2021, "AAA", "real_income_pct").is_none());
+    }
+
+    #[test]
+    fn a_report_without_some_tables_says_what_is_absent_and_escapes_names() {
+        let mut d = ReportData {
+            source: "<dir & co>".into(),
+            ..Default::default()
+        };
+        d.economies.push(row(0, 2020, "A<B", 0.5));
+        d.absent = vec!["bilateral.csv".into(), "report_meta.json".into()];
+        let html = render(&d);
+        assert!(html.contains("No bilateral.csv in this directory"));
+        assert!(html.contains("A&lt;B") && !html.contains("A<B"));
+        assert!(html.contains("&lt;dir &amp; co&gt;"));
+        assert!(
+            html.contains(r#"data-expect-charts="3""#),
+            "three outcome charts"
+        );
+        assert_eq!(
+            html.matches("http").count(),
+            html.matches("http://www.w3.org/2000/svg").count(),
+            "no URL but the SVG namespace"
+        );
+    }
 }
