@@ -29,6 +29,8 @@ const MAX_LINES: usize = 8;
 /// At most this many economies in the options comparison and in the heat map.
 const MAX_GROUPS: usize = 12;
 const MAX_HEAT: usize = 25;
+/// At most this many sectors per tariff chart, so the all-sector line keeps a colour of its own.
+const MAX_SECTORS: usize = 6;
 
 /// A row of `summary.csv` (written by batches): the distribution of a measure over draws.
 #[derive(Debug, Clone, Deserialize)]
@@ -772,7 +774,7 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
                 let mut sectors: Vec<&str> = by.keys().copied().filter(|k| *k != "all").collect();
                 let total = sectors.len();
                 sectors.sort_by(|a, b| span(&by[b]).total_cmp(&span(&by[a])).then(a.cmp(b)));
-                sectors.truncate(MAX_LINES - 1);
+                sectors.truncate(MAX_SECTORS);
                 let mut series: Vec<Series> = sectors
                     .iter()
                     .map(|k| Series {
@@ -801,11 +803,11 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
                     &mut charts,
                     &svg,
                     &format!(
-                        "Trade-weighted average (weights: base-year flows) of the applied tariff on imports among the members of {} ({}), by sector; {}. Each year is the lowest rate over every agreement a pair belongs to.",
+                        "Trade-weighted average (weights: base-year flows) of the applied tariff on imports among the members of {} ({}), by sector; {}. Each year is the lowest rate over every agreement a pair belongs to; points are the years solved (the first is the base year), lines join them.",
                         a.name,
                         a.members.iter().map(|x| x.code.as_str()).collect::<Vec<_>>().join(", "),
-                        if total > MAX_LINES - 1 {
-                            format!("the {} sectors (of {total}) whose rate moves most", MAX_LINES - 1)
+                        if total > MAX_SECTORS {
+                            format!("the {} sectors (of {total}) whose rate moves most", MAX_SECTORS)
                         } else {
                             "every traded sector".to_string()
                         }
