@@ -146,25 +146,50 @@ fn ron_like(s: &crate::policy::Schedule) -> String {
     format!("{s:?}").replace(" { ", "(").replace(" }", ")")
 }
 
+/// A note on where the baseline's data come from: the first paragraph of a `PROVENANCE.md` or
+/// `README.md` in its directory, or else the line of the parent directory's `PROVENANCE.md`
+/// that names the directory (as in `../shared/data/PROVENANCE.md`).
 fn provenance(b: &Baseline) -> Option<String> {
-    let dirs = [
+    // The directory: the name itself, a built-in world, or the path in "Label (dir)".
+    let inner = b
+        .name
+        .strip_suffix(')')
+        .and_then(|n| n.rfind('(').map(|k| n[k + 1..].to_string()));
+    let mut dirs = vec![
         Path::new(&b.name).to_path_buf(),
         crate::scenario::builtin_dir(&b.name),
     ];
+    dirs.extend(inner.map(std::path::PathBuf::from));
+    let clip = |t: &str| -> String { t.chars().take(700).collect() };
     for d in dirs.iter().filter(|d| d.is_dir()) {
         for f in ["PROVENANCE.md", "README.md"] {
             if let Ok(text) = std::fs::read_to_string(d.join(f)) {
-                let para: Vec<&str> = text
+                let para = text
                     .split("\n\n")
                     .map(str::trim)
-                    .filter(|p| !p.is_empty() && !p.starts_with('#'))
-                    .take(1)
-                    .collect();
-                if let Some(p) = para.first() {
-                    let p = p.replace('\n', " ");
-                    let short: String = p.chars().take(700).collect();
-                    return Some(format!("{} ({f}): {short}", d.display()));
+                    .find(|p| !p.is_empty() && !p.starts_with('#'));
+                if let Some(p) = para {
+                    return Some(format!(
+                        "{} ({f}): {}",
+                        d.display(),
+                        clip(&p.replace('\n', " "))
+                    ));
                 }
+            }
+        }
+        let (Some(parent), Some(name)) = (d.parent(), d.file_name()) else {
+            continue;
+        };
+        let file = parent.join("PROVENANCE.md");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let key = format!("{}/", name.to_string_lossy());
+            if let Some(line) = text.lines().find(|l| l.contains(&key)) {
+                let cells: Vec<&str> = line
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                return Some(format!("{}: {}", file.display(), clip(&cells.join("; "))));
             }
         }
     }
