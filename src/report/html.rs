@@ -77,12 +77,30 @@ pub struct ReportData {
     pub economies: Vec<EconomyRow>,
     pub bilateral: BilateralTotals,
     pub tariffs: Vec<TariffRow>,
+    /// The central run's solves (`draw == 0`).
     pub solver: Vec<SolverRow>,
+    /// Per scenario, the solves of the draws: (count, fewest and most iterations, largest residual).
+    pub draw_solves: BTreeMap<String, (usize, usize, usize, f64)>,
     pub quotas: Vec<QuotaRow>,
     pub summary: Vec<SummaryRow>,
     pub investment: Vec<InvestmentRow>,
     /// Input files that were absent (named in the report).
     pub absent: Vec<String>,
+}
+
+fn add_solver(d: &mut ReportData, r: SolverRow) {
+    if r.draw == 0 {
+        d.solver.push(r);
+    } else {
+        let e = d
+            .draw_solves
+            .entry(r.scenario)
+            .or_insert((0, usize::MAX, 0, 0.0));
+        e.0 += 1;
+        e.1 = e.1.min(r.iterations);
+        e.2 = e.2.max(r.iterations);
+        e.3 = e.3.max(r.residual);
+    }
 }
 
 fn add_bilateral(t: &mut BilateralTotals, r: &BilateralRow) {
@@ -108,17 +126,20 @@ impl ReportData {
         for r in &t.bilateral {
             add_bilateral(&mut bilateral, r);
         }
-        ReportData {
+        let mut d = ReportData {
             source: source.to_string(),
             meta,
             economies: t.economies.clone(),
             bilateral,
             tariffs: t.tariffs.clone(),
-            solver: t.solver.clone(),
             quotas: t.quotas.clone(),
             absent: vec!["summary.csv".into(), "investment.csv".into()],
             ..Default::default()
+        };
+        for r in &t.solver {
+            add_solver(&mut d, r.clone());
         }
+        d
     }
 
     /// Read the tables of an output directory. `economies.csv` is required; every other file
@@ -133,32 +154,61 @@ impl ReportData {
         }
         let mut d = ReportData {
             source: dir.display().to_string(),
-            economies: read_rows(&econ)?,
             ..Default::default()
         };
+        // Large batches: only the central run's rows are kept, except the draws of
+        // economies.csv when there is no summary.csv to take the bands from.
+        let summary = dir.join("summary.csv");
+        if summary.is_file() {
+            d.summary = read_rows(&summary)?;
+        } else {
+            d.absent.push("summary.csv".into());
+        }
+        let keep_draws = d.summary.is_empty();
+        for_each_row::<EconomyRow>(&econ, |r| {
+            if r.draw == 0 || keep_draws {
+                d.economies.push(r)
+            }
+        })?;
         let bil = dir.join("bilateral.csv");
         if bil.is_file() {
             for_each_row::<BilateralRow>(&bil, |r| add_bilateral(&mut d.bilateral, &r))?;
         } else {
             d.absent.push("bilateral.csv".into());
         }
-        macro_rules! optional {
-            ($field:ident, $name:expr) => {
-                let p = dir.join($name);
-                if p.is_file() {
-                    d.$field = read_rows(&p)?;
-                } else {
-                    d.absent.push($name.to_string());
-                }
-            };
+        let p = dir.join("tariffs.csv");
+        if p.is_file() {
+            d.tariffs = read_rows(&p)?;
+        } else {
+            d.absent.push("tariffs.csv".into());
         }
-        optional!(tariffs, "tariffs.csv");
-        optional!(solver, "solver.csv");
-        optional!(summary, "summary.csv");
-        optional!(investment, "investment.csv");
+        let p = dir.join("solver.csv");
+        if p.is_file() {
+            let mut rows = Vec::new();
+            for_each_row::<SolverRow>(&p, |r| rows.push(r))?;
+            for r in rows {
+                add_solver(&mut d, r);
+            }
+        } else {
+            d.absent.push("solver.csv".into());
+        }
+        let p = dir.join("investment.csv");
+        if p.is_file() {
+            for_each_row::<InvestmentRow>(&p, |r| {
+                if r.draw == 0 {
+                    d.investment.push(r)
+                }
+            })?;
+        } else {
+            d.absent.push("investment.csv".into());
+        }
         let q = dir.join("quotas.csv");
         if q.is_file() {
-            d.quotas = read_rows(&q)?;
+            for_each_row::<QuotaRow>(&q, |r| {
+                if r.draw == 0 {
+                    d.quotas.push(r)
+                }
+            })?;
         }
         let m = dir.join(super::meta::FILE);
         if m.is_file() {
@@ -201,6 +251,7 @@ impl ReportData {
         self.bilateral.extend(other.bilateral);
         self.tariffs.extend(other.tariffs);
         self.solver.extend(other.solver);
+        self.draw_solves.extend(other.draw_solves);
         self.quotas.extend(other.quotas);
         self.summary.extend(other.summary);
         self.investment.extend(other.investment);
@@ -1456,15 +1507,10 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
             );
         }
         body.push_str("</table></details>");
-        let draws: Vec<&&SolverRow> = rows.iter().filter(|r| r.draw > 0).collect();
-        if !draws.is_empty() {
+        if let Some((count, lo, hi, worst)) = d.draw_solves.get(s) {
             let _ = write!(
                 body,
-                "<p>{} solves of draws: {}–{} iterations, largest residual {:.2e}.</p>",
-                draws.len(),
-                draws.iter().map(|r| r.iterations).min().unwrap_or(0),
-                draws.iter().map(|r| r.iterations).max().unwrap_or(0),
-                draws.iter().map(|r| r.residual).fold(0.0, f64::max)
+                "<p>{count} solves of draws: {lo}–{hi} outer iterations, largest residual {worst:.2e}.</p>"
             );
         }
         let pts: Vec<(f64, f64)> = central
