@@ -552,6 +552,7 @@ svg.chart{display:block;max-width:100%;height:auto;margin:8px 0 4px;font-family:
 figure{margin:10px 0 22px} figcaption{font-size:.88em;color:#444;max-width:900px}
 details{margin:6px 0 14px} summary{cursor:pointer;color:#0072B2}
 code{font-size:.92em;background:#f3f3f3;padding:0 3px}
+@media print{body{background:#fff}main{max-width:none;padding:0}figure,table{break-inside:avoid}nav{display:none}}
 "#;
 
 const CHECK_JS: &str = r#"
