@@ -1,7 +1,7 @@
 //! The `tradesim` command line: argument parsing, the terminal (progress bar) and dispatch;
 //! the work lives in the library.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -39,6 +39,34 @@ enum Command {
         /// Replace an existing, non-empty output directory.
         #[arg(long)]
         force: bool,
+        /// Also write the tables as JSON (`economies.json`, …) beside the CSVs.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Also write the self-contained HTML report, `report.html`.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Write DIR/report.html, a self-contained HTML report, from the tables in DIR.
+    Report {
+        /// An output directory of `tradesim run` (or of a batch).
+        dir: PathBuf,
+        /// The scenario file, to show its agreements, tariff paths and settings when DIR has
+        /// no report_meta.json (or to refresh them). Repeat for several scenarios.
+        #[arg(long)]
+        scenario: Vec<PathBuf>,
+        /// Another output directory whose scenarios join the report (to compare options run
+        /// separately). Repeatable.
+        #[arg(long)]
+        compare: Vec<PathBuf>,
+        /// Economies to show first in every chart and table (comma-separated codes).
+        #[arg(long, value_delimiter = ',')]
+        focus: Vec<String>,
+    },
+    /// Print the JSON Schema of the scenario or batch file format (for editors and tools).
+    Schema {
+        /// Which format.
+        #[arg(value_enum, default_value_t = SchemaKind::Scenario)]
+        kind: SchemaKind,
     },
     /// Validate a scenario (or batch) file without solving and print its resolved tariff paths.
     Check {
@@ -74,6 +102,9 @@ enum Command {
         /// Replace an existing, non-empty output directory.
         #[arg(long)]
         force: bool,
+        /// Also write the self-contained HTML report, `report.html`.
+        #[arg(long)]
+        report: bool,
     },
     /// Estimate a gravity model by PPML with high-dimensional fixed effects.
     Estimate(EstimateArgs),
@@ -268,6 +299,24 @@ fn run_gravity(
     Ok(())
 }
 
+/// Output formats of the tables.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// CSV only.
+    Csv,
+    /// CSV and, beside each file, the same rows as a JSON array of objects.
+    Json,
+}
+
+/// The formats `tradesim schema` describes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchemaKind {
+    /// Scenario files (`Scenario(...)`).
+    Scenario,
+    /// Batch files (`Batch(...)`).
+    Batch,
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (k, n) = s
         .split_once('/')
@@ -301,7 +350,22 @@ fn main() -> ExitCode {
             threads,
             quiet,
             force,
-        } => run(&scenario, &out, threads, quiet, force),
+            format,
+            report,
+        } => run(&scenario, &out, threads, quiet, force, format, report),
+        Command::Report {
+            dir,
+            scenario,
+            compare,
+            focus,
+        } => write_report(&dir, &scenario, &compare, &focus),
+        Command::Schema { kind } => {
+            match kind {
+                SchemaKind::Scenario => println!("{}", scenario::schema::scenario_json()),
+                SchemaKind::Batch => println!("{}", scenario::schema::batch_json()),
+            }
+            Ok(())
+        }
         Command::Check { scenario } => check(&scenario),
         Command::Batch {
             batch,
@@ -313,6 +377,7 @@ fn main() -> ExitCode {
             chunk,
             quiet,
             force,
+            report,
         } => {
             let opts = report::batch::BatchOptions {
                 shard,
@@ -320,7 +385,7 @@ fn main() -> ExitCode {
                 bilateral,
                 chunk,
             };
-            run_batch(&batch, &out, threads, &opts, quiet, force)
+            run_batch(&batch, &out, threads, &opts, quiet, force, report)
         }
         Command::Merge { dirs, out, force } => merge(&dirs, &out, force),
         Command::Estimate(a) => {
@@ -345,6 +410,51 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn write_report(
+    dir: &std::path::Path,
+    scenarios: &[PathBuf],
+    compare: &[PathBuf],
+    focus: &[String],
+) -> tradesim::error::Result<()> {
+    let mut data = report::html::ReportData::load(dir)?;
+    for other in compare {
+        data.merge(report::html::ReportData::load(other)?)?;
+    }
+    if !focus.is_empty() {
+        let known: std::collections::BTreeSet<&str> =
+            data.economies.iter().map(|r| r.economy.as_str()).collect();
+        if let Some(bad) = focus.iter().find(|e| !known.contains(e.as_str())) {
+            return Err(tradesim::error::Error::invalid(
+                "--focus",
+                format!(
+                    "economy `{bad}` is not in {}; its economies are: {}",
+                    dir.join("economies.csv").display(),
+                    known.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        data.meta.focus = focus.to_vec();
+    }
+    for path in scenarios {
+        let s = scenario::load(path)?;
+        if !data.scenarios().contains(&s.name) {
+            return Err(tradesim::error::Error::invalid(
+                path.display().to_string(),
+                format!(
+                    "scenario `{}` has no rows in {}; its scenarios are: {}. Pass the scenario file the tables were written from",
+                    s.name,
+                    dir.join("economies.csv").display(),
+                    data.scenarios().join(", ")
+                ),
+            ));
+        }
+        data.set_meta(report::meta::scenario_meta(&s));
+    }
+    let path = report::html::write(dir, &data)?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 fn set_threads(threads: Option<usize>) -> tradesim::error::Result<()> {
@@ -382,6 +492,8 @@ fn run(
     threads: Option<usize>,
     quiet: bool,
     force: bool,
+    format: Format,
+    html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
     let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
@@ -402,7 +514,20 @@ fn run(
     bar.finish_and_clear();
     let outcome = result?;
     let tables = report::tables(&s.baseline, &outcome);
-    let files = report::write_tables(&staged, &tables)?;
+    let mut files = report::table_files(&tables, format == Format::Json)?;
+    let meta = report::meta::ReportMeta::new(vec![report::meta::scenario_meta(&s)]);
+    files.push((report::meta::FILE.to_string(), meta.to_json()));
+    if html {
+        let data = report::html::ReportData::from_tables(meta, &tables, &out.display().to_string());
+        files.push((
+            report::html::FILE.to_string(),
+            report::html::render(&data).into_bytes(),
+        ));
+    }
+    for (name, bytes) in &files {
+        staged.write(name, bytes)?;
+    }
+    let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
     staged.commit()?;
     if !quiet {
         let members: Vec<usize> = {
@@ -468,6 +593,7 @@ fn run_batch(
     opts: &report::batch::BatchOptions,
     quiet: bool,
     force: bool,
+    html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
     let b = scenario::batch::load(path)?;
@@ -482,6 +608,18 @@ fn run_batch(
     let result = report::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
     bar.finish_and_clear();
     let rep = result?;
+    let mut meta = report::meta::ReportMeta::new(
+        b.scenarios
+            .iter()
+            .map(report::meta::scenario_meta)
+            .collect(),
+    );
+    meta.focus = b.focus.clone();
+    staged.write(report::meta::FILE, &meta.to_json())?;
+    if html {
+        let data = report::html::ReportData::load(staged.staging_dir())?;
+        report::html::write(staged.staging_dir(), &data)?;
+    }
     staged.commit()?;
     if !quiet {
         let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();

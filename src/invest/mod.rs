@@ -22,7 +22,7 @@ use crate::policy::Agreement;
 use std::path::Path;
 
 /// An agreement's investment provisions, from none to deep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 pub enum Provisions {
     /// No investment effect.
     None,

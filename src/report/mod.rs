@@ -1,5 +1,10 @@
-//! Reports: the output tables of a run (CSV), written whole or not at all, and the summary
-//! printed on the terminal.
+//! Reports: the output tables of a run (CSV, and JSON on request), written whole or not at all;
+//! the summary printed on the terminal; `report_meta.json` ([`meta`]); and the self-contained
+//! HTML report ([`html`], with its hand-written SVG charts in [`svg`]).
+
+pub mod html;
+pub mod meta;
+pub mod svg;
 
 pub mod batch;
 pub mod output;
@@ -8,11 +13,11 @@ pub mod summary;
 use crate::data::{exports_of, imports_of, Baseline};
 use crate::error::{Error, Result};
 use crate::simulate::RunOutcome;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// A row of `economies.csv`.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EconomyRow {
     pub scenario: String,
     pub year: i32,
@@ -29,8 +34,11 @@ pub struct EconomyRow {
     pub real_wage_pct: f64,
     pub tariff_revenue_base: f64,
     pub tariff_revenue: f64,
-    /// Inward FDI stock from the sources in the investment baseline (0 without one).
+    /// Inward FDI stock from the sources in the investment baseline (0 without one; absent in
+    /// files of other tools and of the structural gravity model, read as 0).
+    #[serde(default)]
     pub inward_fdi_base: f64,
+    #[serde(default)]
     pub inward_fdi: f64,
 }
 
@@ -50,7 +58,7 @@ pub struct InvestmentRow {
 }
 
 /// A row of `bilateral.csv` (flows at factory prices).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BilateralRow {
     pub scenario: String,
     pub year: i32,
@@ -64,7 +72,7 @@ pub struct BilateralRow {
 }
 
 /// A row of `tariffs.csv`: applied rates that differ from the base year.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TariffRow {
     pub scenario: String,
     pub year: i32,
@@ -76,7 +84,7 @@ pub struct TariffRow {
 }
 
 /// A row of `quotas.csv`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QuotaRow {
     pub scenario: String,
     pub year: i32,
@@ -94,7 +102,7 @@ pub struct QuotaRow {
 }
 
 /// A row of `solver.csv`: convergence diagnostics of every solve.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SolverRow {
     pub scenario: String,
     pub year: String,
@@ -115,7 +123,7 @@ pub struct Tables {
     pub investment: Vec<InvestmentRow>,
 }
 
-fn pct(new: f64, base: f64) -> f64 {
+pub(crate) fn pct(new: f64, base: f64) -> f64 {
     if base == 0.0 {
         if new == 0.0 {
             0.0
@@ -266,6 +274,12 @@ pub fn to_csv<R: Serialize>(rows: &[R], header_if_empty: &[&str]) -> Result<Vec<
 /// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
 /// first, and only when all are written are they renamed into place.
 pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    write_all_slices(dir, &refs)
+}
+
+/// [`write_all`] for borrowed contents.
+pub fn write_all_slices(dir: &Path, files: &[(&str, &[u8])]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let pid = std::process::id();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -292,13 +306,18 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
-/// Write the tables of a run into an output directory being staged.
-pub fn write_tables(out: &output::OutputDir, t: &Tables) -> Result<Vec<String>> {
+/// Serialise rows to a JSON array of objects (the CSV's rows; non-finite numbers become `null`).
+pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
+    serde_json::to_vec(rows).map_err(|e| Error::invalid("JSON output", e.to_string()))
+}
+
+/// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
+pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     let mut files = vec![
-        ("economies.csv", to_csv(&t.economies, &[])?),
-        ("bilateral.csv", to_csv(&t.bilateral, &[])?),
+        ("economies.csv".to_string(), to_csv(&t.economies, &[])?),
+        ("bilateral.csv".to_string(), to_csv(&t.bilateral, &[])?),
         (
-            "tariffs.csv",
+            "tariffs.csv".to_string(),
             to_csv(
                 &t.tariffs,
                 &[
@@ -312,18 +331,27 @@ pub fn write_tables(out: &output::OutputDir, t: &Tables) -> Result<Vec<String>> 
                 ],
             )?,
         ),
-        ("solver.csv", to_csv(&t.solver, &[])?),
+        ("solver.csv".to_string(), to_csv(&t.solver, &[])?),
     ];
     if !t.quotas.is_empty() {
-        files.push(("quotas.csv", to_csv(&t.quotas, &[])?));
+        files.push(("quotas.csv".to_string(), to_csv(&t.quotas, &[])?));
     }
     if !t.investment.is_empty() {
-        files.push(("investment.csv", to_csv(&t.investment, &[])?));
+        files.push(("investment.csv".to_string(), to_csv(&t.investment, &[])?));
     }
-    for (name, bytes) in &files {
-        out.write(name, bytes)?;
+    if json {
+        files.push(("economies.json".to_string(), to_json(&t.economies)?));
+        files.push(("bilateral.json".to_string(), to_json(&t.bilateral)?));
+        files.push(("tariffs.json".to_string(), to_json(&t.tariffs)?));
+        files.push(("solver.json".to_string(), to_json(&t.solver)?));
+        if !t.quotas.is_empty() {
+            files.push(("quotas.json".to_string(), to_json(&t.quotas)?));
+        }
+        if !t.investment.is_empty() {
+            files.push(("investment.json".to_string(), to_json(&t.investment)?));
+        }
     }
-    Ok(files.iter().map(|(n, _)| n.to_string()).collect())
+    Ok(files)
 }
 
 /// A short text summary: per year solved, the largest real-income changes, and the members'

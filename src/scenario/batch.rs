@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A batch file as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Batch")]
 pub struct RawBatch {
     pub name: String,
@@ -47,7 +47,7 @@ fn default_true() -> bool {
 }
 
 /// A grid of variations of one base scenario: the Cartesian product of the axes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVariation {
     pub base: String,
@@ -57,7 +57,7 @@ pub struct RawVariation {
 }
 
 /// One axis of a grid.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 pub enum GridAxis {
     /// Set the length of every `Linear` schedule of the agreement (and its depth phase-in).
     PhaseIn { agreement: String, years: Vec<u32> },
@@ -68,7 +68,7 @@ pub enum GridAxis {
 }
 
 /// An uncertain parameter.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 pub enum Parameter {
     /// A sector's θ (absolute value).
     Theta(String),
@@ -81,7 +81,7 @@ pub enum Parameter {
 }
 
 /// A probability distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 pub enum Distribution {
     Normal {
         mean: f64,
@@ -103,7 +103,7 @@ pub enum Distribution {
     },
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawUncertain {
     pub parameter: Parameter,
@@ -113,7 +113,7 @@ pub struct RawUncertain {
 /// Draws from the multivariate normal of an estimate (`tradesim estimate --json`): its
 /// coefficients and covariance matrix (`vcov`; when absent, the standard errors on the
 /// diagonal). A `Theta` parameter takes minus the coefficient.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEstimateDraws {
     pub file: String,

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod raw;
+pub mod schema;
 
 use crate::data::{self, Baseline};
 use crate::error::{Error, Result};

@@ -1,38 +1,53 @@
 //! The serde types that mirror a scenario file, before validation. Every field is documented
 //! in the README ("Scenario files").
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// A scenario file as written. Fields that may be inherited through `extends` are optional.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Scenario")]
 pub struct RawScenario {
+    /// The scenario's name, written in every output row.
     pub name: String,
+    /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+    /// A scenario file to build on (relative to this file): every field not given here is inherited.
     #[serde(default)]
     pub extends: Option<String>,
+    /// Inherited agreements to leave out of the counterfactual while keeping them in the base-year data (ex-post analysis).
     #[serde(default)]
     pub remove_agreements: Vec<String>,
+    /// Agreements in force in the base year whose schedules keep running after it.
     #[serde(default)]
     pub continue_phase_out: Vec<String>,
+    /// The base-year world: `Builtin(name)`, `Csv(dir)` or `CaliendoParro2015(dir)`.
     #[serde(default)]
     pub baseline: Option<BaselineRef>,
+    /// The year of the baseline data.
     #[serde(default)]
     pub base_year: Option<i32>,
+    /// The last year solved (every year from `base_year` to `horizon`), unless `years` is given.
     #[serde(default)]
     pub horizon: Option<i32>,
+    /// Solve only these years (each at least `base_year`).
     #[serde(default)]
     pub years: Option<Vec<i32>>,
+    /// Trade elasticities θ by sector code, overriding the baseline's.
     #[serde(default)]
     pub elasticities: BTreeMap<String, Elasticity>,
+    /// Deficits in the solved baseline and the counterfactual (default `Baseline`).
     #[serde(default)]
     pub deficits: Option<Deficits>,
+    /// Use the baseline's input-output links (default true).
     #[serde(default)]
     pub input_output: Option<bool>,
+    /// Solver settings (defaults: tolerance 1e-10, max_iterations 5000, step 0.5).
     #[serde(default)]
     pub solver: Option<RawSolver>,
+    /// Trade agreements; one with the same name as an inherited one replaces it.
     #[serde(default)]
     pub agreements: Vec<RawAgreement>,
     #[serde(default)]
@@ -40,7 +55,7 @@ pub struct RawScenario {
 }
 
 /// The investment block: project bilateral FDI stocks (MODEL.md §5).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInvestment {
     /// Bilateral FDI stocks (CSV `source,host,stock[,sales_ratio]`); default: the built-in
@@ -62,7 +77,7 @@ pub struct RawInvestment {
     pub from_estimate: Vec<RawBetaEstimate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBetaEstimate {
     pub provisions: crate::invest::Provisions,
@@ -70,7 +85,7 @@ pub struct RawBetaEstimate {
     pub coefficient: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBetas {
     #[serde(default)]
@@ -84,7 +99,7 @@ pub struct RawBetas {
 }
 
 /// Where the base-year world comes from.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 pub enum BaselineRef {
     /// A world shipped with tradesim (`data/<name>/` in the repository).
     Builtin(String),
@@ -96,14 +111,14 @@ pub enum BaselineRef {
 
 /// A sector's trade elasticity θ: a value, or minus a coefficient of an estimate's JSON file
 /// (the coefficient on `log(1+tariff)` in a gravity regression is −θ).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 pub enum Elasticity {
     Value(f64),
     FromEstimate { file: String, coefficient: String },
 }
 
 /// Deficits in the counterfactual (and in the solved baseline it is compared with).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum Deficits {
     /// `D' = D`: deficits as in the data.
     Baseline,
@@ -111,7 +126,8 @@ pub enum Deficits {
     Zero,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+/// Solver settings; fields not given keep their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSolver {
     #[serde(default)]
@@ -122,25 +138,35 @@ pub struct RawSolver {
     pub step: Option<f64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A trade agreement: members, dates, tariff schedules, product groups and depth.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAgreement {
+    /// Unique name.
     pub name: String,
+    /// The first year the agreement applies.
     pub entry_into_force: i32,
+    /// Founding members (economy codes of the baseline), joining at entry into force.
     pub members: Vec<String>,
+    /// Members joining later: code → year.
     #[serde(default)]
     pub accessions: BTreeMap<String, i32>,
+    /// The first year a member is no longer in the agreement: code → year.
     #[serde(default)]
     pub withdrawals: BTreeMap<String, i32>,
     /// Optional statement that the agreement is in the base-year data (checked against the dates).
     #[serde(default)]
     pub in_baseline: Option<bool>,
+    /// The default schedule of every importer, exporter and sector.
     #[serde(default = "immediate")]
     pub schedule: RawSchedule,
+    /// Schedules for some importers, exporters or sectors; the most specific rule wins.
     #[serde(default)]
     pub schedules: Vec<RawRule>,
+    /// Parts of a sector with their own schedule.
     #[serde(default)]
     pub product_groups: Vec<RawGroup>,
+    /// A non-tariff trade-cost effect on member pairs.
     #[serde(default)]
     pub depth: Option<RawDepth>,
     /// Investment provisions (default `Pta`).
@@ -156,26 +182,35 @@ fn immediate() -> RawSchedule {
     RawSchedule::Immediate
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// How an importer's rate for members moves from the base (data) rate; offsets count from the pair's start.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 pub enum RawSchedule {
+    /// Zero from the first year.
     Immediate,
+    /// `years` equal annual cuts, the first in the first year, ending at `to`·base (default 0).
     Linear {
         years: u32,
         #[serde(default)]
         to: f64,
     },
+    /// Steps of (offset in years, fraction of base); base before the first.
     Staged(Vec<(u32, f64)>),
+    /// The base rate, unchanged.
     Excluded,
+    /// Rates by calendar year: (year, rate); base before the first.
     Path(Vec<(i32, f64)>),
+    /// A tariff-rate quota (quota in base-year money); the regime is found in the equilibrium.
     TariffRateQuota {
         quota: f64,
         in_quota_rate: f64,
         out_of_quota_rate: f64,
     },
+    /// The rates of a named tariff set of the baseline (e.g. `cfl`).
     ToTariffSet(String),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A schedule for some importers, exporters or sectors (omitted fields match all).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     #[serde(default)]
@@ -187,7 +222,8 @@ pub struct RawRule {
     pub schedule: RawSchedule,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A product group: a share (`weight`) of the importer's bilateral imports in a sector with its own schedule.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
     pub name: String,
@@ -201,7 +237,8 @@ pub struct RawGroup {
     pub schedule: RawSchedule,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A non-tariff trade-cost effect: `κ̂^{-θ} = exp(β·phase(t))`.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 pub enum RawDepth {
     /// `κ̂^{-θ} = exp(beta · phase(t))`.
     Given { beta: f64, phase_in_years: u32 },
