@@ -325,11 +325,27 @@ impl Factor {
         rows: &[usize],
         context: &str,
     ) -> Result<Factor> {
+        Self::from_columns_cached(ds, columns, rows, context, &mut FactorCache::default())
+    }
+
+    /// As [`Factor::from_columns`], reusing single-column factorisations from `cache` (which
+    /// must only be used with the same `ds` and `rows`).
+    pub fn from_columns_cached(
+        ds: &Dataset,
+        columns: &[String],
+        rows: &[usize],
+        context: &str,
+        cache: &mut FactorCache,
+    ) -> Result<Factor> {
         let mut key_codes: Vec<Vec<u32>> = Vec::with_capacity(columns.len());
         let mut key_labels: Vec<Vec<String>> = Vec::with_capacity(columns.len());
         for c in columns {
             let col = ds.require(c, context)?;
-            let (codes, labels) = factorize(ds, c, col, rows)?;
+            if !cache.0.contains_key(c) {
+                let f = factorize(ds, c, col, rows)?;
+                cache.0.insert(c.clone(), f);
+            }
+            let (codes, labels) = cache.0[c].clone();
             key_codes.push(codes);
             key_labels.push(labels);
         }
@@ -343,9 +359,26 @@ impl Factor {
         // Combine pairwise, compacting through a hash map.
         let mut codes = key_codes[0].clone();
         let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
-        for other in key_codes.iter().skip(1) {
-            let mut map: FxMap<(u32, u32), u32> = FxMap::default();
+        for (k, other) in key_codes.iter().enumerate().skip(1) {
             let mut new_parts = Vec::new();
+            let nb = key_labels[k].len();
+            if parts.len().saturating_mul(nb) <= 1 << 22 {
+                // Dense lookup table when the product of level counts is small.
+                let mut table = vec![u32::MAX; parts.len() * nb];
+                for (ci, &oi) in codes.iter_mut().zip(other) {
+                    let slot = &mut table[*ci as usize * nb + oi as usize];
+                    if *slot == u32::MAX {
+                        *slot = new_parts.len() as u32;
+                        let mut p = parts[*ci as usize].clone();
+                        p.push(oi);
+                        new_parts.push(p);
+                    }
+                    *ci = *slot;
+                }
+                parts = new_parts;
+                continue;
+            }
+            let mut map: FxMap<(u32, u32), u32> = FxMap::default();
             for (ci, &oi) in codes.iter_mut().zip(other) {
                 let key = (*ci, oi);
                 let next = map.len() as u32;
@@ -381,6 +414,10 @@ impl Factor {
         })
     }
 }
+
+/// Single-column factorisations shared between the fixed effects and clusters of one fit.
+#[derive(Default)]
+pub struct FactorCache(FxMap<String, (Vec<u32>, Vec<String>)>);
 
 /// Formats a number the way it would be typed: integers without decimals.
 pub fn format_number(x: f64) -> String {

@@ -103,13 +103,28 @@ impl<'a> FixedEffects<'a> {
     /// One Gauss–Seidel sweep: for each dimension, add the weighted group means of `r` to `α`
     /// and remove them from `r`. The removal for dimension `g` and the accumulation for
     /// dimension `g + 1` share one pass over the observations (G + 1 passes in all).
-    fn sweep(&self, r: &mut [f64], alpha: &mut [f64], sums: &mut [f64]) {
+    /// With `fresh = Some(x)`, `r` is first recomputed as `x − Dα` within the same pass.
+    fn sweep(&self, r: &mut [f64], alpha: &mut [f64], sums: &mut [f64], fresh: Option<&[f64]>) {
         let nd = self.factors.len();
         let (lo0, hi0) = (self.offsets[0], self.offsets[1]);
         let s0 = &mut sums[lo0..hi0];
         s0.fill(0.0);
-        for ((&c, &wi), &ri) in self.factors[0].codes.iter().zip(self.w).zip(r.iter()) {
-            s0[c as usize] += wi * ri;
+        match fresh {
+            None => {
+                for ((&c, &wi), &ri) in self.factors[0].codes.iter().zip(self.w).zip(r.iter()) {
+                    s0[c as usize] += wi * ri;
+                }
+            }
+            Some(x) => {
+                for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
+                    let mut v = xi;
+                    for (g, f) in self.factors.iter().enumerate() {
+                        v -= alpha[self.offsets[g] + f.codes[i] as usize];
+                    }
+                    *ri = v;
+                    s0[self.factors[0].codes[i] as usize] += wi * v;
+                }
+            }
         }
         for g in 0..nd {
             let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
@@ -151,13 +166,13 @@ impl<'a> FixedEffects<'a> {
     ) -> Result<(Vec<f64>, usize)> {
         let n = x.len();
         let mut r = vec![0.0; n];
-        self.residual(x, alpha, &mut r);
-        if self.factors.is_empty() {
-            return Ok((r, 0));
-        }
         let mut sums = vec![0.0; self.ncoef()];
-        if self.factors.len() == 1 {
-            self.sweep(&mut r, alpha, &mut sums);
+        if self.factors.len() < 2 {
+            self.residual(x, alpha, &mut r);
+            if self.factors.is_empty() {
+                return Ok((r, 0));
+            }
+            self.sweep(&mut r, alpha, &mut sums, None);
             return Ok((r, 1));
         }
         let converged = |a: &[f64], b: &[f64]| {
@@ -169,17 +184,19 @@ impl<'a> FixedEffects<'a> {
         let mut x0 = alpha.to_vec();
         let mut gx = vec![0.0; alpha.len()];
         let mut sweeps = 0;
+        let mut stale = true; // r = x − Dα is computed in the first sweep's first pass
         while sweeps < opts.max_iter {
             // α → F(α)
             x0.copy_from_slice(alpha);
-            self.sweep(&mut r, alpha, &mut sums);
+            self.sweep(&mut r, alpha, &mut sums, if stale { Some(x) } else { None });
+            stale = false;
             sweeps += 1;
             if converged(&x0, alpha) {
                 return Ok((r, sweeps));
             }
             gx.copy_from_slice(alpha);
             // F(α) → F²(α)
-            self.sweep(&mut r, alpha, &mut sums);
+            self.sweep(&mut r, alpha, &mut sums, None);
             sweeps += 1;
             if converged(&gx, alpha) {
                 return Ok((r, sweeps));
@@ -197,7 +214,7 @@ impl<'a> FixedEffects<'a> {
                 for (a2, &a1) in alpha.iter_mut().zip(&gx) {
                     *a2 -= coef * (*a2 - a1);
                 }
-                self.residual(x, alpha, &mut r);
+                stale = true; // r is recomputed from α in the next sweep's first pass
             }
         }
         Err(Error::NotConverged(format!(

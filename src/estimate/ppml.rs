@@ -42,8 +42,9 @@ pub struct PpmlOptions {
     pub max_iter: usize,
     /// Inner demeaning settings.
     pub demean: DemeanOptions,
-    /// Also drop observations alone in a fixed-effect level (pyfixest's default
-    /// `fixef_rm="singleton"`; fixest and ppmlhdfe keep them in a Poisson model... fixest keeps).
+    /// Also drop observations alone in a fixed-effect level (the default of pyfixest,
+    /// `fixef_rm="singleton"`, and of ppmlhdfe). fixest keeps them, and so does the default here:
+    /// they do not change the estimates, only N and the small-sample correction.
     pub drop_singletons: bool,
 }
 
@@ -397,15 +398,17 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         Some(o) => term_values(ds, &Term::parse(o)?, &rows, "offset")?,
         None => vec![0.0; rows.len()],
     };
+    let mut cache = super::data::FactorCache::default();
     let factors_all: Vec<Factor> = formula
         .fixed_effects
         .iter()
         .map(|cols| {
-            Factor::from_columns(
+            Factor::from_columns_cached(
                 ds,
                 cols,
                 &rows,
                 &format!("fixed effect '{}'", cols.join("^")),
+                &mut cache,
             )
         })
         .collect::<Result<_>>()?;
@@ -414,7 +417,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         .iter()
         .map(|c| {
             let cols: Vec<String> = c.split('^').map(|s| s.trim().to_string()).collect();
-            Factor::from_columns(ds, &cols, &rows, &format!("cluster '{c}'"))
+            Factor::from_columns_cached(ds, &cols, &rows, &format!("cluster '{c}'"), &mut cache)
         })
         .collect::<Result<_>>()?;
 
@@ -519,7 +522,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         if factors.is_empty() {
             inner.tol = target;
         }
-        let (x_dm, z_dm, resid, beta, crit, new_eta) = loop {
+        let (x_dm, resid, beta, crit, new_eta, new_mu) = loop {
             // Demean z and the active regressors in parallel, warm-started.
             let mut jobs: Vec<(&[f64], &mut Vec<f64>)> = Vec::with_capacity(active.len() + 1);
             jobs.push((&z, &mut alpha_z));
@@ -581,7 +584,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                 })?;
                 chol.solve(&xtz)
             };
-            let mut resid = z_dm.clone();
+            let mut resid = z_dm;
             for (a, col) in x_dm.iter().enumerate() {
                 let b = beta[a];
                 for (r, x) in resid.iter_mut().zip(col) {
@@ -601,11 +604,10 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                 inner.tol = target;
                 continue;
             }
-            break (x_dm, z_dm, resid, beta, crit, new_eta);
+            break (x_dm, resid, beta, crit, new_eta, new_mu);
         };
-        drop(z_dm);
         eta = new_eta;
-        mu = eta.iter().map(|e| e.exp()).collect();
+        mu = new_mu;
         last = dev;
         last_crit = crit;
         state = Some((x_dm, w, resid, beta));
@@ -802,6 +804,51 @@ mod tests {
             let m = (fit.coefficients[0] * xi + fit.fe_sum[i]).exp();
             assert!((m - fit.fitted[i]).abs() < 1e-6 * m.max(1.0));
         }
+    }
+
+    /// Fixing a coefficient through an offset reproduces the fit: with `o = β̂ x`,
+    /// `y ~ 1 | fe` with offset `o` has the same fitted values as `y ~ x | fe`.
+    #[test]
+    fn offset_fixes_a_coefficient() {
+        let mut ds = panel();
+        let f = Formula::parse("trade ~ x | exporter + importer^year").unwrap();
+        let o = PpmlOptions {
+            tol: 1e-12,
+            ..Default::default()
+        };
+        let full = fit(&ds, &f, &o).unwrap();
+        let Some(Column::Numeric(x)) = ds.column("x").cloned() else {
+            panic!()
+        };
+        let b = full.coefficients[0];
+        ds.push_numeric("bx", x.iter().map(|v| b * v).collect())
+            .unwrap();
+        let f0 = Formula::parse("trade ~ 1 | exporter + importer^year").unwrap();
+        let o0 = PpmlOptions {
+            offset: Some("bx".into()),
+            ..o
+        };
+        let restricted = fit(&ds, &f0, &o0).unwrap();
+        assert!(restricted.names.is_empty());
+        for (a, b) in full.fitted.iter().zip(&restricted.fitted) {
+            assert!((a - b).abs() < 1e-6 * a.max(1.0), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn singletons_dropped_on_request() {
+        let mut ds = panel();
+        let mut g: Vec<String> = (0..ds.nrows()).map(|i| format!("g{}", i / 2)).collect();
+        g[0] = "alone".into();
+        ds.push_text("g", g).unwrap();
+        let f = Formula::parse("trade ~ x | g").unwrap();
+        let o = PpmlOptions {
+            drop_singletons: true,
+            ..Default::default()
+        };
+        let r = fit(&ds, &f, &o).unwrap();
+        assert_eq!(r.dropped_singletons, 2); // "alone" and its former partner
+        assert_eq!(r.nobs, ds.nrows() - 2);
     }
 
     #[test]
