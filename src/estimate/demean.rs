@@ -41,6 +41,31 @@ impl Default for DemeanOptions {
     }
 }
 
+/// Scatter-add that keeps a running sum while consecutive observations share a level, so that
+/// data sorted by a fixed effect (e.g. by pair) do not serialise on one memory location.
+#[derive(Default)]
+struct RunSum {
+    code: u32,
+    acc: f64,
+}
+
+impl RunSum {
+    #[inline(always)]
+    fn add(&mut self, sums: &mut [f64], code: u32, v: f64) {
+        if code != self.code {
+            sums[self.code as usize] += self.acc;
+            self.code = code;
+            self.acc = 0.0;
+        }
+        self.acc += v;
+    }
+    #[inline(always)]
+    fn flush(&mut self, sums: &mut [f64]) {
+        sums[self.code as usize] += self.acc;
+        self.acc = 0.0;
+    }
+}
+
 /// Fixed-effect factors together with the weights of one projection.
 pub struct FixedEffects<'a> {
     factors: &'a [Factor],
@@ -111,19 +136,47 @@ impl<'a> FixedEffects<'a> {
         s0.fill(0.0);
         match fresh {
             None => {
+                let mut acc = RunSum::default();
                 for ((&c, &wi), &ri) in self.factors[0].codes.iter().zip(self.w).zip(r.iter()) {
-                    s0[c as usize] += wi * ri;
+                    acc.add(s0, c, wi * ri);
                 }
+                acc.flush(s0);
             }
             Some(x) => {
-                for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
-                    let mut v = xi;
-                    for (g, f) in self.factors.iter().enumerate() {
-                        v -= alpha[self.offsets[g] + f.codes[i] as usize];
+                let mut acc = RunSum::default();
+                let a: Vec<&[f64]> = (0..nd)
+                    .map(|g| &alpha[self.offsets[g]..self.offsets[g + 1]])
+                    .collect();
+                let c: Vec<&[u32]> = self.factors.iter().map(|f| f.codes.as_slice()).collect();
+                match nd {
+                    2 => {
+                        for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
+                            let (c0, c1) = (c[0][i], c[1][i]);
+                            let v = xi - a[0][c0 as usize] - a[1][c1 as usize];
+                            *ri = v;
+                            acc.add(s0, c0, wi * v);
+                        }
                     }
-                    *ri = v;
-                    s0[self.factors[0].codes[i] as usize] += wi * v;
+                    3 => {
+                        for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
+                            let (c0, c1, c2) = (c[0][i], c[1][i], c[2][i]);
+                            let v = xi - a[0][c0 as usize] - a[1][c1 as usize] - a[2][c2 as usize];
+                            *ri = v;
+                            acc.add(s0, c0, wi * v);
+                        }
+                    }
+                    _ => {
+                        for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
+                            let mut v = xi;
+                            for (ag, cg) in a.iter().zip(&c) {
+                                v -= ag[cg[i] as usize];
+                            }
+                            *ri = v;
+                            acc.add(s0, c[0][i], wi * v);
+                        }
+                    }
                 }
+                acc.flush(s0);
             }
         }
         for g in 0..nd {
@@ -143,10 +196,12 @@ impl<'a> FixedEffects<'a> {
                 let next = &mut rest[..self.offsets[g + 2] - hi];
                 next.fill(0.0);
                 let ncodes = &self.factors[g + 1].codes;
+                let mut acc = RunSum::default();
                 for (((ri, &c), &nc), &wi) in r.iter_mut().zip(codes).zip(ncodes).zip(self.w) {
                     *ri -= mean[c as usize];
-                    next[nc as usize] += wi * *ri;
+                    acc.add(next, nc, wi * *ri);
                 }
+                acc.flush(next);
             } else {
                 for (ri, &c) in r.iter_mut().zip(codes) {
                     *ri -= mean[c as usize];
