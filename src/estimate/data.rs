@@ -177,7 +177,7 @@ impl Dataset {
         }
         let nrows = before;
         let mut columns = Vec::with_capacity(ncol);
-        for j in 0..ncol {
+        for (j, name) in names.iter().enumerate() {
             if done.iter().all(|c| c.nums[j].is_some()) {
                 let mut v = Vec::with_capacity(nrows);
                 for c in &mut done {
@@ -194,7 +194,7 @@ impl Dataset {
                             Error::data(
                                 path,
                                 row + 2,
-                                format!("column '{}' is not valid UTF-8", names[j]),
+                                format!("column '{name}' is not valid UTF-8"),
                             )
                         })?;
                         t.push(cell.to_string());
