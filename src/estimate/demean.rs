@@ -129,12 +129,26 @@ impl<'a> FixedEffects<'a> {
     /// and remove them from `r`. The removal for dimension `g` and the accumulation for
     /// dimension `g + 1` share one pass over the observations (G + 1 passes in all).
     /// With `fresh = Some(x)`, `r` is first recomputed as `x − Dα` within the same pass.
-    fn sweep(&self, r: &mut [f64], alpha: &mut [f64], sums: &mut [f64], fresh: Option<&[f64]>) {
+    ///
+    /// `pre`: the sums of the first dimension were already accumulated by the previous sweep's
+    /// last pass; `post`: accumulate them for the next sweep in this sweep's last pass.
+    fn sweep(
+        &self,
+        r: &mut [f64],
+        alpha: &mut [f64],
+        sums: &mut [f64],
+        fresh: Option<&[f64]>,
+        pre: bool,
+        post: bool,
+    ) {
         let nd = self.factors.len();
         let (lo0, hi0) = (self.offsets[0], self.offsets[1]);
         let s0 = &mut sums[lo0..hi0];
-        s0.fill(0.0);
+        if !pre {
+            s0.fill(0.0);
+        }
         match fresh {
+            _ if pre => {}
             None => {
                 let mut acc = RunSum::default();
                 for ((&c, &wi), &ri) in self.factors[0].codes.iter().zip(self.w).zip(r.iter()) {
@@ -202,6 +216,18 @@ impl<'a> FixedEffects<'a> {
                     acc.add(next, nc, wi * *ri);
                 }
                 acc.flush(next);
+            } else if post {
+                let (first, last) = sums.split_at_mut(lo);
+                let mean = &last[..hi - lo];
+                let next = &mut first[lo0..hi0];
+                next.fill(0.0);
+                let ncodes = &self.factors[0].codes;
+                let mut acc = RunSum::default();
+                for (((ri, &c), &nc), &wi) in r.iter_mut().zip(codes).zip(ncodes).zip(self.w) {
+                    *ri -= mean[c as usize];
+                    acc.add(next, nc, wi * *ri);
+                }
+                acc.flush(next);
             } else {
                 for (ri, &c) in r.iter_mut().zip(codes) {
                     *ri -= mean[c as usize];
@@ -227,7 +253,7 @@ impl<'a> FixedEffects<'a> {
             if self.factors.is_empty() {
                 return Ok((r, 0));
             }
-            self.sweep(&mut r, alpha, &mut sums, None);
+            self.sweep(&mut r, alpha, &mut sums, None, false, false);
             return Ok((r, 1));
         }
         let converged = |a: &[f64], b: &[f64]| {
@@ -243,7 +269,14 @@ impl<'a> FixedEffects<'a> {
         while sweeps < opts.max_iter {
             // α → F(α)
             x0.copy_from_slice(alpha);
-            self.sweep(&mut r, alpha, &mut sums, if stale { Some(x) } else { None });
+            self.sweep(
+                &mut r,
+                alpha,
+                &mut sums,
+                if stale { Some(x) } else { None },
+                false,
+                true,
+            );
             stale = false;
             sweeps += 1;
             if converged(&x0, alpha) {
@@ -251,7 +284,7 @@ impl<'a> FixedEffects<'a> {
             }
             gx.copy_from_slice(alpha);
             // F(α) → F²(α)
-            self.sweep(&mut r, alpha, &mut sums, None);
+            self.sweep(&mut r, alpha, &mut sums, None, true, false);
             sweeps += 1;
             if converged(&gx, alpha) {
                 return Ok((r, sweeps));
