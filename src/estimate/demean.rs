@@ -20,6 +20,7 @@
 //! `α` (the ppmlhdfe trick): only the change since the last iteration has to be projected out.
 
 use super::data::Factor;
+use rayon::prelude::*;
 use crate::error::{Error, Result};
 
 /// Convergence settings for the alternating projections.
@@ -85,13 +86,17 @@ impl<'a> FixedEffects<'a> {
             total += f.nlevels();
         }
         offsets.push(total);
-        let mut wsum = vec![0.0; total];
-        for (g, f) in factors.iter().enumerate() {
-            let s = &mut wsum[offsets[g]..offsets[g + 1]];
-            for (&c, &wi) in f.codes.iter().zip(w) {
-                s[c as usize] += wi;
-            }
-        }
+        let wsum: Vec<f64> = factors
+            .par_iter()
+            .map(|f| {
+                let mut s = vec![0.0; f.nlevels()];
+                for (&c, &wi) in f.codes.iter().zip(w) {
+                    s[c as usize] += wi;
+                }
+                s
+            })
+            .flatten()
+            .collect();
         let inv_wsum = wsum
             .iter()
             .map(|&s| if s > 0.0 { 1.0 / s } else { 0.0 })
