@@ -424,15 +424,25 @@ impl Factor {
         context: &str,
         cache: &mut FactorCache,
     ) -> Result<Factor> {
+        cache.prefill(ds, columns, rows, context)?;
+        Self::from_columns_prepared(ds, columns, rows, context, cache)
+    }
+
+    /// As [`Factor::from_columns`], using the factorisations in `cache` where present.
+    pub fn from_columns_prepared(
+        ds: &Dataset,
+        columns: &[String],
+        rows: &[usize],
+        context: &str,
+        cache: &FactorCache,
+    ) -> Result<Factor> {
         let mut key_codes: Vec<Vec<u32>> = Vec::with_capacity(columns.len());
         let mut key_labels: Vec<Vec<String>> = Vec::with_capacity(columns.len());
         for c in columns {
-            let col = ds.require(c, context)?;
-            if !cache.0.contains_key(c) {
-                let f = factorize(ds, c, col, rows)?;
-                cache.0.insert(c.clone(), f);
-            }
-            let (codes, labels) = cache.0[c].clone();
+            let (codes, labels) = match cache.0.get(c) {
+                Some(f) => f.clone(),
+                None => factorize(ds, c, ds.require(c, context)?, rows)?,
+            };
             key_codes.push(codes);
             key_labels.push(labels);
         }
@@ -505,6 +515,32 @@ impl Factor {
 /// Single-column factorisations shared between the fixed effects and clusters of one fit.
 #[derive(Default)]
 pub struct FactorCache(FxMap<String, (Vec<u32>, Vec<String>)>);
+
+impl FactorCache {
+    /// Factorises the columns not yet in the cache, in parallel. Errors come in column order.
+    pub fn prefill(
+        &mut self,
+        ds: &Dataset,
+        columns: &[String],
+        rows: &[usize],
+        context: &str,
+    ) -> Result<()> {
+        let mut todo: Vec<&String> = Vec::new();
+        for c in columns {
+            if !self.0.contains_key(c) && !todo.contains(&c) {
+                todo.push(c);
+            }
+        }
+        let done: Vec<Result<(Vec<u32>, Vec<String>)>> = todo
+            .par_iter()
+            .map(|c| factorize(ds, c, ds.require(c, context)?, rows))
+            .collect();
+        for (c, f) in todo.into_iter().zip(done) {
+            self.0.insert(c.clone(), f?);
+        }
+        Ok(())
+    }
+}
 
 /// Formats a number the way it would be typed: integers without decimals.
 pub fn format_number(x: f64) -> String {

@@ -20,8 +20,8 @@
 //! `α` (the ppmlhdfe trick): only the change since the last iteration has to be projected out.
 
 use super::data::Factor;
-use rayon::prelude::*;
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Convergence settings for the alternating projections.
 #[derive(Debug, Clone, Copy)]

@@ -269,7 +269,13 @@ pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
         .map(|(yc, mc)| {
             yc.iter()
                 .zip(mc)
-                .map(|(&y, &m)| if y > 0.0 { y * (y / m).ln() - (y - m) } else { m })
+                .map(|(&y, &m)| {
+                    if y > 0.0 {
+                        y * (y / m).ln() - (y - m)
+                    } else {
+                        m
+                    }
+                })
                 .sum::<f64>()
         })
         .collect();
@@ -400,28 +406,50 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         Some(o) => term_values(ds, &Term::parse(o)?, &rows, "offset")?,
         None => vec![0.0; rows.len()],
     };
-    let mut cache = super::data::FactorCache::default();
-    let factors_all: Vec<Factor> = formula
-        .fixed_effects
-        .iter()
-        .map(|cols| {
-            Factor::from_columns_cached(
-                ds,
-                cols,
-                &rows,
-                &format!("fixed effect '{}'", cols.join("^")),
-                &mut cache,
-            )
-        })
-        .collect::<Result<_>>()?;
-    let clusters_all: Vec<Factor> = opts
+    // Factorise every column used by a fixed effect or cluster once, in parallel, then build
+    // the interactions in parallel; errors are reported in formula order.
+    let cluster_cols: Vec<Vec<String>> = opts
         .cluster
         .iter()
-        .map(|c| {
-            let cols: Vec<String> = c.split('^').map(|s| s.trim().to_string()).collect();
-            Factor::from_columns_cached(ds, &cols, &rows, &format!("cluster '{c}'"), &mut cache)
-        })
-        .collect::<Result<_>>()?;
+        .map(|c| c.split('^').map(|s| s.trim().to_string()).collect())
+        .collect();
+    let mut cache = super::data::FactorCache::default();
+    for cols in &formula.fixed_effects {
+        for c in cols {
+            ds.require(c, &format!("fixed effect '{}'", cols.join("^")))?;
+        }
+    }
+    for (cols, c) in cluster_cols.iter().zip(&opts.cluster) {
+        for col in cols {
+            ds.require(col, &format!("cluster '{c}'"))?;
+        }
+    }
+    let all_cols: Vec<String> = formula
+        .fixed_effects
+        .iter()
+        .chain(&cluster_cols)
+        .flatten()
+        .cloned()
+        .collect();
+    cache.prefill(ds, &all_cols, &rows, "fixed effects and clusters")?;
+    let specs: Vec<(&Vec<String>, String)> = formula
+        .fixed_effects
+        .iter()
+        .map(|cols| (cols, format!("fixed effect '{}'", cols.join("^"))))
+        .chain(
+            cluster_cols
+                .iter()
+                .zip(&opts.cluster)
+                .map(|(cols, c)| (cols, format!("cluster '{c}'"))),
+        )
+        .collect();
+    let built: Vec<Result<Factor>> = specs
+        .par_iter()
+        .map(|(cols, ctx)| Factor::from_columns_prepared(ds, cols, &rows, ctx, &cache))
+        .collect();
+    let mut built = built.into_iter().collect::<Result<Vec<Factor>>>()?;
+    let clusters_all: Vec<Factor> = built.split_off(formula.fixed_effects.len());
+    let factors_all: Vec<Factor> = built;
 
     // 3. Separation (all-zero fixed-effect groups) and singletons.
     let mut keep = vec![true; rows.len()];
