@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # tradesim vs pyfixest, side by side on the same machine: wall time and peak memory
 # (/usr/bin/time -v), median of REPS runs (default 5), and the largest coefficient difference.
+# CPU time (user+sys) is printed too: on a shared machine it is steadier than wall time.
+# Both tools start from the CSV file (parsing included) and use pyfixest-compatible settings
+# (--ssc pyfixest; pyfixest with fixef_rm="none" and its default tolerances).
 #
 #   bench/ppml_vs_pyfixest.sh [REPS]
 # Env: PY (python of a venv with pyfixest, default /work/venv-pyfixest/bin/python),
@@ -18,16 +21,19 @@ OUT=$(mktemp -d)
 
 measure() { # name tool cmd...
   local name=$1 tool=$2; shift 2
-  local walls=() mems=()
+  local walls=() mems=() cpus=()
   for r in $(seq "$REPS"); do
     /usr/bin/time -v -o "$OUT/time" "$@" > "$OUT/$tool.json" 2> "$OUT/err" || { cat "$OUT/err"; exit 1; }
     walls+=("$(awk -F': ' '/Elapsed/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$OUT/time")")
     mems+=("$(awk -F': ' '/Maximum resident/ {print $2}' "$OUT/time")")
+    cpus+=("$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$OUT/time")")
   done
-  local w m
+  local w m c
+  c=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   w=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   m=$(printf '%s\n' "${mems[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  printf '%-34s %-9s median wall %8.2f s  peak RSS %7.0f MB  (runs: %s)\n' "$name" "$tool" "$w" "$(echo "$m/1024" | bc -l)" "${walls[*]}"
+  printf '%-34s %-9s median wall %7.2f s  cpu (user+sys) %7.2f s  peak RSS %6.0f MB  (wall runs: %s)\n' \
+    "$name" "$tool" "$w" "$c" "$(echo "$m/1024" | bc -l)" "${walls[*]}"
   echo "$w" > "$OUT/$tool.wall"
 }
 

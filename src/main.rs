@@ -245,15 +245,8 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if let Some(p) = a.fitted_out {
-        let mut s = String::from("row,fitted\n");
-        for (i, v) in fit.fitted.iter().enumerate() {
-            if v.is_finite() {
-                s.push_str(&format!("{},{v:.17e}\n", i + 1));
-            } else {
-                s.push_str(&format!("{},\n", i + 1));
-            }
-        }
-        std::fs::write(&p, s).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(&p, estimate::output::fitted_csv(&fit))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! can be returned aligned to the input, and every error names the file and line.
 
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -80,20 +81,51 @@ impl Dataset {
     }
 
     /// Reads a CSV file with a header line. Columns whose non-empty cells all parse as numbers
-    /// are numeric; others are text.
+    /// are numeric; others are text. Cells are trimmed of surrounding spaces. Files without
+    /// quote characters are parsed in parallel chunks.
     pub fn from_csv(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes: &[u8] = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
         let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-        let headers = rdr
-            .headers()
-            .map_err(|e| Error::data(path, 1, format!("cannot read the header line: {e}")))?
-            .clone();
-        let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        if names.is_empty() {
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut header = csv::ByteRecord::new();
+        match rdr.read_byte_record(&mut header) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::data(
+                    path,
+                    1,
+                    "the file is empty; expected a header line",
+                ))
+            }
+            Err(e) => {
+                return Err(Error::data(
+                    path,
+                    1,
+                    format!("cannot read the header line: {e}"),
+                ))
+            }
+        }
+        let body_start = (rdr.position().byte() as usize).min(bytes.len());
+        let names: Vec<String> = header
+            .iter()
+            .enumerate()
+            .map(|(j, h)| {
+                std::str::from_utf8(h.trim_ascii())
+                    .map(|s| s.to_string())
+                    .map_err(|_| {
+                        Error::data(
+                            path,
+                            1,
+                            format!("column {} has a name that is not valid UTF-8", j + 1),
+                        )
+                    })
+            })
+            .collect::<Result<_>>()?;
+        if names.is_empty() || names.iter().all(|n| n.is_empty()) {
             return Err(Error::data(path, 1, "the header line has no column names"));
         }
         let mut seen = HashMap::new();
@@ -111,74 +143,71 @@ impl Dataset {
             }
         }
         let ncol = names.len();
-        // Parse optimistically as numbers; keep every cell's bytes in one arena per column so
-        // that a column can fall back to text (as typed) when a later cell is not a number.
-        let mut nums: Vec<Option<Vec<f64>>> = vec![Some(Vec::new()); ncol];
-        let mut arena: Vec<Vec<u8>> = vec![Vec::new(); ncol];
-        let mut ends: Vec<Vec<usize>> = vec![Vec::new(); ncol];
-        let mut record = csv::ByteRecord::new();
-        let mut nrows = 0usize;
-        loop {
-            match rdr.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line() as usize).unwrap_or(nrows + 2);
-                    return Err(Error::data(path, line, format!("malformed CSV: {e}")));
-                }
-            }
-            let line = nrows + 2;
-            if record.len() != ncol {
-                return Err(Error::data(
-                    path,
-                    line,
-                    format!(
-                        "{} fields, but the header has {ncol}; check quoting and separators",
-                        record.len()
-                    ),
-                ));
-            }
-            for (j, cell) in record.iter().enumerate() {
-                arena[j].extend_from_slice(cell);
-                ends[j].push(arena[j].len());
-                if let Some(v) = &mut nums[j] {
-                    if cell.is_empty() {
-                        v.push(f64::NAN);
-                    } else if let Some(x) = std::str::from_utf8(cell)
-                        .ok()
-                        .and_then(|t| t.parse::<f64>().ok())
-                    {
-                        v.push(x);
-                    } else {
-                        nums[j] = None;
-                    }
-                }
-            }
-            nrows += 1;
+        let body = &bytes[body_start..];
+        // Split at line boundaries when no quoting can hide a newline inside a field.
+        let nchunks = if body.contains(&b'"') {
+            1
+        } else {
+            rayon::current_num_threads().clamp(1, body.len() / (1 << 20) + 1)
+        };
+        let mut bounds = vec![0usize];
+        for k in 1..nchunks {
+            let target = (body.len() * k / nchunks).max(*bounds.last().unwrap_or(&0));
+            let cut = body[target..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|p| target + p + 1)
+                .unwrap_or(body.len());
+            bounds.push(cut);
         }
+        bounds.push(body.len());
+        let chunks: Vec<&[u8]> = bounds.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+        let parsed: Vec<std::result::Result<Chunk, (usize, String)>> =
+            chunks.par_iter().map(|c| parse_chunk(c, ncol)).collect();
+        let mut done = Vec::with_capacity(parsed.len());
+        let mut before = 0usize;
+        for p in parsed {
+            match p {
+                Ok(c) => {
+                    before += c.nrows;
+                    done.push(c);
+                }
+                Err((row, msg)) => return Err(Error::data(path, before + row + 2, msg)),
+            }
+        }
+        let nrows = before;
         let mut columns = Vec::with_capacity(ncol);
-        for (j, n) in nums.into_iter().enumerate() {
-            columns.push(match n {
-                Some(v) => Column::Numeric(v),
-                None => {
-                    let mut t = Vec::with_capacity(nrows);
+        for (j, name) in names.iter().enumerate() {
+            if done.iter().all(|c| c.nums[j].is_some()) {
+                let mut v = Vec::with_capacity(nrows);
+                for c in &mut done {
+                    v.extend(c.nums[j].take().unwrap_or_default());
+                }
+                columns.push(Column::Numeric(v));
+            } else {
+                let mut t = Vec::with_capacity(nrows);
+                let mut row = 0usize;
+                for c in &done {
                     let mut start = 0;
-                    for (i, &end) in ends[j].iter().enumerate() {
-                        let cell = std::str::from_utf8(&arena[j][start..end]).map_err(|_| {
+                    for &end in &c.ends[j] {
+                        let cell = std::str::from_utf8(&c.arena[j][start..end]).map_err(|_| {
                             Error::data(
                                 path,
-                                i + 2,
-                                format!("column '{}' is not valid UTF-8", names[j]),
+                                row + 2,
+                                format!("column '{name}' is not valid UTF-8"),
                             )
                         })?;
                         t.push(cell.to_string());
                         start = end;
+                        row += 1;
                     }
-                    Column::Text(t)
                 }
-            });
-            arena[j] = Vec::new();
-            ends[j] = Vec::new();
+                columns.push(Column::Text(t));
+            }
+            for c in &mut done {
+                c.arena[j] = Vec::new();
+                c.ends[j] = Vec::new();
+            }
         }
         Ok(Dataset {
             names,
@@ -300,6 +329,64 @@ impl Dataset {
     }
 }
 
+/// One parsed piece of a CSV body: numbers per column (None once a cell is not a number) and
+/// every cell's bytes, for columns that turn out to be text.
+struct Chunk {
+    nums: Vec<Option<Vec<f64>>>,
+    arena: Vec<Vec<u8>>,
+    ends: Vec<Vec<usize>>,
+    nrows: usize,
+}
+
+/// Parses header-less CSV rows; errors carry the 0-based row within the chunk.
+fn parse_chunk(chunk: &[u8], ncol: usize) -> std::result::Result<Chunk, (usize, String)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(chunk);
+    let mut c = Chunk {
+        nums: vec![Some(Vec::new()); ncol],
+        arena: vec![Vec::new(); ncol],
+        ends: vec![Vec::new(); ncol],
+        nrows: 0,
+    };
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(c),
+            Err(e) => return Err((c.nrows, format!("malformed CSV: {e}"))),
+        }
+        if record.len() != ncol {
+            return Err((
+                c.nrows,
+                format!(
+                    "{} fields, but the header has {ncol}; check quoting and separators",
+                    record.len()
+                ),
+            ));
+        }
+        for (j, cell) in record.iter().enumerate() {
+            let cell = cell.trim_ascii();
+            c.arena[j].extend_from_slice(cell);
+            c.ends[j].push(c.arena[j].len());
+            if let Some(v) = &mut c.nums[j] {
+                if cell.is_empty() {
+                    v.push(f64::NAN);
+                } else if let Some(x) = std::str::from_utf8(cell)
+                    .ok()
+                    .and_then(|t| t.parse::<f64>().ok())
+                {
+                    v.push(x);
+                } else {
+                    c.nums[j] = None;
+                }
+            }
+        }
+        c.nrows += 1;
+    }
+}
+
 /// A categorical column coded 0..nlevels, with the label of each level.
 #[derive(Debug, Clone)]
 pub struct Factor {
@@ -325,11 +412,37 @@ impl Factor {
         rows: &[usize],
         context: &str,
     ) -> Result<Factor> {
+        Self::from_columns_cached(ds, columns, rows, context, &mut FactorCache::default())
+    }
+
+    /// As [`Factor::from_columns`], reusing single-column factorisations from `cache` (which
+    /// must only be used with the same `ds` and `rows`).
+    pub fn from_columns_cached(
+        ds: &Dataset,
+        columns: &[String],
+        rows: &[usize],
+        context: &str,
+        cache: &mut FactorCache,
+    ) -> Result<Factor> {
+        cache.prefill(ds, columns, rows, context)?;
+        Self::from_columns_prepared(ds, columns, rows, context, cache)
+    }
+
+    /// As [`Factor::from_columns`], using the factorisations in `cache` where present.
+    pub fn from_columns_prepared(
+        ds: &Dataset,
+        columns: &[String],
+        rows: &[usize],
+        context: &str,
+        cache: &FactorCache,
+    ) -> Result<Factor> {
         let mut key_codes: Vec<Vec<u32>> = Vec::with_capacity(columns.len());
         let mut key_labels: Vec<Vec<String>> = Vec::with_capacity(columns.len());
         for c in columns {
-            let col = ds.require(c, context)?;
-            let (codes, labels) = factorize(ds, c, col, rows)?;
+            let (codes, labels) = match cache.0.get(c) {
+                Some(f) => f.clone(),
+                None => factorize(ds, c, ds.require(c, context)?, rows)?,
+            };
             key_codes.push(codes);
             key_labels.push(labels);
         }
@@ -343,9 +456,26 @@ impl Factor {
         // Combine pairwise, compacting through a hash map.
         let mut codes = key_codes[0].clone();
         let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
-        for other in key_codes.iter().skip(1) {
-            let mut map: FxMap<(u32, u32), u32> = FxMap::default();
+        for (k, other) in key_codes.iter().enumerate().skip(1) {
             let mut new_parts = Vec::new();
+            let nb = key_labels[k].len();
+            if parts.len().saturating_mul(nb) <= 1 << 22 {
+                // Dense lookup table when the product of level counts is small.
+                let mut table = vec![u32::MAX; parts.len() * nb];
+                for (ci, &oi) in codes.iter_mut().zip(other) {
+                    let slot = &mut table[*ci as usize * nb + oi as usize];
+                    if *slot == u32::MAX {
+                        *slot = new_parts.len() as u32;
+                        let mut p = parts[*ci as usize].clone();
+                        p.push(oi);
+                        new_parts.push(p);
+                    }
+                    *ci = *slot;
+                }
+                parts = new_parts;
+                continue;
+            }
+            let mut map: FxMap<(u32, u32), u32> = FxMap::default();
             for (ci, &oi) in codes.iter_mut().zip(other) {
                 let key = (*ci, oi);
                 let next = map.len() as u32;
@@ -379,6 +509,36 @@ impl Factor {
             codes,
             labels,
         })
+    }
+}
+
+/// Single-column factorisations shared between the fixed effects and clusters of one fit.
+#[derive(Default)]
+pub struct FactorCache(FxMap<String, (Vec<u32>, Vec<String>)>);
+
+impl FactorCache {
+    /// Factorises the columns not yet in the cache, in parallel. Errors come in column order.
+    pub fn prefill(
+        &mut self,
+        ds: &Dataset,
+        columns: &[String],
+        rows: &[usize],
+        context: &str,
+    ) -> Result<()> {
+        let mut todo: Vec<&String> = Vec::new();
+        for c in columns {
+            if !self.0.contains_key(c) && !todo.contains(&c) {
+                todo.push(c);
+            }
+        }
+        let done: Vec<Result<(Vec<u32>, Vec<String>)>> = todo
+            .par_iter()
+            .map(|c| factorize(ds, c, ds.require(c, context)?, rows))
+            .collect();
+        for (c, f) in todo.into_iter().zip(done) {
+            self.0.insert(c.clone(), f?);
+        }
+        Ok(())
     }
 }
 

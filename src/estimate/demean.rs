@@ -21,6 +21,7 @@
 
 use super::data::Factor;
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Convergence settings for the alternating projections.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +39,31 @@ impl Default for DemeanOptions {
             tol: 1e-10,
             max_iter: 100_000,
         }
+    }
+}
+
+/// Scatter-add that keeps a running sum while consecutive observations share a level, so that
+/// data sorted by a fixed effect (e.g. by pair) do not serialise on one memory location.
+#[derive(Default)]
+struct RunSum {
+    code: u32,
+    acc: f64,
+}
+
+impl RunSum {
+    #[inline(always)]
+    fn add(&mut self, sums: &mut [f64], code: u32, v: f64) {
+        if code != self.code {
+            sums[self.code as usize] += self.acc;
+            self.code = code;
+            self.acc = 0.0;
+        }
+        self.acc += v;
+    }
+    #[inline(always)]
+    fn flush(&mut self, sums: &mut [f64]) {
+        sums[self.code as usize] += self.acc;
+        self.acc = 0.0;
     }
 }
 
@@ -60,13 +86,17 @@ impl<'a> FixedEffects<'a> {
             total += f.nlevels();
         }
         offsets.push(total);
-        let mut wsum = vec![0.0; total];
-        for (g, f) in factors.iter().enumerate() {
-            let s = &mut wsum[offsets[g]..offsets[g + 1]];
-            for (&c, &wi) in f.codes.iter().zip(w) {
-                s[c as usize] += wi;
-            }
-        }
+        let wsum: Vec<f64> = factors
+            .par_iter()
+            .map(|f| {
+                let mut s = vec![0.0; f.nlevels()];
+                for (&c, &wi) in f.codes.iter().zip(w) {
+                    s[c as usize] += wi;
+                }
+                s
+            })
+            .flatten()
+            .collect();
         let inv_wsum = wsum
             .iter()
             .map(|&s| if s > 0.0 { 1.0 / s } else { 0.0 })
@@ -103,13 +133,70 @@ impl<'a> FixedEffects<'a> {
     /// One Gauss–Seidel sweep: for each dimension, add the weighted group means of `r` to `α`
     /// and remove them from `r`. The removal for dimension `g` and the accumulation for
     /// dimension `g + 1` share one pass over the observations (G + 1 passes in all).
-    fn sweep(&self, r: &mut [f64], alpha: &mut [f64], sums: &mut [f64]) {
+    /// With `fresh = Some(x)`, `r` is first recomputed as `x − Dα` within the same pass.
+    ///
+    /// `pre`: the sums of the first dimension were already accumulated by the previous sweep's
+    /// last pass; `post`: accumulate them for the next sweep in this sweep's last pass.
+    fn sweep(
+        &self,
+        r: &mut [f64],
+        alpha: &mut [f64],
+        sums: &mut [f64],
+        fresh: Option<&[f64]>,
+        pre: bool,
+        post: bool,
+    ) {
         let nd = self.factors.len();
         let (lo0, hi0) = (self.offsets[0], self.offsets[1]);
         let s0 = &mut sums[lo0..hi0];
-        s0.fill(0.0);
-        for ((&c, &wi), &ri) in self.factors[0].codes.iter().zip(self.w).zip(r.iter()) {
-            s0[c as usize] += wi * ri;
+        if !pre {
+            s0.fill(0.0);
+        }
+        match fresh {
+            _ if pre => {}
+            None => {
+                let mut acc = RunSum::default();
+                for ((&c, &wi), &ri) in self.factors[0].codes.iter().zip(self.w).zip(r.iter()) {
+                    acc.add(s0, c, wi * ri);
+                }
+                acc.flush(s0);
+            }
+            Some(x) => {
+                let mut acc = RunSum::default();
+                let a: Vec<&[f64]> = (0..nd)
+                    .map(|g| &alpha[self.offsets[g]..self.offsets[g + 1]])
+                    .collect();
+                let c: Vec<&[u32]> = self.factors.iter().map(|f| f.codes.as_slice()).collect();
+                match nd {
+                    2 => {
+                        for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
+                            let (c0, c1) = (c[0][i], c[1][i]);
+                            let v = xi - a[0][c0 as usize] - a[1][c1 as usize];
+                            *ri = v;
+                            acc.add(s0, c0, wi * v);
+                        }
+                    }
+                    3 => {
+                        for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
+                            let (c0, c1, c2) = (c[0][i], c[1][i], c[2][i]);
+                            let v = xi - a[0][c0 as usize] - a[1][c1 as usize] - a[2][c2 as usize];
+                            *ri = v;
+                            acc.add(s0, c0, wi * v);
+                        }
+                    }
+                    _ => {
+                        for (i, ((ri, &xi), &wi)) in r.iter_mut().zip(x).zip(self.w).enumerate() {
+                            let mut v = xi;
+                            for (ag, cg) in a.iter().zip(&c) {
+                                v -= ag[cg[i] as usize];
+                            }
+                            *ri = v;
+                            acc.add(s0, c[0][i], wi * v);
+                        }
+                    }
+                }
+                acc.flush(s0);
+            }
         }
         for g in 0..nd {
             let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
@@ -128,10 +215,24 @@ impl<'a> FixedEffects<'a> {
                 let next = &mut rest[..self.offsets[g + 2] - hi];
                 next.fill(0.0);
                 let ncodes = &self.factors[g + 1].codes;
+                let mut acc = RunSum::default();
                 for (((ri, &c), &nc), &wi) in r.iter_mut().zip(codes).zip(ncodes).zip(self.w) {
                     *ri -= mean[c as usize];
-                    next[nc as usize] += wi * *ri;
+                    acc.add(next, nc, wi * *ri);
                 }
+                acc.flush(next);
+            } else if post {
+                let (first, last) = sums.split_at_mut(lo);
+                let mean = &last[..hi - lo];
+                let next = &mut first[lo0..hi0];
+                next.fill(0.0);
+                let ncodes = &self.factors[0].codes;
+                let mut acc = RunSum::default();
+                for (((ri, &c), &nc), &wi) in r.iter_mut().zip(codes).zip(ncodes).zip(self.w) {
+                    *ri -= mean[c as usize];
+                    acc.add(next, nc, wi * *ri);
+                }
+                acc.flush(next);
             } else {
                 for (ri, &c) in r.iter_mut().zip(codes) {
                     *ri -= mean[c as usize];
@@ -151,13 +252,13 @@ impl<'a> FixedEffects<'a> {
     ) -> Result<(Vec<f64>, usize)> {
         let n = x.len();
         let mut r = vec![0.0; n];
-        self.residual(x, alpha, &mut r);
-        if self.factors.is_empty() {
-            return Ok((r, 0));
-        }
         let mut sums = vec![0.0; self.ncoef()];
-        if self.factors.len() == 1 {
-            self.sweep(&mut r, alpha, &mut sums);
+        if self.factors.len() < 2 {
+            self.residual(x, alpha, &mut r);
+            if self.factors.is_empty() {
+                return Ok((r, 0));
+            }
+            self.sweep(&mut r, alpha, &mut sums, None, false, false);
             return Ok((r, 1));
         }
         let converged = |a: &[f64], b: &[f64]| {
@@ -169,17 +270,26 @@ impl<'a> FixedEffects<'a> {
         let mut x0 = alpha.to_vec();
         let mut gx = vec![0.0; alpha.len()];
         let mut sweeps = 0;
+        let mut stale = true; // r = x − Dα is computed in the first sweep's first pass
         while sweeps < opts.max_iter {
             // α → F(α)
             x0.copy_from_slice(alpha);
-            self.sweep(&mut r, alpha, &mut sums);
+            self.sweep(
+                &mut r,
+                alpha,
+                &mut sums,
+                if stale { Some(x) } else { None },
+                false,
+                true,
+            );
+            stale = false;
             sweeps += 1;
             if converged(&x0, alpha) {
                 return Ok((r, sweeps));
             }
             gx.copy_from_slice(alpha);
             // F(α) → F²(α)
-            self.sweep(&mut r, alpha, &mut sums);
+            self.sweep(&mut r, alpha, &mut sums, None, true, false);
             sweeps += 1;
             if converged(&gx, alpha) {
                 return Ok((r, sweeps));
@@ -197,7 +307,7 @@ impl<'a> FixedEffects<'a> {
                 for (a2, &a1) in alpha.iter_mut().zip(&gx) {
                     *a2 -= coef * (*a2 - a1);
                 }
-                self.residual(x, alpha, &mut r);
+                stale = true; // r is recomputed from α in the next sweep's first pass
             }
         }
         Err(Error::NotConverged(format!(

@@ -102,3 +102,17 @@ pub fn fixed_effects_csv(fit: &PpmlFit) -> String {
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
+
+/// Fitted values as CSV text `row,fitted`: one line per input data row (1 = the first row after
+/// the header), the value empty where the row was not used.
+pub fn fitted_csv(fit: &PpmlFit) -> String {
+    let mut s = String::from("row,fitted\n");
+    for (i, v) in fit.fitted.iter().enumerate() {
+        if v.is_finite() {
+            let _ = writeln!(s, "{},{v:.17e}", i + 1);
+        } else {
+            let _ = writeln!(s, "{},", i + 1);
+        }
+    }
+    s
+}

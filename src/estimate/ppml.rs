@@ -42,8 +42,9 @@ pub struct PpmlOptions {
     pub max_iter: usize,
     /// Inner demeaning settings.
     pub demean: DemeanOptions,
-    /// Also drop observations alone in a fixed-effect level (pyfixest's default
-    /// `fixef_rm="singleton"`; fixest and ppmlhdfe keep them in a Poisson model... fixest keeps).
+    /// Also drop observations alone in a fixed-effect level (the default of pyfixest,
+    /// `fixef_rm="singleton"`, and of ppmlhdfe). fixest keeps them, and so does the default here:
+    /// they do not change the estimates, only N and the small-sample correction.
     pub drop_singletons: bool,
 }
 
@@ -260,17 +261,25 @@ type IrlsState = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>);
 
 /// Poisson deviance `2 Σ [y log(y/μ) − (y − μ)]`.
 pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
-    2.0 * y
-        .iter()
-        .zip(mu)
-        .map(|(&y, &m)| {
-            if y > 0.0 {
-                y * (y / m).ln() - (y - m)
-            } else {
-                m
-            }
+    // Fixed-size chunks summed in order: the result does not depend on the thread count.
+    const CHUNK: usize = 1 << 16;
+    let parts: Vec<f64> = y
+        .par_chunks(CHUNK)
+        .zip(mu.par_chunks(CHUNK))
+        .map(|(yc, mc)| {
+            yc.iter()
+                .zip(mc)
+                .map(|(&y, &m)| {
+                    if y > 0.0 {
+                        y * (y / m).ln() - (y - m)
+                    } else {
+                        m
+                    }
+                })
+                .sum::<f64>()
         })
-        .sum::<f64>()
+        .collect();
+    2.0 * parts.iter().sum::<f64>()
 }
 
 /// `X'WX` and `X'Wz` for column-major `x`.
@@ -397,26 +406,50 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         Some(o) => term_values(ds, &Term::parse(o)?, &rows, "offset")?,
         None => vec![0.0; rows.len()],
     };
-    let factors_all: Vec<Factor> = formula
-        .fixed_effects
-        .iter()
-        .map(|cols| {
-            Factor::from_columns(
-                ds,
-                cols,
-                &rows,
-                &format!("fixed effect '{}'", cols.join("^")),
-            )
-        })
-        .collect::<Result<_>>()?;
-    let clusters_all: Vec<Factor> = opts
+    // Factorise every column used by a fixed effect or cluster once, in parallel, then build
+    // the interactions in parallel; errors are reported in formula order.
+    let cluster_cols: Vec<Vec<String>> = opts
         .cluster
         .iter()
-        .map(|c| {
-            let cols: Vec<String> = c.split('^').map(|s| s.trim().to_string()).collect();
-            Factor::from_columns(ds, &cols, &rows, &format!("cluster '{c}'"))
-        })
-        .collect::<Result<_>>()?;
+        .map(|c| c.split('^').map(|s| s.trim().to_string()).collect())
+        .collect();
+    let mut cache = super::data::FactorCache::default();
+    for cols in &formula.fixed_effects {
+        for c in cols {
+            ds.require(c, &format!("fixed effect '{}'", cols.join("^")))?;
+        }
+    }
+    for (cols, c) in cluster_cols.iter().zip(&opts.cluster) {
+        for col in cols {
+            ds.require(col, &format!("cluster '{c}'"))?;
+        }
+    }
+    let all_cols: Vec<String> = formula
+        .fixed_effects
+        .iter()
+        .chain(&cluster_cols)
+        .flatten()
+        .cloned()
+        .collect();
+    cache.prefill(ds, &all_cols, &rows, "fixed effects and clusters")?;
+    let specs: Vec<(&Vec<String>, String)> = formula
+        .fixed_effects
+        .iter()
+        .map(|cols| (cols, format!("fixed effect '{}'", cols.join("^"))))
+        .chain(
+            cluster_cols
+                .iter()
+                .zip(&opts.cluster)
+                .map(|(cols, c)| (cols, format!("cluster '{c}'"))),
+        )
+        .collect();
+    let built: Vec<Result<Factor>> = specs
+        .par_iter()
+        .map(|(cols, ctx)| Factor::from_columns_prepared(ds, cols, &rows, ctx, &cache))
+        .collect();
+    let mut built = built.into_iter().collect::<Result<Vec<Factor>>>()?;
+    let clusters_all: Vec<Factor> = built.split_off(formula.fixed_effects.len());
+    let factors_all: Vec<Factor> = built;
 
     // 3. Separation (all-zero fixed-effect groups) and singletons.
     let mut keep = vec![true; rows.len()];
@@ -496,7 +529,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         iterations = it + 1;
         let w = mu.clone();
         let z: Vec<f64> = eta
-            .iter()
+            .par_iter()
             .zip(&offset)
             .zip(&y)
             .zip(&mu)
@@ -519,7 +552,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         if factors.is_empty() {
             inner.tol = target;
         }
-        let (x_dm, z_dm, resid, beta, crit, new_eta) = loop {
+        let (x_dm, resid, beta, crit, new_eta, new_mu) = loop {
             // Demean z and the active regressors in parallel, warm-started.
             let mut jobs: Vec<(&[f64], &mut Vec<f64>)> = Vec::with_capacity(active.len() + 1);
             jobs.push((&z, &mut alpha_z));
@@ -581,15 +614,18 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                 })?;
                 chol.solve(&xtz)
             };
-            let mut resid = z_dm.clone();
+            let mut resid = z_dm;
             for (a, col) in x_dm.iter().enumerate() {
                 let b = beta[a];
                 for (r, x) in resid.iter_mut().zip(col) {
                     *r -= b * x;
                 }
             }
-            let new_eta: Vec<f64> = (0..n).map(|i| z[i] - resid[i] + offset[i]).collect();
-            let new_mu: Vec<f64> = new_eta.iter().map(|e| e.exp()).collect();
+            let new_eta: Vec<f64> = (0..n)
+                .into_par_iter()
+                .map(|i| z[i] - resid[i] + offset[i])
+                .collect();
+            let new_mu: Vec<f64> = new_eta.par_iter().map(|e| e.exp()).collect();
             dev = deviance(&y, &new_mu);
             if !dev.is_finite() {
                 return Err(Error::NotConverged(format!(
@@ -601,11 +637,10 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
                 inner.tol = target;
                 continue;
             }
-            break (x_dm, z_dm, resid, beta, crit, new_eta);
+            break (x_dm, resid, beta, crit, new_eta, new_mu);
         };
-        drop(z_dm);
         eta = new_eta;
-        mu = eta.iter().map(|e| e.exp()).collect();
+        mu = new_mu;
         last = dev;
         last_crit = crit;
         state = Some((x_dm, w, resid, beta));
@@ -802,6 +837,51 @@ mod tests {
             let m = (fit.coefficients[0] * xi + fit.fe_sum[i]).exp();
             assert!((m - fit.fitted[i]).abs() < 1e-6 * m.max(1.0));
         }
+    }
+
+    /// Fixing a coefficient through an offset reproduces the fit: with `o = β̂ x`,
+    /// `y ~ 1 | fe` with offset `o` has the same fitted values as `y ~ x | fe`.
+    #[test]
+    fn offset_fixes_a_coefficient() {
+        let mut ds = panel();
+        let f = Formula::parse("trade ~ x | exporter + importer^year").unwrap();
+        let o = PpmlOptions {
+            tol: 1e-12,
+            ..Default::default()
+        };
+        let full = fit(&ds, &f, &o).unwrap();
+        let Some(Column::Numeric(x)) = ds.column("x").cloned() else {
+            panic!()
+        };
+        let b = full.coefficients[0];
+        ds.push_numeric("bx", x.iter().map(|v| b * v).collect())
+            .unwrap();
+        let f0 = Formula::parse("trade ~ 1 | exporter + importer^year").unwrap();
+        let o0 = PpmlOptions {
+            offset: Some("bx".into()),
+            ..o
+        };
+        let restricted = fit(&ds, &f0, &o0).unwrap();
+        assert!(restricted.names.is_empty());
+        for (a, b) in full.fitted.iter().zip(&restricted.fitted) {
+            assert!((a - b).abs() < 1e-6 * a.max(1.0), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn singletons_dropped_on_request() {
+        let mut ds = panel();
+        let mut g: Vec<String> = (0..ds.nrows()).map(|i| format!("g{}", i / 2)).collect();
+        g[0] = "alone".into();
+        ds.push_text("g", g).unwrap();
+        let f = Formula::parse("trade ~ x | g").unwrap();
+        let o = PpmlOptions {
+            drop_singletons: true,
+            ..Default::default()
+        };
+        let r = fit(&ds, &f, &o).unwrap();
+        assert_eq!(r.dropped_singletons, 2); // "alone" and its former partner
+        assert_eq!(r.nobs, ds.nrows() - 2);
     }
 
     #[test]
