@@ -24,7 +24,13 @@ fn batch_of(s: Scenario) -> Batch {
         draws: DRAWS,
         seed: 1,
         common_random_numbers: true,
-        uncertainty: vec![(Parameter::ThetaScale, Distribution::LogNormal { mu: 0.0, sigma: 0.2 })],
+        uncertainty: vec![(
+            Parameter::ThetaScale,
+            Distribution::LogNormal {
+                mu: 0.0,
+                sigma: 0.2,
+            },
+        )],
         estimate: None,
     }
 }
@@ -46,7 +52,13 @@ fn synthetic_scenario() -> Scenario {
         agreements: vec![Agreement {
             name: "A20".into(),
             entry_into_force: 2016,
-            members: (0..20).map(|e| Membership { economy: e, joins: 2016, leaves: None }).collect(),
+            members: (0..20)
+                .map(|e| Membership {
+                    economy: e,
+                    joins: 2016,
+                    leaves: None,
+                })
+                .collect(),
             schedule: Schedule::Immediate,
             rules: Vec::new(),
             groups: Vec::new(),
@@ -64,13 +76,26 @@ fn run_draws(c: &mut Criterion, label: &str, batch: &Batch, samples: usize) {
     g.sample_size(samples);
     g.throughput(Throughput::Elements(DRAWS as u64));
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
         g.bench_function(format!("{label}/{threads}_threads"), |b| {
             b.iter(|| {
                 pool.install(|| {
                     (1..=DRAWS)
                         .into_par_iter()
-                        .map(|d| solve_unit(batch, Unit { scenario: 0, draw: d }, &|| {}).expect("solves"))
+                        .map(|d| {
+                            solve_unit(
+                                batch,
+                                Unit {
+                                    scenario: 0,
+                                    draw: d,
+                                },
+                                &|| {},
+                            )
+                            .expect("solves")
+                        })
                         .count()
                 })
             })
@@ -87,7 +112,12 @@ fn builtin(c: &mut Criterion) {
 }
 
 fn synthetic_150x20(c: &mut Criterion) {
-    run_draws(c, "synthetic_150x20_1year", &batch_of(synthetic_scenario()), 10);
+    run_draws(
+        c,
+        "synthetic_150x20_1year",
+        &batch_of(synthetic_scenario()),
+        10,
+    );
 }
 
 criterion_group!(benches, builtin, synthetic_150x20);

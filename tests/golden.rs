@@ -38,29 +38,55 @@ fn key_outputs(path: &Path) -> Option<String> {
     match scenario::file_kind(&text) {
         FileKind::Scenario => {
             let s = scenario::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let run = tradesim::simulate::run(&s, &|| {}).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let run = tradesim::simulate::run(&s, &|| {})
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let t = tradesim::report::tables(&s.baseline, &run);
             let last = run.years.last().unwrap().year;
             out.push_str("year,economy,real_income_pct,welfare_pct,exports_pct,imports_pct\n");
             for r in t.economies.iter().filter(|r| r.year == last) {
-                let _ = writeln!(out, "{},{},{:.9},{:.9},{:.9},{:.9}", r.year, r.economy, r.real_income_pct, r.welfare_pct, pct(r.exports, r.exports_base), pct(r.imports, r.imports_base));
+                let _ = writeln!(
+                    out,
+                    "{},{},{:.9},{:.9},{:.9},{:.9}",
+                    r.year,
+                    r.economy,
+                    r.real_income_pct,
+                    r.welfare_pct,
+                    pct(r.exports, r.exports_base),
+                    pct(r.imports, r.imports_base)
+                );
             }
         }
         FileKind::StructuralGravity => {
-            let o = tradesim::gravity::run_gravity_scenario(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let o = tradesim::gravity::run_gravity_scenario(path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             out.push_str("year,economy,real_gdp_pct,exports_pct\n");
             for r in &o.economies {
-                let _ = writeln!(out, "{},{},{:.9},{:.9}", o.year, r.economy, r.real_gdp_pct, r.exports_pct);
+                let _ = writeln!(
+                    out,
+                    "{},{},{:.9},{:.9}",
+                    o.year, r.economy, r.real_gdp_pct, r.exports_pct
+                );
             }
         }
         FileKind::Batch => {
-            let b = scenario::batch::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let b =
+                scenario::batch::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             out.push_str("scenario,years,draws,seed\n");
             for s in &b.scenarios {
-                let _ = writeln!(out, "\"{}\",{},{},{}", s.name.replace('"', "'"), s.years.len(), b.draws, b.seed);
+                let _ = writeln!(
+                    out,
+                    "\"{}\",{},{},{}",
+                    s.name.replace('"', "'"),
+                    s.years.len(),
+                    b.draws,
+                    b.seed
+                );
             }
         }
-        FileKind::Unknown => panic!("{}: not a scenario, batch or structural gravity file", path.display()),
+        FileKind::Unknown => panic!(
+            "{}: not a scenario, batch or structural gravity file",
+            path.display()
+        ),
     }
     Some(out)
 }
@@ -76,10 +102,13 @@ fn differences(want: &str, got: &str) -> Vec<String> {
     for (k, (a, b)) in w.iter().zip(&g).enumerate() {
         let (fa, fb): (Vec<&str>, Vec<&str>) = (a.split(',').collect(), b.split(',').collect());
         let same = fa.len() == fb.len()
-            && fa.iter().zip(&fb).all(|(x, y)| match (x.parse::<f64>(), y.parse::<f64>()) {
-                (Ok(x), Ok(y)) => (x - y).abs() <= TOLERANCE * (1.0 + x.abs()),
-                _ => x == y,
-            });
+            && fa
+                .iter()
+                .zip(&fb)
+                .all(|(x, y)| match (x.parse::<f64>(), y.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => (x - y).abs() <= TOLERANCE * (1.0 + x.abs()),
+                    _ => x == y,
+                });
         if !same {
             diffs.push(format!("line {}: stored `{a}`, now `{b}`", k + 1));
         }
@@ -90,7 +119,11 @@ fn differences(want: &str, got: &str) -> Vec<String> {
 #[test]
 fn every_scenario_file_matches_its_golden_outputs() {
     let update = std::env::var("TRADESIM_UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-    let mut files: Vec<_> = std::fs::read_dir(root().join("scenarios")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
     files.sort();
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -111,13 +144,22 @@ fn every_scenario_file_matches_its_golden_outputs() {
         };
         let d = differences(&want, &got);
         if !d.is_empty() {
-            failures.push(format!("{name}:\n  {}", d.iter().take(5).cloned().collect::<Vec<_>>().join("\n  ")));
+            failures.push(format!(
+                "{name}:\n  {}",
+                d.iter().take(5).cloned().collect::<Vec<_>>().join("\n  ")
+            ));
         }
         checked += 1;
     }
     assert!(failures.is_empty(), "golden outputs differ (if intended, refresh: TRADESIM_UPDATE_GOLDEN=1 cargo test --release --test golden):\n{}", failures.join("\n"));
     if !update {
-        assert!(checked >= files.iter().filter(|f| !std::fs::read_to_string(f).unwrap().contains("shared/data")).count());
+        assert!(
+            checked
+                >= files
+                    .iter()
+                    .filter(|f| !std::fs::read_to_string(f).unwrap().contains("shared/data"))
+                    .count()
+        );
     }
 }
 
@@ -125,7 +167,13 @@ fn every_scenario_file_matches_its_golden_outputs() {
 fn the_comparison_catches_a_change() {
     let a = "year,economy,x\n2020,AAA,1.000000000\n";
     assert!(differences(a, a).is_empty());
-    assert_eq!(differences(a, "year,economy,x\n2020,AAA,1.000010000\n").len(), 1);
-    assert_eq!(differences(a, "year,economy,x\n2020,BBB,1.000000000\n").len(), 1);
+    assert_eq!(
+        differences(a, "year,economy,x\n2020,AAA,1.000010000\n").len(),
+        1
+    );
+    assert_eq!(
+        differences(a, "year,economy,x\n2020,BBB,1.000000000\n").len(),
+        1
+    );
     assert_eq!(differences(a, "year,economy,x\n").len(), 1);
 }
