@@ -528,7 +528,14 @@ fn run(
                 .agreements
                 .iter()
                 .filter(|a| a.entry_into_force > s.base_year || a.removed)
-                .flat_map(|a| a.members.iter().map(|m| m.economy))
+                .flat_map(|a| {
+                    // Members in the last year solved (a withdrawn member is not one).
+                    let last = s.years.last().copied().unwrap_or(s.base_year);
+                    a.members
+                        .iter()
+                        .filter(move |m| m.joins <= last && m.leaves.is_none_or(|l| last < l))
+                        .map(|m| m.economy)
+                })
                 .collect();
             m.sort_unstable();
             m.dedup();

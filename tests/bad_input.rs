@@ -180,3 +180,27 @@ fn extends_cycle_and_missing_parent() {
         "{err}"
     );
 }
+
+#[test]
+fn crlf_csv_rows_are_numbered_as_an_editor_shows_them() {
+    let d = tempfile::tempdir().unwrap();
+    let world = d.path().join("world");
+    std::fs::create_dir(&world).unwrap();
+    std::fs::copy(tiny().join("sectors.csv"), world.join("sectors.csv")).unwrap();
+    let crlf = |text: String| text.replace('\n', "\r\n");
+    write(
+        &world,
+        "economies.csv",
+        &crlf(std::fs::read_to_string(tiny().join("economies.csv")).unwrap()),
+    );
+    let flows = std::fs::read_to_string(tiny().join("flows.csv"))
+        .unwrap()
+        .replace("AGR,CCC,AAA,10,0.1", "AGR,CCC,AAA,-10,0.1");
+    write(&world, "flows.csv", &crlf(flows));
+    let text = format!(
+        "Scenario(name: \"x\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2015)",
+        world.display()
+    );
+    let err = check_fails(d.path(), &text);
+    assert!(err.contains("flows.csv, row 4"), "{err}");
+}

@@ -12,20 +12,29 @@ pub struct Table {
 
 impl Table {
     pub fn read(path: &Path) -> Result<Table> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        // Line numbers from byte offsets: the csv crate's own count is one short on CRLF files.
+        let newlines: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(k, _)| k)
+            .collect();
+        // On CRLF files the crate puts a record's start on the `\n` that ends the line before it.
+        let line_of = |byte: u64| newlines.partition_point(|&k| (k as u64) <= byte) + 1;
         let mut rdr = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| csv_error(path, e))?;
+            .from_reader(bytes.as_slice());
         let header: Vec<String> = rdr
             .headers()
-            .map_err(|e| csv_error(path, e))?
+            .map_err(|e| csv_error(path, e, &line_of))?
             .iter()
             .map(|s| s.trim_start_matches('\u{feff}').to_string())
             .collect();
         let mut rows = Vec::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| csv_error(path, e))?;
-            let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+            let rec = rec.map_err(|e| csv_error(path, e, &line_of))?;
+            let line = rec.position().map(|p| line_of(p.byte())).unwrap_or(0);
             rows.push((line, rec));
         }
         Ok(Table {
@@ -102,10 +111,18 @@ impl Table {
     }
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let row = e.position().map(|p| p.line() as usize).unwrap_or(0);
+fn csv_error(path: &Path, e: csv::Error, line_of: &dyn Fn(u64) -> usize) -> Error {
+    let row = e.position().map(|p| line_of(p.byte())).unwrap_or(0);
     match e.into_kind() {
         csv::ErrorKind::Io(io) => Error::io(path, io),
+        csv::ErrorKind::Utf8 { err, .. } => {
+            Error::data(path, row, format!("the row is not valid UTF-8 ({err}); save the file as UTF-8"))
+        }
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Error::data(
+            path,
+            row,
+            format!("the row has {len} fields but the header has {expected_len}; every row needs one value per column"),
+        ),
         kind => Error::data(path, row, format!("malformed CSV: {kind:?}")),
     }
 }
