@@ -27,11 +27,13 @@ pub struct Source {
 impl Source {
     /// The 1-based line and column of the first `needle` after the first `anchor` (if any).
     fn locate(&self, anchor: Option<&str>, needle: &str) -> (usize, usize) {
-        let start = anchor.and_then(|a| self.text.find(a)).unwrap_or(0);
-        let at = self.text[start..]
+        // Search the code only: comments are blanked out (same byte offsets).
+        let code = blank_comments(&self.text);
+        let start = anchor.and_then(|a| code.find(a)).unwrap_or(0);
+        let at = code[start..]
             .find(needle)
             .map(|p| p + start)
-            .or_else(|| anchor.and_then(|a| self.text.find(a)));
+            .or_else(|| anchor.and_then(|a| code.find(a)));
         match at {
             Some(off) => {
                 let before = &self.text[..off];
@@ -47,6 +49,51 @@ impl Source {
         let (line, col) = self.locate(anchor, needle);
         Error::scenario(&self.path, &self.text, line, col, message)
     }
+}
+
+/// The text with `//` and `/* */` comments replaced by spaces (outside string literals), so
+/// that byte offsets stay those of the original.
+fn blank_comments(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let (mut k, mut in_str) = (0, false);
+    while k < b.len() {
+        if in_str {
+            if b[k] == b'\\' {
+                k += 2;
+                continue;
+            }
+            if b[k] == b'"' {
+                in_str = false;
+            }
+            k += 1;
+        } else if b[k] == b'"' {
+            in_str = true;
+            k += 1;
+        } else if b[k..].starts_with(b"//") {
+            while k < b.len() && b[k] != b'\n' {
+                out[k] = b' ';
+                k += 1;
+            }
+        } else if b[k..].starts_with(b"/*") {
+            while k < b.len() && !b[k..].starts_with(b"*/") {
+                if b[k] != b'\n' {
+                    out[k] = b' ';
+                }
+                k += 1;
+            }
+            for _ in 0..2 {
+                if k < b.len() {
+                    out[k] = b' ';
+                    k += 1;
+                }
+            }
+        } else {
+            k += 1;
+        }
+    }
+    // Whole characters are blanked (comments end at a newline or `*/`), so this stays UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 /// A validated scenario, ready to resolve and solve.
