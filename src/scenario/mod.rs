@@ -341,7 +341,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
         Error::Io { path, source } => bref.source.error(
             Some("baseline"),
             "baseline",
-            format!("the baseline cannot be read: {}: {source}", path.display()),
+            format!("the baseline cannot be read: {}: {source}; check the path (relative to this file) or the data directory", path.display()),
         ),
         other => other,
     })?;
