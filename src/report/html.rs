@@ -13,6 +13,7 @@
 
 use super::meta::{ReportMeta, ScenarioMeta};
 use super::svg::{self, esc, fmt_num, Bar, BarChart, HeatMap, LineChart, Series};
+use super::InvestmentRow;
 use super::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -47,22 +48,6 @@ pub struct SummaryRow {
     pub draws: Option<u64>,
     #[serde(default)]
     pub failed: Option<u64>,
-}
-
-/// A row of `investment.csv`: FDI stock from `source` in `host`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct InvestmentRow {
-    pub scenario: String,
-    pub year: i32,
-    pub draw: u32,
-    pub source: String,
-    pub host: String,
-    pub fdi_stock_base: f64,
-    pub fdi_stock: f64,
-    #[serde(default)]
-    pub change_pct: Option<f64>,
-    #[serde(default)]
-    pub affiliate_sales: Option<f64>,
 }
 
 /// Bilateral flows of the central run (draw 0) summed over sectors: (base, value).

@@ -223,7 +223,12 @@ fn flag_shares(b: &Baseline) -> Vec<(String, f64)> {
 }
 
 /// Trade-weighted (base-year flows) average of `tau` over member pairs in sector `j`, in %.
-fn member_average(b: &Baseline, members: &[usize], tau: &crate::data::Cube, js: &[usize]) -> f64 {
+pub(crate) fn member_average(
+    b: &Baseline,
+    members: &[usize],
+    tau: &crate::data::Cube,
+    js: &[usize],
+) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
     for &j in js {
         for &n in members {

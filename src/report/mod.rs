@@ -43,7 +43,7 @@ pub struct EconomyRow {
 }
 
 /// A row of `investment.csv`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvestmentRow {
     pub scenario: String,
     pub year: i32,
@@ -502,23 +502,7 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
         }
         let _ = writeln!(out);
         let idx: Vec<usize> = a.members.iter().map(|m| m.economy).collect();
-        let avg = |tau: &crate::data::Cube, j: usize| -> f64 {
-            let (mut num, mut den) = (0.0, 0.0);
-            for &n in &idx {
-                for &i in &idx {
-                    if i != n {
-                        let w = b.flows.get(j, n, i);
-                        num += w * tau.get(j, n, i);
-                        den += w;
-                    }
-                }
-            }
-            if den > 0.0 {
-                100.0 * num / den
-            } else {
-                0.0
-            }
-        };
+        let avg = |tau: &crate::data::Cube, j: usize| meta::member_average(b, &idx, tau, &[j]);
         let mut rows: Vec<(String, &crate::data::Cube)> =
             vec![(format!("{}*", s.base_year), &base.tariffs)];
         rows.extend(years.iter().map(|p| (p.year.to_string(), &p.tariffs)));
