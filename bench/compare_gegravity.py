@@ -9,7 +9,7 @@ gegravity is installed from PyPI in a virtual environment outside the repository
 
 It writes DIR/gegravity_mr.csv (baseline, conditional and "full GE" resistances per economy)
 and DIR/gegravity_country.csv (gegravity's country results), runs
-`tradesim gravity SCENARIO --out DIR/tradesim`, and prints both side by side.
+`tradesim run SCENARIO --out DIR/tradesim`, and prints both side by side.
 The example's settings: sigma = 5, DEU as reference, the README's PPML coefficients
 including the constant 16.32434.
 """
@@ -96,7 +96,7 @@ def main():
     if args.only_gegravity:
         return 0 if ok else 1
     tdir = os.path.join(args.out, "tradesim")
-    subprocess.run([args.tradesim, "gravity", args.scenario, "--out", tdir], check=True)
+    subprocess.run([args.tradesim, "run", args.scenario, "--out", tdir, "--force", "--quiet"], check=True)
     ours = {r["economy"]: r for r in csv.DictReader(open(os.path.join(tdir, "economies.csv")))}
     theirs = model.country_results
     print(f"{'economy':8} {'rGDP% tradesim':>15} {'rGDP% gegravity':>16} "

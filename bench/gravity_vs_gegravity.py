@@ -70,13 +70,13 @@ def main():
     compare = [sys.executable, os.path.join(HERE, "compare_gegravity.py"), "--only-gegravity"]
     cases = [
         ("gegravity sample (30, CAN-JPN PTA)",
-         [tradesim, "gravity", os.path.join(ROOT, "scenarios", "gegravity-can-jpn.ron"),
-          "--out", os.path.join(work, "t-sample")],
+         [tradesim, "run", os.path.join(ROOT, "scenarios", "gegravity-can-jpn.ron"),
+          "--out", os.path.join(work, "t-sample"), "--force", "--quiet"],
          compare + ["--data", SAMPLE, "--out", os.path.join(work, "g-sample")],
          os.path.join(work, "t-sample"), os.path.join(work, "g-sample")),
         (f"synthetic ({args.n}, PTA C000-C001)",
-         [tradesim, "gravity", os.path.join(syn, "synthetic.ron"),
-          "--out", os.path.join(work, "t-syn")],
+         [tradesim, "run", os.path.join(syn, "synthetic.ron"),
+          "--out", os.path.join(work, "t-syn"), "--force", "--quiet"],
          compare + ["--synthetic", "--data", os.path.join(syn, "synthetic.csv"),
                     "--out", os.path.join(work, "g-syn")],
          os.path.join(work, "t-syn"), os.path.join(work, "g-syn")),
