@@ -1033,9 +1033,7 @@ fn outcomes(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
 
 fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
     if scen.len() < 2 {
-        section_open(out, "options", "Options comparison", 0);
-        note(out, "One scenario only: the options comparison needs several (a batch, or `tradesim report` on a directory holding several scenarios' tables).");
-        out.push_str("</section>");
+        absent_section(out, "options", "Options comparison", "One scenario only: the options comparison needs several (a batch, or `tradesim report` on a directory holding several scenarios' tables).");
         return;
     }
     let cs: Vec<Central> = scen.iter().map(|s| central(d, s)).collect();
@@ -1127,16 +1125,23 @@ fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
     out.push_str("</section>");
 }
 
+/// A section whose input is absent: its title and a note saying which file it needs.
+fn absent_section(out: &mut String, id: &str, title: &str, message: &str) {
+    section_open(out, id, title, 0);
+    note(out, message);
+    out.push_str("</section>");
+}
+
 fn heat(out: &mut String, d: &ReportData, scen: &[String]) {
     let mut charts = String::new();
     let mut n = 0;
     if d.bilateral.is_empty() {
-        section_open(out, "bilateral", "Bilateral trade among members", 0);
-        note(
+        absent_section(
             out,
+            "bilateral",
+            "Bilateral trade among members",
             "No bilateral.csv in this directory: the heat map needs it.",
         );
-        out.push_str("</section>");
         return;
     }
     for s in scen {
@@ -1204,12 +1209,12 @@ fn creation(out: &mut String, d: &ReportData, scen: &[String]) {
     let mut charts = String::new();
     let mut n = 0;
     if d.bilateral.is_empty() {
-        section_open(out, "creation", "Trade creation and diversion", 0);
-        note(
+        absent_section(
             out,
+            "creation",
+            "Trade creation and diversion",
             "No bilateral.csv in this directory: trade creation and diversion need it.",
         );
-        out.push_str("</section>");
         return;
     }
     for s in scen {
@@ -1308,9 +1313,7 @@ fn sig(v: f64) -> String {
 
 fn investment(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
     if d.investment.is_empty() {
-        section_open(out, "investment", "Investment", 0);
-        note(out, "No investment.csv in this directory: FDI projections are written by the investment module when a run asks for them. This section shows inward FDI stocks by host economy when the file is present.");
-        out.push_str("</section>");
+        absent_section(out, "investment", "Investment", "No investment.csv in this directory: FDI projections are written by the investment module when a run asks for them. This section shows inward FDI stocks by host economy when the file is present.");
         return;
     }
     let mut charts = String::new();
