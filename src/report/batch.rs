@@ -8,7 +8,7 @@
 //! end, so an interrupted or failed batch leaves no partial table.
 
 use super::output::OutputDir;
-use super::summary::{measures, summarise, DrawRecord, Moments, SummaryRow};
+use super::summary::{DrawSpill, Moments, SummaryRow};
 use super::{tables, to_csv, EconomyRow};
 use crate::error::{Error, Result};
 use crate::scenario::batch::Batch;
@@ -19,6 +19,9 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
+
+/// Bytes of per-draw values the summary holds at a time (it reads the spill file in chunks).
+const SUMMARY_BUDGET: usize = 4 << 20;
 
 /// What to keep of the per-draw bilateral tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +187,9 @@ pub fn run_batch(
         _ => Some(Staged::new(out, "bilateral.csv")?),
     };
     let mut bil_moments: BTreeMap<(usize, i32, usize, usize, usize), Moments> = BTreeMap::new();
-    let mut records: Vec<DrawRecord> = Vec::new();
+    // Per-draw measures go to a spill file in the staging directory, so the summary's memory
+    // does not grow with the number of draws.
+    let mut spill = DrawSpill::create(&out.path(".draws.spill"), batch.scenarios.len())?;
     let mut failed_rows: Vec<FailureRow> = Vec::new();
     let mut any_quota = false;
     let mut wrote = (false, false, false);
@@ -218,8 +223,8 @@ pub fn run_batch(
                     let t = tables(&s.baseline, &run);
                     for r in &t.economies {
                         economies.write(r)?;
-                        records.push(record(u.scenario, r, &econ_codes[u.scenario]));
                     }
+                    spill.push(u.scenario, u.draw, &t.economies)?;
                     wrote.0 = true;
                     for r in &t.solver {
                         solver.write(r)?;
@@ -353,7 +358,7 @@ pub fn run_batch(
                 .count()
         })
         .collect();
-    let summary = summarise(&records, &scen_names, &econ_codes, &failed_count);
+    let summary = spill.summarise(&scen_names, &econ_codes, &failed_count, SUMMARY_BUDGET)?;
     let manifest = Manifest {
         batch: batch.name.clone(),
         shard: k,
@@ -441,16 +446,6 @@ pub fn run_batch(
     })
 }
 
-fn record(scenario: usize, r: &EconomyRow, codes: &[String]) -> DrawRecord {
-    DrawRecord {
-        scenario,
-        year: r.year,
-        economy: codes.iter().position(|c| c == &r.economy).unwrap_or(0),
-        draw: r.draw,
-        values: measures(r),
-    }
-}
-
 /// Merge shard directories into `out`: the same files a single run of the whole batch writes.
 pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     if dirs.is_empty() {
@@ -496,7 +491,7 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         ));
     }
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut records = Vec::new();
+    let mut spill = DrawSpill::create(&out.path(".draws.spill"), first.scenarios.len())?;
     let mut failures: Vec<FailureRow> = Vec::new();
     for name in [
         "economies.csv",
@@ -533,6 +528,9 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         all.extend(body);
         if name == "economies.csv" {
             let mut rdr = csv::Reader::from_reader(all.as_slice());
+            // Rows of one scenario × draw unit are consecutive; each unit goes to the spill.
+            let mut unit: Vec<EconomyRow> = Vec::new();
+            let mut unit_key: Option<(usize, u32)> = None;
             for (row, r) in rdr.deserialize::<EconomyRow>().enumerate() {
                 let r = r.map_err(|e| {
                     Error::data(
@@ -552,7 +550,16 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
                             format!("scenario `{}` is not in the manifest", r.scenario),
                         )
                     })?;
-                records.push(record(s, &r, &first.economies[s]));
+                if unit_key.is_some_and(|k| k != (s, r.draw)) {
+                    let (ks, kd) = unit_key.expect("checked");
+                    spill.push(ks, kd, &unit)?;
+                    unit.clear();
+                }
+                unit_key = Some((s, r.draw));
+                unit.push(r);
+            }
+            if let Some((ks, kd)) = unit_key {
+                spill.push(ks, kd, &unit)?;
             }
         }
         if name == "failures.csv" {
@@ -568,7 +575,12 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         .iter()
         .map(|s| failures.iter().filter(|f| &f.scenario == s).count())
         .collect();
-    let summary = summarise(&records, &first.scenarios, &first.economies, &failed_count);
+    let summary = spill.summarise(
+        &first.scenarios,
+        &first.economies,
+        &failed_count,
+        SUMMARY_BUDGET,
+    )?;
     files.push(("summary.csv".into(), to_csv(&summary, &[])?));
     let manifest = Manifest {
         shard: 1,

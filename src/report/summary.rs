@@ -3,7 +3,8 @@
 //!
 //! The summary is computed from the per-draw rows in a fixed order, so a single run and a
 //! merge of shards give the same bytes: percentiles are taken after sorting, means are summed
-//! in draw order, and values round-trip exactly through CSV.
+//! in draw order, and values round-trip exactly through CSV. The per-draw values wait in a
+//! spill file ([`DrawSpill`]), so memory does not grow with the number of draws.
 
 use super::EconomyRow;
 use serde::Serialize;
@@ -45,16 +46,6 @@ fn pct(new: f64, base: f64) -> f64 {
     }
 }
 
-/// A compact per-draw record kept for the summary.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DrawRecord {
-    pub scenario: usize,
-    pub year: i32,
-    pub economy: usize,
-    pub draw: u32,
-    pub values: [f64; 7],
-}
-
 /// A row of `summary.csv`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryRow {
@@ -84,59 +75,6 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     let lo = h.floor() as usize;
     let hi = h.ceil() as usize;
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
-/// Summarise per-draw records. `scenarios` and `economies` name the indices;
-/// `failed[s]` counts failed draws of scenario `s`.
-pub fn summarise(
-    records: &[DrawRecord],
-    scenarios: &[String],
-    economies: &[Vec<String>],
-    failed: &[usize],
-) -> Vec<SummaryRow> {
-    let mut recs: Vec<&DrawRecord> = records.iter().collect();
-    recs.sort_by(|a, b| {
-        (a.scenario, a.year, a.economy, a.draw).cmp(&(b.scenario, b.year, b.economy, b.draw))
-    });
-    let mut out = Vec::new();
-    let mut k = 0;
-    while k < recs.len() {
-        let key = (recs[k].scenario, recs[k].year, recs[k].economy);
-        let mut end = k;
-        while end < recs.len() && (recs[end].scenario, recs[end].year, recs[end].economy) == key {
-            end += 1;
-        }
-        let group = &recs[k..end];
-        let central = group.iter().find(|r| r.draw == 0);
-        let draws: Vec<&&DrawRecord> = if group.iter().any(|r| r.draw > 0) {
-            group.iter().filter(|r| r.draw > 0).collect()
-        } else {
-            group.iter().collect()
-        };
-        for (m, name) in MEASURES.iter().enumerate() {
-            if draws.iter().all(|r| r.values[m].is_nan()) {
-                continue;
-            }
-            let mut v: Vec<f64> = draws.iter().map(|r| r.values[m]).collect();
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            v.sort_by(f64::total_cmp);
-            out.push(SummaryRow {
-                scenario: scenarios[key.0].clone(),
-                year: key.1,
-                economy: economies[key.0][key.2].clone(),
-                measure: name.to_string(),
-                central: central.map_or(f64::NAN, |c| c.values[m]),
-                mean,
-                median: percentile(&v, 0.5),
-                p05: percentile(&v, 0.05),
-                p95: percentile(&v, 0.95),
-                draws: v.len(),
-                failed: failed.get(key.0).copied().unwrap_or(0),
-            });
-        }
-        k = end;
-    }
-    out
 }
 
 /// Streaming mean and variance (Welford 1962; Chan et al. 1979 to combine parts).
@@ -187,6 +125,148 @@ impl Moments {
     }
 }
 
+/// Per-draw measures spilled to a file, so that a batch's summary needs memory bounded by a
+/// budget rather than growing with the number of draws.
+///
+/// Each scenario × draw unit appends one block: its economy rows' [`measures`] in row order
+/// (year-major, economy-minor, as [`super::tables`] writes them). Units of a scenario are
+/// contiguous and in draw order, as in a batch's canonical order and in merged shards.
+/// [`DrawSpill::summarise`] then reads the blocks back, a chunk of groups at a time, and
+/// computes exactly what [`summarise`] computes from records held in memory.
+pub struct DrawSpill {
+    path: std::path::PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    /// (scenario, draw, years of the unit) per unit, in order.
+    units: Vec<(usize, u32)>,
+    /// Years of each scenario's rows (from its first unit), and rows per block.
+    years: Vec<Option<Vec<i32>>>,
+}
+
+impl DrawSpill {
+    /// A spill file at `path` (removed when the spill is dropped) for `scenarios` scenarios.
+    pub fn create(path: &std::path::Path, scenarios: usize) -> crate::error::Result<DrawSpill> {
+        let f = std::fs::File::create(path).map_err(|e| crate::error::Error::io(path, e))?;
+        Ok(DrawSpill {
+            path: path.to_path_buf(),
+            file: std::io::BufWriter::new(f),
+            units: Vec::new(),
+            years: vec![None; scenarios],
+        })
+    }
+
+    /// Append the economy rows of one unit (every year and economy of the scenario, in order).
+    pub fn push(
+        &mut self,
+        scenario: usize,
+        draw: u32,
+        rows: &[EconomyRow],
+    ) -> crate::error::Result<()> {
+        use std::io::Write;
+        let mut years: Vec<i32> = rows.iter().map(|r| r.year).collect();
+        years.dedup();
+        match &self.years[scenario] {
+            None => self.years[scenario] = Some(years),
+            Some(y) if *y == years => {}
+            Some(_) => {
+                return Err(crate::error::Error::invalid(
+                    self.path.display().to_string(),
+                    "the draws of one scenario solved different years; the summary needs the same years in every draw",
+                ))
+            }
+        }
+        for r in rows {
+            for v in measures(r) {
+                self.file
+                    .write_all(&v.to_le_bytes())
+                    .map_err(|e| crate::error::Error::io(&self.path, e))?;
+            }
+        }
+        self.units.push((scenario, draw));
+        Ok(())
+    }
+
+    /// Summarise, holding at most about `budget` bytes of values at a time.
+    pub fn summarise(
+        mut self,
+        scenarios: &[String],
+        economies: &[Vec<String>],
+        failed: &[usize],
+        budget: usize,
+    ) -> crate::error::Result<Vec<SummaryRow>> {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        let io = |e| crate::error::Error::io(&self.path, e);
+        self.file.flush().map_err(io)?;
+        let mut f = std::fs::File::open(&self.path).map_err(io)?;
+        let nm = MEASURES.len();
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        let mut u = 0;
+        while u < self.units.len() {
+            let s = self.units[u].0;
+            let end = u + self.units[u..].iter().take_while(|x| x.0 == s).count();
+            let units = &self.units[u..end];
+            let years = self.years[s].clone().unwrap_or_default();
+            let ne = economies[s].len();
+            let block = years.len() * ne * nm;
+            let any_draw = units.iter().any(|x| x.1 > 0);
+            let chunk = (budget / 8 / units.len().max(1)).max(nm).min(block.max(1));
+            let mut p0 = 0;
+            while p0 < block {
+                let p1 = (p0 + chunk).min(block);
+                let mut vals: Vec<Vec<f64>> = vec![Vec::with_capacity(units.len()); p1 - p0];
+                let mut central: Vec<f64> = vec![f64::NAN; p1 - p0];
+                let mut buf = vec![0u8; (p1 - p0) * 8];
+                for (k, &(_, draw)) in units.iter().enumerate() {
+                    f.seek(SeekFrom::Start(offset + ((k * block + p0) * 8) as u64))
+                        .map_err(io)?;
+                    f.read_exact(&mut buf).map_err(io)?;
+                    for (q, c) in buf.chunks_exact(8).enumerate() {
+                        let v = f64::from_le_bytes(c.try_into().expect("8 bytes"));
+                        if draw == 0 {
+                            central[q] = v;
+                        }
+                        if draw > 0 || !any_draw {
+                            vals[q].push(v);
+                        }
+                    }
+                }
+                for (q, v) in vals.iter_mut().enumerate() {
+                    let p = p0 + q;
+                    let (m, e, y) = (p % nm, (p / nm) % ne, p / (nm * ne));
+                    if v.iter().all(|x| x.is_nan()) {
+                        continue;
+                    }
+                    let mean = v.iter().sum::<f64>() / v.len() as f64;
+                    v.sort_by(f64::total_cmp);
+                    out.push(SummaryRow {
+                        scenario: scenarios[s].clone(),
+                        year: years[y],
+                        economy: economies[s][e].clone(),
+                        measure: MEASURES[m].to_string(),
+                        central: central[q],
+                        mean,
+                        median: percentile(v, 0.5),
+                        p05: percentile(v, 0.05),
+                        p95: percentile(v, 0.95),
+                        draws: v.len(),
+                        failed: failed.get(s).copied().unwrap_or(0),
+                    });
+                }
+                p0 = p1;
+            }
+            offset += (units.len() * block * 8) as u64;
+            u = end;
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for DrawSpill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +293,94 @@ mod tests {
         assert_eq!(a.n, all.n);
         assert!((a.mean - all.mean).abs() < 1e-12 && (a.sd() - all.sd()).abs() < 1e-12);
         assert_eq!((a.min, a.max), (all.min, all.max));
+    }
+
+    fn row(year: i32, economy: &str, draw: u32, x: f64) -> EconomyRow {
+        EconomyRow {
+            scenario: "S".into(),
+            year,
+            draw,
+            economy: economy.into(),
+            exports_base: 100.0,
+            exports: 100.0 + x,
+            imports_base: 100.0,
+            imports: 100.0 - x,
+            real_income_pct: x,
+            welfare_pct: 2.0 * x,
+            tot_pct: 0.0,
+            vot_pct: x,
+            real_wage_pct: -x,
+            tariff_revenue_base: 10.0,
+            tariff_revenue: 10.0 + x,
+            inward_fdi_base: if economy == "AAA" { 5.0 } else { 0.0 },
+            inward_fdi: 5.0 + x,
+        }
+    }
+
+    fn spill_summary(budget: usize) -> Vec<SummaryRow> {
+        let d = tempfile::tempdir().unwrap();
+        let mut sp = DrawSpill::create(&d.path().join("s.bin"), 1).unwrap();
+        for draw in 0..=40u32 {
+            let rows: Vec<EconomyRow> = [2020, 2030]
+                .iter()
+                .flat_map(|&y| {
+                    ["AAA", "BBB"]
+                        .map(|e| row(y, e, draw, ((draw * 7919 + y as u32) % 97) as f64 / 10.0))
+                })
+                .collect();
+            sp.push(0, draw, &rows).unwrap();
+        }
+        sp.summarise(
+            &["S".into()],
+            &[vec!["AAA".into(), "BBB".into()]],
+            &[0],
+            budget,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_spill_gives_the_same_summary_in_any_chunking() {
+        let whole = spill_summary(1 << 20);
+        // 2 years x 2 economies x 7 measures, less BBB's inward FDI (no base): 26 rows.
+        assert_eq!(whole.len(), 26);
+        let r = whole
+            .iter()
+            .find(|r| r.year == 2030 && r.economy == "BBB" && r.measure == "real_income_pct")
+            .unwrap();
+        assert_eq!(r.draws, 40);
+        let mut v: Vec<f64> = (1..=40u32)
+            .map(|d| ((d * 7919 + 2030) % 97) as f64 / 10.0)
+            .collect();
+        let mean = v.iter().sum::<f64>() / 40.0;
+        v.sort_by(f64::total_cmp);
+        assert_eq!(
+            (r.mean, r.median, r.central),
+            (mean, percentile(&v, 0.5), (2030 % 97) as f64 / 10.0)
+        );
+        for budget in [8, 64, 1000] {
+            let part = spill_summary(budget);
+            assert_eq!(part.len(), whole.len());
+            for (a, b) in part.iter().zip(&whole) {
+                assert_eq!(
+                    (
+                        a.year,
+                        &a.economy,
+                        &a.measure,
+                        a.mean.to_bits(),
+                        a.p05.to_bits(),
+                        a.p95.to_bits()
+                    ),
+                    (
+                        b.year,
+                        &b.economy,
+                        &b.measure,
+                        b.mean.to_bits(),
+                        b.p05.to_bits(),
+                        b.p95.to_bits()
+                    )
+                );
+            }
+        }
     }
 }
