@@ -1367,7 +1367,7 @@ fn investment(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) 
                     .keys()
                     .filter_map(|y| {
                         bands
-                            .get(s, *y, h, "fdi_pct")
+                            .get(s, *y, h, super::summary::INWARD_FDI_PCT)
                             .map(|(lo, hi)| (*y as f64, lo, hi))
                     })
                     .collect(),

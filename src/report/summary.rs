@@ -17,8 +17,11 @@ pub const MEASURES: [&str; 7] = [
     "welfare_pct",
     "real_wage_pct",
     "tariff_revenue_pct",
-    "inward_fdi_pct",
+    INWARD_FDI_PCT,
 ];
+
+/// The summary measure of an economy's inward FDI stock (the report draws its bands).
+pub const INWARD_FDI_PCT: &str = "inward_fdi_pct";
 
 /// The measures of one economy row, in the order of [`MEASURES`]; NaN where a measure does
 /// not apply (inward FDI of an economy without FDI data).
