@@ -9,7 +9,9 @@
 
 use super::output::OutputDir;
 use super::summary::{DrawSpill, Moments, SummaryRow};
-use super::{tables, to_csv, EconomyRow};
+use super::{
+    csv_header, tables, to_csv, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow,
+};
 use crate::error::{Error, Result};
 use crate::scenario::batch::Batch;
 use crate::simulate::batch::{shard, solve_unit, units, Unit};
@@ -79,7 +81,7 @@ pub struct Manifest {
 }
 
 /// A row of `failures.csv`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct FailureRow {
     pub scenario: String,
     pub draw: u32,
@@ -87,7 +89,7 @@ pub struct FailureRow {
 }
 
 /// A row of `bilateral_summary.csv`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct BilateralSummaryRow {
     pub scenario: String,
     pub year: i32,
@@ -101,39 +103,45 @@ pub struct BilateralSummaryRow {
     pub max_change_pct: f64,
 }
 
-/// A CSV file being written into the staging directory.
-struct Staged {
+/// A CSV file of `R` rows being written into the staging directory. A file that got no row
+/// still gets its header.
+struct Staged<R> {
+    name: &'static str,
     dest: PathBuf,
-    writer: Option<csv::Writer<BufWriter<File>>>,
+    writer: csv::Writer<BufWriter<File>>,
+    rows: usize,
+    row_type: std::marker::PhantomData<R>,
 }
 
-impl Staged {
-    fn new(out: &OutputDir, name: &str) -> Result<Staged> {
+impl<R: Serialize + Default> Staged<R> {
+    fn new(out: &OutputDir, name: &'static str) -> Result<Staged<R>> {
         let dest = out.path(name);
         let f = File::create(&dest).map_err(|e| Error::io(&dest, e))?;
         Ok(Staged {
+            name,
             dest,
-            writer: Some(csv::Writer::from_writer(BufWriter::new(f))),
+            writer: csv::Writer::from_writer(BufWriter::new(f)),
+            rows: 0,
+            row_type: std::marker::PhantomData,
         })
     }
-    fn write<R: Serialize>(&mut self, r: &R) -> Result<()> {
-        let w = self.writer.as_mut().expect("open until finished");
-        w.serialize(r)
+    fn write(&mut self, r: &R) -> Result<()> {
+        self.rows += 1;
+        self.writer
+            .serialize(r)
             .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))
     }
-    fn header(&mut self, h: &[&str]) -> Result<()> {
-        let w = self.writer.as_mut().expect("open until finished");
-        w.write_record(h)
-            .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))
-    }
-    fn finish(&mut self) -> Result<()> {
-        if let Some(w) = self.writer.take() {
-            let mut inner = w
-                .into_inner()
-                .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))?;
-            std::io::Write::flush(&mut inner).map_err(|e| Error::io(&self.dest, e))?;
+    /// Flush the file (writing the header if no row came) and return its name.
+    fn finish(mut self) -> Result<String> {
+        let fail = |e: String| Error::invalid(self.dest.display().to_string(), e);
+        if self.rows == 0 {
+            self.writer
+                .write_record(csv_header::<R>())
+                .map_err(|e| fail(e.to_string()))?;
         }
-        Ok(())
+        let mut inner = self.writer.into_inner().map_err(|e| fail(e.to_string()))?;
+        std::io::Write::flush(&mut inner).map_err(|e| Error::io(&self.dest, e))?;
+        Ok(self.name.to_string())
     }
 }
 
@@ -176,13 +184,12 @@ pub fn run_batch(
         })
         .collect();
 
-    let mut economies = Staged::new(out, "economies.csv")?;
-    let mut solver = Staged::new(out, "solver.csv")?;
-    let mut quotas = Staged::new(out, "quotas.csv")?;
-    let mut investment = Staged::new(out, "investment.csv")?;
-    let mut wrote_investment = false;
-    let mut failures = Staged::new(out, "failures.csv")?;
-    let mut bilateral = match opts.bilateral {
+    let mut economies = Staged::<EconomyRow>::new(out, "economies.csv")?;
+    let mut solver = Staged::<SolverRow>::new(out, "solver.csv")?;
+    let mut quotas = Staged::<QuotaRow>::new(out, "quotas.csv")?;
+    let mut investment = Staged::<InvestmentRow>::new(out, "investment.csv")?;
+    let mut failures = Staged::<FailureRow>::new(out, "failures.csv")?;
+    let mut bilateral: Option<Staged<BilateralRow>> = match opts.bilateral {
         BilateralMode::None => None,
         _ => Some(Staged::new(out, "bilateral.csv")?),
     };
@@ -191,9 +198,6 @@ pub fn run_batch(
     // does not grow with the number of draws.
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), batch.scenarios.len())?;
     let mut failed_rows: Vec<FailureRow> = Vec::new();
-    let mut any_quota = false;
-    let mut wrote = (false, false, false);
-    let mut wrote_bilateral = false;
 
     for chunk in mine.chunks(opts.chunk.max(1)) {
         let results: Vec<_> = chunk
@@ -216,7 +220,6 @@ pub fn run_batch(
                         reason,
                     };
                     failures.write(&row)?;
-                    wrote.2 = true;
                     failed_rows.push(row);
                 }
                 Ok(run) => {
@@ -225,25 +228,20 @@ pub fn run_batch(
                         economies.write(r)?;
                     }
                     spill.push(u.scenario, u.draw, &t.economies)?;
-                    wrote.0 = true;
                     for r in &t.solver {
                         solver.write(r)?;
                     }
-                    wrote.1 = true;
                     for r in &t.investment {
                         investment.write(r)?;
-                        wrote_investment = true;
                     }
                     for r in &t.quotas {
                         quotas.write(r)?;
-                        any_quota = true;
                     }
                     if let Some(b) = bilateral.as_mut() {
                         let keep = opts.bilateral == BilateralMode::All || u.draw == 0;
                         if keep {
                             for r in &t.bilateral {
                                 b.write(r)?;
-                                wrote_bilateral = true;
                             }
                         }
                     }
@@ -271,85 +269,6 @@ pub fn run_batch(
             }
         }
     }
-    if !wrote.0 {
-        economies.header(&[
-            "scenario",
-            "year",
-            "draw",
-            "economy",
-            "exports_base",
-            "exports",
-            "imports_base",
-            "imports",
-            "real_income_pct",
-            "welfare_pct",
-            "tot_pct",
-            "vot_pct",
-            "real_wage_pct",
-            "tariff_revenue_base",
-            "tariff_revenue",
-            "inward_fdi_base",
-            "inward_fdi",
-        ])?;
-    }
-    if !wrote.1 {
-        solver.header(&[
-            "scenario",
-            "year",
-            "draw",
-            "iterations",
-            "residual",
-            "quota_rounds",
-        ])?;
-    }
-    if !wrote.2 {
-        failures.header(&["scenario", "draw", "reason"])?;
-    }
-    if !any_quota {
-        quotas.header(&[
-            "scenario",
-            "year",
-            "draw",
-            "agreement",
-            "group",
-            "importer",
-            "exporter",
-            "sector",
-            "quota",
-            "imports",
-            "fill_rate",
-            "regime",
-            "marginal_rate",
-        ])?;
-    }
-    if !wrote_investment {
-        investment.header(&[
-            "scenario",
-            "year",
-            "draw",
-            "source",
-            "host",
-            "fdi_stock_base",
-            "fdi_stock",
-            "change_pct",
-            "affiliate_sales",
-        ])?;
-    }
-    if let Some(b) = bilateral.as_mut() {
-        if !wrote_bilateral {
-            b.header(&[
-                "scenario",
-                "year",
-                "draw",
-                "exporter",
-                "importer",
-                "sector",
-                "value_base",
-                "value",
-                "change_pct",
-            ])?;
-        }
-    }
     let failed_count: Vec<usize> = (0..batch.scenarios.len())
         .map(|s| {
             failed_rows
@@ -374,7 +293,7 @@ pub fn run_batch(
         bilateral: format!("{:?}", opts.bilateral).to_lowercase(),
     };
     let mut extra: Vec<(&str, Vec<u8>)> = vec![
-        ("summary.csv", to_csv(&summary, &[])?),
+        ("summary.csv", to_csv(&summary)?),
         (
             "manifest.json",
             serde_json::to_vec_pretty(&manifest)
@@ -400,43 +319,21 @@ pub fn run_batch(
                 }
             })
             .collect();
-        extra.push((
-            "bilateral_summary.csv",
-            to_csv(
-                &rows,
-                &[
-                    "scenario",
-                    "year",
-                    "exporter",
-                    "importer",
-                    "sector",
-                    "draws",
-                    "mean_change_pct",
-                    "sd_change_pct",
-                    "min_change_pct",
-                    "max_change_pct",
-                ],
-            )?,
-        ));
+        extra.push(("bilateral_summary.csv", to_csv(&rows)?));
     }
-    let mut staged = vec![economies, solver, quotas, failures, investment];
-    staged.extend(bilateral);
-    let mut files: Vec<String> = staged
-        .iter()
-        .map(|s| {
-            s.dest
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .to_string()
-        })
-        .collect();
+    let mut files = vec![
+        economies.finish()?,
+        solver.finish()?,
+        quotas.finish()?,
+        failures.finish()?,
+        investment.finish()?,
+    ];
+    if let Some(b) = bilateral {
+        files.push(b.finish()?);
+    }
     files.extend(extra.iter().map(|(n, _)| n.to_string()));
     for (name, bytes) in &extra {
         out.write(name, bytes)?;
-    }
-    for s in staged.iter_mut() {
-        s.finish()?;
     }
     Ok(BatchReport {
         units: mine.len(),
@@ -581,7 +478,7 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         &failed_count,
         SUMMARY_BUDGET,
     )?;
-    files.push(("summary.csv".into(), to_csv(&summary, &[])?));
+    files.push(("summary.csv".into(), to_csv(&summary)?));
     let manifest = Manifest {
         shard: 1,
         shards: 1,

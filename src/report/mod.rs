@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// A row of `economies.csv`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct EconomyRow {
     pub scenario: String,
     pub year: i32,
@@ -43,7 +43,7 @@ pub struct EconomyRow {
 }
 
 /// A row of `investment.csv`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct InvestmentRow {
     pub scenario: String,
     pub year: i32,
@@ -58,7 +58,7 @@ pub struct InvestmentRow {
 }
 
 /// A row of `bilateral.csv` (flows at factory prices).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct BilateralRow {
     pub scenario: String,
     pub year: i32,
@@ -72,7 +72,7 @@ pub struct BilateralRow {
 }
 
 /// A row of `tariffs.csv`: applied rates that differ from the base year.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct TariffRow {
     pub scenario: String,
     pub year: i32,
@@ -84,7 +84,7 @@ pub struct TariffRow {
 }
 
 /// A row of `quotas.csv`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct QuotaRow {
     pub scenario: String,
     pub year: i32,
@@ -102,7 +102,7 @@ pub struct QuotaRow {
 }
 
 /// A row of `solver.csv`: convergence diagnostics of every solve.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SolverRow {
     pub scenario: String,
     pub year: String,
@@ -256,11 +256,27 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
     t
 }
 
-/// Serialise rows to CSV text.
-pub fn to_csv<R: Serialize>(rows: &[R], header_if_empty: &[&str]) -> Result<Vec<u8>> {
+/// The CSV header of a row type: the field names serde gives its default value.
+pub fn csv_header<R: Serialize + Default>() -> Vec<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.serialize(R::default());
+    let text = w.into_inner().unwrap_or_default();
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(first)
+        .records()
+        .next()
+        .and_then(|r| r.ok())
+        .map(|r| r.iter().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Serialise rows to CSV text; with no rows, the header alone.
+pub fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if rows.is_empty() {
-        w.write_record(header_if_empty)
+        w.write_record(csv_header::<R>())
             .map_err(|e| Error::invalid("CSV output", e.to_string()))?;
     }
     for r in rows {
@@ -314,30 +330,16 @@ pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
 /// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
 pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     let mut files = vec![
-        ("economies.csv".to_string(), to_csv(&t.economies, &[])?),
-        ("bilateral.csv".to_string(), to_csv(&t.bilateral, &[])?),
-        (
-            "tariffs.csv".to_string(),
-            to_csv(
-                &t.tariffs,
-                &[
-                    "scenario",
-                    "year",
-                    "importer",
-                    "exporter",
-                    "sector",
-                    "rate_base",
-                    "rate",
-                ],
-            )?,
-        ),
-        ("solver.csv".to_string(), to_csv(&t.solver, &[])?),
+        ("economies.csv".to_string(), to_csv(&t.economies)?),
+        ("bilateral.csv".to_string(), to_csv(&t.bilateral)?),
+        ("tariffs.csv".to_string(), to_csv(&t.tariffs)?),
+        ("solver.csv".to_string(), to_csv(&t.solver)?),
     ];
     if !t.quotas.is_empty() {
-        files.push(("quotas.csv".to_string(), to_csv(&t.quotas, &[])?));
+        files.push(("quotas.csv".to_string(), to_csv(&t.quotas)?));
     }
     if !t.investment.is_empty() {
-        files.push(("investment.csv".to_string(), to_csv(&t.investment, &[])?));
+        files.push(("investment.csv".to_string(), to_csv(&t.investment)?));
     }
     if json {
         files.push(("economies.json".to_string(), to_json(&t.economies)?));
@@ -547,5 +549,38 @@ fn compact_years(ys: &[i32]) -> String {
             .map(|y| y.to_string())
             .collect::<Vec<_>>()
             .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_table_still_has_its_header() {
+        assert_eq!(
+            csv_header::<InvestmentRow>(),
+            [
+                "scenario",
+                "year",
+                "draw",
+                "source",
+                "host",
+                "fdi_stock_base",
+                "fdi_stock",
+                "change_pct",
+                "affiliate_sales"
+            ]
+        );
+        let text = String::from_utf8(to_csv::<SolverRow>(&[]).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "scenario,year,draw,iterations,residual,quota_rounds\n"
+        );
+        let e = csv_header::<EconomyRow>();
+        assert_eq!(
+            (e.first().map(String::as_str), e.len()),
+            (Some("scenario"), 17)
+        );
     }
 }

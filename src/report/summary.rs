@@ -50,7 +50,7 @@ fn pct(new: f64, base: f64) -> f64 {
 }
 
 /// A row of `summary.csv`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct SummaryRow {
     pub scenario: String,
     pub year: i32,
