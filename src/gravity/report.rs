@@ -3,7 +3,6 @@
 
 use super::run::GravityOutcome;
 use crate::error::{Error, Result};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Columns of `economies.csv`.
@@ -124,15 +123,6 @@ pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     )
 }
 
-fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(&tmp, e))?;
-    Ok(tmp)
-}
-
 /// Writes `economies.csv` and `bilateral.csv` into `dir` (created if needed): both are
 /// rendered first, written to temporary files, then renamed into place, so a failure leaves
 /// no partial table. Returns the two paths.
@@ -141,22 +131,7 @@ pub fn write_gravity_tables(o: &GravityOutcome, dir: &Path) -> Result<[PathBuf; 
         ("economies.csv", economies_csv(o)?),
         ("bilateral.csv", bilateral_csv(o)?),
     ];
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut temps = Vec::new();
-    for (name, bytes) in &files {
-        match write_temp(dir, name, bytes) {
-            Ok(t) => temps.push(t),
-            Err(e) => {
-                for t in &temps {
-                    let _ = std::fs::remove_file(t);
-                }
-                return Err(e);
-            }
-        }
-    }
+    crate::report::write_all(dir, &files)?;
     let finals = [dir.join(files[0].0), dir.join(files[1].0)];
-    for (t, f) in temps.iter().zip(&finals) {
-        std::fs::rename(t, f).map_err(|e| Error::io(f, e))?;
-    }
     Ok(finals)
 }

@@ -290,12 +290,6 @@ pub fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
 /// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
 /// first, and only when all are written are they renamed into place.
 pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-    write_all_slices(dir, &refs)
-}
-
-/// [`write_all`] for borrowed contents.
-pub fn write_all_slices(dir: &Path, files: &[(&str, &[u8])]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let pid = std::process::id();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
