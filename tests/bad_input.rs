@@ -204,3 +204,34 @@ fn crlf_csv_rows_are_numbered_as_an_editor_shows_them() {
     let err = check_fails(d.path(), &text);
     assert!(err.contains("flows.csv, row 4"), "{err}");
 }
+
+#[test]
+fn a_solver_that_does_not_converge_says_so_naming_the_economy() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!(
+        "Scenario(name: \"stiff\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016], solver: (max_iterations: 2),\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+        tiny().display()
+    );
+    let p = write(d.path(), "s.ron", &text);
+    let out = d.path().join("out");
+    let o = tradesim(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("scenario `stiff`") && err.contains("did not converge in 2 iterations"),
+        "{err}"
+    );
+    assert!(
+        ["AAA", "BBB", "CCC"]
+            .iter()
+            .any(|c| err.contains(&format!("for economy {c};"))),
+        "{err}"
+    );
+    assert!(!out.exists(), "no output from a failed run");
+}

@@ -48,6 +48,9 @@ impl Default for SolverSettings {
 /// and the elasticities. Built once, solved for many shocks.
 #[derive(Debug, Clone)]
 pub struct Model {
+    /// Economy and sector codes, to name them in diagnostics.
+    pub economy_codes: Vec<String>,
+    pub sector_codes: Vec<String>,
     pub n: usize,
     pub j: usize,
     pub theta: Vec<f64>,
@@ -140,6 +143,8 @@ impl Model {
             }
         }
         Model {
+            economy_codes: b.economies.iter().map(|e| e.code.clone()).collect(),
+            sector_codes: b.sectors.iter().map(|s| s.code.clone()).collect(),
             n,
             j,
             theta,
@@ -250,8 +255,8 @@ impl Model {
             w = next;
         }
         Err(Error::NotConverged(format!(
-            "the Caliendo-Parro equilibrium did not converge in {} iterations: the largest factor-market residual is {residual:.3e} (relative to value added), for economy #{worst}; raise solver.max_iterations or lower solver.step",
-            settings.max_iterations
+            "the Caliendo-Parro equilibrium did not converge in {} iterations: the largest factor-market residual is {residual:.3e} (relative to value added), for economy {}; raise solver.max_iterations or lower solver.step",
+            settings.max_iterations, self.economy_codes[worst]
         )))
     }
 
@@ -285,7 +290,8 @@ impl Model {
                     let sum: f64 = row.iter().zip(&cpow).map(|(x, y)| x * y).sum();
                     if !(sum > 0.0 && sum.is_finite()) {
                         return Err(Error::NotConverged(format!(
-                            "price index of economy #{m} in sector #{s} is not defined (sum of shares {sum}); the economy has no supplier in that sector"
+                            "the price index of economy {} in sector {} is not defined (sum of shares {sum}); the economy has no supplier in that sector",
+                            self.economy_codes[m], self.sector_codes[s]
                         )));
                     }
                     let lp = -sum.ln() / th;

@@ -89,7 +89,7 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
             &s.solver,
             None,
         )
-        .map_err(|e| name_economy(e, s, "the baseline"))?;
+        .map_err(|e| in_scenario(e, s, "the baseline"))?;
     let years: Vec<YearOutcome> = paths
         .par_iter()
         .map(|p| {
@@ -116,7 +116,7 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
                         investment,
                     }
                 })
-                .map_err(|e| name_economy(e, s, &format!("year {}", p.year)))
+                .map_err(|e| in_scenario(e, s, &format!("year {}", p.year)))
                 .and_then(|y| check_finite(s, y));
             on_year();
             r
@@ -167,26 +167,10 @@ fn check_finite(s: &Scenario, y: YearOutcome) -> Result<YearOutcome> {
     Ok(y)
 }
 
-/// Replace the economy number in a solver error by its code, and say which solve failed.
-fn name_economy(e: Error, s: &Scenario, what: &str) -> Error {
+/// Say which scenario and solve a solver error comes from.
+fn in_scenario(e: Error, s: &Scenario, what: &str) -> Error {
     match e {
         Error::NotConverged(msg) => {
-            let mut msg = msg;
-            if let Some(p) = msg.find("economy #") {
-                let digits: String = msg[p + 9..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect();
-                if let Ok(k) = digits.parse::<usize>() {
-                    if let Some(e) = s.baseline.economies.get(k) {
-                        msg = msg.replacen(
-                            &format!("economy #{digits}"),
-                            &format!("economy {}", e.code),
-                            1,
-                        );
-                    }
-                }
-            }
             Error::NotConverged(format!("scenario `{}`, {what}: {msg}", s.name))
         }
         other => other,
