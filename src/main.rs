@@ -523,24 +523,7 @@ fn run(
     let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
     staged.commit()?;
     if !quiet {
-        let members: Vec<usize> = {
-            let mut m: Vec<usize> = s
-                .agreements
-                .iter()
-                .filter(|a| a.entry_into_force > s.base_year || a.removed)
-                .flat_map(|a| {
-                    // Members in the last year solved (a withdrawn member is not one).
-                    let last = s.years.last().copied().unwrap_or(s.base_year);
-                    a.members
-                        .iter()
-                        .filter(move |m| m.joins <= last && m.leaves.is_none_or(|l| last < l))
-                        .map(|m| m.economy)
-                })
-                .collect();
-            m.sort_unstable();
-            m.dedup();
-            m
-        };
+        let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
         print!("{}", report::summary(&s.baseline, &outcome, &members, 10));
         println!("\nwrote {} in {}", files.join(", "), out.display());
     }

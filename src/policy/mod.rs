@@ -141,6 +141,14 @@ fn linear_phase(offset: i32, years: u32) -> f64 {
 }
 
 impl Agreement {
+    /// The economies that are members in `year`.
+    pub fn members_in(&self, year: i32) -> impl Iterator<Item = usize> + '_ {
+        self.members
+            .iter()
+            .filter(move |m| self.member(m.economy, year).is_some())
+            .map(|m| m.economy)
+    }
+
     fn member(&self, economy: usize, year: i32) -> Option<&Membership> {
         self.members
             .iter()

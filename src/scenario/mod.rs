@@ -907,6 +907,22 @@ fn schedule(
     }
 }
 
+impl Scenario {
+    /// The members, in `year`, of the agreements the scenario changes (new ones and removed
+    /// ones), sorted: the economies whose trade with each other the summary reports.
+    pub fn changed_members(&self, year: i32) -> Vec<usize> {
+        let mut m: Vec<usize> = self
+            .agreements
+            .iter()
+            .filter(|a| a.entry_into_force > self.base_year || a.removed)
+            .flat_map(|a| a.members_in(year))
+            .collect();
+        m.sort_unstable();
+        m.dedup();
+        m
+    }
+}
+
 /// What a RON file holds, from its top-level struct name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
