@@ -112,6 +112,10 @@ pub struct Depth {
     pub phase_in_years: u32,
 }
 
+/// The phase-in of a depth effect set by a batch on an agreement that declares none: ten years,
+/// as the Advanced Guide finds agreements' effects build over about ten years (MODEL.md §3).
+pub const DEFAULT_DEPTH_PHASE_IN: u32 = 10;
+
 /// A trade agreement, validated against a baseline (economies and sectors are indices).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Agreement {
@@ -141,6 +145,18 @@ fn linear_phase(offset: i32, years: u32) -> f64 {
 }
 
 impl Agreement {
+    /// Set the depth effect's β, keeping its phase-in (or, without one, the default
+    /// [`DEFAULT_DEPTH_PHASE_IN`]).
+    pub fn set_depth_beta(&mut self, beta: f64) {
+        let phase_in_years = self
+            .depth
+            .map_or(DEFAULT_DEPTH_PHASE_IN, |d| d.phase_in_years);
+        self.depth = Some(Depth {
+            beta,
+            phase_in_years,
+        });
+    }
+
     /// The economies that are members in `year`.
     pub fn members_in(&self, year: i32) -> impl Iterator<Item = usize> + '_ {
         self.members

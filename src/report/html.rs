@@ -670,7 +670,7 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                 },
                 esc(&m.baseline.name),
                 m.base_year,
-                esc(&compact(&c.years)),
+                esc(&super::compact_years(&c.years)),
                 if active.is_empty() {
                     "none".to_string()
                 } else {
@@ -702,17 +702,6 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         out.push_str("</table>");
     }
     out.push_str("</section>");
-}
-
-fn compact(ys: &[i32]) -> String {
-    match (ys.first(), ys.last()) {
-        (Some(a), Some(z)) if ys.len() as i32 == z - a + 1 && ys.len() > 2 => format!("{a}–{z}"),
-        _ => ys
-            .iter()
-            .map(|y| y.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
@@ -1440,7 +1429,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                     ("data provenance", m.baseline.provenance.clone().unwrap_or_else(|| "no README.md or PROVENANCE.md beside the baseline data".into())),
                     ("flow flags", flags),
                     ("base year", m.base_year.to_string()),
-                    ("years solved", compact(&m.years)),
+                    ("years solved", super::compact_years(&m.years)),
                     ("deficits", m.deficits.clone()),
                     ("input-output links", if m.input_output { "yes".into() } else { "no (γ = 1)".into() }),
                     ("trade elasticities θ", theta.join(", ")),

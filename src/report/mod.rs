@@ -535,7 +535,8 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
     out
 }
 
-fn compact_years(ys: &[i32]) -> String {
+/// Years as a range (`2014–2035`) when consecutive, else a list.
+pub(crate) fn compact_years(ys: &[i32]) -> String {
     match (ys.first(), ys.last()) {
         (Some(a), Some(z)) if ys.len() as i32 == z - a + 1 && ys.len() > 2 => format!("{a}–{z}"),
         _ => ys

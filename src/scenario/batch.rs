@@ -409,6 +409,17 @@ fn read_estimate(
     })
 }
 
+/// The agreement of a grid's base scenario with this name.
+fn agreement_mut<'a>(
+    s: &'a mut Scenario,
+    name: &str,
+) -> std::result::Result<&'a mut crate::policy::Agreement, String> {
+    s.agreements
+        .iter_mut()
+        .find(|x| x.name == name)
+        .ok_or_else(|| format!("the base scenario has no agreement `{name}`"))
+}
+
 /// Expand a variation grid into scenarios.
 fn expand(
     base: &Scenario,
@@ -441,13 +452,7 @@ fn expand(
                     if y == 0 {
                         return Err("PhaseIn years must be ≥ 1".into());
                     }
-                    let ag = s
-                        .agreements
-                        .iter_mut()
-                        .find(|x| &x.name == agreement)
-                        .ok_or_else(|| {
-                            format!("the base scenario has no agreement `{agreement}`")
-                        })?;
+                    let ag = agreement_mut(&mut s, agreement)?;
                     let set = |sch: &mut Schedule| {
                         if let Schedule::Linear { years, .. } = sch {
                             *years = y;
@@ -473,19 +478,9 @@ fn expand(
                     labels.push(format!("θ {sector}={t}"));
                 }
                 GridAxis::Depth { agreement, beta } => {
-                    let ag = s
-                        .agreements
-                        .iter_mut()
-                        .find(|x| &x.name == agreement)
-                        .ok_or_else(|| {
-                            format!("the base scenario has no agreement `{agreement}`")
-                        })?;
+                    let ag = agreement_mut(&mut s, agreement)?;
                     let b = beta[k];
-                    let phase = ag.depth.map_or(10, |d| d.phase_in_years);
-                    ag.depth = Some(crate::policy::Depth {
-                        beta: b,
-                        phase_in_years: phase,
-                    });
+                    ag.set_depth_beta(b);
                     labels.push(format!("{agreement} depth β={b}"));
                 }
             }

@@ -2,7 +2,6 @@
 //! number (and the scenario's name when common random numbers are off), never from the order
 //! or thread in which draws are solved. ChaCha8 with one stream per draw.
 
-use crate::policy::Depth;
 use crate::scenario::batch::{Batch, Distribution, Parameter};
 use crate::scenario::Scenario;
 use rand::rngs::ChaCha8Rng;
@@ -110,11 +109,7 @@ pub fn perturb(s: &Scenario, values: &[(Parameter, f64)]) -> Result<Scenario, St
             }
             Parameter::Depth(name) => {
                 if let Some(a) = p.agreements.iter_mut().find(|a| &a.name == name) {
-                    let phase = a.depth.map_or(10, |d| d.phase_in_years);
-                    a.depth = Some(Depth {
-                        beta: *v,
-                        phase_in_years: phase,
-                    });
+                    a.set_depth_beta(*v);
                 }
             }
         }
