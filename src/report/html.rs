@@ -13,7 +13,7 @@
 
 use super::meta::{ReportMeta, ScenarioMeta};
 use super::svg::{self, esc, fmt_num, Bar, BarChart, HeatMap, LineChart, Series};
-use super::InvestmentRow;
+use super::{pct, InvestmentRow};
 use super::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -308,10 +308,6 @@ pub fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
     let html = render(d);
     super::write_all(dir, &[(FILE, html.into_bytes())])?;
     Ok(dir.join(FILE))
-}
-
-fn pct(new: f64, base: f64) -> f64 {
-    super::pct(new, base)
 }
 
 /// The p05–p95 bands of (scenario, year, economy, measure), from `summary.csv` or, without
