@@ -18,6 +18,10 @@ fn every_scenario_file_passes_check() {
         "expected the paper's scenario files, found {}",
         files.len()
     );
+    // A user's clone has no ../shared: files that read the reference data skip then.
+    let shared_absent = !Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .exists();
     let mut failures = Vec::new();
     for f in &files {
         let out = Command::new(exe)
@@ -29,6 +33,13 @@ fn every_scenario_file_passes_check() {
             continue;
         }
         let err = String::from_utf8_lossy(&out.stderr).to_string();
+        if shared_absent && err.contains("shared/data") {
+            eprintln!(
+                "skipping {}: it reads ../shared/data, which is absent",
+                f.display()
+            );
+            continue;
+        }
         failures.push(format!("{}:\n{err}", f.display()));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
