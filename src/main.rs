@@ -197,6 +197,15 @@ struct EstimateArgs {
     /// Also drop singleton observations (pyfixest's default fixef_rm="singleton").
     #[arg(long)]
     drop_singletons: bool,
+    /// Separation checks: `relu` (default: all-zero fixed-effect groups, then the iterative
+    /// rectifier for separation by regressors, as ppmlhdfe) or `fe` (fixed-effect groups only,
+    /// pyfixest's default).
+    #[arg(long, default_value = "relu", value_parser = ["relu", "fe"])]
+    separation: String,
+    /// Print a fit that did not converge (flagged "converged: false") instead of only the
+    /// error; the exit status is still non-zero.
+    #[arg(long)]
+    allow_unconverged: bool,
 }
 
 fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
@@ -226,8 +235,31 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
             ..Default::default()
         },
         drop_singletons: a.drop_singletons,
+        relu: a.separation == "relu",
+        allow_unconverged: a.allow_unconverged,
+        progress: None,
     };
-    let fit = estimate::run(&a.data, &a.formula, &a.define, &opts).map_err(|e| e.to_string())?;
+    let bar = ProgressBar::new(opts.max_iter as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} IRLS {pos}/{len} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message("reading and checking the data");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let hook_bar = bar.clone();
+    let opts = estimate::PpmlOptions {
+        progress: Some(estimate::ProgressHook(std::sync::Arc::new(move |p| {
+            hook_bar.set_position(p.iteration as u64);
+            hook_bar.set_message(format!(
+                "deviance change {:.1e} (target {:.0e}), {} sweeps",
+                p.criterion, p.tol, p.sweeps
+            ));
+        }))),
+        ..opts
+    };
+    let fit = estimate::run(&a.data, &a.formula, &a.define, &opts);
+    bar.finish_and_clear();
+    let fit = fit.map_err(|e| e.to_string())?;
     for w in &fit.warnings {
         eprintln!("warning: {w}");
     }
@@ -247,6 +279,12 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     if let Some(p) = a.fitted_out {
         std::fs::write(&p, estimate::output::fitted_csv(&fit))
             .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if !fit.converged {
+        return Err(format!(
+            "the fit above did not converge in {} IRLS iterations; its numbers are not estimates",
+            fit.iterations
+        ));
     }
     Ok(())
 }
