@@ -138,6 +138,30 @@ enum DataCommand {
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
     },
+    /// Write a synthetic world (made up, labelled so) in the tidy baseline format, with a
+    /// scenario file `scenario.ron` beside it (a free-trade agreement among the first
+    /// economies): the benchmark worlds of docs/performance.md, e.g. the size of the OECD ICIO
+    /// tables with `--economies 77 --sectors 45`.
+    SyntheticWorld {
+        /// Output directory (whole or nothing; an existing one is replaced only with --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of economies (2 to 999).
+        #[arg(long, default_value_t = 150)]
+        economies: usize,
+        /// Number of sectors (1 to 99; the last one is non-traded when there are several).
+        #[arg(long, default_value_t = 20)]
+        sectors: usize,
+        /// Leave out input-output links (value added is gross output).
+        #[arg(long)]
+        no_io: bool,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write a synthetic bilateral FDI panel (labelled `synthetic = 1` in every row, generated
     /// with a PTA effect of ln 1.30) to try `tradesim estimate` on FDI data.
     SyntheticFdi {
@@ -433,6 +457,17 @@ fn main() -> ExitCode {
                     seed,
                 },
         } => synthetic_fdi(&out, economies, seed),
+        Command::Data {
+            command:
+                DataCommand::SyntheticWorld {
+                    out,
+                    economies,
+                    sectors,
+                    no_io,
+                    seed,
+                    force,
+                },
+        } => synthetic_world(&out, economies, sectors, !no_io, seed, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -671,6 +706,48 @@ fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::erro
         rep.units,
         rep.failed.len(),
         rep.files.join(", "),
+        out.display()
+    );
+    Ok(())
+}
+
+fn synthetic_world(
+    out: &std::path::Path,
+    economies: usize,
+    sectors: usize,
+    io: bool,
+    seed: u64,
+    force: bool,
+) -> tradesim::error::Result<()> {
+    use tradesim::error::Error;
+    if !(2..=999).contains(&economies) {
+        return Err(Error::invalid("--economies", "must be between 2 and 999"));
+    }
+    if !(1..=99).contains(&sectors) {
+        return Err(Error::invalid("--sectors", "must be between 1 and 99"));
+    }
+    let staged = report::output::OutputDir::begin(out, force)?;
+    let b = tradesim::data::synthetic::world(economies, sectors, io, seed);
+    tradesim::data::tidy::write(&b, staged.staging_dir())?;
+    let members: Vec<String> = b
+        .economies
+        .iter()
+        .take(economies.min(20))
+        .map(|e| format!("\"{}\"", e.code))
+        .collect();
+    let scenario = format!(
+        "// A synthetic world made up by `tradesim data synthetic-world` (seed {seed}); not data.\n\
+         Scenario(\n    name: \"synthetic-{economies}x{sectors}\",\n    baseline: Csv(\".\"),\n    base_year: 2014,\n    horizon: 2015,\n    agreements: [\n        (name: \"FTA\", entry_into_force: 2015, members: [{}]),\n    ],\n)\n",
+        members.join(", ")
+    );
+    report::write_all(
+        staged.staging_dir(),
+        &[("scenario.ron", scenario.into_bytes())],
+    )?;
+    staged.commit()?;
+    println!(
+        "wrote a synthetic world of {economies} economies x {sectors} sectors{} (made up, seed {seed}) and scenario.ron to {}",
+        if io { " with input-output links" } else { "" },
         out.display()
     );
     Ok(())
