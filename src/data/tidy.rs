@@ -390,7 +390,14 @@ pub fn write(b: &Baseline, dir: &Path) -> Result<()> {
     file("sectors.csv", &|w| {
         writeln!(w, "code,name,theta,traded")?;
         for s in &b.sectors {
-            writeln!(w, "{},{},{},{}", s.code, csv_text(&s.name), s.theta, s.traded)?;
+            writeln!(
+                w,
+                "{},{},{},{}",
+                s.code,
+                csv_text(&s.name),
+                s.theta,
+                s.traded
+            )?;
         }
         Ok(())
     })?;

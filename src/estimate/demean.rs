@@ -188,7 +188,11 @@ impl<'a> FixedEffects<'a> {
         Workspace {
             r: vec![0.0; self.w.len() * K],
             sums: vec![0.0; self.ncoef() * K],
-            partial: self.blocks.iter().map(|b| vec![0.0; widest(b) * K]).collect(),
+            partial: self
+                .blocks
+                .iter()
+                .map(|b| vec![0.0; widest(b) * K])
+                .collect(),
         }
     }
 
@@ -276,8 +280,7 @@ impl<'a> FixedEffects<'a> {
                         let ch = &factors[h].codes[blk.lo..blk.hi];
                         let mut cur = alo;
                         let mut acc = [0.0; K];
-                        for (((ri, &c), &nc), &wi) in
-                            rb.chunks_exact_mut(K).zip(cg).zip(ch).zip(wb)
+                        for (((ri, &c), &nc), &wi) in rb.chunks_exact_mut(K).zip(cg).zip(ch).zip(wb)
                         {
                             let m = &means[c as usize * K..][..K];
                             let mut wr = [0.0; K];
@@ -372,8 +375,7 @@ impl<'a> FixedEffects<'a> {
         alpha: &mut Vec<f64>,
         opts: &DemeanOptions,
     ) -> Result<(Vec<f64>, usize)> {
-        let (mut out, sweeps) =
-            self.demean_columns(&[x], std::slice::from_mut(alpha), opts)?;
+        let (mut out, sweeps) = self.demean_columns(&[x], std::slice::from_mut(alpha), opts)?;
         Ok((out.pop().unwrap_or_default(), sweeps))
     }
 

@@ -260,7 +260,6 @@ fn restrict(f: &Factor, keep: &[bool]) -> Factor {
     }
 }
 
-
 /// The estimation sample: every column the fit needs, on the rows that enter it.
 pub struct Design {
     /// Outcome `y`.
@@ -557,7 +556,6 @@ fn non_collinear(x_raw: &[Vec<f64>], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> 
     keep
 }
 
-
 /// The last IRLS step and what the variance and the fixed effects need from it.
 pub struct IrlsSolution {
     /// Indices (into [`Design::x`]) of the regressors kept (not collinear).
@@ -826,7 +824,10 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         ));
     }
     if sep.singletons > 0 {
-        warnings.push(format!("{} singleton observation(s) dropped", sep.singletons));
+        warnings.push(format!(
+            "{} singleton observation(s) dropped",
+            sep.singletons
+        ));
     }
 
     let sol = irls(&design, opts)?;
@@ -886,7 +887,11 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     }
     Ok(PpmlFit {
         formula: formula.to_string(),
-        names: sol.active.iter().map(|&j| design.names[j].clone()).collect(),
+        names: sol
+            .active
+            .iter()
+            .map(|&j| design.names[j].clone())
+            .collect(),
         coefficients: sol.beta.iter().copied().collect(),
         vcov: vc,
         std_errors,
@@ -980,7 +985,11 @@ mod tests {
                 e.push(format!("E{i}"));
                 m.push(format!("M{j}"));
                 d.push(dist);
-                y.push(if zero { 0.0 } else { (mean * (1.0 + 0.1 * ((i + 2 * j) % 3) as f64)).round() + 1.0 });
+                y.push(if zero {
+                    0.0
+                } else {
+                    (mean * (1.0 + 0.1 * ((i + 2 * j) % 3) as f64)).round() + 1.0
+                });
             }
         }
         let mut ds = Dataset::new();

@@ -173,9 +173,7 @@ pub fn relu_check(
                 }),
             );
             let eps = 1e-12 * svd.singular_values.max();
-            let beta = svd
-                .solve(&xtu, eps)
-                .unwrap_or_else(|_| DVector::zeros(k));
+            let beta = svd.solve(&xtu, eps).unwrap_or_else(|_| DVector::zeros(k));
             for (c, b) in x_dm.iter().zip(beta.iter()) {
                 for (r, xv) in resid.iter_mut().zip(c) {
                     *r -= b * xv;

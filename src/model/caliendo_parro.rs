@@ -363,28 +363,27 @@ impl Model {
                     .sum();
                 ws.excess[n] = (demand - ws.w[n] * self.value_added[n]) / self.value_added[n];
             }
-            (residual, worst) = ws
-                .excess
-                .iter()
-                .enumerate()
-                .fold((0.0f64, 0usize), |acc, (n, e)| {
-                    if e.abs() > acc.0 {
-                        (e.abs(), n)
-                    } else {
-                        acc
-                    }
-                });
+            (residual, worst) =
+                ws.excess
+                    .iter()
+                    .enumerate()
+                    .fold((0.0f64, 0usize), |acc, (n, e)| {
+                        if e.abs() > acc.0 {
+                            (e.abs(), n)
+                        } else {
+                            acc
+                        }
+                    });
             // Damped step: G(ŵ)_n = ŵ_n (1 + step · excess_n), renormalised.
             for ((g, w), e) in ws.g.iter_mut().zip(&ws.w).zip(&ws.excess) {
                 *g = w * (1.0 + settings.step * e);
             }
             normalise(&mut ws.g, &self.value_added, total_va);
-            let change = ws
-                .w
-                .iter()
-                .zip(&ws.g)
-                .map(|(a, b)| ((b - a) / a).abs())
-                .fold(0.0, f64::max);
+            let change =
+                ws.w.iter()
+                    .zip(&ws.g)
+                    .map(|(a, b)| ((b - a) / a).abs())
+                    .fold(0.0, f64::max);
             if residual < settings.tolerance && change < settings.tolerance {
                 return Ok(self.finish(shock, ws, it, residual));
             }
@@ -612,7 +611,13 @@ impl Model {
         Ok(())
     }
 
-    fn finish(&self, shock: &Shock, ws: Workspace, iterations: usize, residual: f64) -> Equilibrium {
+    fn finish(
+        &self,
+        shock: &Shock,
+        ws: Workspace,
+        iterations: usize,
+        residual: f64,
+    ) -> Equilibrium {
         let (nn, jj) = (self.n, self.j);
         let mut flows = Cube::zeros(jj, nn);
         let mut revenue = vec![0.0; nn];
