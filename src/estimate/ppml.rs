@@ -582,6 +582,14 @@ pub struct IrlsSolution {
     pub collinear: Vec<String>,
 }
 
+/// What one IRLS step leaves for the variance: `X̃`, `w`, the working residuals and `β`.
+struct LastStep {
+    x_dm: Vec<Vec<f64>>,
+    w: Vec<f64>,
+    resid: Vec<f64>,
+    beta: DVector<f64>,
+}
+
 /// Step 3: iteratively reweighted least squares (see the module documentation).
 pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
     let n = d.nobs();
@@ -600,7 +608,7 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
     let mut demean_sweeps = Vec::new();
     let mut last_crit = f64::INFINITY;
     let mut dev = last;
-    let mut state: Option<(Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>)> = None;
+    let mut state: Option<LastStep> = None;
     let mut z = vec![0.0; n];
     for it in 0..opts.max_iter {
         iterations = it + 1;
@@ -700,7 +708,12 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
         mu = new_mu;
         last = dev;
         last_crit = crit;
-        state = Some((x_dm, w, resid, beta));
+        state = Some(LastStep {
+            x_dm,
+            w,
+            resid,
+            beta,
+        });
         if let Some(p) = &opts.progress {
             (p.0)(&IrlsProgress {
                 iteration: iterations,
@@ -715,7 +728,13 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
             break;
         }
     }
-    let Some((x_dm, w, resid, beta)) = state else {
+    let Some(LastStep {
+        x_dm,
+        w,
+        resid,
+        beta,
+    }) = state
+    else {
         return Err(Error::NotConverged("no IRLS iteration ran".into()));
     };
     Ok(IrlsSolution {

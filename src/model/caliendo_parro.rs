@@ -502,7 +502,7 @@ impl Model {
             revenue_share,
             ..
         } = ws;
-        let sector = |(j, ((pi_j, b_j), f_j)): (usize, ((&mut [f64], &mut [f64]), &mut [f64]))| {
+        let sector = |(j, ((pi_j, b_j), f_j)): SectorBlocks| {
             let th = self.theta[j];
             let (a_j, t_j) = (a.sector(j), shock.tariffs.sector(j));
             let cp = &c_pow[j * nn..(j + 1) * nn];
@@ -647,6 +647,9 @@ impl Model {
         }
     }
 }
+
+/// One sector's blocks of `π'`, `B` and `F`, as the sector loop of [`Model::shares`] gets them.
+type SectorBlocks<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
 
 /// Rescale wages so that world value added is unchanged: `Σ_n ŵ_n w_n L_n = Σ_n w_n L_n`.
 fn normalise(w: &mut [f64], va: &[f64], total: f64) {
