@@ -223,8 +223,13 @@ impl<'a> FixedEffects<'a> {
         }
     }
 
-    /// One pass recomputing `r = x − Dα` and accumulating `Σ w r` by the levels of dimension 0.
-    fn fresh_pass<const K: usize>(&self, ws: &mut Workspace, xs: &[&[f64]], alpha: &[f64]) {
+    /// One pass accumulating `Σ w r` by the levels of dimension 0; with `fresh = Some((x, α))`
+    /// it first recomputes `r = x − Dα` in the same pass.
+    fn accumulate_pass<const K: usize>(
+        &self,
+        ws: &mut Workspace,
+        fresh: Option<(&[&[f64]], &[f64])>,
+    ) {
         let Workspace { r, sums, partial } = ws;
         let (factors, offsets, w) = (self.factors, &self.offsets, self.w);
         r.par_chunks_mut(BLOCK_ROWS * K)
@@ -238,20 +243,20 @@ impl<'a> FixedEffects<'a> {
                 let mut acc = [0.0; K];
                 for (t, ri) in rb.chunks_exact_mut(K).enumerate() {
                     let i = blk.lo + t;
-                    let mut v = [0.0; K];
-                    for k in 0..K {
-                        v[k] = xs[k][i];
-                    }
-                    for (f, &off) in factors.iter().zip(offsets.iter()) {
-                        let a = &alpha[(off + f.codes[i] as usize) * K..][..K];
+                    if let Some((xs, alpha)) = fresh {
                         for k in 0..K {
-                            v[k] -= a[k];
+                            ri[k] = xs[k][i];
+                        }
+                        for (f, &off) in factors.iter().zip(offsets.iter()) {
+                            let a = &alpha[(off + f.codes[i] as usize) * K..][..K];
+                            for k in 0..K {
+                                ri[k] -= a[k];
+                            }
                         }
                     }
                     let mut wr = [0.0; K];
                     for k in 0..K {
-                        ri[k] = v[k];
-                        wr[k] = w[i] * v[k];
+                        wr[k] = w[i] * ri[k];
                     }
                     run_add::<K>(pb, alo, &mut cur, &mut acc, c0[t] as usize, wr);
                 }
@@ -321,11 +326,8 @@ impl<'a> FixedEffects<'a> {
     ) {
         let nd = self.factors.len();
         match fresh {
-            Some(xs) => self.fresh_pass::<K>(ws, xs, alpha),
-            None if !pre => {
-                // Accumulate dimension 0 from r as it stands: a pass that subtracts nothing.
-                self.accumulate_only::<K>(ws)
-            }
+            Some(xs) => self.accumulate_pass::<K>(ws, Some((xs, &*alpha))),
+            None if !pre => self.accumulate_pass::<K>(ws, None),
             None => {}
         }
         for g in 0..nd {
@@ -339,31 +341,6 @@ impl<'a> FixedEffects<'a> {
             };
             self.sub_pass::<K>(ws, g, add);
         }
-    }
-
-    /// Accumulates `Σ w r` by the levels of dimension 0 without changing `r`.
-    fn accumulate_only<const K: usize>(&self, ws: &mut Workspace) {
-        let Workspace { r, sums, partial } = ws;
-        let (factors, w) = (self.factors, self.w);
-        r.par_chunks(BLOCK_ROWS * K)
-            .zip(partial.par_iter_mut())
-            .zip(self.blocks.par_iter())
-            .for_each(|((rb, pb), blk)| {
-                let (alo, ahi) = blk.levels[0];
-                pb[..(ahi - alo) * K].fill(0.0);
-                let c0 = &factors[0].codes[blk.lo..blk.hi];
-                let mut cur = alo;
-                let mut acc = [0.0; K];
-                for ((ri, &c), &wi) in rb.chunks_exact(K).zip(c0).zip(&w[blk.lo..blk.hi]) {
-                    let mut wr = [0.0; K];
-                    for k in 0..K {
-                        wr[k] = wi * ri[k];
-                    }
-                    run_add::<K>(pb, alo, &mut cur, &mut acc, c as usize, wr);
-                }
-                run_flush::<K>(pb, alo, cur, &acc);
-            });
-        self.reduce::<K>(0, sums, partial);
     }
 
     /// Demeans `x`, starting from (and updating) the coefficients `alpha` (length

@@ -500,11 +500,11 @@ pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
     2.0 * parts.iter().sum::<f64>()
 }
 
-/// `X'WX` and `X'Wz` for column-major `x`.
-fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
+/// The weighted Gram matrix `X'WX` of column-major `x` (each entry a sum in row order, so the
+/// result does not depend on the thread count).
+pub(crate) fn gram(x: &[Vec<f64>], w: &[f64]) -> DMatrix<f64> {
     let k = x.len();
     let mut xtx = DMatrix::zeros(k, k);
-    let mut xtz = DVector::zeros(k);
     let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a..k).map(move |b| (a, b))).collect();
     let vals: Vec<f64> = pairs
         .par_iter()
@@ -520,17 +520,24 @@ fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
         xtx[(a, b)] = v;
         xtx[(b, a)] = v;
     }
-    for a in 0..k {
-        xtz[a] = x[a].iter().zip(z).zip(w).map(|((p, q), w)| p * q * w).sum();
-    }
-    (xtx, xtz)
+    xtx
+}
+
+/// `X'WX` and `X'Wz` for column-major `x`.
+fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
+    let xtz = DVector::from_iterator(
+        x.len(),
+        x.iter()
+            .map(|c| c.iter().zip(z).zip(w).map(|((p, q), w)| p * q * w).sum()),
+    );
+    (gram(x, w), xtz)
 }
 
 /// Finds regressors collinear with the fixed effects (`Σw x̃² ≤ tol · Σw x²`) or with earlier
 /// regressors (pivot of a sequential Cholesky factorisation of `X̃'WX̃` below `tol` times the
 /// diagonal). Returns the indices to keep.
 fn non_collinear(x_raw: &[Vec<f64>], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Vec<usize> {
-    let (g, _) = cross(x_dm, w, &vec![0.0; w.len()]);
+    let g = gram(x_dm, w);
     let k = x_dm.len();
     let mut keep: Vec<usize> = Vec::new();
     // L factor of kept columns, row-major by kept index.

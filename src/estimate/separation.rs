@@ -27,7 +27,7 @@
 use super::data::Factor;
 use super::demean::{DemeanOptions, FixedEffects};
 use crate::error::Result;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 
 /// Observations dropped before the fit, and why.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -138,22 +138,10 @@ pub fn relu_check(
     let xs: Vec<&[f64]> = x.iter().map(|c| c.as_slice()).collect();
     let mut ax = vec![vec![0.0; fe.ncoef()]; x.len()];
     let (x_dm, _) = fe.demean_columns(&xs, &mut ax, &inner)?;
-    // Weighted cross-products, scaled by the largest diagonal for a stable solve.
+    // Weighted cross-products, solved by SVD (the huge weights make them ill-conditioned).
     let k = x_dm.len();
-    let mut xtx = DMatrix::zeros(k, k);
-    for a in 0..k {
-        for b in a..k {
-            let v: f64 = x_dm[a]
-                .iter()
-                .zip(&x_dm[b])
-                .zip(&omega)
-                .map(|((p, q), w)| p * q * w)
-                .sum();
-            xtx[(a, b)] = v;
-            xtx[(b, a)] = v;
-        }
-    }
-    let solver = (k > 0).then(|| xtx.clone().svd(true, true));
+    let xtx = super::ppml::gram(&x_dm, &omega);
+    let solver = (k > 0).then(|| xtx.svd(true, true));
     let mut u: Vec<f64> = y.iter().map(|&v| if v > 0.0 { 0.0 } else { 1.0 }).collect();
     let mut au = vec![0.0; fe.ncoef()];
     let mut uhat = vec![0.0; n];
