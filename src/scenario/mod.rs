@@ -195,6 +195,10 @@ pub struct Scenario {
     pub agreement_origins: Vec<AgreementOrigin>,
     /// The investment block, when the scenario projects FDI.
     pub investment: Option<crate::invest::Investment>,
+    /// Every file and directory the scenario was read from: the files of its `extends` chain,
+    /// the baseline's directory, and any estimate or FDI-stock files it names. An output
+    /// directory may not equal or contain one of them (`report::output`).
+    pub inputs: Vec<PathBuf>,
     /// What validation accepted but the user should hear about, each saying what to do
     /// (`file:line:column: message`, with the line and a caret).
     pub warnings: Vec<String>,
@@ -234,6 +238,8 @@ struct Merged {
     investment: Option<Located<raw::RawInvestment>>,
     remove: Vec<Located<String>>,
     continue_phase_out: Vec<Located<String>>,
+    /// The files read along the `extends` chain and the files they name (estimates, FDI stocks).
+    inputs: Vec<PathBuf>,
 }
 
 /// Parse one file's RON text into a [`RawScenario`], with line and column on error.
@@ -521,11 +527,13 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             investment: None,
             remove: Vec::new(),
             continue_phase_out: Vec::new(),
+            inputs: Vec::new(),
         },
     };
     if !errors.is_empty() {
         return Err(many(errors));
     }
+    m.inputs.push(path.to_path_buf());
     m.name = raw.name.clone();
     m.description = raw.description.clone();
     m.source = source.clone();
@@ -551,10 +559,11 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     }
     for (k, v) in raw.elasticities {
         let v = match v {
-            Elasticity::FromEstimate { file, coefficient } => Elasticity::FromEstimate {
-                file: resolve(&dir, &file),
-                coefficient,
-            },
+            Elasticity::FromEstimate { file, coefficient } => {
+                let file = resolve(&dir, &file);
+                m.inputs.push(PathBuf::from(&file));
+                Elasticity::FromEstimate { file, coefficient }
+            }
             other => other,
         };
         m.elasticities.insert(k, at(v, &source));
@@ -582,6 +591,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     for mut a in raw.agreements {
         if let Some(RawDepth::FromEstimate { file, .. }) = &mut a.depth {
             *file = resolve(&dir, file);
+            m.inputs.push(PathBuf::from(&*file));
         }
         m.agreements.retain(|x| x.value.name != a.name);
         m.agreements.push(at(a, &source));
@@ -589,9 +599,11 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     if let Some(mut inv) = raw.investment {
         if let Some(p) = &mut inv.stocks {
             *p = resolve(&dir, p);
+            m.inputs.push(PathBuf::from(&*p));
         }
         for e in &mut inv.from_estimate {
             e.file = resolve(&dir, &e.file);
+            m.inputs.push(PathBuf::from(&e.file));
         }
         m.investment = Some(at(inv, &source));
     }
@@ -637,9 +649,19 @@ pub fn load(path: &Path) -> Result<Scenario> {
         }
         other => other,
     })?;
+    let baseline_dir = baseline_path(&bref.value);
     let mut s = validate(m, baseline)?;
     s.warnings.splice(0..0, notes);
+    s.inputs.push(baseline_dir);
     Ok(s)
+}
+
+/// The directory a baseline reference reads.
+pub fn baseline_path(r: &BaselineRef) -> PathBuf {
+    match r {
+        BaselineRef::Builtin(name) => builtin_dir(name),
+        BaselineRef::CaliendoParro2015(dir) | BaselineRef::Csv(dir) => PathBuf::from(dir),
+    }
 }
 
 /// Load the baseline a scenario names.
@@ -744,6 +766,7 @@ fn check_year(year: i32) -> std::result::Result<(), String> {
 
 fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
     let src = m.source.clone();
+    let inputs = m.inputs.clone();
     let mut errors: Vec<Error> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
     let base_year = match &m.base_year {
@@ -939,6 +962,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             agreements,
             agreement_origins,
             investment,
+            inputs,
             warnings,
         }),
         _ => Err(many(errors)),
