@@ -44,8 +44,15 @@ pub struct NonFinite {
 
 /// The first non-finite number of `row`, if any.
 pub fn non_finite<R: Serialize + ?Sized>(row: &R) -> Option<NonFinite> {
+    // The walker's errors only stop the walk early; what it found is in `w.found`. The row's
+    // keys are formatted only for a row that has a non-finite number (a second walk).
     let mut w = Walker::default();
-    // The walker's errors only stop the walk early; what it found is in `w.found`.
+    let _ = row.serialize(&mut w);
+    w.found.as_ref()?;
+    let mut w = Walker {
+        with_keys: true,
+        ..Walker::default()
+    };
     let _ = row.serialize(&mut w);
     w.found.map(|(column, value)| NonFinite {
         column,
@@ -58,6 +65,7 @@ pub fn non_finite<R: Serialize + ?Sized>(row: &R) -> Option<NonFinite> {
 struct Walker {
     field: Option<&'static str>,
     found: Option<(String, f64)>,
+    with_keys: bool,
     keys: Vec<String>,
 }
 
@@ -87,6 +95,9 @@ impl Walker {
         Ok(())
     }
     fn key(&mut self, v: &dyn fmt::Display) -> Result<(), Stop> {
+        if !self.with_keys {
+            return Ok(());
+        }
         if let Some(f) = self.field {
             if self.keys.len() < 6 {
                 self.keys.push(format!("{f} {v}"));
