@@ -69,7 +69,12 @@ fn synthetic_scenario() -> Scenario {
             frozen_from: None,
             investment: tradesim::invest::Provisions::Pta,
         }],
+        agreement_origins: vec![tradesim::scenario::AgreementOrigin {
+            file: "synthetic.ron".into(),
+            own: true,
+        }],
         investment: None,
+        warnings: Vec::new(),
     }
 }
 

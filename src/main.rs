@@ -3,10 +3,56 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use tradesim::{estimate, report, scenario, simulate};
+
+/// Set when stdout is a closed pipe (`tradesim check FILE | head -2`): further output is
+/// dropped, the command finishes its work (outputs are still written whole) and exits quietly.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// A failure to write to stdout other than a closed pipe (a full disk): reported at the end.
+static STDOUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
+
+/// Every line for stdout goes through here (never `print!`, which panics on a closed pipe).
+fn out(text: std::fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(text).and_then(|_| o.flush()) {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            if let Ok(mut slot) = STDOUT_ERROR.lock() {
+                slot.get_or_insert(e.to_string());
+            }
+        }
+    }
+}
+
+/// Messages for stderr (warnings, diagnostics, errors); a closed stderr is ignored.
+fn err(text: std::fmt::Arguments) {
+    let _ = std::io::stderr().lock().write_fmt(text);
+}
+
+macro_rules! say {
+    ($($t:tt)*) => { out(format_args!($($t)*)) };
+}
+macro_rules! sayln {
+    ($($t:tt)*) => { out(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! esayln {
+    ($($t:tt)*) => { err(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// Print warnings on stderr.
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        esayln!("warning: {w}");
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -68,10 +114,15 @@ enum Command {
         #[arg(value_enum, default_value_t = SchemaKind::Scenario)]
         kind: SchemaKind,
     },
-    /// Validate a scenario (or batch) file without solving and print its resolved tariff paths.
+    /// Validate a scenario (or batch) file without solving and print its resolved tariff paths:
+    /// the scenario's own agreements (those its file and its parents other than the base-year
+    /// data define, remove or continue), every agreement with --all.
     Check {
         /// The scenario or batch file (RON).
         scenario: PathBuf,
+        /// Show every agreement, including those of the base-year data held at their rates.
+        #[arg(long)]
+        all: bool,
     },
     /// Run a batch: several scenarios × Monte Carlo draws × years, in parallel; writes the
     /// per-draw tables, summary.csv (mean, median, 5th and 95th percentiles) and manifest.json.
@@ -105,6 +156,10 @@ enum Command {
         /// Also write the self-contained HTML report, `report.html`.
         #[arg(long)]
         report: bool,
+        /// Monte Carlo draws per scenario, instead of the batch file's `draws` (e.g. a quick
+        /// run with 5). Draw d is the same whatever the count.
+        #[arg(long)]
+        draws: Option<u32>,
     },
     /// Estimate a gravity model by PPML with high-dimensional fixed effects.
     Estimate(EstimateArgs),
@@ -237,17 +292,34 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
     }
     let fit = estimate::run(&a.data, &a.formula, &a.define, &opts).map_err(|e| e.to_string())?;
+    // No NaN or infinity is printed or written with exit status 0.
+    let mut numbers = fit
+        .names
+        .iter()
+        .zip(fit.coefficients.iter().zip(&fit.std_errors));
+    if let Some((name, (b, se))) = numbers.find(|(_, (b, se))| !(b.is_finite() && se.is_finite())) {
+        return Err(format!("the estimate of `{name}` is {b} with standard error {se}: not a finite number, so nothing is printed or written; look for a regressor that separates the zeros of the outcome or is collinear with the fixed effects"));
+    }
+    if let Some(fe) = fit
+        .fixed_effects
+        .iter()
+        .find(|fe| fe.values.iter().any(|v| !v.is_finite()))
+    {
+        if a.fe_out.is_some() {
+            return Err(format!("the fixed effects of `{}` include a value that is not finite, so --fe-out is not written", fe.dimension));
+        }
+    }
     for w in &fit.warnings {
-        eprintln!("warning: {w}");
+        esayln!("warning: {w}");
     }
     if a.json {
         let j = estimate::output::to_json(&fit);
-        println!(
+        sayln!(
             "{}",
             serde_json::to_string_pretty(&j).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", estimate::output::table(&fit));
+        say!("{}", estimate::output::table(&fit));
     }
     if let Some(p) = a.fe_out {
         std::fs::write(&p, estimate::output::fixed_effects_csv(&fit))
@@ -277,19 +349,19 @@ fn run_gravity(
         return Ok(());
     }
     let (b, c, f) = (&outcome.baseline, &outcome.conditional, &outcome.full);
-    eprintln!(
+    esayln!(
         "{}: {} economies, {:?} procedure",
         outcome.scenario,
         outcome.names.len(),
         outcome.procedure
     );
     if outcome.guide_passes.is_none() {
-        eprintln!(
+        esayln!(
             "  baseline resistances: {} iterations, residual {:.1e}; conditional: {} iterations, residual {:.1e}",
             b.convergence.iterations, b.convergence.residual, c.convergence.iterations, c.convergence.residual
         );
     }
-    eprintln!(
+    esayln!(
         "  full GE: {} {}, market-clearing residual {:.1e}",
         f.convergence.iterations,
         if outcome.guide_passes.is_some() {
@@ -299,7 +371,7 @@ fn run_gravity(
         },
         f.market_residual
     );
-    eprintln!("wrote economies.csv, bilateral.csv in {}", out.display());
+    esayln!("wrote economies.csv, bilateral.csv in {}", out.display());
     Ok(())
 }
 
@@ -344,7 +416,7 @@ fn main() -> ExitCode {
     // An interrupted run leaves no partial output: remove the staging directories, exit 130.
     let _ = ctrlc::set_handler(|| {
         report::output::abandon_all();
-        eprintln!("interrupted: no output was written");
+        esayln!("interrupted: no output was written");
         std::process::exit(130);
     });
     let result = match cli.command {
@@ -365,12 +437,12 @@ fn main() -> ExitCode {
         } => write_report(&dir, &scenario, &compare, &focus),
         Command::Schema { kind } => {
             match kind {
-                SchemaKind::Scenario => println!("{}", scenario::schema::scenario_json()),
-                SchemaKind::Batch => println!("{}", scenario::schema::batch_json()),
+                SchemaKind::Scenario => sayln!("{}", scenario::schema::scenario_json()),
+                SchemaKind::Batch => sayln!("{}", scenario::schema::batch_json()),
             }
             Ok(())
         }
-        Command::Check { scenario } => check(&scenario),
+        Command::Check { scenario, all } => check(&scenario, all),
         Command::Batch {
             batch,
             out,
@@ -382,6 +454,7 @@ fn main() -> ExitCode {
             quiet,
             force,
             report,
+            draws,
         } => {
             let opts = report::batch::BatchOptions {
                 shard,
@@ -389,7 +462,7 @@ fn main() -> ExitCode {
                 bilateral,
                 chunk,
             };
-            run_batch(&batch, &out, threads, &opts, quiet, force, report)
+            run_batch(&batch, &out, threads, &opts, draws, quiet, force, report)
         }
         Command::Merge { dirs, out, force } => merge(&dirs, &out, force),
         Command::Estimate(a) => {
@@ -408,10 +481,15 @@ fn main() -> ExitCode {
                 },
         } => synthetic_fdi(&out, economies, seed, force),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
+    let stdout_error = STDOUT_ERROR.lock().ok().and_then(|mut e| e.take());
+    match (result, stdout_error) {
+        (Ok(()), None) => ExitCode::SUCCESS,
+        (Ok(()), Some(e)) => {
+            esayln!("error: writing to stdout failed: {e}; the output shown is incomplete");
+            ExitCode::FAILURE
+        }
+        (Err(e), _) => {
+            esayln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -458,7 +536,7 @@ fn write_report(
         data.set_meta(report::meta::scenario_meta(&s));
     }
     let path = report::html::write(dir, &data)?;
-    println!("wrote {}", path.display());
+    sayln!("wrote {}", path.display());
     Ok(())
 }
 
@@ -501,7 +579,7 @@ fn run(
     html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
-    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
+    let text = scenario::read_text(path)?;
     match scenario::file_kind(&text) {
         scenario::FileKind::StructuralGravity => return run_gravity(path, out, quiet, force),
         scenario::FileKind::Batch => {
@@ -513,6 +591,7 @@ fn run(
         _ => {}
     }
     let s = scenario::load(path)?;
+    warn_all(&s.warnings);
     let staged = report::output::OutputDir::begin(out, force, &s.inputs)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
     let result = simulate::run(&s, &|| bar.inc(1));
@@ -536,17 +615,17 @@ fn run(
     staged.commit()?;
     if !quiet {
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
-        print!("{}", report::summary(&s.baseline, &outcome, &members, 10));
-        println!("\nwrote {} in {}", files.join(", "), out.display());
+        say!("{}", report::summary(&s.baseline, &outcome, &members, 10));
+        sayln!("\nwrote {} in {}", files.join(", "), out.display());
     }
     Ok(())
 }
 
-fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
-    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
+fn check(path: &std::path::Path, all: bool) -> tradesim::error::Result<()> {
+    let text = scenario::read_text(path)?;
     if scenario::file_kind(&text) == scenario::FileKind::StructuralGravity {
         let g = tradesim::gravity::load_gravity_scenario(path)?;
-        println!(
+        sayln!(
             "structural gravity scenario {}: data {}, year {}, sigma {}, reference {}, {} counterfactual change(s), {:?} procedure",
             g.name,
             g.data.display(),
@@ -556,9 +635,13 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
             g.counterfactual.len(),
             g.procedure
         );
+        if let Some(note) = scenario::reference_data_note(&g.data) {
+            sayln!("data: {note}");
+        }
     } else if scenario::file_kind(&text) == scenario::FileKind::Batch {
         let b = scenario::batch::load(path)?;
-        println!(
+        warn_all(&b.warnings());
+        sayln!(
             "batch {}: {} scenario(s), {} draw(s) each, seed {}",
             b.name,
             b.scenarios.len(),
@@ -566,7 +649,7 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
             b.seed
         );
         for s in &b.scenarios {
-            println!(
+            sayln!(
                 "  {} ({} years, {} agreements)",
                 s.name,
                 s.years.len(),
@@ -575,23 +658,41 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
         }
     } else {
         let s = scenario::load(path)?;
-        print!("{}", report::policy_summary(&s));
+        warn_all(&s.warnings);
+        say!("{}", report::policy_summary(&s, all));
+        if let Some(note) = scenario::reference_data_note(std::path::Path::new(&s.baseline.name)) {
+            sayln!("data: {note}");
+        }
+        if !all && s.agreement_origins.iter().any(|o| !o.own) {
+            sayln!(
+                "(`tradesim check --all {}` lists every agreement)",
+                path.display()
+            );
+        }
     }
-    println!("ok: {} is valid", path.display());
+    sayln!("ok: {} is valid", path.display());
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_batch(
     path: &std::path::Path,
     out: &std::path::Path,
     threads: Option<usize>,
     opts: &report::batch::BatchOptions,
+    draws: Option<u32>,
     quiet: bool,
     force: bool,
     html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
-    let b = scenario::batch::load(path)?;
+    let mut b = scenario::batch::load(path)?;
+    if let Some(n) = draws {
+        b = b
+            .with_draws(n)
+            .map_err(|e| tradesim::error::Error::invalid(format!("--draws {n}"), e.to_string()))?;
+    }
+    warn_all(&b.warnings());
     let staged = report::output::OutputDir::begin(out, force, &b.inputs)?;
     let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
     let total = years as u64 * (b.draws as u64 + 1);
@@ -602,7 +703,17 @@ fn run_batch(
     let bar = progress(total, quiet, &format!("batch {}", b.name));
     let result = report::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
     bar.finish_and_clear();
-    let rep = result?;
+    // The library names its options; the command line names its flags.
+    let rep = result.map_err(|e| match e {
+        tradesim::error::Error::NotConverged(m) => tradesim::error::Error::NotConverged(
+            m.replace(
+                "the option keep_going records",
+                "run with --keep-going to record",
+            )
+            .replace("and goes on", "and go on"),
+        ),
+        other => other,
+    })?;
     let mut meta = report::meta::ReportMeta::new(
         b.scenarios
             .iter()
@@ -618,14 +729,14 @@ fn run_batch(
     staged.commit()?;
     if !quiet {
         let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
-        print!(
+        say!(
             "{}",
             report::batch::comparison_table(&rep.summary, &names, &b.focus)
         );
         if !rep.failed.is_empty() {
-            println!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
+            sayln!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
         }
-        println!(
+        sayln!(
             "\nsolved {} scenario × draw units; wrote {} in {}",
             rep.units,
             rep.files.join(", "),
@@ -639,7 +750,7 @@ fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::erro
     let staged = report::output::OutputDir::begin(out, force, dirs)?;
     let rep = report::batch::merge(dirs, &staged)?;
     staged.commit()?;
-    println!(
+    sayln!(
         "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
         dirs.len(),
         rep.units,
@@ -676,7 +787,7 @@ fn synthetic_fdi(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     report::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
-    println!(
+    sayln!(
         "wrote {} (synthetic: {economies} economies, years 2002-2014, PTA effect ln 1.30 = {:.4})",
         out.display(),
         tradesim::invest::synthetic::true_beta()
@@ -687,7 +798,7 @@ fn synthetic_fdi(
 fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::error::Result<()> {
     let world = tradesim::world::build(facts)?;
     world.write(out)?;
-    println!("{}", world.summary);
-    println!("wrote {}", out.display());
+    sayln!("{}", world.summary);
+    sayln!("wrote {}", out.display());
     Ok(())
 }

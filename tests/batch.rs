@@ -105,7 +105,8 @@ fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("θ must be positive") && err.contains("--keep-going"),
+        err.contains("must be a positive number between 0.1 and 100")
+            && err.contains("--keep-going"),
         "{err}"
     );
     assert!(
@@ -137,4 +138,179 @@ fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     let r = rows.iter().find(|r| r[0] == "fast").unwrap();
     assert_eq!(r[fc].parse::<usize>().unwrap(), fast_failed);
     assert_eq!(r[dc].parse::<usize>().unwrap() + fast_failed, 20);
+}
+
+fn check_batch(dir: &Path, text: &str) -> std::process::Output {
+    let p = write(dir, "b.ron", text);
+    tradesim(&["check", p.to_str().unwrap()])
+}
+
+// Issue 14, item 6: grid depth values and estimate covariances that cannot be used.
+#[test]
+fn a_grid_depth_that_is_not_finite_and_a_bad_covariance_are_errors() {
+    let d = tempfile::tempdir().unwrap();
+    setup(
+        d.path(),
+        0,
+        "ThetaScale, distribution: Uniform(min: 0.9, max: 1.1)",
+    );
+    for beta in ["NaN", "-inf", "inf", "800"] {
+        let o = check_batch(
+            d.path(),
+            &format!("Batch(name: \"g\", variations: [(base: \"fast.ron\", grid: [Depth(agreement: \"AB\", beta: [0.1, {beta}])])])"),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "β = {beta}: {err}");
+        assert!(
+            err.contains("b.ron:1:") && err.contains("depth β") && err.contains("|β|"),
+            "{err}"
+        );
+    }
+    let est = |vcov: &str| {
+        write(
+            d.path(),
+            "est.json",
+            &format!("{{\"coefficients\": {{\"rta\": {{\"estimate\": 0.2, \"std_error\": 0.1}}, \"ln_tariff\": {{\"estimate\": -5.0, \"std_error\": 0.5}}}}, \"coefficient_names\": [\"rta\", \"ln_tariff\"], \"vcov\": {vcov}}}"),
+        );
+        check_batch(
+            d.path(),
+            "Batch(name: \"e\", scenarios: [\"fast.ron\"], draws: 4, from_estimate: (file: \"est.json\", coefficients: [(\"rta\", Depth(\"AB\")), (\"ln_tariff\", Theta(\"MAN\"))]))",
+        )
+    };
+    for (vcov, says) in [
+        ("[[0.01]]", "the matrix must be 2×2"),
+        (
+            "[[0.01, 0.0], [0.0, 0.25], [0.0, 0.0]]",
+            "the matrix must be 2×2",
+        ),
+        ("[[0.01, 0.002], [0.003, 0.25]]", "not symmetric"),
+        ("[[0.01, 0.2], [0.2, 0.25]]", "not positive semi-definite"),
+        ("[[0.01, 0.0], [0.0, -0.25]]", "negative"),
+    ] {
+        let o = est(vcov);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{vcov}: {err}");
+        assert!(
+            err.contains("est.json") && err.contains(says),
+            "{vcov}: {err}"
+        );
+        assert!(err.contains("remove `vcov`"), "says how to fix: {err}");
+    }
+    let o = est("[[0.01, 0.001], [0.001, 0.25]]");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+// Issue 14, item 9: options with different horizons are ranked at a stated common year, and
+// the table says what it leaves out.
+#[test]
+fn options_with_different_horizons_are_all_ranked_at_a_stated_year() {
+    let d = tempfile::tempdir().unwrap();
+    let scen = |name: &str, horizon: u32| {
+        format!(
+            "Scenario(name: \"{name}\", baseline: Csv(\"{}\"), base_year: 2014, horizon: {horizon},\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+            tiny().display()
+        )
+    };
+    write(d.path(), "short.ron", &scen("short", 2020));
+    write(d.path(), "long.ron", &scen("long", 2026));
+    let b = write(
+        d.path(),
+        "b.ron",
+        "Batch(name: \"h\", scenarios: [\"short.ron\", \"long.ron\"], focus: [\"AAA\"])",
+    );
+    let out = d.path().join("out");
+    let stdout = run(&["batch", b.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        stdout.contains("ranked by real income in 2020, the last year every option solves"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1. ") && stdout.contains("2. "),
+        "both options are ranked: {stdout}"
+    );
+    assert!(
+        stdout.contains("short") && stdout.contains("long"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("solved beyond 2020, not ranked there: long (to 2026)"),
+        "{stdout}"
+    );
+    // Options that share no year: each at its own last year, labelled.
+    write(
+        d.path(),
+        "y1.ron",
+        &format!("Scenario(name: \"y1\", baseline: Csv(\"{}\"), base_year: 2014, years: [2020],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])", tiny().display()),
+    );
+    write(
+        d.path(),
+        "y2.ron",
+        &format!("Scenario(name: \"y2\", baseline: Csv(\"{}\"), base_year: 2014, years: [2025],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"CCC\"])])", tiny().display()),
+    );
+    let b = write(
+        d.path(),
+        "b2.ron",
+        "Batch(name: \"h2\", scenarios: [\"y1.ron\", \"y2.ron\"], focus: [\"AAA\"])",
+    );
+    let out = d.path().join("out2");
+    let stdout = run(&["batch", b.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        stdout.contains("each in its own last year")
+            && stdout.contains("y1 (2020)")
+            && stdout.contains("y2 (2025)"),
+        "{stdout}"
+    );
+}
+
+// Issue 14, item 20: `--draws N` overrides the file's draw count.
+#[test]
+fn the_draws_option_overrides_the_files_count() {
+    let d = tempfile::tempdir().unwrap();
+    let b = setup(
+        d.path(),
+        12,
+        "ThetaScale, distribution: Uniform(min: 0.9, max: 1.1)",
+    );
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
+    run(&["batch", b, "--out", &p("few"), "--draws", "2", "--quiet"]);
+    let manifest = std::fs::read_to_string(d.path().join("few/manifest.json")).unwrap();
+    assert!(manifest.contains("\"draws\": 2"), "{manifest}");
+    let (h, rows) = read_csv(&d.path().join("few/economies.csv"));
+    let draw = h.iter().position(|c| c == "draw").unwrap();
+    let max = rows
+        .iter()
+        .map(|r| r[draw].parse::<u32>().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(max, 2);
+    // Draw d is the same whatever the count: the two draws equal the first two of a 12-draw run.
+    run(&["batch", b, "--out", &p("all"), "--quiet"]);
+    let (_, all) = read_csv(&d.path().join("all/economies.csv"));
+    let few: Vec<&Vec<String>> = rows.iter().collect();
+    let first: Vec<&Vec<String>> = all
+        .iter()
+        .filter(|r| r[draw].parse::<u32>().unwrap() <= 2)
+        .collect();
+    assert_eq!(few, first);
+    // Draws without uncertainty are refused, naming the flag.
+    let plain = write(
+        d.path(),
+        "plain.ron",
+        "Batch(name: \"p\", scenarios: [\"fast.ron\"])",
+    );
+    let o = tradesim(&[
+        "batch",
+        plain.to_str().unwrap(),
+        "--out",
+        &p("p"),
+        "--draws",
+        "3",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--draws 3") && err.contains("no `uncertainty`"),
+        "{err}"
+    );
 }

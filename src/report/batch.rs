@@ -127,6 +127,7 @@ impl<R: Serialize + Default> Staged<R> {
     }
     fn write(&mut self, r: &R) -> Result<()> {
         self.rows += 1;
+        super::finite::check_row(self.name, self.rows, r)?;
         self.writer
             .serialize(r)
             .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))
@@ -165,8 +166,8 @@ pub fn run_batch(
     let (k, n) = opts.shard.unwrap_or((1, 1));
     if k == 0 || n == 0 || k > n {
         return Err(Error::invalid(
-            "--shard",
-            format!("{k}/{n}: write K/N with 1 ≤ K ≤ N"),
+            "batch options",
+            format!("shard {k}/{n}: the shard (k, n) needs 1 ≤ k ≤ n"),
         ));
     }
     let range = shard(&all, k, n);
@@ -210,7 +211,7 @@ pub fn run_batch(
                 Err(reason) => {
                     if !opts.keep_going {
                         return Err(Error::NotConverged(format!(
-                            "scenario `{}`, draw {}: {reason}\n(the batch stopped; run with --keep-going to record failed draws and go on)",
+                            "scenario `{}`, draw {}: {reason}\n(the batch stopped at the first failed draw; the option keep_going records failed draws in failures.csv and goes on)",
                             s.name, u.draw
                         )));
                     }
@@ -292,6 +293,7 @@ pub fn run_batch(
         focus: batch.focus.clone(),
         bilateral: format!("{:?}", opts.bilateral).to_lowercase(),
     };
+    super::finite::check_rows("summary.csv", &summary)?;
     let mut extra: Vec<(&str, Vec<u8>)> = vec![
         ("summary.csv", to_csv(&summary)?),
         (
@@ -319,6 +321,7 @@ pub fn run_batch(
                 }
             })
             .collect();
+        super::finite::check_rows("bilateral_summary.csv", &rows)?;
         extra.push(("bilateral_summary.csv", to_csv(&rows)?));
     }
     let mut files = vec![
@@ -502,13 +505,30 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     })
 }
 
-/// The comparison table for the batch's focus economies: options ranked by mean real income
-/// in the last year, with the 5th–95th percentile band.
+/// The comparison table for the batch's focus economies: options ranked by mean real income,
+/// with the 5th–95th percentile band, at one stated year: the last year every option solves.
+/// When the options share no year, each is ranked at its own last year, labelled. Options
+/// solved beyond the ranking year, and options with no summary rows (every draw failed), are
+/// named below the table.
 pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[String]) -> String {
+    use std::collections::BTreeSet;
     use std::fmt::Write;
     let mut s = String::new();
-    let Some(last) = summary.iter().map(|r| r.year).max() else {
+    let measure = "real_income_pct";
+    let mut years: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
+    for r in summary.iter().filter(|r| r.measure == measure) {
+        years.entry(r.scenario.as_str()).or_default().insert(r.year);
+    }
+    if years.is_empty() {
         return s;
+    }
+    let common: Option<i32> = years
+        .values()
+        .cloned()
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+        .and_then(|c| c.last().copied());
+    let rank_year = |scenario: &str| -> Option<i32> {
+        common.or_else(|| years.get(scenario).and_then(|y| y.last().copied()))
     };
     let focus: Vec<String> = if focus.is_empty() {
         let mut f: Vec<String> = summary.iter().map(|r| r.economy.clone()).collect();
@@ -518,20 +538,33 @@ pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[S
     } else {
         focus.to_vec()
     };
-    let _ = writeln!(s, "options ranked by real income in {last} (percent; mean [5th, 95th percentile] over draws):");
+    match common {
+        Some(y) => {
+            let _ = writeln!(s, "options ranked by real income in {y}, the last year every option solves (percent; mean [5th, 95th percentile] over draws):");
+        }
+        None => {
+            let _ = writeln!(s, "options ranked by real income, each in its own last year (the options share no year; percent; mean [5th, 95th percentile] over draws):");
+        }
+    }
     for e in &focus {
         let mut rows: Vec<&SummaryRow> = summary
             .iter()
-            .filter(|r| &r.economy == e && r.year == last && r.measure == "real_income_pct")
+            .filter(|r| {
+                &r.economy == e && r.measure == measure && Some(r.year) == rank_year(&r.scenario)
+            })
             .collect();
         rows.sort_by(|a, b| b.mean.total_cmp(&a.mean).then(a.scenario.cmp(&b.scenario)));
         let _ = writeln!(s, "\n  {e}");
         for (rank, r) in rows.iter().enumerate() {
+            let label = match common {
+                Some(_) => r.scenario.clone(),
+                None => format!("{} ({})", r.scenario, r.year),
+            };
             let _ = writeln!(
                 s,
                 "    {:>2}. {:<48} {:>8.3} [{:>8.3}, {:>8.3}]{}",
                 rank + 1,
-                r.scenario,
+                label,
                 r.mean,
                 r.p05,
                 r.p95,
@@ -543,6 +576,33 @@ pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[S
             );
         }
     }
-    let _ = scenarios;
+    if let Some(y) = common {
+        let later: Vec<String> = years
+            .iter()
+            .filter_map(|(name, ys)| {
+                let last = *ys.last()?;
+                (last > y).then(|| format!("{name} (to {last})"))
+            })
+            .collect();
+        if !later.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nsolved beyond {y}, not ranked there: {}; every year is in summary.csv",
+                later.join(", ")
+            );
+        }
+    }
+    let missing: Vec<&str> = scenarios
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !years.contains_key(n))
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nleft out (no results: every draw failed, see failures.csv): {}",
+            missing.join(", ")
+        );
+    }
     s
 }

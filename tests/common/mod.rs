@@ -9,16 +9,60 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A reference data set in `../shared/data/`, or `None` (with the reason printed) when absent:
-/// a user's clone has no `../shared`; CI has it.
-pub fn shared_data(rel: &str) -> Option<PathBuf> {
-    let p = root().join("../shared/data").join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: reference data {} is absent (it lives in ../shared/data beside the repository)", p.display());
-        None
+/// Whether the tests must find `../shared`: `TRADESIM_REQUIRE_SHARED=1`, which `.ci/run` sets
+/// whenever `../shared` exists, so that a test needing it can never pass without running.
+pub fn shared_required() -> bool {
+    std::env::var("TRADESIM_REQUIRE_SHARED").is_ok_and(|v| v == "1")
+}
+
+/// Say that (and why) the current test skips. Cargo captures what a passing test prints with
+/// `eprintln!`; this writes to the process's stderr directly, so `cargo test` shows the line.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
+/// A path under `../shared/` beside the repository (`data/cp2015/theta.csv`,
+/// `facts/economies_2014.csv`), or `None` when it is absent (a user's clone): the skip is
+/// printed where cargo shows it. With `TRADESIM_REQUIRE_SHARED=1` an absent path fails the test.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    match shared_in(&root().join("../shared"), rel) {
+        Ok(p) => Some(p),
+        Err(why) => {
+            skip_unless_required(&why, shared_required());
+            None
+        }
     }
+}
+
+/// `rel` under a `shared` directory, or why it is absent.
+pub fn shared_in(shared: &Path, rel: &str) -> Result<PathBuf, String> {
+    let p = shared.join(rel);
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{} is absent (reference data live in ../shared beside the repository; README, \"Reference data\")",
+            p.display()
+        ))
+    }
+}
+
+/// Skip with `why` printed, or fail the test when the reference data are `required`.
+pub fn skip_unless_required(why: &str, required: bool) {
+    if required {
+        panic!("TRADESIM_REQUIRE_SHARED=1, but {why}");
+    }
+    skip(why);
+}
+
+/// A reference data set in `../shared/data/` ([`shared`]).
+pub fn shared_data(rel: &str) -> Option<PathBuf> {
+    shared(&format!("data/{rel}"))
 }
 
 /// Run the `tradesim` binary.
@@ -27,6 +71,20 @@ pub fn tradesim(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("the tradesim binary runs")
+}
+
+/// `tradesim run SCENARIO --out OUT --quiet`, which must succeed; returns its stderr (warnings).
+pub fn run_quietly(scenario: &Path, out: &Path) -> String {
+    let o = tradesim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{}: {err}", scenario.display());
+    err
 }
 
 /// Write a file into a directory and return its path.
