@@ -32,6 +32,7 @@ fn batch_of(s: Scenario) -> Batch {
             },
         )],
         estimate: None,
+        inputs: Vec::new(),
     }
 }
 

@@ -2,25 +2,6 @@
 //! draws recorded and counted, never dropped; bands in summary.csv.
 mod common;
 use common::*;
-use std::path::Path;
-
-fn setup(dir: &Path, draws: u32, theta: &str) -> std::path::PathBuf {
-    let scen = |name: &str, sched: &str| {
-        format!(
-            "Scenario(name: \"{name}\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2020],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: {sched}, depth: Given(beta: 0.1, phase_in_years: 5))])",
-            tiny().display()
-        )
-    };
-    write(dir, "fast.ron", &scen("fast", "Immediate"));
-    write(dir, "slow.ron", &scen("slow", "Linear(years: 8)"));
-    write(
-        dir,
-        "batch.ron",
-        &format!(
-            "Batch(name: \"t\", scenarios: [\"fast.ron\", \"slow.ron\"],\n variations: [(base: \"slow.ron\", name: \"slow grid\", grid: [PhaseIn(agreement: \"AB\", years: [3, 12])])],\n focus: [\"AAA\", \"CCC\"], draws: {draws}, seed: 42,\n uncertainty: [(parameter: {theta}), (parameter: Depth(\"AB\"), distribution: Triangular(min: 0.0, mode: 0.1, max: 0.3))])"
-        ),
-    )
-}
 
 fn run(args: &[&str]) -> String {
     let o = tradesim(args);
@@ -35,11 +16,7 @@ fn run(args: &[&str]) -> String {
 #[test]
 fn summary_is_byte_identical_across_threads_and_shards() {
     let d = tempfile::tempdir().unwrap();
-    let b = setup(
-        d.path(),
-        12,
-        "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)",
-    );
+    let b = tiny_batch(d.path(), 12, THETA_LOGNORMAL);
     let b = b.to_str().unwrap();
     let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
     let stdout = run(&["batch", b, "--out", &p("t1"), "--threads", "1"]);
@@ -94,7 +71,7 @@ fn summary_is_byte_identical_across_threads_and_shards() {
 fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     let d = tempfile::tempdir().unwrap();
     // A normal θ with a huge spread gives negative θ in some draws: those draws fail.
-    let b = setup(
+    let b = tiny_batch(
         d.path(),
         20,
         "Theta(\"MAN\"), distribution: Normal(mean: 1.0, sd: 3.0)",
@@ -137,4 +114,94 @@ fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     let r = rows.iter().find(|r| r[0] == "fast").unwrap();
     assert_eq!(r[fc].parse::<usize>().unwrap(), fast_failed);
     assert_eq!(r[dc].parse::<usize>().unwrap() + fast_failed, 20);
+}
+
+/// Issue 14 item 8: shards run before and after an edit of an input are not merged; the error
+/// names the shards, the input and the fix. Rerun on the same inputs, the merge is the single
+/// run's bytes.
+#[test]
+fn merge_refuses_shards_run_on_different_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    let world = d.path().join("world");
+    copy_dir(&tiny(), &world);
+    let b = tiny_batch_on(d.path(), &world, 6, THETA_LOGNORMAL);
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
+    let shard = |k: usize| {
+        run(&[
+            "batch",
+            b,
+            "--out",
+            &p(&format!("s{k}")),
+            "--shard",
+            &format!("{k}/3"),
+            "--quiet",
+            "--force",
+        ])
+    };
+    let merge = |out: &str| {
+        tradesim(&[
+            "merge",
+            &p("s1"),
+            &p("s2"),
+            &p("s3"),
+            "--out",
+            &p(out),
+        ])
+    };
+    run(&["batch", b, "--out", &p("single"), "--quiet"]);
+    let slow = d.path().join("slow.ron");
+    let original = std::fs::read_to_string(&slow).unwrap();
+
+    // Shards 1 and 2 before an edit of slow.ron, shard 3 after it.
+    shard(1);
+    shard(2);
+    std::fs::write(&slow, original.replace("Linear(years: 8)", "Linear(years: 6)")).unwrap();
+    shard(3);
+    let o = merge("m1");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not all run on the same inputs")
+            && err.contains("shard 1/3")
+            && err.contains("shard 2/3")
+            && !err.contains("shard 3/3")
+            && err.contains(&format!("input {} differs", slow.canonicalize().unwrap().display()))
+            && err.contains("run shard(s) 1-2 of 3 again"),
+        "{err}"
+    );
+    assert!(!d.path().join("m1").exists(), "nothing merged");
+
+    // The edit undone: shard 3 is now the odd one out; rerun it and the merge is the single
+    // run's bytes.
+    std::fs::write(&slow, &original).unwrap();
+    let err = String::from_utf8_lossy(&merge("m2").stderr).to_string();
+    assert!(
+        err.contains("shard 3/3") && !err.contains("shard 1/3") && err.contains("of 3 again"),
+        "{err}"
+    );
+    shard(3);
+    run(&["merge", &p("s1"), &p("s2"), &p("s3"), "--out", &p("m3")]);
+    for f in ["summary.csv", "economies.csv", "solver.csv", "failures.csv"] {
+        assert_eq!(
+            std::fs::read(d.path().join("single").join(f)).unwrap(),
+            std::fs::read(d.path().join("m3").join(f)).unwrap(),
+            "{f}: merged shards vs single run"
+        );
+    }
+
+    // An edit of the baseline's data between shards is caught the same way, naming the file.
+    let flows = world.join("flows.csv");
+    let data = std::fs::read_to_string(&flows).unwrap();
+    std::fs::write(&flows, format!("{data}\n")).unwrap();
+    shard(2);
+    let o = merge("m4");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && err.contains("shard 1/3")
+            && err.contains("shard 3/3")
+            && err.contains("flows.csv differs"),
+        "{err}"
+    );
 }

@@ -1,7 +1,8 @@
 //! Batch files: several scenarios (paths, or grids of variations of a base scenario) and
 //! Monte Carlo settings, parsed from RON (`Batch( ... )`) and validated.
 
-use super::{load as load_scenario, Scenario, Source};
+use super::inputs::{hash_files, InputFile};
+use super::{load_with_inputs, Scenario, Source};
 use crate::error::{Error, Result};
 use crate::policy::Schedule;
 use serde::Deserialize;
@@ -133,6 +134,9 @@ pub struct Batch {
     pub uncertainty: Vec<(Parameter, Distribution)>,
     /// Mean, covariance and targets of the estimate draws.
     pub estimate: Option<EstimateDraws>,
+    /// The files the batch was made from, hashed when it was loaded: the batch file, every
+    /// scenario's inputs (`scenario::inputs`) and the `from_estimate` file.
+    pub inputs: Vec<InputFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -170,9 +174,13 @@ pub fn load(path: &Path) -> Result<Batch> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
+    let mut input_paths = vec![path.to_path_buf()];
     for p in &raw.scenarios {
-        match load_scenario(&dir.join(p)) {
-            Ok(s) => scenarios.push(s),
+        match load_with_inputs(&dir.join(p)) {
+            Ok((s, files)) => {
+                scenarios.push(s);
+                input_paths.extend(files);
+            }
             Err(Error::Io { path: missing, .. }) if !dir.join(p).exists() => {
                 errors.push(src.error(
                     None,
@@ -195,9 +203,12 @@ pub fn load(path: &Path) -> Result<Batch> {
             ));
             continue;
         }
-        match load_scenario(&dir.join(&v.base)) {
-            Ok(base) => match expand(&base, v, &dir) {
-                Ok(mut list) => scenarios.append(&mut list),
+        match load_with_inputs(&dir.join(&v.base)) {
+            Ok((base, files)) => match expand(&base, v, &dir) {
+                Ok(mut list) => {
+                    scenarios.append(&mut list);
+                    input_paths.extend(files);
+                }
                 Err(msg) => errors.push(src.error(None, &format!("\"{}\"", v.base), msg)),
             },
             Err(e) => errors.push(e),
@@ -243,6 +254,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             let file = dir.join(&e.file);
             match read_estimate(&file, &e.coefficients) {
                 Ok(d) => {
+                    input_paths.push(file);
                     for t in &d.targets {
                         if let Err(msg) = check_parameter(t, &scenarios) {
                             errors.push(src.error(Some("from_estimate"), param_needle(t), msg));
@@ -260,6 +272,11 @@ pub fn load(path: &Path) -> Result<Batch> {
     if raw.draws > 0 && uncertainty.is_empty() && estimate.is_none() {
         errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
     }
+    let inputs = if errors.is_empty() {
+        hash_files(&input_paths)?
+    } else {
+        Vec::new()
+    };
     match errors.len() {
         0 => Ok(Batch {
             name: raw.name,
@@ -271,6 +288,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             common_random_numbers: raw.common_random_numbers,
             uncertainty,
             estimate,
+            inputs,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),

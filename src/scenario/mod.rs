@@ -5,6 +5,7 @@
 //! every error it finds at once.
 
 pub mod batch;
+pub mod inputs;
 pub mod raw;
 pub mod schema;
 
@@ -141,6 +142,8 @@ struct Merged {
     investment: Option<Located<raw::RawInvestment>>,
     remove: Vec<Located<String>>,
     continue_phase_out: Vec<Located<String>>,
+    /// The files of the `extends` chain, the root first.
+    chain_files: Vec<PathBuf>,
 }
 
 /// Parse one file's RON text into a [`RawScenario`], with line and column on error.
@@ -264,8 +267,10 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             investment: None,
             remove: Vec::new(),
             continue_phase_out: Vec::new(),
+            chain_files: Vec::new(),
         },
     };
+    m.chain_files.push(path.to_path_buf());
     m.name = raw.name.clone();
     m.description = raw.description.clone();
     m.source = source.clone();
@@ -332,7 +337,15 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
 
 /// Load, merge and validate a scenario file, loading its baseline.
 pub fn load(path: &Path) -> Result<Scenario> {
+    load_with_inputs(path).map(|(s, _)| s)
+}
+
+/// [`load`], and the files the scenario was made from ([`inputs`]): the `extends` chain, the
+/// estimate and FDI stocks files it names, and the baseline's data files.
+pub fn load_with_inputs(path: &Path) -> Result<(Scenario, Vec<PathBuf>)> {
     let m = load_merged(path, &mut Vec::new())?;
+    let mut files = m.chain_files.clone();
+    files.extend(referenced_files(&m));
     let src = m.source.clone();
     let Some(bref) = &m.baseline else {
         return Err(src.error(None, "Scenario", "no `baseline` is given (here or in the files it extends); add e.g. `baseline: Builtin(\"apac-americas-2014\")`"));
@@ -345,7 +358,29 @@ pub fn load(path: &Path) -> Result<Scenario> {
         ),
         other => other,
     })?;
-    validate(m, baseline)
+    files.extend(inputs::baseline_files(&bref.value)?);
+    let scenario = validate(m, baseline)?;
+    Ok((scenario, files))
+}
+
+/// The files other than the `extends` chain and the baseline that a merged scenario reads.
+fn referenced_files(m: &Merged) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for e in m.elasticities.values() {
+        if let Elasticity::FromEstimate { file, .. } = &e.value {
+            files.push(PathBuf::from(file));
+        }
+    }
+    for a in &m.agreements {
+        if let Some(RawDepth::FromEstimate { file, .. }) = &a.value.depth {
+            files.push(PathBuf::from(file));
+        }
+    }
+    if let Some(inv) = &m.investment {
+        files.extend(inv.value.stocks.iter().map(PathBuf::from));
+        files.extend(inv.value.from_estimate.iter().map(|e| PathBuf::from(&e.file)));
+    }
+    files
 }
 
 /// Load the baseline a scenario names.
