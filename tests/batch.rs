@@ -139,16 +139,7 @@ fn merge_refuses_shards_run_on_different_inputs() {
             "--force",
         ])
     };
-    let merge = |out: &str| {
-        tradesim(&[
-            "merge",
-            &p("s1"),
-            &p("s2"),
-            &p("s3"),
-            "--out",
-            &p(out),
-        ])
-    };
+    let merge = |out: &str| tradesim(&["merge", &p("s1"), &p("s2"), &p("s3"), "--out", &p(out)]);
     run(&["batch", b, "--out", &p("single"), "--quiet"]);
     let slow = d.path().join("slow.ron");
     let original = std::fs::read_to_string(&slow).unwrap();
@@ -156,7 +147,11 @@ fn merge_refuses_shards_run_on_different_inputs() {
     // Shards 1 and 2 before an edit of slow.ron, shard 3 after it.
     shard(1);
     shard(2);
-    std::fs::write(&slow, original.replace("Linear(years: 8)", "Linear(years: 6)")).unwrap();
+    std::fs::write(
+        &slow,
+        original.replace("Linear(years: 8)", "Linear(years: 6)"),
+    )
+    .unwrap();
     shard(3);
     let o = merge("m1");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -166,7 +161,10 @@ fn merge_refuses_shards_run_on_different_inputs() {
             && err.contains("shard 1/3")
             && err.contains("shard 2/3")
             && !err.contains("shard 3/3")
-            && err.contains(&format!("input {} differs", slow.canonicalize().unwrap().display()))
+            && err.contains(&format!(
+                "input {} differs",
+                slow.canonicalize().unwrap().display()
+            ))
             && err.contains("run shard(s) 1-2 of 3 again"),
         "{err}"
     );

@@ -378,7 +378,12 @@ fn referenced_files(m: &Merged) -> Vec<PathBuf> {
     }
     if let Some(inv) = &m.investment {
         files.extend(inv.value.stocks.iter().map(PathBuf::from));
-        files.extend(inv.value.from_estimate.iter().map(|e| PathBuf::from(&e.file)));
+        files.extend(
+            inv.value
+                .from_estimate
+                .iter()
+                .map(|e| PathBuf::from(&e.file)),
+        );
     }
     files
 }
