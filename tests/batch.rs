@@ -203,3 +203,45 @@ fn merge_refuses_shards_run_on_different_inputs() {
         "{err}"
     );
 }
+
+/// The inputs a manifest records for a scenario: its `extends` chain (root first), the
+/// estimate file it names, and the baseline directory's CSV files (not its README).
+#[test]
+fn a_scenarios_inputs_are_its_extends_chain_estimate_files_and_baseline_data() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "parent.ron",
+        &format!(
+            "Scenario(name: \"p\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2016,\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+            tiny().display()
+        ),
+    );
+    write(
+        d.path(),
+        "est.json",
+        r#"{"coefficients": {"ln_tariff": {"estimate": -5.0, "std_error": 1.0}}}"#,
+    );
+    let child = write(
+        d.path(),
+        "child.ron",
+        "Scenario(name: \"c\", extends: \"parent.ron\",\n elasticities: {\"MAN\": FromEstimate(file: \"est.json\", coefficient: \"ln_tariff\")})",
+    );
+    let (s, files) = tradesim::scenario::load_with_inputs(&child).unwrap();
+    assert_eq!(s.name, "c");
+    let files: Vec<std::path::PathBuf> = files.iter().map(|f| f.canonicalize().unwrap()).collect();
+    let t = tiny().canonicalize().unwrap();
+    let dir = d.path().canonicalize().unwrap();
+    assert_eq!(
+        files,
+        [
+            dir.join("parent.ron"),
+            dir.join("child.ron"),
+            dir.join("est.json"),
+            t.join("economies.csv"),
+            t.join("flows.csv"),
+            t.join("io.csv"),
+            t.join("sectors.csv"),
+        ]
+    );
+}
