@@ -783,7 +783,8 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
         "--chunk".into(),
         chunk.clone(),
     ];
-    let mut command = vec![
+    let mut rerun_command = vec![
+        exe.clone(),
         "batch".into(),
         batch.clone(),
         "--slurm".into(),
@@ -796,15 +797,16 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
         chunk,
     ];
     if let Some(t) = a.threads {
-        command.extend(["--threads".into(), t.to_string()]);
+        rerun_command.extend(["--threads".into(), t.to_string()]);
     }
     if a.opts.keep_going {
         shard.push("--keep-going".into());
-        command.push("--keep-going".into());
+        rerun_command.push("--keep-going".into());
     }
     for o in a.sbatch_options {
-        command.push(format!("--slurm-opts={o}"));
+        rerun_command.push(format!("--slurm-opts={o}"));
     }
+    rerun_command.push("--rerun".into());
     let commands = slurm::Commands {
         shard,
         merge: vec![
@@ -823,35 +825,21 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
         batch: batch.clone(),
         shards: n,
         sbatch_options,
-        command,
+        rerun_command,
         submissions: Vec::new(),
     };
-    let rerun_hint =
-        |old: &slurm::Job| format!("{exe} {} --rerun SHARDS", slurm::shell_line(&old.command));
     if a.rerun.is_some() {
-        let old = slurm::read_job(&dir).map_err(|e| {
-            Error::invalid(
-                "--rerun",
-                format!("{e}; submit the batch without --rerun first"),
-            )
+        let had_job = dir.join(slurm::JOB_FILE).exists();
+        let old = slurm::job_to_rerun(&dir, &batch, n, &shards).map_err(|e| match e {
+            Error::Invalid { context, message } if context == "rerun" => {
+                Error::invalid("--rerun", message)
+            }
+            Error::Invalid { context, message } if !had_job => Error::invalid(
+                context,
+                format!("{message}; submit the batch without --rerun first"),
+            ),
+            other => other,
         })?;
-        if old.batch != batch || old.shards != n {
-            return Err(Error::invalid(
-                dir.display().to_string(),
-                format!(
-                    "holds the job of {} in {} shards, not of {batch} in {n}; rerun its shards with: {}",
-                    old.batch,
-                    old.shards,
-                    rerun_hint(&old)
-                ),
-            ));
-        }
-        if let Some(bad) = shards.iter().find(|k| **k > n) {
-            return Err(Error::invalid(
-                "--rerun",
-                format!("shard {bad}: the job has shards 1 to {n}"),
-            ));
-        }
         job.submissions = old.submissions;
         slurm::rewrite(&dir, &job, &commands)?;
     } else {
@@ -864,7 +852,7 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
                         "holds the SLURM job of batch `{}` ({} shards); to run some of its shards again: {}; to replace the whole job (its shards' and merged outputs are deleted), pass --force",
                         old.name,
                         old.shards,
-                        rerun_hint(&old)
+                        slurm::rerun_line(&old, "SHARDS")
                     ),
                 ));
             }
@@ -928,27 +916,17 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
 /// `tradesim merge --job DIR`: merge the shards of a SLURM job into DIR/merged, or list the
 /// shards that must run again with the command that reruns just them.
 fn merge_job(dir: &std::path::Path) -> tradesim::error::Result<()> {
-    use tradesim::slurm;
-    let job = slurm::read_job(dir)?;
-    let dirs = slurm::shard_dirs(dir, job.shards);
-    let reruns = report::batch::shards_to_rerun(&dirs);
-    if !reruns.is_empty() {
-        let list: Vec<usize> = reruns.iter().map(|r| r.shard).collect();
-        let exe = std::env::current_exe()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "tradesim".into());
-        let command = format!(
-            "{} {} --rerun {}",
-            slurm::shell_quote(&exe),
-            slurm::shell_line(&job.command),
-            report::batch::shard_list(&list)
-        );
-        return Err(tradesim::error::Error::invalid(
-            dir.display().to_string(),
-            slurm::rerun_message(dir, &job, &reruns, &command),
-        ));
-    }
-    merge(&dirs, &dir.join(slurm::MERGED), true)
+    let rep = tradesim::slurm::merge_job(dir)?;
+    println!(
+        "merged the {} shards of the job in {}: {} units, {} failed draw(s): wrote {} in {}",
+        tradesim::slurm::read_job(dir)?.shards,
+        dir.display(),
+        rep.units,
+        rep.failed.len(),
+        rep.files.join(", "),
+        dir.join(tradesim::slurm::MERGED).display()
+    );
+    Ok(())
 }
 
 fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {

@@ -23,7 +23,7 @@
 //! of the job directory, not tradesim's command line.
 
 use crate::error::{Error, Result};
-use crate::report::batch::{shard_list, Rerun};
+use crate::report::batch::{merge, shard_list, shards_to_rerun, BatchReport, Rerun};
 use crate::report::output::OutputDir;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -96,9 +96,9 @@ pub struct Job {
     pub shards: usize,
     /// Options given to sbatch for both jobs (partition, time, CPUs, memory, …).
     pub sbatch_options: Vec<String>,
-    /// The arguments (after the program) of the command that wrote the job, for the command
-    /// that reruns shards.
-    pub command: Vec<String>,
+    /// The command that submits shards of this job again (the program first); the shards
+    /// (`2,5`) are its last argument.
+    pub rerun_command: Vec<String>,
     /// The submissions, the first one first.
     pub submissions: Vec<Submission>,
 }
@@ -549,9 +549,17 @@ pub fn queued(ids: &[String]) -> Vec<String> {
     }
 }
 
-/// What `merge` of a job directory says when shards must be run again: each shard, why, and
-/// where its log is, then `rerun` (the command that submits just them and a new merge job).
-pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun], rerun: &str) -> String {
+/// The command that submits shards of the job again, for a shell: `shards` is the list
+/// (`2,5`), or a placeholder such as `SHARDS`.
+pub fn rerun_line(job: &Job, shards: &str) -> String {
+    let mut args = job.rerun_command.clone();
+    args.push(shards.to_string());
+    shell_line(&args)
+}
+
+/// What merging a job directory says when shards must be run again: each shard, why, and
+/// where its log is, then the command that submits just them and a new merge job.
+pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
     let mut s = format!(
         "{} of the {} shards of batch `{}` must be run again before the shards can be merged:",
         reruns.len(),
@@ -569,10 +577,54 @@ pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun], rerun: &str) -> St
             ));
         }
     }
+    let list: Vec<usize> = reruns.iter().map(|r| r.shard).collect();
     s.push_str(&format!(
-        "\nrun just these shards again (a job array of them and a new merge job):\n  {rerun}"
+        "\nrun just these shards again (a job array of them and a new merge job):\n  {}",
+        rerun_line(job, &shard_list(&list))
     ));
     s
+}
+
+/// Merge the shards of the job in `dir` into `dir/merged` (replacing an earlier merge), or
+/// fail with [`rerun_message`] when shards must be run again ([`shards_to_rerun`]).
+pub fn merge_job(dir: &Path) -> Result<BatchReport> {
+    let job = read_job(dir)?;
+    let dirs = shard_dirs(dir, job.shards);
+    let reruns = shards_to_rerun(&dirs);
+    if !reruns.is_empty() {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            rerun_message(dir, &job, &reruns),
+        ));
+    }
+    let out = OutputDir::begin(&dir.join(MERGED), true)?;
+    let report = merge(&dirs, &out)?;
+    out.commit()?;
+    Ok(report)
+}
+
+/// The job of `dir` for a rerun of `shards`: it must be the job of the same batch file in the
+/// same number of shards (`rerun` names the option in errors).
+pub fn job_to_rerun(dir: &Path, batch: &str, n: usize, shards: &[usize]) -> Result<Job> {
+    let old = read_job(dir)?;
+    if old.batch != batch || old.shards != n {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            format!(
+                "holds the job of {} in {} shards, not of {batch} in {n}; its shards are run again with: {}",
+                old.batch,
+                old.shards,
+                rerun_line(&old, "SHARDS")
+            ),
+        ));
+    }
+    if let Some(bad) = shards.iter().find(|k| **k == 0 || **k > n) {
+        return Err(Error::invalid(
+            "rerun",
+            format!("shard {bad}: the job has shards 1 to {n}"),
+        ));
+    }
+    Ok(old)
 }
 
 #[cfg(test)]
@@ -637,7 +689,7 @@ mod tests {
             batch: "/b/batch.ron".into(),
             shards: 3,
             sbatch_options: vec!["--time=1:00:00".into()],
-            command: vec![],
+            rerun_command: vec!["tradesim".into(), "again".into()],
             submissions: vec![],
         }
     }
