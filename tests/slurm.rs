@@ -24,8 +24,11 @@ use std::time::{Duration, Instant};
 /// How long a job may take to end before the test gives up.
 const JOB_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// Print a line of the test's log, with the seconds since the test began.
 fn log(msg: impl AsRef<str>) {
-    eprintln!("slurm e2e: {}", msg.as_ref());
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("slurm e2e [{t:5.1} s]: {}", msg.as_ref());
 }
 
 /// A program on the PATH or in the sbin directories.
@@ -166,6 +169,7 @@ impl Cluster {
                  MpiDefault=none\n\
                  MailProg=/bin/true\n\
                  ReturnToService=2\n\
+                 SchedulerType=sched/builtin\n\
                  NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=1000 State=UNKNOWN\n\
                  PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n",
                 free_port(),
