@@ -178,6 +178,9 @@ enum DataCommand {
         /// Seed of the generator.
         #[arg(long, default_value_t = 11)]
         seed: u64,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -225,6 +228,9 @@ struct EstimateArgs {
     /// Also drop singleton observations (pyfixest's default fixef_rm="singleton").
     #[arg(long)]
     drop_singletons: bool,
+    /// Replace existing --fe-out and --fitted-out files.
+    #[arg(long)]
+    force: bool,
 }
 
 fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
@@ -255,6 +261,9 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         },
         drop_singletons: a.drop_singletons,
     };
+    for p in a.fe_out.iter().chain(&a.fitted_out) {
+        report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
+    }
     let fit = estimate::run(&a.data, &a.formula, &a.define, &opts).map_err(|e| e.to_string())?;
     for w in &fit.warnings {
         eprintln!("warning: {w}");
@@ -286,8 +295,10 @@ fn run_gravity(
     quiet: bool,
     force: bool,
 ) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force)?;
-    let outcome = tradesim::gravity::run_gravity_scenario(scenario)?;
+    let g = tradesim::gravity::load_gravity_scenario(scenario)?;
+    let inputs = [scenario.to_path_buf(), g.data.clone()];
+    let staged = report::output::OutputDir::begin(out, force, &inputs)?;
+    let outcome = tradesim::gravity::run_scenario(&g)?;
     tradesim::gravity::write_gravity_tables(&outcome, staged.staging_dir())?;
     staged.commit()?;
     if quiet {
@@ -485,8 +496,9 @@ fn main() -> ExitCode {
                     out,
                     economies,
                     seed,
+                    force,
                 },
-        } => synthetic_fdi(&out, economies, seed),
+        } => synthetic_fdi(&out, economies, seed, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -593,7 +605,7 @@ fn run(
         _ => {}
     }
     let s = scenario::load(path)?;
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, &s.inputs)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
     let result = simulate::run(&s, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -672,7 +684,7 @@ fn run_batch(
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
     let b = scenario::batch::load(path)?;
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, &b.inputs)?;
     let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
     let total = years as u64 * (b.draws as u64 + 1);
     let total = match opts.shard {
@@ -868,7 +880,7 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
                 ));
             }
         }
-        slurm::create(&dir, a.force, &job, &commands)?;
+        slurm::create(&dir, a.force, &b.inputs, &job, &commands)?;
     }
     if a.no_submit {
         println!(
@@ -930,7 +942,7 @@ fn merge_job(dir: &std::path::Path) -> tradesim::error::Result<()> {
 }
 
 fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, dirs)?;
     let rep = report::batch::merge(dirs, &staged)?;
     staged.commit()?;
     println!(
@@ -948,7 +960,9 @@ fn synthetic_fdi(
     out: &std::path::Path,
     economies: usize,
     seed: u64,
+    force: bool,
 ) -> tradesim::error::Result<()> {
+    report::output::check_new_file(out, force)?;
     if !(2..=999).contains(&economies) {
         return Err(tradesim::error::Error::invalid(
             "--economies",

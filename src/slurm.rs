@@ -378,15 +378,28 @@ fn files(job: &Job, dir: &Path, commands: &Commands) -> Result<Vec<(&'static str
 }
 
 /// Write a new job directory `dir` (absolute) whole: the job file, the two scripts, `logs/`.
-/// `replace` replaces an existing job directory (the output-directory rules apply).
-pub fn create(dir: &Path, replace: bool, job: &Job, commands: &Commands) -> Result<()> {
-    let staged = OutputDir::begin(dir, replace)?;
+/// `replace` replaces an existing job directory (the output-directory rules apply: `dir` may
+/// not contain one of the batch's `inputs`). The directory's marker also names the shards'
+/// directories and `merged/`, which the jobs write into it later, so that replacing the job
+/// replaces them and nothing else.
+pub fn create(
+    dir: &Path,
+    replace: bool,
+    inputs: &[PathBuf],
+    job: &Job,
+    commands: &Commands,
+) -> Result<()> {
+    let staged = OutputDir::begin(dir, replace, inputs)?;
     for (name, bytes) in files(job, dir, commands)? {
         staged.write(name, &bytes)?;
     }
     let logs = staged.path(LOGS);
     std::fs::create_dir(&logs).map_err(|e| Error::io(&logs, e))?;
-    staged.commit()
+    staged.commit()?;
+    let mut later: Vec<String> = (1..=job.shards).map(|k| format!("shard-{k}")).collect();
+    later.push(MERGED.to_string());
+    let later: Vec<&str> = later.iter().map(String::as_str).collect();
+    crate::report::output::record_files(dir, &later)
 }
 
 /// Rewrite the job file and the scripts of an existing job directory (each file replaced
@@ -597,7 +610,7 @@ pub fn merge_job(dir: &Path) -> Result<BatchReport> {
             rerun_message(dir, &job, &reruns),
         ));
     }
-    let out = OutputDir::begin(&dir.join(MERGED), true)?;
+    let out = OutputDir::begin(&dir.join(MERGED), true, &dirs)?;
     let report = merge(&dirs, &out)?;
     out.commit()?;
     Ok(report)

@@ -204,10 +204,10 @@ fn merge_refuses_shards_run_on_different_inputs() {
     );
 }
 
-/// The inputs a manifest records for a scenario: its `extends` chain (root first), the
-/// estimate file it names, and the baseline directory's CSV files (not its README).
+/// The inputs a batch records: the batch file, each scenario's `extends` chain (root first),
+/// the estimate file it names, and the baseline directory's CSV files (not its README).
 #[test]
-fn a_scenarios_inputs_are_its_extends_chain_estimate_files_and_baseline_data() {
+fn a_batchs_input_digests_are_its_files_extends_chains_estimates_and_baseline_data() {
     let d = tempfile::tempdir().unwrap();
     write(
         d.path(),
@@ -222,26 +222,33 @@ fn a_scenarios_inputs_are_its_extends_chain_estimate_files_and_baseline_data() {
         "est.json",
         r#"{"coefficients": {"ln_tariff": {"estimate": -5.0, "std_error": 1.0}}}"#,
     );
-    let child = write(
+    write(
         d.path(),
         "child.ron",
         "Scenario(name: \"c\", extends: \"parent.ron\",\n elasticities: {\"MAN\": FromEstimate(file: \"est.json\", coefficient: \"ln_tariff\")})",
     );
-    let (s, files) = tradesim::scenario::load_with_inputs(&child).unwrap();
-    assert_eq!(s.name, "c");
-    let files: Vec<std::path::PathBuf> = files.iter().map(|f| f.canonicalize().unwrap()).collect();
+    let b = write(d.path(), "b.ron", "Batch(name: \"b\", scenarios: [\"child.ron\"])");
+    let batch = tradesim::scenario::batch::load(&b).unwrap();
     let t = tiny().canonicalize().unwrap();
     let dir = d.path().canonicalize().unwrap();
+    let want: Vec<String> = [
+        dir.join("b.ron"),
+        dir.join("parent.ron"),
+        dir.join("child.ron"),
+        dir.join("est.json"),
+        t.join("economies.csv"),
+        t.join("flows.csv"),
+        t.join("io.csv"),
+        t.join("sectors.csv"),
+    ]
+    .iter()
+    .map(|p| p.display().to_string())
+    .collect();
+    let got: Vec<String> = batch.input_digests.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(got, want);
+    let flows = std::fs::read(t.join("flows.csv")).unwrap();
     assert_eq!(
-        files,
-        [
-            dir.join("parent.ron"),
-            dir.join("child.ron"),
-            dir.join("est.json"),
-            t.join("economies.csv"),
-            t.join("flows.csv"),
-            t.join("io.csv"),
-            t.join("sectors.csv"),
-        ]
+        batch.input_digests[5].sha256,
+        tradesim::scenario::inputs::sha256_hex(&flows)
     );
 }

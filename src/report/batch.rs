@@ -293,10 +293,10 @@ pub fn run_batch(
         batch: batch.name.clone(),
         tradesim_version: env!("CARGO_PKG_VERSION").to_string(),
         batch_file: batch
-            .inputs
+            .input_digests
             .first()
             .map_or_else(|| batch.path.display().to_string(), |f| f.path.clone()),
-        inputs: batch.inputs.clone(),
+        inputs: batch.input_digests.clone(),
         shard: k,
         shards: n,
         first_unit: range.start,
@@ -466,7 +466,7 @@ fn stale_shards(manifests: &[(PathBuf, Manifest)]) -> Vec<Rerun> {
     }
     let now = crate::scenario::batch::load(Path::new(&first.batch_file))
         .ok()
-        .map(|b| b.inputs);
+        .map(|b| b.input_digests);
     let (reference, version, of) = match &now {
         Some(inputs) => (
             digests(inputs),

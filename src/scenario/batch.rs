@@ -1,8 +1,8 @@
 //! Batch files: several scenarios (paths, or grids of variations of a base scenario) and
 //! Monte Carlo settings, parsed from RON (`Batch( ... )`) and validated.
 
-use super::inputs::{hash_files, InputFile};
-use super::{load_with_inputs, Scenario, Source};
+use super::inputs::{hash_inputs, InputFile};
+use super::{load as load_scenario, Scenario, Source};
 use crate::error::{Error, Result};
 use crate::policy::Schedule;
 use serde::Deserialize;
@@ -134,9 +134,13 @@ pub struct Batch {
     pub uncertainty: Vec<(Parameter, Distribution)>,
     /// Mean, covariance and targets of the estimate draws.
     pub estimate: Option<EstimateDraws>,
-    /// The files the batch was made from, hashed when it was loaded: the batch file, every
-    /// scenario's inputs (`scenario::inputs`) and the `from_estimate` file.
-    pub inputs: Vec<InputFile>,
+    /// Every file and directory the batch reads: the batch file, each scenario's inputs
+    /// ([`Scenario::inputs`]) and the estimate file of `from_estimate`.
+    pub inputs: Vec<PathBuf>,
+    /// The SHA-256 of each input file when the batch was loaded (a baseline directory's CSV
+    /// files for the directory; [`super::inputs`]): a batch's outputs record them, and `merge`
+    /// refuses shards whose digests differ.
+    pub input_digests: Vec<InputFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -174,13 +178,9 @@ pub fn load(path: &Path) -> Result<Batch> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
-    let mut input_paths = vec![path.to_path_buf()];
     for p in &raw.scenarios {
-        match load_with_inputs(&dir.join(p)) {
-            Ok((s, files)) => {
-                scenarios.push(s);
-                input_paths.extend(files);
-            }
+        match load_scenario(&dir.join(p)) {
+            Ok(s) => scenarios.push(s),
             Err(Error::Io { path: missing, .. }) if !dir.join(p).exists() => {
                 errors.push(src.error(
                     None,
@@ -203,12 +203,9 @@ pub fn load(path: &Path) -> Result<Batch> {
             ));
             continue;
         }
-        match load_with_inputs(&dir.join(&v.base)) {
-            Ok((base, files)) => match expand(&base, v, &dir) {
-                Ok(mut list) => {
-                    scenarios.append(&mut list);
-                    input_paths.extend(files);
-                }
+        match load_scenario(&dir.join(&v.base)) {
+            Ok(base) => match expand(&base, v, &dir) {
+                Ok(mut list) => scenarios.append(&mut list),
                 Err(msg) => errors.push(src.error(None, &format!("\"{}\"", v.base), msg)),
             },
             Err(e) => errors.push(e),
@@ -248,13 +245,15 @@ pub fn load(path: &Path) -> Result<Batch> {
         }
         uncertainty.push((u.parameter.clone(), u.distribution));
     }
+    let mut inputs = vec![path.to_path_buf()];
+    inputs.extend(scenarios.iter().flat_map(|s| s.inputs.iter().cloned()));
     let estimate = match &raw.from_estimate {
         None => None,
         Some(e) => {
             let file = dir.join(&e.file);
+            inputs.push(file.clone());
             match read_estimate(&file, &e.coefficients) {
                 Ok(d) => {
-                    input_paths.push(file);
                     for t in &d.targets {
                         if let Err(msg) = check_parameter(t, &scenarios) {
                             errors.push(src.error(Some("from_estimate"), param_needle(t), msg));
@@ -272,8 +271,8 @@ pub fn load(path: &Path) -> Result<Batch> {
     if raw.draws > 0 && uncertainty.is_empty() && estimate.is_none() {
         errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
     }
-    let inputs = if errors.is_empty() {
-        hash_files(&input_paths)?
+    let input_digests = if errors.is_empty() {
+        hash_inputs(&inputs)?
     } else {
         Vec::new()
     };
@@ -289,6 +288,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             uncertainty,
             estimate,
             inputs,
+            input_digests,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),

@@ -2,18 +2,17 @@
 //! output can say which inputs made it and `merge` can refuse shards made from different ones
 //! (a scenario edited between two shards, a baseline rebuilt).
 //!
-//! The inputs of a scenario: every file of its `extends` chain, the estimate files its
-//! elasticities, depth effects and investment block read, its FDI stocks file, and its
-//! baseline: every `*.csv` file of the baseline directory (all the loaders' files are CSV; taking
-//! the whole directory keeps the list right when a loader learns a new optional file). A batch
-//! adds its own file and its `from_estimate` file.
+//! The inputs of a scenario ([`super::Scenario::inputs`]): every file of its `extends` chain,
+//! the estimate files its elasticities, depth effects and investment block name, its FDI stocks
+//! file, and its baseline directory, which stands for its `*.csv` files (all the loaders' files
+//! are CSV; taking the whole directory keeps the list right when a loader learns a new optional
+//! file). A batch adds its own file and its `from_estimate` file.
 //!
 //! SHA-256 (the `sha2` crate, RustCrypto) rather than a fast non-cryptographic hash such as
 //! FNV or xxHash: the cost is negligible next to one solve (hundreds of MB/s; the built-in
 //! world's files are 0.3 MB), and a collision-resistant digest means two different files can
 //! never be taken for the same input, deliberately or not.
 
-use super::raw::BaselineRef;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -54,13 +53,35 @@ pub fn hash_file(path: &Path) -> Result<InputFile> {
     })
 }
 
-/// Hash each file once (the first time it is named), in the order given.
-pub fn hash_files(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
+/// The files an input path stands for: a file itself; for a directory (a baseline's), its
+/// `*.csv` files sorted by name; nothing for a path that does not exist (an estimate file named
+/// by a file of the `extends` chain but overridden, so never read).
+pub fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        files.sort();
+        Ok(files)
+    } else if path.exists() {
+        Ok(vec![path.to_path_buf()])
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// Hash the files the input paths stand for ([`files_of`]), each once (where it is first
+/// named), in the order given.
+pub fn hash_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     let mut out: Vec<InputFile> = Vec::new();
     for p in paths {
-        let f = hash_file(p)?;
-        if !out.iter().any(|x| x.path == f.path) {
-            out.push(f);
+        for f in files_of(p)? {
+            let f = hash_file(&f)?;
+            if !out.iter().any(|x| x.path == f.path) {
+                out.push(f);
+            }
         }
     }
     Ok(out)
@@ -70,21 +91,6 @@ pub fn hash_files(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
 /// machine's path).
 pub fn current_sha256(path: &str) -> Option<String> {
     std::fs::read(path).ok().map(|b| sha256_hex(&b))
-}
-
-/// The data files of a baseline: every `*.csv` file of its directory, sorted by name.
-pub fn baseline_files(r: &BaselineRef) -> Result<Vec<PathBuf>> {
-    let dir = match r {
-        BaselineRef::Builtin(name) => super::builtin_dir(name),
-        BaselineRef::Csv(d) | BaselineRef::CaliendoParro2015(d) => PathBuf::from(d),
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| Error::io(&dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "csv"))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 #[cfg(test)]
@@ -105,17 +111,32 @@ mod tests {
     }
 
     #[test]
-    fn files_are_hashed_once_under_one_spelling() {
+    fn files_are_hashed_once_under_one_spelling_and_absent_ones_skipped() {
         let d = tempfile::tempdir().unwrap();
         let a = d.path().join("a.ron");
         std::fs::write(&a, "abc").unwrap();
         let other = d.path().join("sub/../a.ron");
         std::fs::create_dir(d.path().join("sub")).unwrap();
-        let h = hash_files(&[a.clone(), other]).unwrap();
+        let h = hash_inputs(&[a.clone(), other, d.path().join("absent.json")]).unwrap();
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].sha256, sha256_hex(b"abc"));
         assert_eq!(current_sha256(&h[0].path), Some(h[0].sha256.clone()));
         std::fs::write(&a, "abd").unwrap();
         assert_ne!(current_sha256(&h[0].path), Some(h[0].sha256.clone()));
+    }
+
+    #[test]
+    fn a_directory_stands_for_its_csv_files() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["b.csv", "a.csv", "README.md"] {
+            std::fs::write(d.path().join(f), f).unwrap();
+        }
+        std::fs::create_dir(d.path().join("sub.csv")).unwrap();
+        let names: Vec<String> = files_of(d.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names, ["a.csv", "b.csv"]);
     }
 }

@@ -115,6 +115,10 @@ pub struct Scenario {
     pub agreements: Vec<Agreement>,
     /// The investment block, when the scenario projects FDI.
     pub investment: Option<crate::invest::Investment>,
+    /// Every file and directory the scenario was read from: the files of its `extends` chain,
+    /// the baseline's directory, and any estimate or FDI-stock files it names. An output
+    /// directory may not equal or contain one of them (`report::output`).
+    pub inputs: Vec<PathBuf>,
 }
 
 /// A raw agreement with the file it came from.
@@ -142,8 +146,8 @@ struct Merged {
     investment: Option<Located<raw::RawInvestment>>,
     remove: Vec<Located<String>>,
     continue_phase_out: Vec<Located<String>>,
-    /// The files of the `extends` chain, the root first.
-    chain_files: Vec<PathBuf>,
+    /// The files read along the `extends` chain and the files they name (estimates, FDI stocks).
+    inputs: Vec<PathBuf>,
 }
 
 /// Parse one file's RON text into a [`RawScenario`], with line and column on error.
@@ -267,10 +271,10 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             investment: None,
             remove: Vec::new(),
             continue_phase_out: Vec::new(),
-            chain_files: Vec::new(),
+            inputs: Vec::new(),
         },
     };
-    m.chain_files.push(path.to_path_buf());
+    m.inputs.push(path.to_path_buf());
     m.name = raw.name.clone();
     m.description = raw.description.clone();
     m.source = source.clone();
@@ -289,10 +293,11 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     }
     for (k, v) in raw.elasticities {
         let v = match v {
-            Elasticity::FromEstimate { file, coefficient } => Elasticity::FromEstimate {
-                file: resolve(&dir, &file),
-                coefficient,
-            },
+            Elasticity::FromEstimate { file, coefficient } => {
+                let file = resolve(&dir, &file);
+                m.inputs.push(PathBuf::from(&file));
+                Elasticity::FromEstimate { file, coefficient }
+            }
             other => other,
         };
         m.elasticities.insert(k, at(v, &source));
@@ -314,6 +319,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     for mut a in raw.agreements {
         if let Some(RawDepth::FromEstimate { file, .. }) = &mut a.depth {
             *file = resolve(&dir, file);
+            m.inputs.push(PathBuf::from(&*file));
         }
         m.agreements.retain(|x| x.value.name != a.name);
         m.agreements.push(at(a, &source));
@@ -321,9 +327,11 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     if let Some(mut inv) = raw.investment {
         if let Some(p) = &mut inv.stocks {
             *p = resolve(&dir, p);
+            m.inputs.push(PathBuf::from(&*p));
         }
         for e in &mut inv.from_estimate {
             e.file = resolve(&dir, &e.file);
+            m.inputs.push(PathBuf::from(&e.file));
         }
         m.investment = Some(at(inv, &source));
     }
@@ -337,15 +345,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
 
 /// Load, merge and validate a scenario file, loading its baseline.
 pub fn load(path: &Path) -> Result<Scenario> {
-    load_with_inputs(path).map(|(s, _)| s)
-}
-
-/// [`load`], and the files the scenario was made from ([`inputs`]): the `extends` chain, the
-/// estimate and FDI stocks files it names, and the baseline's data files.
-pub fn load_with_inputs(path: &Path) -> Result<(Scenario, Vec<PathBuf>)> {
     let m = load_merged(path, &mut Vec::new())?;
-    let mut files = m.chain_files.clone();
-    files.extend(referenced_files(&m));
     let src = m.source.clone();
     let Some(bref) = &m.baseline else {
         return Err(src.error(None, "Scenario", "no `baseline` is given (here or in the files it extends); add e.g. `baseline: Builtin(\"apac-americas-2014\")`"));
@@ -358,34 +358,18 @@ pub fn load_with_inputs(path: &Path) -> Result<(Scenario, Vec<PathBuf>)> {
         ),
         other => other,
     })?;
-    files.extend(inputs::baseline_files(&bref.value)?);
-    let scenario = validate(m, baseline)?;
-    Ok((scenario, files))
+    let baseline_dir = baseline_path(&bref.value);
+    let mut s = validate(m, baseline)?;
+    s.inputs.push(baseline_dir);
+    Ok(s)
 }
 
-/// The files other than the `extends` chain and the baseline that a merged scenario reads.
-fn referenced_files(m: &Merged) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for e in m.elasticities.values() {
-        if let Elasticity::FromEstimate { file, .. } = &e.value {
-            files.push(PathBuf::from(file));
-        }
+/// The directory a baseline reference reads.
+pub fn baseline_path(r: &BaselineRef) -> PathBuf {
+    match r {
+        BaselineRef::Builtin(name) => builtin_dir(name),
+        BaselineRef::Csv(dir) | BaselineRef::CaliendoParro2015(dir) => PathBuf::from(dir),
     }
-    for a in &m.agreements {
-        if let Some(RawDepth::FromEstimate { file, .. }) = &a.value.depth {
-            files.push(PathBuf::from(file));
-        }
-    }
-    if let Some(inv) = &m.investment {
-        files.extend(inv.value.stocks.iter().map(PathBuf::from));
-        files.extend(
-            inv.value
-                .from_estimate
-                .iter()
-                .map(|e| PathBuf::from(&e.file)),
-        );
-    }
-    files
 }
 
 /// Load the baseline a scenario names.
@@ -439,6 +423,7 @@ pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Resul
 
 fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
     let src = m.source.clone();
+    let inputs = m.inputs.clone();
     let mut errors: Vec<Error> = Vec::new();
     let base_year = m.base_year.unwrap_or_else(|| {
         errors.push(src.error(
@@ -575,6 +560,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             solver,
             agreements,
             investment,
+            inputs,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),
