@@ -227,7 +227,11 @@ fn a_batchs_input_digests_are_its_files_extends_chains_estimates_and_baseline_da
         "child.ron",
         "Scenario(name: \"c\", extends: \"parent.ron\",\n elasticities: {\"MAN\": FromEstimate(file: \"est.json\", coefficient: \"ln_tariff\")})",
     );
-    let b = write(d.path(), "b.ron", "Batch(name: \"b\", scenarios: [\"child.ron\"])");
+    let b = write(
+        d.path(),
+        "b.ron",
+        "Batch(name: \"b\", scenarios: [\"child.ron\"])",
+    );
     let batch = tradesim::scenario::batch::load(&b).unwrap();
     let t = tiny().canonicalize().unwrap();
     let dir = d.path().canonicalize().unwrap();

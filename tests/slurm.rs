@@ -725,13 +725,41 @@ fn job_scripts_merge_and_rerun_without_a_cluster() {
     );
 
     // A second submission into the job directory is refused (it names the rerun command);
-    // options tradesim sets itself are refused.
+    // with --force the whole job is replaced (its shards and merge with it), but not with a
+    // file of the user's in it; options tradesim sets itself are refused.
     let o = tradesim(&["batch", b, "--slurm", "3", "--out", j, "--no-submit"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         !o.status.success() && err.contains("--rerun SHARDS") && err.contains("--force"),
         "{err}"
     );
+    std::fs::write(job.join("notes.txt"), "mine").unwrap();
+    let o = tradesim(&[
+        "batch",
+        b,
+        "--slurm",
+        "3",
+        "--out",
+        j,
+        "--no-submit",
+        "--force",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("notes.txt"), "{err}");
+    assert!(job.join("notes.txt").exists() && job.join("merged").exists());
+    std::fs::remove_file(job.join("notes.txt")).unwrap();
+    ok(tradesim(&[
+        "batch",
+        b,
+        "--slurm",
+        "3",
+        "--out",
+        j,
+        "--no-submit",
+        "--force",
+    ]));
+    assert!(!job.join("shard-1").exists() && !job.join("merged").exists());
+    assert!(job.join("job.json").exists());
     let o = tradesim(&[
         "batch",
         b,
