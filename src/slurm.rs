@@ -417,23 +417,14 @@ pub fn save(dir: &Path, job: &Job) -> Result<()> {
 
 /// The job of a job directory.
 pub fn read_job(dir: &Path) -> Result<Job> {
-    let p = dir.join(JOB_FILE);
-    let text = std::fs::read_to_string(&p).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::invalid(
-                dir.display().to_string(),
-                format!("holds no {JOB_FILE}: not the directory of a batch submitted to SLURM by tradesim"),
-            )
-        } else {
-            Error::io(&p, e)
-        }
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::invalid(
-            p.display().to_string(),
-            format!("not a tradesim SLURM job file: {e}"),
-        )
-    })
+    crate::report::batch::read_json(
+        dir,
+        JOB_FILE,
+        &format!(
+            "holds no {JOB_FILE}: not the directory of a batch submitted to SLURM by tradesim"
+        ),
+        "a tradesim SLURM job file",
+    )
 }
 
 /// sbatch's arguments for the array job of `shards`.

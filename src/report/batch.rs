@@ -369,26 +369,35 @@ pub struct Rerun {
     pub reason: String,
 }
 
-/// The manifest of a shard directory; an error that says the shard did not finish when the
-/// directory or its manifest is absent (a shard's directory appears only when it finishes).
-fn read_manifest(dir: &Path) -> Result<Manifest> {
-    let p = dir.join("manifest.json");
+/// The JSON file `name` of `dir` as a `T`; when it is absent, an error on `dir` with
+/// `missing` (what that means and what to do); when it does not parse, one that it is not `kind`.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    missing: &str,
+    kind: &str,
+) -> Result<T> {
+    let p = dir.join(name);
     let text = std::fs::read_to_string(&p).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::invalid(
-                dir.display().to_string(),
-                "holds no manifest.json: not the output of a finished batch or shard (a shard's directory appears only when the shard has finished); run the shard again",
-            )
+            Error::invalid(dir.display().to_string(), missing)
         } else {
             Error::io(&p, e)
         }
     })?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::invalid(
-            p.display().to_string(),
-            format!("not a tradesim manifest: {e}"),
-        )
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| Error::invalid(p.display().to_string(), format!("not {kind}: {e}")))
+}
+
+/// The manifest of a shard directory; an error that says the shard did not finish when the
+/// directory or its manifest is absent (a shard's directory appears only when it finishes).
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    read_json(
+        dir,
+        "manifest.json",
+        "holds no manifest.json: not the output of a finished batch or shard (a shard's directory appears only when the shard has finished); run the shard again",
+        "a tradesim manifest",
+    )
 }
 
 /// The digests of a run's inputs by file.
