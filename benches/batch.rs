@@ -33,6 +33,7 @@ fn batch_of(s: Scenario) -> Batch {
         )],
         estimate: None,
         inputs: Vec::new(),
+        input_digests: Vec::new(),
     }
 }
 

@@ -136,8 +136,30 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
         /// Run only the K-th of N equal parts of the batch, e.g. `--shard 2/8`.
-        #[arg(long, value_parser = parse_shard)]
+        #[arg(long, value_parser = parse_shard, conflicts_with = "slurm")]
         shard: Option<(usize, usize)>,
+        /// Submit the batch to SLURM as a job array of N shards and a job that merges them
+        /// when every shard has ended; --out is then the job directory (scripts, logs,
+        /// shard-K/, and the results in merged/).
+        #[arg(long, value_name = "N", conflicts_with = "report")]
+        slurm: Option<usize>,
+        /// Options for sbatch, for both jobs, e.g. '--partition=short --time=02:00:00
+        /// --cpus-per-task=8 --mem=8G' (repeatable; split as a shell splits words).
+        #[arg(
+            long,
+            requires = "slurm",
+            allow_hyphen_values = true,
+            value_name = "OPTIONS"
+        )]
+        slurm_opts: Vec<String>,
+        /// With --slurm: submit only these shards of the job in --out again (e.g. `2,5` or
+        /// `1-3`) and a new merge job; each shard's directory is replaced.
+        #[arg(long, requires = "slurm", value_parser = parse_shard_list, value_name = "SHARDS")]
+        rerun: Option<ShardList>,
+        /// With --slurm: write the job directory and print the command that submits it,
+        /// without submitting.
+        #[arg(long, requires = "slurm")]
+        no_submit: bool,
         /// Record failed draws in failures.csv and go on (default: stop at the first failure).
         #[arg(long)]
         keep_going: bool,
@@ -166,10 +188,16 @@ enum Command {
     /// Merge the output directories of the shards of a batch into one directory.
     Merge {
         /// Shard output directories (all N shards).
+        #[arg(required_unless_present = "job", conflicts_with = "job")]
         dirs: Vec<PathBuf>,
         /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "job", conflicts_with = "job")]
+        out: Option<PathBuf>,
+        /// The job directory of a batch submitted with `batch --slurm`: merge its shards into
+        /// its merged/ (replacing an earlier merge), or list the shards that must run again
+        /// with the command that reruns just them.
+        #[arg(long, value_name = "DIR")]
+        job: Option<PathBuf>,
         /// Replace an existing, non-empty output directory.
         #[arg(long)]
         force: bool,
@@ -411,6 +439,40 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
+/// Shard numbers, ascending, each once.
+#[derive(Clone)]
+struct ShardList(Vec<usize>);
+
+/// Shard numbers: `2,5`, `1-3`, `1-3,7`.
+fn parse_shard_list(s: &str) -> Result<ShardList, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let num = |x: &str| {
+            x.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|k| *k >= 1)
+                .ok_or_else(|| format!("`{x}` is not a shard number (1, 2, …)"))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    return Err(format!("`{part}`: write a range low-high"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    if out.is_empty() {
+        return Err("name the shards, e.g. 2,5 or 1-3".into());
+    }
+    Ok(ShardList(out))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // An interrupted run leaves no partial output: remove the staging directories, exit 130.
@@ -448,6 +510,10 @@ fn main() -> ExitCode {
             out,
             threads,
             shard,
+            slurm,
+            slurm_opts,
+            rerun,
+            no_submit,
             keep_going,
             bilateral,
             chunk,
@@ -462,9 +528,36 @@ fn main() -> ExitCode {
                 bilateral,
                 chunk,
             };
-            run_batch(&batch, &out, threads, &opts, draws, quiet, force, report)
+            match slurm {
+                Some(shards) => submit_slurm(&SlurmArgs {
+                    batch: &batch,
+                    out: &out,
+                    shards,
+                    sbatch_options: &slurm_opts,
+                    rerun: rerun.as_ref().map(|r| r.0.as_slice()),
+                    no_submit,
+                    threads,
+                    draws,
+                    opts: &opts,
+                    force,
+                    quiet,
+                }),
+                None => run_batch(&batch, &out, threads, &opts, draws, quiet, force, report),
+            }
         }
-        Command::Merge { dirs, out, force } => merge(&dirs, &out, force),
+        Command::Merge {
+            dirs,
+            out,
+            job,
+            force,
+        } => match (job, out) {
+            (Some(job), _) => merge_job(&job),
+            (None, Some(out)) => merge(&dirs, &out, force),
+            (None, None) => Err(tradesim::error::Error::invalid(
+                "merge",
+                "give --out DIR (or --job DIR)",
+            )),
+        },
         Command::Estimate(a) => {
             estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
         }
@@ -743,6 +836,230 @@ fn run_batch(
             out.display()
         );
     }
+    Ok(())
+}
+
+/// `tradesim batch --slurm N`'s arguments.
+struct SlurmArgs<'a> {
+    batch: &'a std::path::Path,
+    out: &'a std::path::Path,
+    shards: usize,
+    sbatch_options: &'a [String],
+    rerun: Option<&'a [usize]>,
+    no_submit: bool,
+    threads: Option<usize>,
+    draws: Option<u32>,
+    opts: &'a report::batch::BatchOptions,
+    force: bool,
+    quiet: bool,
+}
+
+/// Write the job directory of a batch on SLURM and submit its shards and the merge job (or,
+/// with `rerun`, submit some shards of an existing job again).
+fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
+    use tradesim::error::Error;
+    use tradesim::slurm;
+    let n = a.shards;
+    let mut b = scenario::batch::load(a.batch)?;
+    if let Some(d) = a.draws {
+        b = b
+            .with_draws(d)
+            .map_err(|e| Error::invalid(format!("--draws {d}"), e.to_string()))?;
+    }
+    let units = b.scenarios.len() * (b.draws as usize + 1);
+    if n == 0 || n > units {
+        return Err(Error::invalid(
+            "--slurm",
+            format!("{n} shards: the batch has {units} scenario × draw units; give between 1 and {units} shards"),
+        ));
+    }
+    let mut sbatch_options = Vec::new();
+    for o in a.sbatch_options {
+        sbatch_options
+            .extend(slurm::split_options(o).map_err(|m| Error::invalid("--slurm-opts", m))?);
+    }
+    slurm::check_options(&sbatch_options).map_err(|m| Error::invalid("--slurm-opts", m))?;
+    let batch = a
+        .batch
+        .canonicalize()
+        .map_err(|e| Error::io(a.batch, e))?
+        .display()
+        .to_string();
+    let dir = std::path::absolute(a.out).map_err(|e| Error::io(a.out, e))?;
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::invalid("tradesim", format!("cannot find its own program: {e}")))?
+        .display()
+        .to_string();
+    let bilateral = format!("{:?}", a.opts.bilateral).to_lowercase();
+    let chunk = a.opts.chunk.to_string();
+    let threads = a
+        .threads
+        .map_or_else(|| slurm::CPUS.to_string(), |t| t.to_string());
+    let mut shard = vec![
+        exe.clone(),
+        "batch".into(),
+        batch.clone(),
+        "--shard".into(),
+        format!("{}/{n}", slurm::SHARD),
+        "--out".into(),
+        slurm::task_shard_dir(&dir).display().to_string(),
+        "--force".into(),
+        "--quiet".into(),
+        "--threads".into(),
+        threads,
+        "--bilateral".into(),
+        bilateral.clone(),
+        "--chunk".into(),
+        chunk.clone(),
+    ];
+    let mut rerun_command = vec![
+        exe.clone(),
+        "batch".into(),
+        batch.clone(),
+        "--slurm".into(),
+        n.to_string(),
+        "--out".into(),
+        dir.display().to_string(),
+        "--bilateral".into(),
+        bilateral,
+        "--chunk".into(),
+        chunk,
+    ];
+    if let Some(t) = a.threads {
+        rerun_command.extend(["--threads".into(), t.to_string()]);
+    }
+    if a.opts.keep_going {
+        shard.push("--keep-going".into());
+        rerun_command.push("--keep-going".into());
+    }
+    if let Some(d) = a.draws {
+        shard.extend(["--draws".into(), d.to_string()]);
+        rerun_command.extend(["--draws".into(), d.to_string()]);
+    }
+    for o in a.sbatch_options {
+        rerun_command.push(format!("--slurm-opts={o}"));
+    }
+    rerun_command.push("--rerun".into());
+    let commands = slurm::Commands {
+        shard,
+        merge: vec![
+            exe.clone(),
+            "merge".into(),
+            "--job".into(),
+            dir.display().to_string(),
+        ],
+    };
+    let shards: Vec<usize> = match a.rerun {
+        Some(list) => list.to_vec(),
+        None => (1..=n).collect(),
+    };
+    let mut job = slurm::Job {
+        name: b.name.clone(),
+        batch: batch.clone(),
+        shards: n,
+        sbatch_options,
+        rerun_command,
+        submissions: Vec::new(),
+    };
+    if a.rerun.is_some() {
+        let had_job = dir.join(slurm::JOB_FILE).exists();
+        let old = slurm::job_to_rerun(&dir, &batch, n, &shards).map_err(|e| match e {
+            Error::Invalid { context, message } if context == "rerun" => {
+                Error::invalid("--rerun", message)
+            }
+            Error::Invalid { context, message } if !had_job => Error::invalid(
+                context,
+                format!("{message}; submit the batch without --rerun first"),
+            ),
+            other => other,
+        })?;
+        job.submissions = old.submissions;
+        slurm::rewrite(&dir, &job, &commands)?;
+    } else {
+        if dir.join(slurm::JOB_FILE).exists() {
+            let old = slurm::read_job(&dir)?;
+            if !a.force {
+                return Err(Error::invalid(
+                    dir.display().to_string(),
+                    format!(
+                        "holds the SLURM job of batch `{}` ({} shards); to run some of its shards again: {}; to replace the whole job (its shards' and merged outputs are deleted), pass --force",
+                        old.name,
+                        old.shards,
+                        slurm::rerun_line(&old, "SHARDS")
+                    ),
+                ));
+            }
+            let queued = slurm::queued(&old.job_ids());
+            if !queued.is_empty() {
+                return Err(Error::invalid(
+                    dir.display().to_string(),
+                    format!(
+                        "jobs {} of the job in this directory are still queued or running; cancel them first (scancel {}) or choose another --out",
+                        queued.join(", "),
+                        queued.join(" ")
+                    ),
+                ));
+            }
+        }
+        slurm::create(&dir, a.force, &b.inputs, &job, &commands)?;
+    }
+    if a.no_submit {
+        println!(
+            "wrote the SLURM job of batch `{}` ({n} shards) in {}; submit it with:\n  {}",
+            b.name,
+            dir.display(),
+            slurm::submit_line(&dir, &job, &shards)
+        );
+        return Ok(());
+    }
+    let s = match slurm::submit(&dir, &mut job, &shards) {
+        Ok(s) => s,
+        Err(e) if a.rerun.is_none() => {
+            // Nothing was submitted: the job directory this command wrote goes too.
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if !a.quiet {
+        let logs = dir.join(slurm::LOGS);
+        println!(
+            "submitted batch `{}` to SLURM: array job {} (shard(s) {} of {n}) and merge job {}, which merges the shards when every one has ended",
+            b.name,
+            s.array_job,
+            report::batch::shard_list(&shards),
+            s.merge_job
+        );
+        println!("  job directory: {}", dir.display());
+        println!(
+            "  logs:          {}, {}",
+            logs.join(format!("shard-K-{}.out", s.array_job)).display(),
+            logs.join(format!("merge-{}.out", s.merge_job)).display()
+        );
+        println!(
+            "  results:       {} (when job {} has completed; if a shard failed, its log lists the shards to run again and the command)",
+            dir.join(slurm::MERGED).display(),
+            s.merge_job
+        );
+        println!("  follow with:   squeue -j {},{}", s.array_job, s.merge_job);
+    }
+    Ok(())
+}
+
+/// `tradesim merge --job DIR`: merge the shards of a SLURM job into DIR/merged, or list the
+/// shards that must run again with the command that reruns just them.
+fn merge_job(dir: &std::path::Path) -> tradesim::error::Result<()> {
+    let rep = tradesim::slurm::merge_job(dir)?;
+    println!(
+        "merged the {} shards of the job in {}: {} units, {} failed draw(s): wrote {} in {}",
+        tradesim::slurm::read_job(dir)?.shards,
+        dir.display(),
+        rep.units,
+        rep.failed.len(),
+        rep.files.join(", "),
+        dir.join(tradesim::slurm::MERGED).display()
+    );
     Ok(())
 }
 

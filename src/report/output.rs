@@ -5,9 +5,11 @@
 //! renamed to the destination. The rules, each a test below or in `tests/faults.rs`:
 //!
 //! - **Claimed at the start.** A run claims its destination with a lock file beside it
-//!   (`<parent>/.<name>.tradesim-claim`, created exclusively, holding the process id). A second
-//!   run into the same destination is refused at once, before any work, while the first one
-//!   lives; a claim left by a killed process is taken over.
+//!   (`<parent>/.<name>.tradesim-claim`, created exclusively, holding the process id and the
+//!   machine's name). A second run into the same destination is refused at once, before any
+//!   work, while the first one lives; a claim left by a killed process is taken over, and so is
+//!   one made on another machine (a cluster node that failed, whose SLURM task runs again
+//!   elsewhere), whose process cannot be checked from here.
 //! - **Inputs are never a destination.** A destination that equals or contains one of the
 //!   run's inputs (its scenario files, baseline directory, batch file, shard directories) is
 //!   refused, with or without `--force`.
@@ -228,19 +230,28 @@ fn check_inputs(dest: &Path, inputs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// The process id written in a claim file (`None` if it cannot be read, after a short wait
-/// for a claim being written this very instant).
-fn claim_holder(claim: &Path) -> Option<u32> {
+/// The process id and machine written in a claim file (`None` if it cannot be read, after a
+/// short wait for a claim being written this very instant; no machine in an older claim).
+fn claim_holder(claim: &Path) -> Option<(u32, Option<String>)> {
     for _ in 0..5 {
-        if let Some(pid) = std::fs::read_to_string(claim)
-            .ok()
-            .and_then(|t| t.trim().parse::<u32>().ok())
-        {
-            return Some(pid);
+        if let Some(holder) = std::fs::read_to_string(claim).ok().and_then(|t| {
+            let mut words = t.split_whitespace();
+            let pid = words.next()?.parse::<u32>().ok()?;
+            Some((pid, words.next().map(str::to_string)))
+        }) {
+            return Some(holder);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     None
+}
+
+/// This machine's name, written in claims: a process id means something only on the machine
+/// it runs on (a shared file system on a cluster is written from many).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Take the claim file exclusively; a claim of a process that no longer runs is taken over.
@@ -253,17 +264,21 @@ fn take_claim(claim: &Path, dest: &Path) -> Result<()> {
             .open(claim)
         {
             Ok(mut f) => {
-                writeln!(f, "{own}").map_err(|e| Error::io(claim, e))?;
+                writeln!(f, "{own} {}", host_name()).map_err(|e| Error::io(claim, e))?;
                 return Ok(());
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let holder = claim_holder(claim);
-                let alive = match holder {
-                    Some(pid) if pid == own => ACTIVE
+                let alive = match &holder {
+                    // A claim made on another machine (a cluster node that failed, whose task
+                    // SLURM runs again here) cannot be checked from here: taken over, as a claim
+                    // whose process is gone.
+                    Some((_, Some(host))) if *host != host_name() => false,
+                    Some((pid, _)) if *pid == own => ACTIVE
                         .lock()
                         .map(|l| l.iter().any(|(_, c)| c == claim))
                         .unwrap_or(true),
-                    Some(pid) => pid_alive(pid),
+                    Some((pid, _)) => pid_alive(*pid),
                     None => false,
                 };
                 if alive {
@@ -271,7 +286,7 @@ fn take_claim(claim: &Path, dest: &Path) -> Result<()> {
                         dest.display().to_string(),
                         format!(
                             "another tradesim run (process {}) is writing this output directory; wait for it to finish or choose another --out",
-                            holder.unwrap_or(own)
+                            holder.map_or(own, |(pid, _)| pid)
                         ),
                     ));
                 }
@@ -563,6 +578,24 @@ mod tests {
         // Once the first has finished, a second without --force is refused, the output kept.
         assert!(OutputDir::begin(&dest, false, &[]).is_err());
         assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"first");
+    }
+
+    #[test]
+    fn a_claim_made_on_another_machine_is_taken_over() {
+        // A SLURM task run again on another node after its node failed: the lost run's claim
+        // names a process of that node (pid 1 lives here, but there it means nothing).
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("shard-2");
+        let claim = d.path().join(".shard-2.tradesim-claim");
+        std::fs::write(&claim, "1 a-node-that-failed\n").unwrap();
+        let o = OutputDir::begin(&dest, false, &[]).unwrap();
+        let text = std::fs::read_to_string(&claim).unwrap();
+        assert_eq!(text, format!("{} {}\n", std::process::id(), host_name()));
+        drop(o);
+        // The same process id claimed on this machine is a live run.
+        std::fs::write(&claim, format!("1 {}\n", host_name())).unwrap();
+        let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
+        assert!(e.contains("another tradesim run (process 1)"), "{e}");
     }
 
     #[test]

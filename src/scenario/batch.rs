@@ -1,6 +1,7 @@
 //! Batch files: several scenarios (paths, or grids of variations of a base scenario) and
 //! Monte Carlo settings, parsed from RON (`Batch( ... )`) and validated.
 
+use super::inputs::{hash_inputs, InputFile};
 use super::{load as load_scenario, Scenario, Source};
 use crate::error::{Error, Result};
 use crate::policy::Schedule;
@@ -136,6 +137,10 @@ pub struct Batch {
     /// Every file and directory the batch reads: the batch file, each scenario's inputs
     /// ([`Scenario::inputs`]) and the estimate file of `from_estimate`.
     pub inputs: Vec<PathBuf>,
+    /// The SHA-256 of each input file when the batch was loaded (a baseline directory's CSV
+    /// files for the directory; [`super::inputs`]): a batch's outputs record them, and `merge`
+    /// refuses shards whose digests differ.
+    pub input_digests: Vec<InputFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +263,11 @@ pub fn load(path: &Path) -> Result<Batch> {
     if raw.draws > 0 && uncertainty.is_empty() && raw.from_estimate.is_none() {
         errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
     }
+    let input_digests = if errors.is_empty() {
+        hash_inputs(&inputs)?
+    } else {
+        Vec::new()
+    };
     match errors.len() {
         0 => Ok(Batch {
             name: raw.name,
@@ -270,6 +280,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             uncertainty,
             estimate,
             inputs,
+            input_digests,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),

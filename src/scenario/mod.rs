@@ -5,6 +5,7 @@
 //! every error it finds at once.
 
 pub mod batch;
+pub mod inputs;
 pub mod raw;
 pub mod schema;
 
