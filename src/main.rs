@@ -3,10 +3,56 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use tradesim::{estimate, report, scenario, simulate};
+
+/// Set when stdout is a closed pipe (`tradesim check FILE | head -2`): further output is
+/// dropped, the command finishes its work (outputs are still written whole) and exits quietly.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// A failure to write to stdout other than a closed pipe (a full disk): reported at the end.
+static STDOUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
+
+/// Every line for stdout goes through here (never `print!`, which panics on a closed pipe).
+fn out(text: std::fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(text).and_then(|_| o.flush()) {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            if let Ok(mut slot) = STDOUT_ERROR.lock() {
+                slot.get_or_insert(e.to_string());
+            }
+        }
+    }
+}
+
+/// Messages for stderr (warnings, diagnostics, errors); a closed stderr is ignored.
+fn err(text: std::fmt::Arguments) {
+    let _ = std::io::stderr().lock().write_fmt(text);
+}
+
+macro_rules! say {
+    ($($t:tt)*) => { out(format_args!($($t)*)) };
+}
+macro_rules! sayln {
+    ($($t:tt)*) => { out(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! esayln {
+    ($($t:tt)*) => { err(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// Print warnings on stderr.
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        esayln!("warning: {w}");
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -68,10 +114,15 @@ enum Command {
         #[arg(value_enum, default_value_t = SchemaKind::Scenario)]
         kind: SchemaKind,
     },
-    /// Validate a scenario (or batch) file without solving and print its resolved tariff paths.
+    /// Validate a scenario (or batch) file without solving and print its resolved tariff paths:
+    /// the scenario's own agreements (those its file and its parents other than the base-year
+    /// data define, remove or continue), every agreement with --all.
     Check {
         /// The scenario or batch file (RON).
         scenario: PathBuf,
+        /// Show every agreement, including those of the base-year data held at their rates.
+        #[arg(long)]
+        all: bool,
     },
     /// Run a batch: several scenarios × Monte Carlo draws × years, in parallel; writes the
     /// per-draw tables, summary.csv (mean, median, 5th and 95th percentiles) and manifest.json.
@@ -85,8 +136,30 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
         /// Run only the K-th of N equal parts of the batch, e.g. `--shard 2/8`.
-        #[arg(long, value_parser = parse_shard)]
+        #[arg(long, value_parser = parse_shard, conflicts_with = "slurm")]
         shard: Option<(usize, usize)>,
+        /// Submit the batch to SLURM as a job array of N shards and a job that merges them
+        /// when every shard has ended; --out is then the job directory (scripts, logs,
+        /// shard-K/, and the results in merged/).
+        #[arg(long, value_name = "N", conflicts_with = "report")]
+        slurm: Option<usize>,
+        /// Options for sbatch, for both jobs, e.g. '--partition=short --time=02:00:00
+        /// --cpus-per-task=8 --mem=8G' (repeatable; split as a shell splits words).
+        #[arg(
+            long,
+            requires = "slurm",
+            allow_hyphen_values = true,
+            value_name = "OPTIONS"
+        )]
+        slurm_opts: Vec<String>,
+        /// With --slurm: submit only these shards of the job in --out again (e.g. `2,5` or
+        /// `1-3`) and a new merge job; each shard's directory is replaced.
+        #[arg(long, requires = "slurm", value_parser = parse_shard_list, value_name = "SHARDS")]
+        rerun: Option<ShardList>,
+        /// With --slurm: write the job directory and print the command that submits it,
+        /// without submitting.
+        #[arg(long, requires = "slurm")]
+        no_submit: bool,
         /// Record failed draws in failures.csv and go on (default: stop at the first failure).
         #[arg(long)]
         keep_going: bool,
@@ -105,16 +178,26 @@ enum Command {
         /// Also write the self-contained HTML report, `report.html`.
         #[arg(long)]
         report: bool,
+        /// Monte Carlo draws per scenario, instead of the batch file's `draws` (e.g. a quick
+        /// run with 5). Draw d is the same whatever the count.
+        #[arg(long)]
+        draws: Option<u32>,
     },
     /// Estimate a gravity model by PPML with high-dimensional fixed effects.
     Estimate(EstimateArgs),
     /// Merge the output directories of the shards of a batch into one directory.
     Merge {
         /// Shard output directories (all N shards).
+        #[arg(required_unless_present = "job", conflicts_with = "job")]
         dirs: Vec<PathBuf>,
         /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "job", conflicts_with = "job")]
+        out: Option<PathBuf>,
+        /// The job directory of a batch submitted with `batch --slurm`: merge its shards into
+        /// its merged/ (replacing an earlier merge), or list the shards that must run again
+        /// with the command that reruns just them.
+        #[arg(long, value_name = "DIR")]
+        job: Option<PathBuf>,
         /// Replace an existing, non-empty output directory.
         #[arg(long)]
         force: bool,
@@ -174,6 +257,9 @@ enum DataCommand {
         /// Seed of the generator.
         #[arg(long, default_value_t = 11)]
         seed: u64,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -230,6 +316,9 @@ struct EstimateArgs {
     /// error; the exit status is still non-zero.
     #[arg(long)]
     allow_unconverged: bool,
+    /// Replace existing --fe-out and --fitted-out files.
+    #[arg(long)]
+    force: bool,
 }
 
 fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
@@ -263,6 +352,9 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         allow_unconverged: a.allow_unconverged,
         progress: None,
     };
+    for p in a.fe_out.iter().chain(&a.fitted_out) {
+        report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
+    }
     let bar = ProgressBar::new(opts.max_iter as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} IRLS {pos}/{len} {msg} [{elapsed}]")
@@ -284,17 +376,34 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     let fit = estimate::run(&a.data, &a.formula, &a.define, &opts);
     bar.finish_and_clear();
     let fit = fit.map_err(|e| e.to_string())?;
+    // No NaN or infinity is printed or written with exit status 0.
+    let mut numbers = fit
+        .names
+        .iter()
+        .zip(fit.coefficients.iter().zip(&fit.std_errors));
+    if let Some((name, (b, se))) = numbers.find(|(_, (b, se))| !(b.is_finite() && se.is_finite())) {
+        return Err(format!("the estimate of `{name}` is {b} with standard error {se}: not a finite number, so nothing is printed or written; look for a regressor that separates the zeros of the outcome or is collinear with the fixed effects"));
+    }
+    if let Some(fe) = fit
+        .fixed_effects
+        .iter()
+        .find(|fe| fe.values.iter().any(|v| !v.is_finite()))
+    {
+        if a.fe_out.is_some() {
+            return Err(format!("the fixed effects of `{}` include a value that is not finite, so --fe-out is not written", fe.dimension));
+        }
+    }
     for w in &fit.warnings {
-        eprintln!("warning: {w}");
+        esayln!("warning: {w}");
     }
     if a.json {
         let j = estimate::output::to_json(&fit);
-        println!(
+        sayln!(
             "{}",
             serde_json::to_string_pretty(&j).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", estimate::output::table(&fit));
+        say!("{}", estimate::output::table(&fit));
     }
     if let Some(p) = a.fe_out {
         std::fs::write(&p, estimate::output::fixed_effects_csv(&fit))
@@ -320,27 +429,29 @@ fn run_gravity(
     quiet: bool,
     force: bool,
 ) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force)?;
-    let outcome = tradesim::gravity::run_gravity_scenario(scenario)?;
+    let g = tradesim::gravity::load_gravity_scenario(scenario)?;
+    let inputs = [scenario.to_path_buf(), g.data.clone()];
+    let staged = report::output::OutputDir::begin(out, force, &inputs)?;
+    let outcome = tradesim::gravity::run_scenario(&g)?;
     tradesim::gravity::write_gravity_tables(&outcome, staged.staging_dir())?;
     staged.commit()?;
     if quiet {
         return Ok(());
     }
     let (b, c, f) = (&outcome.baseline, &outcome.conditional, &outcome.full);
-    eprintln!(
+    esayln!(
         "{}: {} economies, {:?} procedure",
         outcome.scenario,
         outcome.names.len(),
         outcome.procedure
     );
     if outcome.guide_passes.is_none() {
-        eprintln!(
+        esayln!(
             "  baseline resistances: {} iterations, residual {:.1e}; conditional: {} iterations, residual {:.1e}",
             b.convergence.iterations, b.convergence.residual, c.convergence.iterations, c.convergence.residual
         );
     }
-    eprintln!(
+    esayln!(
         "  full GE: {} {}, market-clearing residual {:.1e}",
         f.convergence.iterations,
         if outcome.guide_passes.is_some() {
@@ -350,7 +461,7 @@ fn run_gravity(
         },
         f.market_residual
     );
-    eprintln!("wrote economies.csv, bilateral.csv in {}", out.display());
+    esayln!("wrote economies.csv, bilateral.csv in {}", out.display());
     Ok(())
 }
 
@@ -390,12 +501,46 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
+/// Shard numbers, ascending, each once.
+#[derive(Clone)]
+struct ShardList(Vec<usize>);
+
+/// Shard numbers: `2,5`, `1-3`, `1-3,7`.
+fn parse_shard_list(s: &str) -> Result<ShardList, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let num = |x: &str| {
+            x.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|k| *k >= 1)
+                .ok_or_else(|| format!("`{x}` is not a shard number (1, 2, …)"))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    return Err(format!("`{part}`: write a range low-high"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    if out.is_empty() {
+        return Err("name the shards, e.g. 2,5 or 1-3".into());
+    }
+    Ok(ShardList(out))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // An interrupted run leaves no partial output: remove the staging directories, exit 130.
     let _ = ctrlc::set_handler(|| {
         report::output::abandon_all();
-        eprintln!("interrupted: no output was written");
+        esayln!("interrupted: no output was written");
         std::process::exit(130);
     });
     let result = match cli.command {
@@ -416,23 +561,28 @@ fn main() -> ExitCode {
         } => write_report(&dir, &scenario, &compare, &focus),
         Command::Schema { kind } => {
             match kind {
-                SchemaKind::Scenario => println!("{}", scenario::schema::scenario_json()),
-                SchemaKind::Batch => println!("{}", scenario::schema::batch_json()),
+                SchemaKind::Scenario => sayln!("{}", scenario::schema::scenario_json()),
+                SchemaKind::Batch => sayln!("{}", scenario::schema::batch_json()),
             }
             Ok(())
         }
-        Command::Check { scenario } => check(&scenario),
+        Command::Check { scenario, all } => check(&scenario, all),
         Command::Batch {
             batch,
             out,
             threads,
             shard,
+            slurm,
+            slurm_opts,
+            rerun,
+            no_submit,
             keep_going,
             bilateral,
             chunk,
             quiet,
             force,
             report,
+            draws,
         } => {
             let opts = report::batch::BatchOptions {
                 shard,
@@ -440,9 +590,36 @@ fn main() -> ExitCode {
                 bilateral,
                 chunk,
             };
-            run_batch(&batch, &out, threads, &opts, quiet, force, report)
+            match slurm {
+                Some(shards) => submit_slurm(&SlurmArgs {
+                    batch: &batch,
+                    out: &out,
+                    shards,
+                    sbatch_options: &slurm_opts,
+                    rerun: rerun.as_ref().map(|r| r.0.as_slice()),
+                    no_submit,
+                    threads,
+                    draws,
+                    opts: &opts,
+                    force,
+                    quiet,
+                }),
+                None => run_batch(&batch, &out, threads, &opts, draws, quiet, force, report),
+            }
         }
-        Command::Merge { dirs, out, force } => merge(&dirs, &out, force),
+        Command::Merge {
+            dirs,
+            out,
+            job,
+            force,
+        } => match (job, out) {
+            (Some(job), _) => merge_job(&job),
+            (None, Some(out)) => merge(&dirs, &out, force),
+            (None, None) => Err(tradesim::error::Error::invalid(
+                "merge",
+                "give --out DIR (or --job DIR)",
+            )),
+        },
         Command::Estimate(a) => {
             estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
         }
@@ -455,8 +632,9 @@ fn main() -> ExitCode {
                     out,
                     economies,
                     seed,
+                    force,
                 },
-        } => synthetic_fdi(&out, economies, seed),
+        } => synthetic_fdi(&out, economies, seed, force),
         Command::Data {
             command:
                 DataCommand::SyntheticWorld {
@@ -469,10 +647,15 @@ fn main() -> ExitCode {
                 },
         } => synthetic_world(&out, economies, sectors, !no_io, seed, force),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
+    let stdout_error = STDOUT_ERROR.lock().ok().and_then(|mut e| e.take());
+    match (result, stdout_error) {
+        (Ok(()), None) => ExitCode::SUCCESS,
+        (Ok(()), Some(e)) => {
+            esayln!("error: writing to stdout failed: {e}; the output shown is incomplete");
+            ExitCode::FAILURE
+        }
+        (Err(e), _) => {
+            esayln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -519,7 +702,7 @@ fn write_report(
         data.set_meta(report::meta::scenario_meta(&s));
     }
     let path = report::html::write(dir, &data)?;
-    println!("wrote {}", path.display());
+    sayln!("wrote {}", path.display());
     Ok(())
 }
 
@@ -562,7 +745,7 @@ fn run(
     html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
-    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
+    let text = scenario::read_text(path)?;
     match scenario::file_kind(&text) {
         scenario::FileKind::StructuralGravity => return run_gravity(path, out, quiet, force),
         scenario::FileKind::Batch => {
@@ -574,7 +757,8 @@ fn run(
         _ => {}
     }
     let s = scenario::load(path)?;
-    let staged = report::output::OutputDir::begin(out, force)?;
+    warn_all(&s.warnings);
+    let staged = report::output::OutputDir::begin(out, force, &s.inputs)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
     let result = simulate::run(&s, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -597,17 +781,17 @@ fn run(
     staged.commit()?;
     if !quiet {
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
-        print!("{}", report::summary(&s.baseline, &outcome, &members, 10));
-        println!("\nwrote {} in {}", files.join(", "), out.display());
+        say!("{}", report::summary(&s.baseline, &outcome, &members, 10));
+        sayln!("\nwrote {} in {}", files.join(", "), out.display());
     }
     Ok(())
 }
 
-fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
-    let text = std::fs::read_to_string(path).map_err(|e| tradesim::error::Error::io(path, e))?;
+fn check(path: &std::path::Path, all: bool) -> tradesim::error::Result<()> {
+    let text = scenario::read_text(path)?;
     if scenario::file_kind(&text) == scenario::FileKind::StructuralGravity {
         let g = tradesim::gravity::load_gravity_scenario(path)?;
-        println!(
+        sayln!(
             "structural gravity scenario {}: data {}, year {}, sigma {}, reference {}, {} counterfactual change(s), {:?} procedure",
             g.name,
             g.data.display(),
@@ -617,9 +801,13 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
             g.counterfactual.len(),
             g.procedure
         );
+        if let Some(note) = scenario::reference_data_note(&g.data) {
+            sayln!("data: {note}");
+        }
     } else if scenario::file_kind(&text) == scenario::FileKind::Batch {
         let b = scenario::batch::load(path)?;
-        println!(
+        warn_all(&b.warnings());
+        sayln!(
             "batch {}: {} scenario(s), {} draw(s) each, seed {}",
             b.name,
             b.scenarios.len(),
@@ -627,7 +815,7 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
             b.seed
         );
         for s in &b.scenarios {
-            println!(
+            sayln!(
                 "  {} ({} years, {} agreements)",
                 s.name,
                 s.years.len(),
@@ -636,24 +824,42 @@ fn check(path: &std::path::Path) -> tradesim::error::Result<()> {
         }
     } else {
         let s = scenario::load(path)?;
-        print!("{}", report::policy_summary(&s));
+        warn_all(&s.warnings);
+        say!("{}", report::policy_summary(&s, all));
+        if let Some(note) = scenario::reference_data_note(std::path::Path::new(&s.baseline.name)) {
+            sayln!("data: {note}");
+        }
+        if !all && s.agreement_origins.iter().any(|o| !o.own) {
+            sayln!(
+                "(`tradesim check --all {}` lists every agreement)",
+                path.display()
+            );
+        }
     }
-    println!("ok: {} is valid", path.display());
+    sayln!("ok: {} is valid", path.display());
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_batch(
     path: &std::path::Path,
     out: &std::path::Path,
     threads: Option<usize>,
     opts: &report::batch::BatchOptions,
+    draws: Option<u32>,
     quiet: bool,
     force: bool,
     html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
-    let b = scenario::batch::load(path)?;
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let mut b = scenario::batch::load(path)?;
+    if let Some(n) = draws {
+        b = b
+            .with_draws(n)
+            .map_err(|e| tradesim::error::Error::invalid(format!("--draws {n}"), e.to_string()))?;
+    }
+    warn_all(&b.warnings());
+    let staged = report::output::OutputDir::begin(out, force, &b.inputs)?;
     let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
     let total = years as u64 * (b.draws as u64 + 1);
     let total = match opts.shard {
@@ -663,7 +869,17 @@ fn run_batch(
     let bar = progress(total, quiet, &format!("batch {}", b.name));
     let result = report::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
     bar.finish_and_clear();
-    let rep = result?;
+    // The library names its options; the command line names its flags.
+    let rep = result.map_err(|e| match e {
+        tradesim::error::Error::NotConverged(m) => tradesim::error::Error::NotConverged(
+            m.replace(
+                "the option keep_going records",
+                "run with --keep-going to record",
+            )
+            .replace("and goes on", "and go on"),
+        ),
+        other => other,
+    })?;
     let mut meta = report::meta::ReportMeta::new(
         b.scenarios
             .iter()
@@ -679,14 +895,14 @@ fn run_batch(
     staged.commit()?;
     if !quiet {
         let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
-        print!(
+        say!(
             "{}",
             report::batch::comparison_table(&rep.summary, &names, &b.focus)
         );
         if !rep.failed.is_empty() {
-            println!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
+            sayln!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
         }
-        println!(
+        sayln!(
             "\nsolved {} scenario × draw units; wrote {} in {}",
             rep.units,
             rep.files.join(", "),
@@ -696,11 +912,235 @@ fn run_batch(
     Ok(())
 }
 
+/// `tradesim batch --slurm N`'s arguments.
+struct SlurmArgs<'a> {
+    batch: &'a std::path::Path,
+    out: &'a std::path::Path,
+    shards: usize,
+    sbatch_options: &'a [String],
+    rerun: Option<&'a [usize]>,
+    no_submit: bool,
+    threads: Option<usize>,
+    draws: Option<u32>,
+    opts: &'a report::batch::BatchOptions,
+    force: bool,
+    quiet: bool,
+}
+
+/// Write the job directory of a batch on SLURM and submit its shards and the merge job (or,
+/// with `rerun`, submit some shards of an existing job again).
+fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
+    use tradesim::error::Error;
+    use tradesim::slurm;
+    let n = a.shards;
+    let mut b = scenario::batch::load(a.batch)?;
+    if let Some(d) = a.draws {
+        b = b
+            .with_draws(d)
+            .map_err(|e| Error::invalid(format!("--draws {d}"), e.to_string()))?;
+    }
+    let units = b.scenarios.len() * (b.draws as usize + 1);
+    if n == 0 || n > units {
+        return Err(Error::invalid(
+            "--slurm",
+            format!("{n} shards: the batch has {units} scenario × draw units; give between 1 and {units} shards"),
+        ));
+    }
+    let mut sbatch_options = Vec::new();
+    for o in a.sbatch_options {
+        sbatch_options
+            .extend(slurm::split_options(o).map_err(|m| Error::invalid("--slurm-opts", m))?);
+    }
+    slurm::check_options(&sbatch_options).map_err(|m| Error::invalid("--slurm-opts", m))?;
+    let batch = a
+        .batch
+        .canonicalize()
+        .map_err(|e| Error::io(a.batch, e))?
+        .display()
+        .to_string();
+    let dir = std::path::absolute(a.out).map_err(|e| Error::io(a.out, e))?;
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::invalid("tradesim", format!("cannot find its own program: {e}")))?
+        .display()
+        .to_string();
+    let bilateral = format!("{:?}", a.opts.bilateral).to_lowercase();
+    let chunk = a.opts.chunk.to_string();
+    let threads = a
+        .threads
+        .map_or_else(|| slurm::CPUS.to_string(), |t| t.to_string());
+    let mut shard = vec![
+        exe.clone(),
+        "batch".into(),
+        batch.clone(),
+        "--shard".into(),
+        format!("{}/{n}", slurm::SHARD),
+        "--out".into(),
+        slurm::task_shard_dir(&dir).display().to_string(),
+        "--force".into(),
+        "--quiet".into(),
+        "--threads".into(),
+        threads,
+        "--bilateral".into(),
+        bilateral.clone(),
+        "--chunk".into(),
+        chunk.clone(),
+    ];
+    let mut rerun_command = vec![
+        exe.clone(),
+        "batch".into(),
+        batch.clone(),
+        "--slurm".into(),
+        n.to_string(),
+        "--out".into(),
+        dir.display().to_string(),
+        "--bilateral".into(),
+        bilateral,
+        "--chunk".into(),
+        chunk,
+    ];
+    if let Some(t) = a.threads {
+        rerun_command.extend(["--threads".into(), t.to_string()]);
+    }
+    if a.opts.keep_going {
+        shard.push("--keep-going".into());
+        rerun_command.push("--keep-going".into());
+    }
+    if let Some(d) = a.draws {
+        shard.extend(["--draws".into(), d.to_string()]);
+        rerun_command.extend(["--draws".into(), d.to_string()]);
+    }
+    for o in a.sbatch_options {
+        rerun_command.push(format!("--slurm-opts={o}"));
+    }
+    rerun_command.push("--rerun".into());
+    let commands = slurm::Commands {
+        shard,
+        merge: vec![
+            exe.clone(),
+            "merge".into(),
+            "--job".into(),
+            dir.display().to_string(),
+        ],
+    };
+    let shards: Vec<usize> = match a.rerun {
+        Some(list) => list.to_vec(),
+        None => (1..=n).collect(),
+    };
+    let mut job = slurm::Job {
+        name: b.name.clone(),
+        batch: batch.clone(),
+        shards: n,
+        sbatch_options,
+        rerun_command,
+        submissions: Vec::new(),
+    };
+    if a.rerun.is_some() {
+        let had_job = dir.join(slurm::JOB_FILE).exists();
+        let old = slurm::job_to_rerun(&dir, &batch, n, &shards).map_err(|e| match e {
+            Error::Invalid { context, message } if context == "rerun" => {
+                Error::invalid("--rerun", message)
+            }
+            Error::Invalid { context, message } if !had_job => Error::invalid(
+                context,
+                format!("{message}; submit the batch without --rerun first"),
+            ),
+            other => other,
+        })?;
+        job.submissions = old.submissions;
+        slurm::rewrite(&dir, &job, &commands)?;
+    } else {
+        if dir.join(slurm::JOB_FILE).exists() {
+            let old = slurm::read_job(&dir)?;
+            if !a.force {
+                return Err(Error::invalid(
+                    dir.display().to_string(),
+                    format!(
+                        "holds the SLURM job of batch `{}` ({} shards); to run some of its shards again: {}; to replace the whole job (its shards' and merged outputs are deleted), pass --force",
+                        old.name,
+                        old.shards,
+                        slurm::rerun_line(&old, "SHARDS")
+                    ),
+                ));
+            }
+            let queued = slurm::queued(&old.job_ids());
+            if !queued.is_empty() {
+                return Err(Error::invalid(
+                    dir.display().to_string(),
+                    format!(
+                        "jobs {} of the job in this directory are still queued or running; cancel them first (scancel {}) or choose another --out",
+                        queued.join(", "),
+                        queued.join(" ")
+                    ),
+                ));
+            }
+        }
+        slurm::create(&dir, a.force, &b.inputs, &job, &commands)?;
+    }
+    if a.no_submit {
+        println!(
+            "wrote the SLURM job of batch `{}` ({n} shards) in {}; submit it with:\n  {}",
+            b.name,
+            dir.display(),
+            slurm::submit_line(&dir, &job, &shards)
+        );
+        return Ok(());
+    }
+    let s = match slurm::submit(&dir, &mut job, &shards) {
+        Ok(s) => s,
+        Err(e) if a.rerun.is_none() => {
+            // Nothing was submitted: the job directory this command wrote goes too.
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if !a.quiet {
+        let logs = dir.join(slurm::LOGS);
+        println!(
+            "submitted batch `{}` to SLURM: array job {} (shard(s) {} of {n}) and merge job {}, which merges the shards when every one has ended",
+            b.name,
+            s.array_job,
+            report::batch::shard_list(&shards),
+            s.merge_job
+        );
+        println!("  job directory: {}", dir.display());
+        println!(
+            "  logs:          {}, {}",
+            logs.join(format!("shard-K-{}.out", s.array_job)).display(),
+            logs.join(format!("merge-{}.out", s.merge_job)).display()
+        );
+        println!(
+            "  results:       {} (when job {} has completed; if a shard failed, its log lists the shards to run again and the command)",
+            dir.join(slurm::MERGED).display(),
+            s.merge_job
+        );
+        println!("  follow with:   squeue -j {},{}", s.array_job, s.merge_job);
+    }
+    Ok(())
+}
+
+/// `tradesim merge --job DIR`: merge the shards of a SLURM job into DIR/merged, or list the
+/// shards that must run again with the command that reruns just them.
+fn merge_job(dir: &std::path::Path) -> tradesim::error::Result<()> {
+    let rep = tradesim::slurm::merge_job(dir)?;
+    println!(
+        "merged the {} shards of the job in {}: {} units, {} failed draw(s): wrote {} in {}",
+        tradesim::slurm::read_job(dir)?.shards,
+        dir.display(),
+        rep.units,
+        rep.failed.len(),
+        rep.files.join(", "),
+        dir.join(tradesim::slurm::MERGED).display()
+    );
+    Ok(())
+}
+
 fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, dirs)?;
     let rep = report::batch::merge(dirs, &staged)?;
     staged.commit()?;
-    println!(
+    sayln!(
         "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
         dirs.len(),
         rep.units,
@@ -726,7 +1166,7 @@ fn synthetic_world(
     if !(1..=99).contains(&sectors) {
         return Err(Error::invalid("--sectors", "must be between 1 and 99"));
     }
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, &[])?;
     let b = tradesim::data::synthetic::world(economies, sectors, io, seed);
     tradesim::data::tidy::write(&b, staged.staging_dir())?;
     let members: Vec<String> = b
@@ -745,7 +1185,7 @@ fn synthetic_world(
         &[("scenario.ron", scenario.into_bytes())],
     )?;
     staged.commit()?;
-    println!(
+    sayln!(
         "wrote a synthetic world of {economies} economies x {sectors} sectors{} (made up, seed {seed}) and scenario.ron to {}",
         if io { " with input-output links" } else { "" },
         out.display()
@@ -757,7 +1197,9 @@ fn synthetic_fdi(
     out: &std::path::Path,
     economies: usize,
     seed: u64,
+    force: bool,
 ) -> tradesim::error::Result<()> {
+    report::output::check_new_file(out, force)?;
     if !(2..=999).contains(&economies) {
         return Err(tradesim::error::Error::invalid(
             "--economies",
@@ -777,7 +1219,7 @@ fn synthetic_fdi(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     report::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
-    println!(
+    sayln!(
         "wrote {} (synthetic: {economies} economies, years 2002-2014, PTA effect ln 1.30 = {:.4})",
         out.display(),
         tradesim::invest::synthetic::true_beta()
@@ -788,7 +1230,7 @@ fn synthetic_fdi(
 fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::error::Result<()> {
     let world = tradesim::world::build(facts)?;
     world.write(out)?;
-    println!("{}", world.summary);
-    println!("wrote {}", out.display());
+    sayln!("{}", world.summary);
+    sayln!("wrote {}", out.display());
     Ok(())
 }

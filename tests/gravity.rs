@@ -1,25 +1,12 @@
 //! Structural gravity (issue 5): the Advanced Guide's NAFTA application (book procedure and
 //! exact equilibrium), gegravity's sample, bad input, and a 200-economy synthetic world.
 //! Reference data are read from `../shared/data/` relative to the crate; when absent, a test
-//! prints why and returns.
+//! prints why it skips (or fails with `TRADESIM_REQUIRE_SHARED=1`: `tests/common`).
 
-use std::path::PathBuf;
+mod common;
+use common::{root, shared_data as shared};
 use tradesim::gravity::{run_gravity_scenario, write_gravity_tables, GravityOutcome};
 use tradesim::model::gravity::{self, synthetic::synthetic, SolverOptions};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = root().join("../shared/data").join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} is not present", p.display());
-        None
-    }
-}
 
 fn row<'a>(o: &'a GravityOutcome, c: &str) -> &'a tradesim::gravity::EconomyRow {
     o.economies.iter().find(|r| r.economy == c).unwrap()

@@ -1,5 +1,6 @@
 //! The serde types that mirror a scenario file, before validation. Every field is documented
-//! in the README ("Scenario files").
+//! in the README ("Scenario files"). Each type carries the name a user sees (`Agreement`,
+//! `ProductGroup`, …) in error messages and the JSON Schema, not its Rust name.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -56,7 +57,7 @@ pub struct RawScenario {
 
 /// The investment block: project bilateral FDI stocks (MODEL.md §5).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Investment")]
 pub struct RawInvestment {
     /// Bilateral FDI stocks (CSV `source,host,stock[,sales_ratio]`); default: the built-in
     /// world's `fdi.csv`.
@@ -78,7 +79,7 @@ pub struct RawInvestment {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "BetaEstimate")]
 pub struct RawBetaEstimate {
     pub provisions: crate::invest::Provisions,
     pub file: String,
@@ -86,7 +87,7 @@ pub struct RawBetaEstimate {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "SemiElasticities")]
 pub struct RawBetas {
     #[serde(default)]
     pub pta: Option<f64>,
@@ -128,7 +129,7 @@ pub enum Deficits {
 
 /// Solver settings; fields not given keep their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Solver")]
 pub struct RawSolver {
     #[serde(default)]
     pub tolerance: Option<f64>,
@@ -140,7 +141,7 @@ pub struct RawSolver {
 
 /// A trade agreement: members, dates, tariff schedules, product groups and depth.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Agreement")]
 pub struct RawAgreement {
     /// Unique name.
     pub name: String,
@@ -184,6 +185,7 @@ fn immediate() -> RawSchedule {
 
 /// How an importer's rate for members moves from the base (data) rate; offsets count from the pair's start.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename = "Schedule")]
 pub enum RawSchedule {
     /// Zero from the first year.
     Immediate,
@@ -211,7 +213,7 @@ pub enum RawSchedule {
 
 /// A schedule for some importers, exporters or sectors (omitted fields match all).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "ScheduleRule")]
 pub struct RawRule {
     #[serde(default)]
     pub importer: Option<String>,
@@ -224,7 +226,7 @@ pub struct RawRule {
 
 /// A product group: a share (`weight`) of the importer's bilateral imports in a sector with its own schedule.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "ProductGroup")]
 pub struct RawGroup {
     pub name: String,
     pub importer: String,
@@ -239,6 +241,7 @@ pub struct RawGroup {
 
 /// A non-tariff trade-cost effect: `κ̂^{-θ} = exp(β·phase(t))`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename = "Depth")]
 pub enum RawDepth {
     /// `κ̂^{-θ} = exp(beta · phase(t))`.
     Given { beta: f64, phase_in_years: u32 },
