@@ -138,6 +138,25 @@ enum DataCommand {
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
     },
+    /// Import a dataset into a tidy baseline (OECD ICIO, CEPII BACI), sector tariff rates (WITS
+    /// TRAINS) or estimation covariates (CEPII Gravity). See docs/import.md.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+    /// Write a synthetic BACI-like year file (t,i,j,k,v,q; labelled synthetic in its country
+    /// file) for timing the importer on full-size input. Not real data.
+    SyntheticBaci {
+        /// Directory to write BACI_SYNTHETIC_Y2020.csv and country_codes_SYNTHETIC.csv into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of rows.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Write a synthetic bilateral FDI panel (labelled `synthetic = 1` in every row, generated
     /// with a PTA effect of ln 1.30) to try `tradesim estimate` on FDI data.
     SyntheticFdi {
@@ -150,6 +169,115 @@ enum DataCommand {
         /// Seed of the generator.
         #[arg(long, default_value_t = 11)]
         seed: u64,
+    },
+}
+
+/// Mapping files shared by the baseline importers.
+#[derive(clap::Args)]
+struct MappingArgs {
+    /// The output's sectors (code,name,theta).
+    #[arg(long, default_value = "data/mappings/sectors.csv")]
+    sectors: PathBuf,
+    /// Economy (ISO3) → output region (economy,region[,name]); economies not listed go to ROW.
+    #[arg(long, default_value = "data/mappings/regions.csv")]
+    regions: PathBuf,
+    /// Output directory (a tidy baseline).
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace an existing, non-empty output directory.
+    #[arg(long)]
+    force: bool,
+    /// Sector tariff rates from `tradesim data import wits` (set mfn → flows.csv, the others
+    /// → tariff_sets.csv).
+    #[arg(long)]
+    tariffs: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// OECD Inter-Country Input-Output table (one year's CSV, 2021 or 2023 edition).
+    Icio {
+        /// The ICIO CSV (e.g. ICIO2021_2018.csv).
+        data: PathBuf,
+        /// The edition whose layout the file has: 2021 or 2023.
+        #[arg(long)]
+        edition: String,
+        /// ICIO industry → sector (industry,sector); default: data/mappings/icio-EDITION-industries.csv.
+        #[arg(long)]
+        industries: Option<PathBuf>,
+        #[command(flatten)]
+        map: MappingArgs,
+    },
+    /// CEPII BACI year file (t,i,j,k,v,q) with its country-code file and domestic sales.
+    Baci {
+        /// The BACI year CSV (e.g. BACI_HS12_Y2019_V202401.csv).
+        data: PathBuf,
+        /// BACI's country-code file of the same release.
+        #[arg(long)]
+        countries: PathBuf,
+        /// Domestic sales per output region and sector (economy,sector,value,unit).
+        #[arg(long)]
+        domestic: PathBuf,
+        /// The year the file holds (checked on every row).
+        #[arg(long)]
+        year: Option<i64>,
+        /// HS code (2, 4 or 6 digits) → sector (hs,sector).
+        #[arg(long, default_value = "data/mappings/hs-sectors.csv")]
+        hs: PathBuf,
+        #[command(flatten)]
+        map: MappingArgs,
+    },
+    /// WITS/TRAINS tariff files (AVEMFN, AVEPref) → sector rates by pair of regions (tariffs.csv).
+    Wits {
+        /// MFN files (AVEMFN). Repeatable.
+        #[arg(long, required = true)]
+        mfn: Vec<PathBuf>,
+        /// Preferential files (AVEPref). Repeatable.
+        #[arg(long)]
+        preferential: Vec<PathBuf>,
+        /// Tariff year.
+        #[arg(long)]
+        year: i64,
+        /// Numeric country code → ISO3 (BACI's country-code file, or country_code,country_iso3).
+        #[arg(long)]
+        countries: PathBuf,
+        /// Import-weight the HS6 rates with this BACI file of the same year (default: simple).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long, default_value = "data/mappings/hs-sectors.csv")]
+        hs: PathBuf,
+        #[arg(long, default_value = "data/mappings/sectors.csv")]
+        sectors: PathBuf,
+        #[arg(long, default_value = "data/mappings/regions.csv")]
+        regions: PathBuf,
+        /// Output directory (tariffs.csv).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// CEPII Gravity dataset → bilateral covariates for `tradesim estimate` (covariates.csv).
+    Gravity {
+        /// Gravity_V202211.csv (or V202102).
+        data: PathBuf,
+        /// Years to keep (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        years: Vec<i64>,
+        /// ISO3 codes to keep (comma-separated; default all).
+        #[arg(long, value_delimiter = ',')]
+        economies: Vec<String>,
+        /// Covariates (comma-separated columns of the dataset; fta_wto is written as rta).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "dist,contig,comlang_off,comcol,fta_wto"
+        )]
+        covariates: Vec<String>,
+        /// Output directory (covariates.csv).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -387,6 +515,12 @@ fn main() -> ExitCode {
         Command::Data {
             command: DataCommand::BuildWorld { facts, out },
         } => build_world(&facts, &out),
+        Command::Data {
+            command: DataCommand::Import { source },
+        } => import(source),
+        Command::Data {
+            command: DataCommand::SyntheticBaci { out, rows, seed },
+        } => synthetic_baci(&out, rows, seed),
         Command::Data {
             command:
                 DataCommand::SyntheticFdi {
@@ -675,5 +809,179 @@ fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::erro
     world.write(out)?;
     println!("{}", world.summary);
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// A progress bar in bytes over a file.
+fn byte_progress(path: &std::path::Path, what: &str) -> ProgressBar {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(len);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} {elapsed_precise} (ETA {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn import(source: ImportSource) -> tradesim::error::Result<()> {
+    use tradesim::data::import::{self as imp, RegionMap, SectorMap};
+    match source {
+        ImportSource::Icio {
+            data,
+            edition,
+            industries,
+            map,
+        } => {
+            let edition_v = imp::icio::Edition::parse(&edition)?;
+            let sectors = imp::read_sectors(&map.sectors)?;
+            let ind_path = industries.unwrap_or_else(|| {
+                PathBuf::from(format!("data/mappings/icio-{edition}-industries.csv"))
+            });
+            let ind = SectorMap::read(&ind_path, "industry", &sectors, false)?;
+            let regions = RegionMap::read(&map.regions)?;
+            let bar = byte_progress(&data, "reading ICIO");
+            let o = imp::icio::IcioOptions {
+                data: &data,
+                edition: edition_v,
+                sectors: &sectors,
+                industries: &ind,
+                regions: &regions,
+            };
+            let tables = imp::icio::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            finish_baseline(&tables?, &map)
+        }
+        ImportSource::Baci {
+            data,
+            countries,
+            domestic,
+            year,
+            hs,
+            map,
+        } => {
+            let sectors = imp::read_sectors(&map.sectors)?;
+            let hs = SectorMap::read(&hs, "hs", &sectors, true)?;
+            let regions = RegionMap::read(&map.regions)?;
+            let bar = byte_progress(&data, "reading BACI");
+            let o = imp::baci::BaciOptions {
+                data: &data,
+                countries: &countries,
+                year,
+                sectors: &sectors,
+                hs: &hs,
+                regions: &regions,
+                domestic: &domestic,
+            };
+            let r = imp::baci::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            let (tables, sum) = r?;
+            println!(
+                "BACI {}: {} rows, {} products, {:.6e} US$ ({} quantities NA)",
+                sum.year, sum.rows, sum.products, sum.total_usd, sum.quantity_na
+            );
+            finish_baseline(&tables, &map)
+        }
+        ImportSource::Wits {
+            mfn,
+            preferential,
+            year,
+            countries,
+            weights,
+            hs,
+            sectors,
+            regions,
+            out,
+            force,
+        } => {
+            let sectors = imp::read_sectors(&sectors)?;
+            let hs = SectorMap::read(&hs, "hs", &sectors, true)?;
+            let regions = RegionMap::read(&regions)?;
+            let bar = match &weights {
+                Some(w) => byte_progress(w, "reading import weights"),
+                None => ProgressBar::hidden(),
+            };
+            let o = imp::wits::WitsOptions {
+                mfn: &mfn,
+                preferential: &preferential,
+                year,
+                countries: &countries,
+                sectors: &sectors,
+                hs: &hs,
+                regions: &regions,
+                weights: weights.as_deref(),
+            };
+            let r = imp::wits::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            let (csv, summary) = r?;
+            imp::commit_files(&out, force, &[("tariffs.csv".into(), csv)])?;
+            println!("{summary}\nwrote {}", out.join("tariffs.csv").display());
+            Ok(())
+        }
+        ImportSource::Gravity {
+            data,
+            years,
+            economies,
+            covariates,
+            out,
+            force,
+        } => {
+            let bar = byte_progress(&data, "reading CEPII Gravity");
+            let o = imp::gravity::GravityOptions {
+                data: &data,
+                years: &years,
+                economies: &economies,
+                covariates: &covariates,
+            };
+            let r = imp::gravity::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            let (csv, rows) = r?;
+            imp::commit_files(&out, force, &[("covariates.csv".into(), csv)])?;
+            println!(
+                "{rows} pairs; wrote {}",
+                out.join("covariates.csv").display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn finish_baseline(
+    tables: &tradesim::data::import::BaselineTables,
+    map: &MappingArgs,
+) -> tradesim::error::Result<()> {
+    use tradesim::data::import as imp;
+    let tariffs = map
+        .tariffs
+        .as_deref()
+        .map(imp::TariffTable::read)
+        .transpose()?;
+    let files = imp::render_baseline(tables, tariffs.as_ref())?;
+    let b = imp::commit_baseline(&map.out, map.force, &files)?;
+    println!(
+        "wrote {} ({} economies, {} sectors; checked by the baseline loader)",
+        map.out.display(),
+        b.n_economies(),
+        b.n_sectors()
+    );
+    Ok(())
+}
+
+fn synthetic_baci(out: &std::path::Path, rows: u64, seed: u64) -> tradesim::error::Result<()> {
+    let bar = progress(rows, false, "writing synthetic BACI");
+    let sectors: Vec<String> =
+        tradesim::data::import::read_sectors(std::path::Path::new("data/mappings/sectors.csv"))?
+            .into_iter()
+            .map(|s| s.code)
+            .collect();
+    let r = tradesim::data::synthetic::baci_year(out, rows, seed, &sectors, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let files = r?;
+    for f in files {
+        println!("wrote {} (synthetic, not real data)", f.display());
+    }
     Ok(())
 }
