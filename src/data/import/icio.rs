@@ -94,12 +94,13 @@ pub fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<BaselineTables>
         "an OECD ICIO {} edition table: row labels in the first column, columns CCC_IND (industries), CCC_HFCE, CCC_NPISH, CCC_GGFC, CCC_GFCF, CCC_INVNT, CCC_DPABR and {total_col}; rows TLS, {va_row}, {out_row} after the industries",
         if o.edition == Edition::E2021 { "2021" } else { "2023" }
     );
+    if !s.header.iter().any(|h| h == total_col) {
+        return Err(Error::data(&path, 1, format!("no column `{total_col}`: this is not {expected} (the 2021 edition totals in TOTAL, the 2023 edition in OUT; check --edition)")));
+    }
     let (nr, jj) = (o.regions.len(), o.sectors.len());
     let mut cols: Vec<Option<Col>> = vec![None];
-    let mut has_total = false;
     for (c, h) in s.header.iter().enumerate().skip(1) {
         let col = if h == total_col {
-            has_total = true;
             Col::Total
         } else {
             let (e, rest) = split(h).ok_or_else(|| {
@@ -117,9 +118,6 @@ pub fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<BaselineTables>
             }
         };
         cols.push(Some(col));
-    }
-    if !has_total {
-        return Err(Error::data(&path, 1, format!("no column `{total_col}`: this is not {expected} (the 2021 edition totals in TOTAL, the 2023 edition in OUT; check --edition)")));
     }
     let mut flows = Flows::new(jj, nr);
     // inputs[(n*J + j)*J + k]: n's sector j buys sector k; va[n*J + j]; output by region, sector
