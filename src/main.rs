@@ -108,6 +108,15 @@ enum Command {
     },
     /// Estimate a gravity model by PPML with high-dimensional fixed effects.
     Estimate(EstimateArgs),
+    /// Print saved fits (the JSON of `tradesim estimate --json`) side by side, as fixest's
+    /// etable: Markdown, CSV or LaTeX.
+    Etable {
+        /// JSON files of `tradesim estimate --json` (an object, or an array of them).
+        fits: Vec<PathBuf>,
+        /// md (Markdown), csv or latex.
+        #[arg(long, default_value = "md")]
+        table: String,
+    },
     /// Merge the output directories of the shards of a batch into one directory.
     Merge {
         /// Shard output directories (all N shards).
@@ -285,9 +294,14 @@ enum ImportSource {
 struct EstimateArgs {
     /// CSV file with a header line.
     data: PathBuf,
-    /// Formula in fixest syntax: 'y ~ x1 + log(x2) | fe1 + a^b'.
+    /// Formula in fixest syntax: 'y ~ x1 + log(x2) | fe1 + a^b'. Repeat it to fit several
+    /// models and print them side by side (as fixest's etable).
+    #[arg(long, required = true)]
+    formula: Vec<String>,
+    /// Print the models side by side (fixest's etable) as md (Markdown), csv or latex; the
+    /// default with several --formula is md.
     #[arg(long)]
-    formula: String,
+    table: Option<String>,
     /// Cluster standard errors by a column or interaction a^b; repeat (or separate with '+')
     /// for two-way clustering. Without it: heteroskedasticity-robust.
     #[arg(long)]
@@ -355,25 +369,55 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         },
         drop_singletons: a.drop_singletons,
     };
-    let fit = estimate::run(&a.data, &a.formula, &a.define, &opts).map_err(|e| e.to_string())?;
-    for w in &fit.warnings {
-        eprintln!("warning: {w}");
+    if a.formula.len() > 1 && (a.fe_out.is_some() || a.fitted_out.is_some()) {
+        return Err("--fe-out and --fitted-out take one --formula; run the model alone".into());
     }
+    let format: Option<estimate::etable::Format> = match &a.table {
+        Some(t) => Some(
+            t.parse()
+                .map_err(|e: tradesim::error::Error| e.to_string())?,
+        ),
+        None if a.formula.len() > 1 => Some(estimate::etable::Format::Markdown),
+        None => None,
+    };
+    let fits =
+        estimate::run_models(&a.data, &a.formula, &a.define, &opts).map_err(|e| e.to_string())?;
+    for (fit, _) in &fits {
+        for w in &fit.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let json: Vec<serde_json::Value> = fits
+        .iter()
+        .map(|(f, st)| estimate::output::to_json(f, st))
+        .collect();
     if a.json {
-        let j = estimate::output::to_json(&fit);
+        let j = if json.len() == 1 {
+            json[0].clone()
+        } else {
+            serde_json::Value::Array(json.clone())
+        };
         println!(
             "{}",
             serde_json::to_string_pretty(&j).map_err(|e| e.to_string())?
         );
+    } else if let Some(format) = format {
+        let models = json
+            .iter()
+            .map(|j| estimate::etable::Model::from_json(j, "estimate"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        print!("{}", estimate::etable::render(&models, format));
     } else {
-        print!("{}", estimate::output::table(&fit));
+        print!("{}", estimate::output::table(&fits[0].0, &fits[0].1));
     }
+    let fit = &fits[0].0;
     if let Some(p) = a.fe_out {
-        std::fs::write(&p, estimate::output::fixed_effects_csv(&fit))
+        std::fs::write(&p, estimate::output::fixed_effects_csv(fit))
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if let Some(p) = a.fitted_out {
-        std::fs::write(&p, estimate::output::fitted_csv(&fit))
+        std::fs::write(&p, estimate::output::fitted_csv(fit))
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(())
@@ -509,6 +553,7 @@ fn main() -> ExitCode {
             run_batch(&batch, &out, threads, &opts, quiet, force, report)
         }
         Command::Merge { dirs, out, force } => merge(&dirs, &out, force),
+        Command::Etable { fits, table } => etable(&fits, &table),
         Command::Estimate(a) => {
             estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
         }
@@ -983,5 +1028,38 @@ fn synthetic_baci(out: &std::path::Path, rows: u64, seed: u64) -> tradesim::erro
     for f in files {
         println!("wrote {} (synthetic, not real data)", f.display());
     }
+    Ok(())
+}
+
+fn etable(files: &[PathBuf], table: &str) -> tradesim::error::Result<()> {
+    use tradesim::error::Error;
+    let format: estimate::etable::Format = table.parse()?;
+    if files.is_empty() {
+        return Err(Error::invalid(
+            "etable",
+            "name at least one JSON file of `tradesim estimate --json`",
+        ));
+    }
+    let mut models = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::invalid(
+                f.display().to_string(),
+                format!("line {}, column {}: not JSON ({e}); save the output of `tradesim estimate --json`", e.line(), e.column()),
+            )
+        })?;
+        let list = match v {
+            serde_json::Value::Array(a) => a,
+            other => vec![other],
+        };
+        for m in &list {
+            models.push(estimate::etable::Model::from_json(
+                m,
+                &f.display().to_string(),
+            )?);
+        }
+    }
+    print!("{}", estimate::etable::render(&models, format));
     Ok(())
 }
