@@ -32,6 +32,7 @@ fn batch_of(s: Scenario) -> Batch {
             },
         )],
         estimate: None,
+        inputs: Vec::new(),
     }
 }
 
@@ -42,6 +43,7 @@ fn synthetic_scenario() -> Scenario {
         name: "synthetic 150x20".into(),
         description: None,
         path: "synthetic.ron".into(),
+        inputs: Vec::new(),
         baseline: b,
         base_year: 2014,
         years: vec![2030],

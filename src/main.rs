@@ -178,6 +178,9 @@ enum DataCommand {
         /// Seed of the generator.
         #[arg(long, default_value_t = 11)]
         seed: u64,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -339,6 +342,9 @@ struct EstimateArgs {
     /// Also drop singleton observations (pyfixest's default fixef_rm="singleton").
     #[arg(long)]
     drop_singletons: bool,
+    /// Replace existing --fe-out and --fitted-out files.
+    #[arg(long)]
+    force: bool,
 }
 
 fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
@@ -371,6 +377,9 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     };
     if a.formula.len() > 1 && (a.fe_out.is_some() || a.fitted_out.is_some()) {
         return Err("--fe-out and --fitted-out take one --formula; run the model alone".into());
+    }
+    for p in a.fe_out.iter().chain(&a.fitted_out) {
+        report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
     }
     let format: Option<estimate::etable::Format> = match &a.table {
         Some(t) => Some(
@@ -430,8 +439,10 @@ fn run_gravity(
     quiet: bool,
     force: bool,
 ) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force)?;
-    let outcome = tradesim::gravity::run_gravity_scenario(scenario)?;
+    let g = tradesim::gravity::load_gravity_scenario(scenario)?;
+    let inputs = [scenario.to_path_buf(), g.data.clone()];
+    let staged = report::output::OutputDir::begin(out, force, &inputs)?;
+    let outcome = tradesim::gravity::run_scenario(&g)?;
     tradesim::gravity::write_gravity_tables(&outcome, staged.staging_dir())?;
     staged.commit()?;
     if quiet {
@@ -572,8 +583,9 @@ fn main() -> ExitCode {
                     out,
                     economies,
                     seed,
+                    force,
                 },
-        } => synthetic_fdi(&out, economies, seed),
+        } => synthetic_fdi(&out, economies, seed, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -680,7 +692,7 @@ fn run(
         _ => {}
     }
     let s = scenario::load(path)?;
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, &s.inputs)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
     let result = simulate::run(&s, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -759,7 +771,7 @@ fn run_batch(
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
     let b = scenario::batch::load(path)?;
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, &b.inputs)?;
     let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
     let total = years as u64 * (b.draws as u64 + 1);
     let total = match opts.shard {
@@ -803,7 +815,7 @@ fn run_batch(
 }
 
 fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force)?;
+    let staged = report::output::OutputDir::begin(out, force, dirs)?;
     let rep = report::batch::merge(dirs, &staged)?;
     staged.commit()?;
     println!(
@@ -821,7 +833,9 @@ fn synthetic_fdi(
     out: &std::path::Path,
     economies: usize,
     seed: u64,
+    force: bool,
 ) -> tradesim::error::Result<()> {
+    report::output::check_new_file(out, force)?;
     if !(2..=999).contains(&economies) {
         return Err(tradesim::error::Error::invalid(
             "--economies",
@@ -898,7 +912,7 @@ fn import(source: ImportSource) -> tradesim::error::Result<()> {
             };
             let tables = imp::icio::import(&o, &|n| bar.inc(n));
             bar.finish_and_clear();
-            finish_baseline(&tables?, &map)
+            finish_baseline(&tables?, &map, vec![data.clone(), ind_path.clone()])
         }
         ImportSource::Baci {
             data,
@@ -909,6 +923,7 @@ fn import(source: ImportSource) -> tradesim::error::Result<()> {
             map,
         } => {
             let sectors = imp::read_sectors(&map.sectors)?;
+            let hs_path = hs.clone();
             let hs = SectorMap::read(&hs, "hs", &sectors, true)?;
             let regions = RegionMap::read(&map.regions)?;
             let bar = byte_progress(&data, "reading BACI");
@@ -928,7 +943,7 @@ fn import(source: ImportSource) -> tradesim::error::Result<()> {
                 "BACI {}: {} rows, {} products, {:.6e} US$ ({} quantities NA)",
                 sum.year, sum.rows, sum.products, sum.total_usd, sum.quantity_na
             );
-            finish_baseline(&tables, &map)
+            finish_baseline(&tables, &map, vec![data, countries, domestic, hs_path])
         }
         ImportSource::Wits {
             mfn,
@@ -962,7 +977,10 @@ fn import(source: ImportSource) -> tradesim::error::Result<()> {
             let r = imp::wits::import(&o, &|n| bar.inc(n));
             bar.finish_and_clear();
             let (csv, summary) = r?;
-            imp::commit_files(&out, force, &[("tariffs.csv".into(), csv)])?;
+            let mut inputs: Vec<PathBuf> = mfn.iter().chain(&preferential).cloned().collect();
+            inputs.push(countries.clone());
+            inputs.extend(weights.iter().cloned());
+            imp::commit_files(&out, force, &inputs, &[("tariffs.csv".into(), csv)])?;
             println!("{summary}\nwrote {}", out.join("tariffs.csv").display());
             Ok(())
         }
@@ -984,7 +1002,12 @@ fn import(source: ImportSource) -> tradesim::error::Result<()> {
             let r = imp::gravity::import(&o, &|n| bar.inc(n));
             bar.finish_and_clear();
             let (csv, rows) = r?;
-            imp::commit_files(&out, force, &[("covariates.csv".into(), csv)])?;
+            imp::commit_files(
+                &out,
+                force,
+                &[data.clone()],
+                &[("covariates.csv".into(), csv)],
+            )?;
             println!(
                 "{rows} pairs; wrote {}",
                 out.join("covariates.csv").display()
@@ -997,6 +1020,7 @@ fn import(source: ImportSource) -> tradesim::error::Result<()> {
 fn finish_baseline(
     tables: &tradesim::data::import::BaselineTables,
     map: &MappingArgs,
+    mut inputs: Vec<PathBuf>,
 ) -> tradesim::error::Result<()> {
     use tradesim::data::import as imp;
     let tariffs = map
@@ -1005,7 +1029,9 @@ fn finish_baseline(
         .map(imp::TariffTable::read)
         .transpose()?;
     let files = imp::render_baseline(tables, tariffs.as_ref())?;
-    let b = imp::commit_baseline(&map.out, map.force, &files)?;
+    inputs.extend([map.sectors.clone(), map.regions.clone()]);
+    inputs.extend(map.tariffs.iter().cloned());
+    let b = imp::commit_baseline(&map.out, map.force, &inputs, &files)?;
     println!(
         "wrote {} ({} economies, {} sectors; checked by the baseline loader)",
         map.out.display(),

@@ -304,9 +304,12 @@ fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 }
 
 /// Write `report.html` into `dir`, whole or not at all.
+/// A `report.html` that tradesim did not write is never replaced.
 pub fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
+    super::output::check_replaceable(dir, FILE)?;
     let html = render(d);
     super::write_all(dir, &[(FILE, html.into_bytes())])?;
+    super::output::record_files(dir, &[FILE])?;
     Ok(dir.join(FILE))
 }
 

@@ -133,6 +133,9 @@ pub struct Batch {
     pub uncertainty: Vec<(Parameter, Distribution)>,
     /// Mean, covariance and targets of the estimate draws.
     pub estimate: Option<EstimateDraws>,
+    /// Every file and directory the batch reads: the batch file, each scenario's inputs
+    /// ([`Scenario::inputs`]) and the estimate file of `from_estimate`.
+    pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -237,10 +240,13 @@ pub fn load(path: &Path) -> Result<Batch> {
         }
         uncertainty.push((u.parameter.clone(), u.distribution));
     }
+    let mut inputs = vec![path.to_path_buf()];
+    inputs.extend(scenarios.iter().flat_map(|s| s.inputs.iter().cloned()));
     let estimate = match &raw.from_estimate {
         None => None,
         Some(e) => {
             let file = dir.join(&e.file);
+            inputs.push(file.clone());
             match read_estimate(&file, &e.coefficients) {
                 Ok(d) => {
                     for t in &d.targets {
@@ -271,6 +277,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             common_random_numbers: raw.common_random_numbers,
             uncertainty,
             estimate,
+            inputs,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),

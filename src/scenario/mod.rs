@@ -114,6 +114,10 @@ pub struct Scenario {
     pub agreements: Vec<Agreement>,
     /// The investment block, when the scenario projects FDI.
     pub investment: Option<crate::invest::Investment>,
+    /// Every file and directory the scenario was read from: the files of its `extends` chain,
+    /// the baseline's directory, and any estimate or FDI-stock files it names. An output
+    /// directory may not equal or contain one of them (`report::output`).
+    pub inputs: Vec<PathBuf>,
 }
 
 /// A raw agreement with the file it came from.
@@ -141,6 +145,8 @@ struct Merged {
     investment: Option<Located<raw::RawInvestment>>,
     remove: Vec<Located<String>>,
     continue_phase_out: Vec<Located<String>>,
+    /// The files read along the `extends` chain and the files they name (estimates, FDI stocks).
+    inputs: Vec<PathBuf>,
 }
 
 /// Parse one file's RON text into a [`RawScenario`], with line and column on error.
@@ -264,8 +270,10 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             investment: None,
             remove: Vec::new(),
             continue_phase_out: Vec::new(),
+            inputs: Vec::new(),
         },
     };
+    m.inputs.push(path.to_path_buf());
     m.name = raw.name.clone();
     m.description = raw.description.clone();
     m.source = source.clone();
@@ -284,10 +292,11 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     }
     for (k, v) in raw.elasticities {
         let v = match v {
-            Elasticity::FromEstimate { file, coefficient } => Elasticity::FromEstimate {
-                file: resolve(&dir, &file),
-                coefficient,
-            },
+            Elasticity::FromEstimate { file, coefficient } => {
+                let file = resolve(&dir, &file);
+                m.inputs.push(PathBuf::from(&file));
+                Elasticity::FromEstimate { file, coefficient }
+            }
             other => other,
         };
         m.elasticities.insert(k, at(v, &source));
@@ -309,6 +318,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     for mut a in raw.agreements {
         if let Some(RawDepth::FromEstimate { file, .. }) = &mut a.depth {
             *file = resolve(&dir, file);
+            m.inputs.push(PathBuf::from(&*file));
         }
         m.agreements.retain(|x| x.value.name != a.name);
         m.agreements.push(at(a, &source));
@@ -316,9 +326,11 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     if let Some(mut inv) = raw.investment {
         if let Some(p) = &mut inv.stocks {
             *p = resolve(&dir, p);
+            m.inputs.push(PathBuf::from(&*p));
         }
         for e in &mut inv.from_estimate {
             e.file = resolve(&dir, &e.file);
+            m.inputs.push(PathBuf::from(&e.file));
         }
         m.investment = Some(at(inv, &source));
     }
@@ -345,7 +357,18 @@ pub fn load(path: &Path) -> Result<Scenario> {
         ),
         other => other,
     })?;
-    validate(m, baseline)
+    let baseline_dir = baseline_path(&bref.value);
+    let mut s = validate(m, baseline)?;
+    s.inputs.push(baseline_dir);
+    Ok(s)
+}
+
+/// The directory a baseline reference reads.
+pub fn baseline_path(r: &BaselineRef) -> PathBuf {
+    match r {
+        BaselineRef::Builtin(name) => builtin_dir(name),
+        BaselineRef::Csv(dir) | BaselineRef::CaliendoParro2015(dir) => PathBuf::from(dir),
+    }
 }
 
 /// Load the baseline a scenario names.
@@ -399,6 +422,7 @@ pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Resul
 
 fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
     let src = m.source.clone();
+    let inputs = m.inputs.clone();
     let mut errors: Vec<Error> = Vec::new();
     let base_year = m.base_year.unwrap_or_else(|| {
         errors.push(src.error(
@@ -535,6 +559,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             solver,
             agreements,
             investment,
+            inputs,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),

@@ -611,15 +611,17 @@ pub fn render_baseline(
     Ok(files)
 }
 
-/// Writes a baseline directory whole or not at all: the files go into a staging directory,
+/// Writes a baseline directory whole or not at all (never into one holding an input): the
+/// files go into a staging directory,
 /// which is loaded and validated as a tidy baseline ([`crate::data::tidy::load`]) before it
 /// is renamed into place. Returns the loaded baseline.
 pub fn commit_baseline(
     out: &Path,
     force: bool,
+    inputs: &[PathBuf],
     files: &[(String, Vec<u8>)],
 ) -> Result<crate::data::Baseline> {
-    let staged = crate::report::output::OutputDir::begin(out, force)?;
+    let staged = crate::report::output::OutputDir::begin(out, force, inputs)?;
     for (name, bytes) in files {
         staged.write(name, bytes)?;
     }
@@ -633,9 +635,14 @@ pub fn commit_baseline(
     Ok(loaded)
 }
 
-/// Writes one file whole or not at all into a fresh output directory.
-pub fn commit_files(out: &Path, force: bool, files: &[(String, Vec<u8>)]) -> Result<()> {
-    let staged = crate::report::output::OutputDir::begin(out, force)?;
+/// Writes files whole or not at all into an output directory (never one holding `inputs`).
+pub fn commit_files(
+    out: &Path,
+    force: bool,
+    inputs: &[PathBuf],
+    files: &[(String, Vec<u8>)],
+) -> Result<()> {
+    let staged = crate::report::output::OutputDir::begin(out, force, inputs)?;
     for (name, bytes) in files {
         staged.write(name, bytes)?;
     }
