@@ -1005,7 +1005,7 @@ fn import(source: ImportSource) -> tradesim::error::Result<()> {
             imp::commit_files(
                 &out,
                 force,
-                &[data.clone()],
+                std::slice::from_ref(&data),
                 &[("covariates.csv".into(), csv)],
             )?;
             println!(

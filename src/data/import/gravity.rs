@@ -58,7 +58,7 @@ pub fn import(o: &GravityOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>, us
             continue;
         }
         let (e, i) = (&rec[c[1]], &rec[c[2]]);
-        if !keep.is_empty() && !(keep.contains(e) && keep.contains(i)) {
+        if !(keep.is_empty() || keep.contains(e) && keep.contains(i)) {
             continue;
         }
         if &rec[c[3]] != "1" || &rec[c[4]] != "1" {
