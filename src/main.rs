@@ -185,6 +185,15 @@ enum Command {
     },
     /// Estimate a gravity model by PPML with high-dimensional fixed effects.
     Estimate(EstimateArgs),
+    /// Print saved fits (the JSON of `tradesim estimate --json`) side by side, as fixest's
+    /// etable: Markdown, CSV or LaTeX.
+    Etable {
+        /// JSON files of `tradesim estimate --json` (an object, or an array of them).
+        fits: Vec<PathBuf>,
+        /// md (Markdown), csv or latex.
+        #[arg(long, default_value = "md")]
+        table: String,
+    },
     /// Merge the output directories of the shards of a batch into one directory.
     Merge {
         /// Shard output directories (all N shards).
@@ -245,6 +254,25 @@ enum DataCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Import a dataset into a tidy baseline (OECD ICIO, CEPII BACI), sector tariff rates (WITS
+    /// TRAINS) or estimation covariates (CEPII Gravity). See docs/import.md.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+    /// Write a synthetic BACI-like year file (t,i,j,k,v,q; labelled synthetic in its country
+    /// file) for timing the importer on full-size input. Not real data.
+    SyntheticBaci {
+        /// Directory to write BACI_SYNTHETIC_Y2020.csv and country_codes_SYNTHETIC.csv into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of rows.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Write a synthetic bilateral FDI panel (labelled `synthetic = 1` in every row, generated
     /// with a PTA effect of ln 1.30) to try `tradesim estimate` on FDI data.
     SyntheticFdi {
@@ -263,13 +291,127 @@ enum DataCommand {
     },
 }
 
+/// Mapping files shared by the baseline importers.
+#[derive(clap::Args)]
+struct MappingArgs {
+    /// The output's sectors (code,name,theta).
+    #[arg(long, default_value = "data/mappings/sectors.csv")]
+    sectors: PathBuf,
+    /// Economy (ISO3) → output region (economy,region[,name]); economies not listed go to ROW.
+    #[arg(long, default_value = "data/mappings/regions.csv")]
+    regions: PathBuf,
+    /// Output directory (a tidy baseline).
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace an existing, non-empty output directory.
+    #[arg(long)]
+    force: bool,
+    /// Sector tariff rates from `tradesim data import wits` (set mfn → flows.csv, the others
+    /// → tariff_sets.csv).
+    #[arg(long)]
+    tariffs: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// OECD Inter-Country Input-Output table (one year's CSV, 2021 or 2023 edition).
+    Icio {
+        /// The ICIO CSV (e.g. ICIO2021_2018.csv).
+        data: PathBuf,
+        /// The edition whose layout the file has: 2021 or 2023.
+        #[arg(long)]
+        edition: String,
+        /// ICIO industry → sector (industry,sector); default: data/mappings/icio-EDITION-industries.csv.
+        #[arg(long)]
+        industries: Option<PathBuf>,
+        #[command(flatten)]
+        map: MappingArgs,
+    },
+    /// CEPII BACI year file (t,i,j,k,v,q) with its country-code file and domestic sales.
+    Baci {
+        /// The BACI year CSV (e.g. BACI_HS12_Y2019_V202401.csv).
+        data: PathBuf,
+        /// BACI's country-code file of the same release.
+        #[arg(long)]
+        countries: PathBuf,
+        /// Domestic sales per output region and sector (economy,sector,value,unit).
+        #[arg(long)]
+        domestic: PathBuf,
+        /// The year the file holds (checked on every row).
+        #[arg(long)]
+        year: Option<i64>,
+        /// HS code (2, 4 or 6 digits) → sector (hs,sector).
+        #[arg(long, default_value = "data/mappings/hs-sectors.csv")]
+        hs: PathBuf,
+        #[command(flatten)]
+        map: MappingArgs,
+    },
+    /// WITS/TRAINS tariff files (AVEMFN, AVEPref) → sector rates by pair of regions (tariffs.csv).
+    Wits {
+        /// MFN files (AVEMFN). Repeatable.
+        #[arg(long, required = true)]
+        mfn: Vec<PathBuf>,
+        /// Preferential files (AVEPref). Repeatable.
+        #[arg(long)]
+        preferential: Vec<PathBuf>,
+        /// Tariff year.
+        #[arg(long)]
+        year: i64,
+        /// Numeric country code → ISO3 (BACI's country-code file, or country_code,country_iso3).
+        #[arg(long)]
+        countries: PathBuf,
+        /// Import-weight the HS6 rates with this BACI file of the same year (default: simple).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long, default_value = "data/mappings/hs-sectors.csv")]
+        hs: PathBuf,
+        #[arg(long, default_value = "data/mappings/sectors.csv")]
+        sectors: PathBuf,
+        #[arg(long, default_value = "data/mappings/regions.csv")]
+        regions: PathBuf,
+        /// Output directory (tariffs.csv).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// CEPII Gravity dataset → bilateral covariates for `tradesim estimate` (covariates.csv).
+    Gravity {
+        /// Gravity_V202211.csv (or V202102).
+        data: PathBuf,
+        /// Years to keep (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        years: Vec<i64>,
+        /// ISO3 codes to keep (comma-separated; default all).
+        #[arg(long, value_delimiter = ',')]
+        economies: Vec<String>,
+        /// Covariates (comma-separated columns of the dataset; fta_wto is written as rta).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "dist,contig,comlang_off,comcol,fta_wto"
+        )]
+        covariates: Vec<String>,
+        /// Output directory (covariates.csv).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 #[derive(clap::Args)]
 struct EstimateArgs {
     /// CSV file with a header line.
     data: PathBuf,
-    /// Formula in fixest syntax: 'y ~ x1 + log(x2) | fe1 + a^b'.
+    /// Formula in fixest syntax: 'y ~ x1 + log(x2) | fe1 + a^b'. Repeat it to fit several
+    /// models and print them side by side (as fixest's etable).
+    #[arg(long, required = true)]
+    formula: Vec<String>,
+    /// Print the models side by side (fixest's etable) as md (Markdown), csv or latex; the
+    /// default with several --formula is md.
     #[arg(long)]
-    formula: String,
+    table: Option<String>,
     /// Cluster standard errors by a column or interaction a^b; repeat (or separate with '+')
     /// for two-way clustering. Without it: heteroskedasticity-robust.
     #[arg(long)]
@@ -352,6 +494,9 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         allow_unconverged: a.allow_unconverged,
         progress: None,
     };
+    if a.formula.len() > 1 && (a.fe_out.is_some() || a.fitted_out.is_some()) {
+        return Err("--fe-out and --fitted-out take one --formula; run the model alone".into());
+    }
     for p in a.fe_out.iter().chain(&a.fitted_out) {
         report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
     }
@@ -373,44 +518,72 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         }))),
         ..opts
     };
-    let fit = estimate::run(&a.data, &a.formula, &a.define, &opts);
+    let format: Option<estimate::etable::Format> = match &a.table {
+        Some(t) => Some(
+            t.parse()
+                .map_err(|e: tradesim::error::Error| e.to_string())?,
+        ),
+        None if a.formula.len() > 1 => Some(estimate::etable::Format::Markdown),
+        None => None,
+    };
+    let fits = estimate::run_models(&a.data, &a.formula, &a.define, &opts);
     bar.finish_and_clear();
-    let fit = fit.map_err(|e| e.to_string())?;
-    // No NaN or infinity is printed or written with exit status 0.
-    let mut numbers = fit
-        .names
-        .iter()
-        .zip(fit.coefficients.iter().zip(&fit.std_errors));
-    if let Some((name, (b, se))) = numbers.find(|(_, (b, se))| !(b.is_finite() && se.is_finite())) {
-        return Err(format!("the estimate of `{name}` is {b} with standard error {se}: not a finite number, so nothing is printed or written; look for a regressor that separates the zeros of the outcome or is collinear with the fixed effects"));
-    }
-    if let Some(fe) = fit
-        .fixed_effects
-        .iter()
-        .find(|fe| fe.values.iter().any(|v| !v.is_finite()))
-    {
-        if a.fe_out.is_some() {
-            return Err(format!("the fixed effects of `{}` include a value that is not finite, so --fe-out is not written", fe.dimension));
+    let fits = fits.map_err(|e| e.to_string())?;
+    for (fit, _) in &fits {
+        // No NaN or infinity is printed or written with exit status 0.
+        let mut numbers = fit
+            .names
+            .iter()
+            .zip(fit.coefficients.iter().zip(&fit.std_errors));
+        if let Some((name, (b, se))) =
+            numbers.find(|(_, (b, se))| !(b.is_finite() && se.is_finite()))
+        {
+            return Err(format!("the estimate of `{name}` is {b} with standard error {se}: not a finite number, so nothing is printed or written; look for a regressor that separates the zeros of the outcome or is collinear with the fixed effects"));
+        }
+        if let Some(fe) = fit
+            .fixed_effects
+            .iter()
+            .find(|fe| fe.values.iter().any(|v| !v.is_finite()))
+        {
+            if a.fe_out.is_some() {
+                return Err(format!("the fixed effects of `{}` include a value that is not finite, so --fe-out is not written", fe.dimension));
+            }
+        }
+        for w in &fit.warnings {
+            esayln!("warning: {w}");
         }
     }
-    for w in &fit.warnings {
-        esayln!("warning: {w}");
-    }
+    let json: Vec<serde_json::Value> = fits
+        .iter()
+        .map(|(f, st)| estimate::output::to_json(f, st))
+        .collect();
     if a.json {
-        let j = estimate::output::to_json(&fit);
+        let j = if json.len() == 1 {
+            json[0].clone()
+        } else {
+            serde_json::Value::Array(json.clone())
+        };
         sayln!(
             "{}",
             serde_json::to_string_pretty(&j).map_err(|e| e.to_string())?
         );
+    } else if let Some(format) = format {
+        let models = json
+            .iter()
+            .map(|j| estimate::etable::Model::from_json(j, "estimate"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        say!("{}", estimate::etable::render(&models, format));
     } else {
-        say!("{}", estimate::output::table(&fit));
+        say!("{}", estimate::output::table(&fits[0].0, &fits[0].1));
     }
+    let fit = &fits[0].0;
     if let Some(p) = a.fe_out {
-        std::fs::write(&p, estimate::output::fixed_effects_csv(&fit))
+        std::fs::write(&p, estimate::output::fixed_effects_csv(fit))
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if let Some(p) = a.fitted_out {
-        std::fs::write(&p, estimate::output::fitted_csv(&fit))
+        std::fs::write(&p, estimate::output::fitted_csv(fit))
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if !fit.converged {
@@ -620,12 +793,19 @@ fn main() -> ExitCode {
                 "give --out DIR (or --job DIR)",
             )),
         },
+        Command::Etable { fits, table } => etable(&fits, &table),
         Command::Estimate(a) => {
             estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
         }
         Command::Data {
             command: DataCommand::BuildWorld { facts, out },
         } => build_world(&facts, &out),
+        Command::Data {
+            command: DataCommand::Import { source },
+        } => import(source),
+        Command::Data {
+            command: DataCommand::SyntheticBaci { out, rows, seed },
+        } => synthetic_baci(&out, rows, seed),
         Command::Data {
             command:
                 DataCommand::SyntheticFdi {
@@ -1078,7 +1258,7 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
         slurm::create(&dir, a.force, &b.inputs, &job, &commands)?;
     }
     if a.no_submit {
-        println!(
+        sayln!(
             "wrote the SLURM job of batch `{}` ({n} shards) in {}; submit it with:\n  {}",
             b.name,
             dir.display(),
@@ -1097,25 +1277,25 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
     };
     if !a.quiet {
         let logs = dir.join(slurm::LOGS);
-        println!(
+        sayln!(
             "submitted batch `{}` to SLURM: array job {} (shard(s) {} of {n}) and merge job {}, which merges the shards when every one has ended",
             b.name,
             s.array_job,
             report::batch::shard_list(&shards),
             s.merge_job
         );
-        println!("  job directory: {}", dir.display());
-        println!(
+        sayln!("  job directory: {}", dir.display());
+        sayln!(
             "  logs:          {}, {}",
             logs.join(format!("shard-K-{}.out", s.array_job)).display(),
             logs.join(format!("merge-{}.out", s.merge_job)).display()
         );
-        println!(
+        sayln!(
             "  results:       {} (when job {} has completed; if a shard failed, its log lists the shards to run again and the command)",
             dir.join(slurm::MERGED).display(),
             s.merge_job
         );
-        println!("  follow with:   squeue -j {},{}", s.array_job, s.merge_job);
+        sayln!("  follow with:   squeue -j {},{}", s.array_job, s.merge_job);
     }
     Ok(())
 }
@@ -1124,7 +1304,7 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
 /// shards that must run again with the command that reruns just them.
 fn merge_job(dir: &std::path::Path) -> tradesim::error::Result<()> {
     let rep = tradesim::slurm::merge_job(dir)?;
-    println!(
+    sayln!(
         "merged the {} shards of the job in {}: {} units, {} failed draw(s): wrote {} in {}",
         tradesim::slurm::read_job(dir)?.shards,
         dir.display(),
@@ -1232,5 +1412,228 @@ fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::erro
     world.write(out)?;
     sayln!("{}", world.summary);
     sayln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// A progress bar in bytes over a file.
+fn byte_progress(path: &std::path::Path, what: &str) -> ProgressBar {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(len);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} {elapsed_precise} (ETA {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn import(source: ImportSource) -> tradesim::error::Result<()> {
+    use tradesim::data::import::{self as imp, RegionMap, SectorMap};
+    match source {
+        ImportSource::Icio {
+            data,
+            edition,
+            industries,
+            map,
+        } => {
+            let edition_v = imp::icio::Edition::parse(&edition)?;
+            let sectors = imp::read_sectors(&map.sectors)?;
+            let ind_path = industries.unwrap_or_else(|| {
+                PathBuf::from(format!("data/mappings/icio-{edition}-industries.csv"))
+            });
+            let ind = SectorMap::read(&ind_path, "industry", &sectors, false)?;
+            let regions = RegionMap::read(&map.regions)?;
+            let bar = byte_progress(&data, "reading ICIO");
+            let o = imp::icio::IcioOptions {
+                data: &data,
+                edition: edition_v,
+                sectors: &sectors,
+                industries: &ind,
+                regions: &regions,
+            };
+            let tables = imp::icio::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            finish_baseline(&tables?, &map, vec![data.clone(), ind_path.clone()])
+        }
+        ImportSource::Baci {
+            data,
+            countries,
+            domestic,
+            year,
+            hs,
+            map,
+        } => {
+            let sectors = imp::read_sectors(&map.sectors)?;
+            let hs_path = hs.clone();
+            let hs = SectorMap::read(&hs, "hs", &sectors, true)?;
+            let regions = RegionMap::read(&map.regions)?;
+            let bar = byte_progress(&data, "reading BACI");
+            let o = imp::baci::BaciOptions {
+                data: &data,
+                countries: &countries,
+                year,
+                sectors: &sectors,
+                hs: &hs,
+                regions: &regions,
+                domestic: &domestic,
+            };
+            let r = imp::baci::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            let (tables, sum) = r?;
+            sayln!(
+                "BACI {}: {} rows, {} products, {:.6e} US$ ({} quantities NA)",
+                sum.year,
+                sum.rows,
+                sum.products,
+                sum.total_usd,
+                sum.quantity_na
+            );
+            finish_baseline(&tables, &map, vec![data, countries, domestic, hs_path])
+        }
+        ImportSource::Wits {
+            mfn,
+            preferential,
+            year,
+            countries,
+            weights,
+            hs,
+            sectors,
+            regions,
+            out,
+            force,
+        } => {
+            let sectors = imp::read_sectors(&sectors)?;
+            let hs = SectorMap::read(&hs, "hs", &sectors, true)?;
+            let regions = RegionMap::read(&regions)?;
+            let bar = match &weights {
+                Some(w) => byte_progress(w, "reading import weights"),
+                None => ProgressBar::hidden(),
+            };
+            let o = imp::wits::WitsOptions {
+                mfn: &mfn,
+                preferential: &preferential,
+                year,
+                countries: &countries,
+                sectors: &sectors,
+                hs: &hs,
+                regions: &regions,
+                weights: weights.as_deref(),
+            };
+            let r = imp::wits::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            let (csv, summary) = r?;
+            let mut inputs: Vec<PathBuf> = mfn.iter().chain(&preferential).cloned().collect();
+            inputs.push(countries.clone());
+            inputs.extend(weights.iter().cloned());
+            imp::commit_files(&out, force, &inputs, &[("tariffs.csv".into(), csv)])?;
+            sayln!("{summary}\nwrote {}", out.join("tariffs.csv").display());
+            Ok(())
+        }
+        ImportSource::Gravity {
+            data,
+            years,
+            economies,
+            covariates,
+            out,
+            force,
+        } => {
+            let bar = byte_progress(&data, "reading CEPII Gravity");
+            let o = imp::gravity::GravityOptions {
+                data: &data,
+                years: &years,
+                economies: &economies,
+                covariates: &covariates,
+            };
+            let r = imp::gravity::import(&o, &|n| bar.inc(n));
+            bar.finish_and_clear();
+            let (csv, rows) = r?;
+            imp::commit_files(
+                &out,
+                force,
+                std::slice::from_ref(&data),
+                &[("covariates.csv".into(), csv)],
+            )?;
+            sayln!(
+                "{rows} pairs; wrote {}",
+                out.join("covariates.csv").display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn finish_baseline(
+    tables: &tradesim::data::import::BaselineTables,
+    map: &MappingArgs,
+    mut inputs: Vec<PathBuf>,
+) -> tradesim::error::Result<()> {
+    use tradesim::data::import as imp;
+    let tariffs = map
+        .tariffs
+        .as_deref()
+        .map(imp::TariffTable::read)
+        .transpose()?;
+    let files = imp::render_baseline(tables, tariffs.as_ref())?;
+    inputs.extend([map.sectors.clone(), map.regions.clone()]);
+    inputs.extend(map.tariffs.iter().cloned());
+    let b = imp::commit_baseline(&map.out, map.force, &inputs, &files)?;
+    sayln!(
+        "wrote {} ({} economies, {} sectors; checked by the baseline loader)",
+        map.out.display(),
+        b.n_economies(),
+        b.n_sectors()
+    );
+    Ok(())
+}
+
+fn synthetic_baci(out: &std::path::Path, rows: u64, seed: u64) -> tradesim::error::Result<()> {
+    let bar = progress(rows, false, "writing synthetic BACI");
+    let sectors: Vec<String> =
+        tradesim::data::import::read_sectors(std::path::Path::new("data/mappings/sectors.csv"))?
+            .into_iter()
+            .map(|s| s.code)
+            .collect();
+    let r = tradesim::data::synthetic::baci_year(out, rows, seed, &sectors, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let files = r?;
+    for f in files {
+        sayln!("wrote {} (synthetic, not real data)", f.display());
+    }
+    Ok(())
+}
+
+fn etable(files: &[PathBuf], table: &str) -> tradesim::error::Result<()> {
+    use tradesim::error::Error;
+    let format: estimate::etable::Format = table.parse()?;
+    if files.is_empty() {
+        return Err(Error::invalid(
+            "etable",
+            "name at least one JSON file of `tradesim estimate --json`",
+        ));
+    }
+    let mut models = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::invalid(
+                f.display().to_string(),
+                format!("line {}, column {}: not JSON ({e}); save the output of `tradesim estimate --json`", e.line(), e.column()),
+            )
+        })?;
+        let list = match v {
+            serde_json::Value::Array(a) => a,
+            other => vec![other],
+        };
+        for m in &list {
+            models.push(estimate::etable::Model::from_json(
+                m,
+                &f.display().to_string(),
+            )?);
+        }
+    }
+    say!("{}", estimate::etable::render(&models, format));
     Ok(())
 }

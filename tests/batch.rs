@@ -117,7 +117,7 @@ fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     assert_eq!(r[dc].parse::<usize>().unwrap() + fast_failed, 20);
 }
 
-fn check_batch(dir: &Path, text: &str) -> std::process::Output {
+fn check_batch(dir: &std::path::Path, text: &str) -> std::process::Output {
     let p = write(dir, "b.ron", text);
     tradesim(&["check", p.to_str().unwrap()])
 }

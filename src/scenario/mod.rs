@@ -697,6 +697,7 @@ pub const REFERENCE_DATA: &[(&str, &str)] = &[
     ("cp2015", "the Caliendo and Parro (2015) NAFTA replication data as packaged in the R package paulofelipe/cp2015 (data/cp2015_nafta.rda), written out as CSV"),
     ("advanced-guide", "the data of Yotov, Piermartini, Monteiro and Larch (2016), An Advanced Guide to Trade Policy Analysis, as packaged in the R package pachadotdev/tradepolicy (data/agtpa_applications.rda), written out as CSV"),
     ("gegravity-sample", "gegravity's example data (github.com/peter-herman/gegravity, examples/sample_data_set.dlm), written out as CSV"),
+    ("wiod-2000-2014", "the example data of the GE_gravity Stata command (Baier, Yotov and Zylkin), from WIOD and the NSF-Kellogg EIA database, as packaged in the R package VKudlay/GEGravity, written out as CSV"),
 ];
 
 /// For a path into `shared/data/<set>`: a note that it is reference data not shipped with

@@ -31,6 +31,7 @@
 //! fails with an error naming the economy with the largest residual.
 
 pub mod guide;
+pub mod observed;
 pub mod synthetic;
 
 use crate::error::{Error, Result};
