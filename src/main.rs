@@ -230,6 +230,30 @@ enum DataCommand {
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
     },
+    /// Write a synthetic world (made up, labelled so) in the tidy baseline format, with a
+    /// scenario file `scenario.ron` beside it (a free-trade agreement among the first
+    /// economies): the benchmark worlds of docs/performance.md, e.g. the size of the OECD ICIO
+    /// tables with `--economies 77 --sectors 45`.
+    SyntheticWorld {
+        /// Output directory (whole or nothing; an existing one is replaced only with --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of economies (2 to 999).
+        #[arg(long, default_value_t = 150)]
+        economies: usize,
+        /// Number of sectors (1 to 99; the last one is non-traded when there are several).
+        #[arg(long, default_value_t = 20)]
+        sectors: usize,
+        /// Leave out input-output links (value added is gross output).
+        #[arg(long)]
+        no_io: bool,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
+    },
     /// Import a dataset into a tidy baseline (OECD ICIO, CEPII BACI), sector tariff rates (WITS
     /// TRAINS) or estimation covariates (CEPII Gravity). See docs/import.md.
     Import {
@@ -425,6 +449,15 @@ struct EstimateArgs {
     /// Also drop singleton observations (pyfixest's default fixef_rm="singleton").
     #[arg(long)]
     drop_singletons: bool,
+    /// Separation checks: `relu` (default: all-zero fixed-effect groups, then the iterative
+    /// rectifier for separation by regressors, as ppmlhdfe) or `fe` (fixed-effect groups only,
+    /// pyfixest's default).
+    #[arg(long, default_value = "relu", value_parser = ["relu", "fe"])]
+    separation: String,
+    /// Print a fit that did not converge (flagged "converged: false") instead of only the
+    /// error; the exit status is still non-zero.
+    #[arg(long)]
+    allow_unconverged: bool,
     /// Replace existing --fe-out and --fitted-out files.
     #[arg(long)]
     force: bool,
@@ -457,6 +490,9 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
             ..Default::default()
         },
         drop_singletons: a.drop_singletons,
+        relu: a.separation == "relu",
+        allow_unconverged: a.allow_unconverged,
+        progress: None,
     };
     if a.formula.len() > 1 && (a.fe_out.is_some() || a.fitted_out.is_some()) {
         return Err("--fe-out and --fitted-out take one --formula; run the model alone".into());
@@ -464,6 +500,24 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     for p in a.fe_out.iter().chain(&a.fitted_out) {
         report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
     }
+    let bar = ProgressBar::new(opts.max_iter as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} IRLS {pos}/{len} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message("reading and checking the data");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let hook_bar = bar.clone();
+    let opts = estimate::PpmlOptions {
+        progress: Some(estimate::ProgressHook(std::sync::Arc::new(move |p| {
+            hook_bar.set_position(p.iteration as u64);
+            hook_bar.set_message(format!(
+                "deviance change {:.1e} (target {:.0e}), {} sweeps",
+                p.criterion, p.tol, p.sweeps
+            ));
+        }))),
+        ..opts
+    };
     let format: Option<estimate::etable::Format> = match &a.table {
         Some(t) => Some(
             t.parse()
@@ -472,8 +526,9 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         None if a.formula.len() > 1 => Some(estimate::etable::Format::Markdown),
         None => None,
     };
-    let fits =
-        estimate::run_models(&a.data, &a.formula, &a.define, &opts).map_err(|e| e.to_string())?;
+    let fits = estimate::run_models(&a.data, &a.formula, &a.define, &opts);
+    bar.finish_and_clear();
+    let fits = fits.map_err(|e| e.to_string())?;
     for (fit, _) in &fits {
         // No NaN or infinity is printed or written with exit status 0.
         let mut numbers = fit
@@ -530,6 +585,12 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     if let Some(p) = a.fitted_out {
         std::fs::write(&p, estimate::output::fitted_csv(fit))
             .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if !fit.converged {
+        return Err(format!(
+            "the fit above did not converge in {} IRLS iterations; its numbers are not estimates",
+            fit.iterations
+        ));
     }
     Ok(())
 }
@@ -754,6 +815,17 @@ fn main() -> ExitCode {
                     force,
                 },
         } => synthetic_fdi(&out, economies, seed, force),
+        Command::Data {
+            command:
+                DataCommand::SyntheticWorld {
+                    out,
+                    economies,
+                    sectors,
+                    no_io,
+                    seed,
+                    force,
+                },
+        } => synthetic_world(&out, economies, sectors, !no_io, seed, force),
     };
     let stdout_error = STDOUT_ERROR.lock().ok().and_then(|mut e| e.take());
     match (result, stdout_error) {
@@ -1254,6 +1326,48 @@ fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::erro
         rep.units,
         rep.failed.len(),
         rep.files.join(", "),
+        out.display()
+    );
+    Ok(())
+}
+
+fn synthetic_world(
+    out: &std::path::Path,
+    economies: usize,
+    sectors: usize,
+    io: bool,
+    seed: u64,
+    force: bool,
+) -> tradesim::error::Result<()> {
+    use tradesim::error::Error;
+    if !(2..=999).contains(&economies) {
+        return Err(Error::invalid("--economies", "must be between 2 and 999"));
+    }
+    if !(1..=99).contains(&sectors) {
+        return Err(Error::invalid("--sectors", "must be between 1 and 99"));
+    }
+    let staged = report::output::OutputDir::begin(out, force, &[])?;
+    let b = tradesim::data::synthetic::world(economies, sectors, io, seed);
+    tradesim::data::tidy::write(&b, staged.staging_dir())?;
+    let members: Vec<String> = b
+        .economies
+        .iter()
+        .take(economies.min(20))
+        .map(|e| format!("\"{}\"", e.code))
+        .collect();
+    let scenario = format!(
+        "// A synthetic world made up by `tradesim data synthetic-world` (seed {seed}); not data.\n\
+         Scenario(\n    name: \"synthetic-{economies}x{sectors}\",\n    baseline: Csv(\".\"),\n    base_year: 2014,\n    horizon: 2015,\n    agreements: [\n        (name: \"FTA\", entry_into_force: 2015, members: [{}]),\n    ],\n)\n",
+        members.join(", ")
+    );
+    report::write_all(
+        staged.staging_dir(),
+        &[("scenario.ron", scenario.into_bytes())],
+    )?;
+    staged.commit()?;
+    sayln!(
+        "wrote a synthetic world of {economies} economies x {sectors} sectors{} (made up, seed {seed}) and scenario.ron to {}",
+        if io { " with input-output links" } else { "" },
         out.display()
     );
     Ok(())

@@ -18,7 +18,9 @@
 //! ```
 //!
 //! Code map: `data` (columns, factors), `expr` (subset/define expressions), `formula`,
-//! `demean` (alternating projections), `ppml` (IRLS, separation, collinearity), `vcov`
+//! `demean` (alternating projections, several columns per pass), `separation` (all-zero
+//! fixed-effect levels; the iterative rectifier for separation by regressors), `ppml` (design,
+//! IRLS, collinearity, fixed-effect recovery), `vcov`
 //! (sandwich and small-sample corrections), `output` (table, JSON, fixed-effects CSV).
 //! Invariant: apart from [`Dataset::from_csv`], nothing here does I/O.
 
@@ -29,13 +31,15 @@ pub mod expr;
 pub mod formula;
 pub mod output;
 pub mod ppml;
+pub mod separation;
 pub mod stats;
 pub mod vcov;
 
 pub use data::{Column, Dataset, Factor};
 pub use demean::DemeanOptions;
 pub use formula::{Atom, Formula, Term};
-pub use ppml::{fit, FixedEffectEstimates, PpmlFit, PpmlOptions};
+pub use ppml::{fit, FixedEffectEstimates, IrlsProgress, PpmlFit, PpmlOptions, ProgressHook};
+pub use separation::SeparationReport;
 pub use stats::FitStats;
 pub use vcov::Ssc;
 

@@ -13,9 +13,18 @@ pub fn table(fit: &PpmlFit, st: &FitStats) -> String {
     let _ = writeln!(s, "PPML estimation: {}", fit.formula);
     let _ = writeln!(
         s,
-        "Observations: {}   (dropped: {} separated{}; {} excluded by subset)",
+        "Observations: {}   (dropped: {} separated{}{}; {} excluded by subset)",
         fit.nobs,
         fit.dropped_separation,
+        if fit.separated_by_relu > 0 {
+            format!(
+                " ({} in all-zero fixed-effect groups, {} by the regressors)",
+                fit.dropped_separation - fit.separated_by_relu,
+                fit.separated_by_relu
+            )
+        } else {
+            String::new()
+        },
         if fit.dropped_singletons > 0 {
             format!(", {} singletons", fit.dropped_singletons)
         } else {
@@ -101,6 +110,8 @@ pub fn to_json(fit: &PpmlFit, st: &FitStats) -> Value {
         "nobs": fit.nobs,
         "dropped": fit.dropped_separation + fit.dropped_singletons,
         "dropped_separation": fit.dropped_separation,
+        "separated_by_relu": fit.separated_by_relu,
+        "relu_iterations": fit.separation.relu_iterations,
         "separated_groups": fit.separated_groups.iter().map(|(d, g)| (d.clone(), json!(g))).collect::<Map<String, Value>>(),
         "dropped_singletons": fit.dropped_singletons,
         "excluded_by_subset": fit.excluded_by_subset,

@@ -1,28 +1,61 @@
 //! Poisson pseudo-maximum likelihood with high-dimensional fixed effects.
 //!
-//! The model (Santos Silva & Tenreyro 2006) is `E[y_i | x_i] = exp(x_i'β + Σ_g α_g[f_g(i)] + o_i)`
-//! with offset `o`. The estimator solves the Poisson score equations
-//! `Σ_i (y_i − μ_i) x_i = 0` and `Σ_{i: f_g(i)=l} (y_i − μ_i) = 0` for every level `l` of every
-//! dimension `g`. [`fit`] uses iteratively reweighted least squares (IRLS): at each step, with
-//! weights `w = μ` and working variable `z = η − o + (y − μ)/μ`, it partials the fixed effects out
-//! of `z` and `X` by weighted alternating projections ([`super::demean`]) and solves the weighted
-//! least-squares problem `β = (X̃'WX̃)⁻¹ X̃'W z̃` (Frisch–Waugh–Lovell), then updates
-//! `η = z − (z̃ − X̃β) + o`. This is the ppmlhdfe algorithm (Correia, Guimarães & Zylkin 2020)
-//! as implemented in fixest (Bergé 2018) and pyfixest: start at `μ = (y + ȳ)/2`, stop when the
-//! deviance `D = 2 Σ [y log(y/μ) − (y − μ)]` changes by less than `tol · (0.1 + |D_old|)`.
+//! The model (Santos Silva & Tenreyro 2006; MODEL.md §4) is
+//! `E[y_i | x_i] = exp(x_i'β + Σ_g α_g[f_g(i)] + o_i)` with offset `o`. The estimator solves the
+//! Poisson score equations `Σ_i (y_i − μ_i) x_i = 0` and `Σ_{i: f_g(i)=l} (y_i − μ_i) = 0` for
+//! every level `l` of every dimension `g`. [`fit`] runs five steps, each a function here:
 //!
-//! Before fitting, observations in fixed-effect groups whose outcome is zero throughout are
-//! dropped, repeatedly until none remain (their fixed effect would be −∞: "separation",
-//! Correia, Guimarães & Zylkin 2021); regressors collinear with the fixed effects or with other
-//! regressors are dropped with a warning.
+//! 1. [`Design::build`]: the estimation sample (subset filter, outcome, regressors, offset,
+//!    fixed-effect and cluster factors), with every input error named by row and column.
+//! 2. [`separate`]: drops separated observations ([`super::separation`]: all-zero fixed-effect
+//!    levels, then the iterative rectifier for separation by regressors), and singletons on
+//!    request.
+//! 3. [`irls`]: iteratively reweighted least squares. At each step, with weights `w = μ` and
+//!    working variable `z = η − o + (y − μ)/μ`, it partials the fixed effects out of `z` and `X`
+//!    by weighted alternating projections ([`super::demean`], all columns in one pass) and
+//!    solves `β = (X̃'WX̃)⁻¹ X̃'W z̃` (Frisch–Waugh–Lovell), then updates
+//!    `η = z − (z̃ − X̃β) + o`. This is the ppmlhdfe algorithm (Correia, Guimarães & Zylkin
+//!    2020) as implemented in fixest (Bergé 2018) and pyfixest: start at `μ = (y + ȳ)/2`, stop
+//!    when the deviance `D = 2 Σ [y log(y/μ) − (y − μ)]` changes by less than
+//!    `tol · (0.1 + |D_old|)`. Regressors collinear with the fixed effects or with other
+//!    regressors are dropped with a warning.
+//! 4. [`super::vcov::vcov`]: the sandwich variance from the last IRLS step.
+//! 5. [`recover_fixed_effects`]: `α = α_z − Σ_j β_j α_xj`, normalised.
 
 use super::data::{Column, Dataset, Factor};
 use super::demean::{DemeanOptions, FixedEffects};
 use super::formula::{Atom, Formula, Term};
+use super::separation::{self, ReluOptions, SeparationReport};
 use super::vcov::{self, Ssc, VcovSpec};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
+use std::sync::Arc;
+
+/// What a progress observer is told after each IRLS iteration.
+#[derive(Debug, Clone, Copy)]
+pub struct IrlsProgress {
+    /// Iterations done (1-based).
+    pub iteration: usize,
+    /// The iteration limit.
+    pub max_iter: usize,
+    /// Relative deviance change of this iteration (the convergence criterion).
+    pub criterion: f64,
+    /// The target of the criterion.
+    pub tol: f64,
+    /// Alternating-projection sweeps of this iteration.
+    pub sweeps: usize,
+}
+
+/// An observer called after every IRLS iteration (e.g. to move a progress bar).
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(&IrlsProgress) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
 
 /// Settings of a PPML fit. Build with `PpmlOptions::default()` and adjust fields.
 #[derive(Debug, Clone)]
@@ -46,6 +79,15 @@ pub struct PpmlOptions {
     /// `fixef_rm="singleton"`, and of ppmlhdfe). fixest keeps them, and so does the default here:
     /// they do not change the estimates, only N and the small-sample correction.
     pub drop_singletons: bool,
+    /// Run the iterative rectifier ([`separation::relu_check`]) after the fixed-effect rule, to
+    /// find separation by regressors (ppmlhdfe's default; pyfixest's `separation_check=["fe",
+    /// "ir"]`). On by default.
+    pub relu: bool,
+    /// Return a fit that did not converge within `max_iter` (flagged `converged: false`, with a
+    /// warning) instead of an error.
+    pub allow_unconverged: bool,
+    /// Called after every IRLS iteration.
+    pub progress: Option<ProgressHook>,
 }
 
 impl Default for PpmlOptions {
@@ -59,6 +101,9 @@ impl Default for PpmlOptions {
             max_iter: 100,
             demean: DemeanOptions::default(),
             drop_singletons: false,
+            relu: true,
+            allow_unconverged: false,
+            progress: None,
         }
     }
 }
@@ -95,21 +140,27 @@ pub struct PpmlFit {
     pub nobs: usize,
     /// Rows excluded by the subset filter.
     pub excluded_by_subset: usize,
-    /// Observations dropped because their fixed-effect group has an all-zero outcome.
+    /// Observations dropped as separated, by either rule (`separated_by_relu` of them by the
+    /// iterative rectifier).
     pub dropped_separation: usize,
     /// Number of all-zero groups per fixed-effect dimension that caused separation drops.
     pub separated_groups: Vec<(String, usize)>,
+    /// Observations dropped by the iterative rectifier (separation by regressors).
+    pub separated_by_relu: usize,
+    /// The separation checks in detail.
+    pub separation: SeparationReport,
     /// Observations dropped as singletons (only with `drop_singletons`).
     pub dropped_singletons: usize,
     /// Regressors dropped as collinear (with the fixed effects or other regressors).
     pub collinear: Vec<String>,
-    /// Warnings for the user (collinearity, separation counts).
+    /// Warnings for the user (collinearity, separation counts, non-convergence).
     pub warnings: Vec<String>,
     /// IRLS iterations.
     pub iterations: usize,
     /// Final deviance.
     pub deviance: f64,
-    /// Always true in a returned fit (a non-converged fit is an error).
+    /// Whether the IRLS met its tolerance. False only with `allow_unconverged` (otherwise a
+    /// fit that does not converge is an error).
     pub converged: bool,
     /// Alternating-projection sweeps per IRLS iteration (the most over the demeaned columns).
     pub demean_sweeps: Vec<usize>,
@@ -209,55 +260,222 @@ fn restrict(f: &Factor, keep: &[bool]) -> Factor {
     }
 }
 
-/// Iteratively drops observations in fixed-effect groups whose outcome sums to zero (and,
-/// optionally, singleton groups). Returns (separated, singletons) counts.
-fn drop_separated(
-    y: &[f64],
-    factors: &[Factor],
-    keep: &mut [bool],
-    singletons: bool,
-    groups: &mut [usize],
-) -> (usize, usize) {
-    let (mut sep, mut single) = (0, 0);
-    loop {
-        let mut changed = false;
-        for (g, f) in factors.iter().enumerate() {
-            let mut sum = vec![0.0; f.nlevels()];
-            let mut count = vec![0u32; f.nlevels()];
-            for ((&c, &yi), &k) in f.codes.iter().zip(y).zip(keep.iter()) {
-                if k {
-                    sum[c as usize] += yi;
-                    count[c as usize] += 1;
-                }
-            }
-            for (i, &c) in f.codes.iter().enumerate() {
-                if !keep[i] {
-                    continue;
-                }
-                if sum[c as usize] == 0.0 {
-                    if count[c as usize] > 0 {
-                        groups[g] += 1;
-                        count[c as usize] = 0; // count each group once
-                    }
-                    keep[i] = false;
-                    sep += 1;
-                    changed = true;
-                } else if singletons && count[c as usize] == 1 {
-                    keep[i] = false;
-                    single += 1;
-                    changed = true;
-                }
-            }
+/// The estimation sample: every column the fit needs, on the rows that enter it.
+pub struct Design {
+    /// Outcome `y`.
+    pub y: Vec<f64>,
+    /// Regressors `X`, one vector per column (an intercept when there is no fixed effect).
+    pub x: Vec<Vec<f64>>,
+    /// Names of the columns of `x`.
+    pub names: Vec<String>,
+    /// Offset `o` (zeros without one).
+    pub offset: Vec<f64>,
+    /// Fixed-effect factors, recoded on these rows.
+    pub factors: Vec<Factor>,
+    /// Cluster factors, recoded on these rows.
+    pub clusters: Vec<Factor>,
+    /// Input row of each observation.
+    pub rows: Vec<usize>,
+    /// Rows excluded by the subset filter.
+    pub excluded_by_subset: usize,
+}
+
+impl Design {
+    /// Step 1: reads the formula's columns from `ds` on the rows the subset filter keeps.
+    pub fn build(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<Design> {
+        let n_all = ds.nrows();
+        let mask = match &opts.subset {
+            Some(f) => ds.filter_mask(f)?,
+            None => vec![true; n_all],
+        };
+        let rows: Vec<usize> = (0..n_all).filter(|&i| mask[i]).collect();
+        let excluded_by_subset = n_all - rows.len();
+        if rows.is_empty() {
+            return Err(Error::invalid(
+                "--subset",
+                "no rows left after the subset filter",
+            ));
         }
-        if !changed {
-            return (sep, single);
+        let ycol = ds.require(&formula.outcome, "the outcome of the formula")?;
+        let Column::Numeric(yv) = ycol else {
+            return Err(Error::invalid(
+                format!("outcome '{}'", formula.outcome),
+                "is a text column, not numbers",
+            ));
+        };
+        let mut y = Vec::with_capacity(rows.len());
+        for &i in &rows {
+            let v = yv[i];
+            if !v.is_finite() || v < 0.0 {
+                return Err(ds.row_error(
+                    i,
+                    format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with --subset or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
+                ));
+            }
+            y.push(v);
         }
+        let mut names: Vec<String> = formula.terms.iter().map(|t| t.name()).collect();
+        let mut x: Vec<Vec<f64>> = formula
+            .terms
+            .iter()
+            .map(|t| term_values(ds, t, &rows, "regressor"))
+            .collect::<Result<_>>()?;
+        if formula.fixed_effects.is_empty() {
+            names.insert(0, "(Intercept)".to_string());
+            x.insert(0, vec![1.0; rows.len()]);
+        }
+        let offset = match &opts.offset {
+            Some(o) => term_values(ds, &Term::parse(o)?, &rows, "offset")?,
+            None => vec![0.0; rows.len()],
+        };
+        let (factors, clusters) = factors(ds, formula, opts, &rows)?;
+        Ok(Design {
+            y,
+            x,
+            names,
+            offset,
+            factors,
+            clusters,
+            rows,
+            excluded_by_subset,
+        })
+    }
+
+    /// The observations where `keep` holds, factors recoded to the levels that remain.
+    pub fn restrict(self, keep: &[bool]) -> Design {
+        if keep.iter().all(|&k| k) {
+            return self;
+        }
+        let sel = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .zip(keep)
+                .filter(|(_, &k)| k)
+                .map(|(&x, _)| x)
+                .collect()
+        };
+        Design {
+            y: sel(&self.y),
+            x: self.x.iter().map(|c| sel(c)).collect(),
+            names: self.names,
+            offset: sel(&self.offset),
+            factors: self.factors.iter().map(|f| restrict(f, keep)).collect(),
+            clusters: self.clusters.iter().map(|f| restrict(f, keep)).collect(),
+            rows: self
+                .rows
+                .iter()
+                .zip(keep)
+                .filter(|(_, &k)| k)
+                .map(|(&i, _)| i)
+                .collect(),
+            excluded_by_subset: self.excluded_by_subset,
+        }
+    }
+
+    /// Number of observations.
+    pub fn nobs(&self) -> usize {
+        self.y.len()
     }
 }
 
-/// What the standard errors need from the last IRLS step: demeaned regressors X̃, weights w,
-/// working residuals, and β.
-type IrlsState = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, DVector<f64>);
+/// The fixed-effect and cluster factors on `rows`: every column used is factorised once, in
+/// parallel, then the interactions are built in parallel; errors come in formula order.
+fn factors(
+    ds: &Dataset,
+    formula: &Formula,
+    opts: &PpmlOptions,
+    rows: &[usize],
+) -> Result<(Vec<Factor>, Vec<Factor>)> {
+    let cluster_cols: Vec<Vec<String>> = opts
+        .cluster
+        .iter()
+        .map(|c| c.split('^').map(|s| s.trim().to_string()).collect())
+        .collect();
+    let mut cache = super::data::FactorCache::default();
+    for cols in &formula.fixed_effects {
+        for c in cols {
+            ds.require(c, &format!("fixed effect '{}'", cols.join("^")))?;
+        }
+    }
+    for (cols, c) in cluster_cols.iter().zip(&opts.cluster) {
+        for col in cols {
+            ds.require(col, &format!("cluster '{c}'"))?;
+        }
+    }
+    let all_cols: Vec<String> = formula
+        .fixed_effects
+        .iter()
+        .chain(&cluster_cols)
+        .flatten()
+        .cloned()
+        .collect();
+    cache.prefill(ds, &all_cols, rows, "fixed effects and clusters")?;
+    let specs: Vec<(&Vec<String>, String)> = formula
+        .fixed_effects
+        .iter()
+        .map(|cols| (cols, format!("fixed effect '{}'", cols.join("^"))))
+        .chain(
+            cluster_cols
+                .iter()
+                .zip(&opts.cluster)
+                .map(|(cols, c)| (cols, format!("cluster '{c}'"))),
+        )
+        .collect();
+    let built: Vec<Result<Factor>> = specs
+        .par_iter()
+        .map(|(cols, ctx)| Factor::from_columns_prepared(ds, cols, rows, ctx, &cache))
+        .collect();
+    let mut built = built.into_iter().collect::<Result<Vec<Factor>>>()?;
+    let clusters = built.split_off(formula.fixed_effects.len());
+    Ok((built, clusters))
+}
+
+/// Step 2: drops separated observations (all-zero fixed-effect levels, then — with
+/// `opts.relu` — the iterative rectifier) and, on request, singletons. Returns the remaining
+/// sample and what was dropped.
+pub fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, SeparationReport)> {
+    let mut report = SeparationReport::default();
+    let mut keep = vec![true; design.nobs()];
+    separation::fixed_effect_check(
+        &design.y,
+        &design.factors,
+        &mut keep,
+        opts.drop_singletons,
+        &mut report,
+    );
+    let mut design = design.restrict(&keep);
+    if opts.relu && design.nobs() > 0 {
+        let (separated, iterations, converged) = separation::relu_check(
+            &design.y,
+            &design.x,
+            &design.factors,
+            &ReluOptions::default(),
+        )?;
+        report.relu_iterations = iterations;
+        report.relu_converged = converged;
+        report.by_relu = separated.iter().filter(|&&s| s).count();
+        if report.by_relu > 0 {
+            let keep: Vec<bool> = separated.iter().map(|&s| !s).collect();
+            design = design.restrict(&keep);
+            // Dropping rows may empty a level or leave an all-zero one: apply rule 1 again.
+            let mut keep = vec![true; design.nobs()];
+            let mut again = SeparationReport::default();
+            separation::fixed_effect_check(
+                &design.y,
+                &design.factors,
+                &mut keep,
+                opts.drop_singletons,
+                &mut again,
+            );
+            report.by_fixed_effects += again.by_fixed_effects;
+            report.singletons += again.singletons;
+            for (g, a) in report.groups.iter_mut().zip(again.groups) {
+                *g += a;
+            }
+            design = design.restrict(&keep);
+        }
+    }
+    Ok((design, report))
+}
 
 /// Poisson deviance `2 Σ [y log(y/μ) − (y − μ)]`.
 pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
@@ -282,11 +500,11 @@ pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
     2.0 * parts.iter().sum::<f64>()
 }
 
-/// `X'WX` and `X'Wz` for column-major `x`.
-fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
+/// The weighted Gram matrix `X'WX` of column-major `x` (each entry a sum in row order, so the
+/// result does not depend on the thread count).
+pub(crate) fn gram(x: &[Vec<f64>], w: &[f64]) -> DMatrix<f64> {
     let k = x.len();
     let mut xtx = DMatrix::zeros(k, k);
-    let mut xtz = DVector::zeros(k);
     let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a..k).map(move |b| (a, b))).collect();
     let vals: Vec<f64> = pairs
         .par_iter()
@@ -302,17 +520,24 @@ fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
         xtx[(a, b)] = v;
         xtx[(b, a)] = v;
     }
-    for a in 0..k {
-        xtz[a] = x[a].iter().zip(z).zip(w).map(|((p, q), w)| p * q * w).sum();
-    }
-    (xtx, xtz)
+    xtx
+}
+
+/// `X'WX` and `X'Wz` for column-major `x`.
+fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
+    let xtz = DVector::from_iterator(
+        x.len(),
+        x.iter()
+            .map(|c| c.iter().zip(z).zip(w).map(|((p, q), w)| p * q * w).sum()),
+    );
+    (gram(x, w), xtz)
 }
 
 /// Finds regressors collinear with the fixed effects (`Σw x̃² ≤ tol · Σw x²`) or with earlier
 /// regressors (pivot of a sequential Cholesky factorisation of `X̃'WX̃` below `tol` times the
 /// diagonal). Returns the indices to keep.
 fn non_collinear(x_raw: &[Vec<f64>], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Vec<usize> {
-    let (g, _) = cross(x_dm, w, &vec![0.0; w.len()]);
+    let g = gram(x_dm, w);
     let k = x_dm.len();
     let mut keep: Vec<usize> = Vec::new();
     // L factor of kept columns, row-major by kept index.
@@ -338,204 +563,70 @@ fn non_collinear(x_raw: &[Vec<f64>], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> 
     keep
 }
 
-/// Fits `formula` to `ds` by PPML with fixed effects. Errors name the offending column, row or
-/// token; a fit that does not converge within `opts.max_iter` iterations is an error.
-pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFit> {
-    if opts.tol.is_nan()
-        || opts.tol <= 0.0
-        || opts.max_iter == 0
-        || opts.demean.tol.is_nan()
-        || opts.demean.tol <= 0.0
-    {
-        return Err(Error::invalid(
-            "PPML options",
-            "tolerances must be positive and max_iter at least 1",
-        ));
-    }
-    if opts.cluster.len() > 2 {
-        return Err(Error::invalid(
-            "--cluster",
-            "at most two-way clustering is supported",
-        ));
-    }
-    let n_all = ds.nrows();
-    // 1. Rows selected by the subset filter.
-    let mask = match &opts.subset {
-        Some(f) => ds.filter_mask(f)?,
-        None => vec![true; n_all],
-    };
-    let rows: Vec<usize> = (0..n_all).filter(|&i| mask[i]).collect();
-    let excluded_by_subset = n_all - rows.len();
-    if rows.is_empty() {
-        return Err(Error::invalid(
-            "--subset",
-            "no rows left after the subset filter",
-        ));
-    }
+/// The last IRLS step and what the variance and the fixed effects need from it.
+pub struct IrlsSolution {
+    /// Indices (into [`Design::x`]) of the regressors kept (not collinear).
+    pub active: Vec<usize>,
+    /// `β`, aligned with `active`.
+    pub beta: DVector<f64>,
+    /// Demeaned regressors `X̃` of the last step, aligned with `active`.
+    pub x_dm: Vec<Vec<f64>>,
+    /// IRLS weights `w = μ` of the last step.
+    pub w: Vec<f64>,
+    /// Working residuals `z̃ − X̃β` of the last step.
+    pub resid: Vec<f64>,
+    /// Fixed-effect coefficients of the demeaned working variable, `α_z`.
+    pub alpha_z: Vec<f64>,
+    /// Fixed-effect coefficients of each demeaned regressor, `α_xj` (indexed like `Design::x`).
+    pub alpha_x: Vec<Vec<f64>>,
+    /// Fitted means `μ`.
+    pub mu: Vec<f64>,
+    pub iterations: usize,
+    pub deviance: f64,
+    pub converged: bool,
+    pub demean_sweeps: Vec<usize>,
+    /// Names of regressors dropped as collinear.
+    pub collinear: Vec<String>,
+}
 
-    // 2. Columns on the selected rows.
-    let ycol = ds.require(&formula.outcome, "the outcome of the formula")?;
-    let Column::Numeric(yv) = ycol else {
-        return Err(Error::invalid(
-            format!("outcome '{}'", formula.outcome),
-            "is a text column, not numbers",
-        ));
-    };
-    let mut y = Vec::with_capacity(rows.len());
-    for &i in &rows {
-        let v = yv[i];
-        if !v.is_finite() || v < 0.0 {
-            return Err(ds.row_error(
-                i,
-                format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with --subset or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
-            ));
-        }
-        y.push(v);
-    }
-    let mut names: Vec<String> = formula.terms.iter().map(|t| t.name()).collect();
-    let mut x_raw: Vec<Vec<f64>> = formula
-        .terms
-        .iter()
-        .map(|t| term_values(ds, t, &rows, "regressor"))
-        .collect::<Result<_>>()?;
-    if formula.fixed_effects.is_empty() {
-        names.insert(0, "(Intercept)".to_string());
-        x_raw.insert(0, vec![1.0; rows.len()]);
-    }
-    let offset = match &opts.offset {
-        Some(o) => term_values(ds, &Term::parse(o)?, &rows, "offset")?,
-        None => vec![0.0; rows.len()],
-    };
-    // Factorise every column used by a fixed effect or cluster once, in parallel, then build
-    // the interactions in parallel; errors are reported in formula order.
-    let cluster_cols: Vec<Vec<String>> = opts
-        .cluster
-        .iter()
-        .map(|c| c.split('^').map(|s| s.trim().to_string()).collect())
-        .collect();
-    let mut cache = super::data::FactorCache::default();
-    for cols in &formula.fixed_effects {
-        for c in cols {
-            ds.require(c, &format!("fixed effect '{}'", cols.join("^")))?;
-        }
-    }
-    for (cols, c) in cluster_cols.iter().zip(&opts.cluster) {
-        for col in cols {
-            ds.require(col, &format!("cluster '{c}'"))?;
-        }
-    }
-    let all_cols: Vec<String> = formula
-        .fixed_effects
-        .iter()
-        .chain(&cluster_cols)
-        .flatten()
-        .cloned()
-        .collect();
-    cache.prefill(ds, &all_cols, &rows, "fixed effects and clusters")?;
-    let specs: Vec<(&Vec<String>, String)> = formula
-        .fixed_effects
-        .iter()
-        .map(|cols| (cols, format!("fixed effect '{}'", cols.join("^"))))
-        .chain(
-            cluster_cols
-                .iter()
-                .zip(&opts.cluster)
-                .map(|(cols, c)| (cols, format!("cluster '{c}'"))),
-        )
-        .collect();
-    let built: Vec<Result<Factor>> = specs
-        .par_iter()
-        .map(|(cols, ctx)| Factor::from_columns_prepared(ds, cols, &rows, ctx, &cache))
-        .collect();
-    let mut built = built.into_iter().collect::<Result<Vec<Factor>>>()?;
-    let clusters_all: Vec<Factor> = built.split_off(formula.fixed_effects.len());
-    let factors_all: Vec<Factor> = built;
+/// What one IRLS step leaves for the variance: `X̃`, `w`, the working residuals and `β`.
+struct LastStep {
+    x_dm: Vec<Vec<f64>>,
+    w: Vec<f64>,
+    resid: Vec<f64>,
+    beta: DVector<f64>,
+}
 
-    // 3. Separation (all-zero fixed-effect groups) and singletons.
-    let mut keep = vec![true; rows.len()];
-    let mut groups = vec![0usize; factors_all.len()];
-    let (dropped_separation, dropped_singletons) = drop_separated(
-        &y,
-        &factors_all,
-        &mut keep,
-        opts.drop_singletons,
-        &mut groups,
-    );
-    let factors: Vec<Factor> = factors_all.iter().map(|f| restrict(f, &keep)).collect();
-    let clusters: Vec<Factor> = clusters_all.iter().map(|f| restrict(f, &keep)).collect();
-    let sel = |v: &[f64]| -> Vec<f64> {
-        v.iter()
-            .zip(&keep)
-            .filter(|(_, &k)| k)
-            .map(|(&x, _)| x)
-            .collect()
-    };
-    let y = sel(&y);
-    let offset = sel(&offset);
-    let x_raw: Vec<Vec<f64>> = x_raw.iter().map(|c| sel(c)).collect();
-    let used_rows: Vec<usize> = rows
-        .iter()
-        .zip(&keep)
-        .filter(|(_, &k)| k)
-        .map(|(&i, _)| i)
-        .collect();
-    let n = y.len();
-    if n == 0 || y.iter().all(|&v| v == 0.0) {
-        return Err(Error::invalid(
-            format!("outcome '{}'", formula.outcome),
-            "is zero in every usable observation; nothing to estimate",
-        ));
-    }
-    let mut warnings = Vec::new();
-    let separated_groups: Vec<(String, usize)> = formula
-        .fe_names()
-        .into_iter()
-        .zip(groups)
-        .filter(|(_, g)| *g > 0)
-        .collect();
-    if dropped_separation > 0 {
-        let per: Vec<String> = separated_groups
-            .iter()
-            .map(|(d, g)| format!("{g} of '{d}'"))
-            .collect();
-        warnings.push(format!(
-            "{dropped_separation} observation(s) dropped in all-zero fixed-effect groups ({}): their fixed effect would be -infinity (separation)",
-            per.join(", ")
-        ));
-    }
-    if dropped_singletons > 0 {
-        warnings.push(format!(
-            "{dropped_singletons} singleton observation(s) dropped"
-        ));
-    }
-
-    // 4. IRLS.
+/// Step 3: iteratively reweighted least squares (see the module documentation).
+pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
+    let n = d.nobs();
+    let (y, offset, factors, names) = (&d.y, &d.offset, &d.factors, &d.names);
     let ybar = y.iter().sum::<f64>() / n as f64;
     let mut mu: Vec<f64> = y.iter().map(|&v| (v + ybar) / 2.0).collect();
     let mut eta: Vec<f64> = mu.iter().map(|m| m.ln()).collect();
-    let mut last = deviance(&y, &mu);
-    let mut active: Vec<usize> = (0..x_raw.len()).collect();
+    let mut last = deviance(y, &mu);
+    let mut active: Vec<usize> = (0..d.x.len()).collect();
     let ncoef_fe: usize = factors.iter().map(|f| f.nlevels()).sum();
     let mut alpha_z = vec![0.0; ncoef_fe];
-    let mut alpha_x: Vec<Vec<f64>> = vec![vec![0.0; ncoef_fe]; x_raw.len()];
+    let mut alpha_x: Vec<Vec<f64>> = vec![vec![0.0; ncoef_fe]; d.x.len()];
     let mut collinear = Vec::new();
     let mut converged = false;
     let mut iterations = 0;
     let mut demean_sweeps = Vec::new();
     let mut last_crit = f64::INFINITY;
     let mut dev = last;
-    let mut state: Option<IrlsState> = None;
+    let mut state: Option<LastStep> = None;
+    let mut z = vec![0.0; n];
     for it in 0..opts.max_iter {
         iterations = it + 1;
         let w = mu.clone();
-        let z: Vec<f64> = eta
-            .par_iter()
-            .zip(&offset)
-            .zip(&y)
+        z.par_iter_mut()
+            .zip(&eta)
+            .zip(offset)
+            .zip(y)
             .zip(&mu)
-            .map(|(((e, o), y), m)| e - o + y / m - 1.0)
-            .collect();
-        let fe = FixedEffects::new(&factors, &w);
+            .for_each(|((((z, e), o), y), m)| *z = e - o + y / m - 1.0);
+        let fe = FixedEffects::new(factors, &w);
         // Adaptive inner tolerance (as ppmlhdfe): loose while the IRLS is far from its solution,
         // tighter as the deviance settles. When the deviance criterion is met after a loosely
         // demeaned step, the step is redone at the requested tolerance (warm-started, cheap),
@@ -553,47 +644,30 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             inner.tol = target;
         }
         let (x_dm, resid, beta, crit, new_eta, new_mu) = loop {
-            // Demean z and the active regressors in parallel, warm-started.
-            let mut jobs: Vec<(&[f64], &mut Vec<f64>)> = Vec::with_capacity(active.len() + 1);
-            jobs.push((&z, &mut alpha_z));
-            let mut ax: Vec<Option<&mut Vec<f64>>> = alpha_x.iter_mut().map(Some).collect();
-            for &j in &active {
-                if let Some(a) = ax[j].take() {
-                    jobs.push((&x_raw[j], a));
-                }
-            }
-            let results: Vec<Result<(Vec<f64>, usize)>> = jobs
-                .into_par_iter()
-                .map(|(col, a)| fe.demean(col, a, &inner))
+            // z and the active regressors, demeaned together (one pass over the data per
+            // projection), each warm-started from its coefficients of the last iteration.
+            let mut cols: Vec<&[f64]> = vec![&z];
+            cols.extend(active.iter().map(|&j| d.x[j].as_slice()));
+            let mut alphas: Vec<Vec<f64>> = std::iter::once(std::mem::take(&mut alpha_z))
+                .chain(active.iter().map(|&j| std::mem::take(&mut alpha_x[j])))
                 .collect();
-            let max_sweeps = results
-                .iter()
-                .filter_map(|r| r.as_ref().ok().map(|x| x.1))
-                .max()
-                .unwrap_or(0);
-            demean_sweeps.push(max_sweeps);
-            let mut results = results.into_iter();
-            let z_dm = results
-                .next()
-                .ok_or_else(|| Error::NotConverged("internal: no demeaning result".into()))??
-                .0;
-            let mut x_dm: Vec<Vec<f64>> = Vec::with_capacity(active.len());
-            for r in results {
-                x_dm.push(r?.0);
+            let demeaned = fe.demean_columns(&cols, &mut alphas, &inner);
+            let mut back = alphas.into_iter();
+            alpha_z = back.next().unwrap_or_default();
+            for (&j, a) in active.iter().zip(back) {
+                alpha_x[j] = a;
             }
+            let (mut x_dm, sweeps) = demeaned?;
+            demean_sweeps.push(sweeps);
+            let z_dm = x_dm.remove(0);
             if it == 0 && collinear.is_empty() {
-                let raw: Vec<Vec<f64>> = active.iter().map(|&j| x_raw[j].clone()).collect();
+                let raw: Vec<Vec<f64>> = active.iter().map(|&j| d.x[j].clone()).collect();
                 let keep_idx = non_collinear(&raw, &x_dm, &w, 1e-9);
                 if keep_idx.len() < active.len() {
-                    let dropped: Vec<String> = (0..active.len())
+                    collinear = (0..active.len())
                         .filter(|a| !keep_idx.contains(a))
                         .map(|a| names[active[a]].clone())
                         .collect();
-                    warnings.push(format!(
-                        "regressor(s) {} dropped: collinear with the fixed effects or with other regressors",
-                        dropped.join(", ")
-                    ));
-                    collinear = dropped;
                     x_dm = keep_idx
                         .iter()
                         .map(|&a| std::mem::take(&mut x_dm[a]))
@@ -617,19 +691,17 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             let mut resid = z_dm;
             for (a, col) in x_dm.iter().enumerate() {
                 let b = beta[a];
-                for (r, x) in resid.iter_mut().zip(col) {
-                    *r -= b * x;
-                }
+                resid.par_iter_mut().zip(col).for_each(|(r, x)| *r -= b * x);
             }
             let new_eta: Vec<f64> = (0..n)
                 .into_par_iter()
                 .map(|i| z[i] - resid[i] + offset[i])
                 .collect();
             let new_mu: Vec<f64> = new_eta.par_iter().map(|e| e.exp()).collect();
-            dev = deviance(&y, &new_mu);
+            dev = deviance(y, &new_mu);
             if !dev.is_finite() {
                 return Err(Error::NotConverged(format!(
-                    "IRLS iteration {iterations}: the deviance is not finite (fitted values overflow); check for extreme regressor values or separation not caught by the fixed-effect check"
+                    "IRLS iteration {iterations}: the deviance is not finite (fitted values overflow); check for extreme regressor values"
                 )));
             }
             let crit = (dev - last).abs() / (0.1 + last.abs());
@@ -643,99 +715,227 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         mu = new_mu;
         last = dev;
         last_crit = crit;
-        state = Some((x_dm, w, resid, beta));
+        state = Some(LastStep {
+            x_dm,
+            w,
+            resid,
+            beta,
+        });
+        if let Some(p) = &opts.progress {
+            (p.0)(&IrlsProgress {
+                iteration: iterations,
+                max_iter: opts.max_iter,
+                criterion: crit,
+                tol: opts.tol,
+                sweeps: demean_sweeps.last().copied().unwrap_or(0),
+            });
+        }
         if crit < opts.tol {
             converged = true;
             break;
         }
     }
-    if !converged {
-        return Err(Error::NotConverged(format!(
-            "PPML did not converge in {} IRLS iterations (last deviance {dev}); raise --max-iter or check the data for separation",
-            opts.max_iter
-        )));
-    }
-    let Some((x_dm, w, resid, beta)) = state else {
+    let Some(LastStep {
+        x_dm,
+        w,
+        resid,
+        beta,
+    }) = state
+    else {
         return Err(Error::NotConverged("no IRLS iteration ran".into()));
     };
+    Ok(IrlsSolution {
+        active,
+        beta,
+        x_dm,
+        w,
+        resid,
+        alpha_z,
+        alpha_x,
+        mu,
+        iterations,
+        deviance: dev,
+        converged,
+        demean_sweeps,
+        collinear,
+    })
+}
 
-    // 5. Standard errors.
-    let spec = VcovSpec {
-        clusters: &clusters,
-        factors: &factors,
-        ssc: opts.ssc,
-    };
-    let (vc, description, ssc_details) = vcov::vcov(&x_dm, &w, &resid, &spec)?;
-    let std_errors = (0..beta.len())
-        .map(|j| vc[(j, j)].max(0.0).sqrt())
-        .collect();
-
-    // 6. Fixed effects: α = α_z − Σ_j β_j α_xj (linearity of the projection).
-    let mut alpha = alpha_z.clone();
-    for (a, &j) in active.iter().enumerate() {
-        for (v, ax) in alpha.iter_mut().zip(&alpha_x[j]) {
-            *v -= beta[a] * ax;
+/// Step 5: the fixed effects `α = α_z − Σ_j β_j α_xj` (the projection is linear), normalised so
+/// that in every dimension after the first the first level is zero, the first dimension
+/// absorbing the shift. Returns the flattened coefficients and the offset of each dimension.
+pub fn recover_fixed_effects(factors: &[Factor], sol: &IrlsSolution) -> (Vec<f64>, Vec<usize>) {
+    let mut alpha = sol.alpha_z.clone();
+    for (a, &j) in sol.active.iter().enumerate() {
+        for (v, ax) in alpha.iter_mut().zip(&sol.alpha_x[j]) {
+            *v -= sol.beta[a] * ax;
         }
     }
     let mut offsets = vec![0usize];
-    for f in &factors {
+    for f in factors {
         offsets.push(offsets.last().copied().unwrap_or(0) + f.nlevels());
     }
-    // Normalise: first level of dimensions 2..G set to zero, shift absorbed by dimension 1.
-    if factors.len() >= 2 {
-        for g in 1..factors.len() {
-            let (lo, hi) = (offsets[g], offsets[g + 1]);
-            if hi > lo {
-                let shift = alpha[lo];
-                alpha[lo..hi].iter_mut().for_each(|v| *v -= shift);
-                alpha[offsets[0]..offsets[1]]
-                    .iter_mut()
-                    .for_each(|v| *v += shift);
-            }
+    for g in 1..factors.len() {
+        let (lo, hi) = (offsets[g], offsets[g + 1]);
+        if hi > lo {
+            let shift = alpha[lo];
+            alpha[lo..hi].iter_mut().for_each(|v| *v -= shift);
+            alpha[offsets[0]..offsets[1]]
+                .iter_mut()
+                .for_each(|v| *v += shift);
         }
     }
-    let fixed_effects: Vec<FixedEffectEstimates> = factors
+    (alpha, offsets)
+}
+
+/// Fits `formula` to `ds` by PPML with fixed effects. Errors name the offending column, row or
+/// token; a fit that does not converge within `opts.max_iter` iterations is an error unless
+/// `opts.allow_unconverged` (then it is returned with `converged: false` and a warning).
+pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFit> {
+    if opts.tol.is_nan()
+        || opts.tol <= 0.0
+        || opts.max_iter == 0
+        || opts.demean.tol.is_nan()
+        || opts.demean.tol <= 0.0
+    {
+        return Err(Error::invalid(
+            "PPML options",
+            "tolerances must be positive and max_iter at least 1",
+        ));
+    }
+    if opts.cluster.len() > 2 {
+        return Err(Error::invalid(
+            "--cluster",
+            "at most two-way clustering is supported",
+        ));
+    }
+    let n_all = ds.nrows();
+    let design = Design::build(ds, formula, opts)?;
+    let (design, sep) = separate(design, opts)?;
+    let n = design.nobs();
+    if n == 0 || design.y.iter().all(|&v| v == 0.0) {
+        return Err(Error::invalid(
+            format!("outcome '{}'", formula.outcome),
+            "is zero in every usable observation; nothing to estimate",
+        ));
+    }
+    let mut warnings = Vec::new();
+    let separated_groups: Vec<(String, usize)> = formula
+        .fe_names()
+        .into_iter()
+        .zip(sep.groups.iter().copied())
+        .filter(|(_, g)| *g > 0)
+        .collect();
+    if sep.by_fixed_effects > 0 {
+        let per: Vec<String> = separated_groups
+            .iter()
+            .map(|(d, g)| format!("{g} of '{d}'"))
+            .collect();
+        warnings.push(format!(
+            "{} observation(s) dropped in all-zero fixed-effect groups ({}): their fixed effect would be -infinity (separation)",
+            sep.by_fixed_effects,
+            per.join(", ")
+        ));
+    }
+    if sep.by_relu > 0 {
+        warnings.push(format!(
+            "{} observation(s) dropped as separated by the regressors (iterative rectifier, Correia, Guimaraes & Zylkin 2021): a combination of regressors and fixed effects is zero where the outcome is positive and positive only where it is zero",
+            sep.by_relu
+        ));
+    }
+    if opts.relu && !sep.relu_converged {
+        warnings.push(format!(
+            "the separation check by the regressors (iterative rectifier) did not settle in {} regressions; separated observations may remain",
+            sep.relu_iterations
+        ));
+    }
+    if sep.singletons > 0 {
+        warnings.push(format!(
+            "{} singleton observation(s) dropped",
+            sep.singletons
+        ));
+    }
+
+    let sol = irls(&design, opts)?;
+    if !sol.converged {
+        let msg = format!(
+            "PPML did not converge in {} IRLS iterations (last deviance {}); raise the iteration limit (--max-iter) or check the data for separation",
+            opts.max_iter, sol.deviance
+        );
+        if !opts.allow_unconverged {
+            return Err(Error::NotConverged(msg));
+        }
+        warnings.push(msg);
+    }
+    if !sol.collinear.is_empty() {
+        warnings.push(format!(
+            "regressor(s) {} dropped: collinear with the fixed effects or with other regressors",
+            sol.collinear.join(", ")
+        ));
+    }
+
+    // Step 4: standard errors.
+    let spec = VcovSpec {
+        clusters: &design.clusters,
+        factors: &design.factors,
+        ssc: opts.ssc,
+    };
+    let (vc, description, ssc_details) = vcov::vcov(&sol.x_dm, &sol.w, &sol.resid, &spec)?;
+    let std_errors = (0..sol.beta.len())
+        .map(|j| vc[(j, j)].max(0.0).sqrt())
+        .collect();
+
+    // Step 5: fixed effects.
+    let (alpha, offsets) = recover_fixed_effects(&design.factors, &sol);
+    let fe_names = formula.fe_names();
+    let fixed_effects: Vec<FixedEffectEstimates> = design
+        .factors
         .iter()
         .enumerate()
         .map(|(g, f)| FixedEffectEstimates {
-            dimension: formula.fe_names()[g].clone(),
+            dimension: fe_names[g].clone(),
             levels: f.labels.clone(),
             values: alpha[offsets[g]..offsets[g + 1]].to_vec(),
         })
         .collect();
-
     let mut used = vec![false; n_all];
     let mut fitted = vec![f64::NAN; n_all];
     let mut fe_sum = vec![f64::NAN; n_all];
-    for (k, &i) in used_rows.iter().enumerate() {
+    for (k, &i) in design.rows.iter().enumerate() {
         used[i] = true;
-        fitted[i] = mu[k];
-        let mut s = 0.0;
-        for (g, f) in factors.iter().enumerate() {
-            s += alpha[offsets[g] + f.codes[k] as usize];
-        }
-        fe_sum[i] = s;
+        fitted[i] = sol.mu[k];
+        fe_sum[i] = design
+            .factors
+            .iter()
+            .enumerate()
+            .map(|(g, f)| alpha[offsets[g] + f.codes[k] as usize])
+            .sum();
     }
-    let names: Vec<String> = active.iter().map(|&j| names[j].clone()).collect();
     Ok(PpmlFit {
         formula: formula.to_string(),
-        names,
-        coefficients: beta.iter().copied().collect(),
+        names: sol
+            .active
+            .iter()
+            .map(|&j| design.names[j].clone())
+            .collect(),
+        coefficients: sol.beta.iter().copied().collect(),
         vcov: vc,
         std_errors,
         vcov_description: description,
         ssc_details,
         nobs: n,
-        excluded_by_subset,
-        dropped_separation,
+        excluded_by_subset: design.excluded_by_subset,
+        dropped_separation: sep.by_fixed_effects + sep.by_relu,
         separated_groups,
-        dropped_singletons,
-        collinear,
+        separated_by_relu: sep.by_relu,
+        dropped_singletons: sep.singletons,
+        separation: sep,
+        collinear: sol.collinear,
         warnings,
-        iterations,
-        deviance: dev,
-        converged,
-        demean_sweeps,
+        iterations: sol.iterations,
+        deviance: sol.deviance,
+        converged: sol.converged,
+        demean_sweeps: sol.demean_sweeps,
         used,
         fitted,
         fe_sum,
@@ -797,6 +997,127 @@ mod tests {
         assert_eq!(fit.nobs, 12);
         assert!(fit.fitted[12].is_nan() && fit.fitted[0].is_finite());
         assert!(fit.fixed_effects[0].levels.len() == 2);
+    }
+
+    /// A gravity panel with zeros: 8 × 8 economies, `dist` from positions, a zero wherever a
+    /// deterministic hash says so (never a whole exporter or importer).
+    fn panel_with_zeros() -> (Dataset, Vec<f64>) {
+        let (mut e, mut m, mut d, mut y) = (vec![], vec![], vec![], vec![]);
+        for i in 0..8usize {
+            for j in 0..8usize {
+                let dist = 1.0 + ((i * 7 + j * 3) % 11) as f64 + (i as f64 - j as f64).abs();
+                let mean = (3.0 + 0.3 * i as f64 + 0.2 * j as f64 - 0.8 * dist.ln()).exp();
+                let zero = (i * 5 + j * 3) % 7 == 0 && i != j;
+                e.push(format!("E{i}"));
+                m.push(format!("M{j}"));
+                d.push(dist);
+                y.push(if zero {
+                    0.0
+                } else {
+                    (mean * (1.0 + 0.1 * ((i + 2 * j) % 3) as f64)).round() + 1.0
+                });
+            }
+        }
+        let mut ds = Dataset::new();
+        ds.push_text("exporter", e).unwrap();
+        ds.push_text("importer", m).unwrap();
+        ds.push_numeric("dist", d).unwrap();
+        ds.push_numeric("trade", y.clone()).unwrap();
+        (ds, y)
+    }
+
+    /// Issue 14 item 2: `sep = (trade == 0)` separates every zero. Before the iterative
+    /// rectifier the fit reported `sep` ≈ −18 with a tiny standard error, "0 separated" and
+    /// "converged: true".
+    #[test]
+    fn separation_by_a_regressor_is_found() {
+        let (mut ds, y) = panel_with_zeros();
+        let zeros = y.iter().filter(|&&v| v == 0.0).count();
+        assert!(zeros >= 5);
+        ds.push_numeric("sep", y.iter().map(|&v| f64::from(v == 0.0)).collect())
+            .unwrap();
+        let f = Formula::parse("trade ~ log(dist) + sep | exporter + importer").unwrap();
+        let r = fit(&ds, &f, &PpmlOptions::default()).unwrap();
+        assert_eq!(r.dropped_separation, zeros);
+        assert_eq!(r.separated_by_relu, zeros);
+        assert_eq!(r.nobs, y.len() - zeros);
+        assert_eq!(r.names, vec!["log(dist)"]);
+        assert_eq!(r.collinear, vec!["sep"]);
+        assert!(r.warnings.iter().any(|w| w.contains("iterative rectifier")));
+        // The same as fitting the positive observations alone.
+        let mut pos = ds.clone();
+        pos.push_numeric("positive", y.iter().map(|&v| f64::from(v > 0.0)).collect())
+            .unwrap();
+        let f2 = Formula::parse("trade ~ log(dist) | exporter + importer").unwrap();
+        let o2 = PpmlOptions {
+            subset: Some("positive == 1".into()),
+            ..Default::default()
+        };
+        let r2 = fit(&pos, &f2, &o2).unwrap();
+        let (b1, b2) = (r.coefficients[0], r2.coefficients[0]);
+        assert!((b1 - b2).abs() < 1e-9 * b2.abs().max(1.0), "{b1} vs {b2}");
+        // With the fixed-effect rule alone the separation goes unseen (the old behaviour).
+        let fe_only = PpmlOptions {
+            relu: false,
+            ..Default::default()
+        };
+        let old = fit(&ds, &f, &fe_only).unwrap();
+        assert_eq!(old.dropped_separation, 0);
+        assert!(old.coef("sep").unwrap().0 < -10.0);
+    }
+
+    /// Separation that neither a fixed effect alone nor the regressor alone shows:
+    /// `z = x + 1{exporter = E0}` is zero on every positive outcome and one on E0's zeros.
+    #[test]
+    fn separation_only_the_rectifier_finds() {
+        let (mut ds, y) = panel_with_zeros();
+        let Some(Column::Text(e)) = ds.column("exporter").cloned() else {
+            panic!()
+        };
+        let x: Vec<f64> = y
+            .iter()
+            .zip(&e)
+            .map(|(&v, e)| if e == "E0" && v > 0.0 { -1.0 } else { 0.0 })
+            .collect();
+        let e0_zeros = y
+            .iter()
+            .zip(&e)
+            .filter(|(&v, e)| *e == "E0" && v == 0.0)
+            .count();
+        assert!(e0_zeros >= 1);
+        ds.push_numeric("x", x).unwrap();
+        let f = Formula::parse("trade ~ log(dist) + x | exporter + importer").unwrap();
+        let r = fit(&ds, &f, &PpmlOptions::default()).unwrap();
+        assert_eq!(r.separation.by_fixed_effects, 0);
+        assert_eq!(r.separated_by_relu, e0_zeros);
+        for (i, (&v, e)) in y.iter().zip(&e).enumerate() {
+            assert_eq!(r.used[i], !(e == "E0" && v == 0.0), "row {i}");
+        }
+    }
+
+    /// `converged` is false when the iteration limit is hit and the caller asked for the fit
+    /// anyway; otherwise non-convergence is an error.
+    #[test]
+    fn non_convergence_is_flagged_or_an_error() {
+        let ds = panel();
+        let f = Formula::parse("trade ~ x | exporter + importer").unwrap();
+        let o = PpmlOptions {
+            max_iter: 1,
+            ..Default::default()
+        };
+        let e = fit(&ds, &f, &o).unwrap_err().to_string();
+        assert!(e.contains("did not converge"), "{e}");
+        let r = fit(
+            &ds,
+            &f,
+            &PpmlOptions {
+                allow_unconverged: true,
+                ..o
+            },
+        )
+        .unwrap();
+        assert!(!r.converged);
+        assert!(r.warnings.iter().any(|w| w.contains("did not converge")));
     }
 
     #[test]

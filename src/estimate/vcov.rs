@@ -177,20 +177,7 @@ pub fn vcov(
                 .collect()
         })
         .collect();
-    let mut xtx = DMatrix::zeros(k, k);
-    for a in 0..k {
-        for b in a..k {
-            let v: f64 = x_dm[a]
-                .iter()
-                .zip(&x_dm[b])
-                .zip(w)
-                .map(|((p, q), w)| p * q * w)
-                .sum();
-            xtx[(a, b)] = v;
-            xtx[(b, a)] = v;
-        }
-    }
-    let bread = xtx.try_inverse().ok_or_else(|| {
+    let bread = super::ppml::gram(x_dm, w).try_inverse().ok_or_else(|| {
         Error::invalid(
             "standard errors",
             "X'WX is singular; regressors are collinear",

@@ -1,28 +1,36 @@
 //! The multi-sector tariff model of Caliendo & Parro (2015), "Estimates of the Trade and
 //! Welfare Effects of NAFTA", Review of Economic Studies 82(1), solved in changes
-//! ("exact hat algebra"). See MODEL.md §1.
+//! ("exact hat algebra"). MODEL.md §1; notation as there: `n` importer, `i` exporter, `j, k`
+//! sectors; `N` economies, `J` sectors.
 //!
 //! For a new tariff matrix `τ'` and non-tariff cost factors `d̂`,
 //! `κ̂_ni^j = d̂_ni^j (1+τ'_ni^j)/(1+τ_ni^j)`, the equilibrium solves
 //!
 //! ```text
-//! ĉ_n^j  = ŵ_n^{γ_n^j} Π_k (P̂_n^k)^{γ_n^{k,j}}                              input-bundle cost
-//! P̂_n^j  = [ Σ_i π_ni^j (κ̂_ni^j ĉ_i^j)^{-θ^j} ]^{-1/θ^j}                     price index
-//! π'_ni^j = π_ni^j (κ̂_ni^j ĉ_i^j / P̂_n^j)^{-θ^j}                             import shares
-//! X'_n^j  = Σ_k γ_n^{j,k} Σ_i π'_in^k X'_i^k/(1+τ'_in^k) + α_n^j I'_n         sector expenditure
-//! I'_n    = ŵ_n w_n L_n + Σ_j Σ_i τ'_ni^j π'_ni^j X'_n^j/(1+τ'_ni^j) + D'_n     income
-//! ŵ_n w_n L_n = Σ_j γ_n^j Σ_i π'_in^j X'_i^j/(1+τ'_in^j)                       factor market (≡ trade balance)
+//! ĉ_n^j  = ŵ_n^{γ_n^j} Π_k (P̂_n^k)^{γ_n^{k,j}}                              (1) input-bundle cost
+//! P̂_n^j  = [ Σ_i π_ni^j (κ̂_ni^j ĉ_i^j)^{-θ^j} ]^{-1/θ^j}                     (2) price index
+//! π'_ni^j = π_ni^j (κ̂_ni^j ĉ_i^j / P̂_n^j)^{-θ^j}                             (3) import shares
+//! X'_n^j  = Σ_k γ_n^{j,k} Σ_i π'_in^k X'_i^k/(1+τ'_in^k) + α_n^j I'_n         (4) sector expenditure
+//! I'_n    = ŵ_n w_n L_n + Σ_j Σ_i τ'_ni^j π'_ni^j X'_n^j/(1+τ'_ni^j) + D'_n     (5) income
+//! ŵ_n w_n L_n = Σ_j γ_n^j Σ_i π'_in^j X'_i^j/(1+τ'_in^j)                       (6) factor market (≡ trade balance)
 //! ```
 //!
 //! Numeraire: world value added is fixed, `Σ_n ŵ_n w_n L_n = Σ_n w_n L_n`.
-//! The outer loop moves wages by the factor-market excess demand with a damped step,
-//! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops (costs and prices, then
-//! expenditure) are contractions, warm-started between outer steps and solved to a tolerance
-//! that tightens with the outer residual (1e-3 of it, down to 1e-14).
+//! The outer loop moves wages by the factor-market excess demand (6) with a damped step,
+//! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops — costs and prices (1–2),
+//! then expenditure (4–5) — are contractions, warm-started between outer steps and solved to a
+//! tolerance that tightens with the outer residual (1e-3 of it, down to 1e-14). All buffers
+//! live in one [`Workspace`] allocated per solve; the outer loop allocates nothing of size
+//! `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
+//! computed by one thread in a fixed order, so results do not depend on the thread count.
 
 use super::anderson::Anderson;
 use crate::data::{Baseline, Cube};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// Sector loops run in parallel when one pass over the bilateral cube (`N²J`) is at least this.
+const PARALLEL_CELLS: usize = 1 << 17;
 
 /// Settings of the equilibrium solver.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,6 +52,74 @@ impl Default for SolverSettings {
     }
 }
 
+/// A value per economy and sector, `v_n^j`, stored economy by economy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectorValues {
+    sectors: usize,
+    data: Vec<f64>,
+}
+
+impl SectorValues {
+    /// Wraps `data[n·J + j]`.
+    pub fn new(sectors: usize, data: Vec<f64>) -> Self {
+        SectorValues { sectors, data }
+    }
+    /// `v_n^j`.
+    #[inline(always)]
+    pub fn at(&self, n: usize, j: usize) -> f64 {
+        self.data[n * self.sectors + j]
+    }
+    /// `v_n^·`, the sectors of economy `n`.
+    #[inline(always)]
+    pub fn economy(&self, n: usize) -> &[f64] {
+        &self.data[n * self.sectors..(n + 1) * self.sectors]
+    }
+}
+
+/// Input-output cost shares `γ_n^{k,j}` (sector `k`'s share in sector `j`'s costs in economy
+/// `n`), held in the two orders the equilibrium reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputOutput {
+    sectors: usize,
+    /// `[(n·J + j)·J + k] = γ_n^{k,j}`: what sector `j` buys, for the cost equation (1).
+    by_user: Vec<f64>,
+    /// `[(n·J + j)·J + k] = γ_n^{j,k}`: who buys good `j`, for the expenditure equation (4).
+    by_input: Vec<f64>,
+}
+
+impl InputOutput {
+    /// From the baseline's layout `[(n·J + k)·J + j] = γ_n^{k,j}`.
+    pub fn new(sectors: usize, gamma: &[f64]) -> Self {
+        let jj = sectors;
+        let economies = gamma.len() / (jj * jj).max(1);
+        let mut by_user = vec![0.0; gamma.len()];
+        for n in 0..economies {
+            for k in 0..jj {
+                for j in 0..jj {
+                    by_user[(n * jj + j) * jj + k] = gamma[(n * jj + k) * jj + j];
+                }
+            }
+        }
+        InputOutput {
+            sectors,
+            by_user,
+            by_input: gamma.to_vec(),
+        }
+    }
+    /// `γ_n^{k,j}` over `k`: the input shares in sector `j`'s costs.
+    #[inline(always)]
+    pub fn inputs_of(&self, n: usize, j: usize) -> &[f64] {
+        let jj = self.sectors;
+        &self.by_user[(n * jj + j) * jj..(n * jj + j + 1) * jj]
+    }
+    /// `γ_n^{j,k}` over `k`: the share of good `j` in each sector `k`'s costs.
+    #[inline(always)]
+    pub fn users_of(&self, n: usize, j: usize) -> &[f64] {
+        let jj = self.sectors;
+        &self.by_input[(n * jj + j) * jj..(n * jj + j + 1) * jj]
+    }
+}
+
 /// The model's data: a baseline in levels, the tariffs under which its flows were observed,
 /// and the elasticities. Built once, solved for many shocks.
 #[derive(Debug, Clone)]
@@ -51,19 +127,22 @@ pub struct Model {
     /// Economy and sector codes, to name them in diagnostics.
     pub economy_codes: Vec<String>,
     pub sector_codes: Vec<String>,
+    /// `N`, the number of economies.
     pub n: usize,
+    /// `J`, the number of sectors.
     pub j: usize,
+    /// `θ^j`.
     pub theta: Vec<f64>,
     /// Tariffs of the data year, `τ`.
     pub tau0: Cube,
     /// Tariff-inclusive import shares `π_ni^j = X_ni^j / X_n^j`.
     pub pi0: Cube,
-    /// `γ_n^j`, `[n*J+j]`.
-    pub va_share: Vec<f64>,
-    /// `γ_n^{k,j}`, `[(n*J+k)*J+j]`.
-    pub io_share: Vec<f64>,
-    /// `α_n^j`, `[n*J+j]`.
-    pub alpha: Vec<f64>,
+    /// Value-added shares `γ_n^j`.
+    pub va_share: SectorValues,
+    /// Input-output shares `γ_n^{k,j}`.
+    pub io: InputOutput,
+    /// Final-demand shares `α_n^j`.
+    pub alpha: SectorValues,
     /// `w_n L_n`.
     pub value_added: Vec<f64>,
     /// `D_n` of the data.
@@ -110,6 +189,42 @@ pub struct Equilibrium {
     pub residual: f64,
 }
 
+/// Everything one solve writes, allocated once per solve.
+struct Workspace {
+    /// `a_ni^j = π_ni^j κ̂_ni^{-θ^j}`, fixed for the shock.
+    a: Cube,
+    /// `ln ŵ_n`.
+    ln_w: Vec<f64>,
+    /// `ln ĉ_n^j`, `[n·J + j]`.
+    ln_c: Vec<f64>,
+    /// `ln P̂_n^j`, `[n·J + j]`.
+    ln_p: Vec<f64>,
+    /// `(ĉ_i^j)^{-θ^j}`, `[j·N + i]`.
+    c_pow: Vec<f64>,
+    /// `ln P̂` transposed, `[j·N + n]`, written by the sector-parallel price loop.
+    ln_p_by_sector: Vec<f64>,
+    /// `X'_n^j`, `[n·J + j]`.
+    x: Vec<f64>,
+    /// `π'_ni^j`.
+    pi: Cube,
+    /// `B_ni^j = π'_ni^j / (1+τ'_ni^j)`.
+    bshare: Cube,
+    /// `F_n^j = Σ_i π'_ni^j τ'_ni^j/(1+τ'_ni^j)`, tariff revenue per unit of expenditure.
+    revenue_share: Vec<f64>,
+    /// `Y_i^j = Σ_n B_ni^j X'_n^j`, gross output at factory prices, `[i·J + j]`.
+    output: Vec<f64>,
+    /// `Y` by sector, `[j·N + i]`, written by the sector-parallel loop.
+    output_by_sector: Vec<f64>,
+    /// `I'_n`.
+    income: Vec<f64>,
+    /// `ŵ_n`.
+    w: Vec<f64>,
+    /// Relative factor-market excess demand.
+    excess: Vec<f64>,
+    /// The damped wage update `G(ŵ)`.
+    g: Vec<f64>,
+}
+
 impl Model {
     /// Build the model from a baseline whose flows were observed under tariffs `tau0`.
     /// `use_io = false` drops the input-output links (`γ_n^j = 1`).
@@ -119,25 +234,22 @@ impl Model {
         } else {
             b.without_input_output()
         };
-        let (n, j) = (b.n_economies(), b.n_sectors());
-        let mut pi0 = Cube::zeros(j, n);
+        let (nn, jj) = (b.n_economies(), b.n_sectors());
+        let mut pi0 = Cube::zeros(jj, nn);
         let mut total = 0.0;
-        let mut x0 = vec![0.0; n * j];
-        for s in 0..j {
-            for m in 0..n {
-                let x: f64 = (0..n)
-                    .map(|i| b.flows.get(s, m, i) * (1.0 + tau0.get(s, m, i)))
+        let mut x0 = vec![0.0; nn * jj];
+        for j in 0..jj {
+            for n in 0..nn {
+                // X_n^j = Σ_i M_ni^j (1+τ_ni^j); π_ni^j = M_ni^j (1+τ_ni^j) / X_n^j
+                let x: f64 = (0..nn)
+                    .map(|i| b.flows.get(j, n, i) * (1.0 + tau0.get(j, n, i)))
                     .sum();
                 total += x;
-                x0[m * j + s] = x;
-                for i in 0..n {
-                    if x > 0.0 {
-                        pi0.set(
-                            s,
-                            m,
-                            i,
-                            b.flows.get(s, m, i) * (1.0 + tau0.get(s, m, i)) / x,
-                        );
+                x0[n * jj + j] = x;
+                if x > 0.0 {
+                    for i in 0..nn {
+                        let v = b.flows.get(j, n, i) * (1.0 + tau0.get(j, n, i)) / x;
+                        pi0.set(j, n, i, v);
                     }
                 }
             }
@@ -145,18 +257,78 @@ impl Model {
         Model {
             economy_codes: b.economies.iter().map(|e| e.code.clone()).collect(),
             sector_codes: b.sectors.iter().map(|s| s.code.clone()).collect(),
-            n,
-            j,
+            n: nn,
+            j: jj,
             theta,
             tau0: tau0.clone(),
             pi0,
-            va_share: b.va_share,
-            io_share: b.io_share,
-            alpha: b.final_share,
+            va_share: SectorValues::new(jj, b.va_share),
+            io: InputOutput::new(jj, &b.io_share),
+            alpha: SectorValues::new(jj, b.final_share),
             value_added: b.value_added,
             deficit: b.deficit,
-            x_scale: total / (n * j) as f64,
+            x_scale: total / (nn * jj) as f64,
             x0,
+        }
+    }
+
+    /// Whether the sector loops are worth splitting across threads.
+    fn parallel(&self) -> bool {
+        self.n * self.n * self.j >= PARALLEL_CELLS
+    }
+
+    /// The buffers of one solve for `shock`, starting from `start` (warm) or from the data.
+    fn workspace(&self, shock: &Shock, start: Option<&Equilibrium>) -> Workspace {
+        let (nn, jj) = (self.n, self.j);
+        // a_ni^j = π_ni^j κ̂_ni^{-θ^j},  κ̂_ni^j = d̂_ni^j (1+τ'_ni^j)/(1+τ_ni^j)
+        let mut a = self.pi0.clone();
+        for j in 0..jj {
+            for n in 0..nn {
+                for i in 0..nn {
+                    let p = self.pi0.get(j, n, i);
+                    if p > 0.0 {
+                        let mut kappa =
+                            (1.0 + shock.tariffs.get(j, n, i)) / (1.0 + self.tau0.get(j, n, i));
+                        if let Some(c) = &shock.cost {
+                            kappa *= c.get(j, n, i);
+                        }
+                        a.set(j, n, i, p * kappa.powf(-self.theta[j]));
+                    }
+                }
+            }
+        }
+        let ln = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<f64>>();
+        let (ln_w, ln_p, ln_c, x) = match start {
+            Some(e) => (
+                ln(&e.w_hat),
+                ln(&e.p_hat),
+                ln(&e.c_hat),
+                e.expenditure.clone(),
+            ),
+            None => (
+                vec![0.0; nn],
+                vec![0.0; nn * jj],
+                vec![0.0; nn * jj],
+                self.x0.clone(),
+            ),
+        };
+        Workspace {
+            a,
+            ln_w,
+            ln_c,
+            ln_p,
+            c_pow: vec![0.0; nn * jj],
+            ln_p_by_sector: vec![0.0; nn * jj],
+            x,
+            pi: Cube::zeros(jj, nn),
+            bshare: Cube::zeros(jj, nn),
+            revenue_share: vec![0.0; nn * jj],
+            output: vec![0.0; nn * jj],
+            output_by_sector: vec![0.0; nn * jj],
+            income: vec![0.0; nn],
+            w: vec![0.0; nn],
+            excess: vec![0.0; nn],
+            g: vec![0.0; nn],
         }
     }
 
@@ -168,91 +340,63 @@ impl Model {
         start: Option<&Equilibrium>,
     ) -> Result<Equilibrium> {
         let (nn, jj) = (self.n, self.j);
-        // a_ni^j = π_ni^j κ̂_ni^{-θ^j}
-        let mut a = self.pi0.clone();
-        for s in 0..jj {
-            for m in 0..nn {
-                for i in 0..nn {
-                    let p = self.pi0.get(s, m, i);
-                    if p > 0.0 {
-                        let mut kappa =
-                            (1.0 + shock.tariffs.get(s, m, i)) / (1.0 + self.tau0.get(s, m, i));
-                        if let Some(c) = &shock.cost {
-                            kappa *= c.get(s, m, i);
-                        }
-                        a.set(s, m, i, p * kappa.powf(-self.theta[s]));
-                    }
-                }
-            }
-        }
-        let mut state = match start {
-            Some(e) => State {
-                ln_w: e.w_hat.iter().map(|w| w.ln()).collect(),
-                ln_p: e.p_hat.iter().map(|p| p.ln()).collect(),
-                ln_c: e.c_hat.iter().map(|c| c.ln()).collect(),
-                x: e.expenditure.clone(),
-            },
-            None => State {
-                ln_w: vec![0.0; nn],
-                ln_p: vec![0.0; nn * jj],
-                ln_c: vec![0.0; nn * jj],
-                x: self.x0.clone(),
-            },
-        };
+        let mut ws = self.workspace(shock, start);
         let total_va: f64 = self.value_added.iter().sum();
         let mut anderson = Anderson::new(nn, 6);
-        let mut w: Vec<f64> = state.ln_w.iter().map(|l| l.exp()).collect();
-        normalise(&mut w, &self.value_added, total_va);
+        for (w, l) in ws.w.iter_mut().zip(&ws.ln_w) {
+            *w = l.exp();
+        }
+        normalise(&mut ws.w, &self.value_added, total_va);
         let mut residual = f64::INFINITY;
         let mut worst = 0;
         for it in 1..=settings.max_iterations {
-            state.ln_w = w.iter().map(|v| v.ln()).collect();
+            for (l, w) in ws.ln_w.iter_mut().zip(&ws.w) {
+                *l = w.ln();
+            }
             // Inexact inner solves far from the solution, exact (1e-14) near it.
             let inner_tol = (1e-3 * residual.min(1.0)).clamp(1e-14, 1e-6);
-            let eval = self.evaluate(&a, shock, &mut state, inner_tol)?;
-            // excess_n = (Σ_j γ_n^j Y_n^j − ŵ_n w_n L_n) / (w_n L_n)
-            let excess: Vec<f64> = (0..nn)
-                .map(|m| {
-                    let demand: f64 = (0..jj)
-                        .map(|s| self.va_share[m * jj + s] * eval.output[m * jj + s])
-                        .sum();
-                    (demand - w[m] * self.value_added[m]) / self.value_added[m]
-                })
-                .collect();
-            let (r, k) = excess
-                .iter()
-                .enumerate()
-                .fold((0.0f64, 0usize), |acc, (k, e)| {
-                    if e.abs() > acc.0 {
-                        (e.abs(), k)
-                    } else {
-                        acc
-                    }
-                });
-            residual = r;
-            worst = k;
-            let mut g: Vec<f64> = (0..nn)
-                .map(|m| w[m] * (1.0 + settings.step * excess[m]))
-                .collect();
-            normalise(&mut g, &self.value_added, total_va);
-            let change = w
-                .iter()
-                .zip(&g)
-                .map(|(a, b)| ((b - a) / a).abs())
-                .fold(0.0, f64::max);
+            self.evaluate(shock, &mut ws, inner_tol)?;
+            // (6): excess_n = (Σ_j γ_n^j Y_n^j − ŵ_n w_n L_n) / (w_n L_n)
+            for n in 0..nn {
+                let demand: f64 = (0..jj)
+                    .map(|j| self.va_share.at(n, j) * ws.output[n * jj + j])
+                    .sum();
+                ws.excess[n] = (demand - ws.w[n] * self.value_added[n]) / self.value_added[n];
+            }
+            (residual, worst) =
+                ws.excess
+                    .iter()
+                    .enumerate()
+                    .fold((0.0f64, 0usize), |acc, (n, e)| {
+                        if e.abs() > acc.0 {
+                            (e.abs(), n)
+                        } else {
+                            acc
+                        }
+                    });
+            // Damped step: G(ŵ)_n = ŵ_n (1 + step · excess_n), renormalised.
+            for ((g, w), e) in ws.g.iter_mut().zip(&ws.w).zip(&ws.excess) {
+                *g = w * (1.0 + settings.step * e);
+            }
+            normalise(&mut ws.g, &self.value_added, total_va);
+            let change =
+                ws.w.iter()
+                    .zip(&ws.g)
+                    .map(|(a, b)| ((b - a) / a).abs())
+                    .fold(0.0, f64::max);
             if residual < settings.tolerance && change < settings.tolerance {
-                return Ok(self.finish(shock, state, eval, w, it, residual));
+                return Ok(self.finish(shock, ws, it, residual));
             }
             if !residual.is_finite() {
                 break;
             }
-            let mut next = anderson.step(&w, &g);
+            let mut next = anderson.step(&ws.w, &ws.g);
             if next.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
                 anderson.reset();
-                next = g;
+                next.copy_from_slice(&ws.g);
             }
             normalise(&mut next, &self.value_added, total_va);
-            w = next;
+            ws.w.copy_from_slice(&next);
         }
         Err(Error::NotConverged(format!(
             "the Caliendo-Parro equilibrium did not converge in {} iterations: the largest factor-market residual is {residual:.3e} (relative to value added), for economy {}; raise solver.max_iterations or lower solver.step",
@@ -260,104 +404,197 @@ impl Model {
         )))
     }
 
-    /// Given wages (in `state.ln_w`), solve costs, prices, shares and expenditure.
-    fn evaluate(&self, a: &Cube, shock: &Shock, st: &mut State, inner_tol: f64) -> Result<Eval> {
-        let (nn, jj) = (self.n, self.j);
-        // Inner fixed point for costs and prices.
-        let mut cpow = vec![0.0; nn]; // ĉ_i^{-θ} for the current sector
+    /// Given wages (`ws.ln_w`), solve costs and prices (1–2), shares (3), and expenditure and
+    /// income (4–5), leaving gross output `Y` in `ws.output`.
+    fn evaluate(&self, shock: &Shock, ws: &mut Workspace, inner_tol: f64) -> Result<()> {
         for _ in 0..10_000 {
-            for m in 0..nn {
-                for s in 0..jj {
-                    let mut l = self.va_share[m * jj + s] * st.ln_w[m];
-                    for k in 0..jj {
-                        let g = self.io_share[(m * jj + k) * jj + s];
-                        if g != 0.0 {
-                            l += g * st.ln_p[m * jj + k];
-                        }
-                    }
-                    st.ln_c[m * jj + s] = l;
-                }
-            }
-            let mut change = 0.0f64;
-            for s in 0..jj {
-                let th = self.theta[s];
-                for (i, c) in cpow.iter_mut().enumerate() {
-                    *c = (-th * st.ln_c[i * jj + s]).exp();
-                }
-                let block = a.sector(s);
-                for m in 0..nn {
-                    let row = &block[m * nn..(m + 1) * nn];
-                    let sum: f64 = row.iter().zip(&cpow).map(|(x, y)| x * y).sum();
-                    if !(sum > 0.0 && sum.is_finite()) {
-                        return Err(Error::NotConverged(format!(
-                            "the price index of economy {} in sector {} is not defined (sum of shares {sum}); the economy has no supplier in that sector",
-                            self.economy_codes[m], self.sector_codes[s]
-                        )));
-                    }
-                    let lp = -sum.ln() / th;
-                    change = change.max((lp - st.ln_p[m * jj + s]).abs());
-                    st.ln_p[m * jj + s] = lp;
-                }
-            }
-            if change < inner_tol {
+            self.costs(ws);
+            if self.prices(ws)? < inner_tol {
                 break;
             }
         }
-        // New shares π' = a_ni ĉ_i^{-θ} / P̂_n^{-θ}; B = π'/(1+τ'); F_n^j = Σ_i π' τ'/(1+τ').
-        let mut pi = Cube::zeros(jj, nn);
-        let mut bshare = Cube::zeros(jj, nn);
-        let mut f = vec![0.0; nn * jj];
-        for s in 0..jj {
-            let th = self.theta[s];
-            for (i, c) in cpow.iter_mut().enumerate() {
-                *c = (-th * st.ln_c[i * jj + s]).exp();
-            }
-            for m in 0..nn {
-                let pm = (th * st.ln_p[m * jj + s]).exp();
-                for i in 0..nn {
-                    let av = a.get(s, m, i);
-                    if av > 0.0 {
-                        let p = av * cpow[i] * pm;
-                        let t = shock.tariffs.get(s, m, i);
-                        pi.set(s, m, i, p);
-                        bshare.set(s, m, i, p / (1.0 + t));
-                        f[m * jj + s] += p * t / (1.0 + t);
-                    }
+        self.shares(shock, ws);
+        self.expenditure(shock, ws, inner_tol)
+    }
+
+    /// (1) `ln ĉ_n^j = γ_n^j ln ŵ_n + Σ_k γ_n^{k,j} ln P̂_n^k`.
+    fn costs(&self, ws: &mut Workspace) {
+        let jj = self.j;
+        for n in 0..self.n {
+            let ln_p = &ws.ln_p[n * jj..(n + 1) * jj];
+            for j in 0..jj {
+                let mut l = self.va_share.at(n, j) * ws.ln_w[n];
+                for (g, p) in self.io.inputs_of(n, j).iter().zip(ln_p) {
+                    l += g * p;
                 }
+                ws.ln_c[n * jj + j] = l;
             }
         }
-        // Expenditure: the linear system X' = A X' + b, by Jacobi iteration from the warm start.
-        let w: Vec<f64> = st.ln_w.iter().map(|l| l.exp()).collect();
-        let mut y = vec![0.0; nn * jj];
-        let mut income = vec![0.0; nn];
-        for sweep in 0..100_000 {
-            y.iter_mut().for_each(|v| *v = 0.0);
-            for s in 0..jj {
-                let block = bshare.sector(s);
-                for m in 0..nn {
-                    let xm = st.x[m * jj + s];
-                    if xm == 0.0 {
-                        continue;
-                    }
-                    for (i, bv) in block[m * nn..(m + 1) * nn].iter().enumerate() {
-                        y[i * jj + s] += bv * xm;
+    }
+
+    /// (2) `P̂_n^j = [Σ_i a_ni^j (ĉ_i^j)^{-θ^j}]^{-1/θ^j}`, sector by sector. Returns the
+    /// largest change in `ln P̂`.
+    fn prices(&self, ws: &mut Workspace) -> Result<f64> {
+        let (nn, jj) = (self.n, self.j);
+        for j in 0..jj {
+            let th = self.theta[j];
+            for i in 0..nn {
+                ws.c_pow[j * nn + i] = (-th * ws.ln_c[i * jj + j]).exp();
+            }
+        }
+        let (a, c_pow, ln_p) = (&ws.a, &ws.c_pow, &ws.ln_p);
+        let sector = |(j, out): (usize, &mut [f64])| -> Result<f64> {
+            let th = self.theta[j];
+            let block = a.sector(j);
+            let cp = &c_pow[j * nn..(j + 1) * nn];
+            let mut change = 0.0f64;
+            for (n, lp_out) in out.iter_mut().enumerate() {
+                let row = &block[n * nn..(n + 1) * nn];
+                let sum: f64 = row.iter().zip(cp).map(|(x, y)| x * y).sum();
+                if !(sum > 0.0 && sum.is_finite()) {
+                    return Err(Error::NotConverged(format!(
+                        "the price index of economy {} in sector {} is not defined (sum of shares {sum}); the economy has no supplier in that sector",
+                        self.economy_codes[n], self.sector_codes[j]
+                    )));
+                }
+                let lp = -sum.ln() / th;
+                change = change.max((lp - ln_p[n * jj + j]).abs());
+                *lp_out = lp;
+            }
+            Ok(change)
+        };
+        let changes: Vec<Result<f64>> = if self.parallel() {
+            ws.ln_p_by_sector
+                .par_chunks_mut(nn)
+                .enumerate()
+                .map(sector)
+                .collect()
+        } else {
+            ws.ln_p_by_sector
+                .chunks_mut(nn)
+                .enumerate()
+                .map(sector)
+                .collect()
+        };
+        let mut change = 0.0f64;
+        for c in changes {
+            change = change.max(c?);
+        }
+        for j in 0..jj {
+            for n in 0..nn {
+                ws.ln_p[n * jj + j] = ws.ln_p_by_sector[j * nn + n];
+            }
+        }
+        Ok(change)
+    }
+
+    /// (3) `π'_ni^j = a_ni^j ĉ_i^{-θ} / P̂_n^{-θ}`, with `B = π'/(1+τ')` and the tariff revenue
+    /// per unit of expenditure `F_n^j = Σ_i π' τ'/(1+τ')` (stored `[j·N + n]`). Reads the
+    /// `ĉ^{-θ}` of the last price pass.
+    fn shares(&self, shock: &Shock, ws: &mut Workspace) {
+        let (nn, jj) = (self.n, self.j);
+        let Workspace {
+            a,
+            c_pow,
+            ln_p,
+            pi,
+            bshare,
+            revenue_share,
+            ..
+        } = ws;
+        let sector = |(j, ((pi_j, b_j), f_j)): SectorBlocks| {
+            let th = self.theta[j];
+            let (a_j, t_j) = (a.sector(j), shock.tariffs.sector(j));
+            let cp = &c_pow[j * nn..(j + 1) * nn];
+            for n in 0..nn {
+                let pm = (th * ln_p[n * jj + j]).exp();
+                let mut f = 0.0;
+                for i in 0..nn {
+                    let av = a_j[n * nn + i];
+                    if av > 0.0 {
+                        let p = av * cp[i] * pm;
+                        let t = t_j[n * nn + i];
+                        pi_j[n * nn + i] = p;
+                        b_j[n * nn + i] = p / (1.0 + t);
+                        f += p * t / (1.0 + t);
                     }
                 }
+                f_j[n] = f;
             }
+        };
+        let cells = nn * nn;
+        if self.parallel() {
+            pi.data
+                .par_chunks_mut(cells)
+                .zip(bshare.data.par_chunks_mut(cells))
+                .zip(revenue_share.par_chunks_mut(nn))
+                .enumerate()
+                .for_each(sector);
+        } else {
+            pi.data
+                .chunks_mut(cells)
+                .zip(bshare.data.chunks_mut(cells))
+                .zip(revenue_share.chunks_mut(nn))
+                .enumerate()
+                .for_each(sector);
+        }
+    }
+
+    /// `Y_i^j = Σ_n B_ni^j X'_n^j` (gross output at factory prices) into `ws.output`.
+    fn output(&self, ws: &mut Workspace) {
+        let (nn, jj) = (self.n, self.j);
+        let (bshare, x) = (&ws.bshare, &ws.x);
+        let sector = |(j, y): (usize, &mut [f64])| {
+            y.fill(0.0);
+            let block = bshare.sector(j);
+            for n in 0..nn {
+                let xn = x[n * jj + j];
+                if xn == 0.0 {
+                    continue;
+                }
+                for (yi, b) in y.iter_mut().zip(&block[n * nn..(n + 1) * nn]) {
+                    *yi += b * xn;
+                }
+            }
+        };
+        if self.parallel() {
+            ws.output_by_sector
+                .par_chunks_mut(nn)
+                .enumerate()
+                .for_each(sector);
+        } else {
+            ws.output_by_sector
+                .chunks_mut(nn)
+                .enumerate()
+                .for_each(sector);
+        }
+        for j in 0..jj {
+            for i in 0..nn {
+                ws.output[i * jj + j] = ws.output_by_sector[j * nn + i];
+            }
+        }
+    }
+
+    /// (4–5) Expenditure: the linear system `X' = A X' + b` by Jacobi iteration from the warm
+    /// start, with income (5) recomputed from the current `X'` each sweep.
+    fn expenditure(&self, shock: &Shock, ws: &mut Workspace, inner_tol: f64) -> Result<()> {
+        let (nn, jj) = (self.n, self.j);
+        for sweep in 0..100_000 {
+            self.output(ws);
             let mut change = 0.0f64;
-            for m in 0..nn {
-                let revenue: f64 = (0..jj).map(|s| f[m * jj + s] * st.x[m * jj + s]).sum();
-                income[m] = w[m] * self.value_added[m] + revenue + shock.deficit[m];
-                for s in 0..jj {
-                    let mut xv = self.alpha[m * jj + s] * income[m];
-                    for k in 0..jj {
-                        let g = self.io_share[(m * jj + s) * jj + k];
-                        if g != 0.0 {
-                            xv += g * y[m * jj + k];
-                        }
+            for n in 0..nn {
+                let revenue: f64 = (0..jj)
+                    .map(|j| ws.revenue_share[j * nn + n] * ws.x[n * jj + j])
+                    .sum();
+                ws.income[n] = ws.w[n] * self.value_added[n] + revenue + shock.deficit[n];
+                let y_n = &ws.output[n * jj..(n + 1) * jj];
+                for j in 0..jj {
+                    let mut xv = self.alpha.at(n, j) * ws.income[n];
+                    for (g, y) in self.io.users_of(n, j).iter().zip(y_n) {
+                        xv += g * y;
                     }
-                    change = change.max((xv - st.x[m * jj + s]).abs());
-                    st.x[m * jj + s] = xv;
+                    change = change.max((xv - ws.x[n * jj + j]).abs());
+                    ws.x[n * jj + j] = xv;
                 }
             }
             if change < inner_tol * self.x_scale {
@@ -370,54 +607,39 @@ impl Model {
             }
         }
         // Output consistent with the final expenditure.
-        y.iter_mut().for_each(|v| *v = 0.0);
-        for s in 0..jj {
-            let block = bshare.sector(s);
-            for m in 0..nn {
-                let xm = st.x[m * jj + s];
-                for (i, bv) in block[m * nn..(m + 1) * nn].iter().enumerate() {
-                    y[i * jj + s] += bv * xm;
-                }
-            }
-        }
-        Ok(Eval {
-            pi,
-            bshare,
-            output: y,
-            income,
-        })
+        self.output(ws);
+        Ok(())
     }
 
     fn finish(
         &self,
         shock: &Shock,
-        st: State,
-        eval: Eval,
-        w: Vec<f64>,
+        ws: Workspace,
         iterations: usize,
         residual: f64,
     ) -> Equilibrium {
         let (nn, jj) = (self.n, self.j);
         let mut flows = Cube::zeros(jj, nn);
         let mut revenue = vec![0.0; nn];
-        for s in 0..jj {
-            for m in 0..nn {
-                let xm = st.x[m * jj + s];
+        for j in 0..jj {
+            for n in 0..nn {
+                let xn = ws.x[n * jj + j];
                 for i in 0..nn {
-                    let v = eval.bshare.get(s, m, i) * xm;
-                    flows.set(s, m, i, v);
-                    revenue[m] += shock.tariffs.get(s, m, i) * v;
+                    // M'_ni^j = B_ni^j X'_n^j
+                    let v = ws.bshare.get(j, n, i) * xn;
+                    flows.set(j, n, i, v);
+                    revenue[n] += shock.tariffs.get(j, n, i) * v;
                 }
             }
         }
         Equilibrium {
-            w_hat: w,
-            c_hat: st.ln_c.iter().map(|l| l.exp()).collect(),
-            p_hat: st.ln_p.iter().map(|l| l.exp()).collect(),
-            pi: eval.pi,
-            expenditure: st.x,
+            w_hat: ws.w,
+            c_hat: ws.ln_c.iter().map(|l| l.exp()).collect(),
+            p_hat: ws.ln_p.iter().map(|l| l.exp()).collect(),
+            pi: ws.pi,
+            expenditure: ws.x,
             flows,
-            income: eval.income,
+            income: ws.income,
             tariff_revenue: revenue,
             tariffs: shock.tariffs.clone(),
             iterations,
@@ -426,19 +648,8 @@ impl Model {
     }
 }
 
-struct State {
-    ln_w: Vec<f64>,
-    ln_p: Vec<f64>,
-    ln_c: Vec<f64>,
-    x: Vec<f64>,
-}
-
-struct Eval {
-    pi: Cube,
-    bshare: Cube,
-    output: Vec<f64>,
-    income: Vec<f64>,
-}
+/// One sector's blocks of `π'`, `B` and `F`, as the sector loop of [`Model::shares`] gets them.
+type SectorBlocks<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
 
 /// Rescale wages so that world value added is unchanged: `Σ_n ŵ_n w_n L_n = Σ_n w_n L_n`.
 fn normalise(w: &mut [f64], va: &[f64], total: f64) {
@@ -481,7 +692,7 @@ pub fn compare(model: &Model, bl: &Equilibrium, cf: &Equilibrium) -> Comparison 
     let c_hat: Vec<f64> = cf.c_hat.iter().zip(&bl.c_hat).map(|(a, b)| a / b).collect();
     for n in 0..nn {
         let ln_p: f64 = (0..jj)
-            .map(|j| model.alpha[n * jj + j] * (cf.p_hat[n * jj + j] / bl.p_hat[n * jj + j]).ln())
+            .map(|j| model.alpha.at(n, j) * (cf.p_hat[n * jj + j] / bl.p_hat[n * jj + j]).ln())
             .sum();
         let p = ln_p.exp();
         out.real_income_pct[n] = (cf.income[n] / bl.income[n] / p - 1.0) * 100.0;
