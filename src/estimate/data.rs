@@ -48,8 +48,8 @@ use std::path::{Path, PathBuf};
 pub enum Column {
     /// Numbers; NaN marks an empty cell.
     Numeric(Vec<f64>),
-    /// Text, as read.
-    Text(Vec<String>),
+    /// Text, dictionary-coded.
+    Text(TextColumn),
 }
 
 impl Column {
@@ -81,16 +81,28 @@ impl Dataset {
     }
 
     /// Reads a CSV file with a header line. Columns whose non-empty cells all parse as numbers
-    /// are numeric; others are text. Cells are trimmed of surrounding spaces. Files without
-    /// quote characters are parsed in parallel chunks.
+    /// are numeric; others are text, dictionary-coded as they are read (no string per cell).
+    /// Cells are trimmed of surrounding spaces. The file is read in blocks of 16 MiB, each
+    /// parsed in parallel pieces at line ends (from the first block with a quote character on,
+    /// sequentially by the csv crate), so memory is the columns plus one block.
     pub fn from_csv(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let bytes: &[u8] = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+        let mut buf: Vec<u8> = Vec::with_capacity(READ_BLOCK + (1 << 16));
+        let mut eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
+        while !eof && !buf.contains(&b'\n') {
+            eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
+        }
+        let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(bytes);
+            .from_reader(&buf[bom..]);
         let mut header = csv::ByteRecord::new();
         match rdr.read_byte_record(&mut header) {
             Ok(true) => {}
@@ -109,7 +121,7 @@ impl Dataset {
                 ))
             }
         }
-        let body_start = (rdr.position().byte() as usize).min(bytes.len());
+        let body_start = (bom + rdr.position().byte() as usize).min(buf.len());
         let names: Vec<String> = header
             .iter()
             .enumerate()
@@ -143,70 +155,130 @@ impl Dataset {
             }
         }
         let ncol = names.len();
-        let body = &bytes[body_start..];
-        // Split at line boundaries when no quoting can hide a newline inside a field.
-        let nchunks = if body.contains(&b'"') {
-            1
-        } else {
-            rayon::current_num_threads().clamp(1, body.len() / (1 << 20) + 1)
-        };
-        let mut bounds = vec![0usize];
-        for k in 1..nchunks {
-            let target = (body.len() * k / nchunks).max(*bounds.last().unwrap_or(&0));
-            let cut = body[target..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|p| target + p + 1)
-                .unwrap_or(body.len());
-            bounds.push(cut);
-        }
-        bounds.push(body.len());
-        let chunks: Vec<&[u8]> = bounds.windows(2).map(|w| &body[w[0]..w[1]]).collect();
-        let parsed: Vec<std::result::Result<Chunk, (usize, String)>> =
-            chunks.par_iter().map(|c| parse_chunk(c, ncol)).collect();
-        let mut done = Vec::with_capacity(parsed.len());
-        let mut before = 0usize;
-        for p in parsed {
-            match p {
-                Ok(c) => {
-                    before += c.nrows;
-                    done.push(c);
+        // The kinds from the first rows: a column with a cell that is not a number is text.
+        let mut kinds = vec![Kind::Numeric; ncol];
+        {
+            let mut sniff = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&buf[body_start..]);
+            let mut rec = csv::ByteRecord::new();
+            for _ in 0..1000 {
+                if !matches!(sniff.read_byte_record(&mut rec), Ok(true)) {
+                    break;
                 }
-                Err((row, msg)) => return Err(Error::data(path, before + row + 2, msg)),
-            }
-        }
-        let nrows = before;
-        let mut columns = Vec::with_capacity(ncol);
-        for (j, name) in names.iter().enumerate() {
-            if done.iter().all(|c| c.nums[j].is_some()) {
-                let mut v = Vec::with_capacity(nrows);
-                for c in &mut done {
-                    v.extend(c.nums[j].take().unwrap_or_default());
-                }
-                columns.push(Column::Numeric(v));
-            } else {
-                let mut t = Vec::with_capacity(nrows);
-                let mut row = 0usize;
-                for c in &done {
-                    let mut start = 0;
-                    for &end in &c.ends[j] {
-                        let cell = std::str::from_utf8(&c.arena[j][start..end]).map_err(|_| {
-                            Error::data(
-                                path,
-                                row + 2,
-                                format!("column '{name}' is not valid UTF-8"),
-                            )
-                        })?;
-                        t.push(cell.to_string());
-                        start = end;
-                        row += 1;
+                for (k, cell) in kinds.iter_mut().zip(rec.iter()) {
+                    let cell = cell.trim_ascii();
+                    if !cell.is_empty() && parse_number(cell).is_none() {
+                        *k = Kind::Text;
                     }
                 }
-                columns.push(Column::Text(t));
             }
-            for c in &mut done {
-                c.arena[j] = Vec::new();
-                c.ends[j] = Vec::new();
+        }
+        let mut cols: Vec<Builder> = kinds.iter().map(|&k| Builder::new(k)).collect();
+        let mut redo = vec![false; ncol];
+        let mut nrows = 0usize;
+        let mut pos = body_start;
+        let mut reserved = false;
+        loop {
+            let end = if eof {
+                buf.len()
+            } else {
+                buf[pos..]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(pos, |p| pos + p + 1)
+            };
+            let body = &buf[pos..end];
+            if body.contains(&b'"') {
+                // Quoting may hide a line end inside a field: the csv crate reads the rest.
+                use std::io::Read;
+                let rest = (&buf[pos..]).chain(&mut file);
+                nrows += read_quoted(path, rest, &mut cols, &mut redo, nrows)?;
+                break;
+            }
+            if !body.is_empty() {
+                let pieces =
+                    (rayon::current_num_threads() * 2).clamp(1, body.len() / (1 << 18) + 1);
+                let parsed: Vec<_> = split_lines(body, pieces)
+                    .into_par_iter()
+                    .map(|p| {
+                        let mut r = vec![false; ncol];
+                        (parse_plain(p, &kinds, &mut r), r)
+                    })
+                    .collect();
+                for (res, r) in parsed {
+                    match res {
+                        Ok(piece) => {
+                            for (b, c) in cols.iter_mut().zip(piece.columns) {
+                                b.append(c);
+                            }
+                            nrows += piece.nrows;
+                        }
+                        Err((row, msg)) => return Err(Error::data(path, nrows + row + 2, msg)),
+                    }
+                    for (d, s) in redo.iter_mut().zip(r) {
+                        *d |= s;
+                    }
+                }
+                for ((k, b), &r) in kinds.iter_mut().zip(cols.iter_mut()).zip(&redo) {
+                    if r {
+                        *k = Kind::Skip;
+                        *b = Builder::Skip;
+                    }
+                }
+                if !reserved && !eof && nrows > 0 {
+                    // Room for the whole file at the rows per byte seen so far.
+                    let per_byte = nrows as f64 / (end - body_start) as f64;
+                    let rest = file_len.saturating_sub(end) as f64 * per_byte * 1.02;
+                    cols.iter_mut().for_each(|b| b.reserve(rest as usize + 16));
+                    reserved = true;
+                }
+            }
+            if eof {
+                break;
+            }
+            buf.drain(..end);
+            pos = 0;
+            eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
+        }
+        drop(buf);
+        // A numeric column that met text after its first rows: read it again, as text.
+        if redo.iter().any(|&r| r) {
+            use std::io::{Seek, SeekFrom};
+            let mut again: Vec<Builder> = redo
+                .iter()
+                .map(|&r| Builder::new(if r { Kind::Text } else { Kind::Skip }))
+                .collect();
+            let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            f.seek(SeekFrom::Start(body_start as u64))
+                .map_err(|e| Error::io(path, e))?;
+            let mut unused = vec![false; ncol];
+            read_quoted(path, std::io::BufReader::new(f), &mut again, &mut unused, 0)?;
+            for ((b, a), &r) in cols.iter_mut().zip(again).zip(&redo) {
+                if r {
+                    *b = a;
+                }
+            }
+        }
+        let mut columns = Vec::with_capacity(ncol);
+        for (b, name) in cols.into_iter().zip(&names) {
+            match b.finish() {
+                Ok(Some(c)) => columns.push(c),
+                Ok(None) => {
+                    return Err(Error::data(
+                        path,
+                        1,
+                        format!("internal: column '{name}' was not read"),
+                    ))
+                }
+                Err(row) => {
+                    return Err(Error::data(
+                        path,
+                        row + 2,
+                        format!("column '{name}' is not valid UTF-8"),
+                    ))
+                }
             }
         }
         Ok(Dataset {
@@ -260,7 +332,7 @@ impl Dataset {
 
     /// Adds (or replaces) a text column.
     pub fn push_text(&mut self, name: impl Into<String>, values: Vec<String>) -> Result<()> {
-        self.push(name.into(), Column::Text(values))
+        self.push(name.into(), Column::Text(values.into()))
     }
 
     /// Adds (or replaces) a column.
@@ -329,62 +401,385 @@ impl Dataset {
     }
 }
 
-/// One parsed piece of a CSV body: numbers per column (None once a cell is not a number) and
-/// every cell's bytes, for columns that turn out to be text.
-struct Chunk {
-    nums: Vec<Option<Vec<f64>>>,
-    arena: Vec<Vec<u8>>,
-    ends: Vec<Vec<usize>>,
+/// A text column, dictionary-coded as it is read: the code of each row and the distinct
+/// values (in order of first appearance). No string is stored per row.
+#[derive(Debug, Clone, Default)]
+pub struct TextColumn {
+    codes: Vec<u32>,
+    labels: Vec<String>,
+}
+
+impl TextColumn {
+    /// The value of row `i`.
+    pub fn get(&self, i: usize) -> &str {
+        &self.labels[self.codes[i] as usize]
+    }
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+    /// The code of every row (an index into [`TextColumn::labels`]).
+    pub fn codes(&self) -> &[u32] {
+        &self.codes
+    }
+    /// The distinct values, in order of first appearance.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+    /// The values row by row.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.codes.iter().map(|&c| self.labels[c as usize].as_str())
+    }
+}
+
+impl PartialEq for TextColumn {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl FromIterator<String> for TextColumn {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        let mut map: FxMap<String, u32> = FxMap::default();
+        let mut t = TextColumn::default();
+        for s in iter {
+            let next = t.labels.len() as u32;
+            let c = match map.get(&s) {
+                Some(&c) => c,
+                None => {
+                    map.insert(s.clone(), next);
+                    t.labels.push(s);
+                    next
+                }
+            };
+            t.codes.push(c);
+        }
+        t
+    }
+}
+
+impl From<Vec<String>> for TextColumn {
+    fn from(v: Vec<String>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+/// Bytes read from the file per block (then parsed in parallel pieces): the reader's memory
+/// beyond the columns themselves.
+const READ_BLOCK: usize = 16 << 20;
+
+/// One column of one parsed piece: numbers while every cell is one, else dictionary-coded text
+/// (`labels` borrowed from the piece's bytes).
+enum PieceColumn<'b> {
+    /// A column being re-read as text in a second pass: nothing kept.
+    Skip,
+    Numeric(Vec<f64>),
+    Text {
+        map: FxMap<&'b [u8], u32>,
+        labels: Vec<&'b [u8]>,
+        codes: Vec<u32>,
+    },
+}
+
+impl<'b> PieceColumn<'b> {
+    fn text() -> Self {
+        PieceColumn::Text {
+            map: FxMap::default(),
+            labels: Vec::new(),
+            codes: Vec::new(),
+        }
+    }
+
+    fn push_text(&mut self, cell: &'b [u8]) {
+        if let PieceColumn::Text { map, labels, codes } = self {
+            let next = labels.len() as u32;
+            let c = *map.entry(cell).or_insert_with(|| {
+                labels.push(cell);
+                next
+            });
+            codes.push(c);
+        }
+    }
+}
+
+/// Parses a number the way `str::parse::<f64>` does; plain integers of up to 15 digits (exact
+/// in an f64) without going through the general parser.
+#[inline]
+fn parse_number(cell: &[u8]) -> Option<f64> {
+    let (neg, digits) = match cell.first() {
+        Some(b'-') => (true, &cell[1..]),
+        _ => (false, cell),
+    };
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let v = digits
+            .iter()
+            .fold(0u64, |a, &d| a * 10 + u64::from(d - b'0')) as f64;
+        return Some(if neg { -v } else { v });
+    }
+    std::str::from_utf8(cell).ok()?.parse::<f64>().ok()
+}
+
+/// The parsed rows of one piece of the file.
+struct Piece<'b> {
+    columns: Vec<PieceColumn<'b>>,
     nrows: usize,
 }
 
-/// Parses header-less CSV rows; errors carry the 0-based row within the chunk.
-fn parse_chunk(chunk: &[u8], ncol: usize) -> std::result::Result<Chunk, (usize, String)> {
+/// How each column is read: from the first rows (a column with a cell that is not a number is
+/// text), and a numeric column that meets text further down is read again as text.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Numeric,
+    Text,
+    Skip,
+}
+
+impl<'b> Piece<'b> {
+    fn new(kinds: &[Kind]) -> Self {
+        Piece {
+            columns: kinds
+                .iter()
+                .map(|k| match k {
+                    Kind::Numeric => PieceColumn::Numeric(Vec::new()),
+                    Kind::Text => PieceColumn::text(),
+                    Kind::Skip => PieceColumn::Skip,
+                })
+                .collect(),
+            nrows: 0,
+        }
+    }
+}
+
+/// Parses rows of a piece without quote characters: lines split at `\n` (a trailing `\r`
+/// dropped, empty lines skipped, as the csv crate does), cells at `,` and trimmed of spaces.
+/// A numeric column meeting a cell that is not a number is flagged in `redo` (and kept no
+/// further). Errors carry the 0-based row within the piece.
+fn parse_plain<'b>(
+    bytes: &'b [u8],
+    kinds: &[Kind],
+    redo: &mut [bool],
+) -> std::result::Result<Piece<'b>, (usize, String)> {
+    let ncol = kinds.len();
+    let mut p = Piece::new(kinds);
+    for line in bytes.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let mut j = 0;
+        for cell in line.split(|&b| b == b',') {
+            if let Some(col) = p.columns.get_mut(j) {
+                let cell = cell.trim_ascii();
+                match col {
+                    PieceColumn::Numeric(v) => {
+                        if cell.is_empty() {
+                            v.push(f64::NAN);
+                        } else if let Some(x) = parse_number(cell) {
+                            v.push(x);
+                        } else {
+                            redo[j] = true;
+                            *col = PieceColumn::Skip;
+                        }
+                    }
+                    PieceColumn::Text { .. } => col.push_text(cell),
+                    PieceColumn::Skip => {}
+                }
+            }
+            j += 1;
+        }
+        if j != ncol {
+            return Err((
+                p.nrows,
+                format!("{j} fields, but the header has {ncol}; check quoting and separators"),
+            ));
+        }
+        p.nrows += 1;
+    }
+    Ok(p)
+}
+
+/// A column being assembled from the pieces, in file order.
+enum Builder {
+    Skip,
+    Numeric(Vec<f64>),
+    Text {
+        map: FxMap<Vec<u8>, u32>,
+        labels: Vec<Vec<u8>>,
+        codes: Vec<u32>,
+    },
+}
+
+impl Builder {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Numeric => Builder::Numeric(Vec::new()),
+            Kind::Text => Builder::Text {
+                map: FxMap::default(),
+                labels: Vec::new(),
+                codes: Vec::new(),
+            },
+            Kind::Skip => Builder::Skip,
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        match self {
+            Builder::Numeric(v) => v.reserve(rows),
+            Builder::Text { codes, .. } => codes.reserve(rows),
+            Builder::Skip => {}
+        }
+    }
+
+    fn code(map: &mut FxMap<Vec<u8>, u32>, labels: &mut Vec<Vec<u8>>, cell: &[u8]) -> u32 {
+        match map.get(cell) {
+            Some(&c) => c,
+            None => {
+                let c = labels.len() as u32;
+                map.insert(cell.to_vec(), c);
+                labels.push(cell.to_vec());
+                c
+            }
+        }
+    }
+
+    /// Appends the rows of one piece (same kind, or Skip once the column is to be re-read).
+    fn append(&mut self, piece: PieceColumn) {
+        match (self, piece) {
+            (Builder::Numeric(v), PieceColumn::Numeric(p)) => v.extend(p),
+            (
+                Builder::Text { map, labels, codes },
+                PieceColumn::Text {
+                    labels: plabels,
+                    codes: pcodes,
+                    ..
+                },
+            ) => {
+                let remap: Vec<u32> = plabels.iter().map(|l| Self::code(map, labels, l)).collect();
+                codes.extend(pcodes.iter().map(|&c| remap[c as usize]));
+            }
+            (b, _) => *b = Builder::Skip,
+        }
+    }
+
+    /// Adds one (untrimmed) cell; a numeric column meeting text is flagged in `redo`.
+    fn push_cell(&mut self, cell: &[u8], redo: &mut bool) {
+        let cell = cell.trim_ascii();
+        match self {
+            Builder::Numeric(v) => {
+                if cell.is_empty() {
+                    v.push(f64::NAN);
+                } else if let Some(x) = parse_number(cell) {
+                    v.push(x);
+                } else {
+                    *redo = true;
+                    *self = Builder::Skip;
+                }
+            }
+            Builder::Text { map, labels, codes } => {
+                let c = Self::code(map, labels, cell);
+                codes.push(c);
+            }
+            Builder::Skip => {}
+        }
+    }
+
+    /// The finished column; text must be UTF-8 (`Err(row)` names the first row that is not).
+    fn finish(self) -> std::result::Result<Option<Column>, usize> {
+        Ok(match self {
+            Builder::Skip => None,
+            Builder::Numeric(v) => Some(Column::Numeric(v)),
+            Builder::Text { labels, codes, .. } => {
+                let mut out = Vec::with_capacity(labels.len());
+                for (c, l) in labels.into_iter().enumerate() {
+                    match String::from_utf8(l) {
+                        Ok(s) => out.push(s),
+                        Err(_) => {
+                            let row = codes.iter().position(|&k| k as usize == c).unwrap_or(0);
+                            return Err(row);
+                        }
+                    }
+                }
+                Some(Column::Text(TextColumn { codes, labels: out }))
+            }
+        })
+    }
+}
+
+/// Reads `file` from its current position with the csv crate (quoted fields), adding every
+/// record's cells to `cols` (row numbers in errors count from `first_row`, 0-based data row).
+fn read_quoted(
+    path: &Path,
+    input: impl std::io::Read,
+    cols: &mut [Builder],
+    redo: &mut [bool],
+    first_row: usize,
+) -> Result<usize> {
+    let ncol = cols.len();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(chunk);
-    let mut c = Chunk {
-        nums: vec![Some(Vec::new()); ncol],
-        arena: vec![Vec::new(); ncol],
-        ends: vec![Vec::new(); ncol],
-        nrows: 0,
-    };
+        .from_reader(input);
     let mut record = csv::ByteRecord::new();
+    let mut row = first_row;
     loop {
         match rdr.read_byte_record(&mut record) {
             Ok(true) => {}
-            Ok(false) => return Ok(c),
-            Err(e) => return Err((c.nrows, format!("malformed CSV: {e}"))),
+            Ok(false) => return Ok(row - first_row),
+            Err(e) => return Err(Error::data(path, row + 2, format!("malformed CSV: {e}"))),
         }
         if record.len() != ncol {
-            return Err((
-                c.nrows,
+            return Err(Error::data(
+                path,
+                row + 2,
                 format!(
                     "{} fields, but the header has {ncol}; check quoting and separators",
                     record.len()
                 ),
             ));
         }
-        for (j, cell) in record.iter().enumerate() {
-            let cell = cell.trim_ascii();
-            c.arena[j].extend_from_slice(cell);
-            c.ends[j].push(c.arena[j].len());
-            if let Some(v) = &mut c.nums[j] {
-                if cell.is_empty() {
-                    v.push(f64::NAN);
-                } else if let Some(x) = std::str::from_utf8(cell)
-                    .ok()
-                    .and_then(|t| t.parse::<f64>().ok())
-                {
-                    v.push(x);
-                } else {
-                    c.nums[j] = None;
-                }
-            }
+        for ((b, cell), r) in cols.iter_mut().zip(record.iter()).zip(redo.iter_mut()) {
+            b.push_cell(cell, r);
         }
-        c.nrows += 1;
+        row += 1;
     }
+}
+
+/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended.
+fn fill(path: &Path, file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
+    use std::io::Read;
+    let start = buf.len();
+    buf.resize(start + want, 0);
+    let mut got = start;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => {
+                buf.truncate(got);
+                return Ok(true);
+            }
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(false)
+}
+
+/// Splits `body` into about `pieces` parts at line ends.
+fn split_lines(body: &[u8], pieces: usize) -> Vec<&[u8]> {
+    let mut bounds = vec![0usize];
+    for k in 1..pieces {
+        let target = (body.len() * k / pieces).max(*bounds.last().unwrap_or(&0));
+        let cut = body[target..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| target + p + 1)
+            .unwrap_or(body.len());
+        bounds.push(cut);
+    }
+    bounds.push(body.len());
+    bounds.windows(2).map(|w| &body[w[0]..w[1]]).collect()
 }
 
 /// A categorical column coded 0..nlevels, with the label of each level.
@@ -579,22 +974,24 @@ fn factorize(
                 codes.push(c);
             }
         }
-        Column::Text(v) => {
-            let mut map: FxMap<&str, u32> = FxMap::default();
+        Column::Text(t) => {
+            // The column is dictionary-coded: a level per dictionary entry seen on these rows.
+            let mut local = vec![u32::MAX; t.labels().len()];
+            let dict = t.codes();
             for &i in rows {
-                let s = v[i].as_str();
-                if s.is_empty() {
-                    return Err(ds.row_error(
-                        i,
-                        format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with --subset or fill the value"),
-                    ));
+                let d = dict[i] as usize;
+                if local[d] == u32::MAX {
+                    let s = &t.labels()[d];
+                    if s.is_empty() {
+                        return Err(ds.row_error(
+                            i,
+                            format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with --subset or fill the value"),
+                        ));
+                    }
+                    local[d] = labels.len() as u32;
+                    labels.push(s.clone());
                 }
-                let next = map.len() as u32;
-                let c = *map.entry(s).or_insert_with(|| {
-                    labels.push(s.to_string());
-                    next
-                });
-                codes.push(c);
+                codes.push(local[d]);
             }
         }
     }

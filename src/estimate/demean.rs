@@ -21,13 +21,21 @@
 //! Working in coefficient space lets the caller warm-start from the previous IRLS iteration's
 //! `α` (the ppmlhdfe trick): only the change since the last iteration has to be projected out.
 //!
-//! Memory layout, chosen for the memory bus: the `K` columns of one call are interleaved
-//! (`r[i·K + k]`, `α[l·K + k]`), so one pass over the codes and weights serves every column and
-//! a level's `K` coefficients share a cache line. Each pass over the observations is split into
-//! fixed blocks of rows solved in parallel; every block accumulates its group sums over the
+//! The sweeps work in coefficient space, as fixest does: with `b_g[l] = Σ_{i∈l} w_i x_i`
+//! computed once per call, a dimension's update is `α_g[l] = (b_g[l] − Σ_{i∈l} w_i Σ_{h≠g}
+//! α_h[f_h(i)]) / Σ_{i∈l} w_i`, so a pass reads only the codes and the weights (no residual
+//! vector is read or written during the sweeps; `x − Dα` is formed once at the end). This is
+//! the same Gauss–Seidel iteration as updating a stored residual, at well under half the
+//! memory traffic per pass.
+//!
+//! Memory layout, chosen for the memory bus: the `K` columns of one call are interleaved in
+//! coefficient space (`α[l·K + k]`), so one pass over the codes and weights serves every column
+//! and a level's `K` coefficients share a cache line. Each pass over the observations is split
+//! into fixed blocks of rows solved in parallel; every block accumulates its group sums over the
 //! range of levels it touches, and the blocks are added in block order. The block boundaries
 //! depend only on the number of observations, so the result does not depend on the number of
-//! threads.
+//! threads. Callers that demean repeatedly (the IRLS loop) keep a [`DemeanScratch`] and their
+//! output vectors, so nothing of size N is allocated after the first call.
 
 use super::data::Factor;
 use crate::error::{Error, Result};
@@ -74,21 +82,31 @@ pub struct FixedEffects<'a> {
     inv_wsum: Vec<f64>,
     offsets: Vec<usize>,
     blocks: Vec<Block>,
+    /// Per dimension: whether its codes come in runs (on average at least two equal codes in a
+    /// row), so that group sums are better kept in a register along a run.
+    runs: Vec<bool>,
 }
 
-/// Work buffers of one call, reused across sweeps (nothing is allocated inside the loop).
-struct Workspace {
-    /// Interleaved residuals `r[i·K + k]`.
-    r: Vec<f64>,
-    /// Group sums, then means, of every dimension: `[(offset_g + l)·K + k]`.
+/// Work buffers of the projections, kept by a caller that demeans again and again (the IRLS
+/// loop) so that no sweep and no call allocates: the coefficient vectors of the Irons–Tuck
+/// step and the per-block partial sums. All of size `ncoef × K` or smaller, never `N`.
+#[derive(Default)]
+pub struct DemeanScratch {
+    /// `Σ_{i∈l} w_i x_ik` per level of every dimension, interleaved `[(offset_g + l)·K + k]`.
+    wx: Vec<f64>,
+    /// Interleaved coefficients `α[l·K + k]` and the two previous iterates.
+    alpha: Vec<f64>,
+    x0: Vec<f64>,
+    gx: Vec<f64>,
+    /// Group sums of one dimension.
     sums: Vec<f64>,
     /// Partial sums of each block over its level range.
     partial: Vec<Vec<f64>>,
 }
 
-/// Adds `w_i r_i` into `acc` for consecutive rows of one level (a running sum, so that data
-/// sorted by a fixed effect, e.g. by pair, do not serialise on one memory location), flushing
-/// into `partial[(level − lo)·K + k]` when the level changes.
+/// Adds `v` into `acc` for consecutive rows of one level (a running sum, so that data sorted
+/// by a fixed effect, e.g. by pair, do not serialise on one memory location), flushing into
+/// `partial[(level − lo)·K + k]` when the level changes.
 #[inline(always)]
 fn run_add<const K: usize>(
     partial: &mut [f64],
@@ -96,7 +114,7 @@ fn run_add<const K: usize>(
     cur: &mut usize,
     acc: &mut [f64; K],
     code: usize,
-    wr: [f64; K],
+    v: [f64; K],
 ) {
     if code != *cur {
         let d = &mut partial[(*cur - lo) * K..(*cur - lo + 1) * K];
@@ -107,7 +125,7 @@ fn run_add<const K: usize>(
         *cur = code;
     }
     for k in 0..K {
-        acc[k] += wr[k];
+        acc[k] += v[k];
     }
 }
 
@@ -119,6 +137,34 @@ fn run_flush<const K: usize>(partial: &mut [f64], lo: usize, cur: usize, acc: &[
             d[k] += acc[k];
         }
     }
+}
+
+/// The codes of one dimension and where its coefficients start in the interleaved `α`.
+#[derive(Clone, Copy)]
+struct Other<'c> {
+    codes: &'c [u32],
+    offset: usize,
+}
+
+/// `Σ_{o ∈ others} α_o[f_o(i)]`, for each of the `K` interleaved columns.
+#[inline(always)]
+fn others_sum<const K: usize>(others: &[Other], alpha: &[f64], i: usize) -> [f64; K] {
+    let mut s = [0.0; K];
+    let mut add = |o: &Other| {
+        let a = &alpha[(o.offset + o.codes[i] as usize) * K..][..K];
+        for k in 0..K {
+            s[k] += a[k];
+        }
+    };
+    match others {
+        [a] => add(a),
+        [a, b] => {
+            add(a);
+            add(b);
+        }
+        _ => others.iter().for_each(add),
+    }
+    s
 }
 
 impl<'a> FixedEffects<'a> {
@@ -164,12 +210,17 @@ impl<'a> FixedEffects<'a> {
                 Block { lo, hi, levels }
             })
             .collect();
+        let runs = factors
+            .par_iter()
+            .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count() * 2 < n)
+            .collect();
         FixedEffects {
             factors,
             w,
             inv_wsum,
             offsets,
             blocks,
+            runs,
         }
     }
 
@@ -183,164 +234,222 @@ impl<'a> FixedEffects<'a> {
         &self.offsets
     }
 
-    fn workspace<const K: usize>(&self) -> Workspace {
+    /// Sizes the scratch buffers for `K` columns (no allocation once they are large enough).
+    fn prepare<const K: usize>(&self, s: &mut DemeanScratch) {
+        let nc = self.ncoef() * K;
+        for v in [&mut s.wx, &mut s.alpha, &mut s.x0, &mut s.gx] {
+            v.clear();
+            v.resize(nc, 0.0);
+        }
+        let widest_dim = self.factors.iter().map(|f| f.nlevels()).max().unwrap_or(0);
+        s.sums.clear();
+        s.sums.resize(widest_dim * K, 0.0);
         let widest = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).max().unwrap_or(0);
-        Workspace {
-            r: vec![0.0; self.w.len() * K],
-            sums: vec![0.0; self.ncoef() * K],
-            partial: self
-                .blocks
-                .iter()
-                .map(|b| vec![0.0; widest(b) * K])
-                .collect(),
+        s.partial.resize_with(self.blocks.len(), Vec::new);
+        for (p, b) in s.partial.iter_mut().zip(&self.blocks) {
+            p.clear();
+            p.resize(widest(b) * K, 0.0);
         }
     }
 
-    /// Adds the blocks' partial sums of dimension `h` into its group sums, block by block.
-    fn reduce<const K: usize>(&self, h: usize, sums: &mut [f64], partial: &[Vec<f64>]) {
-        let s = &mut sums[self.offsets[h] * K..self.offsets[h + 1] * K];
-        s.fill(0.0);
-        for (blk, p) in self.blocks.iter().zip(partial) {
-            let (lo, hi) = blk.levels[h];
-            for (d, v) in s[lo * K..hi * K].iter_mut().zip(&p[..(hi - lo) * K]) {
+    /// Accumulates `value(i)` by the levels of dimension `g`: every block of rows in parallel
+    /// into its partial sums, then the blocks added in block order into `sums` (so the result
+    /// does not depend on the number of threads).
+    fn accumulate<const K: usize>(
+        &self,
+        g: usize,
+        partial: &mut [Vec<f64>],
+        sums: &mut [f64],
+        value: impl Fn(usize) -> [f64; K] + Sync,
+    ) {
+        let codes = &self.factors[g].codes;
+        partial
+            .par_iter_mut()
+            .zip(self.blocks.par_iter())
+            .for_each(|(pb, blk)| {
+                let (lo, hi) = blk.levels[g];
+                pb[..(hi - lo) * K].fill(0.0);
+                let mut cur = lo;
+                let mut acc = [0.0; K];
+                for (i, &c) in (blk.lo..blk.hi).zip(&codes[blk.lo..blk.hi]) {
+                    run_add::<K>(pb, lo, &mut cur, &mut acc, c as usize, value(i));
+                }
+                run_flush::<K>(pb, lo, cur, &acc);
+            });
+        self.reduce::<K>(g, partial, sums);
+    }
+
+    /// Adds the blocks' partial sums of dimension `g` into `sums`, block by block.
+    fn reduce<const K: usize>(&self, g: usize, partial: &[Vec<f64>], sums: &mut [f64]) {
+        let nl = self.factors[g].nlevels();
+        let sums = &mut sums[..nl * K];
+        sums.fill(0.0);
+        for (blk, p) in self.blocks.iter().zip(partial.iter()) {
+            let (lo, hi) = blk.levels[g];
+            for (d, v) in sums[lo * K..hi * K].iter_mut().zip(&p[..(hi - lo) * K]) {
                 *d += v;
             }
         }
     }
 
-    /// Turns the group sums of dimension `g` into weighted means and adds them to `α_g`.
-    fn to_means<const K: usize>(&self, g: usize, sums: &mut [f64], alpha: &mut [f64]) {
-        let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
-        for ((s, a), &iw) in sums[lo * K..hi * K]
-            .chunks_exact_mut(K)
-            .zip(alpha[lo * K..hi * K].chunks_exact_mut(K))
-            .zip(&self.inv_wsum[lo..hi])
-        {
-            for k in 0..K {
-                s[k] *= iw;
-                a[k] += s[k];
+    /// The sweep's pass for dimension `g` with `M` other dimensions: group sums, by the levels
+    /// of `g`, of `w_i Σ_{h≠g} α_h[f_h(i)]`. The hot loop of the fit, written out for small `M`
+    /// so that every stream is a slice walked in step. Levels in runs (data sorted by this
+    /// dimension) are summed in a register and stored once per run.
+    fn other_sums<const K: usize, const M: usize>(
+        &self,
+        g: usize,
+        others: [Other; M],
+        alpha: &[f64],
+        partial: &mut [Vec<f64>],
+        sums: &mut [f64],
+    ) {
+        let runs = self.runs[g];
+        let (codes, w) = (&self.factors[g].codes, self.w);
+        partial
+            .par_iter_mut()
+            .zip(self.blocks.par_iter())
+            .for_each(|(pb, blk)| {
+                let (lo, hi) = blk.levels[g];
+                let pb = &mut pb[..(hi - lo) * K];
+                pb.fill(0.0);
+                let cg = &codes[blk.lo..blk.hi];
+                let wb = &w[blk.lo..blk.hi];
+                let oc: [&[u32]; M] = std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]);
+                let off: [usize; M] = std::array::from_fn(|m| others[m].offset);
+                let mut cur = lo;
+                let mut acc = [0.0; K];
+                for (t, (&c, &wi)) in cg.iter().zip(wb).enumerate() {
+                    let mut s = [0.0; K];
+                    for m in 0..M {
+                        let a = &alpha[(off[m] + oc[m][t] as usize) * K..][..K];
+                        for k in 0..K {
+                            s[k] += a[k];
+                        }
+                    }
+                    let mut v = [0.0; K];
+                    for k in 0..K {
+                        v[k] = wi * s[k];
+                    }
+                    if runs {
+                        run_add::<K>(pb, lo, &mut cur, &mut acc, c as usize, v);
+                    } else {
+                        let d = &mut pb[(c as usize - lo) * K..][..K];
+                        for k in 0..K {
+                            d[k] += v[k];
+                        }
+                    }
+                }
+                if runs {
+                    run_flush::<K>(pb, lo, cur, &acc);
+                }
+            });
+        self.reduce::<K>(g, partial, sums);
+    }
+
+    /// One Gauss–Seidel sweep in coefficient space: for each dimension `g` in turn,
+    /// `α_g[l] = (Σ_{i∈l} w_i x_i − Σ_{i∈l} w_i Σ_{h≠g} α_h[f_h(i)]) / Σ_{i∈l} w_i`, the exact
+    /// minimiser given the other dimensions. Each dimension costs one pass over the codes and
+    /// weights; the residuals `x − Dα` are never stored (fixest's formulation).
+    fn sweep<const K: usize>(&self, s: &mut DemeanScratch) {
+        let nd = self.factors.len();
+        let DemeanScratch {
+            wx,
+            alpha,
+            sums,
+            partial,
+            ..
+        } = s;
+        let w = self.w;
+        let mut others = [Other {
+            codes: &[],
+            offset: 0,
+        }; 8];
+        for g in 0..nd {
+            let mut m = 0;
+            let mut extra: Vec<Other> = Vec::new();
+            for h in (0..nd).filter(|&h| h != g) {
+                let o = Other {
+                    codes: &self.factors[h].codes,
+                    offset: self.offsets[h],
+                };
+                if m < others.len() {
+                    others[m] = o;
+                    m += 1;
+                } else {
+                    extra.push(o);
+                }
+            }
+            let os: &[Other] = if extra.is_empty() {
+                &others[..m]
+            } else {
+                extra.splice(0..0, others[..m].iter().copied());
+                &extra
+            };
+            {
+                let alpha: &[f64] = alpha;
+                match *os {
+                    [a] => self.other_sums::<K, 1>(g, [a], alpha, partial, sums),
+                    [a, b] => self.other_sums::<K, 2>(g, [a, b], alpha, partial, sums),
+                    [a, b, c] => self.other_sums::<K, 3>(g, [a, b, c], alpha, partial, sums),
+                    _ => self.accumulate::<K>(g, partial, sums, |i| {
+                        let s = others_sum::<K>(os, alpha, i);
+                        let mut v = [0.0; K];
+                        for k in 0..K {
+                            v[k] = w[i] * s[k];
+                        }
+                        v
+                    }),
+                }
+            }
+            let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
+            for (((a, b), s), &iw) in alpha[lo * K..hi * K]
+                .chunks_exact_mut(K)
+                .zip(wx[lo * K..hi * K].chunks_exact(K))
+                .zip(sums.chunks_exact(K))
+                .zip(&self.inv_wsum[lo..hi])
+            {
+                for k in 0..K {
+                    a[k] = (b[k] - s[k]) * iw;
+                }
             }
         }
     }
 
-    /// One pass accumulating `Σ w r` by the levels of dimension 0; with `fresh = Some((x, α))`
-    /// it first recomputes `r = x − Dα` in the same pass.
-    fn accumulate_pass<const K: usize>(
-        &self,
-        ws: &mut Workspace,
-        fresh: Option<(&[&[f64]], &[f64])>,
-    ) {
-        let Workspace { r, sums, partial } = ws;
-        let (factors, offsets, w) = (self.factors, &self.offsets, self.w);
-        r.par_chunks_mut(BLOCK_ROWS * K)
-            .zip(partial.par_iter_mut())
+    /// Writes `x_k − Dα_k` into `outs[k]`, one parallel pass over the rows.
+    fn residuals<const K: usize>(&self, xs: &[&[f64]], alpha: &[f64], outs: &mut [Vec<f64>]) {
+        let n = self.w.len();
+        let mut parts: Vec<Vec<&mut [f64]>> = (0..self.blocks.len())
+            .map(|_| Vec::with_capacity(K))
+            .collect();
+        for o in outs.iter_mut() {
+            o.clear();
+            o.resize(n, 0.0);
+            for (b, c) in o.chunks_mut(BLOCK_ROWS).enumerate() {
+                parts[b].push(c);
+            }
+        }
+        let (factors, offsets) = (self.factors, &self.offsets);
+        parts
+            .into_par_iter()
             .zip(self.blocks.par_iter())
-            .for_each(|((rb, pb), blk)| {
-                let (alo, ahi) = blk.levels[0];
-                pb[..(ahi - alo) * K].fill(0.0);
-                let c0 = &factors[0].codes[blk.lo..blk.hi];
-                let mut cur = alo;
-                let mut acc = [0.0; K];
-                for (t, ri) in rb.chunks_exact_mut(K).enumerate() {
-                    let i = blk.lo + t;
-                    if let Some((xs, alpha)) = fresh {
+            .for_each(|(mut cs, blk)| {
+                if cs.len() < K {
+                    return; // an empty block
+                }
+                for (t, i) in (blk.lo..blk.hi).enumerate() {
+                    let mut s = [0.0; K];
+                    for (f, &off) in factors.iter().zip(offsets.iter()) {
+                        let a = &alpha[(off + f.codes[i] as usize) * K..][..K];
                         for k in 0..K {
-                            ri[k] = xs[k][i];
-                        }
-                        for (f, &off) in factors.iter().zip(offsets.iter()) {
-                            let a = &alpha[(off + f.codes[i] as usize) * K..][..K];
-                            for k in 0..K {
-                                ri[k] -= a[k];
-                            }
+                            s[k] += a[k];
                         }
                     }
-                    let mut wr = [0.0; K];
                     for k in 0..K {
-                        wr[k] = w[i] * ri[k];
-                    }
-                    run_add::<K>(pb, alo, &mut cur, &mut acc, c0[t] as usize, wr);
-                }
-                run_flush::<K>(pb, alo, cur, &acc);
-            });
-        self.reduce::<K>(0, sums, partial);
-    }
-
-    /// One pass subtracting the means of dimension `g` from `r` and, with `add = Some(h)`,
-    /// accumulating `Σ w r` by the levels of dimension `h` (the two share the pass: G + 1
-    /// passes per sweep in all).
-    fn sub_pass<const K: usize>(&self, ws: &mut Workspace, g: usize, add: Option<usize>) {
-        let Workspace { r, sums, partial } = ws;
-        let means = &sums[self.offsets[g] * K..self.offsets[g + 1] * K];
-        let (factors, w) = (self.factors, self.w);
-        r.par_chunks_mut(BLOCK_ROWS * K)
-            .zip(partial.par_iter_mut())
-            .zip(self.blocks.par_iter())
-            .for_each(|((rb, pb), blk)| {
-                let cg = &factors[g].codes[blk.lo..blk.hi];
-                let wb = &w[blk.lo..blk.hi];
-                match add {
-                    Some(h) => {
-                        let (alo, ahi) = blk.levels[h];
-                        pb[..(ahi - alo) * K].fill(0.0);
-                        let ch = &factors[h].codes[blk.lo..blk.hi];
-                        let mut cur = alo;
-                        let mut acc = [0.0; K];
-                        for (((ri, &c), &nc), &wi) in rb.chunks_exact_mut(K).zip(cg).zip(ch).zip(wb)
-                        {
-                            let m = &means[c as usize * K..][..K];
-                            let mut wr = [0.0; K];
-                            for k in 0..K {
-                                ri[k] -= m[k];
-                                wr[k] = wi * ri[k];
-                            }
-                            run_add::<K>(pb, alo, &mut cur, &mut acc, nc as usize, wr);
-                        }
-                        run_flush::<K>(pb, alo, cur, &acc);
-                    }
-                    None => {
-                        for (ri, &c) in rb.chunks_exact_mut(K).zip(cg) {
-                            let m = &means[c as usize * K..][..K];
-                            for k in 0..K {
-                                ri[k] -= m[k];
-                            }
-                        }
+                        cs[k][t] = xs[k][i] - s[k];
                     }
                 }
             });
-        if let Some(h) = add {
-            self.reduce::<K>(h, sums, partial);
-        }
-    }
-
-    /// One Gauss–Seidel sweep over the dimensions. With `fresh = Some(x)`, `r` is first
-    /// recomputed as `x − Dα`. `pre`: the sums of the first dimension were already accumulated
-    /// by the previous sweep's last pass; `post`: accumulate them for the next sweep in this
-    /// sweep's last pass.
-    fn sweep<const K: usize>(
-        &self,
-        ws: &mut Workspace,
-        alpha: &mut [f64],
-        fresh: Option<&[&[f64]]>,
-        pre: bool,
-        post: bool,
-    ) {
-        let nd = self.factors.len();
-        match fresh {
-            Some(xs) => self.accumulate_pass::<K>(ws, Some((xs, &*alpha))),
-            None if !pre => self.accumulate_pass::<K>(ws, None),
-            None => {}
-        }
-        for g in 0..nd {
-            self.to_means::<K>(g, &mut ws.sums, alpha);
-            let add = if g + 1 < nd {
-                Some(g + 1)
-            } else if post {
-                Some(0)
-            } else {
-                None
-            };
-            self.sub_pass::<K>(ws, g, add);
-        }
     }
 
     /// Demeans `x`, starting from (and updating) the coefficients `alpha` (length
@@ -365,68 +474,93 @@ impl<'a> FixedEffects<'a> {
         alphas: &mut [Vec<f64>],
         opts: &DemeanOptions,
     ) -> Result<(Vec<Vec<f64>>, usize)> {
-        let mut out = Vec::with_capacity(xs.len());
+        let mut outs = vec![Vec::new(); xs.len()];
+        let sweeps =
+            self.demean_into(xs, alphas, &mut outs, opts, &mut DemeanScratch::default())?;
+        Ok((outs, sweeps))
+    }
+
+    /// As [`FixedEffects::demean_columns`], writing the residuals into `outs` (one vector per
+    /// column, resized to N; their memory is reused) and keeping every other buffer in
+    /// `scratch`: a caller that demeans repeatedly allocates nothing after the first call.
+    pub fn demean_into(
+        &self,
+        xs: &[&[f64]],
+        alphas: &mut [Vec<f64>],
+        outs: &mut [Vec<f64>],
+        opts: &DemeanOptions,
+        scratch: &mut DemeanScratch,
+    ) -> Result<usize> {
+        let n = self.w.len();
+        let nc = self.ncoef();
+        if xs.iter().any(|x| x.len() != n)
+            || alphas.iter().any(|a| a.len() != nc)
+            || alphas.len() != xs.len()
+            || outs.len() != xs.len()
+        {
+            return Err(Error::invalid(
+                "demeaning",
+                "internal: a column or coefficient vector has the wrong length",
+            ));
+        }
         let mut sweeps = 0;
-        for (xg, ag) in xs.chunks(MAX_FUSED).zip(alphas.chunks_mut(MAX_FUSED)) {
-            let (r, s) = match xg.len() {
-                1 => self.demean_fused::<1>(xg, ag, opts)?,
-                2 => self.demean_fused::<2>(xg, ag, opts)?,
-                3 => self.demean_fused::<3>(xg, ag, opts)?,
-                _ => self.demean_fused::<4>(xg, ag, opts)?,
+        for ((xg, ag), og) in xs
+            .chunks(MAX_FUSED)
+            .zip(alphas.chunks_mut(MAX_FUSED))
+            .zip(outs.chunks_mut(MAX_FUSED))
+        {
+            let s = match xg.len() {
+                1 => self.demean_fused::<1>(xg, ag, og, opts, scratch)?,
+                2 => self.demean_fused::<2>(xg, ag, og, opts, scratch)?,
+                3 => self.demean_fused::<3>(xg, ag, og, opts, scratch)?,
+                _ => self.demean_fused::<4>(xg, ag, og, opts, scratch)?,
             };
-            out.extend(r);
             sweeps = sweeps.max(s);
         }
-        Ok((out, sweeps))
+        Ok(sweeps)
     }
 
     fn demean_fused<const K: usize>(
         &self,
         xs: &[&[f64]],
         alphas: &mut [Vec<f64>],
+        outs: &mut [Vec<f64>],
         opts: &DemeanOptions,
-    ) -> Result<(Vec<Vec<f64>>, usize)> {
-        let n = self.w.len();
-        let nc = self.ncoef();
-        if xs.iter().any(|x| x.len() != n) || alphas.iter().any(|a| a.len() != nc) {
-            return Err(Error::invalid(
-                "demeaning",
-                "internal: a column or coefficient vector has the wrong length",
-            ));
-        }
+        s: &mut DemeanScratch,
+    ) -> Result<usize> {
+        self.prepare::<K>(s);
         // Interleave the coefficients: alpha[l·K + k].
-        let mut alpha = vec![0.0; nc * K];
         for (k, a) in alphas.iter().enumerate() {
             for (l, &v) in a.iter().enumerate() {
-                alpha[l * K + k] = v;
+                s.alpha[l * K + k] = v;
             }
         }
-        let mut ws = self.workspace::<K>();
-        let finish = |ws: Workspace, alpha: &[f64], alphas: &mut [Vec<f64>]| {
+        let nd = self.factors.len();
+        // Σ_{i∈l} w_i x_i for every level of every dimension: fixed during the sweeps.
+        for g in 0..nd {
+            let w = self.w;
+            let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
+            self.accumulate::<K>(g, &mut s.partial, &mut s.sums, |i| {
+                let mut v = [0.0; K];
+                for k in 0..K {
+                    v[k] = w[i] * xs[k][i];
+                }
+                v
+            });
+            s.wx[lo * K..hi * K].copy_from_slice(&s.sums[..(hi - lo) * K]);
+        }
+        let finish = |s: &DemeanScratch, alphas: &mut [Vec<f64>], outs: &mut [Vec<f64>]| {
             for (k, a) in alphas.iter_mut().enumerate() {
                 for (l, v) in a.iter_mut().enumerate() {
-                    *v = alpha[l * K + k];
+                    *v = s.alpha[l * K + k];
                 }
             }
-            let mut cols = vec![Vec::with_capacity(n); K];
-            for row in ws.r.chunks_exact(K) {
-                for k in 0..K {
-                    cols[k].push(row[k]);
-                }
-            }
-            cols
+            self.residuals::<K>(xs, &s.alpha, outs);
         };
-        if self.factors.is_empty() {
-            for (row, i) in ws.r.chunks_exact_mut(K).zip(0..n) {
-                for k in 0..K {
-                    row[k] = xs[k][i];
-                }
-            }
-            return Ok((finish(ws, &alpha, alphas), 0));
-        }
-        if self.factors.len() == 1 {
-            self.sweep::<K>(&mut ws, &mut alpha, Some(xs), false, false);
-            return Ok((finish(ws, &alpha, alphas), 1));
+        if nd <= 1 {
+            self.sweep::<K>(s);
+            finish(s, alphas, outs);
+            return Ok(nd);
         }
         let converged = |a: &[f64], b: &[f64]| {
             a.iter().zip(b).all(|(&p, &q)| {
@@ -434,32 +568,30 @@ impl<'a> FixedEffects<'a> {
                 d <= opts.tol || d / (0.1 + p.abs()) <= opts.tol
             })
         };
-        let mut x0 = alpha.clone();
-        let mut gx = vec![0.0; alpha.len()];
         let mut sweeps = 0;
-        let mut stale = true; // r = x − Dα is computed in the first sweep's first pass
         while sweeps < opts.max_iter {
             // α → F(α)
-            x0.copy_from_slice(&alpha);
-            self.sweep::<K>(&mut ws, &mut alpha, stale.then_some(xs), false, true);
-            stale = false;
+            s.x0.copy_from_slice(&s.alpha);
+            self.sweep::<K>(s);
             sweeps += 1;
-            if converged(&x0, &alpha) {
-                return Ok((finish(ws, &alpha, alphas), sweeps));
+            if converged(&s.x0, &s.alpha) {
+                finish(s, alphas, outs);
+                return Ok(sweeps);
             }
-            gx.copy_from_slice(&alpha);
+            s.gx.copy_from_slice(&s.alpha);
             // F(α) → F²(α)
-            self.sweep::<K>(&mut ws, &mut alpha, None, true, false);
+            self.sweep::<K>(s);
             sweeps += 1;
-            if converged(&gx, &alpha) {
-                return Ok((finish(ws, &alpha, alphas), sweeps));
+            if converged(&s.gx, &s.alpha) {
+                finish(s, alphas, outs);
+                return Ok(sweeps);
             }
             // Irons–Tuck extrapolation, one coefficient per column.
             let (mut vprod, mut ssq) = ([0.0; K], [0.0; K]);
-            for ((a0, a1), a2) in x0
-                .chunks_exact(K)
-                .zip(gx.chunks_exact(K))
-                .zip(alpha.chunks_exact(K))
+            for ((a0, a1), a2) in
+                s.x0.chunks_exact(K)
+                    .zip(s.gx.chunks_exact(K))
+                    .zip(s.alpha.chunks_exact(K))
             {
                 for k in 0..K {
                     let d1 = a2[k] - a1[k];
@@ -469,20 +601,15 @@ impl<'a> FixedEffects<'a> {
                 }
             }
             let mut coef = [0.0; K];
-            let mut any = false;
             for k in 0..K {
                 if ssq[k] > 0.0 && vprod[k].is_finite() && ssq[k].is_finite() {
                     coef[k] = vprod[k] / ssq[k];
-                    any = true;
                 }
             }
-            if any {
-                for (a2, a1) in alpha.chunks_exact_mut(K).zip(gx.chunks_exact(K)) {
-                    for k in 0..K {
-                        a2[k] -= coef[k] * (a2[k] - a1[k]);
-                    }
+            for (a2, a1) in s.alpha.chunks_exact_mut(K).zip(s.gx.chunks_exact(K)) {
+                for k in 0..K {
+                    a2[k] -= coef[k] * (a2[k] - a1[k]);
                 }
-                stale = true; // r is recomputed from α in the next sweep's first pass
             }
         }
         Err(Error::NotConverged(format!(

@@ -339,7 +339,7 @@ impl Expr {
             Node::Str(s) => Value::Str(s.clone()),
             Node::Col(c) => match ds.column(c) {
                 Some(Column::Numeric(v)) => Value::Num(v[i]),
-                Some(Column::Text(v)) => Value::Str(v[i].clone()),
+                Some(Column::Text(v)) => Value::Str(v.get(i).to_string()),
                 None => return Err(bad(format!("no column '{c}'"))),
             },
             Node::Neg(a) => match self.eval(ds, a, i)? {
@@ -527,7 +527,9 @@ mod tests {
         d.define("lab = ifelse(e == m, 'dom', e)").unwrap();
         assert_eq!(
             d.column("lab"),
-            Some(&Column::Text(vec!["dom".into(), "B".into(), "A".into()]))
+            Some(&Column::Text(
+                vec!["dom".to_string(), "B".into(), "A".into()].into()
+            ))
         );
         assert!(d.define("no equals sign").is_err());
     }

@@ -536,7 +536,7 @@ fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
 /// Finds regressors collinear with the fixed effects (`Σw x̃² ≤ tol · Σw x²`) or with earlier
 /// regressors (pivot of a sequential Cholesky factorisation of `X̃'WX̃` below `tol` times the
 /// diagonal). Returns the indices to keep.
-fn non_collinear(x_raw: &[Vec<f64>], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Vec<usize> {
+fn non_collinear(x_raw: &[&[f64]], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Vec<usize> {
     let g = gram(x_dm, w);
     let k = x_dm.len();
     let mut keep: Vec<usize> = Vec::new();
@@ -589,43 +589,45 @@ pub struct IrlsSolution {
     pub collinear: Vec<String>,
 }
 
-/// What one IRLS step leaves for the variance: `X̃`, `w`, the working residuals and `β`.
-struct LastStep {
-    x_dm: Vec<Vec<f64>>,
-    w: Vec<f64>,
-    resid: Vec<f64>,
-    beta: DVector<f64>,
-}
-
 /// Step 3: iteratively reweighted least squares (see the module documentation).
+///
+/// Every vector of length N lives for the whole fit and is reused by every iteration: the
+/// working variable `z`, the weights `w` and the means `μ` (swapped at the start of a step:
+/// the step's weights are the last step's means), the demeaned columns `z̃, X̃` (their residual
+/// `z̃ − X̃β` formed in place), and the demeaning's scratch. `η` is never stored: the new
+/// `η = z − (z̃ − X̃β) + o` is formed row by row where `μ = exp(η)` and the next `z` need it.
 pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
+    use super::demean::DemeanScratch;
     let n = d.nobs();
     let (y, offset, factors, names) = (&d.y, &d.offset, &d.factors, &d.names);
     let ybar = y.iter().sum::<f64>() / n as f64;
-    let mut mu: Vec<f64> = y.iter().map(|&v| (v + ybar) / 2.0).collect();
-    let mut eta: Vec<f64> = mu.iter().map(|m| m.ln()).collect();
+    let mut mu: Vec<f64> = y.par_iter().map(|&v| (v + ybar) / 2.0).collect();
+    let mut z: Vec<f64> = mu
+        .par_iter()
+        .zip(offset)
+        .zip(y)
+        .map(|((m, o), y)| m.ln() - o + y / m - 1.0)
+        .collect();
+    let mut w: Vec<f64> = vec![0.0; n];
     let mut last = deviance(y, &mu);
     let mut active: Vec<usize> = (0..d.x.len()).collect();
     let ncoef_fe: usize = factors.iter().map(|f| f.nlevels()).sum();
     let mut alpha_z = vec![0.0; ncoef_fe];
     let mut alpha_x: Vec<Vec<f64>> = vec![vec![0.0; ncoef_fe]; d.x.len()];
+    // z̃ then the active X̃, in `active` order; dm[0] becomes the working residual.
+    let mut dm: Vec<Vec<f64>> = vec![Vec::new(); 1 + d.x.len()];
+    let mut scratch = DemeanScratch::default();
     let mut collinear = Vec::new();
     let mut converged = false;
     let mut iterations = 0;
     let mut demean_sweeps = Vec::new();
     let mut last_crit = f64::INFINITY;
     let mut dev = last;
-    let mut state: Option<LastStep> = None;
-    let mut z = vec![0.0; n];
+    let mut beta = DVector::zeros(0);
     for it in 0..opts.max_iter {
         iterations = it + 1;
-        let w = mu.clone();
-        z.par_iter_mut()
-            .zip(&eta)
-            .zip(offset)
-            .zip(y)
-            .zip(&mu)
-            .for_each(|((((z, e), o), y), m)| *z = e - o + y / m - 1.0);
+        // This step's weights are the last step's means; `mu` receives the new means.
+        std::mem::swap(&mut w, &mut mu);
         let fe = FixedEffects::new(factors, &w);
         // Adaptive inner tolerance (as ppmlhdfe): loose while the IRLS is far from its solution,
         // tighter as the deviance settles. When the deviance criterion is met after a loosely
@@ -643,7 +645,7 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
         if factors.is_empty() {
             inner.tol = target;
         }
-        let (x_dm, resid, beta, crit, new_eta, new_mu) = loop {
+        let crit = loop {
             // z and the active regressors, demeaned together (one pass over the data per
             // projection), each warm-started from its coefficients of the last iteration.
             let mut cols: Vec<&[f64]> = vec![&z];
@@ -651,35 +653,38 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
             let mut alphas: Vec<Vec<f64>> = std::iter::once(std::mem::take(&mut alpha_z))
                 .chain(active.iter().map(|&j| std::mem::take(&mut alpha_x[j])))
                 .collect();
-            let demeaned = fe.demean_columns(&cols, &mut alphas, &inner);
+            let ncols = cols.len();
+            let demeaned =
+                fe.demean_into(&cols, &mut alphas, &mut dm[..ncols], &inner, &mut scratch);
             let mut back = alphas.into_iter();
             alpha_z = back.next().unwrap_or_default();
             for (&j, a) in active.iter().zip(back) {
                 alpha_x[j] = a;
             }
-            let (mut x_dm, sweeps) = demeaned?;
-            demean_sweeps.push(sweeps);
-            let z_dm = x_dm.remove(0);
+            demean_sweeps.push(demeaned?);
             if it == 0 && collinear.is_empty() {
-                let raw: Vec<Vec<f64>> = active.iter().map(|&j| d.x[j].clone()).collect();
-                let keep_idx = non_collinear(&raw, &x_dm, &w, 1e-9);
+                let raw: Vec<&[f64]> = active.iter().map(|&j| d.x[j].as_slice()).collect();
+                let keep_idx = non_collinear(&raw, &dm[1..ncols], &w, 1e-9);
                 if keep_idx.len() < active.len() {
                     collinear = (0..active.len())
                         .filter(|a| !keep_idx.contains(a))
                         .map(|a| names[active[a]].clone())
                         .collect();
-                    x_dm = keep_idx
-                        .iter()
-                        .map(|&a| std::mem::take(&mut x_dm[a]))
-                        .collect();
+                    // Move the kept columns to the front of dm[1..], in order.
+                    for (to, &from) in keep_idx.iter().enumerate() {
+                        dm.swap(1 + to, 1 + from);
+                    }
                     active = keep_idx.iter().map(|&a| active[a]).collect();
                 }
             }
+            let (z_dm, x_dm) = dm.split_at_mut(1);
+            let x_dm = &x_dm[..active.len()];
+            let resid = &mut z_dm[0];
             // Weighted least squares on the demeaned data.
-            let beta = if active.is_empty() {
+            beta = if active.is_empty() {
                 DVector::zeros(0)
             } else {
-                let (xtx, xtz) = cross(&x_dm, &w, &z_dm);
+                let (xtx, xtz) = cross(x_dm, &w, resid);
                 let chol = xtx.cholesky().ok_or_else(|| {
                     Error::NotConverged(format!(
                         "IRLS iteration {iterations}: X'WX is not positive definite (regressors nearly collinear: {})",
@@ -688,17 +693,18 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
                 })?;
                 chol.solve(&xtz)
             };
-            let mut resid = z_dm;
+            // The working residual z̃ − X̃β, in place.
             for (a, col) in x_dm.iter().enumerate() {
                 let b = beta[a];
                 resid.par_iter_mut().zip(col).for_each(|(r, x)| *r -= b * x);
             }
-            let new_eta: Vec<f64> = (0..n)
-                .into_par_iter()
-                .map(|i| z[i] - resid[i] + offset[i])
-                .collect();
-            let new_mu: Vec<f64> = new_eta.par_iter().map(|e| e.exp()).collect();
-            dev = deviance(y, &new_mu);
+            // μ = exp(η), η = z − (z̃ − X̃β) + o, into `mu`; then the deviance.
+            mu.par_iter_mut()
+                .zip(&z)
+                .zip(&*resid)
+                .zip(offset)
+                .for_each(|(((m, z), r), o)| *m = (z - r + o).exp());
+            dev = deviance(y, &mu);
             if !dev.is_finite() {
                 return Err(Error::NotConverged(format!(
                     "IRLS iteration {iterations}: the deviance is not finite (fitted values overflow); check for extreme regressor values"
@@ -709,18 +715,20 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
                 inner.tol = target;
                 continue;
             }
-            break (x_dm, resid, beta, crit, new_eta, new_mu);
+            break crit;
         };
-        eta = new_eta;
-        mu = new_mu;
+        // The next working variable z = η − o + (y − μ)/μ, from this step's η.
+        z.par_iter_mut()
+            .zip(&dm[0])
+            .zip(offset)
+            .zip(y)
+            .zip(&mu)
+            .for_each(|((((z, r), o), y), m)| {
+                let eta = *z - r + o;
+                *z = eta - o + y / m - 1.0;
+            });
         last = dev;
         last_crit = crit;
-        state = Some(LastStep {
-            x_dm,
-            w,
-            resid,
-            beta,
-        });
         if let Some(p) = &opts.progress {
             (p.0)(&IrlsProgress {
                 iteration: iterations,
@@ -735,15 +743,12 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
             break;
         }
     }
-    let Some(LastStep {
-        x_dm,
-        w,
-        resid,
-        beta,
-    }) = state
-    else {
+    if iterations == 0 {
         return Err(Error::NotConverged("no IRLS iteration ran".into()));
-    };
+    }
+    let resid = std::mem::take(&mut dm[0]);
+    dm.truncate(1 + active.len());
+    let x_dm = dm.split_off(1);
     Ok(IrlsSolution {
         active,
         beta,
@@ -987,7 +992,7 @@ mod tests {
         };
         let y: Vec<f64> = y
             .iter()
-            .zip(&e)
+            .zip(e.iter())
             .map(|(&v, e)| if e == "E2" { 0.0 } else { v })
             .collect();
         ds.push_numeric("trade", y).unwrap();
@@ -1076,12 +1081,12 @@ mod tests {
         };
         let x: Vec<f64> = y
             .iter()
-            .zip(&e)
+            .zip(e.iter())
             .map(|(&v, e)| if e == "E0" && v > 0.0 { -1.0 } else { 0.0 })
             .collect();
         let e0_zeros = y
             .iter()
-            .zip(&e)
+            .zip(e.iter())
             .filter(|(&v, e)| *e == "E0" && v == 0.0)
             .count();
         assert!(e0_zeros >= 1);
@@ -1090,7 +1095,7 @@ mod tests {
         let r = fit(&ds, &f, &PpmlOptions::default()).unwrap();
         assert_eq!(r.separation.by_fixed_effects, 0);
         assert_eq!(r.separated_by_relu, e0_zeros);
-        for (i, (&v, e)) in y.iter().zip(&e).enumerate() {
+        for (i, (&v, e)) in y.iter().zip(e.iter()).enumerate() {
             assert_eq!(r.used[i], !(e == "E0" && v == 0.0), "row {i}");
         }
     }
