@@ -8,8 +8,9 @@
 //!   force and the two members' joining years;
 //! - product groups carry a share of a sector's bilateral imports with their own schedule;
 //!   the sector's rate is the trade-weighted average of the groups and the rest;
-//! - depth (non-tariff) effects shift trade costs by `κ̂^{-θ} = exp(β·phase(t))`; the largest
-//!   effect among a pair's agreements applies;
+//! - depth (non-tariff) effects shift trade costs by `κ̂^{-θ} = exp(β·phase(t))` on the pairs
+//!   the agreement's selector picks (by default the pairs it newly liberalises: not already in
+//!   an agreement at least as deep); the largest effect among a pair's agreements applies;
 //! - an agreement already in force in the base year is part of the data; unless the scenario
 //!   lets its phase-out continue, it is held at its base-year rates (comparative statics of
 //!   the scenario's new policies).
@@ -105,11 +106,56 @@ pub struct ProductGroup {
 }
 
 /// A non-tariff (depth) effect: `κ̂^{-θ} = exp(beta · phase(t))`, `phase` rising linearly to
-/// one over `phase_in_years`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// one over `phase_in_years`, on the member pairs `pairs` selects.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Depth {
     pub beta: f64,
     pub phase_in_years: u32,
+    pub pairs: DepthPairs,
+}
+
+/// The member pairs a depth effect applies to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DepthPairs {
+    /// Pairs the agreement newly liberalises: a member pair gets the effect unless, before the
+    /// agreement starts for the pair, it is already in another agreement at least as deep (one
+    /// declaring a β at least as large, or one declaring no depth at all: its non-tariff effect,
+    /// whatever it is, is in the data or in its own terms, and the estimated RTA effect is the
+    /// effect of having an agreement, not of having two). A customs union's members keep their
+    /// trade costs when the union signs an agreement with a third country.
+    #[default]
+    NewlyLiberalised,
+    /// Every pair of members.
+    AllMembers,
+    /// Exactly these (exporter, importer) pairs, sorted (members only).
+    Directed(Vec<(usize, usize)>),
+}
+
+impl Depth {
+    /// "β 0.557 phased in over 12 years, on the pairs it newly liberalises" (codes from `b`).
+    pub fn describe(&self, b: &Baseline) -> String {
+        let pairs = match &self.pairs {
+            DepthPairs::NewlyLiberalised => "on the pairs it newly liberalises".to_string(),
+            DepthPairs::AllMembers => "on every member pair".to_string(),
+            DepthPairs::Directed(v) => format!(
+                "on {} directed pair(s): {}",
+                v.len(),
+                v.iter()
+                    .map(|(x, m)| format!("{}→{}", b.economies[*x].code, b.economies[*m].code))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        format!(
+            "β {} phased in over {} years, {pairs}",
+            self.beta, self.phase_in_years
+        )
+    }
+
+    /// The effect `β·phase` at `offset` years after the pair's start.
+    pub fn effect(&self, offset: i32) -> f64 {
+        self.beta * linear_phase(offset, self.phase_in_years)
+    }
 }
 
 /// The phase-in of a depth effect set by a batch on an agreement that declares none: ten years,
@@ -148,13 +194,16 @@ impl Agreement {
     /// Set the depth effect's β, keeping its phase-in (or, without one, the default
     /// [`DEFAULT_DEPTH_PHASE_IN`]).
     pub fn set_depth_beta(&mut self, beta: f64) {
-        let phase_in_years = self
-            .depth
-            .map_or(DEFAULT_DEPTH_PHASE_IN, |d| d.phase_in_years);
-        self.depth = Some(Depth {
-            beta,
-            phase_in_years,
-        });
+        match &mut self.depth {
+            Some(d) => d.beta = beta,
+            None => {
+                self.depth = Some(Depth {
+                    beta,
+                    phase_in_years: DEFAULT_DEPTH_PHASE_IN,
+                    pairs: DepthPairs::default(),
+                })
+            }
+        }
     }
 
     /// The economies that are members in `year`.
@@ -202,6 +251,29 @@ impl Agreement {
     fn schedule_year(&self, year: i32) -> i32 {
         self.frozen_from.map_or(year, |f| year.min(f))
     }
+
+    /// Whether the agreement's depth effect applies to imports of `n` from `i` in `year`, given
+    /// the pair's start `start` and the other agreements `others` of the same world (the
+    /// agreement itself among them is skipped by identity).
+    fn depth_applies(
+        &self,
+        d: &Depth,
+        n: usize,
+        i: usize,
+        year: i32,
+        start: i32,
+        others: &[&Agreement],
+    ) -> bool {
+        match &d.pairs {
+            DepthPairs::AllMembers => true,
+            DepthPairs::Directed(pairs) => pairs.binary_search(&(i, n)).is_ok(),
+            DepthPairs::NewlyLiberalised => !others.iter().any(|b| {
+                !std::ptr::eq(*b, self)
+                    && b.pair_start(n, i, year).is_some_and(|sb| sb < start)
+                    && b.depth.as_ref().is_none_or(|bd| bd.beta >= d.beta)
+            }),
+        }
+    }
 }
 
 /// A tariff-rate quota cell found while resolving a year: the cell's rate is
@@ -240,9 +312,13 @@ pub fn resolve_year(
 ) -> YearPolicy {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let mut tariffs = b.tariffs.clone();
-    let mut depth = vec![0.0; nn * nn];
+    let mut depth = vec![0.0f64; nn * nn];
     let mut quotas = Vec::new();
-    for ag in agreements.iter().filter(|a| !(counterfactual && a.removed)) {
+    let world: Vec<&Agreement> = agreements
+        .iter()
+        .filter(|a| !(counterfactual && a.removed))
+        .collect();
+    for &ag in &world {
         let sy = ag.schedule_year(year);
         for n in 0..nn {
             for i in 0..nn {
@@ -256,10 +332,12 @@ pub fn resolve_year(
                     continue;
                 }
                 let offset = sy - start;
-                if let Some(d) = ag.depth {
-                    let v = d.beta * linear_phase(offset, d.phase_in_years);
-                    if v.abs() > depth[n * nn + i] {
-                        depth[n * nn + i] = v;
+                if let Some(d) = &ag.depth {
+                    if ag.depth_applies(d, n, i, year, start, &world) {
+                        let v = d.effect(offset);
+                        if v.abs() > depth[n * nn + i].abs() {
+                            depth[n * nn + i] = v;
+                        }
                     }
                 }
                 for j in 0..jj {

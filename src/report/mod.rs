@@ -40,6 +40,15 @@ pub struct EconomyRow {
     pub inward_fdi_base: f64,
     #[serde(default)]
     pub inward_fdi: f64,
+    /// What the `_base` columns and the percent changes refer to: `base_year` (the solved base
+    /// year) or `reference` (the reference path in the same year; `report_meta.json` names it).
+    /// Files written before this column existed read as `base_year`.
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
+}
+
+fn base_year_label() -> String {
+    "base_year".into()
 }
 
 /// A row of `investment.csv`.
@@ -69,9 +78,13 @@ pub struct BilateralRow {
     pub value_base: f64,
     pub value: f64,
     pub change_pct: f64,
+    /// `base_year` or `reference`: what `value_base` is (see [`EconomyRow::compared_with`]).
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
 }
 
-/// A row of `tariffs.csv`: applied rates that differ from the base year.
+/// A row of `tariffs.csv`: applied rates that differ from the comparison's (the base year, or
+/// the reference path in the same year).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct TariffRow {
     pub scenario: String,
@@ -81,6 +94,9 @@ pub struct TariffRow {
     pub sector: String,
     pub rate_base: f64,
     pub rate: f64,
+    /// `base_year` or `reference`: what `rate_base` is.
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
 }
 
 /// A row of `quotas.csv`.
@@ -139,18 +155,24 @@ pub(crate) fn pct(new: f64, base: f64) -> f64 {
 pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let mut t = Tables::default();
-    let base = &run.baseline;
-    let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
+    let against = run.compared_with.to_string();
     t.solver.push(SolverRow {
         scenario: run.scenario.clone(),
         year: format!("{} (baseline)", run.base_year),
         draw: 0,
-        iterations: base.iterations,
-        residual: base.residual,
+        iterations: run.baseline.iterations,
+        residual: run.baseline.residual,
         quota_rounds: 1,
     });
     for y in &run.years {
         let eq = &y.equilibrium;
+        // The comparison: the reference path's same year, or the solved base year.
+        let base = y.reference.as_ref().map_or(&run.baseline, |r| &r.equilibrium);
+        let base_tariffs = match &y.reference {
+            Some(r) => &r.equilibrium.tariffs,
+            None => &run.base_policy.tariffs,
+        };
+        let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
         let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
         let c = &y.comparison;
         let mut fdi0 = vec![0.0; nn];
@@ -189,6 +211,7 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                 tariff_revenue: eq.tariff_revenue[n],
                 inward_fdi_base: fdi0[n],
                 inward_fdi: fdi1[n],
+                compared_with: against.clone(),
             });
         }
         for j in 0..jj {
@@ -208,11 +231,9 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                         value_base: v0,
                         value: v1,
                         change_pct: pct(v1, v0),
+                        compared_with: against.clone(),
                     });
-                    let (r0, r1) = (
-                        run.base_policy.tariffs.get(j, n, i),
-                        eq.tariffs.get(j, n, i),
-                    );
+                    let (r0, r1) = (base_tariffs.get(j, n, i), eq.tariffs.get(j, n, i));
                     if y.draw == 0 && r0 != r1 {
                         t.tariffs.push(TariffRow {
                             scenario: run.scenario.clone(),
@@ -222,6 +243,7 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                             sector: b.sectors[j].code.clone(),
                             rate_base: r0,
                             rate: r1,
+                            compared_with: against.clone(),
                         });
                     }
                 }
@@ -252,6 +274,16 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
             residual: eq.residual,
             quota_rounds: y.quota_rounds,
         });
+        if let Some(r) = y.reference.as_ref().filter(|r| !r.same_policy) {
+            t.solver.push(SolverRow {
+                scenario: run.scenario.clone(),
+                year: format!("{} (reference)", y.year),
+                draw: y.draw,
+                iterations: r.equilibrium.iterations,
+                residual: r.equilibrium.residual,
+                quota_rounds: r.quota_rounds,
+            });
+        }
     }
     t
 }
@@ -384,15 +416,19 @@ pub fn summary(b: &Baseline, run: &RunOutcome, members: &[usize], top: usize) ->
     });
     let _ = writeln!(
         s,
-        "\nlargest changes in {} (percent against the solved {} baseline):",
-        last.year, run.base_year
+        "\nlargest changes in {} (percent against {}):",
+        last.year, run.compared_with_label
     );
     let _ = writeln!(
         s,
         "  {:<8} {:>12} {:>12} {:>12} {:>12}",
         "economy", "real income", "welfare", "real wage", "exports"
     );
-    let ex0 = exports_of(&run.baseline.flows);
+    let base = last
+        .reference
+        .as_ref()
+        .map_or(&run.baseline, |r| &r.equilibrium);
+    let ex0 = exports_of(&base.flows);
     let ex1 = exports_of(&last.equilibrium.flows);
     for &n in order.iter().take(top) {
         let _ = writeln!(
@@ -419,7 +455,7 @@ pub fn summary(b: &Baseline, run: &RunOutcome, members: &[usize], top: usize) ->
             }
             t
         };
-        let (m0, m1) = (within(&run.baseline.flows), within(&last.equilibrium.flows));
+        let (m0, m1) = (within(&base.flows), within(&last.equilibrium.flows));
         let _ = writeln!(
             s,
             "\ntrade among the {} members in {}: {:.4e} → {:.4e} ({:+.2}%)",
@@ -452,18 +488,13 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
         s.base_year
     );
     let _ = writeln!(out, "years: {}", compact_years(&s.years));
+    let _ = writeln!(
+        out,
+        "compared with: {}",
+        s.compared_with.describe(s.base_year)
+    );
     for a in &s.agreements {
-        let status = if a.removed {
-            "in the data, removed in this scenario"
-        } else if a.entry_into_force <= s.base_year {
-            if a.frozen_from.is_some() {
-                "in the data, held at base-year rates"
-            } else {
-                "in the data, phase-out continues"
-            }
-        } else {
-            "new"
-        };
+        let status = meta::status(a, s);
         let members: Vec<String> = a
             .members
             .iter()
@@ -523,12 +554,8 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
                     .join("; ")
             );
         }
-        if let Some(d) = a.depth {
-            let _ = writeln!(
-                out,
-                "  depth: beta {} phased in over {} years",
-                d.beta, d.phase_in_years
-            );
+        if let Some(d) = &a.depth {
+            let _ = writeln!(out, "  depth: {}", d.describe(b));
         }
     }
     let _ = writeln!(out, "\n* the base year, with the agreements in the data");
@@ -575,7 +602,7 @@ mod tests {
         let e = csv_header::<EconomyRow>();
         assert_eq!(
             (e.first().map(String::as_str), e.len()),
-            (Some("scenario"), 17)
+            (Some("scenario"), 18)
         );
     }
 }
