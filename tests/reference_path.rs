@@ -299,6 +299,29 @@ fn depth_reaches_the_pairs_the_agreement_newly_liberalises() {
         ),
     ));
     assert!((depth_of(&s, 2025, "BBB", "CCC") - 0.4).abs() < 1e-15);
+    // A phase-in profile (the Advanced Guide's lag estimates are front-loaded): a step
+    // function of shares of β, in full from phase_in_years.
+    let s = load(&write(
+        d.path(),
+        "s.ron",
+        &text(
+            "s",
+            "    horizon: 2025,\n",
+            r#"        (name: "AB", entry_into_force: 2018, members: ["AAA", "BBB"], depth: Given(beta: 0.4, phase_in_years: 8, profile: [(0, 0.25), (4, 0.75)])),"#,
+        ),
+    ));
+    let steps: Vec<f64> = (2018..2027).map(|y| depth_of(&s, y, "AAA", "BBB")).collect();
+    assert_eq!(steps, [0.1, 0.1, 0.1, 0.1, 0.30000000000000004, 0.30000000000000004, 0.30000000000000004, 0.30000000000000004, 0.4]);
+    let e = err(&write(
+        d.path(),
+        "s.ron",
+        &text(
+            "s",
+            "    horizon: 2025,\n",
+            r#"        (name: "AB", entry_into_force: 2018, members: ["AAA", "BBB"], depth: Given(beta: 0.4, phase_in_years: 8, profile: [(9, 0.5)])),"#,
+        ),
+    ));
+    assert!(e.contains("profile step (9, 0.5)"), "{e}");
     // A selector naming a non-member is an error with a position.
     let e = err(&write(
         d.path(),

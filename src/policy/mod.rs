@@ -112,6 +112,9 @@ pub struct Depth {
     pub beta: f64,
     pub phase_in_years: u32,
     pub pairs: DepthPairs,
+    /// `(offset, share of β)` steps before `phase_in_years` (ascending offsets); empty: the
+    /// linear phase-in `(offset + 1)/phase_in_years`.
+    pub profile: Vec<(u32, f64)>,
 }
 
 /// The member pairs a depth effect applies to.
@@ -146,15 +149,42 @@ impl Depth {
                     .join(", ")
             ),
         };
+        let shape = if self.profile.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (shares {})",
+                self.profile
+                    .iter()
+                    .map(|(o, s)| format!("{s} from year {o}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         format!(
-            "β {} phased in over {} years, {pairs}",
+            "β {} phased in over {} years{shape}, {pairs}",
             self.beta, self.phase_in_years
         )
     }
 
-    /// The effect `β·phase` at `offset` years after the pair's start.
+    /// The effect `β·phase` at `offset` years after the pair's start: with a profile, the
+    /// share of its latest step at or before `offset` (0 before the first, 1 from
+    /// `phase_in_years`); otherwise linear.
     pub fn effect(&self, offset: i32) -> f64 {
-        self.beta * linear_phase(offset, self.phase_in_years)
+        if self.profile.is_empty() || offset < 0 {
+            return self.beta * linear_phase(offset, self.phase_in_years);
+        }
+        if offset >= self.phase_in_years as i32 {
+            return self.beta;
+        }
+        let share = self
+            .profile
+            .iter()
+            .filter(|(o, _)| *o as i32 <= offset)
+            .map(|(_, s)| *s)
+            .last()
+            .unwrap_or(0.0);
+        self.beta * share
     }
 }
 
@@ -201,6 +231,7 @@ impl Agreement {
                     beta,
                     phase_in_years: DEFAULT_DEPTH_PHASE_IN,
                     pairs: DepthPairs::default(),
+                    profile: Vec::new(),
                 })
             }
         }

@@ -895,19 +895,21 @@ fn validate_depth(
     b: &Baseline,
     errors: &mut Vec<Error>,
 ) -> Option<Depth> {
-    let (beta, phase_in_years, pairs) = match d {
+    let (beta, phase_in_years, pairs, profile) = match d {
         RawDepth::Given {
             beta,
             phase_in_years,
             pairs,
-        } => (*beta, *phase_in_years, pairs),
+            profile,
+        } => (*beta, *phase_in_years, pairs, profile),
         RawDepth::FromEstimate {
             file,
             coefficient,
             phase_in_years,
             pairs,
+            profile,
         } => match estimate_coefficient(file, coefficient) {
-            Ok(beta) => (beta, *phase_in_years, pairs),
+            Ok(beta) => (beta, *phase_in_years, pairs, profile),
             Err(msg) => {
                 errors.push(src.error(anchor, "depth", msg));
                 return None;
@@ -919,6 +921,19 @@ fn validate_depth(
             anchor,
             "depth",
             format!("agreement `{name}`: depth needs a finite beta and phase_in_years ≥ 1"),
+        ));
+        return None;
+    }
+    let ascending = profile.windows(2).all(|w| w[0].0 < w[1].0);
+    if let Some((o, s)) = profile
+        .iter()
+        .find(|(o, s)| *o >= phase_in_years || !(0.0..=1.0).contains(s))
+        .or(if ascending { None } else { profile.first() })
+    {
+        errors.push(src.error(
+            anchor,
+            "profile",
+            format!("agreement `{name}`: depth profile step ({o}, {s}) is not valid: offsets ascend and stay below phase_in_years ({phase_in_years}), shares of β lie in [0, 1] (β is reached in full at phase_in_years)"),
         ));
         return None;
     }
@@ -984,6 +999,7 @@ fn validate_depth(
         beta,
         phase_in_years,
         pairs,
+        profile: profile.clone(),
     })
 }
 

@@ -287,6 +287,10 @@ pub enum RawDepth {
         phase_in_years: u32,
         #[serde(default)]
         pairs: RawDepthPairs,
+        /// The share of β reached at offsets before `phase_in_years`: `[(0, 0.29), (4, 0.71)]`
+        /// (a step function; full from `phase_in_years`); empty: linear.
+        #[serde(default)]
+        profile: Vec<(u32, f64)>,
     },
     /// `beta` is a coefficient of an estimate's JSON file (`tradesim estimate --json`).
     FromEstimate {
@@ -295,6 +299,9 @@ pub enum RawDepth {
         phase_in_years: u32,
         #[serde(default)]
         pairs: RawDepthPairs,
+        /// As in `Given`.
+        #[serde(default)]
+        profile: Vec<(u32, f64)>,
     },
 }
 
