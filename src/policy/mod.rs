@@ -105,6 +105,23 @@ pub struct ProductGroup {
     pub schedule: Schedule,
 }
 
+/// The product groups of an agreement that apply to importer `n`'s imports from `i` in sector
+/// `j`: groups for that exporter, and groups for all exporters unless a group of the same name
+/// has a row of its own for `i` (a world group's exporter-specific weight replaces its
+/// all-partners weight).
+pub fn groups_for(groups: &[ProductGroup], n: usize, i: usize, j: usize) -> Vec<&ProductGroup> {
+    groups
+        .iter()
+        .filter(|g| g.importer == n && g.sector == j)
+        .filter(|g| match g.exporter {
+            Some(e) => e == i,
+            None => !groups.iter().any(|h| {
+                h.importer == n && h.sector == j && h.name == g.name && h.exporter == Some(i)
+            }),
+        })
+        .collect()
+}
+
 /// A non-tariff (depth) effect: `κ̂^{-θ} = exp(beta · phase(t))`, `phase` rising linearly to
 /// one over `phase_in_years`, on the member pairs `pairs` selects.
 #[derive(Debug, Clone, PartialEq)]
@@ -382,13 +399,7 @@ pub fn resolve_year(
                         }
                         _ => None,
                     };
-                    let groups: Vec<&ProductGroup> = ag
-                        .groups
-                        .iter()
-                        .filter(|g| {
-                            g.importer == n && g.sector == j && g.exporter.is_none_or(|e| e == i)
-                        })
-                        .collect();
+                    let groups = groups_for(&ag.groups, n, i, j);
                     let rest_schedule = ag.schedule_for(n, i, j);
                     let rate;
                     let mut quota: Option<QuotaCell> = None;

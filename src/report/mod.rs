@@ -547,8 +547,14 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
                 a.groups
                     .iter()
                     .map(|g| format!(
-                        "{} ({} {}, weight {})",
-                        g.name, b.economies[g.importer].code, b.sectors[g.sector].code, g.weight
+                        "{} ({} {}{}, weight {})",
+                        g.name,
+                        b.economies[g.importer].code,
+                        b.sectors[g.sector].code,
+                        g.exporter
+                            .map(|e| format!(" from {}", b.economies[e].code))
+                            .unwrap_or_default(),
+                        g.weight
                     ))
                     .collect::<Vec<_>>()
                     .join("; ")
@@ -559,6 +565,80 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
         }
     }
     let _ = writeln!(out, "\n* the base year, with the agreements in the data");
+    out.push_str(&world_groups_summary(s));
+    out
+}
+
+/// The baseline's named product groups (`product_groups.csv`) of the economies in the
+/// scenario's agreements: name, sector, weight (all partners, then exporter-specific rows),
+/// base rate, and the agreements of the scenario that schedule the group.
+pub fn world_groups_summary(s: &crate::scenario::Scenario) -> String {
+    use std::fmt::Write;
+    let b = &s.baseline;
+    let mut importers: Vec<usize> = s
+        .agreements
+        .iter()
+        .flat_map(|a| a.members.iter().map(|m| m.economy))
+        .filter(|&n| !b.product_group_names(n).is_empty())
+        .collect();
+    importers.sort_unstable();
+    importers.dedup();
+    if importers.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nnamed product groups of the baseline (product_groups.csv) for the economies of these agreements:\n",
+    );
+    let _ = writeln!(
+        out,
+        "  {:<8} {:<12} {:<6} {:>9} {:>10}  exporter-specific weights; scheduled by",
+        "importer", "group", "sector", "weight", "base rate"
+    );
+    for n in importers {
+        for name in b.product_group_names(n) {
+            let rows: Vec<&crate::data::BaselineProductGroup> =
+                b.product_group_rows(n, name).collect();
+            let all = rows.iter().find(|r| r.exporter.is_none());
+            let specific: Vec<String> = rows
+                .iter()
+                .filter_map(|r| {
+                    r.exporter.map(|e| {
+                        format!(
+                            "{} {:.4} at {:.1}%",
+                            b.economies[e].code,
+                            r.weight,
+                            100.0 * r.base_rate
+                        )
+                    })
+                })
+                .collect();
+            let by: Vec<&str> = s
+                .agreements
+                .iter()
+                .filter(|a| a.groups.iter().any(|g| g.importer == n && g.name == name))
+                .map(|a| a.name.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<12} {:<6} {:>9} {:>10}  {}; {}",
+                b.economies[n].code,
+                name,
+                b.sectors[rows[0].sector].code,
+                all.map_or("-".to_string(), |r| format!("{:.4}", r.weight)),
+                all.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r.base_rate)),
+                if specific.is_empty() {
+                    "none".to_string()
+                } else {
+                    specific.join(", ")
+                },
+                if by.is_empty() {
+                    "not scheduled (the sector's schedule applies)".to_string()
+                } else {
+                    format!("scheduled by {}", by.join(", "))
+                }
+            );
+        }
+    }
     out
 }
 

@@ -1102,39 +1102,95 @@ fn validate_agreement(
     let mut weight_sum: BTreeMap<(usize, Option<usize>, usize), f64> = BTreeMap::new();
     for g in &a.product_groups {
         let ganchor = format!("\"{}\"", g.name);
-        let (Some(imp), Some(sec)) = (economy(&g.importer, errors), sector(&g.sector, errors))
-        else {
+        let Some(imp) = economy(&g.importer, errors) else {
             continue;
         };
         let exp = g.exporter.as_deref().and_then(|c| economy(c, errors));
-        if !(g.weight > 0.0 && g.weight <= 1.0) {
-            errors.push(src.error(Some(&ganchor), "weight", format!("product group `{}`: weight {} must be in (0, 1]: the group's share of the sector's bilateral imports", g.name, g.weight)));
+        if g.exporter.is_some() && exp.is_none() {
+            continue;
+        }
+        let given_sector = match &g.sector {
+            Some(c) => match sector(c, errors) {
+                Some(j) => Some(j),
+                None => continue,
+            },
+            None => None,
+        };
+        if let Some(w) = g.weight {
+            if !(w > 0.0 && w <= 1.0) {
+                errors.push(src.error(Some(&ganchor), "weight", format!("product group `{}`: weight {w} must be in (0, 1]: the group's share of the sector's bilateral imports", g.name)));
+            }
         }
         if let Some(r) = g.base_rate {
             if !(r.is_finite() && r >= 0.0) {
                 errors.push(src.error(Some(&ganchor), "base_rate", format!("product group `{}`: base_rate {r} must be a non-negative fraction (0.035 = 3.5%)", g.name)));
             }
         }
+        // The world's rows of a group of that name: (exporter, weight, base rate).
+        let world: Vec<&data::BaselineProductGroup> = b.product_group_rows(imp, &g.name).collect();
+        let Some(sec) = given_sector.or(world.first().map(|w| w.sector)) else {
+            if g.weight.is_none() {
+                errors.push(src.error(
+                    Some(&ganchor),
+                    &ganchor,
+                    unknown_group(b, imp, &g.name, &a.name),
+                ));
+            } else {
+                errors.push(src.error(Some(&ganchor), &ganchor, format!("product group `{}`: give its `sector` (the baseline has no group of that name for {}, so it is defined here)", g.name, g.importer)));
+            }
+            continue;
+        };
         if !b.sectors[sec].traded {
             errors.push(src.error(
                 Some(&ganchor),
                 "sector",
                 format!(
                     "product group `{}`: sector {} is not traded",
-                    g.name, g.sector
+                    g.name, b.sectors[sec].code
                 ),
             ));
         }
-        *weight_sum.entry((imp, exp, sec)).or_default() += g.weight;
-        groups.push(ProductGroup {
-            name: g.name.clone(),
-            importer: imp,
-            exporter: exp,
-            sector: sec,
-            weight: g.weight,
-            base_rate: g.base_rate,
-            schedule: sched(&g.schedule, errors),
-        });
+        let schedule = sched(&g.schedule, errors);
+        // (exporter, weight, base rate) of every group this entry stands for: the world's
+        // exporter-specific rows and its all-partners row, unless the entry names its exporter
+        // or gives its own weight.
+        let all_partners = world.iter().find(|w| w.exporter.is_none());
+        let parts: Vec<(Option<usize>, f64, Option<f64>)> = match (exp, g.weight) {
+            (_, Some(w)) => {
+                let row = world
+                    .iter()
+                    .find(|r| exp.is_some() && r.exporter == exp)
+                    .or(all_partners);
+                vec![(exp, w, g.base_rate.or(row.map(|r| r.base_rate)))]
+            }
+            (Some(e), None) => match world
+                .iter()
+                .find(|r| r.exporter == Some(e))
+                .or(all_partners)
+            {
+                Some(r) => vec![(exp, r.weight, g.base_rate.or(Some(r.base_rate)))],
+                None => {
+                    errors.push(src.error(Some(&ganchor), "exporter", format!("product group `{}`: the baseline's group has no row for exporter {} nor an all-partners row; give `weight`", g.name, b.economies[e].code)));
+                    continue;
+                }
+            },
+            (None, None) => world
+                .iter()
+                .map(|r| (r.exporter, r.weight, g.base_rate.or(Some(r.base_rate))))
+                .collect(),
+        };
+        for (exporter, weight, base_rate) in parts {
+            *weight_sum.entry((imp, exporter, sec)).or_default() += weight;
+            groups.push(ProductGroup {
+                name: g.name.clone(),
+                importer: imp,
+                exporter,
+                sector: sec,
+                weight,
+                base_rate,
+                schedule: schedule.clone(),
+            });
+        }
     }
     for ((imp, _, sec), w) in &weight_sum {
         if *w > 1.0 + 1e-9 {
@@ -1158,6 +1214,38 @@ fn validate_agreement(
         frozen_from: None,
         investment: a.investment_provisions,
     }
+}
+
+/// The message for a product group name the baseline does not define for `importer`, listing
+/// its groups and suggesting the nearest name.
+fn unknown_group(b: &Baseline, importer: usize, name: &str, agreement: &str) -> String {
+    let names = b.product_group_names(importer);
+    let code = &b.economies[importer].code;
+    if names.is_empty() {
+        return format!("agreement `{agreement}`: product group `{name}`: the baseline defines no product groups for {code}; give `sector` and `weight` to define the group here");
+    }
+    let near = names
+        .iter()
+        .min_by_key(|n| edit_distance(n, &name.to_lowercase()))
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    format!("agreement `{agreement}`: product group `{name}` is not one of {code}'s groups in the baseline{near}; its groups are: {}. Name one of them, or give `sector` and `weight` to define a group here", names.join(", "))
+}
+
+/// Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn validate_investment(

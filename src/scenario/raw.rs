@@ -262,7 +262,11 @@ pub struct RawRule {
     pub schedule: RawSchedule,
 }
 
-/// A product group: a share (`weight`) of the importer's bilateral imports in a sector with its own schedule.
+/// A product group: a share (`weight`) of the importer's bilateral imports in a sector with its
+/// own schedule. When `name` is one of the baseline's named groups of the importer
+/// (`product_groups.csv`, listed by `tradesim check`), `sector`, `weight` and `base_rate` default
+/// to the world's values (the exporter's own row where the world has one, else the
+/// all-partners row); giving them overrides the world's. Otherwise `sector` and `weight` are required.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
@@ -270,8 +274,10 @@ pub struct RawGroup {
     pub importer: String,
     #[serde(default)]
     pub exporter: Option<String>,
-    pub sector: String,
-    pub weight: f64,
+    #[serde(default)]
+    pub sector: Option<String>,
+    #[serde(default)]
+    pub weight: Option<f64>,
     #[serde(default)]
     pub base_rate: Option<f64>,
     pub schedule: RawSchedule,
