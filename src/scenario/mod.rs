@@ -707,22 +707,6 @@ fn did_you_mean<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> String 
     }
 }
 
-/// Levenshtein distance between two strings (by character).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// The baseline a scenario file names, normalised for comparison (directories canonicalised).
 fn baseline_key(b: &BaselineRef) -> String {
     let canon = |p: &str| {
