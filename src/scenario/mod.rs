@@ -438,6 +438,14 @@ pub fn load(path: &Path) -> Result<Scenario> {
     validate(m, baseline)
 }
 
+/// Load, merge and validate a scenario file against `baseline` instead of the baseline the
+/// file names (the world builder validates the agreements of `baseline-2014.ron` against the
+/// world it is building).
+pub fn load_with_baseline(path: &Path, baseline: Baseline) -> Result<Scenario> {
+    let m = load_merged(path, &mut Vec::new())?;
+    validate(m, baseline)
+}
+
 /// Load the baseline a scenario names.
 pub fn load_baseline(r: &BaselineRef) -> Result<Baseline> {
     match r {
