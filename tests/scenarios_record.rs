@@ -167,3 +167,52 @@ fn a_japan_mercosur_epa_with_depth_leaves_argentina_brazil_trade_costs_unchanged
     assert!(cost.get(man, e("JPN"), e("BRA")) < 1.0);
     assert!(cost.get(man, e("BRA"), e("JPN")) < 1.0);
 }
+
+#[test]
+fn tpp_cuts_japans_farm_tariffs_further_than_its_epas() {
+    let s = load("reference.ron");
+    let b = &s.baseline;
+    let cptpp = s.agreements.iter().find(|a| a.name == "CPTPP").unwrap();
+    // Beef: 38.5% → 27.5% on entry → 9% in the 16th year.
+    let beef = cptpp.groups.iter().find(|g| g.name == "beef").unwrap();
+    let at = |k: i32| beef.schedule.rate(0.385, k, 2018 + k, None);
+    assert!((at(0) - 0.275).abs() < 5e-4 && (at(15) - 0.09).abs() < 5e-4);
+    assert!(at(1) < at(0) || at(3) < at(0));
+    // Rice: no tariff cut.
+    let rice = cptpp
+        .groups
+        .iter()
+        .find(|g| g.name == "rice" && g.exporter.is_none())
+        .unwrap();
+    assert_eq!(rice.schedule, policy::Schedule::Excluded);
+    // Japan's applied farm tariff on its EPA partners in 2035: lower with CPTPP than with the
+    // EPA alone (the reference without CPTPP) for Mexico and Peru. Chile's stays at the EPA's:
+    // the engine applies the lowest rate per cell (importer, exporter, sector), and the
+    // Japan-Chile cell with its salmon and wine groups free under the EPA is lower as a whole
+    // than under CPTPP, whose beef and pork cuts are therefore not credited to Chile (a
+    // per-group lowest-rate rule would; README, known limits).
+    let without: Vec<policy::Agreement> = s
+        .agreements
+        .iter()
+        .cloned()
+        .map(|mut a| {
+            a.removed = a.name == "CPTPP";
+            a
+        })
+        .collect();
+    let with = policy::resolve_year(b, &s.agreements, 2035, true);
+    let alone = policy::resolve_year(b, &without, 2035, true);
+    let (jpn, agr) = (
+        b.economy_index("JPN").unwrap(),
+        b.sector_index("AGR").unwrap(),
+    );
+    for p in ["MEX", "CHL", "PER"] {
+        let i = b.economy_index(p).unwrap();
+        let (w, a) = (with.tariffs.get(agr, jpn, i), alone.tariffs.get(agr, jpn, i));
+        if p == "CHL" {
+            assert!(w <= a, "{p}: {w} with CPTPP, {a} with the EPA alone");
+        } else {
+            assert!(w < a, "{p}: {w} with CPTPP, {a} with the EPA alone");
+        }
+    }
+}
