@@ -32,6 +32,8 @@ fn batch_of(s: Scenario) -> Batch {
             },
         )],
         estimate: None,
+        inputs: Vec::new(),
+        input_digests: Vec::new(),
     }
 }
 
@@ -42,6 +44,7 @@ fn synthetic_scenario() -> Scenario {
         name: "synthetic 150x20".into(),
         description: None,
         path: "synthetic.ron".into(),
+        inputs: Vec::new(),
         baseline: b,
         base_year: 2014,
         years: vec![2030],
@@ -67,7 +70,13 @@ fn synthetic_scenario() -> Scenario {
             frozen_from: None,
             investment: tradesim::invest::Provisions::Pta,
         }],
+        agreement_origins: vec![tradesim::scenario::AgreementOrigin {
+            file: "synthetic.ron".into(),
+            own: true,
+        }],
         investment: None,
+        compared_with: scenario::ComparedWith::BaseYear,
+        warnings: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! year; [`model`] solves the general equilibrium in changes for each year; [`simulate`] runs
 //! the years (and draws) in parallel; [`report`] writes the tables.
 //! [`estimate`] fits PPML gravity models with high-dimensional fixed effects.
+//! [`slurm`] submits a batch to a SLURM cluster as a job array of shards and a merge job.
 //! [`gravity`] runs single-sector structural gravity scenarios (`StructuralGravity(...)`:
 //! the Advanced Guide's procedure and the exact equilibrium; see `docs/gravity.md`), whose
 //! numerics live in [`model::gravity`].
@@ -25,4 +26,5 @@ pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod simulate;
+pub mod slurm;
 pub mod world;

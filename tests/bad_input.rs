@@ -235,3 +235,308 @@ fn a_solver_that_does_not_converge_says_so_naming_the_economy() {
     );
     assert!(!out.exists(), "no output from a failed run");
 }
+
+/// Run `tradesim check` on a file expected to pass; return stderr (the warnings).
+fn check_warns(dir: &Path, name: &str, text: &str) -> String {
+    let p = write(dir, name, text);
+    let o = tradesim(&["check", p.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "expected a pass with warnings: {err}");
+    err
+}
+
+/// The tiny world with one file changed by `edit`; returns the scenario path on it.
+fn tiny_edited(dir: &Path, file: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let world = dir.join("world");
+    std::fs::create_dir_all(&world).unwrap();
+    for f in ["economies.csv", "sectors.csv", "flows.csv", "io.csv"] {
+        std::fs::copy(tiny().join(f), world.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(world.join(file)).unwrap();
+    write(&world, file, &edit(text));
+    write(
+        dir,
+        "s.ron",
+        "Scenario(name: \"s\", baseline: Csv(\"world\"), base_year: 2014, horizon: 2016,\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+    )
+}
+
+// Issue 14, item 5.
+#[test]
+fn an_agreement_defined_twice_in_one_file_is_an_error_naming_both_places() {
+    let d = tempfile::tempdir().unwrap();
+    let err = check_fails(
+        d.path(),
+        &scenario(
+            "(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"]),\n        (name: \"AB\", entry_into_force: 2017, members: [\"AAA\", \"CCC\"]),",
+        ),
+    );
+    assert!(
+        err.contains("bad.ron:8:") && err.contains("defined twice") && err.contains("bad.ron:7:"),
+        "{err}"
+    );
+}
+
+// Issue 14, items 7 and 16: θ and β out of range name the real problem.
+#[test]
+fn elasticities_and_depth_effects_outside_their_ranges_are_errors_that_say_so() {
+    let d = tempfile::tempdir().unwrap();
+    for (theta, what) in [
+        ("1e-10", "a θ this small"),
+        ("1e9", "a θ this large"),
+        ("-2.0", "positive"),
+    ] {
+        let text = format!(
+            "Scenario(name: \"bad\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2016,\n elasticities: {{\"AGR\": Value({theta})}})",
+            tiny().display()
+        );
+        let err = check_fails(d.path(), &text);
+        assert!(
+            err.contains("bad.ron:2:") && err.contains("0.1 to 100")
+                || err.contains("between 0.1 and 100"),
+            "{err}"
+        );
+        assert!(err.contains(what), "{theta}: {err}");
+        assert!(!err.contains("no supplier"), "{err}");
+    }
+    let err = check_fails(
+        d.path(),
+        &scenario("(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], depth: Given(beta: 800, phase_in_years: 5))"),
+    );
+    assert!(
+        err.contains("bad.ron:7:") && err.contains("β = 800") && err.contains("at most 5"),
+        "{err}"
+    );
+}
+
+// Issue 14, item 14.
+#[test]
+fn deep_extends_chains_far_horizons_and_endless_files_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "c0.ron",
+        &format!(
+            "Scenario(name: \"c0\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2015)",
+            tiny().display()
+        ),
+    );
+    for k in 1..=2000 {
+        write(
+            d.path(),
+            &format!("c{k}.ron"),
+            &format!("Scenario(name: \"c{k}\", extends: \"c{}.ron\")", k - 1),
+        );
+    }
+    let o = tradesim(&["check", d.path().join("c2000.ron").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("more than 32 files deep"), "{err}");
+    // Within the cap, a chain works.
+    let o = tradesim(&["check", d.path().join("c20.ron").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let err = check_fails(
+        d.path(),
+        &format!(
+            "Scenario(name: \"far\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2147483647)",
+            tiny().display()
+        ),
+    );
+    assert!(err.contains("more than 200 years after base_year"), "{err}");
+    let err = check_fails(d.path(), "Scenario(name: \"z\", extends: \"/dev/zero\")");
+    assert!(
+        err.contains("/dev/zero") && err.contains("larger than 4 MiB"),
+        "{err}"
+    );
+}
+
+// Issue 14, item 15: what used to be accepted without a word.
+#[test]
+fn silent_acceptance_becomes_an_error_or_a_warning_saying_what_to_do() {
+    let d = tempfile::tempdir().unwrap();
+    // A new agreement entering before the base year: a warning.
+    let err = check_warns(
+        d.path(),
+        "early.ron",
+        &scenario("(name: \"AB\", entry_into_force: 2012, members: [\"AAA\", \"BBB\"])"),
+    );
+    assert!(
+        err.contains("warning: ")
+            && err.contains("early.ron:7:")
+            && err.contains("not after base_year 2014")
+            && err.contains("set entry_into_force after 2014"),
+        "{err}"
+    );
+    // A withdrawal before entry into force: a warning.
+    let err = check_warns(
+        d.path(),
+        "gone.ron",
+        &scenario("(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\", \"CCC\"], withdrawals: {\"CCC\": 2015})"),
+    );
+    assert!(
+        err.contains("`CCC` withdraws in 2015, not after it joins (2016)"),
+        "{err}"
+    );
+    // A Staged fraction above 1 (80 meant as a percent): an error.
+    let err = check_fails(
+        d.path(),
+        &scenario("(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 80)]))"),
+    );
+    assert!(
+        err.contains("Staged step (0, 80)") && err.contains("0.8 = 80%"),
+        "{err}"
+    );
+    // A repeated Path year: an error.
+    let err = check_fails(
+        d.path(),
+        &scenario("(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Path([(2017, 0.05), (2017, 0.02)]))"),
+    );
+    assert!(err.contains("Path year 2017 is given twice"), "{err}");
+    // `horizon` and `years` together: an error.
+    let err = check_fails(
+        d.path(),
+        &format!(
+            "Scenario(name: \"b\", baseline: Csv(\"{}\"), base_year: 2014,\n horizon: 2020,\n years: [2016])",
+            tiny().display()
+        ),
+    );
+    assert!(
+        err.contains("bad.ron:3:") && err.contains("both `horizon` and `years`"),
+        "{err}"
+    );
+    // A child's `horizon` replaces its parent's `years` (it used to be ignored).
+    write(
+        d.path(),
+        "parent.ron",
+        &format!(
+            "Scenario(name: \"p\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016])",
+            tiny().display()
+        ),
+    );
+    let p = write(
+        d.path(),
+        "child.ron",
+        "Scenario(name: \"c\", extends: \"parent.ron\", horizon: 2018)",
+    );
+    let o = tradesim(&["check", p.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("years: 2014–2018"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Tariffs given in percent in flows.csv: an error.
+    let s = tiny_edited(d.path(), "flows.csv", |t| {
+        t.lines()
+            .map(|l| match l.rsplit_once(',') {
+                Some((head, tail)) if tail.parse::<f64>().is_ok() => {
+                    format!("{head},{}", tail.parse::<f64>().unwrap() * 100.0)
+                }
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let o = tradesim(&["check", s.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("flows.csv, row") && err.contains("look like percentages"),
+        "{err}"
+    );
+    // A misspelt optional CSV column: an error.
+    let s = tiny_edited(d.path(), "economies.csv", |t| {
+        t.lines()
+            .map(|l| {
+                if l == "code,name" {
+                    "code,name,valu_added".to_string()
+                } else {
+                    format!("{l},100")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    });
+    let o = tradesim(&["check", s.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("economies.csv, row 1") && err.contains("did you mean `value_added`"),
+        "{err}"
+    );
+}
+
+// Issue 14, item 4.
+#[test]
+fn shares_within_the_tolerance_are_rescaled_and_the_run_converges() {
+    let d = tempfile::tempdir().unwrap();
+    let s = tiny_edited(d.path(), "io.csv", |t| {
+        t.replacen("AAA,AGR,VA,0.6\n", "AAA,AGR,VA,0.6000001\n", 1)
+    });
+    let err = run_quietly(&s, &d.path().join("out"));
+    assert!(
+        err.contains("io.csv")
+            && err.contains("rescaled to sum to 1")
+            && err.contains("economy AAA, sector AGR"),
+        "{err}"
+    );
+}
+
+// Issue 14, item 16.
+#[test]
+fn messages_point_at_the_right_field_and_suggest_the_name_meant() {
+    let d = tempfile::tempdir().unwrap();
+    // The caret sits on `horizon`, also when the name mentions a horizon or a parent sets it.
+    let text = format!(
+        "Scenario(\n    name: \"short horizon\",\n    baseline: Csv(\"{}\"),\n    base_year: 2014,\n    horizon: 2012,\n)\n",
+        tiny().display()
+    );
+    let err = check_fails(d.path(), &text);
+    assert!(
+        err.contains("bad.ron:5:5: horizon 2012 is before base_year 2014"),
+        "{err}"
+    );
+    write(d.path(), "parent.ron", &text);
+    let err = check_fails(d.path(), "Scenario(name: \"c\", extends: \"parent.ron\")");
+    assert!(err.contains("parent.ron:5:5:"), "{err}");
+    // A negative count names the field and what it takes.
+    let err = check_fails(
+        d.path(),
+        &scenario("(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Linear(years: -5))"),
+    );
+    assert!(
+        err.contains("`years` takes a whole number of years")
+            && !err.contains("Integer is out of bounds"),
+        "{err}"
+    );
+    // A misspelt agreement name: did you mean.
+    let err = check_fails(
+        d.path(),
+        &format!(
+            "Scenario(name: \"x\", extends: \"{}\", horizon: 2016, remove_agreements: [\"Japan-Chile\"])",
+            root().join("scenarios/baseline-2014.ron").display()
+        ),
+    );
+    assert!(
+        err.contains("did you mean `Japan-Chile EPA`?") && !err.contains("NAFTA"),
+        "{err}"
+    );
+    // Internal type names do not leak.
+    let err = check_fails(
+        d.path(),
+        &scenario("(name: \"AB\", entry_into_force: 2016, membres: [\"AAA\", \"BBB\"])"),
+    );
+    assert!(
+        err.contains("in `Agreement`") && !err.contains("Raw"),
+        "{err}"
+    );
+    // The sector code VA is reserved for value added in io.csv.
+    let s = tiny_edited(d.path(), "sectors.csv", |t| t.replace("SRV,", "VA,"));
+    let o = tradesim(&["check", s.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("sectors.csv, row") && err.contains("`VA` is reserved"),
+        "{err}"
+    );
+    assert!(!err.contains("duplicate row"), "{err}");
+}

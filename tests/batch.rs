@@ -2,25 +2,6 @@
 //! draws recorded and counted, never dropped; bands in summary.csv.
 mod common;
 use common::*;
-use std::path::Path;
-
-fn setup(dir: &Path, draws: u32, theta: &str) -> std::path::PathBuf {
-    let scen = |name: &str, sched: &str| {
-        format!(
-            "Scenario(name: \"{name}\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2020],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: {sched}, depth: Given(beta: 0.1, phase_in_years: 5))])",
-            tiny().display()
-        )
-    };
-    write(dir, "fast.ron", &scen("fast", "Immediate"));
-    write(dir, "slow.ron", &scen("slow", "Linear(years: 8)"));
-    write(
-        dir,
-        "batch.ron",
-        &format!(
-            "Batch(name: \"t\", scenarios: [\"fast.ron\", \"slow.ron\"],\n variations: [(base: \"slow.ron\", name: \"slow grid\", grid: [PhaseIn(agreement: \"AB\", years: [3, 12])])],\n focus: [\"AAA\", \"CCC\"], draws: {draws}, seed: 42,\n uncertainty: [(parameter: {theta}), (parameter: Depth(\"AB\"), distribution: Triangular(min: 0.0, mode: 0.1, max: 0.3))])"
-        ),
-    )
-}
 
 fn run(args: &[&str]) -> String {
     let o = tradesim(args);
@@ -35,11 +16,7 @@ fn run(args: &[&str]) -> String {
 #[test]
 fn summary_is_byte_identical_across_threads_and_shards() {
     let d = tempfile::tempdir().unwrap();
-    let b = setup(
-        d.path(),
-        12,
-        "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)",
-    );
+    let b = tiny_batch(d.path(), 12, THETA_LOGNORMAL);
     let b = b.to_str().unwrap();
     let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
     let stdout = run(&["batch", b, "--out", &p("t1"), "--threads", "1"]);
@@ -94,7 +71,7 @@ fn summary_is_byte_identical_across_threads_and_shards() {
 fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     let d = tempfile::tempdir().unwrap();
     // A normal θ with a huge spread gives negative θ in some draws: those draws fail.
-    let b = setup(
+    let b = tiny_batch(
         d.path(),
         20,
         "Theta(\"MAN\"), distribution: Normal(mean: 1.0, sd: 3.0)",
@@ -105,7 +82,8 @@ fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("θ must be positive") && err.contains("--keep-going"),
+        err.contains("must be a positive number between 0.1 and 100")
+            && err.contains("--keep-going"),
         "{err}"
     );
     assert!(
@@ -137,6 +115,322 @@ fn failed_draws_are_recorded_and_counted_or_stop_the_batch() {
     let r = rows.iter().find(|r| r[0] == "fast").unwrap();
     assert_eq!(r[fc].parse::<usize>().unwrap(), fast_failed);
     assert_eq!(r[dc].parse::<usize>().unwrap() + fast_failed, 20);
+}
+
+fn check_batch(dir: &std::path::Path, text: &str) -> std::process::Output {
+    let p = write(dir, "b.ron", text);
+    tradesim(&["check", p.to_str().unwrap()])
+}
+
+// Issue 14, item 6: grid depth values and estimate covariances that cannot be used.
+#[test]
+fn a_grid_depth_that_is_not_finite_and_a_bad_covariance_are_errors() {
+    let d = tempfile::tempdir().unwrap();
+    tiny_batch(
+        d.path(),
+        0,
+        "ThetaScale, distribution: Uniform(min: 0.9, max: 1.1)",
+    );
+    for beta in ["NaN", "-inf", "inf", "800"] {
+        let o = check_batch(
+            d.path(),
+            &format!("Batch(name: \"g\", variations: [(base: \"fast.ron\", grid: [Depth(agreement: \"AB\", beta: [0.1, {beta}])])])"),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "β = {beta}: {err}");
+        assert!(
+            err.contains("b.ron:1:") && err.contains("depth β") && err.contains("|β|"),
+            "{err}"
+        );
+    }
+    let est = |vcov: &str| {
+        write(
+            d.path(),
+            "est.json",
+            &format!("{{\"coefficients\": {{\"rta\": {{\"estimate\": 0.2, \"std_error\": 0.1}}, \"ln_tariff\": {{\"estimate\": -5.0, \"std_error\": 0.5}}}}, \"coefficient_names\": [\"rta\", \"ln_tariff\"], \"vcov\": {vcov}}}"),
+        );
+        check_batch(
+            d.path(),
+            "Batch(name: \"e\", scenarios: [\"fast.ron\"], draws: 4, from_estimate: (file: \"est.json\", coefficients: [(\"rta\", Depth(\"AB\")), (\"ln_tariff\", Theta(\"MAN\"))]))",
+        )
+    };
+    for (vcov, says) in [
+        ("[[0.01]]", "the matrix must be 2×2"),
+        (
+            "[[0.01, 0.0], [0.0, 0.25], [0.0, 0.0]]",
+            "the matrix must be 2×2",
+        ),
+        ("[[0.01, 0.002], [0.003, 0.25]]", "not symmetric"),
+        ("[[0.01, 0.2], [0.2, 0.25]]", "not positive semi-definite"),
+        ("[[0.01, 0.0], [0.0, -0.25]]", "negative"),
+    ] {
+        let o = est(vcov);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{vcov}: {err}");
+        assert!(
+            err.contains("est.json") && err.contains(says),
+            "{vcov}: {err}"
+        );
+        assert!(err.contains("remove `vcov`"), "says how to fix: {err}");
+    }
+    let o = est("[[0.01, 0.001], [0.001, 0.25]]");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+// Issue 14, item 9: options with different horizons are ranked at a stated common year, and
+// the table says what it leaves out.
+#[test]
+fn options_with_different_horizons_are_all_ranked_at_a_stated_year() {
+    let d = tempfile::tempdir().unwrap();
+    let scen = |name: &str, horizon: u32| {
+        format!(
+            "Scenario(name: \"{name}\", baseline: Csv(\"{}\"), base_year: 2014, horizon: {horizon},\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+            tiny().display()
+        )
+    };
+    write(d.path(), "short.ron", &scen("short", 2020));
+    write(d.path(), "long.ron", &scen("long", 2026));
+    let b = write(
+        d.path(),
+        "b.ron",
+        "Batch(name: \"h\", scenarios: [\"short.ron\", \"long.ron\"], focus: [\"AAA\"])",
+    );
+    let out = d.path().join("out");
+    let stdout = run(&["batch", b.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        stdout.contains("ranked by real income in 2020, the last year every option solves"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1. ") && stdout.contains("2. "),
+        "both options are ranked: {stdout}"
+    );
+    assert!(
+        stdout.contains("short") && stdout.contains("long"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("solved beyond 2020, not ranked there: long (to 2026)"),
+        "{stdout}"
+    );
+    // Options that share no year: each at its own last year, labelled.
+    write(
+        d.path(),
+        "y1.ron",
+        &format!("Scenario(name: \"y1\", baseline: Csv(\"{}\"), base_year: 2014, years: [2020],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])", tiny().display()),
+    );
+    write(
+        d.path(),
+        "y2.ron",
+        &format!("Scenario(name: \"y2\", baseline: Csv(\"{}\"), base_year: 2014, years: [2025],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"CCC\"])])", tiny().display()),
+    );
+    let b = write(
+        d.path(),
+        "b2.ron",
+        "Batch(name: \"h2\", scenarios: [\"y1.ron\", \"y2.ron\"], focus: [\"AAA\"])",
+    );
+    let out = d.path().join("out2");
+    let stdout = run(&["batch", b.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        stdout.contains("each in its own last year")
+            && stdout.contains("y1 (2020)")
+            && stdout.contains("y2 (2025)"),
+        "{stdout}"
+    );
+}
+
+// Issue 14, item 20: `--draws N` overrides the file's draw count.
+#[test]
+fn the_draws_option_overrides_the_files_count() {
+    let d = tempfile::tempdir().unwrap();
+    let b = tiny_batch(
+        d.path(),
+        12,
+        "ThetaScale, distribution: Uniform(min: 0.9, max: 1.1)",
+    );
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
+    run(&["batch", b, "--out", &p("few"), "--draws", "2", "--quiet"]);
+    let manifest = std::fs::read_to_string(d.path().join("few/manifest.json")).unwrap();
+    assert!(manifest.contains("\"draws\": 2"), "{manifest}");
+    let (h, rows) = read_csv(&d.path().join("few/economies.csv"));
+    let draw = h.iter().position(|c| c == "draw").unwrap();
+    let max = rows
+        .iter()
+        .map(|r| r[draw].parse::<u32>().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(max, 2);
+    // Draw d is the same whatever the count: the two draws equal the first two of a 12-draw run.
+    run(&["batch", b, "--out", &p("all"), "--quiet"]);
+    let (_, all) = read_csv(&d.path().join("all/economies.csv"));
+    let few: Vec<&Vec<String>> = rows.iter().collect();
+    let first: Vec<&Vec<String>> = all
+        .iter()
+        .filter(|r| r[draw].parse::<u32>().unwrap() <= 2)
+        .collect();
+    assert_eq!(few, first);
+    // Draws without uncertainty are refused, naming the flag.
+    let plain = write(
+        d.path(),
+        "plain.ron",
+        "Batch(name: \"p\", scenarios: [\"fast.ron\"])",
+    );
+    let o = tradesim(&[
+        "batch",
+        plain.to_str().unwrap(),
+        "--out",
+        &p("p"),
+        "--draws",
+        "3",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--draws 3") && err.contains("no `uncertainty`"),
+        "{err}"
+    );
+}
+
+/// Issue 14 item 8: shards run before and after an edit of an input are not merged; the error
+/// names the shards, the input and the fix. Rerun on the same inputs, the merge is the single
+/// run's bytes.
+#[test]
+fn merge_refuses_shards_run_on_different_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    let world = d.path().join("world");
+    copy_dir(&tiny(), &world);
+    let b = tiny_batch_on(d.path(), &world, 6, THETA_LOGNORMAL);
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
+    let shard = |k: usize| {
+        run(&[
+            "batch",
+            b,
+            "--out",
+            &p(&format!("s{k}")),
+            "--shard",
+            &format!("{k}/3"),
+            "--quiet",
+            "--force",
+        ])
+    };
+    let merge = |out: &str| tradesim(&["merge", &p("s1"), &p("s2"), &p("s3"), "--out", &p(out)]);
+    run(&["batch", b, "--out", &p("single"), "--quiet"]);
+    let slow = d.path().join("slow.ron");
+    let original = std::fs::read_to_string(&slow).unwrap();
+
+    // Shards 1 and 2 before an edit of slow.ron, shard 3 after it.
+    shard(1);
+    shard(2);
+    std::fs::write(
+        &slow,
+        original.replace("Linear(years: 8)", "Linear(years: 6)"),
+    )
+    .unwrap();
+    shard(3);
+    let o = merge("m1");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not all run on the same inputs")
+            && err.contains("shard 1/3")
+            && err.contains("shard 2/3")
+            && !err.contains("shard 3/3")
+            && err.contains(&format!(
+                "input {} differs",
+                slow.canonicalize().unwrap().display()
+            ))
+            && err.contains("run shard(s) 1-2 of 3 again"),
+        "{err}"
+    );
+    assert!(!d.path().join("m1").exists(), "nothing merged");
+
+    // The edit undone: shard 3 is now the odd one out; rerun it and the merge is the single
+    // run's bytes.
+    std::fs::write(&slow, &original).unwrap();
+    let err = String::from_utf8_lossy(&merge("m2").stderr).to_string();
+    assert!(
+        err.contains("shard 3/3") && !err.contains("shard 1/3") && err.contains("of 3 again"),
+        "{err}"
+    );
+    shard(3);
+    run(&["merge", &p("s1"), &p("s2"), &p("s3"), "--out", &p("m3")]);
+    for f in ["summary.csv", "economies.csv", "solver.csv", "failures.csv"] {
+        assert_eq!(
+            std::fs::read(d.path().join("single").join(f)).unwrap(),
+            std::fs::read(d.path().join("m3").join(f)).unwrap(),
+            "{f}: merged shards vs single run"
+        );
+    }
+
+    // An edit of the baseline's data between shards is caught the same way, naming the file.
+    let flows = world.join("flows.csv");
+    let data = std::fs::read_to_string(&flows).unwrap();
+    std::fs::write(&flows, format!("{data}\n")).unwrap();
+    shard(2);
+    let o = merge("m4");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && err.contains("shard 1/3")
+            && err.contains("shard 3/3")
+            && err.contains("flows.csv differs"),
+        "{err}"
+    );
+}
+
+/// The inputs a batch records: the batch file, each scenario's `extends` chain (root first),
+/// the estimate file it names, and the baseline directory's CSV files (not its README).
+#[test]
+fn a_batchs_input_digests_are_its_files_extends_chains_estimates_and_baseline_data() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "parent.ron",
+        &format!(
+            "Scenario(name: \"p\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2016,\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+            tiny().display()
+        ),
+    );
+    write(
+        d.path(),
+        "est.json",
+        r#"{"coefficients": {"ln_tariff": {"estimate": -5.0, "std_error": 1.0}}}"#,
+    );
+    write(
+        d.path(),
+        "child.ron",
+        "Scenario(name: \"c\", extends: \"parent.ron\",\n elasticities: {\"MAN\": FromEstimate(file: \"est.json\", coefficient: \"ln_tariff\")})",
+    );
+    let b = write(
+        d.path(),
+        "b.ron",
+        "Batch(name: \"b\", scenarios: [\"child.ron\"])",
+    );
+    let batch = tradesim::scenario::batch::load(&b).unwrap();
+    let t = tiny().canonicalize().unwrap();
+    let dir = d.path().canonicalize().unwrap();
+    let want: Vec<String> = [
+        dir.join("b.ron"),
+        dir.join("parent.ron"),
+        dir.join("child.ron"),
+        dir.join("est.json"),
+        t.join("economies.csv"),
+        t.join("flows.csv"),
+        t.join("io.csv"),
+        t.join("sectors.csv"),
+    ]
+    .iter()
+    .map(|p| p.display().to_string())
+    .collect();
+    let got: Vec<String> = batch.input_digests.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(got, want);
+    let flows = std::fs::read(t.join("flows.csv")).unwrap();
+    assert_eq!(
+        batch.input_digests[5].sha256,
+        tradesim::scenario::inputs::sha256_hex(&flows)
+    );
 }
 
 #[test]

@@ -1,23 +1,13 @@
 //! Acceptance tests of `tradesim estimate` on the reference data in `../shared/data/`.
-//! Each test prints a reason and returns when the data are absent.
+//! Each test prints why it skips when the data are absent (and fails instead with
+//! `TRADESIM_REQUIRE_SHARED=1`: `tests/common`).
 
-use std::path::PathBuf;
+mod common;
+use common::shared_data as data;
 use std::process::Command;
 use tradesim::estimate::{ppml, Dataset, Formula, PpmlOptions, Ssc};
 
 const YEARS: &str = "1986,1990,1994,1998,2002,2006";
-
-fn data(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
-}
 
 fn round(x: f64, digits: i32) -> f64 {
     let s = 10f64.powi(digits);

@@ -1,5 +1,7 @@
 //! Faults (issue 9): interrupted runs leave no output, existing output is not overwritten
-//! without --force.
+//! without --force. Data loss (issue 14 items 10–12): a second run into the same --out is
+//! refused while the first runs, --force replaces only tradesim's own files and never an
+//! input, and leftovers of killed runs never make a later run fail.
 mod common;
 use common::*;
 use std::process::{Command, Stdio};
@@ -104,12 +106,154 @@ fn existing_output_needs_force() {
         "--quiet",
     ];
     assert!(tradesim(&args).status.success());
-    std::fs::write(out.join("mine.txt"), "keep?").unwrap();
     let o = tradesim(&args);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
-    assert!(out.join("mine.txt").exists(), "refused runs touch nothing");
-    let o = tradesim(&[&args[..], &["--force"]].concat());
-    assert!(o.status.success());
-    assert!(out.join("economies.csv").exists() && !out.join("mine.txt").exists());
+    let forced = [&args[..], &["--force"]].concat();
+    let o = tradesim(&forced);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A file of the user's in tradesim's output: refused even with --force, nothing touched.
+    std::fs::write(out.join("mine.txt"), "keep").unwrap();
+    let before = entries(&out);
+    let o = tradesim(&forced);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mine.txt") && err.contains("did not write"),
+        "{err}"
+    );
+    assert_eq!(entries(&out), before, "refused runs touch nothing");
+    assert_eq!(
+        std::fs::read_to_string(out.join("mine.txt")).unwrap(),
+        "keep"
+    );
+}
+
+#[test]
+fn force_never_replaces_a_directory_tradesim_did_not_write() {
+    let d = tempfile::tempdir().unwrap();
+    long_batch(d.path());
+    let s = d.path().join("s.ron");
+    let thesis = d.path().join("thesis");
+    std::fs::create_dir(&thesis).unwrap();
+    write(&thesis, "chapter1.tex", "x");
+    let o = tradesim(&[
+        "run",
+        s.to_str().unwrap(),
+        "--out",
+        thesis.to_str().unwrap(),
+        "--quiet",
+        "--force",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not written by tradesim"), "{err}");
+    assert_eq!(entries(&thesis), ["chapter1.tex"]);
+}
+
+#[test]
+fn force_never_destroys_the_inputs() {
+    // `cd dir && tradesim run s.ron --out ../dir --force`, and `--out <baseline> --force`.
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let base = dir.join("tiny");
+    std::fs::create_dir(&base).unwrap();
+    for e in std::fs::read_dir(tiny()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), base.join(e.file_name())).unwrap();
+    }
+    write(
+        &dir,
+        "s.ron",
+        "Scenario(name: \"s\", baseline: Csv(\"tiny\"), base_year: 2014, horizon: 2020, agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+    );
+    let before_dir = entries(&dir);
+    let before_base = entries(&base);
+    for out in ["../dir", "tiny", "."] {
+        let o = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+            .current_dir(&dir)
+            .args(["run", "s.ron", "--out", out, "--quiet", "--force"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "--out {out}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("input of this run") || err.contains("needs a name"),
+            "--out {out}: {err}"
+        );
+        assert_eq!(entries(&dir), before_dir, "--out {out}");
+        assert_eq!(entries(&base), before_base, "--out {out}");
+    }
+}
+
+#[test]
+fn a_second_batch_into_the_same_out_is_refused_while_the_first_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let b = long_batch(d.path());
+    let out = d.path().join("out");
+    let args = [
+        "batch",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .args(args)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run has claimed the destination.
+    let claim = d.path().join(".out.tradesim-claim");
+    for _ in 0..200 {
+        if claim.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(claim.exists(), "the first run claims its destination");
+    for force in [false, true] {
+        let a = if force {
+            [&args[..], &["--force"]].concat()
+        } else {
+            args.to_vec()
+        };
+        let o = tradesim(&a);
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("another tradesim run"), "{err}");
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+#[test]
+fn a_stale_old_directory_does_not_make_force_fail() {
+    let d = tempfile::tempdir().unwrap();
+    long_batch(d.path());
+    let s = d.path().join("s.ron");
+    let out = d.path().join("out");
+    let args = [
+        "run",
+        s.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--force",
+    ];
+    assert!(tradesim(&args).status.success());
+    // Leftovers of earlier runs: `.old` directories and a claim whose processes are gone.
+    for stale in [
+        ".out.old",
+        ".out.tradesim-999999999.old",
+        ".out.tradesim-1.old",
+    ] {
+        std::fs::create_dir(d.path().join(stale)).unwrap();
+        write(&d.path().join(stale), "economies.csv", "old");
+    }
+    write(d.path(), ".out.tradesim-claim", "999999999\n");
+    let o = tradesim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!d.path().join(".out.tradesim-claim").exists());
 }

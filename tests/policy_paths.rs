@@ -7,8 +7,14 @@ use tradesim::scenario;
 use tradesim::simulate;
 
 fn scenario_text(agreements: &str, extra: &str) -> String {
+    // `extra` may give `years` instead of the horizon (giving both is an error).
+    let horizon = if extra.contains("years:") {
+        ""
+    } else {
+        "    horizon: 2030,\n"
+    };
     format!(
-        "Scenario(\n    name: \"test\",\n    baseline: Csv(\"{}\"),\n    base_year: 2014,\n    horizon: 2030,\n{extra}    agreements: [\n{agreements}\n    ],\n)\n",
+        "Scenario(\n    name: \"test\",\n    baseline: Csv(\"{}\"),\n    base_year: 2014,\n{horizon}{extra}    agreements: [\n{agreements}\n    ],\n)\n",
         tiny().display()
     )
 }
@@ -182,19 +188,20 @@ fn a_scenario_that_changes_nothing_is_the_identity() {
 
 #[test]
 fn tariff_rate_quota_regimes_switch_inside_the_equilibrium() {
-    // AAA imports MAN from BBB: 60 at a 5% tariff. A TRQ with in-quota rate 0 and
-    // out-of-quota rate 0.5 on the whole cell.
+    // AAA imports MAN from BBB: 60 at a 5% tariff. A TRQ with in-quota rate 0 and an
+    // out-of-quota rate at the data rate, on the whole cell.
     let trq = |quota: f64| {
         load(
             &format!(
                 r#"(name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"], schedule: Excluded,
-                 schedules: [(importer: "AAA", exporter: "BBB", sector: "MAN", schedule: TariffRateQuota(quota: {quota}, in_quota_rate: 0.0, out_of_quota_rate: 0.5))])"#
+                 schedules: [(importer: "AAA", exporter: "BBB", sector: "MAN", schedule: TariffRateQuota(quota: {quota}, in_quota_rate: 0.0, out_of_quota_rate: 0.05))])"#
             ),
             "    years: [2016],\n",
         )
     };
     let outcome = |quota: f64| {
         let s = trq(quota);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
         let run = simulate::run(&s, &|| {}).unwrap();
         run.years[0].quotas[0].clone()
     };
@@ -206,9 +213,52 @@ fn tariff_rate_quota_regimes_switch_inside_the_equilibrium() {
     let tiny_q = outcome(1.0);
     assert_eq!(tiny_q.regime, "out_of_quota");
     assert_eq!(tiny_q.fill_rate, 1.0);
+    assert!(tiny_q.imports < big.imports, "{tiny_q:?} {big:?}");
     // In between the quota binds: imports equal the quota and the marginal rate lies between.
-    let mid = outcome(50.0);
+    let q = 0.5 * (big.imports + tiny_q.imports);
+    let mid = outcome(q);
     assert_eq!(mid.regime, "binding", "{mid:?}");
-    assert!((mid.imports - 50.0).abs() < 1e-6, "{mid:?}");
-    assert!(mid.marginal_rate > 0.0 && mid.marginal_rate < 0.5);
+    assert!((mid.imports - q).abs() < 1e-6 * q, "{mid:?}");
+    assert!(mid.marginal_rate > 0.0 && mid.marginal_rate < 0.05);
+}
+
+/// Issue 14, item 1: a Japan–Mercosur-like EPA whose beef group has a tariff-rate quota with
+/// rates above the data rate (in 9%, out 38.5% against 5%) never raises the applied rate above
+/// the data rate, in any regime; the file gets a warning saying so and what to do.
+#[test]
+fn a_quota_above_the_data_rate_never_raises_the_applied_rate() {
+    for quota in [1e-3, 1e3] {
+        let s = load(
+            &format!(
+                r#"(name: "EPA", entry_into_force: 2016, members: ["AAA", "BBB"],
+                 product_groups: [(name: "beef", importer: "AAA", exporter: "BBB", sector: "MAN", weight: 0.2,
+                                   schedule: TariffRateQuota(quota: {quota:e}, in_quota_rate: 0.09, out_of_quota_rate: 0.385))])"#
+            ),
+            "",
+        );
+        assert!(
+            s.warnings.iter().any(|w| w.contains("product group `beef`")
+                && w.contains("out-of-quota rate 0.385 is above the group's base rate 0.05")
+                && w.contains("base_rate")),
+            "{:?}",
+            s.warnings
+        );
+        let run = simulate::run(&s, &|| {}).unwrap();
+        let (man, aaa, bbb) = (
+            s.baseline.sector_index("MAN").unwrap(),
+            s.baseline.economy_index("AAA").unwrap(),
+            s.baseline.economy_index("BBB").unwrap(),
+        );
+        for y in &run.years {
+            let applied = y.equilibrium.tariffs.get(man, aaa, bbb);
+            assert!(applied <= 0.05 + 1e-15, "{}: {applied}", y.year);
+            if y.year >= 2016 {
+                // The rest of the sector is free; the group pays at most its base rate.
+                assert!(applied <= 0.2 * 0.05 + 1e-15, "{}: {applied}", y.year);
+                for q in &y.quotas {
+                    assert!(q.marginal_rate <= 0.05, "{q:?}");
+                }
+            }
+        }
+    }
 }

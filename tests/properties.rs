@@ -2,7 +2,7 @@
 use proptest::prelude::*;
 use tradesim::data::{exports_of, imports_of, synthetic, Baseline, Cube};
 use tradesim::model::caliendo_parro::{compare, Model, Shock, SolverSettings};
-use tradesim::policy::{resolve_year, Agreement, Membership, Schedule};
+use tradesim::policy::{resolve_year, Agreement, Membership, ProductGroup, Rule, Schedule};
 
 fn model(b: &Baseline) -> Model {
     Model::new(
@@ -109,47 +109,316 @@ fn schedule_strategy() -> impl Strategy<Value = Schedule> {
         (1u32..20, 0.0f64..1.0).prop_map(|(years, to)| Schedule::Linear { years, to }),
         prop::collection::vec((0u32..15, 0.0f64..1.5), 1..4).prop_map(Schedule::Staged),
         prop::collection::vec((2015i32..2035, 0.0f64..0.5), 1..4).prop_map(Schedule::Path),
-        (1.0f64..1e3, 0.0f64..0.2, 0.2f64..0.6).prop_map(|(quota, i, o)| {
+        // Quotas with rates below, around and far above the data rates (0–15%).
+        (1e-3f64..1e3, 0.0f64..0.5, 0.0f64..0.6).prop_map(|(quota, a, b)| {
             Schedule::TariffRateQuota {
                 quota,
-                in_quota_rate: i,
-                out_of_quota_rate: o,
+                in_quota_rate: a.min(b),
+                out_of_quota_rate: a.max(b),
             }
         }),
+        Just(Schedule::ToTariffSet("alt".into())),
     ]
+}
+
+/// A product group of importer `n` (exporter all members or `e`), sector `j`.
+fn group_strategy(n_econ: usize, n_traded: usize) -> impl Strategy<Value = ProductGroup> {
+    (
+        0..n_econ,
+        prop::option::of(0..n_econ),
+        0..n_traded,
+        0.05f64..0.6,
+        prop::option::of(0.0f64..0.5),
+        schedule_strategy(),
+    )
+        .prop_map(
+            |(importer, exporter, sector, weight, base_rate, schedule)| ProductGroup {
+                name: format!("g{importer}{sector}"),
+                importer,
+                exporter,
+                sector,
+                weight,
+                base_rate,
+                schedule,
+            },
+        )
+}
+
+/// Random agreements on a world of `n` economies and 3 sectors (the last non-traded): default
+/// schedules, rules for some importers and sectors, product groups with and without their own
+/// base rates, quotas, ToTariffSet.
+fn agreements_strategy(n: usize) -> impl Strategy<Value = Vec<Agreement>> {
+    prop::collection::vec(
+        (
+            schedule_strategy(),
+            prop::collection::vec(
+                (
+                    prop::option::of(0..n),
+                    prop::option::of(0..2usize),
+                    schedule_strategy(),
+                ),
+                0..3,
+            ),
+            prop::collection::vec(group_strategy(n, 2), 0..3),
+            2010i32..2030,
+            prop::collection::vec(any::<bool>(), n),
+        ),
+        1..4,
+    )
+    .prop_map(move |v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(k, (schedule, rules, groups, entry, member))| {
+                // Product groups of one cell weigh at most 1 together (as validation requires).
+                let mut weight: std::collections::BTreeMap<(usize, usize), f64> =
+                    Default::default();
+                let groups = groups
+                    .into_iter()
+                    .filter(|g| {
+                        let w = weight.entry((g.importer, g.sector)).or_default();
+                        *w += g.weight;
+                        *w <= 1.0
+                    })
+                    .collect();
+                Agreement {
+                    name: format!("A{k}"),
+                    entry_into_force: entry,
+                    members: (0..n)
+                        .filter(|&e| member[e] || e < 2)
+                        .map(|e| Membership {
+                            economy: e,
+                            joins: entry,
+                            leaves: None,
+                        })
+                        .collect(),
+                    schedule,
+                    rules: rules
+                        .into_iter()
+                        .map(|(importer, sector, schedule)| Rule {
+                            importer,
+                            exporter: None,
+                            sector,
+                            schedule,
+                        })
+                        .collect(),
+                    groups,
+                    depth: None,
+                    removed: false,
+                    frozen_from: None,
+                    investment: tradesim::invest::Provisions::Pta,
+                }
+            })
+            .collect()
+    })
+}
+
+/// The synthetic world with a tariff set `alt` whose rates are partly above the data rates.
+fn world_with_set(n: usize, seed: u64) -> Baseline {
+    let mut b = synthetic::world(n, 3, true, seed);
+    let mut alt = b.tariffs.clone();
+    alt.data.iter_mut().enumerate().for_each(|(k, t)| {
+        *t = if k % 3 == 0 {
+            *t * 3.0 + 0.05
+        } else {
+            *t * 0.5
+        }
+    });
+    b.tariff_sets.insert("alt".into(), alt);
+    b
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// Applied rates are never above the data (MFN) rate and never below zero.
+    /// Applied rates are never above the data (MFN) rate and never below zero, for every
+    /// schedule kind, rules, product groups (with their own base rates) and tariff-rate
+    /// quotas in either regime: the in-quota rates resolved, and every quota cell at its
+    /// out-of-quota rate.
     #[test]
     fn applied_rates_stay_between_zero_and_mfn(
         seed: u64,
-        schedules in prop::collection::vec(schedule_strategy(), 1..4),
-        entries in prop::collection::vec(2010i32..2030, 3),
+        agreements in agreements_strategy(4),
         year in 2014i32..2040,
     ) {
-        let b = synthetic::world(4, 3, false, seed);
-        let agreements: Vec<Agreement> = schedules
-            .into_iter()
-            .enumerate()
-            .map(|(k, schedule)| Agreement {
-                name: format!("A{k}"),
-                entry_into_force: entries[k % 3],
-                members: (0..4).filter(|e| (e + k) % 3 != 0).map(|e| Membership { economy: e, joins: entries[k % 3], leaves: None }).collect(),
-                schedule,
-                rules: Vec::new(),
-                groups: Vec::new(),
-                depth: None,
-                removed: false,
-                frozen_from: None,
-                investment: tradesim::invest::Provisions::Pta,
-            })
-            .collect();
+        let b = world_with_set(4, seed);
         let p = resolve_year(&b, &agreements, year, true);
         for (a, m) in p.tariffs.data.iter().zip(&b.tariffs.data) {
             prop_assert!(*a >= 0.0 && *a <= *m, "applied {} vs MFN {}", a, m);
         }
+        for q in &p.quotas {
+            let mfn = b.tariffs.get(q.sector, q.importer, q.exporter);
+            for r in [q.in_quota_rate, q.out_of_quota_rate] {
+                let rate = q.fixed_part + q.weight * r;
+                prop_assert!(rate >= 0.0 && rate <= mfn + 1e-15, "quota {} at {}: cell rate {} vs MFN {}", q.group, r, rate, mfn);
+            }
+        }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The same inside the equilibrium: whatever regime the quotas settle in, the tariffs the
+    /// solved year applies are within [0, MFN].
+    #[test]
+    fn solved_quota_regimes_stay_between_zero_and_mfn(
+        seed: u64,
+        agreements in agreements_strategy(4),
+        year in 2016i32..2040,
+    ) {
+        let b = world_with_set(4, seed);
+        let p = resolve_year(&b, &agreements, year, true);
+        let m = model(&b);
+        let base = solve(&m, &b.tariffs, &b.deficit);
+        let (eq, outcomes, _) = tradesim::simulate::solve_year(&m, &p, None, &b.deficit, &SolverSettings::default(), &base).unwrap();
+        for (a, mfn) in eq.tariffs.data.iter().zip(&b.tariffs.data) {
+            prop_assert!(*a >= 0.0 && *a <= mfn + 1e-12, "applied {} vs MFN {}", a, mfn);
+        }
+        for o in &outcomes {
+            prop_assert!(o.marginal_rate <= o.cell.out_of_quota_rate && o.marginal_rate >= o.cell.in_quota_rate);
+        }
+    }
+}
+
+/// A scenario on the tiny world with the given θ for AGR and MAN, depth β, and tariff path.
+fn extreme_scenario(theta: f64, beta: f64, rate: f64, weight: f64) -> String {
+    format!(
+        "Scenario(name: \"x\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2020],\n elasticities: {{\"AGR\": Value({theta:e}), \"MAN\": Value({theta:e})}},\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Path([(2016, {rate:e})]),\n   product_groups: [(name: \"g\", importer: \"AAA\", sector: \"AGR\", weight: {weight:e}, schedule: TariffRateQuota(quota: 1.0, in_quota_rate: 0.0, out_of_quota_rate: {rate:e}))],\n   depth: Given(beta: {beta:e}, phase_in_years: 3))])",
+        env!("CARGO_MANIFEST_DIR").to_string() + "/tests/fixtures/tiny"
+    )
+}
+
+/// Every number in every CSV file of `dir` is finite.
+fn all_finite(dir: &std::path::Path) -> Result<(), String> {
+    for e in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
+            for (k, line) in text.lines().enumerate() {
+                for cell in line.split(',') {
+                    let lower = cell.to_ascii_lowercase();
+                    if lower == "nan" || lower.ends_with("inf") || lower.contains("infinity") {
+                        return Err(format!("{}, line {}: {line}", p.display(), k + 1));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tradesim(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// No table is written with NaN or infinity and exit status 0: for θ, depth β, rates and
+    /// group weights from ordinary to absurd, `tradesim run` either fails with a message or
+    /// writes only finite numbers.
+    #[test]
+    fn no_table_holds_nan_or_infinity_after_exit_0(
+        log_theta in prop_oneof![-12.0f64..12.0, -1.0f64..2.0],
+        beta in prop_oneof![-1e3f64..1e3, -6.0f64..6.0],
+        log_rate in -6.0f64..3.0,
+        weight in 0.01f64..1.0,
+    ) {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("s.ron");
+        std::fs::write(&s, extreme_scenario(10f64.powf(log_theta), beta, 10f64.powf(log_rate), weight)).unwrap();
+        let out = d.path().join("out");
+        let o = tradesim(&["run".as_ref(), s.as_os_str(), "--out".as_ref(), out.as_os_str(), "--quiet".as_ref(), "--format".as_ref(), "json".as_ref()]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        prop_assert!(!err.contains("panicked"), "{}", err);
+        if o.status.success() {
+            prop_assert!(all_finite(&out).is_ok(), "{:?}", all_finite(&out));
+        } else {
+            prop_assert_eq!(o.status.code(), Some(1), "{}", err);
+            prop_assert!(err.starts_with("error: ") || err.contains("\nerror: "), "{}", err);
+            prop_assert!(!out.exists(), "no output from a failed run");
+        }
+    }
+
+    /// The same for the one-sector gravity model, over σ from just above 1 to 10^4.
+    #[test]
+    fn no_gravity_table_holds_nan_or_infinity_after_exit_0(
+        log_sigma_minus_1 in -4.0f64..4.0,
+        constant in -50.0f64..50.0,
+    ) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("d.csv"), gravity_data()).unwrap();
+        let sigma = 1.0 + 10f64.powf(log_sigma_minus_1);
+        let s = d.path().join("g.ron");
+        std::fs::write(&s, format!(
+            "StructuralGravity(name: \"g\", data: \"d.csv\", year: 2006, sigma: {sigma:e}, reference: \"AAA\",\n costs: Coefficients(coefficients: {{\"ln(dist)\": -1.0, \"pta\": 0.5}}, constant: {constant:e}),\n counterfactual: [SetCovariate(column: \"pta\", pairs: Between([\"AAA\"], [\"BBB\"]), value: 1)])"
+        )).unwrap();
+        let out = d.path().join("out");
+        let o = tradesim(&["run".as_ref(), s.as_os_str(), "--out".as_ref(), out.as_os_str(), "--quiet".as_ref()]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        prop_assert!(!err.contains("panicked"), "{}", err);
+        if o.status.success() {
+            prop_assert!(all_finite(&out).is_ok(), "σ = {}: {:?}", sigma, all_finite(&out));
+        } else {
+            prop_assert_eq!(o.status.code(), Some(1), "{}", err);
+            prop_assert!(!out.exists());
+        }
+    }
+}
+
+/// A small gravity data set: four economies, domestic flows included, distance and a PTA dummy.
+fn gravity_data() -> String {
+    let codes = ["AAA", "BBB", "CCC", "DDD"];
+    let mut s = String::from("exporter,importer,year,trade,dist,pta\n");
+    for (i, e) in codes.iter().enumerate() {
+        for (j, m) in codes.iter().enumerate() {
+            let dist = if i == j {
+                1.0
+            } else {
+                100.0 * (1 + i + 2 * j) as f64
+            };
+            let trade = if i == j {
+                900.0 + 50.0 * i as f64
+            } else {
+                40.0 + 7.0 * (i * 4 + j) as f64
+            };
+            s.push_str(&format!("{e},{m},2006,{trade},{dist},0\n"));
+        }
+    }
+    s
+}
+
+/// The templates of the two properties above run when their values are ordinary (so the
+/// properties are not vacuous: an ordinary case writes tables that are then checked).
+#[test]
+fn the_extreme_value_templates_run_with_ordinary_values() {
+    let d = tempfile::tempdir().unwrap();
+    let s = d.path().join("s.ron");
+    std::fs::write(&s, extreme_scenario(5.0, 0.2, 0.01, 0.3)).unwrap();
+    let out = d.path().join("out");
+    let o = tradesim(&[
+        "run".as_ref(),
+        s.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    all_finite(&out).unwrap();
+    std::fs::write(d.path().join("d.csv"), gravity_data()).unwrap();
+    let g = d.path().join("g.ron");
+    std::fs::write(&g, "StructuralGravity(name: \"g\", data: \"d.csv\", year: 2006, sigma: 5, reference: \"AAA\",\n costs: Coefficients(coefficients: {\"ln(dist)\": -1.0, \"pta\": 0.5}, constant: 1.0),\n counterfactual: [SetCovariate(column: \"pta\", pairs: Between([\"AAA\"], [\"BBB\"]), value: 1)])").unwrap();
+    let out = d.path().join("gout");
+    let o = tradesim(&[
+        "run".as_ref(),
+        g.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    all_finite(&out).unwrap();
 }

@@ -1,13 +1,13 @@
 //! The built-in world `data/apac-americas-2014/` against the facts it was built from
 //! (`../shared/facts/`), and the rebuild check. Tests needing files outside the repository
-//! skip with a printed reason when those are absent.
+//! skip with a printed reason when those are absent (and fail instead with
+//! `TRADESIM_REQUIRE_SHARED=1`: `tests/common`).
 
+mod common;
+use common::root;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 fn shipped() -> PathBuf {
     root().join("data/apac-americas-2014")
 }
@@ -18,16 +18,8 @@ fn agreements() -> PathBuf {
     root().join("scenarios/baseline-2014.ron")
 }
 fn facts_dir() -> Option<PathBuf> {
-    let p = root().join("../shared/facts");
-    if p.join("economies_2014.csv").exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIP: {} not found (the sourced facts live outside the repository)",
-            p.display()
-        );
-        None
-    }
+    common::shared("facts/economies_2014.csv")?;
+    common::shared("facts")
 }
 
 fn rows(path: &Path) -> Vec<HashMap<String, String>> {
@@ -248,9 +240,10 @@ fn rebuilding_from_the_facts_reproduces_the_shipped_files() {
 /// Caliendo–Parro replication data, when it is present.
 #[test]
 fn constants_match_cp2015() {
-    let dir = root().join("../shared/data/cp2015");
-    if !dir.join("theta.csv").exists() {
-        eprintln!("SKIP: {} not found", dir.display());
+    let Some(dir) = common::shared_data("cp2015") else {
+        return;
+    };
+    if common::shared_data("cp2015/theta.csv").is_none() {
         return;
     }
     let services = [

@@ -58,6 +58,22 @@ impl Table {
         })
     }
 
+    /// Refuse a header column that is not one of `known` but close to one (a misspelling,
+    /// such as `valu_added`): an optional column that is misspelt is silently not read.
+    /// Columns far from every known name are left alone (notes for readers).
+    pub fn check_column_spelling(&self, known: &[&str]) -> Result<()> {
+        for h in self.header.iter().filter(|h| !known.contains(&h.as_str())) {
+            if let Some(near) = crate::error::misspelling_of(h, known.iter().copied()) {
+                return Err(Error::data(
+                    &self.path,
+                    1,
+                    format!("column `{h}` is not one tradesim reads; did you mean `{near}`? Rename it (a column tradesim does not read is ignored, so a misspelt optional column changes results silently)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The index of an optional column.
     pub fn optional_column(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name)

@@ -5,6 +5,7 @@
 
 pub mod cp2015;
 pub(crate) mod csvio;
+pub mod import;
 pub mod synthetic;
 pub mod tidy;
 
@@ -25,6 +26,25 @@ pub struct Sector {
     pub name: String,
     pub theta: f64,
     pub traded: bool,
+}
+
+/// The range of trade elasticities θ tradesim accepts. Caliendo & Parro's (2015) sector
+/// estimates run from 1.45 (machinery n.e.c.) to 64.85 (petroleum)
+/// (`../shared/data/cp2015/theta.csv`); below 0.1 a tariff barely moves trade shares while the
+/// welfare formulas divide by θ, and above 100 a sector's trade collapses onto its cheapest
+/// supplier and price indices overflow.
+pub const THETA_RANGE: (f64, f64) = (0.1, 100.0);
+
+/// Why `theta` is not an acceptable trade elasticity, if it is not.
+pub fn check_theta(theta: f64) -> std::result::Result<(), String> {
+    let (lo, hi) = THETA_RANGE;
+    if theta.is_finite() && (lo..=hi).contains(&theta) {
+        Ok(())
+    } else if theta.is_finite() && theta > 0.0 {
+        Err(format!("θ = {theta} is outside the range tradesim accepts, {lo} to {hi}: estimates of the trade elasticity lie between about 1 and 65 (Caliendo and Parro 2015: 1.45 to 64.85); {}", if theta < lo { "a θ this small makes the welfare formulas divide by almost zero" } else { "a θ this large puts a sector's whole trade on its cheapest supplier and overflows price indices" }))
+    } else {
+        Err(format!("θ = {theta}; the trade elasticity must be a positive number between {lo} and {hi} (an estimate's coefficient on log(1+tariff) is −θ)"))
+    }
 }
 
 /// A dense sector × importer × exporter array, the layout of flows and tariffs:
@@ -218,14 +238,8 @@ impl Baseline {
         let (nn, jj) = (self.n_economies(), self.n_sectors());
         let ctx = format!("baseline {}", self.name);
         for s in &self.sectors {
-            if !(s.theta.is_finite() && s.theta > 0.0) {
-                return Err(Error::invalid(
-                    &ctx,
-                    format!(
-                        "sector {}: theta is {}, it must be a positive number",
-                        s.code, s.theta
-                    ),
-                ));
+            if let Err(msg) = check_theta(s.theta) {
+                return Err(Error::invalid(&ctx, format!("sector {}: {msg}", s.code)));
             }
         }
         for n in 0..nn {

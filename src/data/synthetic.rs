@@ -131,3 +131,111 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
     b.final_share = derived_final_shares(&b);
     b
 }
+
+/// A synthetic BACI-like year for timing the importer on full-size input (MADE UP, not data):
+/// `BACI_SYNTHETIC_Y2020.csv` in BACI's layout (`t,i,j,k,v,q`, `k` quoted with its leading
+/// zero, `q` sometimes `NA` padded with spaces as in the published files) with `rows` rows
+/// over 200 economies and 5,000 HS6 products (every (i, j, k) once, sorted by i, j), its
+/// country file `country_codes_SYNTHETIC.csv` (economies `C001`…`C200`), a region map
+/// `regions_SYNTHETIC.csv` (C001…C010 their own regions, the rest ROW) and domestic sales
+/// `domestic_SYNTHETIC.csv` for `sectors`. Deterministic in `seed`; `progress` counts rows.
+pub fn baci_year(
+    dir: &std::path::Path,
+    rows: u64,
+    seed: u64,
+    sectors: &[String],
+    progress: &dyn Fn(u64),
+) -> crate::error::Result<Vec<std::path::PathBuf>> {
+    use std::io::Write;
+    let io = |p: &std::path::Path, e| crate::error::Error::io(p, e);
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let (nc, np) = (200usize, 5000usize);
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // splitmix64
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let products: Vec<String> = (0..np)
+        .map(|n| format!("{:02}{:04}", 1 + n * 97 / np, n % 10_000))
+        .collect();
+    let data = dir.join("BACI_SYNTHETIC_Y2020.csv");
+    let f = std::fs::File::create(&data).map_err(|e| io(&data, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let pairs = (nc * (nc - 1)) as u64;
+    let per_pair = rows / pairs;
+    let extra = rows % pairs;
+    writeln!(w, "t,i,j,k,v,q").map_err(|e| io(&data, e))?;
+    let mut pair = 0u64;
+    for i in 0..nc {
+        for j in (0..nc).filter(|&j| j != i) {
+            let m = (per_pair + u64::from(pair < extra)).min(np as u64) as usize;
+            let start = (next() % np as u64) as usize;
+            for t in 0..m {
+                let k = &products[(start + t * 2919) % np];
+                let v = (next() % 10_000_000) as f64 / 1000.0 + 0.001;
+                let r = next();
+                if r % 50 == 0 {
+                    writeln!(
+                        w,
+                        "2020,{},{},\"{k}\",{v:.3},           NA",
+                        4 * (i + 1),
+                        4 * (j + 1)
+                    )
+                } else {
+                    writeln!(
+                        w,
+                        "2020,{},{},\"{k}\",{v:.3},{:.3}",
+                        4 * (i + 1),
+                        4 * (j + 1),
+                        (r % 100_000) as f64 / 100.0
+                    )
+                }
+                .map_err(|e| io(&data, e))?;
+            }
+            progress(m as u64);
+            pair += 1;
+        }
+    }
+    w.flush().map_err(|e| io(&data, e))?;
+    let mut out = vec![data];
+    let countries = dir.join("country_codes_SYNTHETIC.csv");
+    let mut s = String::from("country_code,country_name,country_iso2,country_iso3\n");
+    for i in 0..nc {
+        s.push_str(&format!(
+            "{},Synthetic economy {},X{},C{:03}\n",
+            4 * (i + 1),
+            i + 1,
+            i + 1,
+            i + 1
+        ));
+    }
+    std::fs::write(&countries, s).map_err(|e| io(&countries, e))?;
+    out.push(countries);
+    let regions = dir.join("regions_SYNTHETIC.csv");
+    let mut s = String::from("economy,region\n");
+    for i in 0..10 {
+        s.push_str(&format!("C{:03},C{:03}\n", i + 1, i + 1));
+    }
+    std::fs::write(&regions, s).map_err(|e| io(&regions, e))?;
+    out.push(regions);
+    let domestic = dir.join("domestic_SYNTHETIC.csv");
+    let mut s = String::from("economy,sector,value,unit\n");
+    for r in (1..=10)
+        .map(|i| format!("C{i:03}"))
+        .chain(["ROW".to_string()])
+    {
+        for sec in sectors {
+            s.push_str(&format!(
+                "{r},{sec},{},million USD\n",
+                100_000 + next() % 900_000
+            ));
+        }
+    }
+    std::fs::write(&domestic, s).map_err(|e| io(&domestic, e))?;
+    out.push(domestic);
+    Ok(out)
+}

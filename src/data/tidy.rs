@@ -6,15 +6,54 @@ use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
+/// The columns tidy files have (required and optional), per file: a column of the header close
+/// to one of these but not equal to any (a misspelling) is an error, since an optional column
+/// that is not read changes results silently.
+const COLUMNS: &[(&str, &[&str])] = &[
+    ("economies.csv", &["code", "name", "value_added", "deficit"]),
+    ("sectors.csv", &["code", "name", "theta", "traded"]),
+    (
+        "flows.csv",
+        &["sector", "exporter", "importer", "value", "tariff", "flag"],
+    ),
+    ("io.csv", &["economy", "sector", "input", "share"]),
+    ("final_demand.csv", &["economy", "sector", "share"]),
+    (
+        "tariff_sets.csv",
+        &["set", "sector", "exporter", "importer", "tariff"],
+    ),
+];
+
+/// Shares off one by more than this (but within the tolerance) are rescaled with a note.
+const SHARE_NOTE: f64 = 1e-9;
+
+/// Read a tidy file, refusing misspelt column names.
+fn read(dir: &Path, name: &str) -> Result<Table> {
+    let t = Table::read(&dir.join(name))?;
+    let known = COLUMNS
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map_or(&[][..], |(_, c)| *c);
+    t.check_column_spelling(known)?;
+    Ok(t)
+}
+
 /// Load and validate a baseline directory in the tidy format.
 pub fn load(dir: &Path) -> Result<Baseline> {
+    load_noting(dir).map(|(b, _)| b)
+}
+
+/// [`load`], also returning what the loader adjusted or doubts (each note says what to do):
+/// shares rescaled to sum to one exactly, tariffs above 100%.
+pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
+    let mut notes = Vec::new();
     if !dir.is_dir() {
         return Err(Error::invalid(
             dir.display().to_string(),
             "is not a directory; a tidy baseline is a directory holding economies.csv, sectors.csv and flows.csv",
         ));
     }
-    let econ = Table::read(&dir.join("economies.csv"))?;
+    let econ = read(dir, "economies.csv")?;
     let (c_code, c_name) = (econ.column("code")?, econ.column("name")?);
     let c_va = econ.optional_column("value_added");
     let c_def = econ.optional_column("deficit");
@@ -47,7 +86,7 @@ pub fn load(dir: &Path) -> Result<Baseline> {
         ));
     }
 
-    let sec = Table::read(&dir.join("sectors.csv"))?;
+    let sec = read(dir, "sectors.csv")?;
     let (s_code, s_name, s_theta) = (
         sec.column("code")?,
         sec.column("name")?,
@@ -59,6 +98,13 @@ pub fn load(dir: &Path) -> Result<Baseline> {
     for row in &sec.rows {
         let code = sec.text(row, s_code)?.to_string();
         check_code(&sec, row.0, &code, "sector code")?;
+        if code == "VA" {
+            return Err(Error::data(
+                &sec.path,
+                row.0,
+                "the sector code `VA` is reserved: in io.csv, input `VA` is value added; give the sector another code (e.g. `VAD`)",
+            ));
+        }
         if s_index.insert(code.clone(), sectors.len()).is_some() {
             return Err(Error::data(
                 &sec.path,
@@ -67,12 +113,8 @@ pub fn load(dir: &Path) -> Result<Baseline> {
             ));
         }
         let theta = sec.number(row, s_theta, "theta")?;
-        if theta <= 0.0 {
-            return Err(Error::data(
-                &sec.path,
-                row.0,
-                format!("theta is {theta}; the trade elasticity must be positive"),
-            ));
+        if let Err(msg) = super::check_theta(theta) {
+            return Err(Error::data(&sec.path, row.0, msg));
         }
         let traded = match s_traded {
             None => true,
@@ -100,7 +142,7 @@ pub fn load(dir: &Path) -> Result<Baseline> {
     }
     let (nn, jj) = (economies.len(), sectors.len());
 
-    let fl = Table::read(&dir.join("flows.csv"))?;
+    let fl = read(dir, "flows.csv")?;
     let (f_s, f_e, f_i, f_v, f_t) = (
         fl.column("sector")?,
         fl.column("exporter")?,
@@ -142,6 +184,7 @@ pub fn load(dir: &Path) -> Result<Baseline> {
             }
         }
     }
+    check_tariff_scale(&fl, f_t, &mut notes)?;
     for (n, e) in economies.iter().enumerate() {
         if (0..jj).all(|j| !(flows.get(j, n, n) > 0.0)) {
             return Err(Error::data(
@@ -157,9 +200,8 @@ pub fn load(dir: &Path) -> Result<Baseline> {
     // Input-output structure.
     let mut va_share = vec![1.0; nn * jj];
     let mut io_share = vec![0.0; nn * jj * jj];
-    let io_path = dir.join("io.csv");
-    if io_path.exists() {
-        let io = Table::read(&io_path)?;
+    if dir.join("io.csv").exists() {
+        let io = read(dir, "io.csv")?;
         let (c_e, c_s, c_in, c_sh) = (
             io.column("economy")?,
             io.column("sector")?,
@@ -200,6 +242,7 @@ pub fn load(dir: &Path) -> Result<Baseline> {
             sums[n * jj + j] += sh;
             last_row[n * jj + j] = row.0;
         }
+        let mut rescaled = Rescaled::default();
         for n in 0..nn {
             for j in 0..jj {
                 if !va_seen[n * jj + j] {
@@ -216,8 +259,18 @@ pub fn load(dir: &Path) -> Result<Baseline> {
                         ),
                     ));
                 }
+                // Within the tolerance: rescale to one exactly, or no equilibrium exists
+                // (value added and inputs would not exhaust costs).
+                va_share[n * jj + j] /= s;
+                for k in 0..jj {
+                    io_share[(n * jj + k) * jj + j] /= s;
+                }
+                rescaled.note(s, || {
+                    format!("economy {}, sector {}", economies[n].code, sectors[j].code)
+                });
             }
         }
+        notes.extend(rescaled.message(&io.path, "cost shares (VA and inputs)"));
     }
 
     let mut b = Baseline {
@@ -247,9 +300,8 @@ pub fn load(dir: &Path) -> Result<Baseline> {
         b.deficit[n] = def_given[n].unwrap_or(imports[n] - exports[n]);
     }
 
-    let fd_path = dir.join("final_demand.csv");
-    if fd_path.exists() {
-        let fd = Table::read(&fd_path)?;
+    if dir.join("final_demand.csv").exists() {
+        let fd = read(dir, "final_demand.csv")?;
         let (c_e, c_s, c_sh) = (
             fd.column("economy")?,
             fd.column("sector")?,
@@ -265,6 +317,7 @@ pub fn load(dir: &Path) -> Result<Baseline> {
             sums[n] += sh;
             last[n] = row.0;
         }
+        let mut rescaled = Rescaled::default();
         for n in 0..nn {
             if (sums[n] - 1.0).abs() > 1e-6 {
                 return Err(Error::data(
@@ -273,14 +326,18 @@ pub fn load(dir: &Path) -> Result<Baseline> {
                     format!("the final-demand shares of economy {} sum to {}, not 1 (tolerance 1e-6); rescale them", b.economies[n].code, sums[n]),
                 ));
             }
+            b.final_share[n * jj..(n + 1) * jj]
+                .iter_mut()
+                .for_each(|a| *a /= sums[n]);
+            rescaled.note(sums[n], || format!("economy {}", b.economies[n].code));
         }
+        notes.extend(rescaled.message(&fd.path, "final-demand shares"));
     } else {
         b.final_share = derived_final_shares(&b);
     }
 
-    let ts_path = dir.join("tariff_sets.csv");
-    if ts_path.exists() {
-        let ts = Table::read(&ts_path)?;
+    if dir.join("tariff_sets.csv").exists() {
+        let ts = read(dir, "tariff_sets.csv")?;
         let (c_set, c_s, c_e, c_i, c_t) = (
             ts.column("set")?,
             ts.column("sector")?,
@@ -294,6 +351,9 @@ pub fn load(dir: &Path) -> Result<Baseline> {
             let i = lookup(&ts, row, c_e, &e_index, "exporter", "economies.csv")?;
             let n = lookup(&ts, row, c_i, &e_index, "importer", "economies.csv")?;
             let t = ts.non_negative(row, c_t, "tariff")?;
+            if t > 1.0 {
+                notes.push(format!("{}, row {}: tariff {t} is {:.0}%; if it is a percentage, write the fraction {} instead", ts.path.display(), row.0, t * 100.0, t / 100.0));
+            }
             b.tariff_sets
                 .entry(set)
                 .or_insert_with(|| b.tariffs.clone())
@@ -305,7 +365,75 @@ pub fn load(dir: &Path) -> Result<Baseline> {
         b.product_groups = product_groups(&Table::read(&pg_path)?, &b, &e_index, &s_index)?;
     }
     b.validate()?;
-    Ok(b)
+    Ok((b, notes))
+}
+
+/// Share sums rescaled to one: how many, and the largest gap.
+#[derive(Default)]
+struct Rescaled {
+    count: usize,
+    largest: Option<(f64, String)>,
+}
+
+impl Rescaled {
+    fn note(&mut self, sum: f64, what: impl Fn() -> String) {
+        let gap = (sum - 1.0).abs();
+        if gap > SHARE_NOTE {
+            self.count += 1;
+            if self.largest.as_ref().is_none_or(|(g, _)| gap > *g) {
+                self.largest = Some((gap, what()));
+            }
+        }
+    }
+    fn message(&self, path: &Path, what: &str) -> Option<String> {
+        let (gap, at) = self.largest.as_ref()?;
+        Some(format!(
+            "{}: the {what} of {} cell(s) summed to 1 only within the tolerance 1e-6 (largest gap {gap:.1e}, {at}); they were rescaled to sum to 1 exactly. Write them with more digits to silence this",
+            path.display(),
+            self.count
+        ))
+    }
+}
+
+/// Tariffs are fractions (0.12 = 12%). When most positive tariffs of `flows.csv` exceed 1 the
+/// file is in percent: an error. A few above 1 may be real (tariff peaks above 100%): a note
+/// on each, in case they are percentages.
+fn check_tariff_scale(fl: &Table, col: usize, notes: &mut Vec<String>) -> Result<()> {
+    let mut positive = Vec::new();
+    for row in &fl.rows {
+        let t = fl.number(row, col, "tariff")?;
+        if t > 0.0 {
+            positive.push((t, row.0));
+        }
+    }
+    let above: Vec<&(f64, usize)> = positive.iter().filter(|(t, _)| *t > 1.0).collect();
+    if above.is_empty() {
+        return Ok(());
+    }
+    if 2 * above.len() > positive.len() {
+        let (t, row) = above[0];
+        return Err(Error::data(
+            &fl.path,
+            *row,
+            format!("tariff is {t}, and {} of the {} positive tariffs exceed 1: the tariffs look like percentages; write them as fractions (0.12 = 12%), i.e. divide the column by 100", above.len(), positive.len()),
+        ));
+    }
+    for (t, row) in above.iter().take(5) {
+        notes.push(format!(
+            "{}, row {row}: tariff {t} is {:.0}%; if it is a percentage, write the fraction {} instead",
+            fl.path.display(),
+            t * 100.0,
+            t / 100.0
+        ));
+    }
+    if above.len() > 5 {
+        notes.push(format!(
+            "{}: {} more tariffs above 1 (100%)",
+            fl.path.display(),
+            above.len() - 5
+        ));
+    }
+    Ok(())
 }
 
 /// Reads `product_groups.csv` (`importer,group,sector,exporter,weight,base_rate,source`) and

@@ -24,16 +24,19 @@
 
 pub mod data;
 pub mod demean;
+pub mod etable;
 pub mod expr;
 pub mod formula;
 pub mod output;
 pub mod ppml;
+pub mod stats;
 pub mod vcov;
 
 pub use data::{Column, Dataset, Factor};
 pub use demean::DemeanOptions;
 pub use formula::{Atom, Formula, Term};
 pub use ppml::{fit, FixedEffectEstimates, PpmlFit, PpmlOptions};
+pub use stats::FitStats;
 pub use vcov::Ssc;
 
 /// Everything the `tradesim estimate` command does, minus printing: load, define, fit.
@@ -49,4 +52,27 @@ pub fn run(
         ds.define(d)?;
     }
     fit(&ds, &f, opts)
+}
+
+/// Several models on one data set (loaded once), each with its fit statistics
+/// (log-likelihood, pseudo-R²): what `tradesim estimate` with one or more `--formula` does.
+pub fn run_models(
+    data: &std::path::Path,
+    formulas: &[String],
+    defines: &[String],
+    opts: &PpmlOptions,
+) -> crate::error::Result<Vec<(PpmlFit, FitStats)>> {
+    let mut ds = Dataset::from_csv(data)?;
+    for d in defines {
+        ds.define(d)?;
+    }
+    formulas
+        .iter()
+        .map(|text| {
+            let f = Formula::parse(text)?;
+            let fit = fit(&ds, &f, opts)?;
+            let stats = stats::fit_statistics(&ds, &f, &fit)?;
+            Ok((fit, stats))
+        })
+        .collect()
 }

@@ -2,11 +2,13 @@
 //! effects as CSV rows `dimension,level,value`. Pure formatting; the caller writes.
 
 use super::ppml::PpmlFit;
+use super::stats::{p_value, stars, FitStats, SIGNIF_CODES};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 
-/// A plain-text table of the estimates and fit statistics.
-pub fn table(fit: &PpmlFit) -> String {
+/// A plain-text table of the estimates (with p-values and fixest's significance codes) and
+/// fit statistics.
+pub fn table(fit: &PpmlFit, st: &FitStats) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "PPML estimation: {}", fit.formula);
     let _ = writeln!(
@@ -33,16 +35,29 @@ pub fn table(fit: &PpmlFit) -> String {
     let w = fit.names.iter().map(|n| n.len()).max().unwrap_or(8).max(8);
     let _ = writeln!(
         s,
-        "{:<w$}  {:>12}  {:>12}  {:>9}",
-        "", "Estimate", "Std. Error", "z value"
+        "{:<w$}  {:>12}  {:>12}  {:>9}  {:>10}",
+        "", "Estimate", "Std. Error", "z value", "Pr(>|z|)"
     );
     for (j, name) in fit.names.iter().enumerate() {
         let (b, se) = (fit.coefficients[j], fit.std_errors[j]);
-        let _ = writeln!(s, "{name:<w$}  {b:>12.6}  {se:>12.6}  {:>9.3}", b / se);
+        let p = p_value(b / se);
+        let _ = writeln!(
+            s,
+            "{name:<w$}  {b:>12.6}  {se:>12.6}  {:>9.3}  {:>10}  {}",
+            b / se,
+            format_p(p),
+            stars(p)
+        );
     }
+    let _ = writeln!(s, "---\n{SIGNIF_CODES}");
     if !fit.collinear.is_empty() {
         let _ = writeln!(s, "Dropped as collinear: {}", fit.collinear.join(", "));
     }
+    let _ = writeln!(
+        s,
+        "Log-likelihood: {:.2}   Pseudo R2 (McFadden): {:.6}   Null log-likelihood: {:.2}",
+        st.loglik, st.pseudo_r2, st.null_loglik
+    );
     let _ = writeln!(
         s,
         "Deviance: {:.6}   IRLS iterations: {}   converged: {}",
@@ -51,13 +66,25 @@ pub fn table(fit: &PpmlFit) -> String {
     s
 }
 
-/// The JSON object printed by `--json`.
-pub fn to_json(fit: &PpmlFit) -> Value {
+/// A p-value as R prints it: `< 2e-16` below that, else 3 significant digits.
+pub fn format_p(p: f64) -> String {
+    if p < 2e-16 {
+        "< 2e-16".into()
+    } else if p < 1e-4 {
+        format!("{p:.2e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// The JSON object printed by `--json` (read back by `tradesim etable`).
+pub fn to_json(fit: &PpmlFit, st: &FitStats) -> Value {
     let mut coefs = Map::new();
     for (j, name) in fit.names.iter().enumerate() {
+        let (b, se) = (fit.coefficients[j], fit.std_errors[j]);
         coefs.insert(
             name.clone(),
-            json!({"estimate": fit.coefficients[j], "std_error": fit.std_errors[j]}),
+            json!({"estimate": b, "std_error": se, "z_value": b / se, "p_value": p_value(b / se)}),
         );
     }
     let vcov: Vec<Vec<f64>> = (0..fit.vcov.nrows())
@@ -80,6 +107,9 @@ pub fn to_json(fit: &PpmlFit) -> Value {
         "collinear": fit.collinear,
         "iterations": fit.iterations,
         "deviance": fit.deviance,
+        "loglik": st.loglik,
+        "null_loglik": st.null_loglik,
+        "pseudo_r2": st.pseudo_r2,
         "converged": fit.converged,
         "demean_sweeps": fit.demean_sweeps,
         "vcov_type": fit.vcov_description,

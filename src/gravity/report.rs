@@ -51,11 +51,27 @@ fn num(v: f64) -> String {
     format!("{v}")
 }
 
-fn render(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+/// The rows as CSV under `header`; `numeric` are the values behind each row's numbers, which
+/// must be finite (no table is written with NaN or infinity: see `report::finite`).
+fn render(
+    table: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = (Vec<String>, Vec<f64>)>,
+) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| Error::invalid("CSV", e.to_string());
     w.write_record(header).map_err(fail)?;
-    for r in rows {
+    for (k, (r, numbers)) in rows.enumerate() {
+        if let Some(bad) = numbers.iter().position(|v| !v.is_finite()) {
+            let col = r.len() - numbers.len() + bad;
+            return Err(Error::NotConverged(format!(
+                "{table}, row {} ({}): {} is {}; tradesim writes no table with NaN or infinity, so nothing was written: check sigma and the trade costs (their levels are raised to 1/(1−σ))",
+                k + 1,
+                r[..r.len() - numbers.len()].join(", "),
+                header.get(col).copied().unwrap_or("a value"),
+                numbers[bad]
+            )));
+        }
         w.write_record(&r).map_err(fail)?;
     }
     w.into_inner()
@@ -65,6 +81,7 @@ fn render(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Ve
 /// `economies.csv` as bytes.
 pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     render(
+        "economies.csv",
         ECONOMY_COLUMNS,
         o.economies.iter().map(|r| {
             let mut v = vec![
@@ -73,32 +90,30 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
                 "0".into(),
                 r.economy.clone(),
             ];
-            v.extend(
-                [
-                    r.exports_base,
-                    r.exports,
-                    r.imports_base,
-                    r.imports,
-                    r.real_income_pct,
-                    r.real_gdp_pct,
-                    r.imr_pct,
-                    r.omr_pct,
-                    r.price_pct,
-                    r.exports_pct,
-                    r.imports_pct,
-                    r.exports_conditional_pct,
-                    r.output_base,
-                    r.output,
-                    r.expenditure_base,
-                    r.expenditure,
-                    r.imr_base,
-                    r.imr_conditional,
-                    r.omr_base,
-                    r.omr_conditional,
-                ]
-                .map(num),
-            );
-            v
+            let numbers = [
+                r.exports_base,
+                r.exports,
+                r.imports_base,
+                r.imports,
+                r.real_income_pct,
+                r.real_gdp_pct,
+                r.imr_pct,
+                r.omr_pct,
+                r.price_pct,
+                r.exports_pct,
+                r.imports_pct,
+                r.exports_conditional_pct,
+                r.output_base,
+                r.output,
+                r.expenditure_base,
+                r.expenditure,
+                r.imr_base,
+                r.imr_conditional,
+                r.omr_base,
+                r.omr_conditional,
+            ];
+            v.extend(numbers.map(num));
+            (v, numbers.to_vec())
         }),
     )
 }
@@ -106,19 +121,23 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
 /// `bilateral.csv` as bytes (sector "all").
 pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     render(
+        "bilateral.csv",
         BILATERAL_COLUMNS,
         o.bilateral.iter().map(|r| {
-            vec![
-                o.scenario.clone(),
-                o.year.to_string(),
-                "0".into(),
-                r.exporter.clone(),
-                r.importer.clone(),
-                "all".into(),
-                num(r.value_base),
-                num(r.value),
-                num(r.change_pct),
-            ]
+            (
+                vec![
+                    o.scenario.clone(),
+                    o.year.to_string(),
+                    "0".into(),
+                    r.exporter.clone(),
+                    r.importer.clone(),
+                    "all".into(),
+                    num(r.value_base),
+                    num(r.value),
+                    num(r.change_pct),
+                ],
+                vec![r.value_base, r.value, r.change_pct],
+            )
         }),
     )
 }

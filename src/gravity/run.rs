@@ -3,11 +3,13 @@
 
 use super::data::{load_panel, Covariate, Panel, YearData};
 use super::scenario::{
-    load_gravity_scenario, Change, Costs, GravityScenario, Orientation, Pairs, Procedure,
+    load_gravity_scenario, Change, Costs, GravityScenario, Imbalances, Orientation, Pairs,
+    Procedure,
 };
 use crate::error::{Error, Result};
-use crate::model::gravity::{self, guide, CostMatrix, Solution, World};
-use std::collections::BTreeMap;
+use crate::model::gravity::observed::{self, HatSolution, ObservedFlows};
+use crate::model::gravity::{self, guide, Convergence, CostMatrix, Solution, World};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// One economy's results. `*_base` are baseline values, unsuffixed values are the
@@ -67,9 +69,14 @@ pub struct GravityOutcome {
     pub orientation: Orientation,
     pub names: Vec<String>,
     pub reference: usize,
-    /// Trade costs `t^{1−σ}` in the baseline and the counterfactual (row-major).
-    pub costs_base: CostMatrix,
-    pub costs_counterfactual: CostMatrix,
+    /// Trade costs `t^{1−σ}` in the baseline and the counterfactual (row-major); `None` with
+    /// `costs: Observed`, whose baseline is the data.
+    pub costs_base: Option<CostMatrix>,
+    pub costs_counterfactual: Option<CostMatrix>,
+    /// The change `T̂_ij = t̂_ij^{1−σ}` the counterfactual applies (row-major).
+    pub cost_change: Vec<f64>,
+    /// How trade imbalances moved in the full-endowment counterfactual.
+    pub imbalances: Imbalances,
     pub baseline: Solution,
     pub conditional: Solution,
     pub full: Solution,
@@ -90,10 +97,25 @@ pub fn run_gravity_scenario(path: impl AsRef<Path>) -> Result<GravityOutcome> {
 fn change_columns(changes: &[Change]) -> Vec<String> {
     changes
         .iter()
-        .map(|c| match c {
+        .filter_map(|c| match c {
             Change::SetCovariate { column, .. }
             | Change::RemoveBorder { column, .. }
-            | Change::ChangeTariff { column, .. } => column.clone(),
+            | Change::ChangeTariff { column, .. }
+            | Change::CovariateChange { column, .. } => Some(column.clone()),
+            Change::PartialEffect { .. } => None,
+        })
+        .collect()
+}
+
+/// The years a `CovariateChange` reads besides the baseline year.
+fn change_years(s: &GravityScenario) -> Vec<i64> {
+    s.counterfactual
+        .iter()
+        .flat_map(|c| match c {
+            Change::CovariateChange {
+                to_year, from_year, ..
+            } => vec![*to_year, from_year.unwrap_or(s.year)],
+            _ => vec![],
         })
         .collect()
 }
@@ -106,7 +128,8 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
             columns.push(c.to_string());
         }
     };
-    let (covariates, years): (Vec<Covariate>, Vec<i64>) = match &s.costs {
+    let (covariates, mut years): (Vec<Covariate>, Vec<i64>) = match &s.costs {
+        Costs::Observed => (vec![], vec![s.year]),
         Costs::Coefficients { coefficients, .. } => (
             coefficients.keys().map(|k| Covariate::parse(k)).collect(),
             vec![s.year],
@@ -134,6 +157,11 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
     for c in change_columns(&s.counterfactual) {
         add(&c);
     }
+    for y in change_years(s) {
+        if !years.contains(&y) {
+            years.push(y);
+        }
+    }
     let panel = load_panel(&s.data, &s.columns, &years, &columns)?;
     let yd = panel.year(s.year)?;
     let n = yd.names.len();
@@ -155,7 +183,11 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
         })?;
 
     // baseline costs and the coefficients of the covariates the counterfactual may change
+    if s.costs == Costs::Observed {
+        return run_observed(s, &panel, &yd, reference);
+    }
     let (base_costs, betas): (Vec<f64>, Vec<(Covariate, f64)>) = match &s.costs {
+        Costs::Observed => unreachable!("handled above"),
         Costs::Coefficients {
             coefficients,
             constant,
@@ -182,7 +214,13 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
             (est.costs, est.policy)
         }
     };
-    let cf_costs = counterfactual_costs(s, &panel, &yd, &base_costs, &betas)?;
+    let log_change = cost_change_log(s, &panel, &yd, &betas)?;
+    let cost_change: Vec<f64> = log_change.iter().map(|d| d.exp()).collect();
+    let cf_costs: Vec<f64> = base_costs
+        .iter()
+        .zip(&cost_change)
+        .map(|(t, b)| t * b)
+        .collect();
     let costs_base = CostMatrix::new(&yd.names, base_costs)?;
     let costs_cf = CostMatrix::new(&yd.names, cf_costs)?;
     let world = World::new(
@@ -192,11 +230,32 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
         reference,
     )?;
     let (baseline, conditional, full, passes) = match s.procedure {
+        Procedure::Exact if s.imbalances == Imbalances::Additive => {
+            // hat algebra on the fitted baseline flows, GE_gravity's additive imbalances
+            let base = gravity::baseline(&world, &costs_base, &s.solver)?;
+            let cond = gravity::conditional(&world, &costs_cf, &s.solver)?;
+            let data = ObservedFlows::new(yd.names.clone(), base.flows.clone())?;
+            let hat = observed::full_endowment(
+                &data,
+                &cost_change,
+                s.theta(),
+                observed::Imbalances::Additive,
+                &s.solver,
+            )?;
+            let full = solution_from_hats(&base, hat);
+            (base, cond, full, None)
+        }
         Procedure::Exact => {
             let r = gravity::solve_exact(&world, &costs_base, &costs_cf, s.sigma, &s.solver)?;
             (r.baseline, r.conditional, r.full, None)
         }
         Procedure::AdvancedGuide => {
+            if s.imbalances == Imbalances::Additive {
+                return Err(Error::invalid(
+                    format!("{} (field imbalances)", s.path.display()),
+                    "the Guide's procedure keeps expenditure a multiple of output; remove imbalances: Additive or use procedure: Exact",
+                ));
+            }
             if s.columns.output.is_some() || s.columns.expenditure.is_some() {
                 return Err(Error::invalid(
                     format!("{} (field procedure)", s.path.display()),
@@ -216,34 +275,155 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
             (r.baseline, r.conditional, r.full, Some(r.passes))
         }
     };
-    let economies = tabulate(s, &yd.names, &baseline, &conditional, &full);
+    let mut coefficients: Vec<(String, f64)> =
+        betas.iter().map(|(c, b)| (c.label.clone(), *b)).collect();
+    coefficients.extend(change_coefficients(s));
+    Ok(outcome(
+        s,
+        &yd.names,
+        reference,
+        [baseline, conditional, full],
+        (Some(costs_base), Some(costs_cf), cost_change),
+        coefficients,
+        passes,
+    ))
+}
+
+/// The coefficients the counterfactual's `CovariateChange`s bring.
+fn change_coefficients(s: &GravityScenario) -> Vec<(String, f64)> {
+    s.counterfactual
+        .iter()
+        .filter_map(|c| match c {
+            Change::CovariateChange {
+                column,
+                coefficient,
+                ..
+            } => Some((column.clone(), *coefficient)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn outcome(
+    s: &GravityScenario,
+    names: &[String],
+    reference: usize,
+    [baseline, conditional, full]: [Solution; 3],
+    (costs_base, costs_counterfactual, cost_change): (
+        Option<CostMatrix>,
+        Option<CostMatrix>,
+        Vec<f64>,
+    ),
+    coefficients: Vec<(String, f64)>,
+    guide_passes: Option<usize>,
+) -> GravityOutcome {
+    let n = names.len();
+    let economies = tabulate(s, names, &baseline, &conditional, &full);
     let bilateral = (0..n * n)
         .map(|k| BilateralRow {
-            exporter: yd.names[k / n].clone(),
-            importer: yd.names[k % n].clone(),
+            exporter: names[k / n].clone(),
+            importer: names[k % n].clone(),
             value_base: baseline.flows[k],
             value: full.flows[k],
             change_pct: pct(s.orientation, baseline.flows[k], full.flows[k]),
         })
         .collect();
-    Ok(GravityOutcome {
+    GravityOutcome {
         scenario: s.name.clone(),
         year: s.year,
         sigma: s.sigma,
         procedure: s.procedure,
         orientation: s.orientation,
-        names: yd.names.clone(),
+        names: names.to_vec(),
         reference,
         costs_base,
-        costs_counterfactual: costs_cf,
+        costs_counterfactual,
+        cost_change,
+        imbalances: s.imbalances,
         baseline,
         conditional,
         full,
-        coefficients: betas.iter().map(|(c, b)| (c.label.clone(), *b)).collect(),
-        guide_passes: passes,
+        coefficients,
+        guide_passes,
         economies,
         bilateral,
-    })
+    }
+}
+
+/// `costs: Observed`: the baseline is the year's observed flows; the conditional and full GE
+/// are solved in changes on them ([`observed`]).
+fn run_observed(
+    s: &GravityScenario,
+    panel: &Panel,
+    yd: &YearData,
+    reference: usize,
+) -> Result<GravityOutcome> {
+    if s.columns.output.is_some() || s.columns.expenditure.is_some() {
+        return Err(Error::invalid(
+            format!("{} (field columns)", s.path.display()),
+            "costs: Observed takes output and expenditure from the flows (row and column sums, domestic sales included); remove columns.output/expenditure",
+        ));
+    }
+    let data = ObservedFlows::new(yd.names.clone(), yd.trade.clone()).map_err(|e| {
+        Error::invalid(
+            format!("{} (year {})", panel.path.display(), s.year),
+            e.to_string(),
+        )
+    })?;
+    let log_change = cost_change_log(s, panel, yd, &[])?;
+    let cost_change: Vec<f64> = log_change.iter().map(|d| d.exp()).collect();
+    let imbalances = match s.imbalances {
+        Imbalances::Additive => observed::Imbalances::Additive,
+        Imbalances::Multiplicative => observed::Imbalances::Multiplicative,
+    };
+    let cond = observed::conditional(&data, &cost_change, reference, &s.solver)?;
+    let full = observed::full_endowment(&data, &cost_change, s.theta(), imbalances, &s.solver)?;
+    let n = data.names().len();
+    let baseline = Solution {
+        output: data.output().to_vec(),
+        expenditure: data.expenditure().to_vec(),
+        price: vec![1.0; n],
+        outward: vec![1.0; n],
+        inward: vec![1.0; n],
+        flows: data.flows().to_vec(),
+        convergence: Convergence::default(),
+        market_residual: 0.0,
+    };
+    let conditional = solution_from_hats(&baseline, cond);
+    let full = solution_from_hats(&baseline, full);
+    Ok(outcome(
+        s,
+        &yd.names,
+        reference,
+        [baseline, conditional, full],
+        (None, None, cost_change),
+        change_coefficients(s),
+        None,
+    ))
+}
+
+/// A solution in levels from one in changes relative to `base`: resistances multiply.
+fn solution_from_hats(base: &Solution, hat: HatSolution) -> Solution {
+    Solution {
+        output: hat.output,
+        expenditure: hat.expenditure,
+        price: hat.price,
+        outward: base
+            .outward
+            .iter()
+            .zip(&hat.outward)
+            .map(|(a, b)| a * b)
+            .collect(),
+        inward: base
+            .inward
+            .iter()
+            .zip(&hat.inward)
+            .map(|(a, b)| a * b)
+            .collect(),
+        flows: hat.flows,
+        convergence: hat.convergence,
+        market_residual: hat.market_residual,
+    }
 }
 
 fn pct(o: Orientation, base: f64, cf: f64) -> f64 {
@@ -372,13 +552,13 @@ fn resolve_pairs(
     Ok(out)
 }
 
-/// Counterfactual costs: the baseline costs times `exp(Σ_k β_k (f(z'_k) − f(z_k)))` for the
-/// changed covariates, times `((1+τ')/(1+τ))^{ε}` for changed tariffs.
-fn counterfactual_costs(
+/// The log change of `t_ij^{1−σ}`: `Σ_k β_k (f(z'_k) − f(z_k))` for the changed covariates,
+/// `ε ln((1+τ')/(1+τ))` for changed tariffs, plus the partial effects (`PartialEffect`,
+/// `CovariateChange`). Counterfactual costs are the baseline costs times its exponential.
+fn cost_change_log(
     s: &GravityScenario,
     panel: &Panel,
     yd: &YearData,
-    base: &[f64],
     betas: &[(Covariate, f64)],
 ) -> Result<Vec<f64>> {
     let n = yd.names.len();
@@ -388,8 +568,29 @@ fn counterfactual_costs(
     };
     let mut current: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut tariffs: BTreeMap<String, (Vec<f64>, f64)> = BTreeMap::new();
+    let mut log_shift = vec![0.0; n * n];
     for change in &s.counterfactual {
         match change {
+            Change::PartialEffect { pairs, effect } => {
+                for (i, j) in resolve_pairs(s, &yd.names, pairs)? {
+                    log_shift[i * n + j] += effect;
+                }
+            }
+            Change::CovariateChange {
+                column,
+                coefficient,
+                to_year,
+                from_year,
+            } => {
+                let from = from_year.unwrap_or(s.year);
+                let to = column_in_year(panel, yd, column, *to_year)?;
+                let at = column_in_year(panel, yd, column, from)?;
+                for k in 0..n * n {
+                    if k / n != k % n {
+                        log_shift[k] += coefficient * (to[k] - at[k]);
+                    }
+                }
+            }
             Change::SetCovariate {
                 column,
                 pairs,
@@ -424,7 +625,6 @@ fn counterfactual_costs(
             }
         }
     }
-    let mut log_shift = vec![0.0; n * n];
     for (column, values) in &current {
         let old = raw(column);
         for (cov, b) in betas.iter().filter(|(c, _)| &c.column == column) {
@@ -464,11 +664,38 @@ fn counterfactual_costs(
             }
         }
     }
-    Ok(base
+    Ok(log_shift)
+}
+
+/// The values of `column` in `year` for every pair of the baseline year's economies
+/// (row-major); an error names the first pair without a row in that year.
+fn column_in_year(panel: &Panel, yd: &YearData, column: &str, year: i64) -> Result<Vec<f64>> {
+    let c = panel.column(column).expect("change columns are loaded");
+    let n = yd.names.len();
+    let index: HashMap<(usize, usize), usize> = panel
+        .obs
         .iter()
-        .zip(&log_shift)
-        .map(|(t, d)| t * d.exp())
-        .collect())
+        .enumerate()
+        .filter(|(_, o)| o.year == year)
+        .map(|(k, o)| ((o.exporter, o.importer), k))
+        .collect();
+    (0..n * n)
+        .map(|k| {
+            let (i, j) = (yd.panel_index[k / n], yd.panel_index[k % n]);
+            index
+                .get(&(i, j))
+                .map(|&o| panel.obs[o].values[c])
+                .ok_or_else(|| {
+                    Error::invalid(
+                        panel.path.display().to_string(),
+                        format!(
+                            "no row for exporter {}, importer {} in year {year}, which CovariateChange on \"{column}\" reads; add the row or choose years the data cover for every pair",
+                            yd.names[k / n], yd.names[k % n]
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -17,7 +17,12 @@ pub struct RawScenario {
     #[serde(default)]
     pub columns: Columns,
     pub year: i64,
-    pub sigma: f64,
+    /// The elasticity of substitution σ; give it or `theta` (θ = σ − 1), not both.
+    #[serde(default, deserialize_with = "plain_option")]
+    pub sigma: Option<f64>,
+    /// The trade elasticity θ = σ − 1 (`ge_gravity`'s `theta()`).
+    #[serde(default, deserialize_with = "plain_option")]
+    pub theta: Option<f64>,
     pub reference: String,
     pub costs: Costs,
     pub counterfactual: Vec<Change>,
@@ -25,8 +30,30 @@ pub struct RawScenario {
     pub procedure: Procedure,
     #[serde(default)]
     pub orientation: Orientation,
+    /// How trade imbalances move; default `Additive` with `costs: Observed`, `Multiplicative`
+    /// otherwise.
+    #[serde(default, deserialize_with = "plain_option")]
+    pub imbalances: Option<Imbalances>,
     #[serde(default)]
     pub solver: Solver,
+}
+
+/// A field written as a plain value (`theta: 4`) that may be left out: `None` when absent.
+fn plain_option<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// How trade imbalances enter the full-endowment counterfactual (`docs/gravity.md`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum Imbalances {
+    /// `E'_j = Y'_j + D_j`, the deficit fixed in money (GE_gravity's default).
+    Additive,
+    /// `E'_j = (E_j/Y_j) Y'_j` (GE_gravity's `multiplicative`; Anderson & Yotov 2016).
+    Multiplicative,
 }
 
 /// Column names of the data file.
@@ -78,6 +105,11 @@ pub enum Costs {
         policy: Vec<String>,
         fill: Vec<String>,
     },
+    /// The baseline is the data itself: the observed flows of `year` (domestic sales
+    /// included), no trade costs needed. The counterfactual is solved by exact hat algebra on
+    /// them (`ge_gravity`, gegravity); changes are partial effects (`PartialEffect`,
+    /// `CovariateChange`) or tariff changes with an elasticity.
+    Observed,
 }
 
 /// Which directed pairs a change applies to (never domestic pairs).
@@ -118,6 +150,20 @@ pub enum Change {
         rate: f64,
         #[serde(default)]
         elasticity: Option<f64>,
+    },
+    /// Multiply `t_ij^{1−σ}` by `exp(effect)` on `pairs`: a given partial effect (`ge_gravity`'s
+    /// `beta` on those pairs).
+    PartialEffect { pairs: Pairs, effect: f64 },
+    /// Multiply `t_ij^{1−σ}` by `exp(coefficient · (z_ij(to_year) − z_ij(from_year)))` for every
+    /// international pair, `z` the data's `column` (`from_year` defaults to the scenario's
+    /// year): an estimated coefficient times the change in a column, e.g. the pairs that
+    /// joined the EU between two years.
+    CovariateChange {
+        column: String,
+        coefficient: f64,
+        to_year: i64,
+        #[serde(default, deserialize_with = "plain_option")]
+        from_year: Option<i64>,
     },
 }
 
@@ -175,13 +221,22 @@ pub struct GravityScenario {
     pub data: PathBuf,
     pub columns: Columns,
     pub year: i64,
+    /// σ (given, or θ + 1).
     pub sigma: f64,
     pub reference: String,
     pub costs: Costs,
     pub counterfactual: Vec<Change>,
     pub procedure: Procedure,
     pub orientation: Orientation,
+    pub imbalances: Imbalances,
     pub solver: SolverOptions,
+}
+
+impl GravityScenario {
+    /// The trade elasticity θ = σ − 1.
+    pub fn theta(&self) -> f64 {
+        self.sigma - 1.0
+    }
 }
 
 /// Parses scenario text; `path` is used for messages and to resolve `data`.
@@ -206,8 +261,48 @@ pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario
             "is empty; give the scenario a name",
         ));
     }
-    if let Err(e) = crate::model::gravity::check_sigma(raw.sigma) {
-        problems.push(Error::invalid(ctx("sigma"), e.to_string()));
+    let sigma = match (raw.sigma, raw.theta) {
+        (Some(s), None) => s,
+        (None, Some(t)) => t + 1.0,
+        (Some(_), Some(_)) => {
+            problems.push(Error::invalid(
+                ctx("sigma"),
+                "both sigma and theta are given; give one (theta = sigma - 1)",
+            ));
+            f64::NAN
+        }
+        (None, None) => {
+            problems.push(Error::invalid(
+                ctx("sigma"),
+                "is missing; give sigma (the elasticity of substitution, e.g. 7) or theta (the trade elasticity, e.g. 4)",
+            ));
+            f64::NAN
+        }
+    };
+    if !sigma.is_nan() {
+        if let Err(e) = crate::model::gravity::check_sigma(sigma) {
+            let field = if raw.theta.is_some() {
+                "theta"
+            } else {
+                "sigma"
+            };
+            problems.push(Error::invalid(
+                ctx(field),
+                format!("{e} (theta = sigma - 1 must be positive)"),
+            ));
+        }
+    }
+    let observed = raw.costs == Costs::Observed;
+    let imbalances = raw.imbalances.unwrap_or(if observed {
+        Imbalances::Additive
+    } else {
+        Imbalances::Multiplicative
+    });
+    if observed && raw.procedure == Procedure::AdvancedGuide {
+        problems.push(Error::invalid(
+            ctx("procedure"),
+            "the Guide's procedure re-estimates fitted costs; with costs: Observed use procedure: Exact (the default)",
+        ));
     }
     let solver = match SolverOptions::new(raw.solver.tolerance, raw.solver.max_iterations) {
         Ok(s) => Some(s),
@@ -231,6 +326,7 @@ pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario
                 problems.push(Error::invalid(ctx("costs"), "a coefficient is not finite"));
             }
         }
+        Costs::Observed => {}
         Costs::Estimate { years, policy, .. } => {
             if !years.contains(&raw.year) {
                 problems.push(Error::invalid(
@@ -255,6 +351,26 @@ pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario
                 ));
             }
         }
+        match change {
+            Change::PartialEffect { effect: v, .. }
+            | Change::CovariateChange { coefficient: v, .. }
+                if !v.is_finite() =>
+            {
+                problems.push(Error::invalid(
+                    ctx("counterfactual"),
+                    format!("the partial effect {v} is not a finite number"),
+                ));
+            }
+            Change::SetCovariate { column, .. } | Change::RemoveBorder { column, .. }
+                if observed =>
+            {
+                problems.push(Error::invalid(
+                    ctx("counterfactual"),
+                    format!("SetCovariate/RemoveBorder on \"{column}\" needs its coefficient, which costs: Observed does not have; write CovariateChange(column: \"{column}\", coefficient: β, to_year: …) or PartialEffect(pairs: …, effect: β·Δ{column})"),
+                ));
+            }
+            _ => {}
+        }
     }
     if let Some(first) = problems
         .into_iter()
@@ -269,12 +385,13 @@ pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario
         data: base.join(raw.data),
         columns: raw.columns,
         year: raw.year,
-        sigma: raw.sigma,
+        sigma,
         reference: raw.reference,
         costs: raw.costs,
         counterfactual: raw.counterfactual,
         procedure: raw.procedure,
         orientation: raw.orientation,
+        imbalances,
         solver: solver.expect("checked above"),
     })
 }

@@ -205,6 +205,22 @@ impl Depth {
     }
 }
 
+/// The largest depth effect |β| tradesim accepts. A depth effect multiplies members' trade (at
+/// given prices) by `e^β`: the Advanced Guide's estimate of the average RTA effect is 0.557
+/// (+75%); |β| = 5 is a factor of 148, beyond any estimate, and from about 709 `e^β` overflows.
+pub const MAX_DEPTH_BETA: f64 = 5.0;
+
+/// Why `beta` is not an acceptable depth effect, if it is not.
+pub fn check_depth_beta(beta: f64) -> Result<(), String> {
+    if beta.is_finite() && beta.abs() <= MAX_DEPTH_BETA {
+        Ok(())
+    } else if beta.is_finite() {
+        Err(format!("depth β = {beta} would multiply members' trade by e^{beta} ({:.3e}); |β| must be at most {MAX_DEPTH_BETA}: β is a log change (0.2 = +22%), not a percent", beta.exp()))
+    } else {
+        Err(format!("depth β = {beta}; it must be a finite number with |β| ≤ {MAX_DEPTH_BETA} (a log change of members' trade: 0.2 = +22%)"))
+    }
+}
+
 /// The phase-in of a depth effect set by a batch on an agreement that declares none: ten years,
 /// as the Advanced Guide finds agreements' effects build over about ten years (MODEL.md §3).
 pub const DEFAULT_DEPTH_PHASE_IN: u32 = 10;
@@ -325,7 +341,9 @@ impl Agreement {
 }
 
 /// A tariff-rate quota cell found while resolving a year: the cell's rate is
-/// `fixed_part + weight · r` with `r` between the in- and out-of-quota rates.
+/// `fixed_part + weight · r` with `r` between the in- and out-of-quota rates. Both rates are
+/// already capped (see [`resolve_year`]), so no regime takes the cell above the rate it would
+/// have without the quota.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuotaCell {
     pub agreement: String,
@@ -350,8 +368,122 @@ pub struct YearPolicy {
     pub quotas: Vec<QuotaCell>,
 }
 
+/// One agreement's rate for one cell: the rate it applies (a quota at its in-quota rate), the
+/// highest rate it can come to (a quota at its out-of-quota rate), and the quota, if any.
+struct CellRate {
+    rate: f64,
+    worst: f64,
+    quota: Option<QuotaCell>,
+}
+
+/// A quota schedule's `(quota, in, out)` with both rates capped at `base`.
+fn capped_quota(s: &Schedule, base: f64) -> Option<(f64, f64, f64)> {
+    match s {
+        Schedule::TariffRateQuota {
+            quota,
+            in_quota_rate,
+            out_of_quota_rate,
+        } => Some((*quota, in_quota_rate.min(base), out_of_quota_rate.min(base))),
+        _ => None,
+    }
+}
+
+/// The rate of agreement `ag` for importer `n`, exporter `i`, sector `j`, `offset` years after
+/// the pair's start (schedule year `sy`), from the data rate `base`.
+///
+/// The rule that keeps every applied rate at or below the data rate: a schedule moves a rate
+/// from its base and never above it. A cell outside product groups is capped at `base`; a
+/// product group at its own base rate (`base_rate`, or `base`), the rest of the sector at the
+/// rest's base; a tariff-rate quota's in- and out-of-quota rates likewise (an out-of-quota rate
+/// above the group's MFN rate is not charged: the MFN rate is).
+fn cell_rate(
+    b: &Baseline,
+    ag: &Agreement,
+    (j, n, i): (usize, usize, usize),
+    offset: i32,
+    sy: i32,
+) -> CellRate {
+    let base = b.tariffs.get(j, n, i);
+    let set_rate = |s: &Schedule| match s {
+        Schedule::ToTariffSet(name) => b.tariff_sets.get(name).map(|c| c.get(j, n, i)),
+        _ => None,
+    };
+    let rate_of = |s: &Schedule, base: f64| s.rate(base, offset, sy, set_rate(s)).min(base);
+    let quota_cell = |group: &str, weight: f64, fixed_part: f64, (q, inr, outr)| QuotaCell {
+        agreement: ag.name.clone(),
+        group: group.to_string(),
+        sector: j,
+        importer: n,
+        exporter: i,
+        weight,
+        fixed_part,
+        quota: q,
+        in_quota_rate: inr,
+        out_of_quota_rate: outr,
+    };
+    let groups = groups_for(&ag.groups, n, i, j);
+    let rest_schedule = ag.schedule_for(n, i, j);
+    if groups.is_empty() {
+        return match capped_quota(rest_schedule, base) {
+            Some(q) => CellRate {
+                rate: q.1,
+                worst: q.2,
+                quota: Some(quota_cell("", 1.0, 0.0, q)),
+            },
+            None => {
+                let r = rate_of(rest_schedule, base);
+                CellRate {
+                    rate: r,
+                    worst: r,
+                    quota: None,
+                }
+            }
+        };
+    }
+    let w_groups: f64 = groups.iter().map(|g| g.weight).sum();
+    let base_groups: f64 = groups
+        .iter()
+        .map(|g| g.weight * g.base_rate.unwrap_or(base))
+        .sum();
+    let rest_base = if w_groups < 1.0 {
+        ((base - base_groups) / (1.0 - w_groups)).max(0.0)
+    } else {
+        0.0
+    };
+    let mut fixed = (1.0 - w_groups) * rate_of(rest_schedule, rest_base);
+    let mut quota_group = None;
+    for g in &groups {
+        let gb = g.base_rate.unwrap_or(base);
+        match capped_quota(&g.schedule, gb) {
+            // The first quota group of the cell is solved in the equilibrium; the others are
+            // held at their in-quota rates.
+            Some(q) if quota_group.is_none() => quota_group = Some((g, q)),
+            Some((_, inr, _)) => fixed += g.weight * inr,
+            None => fixed += g.weight * rate_of(&g.schedule, gb),
+        }
+    }
+    match quota_group {
+        Some((g, q)) => CellRate {
+            rate: fixed + g.weight * q.1,
+            worst: fixed + g.weight * q.2,
+            quota: Some(quota_cell(&g.name, g.weight, fixed, q)),
+        },
+        None => CellRate {
+            rate: fixed,
+            worst: fixed,
+            quota: None,
+        },
+    }
+}
+
 /// Resolve the applied tariffs of `year` under `agreements`; `counterfactual = false` resolves
 /// the world of the data (removed agreements included), `true` the scenario's world.
+///
+/// The applied rate of a cell is the lowest of the data rate and every agreement's rate
+/// ([`cell_rate`]). A tariff-rate quota's regime is found later, inside the equilibrium; its
+/// out-of-quota rate is capped here so that the cell's rate in that regime never exceeds the
+/// lowest rate the pair is sure of without the quota: the data rate, and every other
+/// agreement's rate (their quotas counted at their out-of-quota rates).
 pub fn resolve_year(
     b: &Baseline,
     agreements: &[Agreement],
@@ -360,8 +492,10 @@ pub fn resolve_year(
 ) -> YearPolicy {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let mut tariffs = b.tariffs.clone();
+    // The lowest rate of every cell counting quotas at their out-of-quota rates.
+    let mut assured = b.tariffs.clone();
     let mut depth = vec![0.0f64; nn * nn];
-    let mut quotas = Vec::new();
+    let mut quotas: Vec<QuotaCell> = Vec::new();
     let world: Vec<&Agreement> = agreements
         .iter()
         .filter(|a| !(counterfactual && a.removed))
@@ -392,100 +526,22 @@ pub fn resolve_year(
                     if !b.sectors[j].traded {
                         continue;
                     }
-                    let base = b.tariffs.get(j, n, i);
-                    let set_rate = |s: &Schedule| match s {
-                        Schedule::ToTariffSet(name) => {
-                            b.tariff_sets.get(name).map(|c| c.get(j, n, i))
-                        }
-                        _ => None,
-                    };
-                    let groups = groups_for(&ag.groups, n, i, j);
-                    let rest_schedule = ag.schedule_for(n, i, j);
-                    let rate;
-                    let mut quota: Option<QuotaCell> = None;
-                    if groups.is_empty() {
-                        rate = rest_schedule.rate(base, offset, sy, set_rate(rest_schedule));
-                        if let Schedule::TariffRateQuota {
-                            quota: q,
-                            in_quota_rate,
-                            out_of_quota_rate,
-                        } = rest_schedule
-                        {
-                            quota = Some(QuotaCell {
-                                agreement: ag.name.clone(),
-                                group: String::new(),
-                                sector: j,
-                                importer: n,
-                                exporter: i,
-                                weight: 1.0,
-                                fixed_part: 0.0,
-                                quota: *q,
-                                in_quota_rate: *in_quota_rate,
-                                out_of_quota_rate: *out_of_quota_rate,
-                            });
-                        }
-                    } else {
-                        let w_groups: f64 = groups.iter().map(|g| g.weight).sum();
-                        let base_groups: f64 = groups
-                            .iter()
-                            .map(|g| g.weight * g.base_rate.unwrap_or(base))
-                            .sum();
-                        let rest_base = if w_groups < 1.0 {
-                            ((base - base_groups) / (1.0 - w_groups)).max(0.0)
-                        } else {
-                            0.0
-                        };
-                        let mut fixed = (1.0 - w_groups)
-                            * rest_schedule.rate(rest_base, offset, sy, set_rate(rest_schedule));
-                        let mut quota_group = None;
-                        for g in &groups {
-                            let gb = g.base_rate.unwrap_or(base);
-                            let r = g.schedule.rate(gb, offset, sy, set_rate(&g.schedule));
-                            if let Schedule::TariffRateQuota {
-                                quota: q,
-                                in_quota_rate,
-                                out_of_quota_rate,
-                            } = &g.schedule
-                            {
-                                if quota_group.is_none() {
-                                    quota_group = Some((g, *q, *in_quota_rate, *out_of_quota_rate));
-                                    continue;
-                                }
-                            }
-                            fixed += g.weight * r;
-                        }
-                        match quota_group {
-                            Some((g, q, inr, outr)) => {
-                                rate = fixed + g.weight * inr;
-                                quota = Some(QuotaCell {
-                                    agreement: ag.name.clone(),
-                                    group: g.name.clone(),
-                                    sector: j,
-                                    importer: n,
-                                    exporter: i,
-                                    weight: g.weight,
-                                    fixed_part: fixed,
-                                    quota: q,
-                                    in_quota_rate: inr,
-                                    out_of_quota_rate: outr,
-                                });
-                            }
-                            None => rate = fixed,
-                        }
+                    let c = cell_rate(b, ag, (j, n, i), offset, sy);
+                    if c.worst < assured.get(j, n, i) {
+                        assured.set(j, n, i, c.worst);
                     }
-                    let current = tariffs.get(j, n, i);
-                    if rate < current {
-                        tariffs.set(j, n, i, rate);
-                        quotas.retain(|q: &QuotaCell| {
-                            !(q.sector == j && q.importer == n && q.exporter == i)
-                        });
-                        if let Some(q) = quota {
-                            quotas.push(q);
-                        }
+                    if c.rate < tariffs.get(j, n, i) {
+                        tariffs.set(j, n, i, c.rate);
+                        quotas.retain(|q| !(q.sector == j && q.importer == n && q.exporter == i));
+                        quotas.extend(c.quota);
                     }
                 }
             }
         }
+    }
+    for q in &mut quotas {
+        let cap = (assured.get(q.sector, q.importer, q.exporter) - q.fixed_part) / q.weight;
+        q.out_of_quota_rate = q.out_of_quota_rate.min(cap).max(q.in_quota_rate);
     }
     YearPolicy {
         year,

@@ -14,13 +14,14 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::scenario::batch::Batch;
+use crate::scenario::inputs::InputFile;
 use crate::simulate::batch::{shard, solve_unit, units, Unit};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Bytes of per-draw values the summary holds at a time (it reads the spill file in chunks).
 const SUMMARY_BUDGET: usize = 4 << 20;
@@ -66,6 +67,16 @@ pub struct BatchOptions {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
     pub batch: String,
+    /// The version of tradesim that wrote the directory.
+    #[serde(default)]
+    pub tradesim_version: String,
+    /// The batch file (absolute).
+    #[serde(default)]
+    pub batch_file: String,
+    /// The files the batch was made from, with the SHA-256 of their bytes when it was loaded
+    /// (`scenario::inputs`): shards are merged only when these agree.
+    #[serde(default)]
+    pub inputs: Vec<InputFile>,
     pub shard: usize,
     pub shards: usize,
     pub first_unit: usize,
@@ -131,6 +142,7 @@ impl<R: Serialize + Default> Staged<R> {
     }
     fn write(&mut self, r: &R) -> Result<()> {
         self.rows += 1;
+        super::finite::check_row(self.name, self.rows, r)?;
         self.writer
             .serialize(r)
             .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))
@@ -169,8 +181,8 @@ pub fn run_batch(
     let (k, n) = opts.shard.unwrap_or((1, 1));
     if k == 0 || n == 0 || k > n {
         return Err(Error::invalid(
-            "--shard",
-            format!("{k}/{n}: write K/N with 1 ≤ K ≤ N"),
+            "batch options",
+            format!("shard {k}/{n}: the shard (k, n) needs 1 ≤ k ≤ n"),
         ));
     }
     let range = shard(&all, k, n);
@@ -214,7 +226,7 @@ pub fn run_batch(
                 Err(reason) => {
                     if !opts.keep_going {
                         return Err(Error::NotConverged(format!(
-                            "scenario `{}`, draw {}: {reason}\n(the batch stopped; run with --keep-going to record failed draws and go on)",
+                            "scenario `{}`, draw {}: {reason}\n(the batch stopped at the first failed draw; the option keep_going records failed draws in failures.csv and goes on)",
                             s.name, u.draw
                         )));
                     }
@@ -290,6 +302,12 @@ pub fn run_batch(
     super::summary::label_comparisons(&mut summary, &scen_names, &compared_with);
     let manifest = Manifest {
         batch: batch.name.clone(),
+        tradesim_version: env!("CARGO_PKG_VERSION").to_string(),
+        batch_file: batch
+            .input_digests
+            .first()
+            .map_or_else(|| batch.path.display().to_string(), |f| f.path.clone()),
+        inputs: batch.input_digests.clone(),
         shard: k,
         shards: n,
         first_unit: range.start,
@@ -303,6 +321,7 @@ pub fn run_batch(
         focus: batch.focus.clone(),
         bilateral: format!("{:?}", opts.bilateral).to_lowercase(),
     };
+    super::finite::check_rows("summary.csv", &summary)?;
     let mut extra: Vec<(&str, Vec<u8>)> = vec![
         ("summary.csv", to_csv(&summary)?),
         (
@@ -330,6 +349,7 @@ pub fn run_batch(
                 }
             })
             .collect();
+        super::finite::check_rows("bilateral_summary.csv", &rows)?;
         extra.push(("bilateral_summary.csv", to_csv(&rows)?));
     }
     let mut files = vec![
@@ -354,7 +374,206 @@ pub fn run_batch(
     })
 }
 
+/// A shard of a batch run that has to be run again before the shards can be merged, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rerun {
+    /// The shard number (1-based).
+    pub shard: usize,
+    pub dir: PathBuf,
+    pub reason: String,
+}
+
+/// The JSON file `name` of `dir` as a `T`; when it is absent, an error on `dir` with
+/// `missing` (what that means and what to do); when it does not parse, one that it is not `kind`.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    missing: &str,
+    kind: &str,
+) -> Result<T> {
+    let p = dir.join(name);
+    let text = std::fs::read_to_string(&p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::invalid(dir.display().to_string(), missing)
+        } else {
+            Error::io(&p, e)
+        }
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::invalid(p.display().to_string(), format!("not {kind}: {e}")))
+}
+
+/// The manifest of a shard directory; an error that says the shard did not finish when the
+/// directory or its manifest is absent (a shard's directory appears only when it finishes).
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    read_json(
+        dir,
+        "manifest.json",
+        "holds no manifest.json: not the output of a finished batch or shard (a shard's directory appears only when the shard has finished); run the shard again",
+        "a tradesim manifest",
+    )
+}
+
+/// The digests of a run's inputs by file.
+fn digests(inputs: &[InputFile]) -> BTreeMap<&str, &str> {
+    inputs
+        .iter()
+        .map(|i| (i.path.as_str(), i.sha256.as_str()))
+        .collect()
+}
+
+/// The first 12 hexadecimal digits of a digest, enough to tell two apart in a message.
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
+/// How the run of `shard` differs from a reference run (tradesim's version and the digests of
+/// its inputs, described by `of`: "now", "in shard 1"), or `None` when it does not.
+fn input_difference(
+    shard: &Manifest,
+    version: &str,
+    reference: &BTreeMap<&str, &str>,
+    of: &str,
+) -> Option<String> {
+    if shard.inputs.is_empty() {
+        return Some(
+            "its manifest records no input digests (an older tradesim wrote it)".to_string(),
+        );
+    }
+    if shard.tradesim_version != version {
+        return Some(format!(
+            "tradesim {} wrote it; tradesim {version} {of}",
+            shard.tradesim_version
+        ));
+    }
+    let mine = digests(&shard.inputs);
+    for (path, h) in &mine {
+        match reference.get(path) {
+            Some(r) if r == h => {}
+            Some(r) => {
+                return Some(format!(
+                    "input {path} differs: SHA-256 {}… in this shard, {}… {of}",
+                    short(h),
+                    short(r)
+                ))
+            }
+            None => {
+                return Some(format!(
+                    "{path} was an input of this shard, but is not one {of}"
+                ))
+            }
+        }
+    }
+    reference
+        .keys()
+        .find(|p| !mine.contains_key(*p))
+        .map(|p| format!("{p} is an input {of}, but was not one of this shard"))
+}
+
+/// Shards whose inputs differ from the others'. When the shards disagree, the reference is
+/// the batch's inputs as they are now (the batch file loaded again), so the shards named are
+/// those a rerun would change; when the batch no longer loads, it is the lowest shard's.
+/// Shards that all agree are merged even when a file has changed since they ran (the merged
+/// manifest records the digests they were run with).
+fn stale_shards(manifests: &[(PathBuf, Manifest)]) -> Vec<Rerun> {
+    let Some((_, first)) = manifests.first() else {
+        return Vec::new();
+    };
+    let agree = manifests.iter().all(|(_, m)| {
+        !m.inputs.is_empty()
+            && m.tradesim_version == first.tradesim_version
+            && digests(&m.inputs) == digests(&first.inputs)
+    });
+    if agree {
+        return Vec::new();
+    }
+    let now = crate::scenario::batch::load(Path::new(&first.batch_file))
+        .ok()
+        .map(|b| b.input_digests);
+    let (reference, version, of) = match &now {
+        Some(inputs) => (
+            digests(inputs),
+            env!("CARGO_PKG_VERSION").to_string(),
+            "now".to_string(),
+        ),
+        None => match manifests.iter().find(|(_, m)| !m.inputs.is_empty()) {
+            Some((_, m)) => (
+                digests(&m.inputs),
+                m.tradesim_version.clone(),
+                format!("in shard {}", m.shard),
+            ),
+            None => (BTreeMap::new(), String::new(), String::new()),
+        },
+    };
+    manifests
+        .iter()
+        .filter_map(|(d, m)| {
+            input_difference(m, &version, &reference, &of).map(|reason| Rerun {
+                shard: m.shard,
+                dir: d.clone(),
+                reason: format!("it was run on other inputs: {reason}"),
+            })
+        })
+        .collect()
+}
+
+/// The shards of a batch run that must be run again before they can be merged: `dirs[k - 1]`
+/// is the directory of shard k. A shard must be rerun when its directory holds no finished
+/// output (it failed, was cancelled, or is still running), when it holds another shard or
+/// batch, or when it was run on other inputs than the rest ([`stale_shards`]).
+pub fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
+    let n = dirs.len();
+    let mut rerun = Vec::new();
+    let mut done = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let k = i + 1;
+        let why = match read_manifest(d) {
+            Err(_) if !d.join("manifest.json").exists() => {
+                "it has not finished: its directory holds no complete output (it failed, was cancelled or timed out, or is still running)".to_string()
+            }
+            Err(e) => format!("its manifest cannot be read: {e}"),
+            Ok(m) if m.shard != k || m.shards != n => format!(
+                "its directory holds shard {} of {}, not shard {k} of {n}",
+                m.shard, m.shards
+            ),
+            Ok(m) => {
+                done.push((d.clone(), m));
+                continue;
+            }
+        };
+        rerun.push(Rerun {
+            shard: k,
+            dir: d.clone(),
+            reason: why,
+        });
+    }
+    rerun.extend(stale_shards(&done));
+    rerun.sort_by_key(|r| r.shard);
+    rerun
+}
+
+/// The shard numbers, compactly: `1-3,5`.
+pub fn shard_list(shards: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < shards.len() {
+        let mut j = i;
+        while j + 1 < shards.len() && shards[j + 1] == shards[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}-{}", shards[i], shards[j])
+        } else {
+            shards[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
 /// Merge shard directories into `out`: the same files a single run of the whole batch writes.
+/// Refuses shards of different batches or runs, a shard missing or given twice, and shards
+/// run on different inputs (naming the shard, the input and the fix).
 pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     if dirs.is_empty() {
         return Err(Error::invalid(
@@ -364,15 +583,7 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     }
     let mut manifests = Vec::new();
     for d in dirs {
-        let p = d.join("manifest.json");
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| {
-            Error::invalid(
-                p.display().to_string(),
-                format!("not a tradesim manifest: {e}"),
-            )
-        })?;
-        manifests.push((d.clone(), m));
+        manifests.push((d.clone(), read_manifest(d)?));
     }
     manifests.sort_by_key(|(_, m)| m.shard);
     let first = manifests[0].1.clone();
@@ -381,6 +592,7 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
             || m.shards != first.shards
             || m.total_units != first.total_units
             || m.scenarios != first.scenarios
+            || m.draws != first.draws
             || m.seed != first.seed
             || m.bilateral != first.bilateral
         {
@@ -397,6 +609,28 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
                 first.shards
             ),
         ));
+    }
+    let stale = stale_shards(&manifests);
+    if !stale.is_empty() {
+        let mut msg =
+            "the shards were not all run on the same inputs, so their draws cannot be combined:"
+                .to_string();
+        for r in &stale {
+            msg.push_str(&format!(
+                "\n  shard {}/{} ({}): {}",
+                r.shard,
+                first.shards,
+                r.dir.display(),
+                r.reason
+            ));
+        }
+        let list: Vec<usize> = stale.iter().map(|r| r.shard).collect();
+        msg.push_str(&format!(
+            "\nrun shard(s) {} of {} again on the inputs as they are now (the same command and shard number, replacing the shard's directory), then merge again",
+            shard_list(&list),
+            first.shards
+        ));
+        return Err(Error::invalid("merge", msg));
     }
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), first.scenarios.len())?;
@@ -503,6 +737,13 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::invalid("manifest.json", e.to_string()))?,
     ));
+    // The scenarios' settings for the report: the same in every shard (made from the same
+    // inputs), so the first shard's.
+    let meta = manifests[0].0.join(super::meta::FILE);
+    if meta.exists() {
+        let bytes = std::fs::read(&meta).map_err(|e| Error::io(&meta, e))?;
+        files.push((super::meta::FILE.to_string(), bytes));
+    }
     for (name, bytes) in &files {
         out.write(name, bytes)?;
     }
@@ -514,13 +755,30 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     })
 }
 
-/// The comparison table for the batch's focus economies: options ranked by mean real income
-/// in the last year, with the 5th–95th percentile band.
+/// The comparison table for the batch's focus economies: options ranked by mean real income,
+/// with the 5th–95th percentile band, at one stated year: the last year every option solves.
+/// When the options share no year, each is ranked at its own last year, labelled. Options
+/// solved beyond the ranking year, and options with no summary rows (every draw failed), are
+/// named below the table.
 pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[String]) -> String {
+    use std::collections::BTreeSet;
     use std::fmt::Write;
     let mut s = String::new();
-    let Some(last) = summary.iter().map(|r| r.year).max() else {
+    let measure = "real_income_pct";
+    let mut years: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
+    for r in summary.iter().filter(|r| r.measure == measure) {
+        years.entry(r.scenario.as_str()).or_default().insert(r.year);
+    }
+    if years.is_empty() {
         return s;
+    }
+    let common: Option<i32> = years
+        .values()
+        .cloned()
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+        .and_then(|c| c.last().copied());
+    let rank_year = |scenario: &str| -> Option<i32> {
+        common.or_else(|| years.get(scenario).and_then(|y| y.last().copied()))
     };
     let focus: Vec<String> = if focus.is_empty() {
         let mut f: Vec<String> = summary.iter().map(|r| r.economy.clone()).collect();
@@ -530,20 +788,33 @@ pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[S
     } else {
         focus.to_vec()
     };
-    let _ = writeln!(s, "options ranked by real income in {last} (percent; mean [5th, 95th percentile] over draws):");
+    match common {
+        Some(y) => {
+            let _ = writeln!(s, "options ranked by real income in {y}, the last year every option solves (percent; mean [5th, 95th percentile] over draws):");
+        }
+        None => {
+            let _ = writeln!(s, "options ranked by real income, each in its own last year (the options share no year; percent; mean [5th, 95th percentile] over draws):");
+        }
+    }
     for e in &focus {
         let mut rows: Vec<&SummaryRow> = summary
             .iter()
-            .filter(|r| &r.economy == e && r.year == last && r.measure == "real_income_pct")
+            .filter(|r| {
+                &r.economy == e && r.measure == measure && Some(r.year) == rank_year(&r.scenario)
+            })
             .collect();
         rows.sort_by(|a, b| b.mean.total_cmp(&a.mean).then(a.scenario.cmp(&b.scenario)));
         let _ = writeln!(s, "\n  {e}");
         for (rank, r) in rows.iter().enumerate() {
+            let label = match common {
+                Some(_) => r.scenario.clone(),
+                None => format!("{} ({})", r.scenario, r.year),
+            };
             let _ = writeln!(
                 s,
                 "    {:>2}. {:<48} {:>8.3} [{:>8.3}, {:>8.3}]{}",
                 rank + 1,
-                r.scenario,
+                label,
                 r.mean,
                 r.p05,
                 r.p95,
@@ -555,6 +826,33 @@ pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[S
             );
         }
     }
-    let _ = scenarios;
+    if let Some(y) = common {
+        let later: Vec<String> = years
+            .iter()
+            .filter_map(|(name, ys)| {
+                let last = *ys.last()?;
+                (last > y).then(|| format!("{name} (to {last})"))
+            })
+            .collect();
+        if !later.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nsolved beyond {y}, not ranked there: {}; every year is in summary.csv",
+                later.join(", ")
+            );
+        }
+    }
+    let missing: Vec<&str> = scenarios
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !years.contains_key(n))
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nleft out (no results: every draw failed, see failures.csv): {}",
+            missing.join(", ")
+        );
+    }
     s
 }

@@ -171,7 +171,18 @@ impl ReportData {
         if p.is_file() {
             let mut rows = Vec::new();
             for_each_row::<SolverRow>(&p, |r| rows.push(r))?;
-            for r in rows {
+            // Files written before the `stage` column: each unit's baseline solve came first.
+            let mut seen = std::collections::BTreeSet::new();
+            for mut r in rows {
+                if r.stage.is_empty() {
+                    let first = seen.insert((r.scenario.clone(), r.draw));
+                    r.stage = if first {
+                        super::STAGE_BASELINE
+                    } else {
+                        super::STAGE_YEAR
+                    }
+                    .into();
+                }
                 add_solver(&mut d, r);
             }
         } else {
@@ -304,9 +315,12 @@ fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 }
 
 /// Write `report.html` into `dir`, whole or not at all.
+/// A `report.html` that tradesim did not write is never replaced.
 pub fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
+    super::output::check_replaceable(dir, FILE)?;
     let html = render(d);
     super::write_all(dir, &[(FILE, html.into_bytes())])?;
+    super::output::record_files(dir, &[FILE])?;
     Ok(dir.join(FILE))
 }
 
@@ -1523,7 +1537,13 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2e}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                esc(&r.year),
+                esc(&if r.stage == super::STAGE_BASELINE {
+                    format!("{} (baseline)", r.year)
+                } else if r.stage == super::STAGE_REFERENCE {
+                    format!("{} (reference)", r.year)
+                } else {
+                    r.year.to_string()
+                }),
                 r.iterations,
                 r.residual,
                 r.quota_rounds,
@@ -1543,12 +1563,8 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
         }
         let pts: Vec<(f64, f64)> = central
             .iter()
-            .filter_map(|r| {
-                r.year
-                    .parse::<i32>()
-                    .ok()
-                    .map(|y| (y as f64, r.iterations as f64))
-            })
+            .filter(|r| r.stage == super::STAGE_YEAR)
+            .map(|r| (r.year as f64, r.iterations as f64))
             .collect();
         if !pts.is_empty() {
             let svg = svg::line_chart(&LineChart {
@@ -1593,8 +1609,8 @@ mod tests {
             real_wage_pct: ri,
             tariff_revenue_base: 0.0,
             tariff_revenue: 0.0,
-            inward_fdi_base: 0.0,
-            inward_fdi: 0.0,
+            inward_fdi_base: None,
+            inward_fdi: None,
             compared_with: "base_year".into(),
         }
     }

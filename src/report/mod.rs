@@ -7,6 +7,7 @@ pub mod meta;
 pub mod svg;
 
 pub mod batch;
+pub mod finite;
 pub mod output;
 pub mod summary;
 
@@ -34,12 +35,13 @@ pub struct EconomyRow {
     pub real_wage_pct: f64,
     pub tariff_revenue_base: f64,
     pub tariff_revenue: f64,
-    /// Inward FDI stock from the sources in the investment baseline (0 without one; absent in
-    /// files of other tools and of the structural gravity model, read as 0).
+    /// Inward FDI stock from the sources in the investment baseline; empty when the scenario
+    /// has no investment block (and absent in files of other tools and of the structural
+    /// gravity model).
     #[serde(default)]
-    pub inward_fdi_base: f64,
+    pub inward_fdi_base: Option<f64>,
     #[serde(default)]
-    pub inward_fdi: f64,
+    pub inward_fdi: Option<f64>,
     /// What the `_base` columns and the percent changes refer to: `base_year` (the solved base
     /// year) or `reference` (the reference path in the same year; `report_meta.json` names it).
     /// Files written before this column existed read as `base_year`.
@@ -117,15 +119,42 @@ pub struct QuotaRow {
     pub marginal_rate: f64,
 }
 
-/// A row of `solver.csv`: convergence diagnostics of every solve.
+/// A row of `solver.csv`: convergence diagnostics of every solve. `stage` is `baseline` for
+/// the solve of the base-year data (its `year` is the base year), `year` for a year of the
+/// scenario and `reference` for the same year of the reference path it is compared with.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SolverRow {
     pub scenario: String,
-    pub year: String,
+    /// Files written before the `stage` column said `2014 (baseline)` in `year`; they read as
+    /// stage `baseline`, year 2014.
+    #[serde(default)]
+    pub stage: String,
+    #[serde(deserialize_with = "year_of_old_or_new")]
+    pub year: i32,
     pub draw: u32,
     pub iterations: usize,
     pub residual: f64,
     pub quota_rounds: usize,
+}
+
+/// The stage of a solve in `solver.csv`.
+pub const STAGE_BASELINE: &str = "baseline";
+/// The stage of a solve of one year of the scenario.
+pub const STAGE_YEAR: &str = "year";
+/// The stage of a solve of one year of the reference path the scenario is compared with
+/// (written only when the reference's policy differs from the scenario's in that year).
+pub const STAGE_REFERENCE: &str = "reference";
+
+/// A `year` of `solver.csv`: a number, or the `2014 (baseline)` of files written before the
+/// `stage` column.
+fn year_of_old_or_new<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<i32, D::Error> {
+    let text = String::deserialize(d)?;
+    let number = text.trim().trim_end_matches("(baseline)").trim();
+    number
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("year `{text}` is not a year")))
 }
 
 /// The tables of a run.
@@ -158,7 +187,8 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
     let against = run.compared_with.to_string();
     t.solver.push(SolverRow {
         scenario: run.scenario.clone(),
-        year: format!("{} (baseline)", run.base_year),
+        stage: STAGE_BASELINE.into(),
+        year: run.base_year,
         draw: 0,
         iterations: run.baseline.iterations,
         residual: run.baseline.residual,
@@ -175,6 +205,8 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
         let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
         let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
         let c = &y.comparison;
+        // Without an investment block the FDI columns are empty, not zero.
+        let projected = !y.investment.is_empty();
         let mut fdi0 = vec![0.0; nn];
         let mut fdi1 = vec![0.0; nn];
         for f in &y.investment {
@@ -209,8 +241,8 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                 real_wage_pct: c.real_wage_pct[n],
                 tariff_revenue_base: base.tariff_revenue[n],
                 tariff_revenue: eq.tariff_revenue[n],
-                inward_fdi_base: fdi0[n],
-                inward_fdi: fdi1[n],
+                inward_fdi_base: projected.then_some(fdi0[n]),
+                inward_fdi: projected.then_some(fdi1[n]),
                 compared_with: against.clone(),
             });
         }
@@ -268,7 +300,8 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
         }
         t.solver.push(SolverRow {
             scenario: run.scenario.clone(),
-            year: y.year.to_string(),
+            stage: STAGE_YEAR.into(),
+            year: y.year,
             draw: y.draw,
             iterations: eq.iterations,
             residual: eq.residual,
@@ -277,7 +310,8 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
         if let Some(r) = y.reference.as_ref().filter(|r| !r.same_policy) {
             t.solver.push(SolverRow {
                 scenario: run.scenario.clone(),
-                year: format!("{} (reference)", y.year),
+                stage: STAGE_REFERENCE.into(),
+                year: y.year,
                 draw: y.draw,
                 iterations: r.equilibrium.iterations,
                 residual: r.equilibrium.residual,
@@ -355,6 +389,12 @@ pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
 
 /// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
 pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+    finite::check_rows("economies.csv", &t.economies)?;
+    finite::check_rows("bilateral.csv", &t.bilateral)?;
+    finite::check_rows("tariffs.csv", &t.tariffs)?;
+    finite::check_rows("solver.csv", &t.solver)?;
+    finite::check_rows("quotas.csv", &t.quotas)?;
+    finite::check_rows("investment.csv", &t.investment)?;
     let mut files = vec![
         ("economies.csv".to_string(), to_csv(&t.economies)?),
         ("bilateral.csv".to_string(), to_csv(&t.bilateral)?),
@@ -472,7 +512,10 @@ pub fn summary(b: &Baseline, run: &RunOutcome, members: &[usize], top: usize) ->
 /// The resolved tariff paths of a scenario, for `tradesim check`: each agreement with its
 /// members and status, then for every year the trade-weighted average applied tariff on
 /// imports among the members of each agreement (weights: base-year flows), by sector.
-pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
+/// Without `all`, only the scenario's own agreements (defined in its file or in a parent that
+/// is not a base-year data file, or removed or continued by it: `Scenario::agreement_origins`);
+/// a line counts the others.
+pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
     use std::fmt::Write;
     let b = &s.baseline;
     let (base, years) = crate::simulate::resolve_paths(s);
@@ -493,7 +536,31 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
         "compared with: {}",
         s.compared_with.describe(s.base_year)
     );
-    for a in &s.agreements {
+    // The scenario's own agreements, and every agreement its outcomes measure (e.g. CPTPP in
+    // a file that compares the reference path with and without it).
+    let shown = |k: usize| {
+        all || s.agreement_origins.get(k).is_none_or(|o| o.own) || s.measured(&s.agreements[k])
+    };
+    let hidden = (0..s.agreements.len()).filter(|&k| !shown(k)).count();
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "{hidden} agreement(s) from {} are not shown: the same in this scenario as in what it is compared with (the base-year data of {}, or the reference path); --all shows them",
+            s.agreement_origins
+                .iter()
+                .filter(|o| !o.own)
+                .map(|o| o.file.display().to_string())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.base_year
+        );
+    }
+    for (k, a) in s.agreements.iter().enumerate() {
+        if !shown(k) {
+            continue;
+        }
         let status = meta::status(a, s);
         let members: Vec<String> = a
             .members
@@ -677,7 +744,7 @@ mod tests {
         let text = String::from_utf8(to_csv::<SolverRow>(&[]).unwrap()).unwrap();
         assert_eq!(
             text,
-            "scenario,year,draw,iterations,residual,quota_rounds\n"
+            "scenario,stage,year,draw,iterations,residual,quota_rounds\n"
         );
         let e = csv_header::<EconomyRow>();
         assert_eq!(

@@ -1,44 +1,85 @@
-//! Output directories written whole or not at all.
+//! Output directories written whole or not at all, and never over something a user made.
 //!
 //! Every file of a run is written into a hidden staging directory beside the destination
 //! (`<parent>/.<name>.tradesim-<pid>`). Only when all are written is the staging directory
-//! renamed to the destination. A destination that already holds files is replaced only with
-//! `--force` (it is first moved aside, then removed after the rename). A failed or interrupted
-//! run removes its staging directory (the binary's SIGINT/SIGTERM handler calls
-//! [`abandon_all`]); after a `kill -9` the hidden staging directory is left and the next run
-//! into the same destination removes it.
+//! renamed to the destination. The rules, each a test below or in `tests/faults.rs`:
+//!
+//! - **Claimed at the start.** A run claims its destination with a lock file beside it
+//!   (`<parent>/.<name>.tradesim-claim`, created exclusively, holding the process id and the
+//!   machine's name). A second run into the same destination is refused at once, before any
+//!   work, while the first one lives; a claim left by a killed process is taken over, and so is
+//!   one made on another machine (a cluster node that failed, whose SLURM task runs again
+//!   elsewhere), whose process cannot be checked from here.
+//! - **Inputs are never a destination.** A destination that equals or contains one of the
+//!   run's inputs (its scenario files, baseline directory, batch file, shard directories) is
+//!   refused, with or without `--force`.
+//! - **`--force` replaces only tradesim's own output.** Every committed directory carries a
+//!   marker, [`MARKER`], listing the files tradesim wrote. Without `force` a non-empty
+//!   destination is refused. With `force` it is replaced only if it has the marker and holds
+//!   nothing but the files the marker lists; anything else in it (a user's notes, a file
+//!   created there during the run) makes the run refuse and leaves the directory untouched.
+//! - **Checked again at commit.** The destination is examined again just before the rename:
+//!   if it changed since the start (files appeared), nothing is replaced and the run fails.
+//! - A failed or interrupted run removes its staging directory and its claim (the binary's
+//!   SIGINT/SIGTERM handler calls [`abandon_all`]); after a `kill -9` the hidden staging
+//!   directory and the claim are left, and the next run into the same destination removes them.
+//!   The directory moved aside while replacing takes a name no earlier run can have left.
 
 use crate::error::{Error, Result};
+use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Staging directories in use, for the signal handler.
-static ACTIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The marker file in every output directory tradesim commits: its first line says what the
+/// directory is, the other lines name the files tradesim wrote there (sorted).
+pub const MARKER: &str = ".tradesim-output";
 
-/// Remove every staging directory in use (called on SIGINT/SIGTERM before exiting).
+const MARKER_HEADER: &str =
+    "# tradesim output directory; the files tradesim wrote here (--force replaces only these):";
+
+/// Staging directories and claims in use, for the signal handler.
+static ACTIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+
+/// Remove every staging directory and claim in use (called on SIGINT/SIGTERM before exiting).
 pub fn abandon_all() {
     if let Ok(list) = ACTIVE.lock() {
-        for p in list.iter() {
-            let _ = std::fs::remove_dir_all(p);
+        for (staging, claim) in list.iter() {
+            let _ = std::fs::remove_dir_all(staging);
+            let _ = std::fs::remove_file(claim);
         }
     }
+}
+
+/// What was at the destination when the run started.
+#[derive(Debug, Clone, PartialEq)]
+enum Found {
+    /// Nothing: the rename creates it.
+    Absent,
+    /// An empty directory: the rename replaces it.
+    Empty,
+    /// tradesim's output with these files (`--force`): moved aside and removed at commit.
+    Output(BTreeSet<String>),
 }
 
 /// An output directory being written.
 #[derive(Debug)]
 pub struct OutputDir {
     staging: PathBuf,
+    claim: PathBuf,
     dest: PathBuf,
+    found: Found,
     committed: bool,
 }
 
-fn staging_prefix(dest: &Path) -> Result<(PathBuf, String)> {
+/// The parent directory and file name of `dest`.
+fn split_dest(dest: &Path) -> Result<(PathBuf, String)> {
     let name = dest
         .file_name()
         .ok_or_else(|| {
             Error::invalid(
                 dest.display().to_string(),
-                "the output directory needs a name (not `.` or `/`)",
+                "the output directory needs a name (not `/`); choose another --out",
             )
         })?
         .to_string_lossy()
@@ -47,40 +88,310 @@ fn staging_prefix(dest: &Path) -> Result<(PathBuf, String)> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Ok((parent, format!(".{name}.tradesim-")))
+    Ok((parent, name))
 }
 
 fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-impl OutputDir {
-    /// Start writing `dest`. Refuses a non-empty existing `dest` unless `force`; checks that
-    /// the parent exists and is writable; removes staging left by killed runs.
-    pub fn begin(dest: &Path, force: bool) -> Result<OutputDir> {
-        let (parent, prefix) = staging_prefix(dest)?;
-        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        if dest.exists() {
-            if !dest.is_dir() {
-                return Err(Error::invalid(
-                    dest.display().to_string(),
-                    "exists and is not a directory; choose another --out",
-                ));
+/// Names in `dir` (all of them, hidden ones included).
+fn entries(dir: &Path) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        out.insert(e.file_name().to_string_lossy().to_string());
+    }
+    Ok(out)
+}
+
+/// The files a marker lists, or `None` when `dir` has no marker.
+fn marker_files(dir: &Path) -> Result<Option<BTreeSet<String>>> {
+    let p = dir.join(MARKER);
+    match std::fs::read_to_string(&p) {
+        Ok(text) => Ok(Some(
+            text.lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&p, e)),
+    }
+}
+
+fn marker_text(files: &BTreeSet<String>) -> String {
+    let mut t = String::from(MARKER_HEADER);
+    t.push('\n');
+    for f in files {
+        t.push_str(f);
+        t.push('\n');
+    }
+    t
+}
+
+/// Add `names` to the marker of a tradesim output directory (for files written into it
+/// later, such as `tradesim report`'s `report.html`); a directory without a marker is left
+/// as it is.
+pub fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
+    if let Some(mut files) = marker_files(dir)? {
+        files.extend(names.iter().map(|n| n.to_string()));
+        let p = dir.join(MARKER);
+        std::fs::write(&p, marker_text(&files)).map_err(|e| Error::io(&p, e))?;
+    }
+    Ok(())
+}
+
+/// Refuse to write the single file `path` over an existing one unless `force`.
+pub fn check_new_file(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "exists; choose another file name or pass --force to replace it",
+        ));
+    }
+    if path.is_dir() {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "is a directory; name a file to write",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse to replace `dir/name` when it exists and tradesim did not write it (it is not in
+/// the directory's marker).
+pub fn check_replaceable(dir: &Path, name: &str) -> Result<()> {
+    let p = dir.join(name);
+    if !p.exists() {
+        return Ok(());
+    }
+    match marker_files(dir)? {
+        Some(files) if files.contains(name) => Ok(()),
+        _ => Err(Error::invalid(
+            p.display().to_string(),
+            format!("exists and was not written by tradesim (it is not listed in {MARKER}); move it away to write a new one"),
+        )),
+    }
+}
+
+/// `path` made absolute and free of `.`/`..` and symbolic links as far as it exists.
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(c) = path.canonicalize() {
+        return c;
+    }
+    // Not there (yet): canonicalise the deepest existing ancestor and append the rest.
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(c) = cur.canonicalize() {
+            let mut out = c;
+            for part in rest.iter().rev() {
+                out.push(part);
             }
-            let non_empty = std::fs::read_dir(dest)
-                .map_err(|e| Error::io(dest, e))?
-                .next()
-                .is_some();
-            if non_empty && !force {
-                return Err(Error::invalid(
-                    dest.display().to_string(),
-                    "the output directory exists and is not empty; choose another --out or pass --force to replace it",
-                ));
-            }
+            return out;
         }
+        match (cur.parent(), cur.file_name()) {
+            (Some(p), Some(n)) => {
+                rest.push(n.to_os_string());
+                cur = p;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// Refuse a destination that equals or contains one of `inputs`.
+fn check_inputs(dest: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let d = absolute(dest);
+    for input in inputs {
+        let i = absolute(input);
+        if i == d || i.starts_with(&d) {
+            let what = if i == d {
+                "is".to_string()
+            } else {
+                format!("contains {}, which is", input.display())
+            };
+            return Err(Error::invalid(
+                dest.display().to_string(),
+                format!(
+                    "the output directory {what} an input of this run; writing there would replace it. Choose an --out outside the scenario's files, its baseline and the other inputs"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The process id and machine written in a claim file (`None` if it cannot be read, after a
+/// short wait for a claim being written this very instant; no machine in an older claim).
+fn claim_holder(claim: &Path) -> Option<(u32, Option<String>)> {
+    for _ in 0..5 {
+        if let Some(holder) = std::fs::read_to_string(claim).ok().and_then(|t| {
+            let mut words = t.split_whitespace();
+            let pid = words.next()?.parse::<u32>().ok()?;
+            Some((pid, words.next().map(str::to_string)))
+        }) {
+            return Some(holder);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    None
+}
+
+/// This machine's name, written in claims: a process id means something only on the machine
+/// it runs on (a shared file system on a cluster is written from many).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Take the claim file exclusively; a claim of a process that no longer runs is taken over.
+fn take_claim(claim: &Path, dest: &Path) -> Result<()> {
+    let own = std::process::id();
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(claim)
+        {
+            Ok(mut f) => {
+                writeln!(f, "{own} {}", host_name()).map_err(|e| Error::io(claim, e))?;
+                return Ok(());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = claim_holder(claim);
+                let alive = match &holder {
+                    // A claim made on another machine (a cluster node that failed, whose task
+                    // SLURM runs again here) cannot be checked from here: taken over, as a claim
+                    // whose process is gone.
+                    Some((_, Some(host))) if *host != host_name() => false,
+                    Some((pid, _)) if *pid == own => ACTIVE
+                        .lock()
+                        .map(|l| l.iter().any(|(_, c)| c == claim))
+                        .unwrap_or(true),
+                    Some((pid, _)) => pid_alive(*pid),
+                    None => false,
+                };
+                if alive {
+                    return Err(Error::invalid(
+                        dest.display().to_string(),
+                        format!(
+                            "another tradesim run (process {}) is writing this output directory; wait for it to finish or choose another --out",
+                            holder.map_or(own, |(pid, _)| pid)
+                        ),
+                    ));
+                }
+                // Left by a killed run: take it over.
+                let _ = std::fs::remove_file(claim);
+            }
+            Err(e) => return Err(Error::io(claim, e)),
+        }
+    }
+    Err(Error::invalid(
+        claim.display().to_string(),
+        "could not claim the output directory (its claim file keeps reappearing); another run may be starting: try again",
+    ))
+}
+
+/// What is at `dest` now, and whether this run may replace it.
+fn examine(dest: &Path, force: bool) -> Result<Found> {
+    if !dest.exists() {
+        return Ok(Found::Absent);
+    }
+    if !dest.is_dir() {
+        return Err(Error::invalid(
+            dest.display().to_string(),
+            "exists and is not a directory; choose another --out",
+        ));
+    }
+    let present = entries(dest)?;
+    if present.is_empty() {
+        return Ok(Found::Empty);
+    }
+    if !force {
+        return Err(Error::invalid(
+            dest.display().to_string(),
+            "the output directory exists and is not empty; choose another --out or pass --force to replace it",
+        ));
+    }
+    let Some(listed) = marker_files(dest)? else {
+        return Err(Error::invalid(
+            dest.display().to_string(),
+            format!(
+                "this directory was not written by tradesim (it has no {MARKER} marker), so --force does not replace it; choose another --out, or move its contents away yourself"
+            ),
+        ));
+    };
+    let foreign = foreign_files(&present, &listed);
+    if !foreign.is_empty() {
+        return Err(Error::invalid(
+            dest.display().to_string(),
+            format!(
+                "holds files tradesim did not write ({}); --force replaces only tradesim's own files, so nothing was touched. Move them away or choose another --out",
+                foreign.join(", ")
+            ),
+        ));
+    }
+    Ok(Found::Output(listed))
+}
+
+fn foreign_files(present: &BTreeSet<String>, listed: &BTreeSet<String>) -> Vec<String> {
+    present
+        .iter()
+        .filter(|n| n.as_str() != MARKER && !listed.contains(*n))
+        .cloned()
+        .collect()
+}
+
+/// A path beside `staging` that does not exist, for the directory being replaced.
+fn free_aside(staging: &Path) -> PathBuf {
+    let base = staging.with_extension("old");
+    if !base.exists() {
+        return base;
+    }
+    (1..)
+        .map(|k| staging.with_extension(format!("old{k}")))
+        .find(|p| !p.exists())
+        .expect("an unused name")
+}
+
+impl OutputDir {
+    /// Start writing `dest`: refuses a destination that equals or contains one of `inputs`,
+    /// one that another live run is writing, a non-empty one without `force`, and with `force`
+    /// anything but a tradesim output directory holding only its own files. Creates the parent
+    /// and the staging directory and removes staging left by killed runs.
+    pub fn begin(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir> {
+        // `.`, `..` or `dir/..` name the directory they resolve to.
+        let resolved;
+        let dest = if dest.file_name().is_none() {
+            resolved = absolute(dest);
+            resolved.as_path()
+        } else {
+            dest
+        };
+        let (parent, name) = split_dest(dest)?;
+        check_inputs(dest, inputs)?;
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let prefix = format!(".{name}.tradesim-");
+        let claim = parent.join(format!("{prefix}claim"));
+        take_claim(&claim, dest)?;
+        let release = |e: Error| {
+            let _ = std::fs::remove_file(&claim);
+            e
+        };
+        let found = examine(dest, force).map_err(release)?;
         // Staging of runs that were killed (their process is gone).
-        if let Ok(entries) = std::fs::read_dir(&parent) {
-            for e in entries.flatten() {
+        if let Ok(list) = std::fs::read_dir(&parent) {
+            for e in list.flatten() {
                 let n = e.file_name().to_string_lossy().to_string();
                 if let Some(pid) = n
                     .strip_prefix(&prefix)
@@ -95,13 +406,17 @@ impl OutputDir {
         }
         let staging = parent.join(format!("{prefix}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+        std::fs::create_dir(&staging)
+            .map_err(|e| Error::io(&staging, e))
+            .map_err(release)?;
         if let Ok(mut l) = ACTIVE.lock() {
-            l.push(staging.clone());
+            l.push((staging.clone(), claim.clone()));
         }
         Ok(OutputDir {
             staging,
+            claim,
             dest: dest.to_path_buf(),
+            found,
             committed: false,
         })
     }
@@ -127,32 +442,77 @@ impl OutputDir {
         &self.dest
     }
 
-    /// Put the staged files in place.
+    /// Put the staged files in place, with the marker listing them. The destination is
+    /// examined again first: if anything appeared in it since [`OutputDir::begin`], nothing is
+    /// replaced and the error says what.
     pub fn commit(mut self) -> Result<()> {
-        let aside = if self.dest.exists() {
-            let aside = self.staging.with_extension("old");
-            std::fs::rename(&self.dest, &aside).map_err(|e| Error::io(&self.dest, e))?;
-            Some(aside)
-        } else {
-            None
+        let written = entries(&self.staging)?;
+        self.write(MARKER, marker_text(&written).as_bytes())?;
+        let changed = |what: String| {
+            Error::invalid(
+                self.dest.display().to_string(),
+                format!("{what} while this run was going, so nothing was written or replaced; look at what is there and run again with another --out"),
+            )
+        };
+        let aside = match &self.found {
+            Found::Absent | Found::Empty => {
+                if self.dest.exists() {
+                    let now = entries(&self.dest)?;
+                    if !now.is_empty() {
+                        let names: Vec<String> = now.into_iter().collect();
+                        return Err(changed(format!(
+                            "files appeared in the output directory ({})",
+                            names.join(", ")
+                        )));
+                    }
+                }
+                // Renaming onto an empty directory replaces it; onto a non-empty one it fails.
+                None
+            }
+            Found::Output(listed) => {
+                let foreign = foreign_files(&entries(&self.dest)?, listed);
+                if !foreign.is_empty() {
+                    return Err(changed(format!(
+                        "files appeared in the output directory ({})",
+                        foreign.join(", ")
+                    )));
+                }
+                let aside = free_aside(&self.staging);
+                std::fs::rename(&self.dest, &aside).map_err(|e| Error::io(&self.dest, e))?;
+                // A file created between the check and the move is in `aside` now: put it back.
+                let foreign = foreign_files(&entries(&aside)?, listed);
+                if !foreign.is_empty() {
+                    let _ = std::fs::rename(&aside, &self.dest);
+                    return Err(changed(format!(
+                        "files appeared in the output directory ({})",
+                        foreign.join(", ")
+                    )));
+                }
+                Some(aside)
+            }
         };
         if let Err(e) = std::fs::rename(&self.staging, &self.dest) {
             if let Some(a) = &aside {
                 let _ = std::fs::rename(a, &self.dest);
             }
-            return Err(Error::io(&self.dest, e));
+            return Err(if e.kind() == std::io::ErrorKind::DirectoryNotEmpty {
+                changed("files appeared in the output directory".to_string())
+            } else {
+                Error::io(&self.dest, e)
+            });
         }
         if let Some(a) = aside {
             let _ = std::fs::remove_dir_all(a);
         }
         self.committed = true;
+        let _ = std::fs::remove_file(&self.claim);
         self.forget();
         Ok(())
     }
 
     fn forget(&self) {
         if let Ok(mut l) = ACTIVE.lock() {
-            l.retain(|p| p != &self.staging);
+            l.retain(|(p, _)| p != &self.staging);
         }
     }
 }
@@ -161,6 +521,7 @@ impl Drop for OutputDir {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.staging);
+            let _ = std::fs::remove_file(&self.claim);
             self.forget();
         }
     }
@@ -170,31 +531,170 @@ impl Drop for OutputDir {
 mod tests {
     use super::*;
 
+    fn names(dir: &Path) -> Vec<String> {
+        entries(dir).unwrap().into_iter().collect()
+    }
+
     #[test]
     fn whole_or_nothing_and_force() {
         let d = tempfile::tempdir().unwrap();
         let dest = d.path().join("out");
         {
-            let o = OutputDir::begin(&dest, false).unwrap();
+            let o = OutputDir::begin(&dest, false, &[]).unwrap();
             o.write("a.csv", b"x").unwrap();
-            // Dropped without commit: nothing appears, no staging is left.
+            // Dropped without commit: nothing appears, no staging or claim is left.
         }
         assert!(!dest.exists());
-        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
-        let o = OutputDir::begin(&dest, false).unwrap();
+        assert!(names(d.path()).is_empty());
+        let o = OutputDir::begin(&dest, false, &[]).unwrap();
         o.write("a.csv", b"1").unwrap();
         o.commit().unwrap();
         assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"1");
-        let e = OutputDir::begin(&dest, false).unwrap_err().to_string();
+        assert_eq!(names(&dest), [MARKER, "a.csv"]);
+        let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
         assert!(e.contains("--force"), "{e}");
-        let o = OutputDir::begin(&dest, true).unwrap();
+        let o = OutputDir::begin(&dest, true, &[]).unwrap();
         o.write("b.csv", b"2").unwrap();
         o.commit().unwrap();
         assert!(!dest.join("a.csv").exists() && dest.join("b.csv").exists());
         assert_eq!(
-            std::fs::read_dir(d.path()).unwrap().count(),
-            1,
-            "no staging or old directory left"
+            names(d.path()),
+            ["out"],
+            "no staging, claim or old directory"
         );
+    }
+
+    #[test]
+    fn a_second_run_into_the_same_destination_is_refused_while_the_first_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("out");
+        let first = OutputDir::begin(&dest, false, &[]).unwrap();
+        first.write("a.csv", b"first").unwrap();
+        for force in [false, true] {
+            let e = OutputDir::begin(&dest, force, &[]).unwrap_err().to_string();
+            assert!(e.contains("another tradesim run"), "{e}");
+        }
+        first.commit().unwrap();
+        // Once the first has finished, a second without --force is refused, the output kept.
+        assert!(OutputDir::begin(&dest, false, &[]).is_err());
+        assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"first");
+    }
+
+    #[test]
+    fn a_claim_made_on_another_machine_is_taken_over() {
+        // A SLURM task run again on another node after its node failed: the lost run's claim
+        // names a process of that node (pid 1 lives here, but there it means nothing).
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("shard-2");
+        let claim = d.path().join(".shard-2.tradesim-claim");
+        std::fs::write(&claim, "1 a-node-that-failed\n").unwrap();
+        let o = OutputDir::begin(&dest, false, &[]).unwrap();
+        let text = std::fs::read_to_string(&claim).unwrap();
+        assert_eq!(text, format!("{} {}\n", std::process::id(), host_name()));
+        drop(o);
+        // The same process id claimed on this machine is a live run.
+        std::fs::write(&claim, format!("1 {}\n", host_name())).unwrap();
+        let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
+        assert!(e.contains("another tradesim run (process 1)"), "{e}");
+    }
+
+    #[test]
+    fn files_that_appear_during_a_run_are_never_deleted() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("out");
+        // Destination absent at the start, a user's file there at the end.
+        let o = OutputDir::begin(&dest, false, &[]).unwrap();
+        o.write("a.csv", b"1").unwrap();
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("notes.txt"), "mine").unwrap();
+        let e = o.commit().unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        assert_eq!(names(&dest), ["notes.txt"]);
+        std::fs::remove_file(dest.join("notes.txt")).unwrap();
+        // Replacing tradesim's output with --force while a user adds a file to it.
+        let o = OutputDir::begin(&dest, false, &[]).unwrap();
+        o.write("a.csv", b"1").unwrap();
+        o.commit().unwrap();
+        let o = OutputDir::begin(&dest, true, &[]).unwrap();
+        o.write("b.csv", b"2").unwrap();
+        std::fs::write(dest.join("notes.txt"), "mine").unwrap();
+        let e = o.commit().unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        assert_eq!(names(&dest), [MARKER, "a.csv", "notes.txt"]);
+        assert_eq!(names(d.path()), ["out"], "no staging or claim left");
+    }
+
+    #[test]
+    fn force_replaces_only_tradesims_own_files() {
+        let d = tempfile::tempdir().unwrap();
+        let mine = d.path().join("mine");
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::write(mine.join("thesis.tex"), "x").unwrap();
+        let e = OutputDir::begin(&mine, true, &[]).unwrap_err().to_string();
+        assert!(e.contains("not written by tradesim"), "{e}");
+        assert!(mine.join("thesis.tex").exists());
+        let out = d.path().join("out");
+        let o = OutputDir::begin(&out, false, &[]).unwrap();
+        o.write("a.csv", b"1").unwrap();
+        o.commit().unwrap();
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        let e = OutputDir::begin(&out, true, &[]).unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        // Files tradesim adds later (a report) are recorded and replaced with the rest.
+        std::fs::remove_file(out.join("notes.txt")).unwrap();
+        std::fs::write(out.join("report.html"), "r").unwrap();
+        record_files(&out, &["report.html"]).unwrap();
+        let o = OutputDir::begin(&out, true, &[]).unwrap();
+        o.write("b.csv", b"2").unwrap();
+        o.commit().unwrap();
+        assert_eq!(names(&out), [MARKER, "b.csv"]);
+    }
+
+    #[test]
+    fn a_destination_holding_an_input_is_refused_even_with_force() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("work");
+        std::fs::create_dir(&dir).unwrap();
+        let scenario = dir.join("s.ron");
+        std::fs::write(&scenario, "Scenario()").unwrap();
+        let base = dir.join("base");
+        std::fs::create_dir(&base).unwrap();
+        let inputs = vec![scenario.clone(), base.clone()];
+        // `cd work && --out ../work`: the same directory by another spelling.
+        let spelled = dir.join("base").join("..");
+        for dest in [dir.clone(), spelled, base.clone()] {
+            for force in [false, true] {
+                let e = OutputDir::begin(&dest, force, &inputs)
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains("input of this run"), "{}: {e}", dest.display());
+            }
+        }
+        assert!(scenario.exists() && base.exists());
+        // Beside the inputs is fine.
+        let o = OutputDir::begin(&dir.join("out"), false, &inputs).unwrap();
+        o.commit().unwrap();
+    }
+
+    #[test]
+    fn stale_leftovers_of_killed_runs_do_not_block() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("out");
+        let o = OutputDir::begin(&dest, false, &[]).unwrap();
+        o.commit().unwrap();
+        // A claim and an `.old` directory left by processes that no longer run (pid 0 is
+        // never a user process), and an `.old` directory named like this process's own.
+        std::fs::write(d.path().join(".out.tradesim-claim"), "999999999\n").unwrap();
+        std::fs::create_dir(d.path().join(".out.tradesim-999999999.old")).unwrap();
+        let own_old = d
+            .path()
+            .join(format!(".out.tradesim-{}.old", std::process::id()));
+        std::fs::create_dir(&own_old).unwrap();
+        std::fs::write(own_old.join("x"), "x").unwrap();
+        let o = OutputDir::begin(&dest, true, &[]).unwrap();
+        o.write("b.csv", b"2").unwrap();
+        o.commit().unwrap();
+        assert_eq!(names(&dest), [MARKER, "b.csv"]);
+        assert!(!d.path().join(".out.tradesim-claim").exists());
     }
 }

@@ -33,10 +33,9 @@ pub fn measures(r: &EconomyRow) -> [f64; 7] {
         r.welfare_pct,
         r.real_wage_pct,
         pct(r.tariff_revenue, r.tariff_revenue_base),
-        if r.inward_fdi_base > 0.0 {
-            pct(r.inward_fdi, r.inward_fdi_base)
-        } else {
-            f64::NAN
+        match (r.inward_fdi_base, r.inward_fdi) {
+            (Some(base), Some(now)) if base > 0.0 => pct(now, base),
+            _ => f64::NAN,
         },
     ]
 }
@@ -56,8 +55,8 @@ pub struct SummaryRow {
     pub year: i32,
     pub economy: String,
     pub measure: String,
-    /// The central run (draw 0).
-    pub central: f64,
+    /// The central run (draw 0); empty when it failed (recorded in failures.csv).
+    pub central: Option<f64>,
     pub mean: f64,
     pub median: f64,
     pub p05: f64,
@@ -261,7 +260,7 @@ impl DrawSpill {
                         year: years[y],
                         economy: economies[s][e].clone(),
                         measure: MEASURES[m].to_string(),
-                        central: central[q],
+                        central: Some(central[q]).filter(|c| !c.is_nan()),
                         mean,
                         median: percentile(v, 0.5),
                         p05: percentile(v, 0.05),
@@ -331,8 +330,8 @@ mod tests {
             real_wage_pct: -x,
             tariff_revenue_base: 10.0,
             tariff_revenue: 10.0 + x,
-            inward_fdi_base: if economy == "AAA" { 5.0 } else { 0.0 },
-            inward_fdi: 5.0 + x,
+            inward_fdi_base: Some(if economy == "AAA" { 5.0 } else { 0.0 }),
+            inward_fdi: Some(5.0 + x),
             compared_with: "base_year".into(),
         }
     }
@@ -376,7 +375,7 @@ mod tests {
         v.sort_by(f64::total_cmp);
         assert_eq!(
             (r.mean, r.median, r.central),
-            (mean, percentile(&v, 0.5), (2030 % 97) as f64 / 10.0)
+            (mean, percentile(&v, 0.5), Some((2030 % 97) as f64 / 10.0))
         );
         for budget in [8, 64, 1000] {
             let part = spill_summary(budget);

@@ -1,6 +1,7 @@
 //! Batch files: several scenarios (paths, or grids of variations of a base scenario) and
 //! Monte Carlo settings, parsed from RON (`Batch( ... )`) and validated.
 
+use super::inputs::{hash_inputs, InputFile};
 use super::{load as load_scenario, Scenario, Source};
 use crate::error::{Error, Result};
 use crate::policy::Schedule;
@@ -48,7 +49,7 @@ fn default_true() -> bool {
 
 /// A grid of variations of one base scenario: the Cartesian product of the axes.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Variation")]
 pub struct RawVariation {
     pub base: String,
     #[serde(default)]
@@ -104,7 +105,7 @@ pub enum Distribution {
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "UncertainParameter")]
 pub struct RawUncertain {
     pub parameter: Parameter,
     pub distribution: Distribution,
@@ -114,7 +115,7 @@ pub struct RawUncertain {
 /// coefficients and covariance matrix (`vcov`; when absent, the standard errors on the
 /// diagonal). A `Theta` parameter takes minus the coefficient.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "EstimateDraws")]
 pub struct RawEstimateDraws {
     pub file: String,
     pub coefficients: Vec<(String, Parameter)>,
@@ -133,6 +134,13 @@ pub struct Batch {
     pub uncertainty: Vec<(Parameter, Distribution)>,
     /// Mean, covariance and targets of the estimate draws.
     pub estimate: Option<EstimateDraws>,
+    /// Every file and directory the batch reads: the batch file, each scenario's inputs
+    /// ([`Scenario::inputs`]) and the estimate file of `from_estimate`.
+    pub inputs: Vec<PathBuf>,
+    /// The SHA-256 of each input file when the batch was loaded (a baseline directory's CSV
+    /// files for the directory; [`super::inputs`]): a batch's outputs record them, and `merge`
+    /// refuses shards whose digests differ.
+    pub input_digests: Vec<InputFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -146,22 +154,14 @@ pub struct EstimateDraws {
 pub fn parse(path: &Path, text: &str) -> Result<RawBatch> {
     let options =
         ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    options.from_str::<RawBatch>(text).map_err(|e| {
-        let msg = match &e.code {
-            ron::Error::ExpectedDifferentStructName { found, .. } => {
-                format!(
-                    "this file starts with `{found}(`, but a batch file must start with `Batch(`"
-                )
-            }
-            other => format!("{other}"),
-        };
-        Error::scenario(path, text, e.span.start.line, e.span.start.col, msg)
-    })
+    options
+        .from_str::<RawBatch>(text)
+        .map_err(|e| super::ron_error(path, text, &e, "Batch"))
 }
 
 /// Load and validate a batch file and every scenario it names.
 pub fn load(path: &Path) -> Result<Batch> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = super::read_text(path)?;
     let src = Arc::new(Source {
         path: path.to_path_buf(),
         text,
@@ -237,10 +237,13 @@ pub fn load(path: &Path) -> Result<Batch> {
         }
         uncertainty.push((u.parameter.clone(), u.distribution));
     }
+    let mut inputs = vec![path.to_path_buf()];
+    inputs.extend(scenarios.iter().flat_map(|s| s.inputs.iter().cloned()));
     let estimate = match &raw.from_estimate {
         None => None,
         Some(e) => {
             let file = dir.join(&e.file);
+            inputs.push(file.clone());
             match read_estimate(&file, &e.coefficients) {
                 Ok(d) => {
                     for t in &d.targets {
@@ -257,9 +260,14 @@ pub fn load(path: &Path) -> Result<Batch> {
             }
         }
     };
-    if raw.draws > 0 && uncertainty.is_empty() && estimate.is_none() {
+    if raw.draws > 0 && uncertainty.is_empty() && raw.from_estimate.is_none() {
         errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
     }
+    let input_digests = if errors.is_empty() {
+        hash_inputs(&inputs)?
+    } else {
+        Vec::new()
+    };
     match errors.len() {
         0 => Ok(Batch {
             name: raw.name,
@@ -271,9 +279,38 @@ pub fn load(path: &Path) -> Result<Batch> {
             common_random_numbers: raw.common_random_numbers,
             uncertainty,
             estimate,
+            inputs,
+            input_digests,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),
+    }
+}
+
+impl Batch {
+    /// The batch with `draws` Monte Carlo draws per scenario instead of its file's count (a
+    /// quick run with few draws, or more): draws are numbered from 1, and draw d is the same
+    /// whatever the count, so the first draws of a long run equal those of a short one.
+    pub fn with_draws(mut self, draws: u32) -> Result<Batch> {
+        if draws > 0 && self.uncertainty.is_empty() && self.estimate.is_none() {
+            return Err(Error::invalid(
+                self.path.display().to_string(),
+                format!("draws = {draws} asked for, but the batch gives no `uncertainty` or `from_estimate`: every draw would equal the central run; add an uncertain parameter or use draws = 0"),
+            ));
+        }
+        self.draws = draws;
+        Ok(self)
+    }
+
+    /// The warnings of the batch's scenarios, each once.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for w in self.scenarios.iter().flat_map(|s| &s.warnings) {
+            if !out.contains(w) {
+                out.push(w.clone());
+            }
+        }
+        out
     }
 }
 
@@ -314,8 +351,15 @@ fn check_parameter(p: &Parameter, scenarios: &[Scenario]) -> std::result::Result
             {
                 Ok(())
             } else {
+                let mut names: Vec<&str> = scenarios
+                    .iter()
+                    .flat_map(|s| s.agreements.iter().map(|a| a.name.as_str()))
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
                 Err(format!(
-                    "Depth(\"{name}\"): no scenario of the batch has an agreement named `{name}`"
+                    "Depth(\"{name}\"): no scenario of the batch has an agreement named `{name}`; {}",
+                    crate::error::suggestion(name, &names, "agreements")
                 ))
             }
         }
@@ -347,8 +391,7 @@ fn read_estimate(
     file: &Path,
     coefs: &[(String, Parameter)],
 ) -> std::result::Result<EstimateDraws, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = super::read_text(file).map_err(|e| format!("cannot read the estimate: {e}"))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
     let c = v
@@ -371,6 +414,12 @@ fn read_estimate(
                 .ok_or_else(|| format!("`{name}` has no std_error"))?,
         );
     }
+    let show = file.display();
+    for (a, (name, _)) in coefs.iter().enumerate() {
+        if !(mean[a].is_finite() && sd[a].is_finite() && sd[a] >= 0.0) {
+            return Err(format!("coefficient `{name}` in {show} has estimate {} and std_error {}; both must be finite and the standard error ≥ 0", mean[a], sd[a]));
+        }
+    }
     let k = coefs.len();
     let mut cov = vec![vec![0.0; k]; k];
     for a in 0..k {
@@ -378,28 +427,35 @@ fn read_estimate(
     }
     // The full covariance matrix of `tradesim estimate --json`: `vcov` (rows and columns in
     // the order of `coefficient_names`).
-    let names: Vec<String> = v
-        .get("coefficient_names")
-        .and_then(|n| n.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(m) = v.get("vcov").and_then(|m| m.as_array()) {
+    if let Some(m) = v.get("vcov") {
+        let names: Vec<&str> = v
+            .get("coefficient_names")
+            .and_then(|n| n.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+            .unwrap_or_default();
+        let full = vcov_matrix(m, &names).map_err(|e| {
+            format!("{show}: {e}; write the file with `tradesim estimate --json`, or remove `vcov` to draw each coefficient independently from its std_error")
+        })?;
+        let mut idx = Vec::new();
+        for (name, _) in coefs {
+            idx.push(names.iter().position(|x| x == name).ok_or_else(|| {
+                format!("{show}: coefficient `{name}` is not among `coefficient_names`, so its row of `vcov` is unknown")
+            })?);
+        }
         for a in 0..k {
             for b in 0..k {
-                let (Some(ia), Some(ib)) = (
-                    names.iter().position(|x| x == &coefs[a].0),
-                    names.iter().position(|x| x == &coefs[b].0),
-                ) else {
-                    continue;
-                };
-                if let Some(x) = m.get(ia).and_then(|r| r.get(ib)).and_then(|x| x.as_f64()) {
-                    cov[a][b] = x;
-                }
+                cov[a][b] = full[idx[a]][idx[b]];
             }
+        }
+        let sub = nalgebra::DMatrix::from_fn(k, k, |a, b| cov[a][b]);
+        let eig = nalgebra::SymmetricEigen::new(sub).eigenvalues;
+        let scale = eig.iter().fold(0.0f64, |m, e| m.max(e.abs()));
+        let smallest = eig.iter().copied().fold(f64::INFINITY, f64::min);
+        if k > 0 && smallest < -1e-10 * scale.max(f64::MIN_POSITIVE) {
+            return Err(format!(
+                "{show}: the covariance matrix of {} is not positive semi-definite (smallest eigenvalue {smallest:.3e}), so it implies a negative variance for some combination of them and cannot be drawn from; re-estimate, or remove `vcov` to draw each coefficient independently from its std_error",
+                coefs.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ));
         }
     }
     Ok(EstimateDraws {
@@ -409,15 +465,81 @@ fn read_estimate(
     })
 }
 
+/// The `vcov` of an estimate file as a square symmetric matrix of finite numbers, one row and
+/// column per entry of `coefficient_names`, or what is wrong with it.
+fn vcov_matrix(
+    m: &serde_json::Value,
+    names: &[&str],
+) -> std::result::Result<Vec<Vec<f64>>, String> {
+    let rows = m.as_array().ok_or("`vcov` is not an array of rows")?;
+    if names.is_empty() {
+        return Err(
+            "the file has `vcov` but no `coefficient_names` saying which row is which coefficient"
+                .into(),
+        );
+    }
+    let p = names.len();
+    let mut out = Vec::with_capacity(p);
+    for (r, row) in rows.iter().enumerate() {
+        let row = row
+            .as_array()
+            .ok_or_else(|| format!("row {r} of `vcov` is not an array"))?;
+        if row.len() != p {
+            return Err(format!("`vcov` row {r} has {} entries but there are {p} coefficient_names; the matrix must be {p}×{p}", row.len()));
+        }
+        out.push(
+            row.iter()
+                .enumerate()
+                .map(|(c, x)| {
+                    x.as_f64()
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| format!("vcov[{r}][{c}] is not a finite number"))
+                })
+                .collect::<std::result::Result<Vec<f64>, String>>()?,
+        );
+    }
+    if out.len() != p {
+        return Err(format!(
+            "`vcov` has {} rows but there are {p} coefficient_names; the matrix must be {p}×{p}",
+            out.len()
+        ));
+    }
+    for a in 0..p {
+        if out[a][a] < 0.0 {
+            return Err(format!(
+                "the variance of `{}` (vcov[{a}][{a}]) is {}, negative",
+                names[a], out[a][a]
+            ));
+        }
+        for b in 0..a {
+            let tol = 1e-9 * out[a][a].abs().max(out[b][b].abs()).max(f64::MIN_POSITIVE);
+            if (out[a][b] - out[b][a]).abs() > tol {
+                return Err(format!(
+                    "`vcov` is not symmetric: vcov[{a}][{b}] = {} but vcov[{b}][{a}] = {} (`{}`, `{}`); a covariance matrix is symmetric",
+                    out[a][b], out[b][a], names[a], names[b]
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The agreement of a grid's base scenario with this name.
 fn agreement_mut<'a>(
     s: &'a mut Scenario,
     name: &str,
 ) -> std::result::Result<&'a mut crate::policy::Agreement, String> {
+    let names: Vec<String> = s.agreements.iter().map(|a| a.name.clone()).collect();
     s.agreements
         .iter_mut()
         .find(|x| x.name == name)
-        .ok_or_else(|| format!("the base scenario has no agreement `{name}`"))
+        .ok_or_else(|| {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            format!(
+                "the base scenario has no agreement `{name}`; {}",
+                crate::error::suggestion(name, &names, "agreements")
+            )
+        })
 }
 
 /// Expand a variation grid into scenarios.
@@ -473,15 +595,16 @@ fn expand(
                         format!("the base scenario's baseline has no sector `{sector}`")
                     })?;
                     let t = values[k];
-                    if !(t.is_finite() && t > 0.0) {
-                        return Err(format!("Theta value {t} must be positive"));
-                    }
+                    crate::data::check_theta(t)
+                        .map_err(|m| format!("Theta(sector: \"{sector}\"): {m}"))?;
                     s.theta[j] = t;
                     labels.push(format!("θ {sector}={t}"));
                 }
                 GridAxis::Depth { agreement, beta } => {
-                    let ag = agreement_mut(&mut s, agreement)?;
                     let b = beta[k];
+                    crate::policy::check_depth_beta(b)
+                        .map_err(|m| format!("Depth(agreement: \"{agreement}\"): {m}"))?;
+                    let ag = agreement_mut(&mut s, agreement)?;
                     ag.set_depth_beta(b);
                     labels.push(format!("{agreement} depth β={b}"));
                 }

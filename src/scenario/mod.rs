@@ -5,6 +5,7 @@
 //! every error it finds at once.
 
 pub mod batch;
+pub mod inputs;
 pub mod raw;
 pub mod schema;
 
@@ -52,6 +53,83 @@ impl Source {
         let (line, col) = self.locate(anchor, needle);
         Error::scenario(&self.path, &self.text, line, col, message)
     }
+
+    /// A warning at the same place [`Source::error`] would point to, as the text to print.
+    fn warning(&self, anchor: Option<&str>, needle: &str, message: impl Into<String>) -> String {
+        self.error(anchor, needle, message).to_string()
+    }
+
+    /// The 1-based line and column of the `nth` (0-based) field `name:` in the code: outside
+    /// comments and string literals, not part of a longer identifier.
+    fn locate_field(&self, name: &str, nth: usize) -> Option<(usize, usize)> {
+        let code = blank_strings(&blank_comments(&self.text));
+        let b = code.as_bytes();
+        let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        let off = code
+            .match_indices(name)
+            .map(|(k, _)| k)
+            .filter(|&k| {
+                let end = k + name.len();
+                let after = code[end..].trim_start();
+                (k == 0 || !ident(b[k - 1]))
+                    && (end == b.len() || !ident(b[end]))
+                    && after.starts_with(':')
+            })
+            .nth(nth)?;
+        Some(self.line_col(off))
+    }
+
+    fn line_col(&self, off: usize) -> (usize, usize) {
+        let before = &self.text[..off];
+        let line = before.matches('\n').count() + 1;
+        let col = off - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+        (line, col)
+    }
+
+    /// An error at the field `name:` (the whole file's start when the field is absent).
+    fn field_error(&self, name: &str, message: impl Into<String>) -> Error {
+        let (line, col) = self.locate_field(name, 0).unwrap_or((1, 1));
+        Error::scenario(&self.path, &self.text, line, col, message)
+    }
+
+    /// The place of the `nth` agreement named `name` (`name: "…"` of that agreement).
+    fn agreement_at(&self, name: &str, nth: usize) -> (usize, usize) {
+        let code = blank_comments(&self.text);
+        let quoted = format!("\"{name}\"");
+        code.match_indices(&quoted)
+            .map(|(k, _)| k)
+            .filter(|&k| {
+                let before = code[..k].trim_end();
+                before.ends_with(':') && before[..before.len() - 1].trim_end().ends_with("name")
+            })
+            .nth(nth)
+            .map_or((1, 1), |k| self.line_col(k))
+    }
+}
+
+/// The text with the contents of string literals replaced by spaces (quotes kept), so that a
+/// search for a field name does not stop inside a string.
+fn blank_strings(code: &str) -> String {
+    let mut out = code.as_bytes().to_vec();
+    let (mut k, mut in_str) = (0, false);
+    while k < out.len() {
+        match (in_str, out[k]) {
+            (true, b'\\') => {
+                out[k] = b' ';
+                if k + 1 < out.len() && out[k + 1] != b'\n' {
+                    out[k + 1] = b' ';
+                }
+                k += 2;
+                continue;
+            }
+            (true, b'"') | (false, b'"') => in_str = !in_str,
+            (true, c) if c != b'\n' => out[k] = b' ',
+            _ => {}
+        }
+        k += 1;
+    }
+    // Multi-byte characters inside strings became spaces byte by byte: still UTF-8, same offsets.
+    String::from_utf8(out).unwrap_or_else(|_| code.to_string())
 }
 
 /// The text with `//` and `/* */` comments replaced by spaces (outside string literals), so
@@ -115,10 +193,30 @@ pub struct Scenario {
     pub input_output: bool,
     pub solver: SolverSettings,
     pub agreements: Vec<Agreement>,
+    /// The file that defines each agreement (parallel to `agreements`), and whether that file
+    /// is the scenario's own or one of its parents that is not a description of the base-year
+    /// data (a file whose agreements are all in force in the base year).
+    pub agreement_origins: Vec<AgreementOrigin>,
     /// The investment block, when the scenario projects FDI.
     pub investment: Option<crate::invest::Investment>,
     /// What every `*_pct` output is measured against.
     pub compared_with: ComparedWith,
+    /// Every file and directory the scenario was read from: the files of its `extends` chain,
+    /// the baseline's directory, and any estimate or FDI-stock files it names. An output
+    /// directory may not equal or contain one of them (`report::output`).
+    pub inputs: Vec<PathBuf>,
+    /// What validation accepted but the user should hear about, each saying what to do
+    /// (`file:line:column: message`, with the line and a caret).
+    pub warnings: Vec<String>,
+}
+
+/// Where an agreement of a scenario was defined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementOrigin {
+    pub file: PathBuf,
+    /// Defined in the scenario file itself or in a parent that is not a base-year data file:
+    /// the scenario's own agreement (`tradesim check` shows these; `--all` shows every one).
+    pub own: bool,
 }
 
 /// What a scenario's outcomes are measured against.
@@ -144,6 +242,9 @@ pub struct ReferencePath {
     pub without: Vec<String>,
     /// The reference's agreements, those in `without` marked removed.
     pub agreements: Vec<Agreement>,
+    /// The files the reference is made from (its `extends` chain and the estimate files its
+    /// depth effects name); they join the scenario's [`Scenario::inputs`].
+    pub inputs: Vec<PathBuf>,
 }
 
 impl ComparedWith {
@@ -197,13 +298,13 @@ struct Merged {
     description: Option<String>,
     source: Arc<Source>,
     baseline: Option<Located<BaselineRef>>,
-    base_year: Option<i32>,
-    horizon: Option<i32>,
-    years: Option<Vec<i32>>,
+    base_year: Option<Located<i32>>,
+    horizon: Option<Located<i32>>,
+    years: Option<Located<Vec<i32>>>,
     elasticities: BTreeMap<String, Located<Elasticity>>,
     deficits: Option<Deficits>,
     input_output: Option<bool>,
-    solver: Option<raw::RawSolver>,
+    solver: Option<Located<raw::RawSolver>>,
     agreements: Vec<Located<RawAgreement>>,
     investment: Option<Located<raw::RawInvestment>>,
     remove: Vec<Located<String>>,
@@ -211,39 +312,106 @@ struct Merged {
     phase_outs: Option<PhaseOuts>,
     compared_with: Option<Located<RawComparedWith>>,
     depth: BTreeMap<String, Located<RawDepth>>,
+    /// The files read along the `extends` chain and the files they name (estimates, FDI stocks).
+    inputs: Vec<PathBuf>,
 }
 
 /// Parse one file's RON text into a [`RawScenario`], with line and column on error.
 pub fn parse(path: &Path, text: &str) -> Result<RawScenario> {
     let options =
         ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    options.from_str::<RawScenario>(text).map_err(|e| {
-        let message = explain_ron_error(&e.code);
-        Error::scenario(path, text, e.span.start.line, e.span.start.col, message)
-    })
+    options
+        .from_str::<RawScenario>(text)
+        .map_err(|e| ron_error(path, text, &e, "Scenario"))
 }
 
-fn explain_ron_error(code: &ron::Error) -> String {
+/// A RON parse error as a scenario error: the position, a message naming the field where the
+/// parser stopped, and what to write instead. `top` is the file's top-level struct name.
+pub(crate) fn ron_error(path: &Path, text: &str, e: &ron::error::SpannedError, top: &str) -> Error {
+    let (line, col) = (e.span.start.line, e.span.start.col);
+    let field = field_before(text, line, col);
+    Error::scenario(
+        path,
+        text,
+        line,
+        col,
+        explain_ron_error(&e.code, field.as_deref(), top),
+    )
+}
+
+/// The name of the field whose value starts before 1-based `line`, `col`: the identifier
+/// before the last `:` (outside strings and comments) that precedes the position.
+fn field_before(text: &str, line: usize, col: usize) -> Option<String> {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let off = text[start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(text.len(), |(k, _)| start + k)
+        .min(text.len());
+    let code = blank_strings(&blank_comments(text));
+    let before = code.get(..off)?;
+    let colon = before.rfind(':')?;
+    let name: String = before[..colon]
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// What a whole-number field takes, for messages.
+fn integer_hint(field: &str) -> &'static str {
+    match field {
+        "years" | "phase_in_years" => "a whole number of years, at least 1 (e.g. `years: 10`)",
+        "max_iterations" => "a whole number, at least 1",
+        "draws" => "a whole number of Monte Carlo draws, 0 or more",
+        "seed" => "a whole number, 0 or more",
+        "horizon" | "base_year" | "entry_into_force" | "year" => {
+            "a calendar year written as a whole number (e.g. 2030)"
+        }
+        _ => "a whole number in the range this field allows (counts cannot be negative)",
+    }
+}
+
+fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> String {
     use ron::Error as E;
+    let within = |outer: &Option<String>| {
+        outer
+            .as_ref()
+            .map(|o| format!(" in `{o}`"))
+            .unwrap_or_default()
+    };
+    let near = field.map(|f| format!(" (at `{f}`)")).unwrap_or_default();
     match code {
         E::NoSuchStructField {
             expected,
             found,
             outer,
-        } => format!(
-            "unknown field `{found}`{}; expected one of: {}",
-            outer
-                .as_ref()
-                .map(|o| format!(" in `{o}`"))
-                .unwrap_or_default(),
-            expected.join(", ")
-        ),
-        E::MissingStructField { field, outer } => format!(
-            "missing field `{field}`{}; add it",
-            outer
-                .as_ref()
-                .map(|o| format!(" in `{o}`"))
-                .unwrap_or_default()
+        } => {
+            let near = crate::error::did_you_mean(found, expected.iter().copied());
+            format!(
+                "unknown field `{found}`{}; {}expected one of: {}",
+                within(outer),
+                near.first()
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default(),
+                expected.join(", ")
+            )
+        }
+        E::MissingStructField { field, outer } => {
+            format!("missing field `{field}`{}; add it", within(outer))
+        }
+        E::DuplicateStructField { field, outer } => format!(
+            "the field `{field}` is given twice{}; keep one",
+            within(outer)
         ),
         E::NoSuchEnumVariant {
             expected,
@@ -258,16 +426,74 @@ fn explain_ron_error(code: &ron::Error) -> String {
             expected.join(", ")
         ),
         E::ExpectedDifferentStructName { expected, found } => {
-            format!("this file starts with `{found}(`, but a scenario file must start with `{expected}(`")
+            format!(
+                "this file starts with `{found}(`, but a {} file must start with `{expected}(`",
+                expected.to_lowercase()
+            )
         }
+        E::IntegerOutOfBounds | E::ExpectedInteger => match field {
+            Some(f) => format!(
+                "`{f}` takes {}; {}",
+                integer_hint(f),
+                if matches!(code, E::IntegerOutOfBounds) {
+                    "this value is out of range"
+                } else {
+                    "this is not a whole number"
+                }
+            ),
+            None => format!("{code}: write a whole number"),
+        },
+        E::InvalidValueForType { expected, found } => match field {
+            Some(f) => format!("`{f}` takes {expected}, not {found}"),
+            None => format!("expected {expected}, not {found}"),
+        },
         other => format!(
-            "{other}; check the syntax near here (RON: `field: value,` inside `Scenario( ... )`)"
+            "{other}{near}; check the syntax near here (RON: `field: value,` inside `{top}( ... )`)"
         ),
     }
 }
 
+/// The largest scenario or batch file tradesim reads: such files are kilobytes of text.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// The deepest `extends` chain tradesim follows.
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+
+/// Read a scenario, batch or structural-gravity file as text, refusing a file larger than
+/// [`MAX_FILE_BYTES`] (a device such as `/dev/zero`, or the wrong file) and text that is not
+/// UTF-8.
+pub fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    if path.is_dir() {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "is a directory; name a .ron file",
+        ));
+    }
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!("is larger than {} MiB; scenario and batch files are a few kilobytes of RON text: is this the right file?", MAX_FILE_BYTES >> 20),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::invalid(
+            path.display().to_string(),
+            format!(
+                "is not UTF-8 text (at byte {}); save it as UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
 fn read_source(path: &Path) -> Result<Arc<Source>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = read_text(path)?;
     Ok(Arc::new(Source {
         path: path.to_path_buf(),
         text,
@@ -286,17 +512,30 @@ fn resolve(dir: &Path, p: &str) -> String {
 /// Read a file and its `extends` chain into one merged scenario.
 fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     let canonical = path.canonicalize().map_err(|e| Error::io(path, e))?;
+    let show = |chain: &[PathBuf], last: &PathBuf| {
+        chain
+            .iter()
+            .chain([last])
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
     if chain.contains(&canonical) {
         return Err(Error::invalid(
             path.display().to_string(),
             format!(
                 "`extends` makes a cycle: {}; remove one link",
-                chain
-                    .iter()
-                    .chain([&canonical])
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" → ")
+                show(chain, &canonical)
+            ),
+        ));
+    }
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(Error::invalid(
+            chain[0].display().to_string(),
+            format!(
+                "the `extends` chain is more than {MAX_EXTENDS_DEPTH} files deep ({} → … → {}); tradesim follows at most {MAX_EXTENDS_DEPTH}: merge some of the files",
+                chain[0].display(),
+                canonical.display()
             ),
         ));
     }
@@ -310,13 +549,41 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             source: source.clone(),
         }
     }
+    // Mistakes within this one file, found before merging.
+    let mut errors = Vec::new();
+    if raw.horizon.is_some() && raw.years.is_some() {
+        errors.push(source.field_error("years", "both `horizon` and `years` are given; `years` lists the years to solve and `horizon` means every year up to it: keep one"));
+    }
+    let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &raw.agreements {
+        let nth = first_seen.entry(a.name.as_str()).or_insert(0);
+        if *nth > 0 {
+            let (l0, c0) = source.agreement_at(&a.name, 0);
+            let (line, col) = source.agreement_at(&a.name, *nth);
+            errors.push(Error::scenario(
+                path,
+                &source.text,
+                line,
+                col,
+                format!("agreement `{}` is defined twice in this file, here and at {}:{l0}:{c0}; an agreement's name identifies it (a file that extends another replaces the parent's agreement of the same name), so rename or remove one", a.name, path.display()),
+            ));
+        }
+        *nth += 1;
+    }
     let mut m = match &raw.extends {
         Some(parent) => {
             let ppath = PathBuf::from(resolve(&dir, parent));
             if !ppath.exists() {
-                return Err(source.error(Some("extends"), parent, format!("`extends` names {}, which does not exist; give a path relative to this file", ppath.display())));
+                errors.push(source.error(Some("extends"), parent, format!("`extends` names {}, which does not exist; give a path relative to this file", ppath.display())));
+                return Err(many(errors));
             }
-            load_merged(&ppath, chain)?
+            match load_merged(&ppath, chain) {
+                Ok(m) => m,
+                Err(e) => {
+                    errors.push(e);
+                    return Err(many(errors));
+                }
+            }
         }
         None => Merged {
             name: String::new(),
@@ -337,8 +604,13 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             phase_outs: None,
             compared_with: None,
             depth: BTreeMap::new(),
+            inputs: Vec::new(),
         },
     };
+    if !errors.is_empty() {
+        return Err(many(errors));
+    }
+    m.inputs.push(path.to_path_buf());
     m.name = raw.name.clone();
     m.description = raw.description.clone();
     m.source = source.clone();
@@ -350,17 +622,25 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
         };
         m.baseline = Some(at(b, &source));
     }
-    m.base_year = raw.base_year.or(m.base_year);
-    m.horizon = raw.horizon.or(m.horizon);
-    if raw.years.is_some() {
-        m.years = raw.years;
+    if let Some(y) = raw.base_year {
+        m.base_year = Some(at(y, &source));
+    }
+    // A file's `horizon` replaces an inherited `years`, and its `years` an inherited `horizon`.
+    if let Some(h) = raw.horizon {
+        m.horizon = Some(at(h, &source));
+        m.years = None;
+    }
+    if let Some(ys) = raw.years {
+        m.years = Some(at(ys, &source));
+        m.horizon = None;
     }
     for (k, v) in raw.elasticities {
         let v = match v {
-            Elasticity::FromEstimate { file, coefficient } => Elasticity::FromEstimate {
-                file: resolve(&dir, &file),
-                coefficient,
-            },
+            Elasticity::FromEstimate { file, coefficient } => {
+                let file = resolve(&dir, &file);
+                m.inputs.push(PathBuf::from(&file));
+                Elasticity::FromEstimate { file, coefficient }
+            }
             other => other,
         };
         m.elasticities.insert(k, at(v, &source));
@@ -368,20 +648,27 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     m.deficits = raw.deficits.or(m.deficits);
     m.input_output = raw.input_output.or(m.input_output);
     if let Some(s) = raw.solver {
-        let old = m.solver.unwrap_or(raw::RawSolver {
-            tolerance: None,
-            max_iterations: None,
-            step: None,
-        });
-        m.solver = Some(raw::RawSolver {
-            tolerance: s.tolerance.or(old.tolerance),
-            max_iterations: s.max_iterations.or(old.max_iterations),
-            step: s.step.or(old.step),
-        });
+        let old = m.solver.as_ref().map_or(
+            raw::RawSolver {
+                tolerance: None,
+                max_iterations: None,
+                step: None,
+            },
+            |o| o.value,
+        );
+        m.solver = Some(at(
+            raw::RawSolver {
+                tolerance: s.tolerance.or(old.tolerance),
+                max_iterations: s.max_iterations.or(old.max_iterations),
+                step: s.step.or(old.step),
+            },
+            &source,
+        ));
     }
     for mut a in raw.agreements {
         if let Some(RawDepth::FromEstimate { file, .. }) = &mut a.depth {
             *file = resolve(&dir, file);
+            m.inputs.push(PathBuf::from(&*file));
         }
         m.agreements.retain(|x| x.value.name != a.name);
         m.agreements.push(at(a, &source));
@@ -389,9 +676,11 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     if let Some(mut inv) = raw.investment {
         if let Some(p) = &mut inv.stocks {
             *p = resolve(&dir, p);
+            m.inputs.push(PathBuf::from(&*p));
         }
         for e in &mut inv.from_estimate {
             e.file = resolve(&dir, &e.file);
+            m.inputs.push(PathBuf::from(&e.file));
         }
         m.investment = Some(at(inv, &source));
     }
@@ -409,6 +698,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     for (k, mut d) in raw.depth {
         if let RawDepth::FromEstimate { file, .. } = &mut d {
             *file = resolve(&dir, file);
+            m.inputs.push(PathBuf::from(&*file));
         }
         m.depth.insert(k, at(d, &source));
     }
@@ -420,6 +710,15 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     Ok(m)
 }
 
+/// One error, or several as [`Error::Many`].
+fn many(mut errors: Vec<Error>) -> Error {
+    if errors.len() == 1 {
+        errors.pop().expect("one error")
+    } else {
+        Error::Many(errors)
+    }
+}
+
 /// Load, merge and validate a scenario file, loading its baseline.
 pub fn load(path: &Path) -> Result<Scenario> {
     let m = load_merged(path, &mut Vec::new())?;
@@ -427,15 +726,37 @@ pub fn load(path: &Path) -> Result<Scenario> {
     let Some(bref) = &m.baseline else {
         return Err(src.error(None, "Scenario", "no `baseline` is given (here or in the files it extends); add e.g. `baseline: Builtin(\"apac-americas-2014\")`"));
     };
-    let baseline = load_baseline(&bref.value).map_err(|e| match e {
-        Error::Io { path, source } => bref.source.error(
-            Some("baseline"),
-            "baseline",
-            format!("the baseline cannot be read: {}: {source}; check the path (relative to this file) or the data directory", path.display()),
-        ),
+    let (baseline, notes) = load_baseline_noting(&bref.value).map_err(|e| match e {
+        Error::Io { path, source } => {
+            let hint = reference_data_note(&path)
+                .map(|n| format!("; {n}"))
+                .unwrap_or_else(|| {
+                    "; check the path (relative to this file) or the data directory".into()
+                });
+            bref.source.error(
+                Some("baseline"),
+                "baseline",
+                format!(
+                    "the baseline cannot be read: {}: {source}{hint}",
+                    path.display()
+                ),
+            )
+        }
         other => other,
     })?;
-    validate(m, baseline)
+    let baseline_dir = baseline_path(&bref.value);
+    let mut s = validate(m, baseline)?;
+    s.warnings.splice(0..0, notes);
+    s.inputs.push(baseline_dir);
+    Ok(s)
+}
+
+/// The directory a baseline reference reads.
+pub fn baseline_path(r: &BaselineRef) -> PathBuf {
+    match r {
+        BaselineRef::Builtin(name) => builtin_dir(name),
+        BaselineRef::CaliendoParro2015(dir) | BaselineRef::Csv(dir) => PathBuf::from(dir),
+    }
 }
 
 /// Load, merge and validate a scenario file against `baseline` instead of the baseline the
@@ -448,19 +769,53 @@ pub fn load_with_baseline(path: &Path, baseline: Baseline) -> Result<Scenario> {
 
 /// Load the baseline a scenario names.
 pub fn load_baseline(r: &BaselineRef) -> Result<Baseline> {
+    load_baseline_noting(r).map(|(b, _)| b)
+}
+
+/// Load the baseline a scenario names, with the loader's warnings (values it accepted but
+/// adjusted or doubts, each saying what to do).
+pub fn load_baseline_noting(r: &BaselineRef) -> Result<(Baseline, Vec<String>)> {
     match r {
         BaselineRef::Builtin(name) => {
             let dir = builtin_dir(name);
             if !dir.is_dir() {
                 return Err(Error::invalid(format!("Builtin(\"{name}\")"), format!("no built-in world of that name (looked in {}); the built-in world is `apac-americas-2014`", dir.display())));
             }
-            let mut b = data::tidy::load(&dir)?;
+            let (mut b, notes) = data::tidy::load_noting(&dir)?;
             b.name = name.clone();
-            Ok(b)
+            Ok((b, notes))
         }
-        BaselineRef::Csv(dir) => data::tidy::load(Path::new(dir)),
-        BaselineRef::CaliendoParro2015(dir) => data::cp2015::load(Path::new(dir)),
+        BaselineRef::Csv(dir) => data::tidy::load_noting(Path::new(dir)),
+        BaselineRef::CaliendoParro2015(dir) => {
+            Ok((data::cp2015::load(Path::new(dir))?, Vec::new()))
+        }
     }
+}
+
+/// The reference data sets that scenario files shipped with tradesim read from
+/// `../shared/data/` beside the repository, and where each comes from
+/// (`../shared/data/PROVENANCE.md`). They are not shipped with tradesim.
+pub const REFERENCE_DATA: &[(&str, &str)] = &[
+    ("cp2015", "the Caliendo and Parro (2015) NAFTA replication data as packaged in the R package paulofelipe/cp2015 (data/cp2015_nafta.rda), written out as CSV"),
+    ("advanced-guide", "the data of Yotov, Piermartini, Monteiro and Larch (2016), An Advanced Guide to Trade Policy Analysis, as packaged in the R package pachadotdev/tradepolicy (data/agtpa_applications.rda), written out as CSV"),
+    ("gegravity-sample", "gegravity's example data (github.com/peter-herman/gegravity, examples/sample_data_set.dlm), written out as CSV"),
+    ("wiod-2000-2014", "the example data of the GE_gravity Stata command (Baier, Yotov and Zylkin), from WIOD and the NSF-Kellogg EIA database, as packaged in the R package VKudlay/GEGravity, written out as CSV"),
+];
+
+/// For a path into `shared/data/<set>`: a note that it is reference data not shipped with
+/// tradesim, and where to get it (README, "Reference data").
+pub fn reference_data_note(path: &Path) -> Option<String> {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let rest = &text[text.find("shared/data/")? + "shared/data/".len()..];
+    let set: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let origin = REFERENCE_DATA
+        .iter()
+        .find(|(name, _)| *name == set.as_str())
+        .map_or("a reference data set", |(_, o)| o);
+    Some(format!("this is reference data `{set}` read from ../shared/data beside the repository, which is not shipped with tradesim: {origin} (README, \"Reference data\")"))
 }
 
 /// Where the built-in worlds live: `data/<name>` in the repository.
@@ -472,8 +827,8 @@ pub fn builtin_dir(name: &str) -> PathBuf {
 
 /// Read a coefficient from an estimate's JSON file (`tradesim estimate --json`).
 pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Result<f64, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read the estimate file {file}: {e}"))?;
+    let text =
+        read_text(Path::new(file)).map_err(|e| format!("cannot read the estimate file: {e}"))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{file} is not JSON: {e}"))?;
     let coefs = v.get("coefficients").ok_or_else(|| {
@@ -485,8 +840,8 @@ pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Resul
             .map(|o| o.keys().map(String::as_str).collect())
             .unwrap_or_default();
         format!(
-            "{file} has no coefficient `{coefficient}` (it has: {})",
-            names.join(", ")
+            "{file} has no coefficient `{coefficient}`; {}",
+            crate::error::suggestion(coefficient, &names, "coefficients")
         )
     })?;
     c.get("estimate")
@@ -495,39 +850,76 @@ pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Resul
         .ok_or_else(|| format!("coefficient `{coefficient}` in {file} has no finite `estimate`"))
 }
 
+/// The calendar years tradesim accepts anywhere in a scenario.
+pub const YEAR_RANGE: (i32, i32) = (1800, 2500);
+
+/// The farthest a solved year may lie after the base year (each year is one equilibrium solve).
+pub const MAX_YEARS_AHEAD: i32 = 200;
+
+/// Why `year` is not a calendar year tradesim accepts, if it is not.
+fn check_year(year: i32) -> std::result::Result<(), String> {
+    let (lo, hi) = YEAR_RANGE;
+    if (lo..=hi).contains(&year) {
+        Ok(())
+    } else {
+        Err(format!(
+            "year {year} is outside {lo}–{hi}; write a calendar year such as 2030"
+        ))
+    }
+}
+
 fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
     let src = m.source.clone();
+    let mut inputs = m.inputs.clone();
     let mut errors: Vec<Error> = Vec::new();
-    let base_year = m.base_year.unwrap_or_else(|| {
-        errors.push(src.error(
-            None,
-            "Scenario",
-            "no `base_year` is given; add the year of the baseline data, e.g. `base_year: 2014`",
-        ));
-        0
-    });
-    let years: Vec<i32> = match (&m.years, m.horizon) {
+    let mut warnings: Vec<String> = Vec::new();
+    let base_year = match &m.base_year {
+        Some(y) => {
+            if let Err(msg) = check_year(y.value) {
+                errors.push(y.source.field_error("base_year", msg));
+            }
+            y.value
+        }
+        None => {
+            errors.push(src.error(
+                None,
+                "Scenario",
+                "no `base_year` is given; add the year of the baseline data, e.g. `base_year: 2014`",
+            ));
+            0
+        }
+    };
+    let last_allowed = base_year.saturating_add(MAX_YEARS_AHEAD);
+    let years: Vec<i32> = match (&m.years, &m.horizon) {
         (Some(ys), _) => {
-            let mut ys = ys.clone();
-            ys.sort_unstable();
-            ys.dedup();
-            if ys.is_empty() {
-                errors.push(src.error(Some("years"), "years", "`years` is empty; list at least one year or remove it to solve base_year..=horizon"));
+            let mut v = ys.value.clone();
+            v.sort_unstable();
+            v.dedup();
+            if v.is_empty() {
+                errors.push(ys.source.field_error("years", "`years` is empty; list at least one year or remove it to solve base_year..=horizon"));
             }
-            if let Some(y) = ys.iter().find(|y| **y < base_year) {
-                errors.push(src.error(Some("years"), &y.to_string(), format!("year {y} is before base_year {base_year}; years are solved from the base year on")));
+            if let Some(y) = v.iter().find(|y| **y < base_year) {
+                errors.push(ys.source.error(Some("years"), &y.to_string(), format!("year {y} is before base_year {base_year}; years are solved from the base year on")));
             }
-            ys
+            if let Some(y) = v.iter().find(|y| **y > last_allowed) {
+                errors.push(ys.source.error(Some("years"), &y.to_string(), format!("year {y} is more than {MAX_YEARS_AHEAD} years after base_year {base_year}; tradesim projects at most {MAX_YEARS_AHEAD} years ahead")));
+            }
+            v.retain(|y| (base_year..=last_allowed).contains(y));
+            v
         }
         (None, Some(h)) => {
-            if h < base_year {
-                errors.push(src.error(
-                    Some("horizon"),
+            if h.value < base_year {
+                errors.push(h.source.field_error(
                     "horizon",
-                    format!("horizon {h} is before base_year {base_year}"),
+                    format!("horizon {} is before base_year {base_year}; the horizon is the last year solved, at or after the base year", h.value),
+                ));
+            } else if h.value > last_allowed {
+                errors.push(h.source.field_error(
+                    "horizon",
+                    format!("horizon {} is more than {MAX_YEARS_AHEAD} years after base_year {base_year}; tradesim projects at most {MAX_YEARS_AHEAD} years ahead (each year is a full equilibrium solve)", h.value),
                 ));
             }
-            (base_year..=h).collect()
+            (base_year..=h.value.min(last_allowed)).collect()
         }
         (None, None) => {
             errors.push(src.error(
@@ -539,6 +931,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         }
     };
 
+    let sector_codes: Vec<&str> = baseline.sectors.iter().map(|s| s.code.as_str()).collect();
     let mut theta: Vec<f64> = baseline.sectors.iter().map(|s| s.theta).collect();
     for (code, e) in &m.elasticities {
         let Some(j) = baseline.sector_index(code) else {
@@ -546,8 +939,8 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
                 Some("elasticities"),
                 &format!("\"{code}\""),
                 format!(
-                    "elasticity for `{code}`, which is not a sector of the baseline (sectors: {})",
-                    codes(baseline.sectors.iter().map(|s| &s.code))
+                    "elasticity for `{code}`, which is not a sector of the baseline; {}",
+                    crate::error::suggestion(code, &sector_codes, "sectors")
                 ),
             ));
             continue;
@@ -558,20 +951,26 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
                 estimate_coefficient(file, coefficient).map(|c| -c)
             }
         };
-        match v {
-            Ok(v) if v.is_finite() && v > 0.0 => theta[j] = v,
-            Ok(v) => errors.push(e.source.error(Some("elasticities"), &format!("\"{code}\""), format!("the elasticity of `{code}` is {v}; θ must be positive (an estimate's coefficient on log(1+tariff) is −θ)"))),
-            Err(msg) => errors.push(e.source.error(Some("elasticities"), &format!("\"{code}\""), msg)),
+        match v.and_then(|v| data::check_theta(v).map(|_| v)) {
+            Ok(v) => theta[j] = v,
+            Err(msg) => errors.push(e.source.error(
+                Some("elasticities"),
+                &format!("\"{code}\""),
+                format!("the elasticity of `{code}`: {msg}"),
+            )),
         }
     }
 
     let solver = {
         let d = SolverSettings::default();
-        let s = m.solver.unwrap_or(raw::RawSolver {
-            tolerance: None,
-            max_iterations: None,
-            step: None,
-        });
+        let s = m.solver.as_ref().map_or(
+            raw::RawSolver {
+                tolerance: None,
+                max_iterations: None,
+                step: None,
+            },
+            |s| s.value,
+        );
         let st = SolverSettings {
             tolerance: s.tolerance.unwrap_or(d.tolerance),
             max_iterations: s.max_iterations.unwrap_or(d.max_iterations),
@@ -581,21 +980,22 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             || st.max_iterations == 0
             || !(st.step > 0.0 && st.step <= 1.0)
         {
-            errors.push(src.error(Some("solver"), "solver", "solver settings out of range: tolerance in (0, 1), max_iterations ≥ 1, step in (0, 1]"));
+            let at = m.solver.as_ref().map_or(&src, |s| &s.source);
+            errors.push(at.field_error("solver", format!("solver settings out of range (tolerance {}, max_iterations {}, step {}): tolerance in (0, 1), max_iterations ≥ 1, step in (0, 1]", st.tolerance, st.max_iterations, st.step)));
         }
         st
     };
 
-    let names: BTreeSet<&str> = m.agreements.iter().map(|a| a.value.name.as_str()).collect();
+    let names: Vec<&str> = m.agreements.iter().map(|a| a.value.name.as_str()).collect();
     for r in m.remove.iter().chain(&m.continue_phase_out) {
-        if !names.contains(r.value.as_str()) {
+        if !names.contains(&r.value.as_str()) {
             errors.push(r.source.error(
                 None,
                 &format!("\"{}\"", r.value),
                 format!(
-                    "no agreement named `{}` (agreements: {})",
+                    "no agreement named `{}`; {}",
                     r.value,
-                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                    crate::error::suggestion(&r.value, &names, "agreements")
                 ),
             ));
         }
@@ -611,17 +1011,47 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         .as_ref()
         .and_then(|inv| validate_investment(inv, &baseline, &mut errors));
     let run_to_the_end = m.phase_outs == Some(PhaseOuts::RunToTheEnd);
-    let mut agreements = Vec::new();
+    // A parent whose agreements are all in force in the base year describes the data.
+    let mut has_new: BTreeMap<&Path, bool> = BTreeMap::new();
     for a in &m.agreements {
-        let mut ag = validate_agreement(&a.value, &a.source, &baseline, base_year, &mut errors);
-        ag.removed = removed.contains(ag.name.as_str());
-        if ag.entry_into_force <= base_year
-            && !run_to_the_end
-            && !continued.contains(ag.name.as_str())
-        {
+        *has_new.entry(a.source.path.as_path()).or_default() |=
+            a.value.entry_into_force > base_year;
+    }
+    let mut agreements = Vec::new();
+    let mut agreement_origins = Vec::new();
+    for a in &m.agreements {
+        let name = a.value.name.as_str();
+        let mut ag = validate_agreement(
+            &a.value,
+            &a.source,
+            &baseline,
+            base_year,
+            &mut errors,
+            &mut warnings,
+        );
+        ag.removed = removed.contains(name);
+        let is_continued = continued.contains(name);
+        if ag.entry_into_force <= base_year && !is_continued && !run_to_the_end {
             ag.frozen_from = Some(base_year);
         }
+        let file = a.source.path.clone();
+        let own = file == src.path || has_new[file.as_path()] || ag.removed || is_continued;
+        let anchor = format!("\"{name}\"");
+        if ag.entry_into_force <= base_year
+            && a.value.in_baseline.is_none()
+            && !ag.removed
+            && !is_continued
+            && !run_to_the_end
+        {
+            warnings.push(a.source.warning(Some(&anchor), "entry_into_force", format!("agreement `{name}` enters into force in {}, not after base_year {base_year}: it is taken as part of the base-year data and held at its {base_year} rates, so it changes nothing in this scenario. For a new agreement set entry_into_force after {base_year}; for one in the data say `in_baseline: true` (and list it in `continue_phase_out` to let its phase-out run on)", ag.entry_into_force)));
+        }
+        if let Some(&last) = years.last() {
+            if ag.entry_into_force > last && !ag.removed {
+                warnings.push(a.source.warning(Some(&anchor), "entry_into_force", format!("agreement `{name}` enters into force in {}, after the last year solved ({last}): it has no effect; move the horizon or the date", ag.entry_into_force)));
+            }
+        }
         agreements.push(ag);
+        agreement_origins.push(AgreementOrigin { file, own });
     }
     for (name, d) in &m.depth {
         let anchor = format!("\"{name}\"");
@@ -654,7 +1084,10 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             RawComparedWith::BaseYear => ComparedWith::BaseYear,
             RawComparedWith::Reference { file, without } => {
                 match reference_path(&m, c, file, without, &baseline, base_year, &years) {
-                    Ok(r) => ComparedWith::Reference(Box::new(r)),
+                    Ok(r) => {
+                        inputs.extend(r.inputs.iter().cloned());
+                        ComparedWith::Reference(Box::new(r))
+                    }
                     Err(e) => {
                         errors.push(e);
                         ComparedWith::BaseYear
@@ -687,11 +1120,13 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             input_output: m.input_output.unwrap_or(true),
             solver,
             agreements,
+            agreement_origins,
             investment,
             compared_with,
+            inputs,
+            warnings,
         }),
-        1 => Err(errors.pop().expect("one error")),
-        _ => Err(Error::Many(errors)),
+        _ => Err(many(errors)),
     }
 }
 
@@ -768,16 +1203,18 @@ fn reference_path(
             mine.as_deref().unwrap_or("no baseline")
         )));
     }
-    if r.base_year != Some(base_year) {
+    if r.base_year.as_ref().map(|y| y.value) != Some(base_year) {
         return Err(here(format!(
             "the reference {} has base year {}, this scenario {base_year}; a reference must have the same base year",
             path.display(),
-            r.base_year.map_or("none".to_string(), |y| y.to_string())
+            r.base_year
+                .as_ref()
+                .map_or("none".to_string(), |y| y.value.to_string())
         )));
     }
-    let ref_years: Vec<i32> = match (&r.years, r.horizon) {
-        (Some(ys), _) => ys.clone(),
-        (None, Some(h)) => (base_year..=h).collect(),
+    let ref_years: Vec<i32> = match (&r.years, &r.horizon) {
+        (Some(ys), _) => ys.value.clone(),
+        (None, Some(h)) => (base_year..=h.value).collect(),
         (None, None) => Vec::new(),
     };
     let missing: Vec<String> = years
@@ -795,12 +1232,16 @@ fn reference_path(
     }
     // The reference contributes its policy; the model settings are the scenario's.
     r.compared_with = None;
-    r.years = Some(years.to_vec());
+    r.years = Some(Located {
+        value: years.to_vec(),
+        source: r.source.clone(),
+    });
     r.horizon = None;
     r.investment = None;
     let name = r.name.clone();
     let reference = validate(r, baseline.clone())?;
     let mut agreements = reference.agreements;
+    let ref_inputs = reference.inputs;
     let mut errors = Vec::new();
     for w in without {
         match agreements.iter_mut().find(|a| &a.name == w) {
@@ -822,6 +1263,7 @@ fn reference_path(
             file: path,
             without: without.to_vec(),
             agreements,
+            inputs: ref_inputs,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),
@@ -908,12 +1350,11 @@ fn validate_depth(
             }
         },
     };
-    if !beta.is_finite() || phase_in_years == 0 {
-        errors.push(src.error(
-            anchor,
-            "depth",
-            format!("agreement `{name}`: depth needs a finite beta and phase_in_years ≥ 1"),
-        ));
+    let problem = crate::policy::check_depth_beta(beta).err().or_else(|| {
+        (phase_in_years == 0).then(|| "phase_in_years must be at least 1".to_string())
+    });
+    if let Some(msg) = problem {
+        errors.push(src.error(anchor, "depth", format!("agreement `{name}`: {msg}")));
         return None;
     }
     let ascending = profile.windows(2).all(|w| w[0].0 < w[1].0);
@@ -1001,19 +1442,26 @@ fn validate_agreement(
     b: &Baseline,
     base_year: i32,
     errors: &mut Vec<Error>,
+    warnings: &mut Vec<String>,
 ) -> Agreement {
     let anchor = format!("\"{}\"", a.name);
     let anchor = Some(anchor.as_str());
+    let economy_codes: Vec<&str> = b.economies.iter().map(|e| e.code.as_str()).collect();
+    let sector_codes: Vec<&str> = b.sectors.iter().map(|s| s.code.as_str()).collect();
     let economy = |code: &str, errors: &mut Vec<Error>| -> Option<usize> {
         let idx = b.economy_index(code);
         if idx.is_none() {
+            let near = crate::error::did_you_mean(code, economy_codes.iter().copied());
             errors.push(src.error(
                 anchor,
                 &format!("\"{code}\""),
                 format!(
-                    "agreement `{}`: unknown economy `{code}`; the baseline's economies are: {}",
+                    "agreement `{}`: unknown economy `{code}`; {}the baseline's economies are: {}",
                     a.name,
-                    codes(b.economies.iter().map(|e| &e.code))
+                    near.first()
+                        .map(|n| format!("did you mean `{n}`? "))
+                        .unwrap_or_default(),
+                    economy_codes.join(", ")
                 ),
             ));
         }
@@ -1026,14 +1474,26 @@ fn validate_agreement(
                 anchor,
                 &format!("\"{code}\""),
                 format!(
-                    "agreement `{}`: unknown sector `{code}`; the baseline's sectors are: {}",
+                    "agreement `{}`: unknown sector `{code}`; {}",
                     a.name,
-                    codes(b.sectors.iter().map(|s| &s.code))
+                    crate::error::suggestion(code, &sector_codes, "baseline's sectors")
                 ),
             ));
         }
         idx
     };
+    for (what, y) in std::iter::once(("entry_into_force", a.entry_into_force))
+        .chain(a.accessions.values().map(|y| ("accessions", *y)))
+        .chain(a.withdrawals.values().map(|y| ("withdrawals", *y)))
+    {
+        if let Err(msg) = check_year(y) {
+            errors.push(src.error(
+                anchor,
+                &y.to_string(),
+                format!("agreement `{}`: {what}: {msg}", a.name),
+            ));
+        }
+    }
     let mut members = Vec::new();
     let mut seen = BTreeSet::new();
     for code in a.members.iter().chain(a.accessions.keys()) {
@@ -1063,7 +1523,12 @@ fn validate_agreement(
             continue;
         };
         match members.iter_mut().find(|m| m.economy == e) {
-            Some(m) => m.leaves = Some(*year),
+            Some(m) => {
+                if *year <= m.joins {
+                    warnings.push(src.warning(anchor, &format!("\"{code}\""), format!("agreement `{}`: `{code}` withdraws in {year}, not after it joins ({}), so it never takes part; if that is meant, remove it from the members and `withdrawals`, else correct the year", a.name, m.joins)));
+                }
+                m.leaves = Some(*year);
+            }
             None => errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: `{code}` withdraws but is not a member; add it to `members` or remove the withdrawal", a.name))),
         }
     }
@@ -1194,7 +1659,7 @@ fn validate_agreement(
         .depth
         .as_ref()
         .and_then(|d| validate_depth(d, &a.name, &member_ids, src, anchor, b, errors));
-    Agreement {
+    let ag = Agreement {
         name: a.name.clone(),
         entry_into_force: a.entry_into_force,
         members,
@@ -1205,7 +1670,103 @@ fn validate_agreement(
         removed: false,
         frozen_from: None,
         investment: a.investment_provisions,
+    };
+    warnings.extend(rates_above_base(&ag, b).into_iter().map(|(group, msg)| {
+        let needle = group.map_or("schedule".to_string(), |g| format!("\"{g}\""));
+        src.warning(anchor, &needle, format!("agreement `{}`: {msg}", a.name))
+    }));
+    ag
+}
+
+/// The schedules of an agreement that set a rate above the base they move from, for some
+/// member pair and sector: a quota's in- or out-of-quota rate above the group's base rate, or a
+/// `Path` rate above the data rate. Such rates are not applied (a schedule never raises a rate
+/// above its base, see [`crate::policy::resolve_year`]); one message per schedule, saying what
+/// is applied instead and what to change.
+fn rates_above_base(ag: &Agreement, b: &Baseline) -> Vec<(Option<String>, String)> {
+    let mut out: Vec<(Option<String>, String)> = Vec::new();
+    let members: Vec<usize> = ag.members.iter().map(|m| m.economy).collect();
+    let code = |n: usize| b.economies[n].code.as_str();
+    let mut note = |key: String, msg: String| {
+        if !out.iter().any(|(_, m)| m.starts_with(&key)) {
+            let group = key
+                .strip_prefix("product group `")
+                .and_then(|k| k.strip_suffix("`: "))
+                .map(String::from);
+            out.push((group, format!("{key}{msg}")));
+        }
+    };
+    for &n in &members {
+        for &i in &members {
+            if i == n {
+                continue;
+            }
+            for j in (0..b.n_sectors()).filter(|&j| b.sectors[j].traded) {
+                let base = b.tariffs.get(j, n, i);
+                let cell = format!(
+                    "{}'s {} imports from {}",
+                    code(n),
+                    b.sectors[j].code,
+                    code(i)
+                );
+                let groups: Vec<&ProductGroup> = ag
+                    .groups
+                    .iter()
+                    .filter(|g| {
+                        g.importer == n && g.sector == j && g.exporter.is_none_or(|e| e == i)
+                    })
+                    .collect();
+                for g in &groups {
+                    let gb = g.base_rate.unwrap_or(base);
+                    let what = if g.base_rate.is_some() {
+                        "its base_rate"
+                    } else {
+                        "the data rate"
+                    };
+                    if let Schedule::TariffRateQuota {
+                        in_quota_rate,
+                        out_of_quota_rate,
+                        ..
+                    } = g.schedule
+                    {
+                        let high = out_of_quota_rate.max(in_quota_rate);
+                        if high > gb + 1e-12 {
+                            note(format!("product group `{}`: ", g.name), format!("the tariff-rate quota's {} rate {high} is above the group's base rate {gb} ({what} of {cell}); a quota never takes a rate above the base, so {gb} is charged instead. If the group's own MFN rate is higher than the sector's, give it as `base_rate`", if out_of_quota_rate > gb + 1e-12 { "out-of-quota" } else { "in-quota" }));
+                        }
+                    }
+                    if let Schedule::Path(points) = &g.schedule {
+                        if let Some((y, r)) = points.iter().find(|(_, r)| *r > gb + 1e-12) {
+                            note(format!("product group `{}`: ", g.name), format!("Path rate {r} in {y} is above the group's base rate {gb} ({what} of {cell}); a schedule never raises a rate above its base, so {gb} applies: write the rates the agreement sets, at or below the base"));
+                        }
+                    }
+                }
+                if groups.iter().map(|g| g.weight).sum::<f64>() >= 1.0 {
+                    continue;
+                }
+                match ag.schedule_for(n, i, j) {
+                    Schedule::TariffRateQuota {
+                        in_quota_rate,
+                        out_of_quota_rate,
+                        ..
+                    } => {
+                        let high = out_of_quota_rate.max(*in_quota_rate);
+                        if groups.is_empty() && high > base + 1e-12 {
+                            note("tariff-rate quota: ".into(), format!("the rate {high} is above the data rate {base} of {cell}; a quota never takes a rate above the data rate, so {base} is charged instead"));
+                        }
+                    }
+                    Schedule::Path(points) => {
+                        if let Some((y, r)) = points.iter().find(|(_, r)| *r > base + 1e-12) {
+                            if groups.is_empty() {
+                                note("Path: ".into(), format!("the rate {r} in {y} is above the data rate {base} of {cell}; the applied rate stays at the lowest of the data rate and the agreements' rates, so this rate is not applied: write the rates the agreement sets, at or below the data rate"));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
+    out
 }
 
 /// The message for a product group name the baseline does not define for `importer`, listing
@@ -1361,20 +1922,36 @@ fn schedule(
             }
         }
         RawSchedule::Staged(steps) => {
+            let mut offsets = BTreeSet::new();
             for (o, f) in steps {
                 if !rate_ok(*f) {
                     bad("Staged", format!("Staged step ({o}, {f}): the fraction of the base rate must be non-negative"));
+                } else if *f > 1.0 {
+                    bad("Staged", format!("Staged step ({o}, {f}): the fraction of the base rate is above 1, which would raise the rate above its base; a step is a fraction of the base rate in [0, 1] (0.8 = 80% of it, not 80)"));
+                }
+                if !offsets.insert(*o) {
+                    bad(
+                        "Staged",
+                        format!("Staged offset {o} is given twice; keep one step per offset"),
+                    );
                 }
             }
             Schedule::Staged(steps.clone())
         }
         RawSchedule::Path(points) => {
+            let mut years = BTreeSet::new();
             for (y, r) in points {
                 if *y < a.entry_into_force {
                     bad(&y.to_string(), format!("Path year {y} is before entry into force ({}); a schedule starts when the agreement does", a.entry_into_force));
                 }
                 if !rate_ok(*r) {
                     bad(&r.to_string(), format!("Path rate {r} in {y} is negative; tariff rates are fractions ≥ 0 (0.05 = 5%)"));
+                }
+                if !years.insert(*y) {
+                    bad(
+                        &y.to_string(),
+                        format!("Path year {y} is given twice; keep one rate per year"),
+                    );
                 }
             }
             Schedule::Path(points.clone())

@@ -1,5 +1,6 @@
 //! The serde types that mirror a scenario file, before validation. Every field is documented
-//! in the README ("Scenario files").
+//! in the README ("Scenario files"). Each type carries the name a user sees (`Agreement`,
+//! `ProductGroup`, …) in error messages and the JSON Schema, not its Rust name.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -70,7 +71,7 @@ pub struct RawScenario {
 
 /// The investment block: project bilateral FDI stocks (MODEL.md §5).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Investment")]
 pub struct RawInvestment {
     /// Bilateral FDI stocks (CSV `source,host,stock[,sales_ratio]`); default: the built-in
     /// world's `fdi.csv`.
@@ -92,7 +93,7 @@ pub struct RawInvestment {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "BetaEstimate")]
 pub struct RawBetaEstimate {
     pub provisions: crate::invest::Provisions,
     pub file: String,
@@ -100,7 +101,7 @@ pub struct RawBetaEstimate {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "SemiElasticities")]
 pub struct RawBetas {
     #[serde(default)]
     pub pta: Option<f64>,
@@ -168,7 +169,7 @@ pub enum Deficits {
 
 /// Solver settings; fields not given keep their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Solver")]
 pub struct RawSolver {
     #[serde(default)]
     pub tolerance: Option<f64>,
@@ -180,7 +181,7 @@ pub struct RawSolver {
 
 /// A trade agreement: members, dates, tariff schedules, product groups and depth.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Agreement")]
 pub struct RawAgreement {
     /// Unique name.
     pub name: String,
@@ -224,6 +225,7 @@ fn immediate() -> RawSchedule {
 
 /// How an importer's rate for members moves from the base (data) rate; offsets count from the pair's start.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename = "Schedule")]
 pub enum RawSchedule {
     /// Zero from the first year.
     Immediate,
@@ -251,7 +253,7 @@ pub enum RawSchedule {
 
 /// A schedule for some importers, exporters or sectors (omitted fields match all).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "ScheduleRule")]
 pub struct RawRule {
     #[serde(default)]
     pub importer: Option<String>,
@@ -268,7 +270,7 @@ pub struct RawRule {
 /// to the world's values (the exporter's own row where the world has one, else the
 /// all-partners row); giving them overrides the world's. Otherwise `sector` and `weight` are required.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "ProductGroup")]
 pub struct RawGroup {
     pub name: String,
     pub importer: String,
@@ -286,6 +288,7 @@ pub struct RawGroup {
 /// A non-tariff trade-cost effect: `κ̂^{-θ} = exp(β·phase(t))` on the member pairs `pairs`
 /// selects (default `NewlyLiberalised`).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename = "Depth")]
 pub enum RawDepth {
     /// `κ̂^{-θ} = exp(beta · phase(t))`.
     Given {

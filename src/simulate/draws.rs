@@ -121,13 +121,23 @@ pub fn perturb(s: &Scenario, values: &[(Parameter, f64)]) -> Result<Scenario, St
             }
         }
     }
-    if let Some((j, t)) = p
-        .theta
-        .iter()
-        .enumerate()
-        .find(|(_, t)| !(t.is_finite() && **t > 0.0))
-    {
-        return Err(format!("the draw gives sector {} θ = {t}; θ must be positive (narrow the distribution or use LogNormal)", p.baseline.sectors[j].code));
+    for (j, t) in p.theta.iter().enumerate() {
+        if let Err(msg) = crate::data::check_theta(*t) {
+            return Err(format!(
+                "the draw gives sector {} {msg} (narrow the distribution, or use LogNormal for a positive θ)",
+                p.baseline.sectors[j].code
+            ));
+        }
+    }
+    for a in &p.agreements {
+        if let Some(d) = &a.depth {
+            if let Err(msg) = crate::policy::check_depth_beta(d.beta) {
+                return Err(format!(
+                    "the draw gives agreement `{}` {msg} (narrow the distribution)",
+                    a.name
+                ));
+            }
+        }
     }
     Ok(p)
 }

@@ -31,6 +31,7 @@
 //! fails with an error naming the economy with the largest residual.
 
 pub mod guide;
+pub mod observed;
 pub mod synthetic;
 
 use crate::error::{Error, Result};
@@ -292,14 +293,21 @@ impl Solution {
     }
 }
 
-/// Checks `σ > 1` (finite).
+/// The elasticities of substitution σ tradesim accepts. The resistances' levels are
+/// `(·)^{1/(1−σ)}`: at σ = 1.01 that is a power of −100, which overflows double precision on
+/// ordinary data (gegravity's sample gives infinite and zero resistances); from 1.1 on the
+/// levels stay finite. Above 100 the trade elasticity σ − 1 is beyond any estimate.
+pub const SIGMA_RANGE: (f64, f64) = (1.1, 100.0);
+
+/// Checks that σ lies in [`SIGMA_RANGE`].
 pub fn check_sigma(sigma: f64) -> Result<()> {
-    if sigma.is_finite() && sigma > 1.0 {
+    let (lo, hi) = SIGMA_RANGE;
+    if sigma.is_finite() && (lo..=hi).contains(&sigma) {
         Ok(())
     } else {
         Err(Error::invalid(
             "sigma",
-            format!("{sigma} is not a valid elasticity of substitution; it must be finite and greater than 1 (the Guide uses 7, gegravity's example 5)"),
+            format!("{sigma} is not an elasticity of substitution tradesim accepts: σ must lie between {lo} and {hi} (the Guide uses 7, gegravity's example 5); below {lo} the multilateral resistances, raised to 1/(1−σ), overflow"),
         ))
     }
 }
@@ -781,6 +789,9 @@ mod tests {
         assert!(SolverOptions::new(0.0, 10).is_err());
         assert!(SolverOptions::new(1e-10, 0).is_err());
         assert!(check_sigma(1.0).is_err());
+        assert!(check_sigma(1.01).is_err());
+        assert!(check_sigma(1e9).is_err());
+        assert!(check_sigma(1.1).is_ok() && check_sigma(7.0).is_ok());
         assert!(check_sigma(f64::NAN).is_err());
         let nm = names(2);
         assert!(CostMatrix::new(&nm, vec![1.0, f64::NAN, 1.0, 1.0]).is_err());

@@ -1,0 +1,762 @@
+//! Batches on a SLURM cluster: a job array with one task per shard of the batch, and a job
+//! that depends on the whole array (`--dependency=afterany`) and merges the shards once every
+//! task has ended, whether it finished or failed.
+//!
+//! Everything lives in one job directory:
+//!
+//! ```text
+//! DIR/job.json        the batch, the number of shards, the sbatch options, every submission
+//! DIR/shard.sbatch    the array job: task K runs shard K of N into DIR/shard-K
+//! DIR/merge.sbatch    the merge job: merges DIR/shard-1 … DIR/shard-N into DIR/merged
+//! DIR/logs/           shard-K-<array job>.out, merge-<job>.out
+//! DIR/shard-K/        shard K's output, written whole or not at all (so it appears only when
+//!                     the shard has finished) and replaced by a rerun of the shard
+//! DIR/merged/         the merged output: the same files a single run of the batch writes
+//! ```
+//!
+//! A rerun of some shards submits an array of just those tasks and a new merge job; a shard's
+//! output does not depend on the run (the draws are fixed by the seed and the draw number),
+//! so rerunning a shard that had finished writes the same bytes.
+//!
+//! The scripts run commands the caller gives as argument lists (with [`SHARD`] and [`CPUS`]
+//! standing for the task's shard number and CPUs), so this module knows SLURM and the layout
+//! of the job directory, not tradesim's command line.
+
+use crate::error::{Error, Result};
+use crate::report::batch::{merge, shard_list, shards_to_rerun, BatchReport, Rerun};
+use crate::report::output::OutputDir;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The job's description, in the job directory.
+pub const JOB_FILE: &str = "job.json";
+/// The array job's script.
+pub const SHARD_SCRIPT: &str = "shard.sbatch";
+/// The merge job's script.
+pub const MERGE_SCRIPT: &str = "merge.sbatch";
+/// The directory of the jobs' logs.
+pub const LOGS: &str = "logs";
+/// The directory of the merged output.
+pub const MERGED: &str = "merged";
+/// Stands for the task's shard number in the shard command.
+pub const SHARD: &str = "{shard}";
+/// Stands for the CPUs SLURM gives the task (`$SLURM_CPUS_PER_TASK`, 1 when unset).
+pub const CPUS: &str = "{cpus}";
+
+/// sbatch options the scripts and the submission set themselves.
+const RESERVED: [(&str, Option<char>, &str); 6] = [
+    ("array", Some('a'), "the array has one task per shard"),
+    (
+        "dependency",
+        Some('d'),
+        "the merge job depends on the array",
+    ),
+    (
+        "output",
+        Some('o'),
+        "the logs go to the job directory's logs/",
+    ),
+    (
+        "error",
+        Some('e'),
+        "the logs go to the job directory's logs/",
+    ),
+    ("parsable", None, "tradesim reads the job ids"),
+    (
+        "wrap",
+        None,
+        "the jobs run the scripts in the job directory",
+    ),
+];
+
+/// The directory of shard `k` (1-based).
+pub fn shard_dir(dir: &Path, k: usize) -> PathBuf {
+    dir.join(format!("shard-{k}"))
+}
+
+/// [`shard_dir`] in the shard command: with [`SHARD`] for the task's shard number.
+pub fn task_shard_dir(dir: &Path) -> PathBuf {
+    dir.join(format!("shard-{SHARD}"))
+}
+
+/// The directories of shards 1..=n.
+pub fn shard_dirs(dir: &Path, n: usize) -> Vec<PathBuf> {
+    (1..=n).map(|k| shard_dir(dir, k)).collect()
+}
+
+/// A batch submitted (or to be submitted) to SLURM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// The batch's name.
+    pub name: String,
+    /// The batch file (absolute).
+    pub batch: String,
+    /// The number of shards.
+    pub shards: usize,
+    /// Options given to sbatch for both jobs (partition, time, CPUs, memory, …).
+    pub sbatch_options: Vec<String>,
+    /// The command that submits shards of this job again (the program first); the shards
+    /// (`2,5`) are its last argument.
+    pub rerun_command: Vec<String>,
+    /// The submissions, the first one first.
+    pub submissions: Vec<Submission>,
+}
+
+/// One submission: an array job of some shards and the merge job that waits for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    pub shards: Vec<usize>,
+    pub array_job: String,
+    pub merge_job: String,
+}
+
+impl Job {
+    /// The array job that last ran shard `k`, if any.
+    pub fn array_job_of(&self, k: usize) -> Option<&str> {
+        self.submissions
+            .iter()
+            .rev()
+            .find(|s| s.shards.contains(&k))
+            .map(|s| s.array_job.as_str())
+    }
+
+    /// Every job id submitted, in order.
+    pub fn job_ids(&self) -> Vec<String> {
+        self.submissions
+            .iter()
+            .flat_map(|s| [s.array_job.clone(), s.merge_job.clone()])
+            .collect()
+    }
+}
+
+/// The commands the jobs run, as argument lists (the program first).
+#[derive(Debug, Clone)]
+pub struct Commands {
+    /// Runs one shard into [`shard_dir`] (with [`SHARD`] and [`CPUS`] in its arguments).
+    pub shard: Vec<String>,
+    /// Merges the shards of the job directory.
+    pub merge: Vec<String>,
+}
+
+/// `arg` as one word of a POSIX shell: as it is when that is safe, else in single quotes.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c));
+    if safe {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// A command line for a shell, each argument quoted as needed.
+pub fn shell_line(args: &[String]) -> String {
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One argument of a script's command: quoted, with [`SHARD`] and [`CPUS`] replaced by the
+/// script's variables.
+fn script_word(arg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = arg;
+    loop {
+        let next = [(SHARD, "\"$shard\""), (CPUS, "\"$cpus\"")]
+            .into_iter()
+            .filter_map(|(p, v)| rest.find(p).map(|at| (at, p, v)))
+            .min_by_key(|(at, _, _)| *at);
+        match next {
+            Some((at, p, v)) => {
+                if at > 0 {
+                    out.push_str(&shell_quote(&rest[..at]));
+                }
+                out.push_str(v);
+                rest = &rest[at + p.len()..];
+            }
+            None => {
+                if !rest.is_empty() || out.is_empty() {
+                    out.push_str(&shell_quote(rest));
+                }
+                return out;
+            }
+        }
+    }
+}
+
+/// A SLURM job name from the batch's name: letters, digits, `-` and `_`.
+fn job_name(prefix: &str, name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}{clean}")
+}
+
+/// An `#SBATCH --option=value` line; the value in double quotes when it has a space.
+fn directive(option: &str, value: &str) -> String {
+    if value.contains(char::is_whitespace) {
+        format!("#SBATCH --{option}=\"{value}\"\n")
+    } else {
+        format!("#SBATCH --{option}={value}\n")
+    }
+}
+
+/// The array job's script: task K runs `commands.shard` with K for [`SHARD`].
+pub fn shard_script(job: &Job, dir: &Path, command: &[String]) -> String {
+    let logs = dir.join(LOGS);
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!(
+        "# tradesim: the job array of batch `{}` ({}), one task per shard of {}.\n\
+         # Task K runs shard K into {}/shard-K; written by tradesim with {JOB_FILE} beside it.\n",
+        job.name,
+        job.batch,
+        job.shards,
+        dir.display()
+    ));
+    s.push_str(&directive("job-name", &job_name("tradesim-", &job.name)));
+    s.push_str(&directive(
+        "output",
+        &format!("{}/shard-%a-%A.out", logs.display()),
+    ));
+    s.push_str("set -euo pipefail\n");
+    s.push_str(&format!(
+        "shard=${{SLURM_ARRAY_TASK_ID:?submit this script as a job array: sbatch --array=1-{} {SHARD_SCRIPT}}}\n",
+        job.shards
+    ));
+    s.push_str("cpus=${SLURM_CPUS_PER_TASK:-1}\n");
+    s.push_str(&format!(
+        "echo \"tradesim: shard $shard of {} on $(hostname), $cpus CPU(s), job ${{SLURM_ARRAY_JOB_ID:-?}}_$shard, $(date -u +%Y-%m-%dT%H:%M:%SZ)\"\n",
+        job.shards
+    ));
+    s.push_str("exec ");
+    s.push_str(
+        &command
+            .iter()
+            .map(|a| script_word(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    s.push('\n');
+    s
+}
+
+/// The merge job's script.
+pub fn merge_script(job: &Job, dir: &Path, command: &[String]) -> String {
+    let logs = dir.join(LOGS);
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!(
+        "# tradesim: merge the {} shards of batch `{}` into {}/{MERGED} once every task of the\n\
+         # array has ended (submitted with --dependency=afterany on the array job). When a shard\n\
+         # has not finished, this job fails and its log lists the shards with the command that\n\
+         # runs just them again.\n",
+        job.shards,
+        job.name,
+        dir.display()
+    ));
+    s.push_str(&directive(
+        "job-name",
+        &job_name("tradesim-merge-", &job.name),
+    ));
+    s.push_str(&directive(
+        "output",
+        &format!("{}/merge-%j.out", logs.display()),
+    ));
+    s.push_str("set -euo pipefail\n");
+    s.push_str(&format!("exec {}\n", shell_line(command)));
+    s
+}
+
+/// Split sbatch options as a POSIX shell splits words: whitespace separates, single and
+/// double quotes group, a backslash escapes the next character.
+pub fn split_options(text: &str) -> std::result::Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => word.push(x),
+                        None => return Err(format!("`{text}`: a single quote is not closed")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x) => word.push(x),
+                            None => return Err(format!("`{text}`: a double quote is not closed")),
+                        },
+                        Some(x) => word.push(x),
+                        None => return Err(format!("`{text}`: a double quote is not closed")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(x) = chars.next() {
+                    word.push(x);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// Refuse sbatch options that the scripts and the submission set themselves.
+pub fn check_options(options: &[String]) -> std::result::Result<(), String> {
+    for o in options {
+        let hit = RESERVED.iter().find(|(long, short, _)| {
+            let name = o
+                .strip_prefix("--")
+                .map(|x| x.split('=').next().unwrap_or(x));
+            name == Some(*long)
+                || (!o.starts_with("--")
+                    && short.is_some_and(|c| {
+                        o.strip_prefix('-').and_then(|x| x.chars().next()) == Some(c)
+                    }))
+        });
+        if let Some((long, _, why)) = hit {
+            return Err(format!(
+                "`{o}`: tradesim sets --{long} itself ({why}); remove it"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn job_json(job: &Job) -> Result<Vec<u8>> {
+    let mut v =
+        serde_json::to_vec_pretty(job).map_err(|e| Error::invalid(JOB_FILE, e.to_string()))?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+fn files(job: &Job, dir: &Path, commands: &Commands) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    Ok(vec![
+        (JOB_FILE, job_json(job)?),
+        (
+            SHARD_SCRIPT,
+            shard_script(job, dir, &commands.shard).into_bytes(),
+        ),
+        (
+            MERGE_SCRIPT,
+            merge_script(job, dir, &commands.merge).into_bytes(),
+        ),
+    ])
+}
+
+/// Write a new job directory `dir` (absolute) whole: the job file, the two scripts, `logs/`.
+/// `replace` replaces an existing job directory (the output-directory rules apply: `dir` may
+/// not contain one of the batch's `inputs`). The directory's marker also names the shards'
+/// directories and `merged/`, which the jobs write into it later, so that replacing the job
+/// replaces them and nothing else.
+pub fn create(
+    dir: &Path,
+    replace: bool,
+    inputs: &[PathBuf],
+    job: &Job,
+    commands: &Commands,
+) -> Result<()> {
+    let staged = OutputDir::begin(dir, replace, inputs)?;
+    for (name, bytes) in files(job, dir, commands)? {
+        staged.write(name, &bytes)?;
+    }
+    let logs = staged.path(LOGS);
+    std::fs::create_dir(&logs).map_err(|e| Error::io(&logs, e))?;
+    staged.commit()?;
+    let mut later: Vec<String> = (1..=job.shards).map(|k| format!("shard-{k}")).collect();
+    later.push(MERGED.to_string());
+    let later: Vec<&str> = later.iter().map(String::as_str).collect();
+    crate::report::output::record_files(dir, &later)
+}
+
+/// Rewrite the job file and the scripts of an existing job directory (each file replaced
+/// whole), for a rerun with the commands of this tradesim.
+pub fn rewrite(dir: &Path, job: &Job, commands: &Commands) -> Result<()> {
+    let logs = dir.join(LOGS);
+    std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
+    crate::report::write_all(dir, &files(job, dir, commands)?)
+}
+
+/// Save the job file (after a submission).
+pub fn save(dir: &Path, job: &Job) -> Result<()> {
+    crate::report::write_all(dir, &[(JOB_FILE, job_json(job)?)])
+}
+
+/// The job of a job directory.
+pub fn read_job(dir: &Path) -> Result<Job> {
+    crate::report::batch::read_json(
+        dir,
+        JOB_FILE,
+        &format!(
+            "holds no {JOB_FILE}: not the directory of a batch submitted to SLURM by tradesim"
+        ),
+        "a tradesim SLURM job file",
+    )
+}
+
+/// sbatch's arguments for the array job of `shards`.
+fn array_args(dir: &Path, job: &Job, shards: &[usize]) -> Vec<String> {
+    let mut args = vec![
+        "--parsable".to_string(),
+        format!("--array={}", shard_list(shards)),
+    ];
+    args.extend(job.sbatch_options.iter().cloned());
+    args.push(dir.join(SHARD_SCRIPT).display().to_string());
+    args
+}
+
+/// sbatch's arguments for the merge job that waits for the array job `array`.
+fn merge_args(dir: &Path, job: &Job, array: &str) -> Vec<String> {
+    let mut args = vec![
+        "--parsable".to_string(),
+        format!("--dependency=afterany:{array}"),
+    ];
+    args.extend(job.sbatch_options.iter().cloned());
+    args.push(dir.join(MERGE_SCRIPT).display().to_string());
+    args
+}
+
+/// The shell command that submits `shards` of the job as [`submit`] does, for a submission by
+/// hand: `j=$(sbatch … shard.sbatch) && sbatch --dependency=afterany:$j … merge.sbatch`.
+pub fn submit_line(dir: &Path, job: &Job, shards: &[usize]) -> String {
+    let merge: Vec<String> = merge_args(dir, job, "$j")
+        .iter()
+        .map(|a| {
+            if a == "--dependency=afterany:$j" {
+                a.clone()
+            } else {
+                shell_quote(a)
+            }
+        })
+        .collect();
+    format!(
+        "j=$(sbatch {}) && sbatch {}",
+        shell_line(&array_args(dir, job, shards)),
+        merge.join(" ")
+    )
+}
+
+/// Run sbatch with `args` and return the job id it prints (`--parsable`: `id[;cluster]`).
+fn sbatch(args: &[String]) -> Result<String> {
+    let out = Command::new("sbatch").args(args).output().map_err(|e| {
+        Error::invalid(
+            "sbatch",
+            format!("cannot run sbatch ({e}): submit from a machine with SLURM's commands on the PATH (on many clusters: `module load slurm`), or write the job directory without submitting and submit its scripts by hand"),
+        )
+    })?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(Error::invalid(
+            format!("sbatch {}", shell_line(args)),
+            format!(
+                "failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    let id = stdout
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid(
+            "sbatch",
+            format!("printed `{}` where a job id was expected", stdout.trim()),
+        ));
+    }
+    Ok(id)
+}
+
+/// Submit `shards` of the job in `dir`: an array job of those shards, then the merge job that
+/// waits for every task of it (`afterany`: it runs when they have ended, however). When the
+/// merge job cannot be submitted, the array job is cancelled, so a submission is whole or
+/// nothing. The submission is added to the job and saved.
+pub fn submit(dir: &Path, job: &mut Job, shards: &[usize]) -> Result<Submission> {
+    let array_job = sbatch(&array_args(dir, job, shards))?;
+    let merge_job = match sbatch(&merge_args(dir, job, &array_job)) {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = Command::new("scancel").arg(&array_job).output();
+            return Err(Error::invalid(
+                "sbatch",
+                format!(
+                    "{e}\n(the array job {array_job} was cancelled: nothing is left submitted)"
+                ),
+            ));
+        }
+    };
+    let s = Submission {
+        shards: shards.to_vec(),
+        array_job,
+        merge_job,
+    };
+    job.submissions.push(s.clone());
+    save(dir, job)?;
+    Ok(s)
+}
+
+/// Which of these jobs SLURM still has queued or running (`squeue`); none when squeue is
+/// absent or no longer knows them.
+pub fn queued(ids: &[String]) -> Vec<String> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let out = Command::new("squeue")
+        .args(["--noheader", "--format=%i", "--jobs", &ids.join(",")])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The command that submits shards of the job again, for a shell: `shards` is the list
+/// (`2,5`), or a placeholder such as `SHARDS`.
+pub fn rerun_line(job: &Job, shards: &str) -> String {
+    let mut args = job.rerun_command.clone();
+    args.push(shards.to_string());
+    shell_line(&args)
+}
+
+/// What merging a job directory says when shards must be run again: each shard, why, and
+/// where its log is, then the command that submits just them and a new merge job.
+pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
+    let mut s = format!(
+        "{} of the {} shards of batch `{}` must be run again before the shards can be merged:",
+        reruns.len(),
+        job.shards,
+        job.name
+    );
+    for r in reruns {
+        s.push_str(&format!("\n  shard {}: {}", r.shard, r.reason));
+        if let Some(a) = job.array_job_of(r.shard) {
+            s.push_str(&format!(
+                " (log: {})",
+                dir.join(LOGS)
+                    .join(format!("shard-{}-{a}.out", r.shard))
+                    .display()
+            ));
+        }
+    }
+    let list: Vec<usize> = reruns.iter().map(|r| r.shard).collect();
+    s.push_str(&format!(
+        "\nrun just these shards again (a job array of them and a new merge job):\n  {}",
+        rerun_line(job, &shard_list(&list))
+    ));
+    s
+}
+
+/// Merge the shards of the job in `dir` into `dir/merged` (replacing an earlier merge), or
+/// fail with [`rerun_message`] when shards must be run again ([`shards_to_rerun`]).
+pub fn merge_job(dir: &Path) -> Result<BatchReport> {
+    let job = read_job(dir)?;
+    let dirs = shard_dirs(dir, job.shards);
+    let reruns = shards_to_rerun(&dirs);
+    if !reruns.is_empty() {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            rerun_message(dir, &job, &reruns),
+        ));
+    }
+    let out = OutputDir::begin(&dir.join(MERGED), true, &dirs)?;
+    let report = merge(&dirs, &out)?;
+    out.commit()?;
+    Ok(report)
+}
+
+/// The job of `dir` for a rerun of `shards`: it must be the job of the same batch file in the
+/// same number of shards (`rerun` names the option in errors).
+pub fn job_to_rerun(dir: &Path, batch: &str, n: usize, shards: &[usize]) -> Result<Job> {
+    let old = read_job(dir)?;
+    if old.batch != batch || old.shards != n {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            format!(
+                "holds the job of {} in {} shards, not of {batch} in {n}; its shards are run again with: {}",
+                old.batch,
+                old.shards,
+                rerun_line(&old, "SHARDS")
+            ),
+        ));
+    }
+    if let Some(bad) = shards.iter().find(|k| **k == 0 || **k > n) {
+        return Err(Error::invalid(
+            "rerun",
+            format!("shard {bad}: the job has shards 1 to {n}"),
+        ));
+    }
+    Ok(old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_split_like_a_shell() {
+        assert_eq!(
+            split_options(" --time=01:00:00  --comment='a b' -p \"x y\" c\\ d").unwrap(),
+            ["--time=01:00:00", "--comment=a b", "-p", "x y", "c d"]
+        );
+        assert!(split_options("--comment='a").is_err());
+        assert!(split_options("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn reserved_options_are_refused() {
+        for bad in [
+            "--array=1-3",
+            "-a",
+            "-a1-3",
+            "--dependency=afterok:1",
+            "--output",
+            "-o",
+            "--wrap=x",
+            "--parsable",
+        ] {
+            let e = check_options(&[bad.to_string()]).unwrap_err();
+            assert!(e.contains("remove it"), "{bad}: {e}");
+        }
+        let ok: Vec<String> = [
+            "--time=1:00:00",
+            "-p",
+            "short",
+            "--cpus-per-task=8",
+            "--mem=8G",
+            "--hold",
+            "--account=abc",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        check_options(&ok).unwrap();
+    }
+
+    #[test]
+    fn quoting_and_placeholders() {
+        assert_eq!(shell_quote("/a/b-c_d.ron"), "/a/b-c_d.ron");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(script_word("{shard}/3"), "\"$shard\"/3");
+        assert_eq!(script_word("/x y/shard-{shard}"), "'/x y/shard-'\"$shard\"");
+        assert_eq!(script_word("{cpus}"), "\"$cpus\"");
+        assert_eq!(script_word(""), "''");
+    }
+
+    fn job() -> Job {
+        Job {
+            name: "LAC-Asia options".into(),
+            batch: "/b/batch.ron".into(),
+            shards: 3,
+            sbatch_options: vec!["--time=1:00:00".into()],
+            rerun_command: vec!["tradesim".into(), "again".into()],
+            submissions: vec![],
+        }
+    }
+
+    #[test]
+    fn scripts_run_the_commands_given() {
+        let dir = Path::new("/jobs/run 1");
+        let shard = shard_script(
+            &job(),
+            dir,
+            &[
+                "/bin/tradesim".into(),
+                "batch".into(),
+                "--shard".into(),
+                format!("{SHARD}/3"),
+                "--out".into(),
+                format!("/jobs/run 1/shard-{SHARD}"),
+                "--threads".into(),
+                CPUS.into(),
+            ],
+        );
+        assert!(shard.starts_with("#!/bin/bash\n"), "{shard}");
+        assert!(
+            shard.contains("#SBATCH --job-name=tradesim-LAC-Asia_options\n"),
+            "{shard}"
+        );
+        assert!(
+            shard.contains("#SBATCH --output=\"/jobs/run 1/logs/shard-%a-%A.out\"\n"),
+            "{shard}"
+        );
+        assert!(
+            shard.contains("exec /bin/tradesim batch --shard \"$shard\"/3 --out '/jobs/run 1/shard-'\"$shard\" --threads \"$cpus\"\n"),
+            "{shard}"
+        );
+        let merge = merge_script(&job(), dir, &["/bin/tradesim".into(), "merge".into()]);
+        assert!(
+            merge.contains("#SBATCH --output=\"/jobs/run 1/logs/merge-%j.out\"\n"),
+            "{merge}"
+        );
+        assert!(merge.ends_with("exec /bin/tradesim merge\n"), "{merge}");
+        assert_eq!(
+            submit_line(dir, &job(), &[2, 3, 5]),
+            "j=$(sbatch --parsable --array=2-3,5 --time=1:00:00 '/jobs/run 1/shard.sbatch') && sbatch --parsable --dependency=afterany:$j --time=1:00:00 '/jobs/run 1/merge.sbatch'"
+        );
+    }
+
+    #[test]
+    fn job_file_round_trips_and_knows_each_shards_last_array() {
+        let mut j = job();
+        j.submissions.push(Submission {
+            shards: vec![1, 2, 3],
+            array_job: "10".into(),
+            merge_job: "11".into(),
+        });
+        j.submissions.push(Submission {
+            shards: vec![2],
+            array_job: "12".into(),
+            merge_job: "13".into(),
+        });
+        let back: Job = serde_json::from_slice(&job_json(&j).unwrap()).unwrap();
+        assert_eq!(back, j);
+        assert_eq!(j.array_job_of(2), Some("12"));
+        assert_eq!(j.array_job_of(3), Some("10"));
+        assert_eq!(j.job_ids(), ["10", "11", "12", "13"]);
+    }
+}

@@ -1,0 +1,241 @@
+//! The command line as a user meets it (issue 14): a closed pipe, what `check` shows, the
+//! columns of the output tables and their documented units, the JSON Schema's names.
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn scenario(dir: &Path, extra: &str) -> std::path::PathBuf {
+    write(
+        dir,
+        "s.ron",
+        &format!(
+            "Scenario(name: \"s\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2018,{extra}\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])])",
+            tiny().display()
+        ),
+    )
+}
+
+/// Run the binary with stdout a pipe whose reading end is already closed: every write fails
+/// with a broken pipe, deterministically.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .args(args)
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+// Issue 14, item 13.
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let d = tempfile::tempdir().unwrap();
+    let s = scenario(d.path(), "");
+    let s = s.to_str().unwrap();
+    let cptpp = root().join("scenarios/cptpp.ron");
+    let out = d.path().join("out");
+    write(
+        d.path(),
+        "b.ron",
+        "Batch(name: \"b\", scenarios: [\"s.ron\"], focus: [\"AAA\"])",
+    );
+    let batch = d.path().join("b.ron");
+    let bout = d.path().join("bout");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["check", cptpp.to_str().unwrap()],
+        vec!["check", "--all", cptpp.to_str().unwrap()],
+        vec!["run", s, "--out", out.to_str().unwrap()],
+        vec![
+            "batch",
+            batch.to_str().unwrap(),
+            "--out",
+            bout.to_str().unwrap(),
+        ],
+        vec!["schema"],
+        vec!["--help"],
+    ];
+    for args in runs {
+        let o = with_closed_stdout(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("error"), "{args:?}: {err}");
+    }
+    // The work was done: outputs written whole although nothing could be printed.
+    assert!(out.join("economies.csv").exists() && bout.join("summary.csv").exists());
+}
+
+// Issue 14, item 17.
+#[test]
+fn check_shows_the_scenarios_own_agreements_and_all_of_them_on_request() {
+    let cptpp = root().join("scenarios/cptpp.ron");
+    let o = tradesim(&["check", cptpp.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let own = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(own.contains("agreement CPTPP:"), "{own}");
+    assert!(!own.contains("agreement NAFTA:"), "{own}");
+    assert!(
+        own.contains("agreement(s) of the base-year data")
+            && own.contains("baseline-2014.ron")
+            && own.contains("--all"),
+        "{own}"
+    );
+    assert!(own.lines().count() < 100, "{} lines", own.lines().count());
+    let o = tradesim(&["check", "--all", cptpp.to_str().unwrap()]);
+    let all = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        all.contains("agreement NAFTA:") && all.contains("agreement CPTPP:"),
+        "{all}"
+    );
+    assert!(all.lines().count() > own.lines().count() * 10);
+    // An agreement of the data that a scenario continues is its own.
+    let o = tradesim(&[
+        "check",
+        root().join("scenarios/japan-chile.ron").to_str().unwrap(),
+    ]);
+    let jc = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        jc.contains("agreement Japan-Chile EPA:") && !jc.contains("agreement NAFTA:"),
+        "{jc}"
+    );
+}
+
+// Issue 14, item 20.
+#[test]
+fn solver_rows_have_a_stage_and_fdi_columns_are_empty_without_investment() {
+    let d = tempfile::tempdir().unwrap();
+    let s = scenario(d.path(), "");
+    let out = d.path().join("out");
+    run_quietly(&s, &out);
+    let (h, rows) = read_csv(&out.join("solver.csv"));
+    assert_eq!(
+        h,
+        [
+            "scenario",
+            "stage",
+            "year",
+            "draw",
+            "iterations",
+            "residual",
+            "quota_rounds"
+        ]
+    );
+    assert_eq!(
+        (rows[0][1].as_str(), rows[0][2].as_str()),
+        ("baseline", "2014")
+    );
+    assert!(rows[1..].iter().all(|r| r[1] == "year"));
+    for r in &rows {
+        r[2].parse::<i32>().expect("year is a number");
+    }
+    let (h, rows) = read_csv(&out.join("economies.csv"));
+    let (b, f) = (
+        h.iter().position(|c| c == "inward_fdi_base").unwrap(),
+        h.iter().position(|c| c == "inward_fdi").unwrap(),
+    );
+    assert!(rows.iter().all(|r| r[b].is_empty() && r[f].is_empty()));
+    // The report reads the new solver.csv (and the report of a run shows the baseline solve).
+    let o = tradesim(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("2014 (baseline)"));
+}
+
+/// Every column of every table a run writes has its unit in the README's outputs section.
+#[test]
+fn the_readme_states_the_unit_of_every_output_column() {
+    let d = tempfile::tempdir().unwrap();
+    let s = scenario(d.path(), "");
+    let out = d.path().join("out");
+    run_quietly(&s, &out);
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("### Units of the output columns")
+        .expect("README has a units table");
+    let units = &readme[start..];
+    let units = &units[..units[4..].find("\n## ").map_or(units.len(), |k| k + 4)];
+    let mut missing = Vec::new();
+    for f in [
+        "economies.csv",
+        "bilateral.csv",
+        "tariffs.csv",
+        "solver.csv",
+    ] {
+        let (h, _) = read_csv(&out.join(f));
+        for c in h {
+            let documented = units.lines().any(|l| {
+                l.starts_with('|') && l.contains(&format!("`{c}`")) && l.matches('|').count() >= 3
+            });
+            if !documented {
+                missing.push(format!("{f}: {c}"));
+            }
+        }
+    }
+    for c in [
+        "quota",
+        "imports",
+        "fill_rate",
+        "marginal_rate",
+        "fdi_stock",
+        "change_pct",
+        "affiliate_sales",
+        "central",
+        "p05",
+    ] {
+        if !units.contains(&format!("`{c}`")) {
+            missing.push(c.to_string());
+        }
+    }
+    assert!(missing.is_empty(), "no unit in the README for: {missing:?}");
+}
+
+// Issue 14, item 16: no internal type name in the JSON Schema.
+#[test]
+fn the_json_schema_uses_the_names_users_write() {
+    for kind in ["scenario", "batch"] {
+        let o = tradesim(&["schema", kind]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(!text.contains("\"Raw"), "{kind}: {text}");
+        if kind == "scenario" {
+            assert!(text.contains("\"Agreement\"") && text.contains("\"ProductGroup\""));
+        }
+    }
+}
+
+// Issue 14, item 3.
+#[test]
+fn gravity_with_sigma_near_one_is_refused_naming_the_range() {
+    let d = tempfile::tempdir().unwrap();
+    let mut data = String::from("exporter,importer,year,trade,dist,pta\n");
+    for (i, e) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+        for (j, m) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+            let (t, dist) = if i == j {
+                (500.0, 1.0)
+            } else {
+                (30.0, 200.0 * (i + j) as f64)
+            };
+            data.push_str(&format!("{e},{m},2006,{t},{dist},0\n"));
+        }
+    }
+    write(d.path(), "d.csv", &data);
+    for sigma in ["1.01", "1.0000001"] {
+        let p = write(
+            d.path(),
+            "g.ron",
+            &format!("StructuralGravity(name: \"g\", data: \"d.csv\", year: 2006, sigma: {sigma}, reference: \"AAA\",\n costs: Coefficients(coefficients: {{\"ln(dist)\": -1.0, \"pta\": 0.5}}, constant: 16.0),\n counterfactual: [SetCovariate(column: \"pta\", pairs: Between([\"AAA\"], [\"BBB\"]), value: 1)])"),
+        );
+        let out = d.path().join("out");
+        let o = tradesim(&["run", p.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "σ = {sigma}: {err}");
+        assert!(
+            err.contains("sigma") && err.contains("between 1.1 and 100"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+}

@@ -1,0 +1,515 @@
+//! `tradesim data import` (issue 17) on fixtures in each source's published layout
+//! (`tests/fixtures/import/README.md`): BACI (both code-file layouts, quoted and unquoted
+//! product codes, `NA` quantities), OECD ICIO (2021 and 2023 editions), WITS/TRAINS tariffs
+//! (simple and import-weighted, MFN and preferential) and CEPII Gravity; files in the wrong
+//! layout, unmapped codes and duplicates are errors naming file, row and fix.
+
+mod common;
+
+use common::{lookup, read_csv, root, tradesim};
+use std::path::{Path, PathBuf};
+
+fn fx(rel: &str) -> String {
+    root()
+        .join("tests/fixtures/import")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let o = tradesim(args);
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+fn out(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+fn baci(data: &str, countries: &str, dest: &Path, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
+        "data",
+        "import",
+        "baci",
+        data,
+        "--countries",
+        countries,
+        "--domestic",
+    ];
+    let dom = fx("baci/domestic.csv");
+    let reg = fx("baci/regions.csv");
+    let d = dest.display().to_string();
+    args.extend([dom.as_str(), "--regions", reg.as_str(), "--out", d.as_str()]);
+    args.extend(extra);
+    std::env::set_current_dir(root()).unwrap();
+    run(&args)
+}
+
+#[test]
+fn baci_both_layouts_give_the_same_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (out(&dir, "new"), out(&dir, "old"));
+    let r = baci(
+        &fx("baci/BACI_HS12_Y2019_V202401.csv"),
+        &fx("baci/country_codes_V202401.csv"),
+        &a,
+        &[],
+    );
+    assert!(r.0, "{r:?}");
+    assert!(
+        r.1.contains("11 rows, 7 products") && r.1.contains("2 quantities NA"),
+        "{}",
+        r.1
+    );
+    let r = baci(
+        &fx("baci/BACI_HS92_Y2019_V202001.csv"),
+        &fx("baci/country_code_baci92.csv"),
+        &b,
+        &[],
+    );
+    assert!(r.0, "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(a.join("flows.csv")).unwrap(),
+        std::fs::read_to_string(b.join("flows.csv")).unwrap()
+    );
+    let (h, rows) = read_csv(&a.join("flows.csv"));
+    let v = |s: &str, e: &str, i: &str| {
+        lookup(
+            &h,
+            &rows,
+            &[("sector", s), ("exporter", e), ("importer", i)],
+            "value",
+        )
+    };
+    // thousand US$ → US$; HS 01 → AGR, 27 → FMN, 87 → MAN (data/mappings/hs-sectors.csv)
+    assert_eq!(v("AGR", "JPN", "MEX"), 12_500.0);
+    assert_eq!(v("FMN", "JPN", "MEX"), 100_000.0);
+    assert_eq!(v("MAN", "JPN", "MEX"), 2_500_000.0);
+    // the USA and Brazil are ROW: USA→MEX crude counts as ROW→MEX, USA↔BRA as ROW domestic
+    assert_eq!(v("FMN", "ROW", "MEX"), 800_000.0);
+    assert_eq!(v("MAN", "ROW", "ROW"), 5_000_000_000.0 + 120_000.0);
+    // domestic sales from the domestic file, million US$ → US$
+    assert_eq!(v("SRV", "JPN", "JPN"), 3e9);
+    let (h, rows) = read_csv(&a.join("sectors.csv"));
+    assert_eq!(lookup_text(&h, &rows, "SRV", "traded"), "false");
+    assert!(std::fs::read_to_string(a.join("PROVENANCE.md"))
+        .unwrap()
+        .contains("BACI year 2019"));
+}
+
+fn lookup_text(h: &[String], rows: &[Vec<String>], code: &str, col: &str) -> String {
+    let c = h.iter().position(|x| x == col).unwrap();
+    rows.iter().find(|r| r[0] == code).unwrap()[c].clone()
+}
+
+#[test]
+fn baci_errors_name_file_row_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let countries = fx("baci/country_codes_V202401.csv");
+    let header = "t,i,j,k,v,q\n";
+    for (text, want) in [
+        (
+            "year,exporter,importer,product,value\n2019,392,484,010121,1\n",
+            "expected `t,i,j,k,v,q`",
+        ),
+        (
+            &*format!("{header}2019,392,484,\"010121\",1.0,NA\n2019,392,484,\"010121\",2.0,NA\n"),
+            "row 3: a second row for exporter 392, importer 484, product 010121",
+        ),
+        (
+            &*format!("{header}2019,392,999,\"010121\",1.0,NA\n"),
+            "row 2: importer j code 999 is not in",
+        ),
+        (
+            &*format!("{header}2019,392,484,\"990000\",1.0,NA\n"),
+            "row 2: code `990000` has no sector",
+        ),
+        (
+            &*format!("{header}2019,392,484,\"010121\",abc,NA\n"),
+            "row 2: value v `abc` is not a number",
+        ),
+        (
+            &*format!("{header}2019,392,484,\"010121\",1,NA\n2018,484,392,\"010121\",1,NA\n"),
+            "row 3: year 2018 in a file of year 2019",
+        ),
+        (
+            &*format!("{header}2019,530,484,\"010121\",1,NA\n"),
+            "exporter i code 530 is not in",
+        ),
+    ] {
+        let data = write("b.csv", text);
+        let dest = dir.path().join("o");
+        let r = baci(&data, &countries, &dest, &["--force"]);
+        assert!(!r.0, "{text}");
+        assert!(r.2.contains(want), "{text}\n{}", r.2);
+        assert!(r.2.contains("b.csv"), "{}", r.2);
+        assert!(!dest.exists(), "nothing is written on error");
+    }
+    // a domestic file in thousand euros is a unit error
+    let dom = write(
+        "d.csv",
+        "economy,sector,value,unit\nJPN,AGR,1,thousand EUR\n",
+    );
+    let dest = dir.path().join("o").display().to_string();
+    let reg = fx("baci/regions.csv");
+    let r = run(&[
+        "data",
+        "import",
+        "baci",
+        &fx("baci/BACI_HS12_Y2019_V202401.csv"),
+        "--countries",
+        &countries,
+        "--domestic",
+        &dom,
+        "--regions",
+        &reg,
+        "--out",
+        &dest,
+    ]);
+    assert!(r.2.contains("d.csv, row 2: unit `thousand EUR`"), "{}", r.2);
+}
+
+#[test]
+fn icio_editions_import_and_check() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = fx("icio/regions.csv");
+    let mut results = Vec::new();
+    for (file, edition) in [
+        ("icio/ICIO2021_2018.csv", "2021"),
+        ("icio/2019_ICIO2023.csv", "2023"),
+    ] {
+        let dest = dir.path().join(edition);
+        let r = run(&[
+            "data",
+            "import",
+            "icio",
+            &fx(file),
+            "--edition",
+            edition,
+            "--regions",
+            &reg,
+            "--out",
+            &dest.display().to_string(),
+        ]);
+        assert!(r.0, "{r:?}");
+        // the loader re-reads it: io shares sum to one, final-demand shares too
+        let b = tradesim::data::tidy::load(&dest).unwrap();
+        assert_eq!(b.n_economies(), 3);
+        assert!(b.has_input_output());
+        results.push(b);
+    }
+    // MX1 + MX2 are one economy, MEX, in both
+    for b in &results {
+        assert!(b.economy_index("MEX").is_some() && b.economy_index("MX1").is_none());
+    }
+    // flows equal the fixture's row sums: JPN's 01T02 sales to MEX industries and final demand
+    let text = std::fs::read_to_string(fx("icio/ICIO2021_2018.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines
+        .find(|l| l.starts_with("JPN_01T02,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let want: f64 = header
+        .iter()
+        .zip(&row)
+        .filter(|(h, _)| h.starts_with("MX1_") || h.starts_with("MX2_"))
+        .map(|(_, v)| v.parse::<f64>().unwrap())
+        .sum::<f64>()
+        * 1e6;
+    let b = &results[0];
+    let (j, n, i) = (
+        0,
+        b.economy_index("MEX").unwrap(),
+        b.economy_index("JPN").unwrap(),
+    );
+    assert!((b.flows.get(j, n, i) / want - 1.0).abs() < 1e-12);
+    // the wrong edition is an error naming the expected layout
+    let r = run(&[
+        "data",
+        "import",
+        "icio",
+        &fx("icio/2019_ICIO2023.csv"),
+        "--edition",
+        "2021",
+        "--regions",
+        &reg,
+        "--out",
+        &dir.path().join("x").display().to_string(),
+    ]);
+    assert!(
+        r.2.contains("no column `TOTAL`") && r.2.contains("check --edition"),
+        "{}",
+        r.2
+    );
+    // an edited table (output no longer the row sum) is refused
+    let edited = text.replacen("JPN_01T02,", "JPN_01T02,1000", 1);
+    let p = dir.path().join("edited.csv");
+    std::fs::write(&p, edited).unwrap();
+    let r = run(&[
+        "data",
+        "import",
+        "icio",
+        &p.display().to_string(),
+        "--edition",
+        "2021",
+        "--regions",
+        &reg,
+        "--out",
+        &dir.path().join("y").display().to_string(),
+    ]);
+    assert!(r.2.contains("re-download"), "{}", r.2);
+}
+
+#[test]
+fn wits_tariffs_simple_and_import_weighted_into_a_baseline() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mfn = fx("wits/DataJobID-1234567_1234567_AVEMFN.csv");
+    let pref = fx("wits/DataJobID-1234568_1234568_AVEPref.csv");
+    let countries = fx("baci/country_codes_V202401.csv");
+    let reg = fx("baci/regions.csv");
+    let simple = dir.path().join("simple");
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &mfn,
+        "--preferential",
+        &pref,
+        "--year",
+        "2019",
+        "--countries",
+        &countries,
+        "--regions",
+        &reg,
+        "--out",
+        &simple.display().to_string(),
+    ]);
+    assert!(r.0, "{r:?}");
+    let (h, rows) = read_csv(&simple.join("tariffs.csv"));
+    let t = |set: &str, s: &str, e: &str, i: &str| {
+        lookup(
+            &h,
+            &rows,
+            &[
+                ("set", set),
+                ("sector", s),
+                ("exporter", e),
+                ("importer", i),
+            ],
+            "tariff",
+        )
+    };
+    // Japan's AGR lines: 10%, 12%, 3% → 8.33%; from Mexico the first is preferential 0%
+    assert!((t("mfn", "AGR", "MEX", "JPN") - 0.25 / 3.0).abs() < 1e-12);
+    assert!((t("preferential", "AGR", "MEX", "JPN") - 0.05).abs() < 1e-12);
+    assert!(rows.iter().all(|r| r[6] == "simple"));
+    let weighted = dir.path().join("weighted");
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &mfn,
+        "--preferential",
+        &pref,
+        "--year",
+        "2019",
+        "--countries",
+        &countries,
+        "--regions",
+        &reg,
+        "--weights",
+        &fx("baci/BACI_HS12_Y2019_V202401.csv"),
+        "--out",
+        &weighted.display().to_string(),
+    ]);
+    assert!(r.0, "{r:?}");
+    let (h, rows) = read_csv(&weighted.join("tariffs.csv"));
+    let t = |set: &str, s: &str, e: &str, i: &str| {
+        lookup(
+            &h,
+            &rows,
+            &[
+                ("set", set),
+                ("sector", s),
+                ("exporter", e),
+                ("importer", i),
+            ],
+            "tariff",
+        )
+    };
+    // Japan imports from Mexico: 3.25 of 010121 at 10% and 40 of 090111 at 12%
+    let want = (3.25 * 0.10 + 40.0 * 0.12) / 43.25;
+    assert!((t("mfn", "AGR", "MEX", "JPN") - want).abs() < 1e-12);
+    let want = (3.25 * 0.0 + 40.0 * 0.12) / 43.25;
+    assert!((t("preferential", "AGR", "MEX", "JPN") - want).abs() < 1e-12);
+    assert!(rows.iter().any(|r| r[6] == "simple (no imports)"));
+    // into a BACI baseline: ROW imports have no tariff data, so the cells are named
+    let dest = dir.path().join("baseline");
+    let tf = weighted.join("tariffs.csv").display().to_string();
+    let r = baci(
+        &fx("baci/BACI_HS12_Y2019_V202401.csv"),
+        &countries,
+        &dest,
+        &["--tariffs", &tf],
+    );
+    assert!(
+        !r.0 && r.2.contains("no MFN rate (set mfn) for MAN JPN→ROW"),
+        "{}",
+        r.2
+    );
+    // a preferential file passed as MFN is refused
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &pref,
+        "--year",
+        "2019",
+        "--countries",
+        &countries,
+        "--regions",
+        &reg,
+        "--out",
+        &dir.path().join("x").display().to_string(),
+    ]);
+    assert!(r.2.contains("--preferential"), "{}", r.2);
+    // a BACI file passed as tariffs names the expected columns
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &fx("baci/BACI_HS12_Y2019_V202401.csv"),
+        "--year",
+        "2019",
+        "--countries",
+        &countries,
+        "--regions",
+        &reg,
+        "--out",
+        &dir.path().join("x").display().to_string(),
+    ]);
+    assert!(
+        r.2.contains("expected the columns Reporter_ISO_N, Year, ProductCode, SimpleAverage"),
+        "{}",
+        r.2
+    );
+}
+
+#[test]
+fn wits_rates_fill_a_baseline_whose_importers_all_report() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // a tariff table covering every international goods cell of the BACI fixture's baseline
+    let mut s = String::from("set,sector,exporter,importer,tariff,lines,weighting\n");
+    for sec in ["AGR", "FMN", "MAN"] {
+        for e in ["JPN", "MEX", "ROW"] {
+            for i in ["JPN", "MEX", "ROW"] {
+                if e != i {
+                    s.push_str(&format!("mfn,{sec},{e},{i},0.05,1,simple\npreferential,{sec},{e},{i},0.01,1,simple\n"));
+                }
+            }
+        }
+    }
+    let tf = dir.path().join("t.csv");
+    std::fs::write(&tf, s).unwrap();
+    let dest = dir.path().join("b");
+    let r = baci(
+        &fx("baci/BACI_HS12_Y2019_V202401.csv"),
+        &fx("baci/country_codes_V202401.csv"),
+        &dest,
+        &["--tariffs", &tf.display().to_string()],
+    );
+    assert!(r.0, "{r:?}");
+    let b = tradesim::data::tidy::load(&dest).unwrap();
+    let (j, n, i) = (
+        0,
+        b.economy_index("MEX").unwrap(),
+        b.economy_index("JPN").unwrap(),
+    );
+    assert_eq!(b.tariffs.get(j, n, i), 0.05);
+    assert_eq!(b.tariff_sets["preferential"].get(j, n, i), 0.01);
+}
+
+#[test]
+fn gravity_covariates_for_estimate() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("g");
+    let r = run(&[
+        "data",
+        "import",
+        "gravity",
+        &fx("gravity/Gravity_V202211.csv"),
+        "--years",
+        "2018,2019",
+        "--economies",
+        "JPN,MEX,BRA",
+        "--out",
+        &dest.display().to_string(),
+    ]);
+    assert!(r.0, "{r:?}");
+    let (h, rows) = read_csv(&dest.join("covariates.csv"));
+    assert_eq!(
+        h,
+        [
+            "exporter",
+            "importer",
+            "year",
+            "dist",
+            "contig",
+            "comlang_off",
+            "comcol",
+            "rta"
+        ]
+    );
+    assert_eq!(rows.len(), 18, "YUG does not exist: skipped");
+    assert_eq!(
+        lookup(
+            &h,
+            &rows,
+            &[("exporter", "MEX"), ("importer", "BRA"), ("year", "2019")],
+            "rta"
+        ),
+        1.0
+    );
+    assert_eq!(
+        lookup(
+            &h,
+            &rows,
+            &[("exporter", "MEX"), ("importer", "BRA"), ("year", "2018")],
+            "rta"
+        ),
+        0.0
+    );
+    // a covariate that is not a column names the expected ones
+    let r = run(&[
+        "data",
+        "import",
+        "gravity",
+        &fx("gravity/Gravity_V202211.csv"),
+        "--years",
+        "2019",
+        "--covariates",
+        "distance",
+        "--out",
+        &dir.path().join("x").display().to_string(),
+    ]);
+    assert!(r.2.contains("no column `distance`"), "{}", r.2);
+}

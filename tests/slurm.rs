@@ -1,0 +1,779 @@
+//! Issue 18: a batch on a real SLURM cluster, end to end.
+//!
+//! The test configures and starts a one-node cluster on this machine (Debian's `slurm-wlm` and
+//! `munge`: munged, slurmctld and slurmd in the foreground, no systemd; proctrack/linuxproc,
+//! task/none, select/cons_tres; its own munge key, ports and state directory), then:
+//! 1. submits the tiny world's batch as a 3-shard array with `tradesim batch --slurm 3`; the
+//!    merge job's `summary.csv` must be byte for byte a single local run's;
+//! 2. submits it again held, puts a file where shard 2's output goes, releases it: shard 2 fails,
+//!    the merge job fails and its log lists shard 2 with the command that reruns just it; the
+//!    test removes the file, runs that command, and the merge is again the single run's bytes;
+//! 3. reruns a shard that had finished: the same bytes (a rerun is idempotent).
+//!
+//! A guard cancels any job left, stops the daemons and removes the state directory, also when
+//! the test fails. Without root or the packages the test prints why and passes, except with
+//! CI=true or TRADESIM_REQUIRE_SLURM=1, where it fails (`.ci/run` installs the packages).
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a job may take to end before the test gives up.
+const JOB_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Print a line of the test's log, with the seconds since the test began.
+fn log(msg: impl AsRef<str>) {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("slurm e2e [{t:5.1} s]: {}", msg.as_ref());
+}
+
+/// A program on the PATH or in the sbin directories.
+fn find(program: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file());
+    found
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on loopback")
+}
+
+/// A one-node SLURM cluster started for the test; dropping it stops everything it started.
+struct Cluster {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+    /// The daemons, in the order started.
+    daemons: Vec<(&'static str, Child)>,
+}
+
+impl Cluster {
+    fn start() -> Result<Cluster, String> {
+        let mut missing = Vec::new();
+        let mut bin = BTreeMap::new();
+        for p in [
+            "munged",
+            "slurmctld",
+            "slurmd",
+            "sbatch",
+            "scontrol",
+            "squeue",
+            "scancel",
+            "sinfo",
+        ] {
+            match find(p) {
+                Some(path) => {
+                    bin.insert(p, path);
+                }
+                None => missing.push(p),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} not found (Debian packages slurm-wlm and munge)",
+                missing.join(", ")
+            ));
+        }
+        if !is_root() {
+            return Err("slurmd runs jobs as root here; the test needs root".into());
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("tradesim-slurm-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let d = dir.path().to_path_buf();
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m))
+                .map_err(|e| e.to_string())
+        };
+        mode(&d, 0o755)?;
+        for (sub, m) in [
+            ("munge", 0o700),
+            ("run", 0o755),
+            ("state", 0o700),
+            ("spool", 0o755),
+            ("log", 0o755),
+        ] {
+            std::fs::create_dir(d.join(sub)).map_err(|e| e.to_string())?;
+            mode(&d.join(sub), m)?;
+        }
+        // munged refuses a key others can read; it wants execute for all on the socket's dir.
+        let mut key = vec![0u8; 1024];
+        std::io::Read::read_exact(
+            &mut std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?,
+            &mut key,
+        )
+        .map_err(|e| e.to_string())?;
+        let key_file = d.join("munge/munge.key");
+        std::fs::write(&key_file, key).map_err(|e| e.to_string())?;
+        mode(&key_file, 0o400)?;
+        let socket = d.join("run/munge.socket");
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map_err(|e| e.to_string())?
+            .trim()
+            .split('.')
+            .next()
+            .unwrap_or("localhost")
+            .to_string();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let conf = d.join("slurm.conf");
+        let p = |s: &str| d.join(s).display().to_string();
+        std::fs::write(
+            &conf,
+            format!(
+                "# A one-node cluster for tradesim's end-to-end test (tests/slurm.rs).\n\
+                 ClusterName=tradesimtest\n\
+                 SlurmctldHost={host}(127.0.0.1)\n\
+                 SlurmctldPort={}\n\
+                 SlurmdPort={}\n\
+                 SlurmUser=root\n\
+                 SlurmdUser=root\n\
+                 AuthType=auth/munge\n\
+                 CredType=cred/munge\n\
+                 AuthInfo=socket={}\n\
+                 StateSaveLocation={}\n\
+                 SlurmdSpoolDir={}\n\
+                 SlurmctldPidFile={}\n\
+                 SlurmdPidFile={}\n\
+                 SlurmctldLogFile={}\n\
+                 SlurmdLogFile={}\n\
+                 ProctrackType=proctrack/linuxproc\n\
+                 TaskPlugin=task/none\n\
+                 SelectType=select/cons_tres\n\
+                 SelectTypeParameters=CR_Core\n\
+                 JobAcctGatherType=jobacct_gather/none\n\
+                 AccountingStorageType=accounting_storage/none\n\
+                 JobCompType=jobcomp/filetxt\n\
+                 JobCompLoc={}\n\
+                 MpiDefault=none\n\
+                 MailProg=/bin/true\n\
+                 ReturnToService=2\n\
+                 SchedulerType=sched/builtin\n\
+                 NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=1000 State=UNKNOWN\n\
+                 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n",
+                free_port(),
+                free_port(),
+                socket.display(),
+                p("state"),
+                p("spool"),
+                p("run/slurmctld.pid"),
+                p("run/slurmd.pid"),
+                p("log/slurmctld.log"),
+                p("log/slurmd.log"),
+                p("log/jobcomp.log"),
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut cluster = Cluster {
+            dir,
+            conf: conf.clone(),
+            daemons: Vec::new(),
+        };
+        let s = |x: &Path| x.display().to_string();
+        cluster.spawn(
+            "munged",
+            &bin["munged"],
+            &[
+                "-F".into(),
+                format!("--socket={}", s(&socket)),
+                format!("--key-file={}", s(&key_file)),
+                format!("--pid-file={}", p("run/munged.pid")),
+                format!("--seed-file={}", p("munge/munged.seed")),
+                format!("--log-file={}", p("log/munged.log")),
+            ],
+        )?;
+        cluster.wait("munged's socket", Duration::from_secs(15), |_| {
+            socket.exists()
+        })?;
+        cluster.spawn(
+            "slurmctld",
+            &bin["slurmctld"],
+            &["-D".into(), "-f".into(), s(&conf)],
+        )?;
+        cluster.spawn(
+            "slurmd",
+            &bin["slurmd"],
+            &[
+                "-D".into(),
+                "-f".into(),
+                s(&conf),
+                "-N".into(),
+                host.clone(),
+            ],
+        )?;
+        cluster.wait("the node to be idle", Duration::from_secs(60), |c| {
+            c.slurm("sinfo", &["--noheader", "--format=%T"])
+                .is_some_and(|o| o.trim() == "idle")
+        })?;
+        Ok(cluster)
+    }
+
+    fn spawn(&mut self, name: &'static str, program: &Path, args: &[String]) -> Result<(), String> {
+        let out = std::fs::File::create(self.dir.path().join(format!("log/{name}.out")))
+            .map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(program)
+            .args(args)
+            .env("SLURM_CONF", &self.conf)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("{name}: {e}"))?;
+        log(format!("started {name} (pid {})", child.id()));
+        self.daemons.push((name, child));
+        Ok(())
+    }
+
+    /// Wait until `ready` holds, or fail with the daemons' output.
+    fn wait(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        ready: impl Fn(&Cluster) -> bool,
+    ) -> Result<(), String> {
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if ready(self) {
+                return Ok(());
+            }
+            for (name, child) in &mut self.daemons {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "{name} exited ({status}) while waiting for {what}:\n{}",
+                        self_logs(self.dir.path())
+                    ));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(format!(
+            "timed out waiting for {what}:\n{}",
+            self_logs(self.dir.path())
+        ))
+    }
+
+    /// Run a SLURM client command of this cluster; its stdout when it succeeds.
+    fn slurm(&self, program: &str, args: &[&str]) -> Option<String> {
+        let o = Command::new(find(program)?)
+            .args(args)
+            .env("SLURM_CONF", &self.conf)
+            .output()
+            .ok()?;
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).to_string())
+    }
+
+    /// The finished jobs, from the job completion log: one map of its fields per job (or task).
+    fn finished(&self) -> Vec<BTreeMap<String, String>> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("log/jobcomp.log")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Wait until job `id` (not an array) has ended; its state.
+    fn wait_job(&self, id: &str) -> String {
+        let t = Instant::now();
+        loop {
+            if let Some(j) = self
+                .finished()
+                .into_iter()
+                .find(|j| j.get("JobId").map(String::as_str) == Some(id))
+            {
+                return j["JobState"].clone();
+            }
+            if t.elapsed() > JOB_TIMEOUT {
+                panic!(
+                    "job {id} did not end within {JOB_TIMEOUT:?}\nsqueue:\n{}\n{}",
+                    self.slurm("squeue", &["--all"]).unwrap_or_default(),
+                    self_logs(self.dir.path())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// The states of the tasks of array job `id`, by task id.
+    fn task_states(&self, id: &str) -> BTreeMap<usize, String> {
+        self.finished()
+            .into_iter()
+            .filter(|j| j.get("ArrayJobId").map(String::as_str) == Some(id))
+            .filter_map(|j| {
+                Some((
+                    j.get("ArrayTaskId")?.parse().ok()?,
+                    j.get("JobState")?.clone(),
+                ))
+            })
+            .collect()
+    }
+}
+
+fn self_logs(dir: &Path) -> String {
+    let mut s = String::new();
+    for f in [
+        "munged.out",
+        "slurmctld.out",
+        "slurmd.out",
+        "slurmctld.log",
+        "slurmd.log",
+    ] {
+        let text = std::fs::read_to_string(dir.join("log").join(f)).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        s.push_str(&format!("--- {f} (last lines)\n"));
+        for l in tail.into_iter().rev() {
+            s.push_str(l);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Jobs left by a failed test are cancelled first, so no job step outlives slurmd.
+        if let Some(ids) = self.slurm("squeue", &["--noheader", "--format=%A"]) {
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let mut args = vec![];
+                args.extend(ids.iter().copied());
+                let _ = self.slurm("scancel", &args);
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        }
+        for (name, child) in self.daemons.iter_mut().rev() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+            log(format!("stopped {name} (pid {pid})"));
+        }
+        // The TempDir (state, spool, logs, munge key) is removed when `dir` drops, after this.
+    }
+}
+
+fn md5(path: &Path) -> String {
+    let o = Command::new("md5sum")
+        .arg(path)
+        .output()
+        .expect("md5sum runs");
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn submissions(job_dir: &Path) -> Vec<(String, String, String)> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(job_dir.join("job.json")).unwrap()).unwrap();
+    v["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let shards: Vec<String> = s["shards"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            (
+                s["array_job"].as_str().unwrap().to_string(),
+                s["merge_job"].as_str().unwrap().to_string(),
+                shards.join(","),
+            )
+        })
+        .collect()
+}
+
+/// Run tradesim against the cluster.
+fn tradesim_on(cluster: &Cluster, args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .args(args)
+        .env("SLURM_CONF", &cluster.conf)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Wait for the last submission of a job directory; check every task and the merge job ended
+/// as expected; log them.
+fn wait_submission(
+    cluster: &Cluster,
+    job_dir: &Path,
+    want_tasks: &[(usize, &str)],
+    want_merge: &str,
+) {
+    let (array, merge, shards) = submissions(job_dir).pop().unwrap();
+    let state = cluster.wait_job(&merge);
+    let tasks = cluster.task_states(&array);
+    log(format!(
+        "array job {array} (shards {shards}): tasks {tasks:?}; merge job {merge}: {state}"
+    ));
+    for (k, s) in want_tasks {
+        assert_eq!(
+            tasks.get(k).map(String::as_str),
+            Some(*s),
+            "task {k} of array job {array}: {tasks:?}"
+        );
+    }
+    assert_eq!(state, want_merge, "merge job {merge}");
+}
+
+#[test]
+fn batch_on_a_real_slurm_cluster() {
+    let required = std::env::var("CI").as_deref() == Ok("true")
+        || std::env::var("TRADESIM_REQUIRE_SLURM").as_deref() == Ok("1");
+    let t0 = Instant::now();
+    // Declared before the cluster so that the cluster (and any job) stops before it is removed.
+    let d = tempfile::tempdir().unwrap();
+    let cluster = match Cluster::start() {
+        Ok(c) => c,
+        Err(why) if !required => {
+            eprintln!("skipping: a SLURM cluster cannot be started here: {why}");
+            return;
+        }
+        Err(why) => panic!("a SLURM cluster cannot be started (required on CI): {why}"),
+    };
+    log(format!(
+        "one-node cluster up in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    ));
+    let b = tiny_batch(d.path(), 12, THETA_LOGNORMAL);
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s);
+    tradesim_on(
+        &cluster,
+        &[
+            "batch",
+            b,
+            "--out",
+            p("single").to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    let single = p("single/summary.csv");
+    log(format!(
+        "single local run: summary.csv md5 {}",
+        md5(&single)
+    ));
+
+    // 1. The whole batch as a 3-shard array and the dependent merge (a space in the job
+    // directory's name, as users' paths have).
+    let job1 = p("job 1");
+    let out = tradesim_on(
+        &cluster,
+        &["batch", b, "--slurm", "3", "--out", job1.to_str().unwrap()],
+    );
+    log(out.lines().next().unwrap_or(""));
+    wait_submission(
+        &cluster,
+        &job1,
+        &[(1, "COMPLETED"), (2, "COMPLETED"), (3, "COMPLETED")],
+        "COMPLETED",
+    );
+    let merged = job1.join("merged/summary.csv");
+    log(format!("merged by SLURM: summary.csv md5 {}", md5(&merged)));
+    for f in ["summary.csv", "economies.csv", "solver.csv"] {
+        assert_eq!(
+            std::fs::read(p("single").join(f)).unwrap(),
+            std::fs::read(job1.join("merged").join(f)).unwrap(),
+            "{f}: SLURM's merge vs the single run"
+        );
+    }
+
+    // 2. A shard that fails: the merge job fails and names it with the rerun command. The job
+    // directory is written without submitting, a file is put where shard 2's output goes,
+    // then all three shards are submitted (as a rerun of shards 1-3 of a job not yet run).
+    let job2 = p("job2");
+    let out = tradesim_on(
+        &cluster,
+        &[
+            "batch",
+            b,
+            "--slurm",
+            "3",
+            "--out",
+            job2.to_str().unwrap(),
+            "--no-submit",
+        ],
+    );
+    assert!(out.contains("j=$(sbatch --parsable --array=1-3"), "{out}");
+    std::fs::write(
+        job2.join("shard-2"),
+        "in the way: shard 2 cannot write its directory",
+    )
+    .unwrap();
+    tradesim_on(
+        &cluster,
+        &[
+            "batch",
+            b,
+            "--slurm",
+            "3",
+            "--out",
+            job2.to_str().unwrap(),
+            "--rerun",
+            "1-3",
+            "--quiet",
+        ],
+    );
+    let (_, merge, _) = submissions(&job2).pop().unwrap();
+    wait_submission(
+        &cluster,
+        &job2,
+        &[(1, "COMPLETED"), (2, "FAILED"), (3, "COMPLETED")],
+        "FAILED",
+    );
+    let (array, _, _) = submissions(&job2).pop().unwrap();
+    let shard_log =
+        std::fs::read_to_string(job2.join(format!("logs/shard-2-{array}.out"))).unwrap();
+    log(format!("shard 2's log:\n{shard_log}"));
+    assert!(shard_log.contains("is not a directory"), "{shard_log}");
+    let merge_log = std::fs::read_to_string(job2.join(format!("logs/merge-{merge}.out"))).unwrap();
+    log(format!("merge job {merge}'s log:\n{merge_log}"));
+    assert!(
+        merge_log.contains("shard 2: it has not finished") && !merge_log.contains("shard 1:"),
+        "{merge_log}"
+    );
+    let rerun = merge_log
+        .lines()
+        .skip_while(|l| !l.starts_with("run just these shards again"))
+        .nth(1)
+        .expect("the rerun command")
+        .trim()
+        .to_string();
+    assert!(rerun.ends_with("--rerun 2"), "{rerun}");
+    std::fs::remove_file(job2.join("shard-2")).unwrap();
+    log(format!("running the command the log gives: {rerun}"));
+    let o = Command::new("sh")
+        .args(["-c", &rerun])
+        .env("SLURM_CONF", &cluster.conf)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    wait_submission(&cluster, &job2, &[(2, "COMPLETED")], "COMPLETED");
+    log(format!(
+        "merged after the rerun: summary.csv md5 {}",
+        md5(&job2.join("merged/summary.csv"))
+    ));
+    assert_eq!(
+        std::fs::read(&single).unwrap(),
+        std::fs::read(job2.join("merged/summary.csv")).unwrap(),
+        "summary.csv after rerunning the failed shard vs the single run"
+    );
+
+    // 3. Rerunning a shard that had finished replaces it with the same bytes.
+    let before = std::fs::read(job2.join("shard-1/economies.csv")).unwrap();
+    let o = Command::new("sh")
+        .args(["-c", &rerun.replace("--rerun 2", "--rerun 1")])
+        .env("SLURM_CONF", &cluster.conf)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    wait_submission(&cluster, &job2, &[(1, "COMPLETED")], "COMPLETED");
+    assert_eq!(
+        before,
+        std::fs::read(job2.join("shard-1/economies.csv")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(&single).unwrap(),
+        std::fs::read(job2.join("merged/summary.csv")).unwrap(),
+        "summary.csv after rerunning a finished shard vs the single run"
+    );
+    log(format!(
+        "md5 single {} = merged {}; test took {:.1} s with the cluster's start",
+        md5(&single),
+        md5(&job2.join("merged/summary.csv")),
+        t0.elapsed().as_secs_f64()
+    ));
+}
+
+/// Run a job directory's script as SLURM would run it (task `shard` of the array), without
+/// SLURM: the scripts are plain bash.
+fn run_script(job: &Path, script: &str, shard: Option<usize>) -> std::process::Output {
+    let mut c = Command::new("bash");
+    c.arg(job.join(script)).env_remove("SLURM_CPUS_PER_TASK");
+    match shard {
+        Some(k) => c.env("SLURM_ARRAY_TASK_ID", k.to_string()),
+        None => c.env_remove("SLURM_ARRAY_TASK_ID"),
+    };
+    c.output().unwrap()
+}
+
+/// The job directory's scripts, `merge --job` and the rerun command, without a cluster (this
+/// runs everywhere): a shard not run is listed with the command that reruns it; a shard run on
+/// an edited scenario is listed as run on other inputs; rerun, the merge is the single run's.
+#[test]
+fn job_scripts_merge_and_rerun_without_a_cluster() {
+    let d = tempfile::tempdir().unwrap();
+    let b = tiny_batch(d.path(), 6, THETA_LOGNORMAL);
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s);
+    let single = p("single");
+    assert!(
+        tradesim(&["batch", b, "--out", single.to_str().unwrap(), "--quiet"])
+            .status
+            .success()
+    );
+    let job = p("job");
+    let j = job.to_str().unwrap();
+    let o = tradesim(&["batch", b, "--slurm", "3", "--out", j, "--no-submit"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ok = |o: std::process::Output| {
+        assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+
+    // Shard 2 not run: the merge fails and names it with the command that reruns it.
+    ok(run_script(&job, "shard.sbatch", Some(1)));
+    ok(run_script(&job, "shard.sbatch", Some(3)));
+    let o = run_script(&job, "merge.sbatch", None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("1 of the 3 shards")
+            && err.contains("shard 2: it has not finished")
+            && err.contains(&format!("--out {j} "))
+            && err.trim_end().ends_with("--rerun 2"),
+        "{err}"
+    );
+    assert!(!job.join("merged").exists());
+    // Without SLURM the script refuses to run outside an array.
+    let o = run_script(&job, "shard.sbatch", None);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("submit this script as a job array"));
+
+    ok(run_script(&job, "shard.sbatch", Some(2)));
+    ok(run_script(&job, "merge.sbatch", None));
+    let read = |dir: &Path, f: &str| std::fs::read(dir.join(f)).unwrap();
+    for f in ["summary.csv", "economies.csv", "report_meta.json"] {
+        assert_eq!(read(&single, f), read(&job.join("merged"), f), "{f}");
+    }
+    // A rerun of a finished shard replaces it with the same bytes; the merge is replaced too.
+    let before = read(&job.join("shard-1"), "economies.csv");
+    ok(run_script(&job, "shard.sbatch", Some(1)));
+    assert_eq!(before, read(&job.join("shard-1"), "economies.csv"));
+    ok(run_script(&job, "merge.sbatch", None));
+    assert_eq!(
+        read(&single, "summary.csv"),
+        read(&job.join("merged"), "summary.csv")
+    );
+
+    // slow.ron edited after shards 1 and 2 ran, before shard 3 ran again: 1 and 2 are stale.
+    let slow = p("slow.ron");
+    let text = std::fs::read_to_string(&slow).unwrap();
+    std::fs::write(&slow, text.replace("Linear(years: 8)", "Linear(years: 6)")).unwrap();
+    ok(run_script(&job, "shard.sbatch", Some(3)));
+    let o = run_script(&job, "merge.sbatch", None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && err.contains("shard 1: it was run on other inputs: input")
+            && err.contains("slow.ron differs")
+            && err.contains("shard 2: it was run on other inputs")
+            && !err.contains("shard 3:")
+            && err.trim_end().ends_with("--rerun 1-2"),
+        "{err}"
+    );
+
+    // A second submission into the job directory is refused (it names the rerun command);
+    // with --force the whole job is replaced (its shards and merge with it), but not with a
+    // file of the user's in it; options tradesim sets itself are refused.
+    let o = tradesim(&["batch", b, "--slurm", "3", "--out", j, "--no-submit"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--rerun SHARDS") && err.contains("--force"),
+        "{err}"
+    );
+    std::fs::write(job.join("notes.txt"), "mine").unwrap();
+    let o = tradesim(&[
+        "batch",
+        b,
+        "--slurm",
+        "3",
+        "--out",
+        j,
+        "--no-submit",
+        "--force",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("notes.txt"), "{err}");
+    assert!(job.join("notes.txt").exists() && job.join("merged").exists());
+    std::fs::remove_file(job.join("notes.txt")).unwrap();
+    ok(tradesim(&[
+        "batch",
+        b,
+        "--slurm",
+        "3",
+        "--out",
+        j,
+        "--no-submit",
+        "--force",
+    ]));
+    assert!(!job.join("shard-1").exists() && !job.join("merged").exists());
+    assert!(job.join("job.json").exists());
+    let o = tradesim(&[
+        "batch",
+        b,
+        "--slurm",
+        "3",
+        "--out",
+        p("other").to_str().unwrap(),
+        "--slurm-opts",
+        "--array=1-9",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--slurm-opts") && err.contains("remove it"),
+        "{err}"
+    );
+    assert!(!p("other").exists());
+}
