@@ -111,6 +111,32 @@ pub struct Baseline {
     pub deficit: Vec<f64>,
     /// Named alternative tariff matrices (see `ToTariffSet` schedules).
     pub tariff_sets: BTreeMap<String, Cube>,
+    /// Named product groups of the world (`product_groups.csv`): the tariff peaks inside a
+    /// sector that scenario files refer to by name.
+    pub product_groups: Vec<BaselineProductGroup>,
+}
+
+/// A named product group of the baseline (one row of `product_groups.csv`): a share of an
+/// importer's imports in a sector with its own base-year (MFN) rate. A row with
+/// `exporter = None` applies to imports from every partner without a row of its own.
+///
+/// The policy engine's rule (MODEL.md §3) holds the sector rate at the trade-weighted average
+/// of the groups and the rest: `τ = Σ_g w_g τ_g + (1 − Σ_g w_g) τ_rest`, so the loader
+/// requires `Σ_g w_g τ_g ≤ τ` for every cell with a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineProductGroup {
+    pub importer: usize,
+    /// Lowercase name, unique per importer (e.g. `rice`, `beef`).
+    pub group: String,
+    pub sector: usize,
+    /// `None`: every partner without a row of its own.
+    pub exporter: Option<usize>,
+    /// The group's share of the importer's imports in `sector` (from `exporter`, or from all).
+    pub weight: f64,
+    /// The group's MFN ad valorem (equivalent) rate in the base year, a fraction.
+    pub base_rate: f64,
+    /// The source key, explained in the world's PROVENANCE.md.
+    pub source: String,
 }
 
 impl Baseline {
@@ -125,6 +151,31 @@ impl Baseline {
     }
     pub fn sector_index(&self, code: &str) -> Option<usize> {
         self.sectors.iter().position(|s| s.code == code)
+    }
+    /// The named product groups of `importer` called `name` (its all-partners row and its
+    /// exporter-specific rows).
+    pub fn product_group_rows<'a>(
+        &'a self,
+        importer: usize,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a BaselineProductGroup> + 'a {
+        self.product_groups
+            .iter()
+            .filter(move |g| g.importer == importer && g.group == name)
+    }
+    /// The names of `importer`'s product groups, in file order, each once.
+    pub fn product_group_names(&self, importer: usize) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for g in self
+            .product_groups
+            .iter()
+            .filter(|g| g.importer == importer)
+        {
+            if !names.contains(&g.group.as_str()) {
+                names.push(&g.group);
+            }
+        }
+        names
     }
     /// Whether the baseline has input-output links (some `γ_n^j < 1`).
     pub fn has_input_output(&self) -> bool {

@@ -8,8 +8,9 @@
 //!   force and the two members' joining years;
 //! - product groups carry a share of a sector's bilateral imports with their own schedule;
 //!   the sector's rate is the trade-weighted average of the groups and the rest;
-//! - depth (non-tariff) effects shift trade costs by `κ̂^{-θ} = exp(β·phase(t))`; the largest
-//!   effect among a pair's agreements applies;
+//! - depth (non-tariff) effects shift trade costs by `κ̂^{-θ} = exp(β·phase(t))` on the pairs
+//!   the agreement's selector picks (by default the pairs it newly liberalises: not already in
+//!   an agreement at least as deep); the largest effect among a pair's agreements applies;
 //! - an agreement already in force in the base year is part of the data; unless the scenario
 //!   lets its phase-out continue, it is held at its base-year rates (comparative statics of
 //!   the scenario's new policies).
@@ -104,12 +105,104 @@ pub struct ProductGroup {
     pub schedule: Schedule,
 }
 
+/// The product groups of an agreement that apply to importer `n`'s imports from `i` in sector
+/// `j`: groups for that exporter, and groups for all exporters unless a group of the same name
+/// has a row of its own for `i` (a world group's exporter-specific weight replaces its
+/// all-partners weight).
+pub fn groups_for(groups: &[ProductGroup], n: usize, i: usize, j: usize) -> Vec<&ProductGroup> {
+    groups
+        .iter()
+        .filter(|g| g.importer == n && g.sector == j)
+        .filter(|g| match g.exporter {
+            Some(e) => e == i,
+            None => !groups.iter().any(|h| {
+                h.importer == n && h.sector == j && h.name == g.name && h.exporter == Some(i)
+            }),
+        })
+        .collect()
+}
+
 /// A non-tariff (depth) effect: `κ̂^{-θ} = exp(beta · phase(t))`, `phase` rising linearly to
-/// one over `phase_in_years`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// one over `phase_in_years`, on the member pairs `pairs` selects.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Depth {
     pub beta: f64,
     pub phase_in_years: u32,
+    pub pairs: DepthPairs,
+    /// `(offset, share of β)` steps before `phase_in_years` (ascending offsets); empty: the
+    /// linear phase-in `(offset + 1)/phase_in_years`.
+    pub profile: Vec<(u32, f64)>,
+}
+
+/// The member pairs a depth effect applies to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DepthPairs {
+    /// Pairs the agreement newly liberalises: a member pair gets the effect unless, before the
+    /// agreement starts for the pair, it is already in another agreement at least as deep (one
+    /// declaring a β at least as large, or one declaring no depth at all: its non-tariff effect,
+    /// whatever it is, is in the data or in its own terms, and the estimated RTA effect is the
+    /// effect of having an agreement, not of having two). A customs union's members keep their
+    /// trade costs when the union signs an agreement with a third country.
+    #[default]
+    NewlyLiberalised,
+    /// Every pair of members.
+    AllMembers,
+    /// Exactly these (exporter, importer) pairs, sorted (members only).
+    Directed(Vec<(usize, usize)>),
+}
+
+impl Depth {
+    /// "β 0.557 phased in over 12 years, on the pairs it newly liberalises" (codes from `b`).
+    pub fn describe(&self, b: &Baseline) -> String {
+        let pairs = match &self.pairs {
+            DepthPairs::NewlyLiberalised => "on the pairs it newly liberalises".to_string(),
+            DepthPairs::AllMembers => "on every member pair".to_string(),
+            DepthPairs::Directed(v) => format!(
+                "on {} directed pair(s): {}",
+                v.len(),
+                v.iter()
+                    .map(|(x, m)| format!("{}→{}", b.economies[*x].code, b.economies[*m].code))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let shape = if self.profile.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (shares {})",
+                self.profile
+                    .iter()
+                    .map(|(o, s)| format!("{s} from year {o}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        format!(
+            "β {} phased in over {} years{shape}, {pairs}",
+            self.beta, self.phase_in_years
+        )
+    }
+
+    /// The effect `β·phase` at `offset` years after the pair's start: with a profile, the
+    /// share of its latest step at or before `offset` (0 before the first, 1 from
+    /// `phase_in_years`); otherwise linear.
+    pub fn effect(&self, offset: i32) -> f64 {
+        if self.profile.is_empty() || offset < 0 {
+            return self.beta * linear_phase(offset, self.phase_in_years);
+        }
+        if offset >= self.phase_in_years as i32 {
+            return self.beta;
+        }
+        let share = self
+            .profile
+            .iter()
+            .filter(|(o, _)| *o as i32 <= offset)
+            .map(|(_, s)| *s)
+            .last()
+            .unwrap_or(0.0);
+        self.beta * share
+    }
 }
 
 /// The largest depth effect |β| tradesim accepts. A depth effect multiplies members' trade (at
@@ -164,13 +257,17 @@ impl Agreement {
     /// Set the depth effect's β, keeping its phase-in (or, without one, the default
     /// [`DEFAULT_DEPTH_PHASE_IN`]).
     pub fn set_depth_beta(&mut self, beta: f64) {
-        let phase_in_years = self
-            .depth
-            .map_or(DEFAULT_DEPTH_PHASE_IN, |d| d.phase_in_years);
-        self.depth = Some(Depth {
-            beta,
-            phase_in_years,
-        });
+        match &mut self.depth {
+            Some(d) => d.beta = beta,
+            None => {
+                self.depth = Some(Depth {
+                    beta,
+                    phase_in_years: DEFAULT_DEPTH_PHASE_IN,
+                    pairs: DepthPairs::default(),
+                    profile: Vec::new(),
+                })
+            }
+        }
     }
 
     /// The economies that are members in `year`.
@@ -217,6 +314,29 @@ impl Agreement {
     /// The year at which the agreement's schedule is evaluated for calendar year `year`.
     fn schedule_year(&self, year: i32) -> i32 {
         self.frozen_from.map_or(year, |f| year.min(f))
+    }
+
+    /// Whether the agreement's depth effect applies to imports of `n` from `i` in `year`, given
+    /// the pair's start `start` and the other agreements `others` of the same world (the
+    /// agreement itself among them is skipped by identity).
+    fn depth_applies(
+        &self,
+        d: &Depth,
+        n: usize,
+        i: usize,
+        year: i32,
+        start: i32,
+        others: &[&Agreement],
+    ) -> bool {
+        match &d.pairs {
+            DepthPairs::AllMembers => true,
+            DepthPairs::Directed(pairs) => pairs.binary_search(&(i, n)).is_ok(),
+            DepthPairs::NewlyLiberalised => !others.iter().any(|b| {
+                !std::ptr::eq(*b, self)
+                    && b.pair_start(n, i, year).is_some_and(|sb| sb < start)
+                    && b.depth.as_ref().is_none_or(|bd| bd.beta >= d.beta)
+            }),
+        }
     }
 }
 
@@ -301,11 +421,7 @@ fn cell_rate(
         in_quota_rate: inr,
         out_of_quota_rate: outr,
     };
-    let groups: Vec<&ProductGroup> = ag
-        .groups
-        .iter()
-        .filter(|g| g.importer == n && g.sector == j && g.exporter.is_none_or(|e| e == i))
-        .collect();
+    let groups = groups_for(&ag.groups, n, i, j);
     let rest_schedule = ag.schedule_for(n, i, j);
     if groups.is_empty() {
         return match capped_quota(rest_schedule, base) {
@@ -378,9 +494,13 @@ pub fn resolve_year(
     let mut tariffs = b.tariffs.clone();
     // The lowest rate of every cell counting quotas at their out-of-quota rates.
     let mut assured = b.tariffs.clone();
-    let mut depth = vec![0.0; nn * nn];
+    let mut depth = vec![0.0f64; nn * nn];
     let mut quotas: Vec<QuotaCell> = Vec::new();
-    for ag in agreements.iter().filter(|a| !(counterfactual && a.removed)) {
+    let world: Vec<&Agreement> = agreements
+        .iter()
+        .filter(|a| !(counterfactual && a.removed))
+        .collect();
+    for &ag in &world {
         let sy = ag.schedule_year(year);
         for n in 0..nn {
             for i in 0..nn {
@@ -394,10 +514,12 @@ pub fn resolve_year(
                     continue;
                 }
                 let offset = sy - start;
-                if let Some(d) = ag.depth {
-                    let v = d.beta * linear_phase(offset, d.phase_in_years);
-                    if v.abs() > depth[n * nn + i] {
-                        depth[n * nn + i] = v;
+                if let Some(d) = &ag.depth {
+                    if ag.depth_applies(d, n, i, year, start, &world) {
+                        let v = d.effect(offset);
+                        if v.abs() > depth[n * nn + i].abs() {
+                            depth[n * nn + i] = v;
+                        }
                     }
                 }
                 for j in 0..jj {
