@@ -538,6 +538,7 @@ fn run(
     let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
     staged.commit()?;
     if !quiet {
+        println!("world: {}", s.baseline.describe());
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
         print!("{}", report::summary(&s.baseline, &outcome, &members, 10));
         println!("\nwrote {} in {}", files.join(", "), out.display());

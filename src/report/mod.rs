@@ -451,6 +451,7 @@ pub fn policy_summary(s: &crate::scenario::Scenario) -> String {
         b.n_sectors(),
         s.base_year
     );
+    let _ = writeln!(out, "world: {}", b.describe());
     let _ = writeln!(out, "years: {}", compact_years(&s.years));
     for a in &s.agreements {
         let status = if a.removed {
