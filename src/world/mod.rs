@@ -222,8 +222,10 @@ pub fn build_from(facts: &Facts, agreements: &Path) -> Result<World> {
 
 /// Every observed figure of the facts against the built world: bilateral goods flows (COW4,
 /// TRADHIST; the world's total of the pair over the goods sectors), each economy's GDP,
-/// merchandise and services exports and imports, and the trade-weighted MFN and applied tariff
-/// means WDI gives (the world's weighted by its own 2014 flows).
+/// merchandise and services exports and imports, the food and manufactures shares of its
+/// merchandise imports (the world's sector split uses the exporters' shares), and the
+/// trade-weighted MFN and applied tariff means WDI gives (the world's weighted by its own 2014
+/// flows).
 fn validation(facts: &Facts, w: &World) -> Vec<Validation> {
     let n = w.codes.len();
     let idx: HashMap<&str, usize> = w
@@ -287,6 +289,27 @@ fn validation(facts: &Facts, w: &World) -> Vec<Validation> {
         push("GDP = value added", "WDI_GDP/IMF_WEO_TWN", e.gdp, w.gdp[j]);
         push("merchandise exports", "WTO_X", e.exports, exp);
         push("merchandise imports", "WDI_M/TWN_MOF_M", e.imports, imp);
+        if let Some(sh) = facts.import_shares.get(c) {
+            let by = |k: usize| -> f64 {
+                (0..n)
+                    .filter(|&s| s != j)
+                    .map(|s| w.flow(k, s, j))
+                    .sum::<f64>()
+                    / imp
+                    * 100.0
+            };
+            if let Some(f) = sh.food {
+                push("AGR share of merchandise imports (%; WDI: food, without agricultural raw materials)", "WDI TM.VAL.FOOD.ZS.UN", f, by(0));
+            }
+            if let Some(m) = sh.manuf {
+                push(
+                    "MAN share of merchandise imports (%)",
+                    "WDI TM.VAL.MANF.ZS.UN",
+                    m,
+                    by(2),
+                );
+            }
+        }
         if let Some(s) = facts.services.get(c) {
             let sx: f64 = (0..n).filter(|&s| s != j).map(|s| w.flow(3, j, s)).sum();
             let sm: f64 = (0..n).filter(|&s| s != j).map(|s| w.flow(3, s, j)).sum();
