@@ -718,7 +718,7 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                 .collect();
             let _ = write!(
                 out,
-                "<p>{}{}Baseline <code>{}</code>, base year {}, years {}. Agreements changed by the scenario: {}.</p>",
+                "<p>{}{}Baseline <code>{}</code>{}, base year {}, years {}. Agreements changed by the scenario: {}.</p>",
                 m.description
                     .as_deref()
                     .map(|x| format!("{}. ", esc(x)))
@@ -729,6 +729,11 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                     format!("File <code>{}</code>. ", esc(&m.file))
                 },
                 esc(&m.baseline.name),
+                if m.baseline.description.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", esc(&m.baseline.description))
+                },
                 m.base_year,
                 esc(&super::compact_years(&c.years)),
                 if active.is_empty() {
@@ -1486,6 +1491,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                     ("scenario file", m.file.clone()),
                     ("description", m.description.clone().unwrap_or_default()),
                     ("baseline", m.baseline.name.clone()),
+                    ("what the world is", m.baseline.description.clone()),
                     (
                         "economies × sectors",
                         format!("{} × {} ({})", m.baseline.economies.len(), m.baseline.sectors.len(), m.baseline.sectors.join(", ")),

@@ -81,6 +81,9 @@ impl Default for ComparedWithMeta {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaselineMeta {
     pub name: String,
+    /// What the world is in one line ([`Baseline::describe`]).
+    #[serde(default)]
+    pub description: String,
     pub economies: Vec<(String, String)>,
     pub sectors: Vec<String>,
     /// Share of the base-year international trade value by data flag (`observed`, …).
@@ -395,6 +398,7 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
         description: s.description.clone(),
         baseline: BaselineMeta {
             name: b.name.clone(),
+            description: b.describe(),
             economies: b
                 .economies
                 .iter()

@@ -530,6 +530,7 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
         b.n_sectors(),
         s.base_year
     );
+    let _ = writeln!(out, "world: {}", b.describe());
     let _ = writeln!(out, "years: {}", compact_years(&s.years));
     let _ = writeln!(
         out,

@@ -144,8 +144,23 @@ pub struct World {
     pub alpha: Vec<[f64; 4]>,
     /// Cost shares per economy, `io[n][j][k]` = share of input k in sector j (VA = the rest).
     pub io: Vec<[[f64; 4]; 4]>,
+    /// Every observed figure against the world (`validation.csv`).
+    pub validation: Vec<Validation>,
     /// Human-readable figures of the build (fit, balancing, checks, paper comparison).
     pub summary: String,
+}
+
+/// One observed figure against the world: a row of `validation.csv`.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// What is compared (e.g. `goods imports by pair`, `merchandise exports`).
+    pub figure: &'static str,
+    /// The source key of the observation (`COW4`, `TRADHIST`, `WTO_X`, `WDI_MFN_W`, …).
+    pub source: String,
+    /// The economy, or `exporter→importer`.
+    pub subject: String,
+    pub observed: f64,
+    pub world: f64,
 }
 
 fn bn(x: f64) -> f64 {
@@ -186,6 +201,7 @@ pub fn build_from(facts: &Facts, agreements: &Path) -> Result<World> {
         groups,
         alpha: vec![[0.25; 4]; b.n],
         io: vec![IO_SHARES; b.n],
+        validation: Vec::new(),
         summary: String::new(),
     };
     w.applied = b.applied_rates(&w, agreements)?; // step 7
@@ -199,8 +215,145 @@ pub fn build_from(facts: &Facts, agreements: &Path) -> Result<World> {
     w.io = io;
     b.applied_comparison(&w);
     b.paper_comparison(&w.totals);
+    w.validation = validation(facts, &w);
     w.summary = std::mem::take(&mut b.summary);
     Ok(w)
+}
+
+/// Every observed figure of the facts against the built world: bilateral goods flows (COW4,
+/// TRADHIST; the world's total of the pair over the goods sectors), each economy's GDP,
+/// merchandise and services exports and imports, the food and manufactures shares of its
+/// merchandise imports (the world's sector split uses the exporters' shares), and the
+/// trade-weighted MFN and applied tariff means WDI gives (the world's weighted by its own 2014
+/// flows).
+fn validation(facts: &Facts, w: &World) -> Vec<Validation> {
+    let n = w.codes.len();
+    let idx: HashMap<&str, usize> = w
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut out = Vec::new();
+    for (flows, figure) in [
+        (
+            &facts.bilateral,
+            "goods imports by pair (importer's record)",
+        ),
+        (&facts.tradhist, "goods imports by pair (importer's record)"),
+    ] {
+        for f in flows.iter() {
+            let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
+            out.push(Validation {
+                figure,
+                source: if f.source.is_empty() {
+                    "COW4".to_string()
+                } else {
+                    f.source.clone()
+                },
+                subject: format!("{}→{}", f.exporter, f.importer),
+                observed: f.value,
+                world: (0..3).map(|k| w.flow(k, i, j)).sum(),
+            });
+        }
+    }
+    let avg = |j: usize, ks: &[usize], tau: &dyn Fn(usize, usize) -> f64| {
+        let (mut v, mut vt) = (0.0, 0.0);
+        for &k in ks {
+            for i in (0..n).filter(|&i| i != j) {
+                v += w.flow(k, i, j);
+                vt += w.flow(k, i, j) * tau(k, i);
+            }
+        }
+        100.0 * vt / v
+    };
+    for (j, e) in facts.economies.iter().enumerate().take(n - 1) {
+        let c = &e.code;
+        let exp: f64 = (0..n)
+            .filter(|&s| s != j)
+            .map(|s| (0..3).map(|k| w.flow(k, j, s)).sum::<f64>())
+            .sum();
+        let imp: f64 = (0..n)
+            .filter(|&s| s != j)
+            .map(|s| (0..3).map(|k| w.flow(k, s, j)).sum::<f64>())
+            .sum();
+        let mut push = |figure: &'static str, source: &str, observed: f64, world: f64| {
+            out.push(Validation {
+                figure,
+                source: source.to_string(),
+                subject: c.clone(),
+                observed,
+                world,
+            })
+        };
+        push("GDP = value added", "WDI_GDP/IMF_WEO_TWN", e.gdp, w.gdp[j]);
+        push("merchandise exports", "WTO_X", e.exports, exp);
+        push("merchandise imports", "WDI_M/TWN_MOF_M", e.imports, imp);
+        if let Some(sh) = facts.import_shares.get(c) {
+            let by = |k: usize| -> f64 {
+                (0..n)
+                    .filter(|&s| s != j)
+                    .map(|s| w.flow(k, s, j))
+                    .sum::<f64>()
+                    / imp
+                    * 100.0
+            };
+            if let Some(f) = sh.food {
+                push("AGR share of merchandise imports (%; WDI: food, without agricultural raw materials)", "WDI TM.VAL.FOOD.ZS.UN", f, by(0));
+            }
+            if let Some(m) = sh.manuf {
+                push(
+                    "MAN share of merchandise imports (%)",
+                    "WDI TM.VAL.MANF.ZS.UN",
+                    m,
+                    by(2),
+                );
+            }
+        }
+        if let Some(s) = facts.services.get(c) {
+            let sx: f64 = (0..n).filter(|&s| s != j).map(|s| w.flow(3, j, s)).sum();
+            let sm: f64 = (0..n).filter(|&s| s != j).map(|s| w.flow(3, s, j)).sum();
+            push("services exports", "WDI BX.GSR.NFSV.CD", s.exports, sx);
+            push("services imports", "WDI BM.GSR.NFSV.CD", s.imports, sm);
+        }
+        let mfn = |k: usize, i: usize| w.mfn_tariff(k, j, i);
+        let app = |k: usize, i: usize| w.applied.get(k, j, i);
+        if let Some(t) = e.mfn_all_weighted {
+            push(
+                "MFN tariff, trade-weighted, all goods (%)",
+                "WDI_MFN_W",
+                t,
+                avg(j, &[0, 1, 2], &mfn),
+            );
+        }
+        if let Some(t) = facts.tariffs.get(c) {
+            if let Some(x) = t.ahs_all_weighted {
+                push(
+                    "applied tariff, trade-weighted, all goods (%)",
+                    "WDI TM.TAX.MRCH.WM.AR.ZS",
+                    x,
+                    avg(j, &[0, 1, 2], &app),
+                );
+            }
+            if let Some(x) = t.mfn_manuf_weighted {
+                push(
+                    "MFN tariff, trade-weighted, manufactures (%)",
+                    "WDI TM.TAX.MANF.WM.FN.ZS",
+                    x,
+                    avg(j, &[2], &mfn),
+                );
+            }
+            if let Some(x) = t.ahs_manuf_weighted {
+                push(
+                    "applied tariff, trade-weighted, manufactures (%)",
+                    "WDI TM.TAX.MANF.WM.AR.ZS",
+                    x,
+                    avg(j, &[2], &app),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Gravity covariates of the pair (i, j): ln great-circle distance between the capitals
@@ -1276,7 +1429,8 @@ impl World {
     }
 
     /// Writes `economies.csv`, `sectors.csv`, `flows.csv`, `io.csv`, `final_demand.csv`,
-    /// `product_groups.csv` and the generated `BUILD.md` (figures of the build) to `out`,
+    /// `product_groups.csv`, `validation.csv` (every observed figure against the world) and the
+    /// generated `BUILD.md` (figures of the build) to `out`,
     /// creating the directory. `PROVENANCE.md` and `facts/` are hand-written and not touched.
     pub fn write(&self, out: &Path) -> Result<()> {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -1349,6 +1503,32 @@ impl World {
             );
         }
         write_file(&out.join("product_groups.csv"), &s)?;
+        let mut s = String::from("figure,source,subject,observed,world,deviation_pct\n");
+        for v in &self.validation {
+            let dev = if v.observed != 0.0 {
+                let d = 100.0 * (v.world / v.observed - 1.0);
+                format!("{:.2}", if d.abs() < 0.005 { 0.0 } else { d })
+            } else {
+                String::new()
+            };
+            let num = |x: f64| {
+                if x.abs() >= 1e3 {
+                    format!("{x:.0}")
+                } else {
+                    format!("{x:.4}")
+                }
+            };
+            let _ = writeln!(
+                s,
+                "\"{}\",{},{},{},{},{dev}",
+                v.figure,
+                v.source,
+                v.subject,
+                num(v.observed),
+                num(v.world)
+            );
+        }
+        write_file(&out.join("validation.csv"), &s)?;
         let head =
             "# Build figures of apac-americas-2014\n\nGenerated by `tradesim data build-world` \
                     from `../shared/facts/`, `data/apac-americas-2014/facts/` and the agreements of \
