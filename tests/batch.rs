@@ -479,7 +479,11 @@ fn a_reference_path_is_solved_with_each_draws_parameters_and_shards_agree() {
     let read = |dir: &str, f: &str| std::fs::read(d.path().join(dir).join(f)).unwrap();
     for f in ["summary.csv", "economies.csv"] {
         assert_eq!(read("t1", f), read("t2", f), "{f}: 1 vs 2 threads");
-        assert_eq!(read("t1", f), read("m", f), "{f}: single run vs merged shards");
+        assert_eq!(
+            read("t1", f),
+            read("m", f),
+            "{f}: single run vs merged shards"
+        );
     }
     let (h, rows) = read_csv(&d.path().join("t1/economies.csv"));
     let col = |c: &str| h.iter().position(|x| x == c).unwrap();
@@ -492,8 +496,10 @@ fn a_reference_path_is_solved_with_each_draws_parameters_and_shards_agree() {
             assert_eq!(v, 0.0, "{r:?}");
         }
     }
-    assert!(rows.iter().any(|r| r[col("scenario")] == "ab"
-        && r[col("real_income_pct")].parse::<f64>().unwrap() != 0.0));
+    assert!(rows
+        .iter()
+        .any(|r| r[col("scenario")] == "ab"
+            && r[col("real_income_pct")].parse::<f64>().unwrap() != 0.0));
     let (h, rows) = read_csv(&d.path().join("m/summary.csv"));
     let c = h.iter().position(|x| x == "compared_with").unwrap();
     assert!(rows.iter().all(|r| r[c] == "reference"));

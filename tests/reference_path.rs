@@ -27,17 +27,18 @@ fn err(p: &Path) -> String {
         .to_string()
 }
 
-const AB_2018: &str =
-    r#"        (name: "AB", entry_into_force: 2018, members: ["AAA", "BBB"], schedule: Linear(years: 4)),"#;
-const AC_2016: &str =
-    r#"        (name: "AC", entry_into_force: 2016, members: ["AAA", "CCC"], schedule: Immediate),"#;
-const BC_2015: &str =
-    r#"        (name: "BC", entry_into_force: 2015, members: ["BBB", "CCC"], schedule: Immediate),"#;
+const AB_2018: &str = r#"        (name: "AB", entry_into_force: 2018, members: ["AAA", "BBB"], schedule: Linear(years: 4)),"#;
+const AC_2016: &str = r#"        (name: "AC", entry_into_force: 2016, members: ["AAA", "CCC"], schedule: Immediate),"#;
+const BC_2015: &str = r#"        (name: "BC", entry_into_force: 2015, members: ["BBB", "CCC"], schedule: Immediate),"#;
 
 #[test]
 fn against_a_reference_without_other_policy_the_effect_equals_the_base_year_comparison() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "ref.ron", &text("ref", "    horizon: 2025,\n", ""));
+    write(
+        d.path(),
+        "ref.ron",
+        &text("ref", "    horizon: 2025,\n", ""),
+    );
     let s_ref = write(
         d.path(),
         "s.ron",
@@ -47,7 +48,11 @@ fn against_a_reference_without_other_policy_the_effect_equals_the_base_year_comp
             AB_2018,
         ),
     );
-    let s_base = write(d.path(), "b.ron", &text("b", "    horizon: 2025,\n", AB_2018));
+    let s_base = write(
+        d.path(),
+        "b.ron",
+        &text("b", "    horizon: 2025,\n", AB_2018),
+    );
     let (a, b) = (load(&s_ref), load(&s_base));
     assert_eq!(a.compared_with.kind(), "reference");
     let (ra, rb) = (
@@ -111,8 +116,14 @@ fn an_agreement_that_happened_is_measured_against_the_reference_without_it() {
     // The tables say what they are against.
     let t = tradesim::report::tables(&s.baseline, &run);
     assert!(t.economies.iter().all(|r| r.compared_with == "reference"));
-    assert!(t.solver.iter().any(|r| r.stage == "reference" && r.year == 2024));
-    assert!(!t.solver.iter().any(|r| r.stage == "reference" && r.year == 2016));
+    assert!(t
+        .solver
+        .iter()
+        .any(|r| r.stage == "reference" && r.year == 2024));
+    assert!(!t
+        .solver
+        .iter()
+        .any(|r| r.stage == "reference" && r.year == 2016));
     // The measured agreement is AB alone (BC is in both worlds).
     let measured: Vec<&str> = s
         .measured_agreements()
@@ -139,17 +150,11 @@ fn check_and_the_report_meta_name_the_reference() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        out.contains("compared with: the reference path `Reference`")
-            && out.contains("without AC"),
+        out.contains("compared with: the reference path `Reference`") && out.contains("without AC"),
         "{out}"
     );
     let dir = d.path().join("out");
-    let o = tradesim(&[
-        "run",
-        s.to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let o = tradesim(&["run", s.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("report_meta.json")).unwrap()).unwrap();
@@ -160,7 +165,10 @@ fn check_and_the_report_meta_name_the_reference() {
     let col = h.iter().position(|x| x == "compared_with").unwrap();
     assert!(rows.iter().all(|r| r[col] == "reference"));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("percent against the reference path"), "{stdout}");
+    assert!(
+        stdout.contains("percent against the reference path"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -186,15 +194,25 @@ fn a_mismatched_reference_is_an_error_saying_which() {
             tiny().display()
         ),
     );
-    write(d.path(), "short.ron", &text("short", "    horizon: 2020,\n", ""));
-    write(d.path(), "ok.ron", &text("ok", "    horizon: 2030,\n", AC_2016));
+    write(
+        d.path(),
+        "short.ron",
+        &text("short", "    horizon: 2020,\n", ""),
+    );
+    write(
+        d.path(),
+        "ok.ron",
+        &text("ok", "    horizon: 2030,\n", AC_2016),
+    );
     let case = |file: &str, extra: &str| {
         write(
             d.path(),
             "s.ron",
             &text(
                 "s",
-                &format!("    horizon: 2030,\n    compared_with: Reference(file: \"{file}\"{extra}),\n"),
+                &format!(
+                    "    horizon: 2030,\n    compared_with: Reference(file: \"{file}\"{extra}),\n"
+                ),
                 "",
             ),
         )
@@ -231,7 +249,10 @@ fn a_mismatched_reference_is_an_error_saying_which() {
         ),
     );
     let e = err(&s);
-    assert!(e.contains("differ in the base year 2014") && e.contains("old"), "{e}");
+    assert!(
+        e.contains("differ in the base year 2014") && e.contains("old"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -254,7 +275,11 @@ fn depth_reaches_the_pairs_the_agreement_newly_liberalises() {
         "s.ron",
         &text("s", "    horizon: 2025,\n", &abc("")),
     ));
-    assert_eq!(depth_of(&s, 2025, "BBB", "CCC"), 0.0, "BBB-CCC already in BC");
+    assert_eq!(
+        depth_of(&s, 2025, "BBB", "CCC"),
+        0.0,
+        "BBB-CCC already in BC"
+    );
     assert_eq!(depth_of(&s, 2025, "CCC", "BBB"), 0.0);
     assert!((depth_of(&s, 2025, "AAA", "BBB") - 0.4).abs() < 1e-15);
     assert!((depth_of(&s, 2018, "CCC", "AAA") - 0.2).abs() < 1e-15);
@@ -310,8 +335,23 @@ fn depth_reaches_the_pairs_the_agreement_newly_liberalises() {
             r#"        (name: "AB", entry_into_force: 2018, members: ["AAA", "BBB"], depth: Given(beta: 0.4, phase_in_years: 8, profile: [(0, 0.25), (4, 0.75)])),"#,
         ),
     ));
-    let steps: Vec<f64> = (2018..2027).map(|y| depth_of(&s, y, "AAA", "BBB")).collect();
-    assert_eq!(steps, [0.1, 0.1, 0.1, 0.1, 0.30000000000000004, 0.30000000000000004, 0.30000000000000004, 0.30000000000000004, 0.4]);
+    let steps: Vec<f64> = (2018..2027)
+        .map(|y| depth_of(&s, y, "AAA", "BBB"))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            0.1,
+            0.1,
+            0.1,
+            0.1,
+            0.30000000000000004,
+            0.30000000000000004,
+            0.30000000000000004,
+            0.30000000000000004,
+            0.4
+        ]
+    );
     let e = err(&write(
         d.path(),
         "s.ron",
@@ -332,13 +372,20 @@ fn depth_reaches_the_pairs_the_agreement_newly_liberalises() {
             r#"        (name: "AB", entry_into_force: 2018, members: ["AAA", "BBB"], depth: Given(beta: 0.4, phase_in_years: 2, pairs: Among(["AAA", "CCC"]))),"#,
         ),
     ));
-    assert!(e.contains("`CCC`, which is not a member") && e.contains("s.ron:7:"), "{e}");
+    assert!(
+        e.contains("`CCC`, which is not a member") && e.contains("s.ron:7:"),
+        "{e}"
+    );
 }
 
 #[test]
 fn scenario_level_depth_sets_an_inherited_agreements_depth() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "ref.ron", &text("ref", "    horizon: 2022,\n", AB_2018));
+    write(
+        d.path(),
+        "ref.ron",
+        &text("ref", "    horizon: 2022,\n", AB_2018),
+    );
     let s = load(&write(
         d.path(),
         "deep.ron",

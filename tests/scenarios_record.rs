@@ -64,7 +64,10 @@ fn cptpp_members_enter_on_their_own_dates_and_the_uk_accedes() {
     let r = s.compared_with.reference().expect("a reference path");
     assert_eq!(r.without, ["CPTPP"]);
     // And `check` says so, with the joining years.
-    let o = tradesim(&["check", root().join("scenarios/cptpp.ron").to_str().unwrap()]);
+    let o = tradesim(&[
+        "check",
+        root().join("scenarios/cptpp.ron").to_str().unwrap(),
+    ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());
     assert!(out.contains("without CPTPP"), "{out}");
@@ -158,7 +161,12 @@ fn a_japan_mercosur_epa_with_depth_leaves_argentina_brazil_trade_costs_unchanged
     let cost = policy::cost_factors(b, &s.theta, &theirs, &mine).expect("depth moves costs");
     let e = |c: &str| b.economy_index(c).unwrap();
     for j in 0..b.n_sectors() {
-        for (x, m) in [("ARG", "BRA"), ("BRA", "ARG"), ("URY", "PRY"), ("BRA", "URY")] {
+        for (x, m) in [
+            ("ARG", "BRA"),
+            ("BRA", "ARG"),
+            ("URY", "PRY"),
+            ("BRA", "URY"),
+        ] {
             assert_eq!(cost.get(j, e(m), e(x)), 1.0, "{x}->{m} in sector {j}");
         }
     }
@@ -208,7 +216,10 @@ fn tpp_cuts_japans_farm_tariffs_further_than_its_epas() {
     );
     for p in ["MEX", "CHL", "PER"] {
         let i = b.economy_index(p).unwrap();
-        let (w, a) = (with.tariffs.get(agr, jpn, i), alone.tariffs.get(agr, jpn, i));
+        let (w, a) = (
+            with.tariffs.get(agr, jpn, i),
+            alone.tariffs.get(agr, jpn, i),
+        );
         if p == "CHL" {
             assert!(w <= a, "{p}: {w} with CPTPP, {a} with the EPA alone");
         } else {

@@ -42,7 +42,11 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, i32)> {
             1,
         ),
         ("pacific-alliance.ron", vec!["CHL", "COL", "MEX", "PER"], 0),
-        ("pacific-alliance-depth.ron", vec!["CHL", "COL", "MEX", "PER"], 0),
+        (
+            "pacific-alliance-depth.ron",
+            vec!["CHL", "COL", "MEX", "PER"],
+            0,
+        ),
         (
             "cptpp-depth.ron",
             TPP.iter().copied().filter(|c| *c != "USA").collect(),

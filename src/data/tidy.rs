@@ -4,7 +4,7 @@ use super::csvio::Table;
 use super::{derived_final_shares, Baseline, BaselineProductGroup, Cube, Economy, Sector};
 use crate::error::{Error, Result};
 use crate::estimate::data::FxMap;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// The columns tidy files have (required and optional), per file: a column of the header close
@@ -456,8 +456,8 @@ fn check_tariff_scale(fl: &Table, col: usize, notes: &mut Vec<String>) -> Result
 fn product_groups(
     t: &Table,
     b: &Baseline,
-    e_index: &HashMap<String, usize>,
-    s_index: &HashMap<String, usize>,
+    e_index: &FxMap<String, usize>,
+    s_index: &FxMap<String, usize>,
 ) -> Result<Vec<BaselineProductGroup>> {
     let (c_i, c_g, c_s, c_e, c_w, c_r, c_src) = (
         t.column("importer")?,

@@ -197,7 +197,10 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
     for y in &run.years {
         let eq = &y.equilibrium;
         // The comparison: the reference path's same year, or the solved base year.
-        let base = y.reference.as_ref().map_or(&run.baseline, |r| &r.equilibrium);
+        let base = y
+            .reference
+            .as_ref()
+            .map_or(&run.baseline, |r| &r.equilibrium);
         let base_tariffs = match &y.reference {
             Some(r) => &r.equilibrium.tariffs,
             None => &run.base_policy.tariffs,

@@ -1350,9 +1350,9 @@ fn validate_depth(
             }
         },
     };
-    let problem = crate::policy::check_depth_beta(beta).err().or_else(|| {
-        (phase_in_years == 0).then(|| "phase_in_years must be at least 1".to_string())
-    });
+    let problem = crate::policy::check_depth_beta(beta)
+        .err()
+        .or_else(|| (phase_in_years == 0).then(|| "phase_in_years must be at least 1".to_string()));
     if let Some(msg) = problem {
         errors.push(src.error(anchor, "depth", format!("agreement `{name}`: {msg}")));
         return None;
@@ -2018,9 +2018,11 @@ impl Scenario {
             .filter(|a| self.measured(a))
             .collect();
         if let Some(r) = self.compared_with.reference() {
-            v.extend(r.agreements.iter().filter(|x| {
-                !x.removed && !self.agreements.iter().any(|a| a.name == x.name)
-            }));
+            v.extend(
+                r.agreements
+                    .iter()
+                    .filter(|x| !x.removed && !self.agreements.iter().any(|a| a.name == x.name)),
+            );
         }
         v
     }
