@@ -975,7 +975,7 @@ fn run(
     let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
     staged.commit()?;
     if !quiet {
-        println!("world: {}", s.baseline.describe());
+        sayln!("world: {}", s.baseline.describe());
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
         say!("{}", report::summary(&s.baseline, &outcome, &members, 10));
         sayln!("\nwrote {} in {}", files.join(", "), out.display());

@@ -243,3 +243,68 @@ fn check_lists_the_worlds_groups_and_marks_the_scheduled_ones() {
         "{rice}"
     );
 }
+
+/// Two agreements on one cell: the lowest rate is taken part by part (line by line), not for
+/// the cell as a whole. Before the rule was per cell, the quota's out-of-quota rate was capped
+/// by the other agreement's whole-cell rate, so a deeper cut on the rest let the quota group in
+/// at a rate close to zero (CPTPP-era TPP-12: Japan's rice quota for the US at 6% instead of
+/// 778%), and a group named twice in one agreement was counted twice.
+#[test]
+fn the_lowest_rate_is_taken_part_by_part() {
+    let d = tempfile::tempdir().unwrap();
+    let w = world_with(d.path(), GROUPS);
+    let p = write(
+        d.path(),
+        "s.ron",
+        &format!(
+            "Scenario(name: \"s\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2016,\n  agreements: [\n\
+             (name: \"Deep on the rest\", entry_into_force: 2015, members: [\"AAA\", \"BBB\"], schedule: Immediate,\n\
+              product_groups: [(name: \"rice\", importer: \"AAA\", schedule: Excluded), (name: \"beef\", importer: \"AAA\", schedule: Excluded)]),\n\
+             (name: \"Rice quota\", entry_into_force: 2015, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 0.5)]),\n\
+              product_groups: [(name: \"rice\", importer: \"AAA\", schedule: Excluded),\n\
+                               (name: \"rice\", importer: \"AAA\", exporter: \"BBB\", schedule: TariffRateQuota(quota: 1.0, in_quota_rate: 0.0, out_of_quota_rate: 0.4))]),\n\
+             ],\n)\n",
+            w.display()
+        ),
+    );
+    let s = tradesim::scenario::load(&p).unwrap();
+    // The exporter-specific quota entry replaces the all-partners `Excluded` row for BBB.
+    let quota = &s.agreements[1];
+    assert_eq!(
+        quota
+            .groups
+            .iter()
+            .filter(|g| g.name == "rice" && g.exporter == Some(1))
+            .count(),
+        1
+    );
+    let pol = resolve_year(&s.baseline, &s.agreements, 2016, true);
+    // AGR BBB→AAA: data 0.12 = rice 0.05·0.4 + beef 0.10·0.30 + rest 0.85·r, r = 0.07/0.85.
+    // Rest: 0 (the first agreement); beef: 0.30 (excluded by the first, halved by the second:
+    // 0.15); rice: the quota's 0 in quota. Cell: 0.10·0.15 = 0.015.
+    assert!(
+        (pol.tariffs.get(0, 0, 1) - 0.015).abs() < 1e-12,
+        "{}",
+        pol.tariffs.get(0, 0, 1)
+    );
+    let q = pol
+        .quotas
+        .iter()
+        .find(|q| q.importer == 0 && q.exporter == 1)
+        .unwrap();
+    assert_eq!(
+        (q.group.as_str(), q.agreement.as_str()),
+        ("rice", "Rice quota")
+    );
+    assert!((q.weight - 0.05).abs() < 1e-15);
+    // Out of quota the rice part pays its full 0.4 (the other agreement excludes rice), not a
+    // rate cut down to the other agreement's whole-cell rate.
+    assert!(
+        (q.out_of_quota_rate - 0.4).abs() < 1e-12,
+        "{}",
+        q.out_of_quota_rate
+    );
+    assert!((q.fixed_part + q.weight * q.out_of_quota_rate - 0.035).abs() < 1e-12);
+    // Nothing above the data rate in either regime.
+    assert!(q.fixed_part + q.weight * q.out_of_quota_rate <= 0.12);
+}

@@ -303,13 +303,11 @@ fn depth_reaches_the_pairs_the_agreement_newly_liberalises() {
     assert!((depth_of(&s, 2025, "BBB", "AAA") - 0.4).abs() < 1e-15);
     assert_eq!(depth_of(&s, 2025, "AAA", "BBB"), 0.0);
     // An earlier agreement with a smaller declared β does not block: the larger applies.
-    let shallow = format!(
-        "        (name: \"BC\", entry_into_force: 2015, members: [\"BBB\", \"CCC\"], depth: Given(beta: 0.1, phase_in_years: 1)),\n        (name: \"ABC\", entry_into_force: 2018, members: [\"AAA\", \"BBB\", \"CCC\"], depth: Given(beta: 0.4, phase_in_years: 2)),"
-    );
+    let shallow = "        (name: \"BC\", entry_into_force: 2015, members: [\"BBB\", \"CCC\"], depth: Given(beta: 0.1, phase_in_years: 1)),\n        (name: \"ABC\", entry_into_force: 2018, members: [\"AAA\", \"BBB\", \"CCC\"], depth: Given(beta: 0.4, phase_in_years: 2)),";
     let s = load(&write(
         d.path(),
         "s.ron",
-        &text("s", "    horizon: 2025,\n", &shallow),
+        &text("s", "    horizon: 2025,\n", shallow),
     ));
     assert!((depth_of(&s, 2016, "BBB", "CCC") - 0.1).abs() < 1e-15);
     assert!((depth_of(&s, 2025, "BBB", "CCC") - 0.4).abs() < 1e-15);

@@ -542,17 +542,22 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
     );
     // The scenario's own agreements, and every agreement its outcomes measure (e.g. CPTPP in
     // a file that compares the reference path with and without it).
+    // Against a reference path, an agreement the outcomes do not measure is the same in both
+    // (the reference is this scenario without the measured ones), wherever it is defined.
+    let against_reference = s.compared_with.reference().is_some();
     let shown = |k: usize| {
-        all || s.agreement_origins.get(k).is_none_or(|o| o.own) || s.measured(&s.agreements[k])
+        all || s.measured(&s.agreements[k])
+            || (!against_reference && s.agreement_origins.get(k).is_none_or(|o| o.own))
     };
-    let hidden = (0..s.agreements.len()).filter(|&k| !shown(k)).count();
-    if hidden > 0 {
+    let hidden: Vec<usize> = (0..s.agreements.len()).filter(|&k| !shown(k)).collect();
+    if !hidden.is_empty() {
         let _ = writeln!(
             out,
-            "{hidden} agreement(s) from {} are not shown: the same in this scenario as in what it is compared with (the base-year data of {}, or the reference path); --all shows them",
-            s.agreement_origins
+            "{} agreement(s) from {} are not shown: the same in this scenario as in what it is compared with (the base-year data of {}, or the reference path); --all shows them",
+            hidden.len(),
+            hidden
                 .iter()
-                .filter(|o| !o.own)
+                .filter_map(|&k| s.agreement_origins.get(k))
                 .map(|o| o.file.display().to_string())
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()

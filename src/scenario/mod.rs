@@ -1555,8 +1555,11 @@ fn validate_agreement(
             schedule: sched(&r.schedule, errors),
         });
     }
-    let mut groups = Vec::new();
-    let mut weight_sum: BTreeMap<(usize, Option<usize>, usize), f64> = BTreeMap::new();
+    let mut groups: Vec<ProductGroup> = Vec::new();
+    // Whether each group came from an entry that names its exporter: such an entry replaces an
+    // earlier all-partners entry's row for that exporter (more specific wins; among equally
+    // specific entries, the later).
+    let mut explicit: Vec<bool> = Vec::new();
     for g in &a.product_groups {
         let ganchor = format!("\"{}\"", g.name);
         let Some(imp) = economy(&g.importer, errors) else {
@@ -1637,7 +1640,17 @@ fn validate_agreement(
                 .collect(),
         };
         for (exporter, weight, base_rate) in parts {
-            *weight_sum.entry((imp, exporter, sec)).or_default() += weight;
+            let same = groups.iter().position(|h| {
+                h.name == g.name && h.importer == imp && h.exporter == exporter && h.sector == sec
+            });
+            if let Some(k) = same {
+                if explicit[k] && exp.is_none() {
+                    continue;
+                }
+                groups.remove(k);
+                explicit.remove(k);
+            }
+            explicit.push(exp.is_some());
             groups.push(ProductGroup {
                 name: g.name.clone(),
                 importer: imp,
@@ -1648,6 +1661,12 @@ fn validate_agreement(
                 schedule: schedule.clone(),
             });
         }
+    }
+    let mut weight_sum: BTreeMap<(usize, Option<usize>, usize), f64> = BTreeMap::new();
+    for h in &groups {
+        *weight_sum
+            .entry((h.importer, h.exporter, h.sector))
+            .or_default() += h.weight;
     }
     for ((imp, _, sec), w) in &weight_sum {
         if *w > 1.0 + 1e-9 {

@@ -125,6 +125,7 @@ pub enum PhaseOuts {
 
 /// What a scenario's outcomes are compared with.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename = "ComparedWith")]
 pub enum RawComparedWith {
     /// The solved base year: every year's outcome relative to the base-year equilibrium.
     BaseYear,
@@ -316,6 +317,7 @@ pub enum RawDepth {
 
 /// The member pairs a depth effect applies to.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
+#[serde(rename = "DepthPairs")]
 pub enum RawDepthPairs {
     /// Pairs the agreement newly liberalises: not already, when the agreement starts for the
     /// pair, in another agreement at least as deep (one with a larger or equal `depth`, or one
