@@ -75,6 +75,7 @@ fn synthetic_scenario() -> Scenario {
             own: true,
         }],
         investment: None,
+        compared_with: scenario::ComparedWith::BaseYear,
         warnings: Vec::new(),
     }
 }

@@ -220,12 +220,21 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DataCommand {
-    /// Build the built-in world `apac-americas-2014` from the sourced facts
-    /// (economies_2014.csv, bilateral_2014.csv) in the tidy baseline format.
+    /// Build the built-in world `apac-americas-2014` from the sourced facts in the tidy
+    /// baseline format (docs/world.md).
     BuildWorld {
-        /// Directory holding economies_2014.csv and bilateral_2014.csv.
+        /// Directory holding economies_2014.csv, bilateral_2014.csv,
+        /// bilateral_2014_tradhist.csv, tariffs_2014.csv, import_shares_2014.csv and
+        /// services_2014.csv.
         #[arg(long, default_value = "../shared/facts")]
         facts: PathBuf,
+        /// Directory holding the project's own sourced facts (product_groups_2014.csv,
+        /// wto_ttd_mtn_2014.csv).
+        #[arg(long, default_value = "data/apac-americas-2014/facts")]
+        extra_facts: PathBuf,
+        /// The base-year scenario whose agreements set the applied rates of the data.
+        #[arg(long, default_value = "scenarios/baseline-2014.ron")]
+        agreements: PathBuf,
         /// Output directory (created if absent; PROVENANCE.md there is left untouched).
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
@@ -798,8 +807,14 @@ fn main() -> ExitCode {
             estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
         }
         Command::Data {
-            command: DataCommand::BuildWorld { facts, out },
-        } => build_world(&facts, &out),
+            command:
+                DataCommand::BuildWorld {
+                    facts,
+                    extra_facts,
+                    agreements,
+                    out,
+                },
+        } => build_world(&facts, &extra_facts, &agreements, &out),
         Command::Data {
             command: DataCommand::Import { source },
         } => import(source),
@@ -960,6 +975,7 @@ fn run(
     let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
     staged.commit()?;
     if !quiet {
+        sayln!("world: {}", s.baseline.describe());
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
         say!("{}", report::summary(&s.baseline, &outcome, &members, 10));
         sayln!("\nwrote {} in {}", files.join(", "), out.display());
@@ -1407,8 +1423,13 @@ fn synthetic_fdi(
     Ok(())
 }
 
-fn build_world(facts: &std::path::Path, out: &std::path::Path) -> tradesim::error::Result<()> {
-    let world = tradesim::world::build(facts)?;
+fn build_world(
+    facts: &std::path::Path,
+    extra_facts: &std::path::Path,
+    agreements: &std::path::Path,
+    out: &std::path::Path,
+) -> tradesim::error::Result<()> {
+    let world = tradesim::world::build(facts, extra_facts, agreements)?;
     world.write(out)?;
     sayln!("{}", world.summary);
     sayln!("wrote {}", out.display());

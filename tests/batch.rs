@@ -432,3 +432,75 @@ fn a_batchs_input_digests_are_its_files_extends_chains_estimates_and_baseline_da
         tradesim::scenario::inputs::sha256_hex(&flows)
     );
 }
+
+#[test]
+fn a_reference_path_is_solved_with_each_draws_parameters_and_shards_agree() {
+    let d = tempfile::tempdir().unwrap();
+    // The reference path: BC (2015, with depth). "same" is the reference itself; "ab" adds AB.
+    write(
+        d.path(),
+        "ref.ron",
+        &format!(
+            "Scenario(name: \"ref\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2020],\n agreements: [(name: \"BC\", entry_into_force: 2015, members: [\"BBB\", \"CCC\"], depth: Given(beta: 0.1, phase_in_years: 3))])",
+            tiny().display()
+        ),
+    );
+    write(
+        d.path(),
+        "same.ron",
+        "Scenario(name: \"same\", extends: \"ref.ron\", compared_with: Reference(file: \"ref.ron\"))",
+    );
+    write(
+        d.path(),
+        "ab.ron",
+        "Scenario(name: \"ab\", extends: \"ref.ron\", compared_with: Reference(file: \"ref.ron\"),\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], depth: Given(beta: 0.2, phase_in_years: 2))])",
+    );
+    let b = write(
+        d.path(),
+        "batch.ron",
+        "Batch(name: \"r\", scenarios: [\"same.ron\", \"ab.ron\"], draws: 9, seed: 7,\n uncertainty: [(parameter: Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.3)), (parameter: Depth(\"BC\"), distribution: Uniform(min: 0.0, max: 0.4))])",
+    );
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
+    run(&["batch", b, "--out", &p("t1"), "--threads", "1", "--quiet"]);
+    run(&["batch", b, "--out", &p("t2"), "--threads", "2", "--quiet"]);
+    for k in 1..=2 {
+        run(&[
+            "batch",
+            b,
+            "--out",
+            &p(&format!("s{k}")),
+            "--shard",
+            &format!("{k}/2"),
+            "--quiet",
+        ]);
+    }
+    run(&["merge", &p("s1"), &p("s2"), "--out", &p("m")]);
+    let read = |dir: &str, f: &str| std::fs::read(d.path().join(dir).join(f)).unwrap();
+    for f in ["summary.csv", "economies.csv"] {
+        assert_eq!(read("t1", f), read("t2", f), "{f}: 1 vs 2 threads");
+        assert_eq!(
+            read("t1", f),
+            read("m", f),
+            "{f}: single run vs merged shards"
+        );
+    }
+    let (h, rows) = read_csv(&d.path().join("t1/economies.csv"));
+    let col = |c: &str| h.iter().position(|x| x == c).unwrap();
+    // The reference is solved with each draw's θ and BC depth: "same" is exactly zero in
+    // every draw; "ab" moves.
+    for r in &rows {
+        assert_eq!(r[col("compared_with")], "reference");
+        let v: f64 = r[col("real_income_pct")].parse().unwrap();
+        if r[col("scenario")] == "same" {
+            assert_eq!(v, 0.0, "{r:?}");
+        }
+    }
+    assert!(rows
+        .iter()
+        .any(|r| r[col("scenario")] == "ab"
+            && r[col("real_income_pct")].parse::<f64>().unwrap() != 0.0));
+    let (h, rows) = read_csv(&d.path().join("m/summary.csv"));
+    let c = h.iter().position(|x| x == "compared_with").unwrap();
+    assert!(rows.iter().all(|r| r[c] == "reference"));
+}

@@ -79,7 +79,7 @@ fn check_shows_the_scenarios_own_agreements_and_all_of_them_on_request() {
     assert!(own.contains("agreement CPTPP:"), "{own}");
     assert!(!own.contains("agreement NAFTA:"), "{own}");
     assert!(
-        own.contains("agreement(s) of the base-year data")
+        own.contains("are not shown: the same in this scenario as in what it is compared with")
             && own.contains("baseline-2014.ron")
             && own.contains("--all"),
         "{own}"

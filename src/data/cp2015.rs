@@ -242,6 +242,7 @@ pub fn load(dir: &Path) -> Result<Baseline> {
         final_share,
         deficit,
         tariff_sets,
+        product_groups: Vec::new(),
     };
     b.validate()?;
     Ok(b)

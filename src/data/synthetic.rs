@@ -87,6 +87,7 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
         final_share: vec![0.0; n * j],
         deficit: vec![0.0; n],
         tariff_sets: BTreeMap::new(),
+        product_groups: Vec::new(),
     };
     // Domestic sales large enough that intermediate use never exceeds expenditure.
     if io {

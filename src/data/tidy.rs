@@ -1,10 +1,10 @@
 //! The tidy-CSV baseline format (`docs/baseline-format.md`): loader and validator.
 
 use super::csvio::Table;
-use super::{derived_final_shares, Baseline, Cube, Economy, Sector};
+use super::{derived_final_shares, Baseline, BaselineProductGroup, Cube, Economy, Sector};
 use crate::error::{Error, Result};
 use crate::estimate::data::FxMap;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// The columns tidy files have (required and optional), per file: a column of the header close
@@ -27,6 +27,11 @@ const COLUMNS: &[(&str, &[&str])] = &[
 
 /// Shares off one by more than this (but within the tolerance) are rescaled with a note.
 const SHARE_NOTE: f64 = 1e-9;
+
+/// Shares off one by no more than this are rounding of a written file and are kept to the last
+/// bit (a world written by `write` loads back unchanged); the solver's tolerance (1e-10) is far
+/// above it.
+const SHARE_EXACT: f64 = 1e-12;
 
 /// Read a tidy file, refusing misspelt column names.
 fn read(dir: &Path, name: &str) -> Result<Table> {
@@ -263,9 +268,11 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
                 }
                 // Within the tolerance: rescale to one exactly, or no equilibrium exists
                 // (value added and inputs would not exhaust costs).
-                va_share[n * jj + j] /= s;
-                for k in 0..jj {
-                    io_share[(n * jj + k) * jj + j] /= s;
+                if (s - 1.0).abs() > SHARE_EXACT {
+                    va_share[n * jj + j] /= s;
+                    for k in 0..jj {
+                        io_share[(n * jj + k) * jj + j] /= s;
+                    }
                 }
                 rescaled.note(s, || {
                     format!("economy {}, sector {}", economies[n].code, sectors[j].code)
@@ -288,6 +295,7 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
         final_share: vec![0.0; nn * jj],
         deficit: vec![0.0; nn],
         tariff_sets: BTreeMap::new(),
+        product_groups: Vec::new(),
     };
     let y = b.gross_output();
     let exports = b.exports();
@@ -327,9 +335,11 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
                     format!("the final-demand shares of economy {} sum to {}, not 1 (tolerance 1e-6); rescale them", b.economies[n].code, sums[n]),
                 ));
             }
-            b.final_share[n * jj..(n + 1) * jj]
-                .iter_mut()
-                .for_each(|a| *a /= sums[n]);
+            if (sums[n] - 1.0).abs() > SHARE_EXACT {
+                b.final_share[n * jj..(n + 1) * jj]
+                    .iter_mut()
+                    .for_each(|a| *a /= sums[n]);
+            }
             rescaled.note(sums[n], || format!("economy {}", b.economies[n].code));
         }
         notes.extend(rescaled.message(&fd.path, "final-demand shares"));
@@ -360,6 +370,10 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
                 .or_insert_with(|| b.tariffs.clone())
                 .set(j, n, i, t);
         }
+    }
+    let pg_path = dir.join("product_groups.csv");
+    if pg_path.exists() {
+        b.product_groups = product_groups(&Table::read(&pg_path)?, &b, &e_index, &s_index)?;
     }
     b.validate()?;
     Ok((b, notes))
@@ -431,6 +445,183 @@ fn check_tariff_scale(fl: &Table, col: usize, notes: &mut Vec<String>) -> Result
         ));
     }
     Ok(())
+}
+
+/// Reads `product_groups.csv` (`importer,group,sector,exporter,weight,base_rate,source`) and
+/// checks it against the loaded flows: codes declared, sector traded, `weight` in [0, 1],
+/// `base_rate` ≥ 0, one sector per group of an importer, no row twice; the weights of one
+/// importer × exporter × sector (an exporter's own rows replacing the all-partners rows of
+/// the same groups) sum to less than 1, and their weighted base rate `Σ w·base_rate` is not
+/// above the data tariff of any cell with a flow (the policy engine's rule, MODEL.md §3).
+fn product_groups(
+    t: &Table,
+    b: &Baseline,
+    e_index: &FxMap<String, usize>,
+    s_index: &FxMap<String, usize>,
+) -> Result<Vec<BaselineProductGroup>> {
+    let (c_i, c_g, c_s, c_e, c_w, c_r, c_src) = (
+        t.column("importer")?,
+        t.column("group")?,
+        t.column("sector")?,
+        t.column("exporter")?,
+        t.column("weight")?,
+        t.column("base_rate")?,
+        t.column("source")?,
+    );
+    let mut groups: Vec<BaselineProductGroup> = Vec::new();
+    let mut rows: Vec<usize> = Vec::new();
+    let mut seen: HashMap<(usize, String, Option<usize>), usize> = HashMap::new();
+    let mut sector_of: HashMap<(usize, String), (usize, usize)> = HashMap::new();
+    for row in &t.rows {
+        let importer = lookup(t, row, c_i, e_index, "importer", "economies.csv")?;
+        let group = t.text(row, c_g)?.to_string();
+        if group.is_empty()
+            || group
+                .chars()
+                .any(|c| c.is_uppercase() || c.is_whitespace() || c == ',')
+        {
+            return Err(Error::data(
+                &t.path,
+                row.0,
+                format!("group `{group}` must be a non-empty lowercase name without spaces (e.g. `rice`, `beef`)"),
+            ));
+        }
+        let sector = lookup(t, row, c_s, s_index, "sector", "sectors.csv")?;
+        if !b.sectors[sector].traded {
+            return Err(Error::data(
+                &t.path,
+                row.0,
+                format!(
+                    "sector {} is not traded (sectors.csv); a product group belongs to a traded sector",
+                    b.sectors[sector].code
+                ),
+            ));
+        }
+        let exporter = if t.text(row, c_e)?.is_empty() {
+            None
+        } else {
+            let e = lookup(t, row, c_e, e_index, "exporter", "economies.csv")?;
+            if e == importer {
+                return Err(Error::data(
+                    &t.path,
+                    row.0,
+                    "exporter equals importer; leave `exporter` empty for all partners or name a partner",
+                ));
+            }
+            Some(e)
+        };
+        let weight = t.non_negative(row, c_w, "weight")?;
+        if weight > 1.0 {
+            return Err(Error::data(
+                &t.path,
+                row.0,
+                format!("weight is {weight}; it is the group's share of the sector's imports, a fraction in [0, 1]"),
+            ));
+        }
+        let base_rate = t.non_negative(row, c_r, "base_rate")?;
+        let source = t.text(row, c_src)?.to_string();
+        if source.is_empty() {
+            return Err(Error::data(
+                &t.path,
+                row.0,
+                "`source` is empty; give the key of the source explained in the world's PROVENANCE.md",
+            ));
+        }
+        if let Some(prev) = seen.insert((importer, group.clone(), exporter), row.0) {
+            return Err(Error::data(
+                &t.path,
+                row.0,
+                format!("group `{group}` of importer {} for this exporter is already given on row {prev}; keep one row", b.economies[importer].code),
+            ));
+        }
+        match sector_of.get(&(importer, group.clone())) {
+            Some(&(s, prev)) if s != sector => {
+                return Err(Error::data(
+                    &t.path,
+                    row.0,
+                    format!(
+                        "group `{group}` of importer {} is in sector {} on row {prev}; a group name belongs to one sector per importer (rename one)",
+                        b.economies[importer].code, b.sectors[s].code
+                    ),
+                ))
+            }
+            _ => {
+                sector_of.insert((importer, group.clone()), (sector, row.0));
+            }
+        }
+        groups.push(BaselineProductGroup {
+            importer,
+            group,
+            sector,
+            exporter,
+            weight,
+            base_rate,
+            source,
+        });
+        rows.push(row.0);
+    }
+    // Every importer × sector × exporter with a flow: the groups that apply (an exporter's own
+    // row replaces the all-partners row of the same group) weigh less than 1 together and their
+    // weighted base rate is not above the cell's data tariff.
+    let nn = b.n_economies();
+    let mut cells: Vec<(usize, usize)> = groups.iter().map(|g| (g.importer, g.sector)).collect();
+    cells.sort_unstable();
+    cells.dedup();
+    for (n, j) in cells {
+        for i in (0..nn).filter(|&i| i != n && b.flows.get(j, n, i) > 0.0) {
+            let applying = applying_groups(&groups, n, j, i);
+            let w: f64 = applying.iter().map(|&k| groups[k].weight).sum();
+            let based: f64 = applying
+                .iter()
+                .map(|&k| groups[k].weight * groups[k].base_rate)
+                .sum();
+            let last = applying.iter().map(|&k| rows[k]).max().unwrap_or(0);
+            let (imp, exp, sec) = (
+                &b.economies[n].code,
+                &b.economies[i].code,
+                &b.sectors[j].code,
+            );
+            if w >= 1.0 {
+                return Err(Error::data(
+                    &t.path,
+                    last,
+                    format!("the groups of importer {imp} in {sec} from {exp} weigh {w:.6} together; they must leave part of the sector outside the groups (sum < 1)"),
+                ));
+            }
+            let tau = b.tariffs.get(j, n, i);
+            if based > tau + 1e-6 {
+                return Err(Error::data(
+                    &t.path,
+                    last,
+                    format!("the groups of importer {imp} in {sec} from {exp} carry a weighted base rate Σ weight·base_rate = {based:.6}, above the cell's data tariff {tau:.6} in flows.csv; the sector rate is the trade-weighted average of the groups and the rest, so lower the weights or rates or raise the tariff"),
+                ));
+            }
+        }
+    }
+    Ok(groups)
+}
+
+/// The indices of the groups that apply to importer `n`'s imports from `i` in sector `j`: each
+/// group's row for exporter `i` where one exists, else its all-partners row.
+pub fn applying_groups(
+    groups: &[BaselineProductGroup],
+    n: usize,
+    j: usize,
+    i: usize,
+) -> Vec<usize> {
+    (0..groups.len())
+        .filter(|&k| {
+            let g = &groups[k];
+            g.importer == n
+                && g.sector == j
+                && match g.exporter {
+                    Some(e) => e == i,
+                    None => !groups
+                        .iter()
+                        .any(|h| h.importer == n && h.group == g.group && h.exporter == Some(i)),
+                }
+        })
+        .collect()
 }
 
 fn check_code(t: &Table, row: usize, code: &str, what: &str) -> Result<()> {

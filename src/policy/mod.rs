@@ -8,8 +8,9 @@
 //!   force and the two members' joining years;
 //! - product groups carry a share of a sector's bilateral imports with their own schedule;
 //!   the sector's rate is the trade-weighted average of the groups and the rest;
-//! - depth (non-tariff) effects shift trade costs by `κ̂^{-θ} = exp(β·phase(t))`; the largest
-//!   effect among a pair's agreements applies;
+//! - depth (non-tariff) effects shift trade costs by `κ̂^{-θ} = exp(β·phase(t))` on the pairs
+//!   the agreement's selector picks (by default the pairs it newly liberalises: not already in
+//!   an agreement at least as deep); the largest effect among a pair's agreements applies;
 //! - an agreement already in force in the base year is part of the data; unless the scenario
 //!   lets its phase-out continue, it is held at its base-year rates (comparative statics of
 //!   the scenario's new policies).
@@ -104,12 +105,104 @@ pub struct ProductGroup {
     pub schedule: Schedule,
 }
 
+/// The product groups of an agreement that apply to importer `n`'s imports from `i` in sector
+/// `j`: groups for that exporter, and groups for all exporters unless a group of the same name
+/// has a row of its own for `i` (a world group's exporter-specific weight replaces its
+/// all-partners weight).
+pub fn groups_for(groups: &[ProductGroup], n: usize, i: usize, j: usize) -> Vec<&ProductGroup> {
+    groups
+        .iter()
+        .filter(|g| g.importer == n && g.sector == j)
+        .filter(|g| match g.exporter {
+            Some(e) => e == i,
+            None => !groups.iter().any(|h| {
+                h.importer == n && h.sector == j && h.name == g.name && h.exporter == Some(i)
+            }),
+        })
+        .collect()
+}
+
 /// A non-tariff (depth) effect: `κ̂^{-θ} = exp(beta · phase(t))`, `phase` rising linearly to
-/// one over `phase_in_years`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// one over `phase_in_years`, on the member pairs `pairs` selects.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Depth {
     pub beta: f64,
     pub phase_in_years: u32,
+    pub pairs: DepthPairs,
+    /// `(offset, share of β)` steps before `phase_in_years` (ascending offsets); empty: the
+    /// linear phase-in `(offset + 1)/phase_in_years`.
+    pub profile: Vec<(u32, f64)>,
+}
+
+/// The member pairs a depth effect applies to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DepthPairs {
+    /// Pairs the agreement newly liberalises: a member pair gets the effect unless, before the
+    /// agreement starts for the pair, it is already in another agreement at least as deep (one
+    /// declaring a β at least as large, or one declaring no depth at all: its non-tariff effect,
+    /// whatever it is, is in the data or in its own terms, and the estimated RTA effect is the
+    /// effect of having an agreement, not of having two). A customs union's members keep their
+    /// trade costs when the union signs an agreement with a third country.
+    #[default]
+    NewlyLiberalised,
+    /// Every pair of members.
+    AllMembers,
+    /// Exactly these (exporter, importer) pairs, sorted (members only).
+    Directed(Vec<(usize, usize)>),
+}
+
+impl Depth {
+    /// "β 0.557 phased in over 12 years, on the pairs it newly liberalises" (codes from `b`).
+    pub fn describe(&self, b: &Baseline) -> String {
+        let pairs = match &self.pairs {
+            DepthPairs::NewlyLiberalised => "on the pairs it newly liberalises".to_string(),
+            DepthPairs::AllMembers => "on every member pair".to_string(),
+            DepthPairs::Directed(v) => format!(
+                "on {} directed pair(s): {}",
+                v.len(),
+                v.iter()
+                    .map(|(x, m)| format!("{}→{}", b.economies[*x].code, b.economies[*m].code))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let shape = if self.profile.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (shares {})",
+                self.profile
+                    .iter()
+                    .map(|(o, s)| format!("{s} from year {o}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        format!(
+            "β {} phased in over {} years{shape}, {pairs}",
+            self.beta, self.phase_in_years
+        )
+    }
+
+    /// The effect `β·phase` at `offset` years after the pair's start: with a profile, the
+    /// share of its latest step at or before `offset` (0 before the first, 1 from
+    /// `phase_in_years`); otherwise linear.
+    pub fn effect(&self, offset: i32) -> f64 {
+        if self.profile.is_empty() || offset < 0 {
+            return self.beta * linear_phase(offset, self.phase_in_years);
+        }
+        if offset >= self.phase_in_years as i32 {
+            return self.beta;
+        }
+        let share = self
+            .profile
+            .iter()
+            .filter(|(o, _)| *o as i32 <= offset)
+            .map(|(_, s)| *s)
+            .next_back()
+            .unwrap_or(0.0);
+        self.beta * share
+    }
 }
 
 /// The largest depth effect |β| tradesim accepts. A depth effect multiplies members' trade (at
@@ -164,13 +257,17 @@ impl Agreement {
     /// Set the depth effect's β, keeping its phase-in (or, without one, the default
     /// [`DEFAULT_DEPTH_PHASE_IN`]).
     pub fn set_depth_beta(&mut self, beta: f64) {
-        let phase_in_years = self
-            .depth
-            .map_or(DEFAULT_DEPTH_PHASE_IN, |d| d.phase_in_years);
-        self.depth = Some(Depth {
-            beta,
-            phase_in_years,
-        });
+        match &mut self.depth {
+            Some(d) => d.beta = beta,
+            None => {
+                self.depth = Some(Depth {
+                    beta,
+                    phase_in_years: DEFAULT_DEPTH_PHASE_IN,
+                    pairs: DepthPairs::default(),
+                    profile: Vec::new(),
+                })
+            }
+        }
     }
 
     /// The economies that are members in `year`.
@@ -218,6 +315,29 @@ impl Agreement {
     fn schedule_year(&self, year: i32) -> i32 {
         self.frozen_from.map_or(year, |f| year.min(f))
     }
+
+    /// Whether the agreement's depth effect applies to imports of `n` from `i` in `year`, given
+    /// the pair's start `start` and the other agreements `others` of the same world (the
+    /// agreement itself among them is skipped by identity).
+    fn depth_applies(
+        &self,
+        d: &Depth,
+        n: usize,
+        i: usize,
+        year: i32,
+        start: i32,
+        others: &[&Agreement],
+    ) -> bool {
+        match &d.pairs {
+            DepthPairs::AllMembers => true,
+            DepthPairs::Directed(pairs) => pairs.binary_search(&(i, n)).is_ok(),
+            DepthPairs::NewlyLiberalised => !others.iter().any(|b| {
+                !std::ptr::eq(*b, self)
+                    && b.pair_start(n, i, year).is_some_and(|sb| sb < start)
+                    && b.depth.as_ref().is_none_or(|bd| bd.beta >= d.beta)
+            }),
+        }
+    }
 }
 
 /// A tariff-rate quota cell found while resolving a year: the cell's rate is
@@ -248,126 +368,260 @@ pub struct YearPolicy {
     pub quotas: Vec<QuotaCell>,
 }
 
-/// One agreement's rate for one cell: the rate it applies (a quota at its in-quota rate), the
-/// highest rate it can come to (a quota at its out-of-quota rate), and the quota, if any.
-struct CellRate {
+/// One part of a cell for the lowest-rate rule: a named product group (of the world, or one an
+/// agreement defines itself) or the rest of the cell, with its share of the cell's imports and
+/// its base-year rate. The parts' weighted base rates sum to the cell's data rate.
+#[derive(Debug, Clone, PartialEq)]
+struct Part<'a> {
+    /// `None`: the rest of the cell outside every named group.
+    name: Option<&'a str>,
+    weight: f64,
+    base: f64,
+}
+
+/// The parts of importer `n`'s imports from `i` in sector `j` (data rate `base`): the world's
+/// named groups for the pair, then the groups the covering agreements define that the world
+/// lacks, then the rest, whose base rate makes the weighted sum equal `base`
+/// (`τ = Σ_g w_g τ_g + (1 − Σ_g w_g) τ_rest`, MODEL.md §3). A cell without named groups
+/// anywhere is one part.
+fn cell_parts<'a>(
+    b: &'a Baseline,
+    covering: &[&'a Agreement],
+    (j, n, i): (usize, usize, usize),
+    base: f64,
+) -> Vec<Part<'a>> {
+    let mut parts: Vec<Part<'a>> = Vec::new();
+    for g in b
+        .product_groups
+        .iter()
+        .filter(|g| g.importer == n && g.sector == j)
+    {
+        let applies = match g.exporter {
+            Some(e) => e == i,
+            None => !b
+                .product_group_rows(n, &g.group)
+                .any(|h| h.sector == j && h.exporter == Some(i)),
+        };
+        if applies && !parts.iter().any(|p| p.name == Some(g.group.as_str())) {
+            // An agreement that gives the group its own weight or base rate overrides the
+            // world's (the first covering agreement that names it).
+            let given = covering
+                .iter()
+                .flat_map(|ag| groups_for(&ag.groups, n, i, j))
+                .find(|h| h.name == g.group);
+            parts.push(Part {
+                name: Some(&g.group),
+                weight: given.map_or(g.weight, |h| h.weight),
+                base: given.and_then(|h| h.base_rate).unwrap_or(g.base_rate),
+            });
+        }
+    }
+    for ag in covering {
+        for g in groups_for(&ag.groups, n, i, j) {
+            if !parts.iter().any(|p| p.name == Some(g.name.as_str())) {
+                parts.push(Part {
+                    name: Some(&g.name),
+                    weight: g.weight,
+                    base: g.base_rate.unwrap_or(base),
+                });
+            }
+        }
+    }
+    let w: f64 = parts.iter().map(|p| p.weight).sum();
+    if w >= 1.0 {
+        // Groups of several agreements that together exceed the cell (each agreement's own are
+        // checked at load): shrink them to leave no rest.
+        for p in &mut parts {
+            p.weight /= w;
+        }
+        return parts;
+    }
+    let named: f64 = parts.iter().map(|p| p.weight * p.base).sum();
+    parts.push(Part {
+        name: None,
+        weight: 1.0 - w,
+        base: ((base - named) / (1.0 - w)).max(0.0),
+    });
+    parts
+}
+
+/// One agreement's rate for one part of a cell: the rate it applies (a quota at its in-quota
+/// rate), the highest rate it can come to (a quota at its out-of-quota rate), and the quota's
+/// `(quota, in, out)`, if any; every rate at most the part's base.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PartRate {
     rate: f64,
     worst: f64,
-    quota: Option<QuotaCell>,
+    quota: Option<(f64, f64, f64)>,
 }
 
-/// A quota schedule's `(quota, in, out)` with both rates capped at `base`.
-fn capped_quota(s: &Schedule, base: f64) -> Option<(f64, f64, f64)> {
-    match s {
-        Schedule::TariffRateQuota {
-            quota,
-            in_quota_rate,
-            out_of_quota_rate,
-        } => Some((*quota, in_quota_rate.min(base), out_of_quota_rate.min(base))),
-        _ => None,
-    }
-}
-
-/// The rate of agreement `ag` for importer `n`, exporter `i`, sector `j`, `offset` years after
-/// the pair's start (schedule year `sy`), from the data rate `base`.
+/// The rate of agreement `ag` on `part` of the cell (`j`, `n`, `i`), `offset` years after the
+/// pair's start (schedule year `sy`). A group the agreement names takes its own schedule; any
+/// other part takes the agreement's schedule for the cell (a sector schedule cuts the named
+/// groups too unless the agreement schedules them by name), applied to the part's own base.
+/// A tariff-rate quota on the cell's schedule is a quota on the whole cell when the cell is
+/// one part; where the cell holds named groups it is a quota on the rest, and the groups the
+/// agreement does not name keep their base rates.
 ///
 /// The rule that keeps every applied rate at or below the data rate: a schedule moves a rate
-/// from its base and never above it. A cell outside product groups is capped at `base`; a
-/// product group at its own base rate (`base_rate`, or `base`), the rest of the sector at the
-/// rest's base; a tariff-rate quota's in- and out-of-quota rates likewise (an out-of-quota rate
-/// above the group's MFN rate is not charged: the MFN rate is).
-fn cell_rate(
+/// from its base and never above it (an out-of-quota rate above the part's base is not
+/// charged: the base is).
+fn part_rate(
     b: &Baseline,
     ag: &Agreement,
     (j, n, i): (usize, usize, usize),
+    part: &Part,
+    single: bool,
     offset: i32,
     sy: i32,
-) -> CellRate {
-    let base = b.tariffs.get(j, n, i);
-    let set_rate = |s: &Schedule| match s {
+) -> PartRate {
+    let named = part.name.and_then(|name| {
+        groups_for(&ag.groups, n, i, j)
+            .into_iter()
+            .find(|g| g.name == name)
+    });
+    let schedule = named.map_or_else(|| ag.schedule_for(n, i, j), |g| &g.schedule);
+    if let Schedule::TariffRateQuota {
+        quota,
+        in_quota_rate,
+        out_of_quota_rate,
+    } = schedule
+    {
+        if named.is_some() || single || part.name.is_none() {
+            let (inr, outr) = (
+                in_quota_rate.min(part.base),
+                out_of_quota_rate.min(part.base),
+            );
+            return PartRate {
+                rate: inr,
+                worst: outr,
+                quota: Some((*quota, inr, outr)),
+            };
+        }
+        return PartRate {
+            rate: part.base,
+            worst: part.base,
+            quota: None,
+        };
+    }
+    let set_rate = match schedule {
         Schedule::ToTariffSet(name) => b.tariff_sets.get(name).map(|c| c.get(j, n, i)),
         _ => None,
     };
-    let rate_of = |s: &Schedule, base: f64| s.rate(base, offset, sy, set_rate(s)).min(base);
-    let quota_cell = |group: &str, weight: f64, fixed_part: f64, (q, inr, outr)| QuotaCell {
-        agreement: ag.name.clone(),
-        group: group.to_string(),
-        sector: j,
-        importer: n,
-        exporter: i,
-        weight,
-        fixed_part,
-        quota: q,
-        in_quota_rate: inr,
-        out_of_quota_rate: outr,
-    };
-    let groups: Vec<&ProductGroup> = ag
-        .groups
-        .iter()
-        .filter(|g| g.importer == n && g.sector == j && g.exporter.is_none_or(|e| e == i))
-        .collect();
-    let rest_schedule = ag.schedule_for(n, i, j);
-    if groups.is_empty() {
-        return match capped_quota(rest_schedule, base) {
-            Some(q) => CellRate {
-                rate: q.1,
-                worst: q.2,
-                quota: Some(quota_cell("", 1.0, 0.0, q)),
-            },
-            None => {
-                let r = rate_of(rest_schedule, base);
-                CellRate {
-                    rate: r,
-                    worst: r,
-                    quota: None,
-                }
-            }
-        };
+    let r = schedule
+        .rate(part.base, offset, sy, set_rate)
+        .min(part.base);
+    PartRate {
+        rate: r,
+        worst: r,
+        quota: None,
     }
-    let w_groups: f64 = groups.iter().map(|g| g.weight).sum();
-    let base_groups: f64 = groups
-        .iter()
-        .map(|g| g.weight * g.base_rate.unwrap_or(base))
-        .sum();
-    let rest_base = if w_groups < 1.0 {
-        ((base - base_groups) / (1.0 - w_groups)).max(0.0)
-    } else {
-        0.0
-    };
-    let mut fixed = (1.0 - w_groups) * rate_of(rest_schedule, rest_base);
-    let mut quota_group = None;
-    for g in &groups {
-        let gb = g.base_rate.unwrap_or(base);
-        match capped_quota(&g.schedule, gb) {
-            // The first quota group of the cell is solved in the equilibrium; the others are
-            // held at their in-quota rates.
-            Some(q) if quota_group.is_none() => quota_group = Some((g, q)),
-            Some((_, inr, _)) => fixed += g.weight * inr,
-            None => fixed += g.weight * rate_of(&g.schedule, gb),
+}
+
+/// A part's quota where it is the lowest rate: (index of its agreement among those covering
+/// the pair, quota, in-quota rate, capped out-of-quota rate).
+type ChosenQuota = (usize, f64, f64, f64);
+
+/// The applied rate of one cell under the agreements that cover the pair this year, and the
+/// tariff-rate quota the equilibrium solves for it, if any.
+///
+/// The lowest-rate rule, part by part (an importer's goods claim whichever preference is
+/// lowest, line by line): each part takes the lowest of its base and every covering
+/// agreement's rate; the cell's rate is the parts' weighted sum. Where the lowest is a quota's
+/// in-quota rate, the quota's out-of-quota rate is capped at the lowest rate the part is sure
+/// of without it (its base, and every other agreement's rate on the part, their quotas counted
+/// at their out-of-quota rates), so no regime takes the part above what it would pay without
+/// the quota. The first part whose lowest rate is a quota is solved in the equilibrium; quotas
+/// on further parts of the same cell are held at their in-quota rates.
+fn resolve_cell(
+    b: &Baseline,
+    covering: &[(&Agreement, i32, i32)],
+    cell: (usize, usize, usize),
+) -> (f64, Option<QuotaCell>) {
+    let (j, n, i) = cell;
+    let base = b.tariffs.get(j, n, i);
+    let ags: Vec<&Agreement> = covering.iter().map(|c| c.0).collect();
+    let parts = cell_parts(b, &ags, cell, base);
+    let single = parts.len() == 1;
+    // Per part: the lowest rate, its agreement's quota, and the cap from everything else.
+    let mut chosen: Vec<(f64, Option<ChosenQuota>)> = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let rates: Vec<PartRate> = covering
+            .iter()
+            .map(|&(ag, offset, sy)| part_rate(b, ag, cell, part, single, offset, sy))
+            .collect();
+        let best = rates
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.rate < part.base)
+            .min_by(|x, y| x.1.rate.total_cmp(&y.1.rate))
+            .map(|(k, _)| k);
+        match best {
+            None => chosen.push((part.base, None)),
+            Some(k) => {
+                let r = rates[k];
+                let quota = r.quota.map(|(q, inr, outr)| {
+                    let cap = rates
+                        .iter()
+                        .enumerate()
+                        .filter(|&(m, _)| m != k)
+                        .map(|(_, o)| o.worst)
+                        .fold(part.base, f64::min);
+                    (k, q, inr, outr.min(cap).max(inr))
+                });
+                chosen.push((r.rate, quota));
+            }
         }
     }
-    match quota_group {
-        Some((g, q)) => CellRate {
-            rate: fixed + g.weight * q.1,
-            worst: fixed + g.weight * q.2,
-            quota: Some(quota_cell(&g.name, g.weight, fixed, q)),
-        },
-        None => CellRate {
-            rate: fixed,
-            worst: fixed,
-            quota: None,
-        },
+    if chosen.iter().zip(&parts).all(|(c, p)| c.0 == p.base) {
+        return (base, None);
     }
+    let rate = parts
+        .iter()
+        .zip(&chosen)
+        .map(|(p, c)| p.weight * c.0)
+        .sum::<f64>()
+        .min(base);
+    // The cell is capped at its data rate as a whole too: groups given base rates above the
+    // cell's weigh more than it (the rest's base is then zero), so a quota whose in-quota rate
+    // already reaches the cap is not a quota on this cell.
+    let quota = chosen.iter().position(|c| c.1.is_some()).and_then(|q| {
+        let (k, quota, inr, outr) = chosen[q].1.unwrap_or_default();
+        let weight = parts[q].weight;
+        let fixed_part: f64 = parts
+            .iter()
+            .zip(&chosen)
+            .enumerate()
+            .filter(|&(m, _)| m != q)
+            .map(|(_, (p, c))| p.weight * c.0)
+            .sum();
+        let top = (base - fixed_part) / weight;
+        if inr >= top {
+            return None;
+        }
+        let outr = outr.min(top).max(inr);
+        Some(QuotaCell {
+            agreement: covering[k].0.name.clone(),
+            group: parts[q].name.unwrap_or("").to_string(),
+            sector: j,
+            importer: n,
+            exporter: i,
+            weight,
+            fixed_part,
+            quota,
+            in_quota_rate: inr,
+            out_of_quota_rate: outr,
+        })
+    });
+    (rate, quota)
 }
 
 /// Resolve the applied tariffs of `year` under `agreements`; `counterfactual = false` resolves
 /// the world of the data (removed agreements included), `true` the scenario's world.
 ///
-/// The applied rate of a cell is the lowest of the data rate and every agreement's rate
-/// ([`cell_rate`]). A tariff-rate quota's regime is found later, inside the equilibrium; its
-/// out-of-quota rate is capped here so that the cell's rate in that regime never exceeds the
-/// lowest rate the pair is sure of without the quota: the data rate, and every other
-/// agreement's rate (their quotas counted at their out-of-quota rates).
+/// The applied rate of a cell is the lowest of the data rate and every agreement's rate, part
+/// by part ([`resolve_cell`]); a tariff-rate quota's regime is found later, inside the
+/// equilibrium, with its out-of-quota rate already capped there.
 pub fn resolve_year(
     b: &Baseline,
     agreements: &[Agreement],
@@ -376,50 +630,50 @@ pub fn resolve_year(
 ) -> YearPolicy {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let mut tariffs = b.tariffs.clone();
-    // The lowest rate of every cell counting quotas at their out-of-quota rates.
-    let mut assured = b.tariffs.clone();
-    let mut depth = vec![0.0; nn * nn];
+    let mut depth = vec![0.0f64; nn * nn];
     let mut quotas: Vec<QuotaCell> = Vec::new();
-    for ag in agreements.iter().filter(|a| !(counterfactual && a.removed)) {
-        let sy = ag.schedule_year(year);
-        for n in 0..nn {
-            for i in 0..nn {
-                if i == n {
-                    continue;
-                }
+    let world: Vec<&Agreement> = agreements
+        .iter()
+        .filter(|a| !(counterfactual && a.removed))
+        .collect();
+    let mut covering: Vec<(&Agreement, i32, i32)> = Vec::new();
+    for n in 0..nn {
+        for i in 0..nn {
+            if i == n {
+                continue;
+            }
+            covering.clear();
+            for &ag in &world {
                 let Some(start) = ag.pair_start(n, i, year) else {
                     continue;
                 };
                 if start > year {
                     continue;
                 }
+                let sy = ag.schedule_year(year);
                 let offset = sy - start;
-                if let Some(d) = ag.depth {
-                    let v = d.beta * linear_phase(offset, d.phase_in_years);
-                    if v.abs() > depth[n * nn + i] {
-                        depth[n * nn + i] = v;
+                if let Some(d) = &ag.depth {
+                    if ag.depth_applies(d, n, i, year, start, &world) {
+                        let v = d.effect(offset);
+                        if v.abs() > depth[n * nn + i].abs() {
+                            depth[n * nn + i] = v;
+                        }
                     }
                 }
-                for j in 0..jj {
-                    if !b.sectors[j].traded {
-                        continue;
-                    }
-                    let c = cell_rate(b, ag, (j, n, i), offset, sy);
-                    if c.worst < assured.get(j, n, i) {
-                        assured.set(j, n, i, c.worst);
-                    }
-                    if c.rate < tariffs.get(j, n, i) {
-                        tariffs.set(j, n, i, c.rate);
-                        quotas.retain(|q| !(q.sector == j && q.importer == n && q.exporter == i));
-                        quotas.extend(c.quota);
-                    }
+                covering.push((ag, offset, sy));
+            }
+            if covering.is_empty() {
+                continue;
+            }
+            for j in 0..jj {
+                if !b.sectors[j].traded {
+                    continue;
                 }
+                let (rate, quota) = resolve_cell(b, &covering, (j, n, i));
+                tariffs.set(j, n, i, rate);
+                quotas.extend(quota);
             }
         }
-    }
-    for q in &mut quotas {
-        let cap = (assured.get(q.sector, q.importer, q.exporter) - q.fixed_part) / q.weight;
-        q.out_of_quota_rate = q.out_of_quota_rate.min(cap).max(q.in_quota_rate);
     }
     YearPolicy {
         year,

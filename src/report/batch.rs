@@ -87,6 +87,10 @@ pub struct Manifest {
     pub scenarios: Vec<String>,
     /// Economy codes per scenario, in baseline order.
     pub economies: Vec<Vec<String>>,
+    /// Per scenario, what its percent changes are against: `base_year` or `reference`
+    /// (absent in manifests written before it existed: `base_year`).
+    #[serde(default)]
+    pub compared_with: Vec<String>,
     pub focus: Vec<String>,
     pub bilateral: String,
 }
@@ -289,7 +293,13 @@ pub fn run_batch(
                 .count()
         })
         .collect();
-    let summary = spill.summarise(&scen_names, &econ_codes, &failed_count, SUMMARY_BUDGET)?;
+    let compared_with: Vec<String> = batch
+        .scenarios
+        .iter()
+        .map(|s| s.compared_with.kind().to_string())
+        .collect();
+    let mut summary = spill.summarise(&scen_names, &econ_codes, &failed_count, SUMMARY_BUDGET)?;
+    super::summary::label_comparisons(&mut summary, &scen_names, &compared_with);
     let manifest = Manifest {
         batch: batch.name.clone(),
         tradesim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -307,6 +317,7 @@ pub fn run_batch(
         seed: batch.seed,
         scenarios: scen_names.clone(),
         economies: econ_codes.clone(),
+        compared_with,
         focus: batch.focus.clone(),
         bilateral: format!("{:?}", opts.bilateral).to_lowercase(),
     };
@@ -706,12 +717,13 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         .iter()
         .map(|s| failures.iter().filter(|f| &f.scenario == s).count())
         .collect();
-    let summary = spill.summarise(
+    let mut summary = spill.summarise(
         &first.scenarios,
         &first.economies,
         &failed_count,
         SUMMARY_BUDGET,
     )?;
+    super::summary::label_comparisons(&mut summary, &first.scenarios, &first.compared_with);
     files.push(("summary.csv".into(), to_csv(&summary)?));
     let manifest = Manifest {
         shard: 1,

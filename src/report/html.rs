@@ -574,6 +574,54 @@ const CHECK_JS: &str = r#"
 })();
 "#;
 
+/// What the percent changes are measured against, for the header: one sentence per scenario
+/// when they differ.
+fn comparison_note(d: &ReportData, scen: &[String]) -> String {
+    let of = |name: &str| {
+        d.meta
+            .scenario(name)
+            .map_or_else(Default::default, |m| m.compared_with.clone())
+    };
+    let all: Vec<_> = scen.iter().map(|s| of(s)).collect();
+    match all.first() {
+        None => String::new(),
+        Some(first) if all.iter().all(|c| c == first) => {
+            if first.kind == "reference" {
+                format!("Percent changes are against {}.", first.description)
+            } else {
+                "Percent changes are against the solved baseline (the base-year world solved under its own tariffs).".into()
+            }
+        }
+        Some(_) => format!(
+            "Percent changes are against, for each scenario: {}.",
+            scen.iter()
+                .zip(&all)
+                .map(|(s, c)| format!("{s}: {}", c.description))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    }
+}
+
+/// "the solved baseline", "the reference path (same year)" or "each scenario's comparison".
+fn against(d: &ReportData, scen: &[String]) -> &'static str {
+    let kinds: Vec<String> = scen
+        .iter()
+        .map(|s| {
+            d.meta
+                .scenario(s)
+                .map_or_else(|| "base_year".to_string(), |m| m.compared_with.kind.clone())
+        })
+        .collect();
+    if kinds.iter().all(|k| k == "base_year") {
+        "the solved baseline"
+    } else if kinds.iter().all(|k| k == "reference") {
+        "the reference path in the same year"
+    } else {
+        "each scenario's comparison (see the top of the report)"
+    }
+}
+
 /// Render the report.
 pub fn render(d: &ReportData) -> String {
     let scen = d.scenarios();
@@ -586,10 +634,11 @@ pub fn render(d: &ReportData) -> String {
     };
     let _ = write!(
         body,
-        "<header><h1>{}</h1><p class=\"muted\">Projected trade and income under trade-agreement scenarios. Written by tradesim {} from <code>{}</code>. Percent changes are against the solved baseline (the base-year world solved under its own tariffs).</p></header>",
+        "<header><h1>{}</h1><p class=\"muted\">Projected trade and income under trade-agreement scenarios. Written by tradesim {} from <code>{}</code>. {}</p></header>",
         esc(&title),
         esc(env!("CARGO_PKG_VERSION")),
-        esc(&d.source)
+        esc(&d.source),
+        esc(&comparison_note(d, &scen))
     );
     body.push_str("<nav><strong>Contents</strong><ol><li><a href=\"#overview\">Overview and key figures</a></li><li><a href=\"#agreements\">Agreements and tariff paths</a></li><li><a href=\"#outcomes\">Exports, imports and real income by year</a></li><li><a href=\"#options\">Options comparison</a></li><li><a href=\"#bilateral\">Bilateral trade among members</a></li><li><a href=\"#creation\">Trade creation and diversion</a></li><li><a href=\"#investment\">Investment</a></li><li><a href=\"#settings\">Settings, data and solver diagnostics</a></li></ol></nav>");
     if scen.is_empty() {
@@ -651,6 +700,7 @@ fn with_band(v: f64, b: Option<(f64, f64)>) -> String {
 }
 
 fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
+    let vs = against(d, scen);
     section_open(out, "overview", "Overview and key figures", 0);
     for (k, s) in scen.iter().enumerate() {
         let c = central(d, s);
@@ -668,7 +718,7 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                 .collect();
             let _ = write!(
                 out,
-                "<p>{}{}Baseline <code>{}</code>, base year {}, years {}. Agreements changed by the scenario: {}.</p>",
+                "<p>{}{}Baseline <code>{}</code>{}, base year {}, years {}. Agreements changed by the scenario: {}.</p>",
                 m.description
                     .as_deref()
                     .map(|x| format!("{}. ", esc(x)))
@@ -679,6 +729,11 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                     format!("File <code>{}</code>. ", esc(&m.file))
                 },
                 esc(&m.baseline.name),
+                if m.baseline.description.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", esc(&m.baseline.description))
+                },
                 m.base_year,
                 esc(&super::compact_years(&c.years)),
                 if active.is_empty() {
@@ -691,7 +746,7 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         let (f, why) = focus(d, s, &c, MAX_GROUPS);
         let _ = write!(
             out,
-            "<p class=\"muted\">In {last}, percent change against the solved baseline, for {}{}:</p><table><tr><th>economy</th><th class=\"n\">real income %</th><th class=\"n\">welfare (ToT+VoT) %</th><th class=\"n\">exports %</th><th class=\"n\">imports %</th></tr>",
+            "<p class=\"muted\">In {last}, percent change against {vs}, for {}{}:</p><table><tr><th>economy</th><th class=\"n\">real income %</th><th class=\"n\">welfare (ToT+VoT) %</th><th class=\"n\">exports %</th><th class=\"n\">imports %</th></tr>",
             esc(&why),
             if bands.any() { "; in brackets the 5th to 95th percentile over draws" } else { "" }
         );
@@ -944,6 +999,7 @@ fn economy_series(s: &str, c: &Central, econ: &[String], m: &str, bands: &Bands)
 }
 
 fn outcomes(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
+    let vs = against(d, scen);
     let mut charts = String::new();
     let mut n = 0;
     for s in scen {
@@ -975,7 +1031,7 @@ fn outcomes(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                 &mut charts,
                 &svg,
                 &format!(
-                    "{}, percent change against the solved baseline, central run{}.",
+                    "{}, percent change against {vs}, central run{}.",
                     match m {
                         "real_income_pct" => "Real income of each economy (income deflated by its consumer price index)",
                         "exports_pct" => "Exports of each economy (goods and services to other economies, factory prices)",
@@ -1031,6 +1087,7 @@ fn outcomes(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
 }
 
 fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
+    let vs = against(d, scen);
     if scen.len() < 2 {
         absent_section(out, "options", "Options comparison", "One scenario only: the options comparison needs several (a batch, or `tradesim report` on a directory holding several scenarios' tables).");
         return;
@@ -1118,7 +1175,7 @@ fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         figure(
             out,
             &svg,
-            &format!("{what} against the solved baseline, central run, by economy and scenario."),
+            &format!("{what} against {vs}, central run, by economy and scenario."),
         );
     }
     out.push_str("</section>");
@@ -1132,6 +1189,7 @@ fn absent_section(out: &mut String, id: &str, title: &str, message: &str) {
 }
 
 fn heat(out: &mut String, d: &ReportData, scen: &[String]) {
+    let vs = against(d, scen);
     let mut charts = String::new();
     let mut n = 0;
     if d.bilateral.is_empty() {
@@ -1193,7 +1251,7 @@ fn heat(out: &mut String, d: &ReportData, scen: &[String]) {
             &mut charts,
             &svg,
             &format!(
-                "Percent change in the value of exports from the row economy to the column economy in {last}, all sectors, central run, against the solved baseline; the diagonal is domestic sales. Economies: {}.",
+                "Percent change in the value of exports from the row economy to the column economy in {last}, all sectors, central run, against {vs}; the diagonal is domestic sales. Economies: {}.",
                 if from_members { "the members of the scenario's agreements" } else { "the economies with the largest real income changes (no agreement members known)" }
             ),
         );
@@ -1205,6 +1263,7 @@ fn heat(out: &mut String, d: &ReportData, scen: &[String]) {
 }
 
 fn creation(out: &mut String, d: &ReportData, scen: &[String]) {
+    let vs = against(d, scen);
     let mut charts = String::new();
     let mut n = 0;
     if d.bilateral.is_empty() {
@@ -1274,7 +1333,7 @@ fn creation(out: &mut String, d: &ReportData, scen: &[String]) {
             &mut charts,
             &svg,
             &format!(
-                "Members: {}. Trade creation: the change in the members' trade with each other; trade diversion: the change in non-members' exports to members (a fall means members buy from each other instead); also the members' exports to non-members. All sectors, central run, against the solved baseline.",
+                "Members: {}. Trade creation: the change in the members' trade with each other; trade diversion: the change in non-members' exports to members (a fall means members buy from each other instead); also the members' exports to non-members. All sectors, central run, against {vs}.",
                 m.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
         );
@@ -1432,6 +1491,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                     ("scenario file", m.file.clone()),
                     ("description", m.description.clone().unwrap_or_default()),
                     ("baseline", m.baseline.name.clone()),
+                    ("what the world is", m.baseline.description.clone()),
                     (
                         "economies × sectors",
                         format!("{} × {} ({})", m.baseline.economies.len(), m.baseline.sectors.len(), m.baseline.sectors.join(", ")),
@@ -1485,6 +1545,8 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2e}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                 esc(&if r.stage == super::STAGE_BASELINE {
                     format!("{} (baseline)", r.year)
+                } else if r.stage == super::STAGE_REFERENCE {
+                    format!("{} (reference)", r.year)
                 } else {
                     r.year.to_string()
                 }),
@@ -1507,7 +1569,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
         }
         let pts: Vec<(f64, f64)> = central
             .iter()
-            .filter(|r| r.stage != super::STAGE_BASELINE)
+            .filter(|r| r.stage == super::STAGE_YEAR)
             .map(|r| (r.year as f64, r.iterations as f64))
             .collect();
         if !pts.is_empty() {
@@ -1555,6 +1617,7 @@ mod tests {
             tariff_revenue: 0.0,
             inward_fdi_base: None,
             inward_fdi: None,
+            compared_with: "base_year".into(),
         }
     }
 

@@ -43,11 +43,47 @@ pub struct ScenarioMeta {
     pub agreements: Vec<AgreementMeta>,
     /// Trade-weighted average applied tariff among each shown agreement's members.
     pub tariff_paths: Vec<TariffPathPoint>,
+    /// What the percent changes are measured against (absent in files written before it
+    /// existed: the solved base year).
+    #[serde(default)]
+    pub compared_with: ComparedWithMeta,
+}
+
+/// What a scenario's percent changes are measured against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComparedWithMeta {
+    /// `base_year` or `reference`, as in the `compared_with` column of the tables.
+    pub kind: String,
+    /// In words, e.g. "the reference path `Reference path` (scenarios/reference.ron) without
+    /// CPTPP, year by year (...)".
+    pub description: String,
+    /// The reference scenario's name and file, and the agreements left out of it.
+    #[serde(default)]
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub reference_file: Option<String>,
+    #[serde(default)]
+    pub without: Vec<String>,
+}
+
+impl Default for ComparedWithMeta {
+    fn default() -> Self {
+        ComparedWithMeta {
+            kind: "base_year".into(),
+            description: "the solved base year".into(),
+            reference: None,
+            reference_file: None,
+            without: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaselineMeta {
     pub name: String,
+    /// What the world is in one line ([`Baseline::describe`]).
+    #[serde(default)]
+    pub description: String,
     pub economies: Vec<(String, String)>,
     pub sectors: Vec<String>,
     /// Share of the base-year international trade value by data flag (`observed`, …).
@@ -84,12 +120,17 @@ pub struct AgreementMeta {
     pub product_groups: Vec<String>,
     #[serde(default)]
     pub depth: Option<String>,
+    /// Whether the scenario's outcomes measure this agreement (it differs between the scenario
+    /// and what it is compared with); absent in older files.
+    #[serde(default)]
+    pub measured: Option<bool>,
 }
 
 impl AgreementMeta {
     /// Whether the scenario changes this agreement's policy (its tariffs are charted).
     pub fn is_active(&self) -> bool {
-        !self.status.contains("held at")
+        self.measured
+            .unwrap_or_else(|| !self.status.contains("held at"))
     }
 }
 
@@ -127,9 +168,33 @@ impl ReportMeta {
     }
 }
 
-fn status(a: &crate::policy::Agreement, base_year: i32) -> String {
+/// An agreement's status in a scenario, in words (for `check` and the report).
+pub(crate) fn status(a: &crate::policy::Agreement, s: &Scenario) -> String {
+    let base_year = s.base_year;
+    let in_reference = || {
+        s.compared_with.reference().map(|r| {
+            r.agreements
+                .iter()
+                .find(|x| x.name == a.name)
+                .is_some_and(|x| !x.removed)
+        })
+    };
+    if let Some(there) = in_reference() {
+        let here = !a.removed;
+        return match (here, there, s.measured(a)) {
+            (true, false, _) => "in this scenario, not in the comparison (measured)".into(),
+            (false, true, _) => "in the comparison, removed in this scenario (measured)".into(),
+            (false, false, _) => "in neither (removed here and left out of the comparison)".into(),
+            (true, true, true) => "in both, with different terms (measured)".into(),
+            (true, true, false) => "in both (the reference path), not measured".into(),
+        };
+    }
     if a.removed {
-        "removed (in the data, not in the scenario)".into()
+        if a.entry_into_force <= base_year {
+            "removed (in the data, not in the scenario)".into()
+        } else {
+            "removed in this scenario".into()
+        }
     } else if a.entry_into_force <= base_year {
         if a.frozen_from.is_some() {
             "in the data, held at base-year rates".into()
@@ -258,7 +323,7 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
         .map(|a| AgreementMeta {
             name: a.name.clone(),
             entry_into_force: a.entry_into_force,
-            status: status(a, s.base_year),
+            status: status(a, s),
             members: a
                 .members
                 .iter()
@@ -284,9 +349,8 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
                     )
                 })
                 .collect(),
-            depth: a
-                .depth
-                .map(|d| format!("β = {} phased in over {} years", d.beta, d.phase_in_years)),
+            depth: a.depth.as_ref().map(|d| d.describe(b)),
+            measured: Some(s.measured(a)),
         })
         .collect();
     let (base, years) = crate::simulate::resolve_paths(s);
@@ -295,7 +359,7 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
         .collect();
     let mut tariff_paths = Vec::new();
     for a in s.agreements.iter() {
-        if a.frozen_from.is_some() && !a.removed {
+        if !s.measured(a) {
             continue;
         }
         let idx: Vec<usize> = a.members.iter().map(|m| m.economy).collect();
@@ -334,6 +398,7 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
         description: s.description.clone(),
         baseline: BaselineMeta {
             name: b.name.clone(),
+            description: b.describe(),
             economies: b
                 .economies
                 .iter()
@@ -367,5 +432,18 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
             .collect(),
         agreements,
         tariff_paths,
+        compared_with: ComparedWithMeta {
+            kind: s.compared_with.kind().into(),
+            description: s.compared_with.describe(s.base_year),
+            reference: s.compared_with.reference().map(|r| r.name.clone()),
+            reference_file: s
+                .compared_with
+                .reference()
+                .map(|r| r.file.display().to_string()),
+            without: s
+                .compared_with
+                .reference()
+                .map_or_else(Vec::new, |r| r.without.clone()),
+        },
     }
 }

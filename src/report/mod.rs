@@ -42,6 +42,15 @@ pub struct EconomyRow {
     pub inward_fdi_base: Option<f64>,
     #[serde(default)]
     pub inward_fdi: Option<f64>,
+    /// What the `_base` columns and the percent changes refer to: `base_year` (the solved base
+    /// year) or `reference` (the reference path in the same year; `report_meta.json` names it).
+    /// Files written before this column existed read as `base_year`.
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
+}
+
+fn base_year_label() -> String {
+    "base_year".into()
 }
 
 /// A row of `investment.csv`.
@@ -71,9 +80,13 @@ pub struct BilateralRow {
     pub value_base: f64,
     pub value: f64,
     pub change_pct: f64,
+    /// `base_year` or `reference`: what `value_base` is (see [`EconomyRow::compared_with`]).
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
 }
 
-/// A row of `tariffs.csv`: applied rates that differ from the base year.
+/// A row of `tariffs.csv`: applied rates that differ from the comparison's (the base year, or
+/// the reference path in the same year).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct TariffRow {
     pub scenario: String,
@@ -83,6 +96,9 @@ pub struct TariffRow {
     pub sector: String,
     pub rate_base: f64,
     pub rate: f64,
+    /// `base_year` or `reference`: what `rate_base` is.
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
 }
 
 /// A row of `quotas.csv`.
@@ -104,8 +120,8 @@ pub struct QuotaRow {
 }
 
 /// A row of `solver.csv`: convergence diagnostics of every solve. `stage` is `baseline` for
-/// the solve of the base-year data (its `year` is the base year) and `year` for a year of the
-/// scenario.
+/// the solve of the base-year data (its `year` is the base year), `year` for a year of the
+/// scenario and `reference` for the same year of the reference path it is compared with.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SolverRow {
     pub scenario: String,
@@ -125,6 +141,9 @@ pub struct SolverRow {
 pub const STAGE_BASELINE: &str = "baseline";
 /// The stage of a solve of one year of the scenario.
 pub const STAGE_YEAR: &str = "year";
+/// The stage of a solve of one year of the reference path the scenario is compared with
+/// (written only when the reference's policy differs from the scenario's in that year).
+pub const STAGE_REFERENCE: &str = "reference";
 
 /// A `year` of `solver.csv`: a number, or the `2014 (baseline)` of files written before the
 /// `stage` column.
@@ -165,19 +184,28 @@ pub(crate) fn pct(new: f64, base: f64) -> f64 {
 pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let mut t = Tables::default();
-    let base = &run.baseline;
-    let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
+    let against = run.compared_with.to_string();
     t.solver.push(SolverRow {
         scenario: run.scenario.clone(),
         stage: STAGE_BASELINE.into(),
         year: run.base_year,
         draw: 0,
-        iterations: base.iterations,
-        residual: base.residual,
+        iterations: run.baseline.iterations,
+        residual: run.baseline.residual,
         quota_rounds: 1,
     });
     for y in &run.years {
         let eq = &y.equilibrium;
+        // The comparison: the reference path's same year, or the solved base year.
+        let base = y
+            .reference
+            .as_ref()
+            .map_or(&run.baseline, |r| &r.equilibrium);
+        let base_tariffs = match &y.reference {
+            Some(r) => &r.equilibrium.tariffs,
+            None => &run.base_policy.tariffs,
+        };
+        let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
         let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
         let c = &y.comparison;
         // Without an investment block the FDI columns are empty, not zero.
@@ -218,6 +246,7 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                 tariff_revenue: eq.tariff_revenue[n],
                 inward_fdi_base: projected.then_some(fdi0[n]),
                 inward_fdi: projected.then_some(fdi1[n]),
+                compared_with: against.clone(),
             });
         }
         for j in 0..jj {
@@ -237,11 +266,9 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                         value_base: v0,
                         value: v1,
                         change_pct: pct(v1, v0),
+                        compared_with: against.clone(),
                     });
-                    let (r0, r1) = (
-                        run.base_policy.tariffs.get(j, n, i),
-                        eq.tariffs.get(j, n, i),
-                    );
+                    let (r0, r1) = (base_tariffs.get(j, n, i), eq.tariffs.get(j, n, i));
                     if y.draw == 0 && r0 != r1 {
                         t.tariffs.push(TariffRow {
                             scenario: run.scenario.clone(),
@@ -251,6 +278,7 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                             sector: b.sectors[j].code.clone(),
                             rate_base: r0,
                             rate: r1,
+                            compared_with: against.clone(),
                         });
                     }
                 }
@@ -282,6 +310,17 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
             residual: eq.residual,
             quota_rounds: y.quota_rounds,
         });
+        if let Some(r) = y.reference.as_ref().filter(|r| !r.same_policy) {
+            t.solver.push(SolverRow {
+                scenario: run.scenario.clone(),
+                stage: STAGE_REFERENCE.into(),
+                year: y.year,
+                draw: y.draw,
+                iterations: r.equilibrium.iterations,
+                residual: r.equilibrium.residual,
+                quota_rounds: r.quota_rounds,
+            });
+        }
     }
     t
 }
@@ -420,15 +459,19 @@ pub fn summary(b: &Baseline, run: &RunOutcome, members: &[usize], top: usize) ->
     });
     let _ = writeln!(
         s,
-        "\nlargest changes in {} (percent against the solved {} baseline):",
-        last.year, run.base_year
+        "\nlargest changes in {} (percent against {}):",
+        last.year, run.compared_with_label
     );
     let _ = writeln!(
         s,
         "  {:<8} {:>12} {:>12} {:>12} {:>12}",
         "economy", "real income", "welfare", "real wage", "exports"
     );
-    let ex0 = exports_of(&run.baseline.flows);
+    let base = last
+        .reference
+        .as_ref()
+        .map_or(&run.baseline, |r| &r.equilibrium);
+    let ex0 = exports_of(&base.flows);
     let ex1 = exports_of(&last.equilibrium.flows);
     for &n in order.iter().take(top) {
         let _ = writeln!(
@@ -455,7 +498,7 @@ pub fn summary(b: &Baseline, run: &RunOutcome, members: &[usize], top: usize) ->
             }
             t
         };
-        let (m0, m1) = (within(&run.baseline.flows), within(&last.equilibrium.flows));
+        let (m0, m1) = (within(&base.flows), within(&last.equilibrium.flows));
         let _ = writeln!(
             s,
             "\ntrade among the {} members in {}: {:.4e} → {:.4e} ({:+.2}%)",
@@ -490,16 +533,31 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
         b.n_sectors(),
         s.base_year
     );
+    let _ = writeln!(out, "world: {}", b.describe());
     let _ = writeln!(out, "years: {}", compact_years(&s.years));
-    let shown = |k: usize| all || s.agreement_origins.get(k).is_none_or(|o| o.own);
-    let hidden = (0..s.agreements.len()).filter(|&k| !shown(k)).count();
-    if hidden > 0 {
+    let _ = writeln!(
+        out,
+        "compared with: {}",
+        s.compared_with.describe(s.base_year)
+    );
+    // The scenario's own agreements, and every agreement its outcomes measure (e.g. CPTPP in
+    // a file that compares the reference path with and without it).
+    // Against a reference path, an agreement the outcomes do not measure is the same in both
+    // (the reference is this scenario without the measured ones), wherever it is defined.
+    let against_reference = s.compared_with.reference().is_some();
+    let shown = |k: usize| {
+        all || s.measured(&s.agreements[k])
+            || (!against_reference && s.agreement_origins.get(k).is_none_or(|o| o.own))
+    };
+    let hidden: Vec<usize> = (0..s.agreements.len()).filter(|&k| !shown(k)).collect();
+    if !hidden.is_empty() {
         let _ = writeln!(
             out,
-            "{hidden} agreement(s) of the base-year data from {} are not shown (held at their {} rates)",
-            s.agreement_origins
+            "{} agreement(s) from {} are not shown: the same in this scenario as in what it is compared with (the base-year data of {}, or the reference path); --all shows them",
+            hidden.len(),
+            hidden
                 .iter()
-                .filter(|o| !o.own)
+                .filter_map(|&k| s.agreement_origins.get(k))
                 .map(|o| o.file.display().to_string())
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
@@ -512,17 +570,7 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
         if !shown(k) {
             continue;
         }
-        let status = if a.removed {
-            "in the data, removed in this scenario"
-        } else if a.entry_into_force <= s.base_year {
-            if a.frozen_from.is_some() {
-                "in the data, held at base-year rates"
-            } else {
-                "in the data, phase-out continues"
-            }
-        } else {
-            "new"
-        };
+        let status = meta::status(a, s);
         let members: Vec<String> = a
             .members
             .iter()
@@ -575,22 +623,98 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
                 a.groups
                     .iter()
                     .map(|g| format!(
-                        "{} ({} {}, weight {})",
-                        g.name, b.economies[g.importer].code, b.sectors[g.sector].code, g.weight
+                        "{} ({} {}{}, weight {})",
+                        g.name,
+                        b.economies[g.importer].code,
+                        b.sectors[g.sector].code,
+                        g.exporter
+                            .map(|e| format!(" from {}", b.economies[e].code))
+                            .unwrap_or_default(),
+                        g.weight
                     ))
                     .collect::<Vec<_>>()
                     .join("; ")
             );
         }
-        if let Some(d) = a.depth {
-            let _ = writeln!(
-                out,
-                "  depth: beta {} phased in over {} years",
-                d.beta, d.phase_in_years
-            );
+        if let Some(d) = &a.depth {
+            let _ = writeln!(out, "  depth: {}", d.describe(b));
         }
     }
     let _ = writeln!(out, "\n* the base year, with the agreements in the data");
+    out.push_str(&world_groups_summary(s));
+    out
+}
+
+/// The baseline's named product groups (`product_groups.csv`) of the economies in the
+/// scenario's agreements: name, sector, weight (all partners, then exporter-specific rows),
+/// base rate, and the agreements of the scenario that schedule the group.
+pub fn world_groups_summary(s: &crate::scenario::Scenario) -> String {
+    use std::fmt::Write;
+    let b = &s.baseline;
+    let mut importers: Vec<usize> = s
+        .agreements
+        .iter()
+        .flat_map(|a| a.members.iter().map(|m| m.economy))
+        .filter(|&n| !b.product_group_names(n).is_empty())
+        .collect();
+    importers.sort_unstable();
+    importers.dedup();
+    if importers.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nnamed product groups of the baseline (product_groups.csv) for the economies of these agreements:\n",
+    );
+    let _ = writeln!(
+        out,
+        "  {:<8} {:<12} {:<6} {:>9} {:>10}  exporter-specific weights; scheduled by",
+        "importer", "group", "sector", "weight", "base rate"
+    );
+    for n in importers {
+        for name in b.product_group_names(n) {
+            let rows: Vec<&crate::data::BaselineProductGroup> =
+                b.product_group_rows(n, name).collect();
+            let all = rows.iter().find(|r| r.exporter.is_none());
+            let specific: Vec<String> = rows
+                .iter()
+                .filter_map(|r| {
+                    r.exporter.map(|e| {
+                        format!(
+                            "{} {:.4} at {:.1}%",
+                            b.economies[e].code,
+                            r.weight,
+                            100.0 * r.base_rate
+                        )
+                    })
+                })
+                .collect();
+            let by: Vec<&str> = s
+                .agreements
+                .iter()
+                .filter(|a| a.groups.iter().any(|g| g.importer == n && g.name == name))
+                .map(|a| a.name.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<12} {:<6} {:>9} {:>10}  {}; {}",
+                b.economies[n].code,
+                name,
+                b.sectors[rows[0].sector].code,
+                all.map_or("-".to_string(), |r| format!("{:.4}", r.weight)),
+                all.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r.base_rate)),
+                if specific.is_empty() {
+                    "none".to_string()
+                } else {
+                    specific.join(", ")
+                },
+                if by.is_empty() {
+                    "not scheduled (the sector's schedule applies)".to_string()
+                } else {
+                    format!("scheduled by {}", by.join(", "))
+                }
+            );
+        }
+    }
     out
 }
 
@@ -634,7 +758,7 @@ mod tests {
         let e = csv_header::<EconomyRow>();
         assert_eq!(
             (e.first().map(String::as_str), e.len()),
-            (Some("scenario"), 17)
+            (Some("scenario"), 18)
         );
     }
 }

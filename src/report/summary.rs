@@ -65,6 +65,21 @@ pub struct SummaryRow {
     pub draws: usize,
     /// Draws of this scenario that failed (recorded in failures.csv).
     pub failed: usize,
+    /// What the measures are percent changes against: `base_year` or `reference` (the
+    /// reference path in the same year, solved with the same draw's parameters).
+    pub compared_with: String,
+}
+
+/// Fill the `compared_with` column of summary rows from the scenarios' kinds (`labels[k]` for
+/// `scenarios[k]`; `base_year` when unknown).
+pub fn label_comparisons(rows: &mut [SummaryRow], scenarios: &[String], labels: &[String]) {
+    for r in rows {
+        r.compared_with = scenarios
+            .iter()
+            .position(|s| s == &r.scenario)
+            .and_then(|k| labels.get(k).cloned())
+            .unwrap_or_else(|| "base_year".into());
+    }
 }
 
 /// Percentile of sorted values, linear interpolation between order statistics (type 7, as
@@ -252,6 +267,7 @@ impl DrawSpill {
                         p95: percentile(v, 0.95),
                         draws: v.len(),
                         failed: failed.get(s).copied().unwrap_or(0),
+                        compared_with: String::new(),
                     });
                 }
                 p0 = p1;
@@ -316,6 +332,7 @@ mod tests {
             tariff_revenue: 10.0 + x,
             inward_fdi_base: Some(if economy == "AAA" { 5.0 } else { 0.0 }),
             inward_fdi: Some(5.0 + x),
+            compared_with: "base_year".into(),
         }
     }
 

@@ -584,7 +584,9 @@ fn expand(
                     ag.rules.iter_mut().for_each(|r| set(&mut r.schedule));
                     ag.groups.iter_mut().for_each(|g| set(&mut g.schedule));
                     if let Some(d) = &mut ag.depth {
+                        // A new length replaces the phase-in shape: linear over `y` years.
                         d.phase_in_years = y;
+                        d.profile.clear();
                     }
                     labels.push(format!("{agreement} phase-in {y}y"));
                 }

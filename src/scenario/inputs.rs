@@ -4,7 +4,8 @@
 //!
 //! The inputs of a scenario ([`super::Scenario::inputs`]): every file of its `extends` chain,
 //! the estimate files its elasticities, depth effects and investment block name, its FDI stocks
-//! file, and its baseline directory, which stands for its `*.csv` files (all the loaders' files
+//! file, the files of the reference path it is compared with (`compared_with: Reference(..)`),
+//! and its baseline directory, which stands for its `*.csv` files (all the loaders' files
 //! are CSV; taking the whole directory keeps the list right when a loader learns a new optional
 //! file). A batch adds its own file and its `from_estimate` file.
 //!

@@ -12,8 +12,11 @@ pub mod schema;
 use crate::data::{self, Baseline};
 use crate::error::{Error, Result};
 use crate::model::caliendo_parro::SolverSettings;
-use crate::policy::{Agreement, Depth, Membership, ProductGroup, Rule, Schedule};
-use raw::{BaselineRef, Deficits, Elasticity, RawAgreement, RawDepth, RawScenario, RawSchedule};
+use crate::policy::{Agreement, Depth, DepthPairs, Membership, ProductGroup, Rule, Schedule};
+use raw::{
+    BaselineRef, Deficits, Elasticity, PhaseOuts, RawAgreement, RawComparedWith, RawDepth,
+    RawDepthPairs, RawScenario, RawSchedule,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -196,6 +199,8 @@ pub struct Scenario {
     pub agreement_origins: Vec<AgreementOrigin>,
     /// The investment block, when the scenario projects FDI.
     pub investment: Option<crate::invest::Investment>,
+    /// What every `*_pct` output is measured against.
+    pub compared_with: ComparedWith,
     /// Every file and directory the scenario was read from: the files of its `extends` chain,
     /// the baseline's directory, and any estimate or FDI-stock files it names. An output
     /// directory may not equal or contain one of them (`report::output`).
@@ -212,6 +217,71 @@ pub struct AgreementOrigin {
     /// Defined in the scenario file itself or in a parent that is not a base-year data file:
     /// the scenario's own agreement (`tradesim check` shows these; `--all` shows every one).
     pub own: bool,
+}
+
+/// What a scenario's outcomes are measured against.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ComparedWith {
+    /// The solved base year: every year against the base-year equilibrium.
+    BaseYear,
+    /// A reference path: every year against the reference's equilibrium of the same year,
+    /// solved with the scenario's world, base year, θ, deficits, input-output setting and
+    /// solver (and, in a batch, the same draw's parameters).
+    Reference(Box<ReferencePath>),
+}
+
+/// The reference path a scenario is compared with: its policy (agreements), resolved on the
+/// scenario's own world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferencePath {
+    /// The reference scenario's name.
+    pub name: String,
+    /// The reference scenario file.
+    pub file: PathBuf,
+    /// The reference's agreements left out (they are `removed` in `agreements`).
+    pub without: Vec<String>,
+    /// The reference's agreements, those in `without` marked removed.
+    pub agreements: Vec<Agreement>,
+    /// The files the reference is made from (its `extends` chain and the estimate files its
+    /// depth effects name); they join the scenario's [`Scenario::inputs`].
+    pub inputs: Vec<PathBuf>,
+}
+
+impl ComparedWith {
+    /// `base_year` or `reference`: the value of the `compared_with` output column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ComparedWith::BaseYear => "base_year",
+            ComparedWith::Reference(_) => "reference",
+        }
+    }
+
+    /// One line saying what percent changes are measured against.
+    pub fn describe(&self, base_year: i32) -> String {
+        match self {
+            ComparedWith::BaseYear => format!(
+                "the solved base year {base_year} (every year against the {base_year} equilibrium)"
+            ),
+            ComparedWith::Reference(r) => format!(
+                "the reference path `{}` ({}){}, year by year (each year against the reference's outcome in the same year)",
+                r.name,
+                r.file.display(),
+                if r.without.is_empty() {
+                    String::new()
+                } else {
+                    format!(" without {}", r.without.join(", "))
+                }
+            ),
+        }
+    }
+
+    /// The reference's agreements, when there is a reference.
+    pub fn reference(&self) -> Option<&ReferencePath> {
+        match self {
+            ComparedWith::BaseYear => None,
+            ComparedWith::Reference(r) => Some(r),
+        }
+    }
 }
 
 /// A raw agreement with the file it came from.
@@ -239,6 +309,9 @@ struct Merged {
     investment: Option<Located<raw::RawInvestment>>,
     remove: Vec<Located<String>>,
     continue_phase_out: Vec<Located<String>>,
+    phase_outs: Option<PhaseOuts>,
+    compared_with: Option<Located<RawComparedWith>>,
+    depth: BTreeMap<String, Located<RawDepth>>,
     /// The files read along the `extends` chain and the files they name (estimates, FDI stocks).
     inputs: Vec<PathBuf>,
 }
@@ -528,6 +601,9 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             investment: None,
             remove: Vec::new(),
             continue_phase_out: Vec::new(),
+            phase_outs: None,
+            compared_with: None,
+            depth: BTreeMap::new(),
             inputs: Vec::new(),
         },
     };
@@ -608,6 +684,24 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
         }
         m.investment = Some(at(inv, &source));
     }
+    m.phase_outs = raw.phase_outs.or(m.phase_outs);
+    if let Some(c) = raw.compared_with {
+        let c = match c {
+            RawComparedWith::Reference { file, without } => RawComparedWith::Reference {
+                file: resolve(&dir, &file),
+                without,
+            },
+            other => other,
+        };
+        m.compared_with = Some(at(c, &source));
+    }
+    for (k, mut d) in raw.depth {
+        if let RawDepth::FromEstimate { file, .. } = &mut d {
+            *file = resolve(&dir, file);
+            m.inputs.push(PathBuf::from(&*file));
+        }
+        m.depth.insert(k, at(d, &source));
+    }
     m.remove
         .extend(raw.remove_agreements.into_iter().map(|r| at(r, &source)));
     m.continue_phase_out
@@ -663,6 +757,14 @@ pub fn baseline_path(r: &BaselineRef) -> PathBuf {
         BaselineRef::Builtin(name) => builtin_dir(name),
         BaselineRef::CaliendoParro2015(dir) | BaselineRef::Csv(dir) => PathBuf::from(dir),
     }
+}
+
+/// Load, merge and validate a scenario file against `baseline` instead of the baseline the
+/// file names (the world builder validates the agreements of `baseline-2014.ron` against the
+/// world it is building).
+pub fn load_with_baseline(path: &Path, baseline: Baseline) -> Result<Scenario> {
+    let m = load_merged(path, &mut Vec::new())?;
+    validate(m, baseline)
 }
 
 /// Load the baseline a scenario names.
@@ -768,7 +870,7 @@ fn check_year(year: i32) -> std::result::Result<(), String> {
 
 fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
     let src = m.source.clone();
-    let inputs = m.inputs.clone();
+    let mut inputs = m.inputs.clone();
     let mut errors: Vec<Error> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
     let base_year = match &m.base_year {
@@ -908,6 +1010,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         .investment
         .as_ref()
         .and_then(|inv| validate_investment(inv, &baseline, &mut errors));
+    let run_to_the_end = m.phase_outs == Some(PhaseOuts::RunToTheEnd);
     // A parent whose agreements are all in force in the base year describes the data.
     let mut has_new: BTreeMap<&Path, bool> = BTreeMap::new();
     for a in &m.agreements {
@@ -928,7 +1031,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         );
         ag.removed = removed.contains(name);
         let is_continued = continued.contains(name);
-        if ag.entry_into_force <= base_year && !is_continued {
+        if ag.entry_into_force <= base_year && !is_continued && !run_to_the_end {
             ag.frozen_from = Some(base_year);
         }
         let file = a.source.path.clone();
@@ -938,6 +1041,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             && a.value.in_baseline.is_none()
             && !ag.removed
             && !is_continued
+            && !run_to_the_end
         {
             warnings.push(a.source.warning(Some(&anchor), "entry_into_force", format!("agreement `{name}` enters into force in {}, not after base_year {base_year}: it is taken as part of the base-year data and held at its {base_year} rates, so it changes nothing in this scenario. For a new agreement set entry_into_force after {base_year}; for one in the data say `in_baseline: true` (and list it in `continue_phase_out` to let its phase-out run on)", ag.entry_into_force)));
         }
@@ -948,6 +1052,60 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         }
         agreements.push(ag);
         agreement_origins.push(AgreementOrigin { file, own });
+    }
+    for (name, d) in &m.depth {
+        let anchor = format!("\"{name}\"");
+        match agreements.iter_mut().find(|a| &a.name == name) {
+            Some(ag) => {
+                let members: Vec<usize> = ag.members.iter().map(|x| x.economy).collect();
+                ag.depth = validate_depth(
+                    &d.value,
+                    name,
+                    &members,
+                    &d.source,
+                    Some(&anchor),
+                    &baseline,
+                    &mut errors,
+                );
+            }
+            None => errors.push(d.source.error(
+                Some("depth"),
+                &anchor,
+                format!(
+                    "`depth` names agreement `{name}`, which this scenario does not have{}",
+                    did_you_mean(name, agreements.iter().map(|a| a.name.as_str()))
+                ),
+            )),
+        }
+    }
+    let compared_with = match &m.compared_with {
+        None => ComparedWith::BaseYear,
+        Some(c) => match &c.value {
+            RawComparedWith::BaseYear => ComparedWith::BaseYear,
+            RawComparedWith::Reference { file, without } => {
+                match reference_path(&m, c, file, without, &baseline, base_year, &years) {
+                    Ok(r) => {
+                        inputs.extend(r.inputs.iter().cloned());
+                        ComparedWith::Reference(Box::new(r))
+                    }
+                    Err(e) => {
+                        errors.push(e);
+                        ComparedWith::BaseYear
+                    }
+                }
+            }
+        },
+    };
+    if let (ComparedWith::Reference(r), true) = (&compared_with, errors.is_empty()) {
+        if let Err(e) = same_base_year_policy(
+            &baseline,
+            base_year,
+            &agreements,
+            r,
+            m.compared_with.as_ref().expect("a reference was given"),
+        ) {
+            errors.push(e);
+        }
     }
     match errors.len() {
         0 => Ok(Scenario {
@@ -964,11 +1122,318 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             agreements,
             agreement_origins,
             investment,
+            compared_with,
             inputs,
             warnings,
         }),
         _ => Err(many(errors)),
     }
+}
+
+fn codes<'a>(it: impl Iterator<Item = &'a String>) -> String {
+    it.map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+/// `; did you mean `x`?` for the closest name (by edit distance, when it is close), else the
+/// list of names.
+fn did_you_mean<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    let lower = name.to_lowercase();
+    let best = names
+        .iter()
+        .map(|n| (edit_distance(&lower, &n.to_lowercase()), *n))
+        .min();
+    match best {
+        Some((d, n)) if d <= 3.max(name.len() / 3) => format!("; did you mean `{n}`?"),
+        _ if names.is_empty() => String::new(),
+        _ => format!("; its agreements are: {}", names.join(", ")),
+    }
+}
+
+/// The baseline a scenario file names, normalised for comparison (directories canonicalised).
+fn baseline_key(b: &BaselineRef) -> String {
+    let canon = |p: &str| {
+        Path::new(p)
+            .canonicalize()
+            .map_or_else(|_| p.to_string(), |c| c.display().to_string())
+    };
+    match b {
+        BaselineRef::Builtin(n) => format!("Builtin(\"{n}\")"),
+        BaselineRef::Csv(p) => format!("Csv(\"{}\")", canon(p)),
+        BaselineRef::CaliendoParro2015(p) => format!("CaliendoParro2015(\"{}\")", canon(p)),
+    }
+}
+
+/// Load the reference path a scenario names: the reference file on the same world and base
+/// year, solving the scenario's years, its agreements validated on the scenario's baseline,
+/// those in `without` removed.
+fn reference_path(
+    m: &Merged,
+    c: &Located<RawComparedWith>,
+    file: &str,
+    without: &[String],
+    baseline: &Baseline,
+    base_year: i32,
+    years: &[i32],
+) -> Result<ReferencePath> {
+    let src = &c.source;
+    let here = |msg: String| src.error(Some("compared_with"), "Reference", msg);
+    let path = PathBuf::from(file);
+    if !path.exists() {
+        return Err(here(format!(
+            "the reference {} does not exist; give a scenario file relative to this file",
+            path.display()
+        )));
+    }
+    let mut r = load_merged(&path, &mut Vec::new())?;
+    if r.source.path.canonicalize().ok() == m.source.path.canonicalize().ok() {
+        return Err(here(
+            "a scenario cannot be its own reference; name the reference path's file".into(),
+        ));
+    }
+    let (mine, theirs) = (
+        m.baseline.as_ref().map(|b| baseline_key(&b.value)),
+        r.baseline.as_ref().map(|b| baseline_key(&b.value)),
+    );
+    if mine != theirs {
+        return Err(here(format!(
+            "the reference {} is built on another world ({}) than this scenario ({}); a reference must use the same baseline",
+            path.display(),
+            theirs.as_deref().unwrap_or("no baseline"),
+            mine.as_deref().unwrap_or("no baseline")
+        )));
+    }
+    if r.base_year.as_ref().map(|y| y.value) != Some(base_year) {
+        return Err(here(format!(
+            "the reference {} has base year {}, this scenario {base_year}; a reference must have the same base year",
+            path.display(),
+            r.base_year
+                .as_ref()
+                .map_or("none".to_string(), |y| y.value.to_string())
+        )));
+    }
+    let ref_years: Vec<i32> = match (&r.years, &r.horizon) {
+        (Some(ys), _) => ys.value.clone(),
+        (None, Some(h)) => (base_year..=h.value).collect(),
+        (None, None) => Vec::new(),
+    };
+    let missing: Vec<String> = years
+        .iter()
+        .filter(|y| !ref_years.contains(y))
+        .map(|y| y.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(here(format!(
+            "the reference {} does not solve year(s) {} that this scenario solves (it solves {}); give the reference a horizon that covers the scenario's years",
+            path.display(),
+            missing.join(", "),
+            crate::report::compact_years(&ref_years)
+        )));
+    }
+    // The reference contributes its policy; the model settings are the scenario's.
+    r.compared_with = None;
+    r.years = Some(Located {
+        value: years.to_vec(),
+        source: r.source.clone(),
+    });
+    r.horizon = None;
+    r.investment = None;
+    let name = r.name.clone();
+    let reference = validate(r, baseline.clone())?;
+    let mut agreements = reference.agreements;
+    let ref_inputs = reference.inputs;
+    let mut errors = Vec::new();
+    for w in without {
+        match agreements.iter_mut().find(|a| &a.name == w) {
+            Some(a) => a.removed = true,
+            None => errors.push(src.error(
+                Some("without"),
+                &format!("\"{w}\""),
+                format!(
+                    "`without` names `{w}`, which the reference {} does not have{}",
+                    path.display(),
+                    did_you_mean(w, agreements.iter().map(|a| a.name.as_str()))
+                ),
+            )),
+        }
+    }
+    match errors.len() {
+        0 => Ok(ReferencePath {
+            name,
+            file: path,
+            without: without.to_vec(),
+            agreements,
+            inputs: ref_inputs,
+        }),
+        1 => Err(errors.pop().expect("one error")),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+/// The scenario and its reference must describe the same base-year world: the same applied
+/// tariffs and depth effects in the base year (the data), so that both start from one solved
+/// baseline.
+fn same_base_year_policy(
+    b: &Baseline,
+    base_year: i32,
+    agreements: &[Agreement],
+    r: &ReferencePath,
+    c: &Located<RawComparedWith>,
+) -> Result<()> {
+    let mine = crate::policy::resolve_year(b, agreements, base_year, false);
+    let theirs = crate::policy::resolve_year(b, &r.agreements, base_year, false);
+    let differ = mine
+        .tariffs
+        .data
+        .iter()
+        .zip(&theirs.tariffs.data)
+        .position(|(x, y)| x != y);
+    if let Some(k) = differ {
+        let nn = b.n_economies();
+        let (j, rest) = (k / (nn * nn), k % (nn * nn));
+        let (n, i) = (rest / nn, rest % nn);
+        let in_force = |ags: &[Agreement]| -> Vec<String> {
+            ags.iter()
+                .filter(|a| a.pair_start(n, i, base_year).is_some())
+                .map(|a| a.name.clone())
+                .collect()
+        };
+        return Err(c.source.error(Some("compared_with"), "Reference", format!(
+            "this scenario and its reference {} differ in the base year {base_year}: {}'s tariff on {} in {} is {:.4} here and {:.4} in the reference (agreements covering the pair here: [{}]; in the reference: [{}]); agreements in force in the base year are part of the data and must be the same in both",
+            r.file.display(),
+            b.economies[n].code,
+            b.economies[i].code,
+            b.sectors[j].code,
+            mine.tariffs.data[k],
+            theirs.tariffs.data[k],
+            in_force(agreements).join(", "),
+            in_force(&r.agreements).join(", "),
+        )));
+    }
+    if mine.depth != theirs.depth {
+        return Err(c.source.error(Some("compared_with"), "Reference", format!(
+            "this scenario and its reference {} differ in the base year's depth effects; agreements in force in the base year must carry the same `depth` in both",
+            r.file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Validate a depth effect of agreement `name` with members `members`.
+fn validate_depth(
+    d: &RawDepth,
+    name: &str,
+    members: &[usize],
+    src: &Source,
+    anchor: Option<&str>,
+    b: &Baseline,
+    errors: &mut Vec<Error>,
+) -> Option<Depth> {
+    let (beta, phase_in_years, pairs, profile) = match d {
+        RawDepth::Given {
+            beta,
+            phase_in_years,
+            pairs,
+            profile,
+        } => (*beta, *phase_in_years, pairs, profile),
+        RawDepth::FromEstimate {
+            file,
+            coefficient,
+            phase_in_years,
+            pairs,
+            profile,
+        } => match estimate_coefficient(file, coefficient) {
+            Ok(beta) => (beta, *phase_in_years, pairs, profile),
+            Err(msg) => {
+                errors.push(src.error(anchor, "depth", msg));
+                return None;
+            }
+        },
+    };
+    let problem = crate::policy::check_depth_beta(beta)
+        .err()
+        .or_else(|| (phase_in_years == 0).then(|| "phase_in_years must be at least 1".to_string()));
+    if let Some(msg) = problem {
+        errors.push(src.error(anchor, "depth", format!("agreement `{name}`: {msg}")));
+        return None;
+    }
+    let ascending = profile.windows(2).all(|w| w[0].0 < w[1].0);
+    if let Some((o, s)) = profile
+        .iter()
+        .find(|(o, s)| *o >= phase_in_years || !(0.0..=1.0).contains(s))
+        .or(if ascending { None } else { profile.first() })
+    {
+        errors.push(src.error(
+            anchor,
+            "profile",
+            format!("agreement `{name}`: depth profile step ({o}, {s}) is not valid: offsets ascend and stay below phase_in_years ({phase_in_years}), shares of β lie in [0, 1] (β is reached in full at phase_in_years)"),
+        ));
+        return None;
+    }
+    let mut code = |c: &str| -> Option<usize> {
+        let Some(e) = b.economy_index(c) else {
+            errors.push(src.error(
+                anchor,
+                &format!("\"{c}\""),
+                format!(
+                    "agreement `{name}`: depth pairs name `{c}`, which is not an economy of the baseline (its economies are: {})",
+                    codes(b.economies.iter().map(|e| &e.code))
+                ),
+            ));
+            return None;
+        };
+        if !members.contains(&e) {
+            errors.push(src.error(
+                anchor,
+                &format!("\"{c}\""),
+                format!("agreement `{name}`: depth pairs name `{c}`, which is not a member; depth applies only between members"),
+            ));
+            return None;
+        }
+        Some(e)
+    };
+    let directed = |pairs: Vec<(Option<usize>, Option<usize>)>| -> DepthPairs {
+        let mut v: Vec<(usize, usize)> = pairs
+            .into_iter()
+            .filter_map(|(x, m)| Some((x?, m?)))
+            .filter(|(x, m)| x != m)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        DepthPairs::Directed(v)
+    };
+    let pairs = match pairs {
+        RawDepthPairs::NewlyLiberalised => DepthPairs::NewlyLiberalised,
+        RawDepthPairs::AllMembers => DepthPairs::AllMembers,
+        RawDepthPairs::Among(list) => {
+            let ids: Vec<Option<usize>> = list.iter().map(|c| code(c)).collect();
+            directed(
+                ids.iter()
+                    .flat_map(|&x| ids.iter().map(move |&m| (x, m)))
+                    .collect(),
+            )
+        }
+        RawDepthPairs::Between(a, z) => {
+            let a: Vec<Option<usize>> = a.iter().map(|c| code(c)).collect();
+            let z: Vec<Option<usize>> = z.iter().map(|c| code(c)).collect();
+            directed(
+                a.iter()
+                    .flat_map(|&x| z.iter().flat_map(move |&m| [(x, m), (m, x)]))
+                    .collect(),
+            )
+        }
+        RawDepthPairs::Directed(list) => {
+            let v: Vec<(Option<usize>, Option<usize>)> =
+                list.iter().map(|(x, m)| (code(x), code(m))).collect();
+            directed(v)
+        }
+    };
+    Some(Depth {
+        beta,
+        phase_in_years,
+        pairs,
+        profile: profile.clone(),
+    })
 }
 
 fn validate_agreement(
@@ -1090,82 +1555,129 @@ fn validate_agreement(
             schedule: sched(&r.schedule, errors),
         });
     }
-    let mut groups = Vec::new();
-    let mut weight_sum: BTreeMap<(usize, Option<usize>, usize), f64> = BTreeMap::new();
+    let mut groups: Vec<ProductGroup> = Vec::new();
+    // Whether each group came from an entry that names its exporter: such an entry replaces an
+    // earlier all-partners entry's row for that exporter (more specific wins; among equally
+    // specific entries, the later).
+    let mut explicit: Vec<bool> = Vec::new();
     for g in &a.product_groups {
         let ganchor = format!("\"{}\"", g.name);
-        let (Some(imp), Some(sec)) = (economy(&g.importer, errors), sector(&g.sector, errors))
-        else {
+        let Some(imp) = economy(&g.importer, errors) else {
             continue;
         };
         let exp = g.exporter.as_deref().and_then(|c| economy(c, errors));
-        if !(g.weight > 0.0 && g.weight <= 1.0) {
-            errors.push(src.error(Some(&ganchor), "weight", format!("product group `{}`: weight {} must be in (0, 1]: the group's share of the sector's bilateral imports", g.name, g.weight)));
+        if g.exporter.is_some() && exp.is_none() {
+            continue;
+        }
+        let given_sector = match &g.sector {
+            Some(c) => match sector(c, errors) {
+                Some(j) => Some(j),
+                None => continue,
+            },
+            None => None,
+        };
+        if let Some(w) = g.weight {
+            if !(w > 0.0 && w <= 1.0) {
+                errors.push(src.error(Some(&ganchor), "weight", format!("product group `{}`: weight {w} must be in (0, 1]: the group's share of the sector's bilateral imports", g.name)));
+            }
         }
         if let Some(r) = g.base_rate {
             if !(r.is_finite() && r >= 0.0) {
                 errors.push(src.error(Some(&ganchor), "base_rate", format!("product group `{}`: base_rate {r} must be a non-negative fraction (0.035 = 3.5%)", g.name)));
             }
         }
+        // The world's rows of a group of that name: (exporter, weight, base rate).
+        let world: Vec<&data::BaselineProductGroup> = b.product_group_rows(imp, &g.name).collect();
+        let Some(sec) = given_sector.or(world.first().map(|w| w.sector)) else {
+            if g.weight.is_none() {
+                errors.push(src.error(
+                    Some(&ganchor),
+                    &ganchor,
+                    unknown_group(b, imp, &g.name, &a.name),
+                ));
+            } else {
+                errors.push(src.error(Some(&ganchor), &ganchor, format!("product group `{}`: give its `sector` (the baseline has no group of that name for {}, so it is defined here)", g.name, g.importer)));
+            }
+            continue;
+        };
         if !b.sectors[sec].traded {
             errors.push(src.error(
                 Some(&ganchor),
                 "sector",
                 format!(
                     "product group `{}`: sector {} is not traded",
-                    g.name, g.sector
+                    g.name, b.sectors[sec].code
                 ),
             ));
         }
-        *weight_sum.entry((imp, exp, sec)).or_default() += g.weight;
-        groups.push(ProductGroup {
-            name: g.name.clone(),
-            importer: imp,
-            exporter: exp,
-            sector: sec,
-            weight: g.weight,
-            base_rate: g.base_rate,
-            schedule: sched(&g.schedule, errors),
-        });
+        let schedule = sched(&g.schedule, errors);
+        // (exporter, weight, base rate) of every group this entry stands for: the world's
+        // exporter-specific rows and its all-partners row, unless the entry names its exporter
+        // or gives its own weight.
+        let all_partners = world.iter().find(|w| w.exporter.is_none());
+        let parts: Vec<(Option<usize>, f64, Option<f64>)> = match (exp, g.weight) {
+            (_, Some(w)) => {
+                let row = world
+                    .iter()
+                    .find(|r| exp.is_some() && r.exporter == exp)
+                    .or(all_partners);
+                vec![(exp, w, g.base_rate.or(row.map(|r| r.base_rate)))]
+            }
+            (Some(e), None) => match world
+                .iter()
+                .find(|r| r.exporter == Some(e))
+                .or(all_partners)
+            {
+                Some(r) => vec![(exp, r.weight, g.base_rate.or(Some(r.base_rate)))],
+                None => {
+                    errors.push(src.error(Some(&ganchor), "exporter", format!("product group `{}`: the baseline's group has no row for exporter {} nor an all-partners row; give `weight`", g.name, b.economies[e].code)));
+                    continue;
+                }
+            },
+            (None, None) => world
+                .iter()
+                .map(|r| (r.exporter, r.weight, g.base_rate.or(Some(r.base_rate))))
+                .collect(),
+        };
+        for (exporter, weight, base_rate) in parts {
+            let same = groups.iter().position(|h| {
+                h.name == g.name && h.importer == imp && h.exporter == exporter && h.sector == sec
+            });
+            if let Some(k) = same {
+                if explicit[k] && exp.is_none() {
+                    continue;
+                }
+                groups.remove(k);
+                explicit.remove(k);
+            }
+            explicit.push(exp.is_some());
+            groups.push(ProductGroup {
+                name: g.name.clone(),
+                importer: imp,
+                exporter,
+                sector: sec,
+                weight,
+                base_rate,
+                schedule: schedule.clone(),
+            });
+        }
+    }
+    let mut weight_sum: BTreeMap<(usize, Option<usize>, usize), f64> = BTreeMap::new();
+    for h in &groups {
+        *weight_sum
+            .entry((h.importer, h.exporter, h.sector))
+            .or_default() += h.weight;
     }
     for ((imp, _, sec), w) in &weight_sum {
         if *w > 1.0 + 1e-9 {
             errors.push(src.error(anchor, "product_groups", format!("agreement `{}`: the product groups of importer {} in sector {} weigh {w} together, more than 1", a.name, b.economies[*imp].code, b.sectors[*sec].code)));
         }
     }
-    let depth = match &a.depth {
-        None => None,
-        Some(RawDepth::Given {
-            beta,
-            phase_in_years,
-        }) => Some((*beta, *phase_in_years)),
-        Some(RawDepth::FromEstimate {
-            file,
-            coefficient,
-            phase_in_years,
-        }) => match estimate_coefficient(file, coefficient) {
-            Ok(beta) => Some((beta, *phase_in_years)),
-            Err(msg) => {
-                errors.push(src.error(anchor, "depth", msg));
-                None
-            }
-        },
-    }
-    .and_then(|(beta, phase_in_years)| {
-        let problem = crate::policy::check_depth_beta(beta).err().or_else(|| {
-            (phase_in_years == 0).then(|| "phase_in_years must be at least 1".to_string())
-        });
-        match problem {
-            Some(msg) => {
-                errors.push(src.error(anchor, "depth", format!("agreement `{}`: {msg}", a.name)));
-                None
-            }
-            None => Some(Depth {
-                beta,
-                phase_in_years,
-            }),
-        }
-    });
+    let member_ids: Vec<usize> = members.iter().map(|m| m.economy).collect();
+    let depth = a
+        .depth
+        .as_ref()
+        .and_then(|d| validate_depth(d, &a.name, &member_ids, src, anchor, b, errors));
     let ag = Agreement {
         name: a.name.clone(),
         entry_into_force: a.entry_into_force,
@@ -1274,6 +1786,38 @@ fn rates_above_base(ag: &Agreement, b: &Baseline) -> Vec<(Option<String>, String
         }
     }
     out
+}
+
+/// The message for a product group name the baseline does not define for `importer`, listing
+/// its groups and suggesting the nearest name.
+fn unknown_group(b: &Baseline, importer: usize, name: &str, agreement: &str) -> String {
+    let names = b.product_group_names(importer);
+    let code = &b.economies[importer].code;
+    if names.is_empty() {
+        return format!("agreement `{agreement}`: product group `{name}`: the baseline defines no product groups for {code}; give `sector` and `weight` to define the group here");
+    }
+    let near = names
+        .iter()
+        .min_by_key(|n| edit_distance(n, &name.to_lowercase()))
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    format!("agreement `{agreement}`: product group `{name}` is not one of {code}'s groups in the baseline{near}; its groups are: {}. Name one of them, or give `sector` and `weight` to define a group here", names.join(", "))
+}
+
+/// Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn validate_investment(
@@ -1467,13 +2011,48 @@ fn schedule(
 }
 
 impl Scenario {
-    /// The members, in `year`, of the agreements the scenario changes (new ones and removed
-    /// ones), sorted: the economies whose trade with each other the summary reports.
-    pub fn changed_members(&self, year: i32) -> Vec<usize> {
-        let mut m: Vec<usize> = self
+    /// Whether the scenario's outcomes measure agreement `a` (one of its agreements): against
+    /// the base year, a new, removed or continuing agreement; against a reference path, one that
+    /// is in one world and not the other, or in both with different terms.
+    pub fn measured(&self, a: &Agreement) -> bool {
+        match self.compared_with.reference() {
+            None => a.removed || a.entry_into_force > self.base_year || a.frozen_from.is_none(),
+            Some(r) => {
+                let there = r.agreements.iter().find(|x| x.name == a.name && !x.removed);
+                match (a.removed, there) {
+                    (false, None) | (true, Some(_)) => true,
+                    (true, None) => false,
+                    (false, Some(x)) => x != a,
+                }
+            }
+        }
+    }
+
+    /// The agreements the outcomes measure: the scenario's measured ones, and the reference's
+    /// agreements the scenario does not declare at all.
+    pub fn measured_agreements(&self) -> Vec<&Agreement> {
+        let mut v: Vec<&Agreement> = self
             .agreements
             .iter()
-            .filter(|a| a.entry_into_force > self.base_year || a.removed)
+            .filter(|a| self.measured(a))
+            .collect();
+        if let Some(r) = self.compared_with.reference() {
+            v.extend(
+                r.agreements
+                    .iter()
+                    .filter(|x| !x.removed && !self.agreements.iter().any(|a| a.name == x.name)),
+            );
+        }
+        v
+    }
+
+    /// The members, in `year`, of the agreements the outcomes measure
+    /// ([`Scenario::measured_agreements`]), sorted: the economies whose trade with each other
+    /// the summary reports.
+    pub fn changed_members(&self, year: i32) -> Vec<usize> {
+        let mut m: Vec<usize> = self
+            .measured_agreements()
+            .into_iter()
             .flat_map(|a| a.members_in(year))
             .collect();
         m.sort_unstable();

@@ -24,6 +24,20 @@ pub struct RawScenario {
     /// Agreements in force in the base year whose schedules keep running after it.
     #[serde(default)]
     pub continue_phase_out: Vec<String>,
+    /// What happens to the schedules of the agreements in force in the base year:
+    /// `HeldAtBaseYear` (default; except those in `continue_phase_out`) or `RunToTheEnd`
+    /// (every phase-out runs to its end: a reference path).
+    #[serde(default)]
+    pub phase_outs: Option<PhaseOuts>,
+    /// What every `*_pct` output is measured against: `BaseYear` (default: the solved base
+    /// year) or `Reference(file, without)`: the reference path's outcome in the same year,
+    /// solved with this scenario's parameters, without the agreements listed in `without`.
+    #[serde(default)]
+    pub compared_with: Option<RawComparedWith>,
+    /// Non-tariff depth for agreements by name (inherited ones included); replaces the
+    /// agreement's own `depth`.
+    #[serde(default)]
+    pub depth: BTreeMap<String, RawDepth>,
     /// The base-year world: `Builtin(name)`, `Csv(dir)` or `CaliendoParro2015(dir)`.
     #[serde(default)]
     pub baseline: Option<BaselineRef>,
@@ -97,6 +111,33 @@ pub struct RawBetas {
     pub bit_equivalent: Option<f64>,
     #[serde(default)]
     pub deep: Option<f64>,
+}
+
+/// What happens after the base year to the schedules of agreements in force in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum PhaseOuts {
+    /// Held at their base-year stage, except those named in `continue_phase_out`: the
+    /// scenario measures its own new policies against the solved base year.
+    HeldAtBaseYear,
+    /// Every phase-out runs to its end (the world as scheduled): what a reference path does.
+    RunToTheEnd,
+}
+
+/// What a scenario's outcomes are compared with.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename = "ComparedWith")]
+pub enum RawComparedWith {
+    /// The solved base year: every year's outcome relative to the base-year equilibrium.
+    BaseYear,
+    /// A reference path: every year's outcome relative to the outcome of the reference
+    /// scenario in the same year (how CGE studies report effects). `file` is a scenario file
+    /// on the same world with the same base year (relative to this file); `without` lists its
+    /// agreements to leave out, e.g. the agreement this scenario is about when it happened.
+    Reference {
+        file: String,
+        #[serde(default)]
+        without: Vec<String>,
+    },
 }
 
 /// Where the base-year world comes from.
@@ -224,7 +265,11 @@ pub struct RawRule {
     pub schedule: RawSchedule,
 }
 
-/// A product group: a share (`weight`) of the importer's bilateral imports in a sector with its own schedule.
+/// A product group: a share (`weight`) of the importer's bilateral imports in a sector with its
+/// own schedule. When `name` is one of the baseline's named groups of the importer
+/// (`product_groups.csv`, listed by `tradesim check`), `sector`, `weight` and `base_rate` default
+/// to the world's values (the exporter's own row where the world has one, else the
+/// all-partners row); giving them overrides the world's. Otherwise `sector` and `weight` are required.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "ProductGroup")]
 pub struct RawGroup {
@@ -232,23 +277,59 @@ pub struct RawGroup {
     pub importer: String,
     #[serde(default)]
     pub exporter: Option<String>,
-    pub sector: String,
-    pub weight: f64,
+    #[serde(default)]
+    pub sector: Option<String>,
+    #[serde(default)]
+    pub weight: Option<f64>,
     #[serde(default)]
     pub base_rate: Option<f64>,
     pub schedule: RawSchedule,
 }
 
-/// A non-tariff trade-cost effect: `κ̂^{-θ} = exp(β·phase(t))`.
+/// A non-tariff trade-cost effect: `κ̂^{-θ} = exp(β·phase(t))` on the member pairs `pairs`
+/// selects (default `NewlyLiberalised`).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(rename = "Depth")]
 pub enum RawDepth {
     /// `κ̂^{-θ} = exp(beta · phase(t))`.
-    Given { beta: f64, phase_in_years: u32 },
+    Given {
+        beta: f64,
+        phase_in_years: u32,
+        #[serde(default)]
+        pairs: RawDepthPairs,
+        /// The share of β reached at offsets before `phase_in_years`: `[(0, 0.29), (4, 0.71)]`
+        /// (a step function; full from `phase_in_years`); empty: linear.
+        #[serde(default)]
+        profile: Vec<(u32, f64)>,
+    },
     /// `beta` is a coefficient of an estimate's JSON file (`tradesim estimate --json`).
     FromEstimate {
         file: String,
         coefficient: String,
         phase_in_years: u32,
+        #[serde(default)]
+        pairs: RawDepthPairs,
+        /// As in `Given`.
+        #[serde(default)]
+        profile: Vec<(u32, f64)>,
     },
+}
+
+/// The member pairs a depth effect applies to.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
+#[serde(rename = "DepthPairs")]
+pub enum RawDepthPairs {
+    /// Pairs the agreement newly liberalises: not already, when the agreement starts for the
+    /// pair, in another agreement at least as deep (one with a larger or equal `depth`, or one
+    /// with no `depth`, whose non-tariff effect is taken to be in the data or in its own terms).
+    #[default]
+    NewlyLiberalised,
+    /// Every pair of members.
+    AllMembers,
+    /// Every ordered pair of distinct economies of the list (members only).
+    Among(Vec<String>),
+    /// Both directions between the two lists (members only).
+    Between(Vec<String>, Vec<String>),
+    /// Exactly these (exporter, importer) pairs (members only).
+    Directed(Vec<(String, String)>),
 }

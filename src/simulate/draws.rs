@@ -108,8 +108,15 @@ pub fn perturb(s: &Scenario, values: &[(Parameter, f64)]) -> Result<Scenario, St
                 }
             }
             Parameter::Depth(name) => {
+                // A parameter of the model: the same value in the scenario and in its
+                // reference path (common random numbers within the draw).
                 if let Some(a) = p.agreements.iter_mut().find(|a| &a.name == name) {
                     a.set_depth_beta(*v);
+                }
+                if let crate::scenario::ComparedWith::Reference(r) = &mut p.compared_with {
+                    if let Some(a) = r.agreements.iter_mut().find(|a| &a.name == name) {
+                        a.set_depth_beta(*v);
+                    }
                 }
             }
         }
@@ -123,7 +130,7 @@ pub fn perturb(s: &Scenario, values: &[(Parameter, f64)]) -> Result<Scenario, St
         }
     }
     for a in &p.agreements {
-        if let Some(d) = a.depth {
+        if let Some(d) = &a.depth {
             if let Err(msg) = crate::policy::check_depth_beta(d.beta) {
                 return Err(format!(
                     "the draw gives agreement `{}` {msg} (narrow the distribution)",

@@ -1,6 +1,8 @@
 //! Simulation: a validated scenario → the solved baseline and one equilibrium per year,
-//! solved in parallel with rayon. Years are comparative statics against the base year
-//! (MODEL.md §3): each year's policy is solved independently from the solved baseline.
+//! solved in parallel with rayon. Years are comparative statics (MODEL.md §3): each year's
+//! policy is solved independently from the solved baseline. A scenario compared with a
+//! reference path also solves the reference's policy of every year, with the same model
+//! (world, θ, deficits, solver), and measures each year against the reference's same year.
 
 pub mod batch;
 pub mod draws;
@@ -38,8 +40,23 @@ pub struct YearOutcome {
     pub quotas: Vec<QuotaOutcome>,
     /// Rounds of the quota regime search (1 when there is no quota).
     pub quota_rounds: usize,
-    /// Projected FDI stocks (empty without an investment block).
+    /// Projected FDI stocks (empty without an investment block); with a reference path,
+    /// `stock_base` is the reference's stock of the same year.
     pub investment: Vec<crate::invest::FdiOutcome>,
+    /// The reference path's equilibrium of the same year, when the scenario is compared with
+    /// one (`comparison` is then against it).
+    pub reference: Option<Box<ReferenceYear>>,
+}
+
+/// The reference path's solve of one year.
+#[derive(Debug, Clone)]
+pub struct ReferenceYear {
+    pub equilibrium: Equilibrium,
+    pub quotas: Vec<QuotaOutcome>,
+    pub quota_rounds: usize,
+    /// The reference's policy this year equals the scenario's (e.g. before the scenario's
+    /// agreement enters into force): its equilibrium is the scenario's, not solved again.
+    pub same_policy: bool,
 }
 
 /// A scenario's results: the solved baseline and the years.
@@ -52,6 +69,10 @@ pub struct RunOutcome {
     pub base_policy: YearPolicy,
     pub baseline: Equilibrium,
     pub years: Vec<YearOutcome>,
+    /// `base_year` or `reference` ([`crate::scenario::ComparedWith::kind`]).
+    pub compared_with: &'static str,
+    /// What percent changes are measured against, in words.
+    pub compared_with_label: String,
 }
 
 /// The policy of every year of the scenario, resolved (for `check` and the reports).
@@ -90,34 +111,90 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
             None,
         )
         .map_err(|e| in_scenario(e, s, "the baseline"))?;
+    let reference = s.compared_with.reference();
+    let ref_paths: Option<Vec<YearPolicy>> = reference.map(|r| {
+        s.years
+            .iter()
+            .map(|&y| policy::resolve_year(&s.baseline, &r.agreements, y, true))
+            .collect()
+    });
+    let solve = |p: &YearPolicy| {
+        let cost = policy::cost_factors(&s.baseline, &s.theta, &base_policy, p);
+        solve_year(&model, p, cost, &deficit, &s.solver, &baseline)
+    };
+    // FDI stocks of a world with `agreements`, given its equilibrium (against the baseline).
+    let fdi = |agreements: &[crate::policy::Agreement], year: i32, eq: &Equilibrium| {
+        s.investment.as_ref().map_or_else(Vec::new, |inv| {
+            let vs_base = compare(&model, &baseline, eq);
+            crate::invest::project(inv, agreements, s.base_year, year, &vs_base.real_income_pct)
+        })
+    };
     let years: Vec<YearOutcome> = paths
         .par_iter()
-        .map(|p| {
-            let cost = policy::cost_factors(&s.baseline, &s.theta, &base_policy, p);
-            let r = solve_year(&model, p, cost, &deficit, &s.solver, &baseline)
-                .map(|(equilibrium, quotas, quota_rounds)| {
-                    let comparison = compare(&model, &baseline, &equilibrium);
-                    let investment = s.investment.as_ref().map_or_else(Vec::new, |inv| {
-                        crate::invest::project(
-                            inv,
-                            &s.agreements,
-                            s.base_year,
-                            p.year,
-                            &comparison.real_income_pct,
-                        )
-                    });
-                    YearOutcome {
-                        year: p.year,
-                        draw: 0,
-                        comparison,
-                        equilibrium,
-                        quotas,
-                        quota_rounds,
-                        investment,
-                    }
-                })
+        .enumerate()
+        .map(|(k, p)| {
+            let r = solve(p)
                 .map_err(|e| in_scenario(e, s, &format!("year {}", p.year)))
-                .and_then(|y| check_finite(s, y));
+                .and_then(|(equilibrium, quotas, quota_rounds)| {
+                    let reference = match (&ref_paths, reference) {
+                        (Some(rp), Some(r)) => {
+                            let q = &rp[k];
+                            let same = q.tariffs.data == p.tariffs.data
+                                && q.depth == p.depth
+                                && q.quotas == p.quotas;
+                            let (eq, qs, rounds) = if same {
+                                (equilibrium.clone(), quotas.clone(), quota_rounds)
+                            } else {
+                                solve(q).map_err(|e| {
+                                    in_scenario(
+                                        e,
+                                        s,
+                                        &format!("year {}, its reference `{}`", p.year, r.name),
+                                    )
+                                })?
+                            };
+                            Some(Box::new(ReferenceYear {
+                                equilibrium: eq,
+                                quotas: qs,
+                                quota_rounds: rounds,
+                                same_policy: same,
+                            }))
+                        }
+                        _ => None,
+                    };
+                    let (comparison, investment) = match (&reference, reference_agreements(s)) {
+                        (Some(r), Some(ref_agreements)) => {
+                            let mine = fdi(&s.agreements, p.year, &equilibrium);
+                            let theirs = fdi(ref_agreements, p.year, &r.equilibrium);
+                            let investment = mine
+                                .into_iter()
+                                .zip(theirs)
+                                .map(|(m, t)| crate::invest::FdiOutcome {
+                                    stock_base: t.stock,
+                                    ..m
+                                })
+                                .collect();
+                            (compare(&model, &r.equilibrium, &equilibrium), investment)
+                        }
+                        _ => (
+                            compare(&model, &baseline, &equilibrium),
+                            fdi(&s.agreements, p.year, &equilibrium),
+                        ),
+                    };
+                    check_finite(
+                        s,
+                        YearOutcome {
+                            year: p.year,
+                            draw: 0,
+                            comparison,
+                            equilibrium,
+                            quotas,
+                            quota_rounds,
+                            investment,
+                            reference,
+                        },
+                    )
+                });
             on_year();
             r
         })
@@ -129,7 +206,14 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
         base_policy,
         baseline,
         years,
+        compared_with: s.compared_with.kind(),
+        compared_with_label: s.compared_with.describe(s.base_year),
     })
+}
+
+/// The reference path's agreements, when the scenario has one.
+fn reference_agreements(s: &Scenario) -> Option<&[crate::policy::Agreement]> {
+    s.compared_with.reference().map(|r| r.agreements.as_slice())
 }
 
 /// No NaN or infinity leaves the model: a non-finite result is an error naming where it arose.

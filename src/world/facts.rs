@@ -1,5 +1,8 @@
-//! Reading the sourced facts: `economies_2014.csv` and `bilateral_2014.csv`
-//! (`../shared/facts/`, documented in its `SOURCES.md`).
+//! Reading the sourced facts: `economies_2014.csv`, `bilateral_2014.csv`,
+//! `bilateral_2014_tradhist.csv`, `tariffs_2014.csv`, `import_shares_2014.csv` and
+//! `services_2014.csv` (`../shared/facts/`, documented in its `SOURCES*.md`), and the facts this
+//! project sourced itself, `product_groups_2014.csv` and `wto_ttd_mtn_2014.csv`
+//! (`data/apac-americas-2014/facts/`, documented in its `SOURCES.md`).
 //!
 //! Every error names the file and the 1-based line (the header is line 1) and says how to fix it.
 
@@ -36,14 +39,77 @@ pub struct EconomyFacts {
     pub line: usize,
 }
 
-/// One observed bilateral flow (COW4): the importer's recorded imports from the exporter, US$.
+/// One observed bilateral flow (COW4 or TRADHIST): the importer's recorded imports from the
+/// exporter, US$.
 #[derive(Debug, Clone)]
 pub struct ObservedFlow {
     pub exporter: String,
     pub importer: String,
     pub value: f64,
-    /// The source key (`COW4` or `COW4_CHN`).
+    /// The source key (`COW4`, `COW4_CHN` or `TRADHIST`).
     pub source: String,
+}
+
+/// An importer's WDI tariff rates of `tariffs_2014.csv`, in percent (`None` when empty).
+#[derive(Debug, Clone, Default)]
+pub struct TariffFacts {
+    /// MFN simple mean, primary products (TM.TAX.TCOM.SM.FN.ZS).
+    pub mfn_primary_simple: Option<f64>,
+    /// MFN trade-weighted mean, primary products (TM.TAX.TCOM.WM.FN.ZS).
+    pub mfn_primary_weighted: Option<f64>,
+    /// MFN trade-weighted mean, manufactures (TM.TAX.MANF.WM.FN.ZS).
+    pub mfn_manuf_weighted: Option<f64>,
+    /// Applied (AHS) trade-weighted means, primary products and manufactures.
+    pub ahs_primary_weighted: Option<f64>,
+    pub ahs_manuf_weighted: Option<f64>,
+    /// Applied simple mean, primary products (TM.TAX.TCOM.SM.AR.ZS).
+    pub ahs_primary_simple: Option<f64>,
+    /// Applied trade-weighted mean, all products (TM.TAX.MRCH.WM.AR.ZS).
+    pub ahs_all_weighted: Option<f64>,
+    /// The year of the MFN primary simple mean (2014, or 2013 where 2014 is missing).
+    pub year: Option<i32>,
+}
+
+/// An importer's composition of merchandise imports (`import_shares_2014.csv`), percent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportShares {
+    pub food: Option<f64>,
+    pub manuf: Option<f64>,
+}
+
+/// An economy's services trade (`services_2014.csv`), current US$ (BoP).
+#[derive(Debug, Clone, Copy)]
+pub struct ServicesTrade {
+    pub exports: f64,
+    pub imports: f64,
+}
+
+/// One row of `product_groups_2014.csv`: a named group's imports and base rate.
+#[derive(Debug, Clone)]
+pub struct GroupFact {
+    pub importer: String,
+    pub group: String,
+    pub sector: String,
+    /// `None`: all partners.
+    pub exporter: Option<String>,
+    /// The group's imports, US$ (from `exporter`, or from all partners).
+    pub value: f64,
+    pub value_year: i32,
+    pub value_key: String,
+    /// MFN ad valorem (equivalent) rate, a fraction.
+    pub base_rate: f64,
+    pub rate_key: String,
+    pub line: usize,
+}
+
+/// One row of `wto_ttd_mtn_2014.csv`: a WTO Tariff & Trade Data average by MTN category.
+#[derive(Debug, Clone)]
+pub struct TtdRate {
+    /// WTO reporter code as written there (`JPN`, `CHN`, `USA`, `IND`, `EUN`).
+    pub reporter: String,
+    pub product_code: String,
+    /// Trade-weighted MFN average, percent.
+    pub trade_weighted: f64,
 }
 
 /// The facts the built-in world is made from.
@@ -55,7 +121,22 @@ pub struct Facts {
     pub economies: Vec<EconomyFacts>,
     /// World totals from the `WLD` row: GDP, exports, imports.
     pub world: Option<(f64, f64, f64)>,
+    /// COW4 flows (`bilateral_2014.csv`).
     pub bilateral: Vec<ObservedFlow>,
+    /// TRADHIST flows (`bilateral_2014_tradhist.csv`).
+    pub tradhist: Vec<ObservedFlow>,
+    /// WDI tariffs by importer code (`tariffs_2014.csv`).
+    pub tariffs: HashMap<String, TariffFacts>,
+    /// WDI import composition by importer code (`import_shares_2014.csv`).
+    pub import_shares: HashMap<String, ImportShares>,
+    /// Services exports and imports by economy code (`services_2014.csv`).
+    pub services: HashMap<String, ServicesTrade>,
+    /// Named product groups (`product_groups_2014.csv` of the extra facts); empty without them.
+    pub groups: Vec<GroupFact>,
+    /// WTO TTD averages (`wto_ttd_mtn_2014.csv` of the extra facts); empty without them.
+    pub ttd: Vec<TtdRate>,
+    /// The path of `product_groups_2014.csv`, for error messages.
+    pub groups_path: PathBuf,
 }
 
 /// Header names and (line, record) pairs.
@@ -120,7 +201,7 @@ fn line_of(bytes: &[u8], at: usize) -> usize {
     1 + bytes[..at].iter().filter(|&&b| b == b'\n').count()
 }
 
-struct Columns<'a> {
+pub(crate) struct Columns<'a> {
     path: &'a Path,
     index: HashMap<String, usize>,
 }
@@ -328,56 +409,289 @@ impl Facts {
             }
         }
 
-        let bpath = dir.join("bilateral_2014.csv");
-        let (headers, rows) = read_csv(&bpath)?;
-        let cols = Columns::new(&bpath, &headers, &["exporter", "importer", "value_usd"])?;
-        let mut bilateral = Vec::new();
-        let mut pairs = HashMap::new();
-        for (line, rec) in &rows {
-            let line = *line;
-            let exporter = cols.str(rec, "exporter").to_string();
-            let importer = cols.str(rec, "importer").to_string();
-            for c in [&exporter, &importer] {
-                if !seen.contains_key(c.as_str()) || c == "WLD" || c == "ROW" {
+        let bilateral = observed_flows(&dir.join("bilateral_2014.csv"), &seen)?;
+        let tradhist = observed_flows(&dir.join("bilateral_2014_tradhist.csv"), &seen)?;
+        let tariffs = per_economy(&dir.join("tariffs_2014.csv"), &seen, |cols, rec, line| {
+            let p = |c: &str| non_negative(cols, rec, line, c);
+            Ok(TariffFacts {
+                mfn_primary_simple: p("mfn_primary_simple")?,
+                mfn_primary_weighted: p("mfn_primary_weighted")?,
+                mfn_manuf_weighted: p("mfn_manuf_weighted")?,
+                ahs_primary_weighted: p("ahs_primary_weighted")?,
+                ahs_manuf_weighted: p("ahs_manuf_weighted")?,
+                ahs_primary_simple: p("ahs_primary_simple")?,
+                ahs_all_weighted: p("ahs_all_weighted")?,
+                year: cols
+                    .opt_num(rec, line, "mfn_primary_simple_year")?
+                    .map(|y| y as i32),
+            })
+        })?;
+        let import_shares = per_economy(
+            &dir.join("import_shares_2014.csv"),
+            &seen,
+            |cols, rec, line| {
+                let food = non_negative(cols, rec, line, "food")?;
+                let manuf = non_negative(cols, rec, line, "manuf")?;
+                if food.unwrap_or(0.0) + manuf.unwrap_or(0.0) > 100.5 {
                     return Err(Error::data(
-                        &bpath,
+                        cols.path,
                         line,
-                        format!("economy `{c}` is not a listed economy of economies_2014.csv"),
+                        "food + manuf exceed 100% of merchandise imports; give percentages",
                     ));
                 }
-            }
-            if exporter == importer {
-                return Err(Error::data(
-                    &bpath,
-                    line,
-                    "exporter equals importer; list international flows only",
-                ));
-            }
-            if let Some(prev) = pairs.insert((exporter.clone(), importer.clone()), line) {
-                return Err(Error::data(
-                    &bpath,
-                    line,
-                    format!("pair {exporter}->{importer} already given on line {prev}"),
-                ));
-            }
-            let value = cols.num(rec, line, "value_usd")?;
-            if value < 0.0 {
-                return Err(Error::data(&bpath, line, "negative `value_usd`"));
-            }
-            bilateral.push(ObservedFlow {
-                exporter,
-                importer,
-                value,
-                source: cols.str(rec, "source").to_string(),
-            });
-        }
+                Ok(ImportShares { food, manuf })
+            },
+        )?;
+        let services =
+            per_economy(&dir.join("services_2014.csv"), &seen, |cols, rec, line| {
+                Ok(
+                    match (
+                        non_negative(cols, rec, line, "services_exports_usd")?,
+                        non_negative(cols, rec, line, "services_imports_usd")?,
+                    ) {
+                        (Some(exports), Some(imports)) => Some(ServicesTrade { exports, imports }),
+                        (None, None) => None,
+                        _ => return Err(Error::data(
+                            cols.path,
+                            line,
+                            "give both services_exports_usd and services_imports_usd, or neither",
+                        )),
+                    },
+                )
+            })?
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect();
         Ok(Facts {
             economies_path: epath,
             economies,
             world,
             bilateral,
+            tradhist,
+            tariffs,
+            import_shares,
+            services,
+            groups: Vec::new(),
+            ttd: Vec::new(),
+            groups_path: PathBuf::new(),
         })
     }
+
+    /// Reads the facts this project sourced itself (`data/apac-americas-2014/facts/`):
+    /// `product_groups_2014.csv` and `wto_ttd_mtn_2014.csv`.
+    pub fn load_extra(&mut self, dir: &Path) -> Result<()> {
+        let known: HashMap<String, usize> = self
+            .economies
+            .iter()
+            .map(|e| (e.code.clone(), e.line))
+            .collect();
+        let gpath = dir.join("product_groups_2014.csv");
+        let (headers, rows) = read_csv(&gpath)?;
+        let cols = Columns::new(
+            &gpath,
+            &headers,
+            &[
+                "importer",
+                "group",
+                "sector",
+                "exporter",
+                "import_value_usd",
+                "value_year",
+                "value_key",
+                "base_rate",
+                "rate_key",
+            ],
+        )?;
+        let mut groups = Vec::new();
+        for (line, rec) in &rows {
+            let line = *line;
+            let code = |c: &str| -> Result<Option<String>> {
+                let v = cols.str(rec, c);
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                if !known.contains_key(v) || v == "ROW" {
+                    return Err(Error::data(
+                        &gpath,
+                        line,
+                        format!("{c} `{v}` is not a listed economy of economies_2014.csv"),
+                    ));
+                }
+                Ok(Some(v.to_string()))
+            };
+            let importer = code("importer")?.ok_or_else(|| {
+                Error::data(&gpath, line, "`importer` is empty; give an ISO3 code")
+            })?;
+            let sector = cols.str(rec, "sector").to_string();
+            if !["AGR", "FMN", "MAN"].contains(&sector.as_str()) {
+                return Err(Error::data(
+                    &gpath,
+                    line,
+                    format!("sector `{sector}` is not a goods sector of the world; write AGR, FMN or MAN"),
+                ));
+            }
+            let value = cols.num(rec, line, "import_value_usd")?;
+            let base_rate = cols.num(rec, line, "base_rate")?;
+            if value <= 0.0 || base_rate < 0.0 {
+                return Err(Error::data(
+                    &gpath,
+                    line,
+                    "import_value_usd must be positive and base_rate non-negative (a fraction, 0.385 = 38.5%)",
+                ));
+            }
+            let group = cols.str(rec, "group").to_string();
+            for (c, v) in [
+                ("group", group.as_str()),
+                ("value_key", cols.str(rec, "value_key")),
+                ("rate_key", cols.str(rec, "rate_key")),
+            ] {
+                if v.is_empty() {
+                    return Err(Error::data(
+                        &gpath,
+                        line,
+                        format!("`{c}` is empty; give it (keys are explained in SOURCES.md)"),
+                    ));
+                }
+            }
+            groups.push(GroupFact {
+                importer,
+                group,
+                sector,
+                exporter: code("exporter")?,
+                value,
+                value_year: cols.num(rec, line, "value_year")? as i32,
+                value_key: cols.str(rec, "value_key").to_string(),
+                base_rate,
+                rate_key: cols.str(rec, "rate_key").to_string(),
+                line,
+            });
+        }
+        let tpath = dir.join("wto_ttd_mtn_2014.csv");
+        let (headers, rows) = read_csv(&tpath)?;
+        let cols = Columns::new(
+            &tpath,
+            &headers,
+            &["reporter", "product_code", "trade_weighted"],
+        )?;
+        let mut ttd = Vec::new();
+        for (line, rec) in &rows {
+            let tw = cols.num(rec, *line, "trade_weighted")?;
+            if tw < 0.0 {
+                return Err(Error::data(&tpath, *line, "negative `trade_weighted`"));
+            }
+            ttd.push(TtdRate {
+                reporter: cols.str(rec, "reporter").to_string(),
+                product_code: cols.str(rec, "product_code").to_string(),
+                trade_weighted: tw,
+            });
+        }
+        self.groups = groups;
+        self.ttd = ttd;
+        self.groups_path = gpath;
+        Ok(())
+    }
+}
+
+/// A non-negative percentage or amount in column `c`, `None` when empty.
+fn non_negative(
+    cols: &Columns,
+    rec: &csv::StringRecord,
+    line: usize,
+    c: &str,
+) -> Result<Option<f64>> {
+    let v = cols.opt_num(rec, line, c)?;
+    if let Some(x) = v {
+        if x < 0.0 {
+            return Err(Error::data(
+                cols.path,
+                line,
+                format!("`{c}` = {x} is negative"),
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// Reads a file with one row per listed economy (`iso3` column), each row parsed by `row`;
+/// an unknown or repeated code is an error naming the row.
+fn per_economy<T>(
+    path: &Path,
+    known: &HashMap<String, usize>,
+    row: impl Fn(&Columns, &csv::StringRecord, usize) -> Result<T>,
+) -> Result<HashMap<String, T>> {
+    let (headers, rows) = read_csv(path)?;
+    let cols = Columns::new(path, &headers, &["iso3"])?;
+    let mut out = HashMap::new();
+    let mut seen_at: HashMap<String, usize> = HashMap::new();
+    for (line, rec) in &rows {
+        let code = cols.str(rec, "iso3").to_string();
+        if !known.contains_key(&code) || code == "WLD" || code == "ROW" {
+            return Err(Error::data(
+                path,
+                *line,
+                format!(
+                    "`{code}` is not a listed economy of economies_2014.csv; use its ISO3 codes"
+                ),
+            ));
+        }
+        if let Some(prev) = seen_at.insert(code.clone(), *line) {
+            return Err(Error::data(
+                path,
+                *line,
+                format!("economy `{code}` already has a row (line {prev}); keep one"),
+            ));
+        }
+        out.insert(code, row(&cols, rec, *line)?);
+    }
+    Ok(out)
+}
+
+/// Reads a file of observed flows (`exporter,importer,value_usd[,source]`) between listed
+/// economies: no self-flows, no pair twice, values ≥ 0.
+fn observed_flows(path: &Path, known: &HashMap<String, usize>) -> Result<Vec<ObservedFlow>> {
+    let (headers, rows) = read_csv(path)?;
+    let cols = Columns::new(path, &headers, &["exporter", "importer", "value_usd"])?;
+    let mut flows = Vec::new();
+    let mut pairs = HashMap::new();
+    for (line, rec) in &rows {
+        let line = *line;
+        let exporter = cols.str(rec, "exporter").to_string();
+        let importer = cols.str(rec, "importer").to_string();
+        for c in [&exporter, &importer] {
+            if !known.contains_key(c.as_str()) || c == "WLD" || c == "ROW" {
+                return Err(Error::data(
+                    path,
+                    line,
+                    format!("economy `{c}` is not a listed economy of economies_2014.csv"),
+                ));
+            }
+        }
+        if exporter == importer {
+            return Err(Error::data(
+                path,
+                line,
+                "exporter equals importer; list international flows only",
+            ));
+        }
+        if let Some(prev) = pairs.insert((exporter.clone(), importer.clone()), line) {
+            return Err(Error::data(
+                path,
+                line,
+                format!("pair {exporter}->{importer} already given on line {prev}"),
+            ));
+        }
+        let value = cols.num(rec, line, "value_usd")?;
+        if value < 0.0 {
+            return Err(Error::data(path, line, "negative `value_usd`"));
+        }
+        flows.push(ObservedFlow {
+            exporter,
+            importer,
+            value,
+            source: cols.str(rec, "source").to_string(),
+        });
+    }
+    Ok(flows)
 }
 
 #[cfg(test)]
@@ -387,6 +701,20 @@ mod tests {
     const HEAD: &str = "iso3,name,gdp_usd,exports_usd,imports_usd,mfn_all,mfn_all_weighted,share_agri,share_fuels_mining,share_manuf,lat,lon,languages,borders\n";
 
     fn write(dir: &Path, econ: &str, bil: &str) {
+        for (f, h) in [
+            (
+                "bilateral_2014_tradhist.csv",
+                "exporter,importer,value_usd,source\n",
+            ),
+            ("tariffs_2014.csv", "iso3,mfn_primary_simple\n"),
+            ("import_shares_2014.csv", "iso3,food,manuf\n"),
+            (
+                "services_2014.csv",
+                "iso3,services_exports_usd,services_imports_usd\n",
+            ),
+        ] {
+            std::fs::write(dir.join(f), h).unwrap();
+        }
         std::fs::write(dir.join("economies_2014.csv"), format!("{HEAD}{econ}")).unwrap();
         std::fs::write(
             dir.join("bilateral_2014.csv"),
@@ -469,5 +797,79 @@ mod tests {
         .unwrap();
         let e = Facts::load(d.path()).unwrap_err().to_string();
         assert!(e.contains("bilateral_2014.csv, row 3"), "{e}");
+    }
+
+    #[test]
+    fn every_new_input_file_names_its_bad_row_and_the_fix() {
+        let econ = "AAA,A,1e9,2e8,2e8,5,3,10,10,80,1,2,X,\nBBB,B,1e9,2e8,2e8,5,3,10,10,80,3,4,X,\nROW,Rest,1e9,2e8,2e8,,,,,,,,,\n";
+        let cases: [(&str, &str, &str, &str); 6] = [
+            // A file in the wrong layout: services figures under the tariffs file's name.
+            (
+                "tariffs_2014.csv",
+                "economy,services_exports_usd\nAAA,1e9\n",
+                "row 1",
+                "missing column `iso3`",
+            ),
+            (
+                "tariffs_2014.csv",
+                "iso3,mfn_primary_simple\nAAA,5\nZZZ,3\n",
+                "row 3",
+                "`ZZZ` is not a listed economy",
+            ),
+            (
+                "import_shares_2014.csv",
+                "iso3,food,manuf\nAAA,8,50\nAAA,9,51\n",
+                "row 3",
+                "already has a row (line 2)",
+            ),
+            (
+                "import_shares_2014.csv",
+                "iso3,food,manuf\nAAA,60,50\n",
+                "row 2",
+                "exceed 100%",
+            ),
+            (
+                "services_2014.csv",
+                "iso3,services_exports_usd,services_imports_usd\nAAA,1e9,\n",
+                "row 2",
+                "give both",
+            ),
+            (
+                "bilateral_2014_tradhist.csv",
+                "exporter,importer,value_usd\nAAA,BBB,1e8\nBBB,BBB,2e8\n",
+                "row 3",
+                "exporter equals importer",
+            ),
+        ];
+        for (file, text, row, what) in cases {
+            let d = tempfile::tempdir().unwrap();
+            write(d.path(), econ, "");
+            std::fs::write(d.path().join(file), text).unwrap();
+            let e = Facts::load(d.path()).unwrap_err().to_string();
+            assert!(
+                e.contains(file) && e.contains(row) && e.contains(what),
+                "{file}: {e}"
+            );
+        }
+        // The project's own facts.
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), econ, "");
+        let mut f = Facts::load(d.path()).unwrap();
+        std::fs::write(
+            d.path().join("product_groups_2014.csv"),
+            "importer,group,sector,exporter,import_value_usd,value_year,value_key,base_rate,rate_key\n\
+             AAA,rice,AGR,,1e8,2014,K,7.78,R\nAAA,beef,SRV,,1e8,2014,K,0.385,R\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("wto_ttd_mtn_2014.csv"),
+            "reporter,product_code,trade_weighted\n",
+        )
+        .unwrap();
+        let e = f.load_extra(d.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("product_groups_2014.csv, row 3") && e.contains("write AGR, FMN or MAN"),
+            "{e}"
+        );
     }
 }

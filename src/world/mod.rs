@@ -1,57 +1,69 @@
 //! The built-in baseline world `apac-americas-2014`: 43 economies of Asia-Pacific, the
 //! Americas and Europe plus a rest of the world (`ROW`), four aggregate sectors, base year 2014.
 //!
-//! [`build`] is a pure function of the sourced facts (`../shared/facts/`, see its `SOURCES.md`)
-//! and writes the world in the tidy baseline format (`docs/baseline-format.md`). The steps:
+//! [`build`] is a pure function of the sourced facts (`../shared/facts/`, see its `SOURCES*.md`;
+//! `data/apac-americas-2014/facts/`, see its `SOURCES.md`) and of the agreements in force in 2014
+//! (`scenarios/baseline-2014.ron`, read at build time), and writes the world in the tidy baseline
+//! format (`docs/baseline-format.md`). The steps:
 //!
-//! 1. **Gravity fit** on the observed pairs (COW4, 702 pairs among 27 economies): PPML
-//!    (Santos Silva & Tenreyro 2006) of the flow on ln great-circle distance between capitals,
-//!    contiguity and common official language, with exporter and importer effects
-//!    ([`gravity::fit_hdfe`], the project's PPML-HDFE; [`gravity::fit_ppml`] is the dense
-//!    reference the tests hold it to).
-//! 2. **Prior matrix**: observed cells keep their value; the other pairs among the 43 get the
-//!    fitted value `exp(x_ij·b + o_i + d_j)`; for the 16 economies with no observed flow the
-//!    effects are imputed from the OLS line of the fitted effects on ln total exports (`o_i`)
-//!    or ln total imports (`d_j`). Cells with ROW start as the residual of the facts' totals,
-//!    `x_{i,ROW} = max(E_i − Σ_{j≠ROW} x_ij, f·E_i)`, `x_{ROW,j} = max(M_j − Σ_{i≠ROW} x_ij, f·M_j)`,
-//!    with the floor `f` = [`ROW_FLOOR`].
-//! 3. **Balancing**: RAS (Bacharach 1970) scales every international cell so that each listed
-//!    economy's total exports and imports equal `economies_2014.csv`; ROW's row and column are
-//!    free and absorb the rest (so ROW's modelled exports and imports are an output, reported).
+//! 1. **Observed flows**: COW4 (702 pairs among 27 economies) and TRADHIST (316 pairs with DEU,
+//!    FRA, GBR, USA; it replaces COW4's China, which includes Hong Kong and Macao, and adds the
+//!    128 flows of the 16 economies COW4 lacks).
+//! 2. **Gravity fit** on the observed pairs: PPML (Santos Silva & Tenreyro 2006) of the flow on
+//!    ln great-circle distance between capitals, contiguity and common official language, with
+//!    exporter and importer effects ([`gravity::fit_hdfe`]); the prior matrix keeps observed
+//!    cells and fills the others with `exp(x_ij·b + o_i + d_j)` (effects of an economy without
+//!    observations imputed from ln exports / ln imports). Cells with ROW start as the residual
+//!    of the facts' totals, floored at [`ROW_FLOOR`].
+//! 3. **Balancing**: RAS (Bacharach 1970) to each listed economy's exports and imports, ROW free,
+//!    with every observed cell held within ±[`OBS_TOL`] of its observation
+//!    ([`ras::ras_bounded`]).
 //! 4. **Sectors**: every exporter's total to every destination is split with its export
-//!    shares (WDI_SHARES), the residual "other" allocated proportionally:
-//!    `x_ij^k = x_ij · s_i^k / (s_i^AGR + s_i^FMN + s_i^MAN)`.
-//! 5. **Tariffs**: importer's MFN applied trade-weighted mean (WDI_MFN_W) on every goods flow.
-//! 6. **Domestic sales** ([`domestic_sales`]): goods `D_n^k = a^k · GDP_n`; services
-//!    `D_n^SRV = (GDP_n − Σ_goods γ^k (D_n^k + EXP_n^k)) / γ^SRV`, so that value added
-//!    `Σ_k γ^k Y_n^k` equals GDP exactly; adjusted where a sector's final demand would fall
-//!    below [`FD_MIN`] of its absorption. Final demand shares follow from market clearing,
-//!    `α_n^k = (X_n^k − Σ_j γ^{k,j} Y_n^j) / I_n`, so the data is an equilibrium at the data tariffs.
+//!    shares (WDI_SHARES): `x_ij^k = x_ij · s_i^k / (s_i^AGR + s_i^FMN + s_i^MAN)`.
+//! 5. **Tariffs** ([`tariffs`]): MFN rates by importer and sector, and the named product groups
+//!    of JPN and KOR with the pair's AGR rate their trade-weighted average with the rest.
+//! 6. **Services** ([`services`]): services exports and imports (BoP) with a gravity fill of the
+//!    bilateral cells.
+//! 7. **Applied rates**: the agreements of `baseline-2014.ron` resolved for 2014 by the policy
+//!    engine ([`crate::policy::resolve_year`]) on the MFN rates of step 5.
+//! 8. **Domestic sales** ([`domestic_sales`]): goods `D_n^k = a^k · GDP_n`; services so that
+//!    value added `Σ_k γ^k Y_n^k` equals GDP exactly; adjusted where a sector's final demand
+//!    would fall below [`FD_MIN`] of its absorption. Final-demand shares follow from market
+//!    clearing at the **applied** rates of step 7, `α_n^k = (X_n^k − Σ_j γ^{k,j} Y_n^j) / I_n`,
+//!    so the data is an equilibrium of the model at the 2014 applied rates: solving
+//!    `baseline-2014.ron` in its base year returns the shipped flows.
 
 pub mod facts;
 pub mod gravity;
 pub mod ras;
+pub mod services;
+pub mod tariffs;
 
+use crate::data::{Baseline, BaselineProductGroup, Cube, Economy, Sector};
 use crate::error::{Error, Result};
 use facts::{EconomyFacts, Facts};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use tariffs::WorldGroup;
 
-/// Sector codes, names, and trade elasticities θ.
+/// Sector codes, names, trade elasticities θ, and whether traded.
 ///
-/// θ: Caliendo & Parro (2015, RES 82(1), Table 1; replication data `cp2015/theta.csv`), averaged
-/// over the CP sectors in each aggregate with weights equal to each CP sector's international
-/// trade in `cp2015/trade.csv` (sum of `value` over exporter ≠ importer, 31 regions, 1993):
-/// `θ^K = Σ_{s∈K} w_s θ_s / Σ_{s∈K} w_s`. AGR = Agriculture (9.11), Food (2.62) → 5.14;
-/// FMN = Mining (13.53), Petroleum (64.85) → 21.35; MAN = the other 16 traded CP sectors
-/// (Textile … Other, Basic metals included) → 6.48; SRV: CP's common value for services, 8.22
-/// (unused: services are not traded). Recomputed by the test `theta_matches_cp2015`.
+/// θ: Caliendo & Parro (2015, RES 82(1), Table 1; replication data `cp2015/theta.csv`).
+/// AGR = Agriculture (9.11) and Food (2.62) averaged with weights equal to each CP sector's
+/// international trade in `cp2015/trade.csv` (1993, 31 regions, exporter ≠ importer) → 5.14;
+/// FMN = CP's Mining estimate alone, 13.53 (crude oil, gas and ores, the bulk of this world's
+/// fuels & mining trade; CP's refined-petroleum estimate, 64.85, is left out: with it the
+/// 1993-weighted average was 21.35, a value no study of fuels trade supports); MAN = the other 16
+/// traded CP sectors (Textile … Other, Basic metals included), 1993-weighted → 6.48;
+/// SRV: CP's common value for services, 8.22 (CP assign it, they do not estimate it). The
+/// sensitivity of the headline results to θ is in docs/world.md. Recomputed by the test
+/// `constants_match_cp2015`.
 pub const SECTORS: [(&str, &str, f64, bool); 4] = [
     ("AGR", "Agriculture & food", 5.14, true),
-    ("FMN", "Fuels & mining", 21.35, true),
+    ("FMN", "Fuels & mining", 13.53, true),
     ("MAN", "Manufactures", 6.48, true),
-    ("SRV", "Services (non-traded)", 8.22, false),
+    ("SRV", "Services", 8.22, true),
 ];
 
 /// Cost shares `γ^{k,j}` (inputs k = AGR, FMN, MAN, SRV) of each using sector j, the same in
@@ -88,6 +100,12 @@ pub fn va_share(j: usize) -> f64 {
 /// PROVENANCE.md and reported in BUILD.md.
 pub const ROW_FLOOR: f64 = 0.02;
 
+/// Every observed cell stays within ±10% of its observation through the balancing.
+/// ASSUMPTION: the observations are the importer's records at CIF prices while the totals are
+/// exports FOB (WTO) and imports CIF (WDI); a CIF/FOB margin and mirror discrepancies of this
+/// order are what the balancing has to absorb. Reported in BUILD.md (cells at the bound).
+pub const OBS_TOL: f64 = 0.10;
+
 /// Economy whose export shares stand in for Taiwan's (WDI does not cover Taiwan): Korea.
 /// ASSUMPTION (both are electronics-heavy manufactures exporters); labelled in PROVENANCE.md.
 pub const TWN_SHARES_PROXY: &str = "KOR";
@@ -106,63 +124,236 @@ pub struct World {
     pub names: Vec<String>,
     /// GDP = value added, US$.
     pub gdp: Vec<f64>,
-    /// Total international flows `x_ij` after balancing (row-major, n × n, zero diagonal).
+    /// Total international goods flows `x_ij` after balancing (row-major, n × n, zero diagonal).
     pub totals: Vec<f64>,
-    /// Whether cell (i, j) is observed (COW4).
-    pub observed: Vec<bool>,
+    /// The source of each observed cell (`COW4`, `TRADHIST`), `None` where gravity-filled.
+    pub observed: Vec<Option<&'static str>>,
     /// Sector shares of each exporter's international sales (AGR, FMN, MAN).
     pub shares: Vec<[f64; 3]>,
+    /// International services flows (row-major, n × n, zero diagonal).
+    pub services: Vec<f64>,
     /// Domestic sales per economy and sector (AGR, FMN, MAN, SRV).
     pub domestic: Vec<[f64; 4]>,
-    /// Applied (MFN) tariff per importer, fraction, for every goods sector.
-    pub tariff: Vec<f64>,
+    /// MFN (data) tariffs, `[(k·n + importer)·n + exporter]` for the goods sectors k = 0..3.
+    pub mfn: Vec<f64>,
+    /// The applied rates of 2014 (the agreements of `baseline-2014.ron` on the MFN rates).
+    pub applied: Cube,
+    /// The named product groups.
+    pub groups: Vec<WorldGroup>,
     /// Final-demand shares per economy and sector.
     pub alpha: Vec<[f64; 4]>,
     /// Cost shares per economy, `io[n][j][k]` = share of input k in sector j (VA = the rest).
     pub io: Vec<[[f64; 4]; 4]>,
+    /// Every observed figure against the world (`validation.csv`).
+    pub validation: Vec<Validation>,
     /// Human-readable figures of the build (fit, balancing, checks, paper comparison).
     pub summary: String,
+}
+
+/// One observed figure against the world: a row of `validation.csv`.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// What is compared (e.g. `goods imports by pair`, `merchandise exports`).
+    pub figure: &'static str,
+    /// The source key of the observation (`COW4`, `TRADHIST`, `WTO_X`, `WDI_MFN_W`, …).
+    pub source: String,
+    /// The economy, or `exporter→importer`.
+    pub subject: String,
+    pub observed: f64,
+    pub world: f64,
 }
 
 fn bn(x: f64) -> f64 {
     x / 1e9
 }
 
-/// Builds the world from the facts in `facts_dir`. Pure: no IO besides reading the facts.
-pub fn build(facts_dir: &Path) -> Result<World> {
-    let facts = Facts::load(facts_dir)?;
-    build_from(&facts)
+/// Builds the world from the shared facts in `facts_dir`, the project's own facts in
+/// `extra_dir` and the agreements of the base-year scenario `agreements`
+/// (`scenarios/baseline-2014.ron`). Pure: no IO besides reading them.
+pub fn build(facts_dir: &Path, extra_dir: &Path, agreements: &Path) -> Result<World> {
+    let mut facts = Facts::load(facts_dir)?;
+    facts.load_extra(extra_dir)?;
+    build_from(&facts, agreements)
 }
 
-/// Builds the world from loaded facts (steps 1–6 of the module documentation). Each step
+/// Builds the world from loaded facts (steps 1–8 of the module documentation). Each step
 /// appends its figures to the build summary (`BUILD.md`).
-pub fn build_from(facts: &Facts) -> Result<World> {
+pub fn build_from(facts: &Facts, agreements: &Path) -> Result<World> {
     let mut b = Builder::new(facts);
-    let mut a = b.gravity_prior()?; // steps 1-2
+    let (mut a, fit_beta) = b.gravity_prior()?; // steps 1-2
     b.row_prior(&mut a);
     b.balance(&mut a)?; // step 3
     let shares = b.sector_shares()?; // step 4
-    let tariff = b.tariffs(); // step 5
-    let Domestic {
-        domestic,
-        alpha,
-        io,
-    } = b.domestic(&a, &shares, &tariff)?; // step 6
-    b.paper_comparison(&a);
+    let (mfn, groups) = b.tariffs(&a, &shares)?; // step 5
+    let services = b.services(&a, &fit_beta)?; // step 6
     let ec = &facts.economies;
-    Ok(World {
+    let mut w = World {
         codes: ec.iter().map(|e| e.code.clone()).collect(),
         names: ec.iter().map(|e| e.name.clone()).collect(),
         gdp: ec.iter().map(|e| e.gdp).collect(),
         totals: a,
-        observed: b.observed,
+        observed: b.source.clone(),
         shares,
+        services,
+        domestic: vec![[1.0; 4]; b.n],
+        mfn,
+        applied: Cube::zeros(4, b.n),
+        groups,
+        alpha: vec![[0.25; 4]; b.n],
+        io: vec![IO_SHARES; b.n],
+        validation: Vec::new(),
+        summary: String::new(),
+    };
+    w.applied = b.applied_rates(&w, agreements)?; // step 7
+    let Domestic {
         domestic,
-        tariff,
         alpha,
         io,
-        summary: b.summary,
-    })
+    } = b.domestic(&w)?; // step 8
+    w.domestic = domestic;
+    w.alpha = alpha;
+    w.io = io;
+    b.applied_comparison(&w);
+    b.paper_comparison(&w.totals);
+    w.validation = validation(facts, &w);
+    w.summary = std::mem::take(&mut b.summary);
+    Ok(w)
+}
+
+/// Every observed figure of the facts against the built world: bilateral goods flows (COW4,
+/// TRADHIST; the world's total of the pair over the goods sectors), each economy's GDP,
+/// merchandise and services exports and imports, the food and manufactures shares of its
+/// merchandise imports (the world's sector split uses the exporters' shares), and the
+/// trade-weighted MFN and applied tariff means WDI gives (the world's weighted by its own 2014
+/// flows).
+fn validation(facts: &Facts, w: &World) -> Vec<Validation> {
+    let n = w.codes.len();
+    let idx: HashMap<&str, usize> = w
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut out = Vec::new();
+    for (flows, figure) in [
+        (
+            &facts.bilateral,
+            "goods imports by pair (importer's record)",
+        ),
+        (&facts.tradhist, "goods imports by pair (importer's record)"),
+    ] {
+        for f in flows.iter() {
+            let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
+            out.push(Validation {
+                figure,
+                source: if f.source.is_empty() {
+                    "COW4".to_string()
+                } else {
+                    f.source.clone()
+                },
+                subject: format!("{}→{}", f.exporter, f.importer),
+                observed: f.value,
+                world: (0..3).map(|k| w.flow(k, i, j)).sum(),
+            });
+        }
+    }
+    let avg = |j: usize, ks: &[usize], tau: &dyn Fn(usize, usize) -> f64| {
+        let (mut v, mut vt) = (0.0, 0.0);
+        for &k in ks {
+            for i in (0..n).filter(|&i| i != j) {
+                v += w.flow(k, i, j);
+                vt += w.flow(k, i, j) * tau(k, i);
+            }
+        }
+        100.0 * vt / v
+    };
+    for (j, e) in facts.economies.iter().enumerate().take(n - 1) {
+        let c = &e.code;
+        let exp: f64 = (0..n)
+            .filter(|&s| s != j)
+            .map(|s| (0..3).map(|k| w.flow(k, j, s)).sum::<f64>())
+            .sum();
+        let imp: f64 = (0..n)
+            .filter(|&s| s != j)
+            .map(|s| (0..3).map(|k| w.flow(k, s, j)).sum::<f64>())
+            .sum();
+        let mut push = |figure: &'static str, source: &str, observed: f64, world: f64| {
+            out.push(Validation {
+                figure,
+                source: source.to_string(),
+                subject: c.clone(),
+                observed,
+                world,
+            })
+        };
+        push("GDP = value added", "WDI_GDP/IMF_WEO_TWN", e.gdp, w.gdp[j]);
+        push("merchandise exports", "WTO_X", e.exports, exp);
+        push("merchandise imports", "WDI_M/TWN_MOF_M", e.imports, imp);
+        if let Some(sh) = facts.import_shares.get(c) {
+            let by = |k: usize| -> f64 {
+                (0..n)
+                    .filter(|&s| s != j)
+                    .map(|s| w.flow(k, s, j))
+                    .sum::<f64>()
+                    / imp
+                    * 100.0
+            };
+            if let Some(f) = sh.food {
+                push("AGR share of merchandise imports (%; WDI: food, without agricultural raw materials)", "WDI TM.VAL.FOOD.ZS.UN", f, by(0));
+            }
+            if let Some(m) = sh.manuf {
+                push(
+                    "MAN share of merchandise imports (%)",
+                    "WDI TM.VAL.MANF.ZS.UN",
+                    m,
+                    by(2),
+                );
+            }
+        }
+        if let Some(s) = facts.services.get(c) {
+            let sx: f64 = (0..n).filter(|&s| s != j).map(|s| w.flow(3, j, s)).sum();
+            let sm: f64 = (0..n).filter(|&s| s != j).map(|s| w.flow(3, s, j)).sum();
+            push("services exports", "WDI BX.GSR.NFSV.CD", s.exports, sx);
+            push("services imports", "WDI BM.GSR.NFSV.CD", s.imports, sm);
+        }
+        let mfn = |k: usize, i: usize| w.mfn_tariff(k, j, i);
+        let app = |k: usize, i: usize| w.applied.get(k, j, i);
+        if let Some(t) = e.mfn_all_weighted {
+            push(
+                "MFN tariff, trade-weighted, all goods (%)",
+                "WDI_MFN_W",
+                t,
+                avg(j, &[0, 1, 2], &mfn),
+            );
+        }
+        if let Some(t) = facts.tariffs.get(c) {
+            if let Some(x) = t.ahs_all_weighted {
+                push(
+                    "applied tariff, trade-weighted, all goods (%)",
+                    "WDI TM.TAX.MRCH.WM.AR.ZS",
+                    x,
+                    avg(j, &[0, 1, 2], &app),
+                );
+            }
+            if let Some(x) = t.mfn_manuf_weighted {
+                push(
+                    "MFN tariff, trade-weighted, manufactures (%)",
+                    "WDI TM.TAX.MANF.WM.FN.ZS",
+                    x,
+                    avg(j, &[2], &mfn),
+                );
+            }
+            if let Some(x) = t.ahs_manuf_weighted {
+                push(
+                    "applied tariff, trade-weighted, manufactures (%)",
+                    "WDI TM.TAX.MANF.WM.AR.ZS",
+                    x,
+                    avg(j, &[2], &app),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Gravity covariates of the pair (i, j): ln great-circle distance between the capitals
@@ -178,7 +369,7 @@ fn covariates(ec: &[EconomyFacts], i: usize, j: usize) -> Vec<f64> {
     vec![d.max(1.0).ln(), contig as u8 as f64, lang as u8 as f64]
 }
 
-/// Step 6's results per economy: domestic sales, final-demand shares, cost shares.
+/// Step 8's results per economy: domestic sales, final-demand shares, cost shares.
 struct Domestic {
     domestic: Vec<[f64; 4]>,
     alpha: Vec<[f64; 4]>,
@@ -193,13 +384,16 @@ struct Builder<'a> {
     n: usize,
     row: usize,
     idx: HashMap<&'a str, usize>,
-    /// Whether cell (i, j) is observed, and its observed value (US$).
-    observed: Vec<bool>,
+    /// The source of each observed cell, and its observed value (US$).
+    source: Vec<Option<&'static str>>,
     obs_value: Vec<f64>,
     summary: String,
 }
 
 impl<'a> Builder<'a> {
+    /// Step 1: the observed cells. COW4 first; TRADHIST then adds the pairs COW4 lacks and
+    /// replaces COW4's pairs with China (COW's "China" includes Hong Kong and Macao, which are
+    /// in this world on their own: TRADHIST's China is China alone).
     fn new(facts: &'a Facts) -> Self {
         let ec = facts.economies.as_slice();
         let n = ec.len();
@@ -208,76 +402,98 @@ impl<'a> Builder<'a> {
             .enumerate()
             .map(|(i, e)| (e.code.as_str(), i))
             .collect();
-        let mut observed = vec![false; n * n];
+        let mut source = vec![None; n * n];
         let mut obs_value = vec![0.0; n * n];
+        let mut cow_chn = vec![false; n * n];
         for f in &facts.bilateral {
-            let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
-            observed[i * n + j] = true;
-            obs_value[i * n + j] = f.value;
+            let k = idx[f.exporter.as_str()] * n + idx[f.importer.as_str()];
+            cow_chn[k] = f.source == "COW4_CHN";
+            source[k] = Some(if cow_chn[k] { "COW4_CHN" } else { "COW4" });
+            obs_value[k] = f.value;
         }
+        let (mut added, mut replaced) = (0, 0);
+        for f in &facts.tradhist {
+            let k = idx[f.exporter.as_str()] * n + idx[f.importer.as_str()];
+            match source[k] {
+                None => added += 1,
+                Some(_) if cow_chn[k] => replaced += 1,
+                Some(_) => continue,
+            }
+            source[k] = Some("TRADHIST");
+            obs_value[k] = f.value;
+        }
+        let mut summary = String::new();
+        let _ = writeln!(
+            summary,
+            "## Observed flows\n\n{} COW4 pairs (bilateral_2014.csv) and {} TRADHIST pairs \
+             (bilateral_2014_tradhist.csv): TRADHIST adds {added} pairs COW4 lacks and replaces \
+             {replaced} COW4 pairs with China (COW's China includes Hong Kong and Macao); {} \
+             observed cells in all.\n",
+            facts.bilateral.len(),
+            facts.tradhist.len(),
+            source.iter().filter(|s| s.is_some()).count()
+        );
         Builder {
             facts,
             ec,
             n,
             row: n - 1, // ROW is last (Facts::load guarantees it)
             idx,
-            observed,
+            source,
             obs_value,
-            summary: String::new(),
+            summary,
         }
     }
 
-    /// Steps 1–2: the PPML fit on the observed pairs and the prior matrix among the listed
+    /// Step 2: the PPML fit on the observed pairs and the prior matrix among the listed
     /// economies: observed cells as observed, the others `exp(x_ij·b + o_i + d_j)`, with the
     /// effects of economies without observed flows imputed by OLS on ln exports / ln imports.
-    /// Cells with ROW are left at zero for [`Builder::row_prior`].
-    fn gravity_prior(&mut self) -> Result<Vec<f64>> {
-        let (facts, ec, n, row, idx) = (self.facts, self.ec, self.n, self.row, &self.idx);
-        let (observed, obs_value) = (&self.observed, &self.obs_value);
-        let summary = &mut self.summary;
+    /// Cells with ROW are left at zero for [`Builder::row_prior`]. Returns the matrix and the
+    /// coefficients `b`.
+    fn gravity_prior(&mut self) -> Result<(Vec<f64>, Vec<f64>)> {
+        let (ec, n, row) = (self.ec, self.n, self.row);
+        let cells: Vec<usize> = (0..n * n).filter(|&k| self.source[k].is_some()).collect();
         let cov = |i: usize, j: usize| covariates(ec, i, j);
-        let mut exp_ids: Vec<usize> = facts
-            .bilateral
-            .iter()
-            .map(|f| idx[f.exporter.as_str()])
-            .collect();
+        let mut exp_ids: Vec<usize> = cells.iter().map(|k| k / n).collect();
         exp_ids.sort_unstable();
         exp_ids.dedup();
-        let mut imp_ids: Vec<usize> = facts
-            .bilateral
-            .iter()
-            .map(|f| idx[f.importer.as_str()])
-            .collect();
+        let mut imp_ids: Vec<usize> = cells.iter().map(|k| k % n).collect();
         imp_ids.sort_unstable();
         imp_ids.dedup();
         let exp_pos: HashMap<usize, usize> =
             exp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
         let imp_pos: HashMap<usize, usize> =
             imp_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-        let obs: Vec<gravity::Obs> = facts
-            .bilateral
+        let obs: Vec<gravity::Obs> = cells
             .iter()
-            .map(|f| {
-                let (i, j) = (idx[f.exporter.as_str()], idx[f.importer.as_str()]);
-                gravity::Obs {
-                    exporter: exp_pos[&i],
-                    importer: imp_pos[&j],
-                    x: cov(i, j),
-                    y: bn(f.value),
-                }
+            .map(|&k| gravity::Obs {
+                exporter: exp_pos[&(k / n)],
+                importer: imp_pos[&(k % n)],
+                x: cov(k / n, k % n),
+                y: bn(self.obs_value[k]),
             })
             .collect();
         let exp_labels: Vec<String> = exp_ids.iter().map(|&i| ec[i].code.clone()).collect();
         let imp_labels: Vec<String> = imp_ids.iter().map(|&j| ec[j].code.clone()).collect();
         let fit = gravity::fit_hdfe(&obs, &COVARIATES, &exp_labels, &imp_labels)?;
+        let by = |s: &str| {
+            cells
+                .iter()
+                .filter(|&&k| self.source[k].is_some_and(|x| x.starts_with(s)))
+                .count()
+        };
+        let summary = &mut self.summary;
         let _ = writeln!(
             summary,
             "## Gravity fit (PPML, Santos Silva & Tenreyro 2006) — MODEL-GENERATED\n\n\
-         {} observed pairs among {} exporters and {} importers (COW4), flows in US$ bn; \
-         exporter and importer effects; heteroskedasticity-robust standard errors (fixest's \
-         small-sample correction). Fitted with `src/estimate` (PPML-HDFE).\n\n\
+         {} observed pairs (COW4 {}, of which with China {}; TRADHIST {}) among {} exporters and {} importers, flows in \
+         US$ bn; exporter and importer effects; heteroskedasticity-robust standard errors \
+         (fixest's small-sample correction). Fitted with `src/estimate` (PPML-HDFE).\n\n\
          | covariate | coefficient | robust s.e. |\n|---|---|---|",
             obs.len(),
+            by("COW4"),
+            by("COW4_CHN"),
+            by("TRADHIST"),
             exp_ids.len(),
             imp_ids.len()
         );
@@ -293,7 +509,6 @@ impl<'a> Builder<'a> {
          fitted) {:.4}.\n",
             fit.iterations, fit.deviance, fit.pseudo_r2
         );
-
         let lx: Vec<f64> = exp_ids.iter().map(|&i| ec[i].exports.ln()).collect();
         let (ao, bo) = gravity::ols_line(&lx, &fit.exporter_fe);
         let lm: Vec<f64> = imp_ids.iter().map(|&j| ec[j].imports.ln()).collect();
@@ -312,132 +527,505 @@ impl<'a> Builder<'a> {
                 .filter(|v| v.is_finite())
                 .unwrap_or(ad + bd * ec[j].imports.ln())
         };
+        let missing: Vec<&str> = (0..row)
+            .filter(|i| !exp_pos.contains_key(i) || !imp_pos.contains_key(i))
+            .map(|i| ec[i].code.as_str())
+            .collect();
         let _ = writeln!(
-        summary,
-        "Effects imputed for the {} economies with no observed flow: o_i = {ao:.3} + {bo:.3}·ln E_i, \
-         d_j = {ad:.3} + {bd:.3}·ln M_j (OLS on the fitted effects; the intercepts depend on the effects' normalisation, o_i + d_j does not).\n",
-        n - 1 - exp_ids.len()
-    );
+            summary,
+            "Effects imputed for the economies with no observed exports or imports ({}): o_i = \
+         {ao:.3} + {bo:.3}·ln E_i, d_j = {ad:.3} + {bd:.3}·ln M_j (OLS on the fitted effects; the \
+         intercepts depend on the effects' normalisation, o_i + d_j does not).\n",
+            if missing.is_empty() {
+                "none".to_string()
+            } else {
+                missing.join(", ")
+            }
+        );
         let mut a = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
-                if i == j {
-                    continue;
-                }
                 let k = i * n + j;
-                a[k] = if observed[k] {
-                    obs_value[k]
-                } else if i == row || j == row {
-                    0.0 // set below, from the residuals
+                if i == j || i == row || j == row {
+                    continue; // ROW cells: set from the residuals
+                }
+                a[k] = if self.source[k].is_some() {
+                    self.obs_value[k]
                 } else {
-                    let x = cov(i, j);
-                    let eta: f64 =
-                        x.iter().zip(&fit.beta).map(|(a, b)| a * b).sum::<f64>() + o(i) + d(j);
+                    let eta: f64 = cov(i, j)
+                        .iter()
+                        .zip(&fit.beta)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+                        + o(i)
+                        + d(j);
                     eta.exp() * 1e9
                 };
             }
         }
-
-        Ok(a)
+        Ok((a, fit.beta))
     }
 
-    /// Cells with ROW: the residual of the facts' totals after the prior flows among the listed
-    /// economies, `x_{i,ROW} = max(E_i − Σ_{j≠ROW} x_ij, f·E_i)` (and likewise for imports),
-    /// `f` = [`ROW_FLOOR`].
+    /// Cells with ROW: the share of the economy's total left after the prior flows to (from) the
+    /// listed economies, `ρ_i = (E_i − Σ_{j≠ROW} x_ij) / E_i`, bounded below by [`ROW_FLOOR`] and,
+    /// where less than half of those prior flows is observed, above by ROW's share of world
+    /// imports (for exports; of world exports for imports), and
+    /// written as `x_{i,ROW} = ρ_i/(1 − ρ_i) · Σ_{j≠ROW} x_ij` so that ROW keeps that share when
+    /// the balancing scales the economy's row. Without the upper bound an economy whose flows
+    /// the gravity fill underpredicts (AUS, BRN: effects identified from four Western partners
+    /// only) would send what is missing to ROW. ASSUMPTION (labelled in PROVENANCE.md).
     fn row_prior(&mut self, a: &mut [f64]) {
         let (ec, n, row) = (self.ec, self.n, self.row);
+        let (wx, wm) = self
+            .facts
+            .world
+            .map(|(_, x, m)| (x, m))
+            .unwrap_or((f64::NAN, f64::NAN));
+        let cap_x = ec[row].imports / wm;
+        let cap_m = ec[row].exports / wx;
+        let (cap_x, cap_m) = (
+            if cap_x.is_finite() {
+                cap_x
+            } else {
+                1.0 - ROW_FLOOR
+            },
+            if cap_m.is_finite() {
+                cap_m
+            } else {
+                1.0 - ROW_FLOOR
+            },
+        );
         let summary = &mut self.summary;
-        let mut floored = Vec::new();
+        let (mut floored, mut capped) = (Vec::new(), Vec::new());
+        let observed = |k: usize| self.source[k].is_some();
         for i in 0..row {
-            let rest: f64 = (0..row).map(|j| a[i * n + j]).sum();
-            let x = ec[i].exports - rest;
-            if x < ROW_FLOOR * ec[i].exports {
+            // The cap applies where the economy's flows with the listed economies are mostly
+            // gravity-filled (less than half of their prior value observed).
+            let listed: f64 = (0..row).map(|j| a[i * n + j]).sum();
+            let seen: f64 = (0..row)
+                .filter(|&j| observed(i * n + j))
+                .map(|j| a[i * n + j])
+                .sum();
+            let cap = if seen < 0.5 * listed {
+                cap_x
+            } else {
+                1.0 - ROW_FLOOR
+            };
+            let rho = (ec[i].exports - listed) / ec[i].exports;
+            if rho < ROW_FLOOR {
                 floored.push(format!("{} exports", ec[i].code));
+            } else if rho > cap {
+                capped.push(format!("{} exports ({:.0}%)", ec[i].code, rho * 100.0));
             }
-            a[i * n + row] = x.max(ROW_FLOOR * ec[i].exports);
-            let rest: f64 = (0..row).map(|s| a[s * n + i]).sum();
-            let m = ec[i].imports - rest;
-            if m < ROW_FLOOR * ec[i].imports {
+            let rho = rho.clamp(ROW_FLOOR, cap);
+            a[i * n + row] = rho / (1.0 - rho) * listed;
+            let listed: f64 = (0..row).map(|s| a[s * n + i]).sum();
+            let seen: f64 = (0..row)
+                .filter(|&s| observed(s * n + i))
+                .map(|s| a[s * n + i])
+                .sum();
+            let cap = if seen < 0.5 * listed {
+                cap_m
+            } else {
+                1.0 - ROW_FLOOR
+            };
+            let rho = (ec[i].imports - listed) / ec[i].imports;
+            if rho < ROW_FLOOR {
                 floored.push(format!("{} imports", ec[i].code));
+            } else if rho > cap {
+                capped.push(format!("{} imports ({:.0}%)", ec[i].code, rho * 100.0));
             }
-            a[row * n + i] = m.max(ROW_FLOOR * ec[i].imports);
+            let rho = rho.clamp(ROW_FLOOR, cap);
+            a[row * n + i] = rho / (1.0 - rho) * listed;
         }
         let prior_row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
         let prior_row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
         let _ = writeln!(
-        summary,
-        "Prior cells with ROW (residual of the facts' totals; floor {:.0}% of the total where the \
-         residual is smaller: {}): ROW exports {:.1} bn, ROW imports {:.1} bn before balancing.\n",
-        ROW_FLOOR * 100.0,
-        if floored.is_empty() { "none".to_string() } else { floored.join(", ") },
-        bn(prior_row_x),
-        bn(prior_row_m)
-    );
+            summary,
+            "Prior cells with ROW: the residual share of the facts' totals, at least {:.0}% (floored: \
+             {}) and, for economies whose flows with the listed economies are less than half observed, \
+             at most ROW's share of world imports, {:.1}%, for exports and of world exports, {:.1}%, \
+             for imports (capped, with the residual share: {}); ROW exports {:.1} bn, ROW \
+             imports {:.1} bn before balancing.\n",
+            ROW_FLOOR * 100.0,
+            if floored.is_empty() { "none".to_string() } else { floored.join(", ") },
+            cap_x * 100.0,
+            cap_m * 100.0,
+            if capped.is_empty() { "none".to_string() } else { capped.join(", ") },
+            bn(prior_row_x),
+            bn(prior_row_m)
+        );
     }
 
     /// Step 3: RAS (Bacharach 1970) of every international cell to the listed economies'
-    /// exports and imports, ROW free; reports how far the observed cells moved.
+    /// exports and imports, ROW free, each observed cell held within ±[`OBS_TOL`] of its
+    /// observation; reports how far the observed cells moved, by source.
     fn balance(&mut self, a: &mut [f64]) -> Result<()> {
         let (ec, n, row) = (self.ec, self.n, self.row);
-        let (observed, obs_value) = (&self.observed, &self.obs_value);
-        let summary = &mut self.summary;
         let rows: Vec<Option<f64>> = (0..n)
             .map(|i| (i != row).then_some(ec[i].exports))
             .collect();
         let cols: Vec<Option<f64>> = (0..n)
             .map(|j| (j != row).then_some(ec[j].imports))
             .collect();
-        let rep = ras::ras(a, n, &rows, &cols, 1e-12, 100_000)?;
+        // COW4_CHN cells (COW's China includes Hong Kong and Macao, which this world has on
+        // their own) are a different aggregate from the cell they start: not held.
+        let held = |k: usize| matches!(self.source[k], Some("COW4") | Some("TRADHIST"));
+        // Where an economy's held observations add up to more than its total less the ROW
+        // floor (importer records at CIF against exports FOB), they are scaled down to fit
+        // before the band is set around them.
+        let mut scale = vec![1.0f64; n * n];
+        let mut scaled = Vec::new();
+        for i in 0..row {
+            let sx: f64 = (0..n)
+                .filter(|&j| held(i * n + j))
+                .map(|j| self.obs_value[i * n + j])
+                .sum();
+            let fx = (1.0 - ROW_FLOOR) * ec[i].exports / sx;
+            if fx < 1.0 {
+                scaled.push(format!("{} exports ×{fx:.3}", ec[i].code));
+                (0..n).for_each(|j| scale[i * n + j] = scale[i * n + j].min(fx));
+            }
+            let sm: f64 = (0..n)
+                .filter(|&s| held(s * n + i))
+                .map(|s| self.obs_value[s * n + i])
+                .sum();
+            let fm = (1.0 - ROW_FLOOR) * ec[i].imports / sm;
+            if fm < 1.0 {
+                scaled.push(format!("{} imports ×{fm:.3}", ec[i].code));
+                (0..n).for_each(|s| scale[s * n + i] = scale[s * n + i].min(fm));
+            }
+        }
+        let bounds: Vec<Option<(f64, f64)>> = (0..n * n)
+            .map(|k| {
+                held(k).then(|| {
+                    let c = self.obs_value[k] * scale[k];
+                    (c * (1.0 - OBS_TOL), c * (1.0 + OBS_TOL))
+                })
+            })
+            .collect();
+        let rep =
+            ras::ras_bounded(a, n, &rows, &cols, &bounds, 1e-12, 200_000).map_err(|e| match e {
+                Error::NotConverged(m) => Error::NotConverged(format!(
+                    "{m} (economies in order: {})",
+                    ec.iter()
+                        .map(|e| e.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                other => other,
+            })?;
         let row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
         let row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
-        let mut devs: Vec<(f64, usize)> = (0..n * n)
-            .filter(|&k| observed[k] && obs_value[k] > 0.0)
-            .map(|k| (a[k] / obs_value[k] - 1.0, k))
-            .collect();
-        devs.sort_by(|x, y| x.0.abs().total_cmp(&y.0.abs()));
-        let q = |p: f64| {
-            if devs.is_empty() {
-                return 0.0;
-            }
-            devs[((devs.len() - 1) as f64 * p).round() as usize].0.abs() * 100.0
-        };
-        let within = |t: f64| devs.iter().filter(|x| x.0.abs() <= t).count();
-        let obs_total: f64 = (0..n * n)
-            .filter(|&k| observed[k])
-            .map(|k| obs_value[k])
-            .sum();
-        let bal_total: f64 = (0..n * n).filter(|&k| observed[k]).map(|k| a[k]).sum();
+        let summary = &mut self.summary;
         let _ = writeln!(
             summary,
-            "## Balancing (RAS, Bacharach 1970) — MODEL-GENERATED\n\n\
+            "## Balancing (RAS, Bacharach 1970, observed cells held within ±{:.0}%) — MODEL-GENERATED\n\n\
          Converged in {} iterations; largest relative gap of the 43 economies' exports and imports \
          {:.1e}. ROW absorbs the rest: modelled ROW exports to the 43 = {:.1} bn (facts: ROW total \
          exports {:.1} bn, intra-ROW trade included), ROW imports from the 43 = {:.1} bn (facts \
          {:.1} bn).\n\n\
-         Observed cells after balancing (balanced / observed − 1, {} positive cells): median \
-         |dev| {:.1}%, 90th percentile {:.1}%, max {:.1}% ({}→{}); {} within ±5%, {} within \
-         ±10%, {} within ±25%. Sum of observed cells {:.1} bn → {:.1} bn ({:+.2}%).\n",
+         Observed cells after balancing (balanced / observed − 1), by source:\n\n\
+         | source | cells | median \\|dev\\| | 90th pct | max | at the ±{:.0}% bound | within ±5% | observed → balanced (bn) |\n\
+         |---|---|---|---|---|---|---|---|",
+            OBS_TOL * 100.0,
             rep.iterations,
             rep.max_rel_gap,
             bn(row_x),
             bn(ec[row].exports),
             bn(row_m),
             bn(ec[row].imports),
-            devs.len(),
-            q(0.5),
-            q(0.9),
-            devs.last().map(|x| x.0 * 100.0).unwrap_or(0.0),
-            devs.last().map(|x| ec[x.1 / n].code.as_str()).unwrap_or(""),
-            devs.last().map(|x| ec[x.1 % n].code.as_str()).unwrap_or(""),
-            within(0.05),
-            within(0.10),
-            within(0.25),
-            bn(obs_total),
-            bn(bal_total),
-            (bal_total / obs_total - 1.0) * 100.0
+            OBS_TOL * 100.0
         );
-
+        for src in ["COW4", "TRADHIST", "COW4_CHN"] {
+            let cells: Vec<usize> = (0..n * n)
+                .filter(|&k| self.source[k] == Some(src) && self.obs_value[k] > 0.0)
+                .collect();
+            let d = deviation_stats(&cells, a, &self.obs_value, n, ec);
+            let _ = writeln!(
+                summary,
+                "| {src} | {} | {:.1}% | {:.1}% | {:+.1}% ({}) | {} | {} | {:.1} → {:.1} |",
+                cells.len(),
+                d.median * 100.0,
+                d.p90 * 100.0,
+                d.max * 100.0,
+                d.max_at,
+                d.at_bound,
+                d.within5,
+                bn(d.observed),
+                bn(d.balanced)
+            );
+        }
+        let _ =
+            writeln!(
+            summary,
+            "\nHeld observations that add up to more than the economy's total less the ROW floor \
+             ({:.0}%), scaled down before the band is set around them: {}.",
+            ROW_FLOOR * 100.0,
+            if scaled.is_empty() { "none".to_string() } else { scaled.join(", ") }
+        );
+        let _ = writeln!(
+            summary,
+            "\nCOW4_CHN: COW4's flows with China that TRADHIST does not replace (pairs with economies \
+             other than DEU, FRA, GBR, USA); COW's China includes Hong Kong and Macao, so these cells \
+             start at the observation but are not held within the band.\n"
+        );
         Ok(())
+    }
+
+    /// Step 5: the MFN sector rates, the named product groups and every cell's goods tariff.
+    /// Returns the MFN tariffs `[(k·n + importer)·n + exporter]` and the groups.
+    fn tariffs(&mut self, a: &[f64], shares: &[[f64; 3]]) -> Result<(Vec<f64>, Vec<WorldGroup>)> {
+        let (facts, ec, n) = (self.facts, self.ec, self.n);
+        let codes: Vec<String> = ec.iter().map(|e| e.code.clone()).collect();
+        let rates = tariffs::sector_rates(facts, &codes);
+        let agr_flow = |i: usize, j: usize| a[i * n + j] * shares[i][0];
+        let groups = tariffs::group_weights(facts, &self.idx, n, &agr_flow)?;
+        let mut mfn = vec![0.0; 3 * n * n];
+        for k in 0..3 {
+            for j in 0..n {
+                for i in (0..n).filter(|&i| i != j) {
+                    mfn[(k * n + j) * n + i] = if k == 0 {
+                        tariffs::pair_agr_rate(&groups, j, i, rates.rate[j][0])
+                    } else {
+                        rates.rate[j][k]
+                    };
+                }
+            }
+        }
+        let summary = &mut self.summary;
+        let _ = writeln!(
+            summary,
+            "## Tariffs (MFN, the data rates before the 2014 preferences)\n\n\
+         AGR outside the named groups: WDI MFN simple mean of primary products; FMN: WTO TTD \
+         trade-weighted petroleum rate (JPN, CHN, USA, IND, EU members), else the {} = {:.4}; MAN: \
+         WDI MFN trade-weighted mean of manufactures; TWN and ROW: the mean of the others \
+         (AGR {:.4}, FMN {:.4}, MAN {:.4}) — ASSUMPTION. AGR of a pair = Σ_g w_g·b_g + (1 − Σ_g \
+         w_g)·τ^AGR (named groups below).\n\n\
+         | importer | AGR (rest) | FMN | MAN | AGR, trade-weighted over partners (with groups) |\n|---|---|---|---|---|",
+            tariffs::FMN_DEFAULT_NOTE,
+            rates.fmn_default,
+            rates.fallback[0],
+            rates.fallback[1],
+            rates.fallback[2]
+        );
+        for j in 0..n {
+            let (mut v, mut vt) = (0.0, 0.0);
+            for i in (0..n).filter(|&i| i != j) {
+                v += agr_flow(i, j);
+                vt += agr_flow(i, j) * mfn[j * n + i];
+            }
+            let _ = writeln!(
+                summary,
+                "| {} | {:.4} | {:.4} | {:.4} | {:.4} |",
+                ec[j].code,
+                rates.rate[j][0],
+                rates.rate[j][1],
+                rates.rate[j][2],
+                if v > 0.0 { vt / v } else { 0.0 }
+            );
+        }
+        let _ = writeln!(
+            summary,
+            "\n### Named product groups (product_groups.csv)\n\nweight = the group's imports over the \
+         AGR flow of the pair (exporter rows) or over the AGR imports from the other partners (all \
+         partners row, exporter rows' values deducted); sources in data/apac-americas-2014/facts/SOURCES.md.\n\n\
+         | importer | group | exporter | weight | base rate |\n|---|---|---|---|---|"
+        );
+        for g in &groups {
+            let _ = writeln!(
+                summary,
+                "| {} | {} | {} | {:.6} | {:.4} |",
+                ec[g.importer].code,
+                g.group,
+                g.exporter.map_or("all others", |e| ec[e].code.as_str()),
+                g.weight,
+                g.base_rate
+            );
+        }
+        summary.push('\n');
+        Ok((mfn, groups))
+    }
+
+    /// Step 6: the services matrix ([`services`]).
+    fn services(&mut self, goods: &[f64], beta: &[f64]) -> Result<Vec<f64>> {
+        let (facts, ec, n) = (self.facts, self.ec, self.n);
+        let totals = services::services_totals(facts)?;
+        let effect = |i: usize, j: usize| {
+            covariates(ec, i, j)
+                .iter()
+                .zip(beta)
+                .map(|(x, b)| x * b)
+                .sum::<f64>()
+                .exp()
+        };
+        let (m, rep) = services::services_matrix(&totals, goods, &effect)?;
+        let row = self.row;
+        let (x, mm): (f64, f64) = (
+            m[row * n..(row + 1) * n].iter().sum(),
+            (0..n).map(|i| m[i * n + row]).sum(),
+        );
+        let twn = self
+            .idx
+            .get("TWN")
+            .and_then(|&t| totals[t])
+            .map(|(x, m)| format!("TWN (KOR's ratios of services to merchandise trade, ASSUMPTION): exports {:.1} bn, imports {:.1} bn. ", bn(x), bn(m)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            self.summary,
+            "## Services trade (gravity fill) — MODEL-GENERATED\n\nServices exports and imports \
+         (BoP, services_2014.csv) of the listed economies; {twn}Bilateral cells: the goods gravity \
+         equation with services masses, RAS in {} iterations (gap {:.1e}); ROW free: ROW's \
+         modelled services exports to the 43 {:.1} bn, imports from them {:.1} bn. Every services \
+         cell is flagged gravity_filled.\n",
+            rep.iterations,
+            rep.max_rel_gap,
+            bn(x),
+            bn(mm)
+        );
+        Ok(m)
+    }
+
+    /// Step 7: the applied rates of 2014. The agreements of the base-year scenario are loaded
+    /// against the world as built so far (codes, sectors, MFN rates, product groups) and
+    /// resolved for its base year by the policy engine ([`crate::policy::resolve_year`]).
+    fn applied_rates(&mut self, w: &World, agreements: &Path) -> Result<Cube> {
+        let b = w.provisional_baseline();
+        let s = crate::scenario::load_with_baseline(agreements, b)?;
+        let p = crate::policy::resolve_year(&s.baseline, &s.agreements, s.base_year, false);
+        let in_force = s
+            .agreements
+            .iter()
+            .filter(|a| a.entry_into_force <= s.base_year)
+            .count();
+        let _ = writeln!(
+            self.summary,
+            "## Applied rates of {}\n\nThe {} agreements in force in {} of `{}` (read at build time) \
+         resolved by the policy engine on the MFN rates above; the final-demand shares below are \
+         computed at these applied rates, so solving that scenario's base year returns these \
+         flows.\n",
+            s.base_year,
+            in_force,
+            s.base_year,
+            agreements
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default()
+        );
+        Ok(p.tariffs)
+    }
+
+    /// Step 8: domestic sales, final-demand shares and cost shares of every economy
+    /// ([`domestic_sales`]) at the applied rates.
+    fn domestic(&mut self, w: &World) -> Result<Domestic> {
+        let (facts, ec, n) = (self.facts, self.ec, self.n);
+        let mut domestic = Vec::with_capacity(n);
+        let mut alpha = Vec::with_capacity(n);
+        let mut adjusted = Vec::new();
+        let mut io = Vec::with_capacity(n);
+        for (i, e) in ec.iter().enumerate() {
+            let exp = [0, 1, 2, 3].map(|k| {
+                (0..n)
+                    .filter(|&j| j != i)
+                    .map(|j| w.flow(k, i, j))
+                    .sum::<f64>()
+            });
+            let imp = [0, 1, 2, 3].map(|k| {
+                (0..n)
+                    .filter(|&s| s != i)
+                    .map(|s| w.flow(k, s, i) * (1.0 + w.applied.get(k, i, s)))
+                    .sum::<f64>()
+            });
+            let d = domestic_sales(e.gdp, exp, imp).map_err(|m| {
+                Error::data(&facts.economies_path, e.line, format!("{}: {m}", e.code))
+            })?;
+            for k in 0..3 {
+                let base = DOMESTIC_GDP_RATIO[k] * e.gdp;
+                if (d.domestic[k] / base - 1.0).abs() > 1e-9 {
+                    adjusted.push(format!(
+                        "{} {} ×{:.3}",
+                        e.code,
+                        SECTORS[k].0,
+                        d.domestic[k] / base
+                    ));
+                }
+            }
+            let t: f64 = d.final_demand.iter().sum();
+            alpha.push(d.final_demand.map(|f| f / t));
+            domestic.push(d.domestic);
+            if d.io != IO_SHARES {
+                adjusted.push(format!(
+                    "{} services input of goods ×{:.3} (moved to manufactures input)",
+                    e.code,
+                    d.io[2][3] / IO_SHARES[2][3]
+                ));
+            }
+            io.push(d.io);
+        }
+        let _ = writeln!(
+            self.summary,
+            "## Domestic sales and final demand\n\nGoods D_n^k = a^k·GDP_n, services from value added = \
+         GDP; α_n^k = (X_n^k − Σ_j γ^{{k,j}} Y_n^j) / I_n at the applied rates — MODEL-GENERATED. \
+         Where a sector's final demand would fall below {:.0}% of its absorption X_n^k, that goods \
+         sector's domestic sales are raised (or, for services, the goods sectors' domestic sales \
+         lowered) until it does not: {}.\n",
+            FD_MIN * 100.0,
+            if adjusted.is_empty() {
+                "none".to_string()
+            } else {
+                adjusted.join(", ")
+            }
+        );
+        Ok(Domestic {
+            domestic,
+            alpha,
+            io,
+        })
+    }
+
+    /// The world's trade-weighted MFN and applied rates of manufactures and of all goods,
+    /// against WDI's trade-weighted MFN and applied (AHS) means.
+    fn applied_comparison(&mut self, w: &World) {
+        let (ec, n) = (self.ec, self.n);
+        let _ = writeln!(
+            self.summary,
+            "## Applied rates against WDI (trade-weighted means, %)\n\nThis world: MFN and applied \
+         rates weighted by its 2014 flows; WDI: TM.TAX.MANF.WM.FN/AR and TM.TAX.MRCH.WM.FN/AR \
+         (tariffs_2014.csv; economies_2014.csv for the MFN all-goods mean). The WDI applied means \
+         cover the preferences WITS records, this world's those of baseline-2014.ron.\n\n\
+         | importer | MAN MFN | MAN applied | WDI MAN MFN | WDI MAN applied | goods MFN | goods applied | WDI goods MFN | WDI goods applied |\n\
+         |---|---|---|---|---|---|---|---|---|"
+        );
+        for j in 0..self.row {
+            let avg = |ks: &[usize], tau: &dyn Fn(usize, usize) -> f64| {
+                let (mut v, mut vt) = (0.0, 0.0);
+                for &k in ks {
+                    for i in (0..n).filter(|&i| i != j) {
+                        v += w.flow(k, i, j);
+                        vt += w.flow(k, i, j) * tau(k, i);
+                    }
+                }
+                100.0 * vt / v
+            };
+            let mfn = |k: usize, i: usize| w.mfn[(k * n + j) * n + i];
+            let app = |k: usize, i: usize| w.applied.get(k, j, i);
+            let t = self.facts.tariffs.get(&ec[j].code);
+            let f = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x:.2}"));
+            let _ = writeln!(
+                self.summary,
+                "| {} | {:.2} | {:.2} | {} | {} | {:.2} | {:.2} | {} | {} |",
+                ec[j].code,
+                avg(&[2], &mfn),
+                avg(&[2], &app),
+                f(t.and_then(|t| t.mfn_manuf_weighted)),
+                f(t.and_then(|t| t.ahs_manuf_weighted)),
+                avg(&[0, 1, 2], &mfn),
+                avg(&[0, 1, 2], &app),
+                f(ec[j].mfn_all_weighted),
+                f(t.and_then(|t| t.ahs_all_weighted))
+            );
+        }
+        self.summary.push('\n');
     }
 
     /// Step 4: each exporter's normalised export shares `s_i^k / Σ_k s_i^k` (AGR, FMN, MAN).
@@ -497,87 +1085,6 @@ impl<'a> Builder<'a> {
     );
 
         Ok(shares)
-    }
-
-    /// Step 5: each importer's MFN trade-weighted mean as a fraction; the mean of the available
-    /// rates where there is none (TWN, ROW).
-    fn tariffs(&mut self) -> Vec<f64> {
-        let ec = self.ec;
-        let summary = &mut self.summary;
-        let with_rate: Vec<f64> = ec.iter().filter_map(|e| e.mfn_all_weighted).collect();
-        let fallback = with_rate.iter().sum::<f64>() / with_rate.len().max(1) as f64 / 100.0;
-        let tariff: Vec<f64> = ec
-            .iter()
-            .map(|e| e.mfn_all_weighted.map(|t| t / 100.0).unwrap_or(fallback))
-            .collect();
-        let _ = writeln!(
-        summary,
-        "## Tariffs\n\nImporter's MFN applied trade-weighted mean (WDI_MFN_W) on all goods. TWN and \
-         ROW (no data): the unweighted mean of the {} available rates, {:.4} — ASSUMPTION.\n",
-        with_rate.len(),
-        fallback
-    );
-
-        tariff
-    }
-
-    /// Step 6: domestic sales, final-demand shares and cost shares of every economy
-    /// ([`domestic_sales`]).
-    fn domestic(&mut self, a: &[f64], shares: &[[f64; 3]], tariff: &[f64]) -> Result<Domestic> {
-        let (facts, ec, n) = (self.facts, self.ec, self.n);
-        let summary = &mut self.summary;
-        let mut domestic = Vec::with_capacity(n);
-        let mut alpha = Vec::with_capacity(n);
-        let mut adjusted = Vec::new();
-        let mut io = Vec::with_capacity(n);
-        for (i, e) in ec.iter().enumerate() {
-            let exp_tot: f64 = a[i * n..(i + 1) * n].iter().sum();
-            let exp = [0, 1, 2].map(|k| exp_tot * shares[i][k]);
-            let imp = [0, 1, 2].map(|k| {
-                (0..n).map(|s| a[s * n + i] * shares[s][k]).sum::<f64>() * (1.0 + tariff[i])
-            });
-            let d = domestic_sales(e.gdp, exp, imp).map_err(|m| {
-                Error::data(&facts.economies_path, e.line, format!("{}: {m}", e.code))
-            })?;
-            for k in 0..3 {
-                let base = DOMESTIC_GDP_RATIO[k] * e.gdp;
-                if (d.domestic[k] / base - 1.0).abs() > 1e-9 {
-                    adjusted.push(format!(
-                        "{} {} ×{:.3}",
-                        e.code,
-                        SECTORS[k].0,
-                        d.domestic[k] / base
-                    ));
-                }
-            }
-            let t: f64 = d.final_demand.iter().sum();
-            alpha.push(d.final_demand.map(|f| f / t));
-            domestic.push(d.domestic);
-            if d.io != IO_SHARES {
-                adjusted.push(format!(
-                    "{} services input of goods ×{:.3} (moved to manufactures input)",
-                    e.code,
-                    d.io[2][3] / IO_SHARES[2][3]
-                ));
-            }
-            io.push(d.io);
-        }
-        let _ = writeln!(
-        summary,
-        "## Domestic sales and final demand\n\nGoods D_n^k = a^k·GDP_n, services from value added = \
-         GDP; α_n^k = (X_n^k − Σ_j γ^{{k,j}} Y_n^j) / I_n — MODEL-GENERATED. Where a sector's final \
-         demand would fall below {:.0}% of its absorption X_n^k, that goods sector's domestic sales \
-         are raised (or, for services, the goods sectors' domestic sales lowered) until it does \
-         not: {}.\n",
-        FD_MIN * 100.0,
-        if adjusted.is_empty() { "none".to_string() } else { adjusted.join(", ") }
-    );
-
-        Ok(Domestic {
-            domestic,
-            alpha,
-            io,
-        })
     }
 
     /// Japan–Latin America trade and the LAC exporters' shares in Japan, against the paper.
@@ -648,6 +1155,54 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Deviation of the balanced cells from their observations.
+struct Deviation {
+    median: f64,
+    p90: f64,
+    /// The signed deviation of largest magnitude, and its pair.
+    max: f64,
+    max_at: String,
+    at_bound: usize,
+    within5: usize,
+    observed: f64,
+    balanced: f64,
+}
+
+fn deviation_stats(
+    cells: &[usize],
+    a: &[f64],
+    obs: &[f64],
+    n: usize,
+    ec: &[EconomyFacts],
+) -> Deviation {
+    let mut devs: Vec<(f64, usize)> = cells.iter().map(|&k| (a[k] / obs[k] - 1.0, k)).collect();
+    devs.sort_by(|x, y| x.0.abs().total_cmp(&y.0.abs()));
+    let q = |p: f64| {
+        if devs.is_empty() {
+            return 0.0;
+        }
+        devs[((devs.len() - 1) as f64 * p).round() as usize].0.abs()
+    };
+    let last = devs.last().copied().unwrap_or((0.0, 0));
+    Deviation {
+        median: q(0.5),
+        p90: q(0.9),
+        max: last.0,
+        max_at: if devs.is_empty() {
+            String::new()
+        } else {
+            format!("{}→{}", ec[last.1 / n].code, ec[last.1 % n].code)
+        },
+        at_bound: devs
+            .iter()
+            .filter(|x| x.0.abs() >= OBS_TOL * (1.0 - 1e-9))
+            .count(),
+        within5: devs.iter().filter(|x| x.0.abs() <= 0.05).count(),
+        observed: cells.iter().map(|&k| obs[k]).sum(),
+        balanced: cells.iter().map(|&k| a[k]).sum(),
+    }
+}
+
 /// Final demand of every sector is kept at least this share of the sector's absorption
 /// `X_n^k` when domestic sales are set ([`domestic_sales`]). ASSUMPTION (labelled in
 /// PROVENANCE.md): without it, re-exporters (HKG, SGP) and fuel exporters (VEN, BRN, RUS, SAU)
@@ -666,18 +1221,19 @@ pub struct DomesticSales {
     pub io: [[f64; 4]; 4],
 }
 
-/// Domestic sales from GDP, exports `exp` and tariff-inclusive imports `imp` of the three goods
-/// sectors, with the world-average shares [`IO_SHARES`]:
-/// goods `D^k = a^k · GDP` ([`DOMESTIC_GDP_RATIO`]); services `D^SRV = (GDP − Σ_goods γ^k Y^k) / γ^SRV`
-/// with `Y^k = D^k + exp^k`, so that value added `Σ_k γ^k Y^k = GDP` exactly. Final demand
-/// `F^k = X^k − Σ_j γ^{k,j} Y^j` with `X^k = D^k + imp^k`. Where `F^k < FD_MIN · X^k`, Newton
-/// steps on the linear conditions move `D^k` up (goods) or the goods' `D` down (services,
-/// manufactures first, never below 5% of the formula value) until every `F^k ≥ FD_MIN · X^k`.
-/// If services still fall short with the goods at that floor (a re-exporter such as HKG, whose
-/// gross exports dwarf GDP), the goods sectors' services input share is moved to manufactures
-/// input, `γ^{SRV,j} ← (1−λ) γ^{SRV,j}`, `γ^{MAN,j} ← γ^{MAN,j} + λ γ^{SRV,j}`, with the
-/// smallest `λ` that closes the gap (value-added shares unchanged).
-pub fn domestic_sales(gdp: f64, exp: [f64; 3], imp: [f64; 3]) -> Result<DomesticSales, String> {
+/// Domestic sales from GDP, exports `exp` and tariff-inclusive imports `imp` of the four
+/// sectors (services traded, at zero tariff), with the world-average shares [`IO_SHARES`]:
+/// goods `D^k = a^k · GDP` ([`DOMESTIC_GDP_RATIO`]); services
+/// `D^SRV = (GDP − Σ_goods γ^k Y^k) / γ^SRV − exp^SRV` with `Y^k = D^k + exp^k`, so that value
+/// added `Σ_k γ^k Y^k = GDP` exactly. Final demand `F^k = X^k − Σ_j γ^{k,j} Y^j` with
+/// `X^k = D^k + imp^k`. Where `F^k < FD_MIN · X^k`, Newton steps on the linear conditions move
+/// `D^k` up (goods) or the goods' `D` down (services, manufactures first, never below 5% of the
+/// formula value) until every `F^k ≥ FD_MIN · X^k`. If services still fall short with the goods
+/// at that floor (a re-exporter such as HKG, whose gross exports dwarf GDP), the goods sectors'
+/// services input share is moved to manufactures input, `γ^{SRV,j} ← (1−λ) γ^{SRV,j}`,
+/// `γ^{MAN,j} ← γ^{MAN,j} + λ γ^{SRV,j}`, with the smallest `λ` that closes the gap (value-added
+/// shares unchanged).
+pub fn domestic_sales(gdp: f64, exp: [f64; 4], imp: [f64; 4]) -> Result<DomesticSales, String> {
     let va = [va_share(0), va_share(1), va_share(2), va_share(3)];
     let mut io = IO_SHARES;
     let mut dom = [0.0; 4];
@@ -691,19 +1247,34 @@ pub fn domestic_sales(gdp: f64, exp: [f64; 3], imp: [f64; 3]) -> Result<Domestic
             y[k] = dom[k] + exp[k];
         }
         let goods_va: f64 = (0..3).map(|k| va[k] * y[k]).sum();
-        dom[3] = (gdp - goods_va) / va[3];
-        y[3] = dom[3];
+        y[3] = (gdp - goods_va) / va[3];
+        dom[3] = y[3] - exp[3];
+        if dom[3] <= 0.0 {
+            // No room for domestic services within GDP (a re-exporter whose gross goods and
+            // services exports are large against GDP): lower the goods' domestic sales,
+            // manufactures first, never below 5% of the formula value, then start over.
+            let mut need = (FD_MIN * exp[3].max(1.0) - dom[3]) * va[3];
+            for g in [2, 0, 1] {
+                let cut = ((dom[g] - floor(g)) * va[g]).min(need).max(0.0);
+                dom[g] -= cut / va[g];
+                need -= cut;
+            }
+            if need < need.abs() * 1e-12 + 1e-6 {
+                continue;
+            }
+        }
         if dom[3] <= 0.0 {
             return Err(format!(
-                "goods value added {:.1} bn exceeds GDP {:.1} bn, leaving no services; check exports_usd and gdp_usd",
+                "goods value added {:.1} bn and services exports {:.1} bn leave no domestic services within GDP {:.1} bn; check exports_usd, services_exports_usd and gdp_usd",
                 bn(goods_va),
+                bn(exp[3]),
                 bn(gdp)
             ));
         }
         let mut x = [0.0; 4];
         let mut fd = [0.0; 4];
         for k in 0..4 {
-            x[k] = dom[k] + if k < 3 { imp[k] } else { 0.0 };
+            x[k] = dom[k] + imp[k];
             fd[k] = x[k] - (0..4).map(|j| io[j][k] * y[j]).sum::<f64>();
         }
         let short: Vec<usize> = (0..4)
@@ -750,7 +1321,7 @@ pub fn domestic_sales(gdp: f64, exp: [f64; 3], imp: [f64; 3]) -> Result<Domestic
 }
 
 impl World {
-    /// Bilateral flow of sector `k` (0..3 = AGR, FMN, MAN, SRV) from `i` to `j` at factory prices.
+    /// Bilateral flow of sector `k` (0..4 = AGR, FMN, MAN, SRV) from `i` to `j` at factory prices.
     pub fn flow(&self, k: usize, i: usize, j: usize) -> f64 {
         let n = self.codes.len();
         if i == j {
@@ -758,13 +1329,109 @@ impl World {
         } else if k < 3 {
             self.totals[i * n + j] * self.shares[i][k]
         } else {
+            self.services[i * n + j]
+        }
+    }
+
+    /// The data tariff (MFN) of the cell: goods from [`World::mfn`], services and domestic 0.
+    pub fn mfn_tariff(&self, k: usize, importer: usize, exporter: usize) -> f64 {
+        let n = self.codes.len();
+        if k < 3 && importer != exporter {
+            self.mfn[(k * n + importer) * n + exporter]
+        } else {
             0.0
         }
     }
 
-    /// Writes `economies.csv`, `sectors.csv`, `flows.csv`, `io.csv`, `final_demand.csv` and the
-    /// generated `BUILD.md` (figures of the build) to `out`, creating the directory.
-    /// `PROVENANCE.md` is hand-written and not touched.
+    /// The `flag` of a cell in `flows.csv`: `domestic_derived`, `observed:COW4`,
+    /// `observed:TRADHIST` (goods cells of an observed pair) or `gravity_filled`.
+    pub fn flag(&self, k: usize, i: usize, j: usize) -> String {
+        let n = self.codes.len();
+        if i == j {
+            "domestic_derived".to_string()
+        } else {
+            match (k < 3, self.observed[i * n + j]) {
+                (true, Some(src)) => format!("observed:{src}"),
+                _ => "gravity_filled".to_string(),
+            }
+        }
+    }
+
+    /// The world as built so far, as a [`Baseline`] the scenario loader can validate agreements
+    /// against (codes, sectors, MFN rates, product groups); its domestic flows and shares are
+    /// placeholders until step 8.
+    fn provisional_baseline(&self) -> Baseline {
+        let n = self.codes.len();
+        let jj = SECTORS.len();
+        let mut flows = Cube::zeros(jj, n);
+        let mut tariffs = Cube::zeros(jj, n);
+        for k in 0..jj {
+            for j in 0..n {
+                for i in 0..n {
+                    flows.set(k, j, i, self.flow(k, i, j));
+                    tariffs.set(k, j, i, self.mfn_tariff(k, j, i));
+                }
+            }
+        }
+        let mut io_share = vec![0.0; n * jj * jj];
+        let mut va = vec![0.0; n * jj];
+        for e in 0..n {
+            for j in 0..jj {
+                va[e * jj + j] = va_share(j);
+                for k in 0..jj {
+                    io_share[(e * jj + k) * jj + j] = self.io[e][j][k];
+                }
+            }
+        }
+        Baseline {
+            name: "apac-americas-2014 (being built)".to_string(),
+            economies: self
+                .codes
+                .iter()
+                .zip(&self.names)
+                .map(|(c, n)| Economy {
+                    code: c.clone(),
+                    name: n.clone(),
+                })
+                .collect(),
+            sectors: SECTORS
+                .iter()
+                .map(|(c, name, th, tr)| Sector {
+                    code: c.to_string(),
+                    name: name.to_string(),
+                    theta: *th,
+                    traded: *tr,
+                })
+                .collect(),
+            flows,
+            tariffs,
+            flags: Default::default(),
+            value_added: self.gdp.clone(),
+            va_share: va,
+            io_share,
+            final_share: vec![1.0 / jj as f64; n * jj],
+            deficit: vec![0.0; n],
+            tariff_sets: Default::default(),
+            product_groups: self
+                .groups
+                .iter()
+                .map(|g| BaselineProductGroup {
+                    importer: g.importer,
+                    group: g.group.clone(),
+                    sector: g.sector,
+                    exporter: g.exporter,
+                    weight: g.weight,
+                    base_rate: g.base_rate,
+                    source: g.source.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Writes `economies.csv`, `sectors.csv`, `flows.csv`, `io.csv`, `final_demand.csv`,
+    /// `product_groups.csv`, `validation.csv` (every observed figure against the world) and the
+    /// generated `BUILD.md` (figures of the build) to `out`,
+    /// creating the directory. `PROVENANCE.md` and `facts/` are hand-written and not touched.
     pub fn write(&self, out: &Path) -> Result<()> {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let n = self.codes.len();
@@ -783,25 +1450,15 @@ impl World {
         for (k, sec) in SECTORS.iter().enumerate() {
             for i in 0..n {
                 for j in 0..n {
-                    if k == 3 && i != j {
-                        continue;
-                    }
-                    let (tariff, flag) = if i == j {
-                        (0.0, "domestic_derived")
-                    } else if self.observed[i * n + j] {
-                        (self.tariff[j], "observed")
-                    } else {
-                        (self.tariff[j], "gravity_filled")
-                    };
                     let _ = writeln!(
                         s,
-                        "{},{},{},{:.0},{:.4},{}",
+                        "{},{},{},{:.0},{:.6},{}",
                         sec.0,
                         self.codes[i],
                         self.codes[j],
                         self.flow(k, i, j),
-                        tariff,
-                        flag
+                        self.mfn_tariff(k, j, i),
+                        self.flag(k, i, j)
                     );
                 }
             }
@@ -831,10 +1488,52 @@ impl World {
             }
         }
         write_file(&out.join("final_demand.csv"), &s)?;
+        let mut s = String::from("importer,group,sector,exporter,weight,base_rate,source\n");
+        for g in &self.groups {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{:.6},{:.6},\"{}\"",
+                self.codes[g.importer],
+                g.group,
+                SECTORS[g.sector].0,
+                g.exporter.map_or("", |e| self.codes[e].as_str()),
+                g.weight,
+                g.base_rate,
+                g.source
+            );
+        }
+        write_file(&out.join("product_groups.csv"), &s)?;
+        let mut s = String::from("figure,source,subject,observed,world,deviation_pct\n");
+        for v in &self.validation {
+            let dev = if v.observed != 0.0 {
+                let d = 100.0 * (v.world / v.observed - 1.0);
+                format!("{:.2}", if d.abs() < 0.005 { 0.0 } else { d })
+            } else {
+                String::new()
+            };
+            let num = |x: f64| {
+                if x.abs() >= 1e3 {
+                    format!("{x:.0}")
+                } else {
+                    format!("{x:.4}")
+                }
+            };
+            let _ = writeln!(
+                s,
+                "\"{}\",{},{},{},{},{dev}",
+                v.figure,
+                v.source,
+                v.subject,
+                num(v.observed),
+                num(v.world)
+            );
+        }
+        write_file(&out.join("validation.csv"), &s)?;
         let head =
             "# Build figures of apac-americas-2014\n\nGenerated by `tradesim data build-world` \
-                    from `../shared/facts/`; do not edit. Every number below is MODEL-GENERATED \
-                    unless it quotes the facts or the paper.\n\n";
+                    from `../shared/facts/`, `data/apac-americas-2014/facts/` and the agreements of \
+                    `scenarios/baseline-2014.ron`; do not edit. Every number below is \
+                    MODEL-GENERATED unless it quotes the facts or the paper.\n\n";
         write_file(&out.join("BUILD.md"), &format!("{head}{}", self.summary))?;
         Ok(())
     }
@@ -848,9 +1547,28 @@ fn write_file(path: &Path, s: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Writes the facts files besides economies_2014.csv and bilateral_2014.csv with their
+    /// headers only, and empty extra facts, into `dir`.
+    fn other_facts(dir: &Path) {
+        for (f, h) in [
+            ("bilateral_2014_tradhist.csv", "exporter,importer,value_usd,source\n"),
+            ("tariffs_2014.csv", "iso3,mfn_primary_simple\n"),
+            ("import_shares_2014.csv", "iso3,food,manuf\n"),
+            ("services_2014.csv", "iso3,services_exports_usd,services_imports_usd\n"),
+            (
+                "product_groups_2014.csv",
+                "importer,group,sector,exporter,import_value_usd,value_year,value_key,base_rate,rate_key\n",
+            ),
+            ("wto_ttd_mtn_2014.csv", "reporter,product_code,trade_weighted\n"),
+        ] {
+            std::fs::write(dir.join(f), h).unwrap();
+        }
+    }
+
     #[test]
     fn facts_without_observed_pairs_give_an_error_not_a_panic() {
         let d = tempfile::tempdir().unwrap();
+        other_facts(d.path());
         std::fs::write(
             d.path().join("economies_2014.csv"),
             "iso3,name,gdp_usd,exports_usd,imports_usd,mfn_all,mfn_all_weighted,share_agri,share_fuels_mining,share_manuf,lat,lon,languages,borders\n\
@@ -862,13 +1580,16 @@ mod tests {
             "exporter,importer,value_usd,year,source\n",
         )
         .unwrap();
-        let e = build(d.path()).unwrap_err().to_string();
+        let e = build(d.path(), d.path(), Path::new("unused.ron"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("gravity fit"), "{e}");
     }
 
     #[test]
     fn an_economy_without_export_shares_is_named_with_its_row() {
         let d = tempfile::tempdir().unwrap();
+        other_facts(d.path());
         std::fs::write(
             d.path().join("economies_2014.csv"),
             "iso3,name,gdp_usd,exports_usd,imports_usd,mfn_all,mfn_all_weighted,share_agri,share_fuels_mining,share_manuf,lat,lon,languages,borders\n\
@@ -880,30 +1601,28 @@ mod tests {
             "exporter,importer,value_usd,year,source\nAAA,BBB,5e7,2014,COW4\nBBB,AAA,4e7,2014,COW4\n",
         )
         .unwrap();
-        let e = build(d.path()).unwrap_err().to_string();
+        let e = build(d.path(), d.path(), Path::new("unused.ron"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("economies_2014.csv, row 3") && e.contains("BBB"),
             "{e}"
         );
     }
 
-    fn check(gdp: f64, exp: [f64; 3], imp: [f64; 3]) -> DomesticSales {
+    fn check(gdp: f64, exp: [f64; 4], imp: [f64; 4]) -> DomesticSales {
         let d = domestic_sales(gdp, exp, imp).unwrap();
         // Value added equals GDP with the value-added shares, every final demand clears FD_MIN.
-        let va: f64 = (0..4)
-            .map(|k| va_share(k) * (d.domestic[k] + if k < 3 { exp[k] } else { 0.0 }))
-            .sum();
+        let va: f64 = (0..4).map(|k| va_share(k) * (d.domestic[k] + exp[k])).sum();
         assert!((va / gdp - 1.0).abs() < 1e-12, "{va} vs {gdp}");
         for k in 0..4 {
-            let x = d.domestic[k] + if k < 3 { imp[k] } else { 0.0 };
+            let x = d.domestic[k] + imp[k];
             assert!(
                 d.final_demand[k] >= FD_MIN * x * (1.0 - 1e-9),
                 "{k}: {:?}",
                 d
             );
-            let inter: f64 = (0..4)
-                .map(|j| d.io[j][k] * (d.domestic[j] + if j < 3 { exp[j] } else { 0.0 }))
-                .sum();
+            let inter: f64 = (0..4).map(|j| d.io[j][k] * (d.domestic[j] + exp[j])).sum();
             assert!((x - inter - d.final_demand[k]).abs() < 1e-6 * x.max(1.0));
         }
         d
@@ -912,7 +1631,11 @@ mod tests {
     #[test]
     fn domestic_sales_follow_the_formula_for_an_ordinary_economy() {
         // Japan-like: exports and imports small against GDP.
-        let d = check(4.9e12, [1.0e10, 3.4e10, 6.0e11], [6.0e10, 2.5e11, 5.0e11]);
+        let d = check(
+            4.9e12,
+            [1.0e10, 3.4e10, 6.0e11, 1.6e11],
+            [6.0e10, 2.5e11, 5.0e11, 1.9e11],
+        );
         for k in 0..3 {
             assert!((d.domestic[k] / (DOMESTIC_GDP_RATIO[k] * 4.9e12) - 1.0).abs() < 1e-12);
         }
@@ -922,11 +1645,20 @@ mod tests {
     #[test]
     fn domestic_sales_adjust_for_a_fuel_exporter_and_a_re_exporter() {
         // Fuel exporter: fuel exports large against GDP.
-        let d = check(1.7e10, [5.0e7, 9.7e9, 7.0e8], [8.0e8, 3.0e8, 2.5e9]);
+        let d = check(
+            1.7e10,
+            [5.0e7, 9.7e9, 7.0e8, 5.0e8],
+            [8.0e8, 3.0e8, 2.5e9, 2.0e9],
+        );
         assert!(d.domestic[1] > DOMESTIC_GDP_RATIO[1] * 1.7e10);
         // Re-exporter: exports 1.8 times GDP.
-        let d = check(2.9e11, [6.0e10, 7.0e10, 3.9e11], [7.0e10, 6.0e10, 4.6e11]);
+        let d = check(
+            2.9e11,
+            [6.0e10, 7.0e10, 3.9e11, 1.07e11],
+            [7.0e10, 6.0e10, 4.6e11, 7.4e10],
+        );
         assert!(d.domestic[2] < DOMESTIC_GDP_RATIO[2] * 2.9e11);
+        assert!(d.domestic[3] > 0.0);
     }
 
     #[test]
