@@ -512,11 +512,19 @@ impl<'b> PieceColumn<'b> {
 }
 
 /// Parses a number the way `str::parse::<f64>` does, with a fast path for plain decimals
-/// (`-12`, `3.25`): at most 15 digits, so the digits form an integer `m < 2^53` and the value
-/// is `m / 10^k` with `10^k` exact (k ≤ 15), a single correctly rounded division, which is the
-/// correctly rounded value of the decimal (Clinger 1990), as the general parser gives.
+/// ([`parse_plain_decimal`]).
 #[inline]
 fn parse_number(cell: &[u8]) -> Option<f64> {
+    parse_plain_decimal(cell).or_else(|| std::str::from_utf8(cell).ok()?.parse::<f64>().ok())
+}
+
+/// A plain decimal (`-12`, `3.25`, `5.`) of at most 15 digits, or `None` for anything else
+/// (exponents, signs other than a leading `-`, spaces, longer numbers). The digits form an
+/// integer `m < 2^53` and the value is `m / 10^k` with `10^k` exact (k ≤ 15): a single
+/// correctly rounded division, which is the correctly rounded value of the decimal
+/// (Clinger 1990), the value `str::parse::<f64>` gives.
+#[inline]
+pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
@@ -531,15 +539,15 @@ fn parse_number(cell: &[u8]) -> Option<f64> {
     let plain = !int.is_empty()
         && int.len() + frac.len() <= 15
         && int.iter().chain(frac).all(u8::is_ascii_digit);
-    if plain {
-        let m = int
-            .iter()
-            .chain(frac)
-            .fold(0u64, |a, &d| a * 10 + u64::from(d - b'0')) as f64;
-        let v = m / POW10[frac.len()];
-        return Some(if neg { -v } else { v });
+    if !plain {
+        return None;
     }
-    std::str::from_utf8(cell).ok()?.parse::<f64>().ok()
+    let m = int
+        .iter()
+        .chain(frac)
+        .fold(0u64, |a, &d| a * 10 + u64::from(d - b'0')) as f64;
+    let v = m / POW10[frac.len()];
+    Some(if neg { -v } else { v })
 }
 
 /// The parsed rows of one piece of the file.
@@ -1089,9 +1097,28 @@ mod tests {
     #[test]
     fn fast_numbers_equal_the_standard_parser() {
         let mut cases: Vec<String> = [
-            "0", "-0", "5.", "007", "1.0000", "0.1", "0.3", "-2.5", "123456789012345",
-            "1234567890123456", "9007199254740993", "1e5", "+4", ".5", "inf", "NaN", "1.2.3",
-            "12a", "-", "", "0.000000000000001", "99999999999999.9",
+            "0",
+            "-0",
+            "5.",
+            "007",
+            "1.0000",
+            "0.1",
+            "0.3",
+            "-2.5",
+            "123456789012345",
+            "1234567890123456",
+            "9007199254740993",
+            "1e5",
+            "+4",
+            ".5",
+            "inf",
+            "NaN",
+            "1.2.3",
+            "12a",
+            "-",
+            "",
+            "0.000000000000001",
+            "99999999999999.9",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -1133,7 +1160,11 @@ mod tests {
         let p = dir.path().join("d.csv");
         let mut body = String::from("e, n ,late\r\n");
         for i in 0..3000 {
-            let late = if i == 2500 { "x".to_string() } else { format!("{:03}", i % 7) };
+            let late = if i == 2500 {
+                "x".to_string()
+            } else {
+                format!("{:03}", i % 7)
+            };
             body.push_str(&format!("E{} ,{}.50,{late}\r\n", i % 3, i));
             if i == 10 {
                 body.push('\n');
@@ -1142,12 +1173,18 @@ mod tests {
         std::fs::write(&p, &body).unwrap();
         let ds = Dataset::from_csv(&p).unwrap();
         assert_eq!(ds.nrows(), 3000);
-        let Some(Column::Text(e)) = ds.column("e") else { panic!() };
+        let Some(Column::Text(e)) = ds.column("e") else {
+            panic!()
+        };
         assert_eq!(e.labels().len(), 3);
         assert_eq!(e.get(4), "E1");
-        let Some(Column::Numeric(n)) = ds.column("n") else { panic!() };
+        let Some(Column::Numeric(n)) = ds.column("n") else {
+            panic!()
+        };
         assert_eq!(n[2999], 2999.5);
-        let Some(Column::Text(late)) = ds.column("late") else { panic!() };
+        let Some(Column::Text(late)) = ds.column("late") else {
+            panic!()
+        };
         assert_eq!(late.get(8), "001");
         assert_eq!(late.get(2500), "x");
         // The same file with a quoted cell reads the same.

@@ -3,7 +3,8 @@
 
 use super::scenario::Columns;
 use crate::error::{Error, Result};
-use std::collections::{BTreeSet, HashMap};
+use crate::estimate::data::FxMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One row of the data set in a loaded year.
@@ -27,8 +28,8 @@ pub struct Panel {
     pub columns: Vec<String>,
     pub obs: Vec<Obs>,
     /// Output and expenditure by economy and year, when the data carry them.
-    output: HashMap<(i64, usize), (f64, usize)>,
-    expenditure: HashMap<(i64, usize), (f64, usize)>,
+    output: FxMap<(i64, usize), (f64, usize)>,
+    expenditure: FxMap<(i64, usize), (f64, usize)>,
 }
 
 /// A covariate as written in a scenario: a column, or `ln(column)` / `log(column)`.
@@ -62,6 +63,10 @@ impl Covariate {
 }
 
 fn parse_number(text: &str) -> f64 {
+    // Plain decimals (`12`, `-3.25`) by the reader's exact fast path; anything else as before.
+    if let Some(v) = crate::estimate::data::parse_plain_decimal(text.as_bytes()) {
+        return v;
+    }
     let t = text.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("na") || t == "." {
         return f64::NAN;
@@ -116,20 +121,15 @@ pub fn load_panel(
         .map(|c| find(c, "trade-cost covariate"))
         .collect::<Result<_>>()?;
 
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: FxMap<String, usize> = FxMap::default();
+    // The last code looked up per column: sorted files repeat an exporter row after row.
+    let mut last: [Option<usize>; 2] = [None, None];
     let mut names_seen: Vec<String> = Vec::new();
-    // (line, year, exporter, importer, trade, covariates, output, expenditure)
-    type RawRow = (
-        usize,
-        i64,
-        usize,
-        usize,
-        f64,
-        Vec<f64>,
-        Option<f64>,
-        Option<f64>,
-    );
-    let mut raw: Vec<RawRow> = Vec::new();
+    // The rows, economies numbered in order of appearance until all are read; beside them
+    // each row's output and expenditure when the data carry them.
+    let mut obs: Vec<Obs> = Vec::new();
+    let mut levels: Vec<(Option<f64>, Option<f64>)> = Vec::new();
+    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut record = csv::StringRecord::new();
     let mut line = 1;
     loop {
@@ -157,7 +157,7 @@ pub fn load_panel(
         if !years.contains(&year) {
             continue;
         }
-        let mut id = |s: &str| -> Result<usize> {
+        let mut id = |slot: usize, s: &str| -> Result<usize> {
             let s = s.trim();
             if s.is_empty() {
                 return Err(Error::data(
@@ -166,13 +166,22 @@ pub fn load_panel(
                     "empty economy code; fill in the exporter and importer",
                 ));
             }
-            Ok(*index.entry(s.to_string()).or_insert_with(|| {
-                names_seen.push(s.to_string());
-                names_seen.len() - 1
-            }))
+            if let Some(k) = last[slot].filter(|&k| names_seen[k] == s) {
+                return Ok(k);
+            }
+            let k = match index.get(s) {
+                Some(&k) => k,
+                None => {
+                    names_seen.push(s.to_string());
+                    index.insert(s.to_string(), names_seen.len() - 1);
+                    names_seen.len() - 1
+                }
+            };
+            last[slot] = Some(k);
+            Ok(k)
         };
-        let e = id(&record[c_exp])?;
-        let i = id(&record[c_imp])?;
+        let e = id(0, &record[c_exp])?;
+        let i = id(1, &record[c_imp])?;
         let trade = parse_number(&record[c_trade]);
         if !trade.is_finite() {
             return Err(Error::data(
@@ -224,7 +233,22 @@ pub fn load_panel(
         };
         let y = level(c_out, "output")?;
         let x = level(c_expd, "expenditure")?;
-        raw.push((line, year, e, i, trade, values, y, x));
+        if obs.len() == 1024 {
+            // Room for the whole file at the bytes per row so far (no doubling and copying).
+            let per_row = record.position().map_or(0, |p| p.byte()) / 1024;
+            obs.reserve((file_len / per_row.max(1)) as usize * 11 / 10);
+        }
+        obs.push(Obs {
+            line,
+            year,
+            exporter: e,
+            importer: i,
+            trade,
+            values,
+        });
+        if c_out.is_some() || c_expd.is_some() {
+            levels.push((y, x));
+        }
     }
     // sort economies by name
     let mut order: Vec<usize> = (0..names_seen.len()).collect();
@@ -234,13 +258,14 @@ pub fn load_panel(
         rank[k] = r;
     }
     let sorted: Vec<String> = order.iter().map(|&k| names_seen[k].clone()).collect();
-    let mut seen: HashMap<(i64, usize, usize), usize> = HashMap::new();
-    let mut output = HashMap::new();
-    let mut expenditure = HashMap::new();
-    let mut obs = Vec::with_capacity(raw.len());
-    for (line, year, e, i, trade, values, y, x) in raw {
-        let (e, i) = (rank[e], rank[i]);
-        if let Some(first) = seen.insert((year, e, i), line) {
+    let mut output = FxMap::default();
+    let mut expenditure = FxMap::default();
+    let mut seen = RowIndex::new(&obs, sorted.len());
+    for (k, o) in obs.iter_mut().enumerate() {
+        let (line, year) = (o.line, o.year);
+        let (e, i) = (rank[o.exporter], rank[o.importer]);
+        (o.exporter, o.importer) = (e, i);
+        if let Some(first) = seen.insert(year, e, i, line) {
             return Err(Error::data(
                 path,
                 line,
@@ -250,6 +275,7 @@ pub fn load_panel(
                 ),
             ));
         }
+        let (y, x) = levels.get(k).copied().unwrap_or((None, None));
         for (map, v, who, what) in [
             (&mut output, y, e, "output"),
             (&mut expenditure, x, i, "expenditure"),
@@ -273,14 +299,6 @@ pub fn load_panel(
                 }
             }
         }
-        obs.push(Obs {
-            line,
-            year,
-            exporter: e,
-            importer: i,
-            trade,
-            values,
-        });
     }
     Ok(Panel {
         path: path.to_path_buf(),
@@ -290,6 +308,54 @@ pub fn load_panel(
         output,
         expenditure,
     })
+}
+
+/// The first line of each (year, exporter, importer) seen so far, to find repeated rows: a
+/// table over years × economies² when that is not much larger than the data (a complete
+/// panel), a hash map otherwise (a sparse one).
+enum RowIndex {
+    Dense {
+        years: Vec<i64>,
+        n: usize,
+        first: Vec<usize>,
+    },
+    Sparse(FxMap<(i64, usize, usize), usize>),
+}
+
+impl RowIndex {
+    fn new(obs: &[Obs], n: usize) -> RowIndex {
+        let mut years: Vec<i64> = obs.iter().map(|o| o.year).collect();
+        years.sort_unstable();
+        years.dedup();
+        let cells = years.len().saturating_mul(n).saturating_mul(n);
+        if cells <= 4 * obs.len() + (1 << 16) {
+            RowIndex::Dense {
+                years,
+                n,
+                first: vec![0; cells],
+            }
+        } else {
+            let mut map = FxMap::default();
+            map.reserve(obs.len());
+            RowIndex::Sparse(map)
+        }
+    }
+
+    /// Records `line` for the cell; the earlier line when the cell was seen before.
+    fn insert(&mut self, year: i64, e: usize, i: usize, line: usize) -> Option<usize> {
+        match self {
+            RowIndex::Dense { years, n, first } => {
+                let y = years.binary_search(&year).expect("every year is listed");
+                let slot = &mut first[(y * *n + e) * *n + i];
+                if *slot != 0 {
+                    return Some(*slot);
+                }
+                *slot = line;
+                None
+            }
+            RowIndex::Sparse(map) => map.insert((year, e, i), line),
+        }
+    }
 }
 
 /// One year as complete `N × N` matrices over the economies of that year.
@@ -400,6 +466,91 @@ impl Panel {
             Ok(v.ln())
         } else {
             Ok(v)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Columns {
+        Columns::default()
+    }
+
+    /// A complete panel of `n` economies (one named with a comma and a quote) for `years`.
+    fn panel_csv(n: usize, years: &[i64]) -> String {
+        let name = |k: usize| {
+            if k == 1 {
+                "\"A, \"\"B\"\"\"".to_string()
+            } else {
+                format!("E{k:03}")
+            }
+        };
+        let mut s = String::from("exporter,importer,year,trade,dist\n");
+        for &y in years {
+            for i in 0..n {
+                for j in 0..n {
+                    let d = 1.0 + (i as f64 - j as f64).abs();
+                    s.push_str(&format!("{},{},{y},{},{d}\n", name(i), name(j), 100.0 / d));
+                }
+            }
+        }
+        s
+    }
+
+    /// Rows load with economies in sorted order, numbers as `str::parse` gives them; a
+    /// repeated row is named with both lines, in a complete panel (the table) and a sparse one
+    /// (the hash map).
+    #[test]
+    fn rows_load_and_repeats_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        let body = panel_csv(4, &[2001, 2002]);
+        std::fs::write(&p, &body).unwrap();
+        let cols = vec!["dist".to_string()];
+        let panel = load_panel(&p, &columns(), &[2002], &cols).unwrap();
+        assert_eq!(panel.names, ["A, \"B\"", "E000", "E002", "E003"]);
+        assert_eq!(panel.obs.len(), 16);
+        let o = &panel.obs[4]; // 2002, "A, \"B\"" -> E000: the fifth row of 2002
+        assert_eq!((o.line, o.year, o.exporter, o.importer), (22, 2002, 0, 1));
+        assert_eq!((o.trade, o.values[0]), (50.0, 2.0));
+        let yd = panel.year(2002).unwrap();
+        assert_eq!(yd.trade[1], 50.0);
+
+        let mut repeated = body.clone();
+        repeated.push_str("E002,E003,2002,1,1\n");
+        std::fs::write(&p, &repeated).unwrap();
+        let e = load_panel(&p, &columns(), &[2001, 2002], &cols)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 34") && e.contains("first is row 29"), "{e}");
+
+        // 400 economies, each exporting to one other: 160,000 cells for 401 rows.
+        let mut sparse = String::from("exporter,importer,year,trade,dist\n");
+        for k in 0..400 {
+            sparse.push_str(&format!("E{k:03},E{:03},2001,1,1\n", (k + 1) % 400));
+        }
+        sparse.push_str("E007,E008,2001,1,1\n");
+        std::fs::write(&p, &sparse).unwrap();
+        let e = load_panel(&p, &columns(), &[2001], &cols)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 402") && e.contains("first is row 9"), "{e}");
+    }
+
+    #[test]
+    fn numbers_parse_as_before() {
+        for (t, v) in [
+            ("12", 12.0),
+            (" 3.5 ", 3.5),
+            ("-0.25", -0.25),
+            ("1e3", 1000.0),
+        ] {
+            assert_eq!(parse_number(t), v, "{t}");
+        }
+        for t in ["", "NA", ".", "x", "1.2.3"] {
+            assert!(parse_number(t).is_nan(), "{t}");
         }
     }
 }
