@@ -22,8 +22,10 @@ impl Table {
             .collect();
         // On CRLF files the crate puts a record's start on the `\n` that ends the line before it.
         let line_of = |byte: u64| newlines.partition_point(|&k| (k as u64) <= byte) + 1;
+        // Headers are trimmed here, fields where they are read ([`Table::text`]): the crate's
+        // field trimming copies every record twice.
         let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
+            .trim(csv::Trim::Headers)
             .from_reader(bytes.as_slice());
         let header: Vec<String> = rdr
             .headers()
@@ -32,10 +34,15 @@ impl Table {
             .map(|s| s.trim_start_matches('\u{feff}').to_string())
             .collect();
         let mut rows = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.map_err(|e| csv_error(path, e, &line_of))?;
+        // One record read into again and again, each row kept as an exact-size copy (a fresh
+        // record per row would grow its buffers step by step).
+        let mut rec = csv::StringRecord::new();
+        while rdr
+            .read_record(&mut rec)
+            .map_err(|e| csv_error(path, e, &line_of))?
+        {
             let line = rec.position().map(|p| line_of(p.byte())).unwrap_or(0);
-            rows.push((line, rec));
+            rows.push((line, rec.clone()));
         }
         Ok(Table {
             path: path.to_path_buf(),
@@ -79,8 +86,9 @@ impl Table {
         self.header.iter().position(|h| h == name)
     }
 
+    /// The field in column `col` of `row`, without leading and trailing whitespace.
     pub fn text<'a>(&self, row: &'a (usize, csv::StringRecord), col: usize) -> Result<&'a str> {
-        row.1.get(col).ok_or_else(|| {
+        row.1.get(col).map(str::trim).ok_or_else(|| {
             Error::data(
                 &self.path,
                 row.0,
