@@ -234,7 +234,9 @@ pub fn load_panel(
         let y = level(c_out, "output")?;
         let x = level(c_expd, "expenditure")?;
         if obs.len() == 1024 {
-            // Room for the whole file at the bytes per row so far (no doubling and copying).
+            // Room for the rows the file holds at the bytes read per kept row so far (no
+            // doubling and copying); rows of other years count in, so an over-estimate of a
+            // multi-year file reserves address space that is never touched.
             let per_row = record.position().map_or(0, |p| p.byte()) / 1024;
             obs.reserve((file_len / per_row.max(1)) as usize * 11 / 10);
         }
