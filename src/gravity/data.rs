@@ -238,7 +238,9 @@ pub fn load_panel(
             // doubling and copying); rows of other years count in, so an over-estimate of a
             // multi-year file reserves address space that is never touched.
             let per_row = record.position().map_or(0, |p| p.byte()) / 1024;
-            obs.reserve((file_len / per_row.max(1)) as usize * 11 / 10);
+            let rows = usize::try_from(file_len / per_row.max(1)).unwrap_or(usize::MAX);
+            // A refused reservation only means growing by doubling, as without one.
+            let _ = obs.try_reserve(rows.saturating_add(rows / 10));
         }
         obs.push(Obs {
             line,
