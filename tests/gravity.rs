@@ -8,7 +8,7 @@ use common::{root, shared_data as shared};
 use tradesim::gravity::{run_gravity_scenario, write_gravity_tables, GravityOutcome};
 use tradesim::model::gravity::{self, synthetic::synthetic, SolverOptions};
 
-fn row<'a>(o: &'a GravityOutcome, c: &str) -> &'a tradesim::gravity::EconomyRow {
+fn row<'a>(o: &'a GravityOutcome, c: &str) -> &'a tradesim::gravity::GravityEconomyRow {
     o.economies.iter().find(|r| r.economy == c).unwrap()
 }
 

@@ -13,5 +13,7 @@ pub mod run;
 pub mod scenario;
 
 pub use report::write_gravity_tables;
-pub use run::{run_gravity_scenario, run_scenario, BilateralRow, EconomyRow, GravityOutcome};
+pub use run::{
+    run_gravity_scenario, run_scenario, GravityBilateralRow, GravityEconomyRow, GravityOutcome,
+};
 pub use scenario::{load_gravity_scenario, parse_gravity_scenario, GravityScenario};

@@ -17,7 +17,6 @@ use super::{pct, InvestmentRow};
 use super::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -33,22 +32,7 @@ const MAX_HEAT: usize = 25;
 /// At most this many sectors per tariff chart, so the all-sector line keeps a colour of its own.
 const MAX_SECTORS: usize = 6;
 
-/// A row of `summary.csv` (written by batches): the distribution of a measure over draws.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SummaryRow {
-    pub scenario: String,
-    pub year: i32,
-    pub economy: String,
-    pub measure: String,
-    pub mean: f64,
-    pub median: f64,
-    pub p05: f64,
-    pub p95: f64,
-    #[serde(default)]
-    pub draws: Option<u64>,
-    #[serde(default)]
-    pub failed: Option<u64>,
-}
+pub use super::summary::SummaryRow;
 
 /// Bilateral flows of the central run (draw 0) summed over sectors: (base, value).
 pub type BilateralTotals = BTreeMap<(String, i32, String, String), (f64, f64)>;
@@ -735,7 +719,7 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                     format!(" ({})", esc(&m.baseline.description))
                 },
                 m.base_year,
-                esc(&super::compact_years(&c.years)),
+                esc(&crate::scenario::compact_years(&c.years)),
                 if active.is_empty() {
                     "none".to_string()
                 } else {
@@ -1073,7 +1057,7 @@ fn outcomes(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
     let failed = d
         .summary
         .iter()
-        .filter_map(|r| Some((r.failed?, r.draws?)))
+        .map(|r| (r.failed, r.draws))
         .filter(|(f, _)| *f > 0)
         .max();
     if let Some((f, n)) = failed {
@@ -1499,7 +1483,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                     ("data provenance", m.baseline.provenance.clone().unwrap_or_else(|| "no README.md or PROVENANCE.md beside the baseline data".into())),
                     ("flow flags", flags),
                     ("base year", m.base_year.to_string()),
-                    ("years solved", super::compact_years(&m.years)),
+                    ("years solved", crate::scenario::compact_years(&m.years)),
                     ("deficits", m.deficits.clone()),
                     ("input-output links", if m.input_output { "yes".into() } else { "no (γ = 1)".into() }),
                     ("trade elasticities θ", theta.join(", ")),

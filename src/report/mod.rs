@@ -49,7 +49,7 @@ pub struct EconomyRow {
     pub compared_with: String,
 }
 
-fn base_year_label() -> String {
+pub(crate) fn base_year_label() -> String {
     "base_year".into()
 }
 
@@ -521,7 +521,7 @@ pub fn summary(b: &Baseline, run: &RunOutcome, members: &[usize], top: usize) ->
 pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
     use std::fmt::Write;
     let b = &s.baseline;
-    let (base, years) = crate::simulate::resolve_paths(s);
+    let (base, years) = crate::scenario::resolve_paths(s);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -534,7 +534,7 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
         s.base_year
     );
     let _ = writeln!(out, "world: {}", b.describe());
-    let _ = writeln!(out, "years: {}", compact_years(&s.years));
+    let _ = writeln!(out, "years: {}", crate::scenario::compact_years(&s.years));
     let _ = writeln!(
         out,
         "compared with: {}",
@@ -716,18 +716,6 @@ pub fn world_groups_summary(s: &crate::scenario::Scenario) -> String {
         }
     }
     out
-}
-
-/// Years as a range (`2014–2035`) when consecutive, else a list.
-pub(crate) fn compact_years(ys: &[i32]) -> String {
-    match (ys.first(), ys.last()) {
-        (Some(a), Some(z)) if ys.len() as i32 == z - a + 1 && ys.len() > 2 => format!("{a}–{z}"),
-        _ => ys
-            .iter()
-            .map(|y| y.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 #[cfg(test)]

@@ -1227,7 +1227,7 @@ fn reference_path(
             "the reference {} does not solve year(s) {} that this scenario solves (it solves {}); give the reference a horizon that covers the scenario's years",
             path.display(),
             missing.join(", "),
-            crate::report::compact_years(&ref_years)
+            compact_years(&ref_years)
         )));
     }
     // The reference contributes its policy; the model settings are the scenario's.
@@ -1867,11 +1867,11 @@ fn validate_investment(
     for e in &v.from_estimate {
         match estimate_coefficient(&e.file, &e.coefficient) {
             Ok(b) => match e.provisions {
-                crate::invest::Provisions::Pta => betas.pta = b,
-                crate::invest::Provisions::InvestmentChapter => betas.investment_chapter = b,
-                crate::invest::Provisions::BitEquivalent => betas.bit_equivalent = b,
-                crate::invest::Provisions::Deep => betas.deep = b,
-                crate::invest::Provisions::None => errors.push(src.error(
+                crate::policy::Provisions::Pta => betas.pta = b,
+                crate::policy::Provisions::InvestmentChapter => betas.investment_chapter = b,
+                crate::policy::Provisions::BitEquivalent => betas.bit_equivalent = b,
+                crate::policy::Provisions::Deep => betas.deep = b,
+                crate::policy::Provisions::None => errors.push(src.error(
                     Some("from_estimate"),
                     "None",
                     "investment.from_estimate: provisions `None` has no effect to estimate; name Pta, InvestmentChapter, BitEquivalent or Deep",
@@ -2094,5 +2094,29 @@ pub fn file_kind(text: &str) -> FileKind {
         "Batch" => FileKind::Batch,
         "StructuralGravity" => FileKind::StructuralGravity,
         _ => FileKind::Unknown,
+    }
+}
+
+/// The policy of every year of the scenario, resolved (for `check`, the reports and the solve):
+/// the base year's, then each solved year's.
+pub fn resolve_paths(s: &Scenario) -> (crate::policy::YearPolicy, Vec<crate::policy::YearPolicy>) {
+    let base = crate::policy::resolve_year(&s.baseline, &s.agreements, s.base_year, false);
+    let years = s
+        .years
+        .iter()
+        .map(|&y| crate::policy::resolve_year(&s.baseline, &s.agreements, y, true))
+        .collect();
+    (base, years)
+}
+
+/// Years as a range (`2014–2035`) when consecutive, else a list.
+pub fn compact_years(ys: &[i32]) -> String {
+    match (ys.first(), ys.last()) {
+        (Some(a), Some(z)) if ys.len() as i32 == z - a + 1 && ys.len() > 2 => format!("{a}–{z}"),
+        _ => ys
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }

@@ -75,16 +75,7 @@ pub struct RunOutcome {
     pub compared_with_label: String,
 }
 
-/// The policy of every year of the scenario, resolved (for `check` and the reports).
-pub fn resolve_paths(s: &Scenario) -> (YearPolicy, Vec<YearPolicy>) {
-    let base = policy::resolve_year(&s.baseline, &s.agreements, s.base_year, false);
-    let years = s
-        .years
-        .iter()
-        .map(|&y| policy::resolve_year(&s.baseline, &s.agreements, y, true))
-        .collect();
-    (base, years)
-}
+pub use crate::scenario::resolve_paths;
 
 /// Solve the scenario: the baseline equilibrium, then every year in parallel. `on_year` is
 /// called after each year is solved (for a progress bar).
