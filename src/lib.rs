@@ -22,6 +22,7 @@ pub mod estimate;
 pub mod gravity;
 pub mod invest;
 pub mod model;
+pub mod output;
 pub mod policy;
 pub mod report;
 pub mod scenario;

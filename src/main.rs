@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use tradesim::{estimate, report, scenario, simulate};
+use tradesim::{estimate, output, report, scenario, simulate};
 
 /// Set when stdout is a closed pipe (`tradesim check FILE | head -2`): further output is
 /// dropped, the command finishes its work (outputs are still written whole) and exits quietly.
@@ -165,7 +165,7 @@ enum Command {
         keep_going: bool,
         /// Per-draw bilateral tables: none, central (draw 0), summary (plus streaming moments), all.
         #[arg(long, default_value = "central")]
-        bilateral: report::batch::BilateralMode,
+        bilateral: output::batch::BilateralMode,
         /// Scenario × draw units solved in parallel between writes (bounds memory).
         #[arg(long, default_value_t = 16)]
         chunk: usize,
@@ -507,7 +507,7 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         return Err("--fe-out and --fitted-out take one --formula; run the model alone".into());
     }
     for p in a.fe_out.iter().chain(&a.fitted_out) {
-        report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
+        output::staging::check_new_file(p, a.force).map_err(|e| e.to_string())?;
     }
     let bar = ProgressBar::new(opts.max_iter as u64);
     bar.set_style(
@@ -613,7 +613,7 @@ fn run_gravity(
 ) -> tradesim::error::Result<()> {
     let g = tradesim::gravity::load_gravity_scenario(scenario)?;
     let inputs = [scenario.to_path_buf(), g.data.clone()];
-    let staged = report::output::OutputDir::begin(out, force, &inputs)?;
+    let staged = output::OutputDir::begin(out, force, &inputs)?;
     let outcome = tradesim::gravity::run_scenario(&g)?;
     tradesim::gravity::write_gravity_tables(&outcome, staged.staging_dir())?;
     staged.commit()?;
@@ -721,7 +721,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // An interrupted run leaves no partial output: remove the staging directories, exit 130.
     let _ = ctrlc::set_handler(|| {
-        report::output::abandon_all();
+        output::staging::abandon_all();
         esayln!("interrupted: no output was written");
         std::process::exit(130);
     });
@@ -766,7 +766,7 @@ fn main() -> ExitCode {
             report,
             draws,
         } => {
-            let opts = report::batch::BatchOptions {
+            let opts = simulate::batch::BatchOptions {
                 shard,
                 keep_going,
                 bilateral,
@@ -894,7 +894,7 @@ fn write_report(
                 ),
             ));
         }
-        data.set_meta(report::meta::scenario_meta(&s));
+        data.set_meta(output::meta::scenario_meta(&s));
     }
     let path = report::html::write(dir, &data)?;
     sayln!("wrote {}", path.display());
@@ -953,15 +953,15 @@ fn run(
     }
     let s = scenario::load(path)?;
     warn_all(&s.warnings);
-    let staged = report::output::OutputDir::begin(out, force, &s.inputs)?;
+    let staged = output::OutputDir::begin(out, force, &s.inputs)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
     let result = simulate::run(&s, &|| bar.inc(1));
     bar.finish_and_clear();
     let outcome = result?;
-    let tables = report::tables(&s.baseline, &outcome);
-    let mut files = report::table_files(&tables, format == Format::Json)?;
-    let meta = report::meta::ReportMeta::new(vec![report::meta::scenario_meta(&s)]);
-    files.push((report::meta::FILE.to_string(), meta.to_json()));
+    let tables = simulate::tables(&s.baseline, &outcome);
+    let mut files = output::table_files(&tables, format == Format::Json)?;
+    let meta = output::meta::ReportMeta::new(vec![output::meta::scenario_meta(&s)]);
+    files.push((output::meta::FILE.to_string(), meta.to_json()));
     if html {
         let data = report::html::ReportData::from_tables(meta, &tables, &out.display().to_string());
         files.push((
@@ -977,7 +977,16 @@ fn run(
     if !quiet {
         sayln!("world: {}", s.baseline.describe());
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
-        say!("{}", report::summary(&s.baseline, &outcome, &members, 10));
+        say!(
+            "{}",
+            report::summary(
+                &s.baseline,
+                &tables,
+                &outcome.compared_with_label,
+                &members,
+                10
+            )
+        );
         sayln!("\nwrote {} in {}", files.join(", "), out.display());
     }
     Ok(())
@@ -1041,7 +1050,7 @@ fn run_batch(
     path: &std::path::Path,
     out: &std::path::Path,
     threads: Option<usize>,
-    opts: &report::batch::BatchOptions,
+    opts: &simulate::batch::BatchOptions,
     draws: Option<u32>,
     quiet: bool,
     force: bool,
@@ -1055,7 +1064,7 @@ fn run_batch(
             .map_err(|e| tradesim::error::Error::invalid(format!("--draws {n}"), e.to_string()))?;
     }
     warn_all(&b.warnings());
-    let staged = report::output::OutputDir::begin(out, force, &b.inputs)?;
+    let staged = output::OutputDir::begin(out, force, &b.inputs)?;
     let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
     let total = years as u64 * (b.draws as u64 + 1);
     let total = match opts.shard {
@@ -1063,7 +1072,7 @@ fn run_batch(
         None => total,
     };
     let bar = progress(total, quiet, &format!("batch {}", b.name));
-    let result = report::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
+    let result = simulate::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
     bar.finish_and_clear();
     // The library names its options; the command line names its flags.
     let rep = result.map_err(|e| match e {
@@ -1076,14 +1085,14 @@ fn run_batch(
         ),
         other => other,
     })?;
-    let mut meta = report::meta::ReportMeta::new(
+    let mut meta = output::meta::ReportMeta::new(
         b.scenarios
             .iter()
-            .map(report::meta::scenario_meta)
+            .map(output::meta::scenario_meta)
             .collect(),
     );
     meta.focus = b.focus.clone();
-    staged.write(report::meta::FILE, &meta.to_json())?;
+    staged.write(output::meta::FILE, &meta.to_json())?;
     if html {
         let data = report::html::ReportData::load(staged.staging_dir())?;
         report::html::write(staged.staging_dir(), &data)?;
@@ -1093,7 +1102,7 @@ fn run_batch(
         let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
         say!(
             "{}",
-            report::batch::comparison_table(&rep.summary, &names, &b.focus)
+            report::comparison_table(&rep.summary, &names, &b.focus)
         );
         if !rep.failed.is_empty() {
             sayln!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
@@ -1118,7 +1127,7 @@ struct SlurmArgs<'a> {
     no_submit: bool,
     threads: Option<usize>,
     draws: Option<u32>,
-    opts: &'a report::batch::BatchOptions,
+    opts: &'a simulate::batch::BatchOptions,
     force: bool,
     quiet: bool,
 }
@@ -1297,7 +1306,7 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
             "submitted batch `{}` to SLURM: array job {} (shard(s) {} of {n}) and merge job {}, which merges the shards when every one has ended",
             b.name,
             s.array_job,
-            report::batch::shard_list(&shards),
+            output::batch::shard_list(&shards),
             s.merge_job
         );
         sayln!("  job directory: {}", dir.display());
@@ -1333,8 +1342,8 @@ fn merge_job(dir: &std::path::Path) -> tradesim::error::Result<()> {
 }
 
 fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force, dirs)?;
-    let rep = report::batch::merge(dirs, &staged)?;
+    let staged = output::OutputDir::begin(out, force, dirs)?;
+    let rep = output::batch::merge(dirs, &staged)?;
     staged.commit()?;
     sayln!(
         "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
@@ -1362,7 +1371,7 @@ fn synthetic_world(
     if !(1..=99).contains(&sectors) {
         return Err(Error::invalid("--sectors", "must be between 1 and 99"));
     }
-    let staged = report::output::OutputDir::begin(out, force, &[])?;
+    let staged = output::OutputDir::begin(out, force, &[])?;
     let b = tradesim::data::synthetic::world(economies, sectors, io, seed);
     tradesim::data::tidy::write(&b, staged.staging_dir())?;
     let members: Vec<String> = b
@@ -1376,7 +1385,7 @@ fn synthetic_world(
          Scenario(\n    name: \"synthetic-{economies}x{sectors}\",\n    baseline: Csv(\".\"),\n    base_year: 2014,\n    horizon: 2015,\n    agreements: [\n        (name: \"FTA\", entry_into_force: 2015, members: [{}]),\n    ],\n)\n",
         members.join(", ")
     );
-    report::write_all(
+    output::write_all(
         staged.staging_dir(),
         &[("scenario.ron", scenario.into_bytes())],
     )?;
@@ -1395,7 +1404,7 @@ fn synthetic_fdi(
     seed: u64,
     force: bool,
 ) -> tradesim::error::Result<()> {
-    report::output::check_new_file(out, force)?;
+    output::staging::check_new_file(out, force)?;
     if !(2..=999).contains(&economies) {
         return Err(tradesim::error::Error::invalid(
             "--economies",
@@ -1414,7 +1423,7 @@ fn synthetic_fdi(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    report::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
+    output::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
     sayln!(
         "wrote {} (synthetic: {economies} economies, years 2002-2014, PTA effect ln 1.30 = {:.4})",
         out.display(),

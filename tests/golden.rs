@@ -55,7 +55,7 @@ fn key_outputs(path: &Path) -> Option<String> {
             };
             let run = tradesim::simulate::run(&s, &|| {})
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let t = tradesim::report::tables(&s.baseline, &run);
+            let t = tradesim::simulate::tables(&s.baseline, &run);
             let last = run.years.last().unwrap().year;
             out.push_str("year,economy,real_income_pct,welfare_pct,exports_pct,imports_pct\n");
             for r in t.economies.iter().filter(|r| r.year == last) {

@@ -52,7 +52,7 @@ fn num(v: f64) -> String {
 }
 
 /// The rows as CSV under `header`; `numeric` are the values behind each row's numbers, which
-/// must be finite (no table is written with NaN or infinity: see `report::finite`).
+/// must be finite (no table is written with NaN or infinity: see `output::finite`).
 fn render(
     table: &str,
     header: &[&str],
@@ -150,7 +150,7 @@ pub fn write_gravity_tables(o: &GravityOutcome, dir: &Path) -> Result<[PathBuf; 
         ("economies.csv", economies_csv(o)?),
         ("bilateral.csv", bilateral_csv(o)?),
     ];
-    crate::report::write_all(dir, &files)?;
+    crate::output::write_all(dir, &files)?;
     let finals = [dir.join(files[0].0), dir.join(files[1].0)];
     Ok(finals)
 }

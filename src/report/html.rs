@@ -11,11 +11,11 @@
 //! the browser that N charts rendered and writes the result (and any script error) into
 //! `#render-check`, which the browser test reads.
 
-use super::meta::{ReportMeta, ScenarioMeta};
 use super::svg::{self, esc, fmt_num, Bar, BarChart, HeatMap, LineChart, Series};
-use super::{pct, InvestmentRow};
-use super::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
 use crate::error::{Error, Result};
+use crate::output::meta::{self, ReportMeta, ScenarioMeta};
+use crate::output::{pct, InvestmentRow};
+use crate::output::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -32,7 +32,7 @@ const MAX_HEAT: usize = 25;
 /// At most this many sectors per tariff chart, so the all-sector line keeps a colour of its own.
 const MAX_SECTORS: usize = 6;
 
-pub use super::summary::SummaryRow;
+pub use crate::output::summary::SummaryRow;
 
 /// Bilateral flows of the central run (draw 0) summed over sectors: (base, value).
 pub type BilateralTotals = BTreeMap<(String, i32, String, String), (f64, f64)>;
@@ -161,9 +161,9 @@ impl ReportData {
                 if r.stage.is_empty() {
                     let first = seen.insert((r.scenario.clone(), r.draw));
                     r.stage = if first {
-                        super::STAGE_BASELINE
+                        crate::output::STAGE_BASELINE
                     } else {
-                        super::STAGE_YEAR
+                        crate::output::STAGE_YEAR
                     }
                     .into();
                 }
@@ -190,7 +190,7 @@ impl ReportData {
                 }
             })?;
         }
-        let m = dir.join(super::meta::FILE);
+        let m = dir.join(meta::FILE);
         if m.is_file() {
             let text = std::fs::read_to_string(&m).map_err(|e| Error::io(&m, e))?;
             d.meta = serde_json::from_str(&text).map_err(|e| {
@@ -201,7 +201,7 @@ impl ReportData {
                 )
             })?;
         } else {
-            d.absent.push(super::meta::FILE.into());
+            d.absent.push(meta::FILE.into());
         }
         Ok(d)
     }
@@ -210,7 +210,7 @@ impl ReportData {
     pub fn set_meta(&mut self, m: ScenarioMeta) {
         self.meta.scenarios.retain(|s| s.name != m.name);
         self.meta.scenarios.push(m);
-        self.absent.retain(|a| a != super::meta::FILE);
+        self.absent.retain(|a| a != meta::FILE);
     }
 
     /// Combine the tables of another directory (e.g. separate runs compared as options).
@@ -301,10 +301,10 @@ fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 /// Write `report.html` into `dir`, whole or not at all.
 /// A `report.html` that tradesim did not write is never replaced.
 pub fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
-    super::output::check_replaceable(dir, FILE)?;
+    crate::output::staging::check_replaceable(dir, FILE)?;
     let html = render(d);
-    super::write_all(dir, &[(FILE, html.into_bytes())])?;
-    super::output::record_files(dir, &[FILE])?;
+    crate::output::write_all(dir, &[(FILE, html.into_bytes())])?;
+    crate::output::staging::record_files(dir, &[FILE])?;
     Ok(dir.join(FILE))
 }
 
@@ -1409,7 +1409,7 @@ fn investment(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) 
                     .keys()
                     .filter_map(|y| {
                         bands
-                            .get(s, *y, h, super::summary::INWARD_FDI_PCT)
+                            .get(s, *y, h, crate::output::summary::INWARD_FDI_PCT)
                             .map(|(lo, hi)| (*y as f64, lo, hi))
                     })
                     .collect(),
@@ -1527,9 +1527,9 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2e}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                esc(&if r.stage == super::STAGE_BASELINE {
+                esc(&if r.stage == crate::output::STAGE_BASELINE {
                     format!("{} (baseline)", r.year)
-                } else if r.stage == super::STAGE_REFERENCE {
+                } else if r.stage == crate::output::STAGE_REFERENCE {
                     format!("{} (reference)", r.year)
                 } else {
                     r.year.to_string()
@@ -1553,7 +1553,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
         }
         let pts: Vec<(f64, f64)> = central
             .iter()
-            .filter(|r| r.stage == super::STAGE_YEAR)
+            .filter(|r| r.stage == crate::output::STAGE_YEAR)
             .map(|r| (r.year as f64, r.iterations as f64))
             .collect();
         if !pts.is_empty() {

@@ -203,7 +203,7 @@ pub struct Scenario {
     pub compared_with: ComparedWith,
     /// Every file and directory the scenario was read from: the files of its `extends` chain,
     /// the baseline's directory, and any estimate or FDI-stock files it names. An output
-    /// directory may not equal or contain one of them (`report::output`).
+    /// directory may not equal or contain one of them (`output::staging`).
     pub inputs: Vec<PathBuf>,
     /// What validation accepted but the user should hear about, each saying what to do
     /// (`file:line:column: message`, with the line and a caret).

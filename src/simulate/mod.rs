@@ -6,6 +6,9 @@
 
 pub mod batch;
 pub mod draws;
+pub mod tables;
+
+pub use tables::tables;
 
 use crate::data::Cube;
 use crate::error::{Error, Result};

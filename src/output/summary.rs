@@ -152,7 +152,7 @@ impl Moments {
 /// budget rather than growing with the number of draws.
 ///
 /// Each scenario × draw unit appends one block: its economy rows' [`measures`] in row order
-/// (year-major, economy-minor, as [`super::tables`] writes them). Units of a scenario are
+/// (year-major, economy-minor, as [`crate::simulate::tables`] writes them). Units of a scenario are
 /// contiguous and in draw order, as in a batch's canonical order and in merged shards.
 /// [`DrawSpill::summarise`] then reads the blocks back, a chunk of groups at a time, and
 /// computes exactly what [`summarise`] computes from records held in memory.
