@@ -606,16 +606,31 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
 
 /// `tradesim run` on a `StructuralGravity(...)` file: the single-sector structural gravity model.
 fn run_gravity(
-    scenario: &std::path::Path,
+    g: &tradesim::gravity::GravityScenario,
     out: &std::path::Path,
     quiet: bool,
     force: bool,
+    format: Format,
+    html: bool,
 ) -> tradesim::error::Result<()> {
-    let g = tradesim::gravity::load_gravity_scenario(scenario)?;
-    let inputs = [scenario.to_path_buf(), g.data.clone()];
+    let inputs = [g.path.clone(), g.data.clone()];
     let staged = output::OutputDir::begin(out, force, &inputs)?;
-    let outcome = tradesim::gravity::run_scenario(&g)?;
-    tradesim::gravity::write_gravity_tables(&outcome, staged.staging_dir())?;
+    let outcome = tradesim::gravity::run_scenario(g)?;
+    let mut files = output::gravity::table_files(&outcome, format == Format::Json)?;
+    let meta = output::meta::ReportMeta::new(vec![output::gravity::scenario_meta(g, &outcome)]);
+    files.push((output::meta::FILE.to_string(), meta.to_json()));
+    if html {
+        let tables = output::gravity::common_tables(&outcome);
+        let data = report::html::ReportData::from_tables(meta, &tables, &out.display().to_string());
+        files.push((
+            report::html::FILE.to_string(),
+            report::html::render(&data).into_bytes(),
+        ));
+    }
+    for (name, bytes) in &files {
+        staged.write(name, bytes)?;
+    }
+    let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
     staged.commit()?;
     if quiet {
         return Ok(());
@@ -643,7 +658,7 @@ fn run_gravity(
         },
         f.market_residual
     );
-    esayln!("wrote economies.csv, bilateral.csv in {}", out.display());
+    esayln!("wrote {} in {}", files.join(", "), out.display());
     Ok(())
 }
 
@@ -940,18 +955,16 @@ fn run(
     html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
-    let text = scenario::read_text(path)?;
-    match scenario::file_kind(&text) {
-        scenario::FileKind::StructuralGravity => return run_gravity(path, out, quiet, force),
-        scenario::FileKind::Batch => {
+    let s = match scenario::load_input(path)? {
+        scenario::Input::Scenario(s) => s,
+        scenario::Input::Gravity(g) => return run_gravity(&g, out, quiet, force, format, html),
+        scenario::Input::Batch(_) => {
             return Err(tradesim::error::Error::invalid(
                 path.display().to_string(),
                 "is a batch file; run it with `tradesim batch`",
             ))
         }
-        _ => {}
-    }
-    let s = scenario::load(path)?;
+    };
     warn_all(&s.warnings);
     let staged = output::OutputDir::begin(out, force, &s.inputs)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
@@ -993,10 +1006,9 @@ fn run(
 }
 
 fn check(path: &std::path::Path, all: bool) -> tradesim::error::Result<()> {
-    let text = scenario::read_text(path)?;
-    if scenario::file_kind(&text) == scenario::FileKind::StructuralGravity {
-        let g = tradesim::gravity::load_gravity_scenario(path)?;
-        sayln!(
+    match scenario::load_input(path)? {
+        scenario::Input::Gravity(g) => {
+            sayln!(
             "structural gravity scenario {}: data {}, year {}, sigma {}, reference {}, {} counterfactual change(s), {:?} procedure",
             g.name,
             g.data.display(),
@@ -1006,39 +1018,42 @@ fn check(path: &std::path::Path, all: bool) -> tradesim::error::Result<()> {
             g.counterfactual.len(),
             g.procedure
         );
-        if let Some(note) = scenario::reference_data_note(&g.data) {
-            sayln!("data: {note}");
+            if let Some(note) = scenario::reference_data_note(&g.data) {
+                sayln!("data: {note}");
+            }
         }
-    } else if scenario::file_kind(&text) == scenario::FileKind::Batch {
-        let b = scenario::batch::load(path)?;
-        warn_all(&b.warnings());
-        sayln!(
-            "batch {}: {} scenario(s), {} draw(s) each, seed {}",
-            b.name,
-            b.scenarios.len(),
-            b.draws,
-            b.seed
-        );
-        for s in &b.scenarios {
+        scenario::Input::Batch(b) => {
+            warn_all(&b.warnings());
             sayln!(
-                "  {} ({} years, {} agreements)",
-                s.name,
-                s.years.len(),
-                s.agreements.len()
+                "batch {}: {} scenario(s), {} draw(s) each, seed {}",
+                b.name,
+                b.scenarios.len(),
+                b.draws,
+                b.seed
             );
+            for s in &b.scenarios {
+                sayln!(
+                    "  {} ({} years, {} agreements)",
+                    s.name,
+                    s.years.len(),
+                    s.agreements.len()
+                );
+            }
         }
-    } else {
-        let s = scenario::load(path)?;
-        warn_all(&s.warnings);
-        say!("{}", report::policy_summary(&s, all));
-        if let Some(note) = scenario::reference_data_note(std::path::Path::new(&s.baseline.name)) {
-            sayln!("data: {note}");
-        }
-        if !all && s.agreement_origins.iter().any(|o| !o.own) {
-            sayln!(
-                "(`tradesim check --all {}` lists every agreement)",
-                path.display()
-            );
+        scenario::Input::Scenario(s) => {
+            warn_all(&s.warnings);
+            say!("{}", report::policy_summary(&s, all));
+            if let Some(note) =
+                scenario::reference_data_note(std::path::Path::new(&s.baseline.name))
+            {
+                sayln!("data: {note}");
+            }
+            if !all && s.agreement_origins.iter().any(|o| !o.own) {
+                sayln!(
+                    "(`tradesim check --all {}` lists every agreement)",
+                    path.display()
+                );
+            }
         }
     }
     sayln!("ok: {} is valid", path.display());

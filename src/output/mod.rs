@@ -17,6 +17,7 @@
 
 pub mod batch;
 pub mod finite;
+pub mod gravity;
 pub mod meta;
 pub mod staging;
 pub mod summary;

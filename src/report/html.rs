@@ -134,11 +134,18 @@ impl ReportData {
             d.absent.push("summary.csv".into());
         }
         let keep_draws = d.summary.is_empty();
-        for_each_row::<EconomyRow>(&econ, |r| {
-            if r.draw == 0 || keep_draws {
-                d.economies.push(r)
-            }
-        })?;
+        if crate::output::gravity::is_gravity_header(&csv_header(&econ)?) {
+            // A structural gravity run: its own columns, drawn in the common layout.
+            for_each_row::<crate::output::gravity::EconomyRecord>(&econ, |r| {
+                d.economies.push(r.to_common())
+            })?;
+        } else {
+            for_each_row::<EconomyRow>(&econ, |r| {
+                if r.draw == 0 || keep_draws {
+                    d.economies.push(r)
+                }
+            })?;
+        }
         let bil = dir.join("bilateral.csv");
         if bil.is_file() {
             for_each_row::<BilateralRow>(&bil, |r| add_bilateral(&mut d.bilateral, &r))?;
@@ -290,6 +297,18 @@ fn for_each_row<T: DeserializeOwned>(path: &Path, mut f: impl FnMut(T)) -> Resul
         f(row.map_err(|e| csv_error(path, &e, k, &headers))?);
     }
     Ok(())
+}
+
+/// The column names of a CSV file.
+fn csv_header(path: &Path) -> Result<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::data(path, 1, format!("{other:?}")),
+    })?;
+    let headers = r
+        .headers()
+        .map_err(|e| csv_error(path, &e, 0, &csv::StringRecord::new()))?;
+    Ok(headers.iter().map(str::to_string).collect())
 }
 
 fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {

@@ -719,6 +719,44 @@ fn many(mut errors: Vec<Error>) -> Error {
     }
 }
 
+/// A scenario-like file, loaded and checked, by kind: the one front end of `tradesim run` and
+/// `check` (and of the golden test), which dispatch on it once.
+#[derive(Debug)]
+pub enum Input {
+    /// `Scenario(...)`: the multi-sector model ([`load`]).
+    Scenario(Box<Scenario>),
+    /// `StructuralGravity(...)`: the one-sector structural gravity model
+    /// ([`crate::gravity::load_gravity_scenario`]).
+    Gravity(Box<crate::gravity::GravityScenario>),
+    /// `Batch(...)`: scenarios, grids and draws ([`batch::load`]).
+    Batch(Box<batch::Batch>),
+}
+
+impl Input {
+    /// What the file is, in words (for messages such as "is a batch file").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Input::Scenario(_) => "scenario",
+            Input::Gravity(_) => "structural gravity",
+            Input::Batch(_) => "batch",
+        }
+    }
+}
+
+/// Reads the file at `path`, tells its kind from its top-level name ([`file_kind`]) and loads
+/// it with that kind's loader. A file of no known kind is read as a `Scenario(...)`, whose
+/// loader says what is wrong.
+pub fn load_input(path: &Path) -> Result<Input> {
+    let text = read_text(path)?;
+    Ok(match file_kind(&text) {
+        FileKind::StructuralGravity => {
+            Input::Gravity(Box::new(crate::gravity::load_gravity_scenario(path)?))
+        }
+        FileKind::Batch => Input::Batch(Box::new(batch::load(path)?)),
+        FileKind::Scenario | FileKind::Unknown => Input::Scenario(Box::new(load(path)?)),
+    })
+}
+
 /// Load, merge and validate a scenario file, loading its baseline.
 pub fn load(path: &Path) -> Result<Scenario> {
     let m = load_merged(path, &mut Vec::new())?;

@@ -1,0 +1,411 @@
+//! The tables of a structural gravity outcome ([`crate::gravity`]): `economies.csv` and
+//! `bilateral.csv` (the model's own columns: resistances, real GDP, conditional GE), their JSON
+//! twins, `report_meta.json`'s entry, and the common rows ([`EconomyRow`], [`BilateralRow`])
+//! the HTML report draws, whether from memory (`run --report`) or read back from the files
+//! ([`EconomyRecord`], `tradesim report`).
+
+use super::meta::{BaselineMeta, ComparedWithMeta, ElasticityMeta, ScenarioMeta, SolverMeta};
+use super::{BilateralRow, EconomyRow, SolverRow, Tables};
+use crate::error::{Error, Result};
+use crate::gravity::{GravityOutcome, GravityScenario};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Columns of `economies.csv`.
+pub const ECONOMY_COLUMNS: &[&str] = &[
+    "scenario",
+    "year",
+    "draw",
+    "economy",
+    "exports_base",
+    "exports",
+    "imports_base",
+    "imports",
+    "real_income_pct",
+    "real_gdp_pct",
+    "imr_pct",
+    "omr_pct",
+    "price_pct",
+    "exports_pct",
+    "imports_pct",
+    "exports_conditional_pct",
+    "output_base",
+    "output",
+    "expenditure_base",
+    "expenditure",
+    "imr_base",
+    "imr_conditional",
+    "omr_base",
+    "omr_conditional",
+];
+
+/// Columns of `bilateral.csv`.
+pub const BILATERAL_COLUMNS: &[&str] = &[
+    "scenario",
+    "year",
+    "draw",
+    "exporter",
+    "importer",
+    "sector",
+    "value_base",
+    "value",
+    "change_pct",
+];
+
+/// One cell of a gravity table: text, a whole number, or a real number.
+#[derive(Debug, Clone)]
+enum Cell {
+    Text(String),
+    Int(i64),
+    Num(f64),
+}
+
+impl Cell {
+    /// The CSV text: real numbers in the shortest representation that round-trips.
+    fn csv(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Int(v) => v.to_string(),
+            Cell::Num(v) => format!("{v}"),
+        }
+    }
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Cell::Text(s) => serde_json::Value::String(s.clone()),
+            Cell::Int(v) => (*v).into(),
+            // Finite by `check` (serde_json writes a non-finite number as null).
+            Cell::Num(v) => (*v).into(),
+        }
+    }
+}
+
+/// No table is written with NaN or infinity (see [`super::finite`]): the first non-finite
+/// number is an error naming the table, row and column.
+fn check(table: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<()> {
+    for (k, r) in rows.iter().enumerate() {
+        let bad = r
+            .iter()
+            .position(|c| matches!(c, Cell::Num(v) if !v.is_finite()));
+        if let Some(bad) = bad {
+            let labels: Vec<String> = r
+                .iter()
+                .take_while(|c| !matches!(c, Cell::Num(_)))
+                .map(Cell::csv)
+                .collect();
+            return Err(Error::NotConverged(format!(
+                "{table}, row {} ({}): {} is {}; tradesim writes no table with NaN or infinity, so nothing was written: check sigma and the trade costs (their levels are raised to 1/(1−σ))",
+                k + 1,
+                labels.join(", "),
+                header.get(bad).copied().unwrap_or("a value"),
+                r[bad].csv()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The rows as CSV under `header`.
+fn render(table: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>> {
+    check(table, header, rows)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::invalid("CSV", e.to_string());
+    w.write_record(header).map_err(fail)?;
+    for r in rows {
+        w.write_record(r.iter().map(Cell::csv)).map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::invalid("CSV", e.to_string()))
+}
+
+/// The rows as a JSON array of objects with the CSV's column names (`--format json`).
+fn render_json(table: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>> {
+    check(table, header, rows)?;
+    let objects: Vec<Object> = rows.iter().map(|r| Object(header, r)).collect();
+    serde_json::to_vec_pretty(&objects).map_err(|e| Error::invalid(table, e.to_string()))
+}
+
+/// One row as a JSON object, its keys in the CSV's column order.
+struct Object<'a>(&'a [&'a str], &'a [Cell]);
+
+impl serde::Serialize for Object<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (h, c) in self.0.iter().zip(self.1) {
+            m.serialize_entry(h, &c.json())?;
+        }
+        m.end()
+    }
+}
+
+fn economy_cells(o: &GravityOutcome) -> Vec<Vec<Cell>> {
+    o.economies
+        .iter()
+        .map(|r| {
+            let mut v = vec![
+                Cell::Text(o.scenario.clone()),
+                Cell::Int(o.year),
+                Cell::Int(0),
+                Cell::Text(r.economy.clone()),
+            ];
+            v.extend(
+                [
+                    r.exports_base,
+                    r.exports,
+                    r.imports_base,
+                    r.imports,
+                    r.real_income_pct,
+                    r.real_gdp_pct,
+                    r.imr_pct,
+                    r.omr_pct,
+                    r.price_pct,
+                    r.exports_pct,
+                    r.imports_pct,
+                    r.exports_conditional_pct,
+                    r.output_base,
+                    r.output,
+                    r.expenditure_base,
+                    r.expenditure,
+                    r.imr_base,
+                    r.imr_conditional,
+                    r.omr_base,
+                    r.omr_conditional,
+                ]
+                .map(Cell::Num),
+            );
+            v
+        })
+        .collect()
+}
+
+fn bilateral_cells(o: &GravityOutcome) -> Vec<Vec<Cell>> {
+    o.bilateral
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(o.scenario.clone()),
+                Cell::Int(o.year),
+                Cell::Int(0),
+                Cell::Text(r.exporter.clone()),
+                Cell::Text(r.importer.clone()),
+                Cell::Text("all".into()),
+                Cell::Num(r.value_base),
+                Cell::Num(r.value),
+                Cell::Num(r.change_pct),
+            ]
+        })
+        .collect()
+}
+
+/// `economies.csv` as bytes.
+pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
+    render("economies.csv", ECONOMY_COLUMNS, &economy_cells(o))
+}
+
+/// `bilateral.csv` as bytes (sector "all").
+pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
+    render("bilateral.csv", BILATERAL_COLUMNS, &bilateral_cells(o))
+}
+
+/// The files of a gravity run: `economies.csv` and `bilateral.csv`, and with `json` the same
+/// rows as `economies.json` and `bilateral.json` (as [`super::table_files`] for a
+/// multi-sector run).
+pub fn table_files(o: &GravityOutcome, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+    let (economies, bilateral) = (economy_cells(o), bilateral_cells(o));
+    let mut files = vec![
+        (
+            "economies.csv".to_string(),
+            render("economies.csv", ECONOMY_COLUMNS, &economies)?,
+        ),
+        (
+            "bilateral.csv".to_string(),
+            render("bilateral.csv", BILATERAL_COLUMNS, &bilateral)?,
+        ),
+    ];
+    if json {
+        files.push((
+            "economies.json".to_string(),
+            render_json("economies.json", ECONOMY_COLUMNS, &economies)?,
+        ));
+        files.push((
+            "bilateral.json".to_string(),
+            render_json("bilateral.json", BILATERAL_COLUMNS, &bilateral)?,
+        ));
+    }
+    Ok(files)
+}
+
+/// A row of a gravity run's `economies.csv` as read back (the columns of [`ECONOMY_COLUMNS`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct EconomyRecord {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub economy: String,
+    pub exports_base: f64,
+    pub exports: f64,
+    pub imports_base: f64,
+    pub imports: f64,
+    pub real_income_pct: f64,
+    pub real_gdp_pct: f64,
+}
+
+impl EconomyRecord {
+    /// The row of the common `economies.csv` layout ([`EconomyRow`]) the report draws.
+    ///
+    /// In the one-sector model welfare is real expenditure `E_i/P_i` (`real_income_pct`), and
+    /// with one factor the real wage is real GDP `Y_i/P_i` (`real_gdp_pct`). The model has no
+    /// terms-of-trade / volume-of-trade decomposition and no tariff revenue: those are NaN
+    /// ("n/a" in the report), never zero.
+    pub fn to_common(&self) -> EconomyRow {
+        EconomyRow {
+            scenario: self.scenario.clone(),
+            year: self.year,
+            draw: self.draw,
+            economy: self.economy.clone(),
+            exports_base: self.exports_base,
+            exports: self.exports,
+            imports_base: self.imports_base,
+            imports: self.imports,
+            real_income_pct: self.real_income_pct,
+            welfare_pct: self.real_income_pct,
+            tot_pct: f64::NAN,
+            vot_pct: f64::NAN,
+            real_wage_pct: self.real_gdp_pct,
+            tariff_revenue_base: f64::NAN,
+            tariff_revenue: f64::NAN,
+            inward_fdi_base: None,
+            inward_fdi: None,
+            compared_with: super::base_year_label(),
+        }
+    }
+}
+
+/// Whether an `economies.csv` header is the gravity model's layout.
+pub fn is_gravity_header(header: &[String]) -> bool {
+    let has = |c: &str| header.iter().any(|h| h == c);
+    has("real_gdp_pct") && !has("welfare_pct")
+}
+
+/// The tables of a gravity outcome in the common layout, for the HTML report of `run --report`
+/// (the same rows `tradesim report` reads back from the files).
+pub fn common_tables(o: &GravityOutcome) -> Tables {
+    let year = o.year as i32;
+    let economies = o
+        .economies
+        .iter()
+        .map(|r| {
+            EconomyRecord {
+                scenario: o.scenario.clone(),
+                year,
+                draw: 0,
+                economy: r.economy.clone(),
+                exports_base: r.exports_base,
+                exports: r.exports,
+                imports_base: r.imports_base,
+                imports: r.imports,
+                real_income_pct: r.real_income_pct,
+                real_gdp_pct: r.real_gdp_pct,
+            }
+            .to_common()
+        })
+        .collect();
+    let bilateral = o
+        .bilateral
+        .iter()
+        .map(|r| BilateralRow {
+            scenario: o.scenario.clone(),
+            year,
+            draw: 0,
+            exporter: r.exporter.clone(),
+            importer: r.importer.clone(),
+            sector: "all".into(),
+            value_base: r.value_base,
+            value: r.value,
+            change_pct: r.change_pct,
+            compared_with: super::base_year_label(),
+        })
+        .collect();
+    let solve = |stage: &str, c: &crate::model::gravity::Convergence| SolverRow {
+        scenario: o.scenario.clone(),
+        stage: stage.into(),
+        year,
+        draw: 0,
+        iterations: c.iterations,
+        residual: c.residual,
+        quota_rounds: 1,
+    };
+    Tables {
+        economies,
+        bilateral,
+        solver: vec![
+            solve(super::STAGE_BASELINE, &o.baseline.convergence),
+            solve(super::STAGE_YEAR, &o.full.convergence),
+        ],
+        ..Default::default()
+    }
+}
+
+/// `report_meta.json`'s entry for a gravity scenario: its file, data, year, σ and solver; one
+/// sector (`all`), no agreements.
+pub fn scenario_meta(g: &GravityScenario, o: &GravityOutcome) -> ScenarioMeta {
+    let year = o.year as i32;
+    ScenarioMeta {
+        name: o.scenario.clone(),
+        file: g.path.display().to_string(),
+        description: Some(format!(
+            "single-sector structural gravity ({:?} procedure, {:?}, σ = {})",
+            o.procedure, o.orientation, o.sigma
+        )),
+        baseline: BaselineMeta {
+            name: g.data.display().to_string(),
+            description: format!(
+                "{} economies, one sector, trade flows of {} from {}",
+                o.names.len(),
+                o.year,
+                g.data.display()
+            ),
+            economies: o.names.iter().map(|n| (n.clone(), n.clone())).collect(),
+            sectors: vec!["all".into()],
+            flags: Vec::new(),
+            provenance: None,
+        },
+        base_year: year,
+        years: vec![year],
+        deficits: format!("{:?}", o.imbalances),
+        input_output: false,
+        solver: SolverMeta {
+            tolerance: g.solver.tolerance(),
+            max_iterations: g.solver.max_iterations(),
+            step: 1.0,
+        },
+        elasticities: vec![ElasticityMeta {
+            sector: "all".into(),
+            theta: g.theta(),
+            baseline_theta: g.theta(),
+        }],
+        agreements: Vec::new(),
+        tariff_paths: Vec::new(),
+        compared_with: ComparedWithMeta {
+            kind: "base_year".into(),
+            description: format!(
+                "the baseline equilibrium of {} ({:?})",
+                o.year, o.orientation
+            ),
+            ..Default::default()
+        },
+    }
+}
+
+/// Writes `economies.csv` and `bilateral.csv` into `dir` (created if needed): both are
+/// rendered first, written to temporary files, then renamed into place, so a failure leaves
+/// no partial table. Returns the two paths.
+pub fn write_gravity_tables(o: &GravityOutcome, dir: &Path) -> Result<[PathBuf; 2]> {
+    let files = [
+        ("economies.csv", economies_csv(o)?),
+        ("bilateral.csv", bilateral_csv(o)?),
+    ];
+    crate::output::write_all(dir, &files)?;
+    let finals = [dir.join(files[0].0), dir.join(files[1].0)];
+    Ok(finals)
+}
