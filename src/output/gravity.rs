@@ -52,187 +52,166 @@ pub const BILATERAL_COLUMNS: &[&str] = &[
     "change_pct",
 ];
 
-/// One cell of a gravity table: text, a whole number, or a real number.
-#[derive(Debug, Clone)]
-enum Cell {
-    Text(String),
-    Int(i64),
-    Num(f64),
+fn num(v: f64) -> String {
+    // shortest representation that round-trips
+    format!("{v}")
 }
 
-impl Cell {
-    /// The CSV text: real numbers in the shortest representation that round-trips.
-    fn csv(&self) -> String {
-        match self {
-            Cell::Text(s) => s.clone(),
-            Cell::Int(v) => v.to_string(),
-            Cell::Num(v) => format!("{v}"),
-        }
-    }
-    fn json(&self) -> serde_json::Value {
-        match self {
-            Cell::Text(s) => serde_json::Value::String(s.clone()),
-            Cell::Int(v) => (*v).into(),
-            // Finite by `check` (serde_json writes a non-finite number as null).
-            Cell::Num(v) => (*v).into(),
-        }
-    }
-}
-
-/// No table is written with NaN or infinity (see [`super::finite`]): the first non-finite
-/// number is an error naming the table, row and column.
-fn check(table: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<()> {
-    for (k, r) in rows.iter().enumerate() {
-        let bad = r
-            .iter()
-            .position(|c| matches!(c, Cell::Num(v) if !v.is_finite()));
-        if let Some(bad) = bad {
-            let labels: Vec<String> = r
-                .iter()
-                .take_while(|c| !matches!(c, Cell::Num(_)))
-                .map(Cell::csv)
-                .collect();
-            return Err(Error::NotConverged(format!(
-                "{table}, row {} ({}): {} is {}; tradesim writes no table with NaN or infinity, so nothing was written: check sigma and the trade costs (their levels are raised to 1/(1−σ))",
-                k + 1,
-                labels.join(", "),
-                header.get(bad).copied().unwrap_or("a value"),
-                r[bad].csv()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The rows as CSV under `header`.
-fn render(table: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>> {
-    check(table, header, rows)?;
+/// The rows as CSV under `header`; `numeric` are the values behind each row's numbers, which
+/// must be finite (no table is written with NaN or infinity: see `output::finite`).
+fn render(
+    table: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = (Vec<String>, Vec<f64>)>,
+) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| Error::invalid("CSV", e.to_string());
     w.write_record(header).map_err(fail)?;
-    for r in rows {
-        w.write_record(r.iter().map(Cell::csv)).map_err(fail)?;
+    for (k, (r, numbers)) in rows.enumerate() {
+        if let Some(bad) = numbers.iter().position(|v| !v.is_finite()) {
+            let col = r.len() - numbers.len() + bad;
+            return Err(Error::NotConverged(format!(
+                "{table}, row {} ({}): {} is {}; tradesim writes no table with NaN or infinity, so nothing was written: check sigma and the trade costs (their levels are raised to 1/(1−σ))",
+                k + 1,
+                r[..r.len() - numbers.len()].join(", "),
+                header.get(col).copied().unwrap_or("a value"),
+                numbers[bad]
+            )));
+        }
+        w.write_record(&r).map_err(fail)?;
     }
     w.into_inner()
         .map_err(|e| Error::invalid("CSV", e.to_string()))
 }
 
-/// The rows as a JSON array of objects with the CSV's column names (`--format json`).
-fn render_json(table: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>> {
-    check(table, header, rows)?;
-    let objects: Vec<Object> = rows.iter().map(|r| Object(header, r)).collect();
-    serde_json::to_vec_pretty(&objects).map_err(|e| Error::invalid(table, e.to_string()))
-}
-
-/// One row as a JSON object, its keys in the CSV's column order.
-struct Object<'a>(&'a [&'a str], &'a [Cell]);
-
-impl serde::Serialize for Object<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (h, c) in self.0.iter().zip(self.1) {
-            m.serialize_entry(h, &c.json())?;
-        }
-        m.end()
-    }
-}
-
-fn economy_cells(o: &GravityOutcome) -> Vec<Vec<Cell>> {
-    o.economies
-        .iter()
-        .map(|r| {
-            let mut v = vec![
-                Cell::Text(o.scenario.clone()),
-                Cell::Int(o.year),
-                Cell::Int(0),
-                Cell::Text(r.economy.clone()),
-            ];
-            v.extend(
-                [
-                    r.exports_base,
-                    r.exports,
-                    r.imports_base,
-                    r.imports,
-                    r.real_income_pct,
-                    r.real_gdp_pct,
-                    r.imr_pct,
-                    r.omr_pct,
-                    r.price_pct,
-                    r.exports_pct,
-                    r.imports_pct,
-                    r.exports_conditional_pct,
-                    r.output_base,
-                    r.output,
-                    r.expenditure_base,
-                    r.expenditure,
-                    r.imr_base,
-                    r.imr_conditional,
-                    r.omr_base,
-                    r.omr_conditional,
-                ]
-                .map(Cell::Num),
-            );
-            v
-        })
-        .collect()
-}
-
-fn bilateral_cells(o: &GravityOutcome) -> Vec<Vec<Cell>> {
-    o.bilateral
-        .iter()
-        .map(|r| {
-            vec![
-                Cell::Text(o.scenario.clone()),
-                Cell::Int(o.year),
-                Cell::Int(0),
-                Cell::Text(r.exporter.clone()),
-                Cell::Text(r.importer.clone()),
-                Cell::Text("all".into()),
-                Cell::Num(r.value_base),
-                Cell::Num(r.value),
-                Cell::Num(r.change_pct),
-            ]
-        })
-        .collect()
-}
-
 /// `economies.csv` as bytes.
 pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
-    render("economies.csv", ECONOMY_COLUMNS, &economy_cells(o))
+    render(
+        "economies.csv",
+        ECONOMY_COLUMNS,
+        o.economies.iter().map(|r| {
+            let mut v = vec![
+                o.scenario.clone(),
+                o.year.to_string(),
+                "0".into(),
+                r.economy.clone(),
+            ];
+            let numbers = [
+                r.exports_base,
+                r.exports,
+                r.imports_base,
+                r.imports,
+                r.real_income_pct,
+                r.real_gdp_pct,
+                r.imr_pct,
+                r.omr_pct,
+                r.price_pct,
+                r.exports_pct,
+                r.imports_pct,
+                r.exports_conditional_pct,
+                r.output_base,
+                r.output,
+                r.expenditure_base,
+                r.expenditure,
+                r.imr_base,
+                r.imr_conditional,
+                r.omr_base,
+                r.omr_conditional,
+            ];
+            v.extend(numbers.map(num));
+            (v, numbers.to_vec())
+        }),
+    )
 }
 
 /// `bilateral.csv` as bytes (sector "all").
 pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
-    render("bilateral.csv", BILATERAL_COLUMNS, &bilateral_cells(o))
+    render(
+        "bilateral.csv",
+        BILATERAL_COLUMNS,
+        o.bilateral.iter().map(|r| {
+            (
+                vec![
+                    o.scenario.clone(),
+                    o.year.to_string(),
+                    "0".into(),
+                    r.exporter.clone(),
+                    r.importer.clone(),
+                    "all".into(),
+                    num(r.value_base),
+                    num(r.value),
+                    num(r.change_pct),
+                ],
+                vec![r.value_base, r.value, r.change_pct],
+            )
+        }),
+    )
 }
 
 /// The files of a gravity run: `economies.csv` and `bilateral.csv`, and with `json` the same
 /// rows as `economies.json` and `bilateral.json` (as [`super::table_files`] for a
 /// multi-sector run).
 pub fn table_files(o: &GravityOutcome, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
-    let (economies, bilateral) = (economy_cells(o), bilateral_cells(o));
-    let mut files = vec![
-        (
-            "economies.csv".to_string(),
-            render("economies.csv", ECONOMY_COLUMNS, &economies)?,
-        ),
-        (
-            "bilateral.csv".to_string(),
-            render("bilateral.csv", BILATERAL_COLUMNS, &bilateral)?,
-        ),
-    ];
+    let economies = economies_csv(o)?;
+    let bilateral = bilateral_csv(o)?;
+    let mut files = Vec::new();
     if json {
-        files.push((
-            "economies.json".to_string(),
-            render_json("economies.json", ECONOMY_COLUMNS, &economies)?,
-        ));
-        files.push((
-            "bilateral.json".to_string(),
-            render_json("bilateral.json", BILATERAL_COLUMNS, &bilateral)?,
-        ));
+        // The JSON is read from the CSV just rendered, so the two always hold the same values.
+        files.push(("economies.json".to_string(), csv_to_json(&economies, 4)?));
+        files.push(("bilateral.json".to_string(), csv_to_json(&bilateral, 6)?));
     }
+    files.insert(0, ("bilateral.csv".to_string(), bilateral));
+    files.insert(0, ("economies.csv".to_string(), economies));
     Ok(files)
+}
+
+/// A CSV table as a JSON array of objects, keys in column order: the first `labels` columns
+/// are text (`year` and `draw` are whole numbers), the rest real numbers.
+fn csv_to_json(csv: &[u8], labels: usize) -> Result<Vec<u8>> {
+    let fail = |e: String| Error::invalid("JSON tables", e);
+    let mut r = csv::Reader::from_reader(csv);
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| fail(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| fail(e.to_string()))?;
+        let mut m = Vec::with_capacity(header.len());
+        for (k, cell) in rec.iter().enumerate() {
+            let v = match header[k].as_str() {
+                "year" | "draw" => cell
+                    .parse::<i64>()
+                    .map(serde_json::Value::from)
+                    .map_err(|e| fail(format!("{}: {e}", header[k])))?,
+                _ if k < labels => serde_json::Value::String(cell.to_string()),
+                _ => cell
+                    .parse::<f64>()
+                    .map(serde_json::Value::from)
+                    .map_err(|e| fail(format!("{}: {e}", header[k])))?,
+            };
+            m.push(v);
+        }
+        rows.push(m);
+    }
+    let objects: Vec<Object> = rows.iter().map(|r| Object(&header, r)).collect();
+    serde_json::to_vec_pretty(&objects).map_err(|e| fail(e.to_string()))
+}
+
+/// One row as a JSON object, its keys in the CSV's column order.
+struct Object<'a>(&'a [String], &'a [serde_json::Value]);
+
+impl serde::Serialize for Object<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (h, v) in self.0.iter().zip(self.1) {
+            m.serialize_entry(h, v)?;
+        }
+        m.end()
+    }
 }
 
 /// A row of a gravity run's `economies.csv` as read back (the columns of [`ECONOMY_COLUMNS`]).
