@@ -472,6 +472,25 @@ struct EstimateArgs {
     force: bool,
 }
 
+/// The library's messages name option fields in backticks; on the command line they are flags.
+const FLAGS: [(&str, &str); 8] = [
+    ("`max_iter`", "--max-iter"),
+    ("`demean.tol`", "--inner-tol"),
+    ("`subset`", "--subset"),
+    ("`define`", "--define"),
+    ("`cluster`", "--cluster"),
+    ("`ssc`", "--ssc"),
+    ("`table`", "--table"),
+    ("`tol`", "--tol"),
+];
+
+/// A library message in the command line's words ([`FLAGS`]).
+fn flags(message: &str) -> String {
+    FLAGS.iter().fold(message.to_string(), |m, (field, flag)| {
+        m.replace(field, flag)
+    })
+}
+
 fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     let ssc: estimate::Ssc = a
         .ssc
@@ -817,9 +836,9 @@ fn main() -> ExitCode {
                 "give --out DIR (or --job DIR)",
             )),
         },
-        Command::Etable { fits, table } => etable(&fits, &table),
+        Command::Etable { fits, table } => etable(&fits, &table).map_err(|e| e.map_text(&flags)),
         Command::Estimate(a) => {
-            estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
+            estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", flags(&m)))
         }
         Command::Data {
             command:

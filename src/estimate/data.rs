@@ -537,7 +537,7 @@ fn factorize(
                 if !x.is_finite() {
                     return Err(ds.row_error(
                         i,
-                        format!("column '{name}' (a fixed effect or cluster) is empty or not finite; remove the row with --subset or fill the value"),
+                        format!("column '{name}' (a fixed effect or cluster) is empty or not finite; remove the row with a `subset` filter or fill the value"),
                     ));
                 }
                 let x = if x == 0.0 { 0.0 } else { x };
@@ -556,7 +556,7 @@ fn factorize(
                 if s.is_empty() {
                     return Err(ds.row_error(
                         i,
-                        format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with --subset or fill the value"),
+                        format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with a `subset` filter or fill the value"),
                     ));
                 }
                 let next = map.len() as u32;

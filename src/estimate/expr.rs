@@ -476,7 +476,7 @@ impl Dataset {
     pub fn define(&mut self, definition: &str) -> Result<()> {
         let (name, expr) = definition.split_once('=').ok_or_else(|| {
             Error::invalid(
-                format!("--define '{definition}'"),
+                format!("`define` '{definition}'"),
                 "expected 'name = expression', e.g. 'pair = ifelse(exporter == importer, 0, pair_id)'",
             )
         })?;
@@ -487,7 +487,7 @@ impl Dataset {
                 .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
         {
             return Err(Error::invalid(
-                format!("--define '{definition}'"),
+                format!("`define` '{definition}'"),
                 format!("'{name}' is not a valid column name (letters, digits, '_' and '.')"),
             ));
         }

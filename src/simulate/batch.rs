@@ -48,7 +48,7 @@ pub fn shard(units: &[Unit], k: usize, n: usize) -> std::ops::Range<usize> {
 pub type UnitResult = std::result::Result<RunOutcome, String>;
 
 /// Solve one unit: perturb the scenario with the draw's parameters, then run it.
-pub fn solve_unit(batch: &Batch, unit: Unit, on_year: &(dyn Fn() + Sync)) -> UnitResult {
+pub fn solve_unit(batch: &Batch, unit: Unit, observer: &dyn super::Observe) -> UnitResult {
     let s = &batch.scenarios[unit.scenario];
     let scenario = if unit.draw == 0 {
         s.clone()
@@ -56,7 +56,7 @@ pub fn solve_unit(batch: &Batch, unit: Unit, on_year: &(dyn Fn() + Sync)) -> Uni
         let values = draws::draw_values(batch, &s.name, unit.draw);
         draws::perturb(s, &values)?
     };
-    let mut run = super::run(&scenario, on_year).map_err(|e| e.to_string())?;
+    let mut run = super::run(&scenario, observer).map_err(|e| e.to_string())?;
     for y in &mut run.years {
         y.draw = unit.draw;
     }
@@ -79,7 +79,7 @@ pub fn run_batch(
     batch: &Batch,
     opts: &BatchOptions,
     out: &OutputDir,
-    on_year: &(dyn Fn() + Sync),
+    observer: &dyn super::Observe,
 ) -> Result<BatchReport> {
     let all = units(batch);
     let (k, n) = opts.shard.unwrap_or((1, 1));
@@ -122,7 +122,7 @@ pub fn run_batch(
     for chunk in mine.chunks(opts.chunk.max(1)) {
         let results: Vec<_> = chunk
             .par_iter()
-            .map(|u| (*u, solve_unit(batch, *u, on_year)))
+            .map(|u| (*u, solve_unit(batch, *u, observer)))
             .collect();
         for (u, r) in results {
             let s = &batch.scenarios[u.scenario];
