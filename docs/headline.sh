@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The headline scenarios on the built-in world: real income change (%) in each scenario's last
-# year against its solved 2014 baseline, for the economies the policy questions are about.
+# year against what the scenario is compared with (`compared_with`: the reference path's same
+# year for the agreements that happened or were negotiated, the solved 2014 baseline for the
+# ex-post files), for the economies the policy questions are about.
 # Prints a Markdown table (docs/world.md quotes it). Rerun after any change to the scenario
 # files or the world:
 #
@@ -33,7 +35,7 @@ if [ ! -x "$bin" ]; then
 fi
 
 economies="JPN VNM MYS BRN MEX CHL PER KOR CHN"
-scenarios="tpp12 cptpp rcep15 pacific-alliance japan-mexico-expost japan-chile-expost japan-peru-expost japan-epas-tpp-agri"
+scenarios="tpp12 tpp12-depth cptpp cptpp-depth rcep15 rcep15-depth pacific-alliance pacific-alliance-depth japan-mexico-expost japan-chile-expost japan-peru-expost japan-epas-tpp-agri"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -66,9 +68,12 @@ for s in $scenarios; do
     continue
   fi
   awk -F, -v want="$economies" -v name="$s" '
-    NR == 1 { next }
+    NR == 1 {
+      for (k = 1; k <= NF; k++) { if ($k == "year") y = NF - k; if ($k == "economy") c = NF - k; if ($k == "real_income_pct") r = NF - k }
+      next
+    }
     {
-      year = $(NF - 15); econ = $(NF - 13); ri = $(NF - 8)
+      year = $(NF - y); econ = $(NF - c); ri = $(NF - r)
       if (year > last) last = year
       v[year, econ] = ri
     }

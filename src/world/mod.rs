@@ -598,45 +598,38 @@ impl<'a> Builder<'a> {
         let summary = &mut self.summary;
         let (mut floored, mut capped) = (Vec::new(), Vec::new());
         let observed = |k: usize| self.source[k].is_some();
-        for i in 0..row {
+        // ROW's prior cell on one side of economy `i`: `cell(s)` indexes `i`'s cell with listed
+        // economy `s` (exports: i → s; imports: s → i), `total` is `i`'s exports or imports.
+        let mut row_cell = |a: &[f64],
+                            cell: &dyn Fn(usize) -> usize,
+                            total: f64,
+                            cap_side: f64,
+                            what: &str,
+                            i: usize| {
             // The cap applies where the economy's flows with the listed economies are mostly
             // gravity-filled (less than half of their prior value observed).
-            let listed: f64 = (0..row).map(|j| a[i * n + j]).sum();
+            let listed: f64 = (0..row).map(|s| a[cell(s)]).sum();
             let seen: f64 = (0..row)
-                .filter(|&j| observed(i * n + j))
-                .map(|j| a[i * n + j])
+                .filter(|&s| observed(cell(s)))
+                .map(|s| a[cell(s)])
                 .sum();
             let cap = if seen < 0.5 * listed {
-                cap_x
+                cap_side
             } else {
                 1.0 - ROW_FLOOR
             };
-            let rho = (ec[i].exports - listed) / ec[i].exports;
+            let rho = (total - listed) / total;
             if rho < ROW_FLOOR {
-                floored.push(format!("{} exports", ec[i].code));
+                floored.push(format!("{} {what}", ec[i].code));
             } else if rho > cap {
-                capped.push(format!("{} exports ({:.0}%)", ec[i].code, rho * 100.0));
+                capped.push(format!("{} {what} ({:.0}%)", ec[i].code, rho * 100.0));
             }
             let rho = rho.clamp(ROW_FLOOR, cap);
-            a[i * n + row] = rho / (1.0 - rho) * listed;
-            let listed: f64 = (0..row).map(|s| a[s * n + i]).sum();
-            let seen: f64 = (0..row)
-                .filter(|&s| observed(s * n + i))
-                .map(|s| a[s * n + i])
-                .sum();
-            let cap = if seen < 0.5 * listed {
-                cap_m
-            } else {
-                1.0 - ROW_FLOOR
-            };
-            let rho = (ec[i].imports - listed) / ec[i].imports;
-            if rho < ROW_FLOOR {
-                floored.push(format!("{} imports", ec[i].code));
-            } else if rho > cap {
-                capped.push(format!("{} imports ({:.0}%)", ec[i].code, rho * 100.0));
-            }
-            let rho = rho.clamp(ROW_FLOOR, cap);
-            a[row * n + i] = rho / (1.0 - rho) * listed;
+            rho / (1.0 - rho) * listed
+        };
+        for i in 0..row {
+            a[i * n + row] = row_cell(a, &|j| i * n + j, ec[i].exports, cap_x, "exports", i);
+            a[row * n + i] = row_cell(a, &|s| s * n + i, ec[i].imports, cap_m, "imports", i);
         }
         let prior_row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
         let prior_row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
