@@ -623,6 +623,32 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The end of the one run path, for both models: the tables' files, `report_meta.json` and,
+/// given the tables, `report.html`, written into the staging directory and committed. Returns
+/// the names of the files written.
+fn commit_run(
+    staged: output::OutputDir,
+    mut files: Vec<(String, Vec<u8>)>,
+    scenario: output::meta::ScenarioMeta,
+    report_tables: Option<&output::Tables>,
+    out: &std::path::Path,
+) -> tradesim::error::Result<Vec<String>> {
+    let meta = output::meta::ReportMeta::new(vec![scenario]);
+    files.push((output::meta::FILE.to_string(), meta.to_json()));
+    if let Some(tables) = report_tables {
+        let data = report::html::ReportData::from_tables(meta, tables, &out.display().to_string());
+        files.push((
+            report::html::FILE.to_string(),
+            report::html::render(&data).into_bytes(),
+        ));
+    }
+    for (name, bytes) in &files {
+        staged.write(name, bytes)?;
+    }
+    staged.commit()?;
+    Ok(files.into_iter().map(|(n, _)| n).collect())
+}
+
 /// `tradesim run` on a `StructuralGravity(...)` file: the single-sector structural gravity model.
 fn run_gravity(
     g: &tradesim::gravity::GravityScenario,
@@ -635,22 +661,14 @@ fn run_gravity(
     let inputs = [g.path.clone(), g.data.clone()];
     let staged = output::OutputDir::begin(out, force, &inputs)?;
     let outcome = tradesim::gravity::run_scenario(g)?;
-    let mut files = output::gravity::table_files(&outcome, format == Format::Json)?;
-    let meta = output::meta::ReportMeta::new(vec![output::gravity::scenario_meta(g, &outcome)]);
-    files.push((output::meta::FILE.to_string(), meta.to_json()));
-    if html {
-        let tables = output::gravity::common_tables(&outcome);
-        let data = report::html::ReportData::from_tables(meta, &tables, &out.display().to_string());
-        files.push((
-            report::html::FILE.to_string(),
-            report::html::render(&data).into_bytes(),
-        ));
-    }
-    for (name, bytes) in &files {
-        staged.write(name, bytes)?;
-    }
-    let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
-    staged.commit()?;
+    let files = commit_run(
+        staged,
+        output::gravity::table_files(&outcome, format == Format::Json)?,
+        output::gravity::scenario_meta(g, &outcome),
+        html.then(|| output::gravity::common_tables(&outcome))
+            .as_ref(),
+        out,
+    )?;
     if quiet {
         return Ok(());
     }
@@ -991,21 +1009,13 @@ fn run(
     bar.finish_and_clear();
     let outcome = result?;
     let tables = simulate::tables(&s.baseline, &outcome);
-    let mut files = output::table_files(&tables, format == Format::Json)?;
-    let meta = output::meta::ReportMeta::new(vec![output::meta::scenario_meta(&s)]);
-    files.push((output::meta::FILE.to_string(), meta.to_json()));
-    if html {
-        let data = report::html::ReportData::from_tables(meta, &tables, &out.display().to_string());
-        files.push((
-            report::html::FILE.to_string(),
-            report::html::render(&data).into_bytes(),
-        ));
-    }
-    for (name, bytes) in &files {
-        staged.write(name, bytes)?;
-    }
-    let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
-    staged.commit()?;
+    let files = commit_run(
+        staged,
+        output::table_files(&tables, format == Format::Json)?,
+        output::meta::scenario_meta(&s),
+        html.then_some(&tables),
+        out,
+    )?;
     if !quiet {
         sayln!("world: {}", s.baseline.describe());
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
