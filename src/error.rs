@@ -42,6 +42,38 @@ pub enum Error {
 }
 
 impl Error {
+    /// The same error with the text of every message passed through `f`: the library names
+    /// option fields (`max_iter`, `subset`); the binary maps them to its flags with this.
+    pub fn map_text(self, f: &dyn Fn(&str) -> String) -> Error {
+        match self {
+            Error::Io { .. } => self,
+            Error::Data { path, row, message } => Error::Data {
+                path,
+                row,
+                message: f(&message),
+            },
+            Error::Invalid { context, message } => Error::Invalid {
+                context: f(&context),
+                message: f(&message),
+            },
+            Error::Scenario {
+                path,
+                line,
+                column,
+                message,
+                snippet,
+            } => Error::Scenario {
+                path,
+                line,
+                column,
+                message: f(&message),
+                snippet,
+            },
+            Error::NotConverged(m) => Error::NotConverged(f(&m)),
+            Error::Many(v) => Error::Many(v.into_iter().map(|e| e.map_text(f)).collect()),
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use tradesim::{estimate, report, scenario, simulate};
+use tradesim::{estimate, output, report, scenario, simulate};
 
 /// Set when stdout is a closed pipe (`tradesim check FILE | head -2`): further output is
 /// dropped, the command finishes its work (outputs are still written whole) and exits quietly.
@@ -165,7 +165,7 @@ enum Command {
         keep_going: bool,
         /// Per-draw bilateral tables: none, central (draw 0), summary (plus streaming moments), all.
         #[arg(long, default_value = "central")]
-        bilateral: report::batch::BilateralMode,
+        bilateral: output::batch::BilateralMode,
         /// Scenario × draw units solved in parallel between writes (bounds memory).
         #[arg(long, default_value_t = 16)]
         chunk: usize,
@@ -472,6 +472,25 @@ struct EstimateArgs {
     force: bool,
 }
 
+/// The library's messages name option fields in backticks; on the command line they are flags.
+const FLAGS: [(&str, &str); 8] = [
+    ("`max_iter`", "--max-iter"),
+    ("`demean.tol`", "--inner-tol"),
+    ("`subset`", "--subset"),
+    ("`define`", "--define"),
+    ("`cluster`", "--cluster"),
+    ("`ssc`", "--ssc"),
+    ("`table`", "--table"),
+    ("`tol`", "--tol"),
+];
+
+/// A library message in the command line's words ([`FLAGS`]).
+fn flags(message: &str) -> String {
+    FLAGS.iter().fold(message.to_string(), |m, (field, flag)| {
+        m.replace(field, flag)
+    })
+}
+
 fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     let ssc: estimate::Ssc = a
         .ssc
@@ -507,7 +526,7 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
         return Err("--fe-out and --fitted-out take one --formula; run the model alone".into());
     }
     for p in a.fe_out.iter().chain(&a.fitted_out) {
-        report::output::check_new_file(p, a.force).map_err(|e| e.to_string())?;
+        output::staging::check_new_file(p, a.force).map_err(|e| e.to_string())?;
     }
     let bar = ProgressBar::new(opts.max_iter as u64);
     bar.set_style(
@@ -604,19 +623,52 @@ fn estimate_cmd(a: EstimateArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The end of the one run path, for both models: the tables' files, `report_meta.json` and,
+/// given the tables, `report.html`, written into the staging directory and committed. Returns
+/// the names of the files written.
+fn commit_run(
+    staged: output::OutputDir,
+    mut files: Vec<(String, Vec<u8>)>,
+    scenario: output::meta::ScenarioMeta,
+    report_tables: Option<&output::Tables>,
+    out: &std::path::Path,
+) -> tradesim::error::Result<Vec<String>> {
+    let meta = output::meta::ReportMeta::new(vec![scenario]);
+    files.push((output::meta::FILE.to_string(), meta.to_json()));
+    if let Some(tables) = report_tables {
+        let data = report::html::ReportData::from_tables(meta, tables, &out.display().to_string());
+        files.push((
+            report::html::FILE.to_string(),
+            report::html::render(&data).into_bytes(),
+        ));
+    }
+    for (name, bytes) in &files {
+        staged.write(name, bytes)?;
+    }
+    staged.commit()?;
+    Ok(files.into_iter().map(|(n, _)| n).collect())
+}
+
 /// `tradesim run` on a `StructuralGravity(...)` file: the single-sector structural gravity model.
 fn run_gravity(
-    scenario: &std::path::Path,
+    g: &tradesim::gravity::GravityScenario,
     out: &std::path::Path,
     quiet: bool,
     force: bool,
+    format: Format,
+    html: bool,
 ) -> tradesim::error::Result<()> {
-    let g = tradesim::gravity::load_gravity_scenario(scenario)?;
-    let inputs = [scenario.to_path_buf(), g.data.clone()];
-    let staged = report::output::OutputDir::begin(out, force, &inputs)?;
-    let outcome = tradesim::gravity::run_scenario(&g)?;
-    tradesim::gravity::write_gravity_tables(&outcome, staged.staging_dir())?;
-    staged.commit()?;
+    let inputs = [g.path.clone(), g.data.clone()];
+    let staged = output::OutputDir::begin(out, force, &inputs)?;
+    let outcome = tradesim::gravity::run_scenario(g)?;
+    let files = commit_run(
+        staged,
+        output::gravity::table_files(&outcome, format == Format::Json)?,
+        output::gravity::scenario_meta(g, &outcome),
+        html.then(|| output::gravity::common_tables(&outcome))
+            .as_ref(),
+        out,
+    )?;
     if quiet {
         return Ok(());
     }
@@ -643,7 +695,7 @@ fn run_gravity(
         },
         f.market_residual
     );
-    esayln!("wrote economies.csv, bilateral.csv in {}", out.display());
+    esayln!("wrote {} in {}", files.join(", "), out.display());
     Ok(())
 }
 
@@ -721,7 +773,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // An interrupted run leaves no partial output: remove the staging directories, exit 130.
     let _ = ctrlc::set_handler(|| {
-        report::output::abandon_all();
+        output::staging::abandon_all();
         esayln!("interrupted: no output was written");
         std::process::exit(130);
     });
@@ -766,7 +818,7 @@ fn main() -> ExitCode {
             report,
             draws,
         } => {
-            let opts = report::batch::BatchOptions {
+            let opts = simulate::batch::BatchOptions {
                 shard,
                 keep_going,
                 bilateral,
@@ -802,9 +854,9 @@ fn main() -> ExitCode {
                 "give --out DIR (or --job DIR)",
             )),
         },
-        Command::Etable { fits, table } => etable(&fits, &table),
+        Command::Etable { fits, table } => etable(&fits, &table).map_err(|e| e.map_text(&flags)),
         Command::Estimate(a) => {
-            estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", m))
+            estimate_cmd(a).map_err(|m| tradesim::error::Error::invalid("estimate", flags(&m)))
         }
         Command::Data {
             command:
@@ -894,7 +946,7 @@ fn write_report(
                 ),
             ));
         }
-        data.set_meta(report::meta::scenario_meta(&s));
+        data.set_meta(output::meta::scenario_meta(&s));
     }
     let path = report::html::write(dir, &data)?;
     sayln!("wrote {}", path.display());
@@ -940,54 +992,52 @@ fn run(
     html: bool,
 ) -> tradesim::error::Result<()> {
     set_threads(threads)?;
-    let text = scenario::read_text(path)?;
-    match scenario::file_kind(&text) {
-        scenario::FileKind::StructuralGravity => return run_gravity(path, out, quiet, force),
-        scenario::FileKind::Batch => {
+    let s = match scenario::load_input(path)? {
+        scenario::Input::Scenario(s) => s,
+        scenario::Input::Gravity(g) => return run_gravity(&g, out, quiet, force, format, html),
+        scenario::Input::Batch(_) => {
             return Err(tradesim::error::Error::invalid(
                 path.display().to_string(),
                 "is a batch file; run it with `tradesim batch`",
             ))
         }
-        _ => {}
-    }
-    let s = scenario::load(path)?;
+    };
     warn_all(&s.warnings);
-    let staged = report::output::OutputDir::begin(out, force, &s.inputs)?;
+    let staged = output::OutputDir::begin(out, force, &s.inputs)?;
     let bar = progress(s.years.len() as u64, quiet, &format!("solving {}", s.name));
     let result = simulate::run(&s, &|| bar.inc(1));
     bar.finish_and_clear();
     let outcome = result?;
-    let tables = report::tables(&s.baseline, &outcome);
-    let mut files = report::table_files(&tables, format == Format::Json)?;
-    let meta = report::meta::ReportMeta::new(vec![report::meta::scenario_meta(&s)]);
-    files.push((report::meta::FILE.to_string(), meta.to_json()));
-    if html {
-        let data = report::html::ReportData::from_tables(meta, &tables, &out.display().to_string());
-        files.push((
-            report::html::FILE.to_string(),
-            report::html::render(&data).into_bytes(),
-        ));
-    }
-    for (name, bytes) in &files {
-        staged.write(name, bytes)?;
-    }
-    let files: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
-    staged.commit()?;
+    let tables = simulate::tables(&s.baseline, &outcome);
+    let files = commit_run(
+        staged,
+        output::table_files(&tables, format == Format::Json)?,
+        output::meta::scenario_meta(&s),
+        html.then_some(&tables),
+        out,
+    )?;
     if !quiet {
         sayln!("world: {}", s.baseline.describe());
         let members = s.changed_members(s.years.last().copied().unwrap_or(s.base_year));
-        say!("{}", report::summary(&s.baseline, &outcome, &members, 10));
+        say!(
+            "{}",
+            report::summary(
+                &s.baseline,
+                &tables,
+                &outcome.compared_with_label,
+                &members,
+                10
+            )
+        );
         sayln!("\nwrote {} in {}", files.join(", "), out.display());
     }
     Ok(())
 }
 
 fn check(path: &std::path::Path, all: bool) -> tradesim::error::Result<()> {
-    let text = scenario::read_text(path)?;
-    if scenario::file_kind(&text) == scenario::FileKind::StructuralGravity {
-        let g = tradesim::gravity::load_gravity_scenario(path)?;
-        sayln!(
+    match scenario::load_input(path)? {
+        scenario::Input::Gravity(g) => {
+            sayln!(
             "structural gravity scenario {}: data {}, year {}, sigma {}, reference {}, {} counterfactual change(s), {:?} procedure",
             g.name,
             g.data.display(),
@@ -997,39 +1047,42 @@ fn check(path: &std::path::Path, all: bool) -> tradesim::error::Result<()> {
             g.counterfactual.len(),
             g.procedure
         );
-        if let Some(note) = scenario::reference_data_note(&g.data) {
-            sayln!("data: {note}");
+            if let Some(note) = scenario::reference_data_note(&g.data) {
+                sayln!("data: {note}");
+            }
         }
-    } else if scenario::file_kind(&text) == scenario::FileKind::Batch {
-        let b = scenario::batch::load(path)?;
-        warn_all(&b.warnings());
-        sayln!(
-            "batch {}: {} scenario(s), {} draw(s) each, seed {}",
-            b.name,
-            b.scenarios.len(),
-            b.draws,
-            b.seed
-        );
-        for s in &b.scenarios {
+        scenario::Input::Batch(b) => {
+            warn_all(&b.warnings());
             sayln!(
-                "  {} ({} years, {} agreements)",
-                s.name,
-                s.years.len(),
-                s.agreements.len()
+                "batch {}: {} scenario(s), {} draw(s) each, seed {}",
+                b.name,
+                b.scenarios.len(),
+                b.draws,
+                b.seed
             );
+            for s in &b.scenarios {
+                sayln!(
+                    "  {} ({} years, {} agreements)",
+                    s.name,
+                    s.years.len(),
+                    s.agreements.len()
+                );
+            }
         }
-    } else {
-        let s = scenario::load(path)?;
-        warn_all(&s.warnings);
-        say!("{}", report::policy_summary(&s, all));
-        if let Some(note) = scenario::reference_data_note(std::path::Path::new(&s.baseline.name)) {
-            sayln!("data: {note}");
-        }
-        if !all && s.agreement_origins.iter().any(|o| !o.own) {
-            sayln!(
-                "(`tradesim check --all {}` lists every agreement)",
-                path.display()
-            );
+        scenario::Input::Scenario(s) => {
+            warn_all(&s.warnings);
+            say!("{}", report::policy_summary(&s, all));
+            if let Some(note) =
+                scenario::reference_data_note(std::path::Path::new(&s.baseline.name))
+            {
+                sayln!("data: {note}");
+            }
+            if !all && s.agreement_origins.iter().any(|o| !o.own) {
+                sayln!(
+                    "(`tradesim check --all {}` lists every agreement)",
+                    path.display()
+                );
+            }
         }
     }
     sayln!("ok: {} is valid", path.display());
@@ -1041,7 +1094,7 @@ fn run_batch(
     path: &std::path::Path,
     out: &std::path::Path,
     threads: Option<usize>,
-    opts: &report::batch::BatchOptions,
+    opts: &simulate::batch::BatchOptions,
     draws: Option<u32>,
     quiet: bool,
     force: bool,
@@ -1055,7 +1108,7 @@ fn run_batch(
             .map_err(|e| tradesim::error::Error::invalid(format!("--draws {n}"), e.to_string()))?;
     }
     warn_all(&b.warnings());
-    let staged = report::output::OutputDir::begin(out, force, &b.inputs)?;
+    let staged = output::OutputDir::begin(out, force, &b.inputs)?;
     let years: usize = b.scenarios.iter().map(|s| s.years.len()).sum();
     let total = years as u64 * (b.draws as u64 + 1);
     let total = match opts.shard {
@@ -1063,7 +1116,7 @@ fn run_batch(
         None => total,
     };
     let bar = progress(total, quiet, &format!("batch {}", b.name));
-    let result = report::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
+    let result = simulate::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
     bar.finish_and_clear();
     // The library names its options; the command line names its flags.
     let rep = result.map_err(|e| match e {
@@ -1076,14 +1129,14 @@ fn run_batch(
         ),
         other => other,
     })?;
-    let mut meta = report::meta::ReportMeta::new(
+    let mut meta = output::meta::ReportMeta::new(
         b.scenarios
             .iter()
-            .map(report::meta::scenario_meta)
+            .map(output::meta::scenario_meta)
             .collect(),
     );
     meta.focus = b.focus.clone();
-    staged.write(report::meta::FILE, &meta.to_json())?;
+    staged.write(output::meta::FILE, &meta.to_json())?;
     if html {
         let data = report::html::ReportData::load(staged.staging_dir())?;
         report::html::write(staged.staging_dir(), &data)?;
@@ -1093,7 +1146,7 @@ fn run_batch(
         let names: Vec<String> = b.scenarios.iter().map(|s| s.name.clone()).collect();
         say!(
             "{}",
-            report::batch::comparison_table(&rep.summary, &names, &b.focus)
+            report::comparison_table(&rep.summary, &names, &b.focus)
         );
         if !rep.failed.is_empty() {
             sayln!("\n{} draw(s) failed; see failures.csv", rep.failed.len());
@@ -1118,7 +1171,7 @@ struct SlurmArgs<'a> {
     no_submit: bool,
     threads: Option<usize>,
     draws: Option<u32>,
-    opts: &'a report::batch::BatchOptions,
+    opts: &'a simulate::batch::BatchOptions,
     force: bool,
     quiet: bool,
 }
@@ -1297,7 +1350,7 @@ fn submit_slurm(a: &SlurmArgs) -> tradesim::error::Result<()> {
             "submitted batch `{}` to SLURM: array job {} (shard(s) {} of {n}) and merge job {}, which merges the shards when every one has ended",
             b.name,
             s.array_job,
-            report::batch::shard_list(&shards),
+            output::batch::shard_list(&shards),
             s.merge_job
         );
         sayln!("  job directory: {}", dir.display());
@@ -1333,8 +1386,8 @@ fn merge_job(dir: &std::path::Path) -> tradesim::error::Result<()> {
 }
 
 fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> tradesim::error::Result<()> {
-    let staged = report::output::OutputDir::begin(out, force, dirs)?;
-    let rep = report::batch::merge(dirs, &staged)?;
+    let staged = output::OutputDir::begin(out, force, dirs)?;
+    let rep = output::batch::merge(dirs, &staged)?;
     staged.commit()?;
     sayln!(
         "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
@@ -1362,7 +1415,7 @@ fn synthetic_world(
     if !(1..=99).contains(&sectors) {
         return Err(Error::invalid("--sectors", "must be between 1 and 99"));
     }
-    let staged = report::output::OutputDir::begin(out, force, &[])?;
+    let staged = output::OutputDir::begin(out, force, &[])?;
     let b = tradesim::data::synthetic::world(economies, sectors, io, seed);
     tradesim::data::tidy::write(&b, staged.staging_dir())?;
     let members: Vec<String> = b
@@ -1376,7 +1429,7 @@ fn synthetic_world(
          Scenario(\n    name: \"synthetic-{economies}x{sectors}\",\n    baseline: Csv(\".\"),\n    base_year: 2014,\n    horizon: 2015,\n    agreements: [\n        (name: \"FTA\", entry_into_force: 2015, members: [{}]),\n    ],\n)\n",
         members.join(", ")
     );
-    report::write_all(
+    output::write_all(
         staged.staging_dir(),
         &[("scenario.ron", scenario.into_bytes())],
     )?;
@@ -1395,7 +1448,7 @@ fn synthetic_fdi(
     seed: u64,
     force: bool,
 ) -> tradesim::error::Result<()> {
-    report::output::check_new_file(out, force)?;
+    output::staging::check_new_file(out, force)?;
     if !(2..=999).contains(&economies) {
         return Err(tradesim::error::Error::invalid(
             "--economies",
@@ -1414,7 +1467,7 @@ fn synthetic_fdi(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    report::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
+    output::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
     sayln!(
         "wrote {} (synthetic: {economies} economies, years 2002-2014, PTA effect ln 1.30 = {:.4})",
         out.display(),

@@ -23,8 +23,8 @@
 //! of the job directory, not tradesim's command line.
 
 use crate::error::{Error, Result};
-use crate::report::batch::{merge, shard_list, shards_to_rerun, BatchReport, Rerun};
-use crate::report::output::OutputDir;
+use crate::output::batch::{merge, shard_list, shards_to_rerun, BatchReport, Rerun};
+use crate::output::OutputDir;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -399,7 +399,7 @@ pub fn create(
     let mut later: Vec<String> = (1..=job.shards).map(|k| format!("shard-{k}")).collect();
     later.push(MERGED.to_string());
     let later: Vec<&str> = later.iter().map(String::as_str).collect();
-    crate::report::output::record_files(dir, &later)
+    crate::output::staging::record_files(dir, &later)
 }
 
 /// Rewrite the job file and the scripts of an existing job directory (each file replaced
@@ -407,17 +407,17 @@ pub fn create(
 pub fn rewrite(dir: &Path, job: &Job, commands: &Commands) -> Result<()> {
     let logs = dir.join(LOGS);
     std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
-    crate::report::write_all(dir, &files(job, dir, commands)?)
+    crate::output::write_all(dir, &files(job, dir, commands)?)
 }
 
 /// Save the job file (after a submission).
 pub fn save(dir: &Path, job: &Job) -> Result<()> {
-    crate::report::write_all(dir, &[(JOB_FILE, job_json(job)?)])
+    crate::output::write_all(dir, &[(JOB_FILE, job_json(job)?)])
 }
 
 /// The job of a job directory.
 pub fn read_job(dir: &Path) -> Result<Job> {
-    crate::report::batch::read_json(
+    crate::output::batch::read_json(
         dir,
         JOB_FILE,
         &format!(

@@ -16,7 +16,7 @@ mod common;
 use common::*;
 use std::fmt::Write;
 use std::path::Path;
-use tradesim::scenario::{self, FileKind};
+use tradesim::scenario::{self, Input};
 
 const TOLERANCE: f64 = 1e-6;
 
@@ -39,23 +39,23 @@ fn key_outputs(path: &Path) -> Option<String> {
         return None;
     }
     let mut out = String::new();
-    match scenario::file_kind(&text) {
-        FileKind::Scenario => {
-            let s = match scenario::load(path) {
-                Ok(s) => s,
-                // A file that extends one on the reference data: skip (or fail when required).
-                Err(e) if e.to_string().contains("shared/data") && shared("data").is_none() => {
-                    skip(&format!(
-                        "{} extends a file on ../shared/data",
-                        path.display()
-                    ));
-                    return None;
-                }
-                Err(e) => panic!("{}: {e}", path.display()),
-            };
+    let input = match scenario::load_input(path) {
+        Ok(i) => i,
+        // A file that extends one on the reference data: skip (or fail when required).
+        Err(e) if e.to_string().contains("shared/data") && shared("data").is_none() => {
+            skip(&format!(
+                "{} extends a file on ../shared/data",
+                path.display()
+            ));
+            return None;
+        }
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    match input {
+        Input::Scenario(s) => {
             let run = tradesim::simulate::run(&s, &|| {})
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let t = tradesim::report::tables(&s.baseline, &run);
+            let t = tradesim::simulate::tables(&s.baseline, &run);
             let last = run.years.last().unwrap().year;
             out.push_str("year,economy,real_income_pct,welfare_pct,exports_pct,imports_pct\n");
             for r in t.economies.iter().filter(|r| r.year == last) {
@@ -71,8 +71,8 @@ fn key_outputs(path: &Path) -> Option<String> {
                 );
             }
         }
-        FileKind::StructuralGravity => {
-            let o = tradesim::gravity::run_gravity_scenario(path)
+        Input::Gravity(g) => {
+            let o = tradesim::gravity::run_scenario(&g)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             out.push_str("year,economy,real_gdp_pct,exports_pct\n");
             for r in &o.economies {
@@ -83,9 +83,7 @@ fn key_outputs(path: &Path) -> Option<String> {
                 );
             }
         }
-        FileKind::Batch => {
-            let b =
-                scenario::batch::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Input::Batch(b) => {
             out.push_str("scenario,years,draws,seed\n");
             for s in &b.scenarios {
                 let _ = writeln!(
@@ -98,10 +96,6 @@ fn key_outputs(path: &Path) -> Option<String> {
                 );
             }
         }
-        FileKind::Unknown => panic!(
-            "{}: not a scenario, batch or structural gravity file",
-            path.display()
-        ),
     }
     Some(out)
 }

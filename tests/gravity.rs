@@ -5,10 +5,11 @@
 
 mod common;
 use common::{root, shared_data as shared};
-use tradesim::gravity::{run_gravity_scenario, write_gravity_tables, GravityOutcome};
+use tradesim::gravity::{run_gravity_scenario, GravityOutcome};
 use tradesim::model::gravity::{self, synthetic::synthetic, SolverOptions};
+use tradesim::output::gravity::write_gravity_tables;
 
-fn row<'a>(o: &'a GravityOutcome, c: &str) -> &'a tradesim::gravity::EconomyRow {
+fn row<'a>(o: &'a GravityOutcome, c: &str) -> &'a tradesim::gravity::GravityEconomyRow {
     o.economies.iter().find(|r| r.economy == c).unwrap()
 }
 
@@ -633,4 +634,71 @@ fn orientation_reports_the_effect_of_what_the_counterfactual_removes() {
         assert!((back - y.real_gdp_pct).abs() < 1e-12);
         assert_eq!(x.exports, y.exports);
     }
+}
+
+/// Issue 14 item 18: a structural gravity run takes `--format json` and `--report` like a
+/// multi-sector run, and `tradesim report` reads its output directory.
+#[test]
+fn a_gravity_run_writes_json_and_a_report_that_tradesim_report_reads() {
+    if shared("gegravity-sample/sample_data_set.csv").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("run")
+        .arg(root().join("scenarios/gegravity-can-jpn.ron"))
+        .args(["--format", "json", "--report", "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "economies.csv",
+        "bilateral.csv",
+        "economies.json",
+        "bilateral.json",
+        "report_meta.json",
+        "report.html",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} was not written");
+    }
+    // The JSON holds the CSV's rows and columns.
+    let csv = std::fs::read_to_string(dir.join("economies.csv")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("economies.json")).unwrap()).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), csv.lines().count() - 1);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    for (k, h) in header.iter().enumerate() {
+        let v = &rows[0][h];
+        match first[k].parse::<f64>() {
+            Ok(x) if *h != "economy" && *h != "scenario" => {
+                assert_eq!(v.as_f64(), Some(x), "{h}")
+            }
+            _ => assert_eq!(v.as_str(), Some(first[k]), "{h}"),
+        }
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("JPN") && html.contains("CAN"));
+
+    // `tradesim report` reads the directory a gravity run wrote.
+    std::fs::remove_file(dir.join("report.html")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("report")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("JPN") && html.contains("CAN"));
 }

@@ -114,7 +114,7 @@ fn an_agreement_that_happened_is_measured_against_the_reference_without_it() {
     let y2016 = run.years.iter().find(|y| y.year == 2016).unwrap();
     assert!(y2016.comparison.real_income_pct.iter().all(|v| *v == 0.0));
     // The tables say what they are against.
-    let t = tradesim::report::tables(&s.baseline, &run);
+    let t = tradesim::simulate::tables(&s.baseline, &run);
     assert!(t.economies.iter().all(|r| r.compared_with == "reference"));
     assert!(t
         .solver

@@ -369,36 +369,6 @@ impl Dataset {
             None => Error::invalid(format!("dataset row {}", i + 1), message),
         }
     }
-
-    /// Adds a derived column from a definition `name = expression` (see [`crate::estimate::expr`]).
-    pub fn define(&mut self, definition: &str) -> Result<()> {
-        let (name, expr) = definition.split_once('=').ok_or_else(|| {
-            Error::invalid(
-                format!("--define '{definition}'"),
-                "expected 'name = expression', e.g. 'pair = ifelse(exporter == importer, 0, pair_id)'",
-            )
-        })?;
-        let name = name.trim();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-        {
-            return Err(Error::invalid(
-                format!("--define '{definition}'"),
-                format!("'{name}' is not a valid column name (letters, digits, '_' and '.')"),
-            ));
-        }
-        let e = super::expr::Expr::parse(expr.trim())?;
-        let col = e.eval_column(self)?;
-        self.push(name.to_string(), col)
-    }
-
-    /// Evaluates a filter expression to a row mask (see [`crate::estimate::expr`]).
-    pub fn filter_mask(&self, filter: &str) -> Result<Vec<bool>> {
-        let e = super::expr::Expr::parse(filter)?;
-        e.eval_mask(self)
-    }
 }
 
 /// A text column, dictionary-coded as it is read: the code of each row and the distinct
@@ -991,7 +961,7 @@ fn factorize(
                 if !x.is_finite() {
                     return Err(ds.row_error(
                         i,
-                        format!("column '{name}' (a fixed effect or cluster) is empty or not finite; remove the row with --subset or fill the value"),
+                        format!("column '{name}' (a fixed effect or cluster) is empty or not finite; remove the row with a `subset` filter or fill the value"),
                     ));
                 }
                 lo = lo.min(x);
@@ -1033,7 +1003,7 @@ fn factorize(
                     if s.is_empty() {
                         return Err(ds.row_error(
                             i,
-                            format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with --subset or fill the value"),
+                            format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with a `subset` filter or fill the value"),
                         ));
                     }
                     local[d] = labels.len() as u32;

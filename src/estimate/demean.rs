@@ -613,7 +613,7 @@ impl<'a> FixedEffects<'a> {
             }
         }
         Err(Error::NotConverged(format!(
-            "demeaning by alternating projections did not converge in {} sweeps (tolerance {:e}); the fixed effects may be poorly connected — try fewer fixed-effect dimensions or a looser inner tolerance",
+            "demeaning by alternating projections did not converge in {} sweeps (tolerance {:e}); the fixed effects may be poorly connected — try fewer fixed-effect dimensions or a looser inner tolerance (`demean.tol`)",
             opts.max_iter, opts.tol
         )))
     }

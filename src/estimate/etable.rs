@@ -25,7 +25,7 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Format::Csv),
             "tex" | "latex" => Ok(Format::Latex),
             other => Err(Error::invalid(
-                "--table",
+                "`table`",
                 format!("`{other}`: write md, csv or latex"),
             )),
         }

@@ -470,6 +470,39 @@ fn truth(v: &Value) -> std::result::Result<bool, String> {
     }
 }
 
+/// Derived columns and filters on a [`Dataset`] (the `--define` and `--subset` of `estimate`).
+impl Dataset {
+    /// Adds a derived column from a definition `name = expression` (see [`crate::estimate::expr`]).
+    pub fn define(&mut self, definition: &str) -> Result<()> {
+        let (name, expr) = definition.split_once('=').ok_or_else(|| {
+            Error::invalid(
+                format!("`define` '{definition}'"),
+                "expected 'name = expression', e.g. 'pair = ifelse(exporter == importer, 0, pair_id)'",
+            )
+        })?;
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(Error::invalid(
+                format!("`define` '{definition}'"),
+                format!("'{name}' is not a valid column name (letters, digits, '_' and '.')"),
+            ));
+        }
+        let e = Expr::parse(expr.trim())?;
+        let col = e.eval_column(self)?;
+        self.push(name.to_string(), col)
+    }
+
+    /// Evaluates a filter expression to a row mask (see [`crate::estimate::expr`]).
+    pub fn filter_mask(&self, filter: &str) -> Result<Vec<bool>> {
+        let e = Expr::parse(filter)?;
+        e.eval_mask(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

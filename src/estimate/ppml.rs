@@ -209,7 +209,7 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
             if !x.is_finite() {
                 return Err(ds.row_error(
                     i,
-                    format!("column '{name}' (in {what} '{}') is empty or not finite; remove the row with --subset or fill the value", term.name()),
+                    format!("column '{name}' (in {what} '{}') is empty or not finite; remove the row with a `subset` filter or fill the value", term.name()),
                 ));
             }
             *o *= match atom {
@@ -218,7 +218,7 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
                     if x <= 0.0 {
                         return Err(ds.row_error(
                             i,
-                            format!("log({name}) of {x}: not positive; exclude such rows with --subset '{name} > 0'"),
+                            format!("log({name}) of {x}: not positive; exclude such rows with the `subset` filter '{name} > 0'"),
                         ));
                     }
                     x.ln()
@@ -292,7 +292,7 @@ impl Design {
         let excluded_by_subset = n_all - rows.len();
         if rows.is_empty() {
             return Err(Error::invalid(
-                "--subset",
+                "`subset`",
                 "no rows left after the subset filter",
             ));
         }
@@ -309,7 +309,7 @@ impl Design {
             if !v.is_finite() || v < 0.0 {
                 return Err(ds.row_error(
                     i,
-                    format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with --subset or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
+                    format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with a `subset` filter or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
                 ));
             }
             y.push(v);
@@ -810,7 +810,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     }
     if opts.cluster.len() > 2 {
         return Err(Error::invalid(
-            "--cluster",
+            "`cluster`",
             "at most two-way clustering is supported",
         ));
     }
@@ -864,7 +864,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     let sol = irls(&design, opts)?;
     if !sol.converged {
         let msg = format!(
-            "PPML did not converge in {} IRLS iterations (last deviance {}); raise the iteration limit (--max-iter) or check the data for separation",
+            "PPML did not converge in {} IRLS iterations (last deviance {}); raise the iteration limit (`max_iter`) or check the data for separation",
             opts.max_iter, sol.deviance
         );
         if !opts.allow_unconverged {

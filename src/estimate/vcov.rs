@@ -50,7 +50,7 @@ impl std::str::FromStr for Ssc {
             "stata-ml" => Ok(Ssc::StataMl),
             "none" => Ok(Ssc::None),
             _ => Err(Error::invalid(
-                format!("--ssc {s}"),
+                format!("`ssc` {s}"),
                 "expected one of: fixest, pyfixest, stata-ml, none",
             )),
         }
@@ -236,7 +236,7 @@ pub fn vcov(
         let gmin = *gs.iter().min().unwrap_or(&1) as f64;
         if gmin < 2.0 {
             return Err(Error::invalid(
-                "--cluster",
+                "`cluster`",
                 "clustering needs at least two clusters",
             ));
         }

@@ -4,14 +4,14 @@
 //!
 //! Pipeline: [`scenario::load_gravity_scenario`] → [`data::load_panel`] → costs
 //! ([`estimate::guide_costs`] or given coefficients) → [`crate::model::gravity`] →
-//! [`report::write_gravity_tables`]. Entry point: [`run_gravity_scenario`].
+//! [`crate::output::gravity`] (its tables, written through `output` like a multi-sector run's). Entry point: [`run_gravity_scenario`].
 
 pub mod data;
 pub mod estimate;
-pub mod report;
 pub mod run;
 pub mod scenario;
 
-pub use report::write_gravity_tables;
-pub use run::{run_gravity_scenario, run_scenario, BilateralRow, EconomyRow, GravityOutcome};
+pub use run::{
+    run_gravity_scenario, run_scenario, GravityBilateralRow, GravityEconomyRow, GravityOutcome,
+};
 pub use scenario::{load_gravity_scenario, parse_gravity_scenario, GravityScenario};

@@ -15,7 +15,7 @@ use std::path::Path;
 /// One economy's results. `*_base` are baseline values, unsuffixed values are the
 /// counterfactual full-endowment equilibrium; `*_pct` follow the scenario's orientation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EconomyRow {
+pub struct GravityEconomyRow {
     pub economy: String,
     /// Foreign sales `Σ_{j≠i} X_ij` (fitted baseline flows).
     pub exports_base: f64,
@@ -51,7 +51,7 @@ pub struct EconomyRow {
 
 /// One directed pair's flow (baseline and counterfactual full GE).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BilateralRow {
+pub struct GravityBilateralRow {
     pub exporter: String,
     pub importer: String,
     pub value_base: f64,
@@ -84,8 +84,8 @@ pub struct GravityOutcome {
     pub coefficients: Vec<(String, f64)>,
     /// Passes of the Guide's loop (AdvancedGuide procedure only).
     pub guide_passes: Option<usize>,
-    pub economies: Vec<EconomyRow>,
-    pub bilateral: Vec<BilateralRow>,
+    pub economies: Vec<GravityEconomyRow>,
+    pub bilateral: Vec<GravityBilateralRow>,
 }
 
 /// Reads the scenario file at `path`, solves it and returns the outcome.
@@ -320,7 +320,7 @@ fn outcome(
     let n = names.len();
     let economies = tabulate(s, names, &baseline, &conditional, &full);
     let bilateral = (0..n * n)
-        .map(|k| BilateralRow {
+        .map(|k| GravityBilateralRow {
             exporter: names[k / n].clone(),
             importer: names[k % n].clone(),
             value_base: baseline.flows[k],
@@ -439,7 +439,7 @@ fn tabulate(
     base: &Solution,
     cond: &Solution,
     full: &Solution,
-) -> Vec<EconomyRow> {
+) -> Vec<GravityEconomyRow> {
     let o = s.orientation;
     let (xb, xc, xf) = (base.exports(), cond.exports(), full.exports());
     let (mb, mf) = (base.imports(), full.imports());
@@ -455,7 +455,7 @@ fn tabulate(
                 }
                 _ => pct(o, base.price[i], full.price[i]),
             };
-            EconomyRow {
+            GravityEconomyRow {
                 economy: names[i].clone(),
                 exports_base: xb[i],
                 exports: xf[i],

@@ -21,20 +21,7 @@ use crate::error::{Error, Result};
 use crate::policy::Agreement;
 use std::path::Path;
 
-/// An agreement's investment provisions, from none to deep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-pub enum Provisions {
-    /// No investment effect.
-    None,
-    /// A preferential trade agreement without investment rules (the default of an agreement).
-    Pta,
-    /// A PTA with an investment chapter.
-    InvestmentChapter,
-    /// Protection equivalent to a bilateral investment treaty.
-    BitEquivalent,
-    /// A deep agreement (investment, services, competition, …).
-    Deep,
-}
+pub use crate::policy::Provisions;
 
 /// The semi-elasticities `β_inv` of bilateral FDI stocks to each level of provisions.
 #[derive(Debug, Clone, Copy, PartialEq)]

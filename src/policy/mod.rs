@@ -17,6 +17,21 @@
 
 use crate::data::{Baseline, Cube};
 
+/// An agreement's investment provisions, from none to deep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+pub enum Provisions {
+    /// No investment effect.
+    None,
+    /// A preferential trade agreement without investment rules (the default of an agreement).
+    Pta,
+    /// A PTA with an investment chapter.
+    InvestmentChapter,
+    /// Protection equivalent to a bilateral investment treaty.
+    BitEquivalent,
+    /// A deep agreement (investment, services, competition, …).
+    Deep,
+}
+
 /// A tariff schedule: how an importer's rate for members moves from `base` (the data rate).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schedule {
@@ -241,7 +256,7 @@ pub struct Agreement {
     /// (`Some(base_year)`), or `None` to let its phase-out continue.
     pub frozen_from: Option<i32>,
     /// Investment provisions (for the FDI projection).
-    pub investment: crate::invest::Provisions,
+    pub investment: Provisions,
 }
 
 /// Where a pair stands in an agreement in a year.

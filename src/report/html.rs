@@ -11,13 +11,12 @@
 //! the browser that N charts rendered and writes the result (and any script error) into
 //! `#render-check`, which the browser test reads.
 
-use super::meta::{ReportMeta, ScenarioMeta};
 use super::svg::{self, esc, fmt_num, Bar, BarChart, HeatMap, LineChart, Series};
-use super::{pct, InvestmentRow};
-use super::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
 use crate::error::{Error, Result};
+use crate::output::meta::{self, ReportMeta, ScenarioMeta};
+use crate::output::{pct, InvestmentRow};
+use crate::output::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -33,22 +32,7 @@ const MAX_HEAT: usize = 25;
 /// At most this many sectors per tariff chart, so the all-sector line keeps a colour of its own.
 const MAX_SECTORS: usize = 6;
 
-/// A row of `summary.csv` (written by batches): the distribution of a measure over draws.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SummaryRow {
-    pub scenario: String,
-    pub year: i32,
-    pub economy: String,
-    pub measure: String,
-    pub mean: f64,
-    pub median: f64,
-    pub p05: f64,
-    pub p95: f64,
-    #[serde(default)]
-    pub draws: Option<u64>,
-    #[serde(default)]
-    pub failed: Option<u64>,
-}
+pub use crate::output::summary::SummaryRow;
 
 /// Bilateral flows of the central run (draw 0) summed over sectors: (base, value).
 pub type BilateralTotals = BTreeMap<(String, i32, String, String), (f64, f64)>;
@@ -150,11 +134,18 @@ impl ReportData {
             d.absent.push("summary.csv".into());
         }
         let keep_draws = d.summary.is_empty();
-        for_each_row::<EconomyRow>(&econ, |r| {
-            if r.draw == 0 || keep_draws {
-                d.economies.push(r)
-            }
-        })?;
+        if crate::output::gravity::is_gravity_header(&csv_header(&econ)?) {
+            // A structural gravity run: its own columns, drawn in the common layout.
+            for_each_row::<crate::output::gravity::EconomyRecord>(&econ, |r| {
+                d.economies.push(r.to_common())
+            })?;
+        } else {
+            for_each_row::<EconomyRow>(&econ, |r| {
+                if r.draw == 0 || keep_draws {
+                    d.economies.push(r)
+                }
+            })?;
+        }
         let bil = dir.join("bilateral.csv");
         if bil.is_file() {
             for_each_row::<BilateralRow>(&bil, |r| add_bilateral(&mut d.bilateral, &r))?;
@@ -177,9 +168,9 @@ impl ReportData {
                 if r.stage.is_empty() {
                     let first = seen.insert((r.scenario.clone(), r.draw));
                     r.stage = if first {
-                        super::STAGE_BASELINE
+                        crate::output::STAGE_BASELINE
                     } else {
-                        super::STAGE_YEAR
+                        crate::output::STAGE_YEAR
                     }
                     .into();
                 }
@@ -206,7 +197,7 @@ impl ReportData {
                 }
             })?;
         }
-        let m = dir.join(super::meta::FILE);
+        let m = dir.join(meta::FILE);
         if m.is_file() {
             let text = std::fs::read_to_string(&m).map_err(|e| Error::io(&m, e))?;
             d.meta = serde_json::from_str(&text).map_err(|e| {
@@ -217,7 +208,7 @@ impl ReportData {
                 )
             })?;
         } else {
-            d.absent.push(super::meta::FILE.into());
+            d.absent.push(meta::FILE.into());
         }
         Ok(d)
     }
@@ -226,7 +217,7 @@ impl ReportData {
     pub fn set_meta(&mut self, m: ScenarioMeta) {
         self.meta.scenarios.retain(|s| s.name != m.name);
         self.meta.scenarios.push(m);
-        self.absent.retain(|a| a != super::meta::FILE);
+        self.absent.retain(|a| a != meta::FILE);
     }
 
     /// Combine the tables of another directory (e.g. separate runs compared as options).
@@ -308,6 +299,18 @@ fn for_each_row<T: DeserializeOwned>(path: &Path, mut f: impl FnMut(T)) -> Resul
     Ok(())
 }
 
+/// The column names of a CSV file.
+fn csv_header(path: &Path) -> Result<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::data(path, 1, format!("{other:?}")),
+    })?;
+    let headers = r
+        .headers()
+        .map_err(|e| csv_error(path, &e, 0, &csv::StringRecord::new()))?;
+    Ok(headers.iter().map(str::to_string).collect())
+}
+
 fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let mut v = Vec::new();
     for_each_row(path, |r| v.push(r))?;
@@ -317,10 +320,10 @@ fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 /// Write `report.html` into `dir`, whole or not at all.
 /// A `report.html` that tradesim did not write is never replaced.
 pub fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
-    super::output::check_replaceable(dir, FILE)?;
+    crate::output::staging::check_replaceable(dir, FILE)?;
     let html = render(d);
-    super::write_all(dir, &[(FILE, html.into_bytes())])?;
-    super::output::record_files(dir, &[FILE])?;
+    crate::output::write_all(dir, &[(FILE, html.into_bytes())])?;
+    crate::output::staging::record_files(dir, &[FILE])?;
     Ok(dir.join(FILE))
 }
 
@@ -735,7 +738,7 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
                     format!(" ({})", esc(&m.baseline.description))
                 },
                 m.base_year,
-                esc(&super::compact_years(&c.years)),
+                esc(&crate::scenario::compact_years(&c.years)),
                 if active.is_empty() {
                     "none".to_string()
                 } else {
@@ -1073,7 +1076,7 @@ fn outcomes(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
     let failed = d
         .summary
         .iter()
-        .filter_map(|r| Some((r.failed?, r.draws?)))
+        .map(|r| (r.failed, r.draws))
         .filter(|(f, _)| *f > 0)
         .max();
     if let Some((f, n)) = failed {
@@ -1425,7 +1428,7 @@ fn investment(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) 
                     .keys()
                     .filter_map(|y| {
                         bands
-                            .get(s, *y, h, super::summary::INWARD_FDI_PCT)
+                            .get(s, *y, h, crate::output::summary::INWARD_FDI_PCT)
                             .map(|(lo, hi)| (*y as f64, lo, hi))
                     })
                     .collect(),
@@ -1499,7 +1502,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                     ("data provenance", m.baseline.provenance.clone().unwrap_or_else(|| "no README.md or PROVENANCE.md beside the baseline data".into())),
                     ("flow flags", flags),
                     ("base year", m.base_year.to_string()),
-                    ("years solved", super::compact_years(&m.years)),
+                    ("years solved", crate::scenario::compact_years(&m.years)),
                     ("deficits", m.deficits.clone()),
                     ("input-output links", if m.input_output { "yes".into() } else { "no (γ = 1)".into() }),
                     ("trade elasticities θ", theta.join(", ")),
@@ -1543,9 +1546,9 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2e}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                esc(&if r.stage == super::STAGE_BASELINE {
+                esc(&if r.stage == crate::output::STAGE_BASELINE {
                     format!("{} (baseline)", r.year)
-                } else if r.stage == super::STAGE_REFERENCE {
+                } else if r.stage == crate::output::STAGE_REFERENCE {
                     format!("{} (reference)", r.year)
                 } else {
                     r.year.to_string()
@@ -1569,7 +1572,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
         }
         let pts: Vec<(f64, f64)> = central
             .iter()
-            .filter(|r| r.stage == super::STAGE_YEAR)
+            .filter(|r| r.stage == crate::output::STAGE_YEAR)
             .map(|r| (r.year as f64, r.iterations as f64))
             .collect();
         if !pts.is_empty() {

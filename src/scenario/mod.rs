@@ -203,7 +203,7 @@ pub struct Scenario {
     pub compared_with: ComparedWith,
     /// Every file and directory the scenario was read from: the files of its `extends` chain,
     /// the baseline's directory, and any estimate or FDI-stock files it names. An output
-    /// directory may not equal or contain one of them (`report::output`).
+    /// directory may not equal or contain one of them (`output::staging`).
     pub inputs: Vec<PathBuf>,
     /// What validation accepted but the user should hear about, each saying what to do
     /// (`file:line:column: message`, with the line and a caret).
@@ -719,6 +719,44 @@ fn many(mut errors: Vec<Error>) -> Error {
     }
 }
 
+/// A scenario-like file, loaded and checked, by kind: the one front end of `tradesim run` and
+/// `check` (and of the golden test), which dispatch on it once.
+#[derive(Debug)]
+pub enum Input {
+    /// `Scenario(...)`: the multi-sector model ([`load`]).
+    Scenario(Box<Scenario>),
+    /// `StructuralGravity(...)`: the one-sector structural gravity model
+    /// ([`crate::gravity::load_gravity_scenario`]).
+    Gravity(Box<crate::gravity::GravityScenario>),
+    /// `Batch(...)`: scenarios, grids and draws ([`batch::load`]).
+    Batch(Box<batch::Batch>),
+}
+
+impl Input {
+    /// What the file is, in words (for messages such as "is a batch file").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Input::Scenario(_) => "scenario",
+            Input::Gravity(_) => "structural gravity",
+            Input::Batch(_) => "batch",
+        }
+    }
+}
+
+/// Reads the file at `path`, tells its kind from its top-level name ([`file_kind`]) and loads
+/// it with that kind's loader. A file of no known kind is read as a `Scenario(...)`, whose
+/// loader says what is wrong.
+pub fn load_input(path: &Path) -> Result<Input> {
+    let text = read_text(path)?;
+    Ok(match file_kind(&text) {
+        FileKind::StructuralGravity => {
+            Input::Gravity(Box::new(crate::gravity::load_gravity_scenario(path)?))
+        }
+        FileKind::Batch => Input::Batch(Box::new(batch::load(path)?)),
+        FileKind::Scenario | FileKind::Unknown => Input::Scenario(Box::new(load(path)?)),
+    })
+}
+
 /// Load, merge and validate a scenario file, loading its baseline.
 pub fn load(path: &Path) -> Result<Scenario> {
     let m = load_merged(path, &mut Vec::new())?;
@@ -1227,7 +1265,7 @@ fn reference_path(
             "the reference {} does not solve year(s) {} that this scenario solves (it solves {}); give the reference a horizon that covers the scenario's years",
             path.display(),
             missing.join(", "),
-            crate::report::compact_years(&ref_years)
+            compact_years(&ref_years)
         )));
     }
     // The reference contributes its policy; the model settings are the scenario's.
@@ -1867,11 +1905,11 @@ fn validate_investment(
     for e in &v.from_estimate {
         match estimate_coefficient(&e.file, &e.coefficient) {
             Ok(b) => match e.provisions {
-                crate::invest::Provisions::Pta => betas.pta = b,
-                crate::invest::Provisions::InvestmentChapter => betas.investment_chapter = b,
-                crate::invest::Provisions::BitEquivalent => betas.bit_equivalent = b,
-                crate::invest::Provisions::Deep => betas.deep = b,
-                crate::invest::Provisions::None => errors.push(src.error(
+                crate::policy::Provisions::Pta => betas.pta = b,
+                crate::policy::Provisions::InvestmentChapter => betas.investment_chapter = b,
+                crate::policy::Provisions::BitEquivalent => betas.bit_equivalent = b,
+                crate::policy::Provisions::Deep => betas.deep = b,
+                crate::policy::Provisions::None => errors.push(src.error(
                     Some("from_estimate"),
                     "None",
                     "investment.from_estimate: provisions `None` has no effect to estimate; name Pta, InvestmentChapter, BitEquivalent or Deep",
@@ -2094,5 +2132,29 @@ pub fn file_kind(text: &str) -> FileKind {
         "Batch" => FileKind::Batch,
         "StructuralGravity" => FileKind::StructuralGravity,
         _ => FileKind::Unknown,
+    }
+}
+
+/// The policy of every year of the scenario, resolved (for `check`, the reports and the solve):
+/// the base year's, then each solved year's.
+pub fn resolve_paths(s: &Scenario) -> (crate::policy::YearPolicy, Vec<crate::policy::YearPolicy>) {
+    let base = crate::policy::resolve_year(&s.baseline, &s.agreements, s.base_year, false);
+    let years = s
+        .years
+        .iter()
+        .map(|&y| crate::policy::resolve_year(&s.baseline, &s.agreements, y, true))
+        .collect();
+    (base, years)
+}
+
+/// Years as a range (`2014–2035`) when consecutive, else a list.
+pub fn compact_years(ys: &[i32]) -> String {
+    match (ys.first(), ys.last()) {
+        (Some(a), Some(z)) if ys.len() as i32 == z - a + 1 && ys.len() > 2 => format!("{a}–{z}"),
+        _ => ys
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }

@@ -95,7 +95,7 @@ pub struct RawInvestment {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "BetaEstimate")]
 pub struct RawBetaEstimate {
-    pub provisions: crate::invest::Provisions,
+    pub provisions: crate::policy::Provisions,
     pub file: String,
     pub coefficient: String,
 }
@@ -213,11 +213,11 @@ pub struct RawAgreement {
     pub depth: Option<RawDepth>,
     /// Investment provisions (default `Pta`).
     #[serde(default = "pta")]
-    pub investment_provisions: crate::invest::Provisions,
+    pub investment_provisions: crate::policy::Provisions,
 }
 
-fn pta() -> crate::invest::Provisions {
-    crate::invest::Provisions::Pta
+fn pta() -> crate::policy::Provisions {
+    crate::policy::Provisions::Pta
 }
 
 fn immediate() -> RawSchedule {

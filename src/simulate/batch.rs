@@ -1,9 +1,21 @@
-//! Batch units: one (scenario, draw) pair each, in a canonical order that shards split into
-//! equal contiguous parts. Solving a unit depends on the batch and the unit alone.
+//! Batches: units, one (scenario, draw) pair each, in a canonical order that shards split into
+//! equal contiguous parts; solving a unit depends on the batch and the unit alone. The batch
+//! loop [`run_batch`] solves the units of a batch (or of one shard) in chunks in parallel and
+//! streams the per-draw tables to disk in canonical order as the chunks finish (so memory does
+//! not grow with the bilateral tables), then writes `summary.csv` ([`crate::output::batch`]).
 
 use super::draws;
 use super::RunOutcome;
+use crate::error::{Error, Result};
+use crate::output::batch::{
+    BatchReport, BilateralMode, BilateralSummaryRow, FailureRow, Manifest, Staged, SUMMARY_BUDGET,
+};
+use crate::output::staging::OutputDir;
+use crate::output::summary::{DrawSpill, Moments};
+use crate::output::{to_csv, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow};
 use crate::scenario::batch::Batch;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
 
 /// One scenario × draw of a batch (draw 0 is the central run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,10 +45,10 @@ pub fn shard(units: &[Unit], k: usize, n: usize) -> std::ops::Range<usize> {
 }
 
 /// A solved unit, or why it failed.
-pub type UnitResult = Result<RunOutcome, String>;
+pub type UnitResult = std::result::Result<RunOutcome, String>;
 
 /// Solve one unit: perturb the scenario with the draw's parameters, then run it.
-pub fn solve_unit(batch: &Batch, unit: Unit, on_year: &(dyn Fn() + Sync)) -> UnitResult {
+pub fn solve_unit(batch: &Batch, unit: Unit, observer: &dyn super::Observe) -> UnitResult {
     let s = &batch.scenarios[unit.scenario];
     let scenario = if unit.draw == 0 {
         s.clone()
@@ -44,9 +56,224 @@ pub fn solve_unit(batch: &Batch, unit: Unit, on_year: &(dyn Fn() + Sync)) -> Uni
         let values = draws::draw_values(batch, &s.name, unit.draw);
         draws::perturb(s, &values)?
     };
-    let mut run = super::run(&scenario, on_year).map_err(|e| e.to_string())?;
+    let mut run = super::run(&scenario, observer).map_err(|e| e.to_string())?;
     for y in &mut run.years {
         y.draw = unit.draw;
     }
     Ok(run)
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// `(k, n)`: run the k-th of n shards (1-based).
+    pub shard: Option<(usize, usize)>,
+    /// Record failed draws and go on (otherwise the first failure stops the batch).
+    pub keep_going: bool,
+    pub bilateral: BilateralMode,
+    /// Units solved in parallel between writes.
+    pub chunk: usize,
+}
+
+/// Run a batch (or one shard of it) and write its outputs into `dir`.
+pub fn run_batch(
+    batch: &Batch,
+    opts: &BatchOptions,
+    out: &OutputDir,
+    observer: &dyn super::Observe,
+) -> Result<BatchReport> {
+    let all = units(batch);
+    let (k, n) = opts.shard.unwrap_or((1, 1));
+    if k == 0 || n == 0 || k > n {
+        return Err(Error::invalid(
+            "batch options",
+            format!("shard {k}/{n}: the shard (k, n) needs 1 ≤ k ≤ n"),
+        ));
+    }
+    let range = shard(&all, k, n);
+    let mine: Vec<Unit> = all[range.clone()].to_vec();
+    let scen_names: Vec<String> = batch.scenarios.iter().map(|s| s.name.clone()).collect();
+    let econ_codes: Vec<Vec<String>> = batch
+        .scenarios
+        .iter()
+        .map(|s| {
+            s.baseline
+                .economies
+                .iter()
+                .map(|e| e.code.clone())
+                .collect()
+        })
+        .collect();
+
+    let mut economies = Staged::<EconomyRow>::new(out, "economies.csv")?;
+    let mut solver = Staged::<SolverRow>::new(out, "solver.csv")?;
+    let mut quotas = Staged::<QuotaRow>::new(out, "quotas.csv")?;
+    let mut investment = Staged::<InvestmentRow>::new(out, "investment.csv")?;
+    let mut failures = Staged::<FailureRow>::new(out, "failures.csv")?;
+    let mut bilateral: Option<Staged<BilateralRow>> = match opts.bilateral {
+        BilateralMode::None => None,
+        _ => Some(Staged::new(out, "bilateral.csv")?),
+    };
+    let mut bil_moments: BTreeMap<(usize, i32, usize, usize, usize), Moments> = BTreeMap::new();
+    // Per-draw measures go to a spill file in the staging directory, so the summary's memory
+    // does not grow with the number of draws.
+    let mut spill = DrawSpill::create(&out.path(".draws.spill"), batch.scenarios.len())?;
+    let mut failed_rows: Vec<FailureRow> = Vec::new();
+
+    for chunk in mine.chunks(opts.chunk.max(1)) {
+        let results: Vec<_> = chunk
+            .par_iter()
+            .map(|u| (*u, solve_unit(batch, *u, observer)))
+            .collect();
+        for (u, r) in results {
+            let s = &batch.scenarios[u.scenario];
+            match r {
+                Err(reason) => {
+                    if !opts.keep_going {
+                        return Err(Error::NotConverged(format!(
+                            "scenario `{}`, draw {}: {reason}\n(the batch stopped at the first failed draw; the option keep_going records failed draws in failures.csv and goes on)",
+                            s.name, u.draw
+                        )));
+                    }
+                    let row = FailureRow {
+                        scenario: s.name.clone(),
+                        draw: u.draw,
+                        reason,
+                    };
+                    failures.write(&row)?;
+                    failed_rows.push(row);
+                }
+                Ok(run) => {
+                    let t = super::tables(&s.baseline, &run);
+                    for r in &t.economies {
+                        economies.write(r)?;
+                    }
+                    spill.push(u.scenario, u.draw, &t.economies)?;
+                    for r in &t.solver {
+                        solver.write(r)?;
+                    }
+                    for r in &t.investment {
+                        investment.write(r)?;
+                    }
+                    for r in &t.quotas {
+                        quotas.write(r)?;
+                    }
+                    if let Some(b) = bilateral.as_mut() {
+                        let keep = opts.bilateral == BilateralMode::All || u.draw == 0;
+                        if keep {
+                            for r in &t.bilateral {
+                                b.write(r)?;
+                            }
+                        }
+                    }
+                    if opts.bilateral == BilateralMode::Summary && u.draw > 0 {
+                        let b = &s.baseline;
+                        for y in &run.years {
+                            for j in 0..b.n_sectors() {
+                                for m in 0..b.n_economies() {
+                                    for i in 0..b.n_economies() {
+                                        let v0 = run.baseline.flows.get(j, m, i);
+                                        if v0 > 0.0 {
+                                            let c = (y.equilibrium.flows.get(j, m, i) / v0 - 1.0)
+                                                * 100.0;
+                                            bil_moments
+                                                .entry((u.scenario, y.year, i, m, j))
+                                                .or_default()
+                                                .push(c);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let failed_count: Vec<usize> = (0..batch.scenarios.len())
+        .map(|s| {
+            failed_rows
+                .iter()
+                .filter(|f| f.scenario == scen_names[s])
+                .count()
+        })
+        .collect();
+    let compared_with: Vec<String> = batch
+        .scenarios
+        .iter()
+        .map(|s| s.compared_with.kind().to_string())
+        .collect();
+    let mut summary = spill.summarise(&scen_names, &econ_codes, &failed_count, SUMMARY_BUDGET)?;
+    crate::output::summary::label_comparisons(&mut summary, &scen_names, &compared_with);
+    let manifest = Manifest {
+        batch: batch.name.clone(),
+        tradesim_version: env!("CARGO_PKG_VERSION").to_string(),
+        batch_file: batch
+            .input_digests
+            .first()
+            .map_or_else(|| batch.path.display().to_string(), |f| f.path.clone()),
+        inputs: batch.input_digests.clone(),
+        shard: k,
+        shards: n,
+        first_unit: range.start,
+        end_unit: range.end,
+        total_units: all.len(),
+        draws: batch.draws,
+        seed: batch.seed,
+        scenarios: scen_names.clone(),
+        economies: econ_codes.clone(),
+        compared_with,
+        focus: batch.focus.clone(),
+        bilateral: format!("{:?}", opts.bilateral).to_lowercase(),
+    };
+    crate::output::finite::check_rows("summary.csv", &summary)?;
+    let mut extra: Vec<(&str, Vec<u8>)> = vec![
+        ("summary.csv", to_csv(&summary)?),
+        (
+            "manifest.json",
+            serde_json::to_vec_pretty(&manifest)
+                .map_err(|e| Error::invalid("manifest.json", e.to_string()))?,
+        ),
+    ];
+    if opts.bilateral == BilateralMode::Summary {
+        let rows: Vec<BilateralSummaryRow> = bil_moments
+            .iter()
+            .map(|((s, y, i, m, j), mo)| {
+                let b = &batch.scenarios[*s].baseline;
+                BilateralSummaryRow {
+                    scenario: scen_names[*s].clone(),
+                    year: *y,
+                    exporter: b.economies[*i].code.clone(),
+                    importer: b.economies[*m].code.clone(),
+                    sector: b.sectors[*j].code.clone(),
+                    draws: mo.n,
+                    mean_change_pct: mo.mean,
+                    sd_change_pct: mo.sd(),
+                    min_change_pct: mo.min,
+                    max_change_pct: mo.max,
+                }
+            })
+            .collect();
+        crate::output::finite::check_rows("bilateral_summary.csv", &rows)?;
+        extra.push(("bilateral_summary.csv", to_csv(&rows)?));
+    }
+    let mut files = vec![
+        economies.finish()?,
+        solver.finish()?,
+        quotas.finish()?,
+        failures.finish()?,
+        investment.finish()?,
+    ];
+    if let Some(b) = bilateral {
+        files.push(b.finish()?);
+    }
+    files.extend(extra.iter().map(|(n, _)| n.to_string()));
+    for (name, bytes) in &extra {
+        out.write(name, bytes)?;
+    }
+    Ok(BatchReport {
+        units: mine.len(),
+        failed: failed_rows,
+        summary,
+        files,
+    })
 }

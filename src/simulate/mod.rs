@@ -6,6 +6,9 @@
 
 pub mod batch;
 pub mod draws;
+pub mod tables;
+
+pub use tables::tables;
 
 use crate::data::Cube;
 use crate::error::{Error, Result};
@@ -75,20 +78,38 @@ pub struct RunOutcome {
     pub compared_with_label: String,
 }
 
-/// The policy of every year of the scenario, resolved (for `check` and the reports).
-pub fn resolve_paths(s: &Scenario) -> (YearPolicy, Vec<YearPolicy>) {
-    let base = policy::resolve_year(&s.baseline, &s.agreements, s.base_year, false);
-    let years = s
-        .years
-        .iter()
-        .map(|&y| policy::resolve_year(&s.baseline, &s.agreements, y, true))
-        .collect();
-    (base, years)
+pub use crate::scenario::resolve_paths;
+
+/// One year of a run, solved (or failed), as an observer sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct YearSolved<'a> {
+    /// The scenario's name.
+    pub scenario: &'a str,
+    /// The calendar year.
+    pub year: i32,
+    /// Iterations and largest residual of the year's solve; `None` when it failed (the error
+    /// is the run's return value).
+    pub solve: Option<(usize, f64)>,
 }
 
-/// Solve the scenario: the baseline equilibrium, then every year in parallel. `on_year` is
-/// called after each year is solved (for a progress bar).
-pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
+/// An observer of runs: progress and diagnostics, never results (those are return values).
+/// The binary's progress bar is one; argmin's `Observe` is the model. A closure `Fn() + Sync`
+/// is an observer that counts solved years, so `simulate::run(&s, &|| bar.inc(1))` works.
+/// Calls come from the solving threads, in no fixed order.
+pub trait Observe: Sync {
+    /// A year was solved (or failed).
+    fn year_solved(&self, _year: &YearSolved<'_>) {}
+}
+
+impl<F: Fn() + Sync> Observe for F {
+    fn year_solved(&self, _year: &YearSolved<'_>) {
+        self()
+    }
+}
+
+/// Solve the scenario: the baseline equilibrium, then every year in parallel. `observer` hears
+/// of each year as it is solved (for a progress bar).
+pub fn run(s: &Scenario, observer: &dyn Observe) -> Result<RunOutcome> {
     let (base_policy, paths) = resolve_paths(s);
     let model = Model::new(
         &s.baseline,
@@ -195,7 +216,14 @@ pub fn run(s: &Scenario, on_year: &(dyn Fn() + Sync)) -> Result<RunOutcome> {
                         },
                     )
                 });
-            on_year();
+            observer.year_solved(&YearSolved {
+                scenario: &s.name,
+                year: p.year,
+                solve: r
+                    .as_ref()
+                    .ok()
+                    .map(|y| (y.equilibrium.iterations, y.equilibrium.residual)),
+            });
             r
         })
         .collect::<Result<_>>()?;

@@ -621,7 +621,7 @@ pub fn commit_baseline(
     inputs: &[PathBuf],
     files: &[(String, Vec<u8>)],
 ) -> Result<crate::data::Baseline> {
-    let staged = crate::report::output::OutputDir::begin(out, force, inputs)?;
+    let staged = crate::output::OutputDir::begin(out, force, inputs)?;
     for (name, bytes) in files {
         staged.write(name, bytes)?;
     }
@@ -642,7 +642,7 @@ pub fn commit_files(
     inputs: &[PathBuf],
     files: &[(String, Vec<u8>)],
 ) -> Result<()> {
-    let staged = crate::report::output::OutputDir::begin(out, force, inputs)?;
+    let staged = crate::output::OutputDir::begin(out, force, inputs)?;
     for (name, bytes) in files {
         staged.write(name, bytes)?;
     }

@@ -7,7 +7,7 @@
 //! spill file ([`DrawSpill`]), so memory does not grow with the number of draws.
 
 use super::EconomyRow;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The measures summarised, in output order.
 pub const MEASURES: [&str; 7] = [
@@ -48,25 +48,31 @@ fn pct(new: f64, base: f64) -> f64 {
     }
 }
 
-/// A row of `summary.csv`.
-#[derive(Debug, Clone, Serialize, Default)]
+/// A row of `summary.csv`: written by batches and `merge`, read back by the HTML report.
+/// Columns added after the first files were written (`central`, `draws`, `failed`,
+/// `compared_with`) read as empty, zero or `base_year` when absent.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SummaryRow {
     pub scenario: String,
     pub year: i32,
     pub economy: String,
     pub measure: String,
     /// The central run (draw 0); empty when it failed (recorded in failures.csv).
+    #[serde(default)]
     pub central: Option<f64>,
     pub mean: f64,
     pub median: f64,
     pub p05: f64,
     pub p95: f64,
     /// Draws summarised (draws ≥ 1 when there are any, else the central run).
+    #[serde(default)]
     pub draws: usize,
     /// Draws of this scenario that failed (recorded in failures.csv).
+    #[serde(default)]
     pub failed: usize,
     /// What the measures are percent changes against: `base_year` or `reference` (the
     /// reference path in the same year, solved with the same draw's parameters).
+    #[serde(default = "super::base_year_label")]
     pub compared_with: String,
 }
 
@@ -146,7 +152,7 @@ impl Moments {
 /// budget rather than growing with the number of draws.
 ///
 /// Each scenario × draw unit appends one block: its economy rows' [`measures`] in row order
-/// (year-major, economy-minor, as [`super::tables`] writes them). Units of a scenario are
+/// (year-major, economy-minor, as [`crate::simulate::tables`] writes them). Units of a scenario are
 /// contiguous and in draw order, as in a batch's canonical order and in merged shards.
 /// [`DrawSpill::summarise`] then reads the blocks back, a chunk of groups at a time, and
 /// computes exactly what [`summarise`] computes from records held in memory.

@@ -326,7 +326,7 @@ mod tests {
             let checked = check_rows("t.csv", &rows);
             prop_assert_eq!(checked.is_ok(), all_finite);
             if all_finite {
-                let bytes = crate::report::to_csv(&rows).unwrap();
+                let bytes = crate::output::to_csv(&rows).unwrap();
                 let text = String::from_utf8(bytes).unwrap();
                 prop_assert!(!text.contains("NaN") && !text.contains("inf"), "{}", text);
             }

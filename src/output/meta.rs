@@ -353,7 +353,7 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
             measured: Some(s.measured(a)),
         })
         .collect();
-    let (base, years) = crate::simulate::resolve_paths(s);
+    let (base, years) = crate::scenario::resolve_paths(s);
     let traded: Vec<usize> = (0..b.n_sectors())
         .filter(|&j| b.sectors[j].traded)
         .collect();

@@ -1,22 +1,18 @@
-//! Batch outputs: solve the units of a batch (or of one shard) in chunks, stream the per-draw
-//! tables to disk as the chunks finish (so memory does not grow with the bilateral tables),
-//! and write `summary.csv`. `merge` combines shard outputs into the files a single run writes.
+//! Batch outputs: the tables only a batch writes (`failures.csv`, `bilateral_summary.csv`,
+//! `manifest.json`), the CSV files streamed into the staging directory while the batch runs
+//! ([`Staged`]), and `merge`, which combines shard outputs into the files a single run writes.
+//! The batch loop itself is [`crate::simulate::batch::run_batch`].
 //!
 //! Files: `economies.csv`, `solver.csv`, `failures.csv`, `quotas.csv` (per draw), `bilateral.csv`
 //! (per `--bilateral`), `bilateral_summary.csv` (with `--bilateral summary`), `summary.csv`,
 //! `manifest.json`. Everything is written under temporary names and renamed into place at the
 //! end, so an interrupted or failed batch leaves no partial table.
 
-use super::output::OutputDir;
-use super::summary::{DrawSpill, Moments, SummaryRow};
-use super::{
-    csv_header, tables, to_csv, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow,
-};
+use super::staging::OutputDir;
+use super::summary::{DrawSpill, SummaryRow};
+use super::{csv_header, to_csv, EconomyRow};
 use crate::error::{Error, Result};
-use crate::scenario::batch::Batch;
 use crate::scenario::inputs::InputFile;
-use crate::simulate::batch::{shard, solve_unit, units, Unit};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,7 +20,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 /// Bytes of per-draw values the summary holds at a time (it reads the spill file in chunks).
-const SUMMARY_BUDGET: usize = 4 << 20;
+pub(crate) const SUMMARY_BUDGET: usize = 4 << 20;
 
 /// What to keep of the per-draw bilateral tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,17 +46,6 @@ impl std::str::FromStr for BilateralMode {
             other => Err(format!("`{other}`: write none, central, summary or all")),
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct BatchOptions {
-    /// `(k, n)`: run the k-th of n shards (1-based).
-    pub shard: Option<(usize, usize)>,
-    /// Record failed draws and go on (otherwise the first failure stops the batch).
-    pub keep_going: bool,
-    pub bilateral: BilateralMode,
-    /// Units solved in parallel between writes.
-    pub chunk: usize,
 }
 
 /// What a batch (or shard) directory holds, for `merge`.
@@ -120,7 +105,7 @@ pub struct BilateralSummaryRow {
 
 /// A CSV file of `R` rows being written into the staging directory. A file that got no row
 /// still gets its header.
-struct Staged<R> {
+pub(crate) struct Staged<R> {
     name: &'static str,
     dest: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
@@ -129,7 +114,7 @@ struct Staged<R> {
 }
 
 impl<R: Serialize + Default> Staged<R> {
-    fn new(out: &OutputDir, name: &'static str) -> Result<Staged<R>> {
+    pub(crate) fn new(out: &OutputDir, name: &'static str) -> Result<Staged<R>> {
         let dest = out.path(name);
         let f = File::create(&dest).map_err(|e| Error::io(&dest, e))?;
         Ok(Staged {
@@ -140,7 +125,7 @@ impl<R: Serialize + Default> Staged<R> {
             row_type: std::marker::PhantomData,
         })
     }
-    fn write(&mut self, r: &R) -> Result<()> {
+    pub(crate) fn write(&mut self, r: &R) -> Result<()> {
         self.rows += 1;
         super::finite::check_row(self.name, self.rows, r)?;
         self.writer
@@ -148,7 +133,7 @@ impl<R: Serialize + Default> Staged<R> {
             .map_err(|e| Error::invalid(self.dest.display().to_string(), e.to_string()))
     }
     /// Flush the file (writing the header if no row came) and return its name.
-    fn finish(mut self) -> Result<String> {
+    pub(crate) fn finish(mut self) -> Result<String> {
         let fail = |e: String| Error::invalid(self.dest.display().to_string(), e);
         if self.rows == 0 {
             self.writer
@@ -168,210 +153,6 @@ pub struct BatchReport {
     pub failed: Vec<FailureRow>,
     pub summary: Vec<SummaryRow>,
     pub files: Vec<String>,
-}
-
-/// Run a batch (or one shard of it) and write its outputs into `dir`.
-pub fn run_batch(
-    batch: &Batch,
-    opts: &BatchOptions,
-    out: &OutputDir,
-    on_year: &(dyn Fn() + Sync),
-) -> Result<BatchReport> {
-    let all = units(batch);
-    let (k, n) = opts.shard.unwrap_or((1, 1));
-    if k == 0 || n == 0 || k > n {
-        return Err(Error::invalid(
-            "batch options",
-            format!("shard {k}/{n}: the shard (k, n) needs 1 ≤ k ≤ n"),
-        ));
-    }
-    let range = shard(&all, k, n);
-    let mine: Vec<Unit> = all[range.clone()].to_vec();
-    let scen_names: Vec<String> = batch.scenarios.iter().map(|s| s.name.clone()).collect();
-    let econ_codes: Vec<Vec<String>> = batch
-        .scenarios
-        .iter()
-        .map(|s| {
-            s.baseline
-                .economies
-                .iter()
-                .map(|e| e.code.clone())
-                .collect()
-        })
-        .collect();
-
-    let mut economies = Staged::<EconomyRow>::new(out, "economies.csv")?;
-    let mut solver = Staged::<SolverRow>::new(out, "solver.csv")?;
-    let mut quotas = Staged::<QuotaRow>::new(out, "quotas.csv")?;
-    let mut investment = Staged::<InvestmentRow>::new(out, "investment.csv")?;
-    let mut failures = Staged::<FailureRow>::new(out, "failures.csv")?;
-    let mut bilateral: Option<Staged<BilateralRow>> = match opts.bilateral {
-        BilateralMode::None => None,
-        _ => Some(Staged::new(out, "bilateral.csv")?),
-    };
-    let mut bil_moments: BTreeMap<(usize, i32, usize, usize, usize), Moments> = BTreeMap::new();
-    // Per-draw measures go to a spill file in the staging directory, so the summary's memory
-    // does not grow with the number of draws.
-    let mut spill = DrawSpill::create(&out.path(".draws.spill"), batch.scenarios.len())?;
-    let mut failed_rows: Vec<FailureRow> = Vec::new();
-
-    for chunk in mine.chunks(opts.chunk.max(1)) {
-        let results: Vec<_> = chunk
-            .par_iter()
-            .map(|u| (*u, solve_unit(batch, *u, on_year)))
-            .collect();
-        for (u, r) in results {
-            let s = &batch.scenarios[u.scenario];
-            match r {
-                Err(reason) => {
-                    if !opts.keep_going {
-                        return Err(Error::NotConverged(format!(
-                            "scenario `{}`, draw {}: {reason}\n(the batch stopped at the first failed draw; the option keep_going records failed draws in failures.csv and goes on)",
-                            s.name, u.draw
-                        )));
-                    }
-                    let row = FailureRow {
-                        scenario: s.name.clone(),
-                        draw: u.draw,
-                        reason,
-                    };
-                    failures.write(&row)?;
-                    failed_rows.push(row);
-                }
-                Ok(run) => {
-                    let t = tables(&s.baseline, &run);
-                    for r in &t.economies {
-                        economies.write(r)?;
-                    }
-                    spill.push(u.scenario, u.draw, &t.economies)?;
-                    for r in &t.solver {
-                        solver.write(r)?;
-                    }
-                    for r in &t.investment {
-                        investment.write(r)?;
-                    }
-                    for r in &t.quotas {
-                        quotas.write(r)?;
-                    }
-                    if let Some(b) = bilateral.as_mut() {
-                        let keep = opts.bilateral == BilateralMode::All || u.draw == 0;
-                        if keep {
-                            for r in &t.bilateral {
-                                b.write(r)?;
-                            }
-                        }
-                    }
-                    if opts.bilateral == BilateralMode::Summary && u.draw > 0 {
-                        let b = &s.baseline;
-                        for y in &run.years {
-                            for j in 0..b.n_sectors() {
-                                for m in 0..b.n_economies() {
-                                    for i in 0..b.n_economies() {
-                                        let v0 = run.baseline.flows.get(j, m, i);
-                                        if v0 > 0.0 {
-                                            let c = (y.equilibrium.flows.get(j, m, i) / v0 - 1.0)
-                                                * 100.0;
-                                            bil_moments
-                                                .entry((u.scenario, y.year, i, m, j))
-                                                .or_default()
-                                                .push(c);
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let failed_count: Vec<usize> = (0..batch.scenarios.len())
-        .map(|s| {
-            failed_rows
-                .iter()
-                .filter(|f| f.scenario == scen_names[s])
-                .count()
-        })
-        .collect();
-    let compared_with: Vec<String> = batch
-        .scenarios
-        .iter()
-        .map(|s| s.compared_with.kind().to_string())
-        .collect();
-    let mut summary = spill.summarise(&scen_names, &econ_codes, &failed_count, SUMMARY_BUDGET)?;
-    super::summary::label_comparisons(&mut summary, &scen_names, &compared_with);
-    let manifest = Manifest {
-        batch: batch.name.clone(),
-        tradesim_version: env!("CARGO_PKG_VERSION").to_string(),
-        batch_file: batch
-            .input_digests
-            .first()
-            .map_or_else(|| batch.path.display().to_string(), |f| f.path.clone()),
-        inputs: batch.input_digests.clone(),
-        shard: k,
-        shards: n,
-        first_unit: range.start,
-        end_unit: range.end,
-        total_units: all.len(),
-        draws: batch.draws,
-        seed: batch.seed,
-        scenarios: scen_names.clone(),
-        economies: econ_codes.clone(),
-        compared_with,
-        focus: batch.focus.clone(),
-        bilateral: format!("{:?}", opts.bilateral).to_lowercase(),
-    };
-    super::finite::check_rows("summary.csv", &summary)?;
-    let mut extra: Vec<(&str, Vec<u8>)> = vec![
-        ("summary.csv", to_csv(&summary)?),
-        (
-            "manifest.json",
-            serde_json::to_vec_pretty(&manifest)
-                .map_err(|e| Error::invalid("manifest.json", e.to_string()))?,
-        ),
-    ];
-    if opts.bilateral == BilateralMode::Summary {
-        let rows: Vec<BilateralSummaryRow> = bil_moments
-            .iter()
-            .map(|((s, y, i, m, j), mo)| {
-                let b = &batch.scenarios[*s].baseline;
-                BilateralSummaryRow {
-                    scenario: scen_names[*s].clone(),
-                    year: *y,
-                    exporter: b.economies[*i].code.clone(),
-                    importer: b.economies[*m].code.clone(),
-                    sector: b.sectors[*j].code.clone(),
-                    draws: mo.n,
-                    mean_change_pct: mo.mean,
-                    sd_change_pct: mo.sd(),
-                    min_change_pct: mo.min,
-                    max_change_pct: mo.max,
-                }
-            })
-            .collect();
-        super::finite::check_rows("bilateral_summary.csv", &rows)?;
-        extra.push(("bilateral_summary.csv", to_csv(&rows)?));
-    }
-    let mut files = vec![
-        economies.finish()?,
-        solver.finish()?,
-        quotas.finish()?,
-        failures.finish()?,
-        investment.finish()?,
-    ];
-    if let Some(b) = bilateral {
-        files.push(b.finish()?);
-    }
-    files.extend(extra.iter().map(|(n, _)| n.to_string()));
-    for (name, bytes) in &extra {
-        out.write(name, bytes)?;
-    }
-    Ok(BatchReport {
-        units: mine.len(),
-        failed: failed_rows,
-        summary,
-        files,
-    })
 }
 
 /// A shard of a batch run that has to be run again before the shards can be merged, and why.
@@ -753,106 +534,4 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         summary,
         files: files.into_iter().map(|(n, _)| n).collect(),
     })
-}
-
-/// The comparison table for the batch's focus economies: options ranked by mean real income,
-/// with the 5th–95th percentile band, at one stated year: the last year every option solves.
-/// When the options share no year, each is ranked at its own last year, labelled. Options
-/// solved beyond the ranking year, and options with no summary rows (every draw failed), are
-/// named below the table.
-pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[String]) -> String {
-    use std::collections::BTreeSet;
-    use std::fmt::Write;
-    let mut s = String::new();
-    let measure = "real_income_pct";
-    let mut years: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
-    for r in summary.iter().filter(|r| r.measure == measure) {
-        years.entry(r.scenario.as_str()).or_default().insert(r.year);
-    }
-    if years.is_empty() {
-        return s;
-    }
-    let common: Option<i32> = years
-        .values()
-        .cloned()
-        .reduce(|a, b| a.intersection(&b).copied().collect())
-        .and_then(|c| c.last().copied());
-    let rank_year = |scenario: &str| -> Option<i32> {
-        common.or_else(|| years.get(scenario).and_then(|y| y.last().copied()))
-    };
-    let focus: Vec<String> = if focus.is_empty() {
-        let mut f: Vec<String> = summary.iter().map(|r| r.economy.clone()).collect();
-        f.dedup();
-        f.truncate(5);
-        f
-    } else {
-        focus.to_vec()
-    };
-    match common {
-        Some(y) => {
-            let _ = writeln!(s, "options ranked by real income in {y}, the last year every option solves (percent; mean [5th, 95th percentile] over draws):");
-        }
-        None => {
-            let _ = writeln!(s, "options ranked by real income, each in its own last year (the options share no year; percent; mean [5th, 95th percentile] over draws):");
-        }
-    }
-    for e in &focus {
-        let mut rows: Vec<&SummaryRow> = summary
-            .iter()
-            .filter(|r| {
-                &r.economy == e && r.measure == measure && Some(r.year) == rank_year(&r.scenario)
-            })
-            .collect();
-        rows.sort_by(|a, b| b.mean.total_cmp(&a.mean).then(a.scenario.cmp(&b.scenario)));
-        let _ = writeln!(s, "\n  {e}");
-        for (rank, r) in rows.iter().enumerate() {
-            let label = match common {
-                Some(_) => r.scenario.clone(),
-                None => format!("{} ({})", r.scenario, r.year),
-            };
-            let _ = writeln!(
-                s,
-                "    {:>2}. {:<48} {:>8.3} [{:>8.3}, {:>8.3}]{}",
-                rank + 1,
-                label,
-                r.mean,
-                r.p05,
-                r.p95,
-                if r.failed > 0 {
-                    format!("  ({} failed draws)", r.failed)
-                } else {
-                    String::new()
-                }
-            );
-        }
-    }
-    if let Some(y) = common {
-        let later: Vec<String> = years
-            .iter()
-            .filter_map(|(name, ys)| {
-                let last = *ys.last()?;
-                (last > y).then(|| format!("{name} (to {last})"))
-            })
-            .collect();
-        if !later.is_empty() {
-            let _ = writeln!(
-                s,
-                "\nsolved beyond {y}, not ranked there: {}; every year is in summary.csv",
-                later.join(", ")
-            );
-        }
-    }
-    let missing: Vec<&str> = scenarios
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !years.contains_key(n))
-        .collect();
-    if !missing.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nleft out (no results: every draw failed, see failures.csv): {}",
-            missing.join(", ")
-        );
-    }
-    s
 }

@@ -1,0 +1,325 @@
+//! The output tables of a run and of a batch, and how they reach the disk.
+//!
+//! - the rows of every table (`economies.csv`, `bilateral.csv`, `tariffs.csv`, `quotas.csv`,
+//!   `solver.csv`, `investment.csv`; batches add [`batch`]'s `failures.csv`,
+//!   `bilateral_summary.csv`, `manifest.json` and [`summary`]'s `summary.csv`; the structural
+//!   gravity model's rows are in [`gravity`]), serde `Serialize` and `Deserialize`, so the
+//!   report reads back what a run wrote;
+//! - CSV and JSON writing ([`to_csv`], [`to_json`], [`table_files`]), after [`finite`]'s check
+//!   that no number is NaN or infinite;
+//! - [`staging::OutputDir`]: whole-or-nothing output directories (claim lock, staging, marker,
+//!   `--force` rules);
+//! - `report_meta.json` ([`meta`]), summaries over draws ([`summary`]), and the merge of batch
+//!   shards ([`batch::merge`]).
+//!
+//! Invariant: this module solves nothing (it imports neither `simulate` nor `model`) and draws
+//! nothing (`report` renders what it writes).
+
+pub mod batch;
+pub mod finite;
+pub mod gravity;
+pub mod meta;
+pub mod staging;
+pub mod summary;
+
+pub use staging::OutputDir;
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A row of `economies.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct EconomyRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub economy: String,
+    pub exports_base: f64,
+    pub exports: f64,
+    pub imports_base: f64,
+    pub imports: f64,
+    pub real_income_pct: f64,
+    pub welfare_pct: f64,
+    pub tot_pct: f64,
+    pub vot_pct: f64,
+    pub real_wage_pct: f64,
+    pub tariff_revenue_base: f64,
+    pub tariff_revenue: f64,
+    /// Inward FDI stock from the sources in the investment baseline; empty when the scenario
+    /// has no investment block (and absent in files of other tools and of the structural
+    /// gravity model).
+    #[serde(default)]
+    pub inward_fdi_base: Option<f64>,
+    #[serde(default)]
+    pub inward_fdi: Option<f64>,
+    /// What the `_base` columns and the percent changes refer to: `base_year` (the solved base
+    /// year) or `reference` (the reference path in the same year; `report_meta.json` names it).
+    /// Files written before this column existed read as `base_year`.
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
+}
+
+pub(crate) fn base_year_label() -> String {
+    "base_year".into()
+}
+
+/// A row of `investment.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct InvestmentRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub source: String,
+    pub host: String,
+    pub fdi_stock_base: f64,
+    pub fdi_stock: f64,
+    pub change_pct: f64,
+    /// Affiliate sales, where the baseline gives a sales ratio (empty otherwise).
+    pub affiliate_sales: Option<f64>,
+}
+
+/// A row of `bilateral.csv` (flows at factory prices).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct BilateralRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub exporter: String,
+    pub importer: String,
+    pub sector: String,
+    pub value_base: f64,
+    pub value: f64,
+    pub change_pct: f64,
+    /// `base_year` or `reference`: what `value_base` is (see [`EconomyRow::compared_with`]).
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
+}
+
+/// A row of `tariffs.csv`: applied rates that differ from the comparison's (the base year, or
+/// the reference path in the same year).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct TariffRow {
+    pub scenario: String,
+    pub year: i32,
+    pub importer: String,
+    pub exporter: String,
+    pub sector: String,
+    pub rate_base: f64,
+    pub rate: f64,
+    /// `base_year` or `reference`: what `rate_base` is.
+    #[serde(default = "base_year_label")]
+    pub compared_with: String,
+}
+
+/// A row of `quotas.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct QuotaRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub agreement: String,
+    pub group: String,
+    pub importer: String,
+    pub exporter: String,
+    pub sector: String,
+    pub quota: f64,
+    pub imports: f64,
+    pub fill_rate: f64,
+    pub regime: String,
+    pub marginal_rate: f64,
+}
+
+/// A row of `solver.csv`: convergence diagnostics of every solve. `stage` is `baseline` for
+/// the solve of the base-year data (its `year` is the base year), `year` for a year of the
+/// scenario and `reference` for the same year of the reference path it is compared with.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct SolverRow {
+    pub scenario: String,
+    /// Files written before the `stage` column said `2014 (baseline)` in `year`; they read as
+    /// stage `baseline`, year 2014.
+    #[serde(default)]
+    pub stage: String,
+    #[serde(deserialize_with = "year_of_old_or_new")]
+    pub year: i32,
+    pub draw: u32,
+    pub iterations: usize,
+    pub residual: f64,
+    pub quota_rounds: usize,
+}
+
+/// The stage of a solve in `solver.csv`.
+pub const STAGE_BASELINE: &str = "baseline";
+/// The stage of a solve of one year of the scenario.
+pub const STAGE_YEAR: &str = "year";
+/// The stage of a solve of one year of the reference path the scenario is compared with
+/// (written only when the reference's policy differs from the scenario's in that year).
+pub const STAGE_REFERENCE: &str = "reference";
+
+/// A `year` of `solver.csv`: a number, or the `2014 (baseline)` of files written before the
+/// `stage` column.
+fn year_of_old_or_new<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<i32, D::Error> {
+    let text = String::deserialize(d)?;
+    let number = text.trim().trim_end_matches("(baseline)").trim();
+    number
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("year `{text}` is not a year")))
+}
+
+/// The tables of a run.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub economies: Vec<EconomyRow>,
+    pub bilateral: Vec<BilateralRow>,
+    pub tariffs: Vec<TariffRow>,
+    pub quotas: Vec<QuotaRow>,
+    pub solver: Vec<SolverRow>,
+    pub investment: Vec<InvestmentRow>,
+}
+
+pub(crate) fn pct(new: f64, base: f64) -> f64 {
+    if base == 0.0 {
+        if new == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        (new / base - 1.0) * 100.0
+    }
+}
+
+/// The CSV header of a row type: the field names serde gives its default value.
+pub fn csv_header<R: Serialize + Default>() -> Vec<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.serialize(R::default());
+    let text = w.into_inner().unwrap_or_default();
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(first)
+        .records()
+        .next()
+        .and_then(|r| r.ok())
+        .map(|r| r.iter().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Serialise rows to CSV text; with no rows, the header alone.
+pub fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() {
+        w.write_record(csv_header::<R>())
+            .map_err(|e| Error::invalid("CSV output", e.to_string()))?;
+    }
+    for r in rows {
+        w.serialize(r)
+            .map_err(|e| Error::invalid("CSV output", e.to_string()))?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::invalid("CSV output", e.to_string()))
+}
+
+/// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
+/// first, and only when all are written are they renamed into place.
+pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let pid = std::process::id();
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let cleanup = |staged: &[(PathBuf, PathBuf)]| {
+        for (tmp, _) in staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for (name, bytes) in files {
+        let tmp = dir.join(format!(".{name}.{pid}.tmp"));
+        if let Err(e) = std::fs::write(&tmp, bytes) {
+            let _ = std::fs::remove_file(&tmp);
+            cleanup(&staged);
+            return Err(Error::io(&tmp, e));
+        }
+        staged.push((tmp, dir.join(name)));
+    }
+    for (k, (tmp, dest)) in staged.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, dest) {
+            cleanup(&staged[k..]);
+            return Err(Error::io(dest, e));
+        }
+    }
+    Ok(())
+}
+
+/// Serialise rows to a JSON array of objects (the CSV's rows; non-finite numbers become `null`).
+pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
+    serde_json::to_vec(rows).map_err(|e| Error::invalid("JSON output", e.to_string()))
+}
+
+/// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
+pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+    finite::check_rows("economies.csv", &t.economies)?;
+    finite::check_rows("bilateral.csv", &t.bilateral)?;
+    finite::check_rows("tariffs.csv", &t.tariffs)?;
+    finite::check_rows("solver.csv", &t.solver)?;
+    finite::check_rows("quotas.csv", &t.quotas)?;
+    finite::check_rows("investment.csv", &t.investment)?;
+    let mut files = vec![
+        ("economies.csv".to_string(), to_csv(&t.economies)?),
+        ("bilateral.csv".to_string(), to_csv(&t.bilateral)?),
+        ("tariffs.csv".to_string(), to_csv(&t.tariffs)?),
+        ("solver.csv".to_string(), to_csv(&t.solver)?),
+    ];
+    if !t.quotas.is_empty() {
+        files.push(("quotas.csv".to_string(), to_csv(&t.quotas)?));
+    }
+    if !t.investment.is_empty() {
+        files.push(("investment.csv".to_string(), to_csv(&t.investment)?));
+    }
+    if json {
+        files.push(("economies.json".to_string(), to_json(&t.economies)?));
+        files.push(("bilateral.json".to_string(), to_json(&t.bilateral)?));
+        files.push(("tariffs.json".to_string(), to_json(&t.tariffs)?));
+        files.push(("solver.json".to_string(), to_json(&t.solver)?));
+        if !t.quotas.is_empty() {
+            files.push(("quotas.json".to_string(), to_json(&t.quotas)?));
+        }
+        if !t.investment.is_empty() {
+            files.push(("investment.json".to_string(), to_json(&t.investment)?));
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_table_still_has_its_header() {
+        assert_eq!(
+            csv_header::<InvestmentRow>(),
+            [
+                "scenario",
+                "year",
+                "draw",
+                "source",
+                "host",
+                "fdi_stock_base",
+                "fdi_stock",
+                "change_pct",
+                "affiliate_sales"
+            ]
+        );
+        let text = String::from_utf8(to_csv::<SolverRow>(&[]).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "scenario,stage,year,draw,iterations,residual,quota_rounds\n"
+        );
+        let e = csv_header::<EconomyRow>();
+        assert_eq!(
+            (e.first().map(String::as_str), e.len()),
+            (Some("scenario"), 18)
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! From a solved run to the rows of its tables ([`crate::output`]): per economy, per pair and
+//! sector, the tariffs that moved, quotas, solves and FDI stocks, each against the run's
+//! comparison (the base year, or the reference path's same year).
+
+use super::RunOutcome;
+use crate::data::{exports_of, imports_of, Baseline};
+use crate::output::{
+    pct, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow, Tables, TariffRow,
+    STAGE_BASELINE, STAGE_REFERENCE, STAGE_YEAR,
+};
+
+/// Build the tables of a run.
+pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
+    let (nn, jj) = (b.n_economies(), b.n_sectors());
+    let mut t = Tables::default();
+    let against = run.compared_with.to_string();
+    t.solver.push(SolverRow {
+        scenario: run.scenario.clone(),
+        stage: STAGE_BASELINE.into(),
+        year: run.base_year,
+        draw: 0,
+        iterations: run.baseline.iterations,
+        residual: run.baseline.residual,
+        quota_rounds: 1,
+    });
+    for y in &run.years {
+        let eq = &y.equilibrium;
+        // The comparison: the reference path's same year, or the solved base year.
+        let base = y
+            .reference
+            .as_ref()
+            .map_or(&run.baseline, |r| &r.equilibrium);
+        let base_tariffs = match &y.reference {
+            Some(r) => &r.equilibrium.tariffs,
+            None => &run.base_policy.tariffs,
+        };
+        let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
+        let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
+        let c = &y.comparison;
+        // Without an investment block the FDI columns are empty, not zero.
+        let projected = !y.investment.is_empty();
+        let mut fdi0 = vec![0.0; nn];
+        let mut fdi1 = vec![0.0; nn];
+        for f in &y.investment {
+            fdi0[f.host] += f.stock_base;
+            fdi1[f.host] += f.stock;
+            t.investment.push(InvestmentRow {
+                scenario: run.scenario.clone(),
+                year: y.year,
+                draw: y.draw,
+                source: b.economies[f.source].code.clone(),
+                host: b.economies[f.host].code.clone(),
+                fdi_stock_base: f.stock_base,
+                fdi_stock: f.stock,
+                change_pct: pct(f.stock, f.stock_base),
+                affiliate_sales: f.affiliate_sales,
+            });
+        }
+        for n in 0..nn {
+            t.economies.push(EconomyRow {
+                scenario: run.scenario.clone(),
+                year: y.year,
+                draw: y.draw,
+                economy: b.economies[n].code.clone(),
+                exports_base: ex0[n],
+                exports: ex[n],
+                imports_base: im0[n],
+                imports: im[n],
+                real_income_pct: c.real_income_pct[n],
+                welfare_pct: c.welfare_pct[n],
+                tot_pct: c.tot_pct[n],
+                vot_pct: c.vot_pct[n],
+                real_wage_pct: c.real_wage_pct[n],
+                tariff_revenue_base: base.tariff_revenue[n],
+                tariff_revenue: eq.tariff_revenue[n],
+                inward_fdi_base: projected.then_some(fdi0[n]),
+                inward_fdi: projected.then_some(fdi1[n]),
+                compared_with: against.clone(),
+            });
+        }
+        for j in 0..jj {
+            for n in 0..nn {
+                for i in 0..nn {
+                    let (v0, v1) = (base.flows.get(j, n, i), eq.flows.get(j, n, i));
+                    if v0 == 0.0 && v1 == 0.0 {
+                        continue;
+                    }
+                    t.bilateral.push(BilateralRow {
+                        scenario: run.scenario.clone(),
+                        year: y.year,
+                        draw: y.draw,
+                        exporter: b.economies[i].code.clone(),
+                        importer: b.economies[n].code.clone(),
+                        sector: b.sectors[j].code.clone(),
+                        value_base: v0,
+                        value: v1,
+                        change_pct: pct(v1, v0),
+                        compared_with: against.clone(),
+                    });
+                    let (r0, r1) = (base_tariffs.get(j, n, i), eq.tariffs.get(j, n, i));
+                    if y.draw == 0 && r0 != r1 {
+                        t.tariffs.push(TariffRow {
+                            scenario: run.scenario.clone(),
+                            year: y.year,
+                            importer: b.economies[n].code.clone(),
+                            exporter: b.economies[i].code.clone(),
+                            sector: b.sectors[j].code.clone(),
+                            rate_base: r0,
+                            rate: r1,
+                            compared_with: against.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        for q in &y.quotas {
+            t.quotas.push(QuotaRow {
+                scenario: run.scenario.clone(),
+                year: y.year,
+                draw: y.draw,
+                agreement: q.cell.agreement.clone(),
+                group: q.cell.group.clone(),
+                importer: b.economies[q.cell.importer].code.clone(),
+                exporter: b.economies[q.cell.exporter].code.clone(),
+                sector: b.sectors[q.cell.sector].code.clone(),
+                quota: q.cell.quota,
+                imports: q.imports,
+                fill_rate: q.fill_rate,
+                regime: q.regime.to_string(),
+                marginal_rate: q.marginal_rate,
+            });
+        }
+        t.solver.push(SolverRow {
+            scenario: run.scenario.clone(),
+            stage: STAGE_YEAR.into(),
+            year: y.year,
+            draw: y.draw,
+            iterations: eq.iterations,
+            residual: eq.residual,
+            quota_rounds: y.quota_rounds,
+        });
+        if let Some(r) = y.reference.as_ref().filter(|r| !r.same_policy) {
+            t.solver.push(SolverRow {
+                scenario: run.scenario.clone(),
+                stage: STAGE_REFERENCE.into(),
+                year: y.year,
+                draw: y.draw,
+                iterations: r.equilibrium.iterations,
+                residual: r.equilibrium.residual,
+                quota_rounds: r.quota_rounds,
+            });
+        }
+    }
+    t
+}
