@@ -29,6 +29,7 @@ pub mod demean;
 pub mod etable;
 pub mod expr;
 pub mod formula;
+mod gram;
 pub mod output;
 pub mod ppml;
 pub mod separation;

@@ -25,6 +25,7 @@
 use super::data::{Column, Dataset, Factor};
 use super::demean::{DemeanOptions, FixedEffects};
 use super::formula::{Atom, Formula, Term};
+use super::gram::gram;
 use super::separation::{self, ReluOptions, SeparationReport};
 use super::vcov::{self, Ssc, VcovSpec};
 use crate::error::{Error, Result};
@@ -498,29 +499,6 @@ pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
         })
         .collect();
     2.0 * parts.iter().sum::<f64>()
-}
-
-/// The weighted Gram matrix `X'WX` of column-major `x` (each entry a sum in row order, so the
-/// result does not depend on the thread count).
-pub(crate) fn gram(x: &[Vec<f64>], w: &[f64]) -> DMatrix<f64> {
-    let k = x.len();
-    let mut xtx = DMatrix::zeros(k, k);
-    let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a..k).map(move |b| (a, b))).collect();
-    let vals: Vec<f64> = pairs
-        .par_iter()
-        .map(|&(a, b)| {
-            x[a].iter()
-                .zip(&x[b])
-                .zip(w)
-                .map(|((p, q), w)| p * q * w)
-                .sum()
-        })
-        .collect();
-    for (&(a, b), v) in pairs.iter().zip(vals) {
-        xtx[(a, b)] = v;
-        xtx[(b, a)] = v;
-    }
-    xtx
 }
 
 /// `X'WX` and `X'Wz` for column-major `x`.

@@ -140,7 +140,7 @@ pub fn relu_check(
     let (x_dm, _) = fe.demean_columns(&xs, &mut ax, &inner)?;
     // Weighted cross-products, solved by SVD (the huge weights make them ill-conditioned).
     let k = x_dm.len();
-    let xtx = super::ppml::gram(&x_dm, &omega);
+    let xtx = super::gram::gram(&x_dm, &omega);
     let solver = (k > 0).then(|| xtx.svd(true, true));
     let mut u: Vec<f64> = y.iter().map(|&v| if v > 0.0 { 0.0 } else { 1.0 }).collect();
     let mut au = vec![0.0; fe.ncoef()];

@@ -177,7 +177,7 @@ pub fn vcov(
                 .collect()
         })
         .collect();
-    let bread = super::ppml::gram(x_dm, w).try_inverse().ok_or_else(|| {
+    let bread = super::gram::gram(x_dm, w).try_inverse().ok_or_else(|| {
         Error::invalid(
             "standard errors",
             "X'WX is singular; regressors are collinear",
