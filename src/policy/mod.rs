@@ -125,14 +125,38 @@ pub struct ProductGroup {
 /// has a row of its own for `i` (a world group's exporter-specific weight replaces its
 /// all-partners weight).
 pub fn groups_for(groups: &[ProductGroup], n: usize, i: usize, j: usize) -> Vec<&ProductGroup> {
-    groups
-        .iter()
-        .filter(|g| g.importer == n && g.sector == j)
-        .filter(|g| match g.exporter {
+    rows_for(
+        groups,
+        |g| (g.importer, g.sector, g.exporter, g.name.as_str()),
+        n,
+        i,
+        j,
+    )
+}
+
+/// The rows of `rows` (product groups keyed `(importer, sector, exporter, name)`) that apply
+/// to importer `n`'s imports from `i` in sector `j`: a row for exporter `i`, or an
+/// all-partners row (`exporter = None`) unless a row of the same name exists for `i`. The rule
+/// of [`groups_for`] (an agreement's groups) and of the world's `product_groups.csv`.
+fn rows_for<'a, T>(
+    rows: &'a [T],
+    key: impl Fn(&'a T) -> (usize, usize, Option<usize>, &'a str),
+    n: usize,
+    i: usize,
+    j: usize,
+) -> Vec<&'a T> {
+    let in_cell = |r: &&'a T| {
+        let (importer, sector, _, _) = key(r);
+        importer == n && sector == j
+    };
+    rows.iter()
+        .filter(in_cell)
+        .filter(|r| match key(r).2 {
             Some(e) => e == i,
-            None => !groups.iter().any(|h| {
-                h.importer == n && h.sector == j && h.name == g.name && h.exporter == Some(i)
-            }),
+            None => !rows
+                .iter()
+                .filter(in_cell)
+                .any(|h| key(h).3 == key(r).3 && key(h).2 == Some(i)),
         })
         .collect()
 }
@@ -396,34 +420,28 @@ struct Part<'a> {
 
 /// The parts of importer `n`'s imports from `i` in sector `j` (data rate `base`): the world's
 /// named groups for the pair, then the groups the covering agreements define that the world
-/// lacks, then the rest, whose base rate makes the weighted sum equal `base`
+/// lacks (`named`: each covering agreement's [`groups_for`] the cell), then the rest, whose base rate makes the weighted sum equal `base`
 /// (`τ = Σ_g w_g τ_g + (1 − Σ_g w_g) τ_rest`, MODEL.md §3). A cell without named groups
 /// anywhere is one part.
 fn cell_parts<'a>(
     b: &'a Baseline,
-    covering: &[&'a Agreement],
+    named: &[Vec<&'a ProductGroup>],
     (j, n, i): (usize, usize, usize),
     base: f64,
 ) -> Vec<Part<'a>> {
     let mut parts: Vec<Part<'a>> = Vec::new();
-    for g in b
-        .product_groups
-        .iter()
-        .filter(|g| g.importer == n && g.sector == j)
-    {
-        let applies = match g.exporter {
-            Some(e) => e == i,
-            None => !b
-                .product_group_rows(n, &g.group)
-                .any(|h| h.sector == j && h.exporter == Some(i)),
-        };
-        if applies && !parts.iter().any(|p| p.name == Some(g.group.as_str())) {
+    let world = rows_for(
+        &b.product_groups,
+        |g| (g.importer, g.sector, g.exporter, g.group.as_str()),
+        n,
+        i,
+        j,
+    );
+    for g in world {
+        if !parts.iter().any(|p| p.name == Some(g.group.as_str())) {
             // An agreement that gives the group its own weight or base rate overrides the
             // world's (the first covering agreement that names it).
-            let given = covering
-                .iter()
-                .flat_map(|ag| groups_for(&ag.groups, n, i, j))
-                .find(|h| h.name == g.group);
+            let given = named.iter().flatten().find(|h| h.name == g.group);
             parts.push(Part {
                 name: Some(&g.group),
                 weight: given.map_or(g.weight, |h| h.weight),
@@ -431,15 +449,13 @@ fn cell_parts<'a>(
             });
         }
     }
-    for ag in covering {
-        for g in groups_for(&ag.groups, n, i, j) {
-            if !parts.iter().any(|p| p.name == Some(g.name.as_str())) {
-                parts.push(Part {
-                    name: Some(&g.name),
-                    weight: g.weight,
-                    base: g.base_rate.unwrap_or(base),
-                });
-            }
+    for g in named.iter().flatten() {
+        if !parts.iter().any(|p| p.name == Some(g.name.as_str())) {
+            parts.push(Part {
+                name: Some(&g.name),
+                weight: g.weight,
+                base: g.base_rate.unwrap_or(base),
+            });
         }
     }
     let w: f64 = parts.iter().map(|p| p.weight).sum();
@@ -471,7 +487,8 @@ struct PartRate {
 }
 
 /// The rate of agreement `ag` on `part` of the cell (`j`, `n`, `i`), `offset` years after the
-/// pair's start (schedule year `sy`). A group the agreement names takes its own schedule; any
+/// pair's start (schedule year `sy`); `groups` are the agreement's groups for the cell
+/// ([`groups_for`]). A group the agreement names takes its own schedule; any
 /// other part takes the agreement's schedule for the cell (a sector schedule cuts the named
 /// groups too unless the agreement schedules them by name), applied to the part's own base.
 /// A tariff-rate quota on the cell's schedule is a quota on the whole cell when the cell is
@@ -483,18 +500,15 @@ struct PartRate {
 /// charged: the base is).
 fn part_rate(
     b: &Baseline,
-    ag: &Agreement,
+    (ag, offset, sy): (&Agreement, i32, i32),
+    groups: &[&ProductGroup],
     (j, n, i): (usize, usize, usize),
     part: &Part,
     single: bool,
-    offset: i32,
-    sy: i32,
 ) -> PartRate {
-    let named = part.name.and_then(|name| {
-        groups_for(&ag.groups, n, i, j)
-            .into_iter()
-            .find(|g| g.name == name)
-    });
+    let named = part
+        .name
+        .and_then(|name| groups.iter().find(|g| g.name == name));
     let schedule = named.map_or_else(|| ag.schedule_for(n, i, j), |g| &g.schedule);
     if let Schedule::TariffRateQuota {
         quota,
@@ -555,15 +569,20 @@ fn resolve_cell(
 ) -> (f64, Option<QuotaCell>) {
     let (j, n, i) = cell;
     let base = b.tariffs.get(j, n, i);
-    let ags: Vec<&Agreement> = covering.iter().map(|c| c.0).collect();
-    let parts = cell_parts(b, &ags, cell, base);
+    // Each covering agreement's groups for this cell, found once.
+    let named: Vec<Vec<&ProductGroup>> = covering
+        .iter()
+        .map(|c| groups_for(&c.0.groups, n, i, j))
+        .collect();
+    let parts = cell_parts(b, &named, cell, base);
     let single = parts.len() == 1;
     // Per part: the lowest rate, its agreement's quota, and the cap from everything else.
     let mut chosen: Vec<(f64, Option<ChosenQuota>)> = Vec::with_capacity(parts.len());
     for part in &parts {
         let rates: Vec<PartRate> = covering
             .iter()
-            .map(|&(ag, offset, sy)| part_rate(b, ag, cell, part, single, offset, sy))
+            .zip(&named)
+            .map(|(&cover, groups)| part_rate(b, cover, groups, cell, part, single))
             .collect();
         let best = rates
             .iter()
