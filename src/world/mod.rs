@@ -258,14 +258,7 @@ fn validation(facts: &Facts, w: &World) -> Vec<Validation> {
         }
     }
     let avg = |j: usize, ks: &[usize], tau: &dyn Fn(usize, usize) -> f64| {
-        let (mut v, mut vt) = (0.0, 0.0);
-        for &k in ks {
-            for i in (0..n).filter(|&i| i != j) {
-                v += w.flow(k, i, j);
-                vt += w.flow(k, i, j) * tau(k, i);
-            }
-        }
-        100.0 * vt / v
+        w.trade_weighted_rate(j, ks, tau)
     };
     for (j, e) in facts.economies.iter().enumerate().take(n - 1) {
         let c = &e.code;
@@ -979,7 +972,7 @@ impl<'a> Builder<'a> {
     /// The world's trade-weighted MFN and applied rates of manufactures and of all goods,
     /// against WDI's trade-weighted MFN and applied (AHS) means.
     fn applied_comparison(&mut self, w: &World) {
-        let (ec, n) = (self.ec, self.n);
+        let ec = self.ec;
         let _ = writeln!(
             self.summary,
             "## Applied rates against WDI (trade-weighted means, %)\n\nThis world: MFN and applied \
@@ -990,17 +983,9 @@ impl<'a> Builder<'a> {
          |---|---|---|---|---|---|---|---|---|"
         );
         for j in 0..self.row {
-            let avg = |ks: &[usize], tau: &dyn Fn(usize, usize) -> f64| {
-                let (mut v, mut vt) = (0.0, 0.0);
-                for &k in ks {
-                    for i in (0..n).filter(|&i| i != j) {
-                        v += w.flow(k, i, j);
-                        vt += w.flow(k, i, j) * tau(k, i);
-                    }
-                }
-                100.0 * vt / v
-            };
-            let mfn = |k: usize, i: usize| w.mfn[(k * n + j) * n + i];
+            let avg =
+                |ks: &[usize], tau: &dyn Fn(usize, usize) -> f64| w.trade_weighted_rate(j, ks, tau);
+            let mfn = |k: usize, i: usize| w.mfn_tariff(k, j, i);
             let app = |k: usize, i: usize| w.applied.get(k, j, i);
             let t = self.facts.tariffs.get(&ec[j].code);
             let f = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x:.2}"));
@@ -1327,6 +1312,25 @@ impl World {
     }
 
     /// The data tariff (MFN) of the cell: goods from [`World::mfn`], services and domestic 0.
+    /// Importer `j`'s mean tariff over sectors `ks`, in percent, weighted by its imports in
+    /// this world: `100 · Σ_k Σ_{i≠j} X_ij^k τ(k, i) / Σ_k Σ_{i≠j} X_ij^k`.
+    pub fn trade_weighted_rate(
+        &self,
+        j: usize,
+        ks: &[usize],
+        tau: &dyn Fn(usize, usize) -> f64,
+    ) -> f64 {
+        let n = self.codes.len();
+        let (mut v, mut vt) = (0.0, 0.0);
+        for &k in ks {
+            for i in (0..n).filter(|&i| i != j) {
+                v += self.flow(k, i, j);
+                vt += self.flow(k, i, j) * tau(k, i);
+            }
+        }
+        100.0 * vt / v
+    }
+
     pub fn mfn_tariff(&self, k: usize, importer: usize, exporter: usize) -> f64 {
         let n = self.codes.len();
         if k < 3 && importer != exporter {
