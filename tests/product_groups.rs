@@ -25,11 +25,20 @@ fn world_with(dir: &Path, groups: &str) -> PathBuf {
 }
 
 fn scenario(dir: &Path, world: &Path, groups: &str) -> PathBuf {
+    with_agreements(
+        dir,
+        world,
+        &format!("    (name: \"AB\", entry_into_force: 2015, members: [\"AAA\", \"BBB\", \"CCC\"], schedule: Immediate,\n     product_groups: [\n{groups}\n     ]),"),
+    )
+}
+
+/// `s.ron` on `world` with the given agreements (RON list items), base year 2014, to 2016.
+fn with_agreements(dir: &Path, world: &Path, agreements: &str) -> PathBuf {
     write(
         dir,
         "s.ron",
         &format!(
-            "Scenario(name: \"s\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2016,\n  agreements: [\n    (name: \"AB\", entry_into_force: 2015, members: [\"AAA\", \"BBB\", \"CCC\"], schedule: Immediate,\n     product_groups: [\n{groups}\n     ]),\n  ],\n)\n",
+            "Scenario(name: \"s\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2016,\n  agreements: [\n{agreements}\n  ],\n)\n",
             world.display()
         ),
     )
@@ -253,19 +262,14 @@ fn check_lists_the_worlds_groups_and_marks_the_scheduled_ones() {
 fn the_lowest_rate_is_taken_part_by_part() {
     let d = tempfile::tempdir().unwrap();
     let w = world_with(d.path(), GROUPS);
-    let p = write(
+    let p = with_agreements(
         d.path(),
-        "s.ron",
-        &format!(
-            "Scenario(name: \"s\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2016,\n  agreements: [\n\
-             (name: \"Deep on the rest\", entry_into_force: 2015, members: [\"AAA\", \"BBB\"], schedule: Immediate,\n\
-              product_groups: [(name: \"rice\", importer: \"AAA\", schedule: Excluded), (name: \"beef\", importer: \"AAA\", schedule: Excluded)]),\n\
-             (name: \"Rice quota\", entry_into_force: 2015, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 0.5)]),\n\
-              product_groups: [(name: \"rice\", importer: \"AAA\", schedule: Excluded),\n\
-                               (name: \"rice\", importer: \"AAA\", exporter: \"BBB\", schedule: TariffRateQuota(quota: 1.0, in_quota_rate: 0.0, out_of_quota_rate: 0.4))]),\n\
-             ],\n)\n",
-            w.display()
-        ),
+        &w,
+        "(name: \"Deep on the rest\", entry_into_force: 2015, members: [\"AAA\", \"BBB\"], schedule: Immediate,\n\
+         product_groups: [(name: \"rice\", importer: \"AAA\", schedule: Excluded), (name: \"beef\", importer: \"AAA\", schedule: Excluded)]),\n\
+         (name: \"Rice quota\", entry_into_force: 2015, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 0.5)]),\n\
+         product_groups: [(name: \"rice\", importer: \"AAA\", schedule: Excluded),\n\
+                          (name: \"rice\", importer: \"AAA\", exporter: \"BBB\", schedule: TariffRateQuota(quota: 1.0, in_quota_rate: 0.0, out_of_quota_rate: 0.4))]),",
     );
     let s = tradesim::scenario::load(&p).unwrap();
     // The exporter-specific quota entry replaces the all-partners `Excluded` row for BBB.
