@@ -69,4 +69,5 @@ pub mod report;
 pub mod scenario;
 pub mod simulate;
 pub mod slurm;
+pub mod workflow;
 pub mod world;
