@@ -1,10 +1,12 @@
 //! The command line's definition (clap): commands, their flags and help, and the parsers of
-//! flag values. Part of the binary, not of the library; `main.rs` maps these to the
-//! library's option fields.
+//! flag values; the library's option fields as flags in its messages ([`flags`], [`in_flags`]);
+//! the command lines a batch's SLURM jobs run. Part of the binary, not of the library.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use tradesim::output;
+use tradesim::error::{Error, Result};
+use tradesim::workflow::{batch, data};
+use tradesim::{output, simulate, slurm};
 
 #[derive(Parser)]
 #[command(
@@ -492,4 +494,152 @@ pub fn parse_shard_list(s: &str) -> Result<ShardList, String> {
         return Err("name the shards, e.g. 2,5 or 1-3".into());
     }
     Ok(ShardList(out))
+}
+
+/// The estimation's messages name option fields in backticks; on the command line they are
+/// flags.
+pub const FLAGS: [(&str, &str); 11] = [
+    ("`max_iter`", "--max-iter"),
+    ("`demean.tol`", "--inner-tol"),
+    ("`subset`", "--subset"),
+    ("`define`", "--define"),
+    ("`cluster`", "--cluster"),
+    ("`ssc`", "--ssc"),
+    ("`table`", "--table"),
+    ("`tol`", "--tol"),
+    ("`fe_out`", "--fe-out"),
+    ("`fitted_out`", "--fitted-out"),
+    ("`formula`", "--formula"),
+];
+
+/// An estimation message in the command line's words ([`FLAGS`]).
+pub fn flags(message: &str) -> String {
+    FLAGS.iter().fold(message.to_string(), |m, (field, flag)| {
+        m.replace(field, flag)
+    })
+}
+
+/// Option fields the library names as an error's context (`` `draws` 5 ``), and their flags.
+const OPTION_CONTEXTS: [(&str, &str); 8] = [
+    ("`threads`", "--threads"),
+    ("`draws`", "--draws"),
+    ("`focus`", "--focus"),
+    ("`economies`", "--economies"),
+    ("`sectors`", "--sectors"),
+    ("`shards`", "--slurm"),
+    ("`sbatch_options`", "--slurm-opts"),
+    ("`rerun`", "--rerun"),
+];
+
+/// Phrases of library messages that name options, in the command line's words.
+const OPTION_PHRASES: [(&str, &str); 4] = [
+    (
+        "the option keep_going records failed draws in failures.csv and goes on",
+        "run with --keep-going to record failed draws in failures.csv and go on",
+    ),
+    ("pass `force`", "pass --force"),
+    ("another `out`", "another --out"),
+    ("without `rerun` first", "without --rerun first"),
+];
+
+/// A library error in the command line's words ([`OPTION_CONTEXTS`], [`OPTION_PHRASES`]).
+pub fn in_flags(e: Error) -> Error {
+    let e = e.map_text(&|m| {
+        OPTION_PHRASES
+            .iter()
+            .fold(m.to_string(), |m, (field, flag)| m.replace(field, flag))
+    });
+    match e {
+        Error::Invalid { context, message } => Error::Invalid {
+            context: OPTION_CONTEXTS
+                .iter()
+                .find_map(|(field, flag)| context.strip_prefix(field).map(|r| flag.to_string() + r))
+                .unwrap_or(context),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// The commands of a batch's SLURM jobs: a shard (`batch --shard {shard}/N` into the task's
+/// shard directory), the merge (`merge --job DIR`), and the rerun of some shards (the shard
+/// list is appended).
+pub fn slurm_commands(
+    plan: &batch::SlurmPlan,
+    sbatch_options: &[String],
+    threads: Option<usize>,
+    draws: Option<u32>,
+    opts: &simulate::batch::BatchOptions,
+) -> Result<(slurm::Commands, Vec<String>)> {
+    let (n, dir, batch) = (plan.shards, &plan.dir, &plan.batch_file);
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::invalid("tradesim", format!("cannot find its own program: {e}")))?
+        .display()
+        .to_string();
+    let bilateral = format!("{:?}", opts.bilateral).to_lowercase();
+    let chunk = opts.chunk.to_string();
+    let mut shard = vec![
+        exe.clone(),
+        "batch".into(),
+        batch.clone(),
+        "--shard".into(),
+        format!("{}/{n}", slurm::SHARD),
+        "--out".into(),
+        slurm::task_shard_dir(dir).display().to_string(),
+        "--force".into(),
+        "--quiet".into(),
+        "--threads".into(),
+        threads.map_or_else(|| slurm::CPUS.to_string(), |t| t.to_string()),
+        "--bilateral".into(),
+        bilateral.clone(),
+        "--chunk".into(),
+        chunk.clone(),
+    ];
+    let mut rerun = vec![
+        exe.clone(),
+        "batch".into(),
+        batch.clone(),
+        "--slurm".into(),
+        n.to_string(),
+        "--out".into(),
+        dir.display().to_string(),
+        "--bilateral".into(),
+        bilateral,
+        "--chunk".into(),
+        chunk,
+    ];
+    if let Some(t) = threads {
+        rerun.extend(["--threads".into(), t.to_string()]);
+    }
+    if opts.keep_going {
+        shard.push("--keep-going".into());
+        rerun.push("--keep-going".into());
+    }
+    if let Some(d) = draws {
+        shard.extend(["--draws".into(), d.to_string()]);
+        rerun.extend(["--draws".into(), d.to_string()]);
+    }
+    rerun.extend(sbatch_options.iter().map(|o| format!("--slurm-opts={o}")));
+    rerun.push("--rerun".into());
+    let merge = vec![
+        exe,
+        "merge".into(),
+        "--job".into(),
+        dir.display().to_string(),
+    ];
+    Ok((slurm::Commands { shard, merge }, rerun))
+}
+
+impl MappingArgs {
+    /// The importers' mapping files and destination.
+    pub fn mapping(&self) -> data::Mapping<'_> {
+        data::Mapping {
+            sectors: &self.sectors,
+            regions: &self.regions,
+            out: &self.out,
+            force: self.force,
+            tariffs: self.tariffs.as_deref(),
+        }
+    }
 }

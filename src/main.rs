@@ -5,6 +5,7 @@
 mod cli;
 
 use clap::Parser;
+use cli::{flags, in_flags, slurm_commands};
 use cli::{Cli, Command, DataCommand, EstimateArgs, Format, ImportSource, SchemaKind};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tradesim::error::{Error, Result};
 use tradesim::workflow::{self, batch, data, run};
-use tradesim::{estimate, scenario, simulate, slurm};
+use tradesim::{estimate, scenario, simulate};
 
 /// Set when stdout is a closed pipe (`tradesim check FILE | head -2`): further output is
 /// dropped, the command finishes its work (outputs are still written whole) and exits quietly.
@@ -60,71 +61,6 @@ macro_rules! esayln {
 fn warn_all(warnings: &[String]) {
     for w in warnings {
         esayln!("warning: {w}");
-    }
-}
-
-/// The estimation's messages name option fields in backticks; on the command line they are
-/// flags.
-const FLAGS: [(&str, &str); 11] = [
-    ("`max_iter`", "--max-iter"),
-    ("`demean.tol`", "--inner-tol"),
-    ("`subset`", "--subset"),
-    ("`define`", "--define"),
-    ("`cluster`", "--cluster"),
-    ("`ssc`", "--ssc"),
-    ("`table`", "--table"),
-    ("`tol`", "--tol"),
-    ("`fe_out`", "--fe-out"),
-    ("`fitted_out`", "--fitted-out"),
-    ("`formula`", "--formula"),
-];
-
-/// An estimation message in the command line's words ([`FLAGS`]).
-fn flags(message: &str) -> String {
-    FLAGS.iter().fold(message.to_string(), |m, (field, flag)| {
-        m.replace(field, flag)
-    })
-}
-
-/// Option fields the library names as an error's context (`` `draws` 5 ``), and their flags.
-const OPTION_CONTEXTS: [(&str, &str); 8] = [
-    ("`threads`", "--threads"),
-    ("`draws`", "--draws"),
-    ("`focus`", "--focus"),
-    ("`economies`", "--economies"),
-    ("`sectors`", "--sectors"),
-    ("`shards`", "--slurm"),
-    ("`sbatch_options`", "--slurm-opts"),
-    ("`rerun`", "--rerun"),
-];
-
-/// Phrases of library messages that name options, in the command line's words.
-const OPTION_PHRASES: [(&str, &str); 4] = [
-    (
-        "the option keep_going records failed draws in failures.csv and goes on",
-        "run with --keep-going to record failed draws in failures.csv and go on",
-    ),
-    ("pass `force`", "pass --force"),
-    ("another `out`", "another --out"),
-    ("without `rerun` first", "without --rerun first"),
-];
-
-/// A library error in the command line's words ([`OPTION_CONTEXTS`], [`OPTION_PHRASES`]).
-fn in_flags(e: Error) -> Error {
-    let e = e.map_text(&|m| {
-        OPTION_PHRASES
-            .iter()
-            .fold(m.to_string(), |m, (field, flag)| m.replace(field, flag))
-    });
-    match e {
-        Error::Invalid { context, message } => Error::Invalid {
-            context: OPTION_CONTEXTS
-                .iter()
-                .find_map(|(field, flag)| context.strip_prefix(field).map(|r| flag.to_string() + r))
-                .unwrap_or(context),
-            message,
-        },
-        other => other,
     }
 }
 
@@ -287,76 +223,6 @@ fn dispatch(command: Command) -> Result<()> {
     Ok(())
 }
 
-/// The commands of a batch's SLURM jobs: a shard (`batch --shard {shard}/N` into the task's
-/// shard directory), the merge (`merge --job DIR`), and the rerun of some shards (the shard
-/// list is appended).
-fn slurm_commands(
-    plan: &batch::SlurmPlan,
-    sbatch_options: &[String],
-    threads: Option<usize>,
-    draws: Option<u32>,
-    opts: &simulate::batch::BatchOptions,
-) -> Result<(slurm::Commands, Vec<String>)> {
-    let (n, dir, batch) = (plan.shards, &plan.dir, &plan.batch_file);
-    let exe = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .map_err(|e| Error::invalid("tradesim", format!("cannot find its own program: {e}")))?
-        .display()
-        .to_string();
-    let bilateral = format!("{:?}", opts.bilateral).to_lowercase();
-    let chunk = opts.chunk.to_string();
-    let mut shard = vec![
-        exe.clone(),
-        "batch".into(),
-        batch.clone(),
-        "--shard".into(),
-        format!("{}/{n}", slurm::SHARD),
-        "--out".into(),
-        slurm::task_shard_dir(dir).display().to_string(),
-        "--force".into(),
-        "--quiet".into(),
-        "--threads".into(),
-        threads.map_or_else(|| slurm::CPUS.to_string(), |t| t.to_string()),
-        "--bilateral".into(),
-        bilateral.clone(),
-        "--chunk".into(),
-        chunk.clone(),
-    ];
-    let mut rerun = vec![
-        exe.clone(),
-        "batch".into(),
-        batch.clone(),
-        "--slurm".into(),
-        n.to_string(),
-        "--out".into(),
-        dir.display().to_string(),
-        "--bilateral".into(),
-        bilateral,
-        "--chunk".into(),
-        chunk,
-    ];
-    if let Some(t) = threads {
-        rerun.extend(["--threads".into(), t.to_string()]);
-    }
-    if opts.keep_going {
-        shard.push("--keep-going".into());
-        rerun.push("--keep-going".into());
-    }
-    if let Some(d) = draws {
-        shard.extend(["--draws".into(), d.to_string()]);
-        rerun.extend(["--draws".into(), d.to_string()]);
-    }
-    rerun.extend(sbatch_options.iter().map(|o| format!("--slurm-opts={o}")));
-    rerun.push("--rerun".into());
-    let merge = vec![
-        exe,
-        "merge".into(),
-        "--job".into(),
-        dir.display().to_string(),
-    ];
-    Ok((slurm::Commands { shard, merge }, rerun))
-}
-
 fn estimate_cmd(a: EstimateArgs) -> Result<()> {
     let ssc: estimate::Ssc = a
         .ssc
@@ -461,7 +327,7 @@ fn import(source: ImportSource) -> Result<String> {
             industries,
             map,
         } => {
-            let map = mapping(&map);
+            let map = map.mapping();
             let bar = byte_progress(Some(&data), "reading ICIO");
             let r = data::import_icio(&data, &edition, industries.as_deref(), &map, &|n| {
                 bar.inc(n)
@@ -477,7 +343,7 @@ fn import(source: ImportSource) -> Result<String> {
             hs,
             map,
         } => {
-            let map = mapping(&map);
+            let map = map.mapping();
             let files = data::BaciFiles {
                 data: &data,
                 countries: &countries,
@@ -544,16 +410,6 @@ fn import(source: ImportSource) -> Result<String> {
             bar.finish_and_clear();
             r
         }
-    }
-}
-
-fn mapping(m: &cli::MappingArgs) -> data::Mapping<'_> {
-    data::Mapping {
-        sectors: &m.sectors,
-        regions: &m.regions,
-        out: &m.out,
-        force: m.force,
-        tariffs: m.tariffs.as_deref(),
     }
 }
 
