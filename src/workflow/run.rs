@@ -82,13 +82,13 @@ impl RunJob {
                     opts.report.then_some(&tables),
                     opts.out,
                 )?;
-                Ok(RunReport::Scenario(ScenarioRun {
+                Ok(RunReport::Scenario(Box::new(ScenarioRun {
                     scenario: s,
                     outcome,
                     tables,
                     files,
                     out: opts.out.to_path_buf(),
-                }))
+                })))
             }
             RunJob::Gravity(g) => {
                 let inputs = [g.path.clone(), g.data.clone()];
@@ -103,11 +103,11 @@ impl RunJob {
                         .as_ref(),
                     opts.out,
                 )?;
-                Ok(RunReport::Gravity(GravityRun {
+                Ok(RunReport::Gravity(Box::new(GravityRun {
                     outcome,
                     files,
                     out: opts.out.to_path_buf(),
-                }))
+                })))
             }
         }
     }
@@ -143,9 +143,9 @@ fn commit_run(
 #[derive(Debug)]
 pub enum RunReport<'a> {
     /// A multi-sector scenario's run.
-    Scenario(ScenarioRun<'a>),
+    Scenario(Box<ScenarioRun<'a>>),
     /// A structural gravity scenario's run.
-    Gravity(GravityRun),
+    Gravity(Box<GravityRun>),
 }
 
 /// A multi-sector scenario's run: the outcome, its tables and the files written.
