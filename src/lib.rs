@@ -84,7 +84,6 @@ pub mod error;
 pub mod estimate;
 #[allow(missing_docs)]
 pub mod gravity;
-#[allow(missing_docs)]
 pub mod invest;
 #[allow(missing_docs)]
 pub mod model;
@@ -98,7 +97,6 @@ pub mod report;
 pub mod scenario;
 #[allow(missing_docs)]
 pub mod simulate;
-#[allow(missing_docs)]
 pub mod slurm;
 #[allow(missing_docs)]
 pub mod world;

@@ -121,6 +121,7 @@ pub const LAC: [&str; 13] = [
 pub struct World {
     /// Economy codes, ROW last.
     pub codes: Vec<String>,
+    /// Economy names, in the order of `codes`.
     pub names: Vec<String>,
     /// GDP = value added, US$.
     pub gdp: Vec<f64>,
@@ -159,7 +160,9 @@ pub struct Validation {
     pub source: String,
     /// The economy, or `exporter→importer`.
     pub subject: String,
+    /// The sourced value.
     pub observed: f64,
+    /// The built world's value.
     pub world: f64,
 }
 
@@ -1331,6 +1334,8 @@ impl World {
         100.0 * vt / v
     }
 
+    /// The MFN tariff (a fraction) of `importer` on `exporter` in goods sector `k`; zero on
+    /// services and domestic sales.
     pub fn mfn_tariff(&self, k: usize, importer: usize, exporter: usize) -> f64 {
         let n = self.codes.len();
         if k < 3 && importer != exporter {
