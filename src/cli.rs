@@ -643,3 +643,33 @@ impl MappingArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_fields_become_flags() {
+        let e = in_flags(Error::invalid("`draws` 0", "must be at least 1"));
+        assert_eq!(e.to_string(), "--draws 0: must be at least 1");
+        let e = in_flags(Error::invalid("`threads`", "must be at least 1"));
+        assert_eq!(e.to_string(), "--threads: must be at least 1");
+        let e = in_flags(Error::invalid("/jobs/x", "… replace it, pass `force`"));
+        assert_eq!(e.to_string(), "/jobs/x: … replace it, pass --force");
+        // A context that is a file, not an option, is left alone.
+        let e = in_flags(Error::invalid("threads.ron", "x"));
+        assert_eq!(e.to_string(), "threads.ron: x");
+        assert_eq!(
+            flags("`fe_out` and `fitted_out` take one `formula`"),
+            "--fe-out and --fitted-out take one --formula"
+        );
+    }
+
+    #[test]
+    fn shards() {
+        assert_eq!(parse_shard("2/8"), Ok((2, 8)));
+        assert!(parse_shard("9/8").is_err());
+        assert_eq!(parse_shard_list("1-3,7,2").unwrap().0, vec![1, 2, 3, 7]);
+        assert!(parse_shard_list("3-1").is_err());
+    }
+}
