@@ -72,13 +72,7 @@ fn main() -> ExitCode {
         esayln!("interrupted: no output was written");
         std::process::exit(130);
     });
-    let result = match cli.command {
-        Command::Estimate(a) => estimate_cmd(a).map_err(|e| e.map_text(&flags)),
-        Command::Etable { fits, table } => workflow::estimate::etable(&fits, &table)
-            .map(|text| say!("{text}"))
-            .map_err(|e| e.map_text(&flags)),
-        command => dispatch(command).map_err(in_flags),
-    };
+    let result = dispatch(cli.command).map_err(in_flags);
     let stdout_error = STDOUT_ERROR.lock().ok().and_then(|mut e| e.take());
     match (result, stdout_error) {
         (Ok(()), None) => ExitCode::SUCCESS,
@@ -93,6 +87,7 @@ fn main() -> ExitCode {
     }
 }
 
+/// Run the command; errors name option fields, mapped to flags by the caller ([`in_flags`]).
 fn dispatch(command: Command) -> Result<()> {
     match command {
         Command::Run {
@@ -218,7 +213,12 @@ fn dispatch(command: Command) -> Result<()> {
             (None, None) => return Err(Error::invalid("merge", "give --out DIR (or --job DIR)")),
         },
         Command::Data { command } => data_cmd(command)?,
-        Command::Estimate(_) | Command::Etable { .. } => unreachable!("dispatched in main"),
+        // The estimation names its option fields (`max_iter`): [`cli::FLAGS`].
+        Command::Estimate(a) => estimate_cmd(a).map_err(|e| e.map_text(&flags))?,
+        Command::Etable { fits, table } => {
+            let text = workflow::estimate::etable(&fits, &table).map_err(|e| e.map_text(&flags))?;
+            say!("{text}");
+        }
     }
     Ok(())
 }
