@@ -162,9 +162,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A solver that stopped without meeting its tolerance (argmin's termination reasons, as
 /// data). Its text says what did not converge, where, and how to fix it:
-/// `scenario `x`, year 2016: the Caliendo–Parro equilibrium (wage loop) did not converge in 2
+///
+/// ```text
+/// scenario `x`, year 2016: the Caliendo–Parro equilibrium (wage loop) did not converge in 2
 /// iterations: the largest factor-market residual (relative to value added) is 4.929e-3
-/// (tolerance 1e-10), for economy CCC; raise solver.max_iterations or lower solver.step`.
+/// (tolerance 1e-10), for economy CCC; raise solver.max_iterations or lower solver.step
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotConverged {
     pub solver: Solver,
