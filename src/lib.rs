@@ -98,7 +98,6 @@ pub mod scenario;
 #[allow(missing_docs)]
 pub mod simulate;
 pub mod slurm;
-#[allow(missing_docs)]
 pub mod world;
 
 // The façade: the four jobs and the types they need.

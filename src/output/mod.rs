@@ -16,9 +16,9 @@
 //! nothing (`report` renders what it writes).
 
 pub mod batch;
-pub mod finite;
+pub(crate) mod finite;
 pub mod gravity;
-pub mod meta;
+pub(crate) mod meta;
 pub mod staging;
 pub mod summary;
 

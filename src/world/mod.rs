@@ -33,11 +33,11 @@
 //!    so the data is an equilibrium of the model at the 2014 applied rates: solving
 //!    `baseline-2014.ron` in its base year returns the shipped flows.
 
-pub mod facts;
-pub mod gravity;
-pub mod ras;
-pub mod services;
-pub mod tariffs;
+pub(crate) mod facts;
+pub(crate) mod gravity;
+pub(crate) mod ras;
+pub(crate) mod services;
+pub(crate) mod tariffs;
 
 use crate::data::{Baseline, BaselineProductGroup, Cube, Economy, Sector};
 use crate::error::{Error, Result, Worst};
