@@ -23,7 +23,7 @@
 //! 5. [`recover_fixed_effects`]: `α = α_z − Σ_j β_j α_xj`, normalised.
 
 use super::data::{Column, Dataset, Factor};
-use super::demean::{DemeanOptions, FixedEffects};
+use super::demean::{DemeanOptions, FixedEffects, Layout};
 use super::formula::{Atom, Formula, Term};
 use super::gram::gram;
 use super::separation::{self, ReluOptions, SeparationReport};
@@ -421,11 +421,30 @@ fn factors(
                 .map(|(cols, c)| (cols, format!("cluster '{c}'"))),
         )
         .collect();
-    let built: Vec<Result<Factor>> = specs
-        .par_iter()
-        .map(|(cols, ctx)| Factor::from_columns_prepared(ds, cols, rows, ctx, &cache))
+    // A cluster that is also a fixed effect (the usual pair) is built once and copied.
+    let first = |k: usize| {
+        specs
+            .iter()
+            .position(|(c, _)| *c == specs[k].0)
+            .unwrap_or(k)
+    };
+    let built: Vec<Result<Factor>> = (0..specs.len())
+        .into_par_iter()
+        .map(|k| {
+            let (cols, ctx) = &specs[k];
+            if first(k) < k {
+                return Ok(Factor::default());
+            }
+            Factor::from_columns_prepared(ds, cols, rows, ctx, &cache)
+        })
         .collect();
     let mut built = built.into_iter().collect::<Result<Vec<Factor>>>()?;
+    for k in 0..built.len() {
+        let j = first(k);
+        if j < k {
+            built[k] = built[j].clone();
+        }
+    }
     let clusters = built.split_off(formula.fixed_effects.len());
     Ok((built, clusters))
 }
@@ -501,6 +520,43 @@ pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
     2.0 * parts.iter().sum::<f64>()
 }
 
+/// The means `μ = exp(η)` of the linear predictor `η = z − r + o` (working variable `z`,
+/// working residual `r = z̃ − X̃β`, offset `o`) written into `mu`, and the Poisson deviance
+/// `2 Σ [y (ln y − η) − (y − μ)]` (the terms with `y = 0` are `μ`), which is [`deviance`] with
+/// `ln(y/μ) = ln y − η`: no logarithm per row, `ln y` given in `ln_y`. Summed in fixed chunks
+/// in order, so the result does not depend on the thread count.
+fn means_and_deviance(
+    z: &[f64],
+    r: &[f64],
+    o: &[f64],
+    y: &[f64],
+    ln_y: &[f64],
+    mu: &mut [f64],
+) -> f64 {
+    const CHUNK: usize = 1 << 16;
+    let parts: Vec<f64> = mu
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(c, mc)| {
+            let lo = c * CHUNK;
+            let hi = lo + mc.len();
+            let mut d = 0.0;
+            for (k, m) in (lo..hi).zip(mc.iter_mut()) {
+                let eta = z[k] - r[k] + o[k];
+                *m = eta.exp();
+                let yk = y[k];
+                d += if yk > 0.0 {
+                    yk * (ln_y[k] - eta) - (yk - *m)
+                } else {
+                    *m
+                };
+            }
+            d
+        })
+        .collect();
+    2.0 * parts.iter().sum::<f64>()
+}
+
 /// `X'WX` and `X'Wz` for column-major `x`.
 fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
     let xtz = DVector::from_iterator(
@@ -567,6 +623,13 @@ pub struct IrlsSolution {
     pub collinear: Vec<String>,
 }
 
+/// The inner (demeaning) tolerance of an IRLS step whose previous step changed the deviance by
+/// `last_crit` (relative; infinite before the first step): `clamp(10⁻² · last_crit, target,
+/// max(target, 10⁻³))`.
+fn inner_tolerance(last_crit: f64, target: f64) -> f64 {
+    (last_crit * 1e-2).clamp(target, target.max(1e-3))
+}
+
 /// Step 3: iteratively reweighted least squares (see the module documentation).
 ///
 /// Every vector of length N lives for the whole fit and is reused by every iteration: the
@@ -588,6 +651,11 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
         .collect();
     let mut w: Vec<f64> = vec![0.0; n];
     let mut last = deviance(y, &mu);
+    // ln y where y > 0, so that the deviance needs no logarithm per step (ln μ = η).
+    let ln_y: Vec<f64> = y
+        .par_iter()
+        .map(|&v| if v > 0.0 { v.ln() } else { 0.0 })
+        .collect();
     let mut active: Vec<usize> = (0..d.x.len()).collect();
     let ncoef_fe: usize = factors.iter().map(|f| f.nlevels()).sum();
     let mut alpha_z = vec![0.0; ncoef_fe];
@@ -602,22 +670,26 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
     let mut last_crit = f64::INFINITY;
     let mut dev = last;
     let mut beta = DVector::zeros(0);
+    // The factors' layout (blocks of rows, runs), built at the first step and reused.
+    let mut layout: Option<Layout> = None;
     for it in 0..opts.max_iter {
         iterations = it + 1;
         // This step's weights are the last step's means; `mu` receives the new means.
         std::mem::swap(&mut w, &mut mu);
-        let fe = FixedEffects::new(factors, &w);
+        let fe = FixedEffects::with_layout(
+            factors,
+            &w,
+            layout.take().unwrap_or_else(|| Layout::new(factors)),
+        );
         // Adaptive inner tolerance (as ppmlhdfe): loose while the IRLS is far from its solution,
-        // tighter as the deviance settles. When the deviance criterion is met after a loosely
-        // demeaned step, the step is redone at the requested tolerance (warm-started, cheap),
-        // so the reported solution always comes from a step demeaned at `opts.demean.tol`.
+        // tighter as the deviance settles, `tol_it = clamp(10⁻² · crit_{it−1}, target, 10⁻³)`
+        // with `crit_0 = ∞` (ppmlhdfe starts at 10⁻⁴ and uses 10⁻¹ · crit; the factor here is
+        // ten times more cautious). When the deviance criterion is met after a loosely demeaned
+        // step, the step is redone at the requested tolerance (warm-started, cheap), so the
+        // reported solution always comes from a step demeaned at `opts.demean.tol`.
         let target = opts.demean.tol;
         let mut inner = DemeanOptions {
-            tol: if it == 0 {
-                target.max(1e-7)
-            } else {
-                (last_crit * 1e-4).clamp(target, target.max(1e-5))
-            },
+            tol: inner_tolerance(last_crit, target),
             ..opts.demean
         };
         if factors.is_empty() {
@@ -676,13 +748,8 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
                 let b = beta[a];
                 resid.par_iter_mut().zip(col).for_each(|(r, x)| *r -= b * x);
             }
-            // μ = exp(η), η = z − (z̃ − X̃β) + o, into `mu`; then the deviance.
-            mu.par_iter_mut()
-                .zip(&z)
-                .zip(&*resid)
-                .zip(offset)
-                .for_each(|(((m, z), r), o)| *m = (z - r + o).exp());
-            dev = deviance(y, &mu);
+            // μ = exp(η), η = z − (z̃ − X̃β) + o, into `mu`, and the deviance in the same pass.
+            dev = means_and_deviance(&z, resid, offset, y, &ln_y, &mut mu);
             if !dev.is_finite() {
                 return Err(Error::NotConverged(format!(
                     "IRLS iteration {iterations}: the deviance is not finite (fitted values overflow); check for extreme regressor values"
@@ -695,6 +762,7 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
             }
             break crit;
         };
+        layout = Some(fe.into_layout());
         // The next working variable z = η − o + (y − μ)/μ, from this step's η.
         z.par_iter_mut()
             .zip(&dm[0])
