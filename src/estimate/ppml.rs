@@ -230,9 +230,18 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
     Ok(out)
 }
 
-/// Re-codes a factor on a subset of its observations, dropping levels that disappear and
-/// keeping the (sorted) order of the others.
-fn restrict(f: &Factor, keep: &[bool]) -> Factor {
+/// Keeps the elements of `v` where `keep` holds, in place and in order.
+fn retain_rows<T>(v: &mut Vec<T>, keep: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+/// Re-codes a factor on a subset of its observations, in place, dropping levels that disappear
+/// and keeping the (sorted) order of the others.
+fn restrict(mut f: Factor, keep: &[bool]) -> Factor {
     let mut present = vec![false; f.nlevels()];
     for (&c, &k) in f.codes.iter().zip(keep) {
         if k {
@@ -240,25 +249,23 @@ fn restrict(f: &Factor, keep: &[bool]) -> Factor {
         }
     }
     let mut map = vec![u32::MAX; f.nlevels()];
-    let mut labels = Vec::new();
-    for (l, &p) in present.iter().enumerate() {
+    let mut next = 0u32;
+    for (m, &p) in map.iter_mut().zip(&present) {
         if p {
-            map[l] = labels.len() as u32;
-            labels.push(f.labels[l].clone());
+            *m = next;
+            next += 1;
         }
     }
-    let codes = f
-        .codes
-        .iter()
-        .zip(keep)
-        .filter(|(_, &k)| k)
-        .map(|(&c, _)| map[c as usize])
-        .collect();
-    Factor {
-        name: f.name.clone(),
-        codes,
-        labels,
+    let mut l = 0;
+    f.labels.retain(|_| {
+        l += 1;
+        present[l - 1]
+    });
+    retain_rows(&mut f.codes, keep);
+    for c in f.codes.iter_mut() {
+        *c = map[*c as usize];
     }
+    f
 }
 
 /// The estimation sample: every column the fit needs, on the rows that enter it.
@@ -342,34 +349,29 @@ impl Design {
         })
     }
 
-    /// The observations where `keep` holds, factors recoded to the levels that remain.
-    pub fn restrict(self, keep: &[bool]) -> Design {
+    /// The observations where `keep` holds, factors recoded to the levels that remain. Every
+    /// column is compacted in place (no second copy of the sample).
+    pub fn restrict(mut self, keep: &[bool]) -> Design {
         if keep.iter().all(|&k| k) {
             return self;
         }
-        let sel = |v: &[f64]| -> Vec<f64> {
-            v.iter()
-                .zip(keep)
-                .filter(|(_, &k)| k)
-                .map(|(&x, _)| x)
-                .collect()
-        };
-        Design {
-            y: sel(&self.y),
-            x: self.x.iter().map(|c| sel(c)).collect(),
-            names: self.names,
-            offset: sel(&self.offset),
-            factors: self.factors.iter().map(|f| restrict(f, keep)).collect(),
-            clusters: self.clusters.iter().map(|f| restrict(f, keep)).collect(),
-            rows: self
-                .rows
-                .iter()
-                .zip(keep)
-                .filter(|(_, &k)| k)
-                .map(|(&i, _)| i)
-                .collect(),
-            excluded_by_subset: self.excluded_by_subset,
+        retain_rows(&mut self.y, keep);
+        for c in self.x.iter_mut() {
+            retain_rows(c, keep);
         }
+        retain_rows(&mut self.offset, keep);
+        retain_rows(&mut self.rows, keep);
+        self.factors = self
+            .factors
+            .into_par_iter()
+            .map(|f| restrict(f, keep))
+            .collect();
+        self.clusters = self
+            .clusters
+            .into_par_iter()
+            .map(|f| restrict(f, keep))
+            .collect();
+        self
     }
 
     /// Number of observations.
