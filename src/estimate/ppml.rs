@@ -628,10 +628,20 @@ pub struct IrlsSolution {
 }
 
 /// The inner (demeaning) tolerance of an IRLS step whose previous step changed the deviance by
-/// `last_crit` (relative; infinite before the first step): `clamp(10⁻² · last_crit, target,
-/// max(target, 10⁻³))`.
+/// `last_crit` (relative; infinite before the first step): `max(target, 10⁻⁷)` for the first
+/// step, then `clamp(10⁻⁴ · last_crit, target, max(target, 10⁻⁵))`.
+///
+/// A looser schedule, `clamp(10⁻² · last_crit, target, 10⁻³)` from the first step (ppmlhdfe's
+/// rule with a ten times smaller factor), cuts the sweeps by a third on the synthetic panels
+/// (78 → 55 at 800,000 rows) and moves the estimates by 1e-13 and the standard errors by 6e-11;
+/// it is not used because it also moves the world build's gravity fit in its last digits, which
+/// flips a tie in `data/apac-americas-2014/BUILD.md` (the extreme pair at a cap), a shipped file.
 fn inner_tolerance(last_crit: f64, target: f64) -> f64 {
-    (last_crit * 1e-2).clamp(target, target.max(1e-3))
+    if last_crit.is_infinite() {
+        target.max(1e-7)
+    } else {
+        (last_crit * 1e-4).clamp(target, target.max(1e-5))
+    }
 }
 
 /// Step 3: iteratively reweighted least squares (see the module documentation).
@@ -686,11 +696,10 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
             layout.take().unwrap_or_else(|| Layout::new(factors)),
         );
         // Adaptive inner tolerance (as ppmlhdfe): loose while the IRLS is far from its solution,
-        // tighter as the deviance settles, `tol_it = clamp(10⁻² · crit_{it−1}, target, 10⁻³)`
-        // with `crit_0 = ∞` (ppmlhdfe starts at 10⁻⁴ and uses 10⁻¹ · crit; the factor here is
-        // ten times more cautious). When the deviance criterion is met after a loosely demeaned
-        // step, the step is redone at the requested tolerance (warm-started, cheap), so the
-        // reported solution always comes from a step demeaned at `opts.demean.tol`.
+        // tighter as the deviance settles ([`inner_tolerance`]). When the deviance criterion is
+        // met after a loosely demeaned step, the step is redone at the requested tolerance
+        // (warm-started, cheap), so the reported solution always comes from a step demeaned at
+        // `opts.demean.tol`.
         let target = opts.demean.tol;
         let mut inner = DemeanOptions {
             tol: inner_tolerance(last_crit, target),
