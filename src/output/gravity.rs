@@ -131,9 +131,9 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
 
 /// `bilateral.csv` as bytes (sector "all"): the same bytes as [`render`] would give, written
 /// field by field (no `String` per cell; one number buffer reused), in blocks of rows formatted
-/// on all cores and joined in order, so the file does not depend on the thread count.
+/// on all cores and joined in order ([`super::csv_blocks`]), so the file does not depend on the
+/// thread count.
 pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
-    use rayon::prelude::*;
     use std::io::Write;
     const BLOCK: usize = 16_384;
     let fail = |e: csv::Error| Error::invalid("CSV", e.to_string());
@@ -144,40 +144,32 @@ pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
         }
     }
     let year = o.year.to_string();
-    let blocks: Vec<Result<Vec<u8>>> = o
-        .bilateral
-        .par_chunks(BLOCK)
-        .map(|rows| {
-            let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 64));
-            let mut number = Vec::with_capacity(32);
-            for r in rows {
-                for text in [
-                    o.scenario.as_str(),
-                    year.as_str(),
-                    "0",
-                    r.exporter.as_str(),
-                    r.importer.as_str(),
-                    "all",
-                ] {
-                    w.write_field(text).map_err(fail)?;
-                }
-                for v in [r.value_base, r.value, r.change_pct] {
-                    number.clear();
-                    write!(number, "{v}").expect("writing to a Vec cannot fail");
-                    w.write_field(&number).map_err(fail)?;
-                }
-                w.write_record(None::<&[u8]>).map_err(fail)?;
+    let head = render("bilateral.csv", BILATERAL_COLUMNS, std::iter::empty())?;
+    super::csv_blocks(head, o.bilateral.len().div_ceil(BLOCK), |k| {
+        let rows = &o.bilateral[k * BLOCK..((k + 1) * BLOCK).min(o.bilateral.len())];
+        let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 64));
+        let mut number = Vec::with_capacity(32);
+        for r in rows {
+            for text in [
+                o.scenario.as_str(),
+                year.as_str(),
+                "0",
+                r.exporter.as_str(),
+                r.importer.as_str(),
+                "all",
+            ] {
+                w.write_field(text).map_err(fail)?;
             }
-            w.into_inner()
-                .map_err(|e| Error::invalid("CSV", e.to_string()))
-        })
-        .collect();
-    let mut out = render("bilateral.csv", BILATERAL_COLUMNS, std::iter::empty())?;
-    out.reserve(blocks.iter().map(|b| b.as_ref().map_or(0, Vec::len)).sum());
-    for b in blocks {
-        out.extend_from_slice(&b?);
-    }
-    Ok(out)
+            for v in [r.value_base, r.value, r.change_pct] {
+                number.clear();
+                write!(number, "{v}").expect("writing to a Vec cannot fail");
+                w.write_field(&number).map_err(fail)?;
+            }
+            w.write_record(None::<&[u8]>).map_err(fail)?;
+        }
+        w.into_inner()
+            .map_err(|e| Error::invalid("CSV", e.to_string()))
+    })
 }
 
 /// One row of `bilateral.csv` as [`render`] takes it.
