@@ -782,7 +782,7 @@ fn split_lines(body: &[u8], pieces: usize) -> Vec<&[u8]> {
 }
 
 /// A categorical column coded 0..nlevels, with the label of each level.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Factor {
     /// Display name, e.g. `exporter^year`.
     pub name: String,
@@ -848,7 +848,7 @@ impl Factor {
             });
         }
         // Combine pairwise, compacting through a hash map.
-        let mut codes = key_codes[0].clone();
+        let mut codes = std::mem::take(&mut key_codes[0]);
         let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
         for (k, other) in key_codes.iter().enumerate().skip(1) {
             let mut new_parts = Vec::new();

@@ -74,17 +74,68 @@ struct Block {
     levels: Vec<(usize, usize)>,
 }
 
+/// What the projections need to know about the factors alone, whatever the weights: where each
+/// dimension's coefficients start, the blocks of rows with the levels they touch, and which
+/// dimensions come in runs. Built once per fit (three passes over the codes) and carried from
+/// one IRLS step to the next with [`FixedEffects::with_layout`] / [`FixedEffects::into_layout`].
+pub struct Layout {
+    /// Number of observations the layout was built for.
+    n: usize,
+    offsets: Vec<usize>,
+    blocks: Vec<Block>,
+    /// Per dimension: whether its codes come in runs (on average at least two equal codes in a
+    /// row), so that group sums are better kept in a register along a run.
+    runs: Vec<bool>,
+}
+
+impl Layout {
+    /// The layout of `factors` (all of the same length).
+    pub fn new(factors: &[Factor]) -> Layout {
+        let mut offsets = Vec::with_capacity(factors.len() + 1);
+        let mut total = 0;
+        for f in factors {
+            offsets.push(total);
+            total += f.nlevels();
+        }
+        offsets.push(total);
+        let n = factors.first().map_or(0, |f| f.codes.len());
+        let blocks = (0..n.div_ceil(BLOCK_ROWS).max(1))
+            .into_par_iter()
+            .map(|b| {
+                let (lo, hi) = (b * BLOCK_ROWS, ((b + 1) * BLOCK_ROWS).min(n));
+                let levels = factors
+                    .iter()
+                    .map(|f| {
+                        let c = &f.codes[lo..hi];
+                        match (c.iter().min(), c.iter().max()) {
+                            (Some(&a), Some(&b)) => (a as usize, b as usize + 1),
+                            _ => (0, 0),
+                        }
+                    })
+                    .collect();
+                Block { lo, hi, levels }
+            })
+            .collect();
+        let runs = factors
+            .par_iter()
+            .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count() * 2 < n)
+            .collect();
+        Layout {
+            n,
+            offsets,
+            blocks,
+            runs,
+        }
+    }
+}
+
 /// Fixed-effect factors together with the weights of one projection.
 pub struct FixedEffects<'a> {
     factors: &'a [Factor],
     w: &'a [f64],
     /// `1 / Σ w` per level, flattened over dimensions.
     inv_wsum: Vec<f64>,
-    offsets: Vec<usize>,
-    blocks: Vec<Block>,
-    /// Per dimension: whether its codes come in runs (on average at least two equal codes in a
-    /// row), so that group sums are better kept in a register along a run.
-    runs: Vec<bool>,
+    layout: Layout,
 }
 
 /// Work buffers of the projections, kept by a caller that demeans again and again (the IRLS
@@ -170,13 +221,18 @@ fn others_sum<const K: usize>(others: &[Other], alpha: &[f64], i: usize) -> [f64
 impl<'a> FixedEffects<'a> {
     /// Prepares the projection for weights `w` (all positive, one per observation).
     pub fn new(factors: &'a [Factor], w: &'a [f64]) -> Self {
-        let mut offsets = Vec::with_capacity(factors.len() + 1);
-        let mut total = 0;
-        for f in factors {
-            offsets.push(total);
-            total += f.nlevels();
-        }
-        offsets.push(total);
+        Self::with_layout(factors, w, Layout::new(factors))
+    }
+
+    /// As [`FixedEffects::new`], reusing the layout of an earlier projection on the same
+    /// factors (rebuilt if it was made for another number of observations): only the weight
+    /// sums per level are computed, one pass over each dimension's codes.
+    pub fn with_layout(factors: &'a [Factor], w: &'a [f64], layout: Layout) -> Self {
+        let layout = if layout.n == w.len() && layout.runs.len() == factors.len() {
+            layout
+        } else {
+            Layout::new(factors)
+        };
         let wsum: Vec<f64> = factors
             .par_iter()
             .map(|f| {
@@ -192,46 +248,27 @@ impl<'a> FixedEffects<'a> {
             .iter()
             .map(|&s| if s > 0.0 { 1.0 / s } else { 0.0 })
             .collect();
-        let n = w.len();
-        let blocks = (0..n.div_ceil(BLOCK_ROWS).max(1))
-            .into_par_iter()
-            .map(|b| {
-                let (lo, hi) = (b * BLOCK_ROWS, ((b + 1) * BLOCK_ROWS).min(n));
-                let levels = factors
-                    .iter()
-                    .map(|f| {
-                        let c = &f.codes[lo..hi];
-                        match (c.iter().min(), c.iter().max()) {
-                            (Some(&a), Some(&b)) => (a as usize, b as usize + 1),
-                            _ => (0, 0),
-                        }
-                    })
-                    .collect();
-                Block { lo, hi, levels }
-            })
-            .collect();
-        let runs = factors
-            .par_iter()
-            .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count() * 2 < n)
-            .collect();
         FixedEffects {
             factors,
             w,
             inv_wsum,
-            offsets,
-            blocks,
-            runs,
+            layout,
         }
+    }
+
+    /// The layout, for the next projection on the same factors with other weights.
+    pub fn into_layout(self) -> Layout {
+        self.layout
     }
 
     /// Total number of coefficients (levels over all dimensions).
     pub fn ncoef(&self) -> usize {
-        *self.offsets.last().unwrap_or(&0)
+        *self.layout.offsets.last().unwrap_or(&0)
     }
 
     /// Offsets of each dimension in the flattened coefficient vector.
     pub fn offsets(&self) -> &[usize] {
-        &self.offsets
+        &self.layout.offsets
     }
 
     /// Sizes the scratch buffers for `K` columns (no allocation once they are large enough).
@@ -245,8 +282,8 @@ impl<'a> FixedEffects<'a> {
         s.sums.clear();
         s.sums.resize(widest_dim * K, 0.0);
         let widest = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).max().unwrap_or(0);
-        s.partial.resize_with(self.blocks.len(), Vec::new);
-        for (p, b) in s.partial.iter_mut().zip(&self.blocks) {
+        s.partial.resize_with(self.layout.blocks.len(), Vec::new);
+        for (p, b) in s.partial.iter_mut().zip(&self.layout.blocks) {
             p.clear();
             p.resize(widest(b) * K, 0.0);
         }
@@ -265,7 +302,7 @@ impl<'a> FixedEffects<'a> {
         let codes = &self.factors[g].codes;
         partial
             .par_iter_mut()
-            .zip(self.blocks.par_iter())
+            .zip(self.layout.blocks.par_iter())
             .for_each(|(pb, blk)| {
                 let (lo, hi) = blk.levels[g];
                 pb[..(hi - lo) * K].fill(0.0);
@@ -284,7 +321,7 @@ impl<'a> FixedEffects<'a> {
         let nl = self.factors[g].nlevels();
         let sums = &mut sums[..nl * K];
         sums.fill(0.0);
-        for (blk, p) in self.blocks.iter().zip(partial.iter()) {
+        for (blk, p) in self.layout.blocks.iter().zip(partial.iter()) {
             let (lo, hi) = blk.levels[g];
             for (d, v) in sums[lo * K..hi * K].iter_mut().zip(&p[..(hi - lo) * K]) {
                 *d += v;
@@ -304,11 +341,11 @@ impl<'a> FixedEffects<'a> {
         partial: &mut [Vec<f64>],
         sums: &mut [f64],
     ) {
-        let runs = self.runs[g];
+        let runs = self.layout.runs[g];
         let (codes, w) = (&self.factors[g].codes, self.w);
         partial
             .par_iter_mut()
-            .zip(self.blocks.par_iter())
+            .zip(self.layout.blocks.par_iter())
             .for_each(|(pb, blk)| {
                 let (lo, hi) = blk.levels[g];
                 let pb = &mut pb[..(hi - lo) * K];
@@ -371,7 +408,7 @@ impl<'a> FixedEffects<'a> {
             for h in (0..nd).filter(|&h| h != g) {
                 let o = Other {
                     codes: &self.factors[h].codes,
-                    offset: self.offsets[h],
+                    offset: self.layout.offsets[h],
                 };
                 if m < others.len() {
                     others[m] = o;
@@ -402,7 +439,7 @@ impl<'a> FixedEffects<'a> {
                     }),
                 }
             }
-            let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
+            let (lo, hi) = (self.layout.offsets[g], self.layout.offsets[g + 1]);
             for (((a, b), s), &iw) in alpha[lo * K..hi * K]
                 .chunks_exact_mut(K)
                 .zip(wx[lo * K..hi * K].chunks_exact(K))
@@ -419,7 +456,7 @@ impl<'a> FixedEffects<'a> {
     /// Writes `x_k − Dα_k` into `outs[k]`, one parallel pass over the rows.
     fn residuals<const K: usize>(&self, xs: &[&[f64]], alpha: &[f64], outs: &mut [Vec<f64>]) {
         let n = self.w.len();
-        let mut parts: Vec<Vec<&mut [f64]>> = (0..self.blocks.len())
+        let mut parts: Vec<Vec<&mut [f64]>> = (0..self.layout.blocks.len())
             .map(|_| Vec::with_capacity(K))
             .collect();
         for o in outs.iter_mut() {
@@ -429,10 +466,10 @@ impl<'a> FixedEffects<'a> {
                 parts[b].push(c);
             }
         }
-        let (factors, offsets) = (self.factors, &self.offsets);
+        let (factors, offsets) = (self.factors, &self.layout.offsets);
         parts
             .into_par_iter()
-            .zip(self.blocks.par_iter())
+            .zip(self.layout.blocks.par_iter())
             .for_each(|(mut cs, blk)| {
                 if cs.len() < K {
                     return; // an empty block
@@ -539,7 +576,7 @@ impl<'a> FixedEffects<'a> {
         // Σ_{i∈l} w_i x_i for every level of every dimension: fixed during the sweeps.
         for g in 0..nd {
             let w = self.w;
-            let (lo, hi) = (self.offsets[g], self.offsets[g + 1]);
+            let (lo, hi) = (self.layout.offsets[g], self.layout.offsets[g + 1]);
             self.accumulate::<K>(g, &mut s.partial, &mut s.sums, |i| {
                 let mut v = [0.0; K];
                 for k in 0..K {

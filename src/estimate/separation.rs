@@ -58,6 +58,10 @@ pub fn fixed_effect_check(
     report: &mut SeparationReport,
 ) {
     report.groups = vec![0; factors.len()];
+    // With y ≥ 0 a level sums to zero only if every outcome in it is zero, so the rule drops
+    // only zeros and leaves every other level's sum as it was: one round finds them all, and
+    // only the singleton rule (dropping a row changes its other levels' counts) needs more.
+    let one_round = !singletons && y.iter().all(|&v| v >= 0.0);
     loop {
         let mut changed = false;
         for (g, f) in factors.iter().enumerate() {
@@ -88,7 +92,7 @@ pub fn fixed_effect_check(
                 }
             }
         }
-        if !changed {
+        if !changed || one_round {
             return;
         }
     }

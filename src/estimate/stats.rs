@@ -16,9 +16,38 @@ pub struct FitStats {
     pub pseudo_r2: f64,
 }
 
+#[cfg(test)]
 fn poisson_ll(y: f64, mu: f64) -> f64 {
+    poisson_ll_with(y, mu, libm::lgamma(y + 1.0))
+}
+
+/// `y ln μ − μ − ln Γ(y + 1)` with `ln Γ(y + 1)` given.
+fn poisson_ll_with(y: f64, mu: f64, lgamma_y1: f64) -> f64 {
     let a = if y > 0.0 { y * mu.ln() } else { 0.0 };
-    a - mu - libm::lgamma(y + 1.0)
+    a - mu - lgamma_y1
+}
+
+/// `ln Γ(y + 1)`, remembered for small whole `y` (counts repeat: a trade panel has a few
+/// thousand distinct values in a million rows); the same number as `libm::lgamma`.
+struct LnFactorial(Vec<f64>);
+
+impl LnFactorial {
+    const SMALL: usize = 1 << 16;
+
+    fn get(&mut self, y: f64) -> f64 {
+        if y >= 0.0 && y < Self::SMALL as f64 && y.fract() == 0.0 {
+            let k = y as usize;
+            if self.0.is_empty() {
+                self.0 = vec![f64::NAN; Self::SMALL];
+            }
+            if self.0[k].is_nan() {
+                self.0[k] = libm::lgamma(y + 1.0);
+            }
+            self.0[k]
+        } else {
+            libm::lgamma(y + 1.0)
+        }
+    }
 }
 
 /// Computes [`FitStats`] from the outcome column of `ds` and the fit's fitted values.
@@ -30,22 +59,25 @@ pub fn fit_statistics(ds: &Dataset, formula: &Formula, fit: &PpmlFit) -> Result<
             format!("the outcome `{}` is not numeric", formula.outcome),
         ));
     };
-    let (mut ll, mut sum, mut n) = (0.0, 0.0, 0usize);
+    let used = |k: usize, mu: f64| fit.used.get(k).copied().unwrap_or(false) && mu.is_finite();
+    let (mut sum, mut n) = (0.0, 0usize);
     for (k, (&yk, &mu)) in y.iter().zip(&fit.fitted).enumerate() {
-        if fit.used.get(k).copied().unwrap_or(false) && mu.is_finite() {
-            ll += poisson_ll(yk, mu);
+        if used(k, mu) {
             sum += yk;
             n += 1;
         }
     }
     let mean = sum / n.max(1) as f64;
-    let null: f64 = y
-        .iter()
-        .zip(&fit.fitted)
-        .enumerate()
-        .filter(|(k, (_, mu))| fit.used.get(*k).copied().unwrap_or(false) && mu.is_finite())
-        .map(|(_, (&yk, _))| poisson_ll(yk, mean))
-        .sum();
+    // One pass for both log-likelihoods, ln Γ(y + 1) found once per row.
+    let (mut ll, mut null) = (0.0, 0.0);
+    let mut lnf = LnFactorial(Vec::new());
+    for (k, (&yk, &mu)) in y.iter().zip(&fit.fitted).enumerate() {
+        if used(k, mu) {
+            let lg = lnf.get(yk);
+            ll += poisson_ll_with(yk, mu, lg);
+            null += poisson_ll_with(yk, mean, lg);
+        }
+    }
     Ok(FitStats {
         loglik: ll,
         null_loglik: null,
@@ -88,5 +120,10 @@ mod tests {
         assert_eq!(stars(0.2), "");
         // ln Γ(y+1) = ln y!
         assert!((poisson_ll(3.0, 2.0) - (3.0 * 2f64.ln() - 2.0 - 6f64.ln())).abs() < 1e-12);
+        // The remembered ln Γ(y + 1) is libm's, bit for bit.
+        let mut lnf = LnFactorial(Vec::new());
+        for y in [0.0, 1.0, 7.0, 7.0, 65535.0, 65536.0, 2.5, 1e9] {
+            assert_eq!(lnf.get(y).to_bits(), libm::lgamma(y + 1.0).to_bits());
+        }
     }
 }
