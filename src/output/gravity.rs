@@ -181,23 +181,38 @@ pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// One text field as the CSV writer writes it (quoted only when it must be).
+/// One text field as the CSV writer writes it inside a row (quoted only when it must be): the
+/// first of a two-field record, whose `,` and terminator are cut off (a record of one empty
+/// field would be written `""`).
 fn csv_field(text: &str) -> Result<Vec<u8>> {
     let fail = |e: String| Error::invalid("CSV", e);
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_field(text).map_err(|e| fail(e.to_string()))?;
-    w.into_inner().map_err(|e| fail(e.to_string()))
+    w.write_record([text, ""])
+        .map_err(|e| fail(e.to_string()))?;
+    let mut field = w.into_inner().map_err(|e| fail(e.to_string()))?;
+    field.truncate(field.len() - 2);
+    Ok(field)
 }
 
 /// Appends the finite `v` exactly as `format!("{v}")` writes it — the shortest digits that
-/// read back as `v`, in plain decimal notation (`1`, `0.0000001`, `10000000000000000`, `-0`)
-/// — from the Ryū digits (`ryu`, the shortest round-trip digits, the same digits as the
-/// standard library's Grisu/Dragon), laid out as Rust's `Display` lays them out.
+/// read back as `v`, in plain decimal notation (`1`, `0.0000001`, `10000000000000000`, `-0`).
+///
+/// The digits are Ryū's (`ryu`): the shortest that read back as `v` and, of those, the closest
+/// to `v`, as the standard library's Grisu/Dragon give them, laid out as `Display` lays them
+/// out. The two differ only when two candidates are exactly equally close (Ryū rounds such a
+/// tie to even, the standard library up), which needs `v`'s exact decimal expansion to have at
+/// most 18 significant digits ([`may_tie`]); those values are formatted by the standard
+/// library itself.
 pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut ryu::Buffer, v: f64) {
+    if may_tie(v) {
+        use std::io::Write;
+        write!(out, "{v}").expect("writing to a Vec cannot fail");
+        return;
+    }
     let text = digits.format_finite(v).as_bytes();
     if !text.contains(&b'e') {
-        // Ryū's plain notation (`123.45`, `0.00012`, `1200.0`) is `Display`'s but for the
-        // `.0` of a whole number
+        // Ryū's plain notation (`123.45`, `0.00012`) is `Display`'s but for the `.0` of a
+        // whole number (whole numbers are formatted above)
         out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
         return;
     }
@@ -250,6 +265,32 @@ pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut ryu::Buffer, v: 
         out.push(b'.');
         out.extend_from_slice(&significant[point as usize..]);
     }
+}
+
+/// Whether the exact decimal expansion of `v` may have at most 18 significant digits, so that
+/// two shortest round-trip candidates could be exactly equally close to it. `v = m·2^e` with
+/// `m` odd: for `e ≥ 0` a whole number (all counted as possible ties), for `e < 0` the expansion's digits are those of `m·5^(−e)`, more than 18 once
+/// `−e ≥ 26` (`5^26 > 10^18`).
+fn may_tie(v: f64) -> bool {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return true;
+    }
+    let zeros = m.trailing_zeros();
+    m >>= zeros;
+    e += i64::from(zeros);
+    if e >= 0 {
+        return true; // a whole number (of at most 18 digits unless beyond 10^18: rare)
+    }
+    let k = (-e) as u32;
+    k < 26 && u128::from(m) * 5u128.pow(k) < 10u128.pow(18)
 }
 
 /// One row of `bilateral.csv` as [`render`] takes it.
@@ -555,6 +596,9 @@ mod tests {
             f64::EPSILON,
             9007199254740993.0,
             2.2258379440043257,
+            -697104.85205078125, // a tie: Ryū gives ...812, Display ...813
+            0.125,
+            1e23,
         ] {
             check(v);
         }
