@@ -150,13 +150,8 @@ fn read_plain<'a>(
         let body = &block[..end];
         let mut fields: Vec<&[u8]> = Vec::with_capacity(16);
         let (mut row_start, mut field_start) = (start, start);
-        // one pass over the bytes: a comma ends a field, a newline (or the file's end) a row
-        for at in start..=end {
-            let b = match body.get(at) {
-                Some(&b) => b,
-                None if read == 0 => b'\n',
-                None => break,
-            };
+        // one pass over the bytes: a comma ends a field, a newline a row
+        for (at, &b) in body.iter().enumerate().skip(start) {
             if b == b',' {
                 fields.push(&body[field_start..at]);
                 field_start = at + 1;
@@ -171,6 +166,15 @@ fn read_plain<'a>(
                 } // else a blank line, as the CSV reader skips it
                 fields.clear();
                 (row_start, field_start) = (at + 1, at + 1);
+            }
+        }
+        if read == 0 && row_start < end {
+            // the last row, without a newline
+            line += 1;
+            fields.push(&body[field_start..end]);
+            match loader.as_mut() {
+                None => loader = Some(Loader::new(path, names, years, columns, &fields)?),
+                Some(l) => l.row(line, base + row_start, file_len, &fields)?,
             }
         }
         if read == 0 {
@@ -330,8 +334,14 @@ impl<'a> Loader<'a> {
                 "empty economy code; fill in the exporter and importer",
             ));
         }
-        if let Some(k) = self.last[slot].filter(|&k| self.names_seen[k] == s) {
-            return Ok(k);
+        // the code of the row before, or the one numbered after it (importers in order)
+        if let Some(k) = self.last[slot] {
+            for k in [k, k + 1] {
+                if self.names_seen.get(k).is_some_and(|c| c == s) {
+                    self.last[slot] = Some(k);
+                    return Ok(k);
+                }
+            }
         }
         let k = match self.index.get(s) {
             Some(&k) => k,
