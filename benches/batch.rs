@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rayon::prelude::*;
 use std::path::Path;
 use tradesim::data::synthetic;
-use tradesim::model::caliendo_parro::SolverSettings;
+use tradesim::model::solver::Settings;
 use tradesim::policy::{Agreement, Membership, Schedule};
 use tradesim::scenario::batch::{Batch, Distribution, Parameter};
 use tradesim::scenario::raw::Deficits;
@@ -51,7 +51,7 @@ fn synthetic_scenario() -> Scenario {
         theta,
         deficits: Deficits::Baseline,
         input_output: true,
-        solver: SolverSettings::default(),
+        solver: Settings::CALIENDO_PARRO,
         agreements: vec![Agreement {
             name: "A20".into(),
             entry_into_force: 2016,

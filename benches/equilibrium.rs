@@ -5,7 +5,8 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::Path;
 use tradesim::data::{cp2015, synthetic};
-use tradesim::model::caliendo_parro::{Model, Shock, SolverSettings};
+use tradesim::model::caliendo_parro::{Model, Shock};
+use tradesim::model::solver::Settings;
 
 fn nafta(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cp2015");
@@ -21,7 +22,7 @@ fn nafta(c: &mut Criterion) {
         cost: None,
         deficit: vec![0.0; b.n_economies()],
     };
-    let s = SolverSettings::default();
+    let s = Settings::CALIENDO_PARRO;
     let eq = model.solve(&shock, &s, None).expect("converges");
     eprintln!(
         "NAFTA 31x40 with IO: {} iterations, residual {:.1e}",
@@ -47,7 +48,7 @@ fn synthetic_150x20(c: &mut Criterion) {
         cost: None,
         deficit: b.deficit.clone(),
     };
-    let s = SolverSettings::default();
+    let s = Settings::CALIENDO_PARRO;
     let eq = model.solve(&shock, &s, None).expect("converges");
     eprintln!(
         "synthetic 150x20 with IO: {} iterations, residual {:.1e}",

@@ -2,10 +2,11 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
-use tradesim::model::gravity::{self, synthetic::synthetic, SolverOptions};
+use tradesim::model::gravity::{self, synthetic::synthetic};
+use tradesim::model::solver::Settings;
 
 fn resistances(c: &mut Criterion) {
-    let opts = SolverOptions::default();
+    let opts = Settings::GRAVITY;
     let mut g = c.benchmark_group("gravity");
     g.sample_size(20);
     for n in [30, 150, 200] {

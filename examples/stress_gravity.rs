@@ -1,6 +1,7 @@
 //! Stress check of the gravity solvers on hostile synthetic worlds:
 //! `cargo run --release --example stress_gravity -- N SPREAD` (cost spread in orders of magnitude).
-use tradesim::model::gravity::{self, CostMatrix, SolverOptions, World};
+use tradesim::model::gravity::{self, CostMatrix, World};
+use tradesim::model::solver::Settings;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -42,7 +43,7 @@ fn main() {
     let c = CostMatrix::new(&names, t).unwrap();
     let c2 = CostMatrix::new(&names, cf).unwrap();
     let start = std::time::Instant::now();
-    match gravity::solve_exact(&w, &c, &c2, 5.0, &SolverOptions::default()) {
+    match gravity::solve_exact(&w, &c, &c2, 5.0, &Settings::GRAVITY) {
         Ok(r) => println!(
             "n={n} spread=1e{spread}: baseline {} it, full {} it, market residual {:.1e}, {:?}",
             r.baseline.convergence.iterations,

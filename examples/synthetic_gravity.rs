@@ -4,7 +4,8 @@
 //! (trade holds the baseline gravity flows).
 
 use std::io::Write;
-use tradesim::model::gravity::{self, synthetic::synthetic, SolverOptions};
+use tradesim::model::gravity::{self, synthetic::synthetic};
+use tradesim::model::solver::Settings;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -16,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::PathBuf::from(&args[2]);
     let seed: u64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(1);
     let s = synthetic(n, seed)?;
-    let base = gravity::baseline(&s.world, &s.costs, &SolverOptions::default())?;
+    let base = gravity::baseline(&s.world, &s.costs, &Settings::GRAVITY)?;
     std::fs::create_dir_all(&dir)?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("synthetic.csv"))?);
     writeln!(

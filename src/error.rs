@@ -33,9 +33,11 @@ pub enum Error {
         /// The offending source line with a caret under the column (may be empty).
         snippet: String,
     },
-    /// A solver stopped without converging.
+    /// A solver stopped without meeting its tolerance: which solver, after how many
+    /// iterations, the residual reached against the tolerance asked for, where it is largest,
+    /// in which run, and how to fix it ([`NotConverged`]; boxed to keep `Result`s small).
     #[error("{0}")]
-    NotConverged(String),
+    NotConverged(Box<NotConverged>),
     /// Several errors found at once (validation reports them all).
     #[error("{} errors:\n{}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Many(Vec<Error>),
@@ -69,8 +71,46 @@ impl Error {
                 message: f(&message),
                 snippet,
             },
-            Error::NotConverged(m) => Error::NotConverged(f(&m)),
+            Error::NotConverged(mut s) => {
+                s.hint = f(&s.hint);
+                Error::NotConverged(s)
+            }
             Error::Many(v) => Error::Many(v.into_iter().map(|e| e.map_text(f)).collect()),
+        }
+    }
+
+    /// A solver that stopped after `iterations` at `residual` (against `tolerance`), largest at
+    /// `worst`; `hint` says how to fix it. The context (scenario, draw, year) is added by the
+    /// callers that know it ([`Error::amend`]).
+    pub fn not_converged(
+        solver: Solver,
+        iterations: usize,
+        residual: f64,
+        tolerance: f64,
+        worst: Option<Worst>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::NotConverged(Box::new(NotConverged {
+            solver,
+            iterations,
+            residual,
+            tolerance,
+            worst,
+            context: Context::default(),
+            hint: hint.into(),
+        }))
+    }
+
+    /// The same error with the details of a non-convergence amended by `f`: its run context,
+    /// where it is worst (e.g. a row labelled with its economy) and its hint, by callers that
+    /// know more than the solver. Other variants are returned unchanged.
+    pub fn amend(self, f: impl FnOnce(&mut NotConverged)) -> Self {
+        match self {
+            Error::NotConverged(mut s) => {
+                f(&mut s);
+                Error::NotConverged(s)
+            }
+            other => other,
         }
     }
 
@@ -119,6 +159,207 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A solver that stopped without meeting its tolerance (argmin's termination reasons, as
+/// data). Its text says what did not converge, where, and how to fix it:
+///
+/// ```text
+/// scenario `x`, year 2016: the Caliendo–Parro equilibrium (wage loop) did not converge in 2
+/// iterations: the largest factor-market residual (relative to value added) is 4.929e-3
+/// (tolerance 1e-10), for economy CCC; raise solver.max_iterations or lower solver.step
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotConverged {
+    pub solver: Solver,
+    /// Iterations done (sweeps, passes or rounds, as the solver counts them).
+    pub iterations: usize,
+    /// The convergence measure reached ([`Solver::measure`] says which).
+    pub residual: f64,
+    /// The tolerance the measure had to meet.
+    pub tolerance: f64,
+    /// Where the residual is largest, as the solver knows it.
+    pub worst: Option<Worst>,
+    /// The run it belongs to (scenario, draw, year), filled in by the callers that know.
+    pub context: Context,
+    /// How to fix it; names option fields (`max_iter`, `solver.step`), which the binary maps
+    /// to its flags with [`Error::map_text`].
+    pub hint: String,
+}
+
+impl std::fmt::Display for NotConverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{} did not converge in {} {}: {} is {:.3e} (tolerance {:e})",
+            self.context,
+            self.solver.name(),
+            self.iterations,
+            self.solver.steps(),
+            self.solver.measure(),
+            self.residual,
+            self.tolerance
+        )?;
+        if let Some(w) = &self.worst {
+            write!(f, ", {w}")?;
+        }
+        write!(f, "; {}", self.hint)
+    }
+}
+
+/// The iterative solvers whose non-convergence is reported as [`Error::NotConverged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Solver {
+    /// The Caliendo–Parro wage loop: factor-market clearing (MODEL.md §1, eq. 6).
+    CaliendoParro,
+    /// Its inner expenditure system (MODEL.md §1, eqs. 4–5) by Jacobi sweeps.
+    Expenditure,
+    /// The regimes of the tariff-rate quotas around the equilibrium (MODEL.md §3), by bisection.
+    QuotaRegimes,
+    /// Structural gravity's multilateral resistances (MODEL.md §2).
+    Resistances,
+    /// Structural gravity's full-endowment general equilibrium (MODEL.md §2).
+    FullEndowment,
+    /// The Advanced Guide's own full-endowment loop, with its stopping rule.
+    GuideLoop,
+    /// The conditional general equilibrium on observed flows (exact hat algebra).
+    ObservedConditional,
+    /// The full-endowment general equilibrium on observed flows (exact hat algebra).
+    ObservedFullEndowment,
+    /// Biproportional balancing (RAS) of a matrix to row and column totals.
+    Ras,
+    /// RAS with the observed cells held within their band.
+    BoundedRas,
+    /// PPML by iteratively reweighted least squares.
+    Ppml,
+    /// Demeaning by alternating projections (the fixed effects of PPML-HDFE).
+    Demeaning,
+}
+
+impl Solver {
+    /// What the solver computes, as a sentence's subject.
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::CaliendoParro => "the Caliendo–Parro equilibrium (wage loop)",
+            Solver::Expenditure => "the Caliendo–Parro expenditure system",
+            Solver::QuotaRegimes => "the tariff-rate quota regimes",
+            Solver::Resistances => "the multilateral resistances",
+            Solver::FullEndowment => "the full-endowment general equilibrium",
+            Solver::GuideLoop => "the Guide's full-endowment loop",
+            Solver::ObservedConditional => "the conditional GE on observed flows",
+            Solver::ObservedFullEndowment => "the general equilibrium on observed flows",
+            Solver::Ras => "RAS balancing",
+            Solver::BoundedRas => "RAS balancing with observed cells held within their band",
+            Solver::Ppml => "PPML (IRLS)",
+            Solver::Demeaning => "demeaning by alternating projections",
+        }
+    }
+    /// What one of its iterations is called.
+    pub fn steps(self) -> &'static str {
+        match self {
+            Solver::Expenditure | Solver::Demeaning => "sweeps",
+            Solver::GuideLoop => "passes",
+            Solver::QuotaRegimes => "rounds",
+            _ => "iterations",
+        }
+    }
+    /// The convergence measure its `residual` is.
+    pub fn measure(self) -> &'static str {
+        match self {
+            Solver::CaliendoParro => {
+                "the largest factor-market residual (relative to value added)"
+            }
+            Solver::Expenditure => "the largest change of a sector's expenditure (relative to the mean)",
+            Solver::QuotaRegimes => "the largest gap between a quota's imports and its quota (relative)",
+            Solver::Resistances | Solver::ObservedConditional => "the largest residual",
+            Solver::FullEndowment | Solver::ObservedFullEndowment => {
+                "the largest market-clearing residual"
+            }
+            Solver::GuideLoop => {
+                "the larger of the standard deviation and the largest absolute value of the change in price changes between passes"
+            }
+            Solver::Ras | Solver::BoundedRas => "the largest relative gap to a row or column total",
+            Solver::Ppml => "the relative change of the deviance",
+            Solver::Demeaning => "the largest change of a fixed-effect coefficient (absolute or relative)",
+        }
+    }
+}
+
+/// Where a solver's residual is largest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Worst {
+    /// An economy (its code).
+    Economy(String),
+    /// One importer–exporter–sector cell.
+    Cell {
+        importer: String,
+        exporter: String,
+        sector: String,
+    },
+    /// A row of a matrix (0-based), with its label when the caller knows one.
+    Row { index: usize, label: Option<String> },
+    /// A column of a matrix (0-based), with its label when the caller knows one.
+    Column { index: usize, label: Option<String> },
+}
+
+impl std::fmt::Display for Worst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = |f: &mut std::fmt::Formatter<'_>, what, index, label: &Option<String>| {
+            write!(f, "{what} {index}")?;
+            match label {
+                Some(l) => write!(f, " ({l})"),
+                None => Ok(()),
+            }
+        };
+        match self {
+            Worst::Economy(code) => write!(f, "for economy {code}"),
+            Worst::Cell {
+                importer,
+                exporter,
+                sector,
+            } => write!(f, "for {importer}'s imports from {exporter} in {sector}"),
+            Worst::Row { index, label } => line(f, "at row", index, label),
+            Worst::Column { index, label } => line(f, "at column", index, label),
+        }
+    }
+}
+
+/// The run a solve belongs to: which scenario, batch draw and year (each when known).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    pub scenario: Option<String>,
+    /// The batch draw (0 is the central run).
+    pub draw: Option<u32>,
+    /// The year solved; `None` in a scenario: its base-year solve.
+    pub year: Option<i32>,
+    /// The reference path the solve belongs to, when not the scenario's own.
+    pub reference: Option<String>,
+}
+
+impl std::fmt::Display for Context {
+    /// `scenario `x`, draw 3, year 2020, its reference `y`: ` (empty when nothing is known).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.scenario {
+            parts.push(format!("scenario `{s}`"));
+        }
+        if let Some(d) = self.draw {
+            parts.push(format!("draw {d}"));
+        }
+        match self.year {
+            Some(y) => parts.push(format!("year {y}")),
+            None if self.scenario.is_some() => parts.push("the baseline".into()),
+            None => {}
+        }
+        if let Some(r) = &self.reference {
+            parts.push(format!("its reference `{r}`"));
+        }
+        if parts.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "{}: ", parts.join(", "))
+        }
+    }
+}
 
 /// The candidates a mistyped name most likely meant, best first (at most three): the same name
 /// in another case, a name containing it or contained in it (`Japan-Chile` for `Japan-Chile

@@ -1119,15 +1119,14 @@ fn run_batch(
     let result = simulate::batch::run_batch(&b, opts, &staged, &|| bar.inc(1));
     bar.finish_and_clear();
     // The library names its options; the command line names its flags.
-    let rep = result.map_err(|e| match e {
-        tradesim::error::Error::NotConverged(m) => tradesim::error::Error::NotConverged(
+    let rep = result.map_err(|e| {
+        e.map_text(&|m| {
             m.replace(
                 "the option keep_going records",
                 "run with --keep-going to record",
             )
-            .replace("and goes on", "and go on"),
-        ),
-        other => other,
+            .replace("and goes on", "and go on")
+        })
     })?;
     let mut meta = output::meta::ReportMeta::new(
         b.scenarios

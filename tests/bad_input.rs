@@ -233,7 +233,38 @@ fn a_solver_that_does_not_converge_says_so_naming_the_economy() {
             .any(|c| err.contains(&format!("for economy {c};"))),
         "{err}"
     );
+    // The solve (year or baseline), the residual reached against its tolerance, the fix.
+    assert!(
+        err.contains("scenario `stiff`, the baseline:")
+            || err.contains("scenario `stiff`, year 2016:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the largest factor-market residual (relative to value added) is ")
+            && err.contains("(tolerance 1e-10)")
+            && err.contains("raise solver.max_iterations or lower solver.step"),
+        "{err}"
+    );
     assert!(!out.exists(), "no output from a failed run");
+}
+
+#[test]
+fn solver_settings_out_of_range_are_refused_at_their_field() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!(
+        "Scenario(name: \"x\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016],\n solver: (max_iterations: 0,\n  step: 1.5))",
+        tiny().display()
+    );
+    let err = check_fails(d.path(), &text);
+    assert!(
+        err.contains("bad.ron:2:11: solver `max_iterations` = 0: at least 1 iteration is needed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.ron:3:3: solver `step` = 1.5 is not in (0, 1]")
+            && err.contains("leave it out for the default, 0.5"),
+        "{err}"
+    );
 }
 
 /// Run `tradesim check` on a file expected to pass; return stderr (the warnings).

@@ -6,7 +6,8 @@
 mod common;
 use common::{root, shared_data as shared};
 use tradesim::gravity::{run_gravity_scenario, GravityOutcome};
-use tradesim::model::gravity::{self, synthetic::synthetic, SolverOptions};
+use tradesim::model::gravity::{self, synthetic::synthetic};
+use tradesim::model::solver::Settings;
 use tradesim::output::gravity::write_gravity_tables;
 
 fn row<'a>(o: &'a GravityOutcome, c: &str) -> &'a tradesim::gravity::GravityEconomyRow {
@@ -438,7 +439,7 @@ fn bad_input_that_gegravity_lets_through_is_an_error() {
 #[test]
 fn a_200_economy_world_converges_without_tuning() {
     let s = synthetic(200, 7).unwrap();
-    let opts = SolverOptions::default();
+    let opts = Settings::GRAVITY;
     let r = gravity::solve_exact(&s.world, &s.costs, &s.counterfactual, 5.0, &opts).unwrap();
     assert!(r.baseline.convergence.residual <= 1e-12);
     assert!(
@@ -458,12 +459,12 @@ fn a_200_economy_world_converges_without_tuning() {
 #[test]
 fn a_convergence_failure_names_the_economy() {
     let s = synthetic(30, 3).unwrap();
-    let opts = SolverOptions::new(1e-14, 2).unwrap();
+    let opts = Settings::GRAVITY.with(Some(1e-14), Some(2), None).unwrap();
     let e = gravity::solve_resistances(&s.world, &s.costs, &opts)
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("did not converge after 2 iterations") && e.contains("is C0"),
+        e.contains("did not converge in 2 iterations") && e.contains("for economy C0"),
         "{e}"
     );
 }

@@ -1,7 +1,8 @@
 //! Properties of the equilibrium and the policy paths (issue 9), on random synthetic worlds.
 use proptest::prelude::*;
 use tradesim::data::{exports_of, imports_of, synthetic, Baseline, Cube};
-use tradesim::model::caliendo_parro::{compare, Model, Shock, SolverSettings};
+use tradesim::model::caliendo_parro::{compare, Model, Shock};
+use tradesim::model::solver::Settings;
 use tradesim::policy::{resolve_year, Agreement, Membership, ProductGroup, Rule, Schedule};
 
 fn model(b: &Baseline) -> Model {
@@ -24,7 +25,7 @@ fn solve(
             cost: None,
             deficit: deficit.to_vec(),
         },
-        &SolverSettings::default(),
+        &Settings::CALIENDO_PARRO,
         None,
     )
     .unwrap()
@@ -270,7 +271,7 @@ proptest! {
         let p = resolve_year(&b, &agreements, year, true);
         let m = model(&b);
         let base = solve(&m, &b.tariffs, &b.deficit);
-        let (eq, outcomes, _) = tradesim::simulate::solve_year(&m, &p, None, &b.deficit, &SolverSettings::default(), &base).unwrap();
+        let (eq, outcomes, _) = tradesim::simulate::solve_year(&m, &p, None, &b.deficit, &Settings::CALIENDO_PARRO, &base).unwrap();
         for (a, mfn) in eq.tariffs.data.iter().zip(&b.tariffs.data) {
             prop_assert!(*a >= 0.0 && *a <= mfn + 1e-12, "applied {} vs MFN {}", a, mfn);
         }

@@ -4,6 +4,7 @@
 use std::path::Path;
 use tradesim::data::tidy;
 use tradesim::model::caliendo_parro::*;
+use tradesim::model::solver::Settings;
 
 #[test]
 fn shipped_world_loads_and_a_bilateral_cut_raises_members_trade() {
@@ -13,7 +14,7 @@ fn shipped_world_loads_and_a_bilateral_cut_raises_members_trade() {
     assert_eq!(b.n_sectors(), 4);
     let theta: Vec<f64> = b.sectors.iter().map(|s| s.theta).collect();
     let model = Model::new(&b, &b.tariffs, theta, true);
-    let s = SolverSettings::default();
+    let s = Settings::CALIENDO_PARRO;
     let bl = model
         .solve(
             &Shock {

@@ -38,7 +38,7 @@
 //! output vectors, so nothing of size N is allocated after the first call.
 
 use super::data::Factor;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Solver};
 use rayon::prelude::*;
 
 /// Convergence settings for the alternating projections.
@@ -612,10 +612,26 @@ impl<'a> FixedEffects<'a> {
                 }
             }
         }
-        Err(Error::NotConverged(format!(
-            "demeaning by alternating projections did not converge in {} sweeps (tolerance {:e}); the fixed effects may be poorly connected — try fewer fixed-effect dimensions or a looser inner tolerance (`demean.tol`)",
-            opts.max_iter, opts.tol
-        )))
+        // The residual where it stopped: the largest change of one more sweep, by the rule of
+        // `converged` (absolute, or relative to 0.1 + |α|).
+        s.x0.copy_from_slice(&s.alpha);
+        self.sweep::<K>(s);
+        let residual =
+            s.x0.iter()
+                .zip(&s.alpha)
+                .map(|(&p, &q)| {
+                    let d = (p - q).abs();
+                    d.min(d / (0.1 + p.abs()))
+                })
+                .fold(0.0, f64::max);
+        Err(Error::not_converged(
+            Solver::Demeaning,
+            sweeps,
+            residual,
+            opts.tol,
+            None,
+            "the fixed effects may be poorly connected — try fewer fixed-effect dimensions or a looser inner tolerance (`demean.tol`)",
+        ))
     }
 }
 

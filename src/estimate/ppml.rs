@@ -28,7 +28,7 @@ use super::formula::{Atom, Formula, Term};
 use super::gram::gram;
 use super::separation::{self, ReluOptions, SeparationReport};
 use super::vcov::{self, Ssc, VcovSpec};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Solver};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -561,6 +561,8 @@ pub struct IrlsSolution {
     pub mu: Vec<f64>,
     pub iterations: usize,
     pub deviance: f64,
+    /// The last convergence criterion, the relative change of the deviance.
+    pub criterion: f64,
     pub converged: bool,
     pub demean_sweeps: Vec<usize>,
     /// Names of regressors dropped as collinear.
@@ -659,18 +661,23 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
             let x_dm = &x_dm[..active.len()];
             let resid = &mut z_dm[0];
             // Weighted least squares on the demeaned data.
-            beta = if active.is_empty() {
-                DVector::zeros(0)
-            } else {
-                let (xtx, xtz) = cross(x_dm, &w, resid);
-                let chol = xtx.cholesky().ok_or_else(|| {
-                    Error::NotConverged(format!(
-                        "IRLS iteration {iterations}: X'WX is not positive definite (regressors nearly collinear: {})",
-                        active.iter().map(|&j| names[j].as_str()).collect::<Vec<_>>().join(", ")
-                    ))
-                })?;
-                chol.solve(&xtz)
-            };
+            beta =
+                if active.is_empty() {
+                    DVector::zeros(0)
+                } else {
+                    let (xtx, xtz) = cross(x_dm, &w, resid);
+                    let chol =
+                        xtx.cholesky().ok_or_else(|| {
+                            Error::invalid(
+                                format!("IRLS iteration {iterations}"),
+                                format!(
+                            "X'WX is not positive definite (regressors nearly collinear: {})",
+                            active.iter().map(|&j| names[j].as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                            )
+                        })?;
+                    chol.solve(&xtz)
+                };
             // The working residual z̃ − X̃β, in place.
             for (a, col) in x_dm.iter().enumerate() {
                 let b = beta[a];
@@ -684,9 +691,10 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
                 .for_each(|(((m, z), r), o)| *m = (z - r + o).exp());
             dev = deviance(y, &mu);
             if !dev.is_finite() {
-                return Err(Error::NotConverged(format!(
-                    "IRLS iteration {iterations}: the deviance is not finite (fitted values overflow); check for extreme regressor values"
-                )));
+                return Err(Error::invalid(
+                    format!("IRLS iteration {iterations}"),
+                    "the deviance is not finite (fitted values overflow); check for extreme regressor values",
+                ));
             }
             let crit = (dev - last).abs() / (0.1 + last.abs());
             if crit < opts.tol && inner.tol > target {
@@ -722,7 +730,10 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
         }
     }
     if iterations == 0 {
-        return Err(Error::NotConverged("no IRLS iteration ran".into()));
+        return Err(Error::invalid(
+            "PPML options",
+            "no IRLS iteration ran: `max_iter` is 0; set it to at least 1",
+        ));
     }
     let resid = std::mem::take(&mut dm[0]);
     dm.truncate(1 + active.len());
@@ -738,6 +749,7 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
         mu,
         iterations,
         deviance: dev,
+        criterion: last_crit,
         converged,
         demean_sweeps,
         collinear,
@@ -841,14 +853,21 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
 
     let sol = irls(&design, opts)?;
     if !sol.converged {
-        let msg = format!(
-            "PPML did not converge in {} IRLS iterations (last deviance {}); raise the iteration limit (`max_iter`) or check the data for separation",
-            opts.max_iter, sol.deviance
+        let e = Error::not_converged(
+            Solver::Ppml,
+            sol.iterations,
+            sol.criterion,
+            opts.tol,
+            None,
+            format!(
+                "the last deviance is {}; raise the iteration limit (`max_iter`) or check the data for separation",
+                sol.deviance
+            ),
         );
         if !opts.allow_unconverged {
-            return Err(Error::NotConverged(msg));
+            return Err(e);
         }
-        warnings.push(msg);
+        warnings.push(e.to_string());
     }
     if !sol.collinear.is_empty() {
         warnings.push(format!(

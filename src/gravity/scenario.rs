@@ -2,7 +2,7 @@
 //! [`GravityScenario`]. Every field is documented in `docs/gravity.md`.
 
 use crate::error::{Error, Result};
-use crate::model::gravity::SolverOptions;
+use crate::model::solver::Settings;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub struct RawScenario {
     #[serde(default, deserialize_with = "plain_option")]
     pub imbalances: Option<Imbalances>,
     #[serde(default)]
-    pub solver: Solver,
+    pub solver: RawSolver,
 }
 
 /// A field written as a plain value (`theta: 4`) that may be left out: `None` when absent.
@@ -195,22 +195,15 @@ pub enum Orientation {
     BaselineVsCounterfactual,
 }
 
-/// Solver settings (optional).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+/// Solver settings as written (optional; fields left out keep [`Settings::GRAVITY`]'s
+/// values). There is no `step`: the gravity solvers take full steps.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Solver {
-    pub tolerance: f64,
-    pub max_iterations: usize,
-}
-
-impl Default for Solver {
-    fn default() -> Self {
-        let d = SolverOptions::default();
-        Solver {
-            tolerance: d.tolerance(),
-            max_iterations: d.max_iterations(),
-        }
-    }
+pub struct RawSolver {
+    #[serde(deserialize_with = "plain_option")]
+    pub tolerance: Option<f64>,
+    #[serde(deserialize_with = "plain_option")]
+    pub max_iterations: Option<usize>,
 }
 
 /// A checked scenario: paths resolved, settings validated.
@@ -229,7 +222,7 @@ pub struct GravityScenario {
     pub procedure: Procedure,
     pub orientation: Orientation,
     pub imbalances: Imbalances,
-    pub solver: SolverOptions,
+    pub solver: Settings,
 }
 
 impl GravityScenario {
@@ -304,10 +297,16 @@ pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario
             "the Guide's procedure re-estimates fitted costs; with costs: Observed use procedure: Exact (the default)",
         ));
     }
-    let solver = match SolverOptions::new(raw.solver.tolerance, raw.solver.max_iterations) {
+    let solver = match Settings::GRAVITY.with(raw.solver.tolerance, raw.solver.max_iterations, None)
+    {
         Ok(s) => Some(s),
-        Err(e) => {
-            problems.push(Error::invalid(ctx("solver"), e.to_string()));
+        Err(bad) => {
+            for b in bad {
+                problems.push(Error::invalid(
+                    ctx(&format!("solver.{}", b.field)),
+                    b.message,
+                ));
+            }
             None
         }
     };
@@ -448,5 +447,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("sigma") && e.contains("counterfactual"), "{e}");
+        let with_solver = |solver: &str| {
+            let text = format!(
+                r#"StructuralGravity(name: "x", data: "d.csv", year: 2006, sigma: 5, reference: "DEU",
+            costs: Coefficients(coefficients: {{}}), counterfactual: [RemoveBorder()], solver: {solver})"#
+            );
+            parse_gravity_scenario(&text, Path::new("s.ron"))
+        };
+        let s = with_solver("(max_iterations: 7)").unwrap();
+        assert_eq!(
+            (s.solver.tolerance(), s.solver.max_iterations()),
+            (1e-12, 7)
+        );
+        let e = with_solver("(tolerance: 0)").unwrap_err().to_string();
+        assert!(
+            e.contains("(field solver.tolerance)")
+                && e.contains("leave it out for the default, 1e-12"),
+            "{e}"
+        );
+        let e = with_solver("(step: 0.5)").unwrap_err().to_string();
+        assert!(e.contains("s.ron:2") && e.contains("step"), "{e}");
     }
 }

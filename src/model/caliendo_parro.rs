@@ -25,32 +25,13 @@
 //! computed by one thread in a fixed order, so results do not depend on the thread count.
 
 use super::anderson::Anderson;
+use super::solver::Settings;
 use crate::data::{Baseline, Cube};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Solver, Worst};
 use rayon::prelude::*;
 
 /// Sector loops run in parallel when one pass over the bilateral cube (`N²J`) is at least this.
 const PARALLEL_CELLS: usize = 1 << 17;
-
-/// Settings of the equilibrium solver.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SolverSettings {
-    /// Convergence: max relative factor-market excess and max relative wage change.
-    pub tolerance: f64,
-    pub max_iterations: usize,
-    /// Damping of the wage step (0 < step ≤ 1).
-    pub step: f64,
-}
-
-impl Default for SolverSettings {
-    fn default() -> Self {
-        SolverSettings {
-            tolerance: 1e-10,
-            max_iterations: 5000,
-            step: 0.5,
-        }
-    }
-}
 
 /// A value per economy and sector, `v_n^j`, stored economy by economy.
 #[derive(Debug, Clone, PartialEq)]
@@ -336,7 +317,7 @@ impl Model {
     pub fn solve(
         &self,
         shock: &Shock,
-        settings: &SolverSettings,
+        settings: &Settings,
         start: Option<&Equilibrium>,
     ) -> Result<Equilibrium> {
         let (nn, jj) = (self.n, self.j);
@@ -348,8 +329,9 @@ impl Model {
         }
         normalise(&mut ws.w, &self.value_added, total_va);
         let mut residual = f64::INFINITY;
-        let mut worst = 0;
-        for it in 1..=settings.max_iterations {
+        let (mut worst, mut iterations) = (0, 0);
+        for it in 1..=settings.max_iterations() {
+            iterations = it;
             for (l, w) in ws.ln_w.iter_mut().zip(&ws.w) {
                 *l = w.ln();
             }
@@ -376,7 +358,7 @@ impl Model {
                     });
             // Damped step: G(ŵ)_n = ŵ_n (1 + step · excess_n), renormalised.
             for ((g, w), e) in ws.g.iter_mut().zip(&ws.w).zip(&ws.excess) {
-                *g = w * (1.0 + settings.step * e);
+                *g = w * (1.0 + settings.step() * e);
             }
             normalise(&mut ws.g, &self.value_added, total_va);
             let change =
@@ -384,7 +366,7 @@ impl Model {
                     .zip(&ws.g)
                     .map(|(a, b)| ((b - a) / a).abs())
                     .fold(0.0, f64::max);
-            if residual < settings.tolerance && change < settings.tolerance {
+            if residual < settings.tolerance() && change < settings.tolerance() {
                 return Ok(self.finish(shock, ws, it, residual));
             }
             if !residual.is_finite() {
@@ -398,10 +380,14 @@ impl Model {
             normalise(&mut next, &self.value_added, total_va);
             ws.w.copy_from_slice(&next);
         }
-        Err(Error::NotConverged(format!(
-            "the Caliendo-Parro equilibrium did not converge in {} iterations: the largest factor-market residual is {residual:.3e} (relative to value added), for economy {}; raise solver.max_iterations or lower solver.step",
-            settings.max_iterations, self.economy_codes[worst]
-        )))
+        Err(Error::not_converged(
+            Solver::CaliendoParro,
+            iterations,
+            residual,
+            settings.tolerance(),
+            Some(Worst::Economy(self.economy_codes[worst].clone())),
+            "raise solver.max_iterations or lower solver.step",
+        ))
     }
 
     /// Given wages (`ws.ln_w`), solve costs and prices (1–2), shares (3), and expenditure and
@@ -452,10 +438,13 @@ impl Model {
                 let row = &block[n * nn..(n + 1) * nn];
                 let sum: f64 = row.iter().zip(cp).map(|(x, y)| x * y).sum();
                 if !(sum > 0.0 && sum.is_finite()) {
-                    return Err(Error::NotConverged(format!(
-                        "the price index of economy {} in sector {} is not defined (sum of shares {sum}); the economy has no supplier in that sector",
-                        self.economy_codes[n], self.sector_codes[j]
-                    )));
+                    return Err(Error::invalid(
+                        format!(
+                            "economy {}, sector {}",
+                            self.economy_codes[n], self.sector_codes[j]
+                        ),
+                        format!("the price index is not defined (sum of shares {sum}); the economy has no supplier in that sector"),
+                    ));
                 }
                 let lp = -sum.ln() / th;
                 change = change.max((lp - ln_p[n * jj + j]).abs());
@@ -601,8 +590,13 @@ impl Model {
                 break;
             }
             if sweep == 99_999 || !change.is_finite() {
-                return Err(Error::NotConverged(
-                    "the expenditure system did not converge; check that input-output shares and tariff shares leave a positive value-added share".into(),
+                return Err(Error::not_converged(
+                    Solver::Expenditure,
+                    sweep + 1,
+                    change / self.x_scale,
+                    inner_tol,
+                    None,
+                    "check that input-output shares and tariff shares leave a positive value-added share",
                 ));
             }
         }
@@ -718,4 +712,47 @@ pub fn compare(model: &Model, bl: &Equilibrium, cf: &Equilibrium) -> Comparison 
         out.welfare_pct[n] = out.tot_pct[n] + out.vot_pct[n];
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic;
+
+    #[test]
+    fn a_solve_stopped_early_returns_where_it_stopped() {
+        let b = synthetic::world(5, 3, true, 7);
+        let theta: Vec<f64> = b.sectors.iter().map(|s| s.theta).collect();
+        let model = Model::new(&b, &b.tariffs, theta, true);
+        let mut tariffs = b.tariffs.clone();
+        tariffs.data.iter_mut().for_each(|t| *t += 0.2);
+        let shock = Shock {
+            tariffs,
+            cost: None,
+            deficit: model.deficit.clone(),
+        };
+        let solved = model
+            .solve(&shock, &Settings::CALIENDO_PARRO, None)
+            .unwrap();
+        assert!(solved.iterations > 3, "{}", solved.iterations);
+        let capped = Settings::CALIENDO_PARRO.with(None, Some(3), None).unwrap();
+        match model.solve(&shock, &capped, None) {
+            Err(Error::NotConverged(s)) => {
+                assert_eq!((s.solver, s.iterations), (Solver::CaliendoParro, 3));
+                assert!(
+                    s.residual.is_finite() && s.residual > 1e-10,
+                    "{}",
+                    s.residual
+                );
+                assert_eq!(s.tolerance, 1e-10);
+                let Some(Worst::Economy(code)) = &s.worst else {
+                    panic!("{:?}", s.worst)
+                };
+                assert!(b.economies.iter().any(|e| &e.code == code), "{code}");
+                assert_eq!(s.context, crate::error::Context::default());
+                assert!(s.hint.contains("solver.max_iterations"), "{}", s.hint);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -3,3 +3,4 @@
 mod anderson;
 pub mod caliendo_parro;
 pub mod gravity;
+pub mod solver;

@@ -23,12 +23,12 @@ pub fn check_rows<R: Serialize>(table: &str, rows: &[R]) -> Result<()> {
 pub fn check_row<R: Serialize>(table: &str, row: usize, r: &R) -> Result<()> {
     match non_finite(r) {
         None => Ok(()),
-        Some(f) => Err(Error::NotConverged(format!(
-            "{table}, row {row} ({}): {} is {}; tradesim writes no table with NaN or infinity, so nothing was written. The model produced a non-finite result: check the inputs' extremes (elasticities, rates, depth effects, shares) and report it if they are ordinary",
-            f.keys.join(", "),
+        Some(f) => Err(Error::invalid(
+            format!("{table}, row {row} ({})", f.keys.join(", ")),
+            format!("{} is {}; tradesim writes no table with NaN or infinity, so nothing was written. The model produced a non-finite result: check the inputs' extremes (elasticities, rates, depth effects, shares) and report it if they are ordinary",
             f.column,
-            f.value
-        ))),
+            f.value),
+        )),
     }
 }
 

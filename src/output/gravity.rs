@@ -79,13 +79,12 @@ fn render(
 fn finite(table: &str, header: &[&str], k: usize, r: &[String], numbers: &[f64]) -> Result<()> {
     if let Some(bad) = numbers.iter().position(|v| !v.is_finite()) {
         let col = r.len() - numbers.len() + bad;
-        return Err(Error::NotConverged(format!(
-            "{table}, row {} ({}): {} is {}; tradesim writes no table with NaN or infinity, so nothing was written: check sigma and the trade costs (their levels are raised to 1/(1−σ))",
-            k + 1,
-            r[..r.len() - numbers.len()].join(", "),
+        return Err(Error::invalid(
+            format!("{table}, row {} ({})", k + 1, r[..r.len() - numbers.len()].join(", ")),
+            format!("{} is {}; tradesim writes no table with NaN or infinity, so nothing was written: check sigma and the trade costs (their levels are raised to 1/(1−σ))",
             header.get(col).copied().unwrap_or("a value"),
-            numbers[bad]
-        )));
+            numbers[bad]),
+        ));
     }
     Ok(())
 }

@@ -416,9 +416,9 @@ pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
         },
         input_output: s.input_output,
         solver: SolverMeta {
-            tolerance: s.solver.tolerance,
-            max_iterations: s.solver.max_iterations,
-            step: s.solver.step,
+            tolerance: s.solver.tolerance(),
+            max_iterations: s.solver.max_iterations(),
+            step: s.solver.step(),
         },
         elasticities: b
             .sectors

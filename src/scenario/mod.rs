@@ -11,7 +11,7 @@ pub mod schema;
 
 use crate::data::{self, Baseline};
 use crate::error::{Error, Result};
-use crate::model::caliendo_parro::SolverSettings;
+use crate::model::solver::Settings;
 use crate::policy::{Agreement, Depth, DepthPairs, Membership, ProductGroup, Rule, Schedule};
 use raw::{
     BaselineRef, Deficits, Elasticity, PhaseOuts, RawAgreement, RawComparedWith, RawDepth,
@@ -89,6 +89,19 @@ impl Source {
     /// An error at the field `name:` (the whole file's start when the field is absent).
     fn field_error(&self, name: &str, message: impl Into<String>) -> Error {
         let (line, col) = self.locate_field(name, 0).unwrap_or((1, 1));
+        Error::scenario(&self.path, &self.text, line, col, message)
+    }
+
+    /// An error at the field `name:` inside `solver: (…)` (at `solver:` when that field is not
+    /// written there, e.g. a value inherited through `extends`).
+    fn solver_field_error(&self, name: &str, message: impl Into<String>) -> Error {
+        let solver = self.locate_field("solver", 0);
+        let inside = solver.and_then(|at| {
+            (0..)
+                .map_while(|nth| self.locate_field(name, nth))
+                .find(|&p| p > at)
+        });
+        let (line, col) = inside.or(solver).unwrap_or((1, 1));
         Error::scenario(&self.path, &self.text, line, col, message)
     }
 
@@ -191,7 +204,7 @@ pub struct Scenario {
     pub theta: Vec<f64>,
     pub deficits: Deficits,
     pub input_output: bool,
-    pub solver: SolverSettings,
+    pub solver: Settings,
     pub agreements: Vec<Agreement>,
     /// The file that defines each agreement (parallel to `agreements`), and whether that file
     /// is the scenario's own or one of its parents that is not a description of the base-year
@@ -999,29 +1012,20 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         }
     }
 
-    let solver = {
-        let d = SolverSettings::default();
-        let s = m.solver.as_ref().map_or(
-            raw::RawSolver {
-                tolerance: None,
-                max_iterations: None,
-                step: None,
-            },
-            |s| s.value,
-        );
-        let st = SolverSettings {
-            tolerance: s.tolerance.unwrap_or(d.tolerance),
-            max_iterations: s.max_iterations.unwrap_or(d.max_iterations),
-            step: s.step.unwrap_or(d.step),
-        };
-        if !(st.tolerance > 0.0 && st.tolerance < 1.0)
-            || st.max_iterations == 0
-            || !(st.step > 0.0 && st.step <= 1.0)
-        {
-            let at = m.solver.as_ref().map_or(&src, |s| &s.source);
-            errors.push(at.field_error("solver", format!("solver settings out of range (tolerance {}, max_iterations {}, step {}): tolerance in (0, 1), max_iterations ≥ 1, step in (0, 1]", st.tolerance, st.max_iterations, st.step)));
+    // Checked here, where the file is read: a value out of range is an error at its field.
+    let solver = match &m.solver {
+        None => Settings::CALIENDO_PARRO,
+        Some(s) => {
+            let v = s.value;
+            Settings::CALIENDO_PARRO
+                .with(v.tolerance, v.max_iterations, v.step)
+                .unwrap_or_else(|bad| {
+                    for b in bad {
+                        errors.push(s.source.solver_field_error(b.field, b.message));
+                    }
+                    Settings::CALIENDO_PARRO
+                })
         }
-        st
     };
 
     let names: Vec<&str> = m.agreements.iter().map(|a| a.value.name.as_str()).collect();

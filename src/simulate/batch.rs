@@ -45,7 +45,26 @@ pub fn shard(units: &[Unit], k: usize, n: usize) -> std::ops::Range<usize> {
 }
 
 /// A solved unit, or why it failed.
-pub type UnitResult = std::result::Result<RunOutcome, String>;
+pub type UnitResult = std::result::Result<RunOutcome, UnitError>;
+
+/// Why a unit failed: its draw put a parameter out of range, or its run failed (a solver that
+/// did not converge keeps its [`Error::NotConverged`] data).
+#[derive(Debug)]
+pub enum UnitError {
+    /// The draw's parameters are out of range (the message says which).
+    Draw(String),
+    /// The run of the drawn scenario failed.
+    Run(Error),
+}
+
+impl std::fmt::Display for UnitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnitError::Draw(m) => f.write_str(m),
+            UnitError::Run(e) => write!(f, "{e}"),
+        }
+    }
+}
 
 /// Solve one unit: perturb the scenario with the draw's parameters, then run it.
 pub fn solve_unit(batch: &Batch, unit: Unit, observer: &dyn super::Observe) -> UnitResult {
@@ -54,13 +73,31 @@ pub fn solve_unit(batch: &Batch, unit: Unit, observer: &dyn super::Observe) -> U
         s.clone()
     } else {
         let values = draws::draw_values(batch, &s.name, unit.draw);
-        draws::perturb(s, &values)?
+        draws::perturb(s, &values).map_err(UnitError::Draw)?
     };
-    let mut run = super::run(&scenario, observer).map_err(|e| e.to_string())?;
+    let mut run = super::run(&scenario, observer).map_err(UnitError::Run)?;
     for y in &mut run.years {
         y.draw = unit.draw;
     }
     Ok(run)
+}
+
+/// The error that stops a batch at a failed draw: a non-convergence keeps its data, with the
+/// draw in its context; any other failure is named by scenario and draw.
+fn stopped_at(failure: UnitError, scenario: &str, draw: u32) -> Error {
+    const STOPPED: &str = "(the batch stopped at the first failed draw; the option keep_going records failed draws in failures.csv and goes on)";
+    match failure {
+        UnitError::Run(e @ Error::NotConverged(_)) => e.amend(|s| {
+            s.context.scenario = Some(scenario.to_string());
+            s.context.draw = Some(draw);
+            s.hint.push('\n');
+            s.hint.push_str(STOPPED);
+        }),
+        other => Error::invalid(
+            format!("scenario `{scenario}`, draw {draw}"),
+            format!("{other}\n{STOPPED}"),
+        ),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -127,17 +164,14 @@ pub fn run_batch(
         for (u, r) in results {
             let s = &batch.scenarios[u.scenario];
             match r {
-                Err(reason) => {
+                Err(failure) => {
                     if !opts.keep_going {
-                        return Err(Error::NotConverged(format!(
-                            "scenario `{}`, draw {}: {reason}\n(the batch stopped at the first failed draw; the option keep_going records failed draws in failures.csv and goes on)",
-                            s.name, u.draw
-                        )));
+                        return Err(stopped_at(failure, &s.name, u.draw));
                     }
                     let row = FailureRow {
                         scenario: s.name.clone(),
                         draw: u.draw,
-                        reason,
+                        reason: failure.to_string(),
                     };
                     failures.write(&row)?;
                     failed_rows.push(row);

@@ -11,10 +11,9 @@ pub mod tables;
 pub use tables::tables;
 
 use crate::data::Cube;
-use crate::error::{Error, Result};
-use crate::model::caliendo_parro::{
-    compare, Comparison, Equilibrium, Model, Shock, SolverSettings,
-};
+use crate::error::{Context, Error, Result, Solver, Worst};
+use crate::model::caliendo_parro::{compare, Comparison, Equilibrium, Model, Shock};
+use crate::model::solver::Settings;
 use crate::policy::{self, QuotaCell, YearPolicy};
 use crate::scenario::raw::Deficits;
 use crate::scenario::Scenario;
@@ -131,7 +130,7 @@ pub fn run(s: &Scenario, observer: &dyn Observe) -> Result<RunOutcome> {
             &s.solver,
             None,
         )
-        .map_err(|e| in_scenario(e, s, "the baseline"))?;
+        .map_err(|e| in_scenario(e, s, None, None))?;
     let reference = s.compared_with.reference();
     let ref_paths: Option<Vec<YearPolicy>> = reference.map(|r| {
         s.years
@@ -155,7 +154,7 @@ pub fn run(s: &Scenario, observer: &dyn Observe) -> Result<RunOutcome> {
         .enumerate()
         .map(|(k, p)| {
             let r = solve(p)
-                .map_err(|e| in_scenario(e, s, &format!("year {}", p.year)))
+                .map_err(|e| in_scenario(e, s, Some(p.year), None))
                 .and_then(|(equilibrium, quotas, quota_rounds)| {
                     let reference = match (&ref_paths, reference) {
                         (Some(rp), Some(r)) => {
@@ -166,13 +165,8 @@ pub fn run(s: &Scenario, observer: &dyn Observe) -> Result<RunOutcome> {
                             let (eq, qs, rounds) = if same {
                                 (equilibrium.clone(), quotas.clone(), quota_rounds)
                             } else {
-                                solve(q).map_err(|e| {
-                                    in_scenario(
-                                        e,
-                                        s,
-                                        &format!("year {}, its reference `{}`", p.year, r.name),
-                                    )
-                                })?
+                                solve(q)
+                                    .map_err(|e| in_scenario(e, s, Some(p.year), Some(&r.name)))?
                             };
                             Some(Box::new(ReferenceYear {
                                 equilibrium: eq,
@@ -258,34 +252,47 @@ fn check_finite(s: &Scenario, y: YearOutcome) -> Result<YearOutcome> {
             ("income", y.equilibrium.income[n]),
         ];
         if let Some((what, v)) = vals.iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NotConverged(format!(
-                "scenario `{}`, year {}: the {what} of economy {} is {v}; check the scenario's elasticities and rates and the baseline's shares",
-                s.name, y.year, b.economies[n].code
-            )));
+            return Err(Error::invalid(
+                format!("scenario `{}`, year {}", s.name, y.year),
+                format!("the {what} of economy {} is {v}; check the scenario's elasticities and rates and the baseline's shares", b.economies[n].code),
+            ));
         }
     }
     if let Some(k) = y.equilibrium.flows.data.iter().position(|v| !v.is_finite()) {
         let (j, rest) = (k / (nn * nn), k % (nn * nn));
         let (n, i) = (rest / nn, rest % nn);
-        return Err(Error::NotConverged(format!(
-            "scenario `{}`, year {}: the flow {}→{} in {} is not finite",
-            s.name,
-            y.year,
-            b.economies[i].code,
-            b.economies[n].code,
-            b.sectors[j.min(jj - 1)].code
-        )));
+        return Err(Error::invalid(
+            format!("scenario `{}`, year {}", s.name, y.year),
+            format!(
+                "the flow {}→{} in {} is not finite",
+                b.economies[i].code,
+                b.economies[n].code,
+                b.sectors[j.min(jj - 1)].code
+            ),
+        ));
     }
     Ok(y)
 }
 
-/// Say which scenario and solve a solver error comes from.
-fn in_scenario(e: Error, s: &Scenario, what: &str) -> Error {
+/// Say which scenario and solve (the baseline when `year` is `None`; a reference path's when
+/// `reference` is given) a solver error comes from: in the context of a non-convergence, in
+/// front of the place of a value the model could not compute.
+fn in_scenario(e: Error, s: &Scenario, year: Option<i32>, reference: Option<&str>) -> Error {
+    let fill = |c: &mut Context| {
+        c.scenario = Some(s.name.clone());
+        c.year = year;
+        c.reference = reference.map(str::to_string);
+    };
     match e {
-        Error::NotConverged(msg) => {
-            Error::NotConverged(format!("scenario `{}`, {what}: {msg}", s.name))
+        Error::Invalid { context, message } => {
+            let mut c = Context::default();
+            fill(&mut c);
+            Error::Invalid {
+                context: format!("{c}{context}"),
+                message,
+            }
         }
-        other => other,
+        other => other.amend(|s| fill(&mut s.context)),
     }
 }
 
@@ -298,7 +305,7 @@ pub fn solve_year(
     p: &YearPolicy,
     cost: Option<Cube>,
     deficit: &[f64],
-    settings: &SolverSettings,
+    settings: &Settings,
     warm: &Equilibrium,
 ) -> Result<(Equilibrium, Vec<QuotaOutcome>, usize)> {
     let mut shock = Shock {
@@ -316,7 +323,10 @@ pub fn solve_year(
     let mut hi: Vec<f64> = p.quotas.iter().map(|q| q.out_of_quota_rate).collect();
     let mut tried_out = vec![false; p.quotas.len()];
     let mut current = warm.clone();
+    // The unsettled quota farthest from its quota (relative gap), for the error.
+    let (mut gap, mut farthest) = (0.0f64, 0);
     for round in 1..=200 {
+        gap = 0.0;
         for (q, r) in p.quotas.iter().zip(&rate) {
             shock.tariffs.set(
                 q.sector,
@@ -342,6 +352,9 @@ pub fn solve_year(
                 continue;
             }
             done = false;
+            if !((v - q.quota).abs() / q.quota <= gap) {
+                (gap, farthest) = ((v - q.quota).abs() / q.quota, k);
+            }
             if !tried_out[k] {
                 tried_out[k] = true;
                 rate[k] = q.out_of_quota_rate;
@@ -381,8 +394,19 @@ pub fn solve_year(
         }
         current = eq;
     }
-    Err(Error::NotConverged(
-        "the tariff-rate quota regimes did not settle in 200 rounds; check the quotas' sizes against the baseline flows".into(),
+    let q = &p.quotas[farthest];
+    let code = |n: usize| model.economy_codes[n].clone();
+    Err(Error::not_converged(
+        Solver::QuotaRegimes,
+        200,
+        gap,
+        1e-9,
+        Some(Worst::Cell {
+            importer: code(q.importer),
+            exporter: code(q.exporter),
+            sector: model.sector_codes[q.sector].clone(),
+        }),
+        "check the quotas' sizes against the baseline flows",
     ))
 }
 

@@ -12,7 +12,7 @@
 //! written before `src/estimate/` was usable; it stays as an independent reference that the
 //! tests hold the HDFE fit against (coefficients agree to 1e-6).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Solver};
 use nalgebra::{DMatrix, DVector};
 
 /// Mean Earth radius, km (IUGG mean radius R_1 = 6371.0088 km).
@@ -126,15 +126,20 @@ pub fn fit_ppml(obs: &[Obs], n_exp: usize, n_imp: usize) -> Result<PpmlFit> {
         eta = &x * &b;
         mu = eta.map(f64::exp);
         let new_dev = deviance(&mu);
-        let done = (dev - new_dev).abs() / (new_dev.abs() + 0.1) < 1e-12;
+        let change = (dev - new_dev).abs() / (new_dev.abs() + 0.1);
         dev = new_dev;
-        if done {
+        if change < 1e-12 {
             break;
         }
         if it == 200 {
-            return Err(Error::NotConverged(format!(
-                "gravity fit: PPML did not converge in 200 iterations (deviance {dev})"
-            )));
+            return Err(Error::not_converged(
+                Solver::Ppml,
+                it,
+                change,
+                1e-12,
+                None,
+                format!("the world's gravity fit (deviance {dev}); check the distances and covariates of the facts"),
+            ));
         }
     }
     // Robust (sandwich) covariance: (X'WX)^-1 X' diag((y-μ)^2) X (X'WX)^-1.

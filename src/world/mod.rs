@@ -40,7 +40,7 @@ pub mod services;
 pub mod tariffs;
 
 use crate::data::{Baseline, BaselineProductGroup, Cube, Economy, Sector};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Worst};
 use facts::{EconomyFacts, Facts};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -690,17 +690,16 @@ impl<'a> Builder<'a> {
                 })
             })
             .collect();
-        let rep =
-            ras::ras_bounded(a, n, &rows, &cols, &bounds, 1e-12, 200_000).map_err(|e| match e {
-                Error::NotConverged(m) => Error::NotConverged(format!(
-                    "{m} (economies in order: {})",
-                    ec.iter()
-                        .map(|e| e.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-                other => other,
-            })?;
+        let rep = ras::ras_bounded(a, n, &rows, &cols, &bounds, 1e-12, 200_000).map_err(|e| {
+            // Rows are exporters, columns importers: label them with the economy.
+            e.amend(|s| {
+                if let Some(Worst::Row { index, label } | Worst::Column { index, label }) =
+                    &mut s.worst
+                {
+                    *label = Some(ec[*index].code.clone());
+                }
+            })
+        })?;
         let row_x: f64 = a[row * n..(row + 1) * n].iter().sum();
         let row_m: f64 = (0..n).map(|i| a[i * n + row]).sum();
         let summary = &mut self.summary;

@@ -1,7 +1,7 @@
 //! Biproportional balancing (RAS; Bacharach 1970, *Biproportional Matrices and Input-Output
 //! Change*, Cambridge University Press).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Solver, Worst};
 
 /// How the balancing ended.
 #[derive(Debug, Clone, Copy)]
@@ -75,10 +75,14 @@ pub fn ras(
             });
         }
     }
-    Err(Error::NotConverged(format!(
-        "RAS balancing: gap {} after {max_iter} iterations",
-        gap(a)
-    )))
+    Err(Error::not_converged(
+        Solver::Ras,
+        max_iter,
+        gap(a),
+        tol,
+        None,
+        "check that the row and column totals have the same sum where no row or column is free",
+    ))
 }
 
 /// RAS with bounded cells: like [`ras`], but a cell with `bounds[k] = Some((lo, hi))` is kept
@@ -97,14 +101,17 @@ pub fn ras_bounded(
     tol: f64,
     max_iter: usize,
 ) -> Result<RasReport> {
-    let gap = |a: &[f64]| -> (f64, String) {
-        let (mut g, mut at) = (0.0f64, String::new());
+    let gap = |a: &[f64]| -> (f64, Option<Worst>) {
+        let (mut g, mut at) = (0.0f64, None);
         for i in 0..n {
             if let Some(u) = row_target[i] {
                 let s: f64 = a[i * n..(i + 1) * n].iter().sum();
                 if (s - u).abs() / u > g {
                     g = (s - u).abs() / u;
-                    at = format!("row {i}");
+                    at = Some(Worst::Row {
+                        index: i,
+                        label: None,
+                    });
                 }
             }
         }
@@ -113,7 +120,10 @@ pub fn ras_bounded(
                 let s: f64 = (0..n).map(|i| a[i * n + j]).sum();
                 if (s - v).abs() / v > g {
                     g = (s - v).abs() / v;
-                    at = format!("column {j}");
+                    at = Some(Worst::Column {
+                        index: j,
+                        label: None,
+                    });
                 }
             }
         }
@@ -166,14 +176,42 @@ pub fn ras_bounded(
         }
     }
     let (g, at) = gap(a);
-    Err(Error::NotConverged(format!(
-        "balancing with observed cells held within their band: gap {g:.2e} at {at} after {max_iter} iterations; the observed cells of that economy do not fit its total (widen the tolerance or check the facts)"
-    )))
+    Err(Error::not_converged(
+        Solver::BoundedRas,
+        max_iter,
+        g,
+        tol,
+        at,
+        "the observed cells of that row or column do not fit its total (widen the tolerance or check the facts)",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stopped_early_it_reports_iterations_gap_and_the_worst_row() {
+        // One step on [[1, 2], [3, 4]] to rows (3, 7) and columns (5, 5): the column step
+        // leaves rows (35/12, 85/12), so the worst gap is row 0's, (3 − 35/12)/3 = 1/36.
+        let mut a = vec![1.0, 2.0, 3.0, 4.0];
+        let (rows, cols) = ([Some(3.0), Some(7.0)], [Some(5.0), Some(5.0)]);
+        match ras_bounded(&mut a, 2, &rows, &cols, &[None; 4], 1e-12, 1) {
+            Err(Error::NotConverged(s)) => {
+                assert_eq!(
+                    (s.solver, s.iterations, s.tolerance),
+                    (Solver::BoundedRas, 1, 1e-12)
+                );
+                assert!((s.residual - 1.0 / 36.0).abs() < 1e-15, "{}", s.residual);
+                assert!(
+                    matches!(s.worst, Some(Worst::Row { index: 0, .. })),
+                    "{:?}",
+                    s.worst
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn balances_with_a_free_row_and_column() {

@@ -12,10 +12,8 @@
 //! around the equilibrium; its stopping rule ends it after three passes. Use
 //! [`super::solve_exact`] for the equilibrium itself.
 
-use super::{
-    argmax_abs, solve_resistances, Convergence, CostMatrix, Solution, SolverOptions, World,
-};
-use crate::error::{Error, Result};
+use super::{argmax_abs, solve_resistances, Convergence, CostMatrix, Settings, Solution, World};
+use crate::error::{Error, Result, Solver, Worst};
 
 /// A fitted PPML with exporter and importer fixed effects and offset `ln T_ij`.
 struct FeFit {
@@ -34,7 +32,7 @@ fn fe_fit(
     flows: &[f64],
     costs: &CostMatrix,
     reference: usize,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<FeFit> {
     let n = names.len();
     let rows: Vec<f64> = (0..n)
@@ -110,7 +108,7 @@ pub fn run(
     sigma: f64,
     reference: usize,
     max_passes: usize,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<GuideResults> {
     super::check_sigma(sigma)?;
     let n = names.len();
@@ -185,10 +183,14 @@ pub fn run(
                     .map(|i| prev.dp[i] - dp_before[i])
                     .collect::<Vec<_>>(),
             );
-            return Err(Error::NotConverged(format!(
-                "the Guide's full-endowment loop did not meet its stopping rule in {max_passes} passes (sd {sd:.3e}, |max| {max:.3e}); {}'s price change moves most; use procedure: Exact",
-                names[k]
-            )));
+            return Err(Error::not_converged(
+                Solver::GuideLoop,
+                passes,
+                f64::max(sd, max),
+                0.01,
+                Some(Worst::Economy(names[k].clone())),
+                format!("the standard deviation is {sd:.3e}, the largest absolute value {max:.3e} (the Guide's stopping rule); use procedure: Exact"),
+            ));
         }
         passes += 1;
         let trade: Vec<f64> = (0..n * n)
@@ -330,7 +332,7 @@ mod tests {
     #[test]
     fn fixed_effects_fit_matches_row_and_column_sums() {
         let (names, flows, costs) = toy(6);
-        let fit = fe_fit(&names, &flows, &costs, 2, &SolverOptions::default()).unwrap();
+        let fit = fe_fit(&names, &flows, &costs, 2, &Settings::GRAVITY).unwrap();
         assert!((fit.exp_chi[2] - 1.0).abs() < 1e-15);
         for i in 0..6 {
             let a: f64 = (0..6).map(|j| flows[i * 6 + j]).sum();
@@ -353,7 +355,7 @@ mod tests {
             7.0,
             0,
             50,
-            &SolverOptions::default(),
+            &Settings::GRAVITY,
         )
         .unwrap();
         for i in 0..6 {

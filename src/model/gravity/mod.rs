@@ -34,52 +34,11 @@ pub mod guide;
 pub mod observed;
 pub mod synthetic;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Solver, Worst};
 
-/// Settings of the fixed-point solvers, checked when built.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SolverOptions {
-    tolerance: f64,
-    max_iterations: usize,
-}
-
-impl Default for SolverOptions {
-    fn default() -> Self {
-        SolverOptions {
-            tolerance: 1e-12,
-            max_iterations: 100_000,
-        }
-    }
-}
-
-impl SolverOptions {
-    /// `tolerance`: largest relative residual of any equation accepted as solved (in
-    /// `(0, 1e-3]`); `max_iterations`: at least 1.
-    pub fn new(tolerance: f64, max_iterations: usize) -> Result<Self> {
-        if !(tolerance > 0.0 && tolerance <= 1e-3) {
-            return Err(Error::invalid(
-                "solver tolerance",
-                format!("{tolerance} is not in (0, 1e-3]; use e.g. 1e-12"),
-            ));
-        }
-        if max_iterations == 0 {
-            return Err(Error::invalid(
-                "solver max_iterations",
-                "must be at least 1; use e.g. 100000",
-            ));
-        }
-        Ok(SolverOptions {
-            tolerance,
-            max_iterations,
-        })
-    }
-    pub fn tolerance(&self) -> f64 {
-        self.tolerance
-    }
-    pub fn max_iterations(&self) -> usize {
-        self.max_iterations
-    }
-}
+// The solvers' settings: `Settings::GRAVITY` by default; `step` is not used (the fixed-point
+// updates are undamped).
+use crate::model::solver::Settings;
 
 /// How a solver ended: iterations used and the largest relative residual of its equations.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -339,17 +298,22 @@ fn argmax_abs(values: &[f64]) -> (usize, f64) {
 }
 
 fn not_converged(
-    what: &str,
+    solver: Solver,
     world: &World,
     iterations: usize,
     residuals: &[f64],
+    tolerance: f64,
     hint: &str,
 ) -> Error {
     let (k, r) = argmax_abs(residuals);
-    Error::NotConverged(format!(
-        "{what} did not converge after {iterations} iterations: the largest residual, {r:.3e}, is {}'s; {hint}",
-        world.names[k]
-    ))
+    Error::not_converged(
+        solver,
+        iterations,
+        r,
+        tolerance,
+        Some(Worst::Economy(world.names[k].clone())),
+        hint,
+    )
 }
 
 /// Residuals of the resistance equations (Anderson & van Wincoop 2003, eqs. 9–10):
@@ -402,7 +366,7 @@ fn shares(world: &World) -> (Vec<f64>, Vec<f64>) {
 pub fn solve_resistances(
     world: &World,
     costs: &CostMatrix,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<Resistances> {
     check_sizes(world, costs)?;
     solve_resistances_from(world, costs, options, None)
@@ -411,7 +375,7 @@ pub fn solve_resistances(
 fn solve_resistances_from(
     world: &World,
     costs: &CostMatrix,
-    options: &SolverOptions,
+    options: &Settings,
     start: Option<&[f64]>,
 ) -> Result<Resistances> {
     let n = world.len();
@@ -439,7 +403,7 @@ fn solve_resistances_from(
     update_a(&mut a, &b);
     let mut iterations = 0;
     let mut residual = f64::INFINITY;
-    while iterations < options.max_iterations {
+    while iterations < options.max_iterations() {
         iterations += 1;
         // columns: Σ_i T_ij y_i a_i
         col.iter_mut().for_each(|c| *c = 0.0);
@@ -460,12 +424,12 @@ fn solve_resistances_from(
         b.iter_mut().for_each(|v| *v /= c);
         a.iter_mut().for_each(|v| *v *= c);
         update_a(&mut a, &b);
-        if change <= options.tolerance * 0.1 || iterations % 16 == 0 {
+        if change <= options.tolerance() * 0.1 || iterations % 16 == 0 {
             let outward: Vec<f64> = a.iter().map(|v| 1.0 / v).collect();
             let inward: Vec<f64> = b.iter().map(|v| 1.0 / v).collect();
             let res = resistance_residuals(world, costs, &outward, &inward);
             residual = argmax_abs(&res).1;
-            if residual <= options.tolerance {
+            if residual <= options.tolerance() {
                 return Ok(Resistances {
                     outward,
                     inward,
@@ -487,10 +451,11 @@ fn solve_resistances_from(
     let per_economy: Vec<f64> = (0..n).map(|k| res[k].abs().max(res[n + k].abs())).collect();
     let _ = residual;
     Err(not_converged(
-        "the multilateral resistances",
+        Solver::Resistances,
         world,
         iterations,
         &per_economy,
+        options.tolerance(),
         "check that its trade costs are not extreme (e.g. a cost covariate in the wrong units) or raise max_iterations",
     ))
 }
@@ -537,7 +502,7 @@ fn solution_at(world: &World, costs: &CostMatrix, res: Resistances, price: Vec<f
 }
 
 /// The baseline: resistances and flows for the baseline costs with `Y`, `E` as observed.
-pub fn baseline(world: &World, costs: &CostMatrix, options: &SolverOptions) -> Result<Solution> {
+pub fn baseline(world: &World, costs: &CostMatrix, options: &Settings) -> Result<Solution> {
     let res = solve_resistances(world, costs, options)?;
     Ok(solution_at(world, costs, res, vec![1.0; world.len()]))
 }
@@ -547,7 +512,7 @@ pub fn baseline(world: &World, costs: &CostMatrix, options: &SolverOptions) -> R
 pub fn conditional(
     world: &World,
     counterfactual: &CostMatrix,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<Solution> {
     baseline(world, counterfactual, options)
 }
@@ -572,7 +537,7 @@ pub fn full_endowment(
     costs: &CostMatrix,
     counterfactual: &CostMatrix,
     sigma: f64,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<Solution> {
     check_sigma(sigma)?;
     check_sizes(world, costs)?;
@@ -626,7 +591,7 @@ pub fn full_endowment(
         argmax_abs(resid).1
     };
     let mut residual = evaluate(&p, &mut w, &mut phat, &mut demand, &mut resid);
-    while residual > options.tolerance && iterations < options.max_iterations {
+    while residual > options.tolerance() && iterations < options.max_iterations() {
         iterations += 1;
         for i in 0..n {
             p[i] *= (demand[i] / (p[i] * sales[i])).powf(1.0 / sigma);
@@ -643,12 +608,13 @@ pub fn full_endowment(
             break;
         }
     }
-    if residual > options.tolerance {
+    if residual > options.tolerance() {
         return Err(not_converged(
-            "the full-endowment general equilibrium",
+            Solver::FullEndowment,
             world,
             iterations,
             &resid,
+            options.tolerance(),
             "check the counterfactual trade costs or raise max_iterations",
         ));
     }
@@ -697,7 +663,7 @@ pub fn solve_exact(
     costs: &CostMatrix,
     counterfactual: &CostMatrix,
     sigma: f64,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<GravityResults> {
     check_sigma(sigma)?;
     let base = baseline(world, costs, options)?;
@@ -739,7 +705,7 @@ mod tests {
     #[test]
     fn resistances_solve_their_equations() {
         let (w, c) = toy(12);
-        let r = solve_resistances(&w, &c, &SolverOptions::default()).unwrap();
+        let r = solve_resistances(&w, &c, &Settings::GRAVITY).unwrap();
         assert!(r.convergence.residual <= 1e-12);
         assert!((r.inward[0] - 1.0).abs() < 1e-15);
         let res = resistance_residuals(&w, &c, &r.outward, &r.inward);
@@ -749,7 +715,7 @@ mod tests {
     #[test]
     fn full_ge_with_unchanged_costs_is_the_baseline() {
         let (w, c) = toy(8);
-        let out = solve_exact(&w, &c, &c, 5.0, &SolverOptions::default()).unwrap();
+        let out = solve_exact(&w, &c, &c, 5.0, &Settings::GRAVITY).unwrap();
         for i in 0..8 {
             assert!((out.full.price[i] - 1.0).abs() < 1e-12);
         }
@@ -762,7 +728,7 @@ mod tests {
         cf[1] *= 2.0; // 0 -> 1
         cf[10] *= 2.0; // 1 -> 0
         let cf = CostMatrix::new(w.names(), cf).unwrap();
-        let out = solve_exact(&w, &c, &cf, 5.0, &SolverOptions::default()).unwrap();
+        let out = solve_exact(&w, &c, &cf, 5.0, &Settings::GRAVITY).unwrap();
         assert!(
             out.full.market_residual < 1e-10,
             "{}",
@@ -786,8 +752,8 @@ mod tests {
 
     #[test]
     fn bad_settings_are_errors() {
-        assert!(SolverOptions::new(0.0, 10).is_err());
-        assert!(SolverOptions::new(1e-10, 0).is_err());
+        assert!(Settings::new(0.0, 10, 1.0).is_err());
+        assert!(Settings::new(1e-10, 0, 1.0).is_err());
         assert!(check_sigma(1.0).is_err());
         assert!(check_sigma(1.01).is_err());
         assert!(check_sigma(1e9).is_err());

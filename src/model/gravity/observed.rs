@@ -25,8 +25,8 @@
 //! resistance system in changes, solved by alternating scaling with `P̂_ref = 1`:
 //! `Π̂_i^{−θ} = Σ_j (X_ij/Y_i) B_ij / P̂_j^{−θ}`, `P̂_j^{−θ} = Σ_i (X_ij/E_j) B_ij / Π̂_i^{−θ}`.
 
-use super::{argmax_abs, Convergence, SolverOptions};
-use crate::error::{Error, Result};
+use super::{argmax_abs, Convergence, Settings};
+use crate::error::{Error, Result, Solver, Worst};
 
 /// How trade imbalances enter the counterfactual.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +173,7 @@ pub fn full_endowment(
     change: &[f64],
     theta: f64,
     imbalances: Imbalances,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<HatSolution> {
     check_theta(theta)?;
     data.check_change(change)?;
@@ -239,10 +239,11 @@ pub fn full_endowment(
                 Imbalances::Multiplicative => s * e[j] * w[j],
             };
             if !(x_new[j] > 0.0) {
-                return Err(Error::NotConverged(format!(
-                    "the counterfactual on observed flows has no equilibrium with additive trade imbalances: {}'s expenditure Y'·ŵ + D = {:.6e} is not positive (its deficit D = {:.6e} is fixed in money while its output falls); use imbalances: Multiplicative",
-                    data.names[j], x_new[j], deficit[j]
-                )));
+                return Err(Error::invalid(
+                    "the counterfactual on observed flows",
+                    format!("there is no equilibrium with additive trade imbalances: {}'s expenditure Y'·ŵ + D = {:.6e} is not positive (its deficit D = {:.6e} is fixed in money while its output falls); use imbalances: Multiplicative",
+                    data.names[j], x_new[j], deficit[j]),
+                ));
             }
         }
         residual = evaluate(&wt, &w, &phat, &x_new, &mut sales, &mut resid);
@@ -252,10 +253,14 @@ pub fn full_endowment(
     }
     if !(residual <= options.tolerance()) {
         let (k, r) = argmax_abs(&resid);
-        return Err(Error::NotConverged(format!(
-            "the general equilibrium on observed flows did not converge after {iterations} iterations: the largest market-clearing residual, {r:.3e}, is {}'s; check the partial effects (a very large change) or raise max_iterations",
-            data.names[k]
-        )));
+        return Err(Error::not_converged(
+            Solver::ObservedFullEndowment,
+            iterations,
+            r,
+            options.tolerance(),
+            Some(Worst::Economy(data.names[k].clone())),
+            "check the partial effects (a very large change) or raise max_iterations",
+        ));
     }
     let flows: Vec<f64> = (0..n * n)
         .map(|k| {
@@ -305,7 +310,7 @@ pub fn conditional(
     data: &ObservedFlows,
     change: &[f64],
     reference: usize,
-    options: &SolverOptions,
+    options: &Settings,
 ) -> Result<HatSolution> {
     data.check_change(change)?;
     let n = data.len();
@@ -349,10 +354,14 @@ pub fn conditional(
     }
     if !(residual <= options.tolerance()) {
         let (k, r) = argmax_abs(&resid);
-        return Err(Error::NotConverged(format!(
-            "the conditional GE on observed flows did not converge after {iterations} iterations: the largest residual, {r:.3e}, is {}'s; check the partial effects or raise max_iterations",
-            data.names[k % n]
-        )));
+        return Err(Error::not_converged(
+            Solver::ObservedConditional,
+            iterations,
+            r,
+            options.tolerance(),
+            Some(Worst::Economy(data.names[k % n].clone())),
+            "check the partial effects or raise max_iterations",
+        ));
     }
     let flows: Vec<f64> = (0..n * n)
         .map(|k| xb[k] / (outward[k / n] * inward[k % n]))
@@ -410,7 +419,7 @@ mod tests {
     fn no_change_is_the_data() {
         let d = toy();
         for imb in [Imbalances::Additive, Imbalances::Multiplicative] {
-            let s = full_endowment(&d, &[1.0; 16], 4.0, imb, &SolverOptions::default()).unwrap();
+            let s = full_endowment(&d, &[1.0; 16], 4.0, imb, &Settings::GRAVITY).unwrap();
             for k in 0..16 {
                 assert!((s.flows[k] - d.flows()[k]).abs() < 1e-9 * (1.0 + d.flows()[k]));
             }
@@ -424,8 +433,7 @@ mod tests {
         let mut b = vec![1.0; 16];
         b[1] = 1.5; // A -> B
         b[4] = 1.5; // B -> A
-        let s =
-            full_endowment(&d, &b, 4.0, Imbalances::Additive, &SolverOptions::default()).unwrap();
+        let s = full_endowment(&d, &b, 4.0, Imbalances::Additive, &Settings::GRAVITY).unwrap();
         assert!(s.market_residual < 1e-11, "{}", s.market_residual);
         let world: f64 = d.output().iter().sum();
         assert!((s.output.iter().sum::<f64>() / world - 1.0).abs() < 1e-12);
@@ -439,7 +447,7 @@ mod tests {
         let w = s.welfare(&d, 4.0);
         assert!(w[0] > 1.0 && w[1] > 1.0, "{w:?}");
         // the conditional GE keeps output and expenditure and clears its own markets
-        let c = conditional(&d, &b, 0, &SolverOptions::default()).unwrap();
+        let c = conditional(&d, &b, 0, &Settings::GRAVITY).unwrap();
         assert!(c.market_residual < 1e-11);
         assert!((c.inward[0] - 1.0).abs() < 1e-15);
     }
@@ -455,7 +463,7 @@ mod tests {
             &[1.0, f64::NAN, 1.0, 1.0],
             4.0,
             Imbalances::Additive,
-            &SolverOptions::default()
+            &Settings::GRAVITY
         )
         .is_err());
         assert!(check_theta(0.0).is_err());
