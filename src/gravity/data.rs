@@ -100,9 +100,16 @@ pub fn load_panel(
     let file_len = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .len() as usize;
-    let loader = match read_plain(path, names, years, columns, file_len)? {
+    let source = Source {
+        path,
+        names,
+        years,
+        columns,
+        file_len,
+    };
+    let loader = match read_plain(&source)? {
         Some(loader) => loader,
-        None => read_quoted(path, names, years, columns, file_len)?,
+        None => read_quoted(&source)?,
     };
     match loader {
         Some(l) => l.finish(),
@@ -114,16 +121,38 @@ pub fn load_panel(
     }
 }
 
-/// [`load_panel`] on a file without quotes or carriage returns, read in blocks of 1 MiB (a
-/// longer row grows the block): `Ok(None)` at the first quote or carriage return.
-fn read_plain<'a>(
+/// What [`load_panel`] reads: the file (of `file_len` bytes), its column names, the years and
+/// the covariate columns to keep.
+struct Source<'a> {
     path: &'a Path,
-    names: &Columns,
+    names: &'a Columns,
     years: &'a [i64],
     columns: &'a [String],
     file_len: usize,
-) -> Result<Option<Option<Loader<'a>>>> {
+}
+
+impl<'a> Source<'a> {
+    /// Passes one row to the loader; the first row is the header, which starts it.
+    fn feed(
+        &self,
+        loader: &mut Option<Loader<'a>>,
+        line: usize,
+        offset: usize,
+        fields: &[&[u8]],
+    ) -> Result<()> {
+        match loader.as_mut() {
+            None => *loader = Some(Loader::new(self, fields)?),
+            Some(l) => l.row(line, offset, self.file_len, fields)?,
+        }
+        Ok(())
+    }
+}
+
+/// [`load_panel`] on a file without quotes or carriage returns, read in blocks of 1 MiB (a
+/// longer row grows the block): `Ok(None)` at the first quote or carriage return.
+fn read_plain<'a>(source: &Source<'a>) -> Result<Option<Option<Loader<'a>>>> {
     use std::io::Read;
+    let path = source.path;
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut block = vec![0u8; 1 << 20];
     let mut loader: Option<Loader> = None;
@@ -159,10 +188,7 @@ fn read_plain<'a>(
                 line += 1;
                 if at > row_start {
                     fields.push(&body[field_start..at]);
-                    match loader.as_mut() {
-                        None => loader = Some(Loader::new(path, names, years, columns, &fields)?),
-                        Some(l) => l.row(line, base + row_start, file_len, &fields)?,
-                    }
+                    source.feed(&mut loader, line, base + row_start, &fields)?;
                 } // else a blank line, as the CSV reader skips it
                 fields.clear();
                 (row_start, field_start) = (at + 1, at + 1);
@@ -172,10 +198,7 @@ fn read_plain<'a>(
             // the last row, without a newline
             line += 1;
             fields.push(&body[field_start..end]);
-            match loader.as_mut() {
-                None => loader = Some(Loader::new(path, names, years, columns, &fields)?),
-                Some(l) => l.row(line, base + row_start, file_len, &fields)?,
-            }
+            source.feed(&mut loader, line, base + row_start, &fields)?;
         }
         if read == 0 {
             return Ok(Some(loader));
@@ -188,13 +211,8 @@ fn read_plain<'a>(
 }
 
 /// [`load_panel`] on any CSV file, through the CSV reader (quoted fields, `\r\n` rows).
-fn read_quoted<'a>(
-    path: &'a Path,
-    names: &Columns,
-    years: &'a [i64],
-    columns: &'a [String],
-    file_len: usize,
-) -> Result<Option<Loader<'a>>> {
+fn read_quoted<'a>(source: &Source<'a>) -> Result<Option<Loader<'a>>> {
+    let path = source.path;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
@@ -216,10 +234,7 @@ fn read_quoted<'a>(
         line = position.map(|p| p.line() as usize).unwrap_or(line + 1);
         let offset = position.map_or(0, |p| p.byte() as usize);
         let fields: Vec<&[u8]> = record.iter().collect();
-        match loader.as_mut() {
-            None => loader = Some(Loader::new(path, names, years, columns, &fields)?),
-            Some(l) => l.row(line, offset, file_len, &fields)?,
-        }
+        source.feed(&mut loader, line, offset, &fields)?;
     }
 }
 
@@ -255,13 +270,14 @@ struct Loader<'a> {
 }
 
 impl<'a> Loader<'a> {
-    fn new(
-        path: &'a Path,
-        names: &Columns,
-        years: &'a [i64],
-        columns: &'a [String],
-        header: &[&[u8]],
-    ) -> Result<Self> {
+    fn new(source: &Source<'a>, header: &[&[u8]]) -> Result<Self> {
+        let Source {
+            path,
+            names,
+            years,
+            columns,
+            ..
+        } = *source;
         let header: Vec<&str> = header
             .iter()
             .map(|h| std::str::from_utf8(h))
