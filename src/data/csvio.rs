@@ -7,48 +7,99 @@ use std::path::{Path, PathBuf};
 pub struct Table {
     pub path: PathBuf,
     header: Vec<String>,
-    pub rows: Vec<(usize, csv::StringRecord)>,
+    pub rows: Vec<Row>,
+}
+
+/// One record of a [`Table`]: its 1-based line number and its fields.
+pub type Row = (usize, csv::StringRecord);
+
+/// The records of a CSV file, read one at a time into a caller's [`Row`] (no copy per record):
+/// for large files such as `flows.csv`, whose rows are used once.
+pub struct Records {
+    path: PathBuf,
+    rdr: csv::Reader<std::io::Cursor<Vec<u8>>>,
+    /// Line counting: the byte offset counted up to and the newlines before it.
+    counted: usize,
+    newlines: usize,
+}
+
+impl Records {
+    /// Read the next record into `row`; `false` at the end of the file.
+    pub fn next(&mut self, row: &mut Row) -> Result<bool> {
+        match self.rdr.read_record(&mut row.1) {
+            Ok(true) => {
+                row.0 = row.1.position().map_or(0, |p| self.line_of(p.byte()));
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) => {
+                let at = e.position().map(|p| p.byte());
+                let line = at.map_or(0, |b| self.line_of(b));
+                Err(csv_error(&self.path, e, line))
+            }
+        }
+    }
+
+    /// The 1-based line of byte offset `byte`, from the newlines before it (the csv crate's own
+    /// count is one short on CRLF files, where it puts a record's start on the `\n` that ends
+    /// the line before it). Offsets only grow, so each byte is counted once.
+    fn line_of(&mut self, byte: u64) -> usize {
+        let bytes = self.rdr.get_ref().get_ref();
+        let upto = (byte as usize + 1).min(bytes.len());
+        let newlines = |range: &[u8]| range.iter().filter(|&&b| b == b'\n').count();
+        if upto < self.counted {
+            return newlines(&bytes[..upto]) + 1;
+        }
+        self.newlines += newlines(&bytes[self.counted..upto]);
+        self.counted = upto;
+        self.newlines + 1
+    }
 }
 
 impl Table {
+    /// Read a CSV file whole: its header and every record.
     pub fn read(path: &Path) -> Result<Table> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        // Line numbers from byte offsets: the csv crate's own count is one short on CRLF files.
-        let newlines: Vec<usize> = bytes
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'\n')
-            .map(|(k, _)| k)
-            .collect();
-        // On CRLF files the crate puts a record's start on the `\n` that ends the line before it.
-        let line_of = |byte: u64| newlines.partition_point(|&k| (k as u64) <= byte) + 1;
-        // Headers are trimmed here, fields where they are read ([`Table::text`]): the crate's
-        // field trimming copies every record twice.
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::Headers)
-            .from_reader(bytes.as_slice());
-        let header: Vec<String> = rdr
-            .headers()
-            .map_err(|e| csv_error(path, e, &line_of))?
-            .iter()
-            .map(|s| s.trim_start_matches('\u{feff}').to_string())
-            .collect();
-        let mut rows = Vec::new();
+        let (mut t, mut records) = Table::stream(path)?;
         // One record read into again and again, each row kept as an exact-size copy (a fresh
         // record per row would grow its buffers step by step).
-        let mut rec = csv::StringRecord::new();
-        while rdr
-            .read_record(&mut rec)
-            .map_err(|e| csv_error(path, e, &line_of))?
-        {
-            let line = rec.position().map(|p| line_of(p.byte())).unwrap_or(0);
-            rows.push((line, rec.clone()));
+        let mut row: Row = (0, csv::StringRecord::new());
+        while records.next(&mut row)? {
+            t.rows.push(row.clone());
         }
-        Ok(Table {
+        Ok(t)
+    }
+
+    /// Read a CSV file's header, and return its records to read one at a time ([`Records`]);
+    /// the table's `rows` are empty.
+    pub fn stream(path: &Path) -> Result<(Table, Records)> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        // Headers are trimmed here, fields where they are read ([`Table::text`]): the crate's
+        // field trimming copies every record twice.
+        let rdr = csv::ReaderBuilder::new()
+            .trim(csv::Trim::Headers)
+            .from_reader(std::io::Cursor::new(bytes));
+        let mut records = Records {
+            path: path.to_path_buf(),
+            rdr,
+            counted: 0,
+            newlines: 0,
+        };
+        let header: Vec<String> = match records.rdr.headers() {
+            Ok(h) => h
+                .iter()
+                .map(|s| s.trim_start_matches('\u{feff}').to_string())
+                .collect(),
+            Err(e) => {
+                let line = e.position().map_or(0, |p| records.line_of(p.byte()));
+                return Err(csv_error(path, e, line));
+            }
+        };
+        let t = Table {
             path: path.to_path_buf(),
             header,
-            rows,
-        })
+            rows: Vec::new(),
+        };
+        Ok((t, records))
     }
 
     /// The index of a required column.
@@ -135,8 +186,8 @@ impl Table {
     }
 }
 
-fn csv_error(path: &Path, e: csv::Error, line_of: &dyn Fn(u64) -> usize) -> Error {
-    let row = e.position().map(|p| line_of(p.byte())).unwrap_or(0);
+/// The error for a CSV error at line `row`.
+fn csv_error(path: &Path, e: csv::Error, row: usize) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => Error::io(path, io),
         csv::ErrorKind::Utf8 { err, .. } => {

@@ -1,10 +1,10 @@
 //! The tidy-CSV baseline format (`docs/baseline-format.md`): loader and validator.
 
-use super::csvio::Table;
+use super::csvio::{Records, Row, Table};
 use super::{derived_final_shares, Baseline, BaselineProductGroup, Cube, Economy, Sector};
 use crate::error::{Error, Result};
 use crate::estimate::data::FxMap;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// The columns tidy files have (required and optional), per file: a column of the header close
@@ -35,13 +35,24 @@ const SHARE_EXACT: f64 = 1e-12;
 
 /// Read a tidy file, refusing misspelt column names.
 fn read(dir: &Path, name: &str) -> Result<Table> {
-    let t = Table::read(&dir.join(name))?;
+    let (mut t, mut records) = stream(dir, name)?;
+    let mut row: Row = (0, csv::StringRecord::new());
+    while records.next(&mut row)? {
+        t.rows.push(row.clone());
+    }
+    Ok(t)
+}
+
+/// [`read`] record by record: the header (misspelt column names refused) and the records,
+/// for the large files whose rows are used once (`flows.csv`, `io.csv`).
+fn stream(dir: &Path, name: &str) -> Result<(Table, Records)> {
+    let (t, records) = Table::stream(&dir.join(name))?;
     let known = COLUMNS
         .iter()
         .find(|(f, _)| *f == name)
         .map_or(&[][..], |(_, c)| *c);
     t.check_column_spelling(known)?;
-    Ok(t)
+    Ok((t, records))
 }
 
 /// Load and validate a baseline directory in the tidy format.
@@ -148,7 +159,7 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
     }
     let (nn, jj) = (economies.len(), sectors.len());
 
-    let fl = read(dir, "flows.csv")?;
+    let (fl, mut records) = stream(dir, "flows.csv")?;
     let (f_s, f_e, f_i, f_v, f_t) = (
         fl.column("sector")?,
         fl.column("exporter")?,
@@ -162,10 +173,19 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
     // One bit per (sector, importer, exporter) cell: a duplicate row is an error.
     let mut seen = vec![false; jj * nn * nn];
     let mut flags = BTreeMap::new();
-    for row in &fl.rows {
-        let j = lookup(&fl, row, f_s, &s_index, "sector", "sectors.csv")?;
-        let i = lookup(&fl, row, f_e, &e_index, "exporter", "economies.csv")?;
-        let n = lookup(&fl, row, f_i, &e_index, "importer", "economies.csv")?;
+    // Positive tariffs and their lines, for the check of their scale.
+    let mut positive_tariffs = Vec::new();
+    let (mut sector, mut exporter, mut importer) = (
+        Codes::new(&s_index, "sector", "sectors.csv"),
+        Codes::new(&e_index, "exporter", "economies.csv"),
+        Codes::new(&e_index, "importer", "economies.csv"),
+    );
+    let mut record: Row = (0, csv::StringRecord::new());
+    while records.next(&mut record)? {
+        let row = &record;
+        let j = sector.find(&fl, row, f_s)?;
+        let i = exporter.find(&fl, row, f_e)?;
+        let n = importer.find(&fl, row, f_i)?;
         if std::mem::replace(&mut seen[(j * nn + n) * nn + i], true) {
             return Err(Error::data(
                 &fl.path,
@@ -175,6 +195,9 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
         }
         let v = fl.non_negative(row, f_v, "value")?;
         let t = fl.non_negative(row, f_t, "tariff")?;
+        if t > 0.0 {
+            positive_tariffs.push((t, row.0));
+        }
         if !sectors[j].traded && i != n && v > 0.0 {
             return Err(Error::data(
                 &fl.path,
@@ -191,7 +214,7 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
             }
         }
     }
-    check_tariff_scale(&fl, f_t, &mut notes)?;
+    check_tariff_scale(&fl, &positive_tariffs, &mut notes)?;
     for (n, e) in economies.iter().enumerate() {
         if (0..jj).all(|j| !(flows.get(j, n, n) > 0.0)) {
             return Err(Error::data(
@@ -208,7 +231,7 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
     let mut va_share = vec![1.0; nn * jj];
     let mut io_share = vec![0.0; nn * jj * jj];
     if dir.join("io.csv").exists() {
-        let io = read(dir, "io.csv")?;
+        let (io, mut records) = stream(dir, "io.csv")?;
         let (c_e, c_s, c_in, c_sh) = (
             io.column("economy")?,
             io.column("sector")?,
@@ -218,18 +241,33 @@ pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
         let mut sums = vec![0.0; nn * jj];
         let mut last_row = vec![0usize; nn * jj];
         let mut va_seen = vec![false; nn * jj];
-        let mut seen = HashSet::new();
-        for row in &io.rows {
-            let n = lookup(&io, row, c_e, &e_index, "economy", "economies.csv")?;
-            let j = lookup(&io, row, c_s, &s_index, "sector", "sectors.csv")?;
+        // One bit per economy, sector and input (the sectors, then VA): a duplicate row is an
+        // error; an input that is neither is an error on its first row.
+        let mut seen = vec![false; nn * jj * (jj + 1)];
+        let (mut economy, mut sector) = (
+            Codes::new(&e_index, "economy", "economies.csv"),
+            Codes::new(&s_index, "sector", "sectors.csv"),
+        );
+        let mut record: Row = (0, csv::StringRecord::new());
+        while records.next(&mut record)? {
+            let row = &record;
+            let n = economy.find(&io, row, c_e)?;
+            let j = sector.find(&io, row, c_s)?;
             let input = io.text(row, c_in)?;
             let sh = io.non_negative(row, c_sh, "share")?;
-            if !seen.insert((n, j, input.to_string())) {
-                return Err(Error::data(
-                    &io.path,
-                    row.0,
-                    "duplicate row for this economy, sector and input",
-                ));
+            let input_index = if input == "VA" {
+                Some(jj)
+            } else {
+                s_index.get(input).copied()
+            };
+            if let Some(k) = input_index {
+                if std::mem::replace(&mut seen[(n * jj + j) * (jj + 1) + k], true) {
+                    return Err(Error::data(
+                        &io.path,
+                        row.0,
+                        "duplicate row for this economy, sector and input",
+                    ));
+                }
             }
             if input == "VA" {
                 va_share[n * jj + j] = sh;
@@ -406,17 +444,14 @@ impl Rescaled {
     }
 }
 
-/// Tariffs are fractions (0.12 = 12%). When most positive tariffs of `flows.csv` exceed 1 the
-/// file is in percent: an error. A few above 1 may be real (tariff peaks above 100%): a note
-/// on each, in case they are percentages.
-fn check_tariff_scale(fl: &Table, col: usize, notes: &mut Vec<String>) -> Result<()> {
-    let mut positive = Vec::new();
-    for row in &fl.rows {
-        let t = fl.number(row, col, "tariff")?;
-        if t > 0.0 {
-            positive.push((t, row.0));
-        }
-    }
+/// Tariffs are fractions (0.12 = 12%). When most `positive` tariffs of `flows.csv` (with their
+/// lines) exceed 1 the file is in percent: an error. A few above 1 may be real (tariff peaks
+/// above 100%): a note on each, in case they are percentages.
+fn check_tariff_scale(
+    fl: &Table,
+    positive: &[(f64, usize)],
+    notes: &mut Vec<String>,
+) -> Result<()> {
     let above: Vec<&(f64, usize)> = positive.iter().filter(|(t, _)| *t > 1.0).collect();
     if above.is_empty() {
         return Ok(());
@@ -673,6 +708,42 @@ fn lookup(
             format!("{what} `{code}` is not declared in {declared_in}; declare it there or correct the code"),
         )
     })
+}
+
+/// [`lookup`] for a column whose codes repeat from row to row (a sorted file): the last code
+/// found is compared first, before the hash map.
+struct Codes<'a> {
+    index: &'a FxMap<String, usize>,
+    what: &'static str,
+    declared_in: &'static str,
+    last: Option<(&'a str, usize)>,
+}
+
+impl<'a> Codes<'a> {
+    fn new(index: &'a FxMap<String, usize>, what: &'static str, declared_in: &'static str) -> Self {
+        Codes {
+            index,
+            what,
+            declared_in,
+            last: None,
+        }
+    }
+
+    /// The index of the code in column `col` of `row`.
+    fn find(&mut self, t: &Table, row: &Row, col: usize) -> Result<usize> {
+        if let Some((code, k)) = self.last {
+            if t.text(row, col)? == code {
+                return Ok(k);
+            }
+        }
+        let k = lookup(t, row, col, self.index, self.what, self.declared_in)?;
+        let code = t.text(row, col)?;
+        self.last = self
+            .index
+            .get_key_value(code)
+            .map(|(c, &k)| (c.as_str(), k));
+        Ok(k)
+    }
 }
 
 /// Writes `b` as a tidy baseline directory (`docs/baseline-format.md`): economies.csv (with

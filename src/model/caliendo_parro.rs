@@ -210,10 +210,13 @@ impl Model {
     /// Build the model from a baseline whose flows were observed under tariffs `tau0`.
     /// `use_io = false` drops the input-output links (`γ_n^j = 1`).
     pub fn new(b: &Baseline, tau0: &Cube, theta: Vec<f64>, use_io: bool) -> Model {
+        // Only the shares and totals are copied (not the flows and tariff cubes).
+        let without_io;
         let b = if use_io {
-            b.clone()
+            b
         } else {
-            b.without_input_output()
+            without_io = b.without_input_output();
+            &without_io
         };
         let (nn, jj) = (b.n_economies(), b.n_sectors());
         let mut pi0 = Cube::zeros(jj, nn);
@@ -243,11 +246,11 @@ impl Model {
             theta,
             tau0: tau0.clone(),
             pi0,
-            va_share: SectorValues::new(jj, b.va_share),
+            va_share: SectorValues::new(jj, b.va_share.clone()),
             io: InputOutput::new(jj, &b.io_share),
-            alpha: SectorValues::new(jj, b.final_share),
-            value_added: b.value_added,
-            deficit: b.deficit,
+            alpha: SectorValues::new(jj, b.final_share.clone()),
+            value_added: b.value_added.clone(),
+            deficit: b.deficit.clone(),
             x_scale: total / (nn * jj) as f64,
             x0,
         }
@@ -273,7 +276,10 @@ impl Model {
                         if let Some(c) = &shock.cost {
                             kappa *= c.get(j, n, i);
                         }
-                        a.set(j, n, i, p * kappa.powf(-self.theta[j]));
+                        // An unchanged cost (κ̂ = 1, most cells) leaves a = π exactly.
+                        if kappa != 1.0 {
+                            a.set(j, n, i, p * kappa.powf(-self.theta[j]));
+                        }
                     }
                 }
             }
@@ -434,9 +440,12 @@ impl Model {
             let block = a.sector(j);
             let cp = &c_pow[j * nn..(j + 1) * nn];
             let mut change = 0.0f64;
+            let mut sums = [0.0; ROWS];
             for (n, lp_out) in out.iter_mut().enumerate() {
-                let row = &block[n * nn..(n + 1) * nn];
-                let sum: f64 = row.iter().zip(cp).map(|(x, y)| x * y).sum();
+                if n % ROWS == 0 {
+                    row_sums(block, cp, n, &mut sums);
+                }
+                let sum = sums[n % ROWS];
                 if !(sum > 0.0 && sum.is_finite()) {
                     return Err(Error::invalid(
                         format!(
@@ -452,23 +461,34 @@ impl Model {
             }
             Ok(change)
         };
-        let changes: Vec<Result<f64>> = if self.parallel() {
+        // The largest change, or the error of the first sector that fails (in sector order,
+        // whatever the threads), without collecting the sectors' results.
+        let first = |x: (usize, Result<f64>), y: (usize, Result<f64>)| match (x, y) {
+            ((j, Ok(a)), (_, Ok(b))) => (j, Ok(a.max(b))),
+            ((j, Err(e)), (k, Err(f))) => {
+                if j <= k {
+                    (j, Err(e))
+                } else {
+                    (k, Err(f))
+                }
+            }
+            ((j, Err(e)), _) | (_, (j, Err(e))) => (j, Err(e)),
+        };
+        let sector = |(j, out): (usize, &mut [f64])| (j, sector((j, out)));
+        let (_, change) = if self.parallel() {
             ws.ln_p_by_sector
                 .par_chunks_mut(nn)
                 .enumerate()
                 .map(sector)
-                .collect()
+                .reduce(|| (usize::MAX, Ok(0.0)), first)
         } else {
             ws.ln_p_by_sector
                 .chunks_mut(nn)
                 .enumerate()
                 .map(sector)
-                .collect()
+                .fold((usize::MAX, Ok(0.0)), first)
         };
-        let mut change = 0.0f64;
-        for c in changes {
-            change = change.max(c?);
-        }
+        let change = change?;
         for j in 0..jj {
             for n in 0..nn {
                 ws.ln_p[n * jj + j] = ws.ln_p_by_sector[j * nn + n];
@@ -638,6 +658,32 @@ impl Model {
             tariffs: shock.tariffs.clone(),
             iterations,
             residual,
+        }
+    }
+}
+
+/// Rows of a sector's block summed together in [`Model::prices`].
+const ROWS: usize = 4;
+
+/// `sums[r] = Σ_i block[n + r, i] · cp[i]` for the `ROWS` rows from `n` (those that exist):
+/// each row summed in exporter order, as `Iterator::sum` would, the rows interleaved so that
+/// their additions overlap.
+#[inline]
+fn row_sums(block: &[f64], cp: &[f64], n: usize, sums: &mut [f64; ROWS]) {
+    let nn = cp.len();
+    let rows = (nn - n).min(ROWS);
+    *sums = [-0.0; ROWS];
+    if rows == ROWS {
+        let r: [&[f64]; ROWS] = std::array::from_fn(|k| &block[(n + k) * nn..(n + k + 1) * nn]);
+        for (i, c) in cp.iter().enumerate() {
+            for k in 0..ROWS {
+                sums[k] += r[k][i] * c;
+            }
+        }
+    } else {
+        for (k, s) in sums.iter_mut().enumerate().take(rows) {
+            let row = &block[(n + k) * nn..(n + k + 1) * nn];
+            *s = row.iter().zip(cp).map(|(x, y)| x * y).sum();
         }
     }
 }

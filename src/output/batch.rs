@@ -125,7 +125,8 @@ impl<R: Serialize + Default> Staged<R> {
             row_type: std::marker::PhantomData,
         })
     }
-    pub(crate) fn write(&mut self, r: &R) -> Result<()> {
+    /// Write a row: an `R`, or a row that serialises as one (a borrowed view of it).
+    pub(crate) fn write<S: Serialize>(&mut self, r: &S) -> Result<()> {
         self.rows += 1;
         super::finite::check_row(self.name, self.rows, r)?;
         self.writer

@@ -132,10 +132,9 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
 /// `bilateral.csv` as bytes (sector "all"): the same bytes as [`render`] would give. Each text
 /// field (scenario, economy codes) is quoted once by the CSV writer; the rows are then written
 /// as bytes, numbers in the shortest round-trip form of Rust's `{}` ([`write_display_f64`]),
-/// in blocks of rows formatted on all cores and joined in order, so the file does not depend
-/// on the thread count.
+/// in blocks of rows formatted on all cores and joined in order ([`super::csv_blocks`]), so
+/// the file does not depend on the thread count.
 pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
-    use rayon::prelude::*;
     const BLOCK: usize = 16_384;
     for (k, r) in o.bilateral.iter().enumerate() {
         if !(r.value_base.is_finite() && r.value.is_finite() && r.change_pct.is_finite()) {
@@ -151,33 +150,25 @@ pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
         .iter()
         .map(|c| csv_field(c))
         .collect::<Result<_>>()?;
-    let blocks: Vec<Vec<u8>> = o
-        .bilateral
-        .par_chunks(BLOCK)
-        .map(|rows| {
-            let mut w = Vec::with_capacity(rows.len() * (prefix.len() + 72));
-            let mut digits = ryu::Buffer::new();
-            for r in rows {
-                w.extend_from_slice(&prefix);
-                w.extend_from_slice(&codes[r.exporter]);
+    let head = render("bilateral.csv", BILATERAL_COLUMNS, std::iter::empty())?;
+    super::csv_blocks(head, o.bilateral.len().div_ceil(BLOCK), |k| {
+        let rows = &o.bilateral[k * BLOCK..((k + 1) * BLOCK).min(o.bilateral.len())];
+        let mut w = Vec::with_capacity(rows.len() * (prefix.len() + 72));
+        let mut digits = ryu::Buffer::new();
+        for r in rows {
+            w.extend_from_slice(&prefix);
+            w.extend_from_slice(&codes[r.exporter]);
+            w.push(b',');
+            w.extend_from_slice(&codes[r.importer]);
+            w.extend_from_slice(b",all");
+            for v in [r.value_base, r.value, r.change_pct] {
                 w.push(b',');
-                w.extend_from_slice(&codes[r.importer]);
-                w.extend_from_slice(b",all");
-                for v in [r.value_base, r.value, r.change_pct] {
-                    w.push(b',');
-                    write_display_f64(&mut w, &mut digits, v);
-                }
-                w.push(b'\n');
+                write_display_f64(&mut w, &mut digits, v);
             }
-            w
-        })
-        .collect();
-    let mut out = render("bilateral.csv", BILATERAL_COLUMNS, std::iter::empty())?;
-    out.reserve(blocks.iter().map(Vec::len).sum());
-    for b in blocks {
-        out.extend_from_slice(&b);
-    }
-    Ok(out)
+            w.push(b'\n');
+        }
+        Ok(w)
+    })
 }
 
 /// One text field as the CSV writer writes it inside a row (quoted only when it must be): the

@@ -16,12 +16,14 @@
 //! nothing (`report` renders what it writes).
 
 pub mod batch;
+pub mod bilateral;
 pub mod finite;
 pub mod gravity;
 pub mod meta;
 pub mod staging;
 pub mod summary;
 
+pub use bilateral::{BilateralTable, BilateralView};
 pub use staging::OutputDir;
 
 use crate::error::{Error, Result};
@@ -172,7 +174,7 @@ fn year_of_old_or_new<'de, D: serde::Deserializer<'de>>(
 #[derive(Debug, Default)]
 pub struct Tables {
     pub economies: Vec<EconomyRow>,
-    pub bilateral: Vec<BilateralRow>,
+    pub bilateral: BilateralTable,
     pub tariffs: Vec<TariffRow>,
     pub quotas: Vec<QuotaRow>,
     pub solver: Vec<SolverRow>,
@@ -222,6 +224,24 @@ pub fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid("CSV output", e.to_string()))
 }
 
+/// A CSV table made of `blocks` blocks of rows after `head` (its header and any rows before):
+/// `block(k)` formats block `k`; the blocks are formatted on all cores and joined in order, so
+/// the bytes do not depend on the thread count. The first failing block's error is returned.
+pub(crate) fn csv_blocks(
+    head: Vec<u8>,
+    blocks: usize,
+    block: impl Fn(usize) -> Result<Vec<u8>> + Sync + Send,
+) -> Result<Vec<u8>> {
+    use rayon::prelude::*;
+    let parts: Vec<Result<Vec<u8>>> = (0..blocks).into_par_iter().map(&block).collect();
+    let mut out = head;
+    out.reserve(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
+    for p in parts {
+        out.extend_from_slice(&p?);
+    }
+    Ok(out)
+}
+
 /// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
 /// first, and only when all are written are they renamed into place.
 pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
@@ -259,14 +279,14 @@ pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
 /// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
 pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     finite::check_rows("economies.csv", &t.economies)?;
-    finite::check_rows("bilateral.csv", &t.bilateral)?;
+    t.bilateral.check_finite()?;
     finite::check_rows("tariffs.csv", &t.tariffs)?;
     finite::check_rows("solver.csv", &t.solver)?;
     finite::check_rows("quotas.csv", &t.quotas)?;
     finite::check_rows("investment.csv", &t.investment)?;
     let mut files = vec![
         ("economies.csv".to_string(), to_csv(&t.economies)?),
-        ("bilateral.csv".to_string(), to_csv(&t.bilateral)?),
+        ("bilateral.csv".to_string(), t.bilateral.csv()?),
         ("tariffs.csv".to_string(), to_csv(&t.tariffs)?),
         ("solver.csv".to_string(), to_csv(&t.solver)?),
     ];
@@ -278,7 +298,8 @@ pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     }
     if json {
         files.push(("economies.json".to_string(), to_json(&t.economies)?));
-        files.push(("bilateral.json".to_string(), to_json(&t.bilateral)?));
+        let bilateral: Vec<BilateralView> = t.bilateral.rows().collect();
+        files.push(("bilateral.json".to_string(), to_json(&bilateral)?));
         files.push(("tariffs.json".to_string(), to_json(&t.tariffs)?));
         files.push(("solver.json".to_string(), to_json(&t.solver)?));
         if !t.quotas.is_empty() {

@@ -92,8 +92,8 @@ impl ReportData {
     /// The report data of a run held in memory (for `tradesim run --report`).
     pub fn from_tables(meta: ReportMeta, t: &Tables, source: &str) -> Self {
         let mut bilateral = BilateralTotals::new();
-        for r in &t.bilateral {
-            add_bilateral(&mut bilateral, r);
+        for r in t.bilateral.rows() {
+            add_bilateral(&mut bilateral, &r.to_row());
         }
         let mut d = ReportData {
             source: source.to_string(),

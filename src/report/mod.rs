@@ -92,10 +92,10 @@ pub fn summary(
             .collect();
         // Sectors, importers, exporters in the order the bilateral table holds them.
         let (mut m0, mut m1) = (0.0, 0.0);
-        for r in t.bilateral.iter().filter(|r| r.year == last_year) {
+        for r in t.bilateral.rows().filter(|r| r.year == last_year) {
             if r.exporter != r.importer
-                && codes.contains(&r.exporter.as_str())
-                && codes.contains(&r.importer.as_str())
+                && codes.contains(&r.exporter)
+                && codes.contains(&r.importer)
             {
                 m0 += r.value_base;
                 m1 += r.value;

@@ -194,8 +194,8 @@ pub fn run_batch(
                     if let Some(b) = bilateral.as_mut() {
                         let keep = opts.bilateral == BilateralMode::All || u.draw == 0;
                         if keep {
-                            for r in &t.bilateral {
-                                b.write(r)?;
+                            for r in t.bilateral.rows() {
+                                b.write(&r)?;
                             }
                         }
                     }

@@ -4,9 +4,10 @@
 
 use super::RunOutcome;
 use crate::data::{exports_of, imports_of, Baseline};
+use crate::output::bilateral::{BilateralLabels, BilateralTable, BilateralYear};
 use crate::output::{
-    pct, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow, Tables, TariffRow,
-    STAGE_BASELINE, STAGE_REFERENCE, STAGE_YEAR,
+    pct, EconomyRow, InvestmentRow, QuotaRow, SolverRow, Tables, TariffRow, STAGE_BASELINE,
+    STAGE_REFERENCE, STAGE_YEAR,
 };
 
 /// Build the tables of a run.
@@ -14,6 +15,13 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let mut t = Tables::default();
     let against = run.compared_with.to_string();
+    // `bilateral.csv` is held as the years' flow arrays, not a row per cell.
+    t.bilateral = BilateralTable::of_flows(BilateralLabels {
+        scenario: run.scenario.clone(),
+        compared_with: against.clone(),
+        economies: b.economies.iter().map(|e| e.code.clone()).collect(),
+        sectors: b.sectors.iter().map(|s| s.code.clone()).collect(),
+    });
     t.solver.push(SolverRow {
         scenario: run.scenario.clone(),
         stage: STAGE_BASELINE.into(),
@@ -78,27 +86,23 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                 compared_with: against.clone(),
             });
         }
-        for j in 0..jj {
-            for n in 0..nn {
-                for i in 0..nn {
-                    let (v0, v1) = (base.flows.get(j, n, i), eq.flows.get(j, n, i));
-                    if v0 == 0.0 && v1 == 0.0 {
-                        continue;
-                    }
-                    t.bilateral.push(BilateralRow {
-                        scenario: run.scenario.clone(),
-                        year: y.year,
-                        draw: y.draw,
-                        exporter: b.economies[i].code.clone(),
-                        importer: b.economies[n].code.clone(),
-                        sector: b.sectors[j].code.clone(),
-                        value_base: v0,
-                        value: v1,
-                        change_pct: pct(v1, v0),
-                        compared_with: against.clone(),
-                    });
-                    let (r0, r1) = (base_tariffs.get(j, n, i), eq.tariffs.get(j, n, i));
-                    if y.draw == 0 && r0 != r1 {
+        t.bilateral.push_year(BilateralYear {
+            year: y.year,
+            draw: y.draw,
+            base: base.flows.clone(),
+            value: eq.flows.clone(),
+        });
+        // Tariffs that moved, on cells with a flow in the comparison or the year (the rows of
+        // `bilateral.csv`); the central run only.
+        if y.draw == 0 {
+            for j in 0..jj {
+                for n in 0..nn {
+                    for i in 0..nn {
+                        let (v0, v1) = (base.flows.get(j, n, i), eq.flows.get(j, n, i));
+                        let (r0, r1) = (base_tariffs.get(j, n, i), eq.tariffs.get(j, n, i));
+                        if (v0 == 0.0 && v1 == 0.0) || r0 == r1 {
+                            continue;
+                        }
                         t.tariffs.push(TariffRow {
                             scenario: run.scenario.clone(),
                             year: y.year,

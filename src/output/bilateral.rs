@@ -1,0 +1,346 @@
+//! `bilateral.csv` of a multi-sector run: one row per year, sector `j`, importer `n` and
+//! exporter `i` with a flow `X_ni^j` in the comparison or in the year (MODEL.md §1, flows at
+//! factory prices), held as the flow arrays the rows are read from rather than as a row of owned
+//! strings per cell (855,000 rows at 150 economies × 20 sectors).
+//!
+//! [`BilateralTable::csv`] writes the rows straight from the arrays, sector by sector on all
+//! cores (each block formatted by one thread and joined in order, so the bytes do not depend on
+//! the thread count), with the same bytes serde's CSV serialisation of [`BilateralRow`] gives:
+//! text fields quoted only where the csv crate would quote them, numbers in ryu's shortest
+//! round-trip form. [`BilateralTable::rows`] gives the rows as borrowed [`BilateralView`]s for
+//! the report, the batch files and JSON.
+
+use super::{pct, BilateralRow};
+use crate::data::Cube;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// One year of the table: the flows compared (`value_base`) and the year's (`value`).
+#[derive(Debug, Clone)]
+pub struct BilateralYear {
+    pub year: i32,
+    pub draw: u32,
+    /// `X_ni^j` of the comparison: the solved base year, or the reference path's same year.
+    pub base: Cube,
+    /// `X_ni^j` of the year.
+    pub value: Cube,
+}
+
+/// The labels every row of the arrays shares.
+#[derive(Debug, Clone, Default)]
+pub struct BilateralLabels {
+    pub scenario: String,
+    /// `base_year` or `reference` (see [`super::EconomyRow::compared_with`]).
+    pub compared_with: String,
+    /// Economy codes by index (exporters and importers).
+    pub economies: Vec<String>,
+    /// Sector codes by index.
+    pub sectors: Vec<String>,
+}
+
+/// The rows of `bilateral.csv`: rows held one by one (the one-sector model's common tables,
+/// built with `collect`), then the rows of the flow arrays of each year, in the order
+/// year, sector, importer, exporter, leaving out cells with no flow in either.
+#[derive(Debug, Clone, Default)]
+pub struct BilateralTable {
+    rows: Vec<BilateralRow>,
+    labels: BilateralLabels,
+    years: Vec<BilateralYear>,
+}
+
+/// One row of `bilateral.csv`, borrowed: the fields of [`BilateralRow`], in its order, so it
+/// serialises to the same CSV and JSON.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BilateralView<'a> {
+    pub scenario: &'a str,
+    pub year: i32,
+    pub draw: u32,
+    pub exporter: &'a str,
+    pub importer: &'a str,
+    pub sector: &'a str,
+    pub value_base: f64,
+    pub value: f64,
+    pub change_pct: f64,
+    pub compared_with: &'a str,
+}
+
+impl BilateralView<'_> {
+    /// The row with owned strings.
+    pub fn to_row(&self) -> BilateralRow {
+        BilateralRow {
+            scenario: self.scenario.to_string(),
+            year: self.year,
+            draw: self.draw,
+            exporter: self.exporter.to_string(),
+            importer: self.importer.to_string(),
+            sector: self.sector.to_string(),
+            value_base: self.value_base,
+            value: self.value,
+            change_pct: self.change_pct,
+            compared_with: self.compared_with.to_string(),
+        }
+    }
+}
+
+impl<'a> From<&'a BilateralRow> for BilateralView<'a> {
+    fn from(r: &'a BilateralRow) -> Self {
+        BilateralView {
+            scenario: &r.scenario,
+            year: r.year,
+            draw: r.draw,
+            exporter: &r.exporter,
+            importer: &r.importer,
+            sector: &r.sector,
+            value_base: r.value_base,
+            value: r.value,
+            change_pct: r.change_pct,
+            compared_with: &r.compared_with,
+        }
+    }
+}
+
+impl FromIterator<BilateralRow> for BilateralTable {
+    fn from_iter<I: IntoIterator<Item = BilateralRow>>(rows: I) -> Self {
+        BilateralTable {
+            rows: rows.into_iter().collect(),
+            ..BilateralTable::default()
+        }
+    }
+}
+
+/// Whether cell `(j, n, i)` has a row: a flow in the comparison or in the year.
+#[inline]
+fn has_row(v0: f64, v1: f64) -> bool {
+    !(v0 == 0.0 && v1 == 0.0)
+}
+
+impl BilateralTable {
+    /// An empty table whose years will be labelled with `labels`.
+    pub fn of_flows(labels: BilateralLabels) -> Self {
+        BilateralTable {
+            labels,
+            ..BilateralTable::default()
+        }
+    }
+
+    /// Add a year's rows (after those already held).
+    pub fn push_year(&mut self, year: BilateralYear) {
+        self.years.push(year);
+    }
+
+    /// Every row, in file order.
+    pub fn rows(&self) -> impl Iterator<Item = BilateralView<'_>> + '_ {
+        self.rows
+            .iter()
+            .map(BilateralView::from)
+            .chain(self.years.iter().flat_map(move |y| self.year_rows(y)))
+    }
+
+    /// The rows of one year of the arrays.
+    fn year_rows<'a>(&'a self, y: &'a BilateralYear) -> impl Iterator<Item = BilateralView<'a>> {
+        let l = &self.labels;
+        let nn = y.base.economies;
+        y.base
+            .data
+            .iter()
+            .zip(&y.value.data)
+            .enumerate()
+            .filter(|(_, (v0, v1))| has_row(**v0, **v1))
+            .map(move |(k, (&v0, &v1))| {
+                let (j, n, i) = (k / (nn * nn), (k / nn) % nn, k % nn);
+                BilateralView {
+                    scenario: &l.scenario,
+                    year: y.year,
+                    draw: y.draw,
+                    exporter: &l.economies[i],
+                    importer: &l.economies[n],
+                    sector: &l.sectors[j],
+                    value_base: v0,
+                    value: v1,
+                    change_pct: pct(v1, v0),
+                    compared_with: &l.compared_with,
+                }
+            })
+    }
+
+    /// Whether the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows().next().is_none()
+    }
+
+    /// [`super::finite::check_rows`] for this table: the first row with a NaN or infinity, by
+    /// its 1-based row number.
+    pub fn check_finite(&self) -> Result<()> {
+        let finite = |r: &BilateralView| {
+            r.value_base.is_finite() && r.value.is_finite() && r.change_pct.is_finite()
+        };
+        match self.rows().enumerate().find(|(_, r)| !finite(r)) {
+            Some((k, r)) => super::finite::check_row("bilateral.csv", k + 1, &r),
+            None => Ok(()),
+        }
+    }
+
+    /// The table as CSV bytes: the header, the rows held one by one (serde, as
+    /// [`super::to_csv`]), then the arrays' rows written field by field in blocks of one year
+    /// and sector, formatted on all cores and joined in order.
+    pub fn csv(&self) -> Result<Vec<u8>> {
+        let head = if self.rows.is_empty() {
+            super::to_csv::<BilateralRow>(&[])?
+        } else {
+            super::to_csv(&self.rows)?
+        };
+        let l = &self.labels;
+        let economies: Vec<Cow<str>> = l.economies.iter().map(|c| csv_field(c)).collect();
+        let sectors: Vec<Cow<str>> = l.sectors.iter().map(|c| csv_field(c)).collect();
+        let scenario = csv_field(&l.scenario);
+        let compared_with = csv_field(&l.compared_with);
+        let jj = l.sectors.len();
+        super::csv_blocks(head, self.years.len() * jj, |block| {
+            let (y, j) = (&self.years[block / jj], block % jj);
+            let nn = y.base.economies;
+            let prefix = format!("{scenario},{},{},", y.year, y.draw);
+            let (base, value) = (y.base.sector(j), y.value.sector(j));
+            let mut out = Vec::with_capacity(nn * nn * 80);
+            let mut number = ryu::Buffer::new();
+            for n in 0..nn {
+                for i in 0..nn {
+                    let (v0, v1) = (base[n * nn + i], value[n * nn + i]);
+                    if !has_row(v0, v1) {
+                        continue;
+                    }
+                    out.extend_from_slice(prefix.as_bytes());
+                    for text in [&economies[i], &economies[n], &sectors[j]] {
+                        out.extend_from_slice(text.as_bytes());
+                        out.push(b',');
+                    }
+                    for v in [v0, v1, pct(v1, v0)] {
+                        if !v.is_finite() {
+                            return Err(Error::invalid(
+                                "bilateral.csv",
+                                "a non-finite number reached the writer; check the table first (BilateralTable::check_finite)",
+                            ));
+                        }
+                        out.extend_from_slice(number.format_finite(v).as_bytes());
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(compared_with.as_bytes());
+                    out.push(b'\n');
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// A text field as the csv crate writes it inside a record of several fields (its default
+/// `QuoteStyle::Necessary`): in double quotes, with inner quotes doubled, when it holds the
+/// delimiter, a quote, `\r` or `\n`; as it is otherwise.
+pub(crate) fn csv_field(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(
+        rows: Vec<BilateralRow>,
+        labels: BilateralLabels,
+        years: Vec<BilateralYear>,
+    ) -> BilateralTable {
+        let mut t: BilateralTable = rows.into_iter().collect();
+        t.labels = labels;
+        t.years = years;
+        t
+    }
+
+    fn awkward() -> (BilateralLabels, Vec<BilateralYear>) {
+        let labels = BilateralLabels {
+            scenario: "a, \"quoted\" scenario".into(),
+            compared_with: "base_year".into(),
+            economies: vec!["AUS".into(), "C,D".into(), "E\"F".into()],
+            sectors: vec!["AGR".into(), "MAN\nX".into()],
+        };
+        let mut base = Cube::zeros(2, 3);
+        let mut value = Cube::zeros(2, 3);
+        let numbers = [1e-7, 1.0, 123456.789, 1e21, 0.1, 2.5e-300, 7.0, 1e16];
+        for (k, (b, v)) in base.data.iter_mut().zip(value.data.iter_mut()).enumerate() {
+            if k % 5 != 3 {
+                *b = numbers[k % numbers.len()];
+                *v = numbers[(k + 3) % numbers.len()] * 1.25;
+            }
+        }
+        let years = vec![
+            BilateralYear {
+                year: 2015,
+                draw: 0,
+                base: base.clone(),
+                value: value.clone(),
+            },
+            BilateralYear {
+                year: 2020,
+                draw: 3,
+                base,
+                value,
+            },
+        ];
+        (labels, years)
+    }
+
+    #[test]
+    fn the_arrays_are_written_as_serde_writes_the_rows() {
+        let (labels, years) = awkward();
+        let t = table(Vec::new(), labels, years);
+        let rows: Vec<BilateralRow> = t.rows().map(|r| r.to_row()).collect();
+        assert_eq!(rows.len(), 2 * (18 - 3));
+        assert_eq!(t.csv().unwrap(), super::super::to_csv(&rows).unwrap());
+        let json = serde_json::to_vec(&t.rows().collect::<Vec<_>>()).unwrap();
+        assert_eq!(json, super::super::to_json(&rows).unwrap());
+    }
+
+    #[test]
+    fn rows_held_one_by_one_come_first() {
+        let (labels, years) = awkward();
+        let one = BilateralRow {
+            scenario: "s".into(),
+            year: 2014,
+            exporter: "X".into(),
+            importer: "Y".into(),
+            sector: "all".into(),
+            value_base: 2.0,
+            value: 3.0,
+            change_pct: 50.0,
+            ..BilateralRow::default()
+        };
+        let t = table(vec![one.clone()], labels, years);
+        let rows: Vec<BilateralRow> = t.rows().map(|r| r.to_row()).collect();
+        assert_eq!(rows[0].exporter, one.exporter);
+        assert_eq!(t.csv().unwrap(), super::super::to_csv(&rows).unwrap());
+        let empty = BilateralTable::default();
+        assert!(empty.is_empty());
+        assert_eq!(
+            empty.csv().unwrap(),
+            super::super::to_csv::<BilateralRow>(&[]).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_non_finite_change_is_refused_with_its_row() {
+        let (labels, mut years) = awkward();
+        // A flow from nothing: the percent change is infinite.
+        years[1].base.data[4] = 0.0;
+        years[1].value.data[4] = 2.0;
+        let t = table(Vec::new(), labels, years);
+        let rows: Vec<BilateralRow> = t.rows().map(|r| r.to_row()).collect();
+        let expected = super::super::finite::check_rows("bilateral.csv", &rows)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(t.check_finite().unwrap_err().to_string(), expected);
+        assert!(t.csv().is_err());
+    }
+}
