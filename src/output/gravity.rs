@@ -4,6 +4,7 @@
 //! the HTML report draws, whether from memory (`run --report`) or read back from the files
 //! ([`EconomyRecord`], `tradesim report`).
 
+use super::bilateral::csv_field;
 use super::meta::{BaselineMeta, ComparedWithMeta, ElasticityMeta, ScenarioMeta, SolverMeta};
 use super::{BilateralRow, EconomyRow, SolverRow, Tables};
 use crate::error::{Error, Result};
@@ -130,7 +131,7 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
 }
 
 /// `bilateral.csv` as bytes (sector "all"): the same bytes as [`render`] would give. Each text
-/// field (scenario, economy codes) is quoted once by the CSV writer; the rows are then written
+/// field (scenario, economy codes) is quoted once ([`csv_field`]); the rows are then written
 /// as bytes, numbers in the shortest round-trip form of Rust's `{}` ([`write_display_f64`]),
 /// in blocks of rows formatted on all cores and joined in order ([`super::csv_blocks`]), so
 /// the file does not depend on the thread count.
@@ -143,13 +144,8 @@ pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
         }
     }
     // `scenario,year,0,` and each economy's code, as the CSV writer quotes them
-    let mut prefix = csv_field(&o.scenario)?;
-    prefix.extend_from_slice(format!(",{},0,", o.year).as_bytes());
-    let codes: Vec<Vec<u8>> = o
-        .names
-        .iter()
-        .map(|c| csv_field(c))
-        .collect::<Result<_>>()?;
+    let prefix = format!("{},{},0,", csv_field(&o.scenario), o.year).into_bytes();
+    let codes: Vec<_> = o.names.iter().map(|c| csv_field(c)).collect();
     let head = render("bilateral.csv", BILATERAL_COLUMNS, std::iter::empty())?;
     super::csv_blocks(head, o.bilateral.len().div_ceil(BLOCK), |k| {
         let rows = &o.bilateral[k * BLOCK..((k + 1) * BLOCK).min(o.bilateral.len())];
@@ -157,9 +153,9 @@ pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
         let mut digits = ryu::Buffer::new();
         for r in rows {
             w.extend_from_slice(&prefix);
-            w.extend_from_slice(&codes[r.exporter]);
+            w.extend_from_slice(codes[r.exporter].as_bytes());
             w.push(b',');
-            w.extend_from_slice(&codes[r.importer]);
+            w.extend_from_slice(codes[r.importer].as_bytes());
             w.extend_from_slice(b",all");
             for v in [r.value_base, r.value, r.change_pct] {
                 w.push(b',');
@@ -169,19 +165,6 @@ pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
         }
         Ok(w)
     })
-}
-
-/// One text field as the CSV writer writes it inside a row (quoted only when it must be): the
-/// first of a two-field record, whose `,` and terminator are cut off (a record of one empty
-/// field would be written `""`).
-fn csv_field(text: &str) -> Result<Vec<u8>> {
-    let fail = |e: String| Error::invalid("CSV", e);
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([text, ""])
-        .map_err(|e| fail(e.to_string()))?;
-    let mut field = w.into_inner().map_err(|e| fail(e.to_string()))?;
-    field.truncate(field.len() - 2);
-    Ok(field)
 }
 
 /// Appends the finite `v` exactly as `format!("{v}")` writes it — the shortest digits that
