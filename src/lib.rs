@@ -1,19 +1,36 @@
-//! tradesim: trade-agreement scenario simulator.
+//! tradesim: trade-agreement scenario simulator for economists.
 //!
-//! The pipeline, in one paragraph: [`scenario::load_input`] reads a file and returns its kind
-//! ([`scenario::Input`]: a multi-sector scenario, a structural gravity scenario, or a batch).
-//! A scenario's [`data::Baseline`] (economies, sectors, bilateral flows including domestic
-//! sales, applied tariffs, input-output structure) is loaded and validated; its agreements are
-//! resolved by [`policy`] into the applied tariff matrix and non-tariff cost shifters of every
-//! year; [`model`] solves the general equilibrium in changes for each year; [`simulate`] runs
-//! the years (and a batch's draws, [`simulate::batch::run_batch`]) in parallel and turns the
-//! outcome into rows ([`simulate::tables`]); [`output`] writes the tables whole or not at all;
-//! [`report`] only renders (terminal text, the HTML report).
-//! [`gravity`] runs single-sector structural gravity scenarios (`StructuralGravity(...)`:
-//! the Advanced Guide's procedure and the exact equilibrium; see `docs/gravity.md`), whose
-//! numerics live in [`model::gravity`] and whose tables are [`output::gravity`].
-//! [`estimate`] fits PPML gravity models with high-dimensional fixed effects.
-//! [`slurm`] submits a batch to a SLURM cluster as a job array of shards and a merge job.
+//! # The API boundary
+//!
+//! Four jobs an economist scripts, each a function that returns values (the `tradesim`
+//! binary only parses its command line, shows progress and prints them; [`workflow`]):
+//!
+//! - **Run a scenario**: [`run::load`] a scenario file (multi-sector `Scenario(...)` or
+//!   single-sector `StructuralGravity(...)`), then [`RunJob::run`] solves every year and
+//!   commits its tables into an output directory, whole or not at all. [`run::check`]
+//!   validates a file without solving.
+//! - **Run a batch**: [`BatchJob::load`] a batch file (scenarios × Monte Carlo draws), then
+//!   [`BatchJob::run`] (the whole batch or one shard); [`batch::merge`] joins shards;
+//!   [`batch::plan_slurm`] runs it on a SLURM cluster.
+//! - **Estimate a PPML model** with high-dimensional fixed effects: [`estimate()`] from a CSV
+//!   file, or [`estimate::fit`] on a [`Dataset`] and a [`Formula`].
+//! - **Build a baseline or world**: [`workflow::data`] imports OECD ICIO, CEPII BACI, WITS
+//!   tariffs and CEPII Gravity covariates, builds the built-in world, writes synthetic worlds.
+//!
+//! Progress reaches the caller through an observer ([`Observe`]: a closure `Fn() + Sync`
+//! counts solved years), never the terminal; warnings are returned (`warnings()`); errors
+//! ([`Error`]) say what is wrong, where, and how to fix it, and name option fields
+//! (`` `threads` ``), not command-line flags.
+//!
+//! The pipeline's layers below the jobs are modules of their own (ARCHITECTURE.md):
+//! [`scenario::load_input`] reads a file and returns its kind ([`Input`]); a scenario's
+//! [`Baseline`] is loaded and validated; [`policy`] resolves agreements into applied tariffs
+//! by year; [`model`] solves the general equilibrium in changes ([`model::gravity`]: the
+//! one-sector structural gravity model, run by [`gravity`]); [`simulate`] runs the years
+//! and a batch's draws in parallel and turns them into rows ([`Tables`]); [`output`] writes
+//! tables whole or not at all; [`report`] only renders. These stay public for the
+//! integration tests, benchmarks and fuzz targets; those marked `#[allow(missing_docs)]`
+//! are not yet narrowed to what the tests use (issue 15).
 //!
 //! # Example
 //!
@@ -21,8 +38,8 @@
 //! year:
 //!
 //! ```
-//! use tradesim::scenario::{self, Input};
-//! # fn main() -> tradesim::error::Result<()> {
+//! use tradesim::{run, RunOptions, RunReport};
+//! # fn main() -> tradesim::Result<()> {
 //! let dir = tempfile::tempdir().unwrap();
 //! let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny");
 //! let file = dir.path().join("ab.ron");
@@ -35,38 +52,62 @@
 //!     ),
 //! )
 //! .unwrap();
-//! let Input::Scenario(s) = scenario::load_input(&file)? else {
+//! let job = run::load(&file)?;
+//! assert!(job.warnings().is_empty());
+//! let out = dir.path().join("out");
+//! let opts = RunOptions { out: &out, force: false, json: false, report: false };
+//! let RunReport::Scenario(r) = job.run(&opts, &|| {})? else {
 //!     unreachable!("a Scenario(...) file")
-//! };
-//! let run = tradesim::simulate::run(&s, &|| {})?; // a closure observes the solved years
-//! let tables = tradesim::simulate::tables(&s.baseline, &run);
-//! let aaa = tables
-//!     .economies
-//!     .iter()
-//!     .find(|r| r.year == 2020 && r.economy == "AAA")
-//!     .unwrap();
+//! }; // the closure observes the solved years (a progress bar)
+//! let aaa = r.tables.economies.iter().find(|r| r.year == 2020 && r.economy == "AAA").unwrap();
 //! assert!(aaa.real_income_pct.is_finite());
-//! // The files `tradesim run` writes: economies.csv, bilateral.csv, tariffs.csv, solver.csv.
-//! let files = tradesim::output::table_files(&tables, false)?;
-//! assert!(files.iter().any(|(name, _)| name == "economies.csv"));
+//! // The files written: economies.csv, bilateral.csv, tariffs.csv, solver.csv, report_meta.json.
+//! assert!(r.files.iter().any(|name| name == "economies.csv"));
+//! assert!(out.join("economies.csv").is_file());
 //! # Ok(())
 //! # }
 //! ```
 
+#![warn(missing_docs)]
 // Numerical code indexes several arrays with the same economy/sector indices (the notation of
 // the papers); `!(x > 0.0)` is used on purpose so that NaN fails the check.
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod workflow;
+
+// The pipeline's layers, public for the integration tests, benchmarks and fuzz targets.
+#[allow(missing_docs)]
 pub mod data;
+#[allow(missing_docs)]
 pub mod error;
+#[allow(missing_docs)]
 pub mod estimate;
+#[allow(missing_docs)]
 pub mod gravity;
 pub mod invest;
+#[allow(missing_docs)]
 pub mod model;
+#[allow(missing_docs)]
 pub mod output;
+#[allow(missing_docs)]
 pub mod policy;
+#[allow(missing_docs)]
 pub mod report;
+#[allow(missing_docs)]
 pub mod scenario;
+#[allow(missing_docs)]
 pub mod simulate;
 pub mod slurm;
 pub mod world;
+
+// The façade: the four jobs and the types they need.
+pub use data::Baseline;
+pub use error::{Error, Result};
+pub use estimate::{Dataset, Formula, PpmlFit, PpmlOptions, Ssc};
+pub use output::Tables;
+pub use scenario::batch::Batch;
+pub use scenario::{Input, Scenario};
+pub use simulate::{Observe, RunOutcome};
+pub use workflow::batch::{self, BatchJob, BatchRunOptions};
+pub use workflow::estimate::{estimate, EstimateRequest, Estimated};
+pub use workflow::run::{self, RunJob, RunOptions, RunReport};

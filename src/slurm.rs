@@ -106,8 +106,11 @@ pub struct Job {
 /// One submission: an array job of some shards and the merge job that waits for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Submission {
+    /// The shards submitted (1-based).
     pub shards: Vec<usize>,
+    /// The array job's id.
     pub array_job: String,
+    /// The merge job's id.
     pub merge_job: String,
 }
 

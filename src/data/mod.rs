@@ -5,7 +5,7 @@
 
 pub mod cp2015;
 pub(crate) mod csvio;
-pub mod import;
+pub(crate) mod import;
 pub mod synthetic;
 pub mod tidy;
 

@@ -26,9 +26,13 @@ pub use crate::policy::Provisions;
 /// The semi-elasticities `β_inv` of bilateral FDI stocks to each level of provisions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SemiElasticities {
+    /// A preferential trade agreement without investment provisions.
     pub pta: f64,
+    /// An agreement with an investment chapter.
     pub investment_chapter: f64,
+    /// Protection equivalent to a bilateral investment treaty.
     pub bit_equivalent: f64,
+    /// The deepest investment provisions.
     pub deep: f64,
 }
 
@@ -47,6 +51,7 @@ impl Default for SemiElasticities {
 }
 
 impl SemiElasticities {
+    /// The semi-elasticity of provisions `p` (zero without any).
     pub fn of(&self, p: Provisions) -> f64 {
         match p {
             Provisions::None => 0.0,
@@ -61,8 +66,11 @@ impl SemiElasticities {
 /// A bilateral FDI stock of the baseline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FdiStock {
+    /// The investing economy (an index into the baseline's economies).
     pub source: usize,
+    /// The host economy (an index into the baseline's economies).
     pub host: usize,
+    /// The stock in the base year.
     pub stock: f64,
     /// Affiliate sales per unit of stock, when known.
     pub sales_ratio: Option<f64>,
@@ -71,19 +79,28 @@ pub struct FdiStock {
 /// The investment block of a validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Investment {
+    /// The bilateral FDI stocks of the baseline.
     pub stocks: Vec<FdiStock>,
+    /// The elasticity `η` of a stock to the host's real income (MODEL.md §5).
     pub eta: f64,
+    /// Years over which a provision's effect phases in linearly (at least one).
     pub phase_in_years: u32,
+    /// The semi-elasticities of stocks to provisions.
     pub betas: SemiElasticities,
 }
 
 /// One projected FDI stock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FdiOutcome {
+    /// The investing economy (an index into the baseline's economies).
     pub source: usize,
+    /// The host economy (an index into the baseline's economies).
     pub host: usize,
+    /// The stock in the base year.
     pub stock_base: f64,
+    /// The projected stock: `stock_base · exp(B_sh(t) − B_sh(base)) · Ŵ_h^η`.
     pub stock: f64,
+    /// Projected affiliate sales (the stock times its sales ratio), when the ratio is known.
     pub affiliate_sales: Option<f64>,
 }
 

@@ -13,14 +13,14 @@ use std::fmt;
 
 /// Check every row of a table before it is written: `Err` names `table`, the 1-based data row
 /// (row 1 is the first line after the header), the row's keys and the offending column.
-pub fn check_rows<R: Serialize>(table: &str, rows: &[R]) -> Result<()> {
+pub(crate) fn check_rows<R: Serialize>(table: &str, rows: &[R]) -> Result<()> {
     rows.iter()
         .enumerate()
         .try_for_each(|(k, r)| check_row(table, k + 1, r))
 }
 
 /// [`check_rows`] for one row, numbered `row`.
-pub fn check_row<R: Serialize>(table: &str, row: usize, r: &R) -> Result<()> {
+pub(crate) fn check_row<R: Serialize>(table: &str, row: usize, r: &R) -> Result<()> {
     match non_finite(r) {
         None => Ok(()),
         Some(f) => Err(Error::invalid(
@@ -34,7 +34,7 @@ pub fn check_row<R: Serialize>(table: &str, row: usize, r: &R) -> Result<()> {
 
 /// Where a row holds a non-finite number.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NonFinite {
+pub(crate) struct NonFinite {
     /// The column (struct field) holding it, or `value` for a bare number.
     pub column: String,
     pub value: f64,
@@ -43,7 +43,7 @@ pub struct NonFinite {
 }
 
 /// The first non-finite number of `row`, if any.
-pub fn non_finite<R: Serialize + ?Sized>(row: &R) -> Option<NonFinite> {
+pub(crate) fn non_finite<R: Serialize + ?Sized>(row: &R) -> Option<NonFinite> {
     // The walker's errors only stop the walk early; what it found is in `w.found`. The row's
     // keys are formatted only for a row that has a non-finite number (a second walk).
     let mut w = Walker::default();

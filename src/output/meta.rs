@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The file name in an output directory.
-pub const FILE: &str = "report_meta.json";
+pub(crate) const FILE: &str = "report_meta.json";
 
 /// The metadata of the scenarios in an output directory.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -314,7 +314,7 @@ pub(crate) fn member_average(
 }
 
 /// Build a scenario's metadata (resolves the policy of every year; does not solve).
-pub fn scenario_meta(s: &Scenario) -> ScenarioMeta {
+pub(crate) fn scenario_meta(s: &Scenario) -> ScenarioMeta {
     let b = &s.baseline;
     let code = |n: usize| b.economies[n].code.clone();
     let agreements: Vec<AgreementMeta> = s

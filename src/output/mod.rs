@@ -17,9 +17,9 @@
 
 pub mod batch;
 pub mod bilateral;
-pub mod finite;
+pub(crate) mod finite;
 pub mod gravity;
-pub mod meta;
+pub(crate) mod meta;
 pub mod staging;
 pub mod summary;
 

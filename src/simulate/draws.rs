@@ -16,7 +16,7 @@ fn fnv1a(s: &str) -> u64 {
 }
 
 /// The random stream of `draw` of `scenario`.
-pub fn stream(seed: u64, scenario: &str, draw: u32, common: bool) -> ChaCha8Rng {
+pub(crate) fn stream(seed: u64, scenario: &str, draw: u32, common: bool) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let id = if common {
         draw as u64
@@ -28,7 +28,7 @@ pub fn stream(seed: u64, scenario: &str, draw: u32, common: bool) -> ChaCha8Rng 
 }
 
 /// One value from a distribution.
-pub fn sample(d: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
+pub(crate) fn sample(d: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
     match *d {
         Distribution::Normal { mean, sd } => Normal::new(mean, sd).map_or(mean, |n| n.sample(rng)),
         Distribution::LogNormal { mu, sigma } => {
@@ -66,7 +66,7 @@ fn cholesky(c: &[Vec<f64>]) -> Vec<Vec<f64>> {
 
 /// The parameter values of a draw, in the order of the batch's `uncertainty` list followed by
 /// the estimate's coefficients.
-pub fn draw_values(batch: &Batch, scenario: &str, draw: u32) -> Vec<(Parameter, f64)> {
+pub(crate) fn draw_values(batch: &Batch, scenario: &str, draw: u32) -> Vec<(Parameter, f64)> {
     let mut rng = stream(batch.seed, scenario, draw, batch.common_random_numbers);
     let mut out: Vec<(Parameter, f64)> = batch
         .uncertainty
@@ -92,7 +92,7 @@ pub fn draw_values(batch: &Batch, scenario: &str, draw: u32) -> Vec<(Parameter, 
 }
 
 /// The scenario of a draw: the central scenario with the draw's parameter values.
-pub fn perturb(s: &Scenario, values: &[(Parameter, f64)]) -> Result<Scenario, String> {
+pub(crate) fn perturb(s: &Scenario, values: &[(Parameter, f64)]) -> Result<Scenario, String> {
     let mut p = s.clone();
     for (param, v) in values {
         match param {

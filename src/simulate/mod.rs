@@ -5,7 +5,7 @@
 //! (world, θ, deficits, solver), and measures each year against the reference's same year.
 
 pub mod batch;
-pub mod draws;
+pub(crate) mod draws;
 pub mod tables;
 
 pub use tables::tables;

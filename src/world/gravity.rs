@@ -12,15 +12,18 @@
 //! written before `src/estimate/` was usable; it stays as an independent reference that the
 //! tests hold the HDFE fit against (coefficients agree to 1e-6).
 
-use crate::error::{Error, Result, Solver};
+#[cfg(test)]
+use crate::error::Solver;
+use crate::error::{Error, Result};
+#[cfg(test)]
 use nalgebra::{DMatrix, DVector};
 
 /// Mean Earth radius, km (IUGG mean radius R_1 = 6371.0088 km).
-pub const EARTH_RADIUS_KM: f64 = 6371.0088;
+pub(crate) const EARTH_RADIUS_KM: f64 = 6371.0088;
 
 /// Great-circle distance between two points given in degrees, by the haversine formula:
 /// `d = 2R·asin(√(sin²(Δφ/2) + cos φ_1 cos φ_2 sin²(Δλ/2)))`, in km.
-pub fn great_circle_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+pub(crate) fn great_circle_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (p1, l1) = (a.0.to_radians(), a.1.to_radians());
     let (p2, l2) = (b.0.to_radians(), b.1.to_radians());
     let h = ((p2 - p1) / 2.0).sin().powi(2) + p1.cos() * p2.cos() * ((l2 - l1) / 2.0).sin().powi(2);
@@ -29,7 +32,7 @@ pub fn great_circle_km(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// The result of the PPML fit.
 #[derive(Debug, Clone)]
-pub struct PpmlFit {
+pub(crate) struct PpmlFit {
     /// Coefficients on the pair covariates, in the order given.
     pub beta: Vec<f64>,
     /// Heteroskedasticity-robust (Eicker–White, HC0: no small-sample factor) standard errors
@@ -49,7 +52,7 @@ pub struct PpmlFit {
 
 /// One observation of the fit: exporter index, importer index, covariates, flow.
 #[derive(Debug, Clone)]
-pub struct Obs {
+pub(crate) struct Obs {
     pub exporter: usize,
     pub importer: usize,
     pub x: Vec<f64>,
@@ -63,7 +66,8 @@ pub struct Obs {
 ///
 /// `n_exp`/`n_imp` are the numbers of exporter/importer indices; every index must appear in
 /// at least one observation with a positive flow, else its effect is not identified.
-pub fn fit_ppml(obs: &[Obs], n_exp: usize, n_imp: usize) -> Result<PpmlFit> {
+#[cfg(test)]
+pub(crate) fn fit_ppml(obs: &[Obs], n_exp: usize, n_imp: usize) -> Result<PpmlFit> {
     if obs.is_empty() || n_exp == 0 || n_imp == 0 {
         return Err(Error::invalid(
             "gravity fit",
@@ -183,7 +187,7 @@ pub fn fit_ppml(obs: &[Obs], n_exp: usize, n_imp: usize) -> Result<PpmlFit> {
 /// exporter/importer index `p`; an effect that is not estimated (an economy whose flows are
 /// all zero is dropped for separation) is returned as NaN. Covariates dropped as collinear get
 /// coefficient 0 and standard error NaN.
-pub fn fit_hdfe(
+pub(crate) fn fit_hdfe(
     obs: &[Obs],
     names: &[&str],
     exp_labels: &[String],
@@ -262,7 +266,7 @@ pub fn fit_hdfe(
 
 /// Ordinary least squares of `y` on `[1, x]`: returns `(a, b)` minimising `Σ (y − a − b x)²`.
 /// Pairs with a non-finite `y` are left out.
-pub fn ols_line(x: &[f64], y: &[f64]) -> (f64, f64) {
+pub(crate) fn ols_line(x: &[f64], y: &[f64]) -> (f64, f64) {
     let (x, y): (Vec<f64>, Vec<f64>) = x
         .iter()
         .zip(y)

@@ -33,11 +33,11 @@
 //!    so the data is an equilibrium of the model at the 2014 applied rates: solving
 //!    `baseline-2014.ron` in its base year returns the shipped flows.
 
-pub mod facts;
-pub mod gravity;
-pub mod ras;
-pub mod services;
-pub mod tariffs;
+pub(crate) mod facts;
+pub(crate) mod gravity;
+pub(crate) mod ras;
+pub(crate) mod services;
+pub(crate) mod tariffs;
 
 use crate::data::{Baseline, BaselineProductGroup, Cube, Economy, Sector};
 use crate::error::{Error, Result, Worst};
@@ -121,6 +121,7 @@ pub const LAC: [&str; 13] = [
 pub struct World {
     /// Economy codes, ROW last.
     pub codes: Vec<String>,
+    /// Economy names, in the order of `codes`.
     pub names: Vec<String>,
     /// GDP = value added, US$.
     pub gdp: Vec<f64>,
@@ -159,7 +160,9 @@ pub struct Validation {
     pub source: String,
     /// The economy, or `exporter→importer`.
     pub subject: String,
+    /// The sourced value.
     pub observed: f64,
+    /// The built world's value.
     pub world: f64,
 }
 
@@ -1330,6 +1333,8 @@ impl World {
         100.0 * vt / v
     }
 
+    /// The MFN tariff (a fraction) of `importer` on `exporter` in goods sector `k`; zero on
+    /// services and domestic sales.
     pub fn mfn_tariff(&self, k: usize, importer: usize, exporter: usize) -> f64 {
         let n = self.codes.len();
         if k < 3 && importer != exporter {

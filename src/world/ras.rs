@@ -5,7 +5,7 @@ use crate::error::{Error, Result, Solver, Worst};
 
 /// How the balancing ended.
 #[derive(Debug, Clone, Copy)]
-pub struct RasReport {
+pub(crate) struct RasReport {
     pub iterations: usize,
     /// Largest relative gap `|Σ_j a_ij − u_i| / u_i` over targeted rows and columns at the end.
     pub max_rel_gap: f64,
@@ -16,7 +16,7 @@ pub struct RasReport {
 /// (`None` = free: that row or column absorbs whatever the others leave). Alternates
 /// `r_i = u_i / Σ_j a_ij` and `s_j = v_j / Σ_i a_ij` until the largest relative gap is below
 /// `tol` (Bacharach 1970). Zero cells stay zero.
-pub fn ras(
+pub(crate) fn ras(
     a: &mut [f64],
     n: usize,
     row_target: &[Option<f64>],
@@ -92,7 +92,7 @@ pub fn ras(
 /// exactly `u_i` again. Converges like RAS when the free cells can absorb the targets; when a
 /// row's or column's bounded cells alone exceed (or fall short of) its target, the gap cannot
 /// close and the error names the row or column.
-pub fn ras_bounded(
+pub(crate) fn ras_bounded(
     a: &mut [f64],
     n: usize,
     row_target: &[Option<f64>],

@@ -18,10 +18,10 @@ use crate::error::{Error, Result};
 
 /// The economy whose ratios of services to merchandise trade stand in for Taiwan's (WDI does
 /// not cover Taiwan): Korea. ASSUMPTION, labelled in PROVENANCE.md.
-pub const TWN_SERVICES_PROXY: &str = "KOR";
+pub(crate) const TWN_SERVICES_PROXY: &str = "KOR";
 
 /// Services exports and imports of every economy (ROW: `None`, free in the balancing).
-pub fn services_totals(facts: &Facts) -> Result<Vec<Option<(f64, f64)>>> {
+pub(crate) fn services_totals(facts: &Facts) -> Result<Vec<Option<(f64, f64)>>> {
     let ec = &facts.economies;
     let proxy = ec
         .iter()
@@ -56,7 +56,7 @@ pub fn services_totals(facts: &Facts) -> Result<Vec<Option<(f64, f64)>>> {
 /// The bilateral services matrix (row-major `n × n`, zero diagonal, ROW last): the gravity
 /// prior described in the module documentation, balanced by RAS. `index_effect(i, j)` is
 /// `exp(b·z_ij)` for two listed economies; `goods` the balanced goods totals (for ROW's share).
-pub fn services_matrix(
+pub(crate) fn services_matrix(
     totals: &[Option<(f64, f64)>],
     goods: &[f64],
     distance_effect: &dyn Fn(usize, usize) -> f64,

@@ -26,31 +26,29 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 
 /// The EU members of the world, whose WTO reporter is the European Union (`EUN`).
-pub const EU_MEMBERS: [&str; 6] = ["DEU", "FRA", "GBR", "ITA", "ESP", "NLD"];
+pub(crate) const EU_MEMBERS: [&str; 6] = ["DEU", "FRA", "GBR", "ITA", "ESP", "NLD"];
 
 /// The WTO MTN category whose trade-weighted average is the FMN rate: M, Petroleum.
-pub const FMN_MTN_CODE: &str = "M";
+pub(crate) const FMN_MTN_CODE: &str = "M";
 
 /// How the FMN rate of importers without WTO TTD data is set (BUILD.md, PROVENANCE.md).
-pub const FMN_DEFAULT_NOTE: &str =
+pub(crate) const FMN_DEFAULT_NOTE: &str =
     "median of the WTO TTD importers' petroleum rates (ASSUMPTION), at most the importer's trade-weighted primary mean";
 
 /// Decimal places of every rate and weight the builder computes (and writes).
-pub const RATE_DECIMALS: i32 = 6;
+pub(crate) const RATE_DECIMALS: i32 = 6;
 
 /// Rounds a rate or weight to [`RATE_DECIMALS`].
-pub fn round_rate(x: f64) -> f64 {
+pub(crate) fn round_rate(x: f64) -> f64 {
     let f = 10f64.powi(RATE_DECIMALS);
     (x * f).round() / f
 }
 
 /// MFN sector rates of every economy (fractions), and how each was set.
 #[derive(Debug, Clone)]
-pub struct SectorRates {
+pub(crate) struct SectorRates {
     /// `[n][k]`, k = AGR (rest of the sector outside the groups), FMN, MAN.
     pub rate: Vec<[f64; 3]>,
-    /// `[n][k]`: the origin of each rate, for BUILD.md.
-    pub origin: Vec<[&'static str; 3]>,
     /// The fallback values used where there is no data (the cross-economy means).
     pub fallback: [f64; 3],
     pub fmn_default: f64,
@@ -78,7 +76,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The MFN sector rates of every economy of `codes` (ROW last) from the facts.
-pub fn sector_rates(facts: &Facts, codes: &[String]) -> SectorRates {
+pub(crate) fn sector_rates(facts: &Facts, codes: &[String]) -> SectorRates {
     let ttd = |reporter: &str| {
         facts
             .ttd
@@ -93,16 +91,15 @@ pub fn sector_rates(facts: &Facts, codes: &[String]) -> SectorRates {
     let fmn_default = median(reporters);
     let none = TariffFacts::default();
     let mut rate = vec![[f64::NAN; 3]; codes.len()];
-    let mut origin = vec![[""; 3]; codes.len()];
     for (n, c) in codes.iter().enumerate() {
         let t = facts.tariffs.get(c).unwrap_or(&none);
         if let Some(p) = t.mfn_primary_simple {
             rate[n][0] = round_rate(p / 100.0);
-            origin[n][0] = "WDI MFN simple mean, primary products";
+            // The origin of the rate: WDI MFN simple mean, primary products.
         }
         if let Some(m) = t.mfn_manuf_weighted {
             rate[n][2] = round_rate(m / 100.0);
-            origin[n][2] = "WDI MFN trade-weighted mean, manufactures";
+            // The origin of the rate: WDI MFN trade-weighted mean, manufactures.
         }
         let reporter = if EU_MEMBERS.contains(&c.as_str()) {
             "EUN"
@@ -112,11 +109,11 @@ pub fn sector_rates(facts: &Facts, codes: &[String]) -> SectorRates {
         match (ttd(reporter), t.mfn_primary_weighted) {
             (Some(r), _) => {
                 rate[n][1] = round_rate(r);
-                origin[n][1] = "WTO TTD petroleum, trade-weighted";
+                // The origin of the rate: WTO TTD petroleum, trade-weighted.
             }
             (None, Some(p)) => {
                 rate[n][1] = round_rate(fmn_default.min(p / 100.0));
-                origin[n][1] = "median of the TTD importers (ASSUMPTION)";
+                // The origin of the rate: median of the TTD importers (ASSUMPTION).
             }
             (None, None) => {}
         }
@@ -132,13 +129,12 @@ pub fn sector_rates(facts: &Facts, codes: &[String]) -> SectorRates {
         for n in 0..codes.len() {
             if !rate[n][k].is_finite() {
                 rate[n][k] = fallback[k];
-                origin[n][k] = "mean of the other economies (ASSUMPTION)";
+                // The origin of the rate: mean of the other economies (ASSUMPTION).
             }
         }
     }
     SectorRates {
         rate,
-        origin,
         fallback,
         fmn_default,
     }
@@ -148,7 +144,7 @@ pub fn sector_rates(facts: &Facts, codes: &[String]) -> SectorRates {
 /// flow from `i` to `n` (US$); `index` maps codes to economy indices. Every weight is rounded to
 /// [`RATE_DECIMALS`]; an error names the row of `product_groups_2014.csv` whose value does not
 /// fit the world's flows.
-pub fn group_weights(
+pub(crate) fn group_weights(
     facts: &Facts,
     index: &HashMap<&str, usize>,
     n_econ: usize,
@@ -250,7 +246,7 @@ pub fn group_weights(
 
 /// The groups that apply to importer `n`'s AGR imports from `i` (an exporter's own row replaces
 /// the all-partners row of the same group).
-pub fn applying(groups: &[WorldGroup], n: usize, i: usize) -> Vec<&WorldGroup> {
+pub(crate) fn applying(groups: &[WorldGroup], n: usize, i: usize) -> Vec<&WorldGroup> {
     groups
         .iter()
         .filter(|g| g.importer == n)
@@ -265,7 +261,7 @@ pub fn applying(groups: &[WorldGroup], n: usize, i: usize) -> Vec<&WorldGroup> {
 
 /// The AGR rate of the pair `i → n`: `Σ_g w_gi b_g + (1 − Σ_g w_gi) τ_rest`, rounded up to
 /// [`RATE_DECIMALS`] so that the written rate is never below the groups' weighted base.
-pub fn pair_agr_rate(groups: &[WorldGroup], n: usize, i: usize, rest: f64) -> f64 {
+pub(crate) fn pair_agr_rate(groups: &[WorldGroup], n: usize, i: usize, rest: f64) -> f64 {
     let gs = applying(groups, n, i);
     let w: f64 = gs.iter().map(|g| g.weight).sum();
     let wb: f64 = gs.iter().map(|g| g.weight * g.base_rate).sum();

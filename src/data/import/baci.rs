@@ -25,18 +25,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The published header of a BACI year file.
-pub const HEADER: [&str; 6] = ["t", "i", "j", "k", "v", "q"];
+pub(crate) const HEADER: [&str; 6] = ["t", "i", "j", "k", "v", "q"];
 
 /// BACI numeric country code → ISO3, from BACI's country-code file.
 #[derive(Debug, Clone)]
-pub struct CountryCodes {
+pub(crate) struct CountryCodes {
     pub path: PathBuf,
     iso3: Vec<Option<String>>,
 }
 
 impl CountryCodes {
     /// Reads either published layout of the country file.
-    pub fn read(path: &Path) -> Result<Self> {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
         let t = Table::read(path)?;
         let code = t.optional_column("country_code");
         let iso = t
@@ -79,21 +79,21 @@ impl CountryCodes {
         })
     }
     /// Every ISO3 code of the file, once each, sorted.
-    pub fn all(&self) -> Vec<&str> {
+    pub(crate) fn all(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.iso3.iter().flatten().map(String::as_str).collect();
         v.sort_unstable();
         v.dedup();
         v
     }
     /// The ISO3 code of a numeric code, if the file gives one.
-    pub fn get(&self, code: &str) -> Option<&str> {
+    pub(crate) fn get(&self, code: &str) -> Option<&str> {
         let n: usize = code.parse().ok()?;
         self.iso3.get(n)?.as_deref()
     }
 }
 
 /// What to import.
-pub struct BaciOptions<'a> {
+pub(crate) struct BaciOptions<'a> {
     pub data: &'a Path,
     pub countries: &'a Path,
     /// The year the file must hold (`t`); `None`: the first row's.
@@ -106,7 +106,7 @@ pub struct BaciOptions<'a> {
 
 /// Counts reported after an import.
 #[derive(Debug, Clone, Default)]
-pub struct BaciSummary {
+pub(crate) struct BaciSummary {
     pub rows: u64,
     pub year: i64,
     pub products: usize,
@@ -116,7 +116,7 @@ pub struct BaciSummary {
 }
 
 /// The 6-digit HS code of a `k` field: digits only, left-padded with zeros.
-pub fn hs6(k: &str) -> Option<String> {
+pub(crate) fn hs6(k: &str) -> Option<String> {
     if k.is_empty() || k.len() > 6 || !k.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -125,7 +125,10 @@ pub fn hs6(k: &str) -> Option<String> {
 
 /// Streams the BACI file into flows by sector and region (US dollars), adds the domestic
 /// sales, and returns the baseline's tables.
-pub fn import(o: &BaciOptions, progress: &dyn Fn(u64)) -> Result<(BaselineTables, BaciSummary)> {
+pub(crate) fn import(
+    o: &BaciOptions,
+    progress: &dyn Fn(u64),
+) -> Result<(BaselineTables, BaciSummary)> {
     let codes = CountryCodes::read(o.countries)?;
     let (nr, jj) = (o.regions.len(), o.sectors.len());
     let mut flows = Flows::new(jj, nr);

@@ -14,11 +14,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Covariates written by default (`fta_wto` is written as `rta`).
-pub const DEFAULT_COVARIATES: [&str; 5] = ["dist", "contig", "comlang_off", "comcol", "fta_wto"];
-
 /// What to import.
-pub struct GravityOptions<'a> {
+pub(crate) struct GravityOptions<'a> {
     pub data: &'a Path,
     pub years: &'a [i64],
     /// ISO3 codes to keep (both sides); empty: all.
@@ -27,7 +24,7 @@ pub struct GravityOptions<'a> {
 }
 
 /// Streams the file and renders `exporter,importer,year,<covariates>` (`fta_wto` → `rta`).
-pub fn import(o: &GravityOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>, usize)> {
+pub(crate) fn import(o: &GravityOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>, usize)> {
     let mut s = Stream::open(o.data, progress)?;
     let what = "the CEPII Gravity dataset (Gravity_V202211.csv)";
     let mut wanted: Vec<&str> = vec![

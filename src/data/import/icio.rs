@@ -26,13 +26,13 @@ use std::path::Path;
 
 /// The two published CSV layouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edition {
+pub(crate) enum Edition {
     E2021,
     E2023,
 }
 
 impl Edition {
-    pub fn parse(s: &str) -> Result<Edition> {
+    pub(crate) fn parse(s: &str) -> Result<Edition> {
         match s {
             "2021" => Ok(Edition::E2021),
             "2023" => Ok(Edition::E2023),
@@ -54,7 +54,7 @@ impl Edition {
 }
 
 /// Final-demand categories (column suffixes).
-pub const FINAL_DEMAND: [&str; 6] = ["HFCE", "NPISH", "GGFC", "GFCF", "INVNT", "DPABR"];
+pub(crate) const FINAL_DEMAND: [&str; 6] = ["HFCE", "NPISH", "GGFC", "GFCF", "INVNT", "DPABR"];
 
 /// The economy of an ICIO label: CN1/CN2 → CHN, MX1/MX2 → MEX.
 fn economy(code: &str) -> &str {
@@ -73,7 +73,7 @@ enum Col {
 }
 
 /// What to import.
-pub struct IcioOptions<'a> {
+pub(crate) struct IcioOptions<'a> {
     pub data: &'a Path,
     pub edition: Edition,
     pub sectors: &'a [SectorDef],
@@ -86,7 +86,7 @@ fn split(label: &str) -> Option<(&str, &str)> {
 }
 
 /// Streams the table row by row (memory: the output's size plus one row).
-pub fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<BaselineTables> {
+pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<BaselineTables> {
     let (va_row, out_row, total_col) = o.edition.labels();
     let mut s = Stream::open(o.data, progress)?;
     let path = s.path.clone();

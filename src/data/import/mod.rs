@@ -13,10 +13,10 @@
 //! the file, the row and the fix. Large files stream ([`Stream`]): memory is bounded by the
 //! output's size, not the input's, and progress is reported in bytes read.
 
-pub mod baci;
-pub mod gravity;
-pub mod icio;
-pub mod wits;
+pub(crate) mod baci;
+pub(crate) mod gravity;
+pub(crate) mod icio;
+pub(crate) mod wits;
 
 use super::csvio::Table;
 use crate::error::{Error, Result};
@@ -25,22 +25,19 @@ use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The directory of the shipped default mappings, relative to the repository.
-pub const DEFAULT_MAPPINGS: &str = "data/mappings";
-
 /// Where the rest of the world goes.
-pub const ROW: &str = "ROW";
+pub(crate) const ROW: &str = "ROW";
 
 /// A sector of the output with its trade elasticity (`sectors.csv` of a mapping directory).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SectorDef {
+pub(crate) struct SectorDef {
     pub code: String,
     pub name: String,
     pub theta: f64,
 }
 
 /// Reads `code,name,theta` (the output's sectors).
-pub fn read_sectors(path: &Path) -> Result<Vec<SectorDef>> {
+pub(crate) fn read_sectors(path: &Path) -> Result<Vec<SectorDef>> {
     let t = Table::read(path)?;
     let (c, n, th) = (t.column("code")?, t.column("name")?, t.column("theta")?);
     let mut out: Vec<SectorDef> = Vec::new();
@@ -70,18 +67,21 @@ pub fn read_sectors(path: &Path) -> Result<Vec<SectorDef>> {
 /// longest listed prefix (HS: a 2-digit chapter, a 4-digit heading or a 6-digit subheading);
 /// otherwise codes match exactly.
 #[derive(Debug, Clone)]
-pub struct SectorMap {
+pub(crate) struct SectorMap {
     pub path: PathBuf,
     map: HashMap<String, usize>,
     prefixes: bool,
-    /// Sector codes, indexed by the values of `map`.
-    pub sectors: Vec<String>,
 }
 
 impl SectorMap {
     /// Reads a two-column file `KEY,sector` (KEY is `hs` or `industry`); every sector must be
     /// one of `sectors`.
-    pub fn read(path: &Path, key: &str, sectors: &[SectorDef], prefixes: bool) -> Result<Self> {
+    pub(crate) fn read(
+        path: &Path,
+        key: &str,
+        sectors: &[SectorDef],
+        prefixes: bool,
+    ) -> Result<Self> {
         let t = Table::read(path)?;
         let (ck, cs) = (t.column(key)?, t.column("sector")?);
         let mut map = HashMap::new();
@@ -119,12 +119,11 @@ impl SectorMap {
             path: path.to_path_buf(),
             map,
             prefixes,
-            sectors: sectors.iter().map(|s| s.code.clone()).collect(),
         })
     }
 
     /// The sector of `code`, if mapped.
-    pub fn get(&self, code: &str) -> Option<usize> {
+    pub(crate) fn get(&self, code: &str) -> Option<usize> {
         if !self.prefixes {
             return self.map.get(code).copied();
         }
@@ -135,7 +134,7 @@ impl SectorMap {
     }
 
     /// The error for an unmapped code at `file`, `row`.
-    pub fn unmapped(&self, file: &Path, row: usize, code: &str) -> Error {
+    pub(crate) fn unmapped(&self, file: &Path, row: usize, code: &str) -> Error {
         Error::data(
             file,
             row,
@@ -154,7 +153,7 @@ impl SectorMap {
 
 /// Economy (ISO3) → region of the output; economies not listed go to `ROW`.
 #[derive(Debug, Clone)]
-pub struct RegionMap {
+pub(crate) struct RegionMap {
     pub path: PathBuf,
     map: HashMap<String, usize>,
     /// Region codes in output order (first appearance in the file), `ROW` last.
@@ -165,7 +164,7 @@ pub struct RegionMap {
 
 impl RegionMap {
     /// Reads `economy,region` and optionally `name` (the region's name).
-    pub fn read(path: &Path) -> Result<Self> {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
         let t = Table::read(path)?;
         let (ce, cr) = (t.column("economy")?, t.column("region")?);
         let cn = t.optional_column("name");
@@ -218,22 +217,19 @@ impl RegionMap {
         })
     }
     /// The region index of an economy (ROW when not listed).
-    pub fn get(&self, economy: &str) -> usize {
+    pub(crate) fn get(&self, economy: &str) -> usize {
         self.map
             .get(economy)
             .copied()
             .unwrap_or(self.regions.len() - 1)
     }
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.regions.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.regions.is_empty()
     }
 }
 
 /// A file read as a stream of CSV records, reporting bytes read to a progress callback.
-pub struct Stream<'a> {
+pub(crate) struct Stream<'a> {
     pub path: PathBuf,
     pub header: Vec<String>,
     reader: csv::Reader<Counting<'a>>,
@@ -255,7 +251,7 @@ impl Read for Counting<'_> {
 
 impl<'a> Stream<'a> {
     /// Opens `path` (comma-separated, header row, fields trimmed, quotes removed).
-    pub fn open(path: &Path, progress: &'a dyn Fn(u64)) -> Result<Self> {
+    pub(crate) fn open(path: &Path, progress: &'a dyn Fn(u64)) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let counting = Counting {
             inner: std::io::BufReader::with_capacity(1 << 20, file),
@@ -281,7 +277,7 @@ impl<'a> Stream<'a> {
 
     /// Requires exactly these columns in this order (the published layout); the error names
     /// the expected columns.
-    pub fn expect_exact(&self, columns: &[&str], what: &str) -> Result<()> {
+    pub(crate) fn expect_exact(&self, columns: &[&str], what: &str) -> Result<()> {
         if self
             .header
             .iter()
@@ -303,7 +299,7 @@ impl<'a> Stream<'a> {
 
     /// The positions of required columns (any order, others allowed); the error names all
     /// expected columns.
-    pub fn columns(&self, columns: &[&str], what: &str) -> Result<Vec<usize>> {
+    pub(crate) fn columns(&self, columns: &[&str], what: &str) -> Result<Vec<usize>> {
         columns
             .iter()
             .map(|c| {
@@ -323,7 +319,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The next record and its line number, or `None` at the end.
-    pub fn next(&mut self, record: &mut csv::StringRecord) -> Result<Option<usize>> {
+    pub(crate) fn next(&mut self, record: &mut csv::StringRecord) -> Result<Option<usize>> {
         match self.reader.read_record(record) {
             Ok(false) => Ok(None),
             Ok(true) => {
@@ -351,7 +347,7 @@ impl<'a> Stream<'a> {
 }
 
 /// A finite non-negative number, or an error naming the file, row and column.
-pub fn number(path: &Path, row: usize, column: &str, text: &str) -> Result<f64> {
+pub(crate) fn number(path: &Path, row: usize, column: &str, text: &str) -> Result<f64> {
     let v: f64 = text.parse().map_err(|_| {
         Error::data(
             path,
@@ -370,7 +366,7 @@ pub fn number(path: &Path, row: usize, column: &str, text: &str) -> Result<f64> 
 }
 
 /// Units of money the importers convert from (the output is in US dollars).
-pub fn unit_factor(path: &Path, row: usize, unit: &str) -> Result<f64> {
+pub(crate) fn unit_factor(path: &Path, row: usize, unit: &str) -> Result<f64> {
     match unit {
         "USD" => Ok(1.0),
         "thousand USD" => Ok(1e3),
@@ -385,44 +381,42 @@ pub fn unit_factor(path: &Path, row: usize, unit: &str) -> Result<f64> {
 
 /// Bilateral values by (sector, exporter region, importer region), in US dollars.
 #[derive(Debug, Clone)]
-pub struct Flows {
-    pub sectors: usize,
+pub(crate) struct Flows {
     pub regions: usize,
     pub value: Vec<f64>,
 }
 
 impl Flows {
-    pub fn new(sectors: usize, regions: usize) -> Self {
+    pub(crate) fn new(sectors: usize, regions: usize) -> Self {
         Flows {
-            sectors,
             regions,
             value: vec![0.0; sectors * regions * regions],
         }
     }
     #[inline]
-    pub fn idx(&self, j: usize, exporter: usize, importer: usize) -> usize {
+    pub(crate) fn idx(&self, j: usize, exporter: usize, importer: usize) -> usize {
         (j * self.regions + exporter) * self.regions + importer
     }
     #[inline]
-    pub fn add(&mut self, j: usize, exporter: usize, importer: usize, v: f64) {
+    pub(crate) fn add(&mut self, j: usize, exporter: usize, importer: usize, v: f64) {
         let k = self.idx(j, exporter, importer);
         self.value[k] += v;
     }
-    pub fn get(&self, j: usize, exporter: usize, importer: usize) -> f64 {
+    pub(crate) fn get(&self, j: usize, exporter: usize, importer: usize) -> f64 {
         self.value[self.idx(j, exporter, importer)]
     }
 }
 
 /// Sector tariff rates read from a `tariffs.csv` written by the WITS importer.
 #[derive(Debug, Clone, Default)]
-pub struct TariffTable {
+pub(crate) struct TariffTable {
     /// `(set, sector, exporter, importer) → rate` (fraction).
     pub rates: BTreeMap<(String, String, String, String), f64>,
     pub path: PathBuf,
 }
 
 impl TariffTable {
-    pub fn read(path: &Path) -> Result<Self> {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
         let t = Table::read(path)?;
         let c: Vec<usize> = ["set", "sector", "exporter", "importer", "tariff"]
             .iter()
@@ -454,7 +448,7 @@ impl TariffTable {
 
 /// What a baseline importer produced: the tables of the tidy format, as data.
 #[derive(Debug, Clone)]
-pub struct BaselineTables {
+pub(crate) struct BaselineTables {
     pub regions: Vec<String>,
     pub region_names: Vec<String>,
     pub sectors: Vec<SectorDef>,
@@ -477,7 +471,7 @@ fn fmt(v: f64) -> String {
 /// Renders the baseline's files, applying `tariffs` (set `mfn` to `flows.csv`, other sets to
 /// `tariff_sets.csv`). With tariffs, every international flow of a traded sector needs an
 /// MFN rate; a missing one is an error naming the cell.
-pub fn render_baseline(
+pub(crate) fn render_baseline(
     b: &BaselineTables,
     tariffs: Option<&TariffTable>,
 ) -> Result<Vec<(String, Vec<u8>)>> {
@@ -615,7 +609,7 @@ pub fn render_baseline(
 /// files go into a staging directory,
 /// which is loaded and validated as a tidy baseline ([`crate::data::tidy::load`]) before it
 /// is renamed into place. Returns the loaded baseline.
-pub fn commit_baseline(
+pub(crate) fn commit_baseline(
     out: &Path,
     force: bool,
     inputs: &[PathBuf],
@@ -636,7 +630,7 @@ pub fn commit_baseline(
 }
 
 /// Writes files whole or not at all into an output directory (never one holding `inputs`).
-pub fn commit_files(
+pub(crate) fn commit_files(
     out: &Path,
     force: bool,
     inputs: &[PathBuf],
@@ -650,7 +644,7 @@ pub fn commit_files(
 }
 
 /// The provenance header every importer writes: what was read and how it was converted.
-pub fn provenance(title: &str, inputs: &[(&str, &Path)], notes: &[String]) -> String {
+pub(crate) fn provenance(title: &str, inputs: &[(&str, &Path)], notes: &[String]) -> String {
     let mut s = format!(
         "# {title}\n\nWritten by `tradesim data import` (tradesim {}).\n\n## Inputs\n\n",
         env!("CARGO_PKG_VERSION")

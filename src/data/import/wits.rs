@@ -40,13 +40,13 @@ const PREF_COLUMNS: [&str; 5] = [
 
 /// How HS6 rates are averaged into sector rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Weighting {
+pub(crate) enum Weighting {
     Simple,
     ImportWeighted,
 }
 
 /// What to import.
-pub struct WitsOptions<'a> {
+pub(crate) struct WitsOptions<'a> {
     pub mfn: &'a [std::path::PathBuf],
     pub preferential: &'a [std::path::PathBuf],
     pub year: i64,
@@ -150,7 +150,7 @@ type Sums = BTreeMap<(usize, usize, usize, usize), (f64, f64, usize)>;
 
 /// Computes the sector rates and renders `tariffs.csv`
 /// (`set,sector,exporter,importer,tariff,lines,weighting`). Returns the file and a summary.
-pub fn import(o: &WitsOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>, String)> {
+pub(crate) fn import(o: &WitsOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>, String)> {
     let codes = CountryCodes::read(o.countries)?;
     if o.mfn.is_empty() {
         return Err(Error::invalid(

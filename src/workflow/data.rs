@@ -1,0 +1,320 @@
+//! Baselines and data sets (`tradesim data ...`): the built-in world from its sourced facts,
+//! imports of ICIO, BACI, WITS and CEPII Gravity files, and synthetic worlds, FDI panels and
+//! BACI years (made up, labelled so). Each returns the line the command prints.
+
+use std::path::{Path, PathBuf};
+
+use crate::data::import::{self as imp, BaselineTables, RegionMap, SectorMap};
+use crate::error::{Error, Result};
+use crate::output::{self, OutputDir};
+
+/// Build the built-in world from the sourced facts in `facts` and `extra_facts`, at the applied
+/// rates of the agreements of the scenario `agreements`, and write it into `out` (docs/world.md).
+/// Returns the build's summary and the directory written.
+pub fn build_world(
+    facts: &Path,
+    extra_facts: &Path,
+    agreements: &Path,
+    out: &Path,
+) -> Result<String> {
+    let world = crate::world::build(facts, extra_facts, agreements)?;
+    world.write(out)?;
+    Ok(format!("{}\nwrote {}", world.summary, out.display()))
+}
+
+/// Write a synthetic world of `economies` × `sectors` (made up; input-output links with
+/// `io`) in the tidy baseline format into `out`, with `scenario.ron` beside it: a free-trade
+/// agreement among the first (at most 20) economies from 2015.
+pub fn synthetic_world(
+    out: &Path,
+    economies: usize,
+    sectors: usize,
+    io: bool,
+    seed: u64,
+    force: bool,
+) -> Result<String> {
+    if !(2..=999).contains(&economies) {
+        return Err(Error::invalid("`economies`", "must be between 2 and 999"));
+    }
+    if !(1..=99).contains(&sectors) {
+        return Err(Error::invalid("`sectors`", "must be between 1 and 99"));
+    }
+    let staged = OutputDir::begin(out, force, &[])?;
+    let b = crate::data::synthetic::world(economies, sectors, io, seed);
+    crate::data::tidy::write(&b, staged.staging_dir())?;
+    let members: Vec<String> = b
+        .economies
+        .iter()
+        .take(economies.min(20))
+        .map(|e| format!("\"{}\"", e.code))
+        .collect();
+    let scenario = format!(
+        "// A synthetic world made up by `tradesim data synthetic-world` (seed {seed}); not data.\n\
+         Scenario(\n    name: \"synthetic-{economies}x{sectors}\",\n    baseline: Csv(\".\"),\n    base_year: 2014,\n    horizon: 2015,\n    agreements: [\n        (name: \"FTA\", entry_into_force: 2015, members: [{}]),\n    ],\n)\n",
+        members.join(", ")
+    );
+    output::write_all(
+        staged.staging_dir(),
+        &[("scenario.ron", scenario.into_bytes())],
+    )?;
+    staged.commit()?;
+    Ok(format!(
+        "wrote a synthetic world of {economies} economies x {sectors} sectors{} (made up, seed {seed}) and scenario.ron to {}",
+        if io { " with input-output links" } else { "" },
+        out.display()
+    ))
+}
+
+/// Write a synthetic bilateral FDI panel of `economies` economies (every row labelled
+/// `synthetic = 1`, generated with a PTA effect of ln 1.30) to the CSV file `out`.
+pub fn synthetic_fdi(out: &Path, economies: usize, seed: u64, force: bool) -> Result<String> {
+    output::staging::check_new_file(out, force)?;
+    if !(2..=999).contains(&economies) {
+        return Err(Error::invalid("`economies`", "must be between 2 and 999"));
+    }
+    let csv = crate::invest::synthetic::fdi_panel_csv(economies, seed);
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::invalid(out.display().to_string(), "name a file to write"))?
+        .to_string_lossy()
+        .to_string();
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    output::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
+    Ok(format!(
+        "wrote {} (synthetic: {economies} economies, years 2002-2014, PTA effect ln 1.30 = {:.4})",
+        out.display(),
+        crate::invest::synthetic::true_beta()
+    ))
+}
+
+/// Write a synthetic BACI-like year file of `rows` rows and its country file into `out`
+/// (sectors from `data/mappings/sectors.csv`); `progress` counts rows. Returns the files.
+pub fn synthetic_baci(
+    out: &Path,
+    rows: u64,
+    seed: u64,
+    progress: &dyn Fn(u64),
+) -> Result<Vec<PathBuf>> {
+    let sectors: Vec<String> = imp::read_sectors(Path::new("data/mappings/sectors.csv"))?
+        .into_iter()
+        .map(|s| s.code)
+        .collect();
+    crate::data::synthetic::baci_year(out, rows, seed, &sectors, progress)
+}
+
+/// The mapping files and destination shared by the baseline importers.
+#[derive(Debug, Clone, Copy)]
+pub struct Mapping<'a> {
+    /// The output's sectors (code,name,theta).
+    pub sectors: &'a Path,
+    /// Economy (ISO3) → output region (economy,region[,name]).
+    pub regions: &'a Path,
+    /// The output directory (a tidy baseline).
+    pub out: &'a Path,
+    /// Replace an existing output directory that tradesim wrote.
+    pub force: bool,
+    /// Sector tariff rates of [`import_wits`] (set mfn → flows.csv, the others →
+    /// tariff_sets.csv).
+    pub tariffs: Option<&'a Path>,
+}
+
+/// An imported baseline, read but not yet written: [`ImportedBaseline::commit`] writes it.
+#[derive(Debug)]
+pub struct ImportedBaseline {
+    tables: BaselineTables,
+    inputs: Vec<PathBuf>,
+    /// What the source held (BACI: year, rows, products, value), to show before the commit.
+    pub summary: Option<String>,
+}
+
+impl ImportedBaseline {
+    /// Render the tidy baseline (with `map.tariffs`), check it with the baseline loader and
+    /// rename it into `map.out`. Returns the line that says what was written.
+    pub fn commit(&self, map: &Mapping) -> Result<String> {
+        let tariffs = map.tariffs.map(imp::TariffTable::read).transpose()?;
+        let files = imp::render_baseline(&self.tables, tariffs.as_ref())?;
+        let mut inputs = self.inputs.clone();
+        inputs.extend([map.sectors.to_path_buf(), map.regions.to_path_buf()]);
+        inputs.extend(map.tariffs.map(Path::to_path_buf));
+        let b = imp::commit_baseline(map.out, map.force, &inputs, &files)?;
+        Ok(format!(
+            "wrote {} ({} economies, {} sectors; checked by the baseline loader)",
+            map.out.display(),
+            b.n_economies(),
+            b.n_sectors()
+        ))
+    }
+}
+
+/// Read one year of the OECD ICIO table (`edition` 2021 or 2023) into `map`'s sectors and
+/// regions; `industries` maps ICIO industries to sectors (default
+/// `data/mappings/icio-EDITION-industries.csv`). `progress` counts bytes read.
+pub fn import_icio(
+    data: &Path,
+    edition: &str,
+    industries: Option<&Path>,
+    map: &Mapping,
+    progress: &dyn Fn(u64),
+) -> Result<ImportedBaseline> {
+    let edition_v = imp::icio::Edition::parse(edition)?;
+    let sectors = imp::read_sectors(map.sectors)?;
+    let ind_path = industries.map_or_else(
+        || PathBuf::from(format!("data/mappings/icio-{edition}-industries.csv")),
+        Path::to_path_buf,
+    );
+    let ind = SectorMap::read(&ind_path, "industry", &sectors, false)?;
+    let regions = RegionMap::read(map.regions)?;
+    let o = imp::icio::IcioOptions {
+        data,
+        edition: edition_v,
+        sectors: &sectors,
+        industries: &ind,
+        regions: &regions,
+    };
+    Ok(ImportedBaseline {
+        tables: imp::icio::import(&o, progress)?,
+        inputs: vec![data.to_path_buf(), ind_path],
+        summary: None,
+    })
+}
+
+/// The files of a CEPII BACI import besides the mappings.
+#[derive(Debug, Clone, Copy)]
+pub struct BaciFiles<'a> {
+    /// The BACI year CSV (t,i,j,k,v,q).
+    pub data: &'a Path,
+    /// BACI's country-code file of the same release.
+    pub countries: &'a Path,
+    /// Domestic sales per output region and sector (economy,sector,value,unit).
+    pub domestic: &'a Path,
+    /// The year the file holds (checked on every row).
+    pub year: Option<i64>,
+    /// HS code (2, 4 or 6 digits) → sector (hs,sector).
+    pub hs: &'a Path,
+}
+
+/// Read a CEPII BACI year with domestic sales into `map`'s sectors and regions; `progress`
+/// counts bytes read.
+pub fn import_baci(
+    f: &BaciFiles,
+    map: &Mapping,
+    progress: &dyn Fn(u64),
+) -> Result<ImportedBaseline> {
+    let sectors = imp::read_sectors(map.sectors)?;
+    let hs = SectorMap::read(f.hs, "hs", &sectors, true)?;
+    let regions = RegionMap::read(map.regions)?;
+    let o = imp::baci::BaciOptions {
+        data: f.data,
+        countries: f.countries,
+        year: f.year,
+        sectors: &sectors,
+        hs: &hs,
+        regions: &regions,
+        domestic: f.domestic,
+    };
+    let (tables, sum) = imp::baci::import(&o, progress)?;
+    Ok(ImportedBaseline {
+        tables,
+        inputs: [f.data, f.countries, f.domestic, f.hs]
+            .map(Path::to_path_buf)
+            .to_vec(),
+        summary: Some(format!(
+            "BACI {}: {} rows, {} products, {:.6e} US$ ({} quantities NA)",
+            sum.year, sum.rows, sum.products, sum.total_usd, sum.quantity_na
+        )),
+    })
+}
+
+/// A WITS/TRAINS tariff import: the files and the mappings.
+#[derive(Debug, Clone, Copy)]
+pub struct WitsFiles<'a> {
+    /// MFN files (AVEMFN).
+    pub mfn: &'a [PathBuf],
+    /// Preferential files (AVEPref).
+    pub preferential: &'a [PathBuf],
+    /// Tariff year.
+    pub year: i64,
+    /// Numeric country code → ISO3.
+    pub countries: &'a Path,
+    /// Import-weight the HS6 rates with this BACI file of the same year (default: simple).
+    pub weights: Option<&'a Path>,
+    /// HS code → sector.
+    pub hs: &'a Path,
+    /// The output's sectors.
+    pub sectors: &'a Path,
+    /// Economy → output region.
+    pub regions: &'a Path,
+    /// Output directory (tariffs.csv).
+    pub out: &'a Path,
+    /// Replace an existing output directory that tradesim wrote.
+    pub force: bool,
+}
+
+/// WITS/TRAINS tariff files → sector rates by pair of regions (`tariffs.csv` in `f.out`);
+/// `progress` counts bytes of the import weights read. Returns the summary and the file.
+pub fn import_wits(f: &WitsFiles, progress: &dyn Fn(u64)) -> Result<String> {
+    let sectors = imp::read_sectors(f.sectors)?;
+    let hs = SectorMap::read(f.hs, "hs", &sectors, true)?;
+    let regions = RegionMap::read(f.regions)?;
+    let o = imp::wits::WitsOptions {
+        mfn: f.mfn,
+        preferential: f.preferential,
+        year: f.year,
+        countries: f.countries,
+        sectors: &sectors,
+        hs: &hs,
+        regions: &regions,
+        weights: f.weights,
+    };
+    let (csv, summary) = imp::wits::import(&o, progress)?;
+    let mut inputs: Vec<PathBuf> = f.mfn.iter().chain(f.preferential).cloned().collect();
+    inputs.push(f.countries.to_path_buf());
+    inputs.extend(f.weights.map(Path::to_path_buf));
+    imp::commit_files(f.out, f.force, &inputs, &[("tariffs.csv".into(), csv)])?;
+    Ok(format!(
+        "{summary}\nwrote {}",
+        f.out.join("tariffs.csv").display()
+    ))
+}
+
+/// A CEPII Gravity import: which rows and columns to keep.
+#[derive(Debug, Clone, Copy)]
+pub struct GravityCovariates<'a> {
+    /// Gravity_V202211.csv (or V202102).
+    pub data: &'a Path,
+    /// Years to keep.
+    pub years: &'a [i64],
+    /// ISO3 codes to keep (empty: all).
+    pub economies: &'a [String],
+    /// Columns of the dataset to keep (fta_wto is written as rta).
+    pub covariates: &'a [String],
+    /// Output directory (covariates.csv).
+    pub out: &'a Path,
+    /// Replace an existing output directory that tradesim wrote.
+    pub force: bool,
+}
+
+/// CEPII Gravity dataset → bilateral covariates for estimation (`covariates.csv` in `g.out`);
+/// `progress` counts bytes read. Returns the line that says what was written.
+pub fn import_gravity(g: &GravityCovariates, progress: &dyn Fn(u64)) -> Result<String> {
+    let o = imp::gravity::GravityOptions {
+        data: g.data,
+        years: g.years,
+        economies: g.economies,
+        covariates: g.covariates,
+    };
+    let (csv, rows) = imp::gravity::import(&o, progress)?;
+    imp::commit_files(
+        g.out,
+        g.force,
+        &[g.data.to_path_buf()],
+        &[("covariates.csv".into(), csv)],
+    )?;
+    Ok(format!(
+        "{rows} pairs; wrote {}",
+        g.out.join("covariates.csv").display()
+    ))
+}
