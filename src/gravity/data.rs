@@ -4,7 +4,6 @@
 use super::scenario::Columns;
 use crate::error::{Error, Result};
 use crate::estimate::data::FxMap;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One row of the data set in a loaded year.
@@ -16,8 +15,6 @@ pub struct Obs {
     pub exporter: usize,
     pub importer: usize,
     pub trade: f64,
-    /// Raw values of the loaded covariate columns, in [`Panel::columns`] order.
-    pub values: Vec<f64>,
 }
 
 /// The rows of the loaded years, with economies indexed in sorted order.
@@ -27,6 +24,9 @@ pub struct Panel {
     pub names: Vec<String>,
     pub columns: Vec<String>,
     pub obs: Vec<Obs>,
+    /// Raw values of the loaded covariate columns, [`Panel::columns`] order, one row after
+    /// another: see [`Panel::value`].
+    values: Vec<f64>,
     /// Output and expenditure by economy and year, when the data carry them.
     output: FxMap<(i64, usize), (f64, usize)>,
     expenditure: FxMap<(i64, usize), (f64, usize)>,
@@ -62,134 +62,351 @@ impl Covariate {
     }
 }
 
-fn parse_number(text: &str) -> f64 {
+fn parse_number(text: &[u8]) -> f64 {
     // Plain decimals (`12`, `-3.25`) by the reader's exact fast path; anything else as before.
-    if let Some(v) = crate::estimate::data::parse_plain_decimal(text.as_bytes()) {
+    if let Some(v) = crate::estimate::data::parse_plain_decimal(text) {
         return v;
     }
-    let t = text.trim();
+    let Ok(t) = std::str::from_utf8(text) else {
+        return f64::NAN;
+    };
+    let t = t.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("na") || t == "." {
         return f64::NAN;
     }
     t.parse::<f64>().unwrap_or(f64::NAN)
 }
 
+/// A cell as text for a message (invalid UTF-8 shown as U+FFFD).
+fn shown(cell: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(cell)
+}
+
 /// Loads the rows of `years` with the named `columns` (besides exporter, importer, year, trade
 /// and the optional output/expenditure columns). Rejects: a missing column; a non-numeric or
 /// NaN trade value or covariate; negative trade; a repeated (year, exporter, importer) row;
 /// output (expenditure) that differs between rows of one exporter (importer) and year.
+///
+/// A file without quotes or carriage returns (what the generators and most exports write) is
+/// read in blocks and split at commas and newlines directly; at the first quote or carriage
+/// return the file is read again from its start through the CSV reader. The checks on every
+/// row are the same either way.
 pub fn load_panel(
     path: &Path,
     names: &Columns,
     years: &[i64],
     columns: &[String],
 ) -> Result<Panel> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
-    let header = reader
-        .headers()
-        .map_err(|e| Error::data(path, 1, format!("cannot read the header: {e}")))?
-        .clone();
-    let find = |name: &str, what: &str| -> Result<usize> {
-        header.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            Error::data(
-                path,
-                1,
-                format!(
-                    "no column \"{name}\" ({what}); the columns are {}; fix the name in the scenario's columns or costs",
-                    header.iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len() as usize;
+    let source = Source {
+        path,
+        names,
+        years,
+        columns,
+        file_len,
     };
-    let c_exp = find(&names.exporter, "exporter")?;
-    let c_imp = find(&names.importer, "importer")?;
-    let c_year = find(&names.year, "year")?;
-    let c_trade = find(&names.trade, "trade")?;
-    let c_out = names
-        .output
-        .as_deref()
-        .map(|n| find(n, "output"))
-        .transpose()?;
-    let c_expd = names
-        .expenditure
-        .as_deref()
-        .map(|n| find(n, "expenditure"))
-        .transpose()?;
-    let c_cov: Vec<usize> = columns
-        .iter()
-        .map(|c| find(c, "trade-cost covariate"))
-        .collect::<Result<_>>()?;
+    let loader = match read_plain(&source)? {
+        Some(loader) => loader,
+        None => read_quoted(&source)?,
+    };
+    match loader {
+        Some(l) => l.finish(),
+        None => Err(Error::data(
+            path,
+            1,
+            "cannot read the header: the file is empty; it needs a header row and one row per pair",
+        )),
+    }
+}
 
-    let mut index: FxMap<String, usize> = FxMap::default();
-    // The last code looked up per column: sorted files repeat an exporter row after row.
-    let mut last: [Option<usize>; 2] = [None, None];
-    let mut names_seen: Vec<String> = Vec::new();
-    // The rows, economies numbered in order of appearance until all are read; beside them
-    // each row's output and expenditure when the data carry them.
-    let mut obs: Vec<Obs> = Vec::new();
-    let mut levels: Vec<(Option<f64>, Option<f64>)> = Vec::new();
-    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut record = csv::StringRecord::new();
+/// What [`load_panel`] reads: the file (of `file_len` bytes), its column names, the years and
+/// the covariate columns to keep.
+struct Source<'a> {
+    path: &'a Path,
+    names: &'a Columns,
+    years: &'a [i64],
+    columns: &'a [String],
+    file_len: usize,
+}
+
+impl<'a> Source<'a> {
+    /// Passes one row to the loader; the first row is the header, which starts it.
+    fn feed(
+        &self,
+        loader: &mut Option<Loader<'a>>,
+        line: usize,
+        offset: usize,
+        fields: &[&[u8]],
+    ) -> Result<()> {
+        match loader.as_mut() {
+            None => *loader = Some(Loader::new(self, fields)?),
+            Some(l) => l.row(line, offset, self.file_len, fields)?,
+        }
+        Ok(())
+    }
+}
+
+/// [`load_panel`] on a file without quotes or carriage returns, read in blocks of 1 MiB (a
+/// longer row grows the block): `Ok(None)` at the first quote or carriage return.
+fn read_plain<'a>(source: &Source<'a>) -> Result<Option<Option<Loader<'a>>>> {
+    use std::io::Read;
+    let path = source.path;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut block = vec![0u8; 1 << 20];
+    let mut loader: Option<Loader> = None;
+    // bytes of the block holding the start of an unfinished row; file offset of block[0]
+    let (mut kept, mut base, mut line) = (0, 0, 0);
+    loop {
+        if kept == block.len() {
+            block.resize(2 * block.len(), 0);
+        }
+        let read = match file.read(&mut block[kept..]) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let end = kept + read;
+        if block[kept..end].iter().any(|&b| b == b'"' || b == b'\r') {
+            return Ok(None);
+        }
+        let mut start = 0;
+        if base == 0 && block[..end].starts_with(b"\xef\xbb\xbf") {
+            // a UTF-8 byte-order mark is not part of the header, as the CSV reader drops it
+            start = 3;
+        }
+        let body = &block[..end];
+        let mut fields: Vec<&[u8]> = Vec::with_capacity(16);
+        let (mut row_start, mut field_start) = (start, start);
+        // one pass over the bytes: a comma ends a field, a newline a row
+        for (at, &b) in body.iter().enumerate().skip(start) {
+            if b == b',' {
+                fields.push(&body[field_start..at]);
+                field_start = at + 1;
+            } else if b == b'\n' {
+                line += 1;
+                if at > row_start {
+                    fields.push(&body[field_start..at]);
+                    source.feed(&mut loader, line, base + row_start, &fields)?;
+                } // else a blank line, as the CSV reader skips it
+                fields.clear();
+                (row_start, field_start) = (at + 1, at + 1);
+            }
+        }
+        if read == 0 && row_start < end {
+            // the last row, without a newline
+            line += 1;
+            fields.push(&body[field_start..end]);
+            source.feed(&mut loader, line, base + row_start, &fields)?;
+        }
+        if read == 0 {
+            return Ok(Some(loader));
+        }
+        // keep the unfinished row for the next block
+        let tail = row_start.min(end);
+        block.copy_within(tail..end, 0);
+        (kept, base) = (end - tail, base + tail);
+    }
+}
+
+/// [`load_panel`] on any CSV file, through the CSV reader (quoted fields, `\r\n` rows).
+fn read_quoted<'a>(source: &Source<'a>) -> Result<Option<Loader<'a>>> {
+    let path = source.path;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .has_headers(false)
+        .from_reader(file);
+    let mut record = csv::ByteRecord::new();
+    let mut loader: Option<Loader> = None;
     let mut line = 1;
     loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(loader),
             Ok(true) => {}
             Err(e) => {
                 let row = e.position().map(|p| p.line() as usize).unwrap_or(line + 1);
                 return Err(Error::data(path, row, format!("malformed CSV: {e}")));
             }
         }
-        line = record
-            .position()
-            .map(|p| p.line() as usize)
-            .unwrap_or(line + 1);
-        let year_v = parse_number(&record[c_year]);
+        let position = record.position();
+        line = position.map(|p| p.line() as usize).unwrap_or(line + 1);
+        let offset = position.map_or(0, |p| p.byte() as usize);
+        let fields: Vec<&[u8]> = record.iter().collect();
+        source.feed(&mut loader, line, offset, &fields)?;
+    }
+}
+
+/// The state of [`load_panel`] between rows.
+struct Loader<'a> {
+    path: &'a Path,
+    years: &'a [i64],
+    columns: &'a [String],
+    width: usize,
+    c_exp: usize,
+    c_imp: usize,
+    c_year: usize,
+    c_trade: usize,
+    c_out: Option<usize>,
+    c_expd: Option<usize>,
+    c_cov: Vec<usize>,
+    index: FxMap<String, usize>,
+    /// The last code looked up per column: sorted files repeat an exporter row after row.
+    last: [Option<usize>; 2],
+    /// Economies numbered in order of appearance until all are read.
+    names_seen: Vec<String>,
+    obs: Vec<Obs>,
+    /// The covariates of the rows, `columns.len()` a row.
+    values: Vec<f64>,
+    /// Output and expenditure of each economy (by appearance) in each of `years`: the first
+    /// value and its line (`NaN` before any).
+    levels: [Vec<Vec<(f64, usize)>>; 2],
+    /// The first row whose output or expenditure differs from an earlier row's: its line and
+    /// the message (reported unless a repeated row comes first).
+    level_conflict: Option<(usize, String)>,
+    /// The years with rows, in order of appearance.
+    years_seen: Vec<i64>,
+}
+
+impl<'a> Loader<'a> {
+    fn new(source: &Source<'a>, header: &[&[u8]]) -> Result<Self> {
+        let Source {
+            path,
+            names,
+            years,
+            columns,
+            ..
+        } = *source;
+        let header: Vec<&str> = header
+            .iter()
+            .map(|h| std::str::from_utf8(h))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::data(path, 1, format!("cannot read the header: {e}")))?;
+        let find = |name: &str, what: &str| -> Result<usize> {
+            header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+                Error::data(
+                    path,
+                    1,
+                    format!(
+                        "no column \"{name}\" ({what}); the columns are {}; fix the name in the scenario's columns or costs",
+                        header.join(", ")
+                    ),
+                )
+            })
+        };
+        Ok(Loader {
+            path,
+            years,
+            columns,
+            width: header.len(),
+            c_exp: find(&names.exporter, "exporter")?,
+            c_imp: find(&names.importer, "importer")?,
+            c_year: find(&names.year, "year")?,
+            c_trade: find(&names.trade, "trade")?,
+            c_out: names
+                .output
+                .as_deref()
+                .map(|n| find(n, "output"))
+                .transpose()?,
+            c_expd: names
+                .expenditure
+                .as_deref()
+                .map(|n| find(n, "expenditure"))
+                .transpose()?,
+            c_cov: columns
+                .iter()
+                .map(|c| find(c, "trade-cost covariate"))
+                .collect::<Result<_>>()?,
+            index: FxMap::default(),
+            last: [None, None],
+            names_seen: Vec::new(),
+            obs: Vec::new(),
+            values: Vec::new(),
+            levels: [vec![Vec::new(); years.len()], vec![Vec::new(); years.len()]],
+            level_conflict: None,
+            years_seen: Vec::new(),
+        })
+    }
+
+    /// The economy numbered by its code in column `slot` (0 exporter, 1 importer).
+    fn economy(&mut self, line: usize, slot: usize, cell: &[u8]) -> Result<usize> {
+        let s = std::str::from_utf8(cell)
+            .map_err(|e| {
+                Error::data(
+                    self.path,
+                    line,
+                    format!(
+                        "the economy code \"{}\" is not UTF-8 text ({e}); save the file as UTF-8",
+                        shown(cell)
+                    ),
+                )
+            })?
+            .trim();
+        if s.is_empty() {
+            return Err(Error::data(
+                self.path,
+                line,
+                "empty economy code; fill in the exporter and importer",
+            ));
+        }
+        // the code of the row before, or the one numbered after it (importers in order)
+        if let Some(k) = self.last[slot] {
+            for k in [k, k + 1] {
+                if self.names_seen.get(k).is_some_and(|c| c == s) {
+                    self.last[slot] = Some(k);
+                    return Ok(k);
+                }
+            }
+        }
+        let k = match self.index.get(s) {
+            Some(&k) => k,
+            None => {
+                self.names_seen.push(s.to_string());
+                self.index.insert(s.to_string(), self.names_seen.len() - 1);
+                self.names_seen.len() - 1
+            }
+        };
+        self.last[slot] = Some(k);
+        Ok(k)
+    }
+
+    /// Checks and keeps one data row (`offset`: its first byte in a file of `file_len`).
+    fn row(&mut self, line: usize, offset: usize, file_len: usize, r: &[&[u8]]) -> Result<()> {
+        let path = self.path;
+        if r.len() != self.width {
+            return Err(Error::data(
+                path,
+                line,
+                format!(
+                    "malformed CSV: found a row with {} fields, but the header has {}; every row needs one value per column",
+                    r.len(),
+                    self.width
+                ),
+            ));
+        }
+        let year_v = parse_number(r[self.c_year]);
         if !year_v.is_finite() || year_v.fract() != 0.0 {
             return Err(Error::data(
                 path,
                 line,
-                format!("year \"{}\" is not a whole number", &record[c_year]),
+                format!("year \"{}\" is not a whole number", shown(r[self.c_year])),
             ));
         }
         let year = year_v as i64;
-        if !years.contains(&year) {
-            continue;
-        }
-        let mut id = |slot: usize, s: &str| -> Result<usize> {
-            let s = s.trim();
-            if s.is_empty() {
-                return Err(Error::data(
-                    path,
-                    line,
-                    "empty economy code; fill in the exporter and importer",
-                ));
-            }
-            if let Some(k) = last[slot].filter(|&k| names_seen[k] == s) {
-                return Ok(k);
-            }
-            let k = match index.get(s) {
-                Some(&k) => k,
-                None => {
-                    names_seen.push(s.to_string());
-                    index.insert(s.to_string(), names_seen.len() - 1);
-                    names_seen.len() - 1
-                }
-            };
-            last[slot] = Some(k);
-            Ok(k)
+        let Some(y_at) = self.years.iter().position(|&y| y == year) else {
+            return Ok(());
         };
-        let e = id(0, &record[c_exp])?;
-        let i = id(1, &record[c_imp])?;
-        let trade = parse_number(&record[c_trade]);
+        let e = self.economy(line, 0, r[self.c_exp])?;
+        let i = self.economy(line, 1, r[self.c_imp])?;
+        let trade = parse_number(r[self.c_trade]);
         if !trade.is_finite() {
             return Err(Error::data(
                 path,
                 line,
                 format!(
                     "trade \"{}\" is not a number; give a value (0 for no trade)",
-                    &record[c_trade]
+                    shown(r[self.c_trade])
                 ),
             ));
         }
@@ -200,118 +417,151 @@ pub fn load_panel(
                 format!("trade is negative ({trade}); trade flows must be zero or positive"),
             ));
         }
-        let mut values = Vec::with_capacity(c_cov.len());
-        for (k, &c) in c_cov.iter().enumerate() {
-            let v = parse_number(&record[c]);
+        for (k, &c) in self.c_cov.iter().enumerate() {
+            let v = parse_number(r[c]);
             if !v.is_finite() {
                 return Err(Error::data(
                     path,
                     line,
                     format!(
                         "trade-cost covariate {} is \"{}\", not a number; every pair needs a finite value (a missing cost makes the model meaningless)",
-                        columns[k], &record[c]
+                        self.columns[k], shown(r[c])
                     ),
                 ));
             }
-            values.push(v);
+            self.values.push(v);
         }
         let level = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
             match c {
                 None => Ok(None),
                 Some(c) => {
-                    let v = parse_number(&record[c]);
+                    let v = parse_number(r[c]);
                     if !(v.is_finite() && v > 0.0) {
                         return Err(Error::data(
                             path,
                             line,
-                            format!("{what} \"{}\" must be a positive number", &record[c]),
+                            format!("{what} \"{}\" must be a positive number", shown(r[c])),
                         ));
                     }
                     Ok(Some(v))
                 }
             }
         };
-        let y = level(c_out, "output")?;
-        let x = level(c_expd, "expenditure")?;
-        if obs.len() == 1024 {
+        let y = level(self.c_out, "output")?;
+        let x = level(self.c_expd, "expenditure")?;
+        for (slot, v, who, what) in [(0, y, e, "output"), (1, x, i, "expenditure")] {
+            let Some(v) = v else { continue };
+            let table = &mut self.levels[slot][y_at];
+            if table.len() <= who {
+                table.resize(who + 1, (f64::NAN, 0));
+            }
+            let (prev, first) = table[who];
+            if prev.is_nan() {
+                table[who] = (v, line);
+            } else if prev != v && self.level_conflict.is_none() {
+                self.level_conflict = Some((
+                    line,
+                    format!(
+                        "{what} of {} in {year} is {v} here but {prev} in row {first}; an economy has one {what} per year: make them equal",
+                        self.names_seen[who]
+                    ),
+                ));
+            }
+        }
+        if self.obs.len() == 1024 {
             // Room for the rows the file holds at the bytes read per kept row so far (no
             // doubling and copying); rows of other years count in, so an over-estimate of a
             // multi-year file reserves address space that is never touched.
-            let per_row = record.position().map_or(0, |p| p.byte()) / 1024;
-            let rows = usize::try_from(file_len / per_row.max(1)).unwrap_or(usize::MAX);
+            let per_row = offset / 1024;
+            let rows = file_len / per_row.max(1);
             // A refused reservation only means growing by doubling, as without one.
-            let _ = obs.try_reserve(rows.saturating_add(rows / 10));
+            let _ = self.obs.try_reserve(rows.saturating_add(rows / 10));
+            let _ = self
+                .values
+                .try_reserve((rows.saturating_add(rows / 10)).saturating_mul(self.c_cov.len()));
         }
-        obs.push(Obs {
+        if !self.years_seen.contains(&year) {
+            self.years_seen.push(year);
+        }
+        self.obs.push(Obs {
             line,
             year,
             exporter: e,
             importer: i,
             trade,
-            values,
         });
-        if c_out.is_some() || c_expd.is_some() {
-            levels.push((y, x));
-        }
+        Ok(())
     }
-    // sort economies by name
-    let mut order: Vec<usize> = (0..names_seen.len()).collect();
-    order.sort_by(|a, b| names_seen[*a].cmp(&names_seen[*b]));
-    let mut rank = vec![0; names_seen.len()];
-    for (r, &k) in order.iter().enumerate() {
-        rank[k] = r;
-    }
-    let sorted: Vec<String> = order.iter().map(|&k| names_seen[k].clone()).collect();
-    let mut output = FxMap::default();
-    let mut expenditure = FxMap::default();
-    let mut seen = RowIndex::new(&obs, sorted.len());
-    for (k, o) in obs.iter_mut().enumerate() {
-        let (line, year) = (o.line, o.year);
-        let (e, i) = (rank[o.exporter], rank[o.importer]);
-        (o.exporter, o.importer) = (e, i);
-        if let Some(first) = seen.insert(year, e, i, line) {
-            return Err(Error::data(
-                path,
-                line,
-                format!(
-                    "a second row for exporter {}, importer {}, year {year} (the first is row {first}); keep one",
-                    sorted[e], sorted[i]
-                ),
-            ));
+
+    /// Numbers the economies in sorted order and finds repeated rows and, after them, the
+    /// first output or expenditure that differs between rows of one economy and year.
+    fn finish(self) -> Result<Panel> {
+        let Loader {
+            path,
+            columns,
+            names_seen,
+            mut obs,
+            values,
+            levels,
+            level_conflict,
+            mut years_seen,
+            years,
+            ..
+        } = self;
+        let mut order: Vec<usize> = (0..names_seen.len()).collect();
+        order.sort_by(|a, b| names_seen[*a].cmp(&names_seen[*b]));
+        let mut rank = vec![0; names_seen.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k] = r;
         }
-        let (y, x) = levels.get(k).copied().unwrap_or((None, None));
-        for (map, v, who, what) in [
-            (&mut output, y, e, "output"),
-            (&mut expenditure, x, i, "expenditure"),
-        ] {
-            if let Some(v) = v {
-                match map.get(&(year, who)) {
-                    Some(&(prev, first)) if prev != v => {
-                        return Err(Error::data(
-                            path,
-                            line,
-                            format!(
-                                "{what} of {} in {year} is {v} here but {prev} in row {first}; an economy has one {what} per year: make them equal",
-                                sorted[who]
-                            ),
-                        ))
-                    }
-                    Some(_) => {}
-                    None => {
-                        map.insert((year, who), (v, line));
+        let sorted: Vec<String> = order.iter().map(|&k| names_seen[k].clone()).collect();
+        years_seen.sort_unstable();
+        let mut seen = RowIndex::new(&years_seen, sorted.len(), obs.len());
+        for o in obs.iter_mut() {
+            let (line, year) = (o.line, o.year);
+            if let Some((conflict, message)) = &level_conflict {
+                if *conflict < line {
+                    return Err(Error::data(path, *conflict, message.clone()));
+                }
+            }
+            let (e, i) = (rank[o.exporter], rank[o.importer]);
+            (o.exporter, o.importer) = (e, i);
+            if let Some(first) = seen.insert(year, e, i, line) {
+                return Err(Error::data(
+                    path,
+                    line,
+                    format!(
+                        "a second row for exporter {}, importer {}, year {year} (the first is row {first}); keep one",
+                        sorted[e], sorted[i]
+                    ),
+                ));
+            }
+        }
+        if let Some((conflict, message)) = level_conflict {
+            return Err(Error::data(path, conflict, message));
+        }
+        // output and expenditure by economy (sorted) and year, as the rows gave them
+        let [output, expenditure] = levels.map(|by_year| {
+            let mut map = FxMap::default();
+            for (y_at, table) in by_year.into_iter().enumerate() {
+                for (who, (v, line)) in table.into_iter().enumerate() {
+                    if !v.is_nan() {
+                        map.insert((years[y_at], rank[who]), (v, line));
                     }
                 }
             }
-        }
+            map
+        });
+        Ok(Panel {
+            path: path.to_path_buf(),
+            names: sorted,
+            columns: columns.to_vec(),
+            obs,
+            values,
+            output,
+            expenditure,
+        })
     }
-    Ok(Panel {
-        path: path.to_path_buf(),
-        names: sorted,
-        columns: columns.to_vec(),
-        obs,
-        output,
-        expenditure,
-    })
 }
 
 /// The first line of each (year, exporter, importer) seen so far, to find repeated rows: a
@@ -327,20 +577,18 @@ enum RowIndex {
 }
 
 impl RowIndex {
-    fn new(obs: &[Obs], n: usize) -> RowIndex {
-        let mut years: Vec<i64> = obs.iter().map(|o| o.year).collect();
-        years.sort_unstable();
-        years.dedup();
+    /// For `rows` rows over the sorted `years` and `n` economies.
+    fn new(years: &[i64], n: usize, rows: usize) -> RowIndex {
         let cells = years.len().saturating_mul(n).saturating_mul(n);
-        if cells <= 4 * obs.len() + (1 << 16) {
+        if cells <= 4 * rows + (1 << 16) {
             RowIndex::Dense {
-                years,
+                years: years.to_vec(),
                 n,
                 first: vec![0; cells],
             }
         } else {
             let mut map = FxMap::default();
-            map.reserve(obs.len());
+            map.reserve(rows);
             RowIndex::Sparse(map)
         }
     }
@@ -379,29 +627,30 @@ impl Panel {
     /// The year's complete matrix: every exporter must also be an importer and every pair,
     /// domestic included, must have a row.
     pub fn year(&self, year: i64) -> Result<YearData> {
-        let in_year: Vec<usize> = (0..self.obs.len())
-            .filter(|&k| self.obs[k].year == year)
-            .collect();
-        if in_year.is_empty() {
+        let mut member = vec![false; self.names.len()];
+        let mut rows = 0;
+        for o in self.obs.iter().filter(|o| o.year == year) {
+            member[o.exporter] = true;
+            member[o.importer] = true;
+            rows += 1;
+        }
+        if rows == 0 {
             return Err(Error::invalid(
                 self.path.display().to_string(),
                 format!("no rows for year {year}; choose a year the data contain"),
             ));
         }
-        let set: BTreeSet<usize> = in_year
-            .iter()
-            .flat_map(|&k| [self.obs[k].exporter, self.obs[k].importer])
-            .collect();
-        let members: Vec<usize> = set.into_iter().collect();
+        let members: Vec<usize> = (0..self.names.len()).filter(|&m| member[m]).collect();
         let n = members.len();
         let mut local = vec![usize::MAX; self.names.len()];
         for (a, &m) in members.iter().enumerate() {
             local[m] = a;
         }
         let mut cell = vec![usize::MAX; n * n];
-        for &k in &in_year {
-            let o = &self.obs[k];
-            cell[local[o.exporter] * n + local[o.importer]] = k;
+        for (k, o) in self.obs.iter().enumerate() {
+            if o.year == year {
+                cell[local[o.exporter] * n + local[o.importer]] = k;
+            }
         }
         if let Some(missing) = cell.iter().position(|&c| c == usize::MAX) {
             let count = cell.iter().filter(|&&c| c == usize::MAX).count();
@@ -452,13 +701,30 @@ impl Panel {
         self.columns.iter().position(|c| c == column)
     }
 
+    /// The raw value of loaded column `c` (a position in [`Panel::columns`]) on observation `k`.
+    pub fn value(&self, k: usize, c: usize) -> f64 {
+        self.values[k * self.columns.len() + c]
+    }
+
     /// The covariate's value on observation `k`, with the error naming the row when `ln` of a
     /// non-positive value is asked for.
     pub fn covariate(&self, cov: &Covariate, k: usize) -> Result<f64> {
         let c = self
             .column(&cov.column)
             .expect("covariate columns are loaded");
-        let v = self.obs[k].values[c];
+        self.covariate_at(cov, c, k)
+    }
+
+    /// The covariate's values on the observations `obs` (as [`Panel::covariate`]).
+    pub fn covariate_values(&self, cov: &Covariate, obs: &[usize]) -> Result<Vec<f64>> {
+        let c = self
+            .column(&cov.column)
+            .expect("covariate columns are loaded");
+        obs.iter().map(|&k| self.covariate_at(cov, c, k)).collect()
+    }
+
+    fn covariate_at(&self, cov: &Covariate, c: usize, k: usize) -> Result<f64> {
+        let v = self.value(k, c);
         if cov.log {
             if v <= 0.0 {
                 return Err(Error::data(
@@ -518,7 +784,7 @@ mod tests {
         assert_eq!(panel.obs.len(), 16);
         let o = &panel.obs[4]; // 2002, "A, \"B\"" -> E000: the fifth row of 2002
         assert_eq!((o.line, o.year, o.exporter, o.importer), (22, 2002, 0, 1));
-        assert_eq!((o.trade, o.values[0]), (50.0, 2.0));
+        assert_eq!((o.trade, panel.value(4, 0)), (50.0, 2.0));
         let yd = panel.year(2002).unwrap();
         assert_eq!(yd.trade[1], 50.0);
 
@@ -551,10 +817,10 @@ mod tests {
             ("-0.25", -0.25),
             ("1e3", 1000.0),
         ] {
-            assert_eq!(parse_number(t), v, "{t}");
+            assert_eq!(parse_number(t.as_bytes()), v, "{t}");
         }
         for t in ["", "NA", ".", "x", "1.2.3"] {
-            assert!(parse_number(t).is_nan(), "{t}");
+            assert!(parse_number(t.as_bytes()).is_nan(), "{t}");
         }
     }
 }

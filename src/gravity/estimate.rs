@@ -80,7 +80,7 @@ pub fn guide_costs(
                 if o(k).exporter == o(k).importer {
                     "domestic".to_string()
                 } else {
-                    pair_label(o(k).values[pair_col])
+                    pair_label(panel.value(k, pair_col))
                 }
             })
             .collect(),
@@ -136,7 +136,7 @@ pub fn guide_costs(
             if i == j {
                 return Some(1.0);
             }
-            let label = pair_label(panel.obs[yd.obs[k]].values[pair_col]);
+            let label = pair_label(panel.value(yd.obs[k], pair_col));
             gamma.get(label.as_str()).map(|g| (g - g_dom).exp())
         })
         .collect();

@@ -52,8 +52,10 @@ pub struct GravityEconomyRow {
 /// One directed pair's flow (baseline and counterfactual full GE).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GravityBilateralRow {
-    pub exporter: String,
-    pub importer: String,
+    /// The exporter, as an index into [`GravityOutcome::names`].
+    pub exporter: usize,
+    /// The importer, as an index into [`GravityOutcome::names`].
+    pub importer: usize,
     pub value_base: f64,
     pub value: f64,
     pub change_pct: f64,
@@ -198,8 +200,9 @@ pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
                 .collect();
             let mut t = vec![*constant; n * n];
             for (cov, b) in &betas {
-                for (k, v) in t.iter_mut().enumerate() {
-                    *v += b * panel.covariate(cov, yd.obs[k])?;
+                let z = panel.covariate_values(cov, &yd.obs)?;
+                for (v, z) in t.iter_mut().zip(z) {
+                    *v += b * z;
                 }
             }
             (t.into_iter().map(f64::exp).collect(), betas)
@@ -321,8 +324,8 @@ fn outcome(
     let economies = tabulate(s, names, &baseline, &conditional, &full);
     let bilateral = (0..n * n)
         .map(|k| GravityBilateralRow {
-            exporter: names[k / n].clone(),
-            importer: names[k % n].clone(),
+            exporter: k / n,
+            importer: k % n,
             value_base: baseline.flows[k],
             value: full.flows[k],
             change_pct: pct(s.orientation, baseline.flows[k], full.flows[k]),
@@ -564,7 +567,7 @@ fn cost_change_log(
     let n = yd.names.len();
     let raw = |column: &str| -> Vec<f64> {
         let c = panel.column(column).expect("change columns are loaded");
-        (0..n * n).map(|k| panel.obs[yd.obs[k]].values[c]).collect()
+        yd.obs.iter().map(|&k| panel.value(k, c)).collect()
     };
     let mut current: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut tariffs: BTreeMap<String, (Vec<f64>, f64)> = BTreeMap::new();
@@ -684,7 +687,7 @@ fn column_in_year(panel: &Panel, yd: &YearData, column: &str, year: i64) -> Resu
             let (i, j) = (yd.panel_index[k / n], yd.panel_index[k % n]);
             index
                 .get(&(i, j))
-                .map(|&o| panel.obs[o].values[c])
+                .map(|&o| panel.value(o, c))
                 .ok_or_else(|| {
                     Error::invalid(
                         panel.path.display().to_string(),

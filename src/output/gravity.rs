@@ -4,6 +4,7 @@
 //! the HTML report draws, whether from memory (`run --report`) or read back from the files
 //! ([`EconomyRecord`], `tradesim report`).
 
+use super::bilateral::csv_field;
 use super::meta::{BaselineMeta, ComparedWithMeta, ElasticityMeta, ScenarioMeta, SolverMeta};
 use super::{BilateralRow, EconomyRow, SolverRow, Tables};
 use crate::error::{Error, Result};
@@ -129,47 +130,140 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     )
 }
 
-/// `bilateral.csv` as bytes (sector "all"): the same bytes as [`render`] would give, written
-/// field by field (no `String` per cell; one number buffer reused), in blocks of rows formatted
-/// on all cores and joined in order ([`super::csv_blocks`]), so the file does not depend on the
-/// thread count.
+/// `bilateral.csv` as bytes (sector "all"): the same bytes as [`render`] would give. Each text
+/// field (scenario, economy codes) is quoted once ([`csv_field`]); the rows are then written
+/// as bytes, numbers in the shortest round-trip form of Rust's `{}` ([`write_display_f64`]),
+/// in blocks of rows formatted on all cores and joined in order ([`super::csv_blocks`]), so
+/// the file does not depend on the thread count.
 pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
-    use std::io::Write;
     const BLOCK: usize = 16_384;
-    let fail = |e: csv::Error| Error::invalid("CSV", e.to_string());
     for (k, r) in o.bilateral.iter().enumerate() {
         if !(r.value_base.is_finite() && r.value.is_finite() && r.change_pct.is_finite()) {
             let (cells, numbers) = bilateral_row(o, r);
             finite("bilateral.csv", BILATERAL_COLUMNS, k, &cells, &numbers)?;
         }
     }
-    let year = o.year.to_string();
+    // `scenario,year,0,` and each economy's code, as the CSV writer quotes them
+    let prefix = format!("{},{},0,", csv_field(&o.scenario), o.year).into_bytes();
+    let codes: Vec<_> = o.names.iter().map(|c| csv_field(c)).collect();
     let head = render("bilateral.csv", BILATERAL_COLUMNS, std::iter::empty())?;
     super::csv_blocks(head, o.bilateral.len().div_ceil(BLOCK), |k| {
         let rows = &o.bilateral[k * BLOCK..((k + 1) * BLOCK).min(o.bilateral.len())];
-        let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 64));
-        let mut number = Vec::with_capacity(32);
+        let mut w = Vec::with_capacity(rows.len() * (prefix.len() + 72));
+        let mut digits = ryu::Buffer::new();
         for r in rows {
-            for text in [
-                o.scenario.as_str(),
-                year.as_str(),
-                "0",
-                r.exporter.as_str(),
-                r.importer.as_str(),
-                "all",
-            ] {
-                w.write_field(text).map_err(fail)?;
-            }
+            w.extend_from_slice(&prefix);
+            w.extend_from_slice(codes[r.exporter].as_bytes());
+            w.push(b',');
+            w.extend_from_slice(codes[r.importer].as_bytes());
+            w.extend_from_slice(b",all");
             for v in [r.value_base, r.value, r.change_pct] {
-                number.clear();
-                write!(number, "{v}").expect("writing to a Vec cannot fail");
-                w.write_field(&number).map_err(fail)?;
+                w.push(b',');
+                write_display_f64(&mut w, &mut digits, v);
             }
-            w.write_record(None::<&[u8]>).map_err(fail)?;
+            w.push(b'\n');
         }
-        w.into_inner()
-            .map_err(|e| Error::invalid("CSV", e.to_string()))
+        Ok(w)
     })
+}
+
+/// Appends the finite `v` exactly as `format!("{v}")` writes it — the shortest digits that
+/// read back as `v`, in plain decimal notation (`1`, `0.0000001`, `10000000000000000`, `-0`).
+///
+/// The digits are Ryū's (`ryu`): the shortest that read back as `v` and, of those, the closest
+/// to `v`, as the standard library's Grisu/Dragon give them, laid out as `Display` lays them
+/// out. The two differ only when two candidates are exactly equally close (Ryū rounds such a
+/// tie to even, the standard library up), which needs `v`'s exact decimal expansion to have at
+/// most 18 significant digits ([`may_tie`]); those values are formatted by the standard
+/// library itself.
+pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut ryu::Buffer, v: f64) {
+    if may_tie(v) {
+        use std::io::Write;
+        write!(out, "{v}").expect("writing to a Vec cannot fail");
+        return;
+    }
+    let text = digits.format_finite(v).as_bytes();
+    if !text.contains(&b'e') {
+        // Ryū's plain notation (`123.45`, `0.00012`) is `Display`'s but for the `.0` of a
+        // whole number (whole numbers are formatted above)
+        out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
+        return;
+    }
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    // mantissa `int.frac` and decimal exponent of Ryū's `1.2345e-7` / `123.45` / `1e16`
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
+        Some(e) => (
+            &text[..e],
+            std::str::from_utf8(&text[e + 1..])
+                .ok()
+                .and_then(|x| x.parse::<i32>().ok())
+                .unwrap_or(0),
+        ),
+        None => (text, 0),
+    };
+    let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(d) => (&mantissa[..d], &mantissa[d + 1..]),
+        None => (mantissa, &[][..]),
+    };
+    // the significant digits and where the decimal point falls among them
+    let mut all = [0u8; 40];
+    let mut len = 0;
+    for &b in int.iter().chain(frac) {
+        all[len] = b;
+        len += 1;
+    }
+    let mut point = int.len() as i32 + exponent;
+    let lead = all[..len].iter().take_while(|&&b| b == b'0').count();
+    point -= lead as i32;
+    let significant = &all[lead..len];
+    let trail = significant.iter().rev().take_while(|&&b| b == b'0').count();
+    let significant = &significant[..significant.len() - trail];
+    if negative {
+        out.push(b'-');
+    }
+    if significant.is_empty() {
+        out.push(b'0');
+    } else if point <= 0 {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + (-point) as usize, b'0');
+        out.extend_from_slice(significant);
+    } else if point as usize >= significant.len() {
+        out.extend_from_slice(significant);
+        out.resize(out.len() + point as usize - significant.len(), b'0');
+    } else {
+        out.extend_from_slice(&significant[..point as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&significant[point as usize..]);
+    }
+}
+
+/// Whether the exact decimal expansion of `v` may have at most 18 significant digits, so that
+/// two shortest round-trip candidates could be exactly equally close to it. `v = m·2^e` with
+/// `m` odd: for `e ≥ 0` a whole number (all counted as possible ties), for `e < 0` the expansion's digits are those of `m·5^(−e)`, more than 18 once
+/// `−e ≥ 26` (`5^26 > 10^18`).
+fn may_tie(v: f64) -> bool {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return true;
+    }
+    let zeros = m.trailing_zeros();
+    m >>= zeros;
+    e += i64::from(zeros);
+    if e >= 0 {
+        return true; // a whole number (of at most 18 digits unless beyond 10^18: rare)
+    }
+    let k = (-e) as u32;
+    k < 26 && u128::from(m) * 5u128.pow(k) < 10u128.pow(18)
 }
 
 /// One row of `bilateral.csv` as [`render`] takes it.
@@ -182,8 +276,8 @@ fn bilateral_row(
             o.scenario.clone(),
             o.year.to_string(),
             "0".into(),
-            r.exporter.clone(),
-            r.importer.clone(),
+            o.names[r.exporter].clone(),
+            o.names[r.importer].clone(),
             "all".into(),
             num(r.value_base),
             num(r.value),
@@ -341,8 +435,8 @@ pub fn common_tables(o: &GravityOutcome) -> Tables {
             scenario: o.scenario.clone(),
             year,
             draw: 0,
-            exporter: r.exporter.clone(),
-            importer: r.importer.clone(),
+            exporter: o.names[r.exporter].clone(),
+            importer: o.names[r.importer].clone(),
             sector: "all".into(),
             value_base: r.value_base,
             value: r.value,
@@ -437,6 +531,66 @@ pub fn write_gravity_tables(o: &GravityOutcome, dir: &Path) -> Result<[PathBuf; 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`write_display_f64`] writes what `format!("{v}")` writes: powers of ten on both sides
+    /// of the plain-notation range, values that round-trip at 17 digits, subnormals, signed
+    /// zeros, and random bit patterns across every exponent.
+    #[test]
+    fn display_digits_are_the_standard_librarys() {
+        let mut digits = ryu::Buffer::new();
+        let mut check = |v: f64| {
+            if !v.is_finite() {
+                return;
+            }
+            let mut out = Vec::new();
+            write_display_f64(&mut out, &mut digits, v);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{v}"), "{v:e}");
+        };
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            0.3,
+            1.0 / 3.0,
+            123456.0,
+            1e15,
+            1e16,
+            1e17,
+            1.5e300,
+            1e-5,
+            1e-7,
+            1.2345e-7,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            9007199254740993.0,
+            2.2258379440043257,
+            -697104.8520507813, // a tie (exactly ...8125): Ryū gives ...812, Display ...813
+            0.125,
+            1e23,
+        ] {
+            check(v);
+        }
+        for e in -325..=308 {
+            check(10f64.powi(e));
+            check(-(10f64.powi(e)) * 1.000_000_000_000_1);
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            // xorshift64*: bit patterns over the whole range of exponents
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let bits = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            check(f64::from_bits(bits));
+            // and ordinary magnitudes, as trade flows and percentage changes are
+            check(f64::from_bits(bits) % 1e6);
+        }
+    }
 
     /// `bilateral.csv` written field by field in parallel blocks is, byte for byte, the table
     /// [`render`] writes row by row (names that need quotes included), and a NaN stops it
