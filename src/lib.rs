@@ -69,6 +69,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 // Numerical code indexes several arrays with the same economy/sector indices (the notation of
 // the papers); `!(x > 0.0)` is used on purpose so that NaN fails the check.
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]

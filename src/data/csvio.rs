@@ -4,18 +4,18 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// A CSV file read whole: header and records, with 1-based line numbers (header = line 1).
-pub struct Table {
+pub(crate) struct Table {
     pub path: PathBuf,
     header: Vec<String>,
     pub rows: Vec<Row>,
 }
 
 /// One record of a [`Table`]: its 1-based line number and its fields.
-pub type Row = (usize, csv::StringRecord);
+pub(crate) type Row = (usize, csv::StringRecord);
 
 /// The records of a CSV file, read one at a time into a caller's [`Row`] (no copy per record):
 /// for large files such as `flows.csv`, whose rows are used once.
-pub struct Records {
+pub(crate) struct Records {
     path: PathBuf,
     rdr: csv::Reader<std::io::Cursor<Vec<u8>>>,
     /// Line counting: the byte offset counted up to and the newlines before it.
@@ -25,7 +25,7 @@ pub struct Records {
 
 impl Records {
     /// Read the next record into `row`; `false` at the end of the file.
-    pub fn next(&mut self, row: &mut Row) -> Result<bool> {
+    pub(crate) fn next(&mut self, row: &mut Row) -> Result<bool> {
         match self.rdr.read_record(&mut row.1) {
             Ok(true) => {
                 row.0 = row.1.position().map_or(0, |p| self.line_of(p.byte()));
@@ -58,7 +58,7 @@ impl Records {
 
 impl Table {
     /// Read a CSV file whole: its header and every record.
-    pub fn read(path: &Path) -> Result<Table> {
+    pub(crate) fn read(path: &Path) -> Result<Table> {
         let (mut t, mut records) = Table::stream(path)?;
         // One record read into again and again, each row kept as an exact-size copy (a fresh
         // record per row would grow its buffers step by step).
@@ -71,7 +71,7 @@ impl Table {
 
     /// Read a CSV file's header, and return its records to read one at a time ([`Records`]);
     /// the table's `rows` are empty.
-    pub fn stream(path: &Path) -> Result<(Table, Records)> {
+    pub(crate) fn stream(path: &Path) -> Result<(Table, Records)> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         // Headers are trimmed here, fields where they are read ([`Table::text`]): the crate's
         // field trimming copies every record twice.
@@ -103,7 +103,7 @@ impl Table {
     }
 
     /// The index of a required column.
-    pub fn column(&self, name: &str) -> Result<usize> {
+    pub(crate) fn column(&self, name: &str) -> Result<usize> {
         self.header.iter().position(|h| h == name).ok_or_else(|| {
             Error::data(
                 &self.path,
@@ -119,7 +119,7 @@ impl Table {
     /// Refuse a header column that is not one of `known` but close to one (a misspelling,
     /// such as `valu_added`): an optional column that is misspelt is silently not read.
     /// Columns far from every known name are left alone (notes for readers).
-    pub fn check_column_spelling(&self, known: &[&str]) -> Result<()> {
+    pub(crate) fn check_column_spelling(&self, known: &[&str]) -> Result<()> {
         for h in self.header.iter().filter(|h| !known.contains(&h.as_str())) {
             if let Some(near) = crate::error::misspelling_of(h, known.iter().copied()) {
                 return Err(Error::data(
@@ -133,12 +133,16 @@ impl Table {
     }
 
     /// The index of an optional column.
-    pub fn optional_column(&self, name: &str) -> Option<usize> {
+    pub(crate) fn optional_column(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name)
     }
 
     /// The field in column `col` of `row`, without leading and trailing whitespace.
-    pub fn text<'a>(&self, row: &'a (usize, csv::StringRecord), col: usize) -> Result<&'a str> {
+    pub(crate) fn text<'a>(
+        &self,
+        row: &'a (usize, csv::StringRecord),
+        col: usize,
+    ) -> Result<&'a str> {
         row.1.get(col).map(str::trim).ok_or_else(|| {
             Error::data(
                 &self.path,
@@ -149,7 +153,12 @@ impl Table {
     }
 
     /// A finite number in column `col` of `row`, named `what` in the error.
-    pub fn number(&self, row: &(usize, csv::StringRecord), col: usize, what: &str) -> Result<f64> {
+    pub(crate) fn number(
+        &self,
+        row: &(usize, csv::StringRecord),
+        col: usize,
+        what: &str,
+    ) -> Result<f64> {
         let s = self.text(row, col)?;
         let v: f64 = s.parse().map_err(|_| {
             Error::data(
@@ -168,7 +177,7 @@ impl Table {
         Ok(v)
     }
 
-    pub fn non_negative(
+    pub(crate) fn non_negative(
         &self,
         row: &(usize, csv::StringRecord),
         col: usize,

@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// A fast, non-cryptographic hasher (FxHash) for factorising columns.
 #[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
@@ -40,7 +40,7 @@ impl Hasher for FxHasher {
 }
 
 /// Hash map with [`FxHasher`].
-pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 use std::path::{Path, PathBuf};
 
 /// One column of a [`Dataset`].
@@ -937,7 +937,7 @@ impl FactorCache {
 }
 
 /// Formats a number the way it would be typed: integers without decimals.
-pub fn format_number(x: f64) -> String {
+pub(crate) fn format_number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{}", x as i64)
     } else {

@@ -78,7 +78,7 @@ struct Block {
 /// dimension's coefficients start, the blocks of rows with the levels they touch, and which
 /// dimensions come in runs. Built once per fit (three passes over the codes) and carried from
 /// one IRLS step to the next with [`FixedEffects::with_layout`] / [`FixedEffects::into_layout`].
-pub struct Layout {
+pub(crate) struct Layout {
     /// Number of observations the layout was built for.
     n: usize,
     offsets: Vec<usize>,
@@ -90,7 +90,7 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of `factors` (all of the same length).
-    pub fn new(factors: &[Factor]) -> Layout {
+    pub(crate) fn new(factors: &[Factor]) -> Layout {
         let mut offsets = Vec::with_capacity(factors.len() + 1);
         let mut total = 0;
         for f in factors {
@@ -130,7 +130,7 @@ impl Layout {
 }
 
 /// Fixed-effect factors together with the weights of one projection.
-pub struct FixedEffects<'a> {
+pub(crate) struct FixedEffects<'a> {
     factors: &'a [Factor],
     w: &'a [f64],
     /// `1 / Σ w` per level, flattened over dimensions.
@@ -142,7 +142,7 @@ pub struct FixedEffects<'a> {
 /// loop) so that no sweep and no call allocates: the coefficient vectors of the Irons–Tuck
 /// step and the per-block partial sums. All of size `ncoef × K` or smaller, never `N`.
 #[derive(Default)]
-pub struct DemeanScratch {
+pub(crate) struct DemeanScratch {
     /// `Σ_{i∈l} w_i x_ik` per level of every dimension, interleaved `[(offset_g + l)·K + k]`.
     wx: Vec<f64>,
     /// Interleaved coefficients `α[l·K + k]` and the two previous iterates.
@@ -220,14 +220,14 @@ fn others_sum<const K: usize>(others: &[Other], alpha: &[f64], i: usize) -> [f64
 
 impl<'a> FixedEffects<'a> {
     /// Prepares the projection for weights `w` (all positive, one per observation).
-    pub fn new(factors: &'a [Factor], w: &'a [f64]) -> Self {
+    pub(crate) fn new(factors: &'a [Factor], w: &'a [f64]) -> Self {
         Self::with_layout(factors, w, Layout::new(factors))
     }
 
     /// As [`FixedEffects::new`], reusing the layout of an earlier projection on the same
     /// factors (rebuilt if it was made for another number of observations): only the weight
     /// sums per level are computed, one pass over each dimension's codes.
-    pub fn with_layout(factors: &'a [Factor], w: &'a [f64], layout: Layout) -> Self {
+    pub(crate) fn with_layout(factors: &'a [Factor], w: &'a [f64], layout: Layout) -> Self {
         let layout = if layout.n == w.len() && layout.runs.len() == factors.len() {
             layout
         } else {
@@ -257,18 +257,13 @@ impl<'a> FixedEffects<'a> {
     }
 
     /// The layout, for the next projection on the same factors with other weights.
-    pub fn into_layout(self) -> Layout {
+    pub(crate) fn into_layout(self) -> Layout {
         self.layout
     }
 
     /// Total number of coefficients (levels over all dimensions).
-    pub fn ncoef(&self) -> usize {
+    pub(crate) fn ncoef(&self) -> usize {
         *self.layout.offsets.last().unwrap_or(&0)
-    }
-
-    /// Offsets of each dimension in the flattened coefficient vector.
-    pub fn offsets(&self) -> &[usize] {
-        &self.layout.offsets
     }
 
     /// Sizes the scratch buffers for `K` columns (no allocation once they are large enough).
@@ -492,7 +487,7 @@ impl<'a> FixedEffects<'a> {
     /// Demeans `x`, starting from (and updating) the coefficients `alpha` (length
     /// [`FixedEffects::ncoef`]; zeros for a cold start). Returns `x − Dα` and the number of
     /// sweeps used.
-    pub fn demean(
+    pub(crate) fn demean(
         &self,
         x: &[f64],
         alpha: &mut Vec<f64>,
@@ -505,7 +500,7 @@ impl<'a> FixedEffects<'a> {
     /// Demeans every column of `xs` (each with its coefficients in `alphas`, warm-started and
     /// updated), `MAX_FUSED` columns per pass over the data. Returns the residuals and the most
     /// sweeps any group of columns used.
-    pub fn demean_columns(
+    pub(crate) fn demean_columns(
         &self,
         xs: &[&[f64]],
         alphas: &mut [Vec<f64>],
@@ -520,7 +515,7 @@ impl<'a> FixedEffects<'a> {
     /// As [`FixedEffects::demean_columns`], writing the residuals into `outs` (one vector per
     /// column, resized to N; their memory is reused) and keeping every other buffer in
     /// `scratch`: a caller that demeans repeatedly allocates nothing after the first call.
-    pub fn demean_into(
+    pub(crate) fn demean_into(
         &self,
         xs: &[&[f64]],
         alphas: &mut [Vec<f64>],

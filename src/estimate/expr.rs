@@ -31,7 +31,7 @@ enum Tok {
 
 /// A parsed expression.
 #[derive(Debug, Clone)]
-pub struct Expr {
+pub(crate) struct Expr {
     text: String,
     node: Node,
 }
@@ -50,7 +50,7 @@ enum Node {
 
 /// A value during evaluation.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Num(f64),
     Str(String),
     Bool(bool),
@@ -301,7 +301,7 @@ impl Parser<'_> {
 
 impl Expr {
     /// Parses an expression; errors name the character position and the problem.
-    pub fn parse(text: &str) -> Result<Expr> {
+    pub(crate) fn parse(text: &str) -> Result<Expr> {
         let toks = tokenize(text)?;
         if toks.is_empty() {
             return Err(Error::invalid(format!("expression '{text}'"), "is empty"));
@@ -411,7 +411,7 @@ impl Expr {
     }
 
     /// Evaluates as a condition on every row.
-    pub fn eval_mask(&self, ds: &Dataset) -> Result<Vec<bool>> {
+    pub(crate) fn eval_mask(&self, ds: &Dataset) -> Result<Vec<bool>> {
         self.check_columns(ds, &self.node)?;
         (0..ds.nrows())
             .map(|i| {
@@ -423,7 +423,7 @@ impl Expr {
 
     /// Evaluates on every row into a column: numeric when every value is a number or a
     /// condition (true = 1), text otherwise (numbers spelled as typed).
-    pub fn eval_column(&self, ds: &Dataset) -> Result<Column> {
+    pub(crate) fn eval_column(&self, ds: &Dataset) -> Result<Column> {
         self.check_columns(ds, &self.node)?;
         let vals: Vec<Value> = (0..ds.nrows())
             .map(|i| self.eval(ds, &self.node, i))

@@ -24,17 +24,17 @@
 //! (sandwich and small-sample corrections), `output` (table, JSON, fixed-effects CSV).
 //! Invariant: apart from [`Dataset::from_csv`], nothing here does I/O.
 
-pub mod data;
-pub mod demean;
+pub(crate) mod data;
+pub(crate) mod demean;
 pub mod etable;
-pub mod expr;
-pub mod formula;
+pub(crate) mod expr;
+pub(crate) mod formula;
 mod gram;
-pub mod output;
+pub(crate) mod output;
 pub mod ppml;
-pub mod separation;
-pub mod stats;
-pub mod vcov;
+pub(crate) mod separation;
+pub(crate) mod stats;
+pub(crate) mod vcov;
 
 pub use data::{Column, Dataset, Factor};
 pub use demean::DemeanOptions;

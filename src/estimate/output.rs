@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// A plain-text table of the estimates (with p-values and fixest's significance codes) and
 /// fit statistics.
-pub fn table(fit: &PpmlFit, st: &FitStats) -> String {
+pub(crate) fn table(fit: &PpmlFit, st: &FitStats) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "PPML estimation: {}", fit.formula);
     let _ = writeln!(
@@ -76,7 +76,7 @@ pub fn table(fit: &PpmlFit, st: &FitStats) -> String {
 }
 
 /// A p-value as R prints it: `< 2e-16` below that, else 3 significant digits.
-pub fn format_p(p: f64) -> String {
+pub(crate) fn format_p(p: f64) -> String {
     if p < 2e-16 {
         "< 2e-16".into()
     } else if p < 1e-4 {
@@ -87,7 +87,7 @@ pub fn format_p(p: f64) -> String {
 }
 
 /// The JSON object printed by `--json` (read back by `tradesim etable`).
-pub fn to_json(fit: &PpmlFit, st: &FitStats) -> Value {
+pub(crate) fn to_json(fit: &PpmlFit, st: &FitStats) -> Value {
     let mut coefs = Map::new();
     for (j, name) in fit.names.iter().enumerate() {
         let (b, se) = (fit.coefficients[j], fit.std_errors[j]);
@@ -133,7 +133,7 @@ pub fn to_json(fit: &PpmlFit, st: &FitStats) -> Value {
 }
 
 /// The fixed effects as CSV text with header `dimension,level,value`.
-pub fn fixed_effects_csv(fit: &PpmlFit) -> String {
+pub(crate) fn fixed_effects_csv(fit: &PpmlFit) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["dimension", "level", "value"]);
     for fe in &fit.fixed_effects {
@@ -146,7 +146,7 @@ pub fn fixed_effects_csv(fit: &PpmlFit) -> String {
 
 /// Fitted values as CSV text `row,fitted`: one line per input data row (1 = the first row after
 /// the header), the value empty where the row was not used.
-pub fn fitted_csv(fit: &PpmlFit) -> String {
+pub(crate) fn fitted_csv(fit: &PpmlFit) -> String {
     let mut s = String::from("row,fitted\n");
     for (i, v) in fit.fitted.iter().enumerate() {
         if v.is_finite() {

@@ -50,7 +50,7 @@ pub struct SeparationReport {
 /// Rule 1: drops (sets `keep` to false) observations in fixed-effect levels whose outcome sums
 /// to zero, repeatedly until none remain, and with `singletons` also observations alone in
 /// their level. Counts the all-zero levels per dimension in `report.groups`.
-pub fn fixed_effect_check(
+pub(crate) fn fixed_effect_check(
     y: &[f64],
     factors: &[Factor],
     keep: &mut [bool],
@@ -100,7 +100,7 @@ pub fn fixed_effect_check(
 
 /// Settings of the iterative rectifier (pyfixest's and ppmlhdfe's defaults).
 #[derive(Debug, Clone, Copy)]
-pub struct ReluOptions {
+pub(crate) struct ReluOptions {
     /// `û_i` within `[−0.1·tol, tol)` counts as zero; `K = N₊ / tol²`.
     pub tol: f64,
     /// Maximum regressions.
@@ -119,7 +119,7 @@ impl Default for ReluOptions {
 /// Rule 2: the iterative rectifier on the observations `y`, regressors `x` (columns) and
 /// fixed effects `factors`. Returns, per observation, whether it is separated, with the number
 /// of regressions run and whether the rectifier converged.
-pub fn relu_check(
+pub(crate) fn relu_check(
     y: &[f64],
     x: &[Vec<f64>],
     factors: &[Factor],

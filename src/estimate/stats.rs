@@ -51,7 +51,7 @@ impl LnFactorial {
 }
 
 /// Computes [`FitStats`] from the outcome column of `ds` and the fit's fitted values.
-pub fn fit_statistics(ds: &Dataset, formula: &Formula, fit: &PpmlFit) -> Result<FitStats> {
+pub(crate) fn fit_statistics(ds: &Dataset, formula: &Formula, fit: &PpmlFit) -> Result<FitStats> {
     let y = ds.require(&formula.outcome, "the outcome")?;
     let super::Column::Numeric(y) = y else {
         return Err(crate::error::Error::invalid(
@@ -86,12 +86,12 @@ pub fn fit_statistics(ds: &Dataset, formula: &Formula, fit: &PpmlFit) -> Result<
 }
 
 /// Two-sided p-value of a z statistic under the normal distribution: `erfc(|z|/√2)`.
-pub fn p_value(z: f64) -> f64 {
+pub(crate) fn p_value(z: f64) -> f64 {
     libm::erfc(z.abs() / std::f64::consts::SQRT_2)
 }
 
 /// fixest's significance codes: `***` p < 0.001, `**` < 0.01, `*` < 0.05, `.` < 0.1.
-pub fn stars(p: f64) -> &'static str {
+pub(crate) fn stars(p: f64) -> &'static str {
     if p < 0.001 {
         "***"
     } else if p < 0.01 {
@@ -106,7 +106,8 @@ pub fn stars(p: f64) -> &'static str {
 }
 
 /// The legend printed under tables.
-pub const SIGNIF_CODES: &str = "Signif. codes: 0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1";
+pub(crate) const SIGNIF_CODES: &str =
+    "Signif. codes: 0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1";
 
 #[cfg(test)]
 mod tests {

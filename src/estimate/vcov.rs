@@ -58,7 +58,7 @@ impl std::str::FromStr for Ssc {
 }
 
 /// What the standard errors need besides the scores.
-pub struct VcovSpec<'a> {
+pub(crate) struct VcovSpec<'a> {
     pub clusters: &'a [Factor],
     pub factors: &'a [Factor],
     pub ssc: Ssc,
@@ -148,7 +148,7 @@ fn meat(scores: &[Vec<f64>], cluster: Option<&Factor>) -> DMatrix<f64> {
 /// Computes the variance matrix, a description of it, and the correction details.
 /// `x_dm` are the demeaned regressors (column-major), `w` the IRLS weights, `resid` the working
 /// residuals of the last IRLS step.
-pub fn vcov(
+pub(crate) fn vcov(
     x_dm: &[Vec<f64>],
     w: &[f64],
     resid: &[f64],

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// One row of the data set in a loaded year.
 #[derive(Debug, Clone)]
-pub struct Obs {
+pub(crate) struct Obs {
     /// 1-based line in the file.
     pub line: usize,
     pub year: i64,
@@ -19,7 +19,7 @@ pub struct Obs {
 
 /// The rows of the loaded years, with economies indexed in sorted order.
 #[derive(Debug, Clone)]
-pub struct Panel {
+pub(crate) struct Panel {
     pub path: PathBuf,
     pub names: Vec<String>,
     pub columns: Vec<String>,
@@ -34,14 +34,14 @@ pub struct Panel {
 
 /// A covariate as written in a scenario: a column, or `ln(column)` / `log(column)`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Covariate {
+pub(crate) struct Covariate {
     pub label: String,
     pub column: String,
     pub log: bool,
 }
 
 impl Covariate {
-    pub fn parse(label: &str) -> Covariate {
+    pub(crate) fn parse(label: &str) -> Covariate {
         let t = label.trim();
         for prefix in ["ln(", "log("] {
             if let Some(rest) = t.strip_prefix(prefix) {
@@ -91,7 +91,7 @@ fn shown(cell: &[u8]) -> std::borrow::Cow<'_, str> {
 /// read in blocks and split at commas and newlines directly; at the first quote or carriage
 /// return the file is read again from its start through the CSV reader. The checks on every
 /// row are the same either way.
-pub fn load_panel(
+pub(crate) fn load_panel(
     path: &Path,
     names: &Columns,
     years: &[i64],
@@ -612,7 +612,7 @@ impl RowIndex {
 
 /// One year as complete `N × N` matrices over the economies of that year.
 #[derive(Debug, Clone)]
-pub struct YearData {
+pub(crate) struct YearData {
     pub names: Vec<String>,
     /// Panel economy index of each economy of the year.
     pub panel_index: Vec<usize>,
@@ -626,7 +626,7 @@ pub struct YearData {
 impl Panel {
     /// The year's complete matrix: every exporter must also be an importer and every pair,
     /// domestic included, must have a row.
-    pub fn year(&self, year: i64) -> Result<YearData> {
+    pub(crate) fn year(&self, year: i64) -> Result<YearData> {
         let mut member = vec![false; self.names.len()];
         let mut rows = 0;
         for o in self.obs.iter().filter(|o| o.year == year) {
@@ -697,18 +697,18 @@ impl Panel {
     }
 
     /// Position of `column` among the loaded columns.
-    pub fn column(&self, column: &str) -> Option<usize> {
+    pub(crate) fn column(&self, column: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == column)
     }
 
     /// The raw value of loaded column `c` (a position in [`Panel::columns`]) on observation `k`.
-    pub fn value(&self, k: usize, c: usize) -> f64 {
+    pub(crate) fn value(&self, k: usize, c: usize) -> f64 {
         self.values[k * self.columns.len() + c]
     }
 
     /// The covariate's value on observation `k`, with the error naming the row when `ln` of a
     /// non-positive value is asked for.
-    pub fn covariate(&self, cov: &Covariate, k: usize) -> Result<f64> {
+    pub(crate) fn covariate(&self, cov: &Covariate, k: usize) -> Result<f64> {
         let c = self
             .column(&cov.column)
             .expect("covariate columns are loaded");
@@ -716,7 +716,7 @@ impl Panel {
     }
 
     /// The covariate's values on the observations `obs` (as [`Panel::covariate`]).
-    pub fn covariate_values(&self, cov: &Covariate, obs: &[usize]) -> Result<Vec<f64>> {
+    pub(crate) fn covariate_values(&self, cov: &Covariate, obs: &[usize]) -> Result<Vec<f64>> {
         let c = self
             .column(&cov.column)
             .expect("covariate columns are loaded");

@@ -19,15 +19,9 @@ use crate::estimate::{ppml, Dataset, Formula, PpmlOptions};
 use std::collections::HashMap;
 
 /// Baseline costs `t_BLN^{1−σ} = t̄_ij exp(Σ β_k policy_k)` and the policy coefficients.
-pub struct EstimatedCosts {
+pub(crate) struct EstimatedCosts {
     pub costs: Vec<f64>,
     pub policy: Vec<(Covariate, f64)>,
-    /// Coefficients of the fill regression, by covariate label.
-    pub fill: Vec<(String, f64)>,
-    /// Observations used in the first-stage PPML.
-    pub nobs: usize,
-    /// Directed baseline-year pairs whose cost came from the fill regression.
-    pub filled: usize,
 }
 
 fn pair_label(v: f64) -> String {
@@ -39,7 +33,7 @@ fn pair_label(v: f64) -> String {
 }
 
 /// Steps 1–2 of the Guide's procedure (see the module documentation).
-pub fn guide_costs(
+pub(crate) fn guide_costs(
     panel: &Panel,
     yd: &YearData,
     years: &[i64],
@@ -143,7 +137,6 @@ pub fn guide_costs(
     let filled = tbar.iter().filter(|v| v.is_none()).count();
 
     // step 2: fill missing pairs
-    let mut fill_coef = Vec::new();
     if filled > 0 {
         if fill_cov.is_empty() {
             return Err(context(format!(
@@ -208,9 +201,6 @@ pub fn guide_costs(
             .iter()
             .map(|nm| fit2.coef(nm).map(|c| c.0).unwrap_or(0.0))
             .collect();
-        for (m, cov) in fill_cov.iter().enumerate() {
-            fill_coef.push((cov.label.clone(), coefs[m]));
-        }
         for (r, &k) in intl.iter().enumerate() {
             if tbar[k].is_none() {
                 let (e, i) = (&yd.names[k / n], &yd.names[k % n]);
@@ -236,8 +226,5 @@ pub fn guide_costs(
     Ok(EstimatedCosts {
         costs,
         policy: betas,
-        fill: fill_coef,
-        nobs: fit.nobs,
-        filled,
     })
 }

@@ -6,10 +6,10 @@
 //! ([`estimate::guide_costs`] or given coefficients) → [`crate::model::gravity`] →
 //! [`crate::output::gravity`] (its tables, written through `output` like a multi-sector run's). Entry point: [`run_gravity_scenario`].
 
-pub mod data;
-pub mod estimate;
-pub mod run;
-pub mod scenario;
+pub(crate) mod data;
+pub(crate) mod estimate;
+pub(crate) mod run;
+pub(crate) mod scenario;
 
 pub use run::{
     run_gravity_scenario, run_scenario, GravityBilateralRow, GravityEconomyRow, GravityOutcome,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// The file as written. Only these raw types derive serde.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename = "StructuralGravity", deny_unknown_fields)]
-pub struct RawScenario {
+pub(crate) struct RawScenario {
     pub name: String,
     /// CSV file, relative to the scenario file's directory.
     pub data: PathBuf,
@@ -128,6 +128,8 @@ pub enum Pairs {
 /// One counterfactual change of trade costs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+// The variant names are the scenario file's words (`ChangeTariff(...)`, `CovariateChange(...)`).
+#[allow(clippy::enum_variant_names)]
 pub enum Change {
     /// Set a cost covariate to `value` for `pairs`; costs move by `exp(β (value − z))`.
     SetCovariate {
@@ -199,7 +201,7 @@ pub enum Orientation {
 /// values). There is no `step`: the gravity solvers take full steps.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawSolver {
+pub(crate) struct RawSolver {
     #[serde(deserialize_with = "plain_option")]
     pub tolerance: Option<f64>,
     #[serde(deserialize_with = "plain_option")]

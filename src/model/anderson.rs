@@ -5,7 +5,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-pub struct Anderson {
+pub(super) struct Anderson {
     m: usize,
     dim: usize,
     xs: Vec<Vec<f64>>,
@@ -13,7 +13,7 @@ pub struct Anderson {
 }
 
 impl Anderson {
-    pub fn new(dim: usize, m: usize) -> Self {
+    pub(super) fn new(dim: usize, m: usize) -> Self {
         Anderson {
             m,
             dim,
@@ -22,13 +22,13 @@ impl Anderson {
         }
     }
 
-    pub fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.xs.clear();
         self.gs.clear();
     }
 
     /// Record `(x, G(x))` and return the next iterate.
-    pub fn step(&mut self, x: &[f64], g: &[f64]) -> Vec<f64> {
+    pub(super) fn step(&mut self, x: &[f64], g: &[f64]) -> Vec<f64> {
         self.xs.push(x.to_vec());
         self.gs.push(g.to_vec());
         if self.xs.len() > self.m + 1 {

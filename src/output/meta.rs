@@ -16,7 +16,7 @@ pub(crate) const FILE: &str = "report_meta.json";
 
 /// The metadata of the scenarios in an output directory.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ReportMeta {
+pub(crate) struct ReportMeta {
     /// The tradesim version that wrote the file.
     pub tradesim_version: String,
     /// Economies to show first in every chart and table (e.g. a batch's `focus`).
@@ -152,18 +152,18 @@ pub struct TariffPathPoint {
 }
 
 impl ReportMeta {
-    pub fn new(scenarios: Vec<ScenarioMeta>) -> Self {
+    pub(crate) fn new(scenarios: Vec<ScenarioMeta>) -> Self {
         ReportMeta {
             tradesim_version: env!("CARGO_PKG_VERSION").to_string(),
             focus: Vec::new(),
             scenarios,
         }
     }
-    pub fn to_json(&self) -> Vec<u8> {
+    pub(crate) fn to_json(&self) -> Vec<u8> {
         // Serialising plain data with string keys cannot fail.
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
-    pub fn scenario(&self, name: &str) -> Option<&ScenarioMeta> {
+    pub(crate) fn scenario(&self, name: &str) -> Option<&ScenarioMeta> {
         self.scenarios.iter().find(|s| s.name == name)
     }
 }

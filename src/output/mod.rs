@@ -16,12 +16,12 @@
 //! nothing (`report` renders what it writes).
 
 pub mod batch;
-pub mod bilateral;
+pub(crate) mod bilateral;
 pub(crate) mod finite;
 pub mod gravity;
 pub(crate) mod meta;
 pub mod staging;
-pub mod summary;
+pub(crate) mod summary;
 
 pub use bilateral::{BilateralTable, BilateralView};
 pub use staging::OutputDir;

@@ -10,7 +10,7 @@ use super::EconomyRow;
 use serde::{Deserialize, Serialize};
 
 /// The measures summarised, in output order.
-pub const MEASURES: [&str; 7] = [
+pub(crate) const MEASURES: [&str; 7] = [
     "exports_pct",
     "imports_pct",
     "real_income_pct",
@@ -21,11 +21,11 @@ pub const MEASURES: [&str; 7] = [
 ];
 
 /// The summary measure of an economy's inward FDI stock (the report draws its bands).
-pub const INWARD_FDI_PCT: &str = "inward_fdi_pct";
+pub(crate) const INWARD_FDI_PCT: &str = "inward_fdi_pct";
 
 /// The measures of one economy row, in the order of [`MEASURES`]; NaN where a measure does
 /// not apply (inward FDI of an economy without FDI data).
-pub fn measures(r: &EconomyRow) -> [f64; 7] {
+pub(crate) fn measures(r: &EconomyRow) -> [f64; 7] {
     [
         pct(r.exports, r.exports_base),
         pct(r.imports, r.imports_base),
@@ -78,7 +78,7 @@ pub struct SummaryRow {
 
 /// Fill the `compared_with` column of summary rows from the scenarios' kinds (`labels[k]` for
 /// `scenarios[k]`; `base_year` when unknown).
-pub fn label_comparisons(rows: &mut [SummaryRow], scenarios: &[String], labels: &[String]) {
+pub(crate) fn label_comparisons(rows: &mut [SummaryRow], scenarios: &[String], labels: &[String]) {
     for r in rows {
         r.compared_with = scenarios
             .iter()
@@ -90,7 +90,7 @@ pub fn label_comparisons(rows: &mut [SummaryRow], scenarios: &[String], labels: 
 
 /// Percentile of sorted values, linear interpolation between order statistics (type 7, as
 /// numpy's default and R's `quantile`).
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -102,7 +102,7 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Streaming mean and variance (Welford 1962; Chan et al. 1979 to combine parts).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Moments {
+pub(crate) struct Moments {
     pub n: u64,
     pub mean: f64,
     pub m2: f64,
@@ -111,7 +111,7 @@ pub struct Moments {
 }
 
 impl Moments {
-    pub fn push(&mut self, x: f64) {
+    pub(crate) fn push(&mut self, x: f64) {
         if self.n == 0 {
             self.min = x;
             self.max = x;
@@ -123,7 +123,8 @@ impl Moments {
         self.min = self.min.min(x);
         self.max = self.max.max(x);
     }
-    pub fn merge(&mut self, o: &Moments) {
+    #[cfg(test)]
+    pub(crate) fn merge(&mut self, o: &Moments) {
         if o.n == 0 {
             return;
         }
@@ -139,7 +140,7 @@ impl Moments {
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
     }
-    pub fn sd(&self) -> f64 {
+    pub(crate) fn sd(&self) -> f64 {
         if self.n > 1 {
             (self.m2 / (self.n - 1) as f64).sqrt()
         } else {
@@ -156,7 +157,7 @@ impl Moments {
 /// contiguous and in draw order, as in a batch's canonical order and in merged shards.
 /// [`DrawSpill::summarise`] then reads the blocks back, a chunk of groups at a time, and
 /// computes exactly what [`summarise`] computes from records held in memory.
-pub struct DrawSpill {
+pub(crate) struct DrawSpill {
     path: std::path::PathBuf,
     file: std::io::BufWriter<std::fs::File>,
     /// (scenario, draw, years of the unit) per unit, in order.
@@ -167,7 +168,10 @@ pub struct DrawSpill {
 
 impl DrawSpill {
     /// A spill file at `path` (removed when the spill is dropped) for `scenarios` scenarios.
-    pub fn create(path: &std::path::Path, scenarios: usize) -> crate::error::Result<DrawSpill> {
+    pub(crate) fn create(
+        path: &std::path::Path,
+        scenarios: usize,
+    ) -> crate::error::Result<DrawSpill> {
         let f = std::fs::File::create(path).map_err(|e| crate::error::Error::io(path, e))?;
         Ok(DrawSpill {
             path: path.to_path_buf(),
@@ -178,7 +182,7 @@ impl DrawSpill {
     }
 
     /// Append the economy rows of one unit (every year and economy of the scenario, in order).
-    pub fn push(
+    pub(crate) fn push(
         &mut self,
         scenario: usize,
         draw: u32,
@@ -209,7 +213,7 @@ impl DrawSpill {
     }
 
     /// Summarise, holding at most about `budget` bytes of values at a time.
-    pub fn summarise(
+    pub(crate) fn summarise(
         mut self,
         scenarios: &[String],
         economies: &[Vec<String>],

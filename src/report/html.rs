@@ -22,7 +22,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// The file name of the report in an output directory.
-pub const FILE: &str = "report.html";
+pub(crate) const FILE: &str = "report.html";
 
 /// At most this many economies per line chart (one colour each).
 const MAX_LINES: usize = 8;
@@ -32,14 +32,14 @@ const MAX_HEAT: usize = 25;
 /// At most this many sectors per tariff chart, so the all-sector line keeps a colour of its own.
 const MAX_SECTORS: usize = 6;
 
-pub use crate::output::summary::SummaryRow;
+pub(crate) use crate::output::summary::SummaryRow;
 
 /// Bilateral flows of the central run (draw 0) summed over sectors: (base, value).
-pub type BilateralTotals = BTreeMap<(String, i32, String, String), (f64, f64)>;
+pub(crate) type BilateralTotals = BTreeMap<(String, i32, String, String), (f64, f64)>;
 
 /// Everything the report draws.
 #[derive(Debug, Default)]
-pub struct ReportData {
+pub(crate) struct ReportData {
     /// Where the tables came from (shown in the report).
     pub source: String,
     pub meta: ReportMeta,
@@ -90,7 +90,7 @@ fn add_bilateral(t: &mut BilateralTotals, r: &BilateralRow) {
 
 impl ReportData {
     /// The report data of a run held in memory (for `tradesim run --report`).
-    pub fn from_tables(meta: ReportMeta, t: &Tables, source: &str) -> Self {
+    pub(crate) fn from_tables(meta: ReportMeta, t: &Tables, source: &str) -> Self {
         let mut bilateral = BilateralTotals::new();
         for r in t.bilateral.rows() {
             add_bilateral(&mut bilateral, &r.to_row());
@@ -113,7 +113,7 @@ impl ReportData {
 
     /// Read the tables of an output directory. `economies.csv` is required; every other file
     /// is optional and its absence is noted in the report.
-    pub fn load(dir: &Path) -> Result<Self> {
+    pub(crate) fn load(dir: &Path) -> Result<Self> {
         let econ = dir.join("economies.csv");
         if !econ.is_file() {
             return Err(Error::invalid(
@@ -214,7 +214,7 @@ impl ReportData {
     }
 
     /// Add or replace a scenario's metadata.
-    pub fn set_meta(&mut self, m: ScenarioMeta) {
+    pub(crate) fn set_meta(&mut self, m: ScenarioMeta) {
         self.meta.scenarios.retain(|s| s.name != m.name);
         self.meta.scenarios.push(m);
         self.absent.retain(|a| a != meta::FILE);
@@ -222,7 +222,7 @@ impl ReportData {
 
     /// Combine the tables of another directory (e.g. separate runs compared as options).
     /// Scenario names must differ between the two.
-    pub fn merge(&mut self, other: ReportData) -> Result<()> {
+    pub(crate) fn merge(&mut self, other: ReportData) -> Result<()> {
         let mine = self.scenarios();
         if let Some(dup) = other.scenarios().into_iter().find(|s| mine.contains(s)) {
             return Err(Error::invalid(
@@ -252,7 +252,7 @@ impl ReportData {
     }
 
     /// The scenarios in order of first appearance in `economies.csv`.
-    pub fn scenarios(&self) -> Vec<String> {
+    pub(crate) fn scenarios(&self) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for r in &self.economies {
@@ -319,7 +319,7 @@ fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 
 /// Write `report.html` into `dir`, whole or not at all.
 /// A `report.html` that tradesim did not write is never replaced.
-pub fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
+pub(crate) fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
     crate::output::staging::check_replaceable(dir, FILE)?;
     let html = render(d);
     crate::output::write_all(dir, &[(FILE, html.into_bytes())])?;
@@ -626,7 +626,7 @@ fn against(d: &ReportData, scen: &[String]) -> &'static str {
 }
 
 /// Render the report.
-pub fn render(d: &ReportData) -> String {
+pub(crate) fn render(d: &ReportData) -> String {
     let scen = d.scenarios();
     let bands = Bands::new(d);
     let mut body = String::new();

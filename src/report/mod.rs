@@ -5,7 +5,7 @@
 //!
 //! Invariant: `report` imports neither `simulate` nor rayon.
 
-pub mod html;
+pub(crate) mod html;
 pub mod svg;
 
 use crate::data::Baseline;

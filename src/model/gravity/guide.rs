@@ -64,7 +64,7 @@ fn fe_fit(
 /// book's own definitions (`outward` holds the book's `OMR = Y E_R / e^π`, `inward` its
 /// `IMR = E / (e^χ E_R)`), and how its loop ended.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GuideResults {
+pub(crate) struct GuideResults {
     pub baseline: Solution,
     pub conditional: Solution,
     pub full: Solution,
@@ -100,7 +100,7 @@ fn sd_and_absmax(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 ///
 /// `max_passes` bounds the loop (the book's stops after 3); exceeding it is an error.
 #[allow(clippy::too_many_arguments)]
-pub fn run(
+pub(crate) fn run(
     names: &[String],
     observed: &[f64],
     t_bln: &CostMatrix,

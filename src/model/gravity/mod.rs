@@ -30,8 +30,8 @@
 //! Invariants: no I/O, no randomness; every solver reports its iterations and residual and
 //! fails with an error naming the economy with the largest residual.
 
-pub mod guide;
-pub mod observed;
+pub(crate) mod guide;
+pub(crate) mod observed;
 pub mod synthetic;
 
 use crate::error::{Error, Result, Solver, Worst};

@@ -30,7 +30,7 @@ use crate::error::{Error, Result, Solver, Worst};
 
 /// How trade imbalances enter the counterfactual.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Imbalances {
+pub(crate) enum Imbalances {
     /// `E'_j = Y'_j + D_j`: the observed deficit is kept in money terms (`ge_gravity`'s
     /// default; Dekle, Eaton & Kortum 2007).
     Additive,
@@ -43,7 +43,7 @@ pub enum Imbalances {
 /// domestic sales on the diagonal, with output `Y_i = Σ_j X_ij` and expenditure
 /// `E_j = Σ_i X_ij`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ObservedFlows {
+pub(crate) struct ObservedFlows {
     names: Vec<String>,
     flows: Vec<f64>,
     output: Vec<f64>,
@@ -53,7 +53,7 @@ pub struct ObservedFlows {
 impl ObservedFlows {
     /// Checks that the matrix is square over `names`, every flow finite and non-negative and
     /// every domestic flow positive (the model needs `X_ii > 0`, as `ge_gravity` checks).
-    pub fn new(names: Vec<String>, flows: Vec<f64>) -> Result<Self> {
+    pub(crate) fn new(names: Vec<String>, flows: Vec<f64>) -> Result<Self> {
         let n = names.len();
         if n < 2 || flows.len() != n * n {
             return Err(Error::invalid(
@@ -92,18 +92,18 @@ impl ObservedFlows {
             expenditure,
         })
     }
-    pub fn names(&self) -> &[String] {
+    pub(crate) fn names(&self) -> &[String] {
         &self.names
     }
-    pub fn flows(&self) -> &[f64] {
+    pub(crate) fn flows(&self) -> &[f64] {
         &self.flows
     }
     /// `Y_i`, the row sums.
-    pub fn output(&self) -> &[f64] {
+    pub(crate) fn output(&self) -> &[f64] {
         &self.output
     }
     /// `E_j`, the column sums.
-    pub fn expenditure(&self) -> &[f64] {
+    pub(crate) fn expenditure(&self) -> &[f64] {
         &self.expenditure
     }
     fn len(&self) -> usize {
@@ -131,7 +131,7 @@ impl ObservedFlows {
 
 /// A counterfactual solved in changes relative to the observed flows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HatSolution {
+pub(crate) struct HatSolution {
     /// `ŵ_i`, the change in the factory-gate price (1 in the conditional GE).
     pub price: Vec<f64>,
     /// `P̂_j^{−θ}` (the inward resistance in the power the equations use).
@@ -150,12 +150,14 @@ pub struct HatSolution {
 }
 
 impl HatSolution {
-    /// `P̂_j = (P̂_j^{−θ})^{−1/θ}`.
-    pub fn price_index(&self, theta: f64) -> Vec<f64> {
+    /// `P̂_j = (P̂_j^{−θ})^{−1/θ}` (the unit tests check welfare with it).
+    #[cfg(test)]
+    pub(crate) fn price_index(&self, theta: f64) -> Vec<f64> {
         self.inward.iter().map(|v| v.powf(-1.0 / theta)).collect()
     }
     /// Welfare (real expenditure) `Ŵ_j = (E'_j/E_j)/P̂_j`, relative to `data`.
-    pub fn welfare(&self, data: &ObservedFlows, theta: f64) -> Vec<f64> {
+    #[cfg(test)]
+    pub(crate) fn welfare(&self, data: &ObservedFlows, theta: f64) -> Vec<f64> {
         let p = self.price_index(theta);
         (0..p.len())
             .map(|j| self.expenditure[j] / data.expenditure[j] / p[j])
@@ -168,7 +170,7 @@ impl HatSolution {
 /// `options.tolerance`. Fails naming the economy with the largest market-clearing residual,
 /// or the economy whose expenditure would turn negative (additive imbalances with a large
 /// surplus and a falling price: use [`Imbalances::Multiplicative`]).
-pub fn full_endowment(
+pub(crate) fn full_endowment(
     data: &ObservedFlows,
     change: &[f64],
     theta: f64,
@@ -306,7 +308,7 @@ pub fn full_endowment(
 
 /// The conditional GE of a cost change: output and expenditure fixed at the data, the
 /// resistances in changes solved by alternating scaling with `P̂_ref = 1` (see the module doc).
-pub fn conditional(
+pub(crate) fn conditional(
     data: &ObservedFlows,
     change: &[f64],
     reference: usize,
@@ -388,7 +390,7 @@ pub fn conditional(
 }
 
 /// Checks θ > 0 (finite).
-pub fn check_theta(theta: f64) -> Result<()> {
+pub(crate) fn check_theta(theta: f64) -> Result<()> {
     if theta.is_finite() && theta > 0.0 {
         Ok(())
     } else {
