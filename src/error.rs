@@ -8,27 +8,40 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
     /// Bad input in a data file (CSV): names the file and row.
     #[error("{path}, row {row}: {message}")]
     Data {
+        /// The data file.
         path: PathBuf,
         /// 1-based line number in the file (the header is line 1).
         row: usize,
+        /// What is wrong with the row and how to fix it.
         message: String,
     },
     /// Bad input whose location is a file as a whole or a set of values.
     #[error("{context}: {message}")]
-    Invalid { context: String, message: String },
+    Invalid {
+        /// What the values belong to (a file, a scenario and year, a fit).
+        context: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// Bad input in a scenario file: names the file, line and column, and shows the line.
     #[error("{path}:{line}:{column}: {message}{snippet}")]
     Scenario {
+        /// The scenario (or batch) file.
         path: PathBuf,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         column: usize,
+        /// What is wrong and how to fix it.
         message: String,
         /// The offending source line with a caret under the column (may be empty).
         snippet: String,
@@ -114,12 +127,14 @@ impl Error {
         }
     }
 
+    /// An I/O failure on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
         }
     }
+    /// Bad input at 1-based line `row` of the data file `path`.
     pub fn data(path: impl Into<PathBuf>, row: usize, message: impl Into<String>) -> Self {
         Error::Data {
             path: path.into(),
@@ -150,6 +165,7 @@ impl Error {
             snippet,
         }
     }
+    /// Bad values, located by `context` (a file as a whole, a scenario and year, a fit).
     pub fn invalid(context: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Invalid {
             context: context.into(),
@@ -158,6 +174,7 @@ impl Error {
     }
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A solver that stopped without meeting its tolerance (argmin's termination reasons, as
@@ -170,6 +187,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotConverged {
+    /// Which solver stopped.
     pub solver: Solver,
     /// Iterations done (sweeps, passes or rounds, as the solver counts them).
     pub iterations: usize,
@@ -291,14 +309,27 @@ pub enum Worst {
     Economy(String),
     /// One importer–exporter–sector cell.
     Cell {
+        /// The importer's code.
         importer: String,
+        /// The exporter's code.
         exporter: String,
+        /// The sector's code.
         sector: String,
     },
     /// A row of a matrix (0-based), with its label when the caller knows one.
-    Row { index: usize, label: Option<String> },
+    Row {
+        /// 0-based row.
+        index: usize,
+        /// The row's economy or name, when known.
+        label: Option<String>,
+    },
     /// A column of a matrix (0-based), with its label when the caller knows one.
-    Column { index: usize, label: Option<String> },
+    Column {
+        /// 0-based column.
+        index: usize,
+        /// The column's economy or name, when known.
+        label: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Worst {
@@ -326,6 +357,7 @@ impl std::fmt::Display for Worst {
 /// The run a solve belongs to: which scenario, batch draw and year (each when known).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {
+    /// The scenario's name.
     pub scenario: Option<String>,
     /// The batch draw (0 is the central run).
     pub draw: Option<u32>,

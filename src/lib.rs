@@ -79,7 +79,6 @@ pub mod workflow;
 // The pipeline's layers, public for the integration tests, benchmarks and fuzz targets.
 #[allow(missing_docs)]
 pub mod data;
-#[allow(missing_docs)]
 pub mod error;
 #[allow(missing_docs)]
 pub mod estimate;
