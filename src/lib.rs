@@ -95,7 +95,6 @@ pub mod policy;
 pub mod report;
 #[allow(missing_docs)]
 pub mod scenario;
-#[allow(missing_docs)]
 pub mod simulate;
 pub mod slurm;
 pub mod world;

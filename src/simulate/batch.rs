@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 /// One scenario × draw of a batch (draw 0 is the central run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unit {
+    /// The scenario's position in the batch file's `scenarios`.
     pub scenario: usize,
+    /// The draw (0: the central run).
     pub draw: u32,
 }
 
@@ -100,12 +102,15 @@ fn stopped_at(failure: UnitError, scenario: &str, draw: u32) -> Error {
     }
 }
 
+/// How a batch runs: which shard, what to do with failed draws, which bilateral tables to
+/// keep, how many units between writes.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
     /// `(k, n)`: run the k-th of n shards (1-based).
     pub shard: Option<(usize, usize)>,
     /// Record failed draws and go on (otherwise the first failure stops the batch).
     pub keep_going: bool,
+    /// Which draws' bilateral tables are written (`none`, `central`, `summary`, `all`).
     pub bilateral: BilateralMode,
     /// Units solved in parallel between writes.
     pub chunk: usize,

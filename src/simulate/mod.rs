@@ -22,6 +22,7 @@ use rayon::prelude::*;
 /// How a tariff-rate quota ended up in a year's equilibrium.
 #[derive(Debug, Clone)]
 pub struct QuotaOutcome {
+    /// The quota: product group, importer, exporter, sector and volume.
     pub cell: QuotaCell,
     /// The group's rate at the margin: in-quota, out-of-quota, or between when the quota binds.
     pub marginal_rate: f64,
@@ -29,16 +30,22 @@ pub struct QuotaOutcome {
     pub imports: f64,
     /// `imports / quota`, capped at 1 when the quota is filled.
     pub fill_rate: f64,
+    /// `in_quota`, `binding` or `out_of_quota` (MODEL.md §3).
     pub regime: &'static str,
 }
 
 /// The equilibrium of one year (and draw).
 #[derive(Debug, Clone)]
 pub struct YearOutcome {
+    /// The year solved.
     pub year: i32,
+    /// The batch draw (0: the central run, and every plain scenario run).
     pub draw: u32,
+    /// The year's equilibrium in changes against the solved base year (MODEL.md §1).
     pub equilibrium: Equilibrium,
+    /// Percent changes against what the scenario is compared with (base year or reference).
     pub comparison: Comparison,
+    /// The year's tariff-rate quotas and how each ended up.
     pub quotas: Vec<QuotaOutcome>,
     /// Rounds of the quota regime search (1 when there is no quota).
     pub quota_rounds: usize,
@@ -53,8 +60,11 @@ pub struct YearOutcome {
 /// The reference path's solve of one year.
 #[derive(Debug, Clone)]
 pub struct ReferenceYear {
+    /// The reference path's equilibrium of the year.
     pub equilibrium: Equilibrium,
+    /// Its tariff-rate quotas.
     pub quotas: Vec<QuotaOutcome>,
+    /// Rounds of its quota regime search.
     pub quota_rounds: usize,
     /// The reference's policy this year equals the scenario's (e.g. before the scenario's
     /// agreement enters into force): its equilibrium is the scenario's, not solved again.
@@ -64,12 +74,17 @@ pub struct ReferenceYear {
 /// A scenario's results: the solved baseline and the years.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
+    /// The scenario's name.
     pub scenario: String,
+    /// The year of the baseline data.
     pub base_year: i32,
+    /// The Caliendo–Parro model built from the baseline (shares, elasticities, input-output).
     pub model: Model,
     /// The data-year tariffs and depth effects.
     pub base_policy: YearPolicy,
+    /// The solved base year (the data's own tariffs: every change 1 to the tolerance).
     pub baseline: Equilibrium,
+    /// The solved years, in order.
     pub years: Vec<YearOutcome>,
     /// `base_year` or `reference` ([`crate::scenario::ComparedWith::kind`]).
     pub compared_with: &'static str,
