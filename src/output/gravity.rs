@@ -242,8 +242,8 @@ pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut ryu::Buffer, v: 
 
 /// Whether the exact decimal expansion of `v` may have at most 18 significant digits, so that
 /// two shortest round-trip candidates could be exactly equally close to it. `v = m·2^e` with
-/// `m` odd: for `e ≥ 0` a whole number (all counted as possible ties), for `e < 0` the expansion's digits are those of `m·5^(−e)`, more than 18 once
-/// `−e ≥ 26` (`5^26 > 10^18`).
+/// `m` odd: for `e ≥ 0` a whole number (all counted as possible ties); for `e < 0` the
+/// expansion's digits are those of `m·5^(−e)`, more than 18 once `−e ≥ 26` (`5^26 > 10^18`).
 fn may_tie(v: f64) -> bool {
     let bits = v.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i64;
