@@ -77,7 +77,6 @@
 pub mod workflow;
 
 // The pipeline's layers, public for the integration tests, benchmarks and fuzz targets.
-#[allow(missing_docs)]
 pub mod data;
 pub mod error;
 #[allow(missing_docs)]
@@ -87,11 +86,9 @@ pub mod gravity;
 pub mod invest;
 #[allow(missing_docs)]
 pub mod model;
-#[allow(missing_docs)]
 pub mod output;
 #[allow(missing_docs)]
 pub mod policy;
-#[allow(missing_docs)]
 pub mod report;
 #[allow(missing_docs)]
 pub mod scenario;

@@ -33,10 +33,10 @@ pub struct Sector {
 /// (`../shared/data/cp2015/theta.csv`); below 0.1 a tariff barely moves trade shares while the
 /// welfare formulas divide by θ, and above 100 a sector's trade collapses onto its cheapest
 /// supplier and price indices overflow.
-pub const THETA_RANGE: (f64, f64) = (0.1, 100.0);
+pub(crate) const THETA_RANGE: (f64, f64) = (0.1, 100.0);
 
 /// Why `theta` is not an acceptable trade elasticity, if it is not.
-pub fn check_theta(theta: f64) -> std::result::Result<(), String> {
+pub(crate) fn check_theta(theta: f64) -> std::result::Result<(), String> {
     let (lo, hi) = THETA_RANGE;
     if theta.is_finite() && (lo..=hi).contains(&theta) {
         Ok(())
@@ -57,7 +57,7 @@ pub struct Cube {
 }
 
 impl Cube {
-    pub fn zeros(sectors: usize, economies: usize) -> Self {
+    pub(crate) fn zeros(sectors: usize, economies: usize) -> Self {
         Cube {
             sectors,
             economies,
@@ -65,7 +65,7 @@ impl Cube {
         }
     }
     #[inline]
-    pub fn idx(&self, j: usize, n: usize, i: usize) -> usize {
+    pub(crate) fn idx(&self, j: usize, n: usize, i: usize) -> usize {
         (j * self.economies + n) * self.economies + i
     }
     #[inline]
@@ -78,7 +78,7 @@ impl Cube {
         self.data[k] = v;
     }
     /// The importer-by-exporter block of sector `j`.
-    pub fn sector(&self, j: usize) -> &[f64] {
+    pub(crate) fn sector(&self, j: usize) -> &[f64] {
         let s = self.economies * self.economies;
         &self.data[j * s..(j + 1) * s]
     }
@@ -281,7 +281,7 @@ impl Baseline {
         self.va_share.iter().any(|&g| g < 1.0 - 1e-12)
     }
     /// Drop the input-output links: `γ_n^j = 1`, `γ_n^{k,j} = 0`, value added = gross output.
-    pub fn without_input_output(&self) -> Baseline {
+    pub(crate) fn without_input_output(&self) -> Baseline {
         let mut b = self.clone();
         b.va_share.iter_mut().for_each(|g| *g = 1.0);
         b.io_share.iter_mut().for_each(|g| *g = 0.0);
@@ -296,7 +296,7 @@ impl Baseline {
     }
 
     /// Gross output `Y_i^j = Σ_n M_ni^j`, `[i*J + j]`.
-    pub fn gross_output(&self) -> Vec<f64> {
+    pub(crate) fn gross_output(&self) -> Vec<f64> {
         let (nn, jj) = (self.n_economies(), self.n_sectors());
         let mut y = vec![0.0; nn * jj];
         for j in 0..jj {
@@ -310,7 +310,7 @@ impl Baseline {
     }
 
     /// Expenditure `X_n^j = Σ_i M_ni^j (1+τ_ni^j)` under the tariffs `tau`, `[n*J + j]`.
-    pub fn expenditure(&self, tau: &Cube) -> Vec<f64> {
+    pub(crate) fn expenditure(&self, tau: &Cube) -> Vec<f64> {
         let (nn, jj) = (self.n_economies(), self.n_sectors());
         let mut x = vec![0.0; nn * jj];
         for j in 0..jj {
@@ -328,12 +328,12 @@ impl Baseline {
         exports_of(&self.flows)
     }
     /// Total imports (foreign purchases at factory prices) per economy.
-    pub fn imports(&self) -> Vec<f64> {
+    pub(crate) fn imports(&self) -> Vec<f64> {
         imports_of(&self.flows)
     }
 
     /// Check the invariants every solver relies on; used by every loader.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let (nn, jj) = (self.n_economies(), self.n_sectors());
         let ctx = format!("baseline {}", self.name);
         for s in &self.sectors {
@@ -462,7 +462,7 @@ pub fn imports_of(flows: &Cube) -> Vec<f64> {
 
 /// Final-demand shares implied by the flows when none are given:
 /// `α_n^j ∝ max(0, X_n^j − Σ_k γ_n^{j,k} Y_n^k)` (expenditure not used as intermediate input).
-pub fn derived_final_shares(b: &Baseline) -> Vec<f64> {
+pub(crate) fn derived_final_shares(b: &Baseline) -> Vec<f64> {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let x = b.expenditure(&b.tariffs);
     let y = b.gross_output();

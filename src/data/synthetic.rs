@@ -139,7 +139,7 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
 /// country file `country_codes_SYNTHETIC.csv` (economies `C001`…`C200`), a region map
 /// `regions_SYNTHETIC.csv` (C001…C010 their own regions, the rest ROW) and domestic sales
 /// `domestic_SYNTHETIC.csv` for `sectors`. Deterministic in `seed`; `progress` counts rows.
-pub fn baci_year(
+pub(crate) fn baci_year(
     dir: &std::path::Path,
     rows: u64,
     seed: u64,

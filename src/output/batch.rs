@@ -50,7 +50,7 @@ impl std::str::FromStr for BilateralMode {
 
 /// What a batch (or shard) directory holds, for `merge`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub batch: String,
     /// The version of tradesim that wrote the directory.
     #[serde(default)]
@@ -90,7 +90,7 @@ pub struct FailureRow {
 
 /// A row of `bilateral_summary.csv`.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct BilateralSummaryRow {
+pub(crate) struct BilateralSummaryRow {
     pub scenario: String,
     pub year: i32,
     pub exporter: String,
@@ -303,7 +303,7 @@ fn stale_shards(manifests: &[(PathBuf, Manifest)]) -> Vec<Rerun> {
 /// is the directory of shard k. A shard must be rerun when its directory holds no finished
 /// output (it failed, was cancelled, or is still running), when it holds another shard or
 /// batch, or when it was run on other inputs than the rest ([`stale_shards`]).
-pub fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
+pub(crate) fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
     let n = dirs.len();
     let mut rerun = Vec::new();
     let mut done = Vec::new();
@@ -335,7 +335,7 @@ pub fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
 }
 
 /// The shard numbers, compactly: `1-3,5`.
-pub fn shard_list(shards: &[usize]) -> String {
+pub(crate) fn shard_list(shards: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < shards.len() {
@@ -356,7 +356,7 @@ pub fn shard_list(shards: &[usize]) -> String {
 /// Merge shard directories into `out`: the same files a single run of the whole batch writes.
 /// Refuses shards of different batches or runs, a shard missing or given twice, and shards
 /// run on different inputs (naming the shard, the input and the fix).
-pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
+pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     if dirs.is_empty() {
         return Err(Error::invalid(
             "merge",

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 /// One year of the table: the flows compared (`value_base`) and the year's (`value`).
 #[derive(Debug, Clone)]
-pub struct BilateralYear {
+pub(crate) struct BilateralYear {
     pub year: i32,
     pub draw: u32,
     /// `X_ni^j` of the comparison: the solved base year, or the reference path's same year.
@@ -29,7 +29,7 @@ pub struct BilateralYear {
 
 /// The labels every row of the arrays shares.
 #[derive(Debug, Clone, Default)]
-pub struct BilateralLabels {
+pub(crate) struct BilateralLabels {
     pub scenario: String,
     /// `base_year` or `reference` (see [`super::EconomyRow::compared_with`]).
     pub compared_with: String,
@@ -67,7 +67,7 @@ pub struct BilateralView<'a> {
 
 impl BilateralView<'_> {
     /// The row with owned strings.
-    pub fn to_row(&self) -> BilateralRow {
+    pub(crate) fn to_row(&self) -> BilateralRow {
         BilateralRow {
             scenario: self.scenario.to_string(),
             year: self.year,
@@ -117,7 +117,7 @@ fn has_row(v0: f64, v1: f64) -> bool {
 
 impl BilateralTable {
     /// An empty table whose years will be labelled with `labels`.
-    pub fn of_flows(labels: BilateralLabels) -> Self {
+    pub(crate) fn of_flows(labels: BilateralLabels) -> Self {
         BilateralTable {
             labels,
             ..BilateralTable::default()
@@ -125,12 +125,12 @@ impl BilateralTable {
     }
 
     /// Add a year's rows (after those already held).
-    pub fn push_year(&mut self, year: BilateralYear) {
+    pub(crate) fn push_year(&mut self, year: BilateralYear) {
         self.years.push(year);
     }
 
     /// Every row, in file order.
-    pub fn rows(&self) -> impl Iterator<Item = BilateralView<'_>> + '_ {
+    pub(crate) fn rows(&self) -> impl Iterator<Item = BilateralView<'_>> + '_ {
         self.rows
             .iter()
             .map(BilateralView::from)
@@ -164,14 +164,9 @@ impl BilateralTable {
             })
     }
 
-    /// Whether the table has no row.
-    pub fn is_empty(&self) -> bool {
-        self.rows().next().is_none()
-    }
-
     /// [`super::finite::check_rows`] for this table: the first row with a NaN or infinity, by
     /// its 1-based row number.
-    pub fn check_finite(&self) -> Result<()> {
+    pub(crate) fn check_finite(&self) -> Result<()> {
         let finite = |r: &BilateralView| {
             r.value_base.is_finite() && r.value.is_finite() && r.change_pct.is_finite()
         };
@@ -184,7 +179,7 @@ impl BilateralTable {
     /// The table as CSV bytes: the header, the rows held one by one (serde, as
     /// [`super::to_csv`]), then the arrays' rows written field by field in blocks of one year
     /// and sector, formatted on all cores and joined in order.
-    pub fn csv(&self) -> Result<Vec<u8>> {
+    pub(crate) fn csv(&self) -> Result<Vec<u8>> {
         let head = if self.rows.is_empty() {
             super::to_csv::<BilateralRow>(&[])?
         } else {

@@ -24,7 +24,7 @@ pub mod staging;
 pub(crate) mod summary;
 
 pub use bilateral::{BilateralTable, BilateralView};
-pub use staging::OutputDir;
+pub(crate) use staging::OutputDir;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -151,12 +151,12 @@ pub struct SolverRow {
 }
 
 /// The stage of a solve in `solver.csv`.
-pub const STAGE_BASELINE: &str = "baseline";
+pub(crate) const STAGE_BASELINE: &str = "baseline";
 /// The stage of a solve of one year of the scenario.
-pub const STAGE_YEAR: &str = "year";
+pub(crate) const STAGE_YEAR: &str = "year";
 /// The stage of a solve of one year of the reference path the scenario is compared with
 /// (written only when the reference's policy differs from the scenario's in that year).
-pub const STAGE_REFERENCE: &str = "reference";
+pub(crate) const STAGE_REFERENCE: &str = "reference";
 
 /// A `year` of `solver.csv`: a number, or the `2014 (baseline)` of files written before the
 /// `stage` column.
@@ -194,7 +194,7 @@ pub(crate) fn pct(new: f64, base: f64) -> f64 {
 }
 
 /// The CSV header of a row type: the field names serde gives its default value.
-pub fn csv_header<R: Serialize + Default>() -> Vec<String> {
+pub(crate) fn csv_header<R: Serialize + Default>() -> Vec<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.serialize(R::default());
     let text = w.into_inner().unwrap_or_default();
@@ -210,7 +210,7 @@ pub fn csv_header<R: Serialize + Default>() -> Vec<String> {
 }
 
 /// Serialise rows to CSV text; with no rows, the header alone.
-pub fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
+pub(crate) fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if rows.is_empty() {
         w.write_record(csv_header::<R>())
@@ -244,7 +244,7 @@ pub(crate) fn csv_blocks(
 
 /// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
 /// first, and only when all are written are they renamed into place.
-pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+pub(crate) fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let pid = std::process::id();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -272,12 +272,12 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
 }
 
 /// Serialise rows to a JSON array of objects (the CSV's rows; non-finite numbers become `null`).
-pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
+pub(crate) fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
     serde_json::to_vec(rows).map_err(|e| Error::invalid("JSON output", e.to_string()))
 }
 
 /// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
-pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     finite::check_rows("economies.csv", &t.economies)?;
     t.bilateral.check_finite()?;
     finite::check_rows("tariffs.csv", &t.tariffs)?;

@@ -33,7 +33,7 @@ use std::sync::Mutex;
 
 /// The marker file in every output directory tradesim commits: its first line says what the
 /// directory is, the other lines name the files tradesim wrote there (sorted).
-pub const MARKER: &str = ".tradesim-output";
+pub(crate) const MARKER: &str = ".tradesim-output";
 
 const MARKER_HEADER: &str =
     "# tradesim output directory; the files tradesim wrote here (--force replaces only these):";
@@ -133,7 +133,7 @@ fn marker_text(files: &BTreeSet<String>) -> String {
 /// Add `names` to the marker of a tradesim output directory (for files written into it
 /// later, such as `tradesim report`'s `report.html`); a directory without a marker is left
 /// as it is.
-pub fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
+pub(crate) fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
     if let Some(mut files) = marker_files(dir)? {
         files.extend(names.iter().map(|n| n.to_string()));
         let p = dir.join(MARKER);
@@ -143,7 +143,7 @@ pub fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
 }
 
 /// Refuse to write the single file `path` over an existing one unless `force`.
-pub fn check_new_file(path: &Path, force: bool) -> Result<()> {
+pub(crate) fn check_new_file(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
         return Err(Error::invalid(
             path.display().to_string(),
@@ -161,7 +161,7 @@ pub fn check_new_file(path: &Path, force: bool) -> Result<()> {
 
 /// Refuse to replace `dir/name` when it exists and tradesim did not write it (it is not in
 /// the directory's marker).
-pub fn check_replaceable(dir: &Path, name: &str) -> Result<()> {
+pub(crate) fn check_replaceable(dir: &Path, name: &str) -> Result<()> {
     let p = dir.join(name);
     if !p.exists() {
         return Ok(());
@@ -369,7 +369,7 @@ impl OutputDir {
     /// one that another live run is writing, a non-empty one without `force`, and with `force`
     /// anything but a tradesim output directory holding only its own files. Creates the parent
     /// and the staging directory and removes staging left by killed runs.
-    pub fn begin(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir> {
+    pub(crate) fn begin(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir> {
         // `.`, `..` or `dir/..` name the directory they resolve to.
         let resolved;
         let dest = if dest.file_name().is_none() {
@@ -422,30 +422,30 @@ impl OutputDir {
     }
 
     /// Where to write the file `name` now.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.staging.join(name)
     }
 
     /// Write a whole file.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let p = self.path(name);
         std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))
     }
 
     /// The staging directory (for writers that take a directory).
-    pub fn staging_dir(&self) -> &Path {
+    pub(crate) fn staging_dir(&self) -> &Path {
         &self.staging
     }
 
     /// The destination.
-    pub fn dest(&self) -> &Path {
+    pub(crate) fn dest(&self) -> &Path {
         &self.dest
     }
 
     /// Put the staged files in place, with the marker listing them. The destination is
     /// examined again first: if anything appeared in it since [`OutputDir::begin`], nothing is
     /// replaced and the error says what.
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         let written = entries(&self.staging)?;
         self.write(MARKER, marker_text(&written).as_bytes())?;
         let changed = |what: String| {
