@@ -812,7 +812,7 @@ pub(crate) fn write(b: &Baseline, dir: &Path) -> Result<()> {
                 for (j, s) in b.sectors.iter().enumerate() {
                     writeln!(w, "{},{},VA,{}", e.code, s.code, b.va_share[n * jj + j])?;
                     for (k, input) in b.sectors.iter().enumerate() {
-                        let g = b.io_share[(n * jj + k) * jj + j];
+                        let g = b.io_share(n, k, j);
                         if g != 0.0 {
                             writeln!(w, "{},{},{},{g}", e.code, s.code, input.code)?;
                         }

@@ -9,7 +9,8 @@
 //! end, so an interrupted or failed batch leaves no partial table.
 
 use super::staging::OutputDir;
-use super::summary::{DrawSpill, SummaryRow};
+use super::summary::DrawSpill;
+pub use super::summary::SummaryRow;
 use super::{csv_header, to_csv, EconomyRow};
 use crate::error::{Error, Result};
 use crate::scenario::inputs::InputFile;
@@ -80,11 +81,15 @@ pub(crate) struct Manifest {
     pub bilateral: String,
 }
 
-/// A row of `failures.csv`.
+/// A row of `failures.csv`: a draw of a scenario that did not solve (the batch goes on with
+/// the others; `summary.csv` counts it in `failed`).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct FailureRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// The draw that failed (0: the central run).
     pub draw: u32,
+    /// The error, as the command line prints it (what failed, where, how to fix it).
     pub reason: String,
 }
 
@@ -147,12 +152,18 @@ impl<R: Serialize + Default> Staged<R> {
     }
 }
 
-/// What a finished batch reports.
+/// What a finished batch (or a merge of its shards) reports.
 #[derive(Debug)]
 pub struct BatchReport {
+    /// Count of units (scenario × draw) run: this shard's, or the whole batch's for a batch
+    /// run whole or merged.
     pub units: usize,
+    /// The draws that failed, the rows of `failures.csv`.
     pub failed: Vec<FailureRow>,
+    /// The rows of `summary.csv`: percentiles over draws per scenario, year, economy and
+    /// measure.
     pub summary: Vec<SummaryRow>,
+    /// The names of the files written into the output directory.
     pub files: Vec<String>,
 }
 
@@ -161,7 +172,10 @@ pub struct BatchReport {
 pub struct Rerun {
     /// The shard number (1-based).
     pub shard: usize,
+    /// The shard's output directory, as given to the merge.
     pub dir: PathBuf,
+    /// Why: its directory holds no finished output (the shard failed, was cancelled or is still
+    /// running), holds another shard or batch, or was run on other inputs than the rest.
     pub reason: String,
 }
 

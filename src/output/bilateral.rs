@@ -53,15 +53,26 @@ pub struct BilateralTable {
 /// serialises to the same CSV and JSON.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct BilateralView<'a> {
+    /// [`BilateralRow::scenario`]: the scenario's name.
     pub scenario: &'a str,
+    /// [`BilateralRow::year`]: calendar year.
     pub year: i32,
+    /// [`BilateralRow::draw`]: 0 for the central run, 1, 2, … for Monte Carlo draws.
     pub draw: u32,
+    /// [`BilateralRow::exporter`]: economy code of the origin `i`.
     pub exporter: &'a str,
+    /// [`BilateralRow::importer`]: economy code of the destination `n`.
     pub importer: &'a str,
+    /// [`BilateralRow::sector`]: sector code of the baseline.
     pub sector: &'a str,
+    /// [`BilateralRow::value_base`]: money, the flow `M_ni^j` at factory prices in the
+    /// comparison.
     pub value_base: f64,
+    /// [`BilateralRow::value`]: money, the flow `M_ni^j` at factory prices in the year.
     pub value: f64,
+    /// [`BilateralRow::change_pct`]: percent change of the flow.
     pub change_pct: f64,
+    /// [`BilateralRow::compared_with`]: `base_year` or `reference`.
     pub compared_with: &'a str,
 }
 

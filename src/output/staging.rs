@@ -35,6 +35,8 @@ use std::sync::Mutex;
 /// directory is, the other lines name the files tradesim wrote there (sorted).
 pub(crate) const MARKER: &str = ".tradesim-output";
 
+// The marker file is written into the output directory, so its bytes are output (a user reads
+// it beside the files, and reruns from the command line): it keeps naming the flag.
 const MARKER_HEADER: &str =
     "# tradesim output directory; the files tradesim wrote here (--force replaces only these):";
 
@@ -79,7 +81,7 @@ fn split_dest(dest: &Path) -> Result<(PathBuf, String)> {
         .ok_or_else(|| {
             Error::invalid(
                 dest.display().to_string(),
-                "the output directory needs a name (not `/`); choose another --out",
+                "the output directory needs a name (not `/`); choose another `out`",
             )
         })?
         .to_string_lossy()
@@ -147,7 +149,7 @@ pub(crate) fn check_new_file(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
         return Err(Error::invalid(
             path.display().to_string(),
-            "exists; choose another file name or pass --force to replace it",
+            "exists; choose another file name or pass `force` to replace it",
         ));
     }
     if path.is_dir() {
@@ -222,7 +224,7 @@ fn check_inputs(dest: &Path, inputs: &[PathBuf]) -> Result<()> {
             return Err(Error::invalid(
                 dest.display().to_string(),
                 format!(
-                    "the output directory {what} an input of this run; writing there would replace it. Choose an --out outside the scenario's files, its baseline and the other inputs"
+                    "the output directory {what} an input of this run; writing there would replace it. Choose an `out` outside the scenario's files, its baseline and the other inputs"
                 ),
             ));
         }
@@ -285,7 +287,7 @@ fn take_claim(claim: &Path, dest: &Path) -> Result<()> {
                     return Err(Error::invalid(
                         dest.display().to_string(),
                         format!(
-                            "another tradesim run (process {}) is writing this output directory; wait for it to finish or choose another --out",
+                            "another tradesim run (process {}) is writing this output directory; wait for it to finish or choose another `out`",
                             holder.map_or(own, |(pid, _)| pid)
                         ),
                     ));
@@ -310,7 +312,7 @@ fn examine(dest: &Path, force: bool) -> Result<Found> {
     if !dest.is_dir() {
         return Err(Error::invalid(
             dest.display().to_string(),
-            "exists and is not a directory; choose another --out",
+            "exists and is not a directory; choose another `out`",
         ));
     }
     let present = entries(dest)?;
@@ -320,14 +322,14 @@ fn examine(dest: &Path, force: bool) -> Result<Found> {
     if !force {
         return Err(Error::invalid(
             dest.display().to_string(),
-            "the output directory exists and is not empty; choose another --out or pass --force to replace it",
+            "the output directory exists and is not empty; choose another `out` or pass `force` to replace it",
         ));
     }
     let Some(listed) = marker_files(dest)? else {
         return Err(Error::invalid(
             dest.display().to_string(),
             format!(
-                "this directory was not written by tradesim (it has no {MARKER} marker), so --force does not replace it; choose another --out, or move its contents away yourself"
+                "this directory was not written by tradesim (it has no {MARKER} marker), so `force` does not replace it; choose another `out`, or move its contents away yourself"
             ),
         ));
     };
@@ -336,7 +338,7 @@ fn examine(dest: &Path, force: bool) -> Result<Found> {
         return Err(Error::invalid(
             dest.display().to_string(),
             format!(
-                "holds files tradesim did not write ({}); --force replaces only tradesim's own files, so nothing was touched. Move them away or choose another --out",
+                "holds files tradesim did not write ({}); `force` replaces only tradesim's own files, so nothing was touched. Move them away or choose another `out`",
                 foreign.join(", ")
             ),
         ));
@@ -451,7 +453,7 @@ impl OutputDir {
         let changed = |what: String| {
             Error::invalid(
                 self.dest.display().to_string(),
-                format!("{what} while this run was going, so nothing was written or replaced; look at what is there and run again with another --out"),
+                format!("{what} while this run was going, so nothing was written or replaced; look at what is there and run again with another `out`"),
             )
         };
         let aside = match &self.found {
@@ -552,7 +554,7 @@ mod tests {
         assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"1");
         assert_eq!(names(&dest), [MARKER, "a.csv"]);
         let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
-        assert!(e.contains("--force"), "{e}");
+        assert!(e.contains("pass `force`"), "{e}");
         let o = OutputDir::begin(&dest, true, &[]).unwrap();
         o.write("b.csv", b"2").unwrap();
         o.commit().unwrap();

@@ -153,6 +153,8 @@ pub(crate) fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String
     };
     let hidden: Vec<usize> = (0..s.agreements.len()).filter(|&k| !shown(k)).collect();
     if !hidden.is_empty() {
+        // The terminal summary is golden output that the CLI prints to its user, so it names
+        // the flag (`--all`) that shows the hidden agreements, not the `all` argument.
         let _ = writeln!(
             out,
             "{} agreement(s) from {} are not shown: the same in this scenario as in what it is compared with (the base-year data of {}, or the reference path); --all shows them",

@@ -207,8 +207,12 @@ pub(crate) fn fmt_num(v: f64, decimals: usize) -> String {
 /// A line series: points `(x, y)` (x is usually a year) and an optional band `(x, lo, hi)`.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
+    /// The legend's label.
     pub name: String,
+    /// The line's points `(x, y)`, in the order drawn; non-finite values are left out.
     pub points: Vec<(f64, f64)>,
+    /// A shaded band `(x, lo, hi)` around the line (e.g. the 5th and 95th percentiles over a
+    /// batch's draws); empty for none.
     pub band: Vec<(f64, f64, f64)>,
     /// Draw thicker (an aggregate line).
     pub emphasis: bool,
@@ -219,9 +223,13 @@ pub struct Series {
 /// A line chart over years.
 #[derive(Debug, Clone, Default)]
 pub struct LineChart {
+    /// The chart's title, shown above it and as the SVG's `<title>` (its accessible name).
     pub title: String,
+    /// The label of the x axis (e.g. "year").
     pub x_label: String,
+    /// The label of the y axis, with its unit (e.g. "% change against the base year").
     pub y_label: String,
+    /// The lines, drawn in order with the report's palette and dashes.
     pub series: Vec<Series>,
     /// Draw a line at y = 0.
     pub zero_line: bool,
