@@ -1,6 +1,6 @@
 //! Batch outputs: the tables only a batch writes (`failures.csv`, `bilateral_summary.csv`,
 //! `manifest.json`), the CSV files streamed into the staging directory while the batch runs
-//! ([`Staged`]), and `merge`, which combines shard outputs into the files a single run writes.
+//! (`Staged`), and `merge`, which combines shard outputs into the files a single run writes.
 //! The batch loop itself is [`crate::simulate::batch::run_batch`].
 //!
 //! Files: `economies.csv`, `solver.csv`, `failures.csv`, `quotas.csv` (per draw), `bilateral.csv`

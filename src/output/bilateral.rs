@@ -78,7 +78,7 @@ pub struct BilateralView<'a> {
 
 impl BilateralView<'_> {
     /// The row with owned strings.
-    pub(crate) fn to_row(&self) -> BilateralRow {
+    pub(crate) fn to_row(self) -> BilateralRow {
         BilateralRow {
             scenario: self.scenario.to_string(),
             year: self.year,

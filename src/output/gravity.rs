@@ -2,7 +2,7 @@
 //! `bilateral.csv` (the model's own columns: resistances, real GDP, conditional GE), their JSON
 //! twins, `report_meta.json`'s entry, and the common rows ([`EconomyRow`], [`BilateralRow`])
 //! the HTML report draws, whether from memory (`run --report`) or read back from the files
-//! ([`EconomyRecord`], `tradesim report`).
+//! (`EconomyRecord`, `tradesim report`).
 
 use super::bilateral::csv_field;
 use super::meta::{BaselineMeta, ComparedWithMeta, ElasticityMeta, ScenarioMeta, SolverMeta};

@@ -2,15 +2,15 @@
 //!
 //! - the rows of every table (`economies.csv`, `bilateral.csv`, `tariffs.csv`, `quotas.csv`,
 //!   `solver.csv`, `investment.csv`; batches add [`batch`]'s `failures.csv`,
-//!   `bilateral_summary.csv`, `manifest.json` and [`summary`]'s `summary.csv`; the structural
+//!   `bilateral_summary.csv`, `manifest.json` and `summary`'s `summary.csv`; the structural
 //!   gravity model's rows are in [`gravity`]), serde `Serialize` and `Deserialize`, so the
 //!   report reads back what a run wrote;
-//! - CSV and JSON writing ([`to_csv`], [`to_json`], [`table_files`]), after [`finite`]'s check
+//! - CSV and JSON writing (`to_csv`, `to_json`, `table_files`), after `finite`'s check
 //!   that no number is NaN or infinite;
 //! - [`staging::OutputDir`]: whole-or-nothing output directories (claim lock, staging, marker,
 //!   `--force` rules);
-//! - `report_meta.json` ([`meta`]), summaries over draws ([`summary`]), and the merge of batch
-//!   shards ([`batch::merge`]).
+//! - `report_meta.json` (`meta`), summaries over draws (`summary`), and the merge of batch
+//!   shards (`batch::merge`).
 //!
 //! Invariant: this module solves nothing (it imports neither `simulate` nor `model`) and draws
 //! nothing (`report` renders what it writes).
@@ -209,7 +209,8 @@ pub struct QuotaRow {
 pub struct SolverRow {
     /// The scenario's name.
     pub scenario: String,
-    /// [`STAGE_BASELINE`], [`STAGE_YEAR`] or [`STAGE_REFERENCE`].
+    /// `baseline` (the solve of the base-year data), `year` (a year of the scenario) or
+    /// `reference` (the same year of the reference path it is compared with).
     ///
     /// Files written before the `stage` column said `2014 (baseline)` in `year`; they read as
     /// stage `baseline`, year 2014.

@@ -14,7 +14,7 @@
 //!   run's inputs (its scenario files, baseline directory, batch file, shard directories) is
 //!   refused, with or without `--force`.
 //! - **`--force` replaces only tradesim's own output.** Every committed directory carries a
-//!   marker, [`MARKER`], listing the files tradesim wrote. Without `force` a non-empty
+//!   marker, `MARKER`, listing the files tradesim wrote. Without `force` a non-empty
 //!   destination is refused. With `force` it is replaced only if it has the marker and holds
 //!   nothing but the files the marker lists; anything else in it (a user's notes, a file
 //!   created there during the run) makes the run refuse and leaves the directory untouched.

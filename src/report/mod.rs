@@ -1,5 +1,5 @@
-//! Rendering only: the terminal text of a run ([`summary`]), of `check` ([`policy_summary`])
-//! and of a batch ([`comparison_table`]), and the self-contained HTML report ([`html`], with
+//! Rendering only: the terminal text of a run (`summary`), of `check` (`policy_summary`)
+//! and of a batch (`comparison_table`), and the self-contained HTML report (`html`, with
 //! its hand-written SVG charts in [`svg`]). Everything here reads the tables of
 //! [`crate::output`] (in memory or from a directory); nothing here solves or writes tables.
 //!
