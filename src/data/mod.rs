@@ -28,8 +28,9 @@ pub struct Sector {
     pub code: String,
     /// The sector's name, for reports.
     pub name: String,
-    /// The trade elasticity θ^j (> 0, within 0.1 to 100): a 1% rise in a supplier's delivered
-    /// cost lowers its share of the sector's purchases by about θ^j percent (MODEL.md §1).
+    /// The trade elasticity θ^j (within 0.1 to 100): a 1% rise in a small supplier's delivered
+    /// cost lowers its share of the sector's purchases by about θ^j percent, as
+    /// `π'_ni^j = π_ni^j (κ̂_ni^j ĉ_i^j / P̂_n^j)^{-θ^j}` (MODEL.md §1).
     pub theta: f64,
     /// Whether the sector trades across borders; a non-traded sector has only domestic flows
     /// (`sectors.csv`'s optional `traded`, default `true`).
