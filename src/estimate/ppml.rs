@@ -269,7 +269,7 @@ fn restrict(mut f: Factor, keep: &[bool]) -> Factor {
 }
 
 /// The estimation sample: every column the fit needs, on the rows that enter it.
-pub struct Design {
+pub(crate) struct Design {
     /// Outcome `y`.
     pub y: Vec<f64>,
     /// Regressors `X`, one vector per column (an intercept when there is no fixed effect).
@@ -290,7 +290,7 @@ pub struct Design {
 
 impl Design {
     /// Step 1: reads the formula's columns from `ds` on the rows the subset filter keeps.
-    pub fn build(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<Design> {
+    pub(crate) fn build(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<Design> {
         let n_all = ds.nrows();
         let mask = match &opts.subset {
             Some(f) => ds.filter_mask(f)?,
@@ -351,7 +351,7 @@ impl Design {
 
     /// The observations where `keep` holds, factors recoded to the levels that remain. Every
     /// column is compacted in place (no second copy of the sample).
-    pub fn restrict(mut self, keep: &[bool]) -> Design {
+    pub(crate) fn restrict(mut self, keep: &[bool]) -> Design {
         if keep.iter().all(|&k| k) {
             return self;
         }
@@ -375,7 +375,7 @@ impl Design {
     }
 
     /// Number of observations.
-    pub fn nobs(&self) -> usize {
+    pub(crate) fn nobs(&self) -> usize {
         self.y.len()
     }
 }
@@ -454,7 +454,7 @@ fn factors(
 /// Step 2: drops separated observations (all-zero fixed-effect levels, then — with
 /// `opts.relu` — the iterative rectifier) and, on request, singletons. Returns the remaining
 /// sample and what was dropped.
-pub fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, SeparationReport)> {
+pub(crate) fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, SeparationReport)> {
     let mut report = SeparationReport::default();
     let mut keep = vec![true; design.nobs()];
     separation::fixed_effect_check(
@@ -500,7 +500,7 @@ pub fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, Separatio
 }
 
 /// Poisson deviance `2 Σ [y log(y/μ) − (y − μ)]`.
-pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
+pub(crate) fn deviance(y: &[f64], mu: &[f64]) -> f64 {
     // Fixed-size chunks summed in order: the result does not depend on the thread count.
     const CHUNK: usize = 1 << 16;
     let parts: Vec<f64> = y
@@ -600,7 +600,7 @@ fn non_collinear(x_raw: &[&[f64]], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Ve
 }
 
 /// The last IRLS step and what the variance and the fixed effects need from it.
-pub struct IrlsSolution {
+pub(crate) struct IrlsSolution {
     /// Indices (into [`Design::x`]) of the regressors kept (not collinear).
     pub active: Vec<usize>,
     /// `β`, aligned with `active`.
@@ -651,7 +651,7 @@ fn inner_tolerance(last_crit: f64, target: f64) -> f64 {
 /// the step's weights are the last step's means), the demeaned columns `z̃, X̃` (their residual
 /// `z̃ − X̃β` formed in place), and the demeaning's scratch. `η` is never stored: the new
 /// `η = z − (z̃ − X̃β) + o` is formed row by row where `μ = exp(η)` and the next `z` need it.
-pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
+pub(crate) fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
     use super::demean::DemeanScratch;
     let n = d.nobs();
     let (y, offset, factors, names) = (&d.y, &d.offset, &d.factors, &d.names);
@@ -838,7 +838,10 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
 /// Step 5: the fixed effects `α = α_z − Σ_j β_j α_xj` (the projection is linear), normalised so
 /// that in every dimension after the first the first level is zero, the first dimension
 /// absorbing the shift. Returns the flattened coefficients and the offset of each dimension.
-pub fn recover_fixed_effects(factors: &[Factor], sol: &IrlsSolution) -> (Vec<f64>, Vec<usize>) {
+pub(crate) fn recover_fixed_effects(
+    factors: &[Factor],
+    sol: &IrlsSolution,
+) -> (Vec<f64>, Vec<usize>) {
     let mut alpha = sol.alpha_z.clone();
     for (a, &j) in sol.active.iter().enumerate() {
         for (v, ax) in alpha.iter_mut().zip(&sol.alpha_x[j]) {
