@@ -5,22 +5,22 @@
 //! Poisson score equations `Σ_i (y_i − μ_i) x_i = 0` and `Σ_{i: f_g(i)=l} (y_i − μ_i) = 0` for
 //! every level `l` of every dimension `g`. [`fit`] runs five steps, each a function here:
 //!
-//! 1. [`Design::build`]: the estimation sample (subset filter, outcome, regressors, offset,
+//! 1. `Design::build`: the estimation sample (subset filter, outcome, regressors, offset,
 //!    fixed-effect and cluster factors), with every input error named by row and column.
-//! 2. [`separate`]: drops separated observations ([`super::separation`]: all-zero fixed-effect
+//! 2. `separate`: drops separated observations (`separation`: all-zero fixed-effect
 //!    levels, then the iterative rectifier for separation by regressors), and singletons on
 //!    request.
-//! 3. [`irls`]: iteratively reweighted least squares. At each step, with weights `w = μ` and
+//! 3. `irls`: iteratively reweighted least squares. At each step, with weights `w = μ` and
 //!    working variable `z = η − o + (y − μ)/μ`, it partials the fixed effects out of `z` and `X`
-//!    by weighted alternating projections ([`super::demean`], all columns in one pass) and
+//!    by weighted alternating projections (`demean`, all columns in one pass) and
 //!    solves `β = (X̃'WX̃)⁻¹ X̃'W z̃` (Frisch–Waugh–Lovell), then updates
 //!    `η = z − (z̃ − X̃β) + o`. This is the ppmlhdfe algorithm (Correia, Guimarães & Zylkin
 //!    2020) as implemented in fixest (Bergé 2018) and pyfixest: start at `μ = (y + ȳ)/2`, stop
 //!    when the deviance `D = 2 Σ [y log(y/μ) − (y − μ)]` changes by less than
 //!    `tol · (0.1 + |D_old|)`. Regressors collinear with the fixed effects or with other
 //!    regressors are dropped with a warning.
-//! 4. [`super::vcov::vcov`]: the sandwich variance from the last IRLS step.
-//! 5. [`recover_fixed_effects`]: `α = α_z − Σ_j β_j α_xj`, normalised.
+//! 4. `vcov::vcov`: the sandwich variance from the last IRLS step.
+//! 5. `recover_fixed_effects`: `α = α_z − Σ_j β_j α_xj`, normalised.
 
 use super::data::{Column, Dataset, Factor};
 use super::demean::{DemeanOptions, FixedEffects, Layout};
@@ -61,7 +61,7 @@ impl std::fmt::Debug for ProgressHook {
 /// Settings of a PPML fit. Build with `PpmlOptions::default()` and adjust fields.
 #[derive(Debug, Clone)]
 pub struct PpmlOptions {
-    /// Keep only the rows where this filter expression holds (see [`super::expr`]).
+    /// Keep only the rows where this filter expression holds (the syntax of [`Dataset::filter_mask`]).
     pub subset: Option<String>,
     /// Cluster variables: empty for heteroskedasticity-robust standard errors; one or two
     /// entries (a column or an interaction `a^b`) for one- or two-way clustering.
@@ -80,7 +80,7 @@ pub struct PpmlOptions {
     /// `fixef_rm="singleton"`, and of ppmlhdfe). fixest keeps them, and so does the default here:
     /// they do not change the estimates, only N and the small-sample correction.
     pub drop_singletons: bool,
-    /// Run the iterative rectifier ([`separation::relu_check`]) after the fixed-effect rule, to
+    /// Run the iterative rectifier (`separation::relu_check`) after the fixed-effect rule, to
     /// find separation by regressors (ppmlhdfe's default; pyfixest's `separation_check=["fe",
     /// "ir"]`). On by default.
     pub relu: bool,

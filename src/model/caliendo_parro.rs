@@ -20,7 +20,7 @@
 //! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops — costs and prices (1–2),
 //! then expenditure (4–5) — are contractions, warm-started between outer steps and solved to a
 //! tolerance that tightens with the outer residual (1e-3 of it, down to 1e-14). All buffers
-//! live in one [`Workspace`] allocated per solve; the outer loop allocates nothing of size
+//! live in one `Workspace` allocated per solve; the outer loop allocates nothing of size
 //! `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
 //! computed by one thread in a fixed order, so results do not depend on the thread count.
 
@@ -318,7 +318,13 @@ impl Model {
         }
     }
 
-    /// Solve the equilibrium for `shock`, starting from `start` when given (warm start).
+    /// Solve the equilibrium in changes for `shock` (MODEL.md §1, equations (1)–(6) of the
+    /// module documentation): the damped wage loop on the factor-market excess (6), with the
+    /// cost–price (1–2) and expenditure (4–5) fixed points inside, until the relative excess
+    /// and wage change are below `settings.tolerance()`. Starts from `start` when given (warm
+    /// start, e.g. the previous year). Fails with
+    /// [`Error::NotConverged`](crate::error::Error::NotConverged) naming the economy with the
+    /// largest residual when `settings.max_iterations()` is reached.
     pub fn solve(
         &self,
         shock: &Shock,
@@ -713,7 +719,8 @@ pub struct Comparison {
     pub welfare_pct: Vec<f64>,
 }
 
-/// Compare two equilibria solved from the same model (counterfactual relative to baseline).
+/// Compare two equilibria solved from the same model (counterfactual relative to baseline):
+/// the outcomes of MODEL.md §1.
 ///
 /// Welfare decomposition (Caliendo & Parro 2015, eq. 19, technical term zero here), with flows
 /// `M` at factory prices and weights from the baseline equilibrium:

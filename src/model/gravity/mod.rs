@@ -24,7 +24,7 @@
 //!   the baseline ratio `E'_i = φ_i Y'_i` (`φ_i = E_i/Y_i`, with one common scaling that keeps
 //!   world expenditure over world output as in the baseline), and every market clears:
 //!   `Σ_j X'_ij = Y'_i · E'/Y'`.
-//! - [`guide`]: the Guide's own procedure (steps 3–6 of its NAFTA application), kept to
+//! - `guide`: the Guide's own procedure (steps 3–6 of its NAFTA application), kept to
 //!   replicate the book's published numbers.
 //!
 //! Invariants: no I/O, no randomness; every solver reports its iterations and residual and
