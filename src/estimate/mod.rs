@@ -42,7 +42,7 @@ pub use formula::{Atom, Formula, Term};
 pub use ppml::{fit, FixedEffectEstimates, IrlsProgress, PpmlFit, PpmlOptions, ProgressHook};
 pub use separation::SeparationReport;
 pub use stats::FitStats;
-pub use vcov::Ssc;
+pub use vcov::{Ssc, SscDetails};
 
 /// Several models on one data set (loaded once), each with its fit statistics
 /// (log-likelihood, pseudo-R²): what `tradesim estimate` with one or more `--formula` does.
