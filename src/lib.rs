@@ -79,12 +79,9 @@ pub mod workflow;
 // The pipeline's layers, public for the integration tests, benchmarks and fuzz targets.
 pub mod data;
 pub mod error;
-#[allow(missing_docs)]
 pub mod estimate;
-#[allow(missing_docs)]
 pub mod gravity;
 pub mod invest;
-#[allow(missing_docs)]
 pub mod model;
 pub mod output;
 #[allow(missing_docs)]
