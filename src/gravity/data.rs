@@ -386,11 +386,7 @@ impl<'a> Loader<'a> {
         if let Some(k) = self.last[slot] {
             let bare = cell.trim_ascii();
             for k in [k, k + 1] {
-                if self
-                    .names_seen
-                    .get(k)
-                    .is_some_and(|c| c.as_bytes() == bare)
-                {
+                if self.names_seen.get(k).is_some_and(|c| c.as_bytes() == bare) {
                     self.last[slot] = Some(k);
                     return Ok(k);
                 }
