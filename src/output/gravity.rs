@@ -183,8 +183,7 @@ pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut ryu::Buffer, v: 
         return;
     }
     let text = digits.format_finite(v).as_bytes();
-    // a plain loop: Ryū's text is at most 24 bytes, too short for `contains`'s memchr to pay
-    if !text.iter().any(|&b| b == b'e') {
+    if !text.contains(&b'e') {
         // Ryū's plain notation (`123.45`, `0.00012`) is `Display`'s but for the `.0` of a
         // whole number (whole numbers are formatted above)
         out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
