@@ -77,18 +77,15 @@
 pub mod workflow;
 
 // The pipeline's layers, public for the integration tests, benchmarks and fuzz targets.
-#[allow(missing_docs)]
 pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod gravity;
 pub mod invest;
 pub mod model;
-#[allow(missing_docs)]
 pub mod output;
 #[allow(missing_docs)]
 pub mod policy;
-#[allow(missing_docs)]
 pub mod report;
 #[allow(missing_docs)]
 pub mod scenario;
