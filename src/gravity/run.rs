@@ -254,7 +254,7 @@ pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
         }
     };
     let log_change = cost_change_log(s, &panel, &yd, &betas)?;
-    let cost_change: Vec<f64> = log_change.iter().map(|d| d.exp()).collect();
+    let cost_change = changes_from_logs(&log_change);
     let cf_costs: Vec<f64> = base_costs
         .iter()
         .zip(&cost_change)
@@ -410,7 +410,7 @@ fn run_observed(
         )
     })?;
     let log_change = cost_change_log(s, panel, yd, &[])?;
-    let cost_change: Vec<f64> = log_change.iter().map(|d| d.exp()).collect();
+    let cost_change = changes_from_logs(&log_change);
     let imbalances = match s.imbalances {
         Imbalances::Additive => observed::Imbalances::Additive,
         Imbalances::Multiplicative => observed::Imbalances::Multiplicative,
@@ -439,6 +439,15 @@ fn run_observed(
         change_coefficients(s),
         None,
     ))
+}
+
+/// `T̂_ij = exp(ln T̂_ij)`; the pairs a counterfactual leaves alone (a log change of exactly
+/// zero, most pairs) get `exp(0) = 1` without calling `exp`.
+fn changes_from_logs(log_change: &[f64]) -> Vec<f64> {
+    log_change
+        .iter()
+        .map(|&d| if d == 0.0 { 1.0 } else { d.exp() })
+        .collect()
 }
 
 /// A solution in levels from one in changes relative to `base`: resistances multiply.
