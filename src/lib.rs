@@ -97,6 +97,8 @@ pub mod report;
 pub mod scenario;
 pub mod simulate;
 pub mod slurm;
+// The text of an input file and the line and column of its fields, below both loaders.
+pub(crate) mod source;
 pub mod world;
 
 // The façade: the four jobs and the types they need.
