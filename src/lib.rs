@@ -89,11 +89,9 @@ pub mod invest;
 pub mod model;
 #[allow(missing_docs)]
 pub mod output;
-#[allow(missing_docs)]
 pub mod policy;
 #[allow(missing_docs)]
 pub mod report;
-#[allow(missing_docs)]
 pub mod scenario;
 pub mod simulate;
 pub mod slurm;
