@@ -39,6 +39,7 @@ impl Source {
         }
     }
 
+    /// An error at the first `needle` after the first `anchor` (the file's start when absent).
     pub(crate) fn error(
         &self,
         anchor: Option<&str>,
