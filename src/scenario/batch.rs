@@ -171,7 +171,7 @@ pub struct Batch {
     pub path: PathBuf,
     /// The scenarios, in the file's order: the listed files, then each variation's grid points.
     pub scenarios: Vec<Scenario>,
-    /// Economy codes the comparison table ranks the options for (default: the first five).
+    /// Economy codes the comparison table ranks the options for (empty: the first five).
     pub focus: Vec<String>,
     /// Monte Carlo draws per scenario, numbered from 1; draw 0 is the central run.
     pub draws: u32,

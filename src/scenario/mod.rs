@@ -49,7 +49,7 @@ pub struct Scenario {
     pub input_output: bool,
     /// The checked settings of the Caliendo–Parro solver (defaults 1e-10, 5000, 0.5).
     pub solver: Settings,
-    /// Every agreement of the scenario and its parents (`extends`), in file order; those in
+    /// Every agreement of the scenario and its parents (`extends`); those in
     /// `remove_agreements` are kept, marked [`Agreement::removed`].
     pub agreements: Vec<Agreement>,
     /// The file that defines each agreement (parallel to `agreements`), and whether that file
