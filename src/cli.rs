@@ -532,7 +532,7 @@ const OPTION_CONTEXTS: [(&str, &str); 8] = [
 ];
 
 /// Phrases of library messages that name options, in the command line's words.
-const OPTION_PHRASES: [(&str, &str); 4] = [
+const OPTION_PHRASES: [(&str, &str); 9] = [
     (
         "the option keep_going records failed draws in failures.csv and goes on",
         "run with --keep-going to record failed draws in failures.csv and go on",
@@ -540,6 +540,17 @@ const OPTION_PHRASES: [(&str, &str); 4] = [
     ("pass `force`", "pass --force"),
     ("another `out`", "another --out"),
     ("without `rerun` first", "without --rerun first"),
+    ("Choose an `out` outside", "Choose an --out outside"),
+    ("so `force` does not replace it", "so --force does not replace it"),
+    ("; `force` replaces only", "; --force replaces only"),
+    (
+        "write one with a run of a scenario (or a batch) into `out`, then report on that directory",
+        "write one with `tradesim run SCENARIO.ron --out DIR` (or a batch), then run `tradesim report DIR`",
+    ),
+    (
+        "this file is written by the run: run again, or delete it and give the report its `scenario` file",
+        "this file is written by `tradesim run`: run again, or delete it and pass `--scenario FILE` to `tradesim report`",
+    ),
 ];
 
 /// A library error in the command line's words ([`OPTION_CONTEXTS`], [`OPTION_PHRASES`]).
@@ -656,6 +667,38 @@ mod tests {
         assert_eq!(e.to_string(), "--threads: must be at least 1");
         let e = in_flags(Error::invalid("/jobs/x", "… replace it, pass `force`"));
         assert_eq!(e.to_string(), "/jobs/x: … replace it, pass --force");
+        // The output directory's and the report's messages (output/staging.rs, report/html.rs).
+        let e = in_flags(Error::invalid(
+            "o",
+            "holds files tradesim did not write (x); `force` replaces only tradesim's own files, so nothing was touched. Move them away or choose another `out`",
+        ));
+        assert_eq!(
+            e.to_string(),
+            "o: holds files tradesim did not write (x); --force replaces only tradesim's own files, so nothing was touched. Move them away or choose another --out"
+        );
+        let e = in_flags(Error::invalid(
+            "o",
+            "no marker), so `force` does not replace it; Choose an `out` outside",
+        ));
+        assert_eq!(
+            e.to_string(),
+            "o: no marker), so --force does not replace it; Choose an --out outside"
+        );
+        let e = in_flags(Error::invalid(
+            "d",
+            "no economies.csv here: this is not an output directory of tradesim; write one with a run of a scenario (or a batch) into `out`, then report on that directory",
+        ));
+        assert!(e.to_string().ends_with("write one with `tradesim run SCENARIO.ron --out DIR` (or a batch), then run `tradesim report DIR`"), "{e}");
+        let e = in_flags(Error::data(
+            std::path::Path::new("d/report_meta.json"),
+            3,
+            "bad; this file is written by the run: run again, or delete it and give the report its `scenario` file",
+        ));
+        assert!(
+            e.to_string()
+                .ends_with("delete it and pass `--scenario FILE` to `tradesim report`"),
+            "{e}"
+        );
         // A context that is a file, not an option, is left alone.
         let e = in_flags(Error::invalid("threads.ron", "x"));
         assert_eq!(e.to_string(), "threads.ron: x");

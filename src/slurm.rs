@@ -593,7 +593,7 @@ pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
 }
 
 /// Merge the shards of the job in `dir` into `dir/merged` (replacing an earlier merge), or
-/// fail with [`rerun_message`] when shards must be run again ([`shards_to_rerun`]).
+/// fail with [`rerun_message`] when shards must be run again (`shards_to_rerun`).
 pub fn merge_job(dir: &Path) -> Result<BatchReport> {
     let job = read_job(dir)?;
     let dirs = shard_dirs(dir, job.shards);

@@ -50,7 +50,7 @@ const REGION_CODES: &[(&str, &str)] = &[
 ];
 
 /// The code tradesim uses for a region name of the files.
-pub fn region_code(name: &str) -> String {
+pub(crate) fn region_code(name: &str) -> String {
     REGION_CODES
         .iter()
         .find(|(n, _)| *n == name)
@@ -59,7 +59,7 @@ pub fn region_code(name: &str) -> String {
 }
 
 /// The code tradesim uses for a sector name of the files (spaces become underscores).
-pub fn sector_code(name: &str) -> String {
+pub(crate) fn sector_code(name: &str) -> String {
     name.replace(' ', "_")
 }
 

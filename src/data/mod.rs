@@ -15,16 +15,25 @@ use std::collections::BTreeMap;
 /// An economy of the baseline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Economy {
+    /// The code tables and scenario files use (ISO3, or a region code such as `ROW`).
     pub code: String,
+    /// The economy's name, for reports.
     pub name: String,
 }
 
 /// A sector with its trade elasticity θ^j.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sector {
+    /// The code tables and scenario files use.
     pub code: String,
+    /// The sector's name, for reports.
     pub name: String,
+    /// The trade elasticity θ^j (within 0.1 to 100): a 1% rise in a small supplier's delivered
+    /// cost lowers its share of the sector's purchases by about θ^j percent, as
+    /// `π'_ni^j = π_ni^j (κ̂_ni^j ĉ_i^j / P̂_n^j)^{-θ^j}` (MODEL.md §1).
     pub theta: f64,
+    /// Whether the sector trades across borders; a non-traded sector has only domestic flows
+    /// (`sectors.csv`'s optional `traded`, default `true`).
     pub traded: bool,
 }
 
@@ -33,10 +42,10 @@ pub struct Sector {
 /// (`../shared/data/cp2015/theta.csv`); below 0.1 a tariff barely moves trade shares while the
 /// welfare formulas divide by θ, and above 100 a sector's trade collapses onto its cheapest
 /// supplier and price indices overflow.
-pub const THETA_RANGE: (f64, f64) = (0.1, 100.0);
+pub(crate) const THETA_RANGE: (f64, f64) = (0.1, 100.0);
 
 /// Why `theta` is not an acceptable trade elasticity, if it is not.
-pub fn check_theta(theta: f64) -> std::result::Result<(), String> {
+pub(crate) fn check_theta(theta: f64) -> std::result::Result<(), String> {
     let (lo, hi) = THETA_RANGE;
     if theta.is_finite() && (lo..=hi).contains(&theta) {
         Ok(())
@@ -51,13 +60,16 @@ pub fn check_theta(theta: f64) -> std::result::Result<(), String> {
 /// element `(j, n, i)` is what importer `n` buys from exporter `i` in sector `j`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cube {
+    /// J, the number of sectors.
     pub sectors: usize,
+    /// N, the number of economies (importers and exporters alike).
     pub economies: usize,
+    /// The J·N·N values, element `(j, n, i)` at `(j·N + n)·N + i`.
     pub data: Vec<f64>,
 }
 
 impl Cube {
-    pub fn zeros(sectors: usize, economies: usize) -> Self {
+    pub(crate) fn zeros(sectors: usize, economies: usize) -> Self {
         Cube {
             sectors,
             economies,
@@ -65,20 +77,22 @@ impl Cube {
         }
     }
     #[inline]
-    pub fn idx(&self, j: usize, n: usize, i: usize) -> usize {
+    pub(crate) fn idx(&self, j: usize, n: usize, i: usize) -> usize {
         (j * self.economies + n) * self.economies + i
     }
+    /// Element `(j, n, i)`: sector `j`, importer `n`, exporter `i`.
     #[inline]
     pub fn get(&self, j: usize, n: usize, i: usize) -> f64 {
         self.data[self.idx(j, n, i)]
     }
+    /// Set element `(j, n, i)` (sector `j`, importer `n`, exporter `i`) to `v`.
     #[inline]
     pub fn set(&mut self, j: usize, n: usize, i: usize, v: f64) {
         let k = self.idx(j, n, i);
         self.data[k] = v;
     }
     /// The importer-by-exporter block of sector `j`.
-    pub fn sector(&self, j: usize) -> &[f64] {
+    pub(crate) fn sector(&self, j: usize) -> &[f64] {
         let s = self.economies * self.economies;
         &self.data[j * s..(j + 1) * s]
     }
@@ -91,7 +105,9 @@ impl Cube {
 pub struct Baseline {
     /// A label for reports (the directory or built-in name).
     pub name: String,
+    /// The economies, in the order of the indices `n` and `i` of every array.
     pub economies: Vec<Economy>,
+    /// The sectors with their θ^j, in the order of the indices `j` and `k`.
     pub sectors: Vec<Sector>,
     /// `M_ni^j`, factory-price flows.
     pub flows: Cube,
@@ -103,7 +119,8 @@ pub struct Baseline {
     pub value_added: Vec<f64>,
     /// `γ_n^j`, value-added share of sector j's costs, `[n*J + j]`.
     pub va_share: Vec<f64>,
-    /// `γ_n^{k,j}`, share of input k in sector j's costs, `[(n*J + k)*J + j]`.
+    /// `γ_n^{k,j}`, share of input k in sector j's costs, `[(n*J + k)*J + j]`; read it with
+    /// [`Baseline::io_share`].
     pub io_share: Vec<f64>,
     /// `α_n^j`, final-demand shares, `[n*J + j]`.
     pub final_share: Vec<f64>,
@@ -125,9 +142,11 @@ pub struct Baseline {
 /// requires `Σ_g w_g τ_g ≤ τ` for every cell with a flow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BaselineProductGroup {
+    /// Index of the importer in [`Baseline::economies`].
     pub importer: usize,
     /// Lowercase name, unique per importer (e.g. `rice`, `beef`).
     pub group: String,
+    /// Index of the sector in [`Baseline::sectors`] the group is part of.
     pub sector: usize,
     /// `None`: every partner without a row of its own.
     pub exporter: Option<usize>,
@@ -140,17 +159,31 @@ pub struct BaselineProductGroup {
 }
 
 impl Baseline {
+    /// N, the number of economies.
     pub fn n_economies(&self) -> usize {
         self.economies.len()
     }
+    /// J, the number of sectors.
     pub fn n_sectors(&self) -> usize {
         self.sectors.len()
     }
+    /// The index `n` of the economy with code `code`, if the baseline has it.
     pub fn economy_index(&self, code: &str) -> Option<usize> {
         self.economies.iter().position(|e| e.code == code)
     }
+    /// The index `j` of the sector with code `code`, if the baseline has it.
     pub fn sector_index(&self, code: &str) -> Option<usize> {
         self.sectors.iter().position(|s| s.code == code)
+    }
+    /// `γ_n^{k,j}`: in economy `n`, the share of inputs from sector `k` (the *input*) in the
+    /// costs of sector `j` (the *using* sector), MODEL.md §1's
+    /// `ĉ_n^j = ŵ_n^{γ_n^j} Π_k (P̂_n^k)^{γ_n^{k,j}}`, with `γ_n^j + Σ_k γ_n^{k,j} = 1`.
+    /// The expenditure equation reads the same share the other way round: what sector `k`
+    /// buys from sector `j` is `io_share(n, j, k)` of `k`'s output.
+    #[inline]
+    pub fn io_share(&self, n: usize, k: usize, j: usize) -> f64 {
+        let jj = self.sectors.len();
+        self.io_share[(n * jj + k) * jj + j]
     }
     /// The named product groups of `importer` called `name` (its all-partners row and its
     /// exporter-specific rows).
@@ -281,7 +314,7 @@ impl Baseline {
         self.va_share.iter().any(|&g| g < 1.0 - 1e-12)
     }
     /// Drop the input-output links: `γ_n^j = 1`, `γ_n^{k,j} = 0`, value added = gross output.
-    pub fn without_input_output(&self) -> Baseline {
+    pub(crate) fn without_input_output(&self) -> Baseline {
         let mut b = self.clone();
         b.va_share.iter_mut().for_each(|g| *g = 1.0);
         b.io_share.iter_mut().for_each(|g| *g = 0.0);
@@ -296,7 +329,7 @@ impl Baseline {
     }
 
     /// Gross output `Y_i^j = Σ_n M_ni^j`, `[i*J + j]`.
-    pub fn gross_output(&self) -> Vec<f64> {
+    pub(crate) fn gross_output(&self) -> Vec<f64> {
         let (nn, jj) = (self.n_economies(), self.n_sectors());
         let mut y = vec![0.0; nn * jj];
         for j in 0..jj {
@@ -310,7 +343,7 @@ impl Baseline {
     }
 
     /// Expenditure `X_n^j = Σ_i M_ni^j (1+τ_ni^j)` under the tariffs `tau`, `[n*J + j]`.
-    pub fn expenditure(&self, tau: &Cube) -> Vec<f64> {
+    pub(crate) fn expenditure(&self, tau: &Cube) -> Vec<f64> {
         let (nn, jj) = (self.n_economies(), self.n_sectors());
         let mut x = vec![0.0; nn * jj];
         for j in 0..jj {
@@ -328,12 +361,12 @@ impl Baseline {
         exports_of(&self.flows)
     }
     /// Total imports (foreign purchases at factory prices) per economy.
-    pub fn imports(&self) -> Vec<f64> {
+    pub(crate) fn imports(&self) -> Vec<f64> {
         imports_of(&self.flows)
     }
 
     /// Check the invariants every solver relies on; used by every loader.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let (nn, jj) = (self.n_economies(), self.n_sectors());
         let ctx = format!("baseline {}", self.name);
         for s in &self.sectors {
@@ -411,9 +444,7 @@ impl Baseline {
             }
             for j in 0..jj {
                 let s: f64 = self.va_share[n * jj + j]
-                    + (0..jj)
-                        .map(|k| self.io_share[(n * jj + k) * jj + j])
-                        .sum::<f64>();
+                    + (0..jj).map(|k| self.io_share(n, k, j)).sum::<f64>();
                 if (s - 1.0).abs() > 1e-6 {
                     return Err(Error::invalid(
                         &ctx,
@@ -462,16 +493,14 @@ pub fn imports_of(flows: &Cube) -> Vec<f64> {
 
 /// Final-demand shares implied by the flows when none are given:
 /// `α_n^j ∝ max(0, X_n^j − Σ_k γ_n^{j,k} Y_n^k)` (expenditure not used as intermediate input).
-pub fn derived_final_shares(b: &Baseline) -> Vec<f64> {
+pub(crate) fn derived_final_shares(b: &Baseline) -> Vec<f64> {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let x = b.expenditure(&b.tariffs);
     let y = b.gross_output();
     let mut alpha = vec![0.0; nn * jj];
     for n in 0..nn {
         for j in 0..jj {
-            let inter: f64 = (0..jj)
-                .map(|k| b.io_share[(n * jj + j) * jj + k] * y[n * jj + k])
-                .sum();
+            let inter: f64 = (0..jj).map(|k| b.io_share(n, j, k) * y[n * jj + k]).sum();
             alpha[n * jj + j] = (x[n * jj + j] - inter).max(0.0);
         }
         let total: f64 = alpha[n * jj..(n + 1) * jj].iter().sum();

@@ -106,9 +106,7 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
     for e in 0..n {
         let mut f = 1.0f64;
         for s in 0..j {
-            let inter: f64 = (0..j)
-                .map(|k| b.io_share[(e * j + s) * j + k] * y[e * j + k])
-                .sum();
+            let inter: f64 = (0..j).map(|k| b.io_share(e, s, k) * y[e * j + k]).sum();
             if inter > 0.0 {
                 f = f.min(0.9 * x[e * j + s] / inter);
             }
@@ -118,7 +116,7 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
                 for k in 0..j {
                     b.io_share[(e * j + k) * j + s] *= f;
                 }
-                let used: f64 = (0..j).map(|k| b.io_share[(e * j + k) * j + s]).sum();
+                let used: f64 = (0..j).map(|k| b.io_share(e, k, s)).sum();
                 b.va_share[e * j + s] = 1.0 - used;
             }
         }
@@ -139,7 +137,7 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
 /// country file `country_codes_SYNTHETIC.csv` (economies `C001`…`C200`), a region map
 /// `regions_SYNTHETIC.csv` (C001…C010 their own regions, the rest ROW) and domestic sales
 /// `domestic_SYNTHETIC.csv` for `sectors`. Deterministic in `seed`; `progress` counts rows.
-pub fn baci_year(
+pub(crate) fn baci_year(
     dir: &std::path::Path,
     rows: u64,
     seed: u64,

@@ -62,7 +62,7 @@ pub fn load(dir: &Path) -> Result<Baseline> {
 
 /// [`load`], also returning what the loader adjusted or doubts (each note says what to do):
 /// shares rescaled to sum to one exactly, tariffs above 100%.
-pub fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
+pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
     let mut notes = Vec::new();
     if !dir.is_dir() {
         return Err(Error::invalid(
@@ -638,7 +638,7 @@ fn product_groups(
 
 /// The indices of the groups that apply to importer `n`'s imports from `i` in sector `j`: each
 /// group's row for exporter `i` where one exists, else its all-partners row.
-pub fn applying_groups(
+pub(crate) fn applying_groups(
     groups: &[BaselineProductGroup],
     n: usize,
     j: usize,
@@ -751,7 +751,7 @@ impl<'a> Codes<'a> {
 /// international flow or tariff), io.csv and final_demand.csv. Numbers are written in Rust's
 /// shortest round-trip form, so [`load`] gives back the same values. Streams through a buffer;
 /// the caller owns whole-or-nothing staging of `dir`.
-pub fn write(b: &Baseline, dir: &Path) -> Result<()> {
+pub(crate) fn write(b: &Baseline, dir: &Path) -> Result<()> {
     use std::io::Write;
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -812,7 +812,7 @@ pub fn write(b: &Baseline, dir: &Path) -> Result<()> {
                 for (j, s) in b.sectors.iter().enumerate() {
                     writeln!(w, "{},{},VA,{}", e.code, s.code, b.va_share[n * jj + j])?;
                     for (k, input) in b.sectors.iter().enumerate() {
-                        let g = b.io_share[(n * jj + k) * jj + j];
+                        let g = b.io_share(n, k, j);
                         if g != 0.0 {
                             writeln!(w, "{},{},{},{g}", e.code, s.code, input.code)?;
                         }

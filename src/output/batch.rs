@@ -1,6 +1,6 @@
 //! Batch outputs: the tables only a batch writes (`failures.csv`, `bilateral_summary.csv`,
 //! `manifest.json`), the CSV files streamed into the staging directory while the batch runs
-//! ([`Staged`]), and `merge`, which combines shard outputs into the files a single run writes.
+//! (`Staged`), and `merge`, which combines shard outputs into the files a single run writes.
 //! The batch loop itself is [`crate::simulate::batch::run_batch`].
 //!
 //! Files: `economies.csv`, `solver.csv`, `failures.csv`, `quotas.csv` (per draw), `bilateral.csv`
@@ -9,7 +9,8 @@
 //! end, so an interrupted or failed batch leaves no partial table.
 
 use super::staging::OutputDir;
-use super::summary::{DrawSpill, SummaryRow};
+use super::summary::DrawSpill;
+pub use super::summary::SummaryRow;
 use super::{csv_header, to_csv, EconomyRow};
 use crate::error::{Error, Result};
 use crate::scenario::inputs::InputFile;
@@ -50,7 +51,7 @@ impl std::str::FromStr for BilateralMode {
 
 /// What a batch (or shard) directory holds, for `merge`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub batch: String,
     /// The version of tradesim that wrote the directory.
     #[serde(default)]
@@ -80,17 +81,21 @@ pub struct Manifest {
     pub bilateral: String,
 }
 
-/// A row of `failures.csv`.
+/// A row of `failures.csv`: a draw of a scenario that did not solve (the batch goes on with
+/// the others; `summary.csv` counts it in `failed`).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct FailureRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// The draw that failed (0: the central run).
     pub draw: u32,
+    /// The error, as the command line prints it (what failed, where, how to fix it).
     pub reason: String,
 }
 
 /// A row of `bilateral_summary.csv`.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct BilateralSummaryRow {
+pub(crate) struct BilateralSummaryRow {
     pub scenario: String,
     pub year: i32,
     pub exporter: String,
@@ -147,12 +152,18 @@ impl<R: Serialize + Default> Staged<R> {
     }
 }
 
-/// What a finished batch reports.
+/// What a finished batch (or a merge of its shards) reports.
 #[derive(Debug)]
 pub struct BatchReport {
+    /// Count of units (scenario × draw) run: this shard's, or the whole batch's for a batch
+    /// run whole or merged.
     pub units: usize,
+    /// The draws that failed, the rows of `failures.csv`.
     pub failed: Vec<FailureRow>,
+    /// The rows of `summary.csv`: percentiles over draws per scenario, year, economy and
+    /// measure.
     pub summary: Vec<SummaryRow>,
+    /// The names of the files written into the output directory.
     pub files: Vec<String>,
 }
 
@@ -161,7 +172,10 @@ pub struct BatchReport {
 pub struct Rerun {
     /// The shard number (1-based).
     pub shard: usize,
+    /// The shard's output directory, as given to the merge.
     pub dir: PathBuf,
+    /// Why: its directory holds no finished output (the shard failed, was cancelled or is still
+    /// running), holds another shard or batch, or was run on other inputs than the rest.
     pub reason: String,
 }
 
@@ -303,7 +317,7 @@ fn stale_shards(manifests: &[(PathBuf, Manifest)]) -> Vec<Rerun> {
 /// is the directory of shard k. A shard must be rerun when its directory holds no finished
 /// output (it failed, was cancelled, or is still running), when it holds another shard or
 /// batch, or when it was run on other inputs than the rest ([`stale_shards`]).
-pub fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
+pub(crate) fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
     let n = dirs.len();
     let mut rerun = Vec::new();
     let mut done = Vec::new();
@@ -335,7 +349,7 @@ pub fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
 }
 
 /// The shard numbers, compactly: `1-3,5`.
-pub fn shard_list(shards: &[usize]) -> String {
+pub(crate) fn shard_list(shards: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < shards.len() {
@@ -356,7 +370,7 @@ pub fn shard_list(shards: &[usize]) -> String {
 /// Merge shard directories into `out`: the same files a single run of the whole batch writes.
 /// Refuses shards of different batches or runs, a shard missing or given twice, and shards
 /// run on different inputs (naming the shard, the input and the fix).
-pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
+pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     if dirs.is_empty() {
         return Err(Error::invalid(
             "merge",

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 /// One year of the table: the flows compared (`value_base`) and the year's (`value`).
 #[derive(Debug, Clone)]
-pub struct BilateralYear {
+pub(crate) struct BilateralYear {
     pub year: i32,
     pub draw: u32,
     /// `X_ni^j` of the comparison: the solved base year, or the reference path's same year.
@@ -29,7 +29,7 @@ pub struct BilateralYear {
 
 /// The labels every row of the arrays shares.
 #[derive(Debug, Clone, Default)]
-pub struct BilateralLabels {
+pub(crate) struct BilateralLabels {
     pub scenario: String,
     /// `base_year` or `reference` (see [`super::EconomyRow::compared_with`]).
     pub compared_with: String,
@@ -53,21 +53,32 @@ pub struct BilateralTable {
 /// serialises to the same CSV and JSON.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct BilateralView<'a> {
+    /// [`BilateralRow::scenario`]: the scenario's name.
     pub scenario: &'a str,
+    /// [`BilateralRow::year`]: calendar year.
     pub year: i32,
+    /// [`BilateralRow::draw`]: 0 for the central run, 1, 2, … for Monte Carlo draws.
     pub draw: u32,
+    /// [`BilateralRow::exporter`]: economy code of the origin `i`.
     pub exporter: &'a str,
+    /// [`BilateralRow::importer`]: economy code of the destination `n`.
     pub importer: &'a str,
+    /// [`BilateralRow::sector`]: sector code of the baseline.
     pub sector: &'a str,
+    /// [`BilateralRow::value_base`]: money, the flow `M_ni^j` at factory prices in the
+    /// comparison.
     pub value_base: f64,
+    /// [`BilateralRow::value`]: money, the flow `M_ni^j` at factory prices in the year.
     pub value: f64,
+    /// [`BilateralRow::change_pct`]: percent change of the flow.
     pub change_pct: f64,
+    /// [`BilateralRow::compared_with`]: `base_year` or `reference`.
     pub compared_with: &'a str,
 }
 
 impl BilateralView<'_> {
     /// The row with owned strings.
-    pub fn to_row(&self) -> BilateralRow {
+    pub(crate) fn to_row(self) -> BilateralRow {
         BilateralRow {
             scenario: self.scenario.to_string(),
             year: self.year,
@@ -117,7 +128,7 @@ fn has_row(v0: f64, v1: f64) -> bool {
 
 impl BilateralTable {
     /// An empty table whose years will be labelled with `labels`.
-    pub fn of_flows(labels: BilateralLabels) -> Self {
+    pub(crate) fn of_flows(labels: BilateralLabels) -> Self {
         BilateralTable {
             labels,
             ..BilateralTable::default()
@@ -125,12 +136,12 @@ impl BilateralTable {
     }
 
     /// Add a year's rows (after those already held).
-    pub fn push_year(&mut self, year: BilateralYear) {
+    pub(crate) fn push_year(&mut self, year: BilateralYear) {
         self.years.push(year);
     }
 
     /// Every row, in file order.
-    pub fn rows(&self) -> impl Iterator<Item = BilateralView<'_>> + '_ {
+    pub(crate) fn rows(&self) -> impl Iterator<Item = BilateralView<'_>> + '_ {
         self.rows
             .iter()
             .map(BilateralView::from)
@@ -164,14 +175,9 @@ impl BilateralTable {
             })
     }
 
-    /// Whether the table has no row.
-    pub fn is_empty(&self) -> bool {
-        self.rows().next().is_none()
-    }
-
     /// [`super::finite::check_rows`] for this table: the first row with a NaN or infinity, by
     /// its 1-based row number.
-    pub fn check_finite(&self) -> Result<()> {
+    pub(crate) fn check_finite(&self) -> Result<()> {
         let finite = |r: &BilateralView| {
             r.value_base.is_finite() && r.value.is_finite() && r.change_pct.is_finite()
         };
@@ -184,7 +190,7 @@ impl BilateralTable {
     /// The table as CSV bytes: the header, the rows held one by one (serde, as
     /// [`super::to_csv`]), then the arrays' rows written field by field in blocks of one year
     /// and sector, formatted on all cores and joined in order.
-    pub fn csv(&self) -> Result<Vec<u8>> {
+    pub(crate) fn csv(&self) -> Result<Vec<u8>> {
         let head = if self.rows.is_empty() {
             super::to_csv::<BilateralRow>(&[])?
         } else {
@@ -322,7 +328,7 @@ mod tests {
         assert_eq!(rows[0].exporter, one.exporter);
         assert_eq!(t.csv().unwrap(), super::super::to_csv(&rows).unwrap());
         let empty = BilateralTable::default();
-        assert!(empty.is_empty());
+        assert!(empty.rows().next().is_none());
         assert_eq!(
             empty.csv().unwrap(),
             super::super::to_csv::<BilateralRow>(&[]).unwrap()

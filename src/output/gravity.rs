@@ -2,7 +2,7 @@
 //! `bilateral.csv` (the model's own columns: resistances, real GDP, conditional GE), their JSON
 //! twins, `report_meta.json`'s entry, and the common rows ([`EconomyRow`], [`BilateralRow`])
 //! the HTML report draws, whether from memory (`run --report`) or read back from the files
-//! ([`EconomyRecord`], `tradesim report`).
+//! (`EconomyRecord`, `tradesim report`).
 
 use super::bilateral::csv_field;
 use super::meta::{BaselineMeta, ComparedWithMeta, ElasticityMeta, ScenarioMeta, SolverMeta};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Columns of `economies.csv`.
-pub const ECONOMY_COLUMNS: &[&str] = &[
+pub(crate) const ECONOMY_COLUMNS: &[&str] = &[
     "scenario",
     "year",
     "draw",
@@ -41,7 +41,7 @@ pub const ECONOMY_COLUMNS: &[&str] = &[
 ];
 
 /// Columns of `bilateral.csv`.
-pub const BILATERAL_COLUMNS: &[&str] = &[
+pub(crate) const BILATERAL_COLUMNS: &[&str] = &[
     "scenario",
     "year",
     "draw",
@@ -91,7 +91,7 @@ fn finite(table: &str, header: &[&str], k: usize, r: &[String], numbers: &[f64])
 }
 
 /// `economies.csv` as bytes.
-pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
+pub(crate) fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     render(
         "economies.csv",
         ECONOMY_COLUMNS,
@@ -135,7 +135,7 @@ pub fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
 /// as bytes, numbers in the shortest round-trip form of Rust's `{}` ([`write_display_f64`]),
 /// in blocks of rows formatted on all cores and joined in order ([`super::csv_blocks`]), so
 /// the file does not depend on the thread count.
-pub fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
+pub(crate) fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     const BLOCK: usize = 16_384;
     for (k, r) in o.bilateral.iter().enumerate() {
         if !(r.value_base.is_finite() && r.value.is_finite() && r.change_pct.is_finite()) {
@@ -290,7 +290,7 @@ fn bilateral_row(
 /// The files of a gravity run: `economies.csv` and `bilateral.csv`, and with `json` the same
 /// rows as `economies.json` and `bilateral.json` (as [`super::table_files`] for a
 /// multi-sector run).
-pub fn table_files(o: &GravityOutcome, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn table_files(o: &GravityOutcome, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     let economies = economies_csv(o)?;
     let bilateral = bilateral_csv(o)?;
     let mut files = Vec::new();
@@ -355,7 +355,7 @@ impl serde::Serialize for Object<'_> {
 
 /// A row of a gravity run's `economies.csv` as read back (the columns of [`ECONOMY_COLUMNS`]).
 #[derive(Debug, Clone, Deserialize)]
-pub struct EconomyRecord {
+pub(crate) struct EconomyRecord {
     pub scenario: String,
     pub year: i32,
     pub draw: u32,
@@ -375,7 +375,7 @@ impl EconomyRecord {
     /// with one factor the real wage is real GDP `Y_i/P_i` (`real_gdp_pct`). The model has no
     /// terms-of-trade / volume-of-trade decomposition and no tariff revenue: those are NaN
     /// ("n/a" in the report), never zero.
-    pub fn to_common(&self) -> EconomyRow {
+    pub(crate) fn to_common(&self) -> EconomyRow {
         EconomyRow {
             scenario: self.scenario.clone(),
             year: self.year,
@@ -400,14 +400,14 @@ impl EconomyRecord {
 }
 
 /// Whether an `economies.csv` header is the gravity model's layout.
-pub fn is_gravity_header(header: &[String]) -> bool {
+pub(crate) fn is_gravity_header(header: &[String]) -> bool {
     let has = |c: &str| header.iter().any(|h| h == c);
     has("real_gdp_pct") && !has("welfare_pct")
 }
 
 /// The tables of a gravity outcome in the common layout, for the HTML report of `run --report`
 /// (the same rows `tradesim report` reads back from the files).
-pub fn common_tables(o: &GravityOutcome) -> Tables {
+pub(crate) fn common_tables(o: &GravityOutcome) -> Tables {
     let year = o.year as i32;
     let economies = o
         .economies
@@ -466,7 +466,7 @@ pub fn common_tables(o: &GravityOutcome) -> Tables {
 
 /// `report_meta.json`'s entry for a gravity scenario: its file, data, year, σ and solver; one
 /// sector (`all`), no agreements.
-pub fn scenario_meta(g: &GravityScenario, o: &GravityOutcome) -> ScenarioMeta {
+pub(crate) fn scenario_meta(g: &GravityScenario, o: &GravityOutcome) -> ScenarioMeta {
     let year = o.year as i32;
     ScenarioMeta {
         name: o.scenario.clone(),

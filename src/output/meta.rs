@@ -27,7 +27,7 @@ pub(crate) struct ReportMeta {
 
 /// One scenario's settings, baseline, agreements and tariff paths.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScenarioMeta {
+pub(crate) struct ScenarioMeta {
     pub name: String,
     pub file: String,
     #[serde(default)]
@@ -51,7 +51,7 @@ pub struct ScenarioMeta {
 
 /// What a scenario's percent changes are measured against.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ComparedWithMeta {
+pub(crate) struct ComparedWithMeta {
     /// `base_year` or `reference`, as in the `compared_with` column of the tables.
     pub kind: String,
     /// In words, e.g. "the reference path `Reference path` (scenarios/reference.ron) without
@@ -79,7 +79,7 @@ impl Default for ComparedWithMeta {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BaselineMeta {
+pub(crate) struct BaselineMeta {
     pub name: String,
     /// What the world is in one line ([`Baseline::describe`]).
     #[serde(default)]
@@ -94,21 +94,21 @@ pub struct BaselineMeta {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct SolverMeta {
+pub(crate) struct SolverMeta {
     pub tolerance: f64,
     pub max_iterations: usize,
     pub step: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ElasticityMeta {
+pub(crate) struct ElasticityMeta {
     pub sector: String,
     pub theta: f64,
     pub baseline_theta: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AgreementMeta {
+pub(crate) struct AgreementMeta {
     pub name: String,
     pub entry_into_force: i32,
     /// `new`, `removed`, `in the data, phase-out continues` or `in the data, held at base-year rates`.
@@ -128,14 +128,14 @@ pub struct AgreementMeta {
 
 impl AgreementMeta {
     /// Whether the scenario changes this agreement's policy (its tariffs are charted).
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.measured
             .unwrap_or_else(|| !self.status.contains("held at"))
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MemberMeta {
+pub(crate) struct MemberMeta {
     pub code: String,
     pub joins: i32,
     #[serde(default)]
@@ -143,7 +143,7 @@ pub struct MemberMeta {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TariffPathPoint {
+pub(crate) struct TariffPathPoint {
     pub agreement: String,
     /// A sector code, or `all` for the trade-weighted average over traded sectors.
     pub sector: String,

@@ -2,15 +2,15 @@
 //!
 //! - the rows of every table (`economies.csv`, `bilateral.csv`, `tariffs.csv`, `quotas.csv`,
 //!   `solver.csv`, `investment.csv`; batches add [`batch`]'s `failures.csv`,
-//!   `bilateral_summary.csv`, `manifest.json` and [`summary`]'s `summary.csv`; the structural
+//!   `bilateral_summary.csv`, `manifest.json` and `summary`'s `summary.csv`; the structural
 //!   gravity model's rows are in [`gravity`]), serde `Serialize` and `Deserialize`, so the
 //!   report reads back what a run wrote;
-//! - CSV and JSON writing ([`to_csv`], [`to_json`], [`table_files`]), after [`finite`]'s check
+//! - CSV and JSON writing (`to_csv`, `to_json`, `table_files`), after `finite`'s check
 //!   that no number is NaN or infinite;
 //! - [`staging::OutputDir`]: whole-or-nothing output directories (claim lock, staging, marker,
 //!   `--force` rules);
-//! - `report_meta.json` ([`meta`]), summaries over draws ([`summary`]), and the merge of batch
-//!   shards ([`batch::merge`]).
+//! - `report_meta.json` (`meta`), summaries over draws (`summary`), and the merge of batch
+//!   shards (`batch::merge`).
 //!
 //! Invariant: this module solves nothing (it imports neither `simulate` nor `model`) and draws
 //! nothing (`report` renders what it writes).
@@ -24,35 +24,61 @@ pub mod staging;
 pub(crate) mod summary;
 
 pub use bilateral::{BilateralTable, BilateralView};
-pub use staging::OutputDir;
+pub(crate) use staging::OutputDir;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// A row of `economies.csv`.
+/// A row of `economies.csv`: one economy in one year of one draw. Money is in the unit of the
+/// baseline's flows (US$ for the built-in world), flows at factory prices (before tariffs);
+/// `_base` columns are the comparison (the solved base year, or the reference path's same
+/// year: [`EconomyRow::compared_with`]); `_pct` columns are percent changes against it
+/// (1.5 = +1.5%). The measures are MODEL.md §1's "Outcomes".
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct EconomyRow {
+    /// The scenario's name (its file's `name`).
     pub scenario: String,
+    /// Calendar year of the policy path solved.
     pub year: i32,
+    /// 0 for the central run, 1, 2, … for a batch's Monte Carlo draws.
     pub draw: u32,
+    /// Economy code of the baseline (ISO3 or region code).
     pub economy: String,
+    /// Money: foreign sales at factory prices, `Σ_j Σ_{n≠i} M_ni^j` for exporter `i`, in the
+    /// comparison.
     pub exports_base: f64,
+    /// Money: foreign sales at factory prices in the year.
     pub exports: f64,
+    /// Money: foreign purchases at factory prices, `Σ_j Σ_{i≠n} M_ni^j` for importer `n`, in
+    /// the comparison.
     pub imports_base: f64,
+    /// Money: foreign purchases at factory prices in the year.
     pub imports: f64,
+    /// Percent: the exact change in real income, `Î_n / Π_j (P̂_n^j)^{α_n^j}` (MODEL.md §1).
     pub real_income_pct: f64,
+    /// Percent: Caliendo & Parro's welfare measure, `tot_pct + vot_pct` (their eq. 19; the
+    /// technical term is zero here), the number their paper reports.
     pub welfare_pct: f64,
+    /// Percent of income: the terms-of-trade part,
+    /// `100/I_n · Σ_{i,j} [M_in^j (ĉ_n^j − 1) − M_ni^j (ĉ_i^j − 1)]` (MODEL.md §1).
     pub tot_pct: f64,
+    /// Percent of income: the volume-of-trade part,
+    /// `100/I_n · Σ_{i,j} τ_ni^j M_ni^j (M'_ni^j/M_ni^j − ĉ_i^j)` (MODEL.md §1).
     pub vot_pct: f64,
+    /// Percent: the real wage, `ŵ_n / Π_j (P̂_n^j)^{α_n^j}`.
     pub real_wage_pct: f64,
+    /// Money: tariff revenue `Σ_j Σ_i τ_ni^j M_ni^j` collected by the economy, in the comparison.
     pub tariff_revenue_base: f64,
+    /// Money: tariff revenue in the year.
     pub tariff_revenue: f64,
-    /// Inward FDI stock from the sources in the investment baseline; empty when the scenario
-    /// has no investment block (and absent in files of other tools and of the structural
-    /// gravity model).
+    /// Money (the FDI stocks' unit): inward FDI stock from the sources in the investment
+    /// baseline, in the comparison; empty when the scenario has no investment block (and
+    /// absent in files of other tools and of the structural gravity model).
     #[serde(default)]
     pub inward_fdi_base: Option<f64>,
+    /// Money (the FDI stocks' unit): inward FDI stock in the year (MODEL.md §5); empty as
+    /// [`EconomyRow::inward_fdi_base`].
     #[serde(default)]
     pub inward_fdi: Option<f64>,
     /// What the `_base` columns and the percent changes refer to: `base_year` (the solved base
@@ -66,32 +92,53 @@ pub(crate) fn base_year_label() -> String {
     "base_year".into()
 }
 
-/// A row of `investment.csv`.
+/// A row of `investment.csv`: the projected bilateral FDI stock of one source in one host
+/// (MODEL.md §5, `FDI'_ni(t) = FDI_ni · exp(β_inv · provisions_ni · phase(t)) · (Ŷ_n)^η`).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct InvestmentRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// Calendar year.
     pub year: i32,
+    /// 0 for the central run, 1, 2, … for Monte Carlo draws.
     pub draw: u32,
+    /// Economy code of the investing economy.
     pub source: String,
+    /// Economy code of the economy invested in.
     pub host: String,
+    /// Money (the FDI stocks' unit): the stock of the investment baseline.
     pub fdi_stock_base: f64,
+    /// Money (the FDI stocks' unit): the projected stock in the year.
     pub fdi_stock: f64,
+    /// Percent change of the stock (1.5 = +1.5%).
     pub change_pct: f64,
-    /// Affiliate sales, where the baseline gives a sales ratio (empty otherwise).
+    /// Money: affiliate sales, the stock times the baseline's sales ratio, where it gives one
+    /// (empty otherwise).
     pub affiliate_sales: Option<f64>,
 }
 
-/// A row of `bilateral.csv` (flows at factory prices).
+/// A row of `bilateral.csv`: the flow `X_ni^j` from exporter `i` to importer `n` in sector
+/// `j`, at factory prices (before tariffs), domestic sales (`i = n`) included. Money is in the
+/// unit of the baseline's flows.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct BilateralRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// Calendar year.
     pub year: i32,
+    /// 0 for the central run, 1, 2, … for Monte Carlo draws.
     pub draw: u32,
+    /// Economy code of the origin `i`.
     pub exporter: String,
+    /// Economy code of the destination `n`.
     pub importer: String,
+    /// Sector code of the baseline (`all` in the one-sector model's common tables).
     pub sector: String,
+    /// Money: the flow in the comparison (the solved base year, or the reference's same year).
     pub value_base: f64,
+    /// Money: the flow in the year.
     pub value: f64,
+    /// Percent change of the flow (1.5 = +1.5%).
     pub change_pct: f64,
     /// `base_year` or `reference`: what `value_base` is (see [`EconomyRow::compared_with`]).
     #[serde(default = "base_year_label")]
@@ -102,33 +149,56 @@ pub struct BilateralRow {
 /// the reference path in the same year).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct TariffRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// Calendar year.
     pub year: i32,
+    /// Economy code of the economy that levies the tariff (`n`).
     pub importer: String,
+    /// Economy code of the origin (`i`).
     pub exporter: String,
+    /// Sector code of the baseline.
     pub sector: String,
+    /// Fraction (0.05 = 5%): the applied rate `τ_ni^j` of the comparison.
     pub rate_base: f64,
+    /// Fraction: the applied rate `τ'_ni^j(t)` in the year (MODEL.md §3: the lowest rate
+    /// available to the pair, MFN or any agreement both are members of).
     pub rate: f64,
     /// `base_year` or `reference`: what `rate_base` is.
     #[serde(default = "base_year_label")]
     pub compared_with: String,
 }
 
-/// A row of `quotas.csv`.
+/// A row of `quotas.csv`: one tariff-rate quota in one year, with the regime found inside the
+/// equilibrium (MODEL.md §3).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct QuotaRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// Calendar year.
     pub year: i32,
+    /// 0 for the central run, 1, 2, … for Monte Carlo draws.
     pub draw: u32,
+    /// The agreement whose schedule sets the quota.
     pub agreement: String,
+    /// The product group the quota covers; empty for a quota on a whole cell (sector).
     pub group: String,
+    /// Economy code of the importer that opens the quota.
     pub importer: String,
+    /// Economy code of the exporter the quota is for.
     pub exporter: String,
+    /// Sector code of the baseline.
     pub sector: String,
+    /// Money at base-year prices: the quota.
     pub quota: f64,
+    /// Money at base-year prices: the group's imports in the solved year.
     pub imports: f64,
+    /// Fraction of the quota filled, `imports / quota`, at most 1.
     pub fill_rate: f64,
+    /// `in_quota` (imports below the quota at the in-quota rate), `binding` (imports equal the
+    /// quota, the marginal rate between the two) or `out_of_quota`.
     pub regime: String,
+    /// Fraction (0.05 = 5%): the group's tariff at the margin.
     pub marginal_rate: f64,
 }
 
@@ -137,26 +207,36 @@ pub struct QuotaRow {
 /// scenario and `reference` for the same year of the reference path it is compared with.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SolverRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// `baseline` (the solve of the base-year data), `year` (a year of the scenario) or
+    /// `reference` (the same year of the reference path it is compared with).
+    ///
     /// Files written before the `stage` column said `2014 (baseline)` in `year`; they read as
     /// stage `baseline`, year 2014.
     #[serde(default)]
     pub stage: String,
+    /// Calendar year solved (the base year for the `baseline` stage).
     #[serde(deserialize_with = "year_of_old_or_new")]
     pub year: i32,
+    /// 0 for the central run, 1, 2, … for Monte Carlo draws.
     pub draw: u32,
+    /// Count: outer (wage-loop) iterations of the solve.
     pub iterations: usize,
+    /// Unitless: the largest relative factor-market residual at the solution (MODEL.md §1,
+    /// converged below the solver's `tolerance`).
     pub residual: f64,
+    /// Count: rounds of the tariff-rate-quota regime search (1 when there is no quota).
     pub quota_rounds: usize,
 }
 
 /// The stage of a solve in `solver.csv`.
-pub const STAGE_BASELINE: &str = "baseline";
+pub(crate) const STAGE_BASELINE: &str = "baseline";
 /// The stage of a solve of one year of the scenario.
-pub const STAGE_YEAR: &str = "year";
+pub(crate) const STAGE_YEAR: &str = "year";
 /// The stage of a solve of one year of the reference path the scenario is compared with
 /// (written only when the reference's policy differs from the scenario's in that year).
-pub const STAGE_REFERENCE: &str = "reference";
+pub(crate) const STAGE_REFERENCE: &str = "reference";
 
 /// A `year` of `solver.csv`: a number, or the `2014 (baseline)` of files written before the
 /// `stage` column.
@@ -170,14 +250,20 @@ fn year_of_old_or_new<'de, D: serde::Deserializer<'de>>(
         .map_err(|_| serde::de::Error::custom(format!("year `{text}` is not a year")))
 }
 
-/// The tables of a run.
+/// The tables of a run, one field per file it writes (README "Outputs").
 #[derive(Debug, Default)]
 pub struct Tables {
+    /// `economies.csv`: one row per year, draw and economy.
     pub economies: Vec<EconomyRow>,
+    /// `bilateral.csv`: one row per year, draw, sector, importer and exporter with a flow.
     pub bilateral: BilateralTable,
+    /// `tariffs.csv`: every applied rate that differs from the comparison's.
     pub tariffs: Vec<TariffRow>,
+    /// `quotas.csv` (written only when the scenario has quotas).
     pub quotas: Vec<QuotaRow>,
+    /// `solver.csv`: the diagnostics of every solve, the baseline's first.
     pub solver: Vec<SolverRow>,
+    /// `investment.csv` (written only when the scenario has an investment block).
     pub investment: Vec<InvestmentRow>,
 }
 
@@ -194,7 +280,7 @@ pub(crate) fn pct(new: f64, base: f64) -> f64 {
 }
 
 /// The CSV header of a row type: the field names serde gives its default value.
-pub fn csv_header<R: Serialize + Default>() -> Vec<String> {
+pub(crate) fn csv_header<R: Serialize + Default>() -> Vec<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.serialize(R::default());
     let text = w.into_inner().unwrap_or_default();
@@ -210,7 +296,7 @@ pub fn csv_header<R: Serialize + Default>() -> Vec<String> {
 }
 
 /// Serialise rows to CSV text; with no rows, the header alone.
-pub fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
+pub(crate) fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if rows.is_empty() {
         w.write_record(csv_header::<R>())
@@ -244,7 +330,7 @@ pub(crate) fn csv_blocks(
 
 /// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
 /// first, and only when all are written are they renamed into place.
-pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+pub(crate) fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let pid = std::process::id();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -272,12 +358,12 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
 }
 
 /// Serialise rows to a JSON array of objects (the CSV's rows; non-finite numbers become `null`).
-pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
+pub(crate) fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
     serde_json::to_vec(rows).map_err(|e| Error::invalid("JSON output", e.to_string()))
 }
 
 /// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
-pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     finite::check_rows("economies.csv", &t.economies)?;
     t.bilateral.check_finite()?;
     finite::check_rows("tariffs.csv", &t.tariffs)?;

@@ -14,7 +14,7 @@
 //!   run's inputs (its scenario files, baseline directory, batch file, shard directories) is
 //!   refused, with or without `--force`.
 //! - **`--force` replaces only tradesim's own output.** Every committed directory carries a
-//!   marker, [`MARKER`], listing the files tradesim wrote. Without `force` a non-empty
+//!   marker, `MARKER`, listing the files tradesim wrote. Without `force` a non-empty
 //!   destination is refused. With `force` it is replaced only if it has the marker and holds
 //!   nothing but the files the marker lists; anything else in it (a user's notes, a file
 //!   created there during the run) makes the run refuse and leaves the directory untouched.
@@ -33,8 +33,10 @@ use std::sync::Mutex;
 
 /// The marker file in every output directory tradesim commits: its first line says what the
 /// directory is, the other lines name the files tradesim wrote there (sorted).
-pub const MARKER: &str = ".tradesim-output";
+pub(crate) const MARKER: &str = ".tradesim-output";
 
+// The marker file is written into the output directory, so its bytes are output (a user reads
+// it beside the files, and reruns from the command line): it keeps naming the flag.
 const MARKER_HEADER: &str =
     "# tradesim output directory; the files tradesim wrote here (--force replaces only these):";
 
@@ -79,7 +81,7 @@ fn split_dest(dest: &Path) -> Result<(PathBuf, String)> {
         .ok_or_else(|| {
             Error::invalid(
                 dest.display().to_string(),
-                "the output directory needs a name (not `/`); choose another --out",
+                "the output directory needs a name (not `/`); choose another `out`",
             )
         })?
         .to_string_lossy()
@@ -133,7 +135,7 @@ fn marker_text(files: &BTreeSet<String>) -> String {
 /// Add `names` to the marker of a tradesim output directory (for files written into it
 /// later, such as `tradesim report`'s `report.html`); a directory without a marker is left
 /// as it is.
-pub fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
+pub(crate) fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
     if let Some(mut files) = marker_files(dir)? {
         files.extend(names.iter().map(|n| n.to_string()));
         let p = dir.join(MARKER);
@@ -143,11 +145,11 @@ pub fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
 }
 
 /// Refuse to write the single file `path` over an existing one unless `force`.
-pub fn check_new_file(path: &Path, force: bool) -> Result<()> {
+pub(crate) fn check_new_file(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
         return Err(Error::invalid(
             path.display().to_string(),
-            "exists; choose another file name or pass --force to replace it",
+            "exists; choose another file name or pass `force` to replace it",
         ));
     }
     if path.is_dir() {
@@ -161,7 +163,7 @@ pub fn check_new_file(path: &Path, force: bool) -> Result<()> {
 
 /// Refuse to replace `dir/name` when it exists and tradesim did not write it (it is not in
 /// the directory's marker).
-pub fn check_replaceable(dir: &Path, name: &str) -> Result<()> {
+pub(crate) fn check_replaceable(dir: &Path, name: &str) -> Result<()> {
     let p = dir.join(name);
     if !p.exists() {
         return Ok(());
@@ -222,7 +224,7 @@ fn check_inputs(dest: &Path, inputs: &[PathBuf]) -> Result<()> {
             return Err(Error::invalid(
                 dest.display().to_string(),
                 format!(
-                    "the output directory {what} an input of this run; writing there would replace it. Choose an --out outside the scenario's files, its baseline and the other inputs"
+                    "the output directory {what} an input of this run; writing there would replace it. Choose an `out` outside the scenario's files, its baseline and the other inputs"
                 ),
             ));
         }
@@ -285,7 +287,7 @@ fn take_claim(claim: &Path, dest: &Path) -> Result<()> {
                     return Err(Error::invalid(
                         dest.display().to_string(),
                         format!(
-                            "another tradesim run (process {}) is writing this output directory; wait for it to finish or choose another --out",
+                            "another tradesim run (process {}) is writing this output directory; wait for it to finish or choose another `out`",
                             holder.map_or(own, |(pid, _)| pid)
                         ),
                     ));
@@ -310,7 +312,7 @@ fn examine(dest: &Path, force: bool) -> Result<Found> {
     if !dest.is_dir() {
         return Err(Error::invalid(
             dest.display().to_string(),
-            "exists and is not a directory; choose another --out",
+            "exists and is not a directory; choose another `out`",
         ));
     }
     let present = entries(dest)?;
@@ -320,14 +322,14 @@ fn examine(dest: &Path, force: bool) -> Result<Found> {
     if !force {
         return Err(Error::invalid(
             dest.display().to_string(),
-            "the output directory exists and is not empty; choose another --out or pass --force to replace it",
+            "the output directory exists and is not empty; choose another `out` or pass `force` to replace it",
         ));
     }
     let Some(listed) = marker_files(dest)? else {
         return Err(Error::invalid(
             dest.display().to_string(),
             format!(
-                "this directory was not written by tradesim (it has no {MARKER} marker), so --force does not replace it; choose another --out, or move its contents away yourself"
+                "this directory was not written by tradesim (it has no {MARKER} marker), so `force` does not replace it; choose another `out`, or move its contents away yourself"
             ),
         ));
     };
@@ -336,7 +338,7 @@ fn examine(dest: &Path, force: bool) -> Result<Found> {
         return Err(Error::invalid(
             dest.display().to_string(),
             format!(
-                "holds files tradesim did not write ({}); --force replaces only tradesim's own files, so nothing was touched. Move them away or choose another --out",
+                "holds files tradesim did not write ({}); `force` replaces only tradesim's own files, so nothing was touched. Move them away or choose another `out`",
                 foreign.join(", ")
             ),
         ));
@@ -369,7 +371,7 @@ impl OutputDir {
     /// one that another live run is writing, a non-empty one without `force`, and with `force`
     /// anything but a tradesim output directory holding only its own files. Creates the parent
     /// and the staging directory and removes staging left by killed runs.
-    pub fn begin(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir> {
+    pub(crate) fn begin(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir> {
         // `.`, `..` or `dir/..` name the directory they resolve to.
         let resolved;
         let dest = if dest.file_name().is_none() {
@@ -422,36 +424,36 @@ impl OutputDir {
     }
 
     /// Where to write the file `name` now.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.staging.join(name)
     }
 
     /// Write a whole file.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let p = self.path(name);
         std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))
     }
 
     /// The staging directory (for writers that take a directory).
-    pub fn staging_dir(&self) -> &Path {
+    pub(crate) fn staging_dir(&self) -> &Path {
         &self.staging
     }
 
     /// The destination.
-    pub fn dest(&self) -> &Path {
+    pub(crate) fn dest(&self) -> &Path {
         &self.dest
     }
 
     /// Put the staged files in place, with the marker listing them. The destination is
     /// examined again first: if anything appeared in it since [`OutputDir::begin`], nothing is
     /// replaced and the error says what.
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         let written = entries(&self.staging)?;
         self.write(MARKER, marker_text(&written).as_bytes())?;
         let changed = |what: String| {
             Error::invalid(
                 self.dest.display().to_string(),
-                format!("{what} while this run was going, so nothing was written or replaced; look at what is there and run again with another --out"),
+                format!("{what} while this run was going, so nothing was written or replaced; look at what is there and run again with another `out`"),
             )
         };
         let aside = match &self.found {
@@ -552,7 +554,7 @@ mod tests {
         assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"1");
         assert_eq!(names(&dest), [MARKER, "a.csv"]);
         let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
-        assert!(e.contains("--force"), "{e}");
+        assert!(e.contains("pass `force`"), "{e}");
         let o = OutputDir::begin(&dest, true, &[]).unwrap();
         o.write("b.csv", b"2").unwrap();
         o.commit().unwrap();

@@ -53,16 +53,28 @@ fn pct(new: f64, base: f64) -> f64 {
 /// `compared_with`) read as empty, zero or `base_year` when absent.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SummaryRow {
+    /// The scenario's name.
     pub scenario: String,
+    /// Calendar year.
     pub year: i32,
+    /// Economy code of the baseline.
     pub economy: String,
+    /// Which percent change of `economies.csv` is summarised: `real_income_pct`,
+    /// `welfare_pct`, `real_wage_pct` as they are; `exports_pct`, `imports_pct` and
+    /// `tariff_revenue_pct` are the percent changes of those columns, `inward_fdi_pct` of
+    /// inward FDI.
     pub measure: String,
-    /// The central run (draw 0); empty when it failed (recorded in failures.csv).
+    /// Percent change in the central run (draw 0); empty when it failed (recorded in
+    /// failures.csv).
     #[serde(default)]
     pub central: Option<f64>,
+    /// Percent change: the mean over draws.
     pub mean: f64,
+    /// Percent change: the median over draws.
     pub median: f64,
+    /// Percent change: the 5th percentile over draws.
     pub p05: f64,
+    /// Percent change: the 95th percentile over draws.
     pub p95: f64,
     /// Draws summarised (draws ≥ 1 when there are any, else the central run).
     #[serde(default)]

@@ -118,7 +118,7 @@ impl ReportData {
         if !econ.is_file() {
             return Err(Error::invalid(
                 dir.display().to_string(),
-                "no economies.csv here: this is not an output directory of tradesim; write one with `tradesim run SCENARIO.ron --out DIR` (or a batch), then run `tradesim report DIR`",
+                "no economies.csv here: this is not an output directory of tradesim; write one with a run of a scenario (or a batch) into `out`, then report on that directory",
             ));
         }
         let mut d = ReportData {
@@ -204,7 +204,7 @@ impl ReportData {
                 Error::data(
                     &m,
                     e.line(),
-                    format!("{e}; this file is written by `tradesim run`: run again, or delete it and pass `--scenario FILE` to `tradesim report`"),
+                    format!("{e}; this file is written by the run: run again, or delete it and give the report its `scenario` file"),
                 )
             })?;
         } else {
@@ -913,6 +913,8 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
             // Without metadata: the changed cells of tariffs.csv, averaged without weights.
             let rows: Vec<&TariffRow> = d.tariffs.iter().filter(|t| &t.scenario == s).collect();
             if rows.is_empty() {
+                // Rendered text (golden bytes), an instruction to the report's reader, who
+                // rebuilds it from the command line: it names the flag.
                 note(&mut charts, "No applied tariff changes in tariffs.csv and no report_meta.json: pass --scenario FILE to `tradesim report` to show the agreements.");
                 continue;
             }
@@ -943,6 +945,7 @@ fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
                 zero_line: true,
                 legend_note: None,
             });
+            // Rendered text (golden bytes) for the reader, who reruns from the command line.
             figure(&mut charts, &svg, "Simple average over the importer–exporter cells whose rate differs from the base year (tariffs.csv); cells that do not change are not in the file. Pass --scenario FILE to `tradesim report` for the members' trade-weighted averages and the agreements.");
             n += 1;
         }
@@ -1517,6 +1520,7 @@ fn settings(out: &mut String, d: &ReportData, scen: &[String]) {
                 }
                 body.push_str("</table>");
             }
+            // Rendered text (golden bytes) for the reader, who reruns from the command line.
             None => note(&mut body, "No report_meta.json for this scenario: its settings and data provenance are unknown here. `tradesim run` writes the file; `tradesim report DIR --scenario FILE` rebuilds it."),
         }
         let rows: Vec<&SolverRow> = d.solver.iter().filter(|r| &r.scenario == s).collect();

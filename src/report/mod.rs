@@ -1,5 +1,5 @@
-//! Rendering only: the terminal text of a run ([`summary`]), of `check` ([`policy_summary`])
-//! and of a batch ([`comparison_table`]), and the self-contained HTML report ([`html`], with
+//! Rendering only: the terminal text of a run (`summary`), of `check` (`policy_summary`)
+//! and of a batch (`comparison_table`), and the self-contained HTML report (`html`, with
 //! its hand-written SVG charts in [`svg`]). Everything here reads the tables of
 //! [`crate::output`] (in memory or from a directory); nothing here solves or writes tables.
 //!
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 /// A short text summary of a run's tables: the solves, the largest real-income changes in the
 /// last year solved (percent against `compared_with`, in words), and the members' trade with
 /// each other.
-pub fn summary(
+pub(crate) fn summary(
     b: &Baseline,
     t: &Tables,
     compared_with: &str,
@@ -120,7 +120,7 @@ pub fn summary(
 /// Without `all`, only the scenario's own agreements (defined in its file or in a parent that
 /// is not a base-year data file, or removed or continued by it: `Scenario::agreement_origins`);
 /// a line counts the others.
-pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
+pub(crate) fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
     use std::fmt::Write;
     let b = &s.baseline;
     let (base, years) = crate::scenario::resolve_paths(s);
@@ -153,6 +153,8 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
     };
     let hidden: Vec<usize> = (0..s.agreements.len()).filter(|&k| !shown(k)).collect();
     if !hidden.is_empty() {
+        // The terminal summary is golden output that the CLI prints to its user, so it names
+        // the flag (`--all`) that shows the hidden agreements, not the `all` argument.
         let _ = writeln!(
             out,
             "{} agreement(s) from {} are not shown: the same in this scenario as in what it is compared with (the base-year data of {}, or the reference path); --all shows them",
@@ -250,7 +252,7 @@ pub fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String {
 /// The baseline's named product groups (`product_groups.csv`) of the economies in the
 /// scenario's agreements: name, sector, weight (all partners, then exporter-specific rows),
 /// base rate, and the agreements of the scenario that schedule the group.
-pub fn world_groups_summary(s: &crate::scenario::Scenario) -> String {
+pub(crate) fn world_groups_summary(s: &crate::scenario::Scenario) -> String {
     use std::fmt::Write;
     let b = &s.baseline;
     let mut importers: Vec<usize> = s
@@ -325,7 +327,11 @@ pub fn world_groups_summary(s: &crate::scenario::Scenario) -> String {
 /// When the options share no year, each is ranked at its own last year, labelled. Options
 /// solved beyond the ranking year, and options with no summary rows (every draw failed), are
 /// named below the table.
-pub fn comparison_table(summary: &[SummaryRow], scenarios: &[String], focus: &[String]) -> String {
+pub(crate) fn comparison_table(
+    summary: &[SummaryRow],
+    scenarios: &[String],
+    focus: &[String],
+) -> String {
     use std::collections::BTreeSet;
     use std::fmt::Write;
     let mut s = String::new();

@@ -9,17 +9,17 @@ use std::fmt::Write;
 
 /// The Okabe–Ito palette (colour-blind safe), without its yellow (too faint on white).
 /// Series beyond seven reuse the colours with dashes (see [`dash`]).
-pub const PALETTE: [&str; 7] = [
+pub(crate) const PALETTE: [&str; 7] = [
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
 ];
 
 /// The colour of series `k`.
-pub fn colour(k: usize) -> &'static str {
+pub(crate) fn colour(k: usize) -> &'static str {
     PALETTE[k % PALETTE.len()]
 }
 
 /// The dash pattern of series `k` (solid for the first seven, then dashed, then dotted).
-pub fn dash(k: usize) -> &'static str {
+pub(crate) fn dash(k: usize) -> &'static str {
     match (k / PALETTE.len()) % 3 {
         0 => "",
         1 => "6 3",
@@ -28,7 +28,7 @@ pub fn dash(k: usize) -> &'static str {
 }
 
 /// Escape text for SVG and HTML (element content and attribute values).
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -44,7 +44,7 @@ pub fn esc(s: &str) -> String {
 }
 
 /// Shorten `s` to at most `max` characters, with an ellipsis.
-pub fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -56,7 +56,7 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// A linear map from the data interval `[d0, d1]` to the pixel interval `[r0, r1]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Scale {
+pub(crate) struct Scale {
     pub d0: f64,
     pub d1: f64,
     pub r0: f64,
@@ -64,7 +64,7 @@ pub struct Scale {
 }
 
 impl Scale {
-    pub fn new(domain: (f64, f64), range: (f64, f64)) -> Self {
+    pub(crate) fn new(domain: (f64, f64), range: (f64, f64)) -> Self {
         Scale {
             d0: domain.0,
             d1: domain.1,
@@ -73,7 +73,7 @@ impl Scale {
         }
     }
     /// The pixel position of `v` (the middle of the range for a degenerate domain).
-    pub fn map(&self, v: f64) -> f64 {
+    pub(crate) fn map(&self, v: f64) -> f64 {
         if self.d1 == self.d0 {
             (self.r0 + self.r1) / 2.0
         } else {
@@ -84,7 +84,7 @@ impl Scale {
 
 /// The "nice" step (1, 2, 2.5 or 5 times a power of ten) that splits `span` into at most
 /// `max_ticks` intervals.
-pub fn nice_step(span: f64, max_ticks: usize) -> f64 {
+pub(crate) fn nice_step(span: f64, max_ticks: usize) -> f64 {
     let raw = span / max_ticks.max(1) as f64;
     if !(raw > 0.0) || !raw.is_finite() {
         return 1.0;
@@ -108,7 +108,7 @@ pub fn nice_step(span: f64, max_ticks: usize) -> f64 {
 /// Axis ticks for data in `[lo, hi]`: multiples of a nice step covering the data, at most
 /// about `max_ticks + 1` of them. A degenerate or empty interval is widened around its value.
 /// Returns the ticks; the first and last are the axis limits.
-pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
+pub(crate) fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
     let (mut lo, mut hi) = if lo.is_finite() && hi.is_finite() {
         (lo.min(hi), lo.max(hi))
     } else {
@@ -141,7 +141,7 @@ pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
 
 /// Integer ticks (years) inside `[lo, hi]`: multiples of a step of 1, 2, 5, 10, 20, 25, 50 or
 /// 100 years, at most about `max_ticks` of them. A single year gets a tick on each side.
-pub fn year_ticks(lo: i32, hi: i32, max_ticks: usize) -> Vec<i32> {
+pub(crate) fn year_ticks(lo: i32, hi: i32, max_ticks: usize) -> Vec<i32> {
     let (lo, hi) = if lo == hi {
         (lo - 1, hi + 1)
     } else {
@@ -161,7 +161,7 @@ pub fn year_ticks(lo: i32, hi: i32, max_ticks: usize) -> Vec<i32> {
 }
 
 /// Number of decimals that distinguishes ticks `step` apart.
-pub fn decimals_for(step: f64) -> usize {
+pub(crate) fn decimals_for(step: f64) -> usize {
     if !(step > 0.0) || step >= 1.0 {
         if (step - step.round()).abs() < 1e-9 || !(step > 0.0) {
             0
@@ -180,7 +180,7 @@ pub fn decimals_for(step: f64) -> usize {
 }
 
 /// Format a number with `decimals`, with a true minus sign and no "-0".
-pub fn fmt_num(v: f64, decimals: usize) -> String {
+pub(crate) fn fmt_num(v: f64, decimals: usize) -> String {
     if !v.is_finite() {
         return if v.is_nan() {
             "n/a".into()
@@ -207,8 +207,12 @@ pub fn fmt_num(v: f64, decimals: usize) -> String {
 /// A line series: points `(x, y)` (x is usually a year) and an optional band `(x, lo, hi)`.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
+    /// The legend's label.
     pub name: String,
+    /// The line's points `(x, y)`, in the order drawn; non-finite values are left out.
     pub points: Vec<(f64, f64)>,
+    /// A shaded band `(x, lo, hi)` around the line (e.g. the 5th and 95th percentiles over a
+    /// batch's draws); empty for none.
     pub band: Vec<(f64, f64, f64)>,
     /// Draw thicker (an aggregate line).
     pub emphasis: bool,
@@ -219,9 +223,13 @@ pub struct Series {
 /// A line chart over years.
 #[derive(Debug, Clone, Default)]
 pub struct LineChart {
+    /// The chart's title, shown above it and as the SVG's `<title>` (its accessible name).
     pub title: String,
+    /// The label of the x axis (e.g. "year").
     pub x_label: String,
+    /// The label of the y axis, with its unit (e.g. "% change against the base year").
     pub y_label: String,
+    /// The lines, drawn in order with the report's palette and dashes.
     pub series: Vec<Series>,
     /// Draw a line at y = 0.
     pub zero_line: bool,
@@ -521,14 +529,14 @@ pub fn line_chart(c: &LineChart) -> String {
 
 /// One bar of a grouped bar chart: value and optional interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bar {
+pub(crate) struct Bar {
     pub value: f64,
     pub interval: Option<(f64, f64)>,
 }
 
 /// A grouped bar chart: for every group (an economy), one bar per series (an option).
 #[derive(Debug, Clone, Default)]
-pub struct BarChart {
+pub(crate) struct BarChart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
@@ -540,7 +548,7 @@ pub struct BarChart {
 }
 
 /// A grouped bar chart with error bars (intervals) and a legend.
-pub fn bar_chart(c: &BarChart) -> String {
+pub(crate) fn bar_chart(c: &BarChart) -> String {
     let mut out = String::new();
     let groups = c.groups.len().max(1);
     let per = c.series.len().max(1);
@@ -669,7 +677,7 @@ fn legend_bars(out: &mut String, entries: &[(String, usize, bool)], note: Option
 
 /// A heat map of percentage changes: rows × columns, diverging colours around zero.
 #[derive(Debug, Clone, Default)]
-pub struct HeatMap {
+pub(crate) struct HeatMap {
     pub title: String,
     /// What the rows are (e.g. "exporter").
     pub row_label: String,
@@ -685,7 +693,7 @@ pub struct HeatMap {
 
 /// The diverging colour for `t` in [-1, 1]: blue (negative) – white – orange-brown (positive),
 /// the PuOr-like scheme that stays distinguishable with the common colour-vision deficiencies.
-pub fn diverging(t: f64) -> String {
+pub(crate) fn diverging(t: f64) -> String {
     let t = if t.is_finite() {
         t.clamp(-1.0, 1.0)
     } else {
@@ -709,7 +717,7 @@ pub fn diverging(t: f64) -> String {
 }
 
 /// A heat map with a cell label per value and a colour legend.
-pub fn heat_map(c: &HeatMap) -> String {
+pub(crate) fn heat_map(c: &HeatMap) -> String {
     let mut out = String::new();
     let (nr, nc) = (c.rows.len().max(1), c.cols.len().max(1));
     let cell = (560.0 / nc.max(nr) as f64).clamp(18.0, 52.0);
