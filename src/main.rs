@@ -253,6 +253,7 @@ fn estimate_cmd(a: EstimateArgs) -> Result<()> {
             tol: a.inner_tol,
             ..Default::default()
         },
+        loose_inner: true,
         drop_singletons: a.drop_singletons,
         relu: a.separation == "relu",
         allow_unconverged: a.allow_unconverged,

@@ -458,11 +458,12 @@ enum PieceColumn<'b> {
 }
 
 impl<'b> PieceColumn<'b> {
-    fn text() -> Self {
+    /// An empty text column with room for `rows` codes.
+    fn text(rows: usize) -> Self {
         PieceColumn::Text {
             map: FxMap::default(),
             labels: Vec::new(),
-            codes: Vec::new(),
+            codes: Vec::with_capacity(rows),
         }
     }
 
@@ -540,13 +541,15 @@ enum Kind {
 }
 
 impl<'b> Piece<'b> {
-    fn new(kinds: &[Kind]) -> Self {
+    /// Empty columns of `kinds`, each with room for `rows` rows (so that no column grows by
+    /// reallocation while the piece is parsed).
+    fn new(kinds: &[Kind], rows: usize) -> Self {
         Piece {
             columns: kinds
                 .iter()
                 .map(|k| match k {
-                    Kind::Numeric => PieceColumn::Numeric(Vec::new()),
-                    Kind::Text => PieceColumn::text(),
+                    Kind::Numeric => PieceColumn::Numeric(Vec::with_capacity(rows)),
+                    Kind::Text => PieceColumn::text(rows),
                     Kind::Skip => PieceColumn::Skip,
                 })
                 .collect(),
@@ -565,7 +568,9 @@ fn parse_plain<'b>(
     redo: &mut [bool],
 ) -> std::result::Result<Piece<'b>, (usize, String)> {
     let ncol = kinds.len();
-    let mut p = Piece::new(kinds);
+    // At most one row per line end, plus an unterminated last line.
+    let rows = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut p = Piece::new(kinds, rows);
     for line in bytes.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
@@ -650,6 +655,12 @@ impl Builder {
     /// Appends the rows of one piece (same kind, or Skip once the column is to be re-read).
     fn append(&mut self, piece: PieceColumn) {
         match (self, piece) {
+            // The first piece is taken as it is (no copy) unless room was reserved already.
+            (Builder::Numeric(v), PieceColumn::Numeric(p))
+                if v.is_empty() && v.capacity() < p.len() =>
+            {
+                *v = p
+            }
             (Builder::Numeric(v), PieceColumn::Numeric(p)) => v.extend(p),
             (
                 Builder::Text { map, labels, codes },
