@@ -267,6 +267,24 @@ fn solver_settings_out_of_range_are_refused_at_their_field() {
     );
 }
 
+#[test]
+fn gravity_solver_settings_out_of_range_are_refused_at_their_field() {
+    // The one-sector loader places its solver errors like the multi-sector one: file, line
+    // and column of the field inside `solver: (…)`, before the data file is read.
+    let d = tempfile::tempdir().unwrap();
+    let text = "StructuralGravity(name: \"x\", data: \"d.csv\", year: 2006, sigma: 5, reference: \"DEU\",\n costs: Coefficients(coefficients: {}), counterfactual: [RemoveBorder()],\n solver: (tolerance: 0.5,\n  max_iterations: 0))";
+    let err = check_fails(d.path(), text);
+    assert!(
+        err.contains("bad.ron:3:11: solver `tolerance` = 0.5 is not in (0, 1e-3]")
+            && err.contains("leave it out for the default, 1e-12"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.ron:4:3: solver `max_iterations` = 0: at least 1 iteration is needed"),
+        "{err}"
+    );
+}
+
 /// Run `tradesim check` on a file expected to pass; return stderr (the warnings).
 fn check_warns(dir: &Path, name: &str, text: &str) -> String {
     let p = write(dir, name, text);

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::solver::Settings;
+use crate::source::Source;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -348,11 +349,13 @@ pub(crate) fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityS
     {
         Ok(s) => Some(s),
         Err(bad) => {
+            // At the field's line and column, like the multi-sector loader's solver errors.
+            let source = Source {
+                path: path.to_path_buf(),
+                text: text.to_string(),
+            };
             for b in bad {
-                problems.push(Error::invalid(
-                    ctx(&format!("solver.{}", b.field)),
-                    b.message,
-                ));
+                problems.push(source.solver_field_error(b.field, b.message));
             }
             None
         }
@@ -508,7 +511,7 @@ mod tests {
         );
         let e = with_solver("(tolerance: 0)").unwrap_err().to_string();
         assert!(
-            e.contains("(field solver.tolerance)")
+            e.contains("s.ron:2:95: solver `tolerance` = 0")
                 && e.contains("leave it out for the default, 1e-12"),
             "{e}"
         );

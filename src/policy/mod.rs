@@ -1,4 +1,4 @@
-//! Policy paths (MODEL.md §3): agreements, memberships and tariff schedules, resolved to the
+//! Policy paths (MODEL.md §3, "Policy paths: from a scenario to `τ'_ni^j(t)`"): agreements, memberships and tariff schedules, resolved to the
 //! applied tariff matrix `τ'_ni^j(t)` and the non-tariff cost factors of every year.
 //!
 //! Rules:
@@ -32,23 +32,32 @@ pub enum Provisions {
     Deep,
 }
 
-/// A tariff schedule: how an importer's rate for members moves from `base` (the data rate).
+/// A tariff schedule (MODEL.md §3, schedule kinds): how an importer's rate for members moves
+/// from `base` (the data rate, ad valorem: 0.05 is 5%), counting years from the pair's start.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schedule {
     /// Zero from the first year.
     Immediate,
     /// `years` equal annual cuts, the first in the first year, ending at `to`·base.
-    Linear { years: u32, to: f64 },
+    Linear {
+        /// The number of annual cuts (at least 1).
+        years: u32,
+        /// The final rate as a fraction of the base rate (0: duty-free).
+        to: f64,
+    },
     /// Step function of (offset in years, fraction of base); base before the first step.
     Staged(Vec<(u32, f64)>),
     /// The base rate, unchanged.
     Excluded,
     /// Explicit rates by calendar year; base before the first year.
     Path(Vec<(i32, f64)>),
-    /// A tariff-rate quota; the regime is found inside the equilibrium.
+    /// A tariff-rate quota; the regime is found inside the equilibrium (MODEL.md §3).
     TariffRateQuota {
+        /// The quota: imports in base-year money at base-year prices.
         quota: f64,
+        /// The ad-valorem rate while imports stay under the quota.
         in_quota_rate: f64,
+        /// The ad-valorem rate at the margin when imports exceed the quota.
         out_of_quota_rate: f64,
     },
     /// The rates of a named tariff set of the baseline.
@@ -89,7 +98,9 @@ impl Schedule {
 /// An economy's membership of an agreement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Membership {
+    /// The member's index among the baseline's economies.
     pub economy: usize,
+    /// The first year it is a member (entry into force for founders, else its accession).
     pub joins: i32,
     /// First year it is no longer a member.
     pub leaves: Option<i32>,
@@ -99,9 +110,13 @@ pub struct Membership {
 /// specific rules the later one wins.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// The importer's economy index (`None`: every member).
     pub importer: Option<usize>,
+    /// The exporter's economy index (`None`: every member).
     pub exporter: Option<usize>,
+    /// The sector's index (`None`: every sector).
     pub sector: Option<usize>,
+    /// The schedule of the cells the rule matches.
     pub schedule: Schedule,
 }
 
@@ -109,14 +124,20 @@ pub struct Rule {
 /// exporter or all members) with its own schedule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductGroup {
+    /// The group's name (`rice`, or one the agreement defines).
     pub name: String,
+    /// The importer's economy index.
     pub importer: usize,
+    /// The exporter's economy index (`None`: every member).
     pub exporter: Option<usize>,
+    /// The index of the sector the group is part of.
     pub sector: usize,
     /// Trade weight: the group's share of the sector's bilateral imports.
     pub weight: f64,
     /// The group's own base rate when it differs from the sector's.
     pub base_rate: Option<f64>,
+    /// The group's schedule; the sector's rate is the trade-weighted average of the groups'
+    /// and the rest's rates.
     pub schedule: Schedule,
 }
 
@@ -124,7 +145,12 @@ pub struct ProductGroup {
 /// `j`: groups for that exporter, and groups for all exporters unless a group of the same name
 /// has a row of its own for `i` (a world group's exporter-specific weight replaces its
 /// all-partners weight).
-pub fn groups_for(groups: &[ProductGroup], n: usize, i: usize, j: usize) -> Vec<&ProductGroup> {
+pub(crate) fn groups_for(
+    groups: &[ProductGroup],
+    n: usize,
+    i: usize,
+    j: usize,
+) -> Vec<&ProductGroup> {
     rows_for(
         groups,
         |g| (g.importer, g.sector, g.exporter, g.name.as_str()),
@@ -165,8 +191,11 @@ fn rows_for<'a, T>(
 /// one over `phase_in_years`, on the member pairs `pairs` selects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Depth {
+    /// β_depth: the log change of a pair's trade once phased in (0.2 is +22%; |β| ≤ 5).
     pub beta: f64,
+    /// Years until the full effect (at least 1).
     pub phase_in_years: u32,
+    /// The member pairs the effect applies to.
     pub pairs: DepthPairs,
     /// `(offset, share of β)` steps before `phase_in_years` (ascending offsets); empty: the
     /// linear phase-in `(offset + 1)/phase_in_years`.
@@ -192,7 +221,7 @@ pub enum DepthPairs {
 
 impl Depth {
     /// "β 0.557 phased in over 12 years, on the pairs it newly liberalises" (codes from `b`).
-    pub fn describe(&self, b: &Baseline) -> String {
+    pub(crate) fn describe(&self, b: &Baseline) -> String {
         let pairs = match &self.pairs {
             DepthPairs::NewlyLiberalised => "on the pairs it newly liberalises".to_string(),
             DepthPairs::AllMembers => "on every member pair".to_string(),
@@ -226,7 +255,7 @@ impl Depth {
     /// The effect `β·phase` at `offset` years after the pair's start: with a profile, the
     /// share of its latest step at or before `offset` (0 before the first, 1 from
     /// `phase_in_years`); otherwise linear.
-    pub fn effect(&self, offset: i32) -> f64 {
+    pub(crate) fn effect(&self, offset: i32) -> f64 {
         if self.profile.is_empty() || offset < 0 {
             return self.beta * linear_phase(offset, self.phase_in_years);
         }
@@ -247,10 +276,10 @@ impl Depth {
 /// The largest depth effect |β| tradesim accepts. A depth effect multiplies members' trade (at
 /// given prices) by `e^β`: the Advanced Guide's estimate of the average RTA effect is 0.557
 /// (+75%); |β| = 5 is a factor of 148, beyond any estimate, and from about 709 `e^β` overflows.
-pub const MAX_DEPTH_BETA: f64 = 5.0;
+pub(crate) const MAX_DEPTH_BETA: f64 = 5.0;
 
 /// Why `beta` is not an acceptable depth effect, if it is not.
-pub fn check_depth_beta(beta: f64) -> Result<(), String> {
+pub(crate) fn check_depth_beta(beta: f64) -> Result<(), String> {
     if beta.is_finite() && beta.abs() <= MAX_DEPTH_BETA {
         Ok(())
     } else if beta.is_finite() {
@@ -262,17 +291,24 @@ pub fn check_depth_beta(beta: f64) -> Result<(), String> {
 
 /// The phase-in of a depth effect set by a batch on an agreement that declares none: ten years,
 /// as the Advanced Guide finds agreements' effects build over about ten years (MODEL.md §3).
-pub const DEFAULT_DEPTH_PHASE_IN: u32 = 10;
+pub(crate) const DEFAULT_DEPTH_PHASE_IN: u32 = 10;
 
 /// A trade agreement, validated against a baseline (economies and sectors are indices).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Agreement {
+    /// The agreement's name (unique in a scenario).
     pub name: String,
+    /// The first year the agreement applies.
     pub entry_into_force: i32,
+    /// Its members with their joining and leaving years.
     pub members: Vec<Membership>,
+    /// The default schedule of every importer, exporter and sector.
     pub schedule: Schedule,
+    /// Schedules for some importers, exporters or sectors; the most specific one wins.
     pub rules: Vec<Rule>,
+    /// Parts of sectors with their own schedules.
     pub groups: Vec<ProductGroup>,
+    /// The non-tariff effect, if the agreement has one.
     pub depth: Option<Depth>,
     /// Removed in the scenario (in the data, not in the counterfactual): ex-post analysis.
     pub removed: bool,
@@ -295,7 +331,7 @@ fn linear_phase(offset: i32, years: u32) -> f64 {
 impl Agreement {
     /// Set the depth effect's β, keeping its phase-in (or, without one, the default
     /// [`DEFAULT_DEPTH_PHASE_IN`]).
-    pub fn set_depth_beta(&mut self, beta: f64) {
+    pub(crate) fn set_depth_beta(&mut self, beta: f64) {
         match &mut self.depth {
             Some(d) => d.beta = beta,
             None => {
@@ -310,7 +346,7 @@ impl Agreement {
     }
 
     /// The economies that are members in `year`.
-    pub fn members_in(&self, year: i32) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn members_in(&self, year: i32) -> impl Iterator<Item = usize> + '_ {
         self.members
             .iter()
             .filter(move |m| self.member(m.economy, year).is_some())
@@ -324,14 +360,14 @@ impl Agreement {
     }
 
     /// The pair's start year if both `n` and `i` are members in `year`.
-    pub fn pair_start(&self, n: usize, i: usize, year: i32) -> Option<i32> {
+    pub(crate) fn pair_start(&self, n: usize, i: usize, year: i32) -> Option<i32> {
         let a = self.member(n, year)?;
         let b = self.member(i, year)?;
         Some(self.entry_into_force.max(a.joins).max(b.joins))
     }
 
     /// The schedule for a cell outside any product group.
-    pub fn schedule_for(&self, n: usize, i: usize, j: usize) -> &Schedule {
+    pub(crate) fn schedule_for(&self, n: usize, i: usize, j: usize) -> &Schedule {
         let mut best: Option<(usize, &Rule)> = None;
         for r in &self.rules {
             let matches = r.importer.is_none_or(|x| x == n)
@@ -385,25 +421,38 @@ impl Agreement {
 /// have without the quota.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuotaCell {
+    /// The agreement that opens the quota.
     pub agreement: String,
+    /// The product group the quota is for.
     pub group: String,
+    /// The sector's index.
     pub sector: usize,
+    /// The importer's economy index.
     pub importer: usize,
+    /// The exporter's economy index.
     pub exporter: usize,
+    /// The group's share of the cell's bilateral imports.
     pub weight: f64,
+    /// The weighted rate of the rest of the cell (the parts outside the quota's group).
     pub fixed_part: f64,
+    /// The quota: the group's imports in base-year money at base-year prices.
     pub quota: f64,
+    /// The ad-valorem rate inside the quota (capped).
     pub in_quota_rate: f64,
+    /// The ad-valorem rate above the quota (capped).
     pub out_of_quota_rate: f64,
 }
 
 /// The policy of one year: applied tariffs, non-tariff cost factors, quotas.
 #[derive(Debug, Clone)]
 pub struct YearPolicy {
+    /// The calendar year.
     pub year: i32,
+    /// The applied ad-valorem tariffs `τ'_ni^j(t)` by sector, importer n and exporter i.
     pub tariffs: Cube,
     /// `Σ` depth effect `D_ni(t)` (log trade-cost shifter times −θ), per importer × exporter.
     pub depth: Vec<f64>,
+    /// The tariff-rate quota cells whose regime the equilibrium decides.
     pub quotas: Vec<QuotaCell>,
 }
 
@@ -654,7 +703,7 @@ fn resolve_cell(
 /// the world of the data (removed agreements included), `true` the scenario's world.
 ///
 /// The applied rate of a cell is the lowest of the data rate and every agreement's rate, part
-/// by part ([`resolve_cell`]); a tariff-rate quota's regime is found later, inside the
+/// by part (`resolve_cell`); a tariff-rate quota's regime is found later, inside the
 /// equilibrium, with its out-of-quota rate already capped there.
 pub fn resolve_year(
     b: &Baseline,

@@ -13,7 +13,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Batch")]
 pub struct RawBatch {
+    /// The batch's name, written in its outputs (`batch_meta.json`, the comparison table).
     pub name: String,
+    /// Free text.
     #[serde(default)]
     pub description: Option<String>,
     /// Scenario files, relative to the batch file.
@@ -28,14 +30,17 @@ pub struct RawBatch {
     /// Monte Carlo draws per scenario (0: the central run only).
     #[serde(default)]
     pub draws: u32,
+    /// The seed every draw's random stream derives from (default 1).
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Draw `d` uses the same parameter values in every scenario (default), so that options
     /// are compared under the same uncertainty; `false` gives each scenario its own stream.
     #[serde(default = "default_true")]
     pub common_random_numbers: bool,
+    /// Uncertain parameters, each drawn independently from its distribution (default none).
     #[serde(default)]
     pub uncertainty: Vec<RawUncertain>,
+    /// Parameters drawn jointly from an estimate's sampling distribution (default none).
     #[serde(default)]
     pub from_estimate: Option<RawEstimateDraws>,
 }
@@ -51,9 +56,12 @@ fn default_true() -> bool {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Variation")]
 pub struct RawVariation {
+    /// The base scenario file, relative to the batch file.
     pub base: String,
+    /// The variations' name, with each grid point appended (default: the base scenario's).
     #[serde(default)]
     pub name: Option<String>,
+    /// The axes; one scenario per point of their Cartesian product.
     pub grid: Vec<GridAxis>,
 }
 
@@ -61,11 +69,26 @@ pub struct RawVariation {
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 pub enum GridAxis {
     /// Set the length of every `Linear` schedule of the agreement (and its depth phase-in).
-    PhaseIn { agreement: String, years: Vec<u32> },
+    PhaseIn {
+        /// The agreement's name in the base scenario.
+        agreement: String,
+        /// The lengths to try, in years (each at least 1).
+        years: Vec<u32>,
+    },
     /// Set a sector's θ.
-    Theta { sector: String, values: Vec<f64> },
+    Theta {
+        /// The sector's code.
+        sector: String,
+        /// The θ values to try (each positive).
+        values: Vec<f64>,
+    },
     /// Set an agreement's depth β (phase-in from the scenario, or 10 years when it has none).
-    Depth { agreement: String, beta: Vec<f64> },
+    Depth {
+        /// The agreement's name in the base scenario.
+        agreement: String,
+        /// The β values to try (log changes of members' trade: 0.2 is +22%; |β| ≤ 5).
+        beta: Vec<f64>,
+    },
 }
 
 /// An uncertain parameter.
@@ -84,30 +107,45 @@ pub enum Parameter {
 /// A probability distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 pub enum Distribution {
+    /// `N(mean, sd²)`.
     Normal {
+        /// The mean.
         mean: f64,
+        /// The standard deviation (≥ 0).
         sd: f64,
     },
     /// `exp(N(mu, sigma²))`.
     LogNormal {
+        /// The mean of the logarithm.
         mu: f64,
+        /// The standard deviation of the logarithm (≥ 0).
         sigma: f64,
     },
+    /// Uniform on `[min, max]` (`min ≤ max`).
     Uniform {
+        /// The lower bound.
         min: f64,
+        /// The upper bound.
         max: f64,
     },
+    /// Triangular on `[min, max]` with its peak at `mode` (`min ≤ mode ≤ max`, `min < max`).
     Triangular {
+        /// The lower bound.
         min: f64,
+        /// The most likely value.
         mode: f64,
+        /// The upper bound.
         max: f64,
     },
 }
 
+/// One uncertain parameter and the distribution each draw takes it from.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename = "UncertainParameter")]
 pub struct RawUncertain {
+    /// What is drawn.
     pub parameter: Parameter,
+    /// What it is drawn from.
     pub distribution: Distribution,
 }
 
@@ -117,20 +155,31 @@ pub struct RawUncertain {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename = "EstimateDraws")]
 pub struct RawEstimateDraws {
+    /// An estimate's JSON file, relative to the batch file.
     pub file: String,
+    /// (coefficient name, the parameter it sets), e.g. `("rta", Depth("CPTPP"))`.
     pub coefficients: Vec<(String, Parameter)>,
 }
 
-/// A validated batch.
+/// A validated batch: its scenarios loaded (grids expanded) and its Monte Carlo settings
+/// checked. Run it with [`crate::BatchJob`]; README "Batch files" documents every field.
 #[derive(Debug)]
 pub struct Batch {
+    /// The batch's name.
     pub name: String,
+    /// The batch file.
     pub path: PathBuf,
+    /// The scenarios, in the file's order: the listed files, then each variation's grid points.
     pub scenarios: Vec<Scenario>,
+    /// Economy codes the comparison table ranks the options for (empty: the first five).
     pub focus: Vec<String>,
+    /// Monte Carlo draws per scenario, numbered from 1; draw 0 is the central run.
     pub draws: u32,
+    /// The seed every draw's random stream (ChaCha8) derives from.
     pub seed: u64,
+    /// Draw d takes the same parameter values in every scenario (common random numbers).
     pub common_random_numbers: bool,
+    /// The independently drawn parameters and their distributions.
     pub uncertainty: Vec<(Parameter, Distribution)>,
     /// Mean, covariance and targets of the estimate draws.
     pub estimate: Option<EstimateDraws>,
@@ -143,10 +192,16 @@ pub struct Batch {
     pub input_digests: Vec<InputFile>,
 }
 
+/// The multivariate normal an estimate's coefficients are drawn from, in the order of
+/// `targets`, as estimated (a θ target takes minus the drawn coefficient).
 #[derive(Debug, Clone)]
 pub struct EstimateDraws {
+    /// The point estimates.
     pub mean: Vec<f64>,
+    /// Their covariance matrix (row-major rows; diagonal of squared standard errors when the
+    /// file has no `vcov`).
     pub covariance: Vec<Vec<f64>>,
+    /// The parameter each coefficient sets.
     pub targets: Vec<Parameter>,
 }
 
@@ -291,7 +346,7 @@ impl Batch {
     /// The batch with `draws` Monte Carlo draws per scenario instead of its file's count (a
     /// quick run with few draws, or more): draws are numbered from 1, and draw d is the same
     /// whatever the count, so the first draws of a long run equal those of a short one.
-    pub fn with_draws(mut self, draws: u32) -> Result<Batch> {
+    pub(crate) fn with_draws(mut self, draws: u32) -> Result<Batch> {
         if draws > 0 && self.uncertainty.is_empty() && self.estimate.is_none() {
             return Err(Error::invalid(
                 self.path.display().to_string(),
@@ -303,7 +358,7 @@ impl Batch {
     }
 
     /// The warnings of the batch's scenarios, each once.
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for w in self.scenarios.iter().flat_map(|s| &s.warnings) {
             if !out.contains(w) {

@@ -40,12 +40,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The absolute, symlink-free spelling of an existing file.
-pub fn canonical(path: &Path) -> Result<PathBuf> {
+pub(crate) fn canonical(path: &Path) -> Result<PathBuf> {
     path.canonicalize().map_err(|e| Error::io(path, e))
 }
 
 /// Read and hash one file.
-pub fn hash_file(path: &Path) -> Result<InputFile> {
+pub(crate) fn hash_file(path: &Path) -> Result<InputFile> {
     let path = canonical(path)?;
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     Ok(InputFile {
@@ -57,7 +57,7 @@ pub fn hash_file(path: &Path) -> Result<InputFile> {
 /// The files an input path stands for: a file itself; for a directory (a baseline's), its
 /// `*.csv` files sorted by name; nothing for a path that does not exist (an estimate file named
 /// by a file of the `extends` chain but overridden, so never read).
-pub fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| Error::io(path, e))?
@@ -75,7 +75,7 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// Hash the files the input paths stand for ([`files_of`]), each once (where it is first
 /// named), in the order given.
-pub fn hash_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
+pub(crate) fn hash_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     let mut out: Vec<InputFile> = Vec::new();
     for p in paths {
         for f in files_of(p)? {
@@ -88,15 +88,14 @@ pub fn hash_inputs(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     Ok(out)
 }
 
-/// The digest of a file as it is now, or `None` when it cannot be read (moved, or another
-/// machine's path).
-pub fn current_sha256(path: &str) -> Option<String> {
-    std::fs::read(path).ok().map(|b| sha256_hex(&b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digest of a file as it is now, or `None` when it cannot be read.
+    fn current_sha256(path: &str) -> Option<String> {
+        std::fs::read(path).ok().map(|b| sha256_hex(&b))
+    }
 
     #[test]
     fn sha256_of_known_strings() {

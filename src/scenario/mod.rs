@@ -13,6 +13,7 @@ use crate::data::{self, Baseline};
 use crate::error::{Error, Result};
 use crate::model::solver::Settings;
 use crate::policy::{Agreement, Depth, DepthPairs, Membership, ProductGroup, Rule, Schedule};
+use crate::source::{blank_comments, blank_strings, Source};
 use raw::{
     BaselineRef, Deficits, Elasticity, PhaseOuts, RawAgreement, RawComparedWith, RawDepth,
     RawDepthPairs, RawScenario, RawSchedule,
@@ -21,190 +22,35 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The text of a scenario file, kept to point at mistakes.
-#[derive(Debug)]
-pub struct Source {
-    pub path: PathBuf,
-    pub text: String,
-}
-
-impl Source {
-    /// The 1-based line and column of the first `needle` after the first `anchor` (if any).
-    fn locate(&self, anchor: Option<&str>, needle: &str) -> (usize, usize) {
-        // Search the code only: comments are blanked out (same byte offsets).
-        let code = blank_comments(&self.text);
-        let start = anchor.and_then(|a| code.find(a)).unwrap_or(0);
-        let at = code[start..]
-            .find(needle)
-            .map(|p| p + start)
-            .or_else(|| anchor.and_then(|a| code.find(a)));
-        match at {
-            Some(off) => {
-                let before = &self.text[..off];
-                let line = before.matches('\n').count() + 1;
-                let col = off - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-                (line, col)
-            }
-            None => (1, 1),
-        }
-    }
-
-    fn error(&self, anchor: Option<&str>, needle: &str, message: impl Into<String>) -> Error {
-        let (line, col) = self.locate(anchor, needle);
-        Error::scenario(&self.path, &self.text, line, col, message)
-    }
-
-    /// A warning at the same place [`Source::error`] would point to, as the text to print.
-    fn warning(&self, anchor: Option<&str>, needle: &str, message: impl Into<String>) -> String {
-        self.error(anchor, needle, message).to_string()
-    }
-
-    /// The 1-based line and column of the `nth` (0-based) field `name:` in the code: outside
-    /// comments and string literals, not part of a longer identifier.
-    fn locate_field(&self, name: &str, nth: usize) -> Option<(usize, usize)> {
-        let code = blank_strings(&blank_comments(&self.text));
-        let b = code.as_bytes();
-        let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-        let off = code
-            .match_indices(name)
-            .map(|(k, _)| k)
-            .filter(|&k| {
-                let end = k + name.len();
-                let after = code[end..].trim_start();
-                (k == 0 || !ident(b[k - 1]))
-                    && (end == b.len() || !ident(b[end]))
-                    && after.starts_with(':')
-            })
-            .nth(nth)?;
-        Some(self.line_col(off))
-    }
-
-    fn line_col(&self, off: usize) -> (usize, usize) {
-        let before = &self.text[..off];
-        let line = before.matches('\n').count() + 1;
-        let col = off - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-        (line, col)
-    }
-
-    /// An error at the field `name:` (the whole file's start when the field is absent).
-    fn field_error(&self, name: &str, message: impl Into<String>) -> Error {
-        let (line, col) = self.locate_field(name, 0).unwrap_or((1, 1));
-        Error::scenario(&self.path, &self.text, line, col, message)
-    }
-
-    /// An error at the field `name:` inside `solver: (…)` (at `solver:` when that field is not
-    /// written there, e.g. a value inherited through `extends`).
-    fn solver_field_error(&self, name: &str, message: impl Into<String>) -> Error {
-        let solver = self.locate_field("solver", 0);
-        let inside = solver.and_then(|at| {
-            (0..)
-                .map_while(|nth| self.locate_field(name, nth))
-                .find(|&p| p > at)
-        });
-        let (line, col) = inside.or(solver).unwrap_or((1, 1));
-        Error::scenario(&self.path, &self.text, line, col, message)
-    }
-
-    /// The place of the `nth` agreement named `name` (`name: "…"` of that agreement).
-    fn agreement_at(&self, name: &str, nth: usize) -> (usize, usize) {
-        let code = blank_comments(&self.text);
-        let quoted = format!("\"{name}\"");
-        code.match_indices(&quoted)
-            .map(|(k, _)| k)
-            .filter(|&k| {
-                let before = code[..k].trim_end();
-                before.ends_with(':') && before[..before.len() - 1].trim_end().ends_with("name")
-            })
-            .nth(nth)
-            .map_or((1, 1), |k| self.line_col(k))
-    }
-}
-
-/// The text with the contents of string literals replaced by spaces (quotes kept), so that a
-/// search for a field name does not stop inside a string.
-fn blank_strings(code: &str) -> String {
-    let mut out = code.as_bytes().to_vec();
-    let (mut k, mut in_str) = (0, false);
-    while k < out.len() {
-        match (in_str, out[k]) {
-            (true, b'\\') => {
-                out[k] = b' ';
-                if k + 1 < out.len() && out[k + 1] != b'\n' {
-                    out[k + 1] = b' ';
-                }
-                k += 2;
-                continue;
-            }
-            (true, b'"') | (false, b'"') => in_str = !in_str,
-            (true, c) if c != b'\n' => out[k] = b' ',
-            _ => {}
-        }
-        k += 1;
-    }
-    // Multi-byte characters inside strings became spaces byte by byte: still UTF-8, same offsets.
-    String::from_utf8(out).unwrap_or_else(|_| code.to_string())
-}
-
-/// The text with `//` and `/* */` comments replaced by spaces (outside string literals), so
-/// that byte offsets stay those of the original.
-fn blank_comments(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = b.to_vec();
-    let (mut k, mut in_str) = (0, false);
-    while k < b.len() {
-        if in_str {
-            if b[k] == b'\\' {
-                k += 2;
-                continue;
-            }
-            if b[k] == b'"' {
-                in_str = false;
-            }
-            k += 1;
-        } else if b[k] == b'"' {
-            in_str = true;
-            k += 1;
-        } else if b[k..].starts_with(b"//") {
-            while k < b.len() && b[k] != b'\n' {
-                out[k] = b' ';
-                k += 1;
-            }
-        } else if b[k..].starts_with(b"/*") {
-            while k < b.len() && !b[k..].starts_with(b"*/") {
-                if b[k] != b'\n' {
-                    out[k] = b' ';
-                }
-                k += 1;
-            }
-            for _ in 0..2 {
-                if k < b.len() {
-                    out[k] = b' ';
-                    k += 1;
-                }
-            }
-        } else {
-            k += 1;
-        }
-    }
-    // Whole characters are blanked (comments end at a newline or `*/`), so this stays UTF-8.
-    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
-}
-
-/// A validated scenario, ready to resolve and solve.
+/// A validated scenario, ready to resolve and solve: its `extends` chain merged, its baseline
+/// loaded, every economy and sector code resolved to an index of [`Scenario::baseline`]
+/// ([`load`]; the fields of the file are documented in README "Scenario files").
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The scenario's name, written in every output row.
     pub name: String,
+    /// Free text from the file.
     pub description: Option<String>,
+    /// The scenario file.
     pub path: PathBuf,
+    /// The base-year world (economies, sectors, flows, input-output shares, tariffs).
     pub baseline: Baseline,
+    /// The year of the baseline data, the year every policy path starts from.
     pub base_year: i32,
     /// The years to solve, ascending.
     pub years: Vec<i32>,
-    /// θ^j after overrides.
+    /// θ^j, the trade elasticity of each sector of the baseline (in its order), after the
+    /// file's `elasticities` overrides (MODEL.md §1).
     pub theta: Vec<f64>,
+    /// Deficits in the solved baseline and the counterfactual (`D' = D` or `D' = 0`).
     pub deficits: Deficits,
+    /// Whether intermediate inputs link sectors (the baseline's input-output shares); `false`
+    /// solves with value added as the only input.
     pub input_output: bool,
+    /// The checked settings of the Caliendo–Parro solver (defaults 1e-10, 5000, 0.5).
     pub solver: Settings,
+    /// Every agreement of the scenario and its parents (`extends`); those in
+    /// `remove_agreements` are kept, marked [`Agreement::removed`].
     pub agreements: Vec<Agreement>,
     /// The file that defines each agreement (parallel to `agreements`), and whether that file
     /// is the scenario's own or one of its parents that is not a description of the base-year
@@ -226,6 +72,7 @@ pub struct Scenario {
 /// Where an agreement of a scenario was defined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgreementOrigin {
+    /// The file whose `agreements` list defines it.
     pub file: PathBuf,
     /// Defined in the scenario file itself or in a parent that is not a base-year data file:
     /// the scenario's own agreement (`tradesim check` shows these; `--all` shows every one).
@@ -270,7 +117,7 @@ impl ComparedWith {
     }
 
     /// One line saying what percent changes are measured against.
-    pub fn describe(&self, base_year: i32) -> String {
+    pub(crate) fn describe(&self, base_year: i32) -> String {
         match self {
             ComparedWith::BaseYear => format!(
                 "the solved base year {base_year} (every year against the {base_year} equilibrium)"
@@ -467,15 +314,15 @@ fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> Strin
 }
 
 /// The largest scenario or batch file tradesim reads: such files are kilobytes of text.
-pub const MAX_FILE_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// The deepest `extends` chain tradesim follows.
-pub const MAX_EXTENDS_DEPTH: usize = 32;
+pub(crate) const MAX_EXTENDS_DEPTH: usize = 32;
 
 /// Read a scenario, batch or structural-gravity file as text, refusing a file larger than
 /// [`MAX_FILE_BYTES`] (a device such as `/dev/zero`, or the wrong file) and text that is not
 /// UTF-8.
-pub fn read_text(path: &Path) -> Result<String> {
+pub(crate) fn read_text(path: &Path) -> Result<String> {
     use std::io::Read;
     if path.is_dir() {
         return Err(Error::invalid(
@@ -745,17 +592,6 @@ pub enum Input {
     Batch(Box<batch::Batch>),
 }
 
-impl Input {
-    /// What the file is, in words (for messages such as "is a batch file").
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Input::Scenario(_) => "scenario",
-            Input::Gravity(_) => "structural gravity",
-            Input::Batch(_) => "batch",
-        }
-    }
-}
-
 /// Reads the file at `path`, tells its kind from its top-level name ([`file_kind`]) and loads
 /// it with that kind's loader. A file of no known kind is read as a `Scenario(...)`, whose
 /// loader says what is wrong.
@@ -803,7 +639,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
 }
 
 /// The directory a baseline reference reads.
-pub fn baseline_path(r: &BaselineRef) -> PathBuf {
+pub(crate) fn baseline_path(r: &BaselineRef) -> PathBuf {
     match r {
         BaselineRef::Builtin(name) => builtin_dir(name),
         BaselineRef::CaliendoParro2015(dir) | BaselineRef::Csv(dir) => PathBuf::from(dir),
@@ -813,19 +649,14 @@ pub fn baseline_path(r: &BaselineRef) -> PathBuf {
 /// Load, merge and validate a scenario file against `baseline` instead of the baseline the
 /// file names (the world builder validates the agreements of `baseline-2014.ron` against the
 /// world it is building).
-pub fn load_with_baseline(path: &Path, baseline: Baseline) -> Result<Scenario> {
+pub(crate) fn load_with_baseline(path: &Path, baseline: Baseline) -> Result<Scenario> {
     let m = load_merged(path, &mut Vec::new())?;
     validate(m, baseline)
 }
 
-/// Load the baseline a scenario names.
-pub fn load_baseline(r: &BaselineRef) -> Result<Baseline> {
-    load_baseline_noting(r).map(|(b, _)| b)
-}
-
 /// Load the baseline a scenario names, with the loader's warnings (values it accepted but
 /// adjusted or doubts, each saying what to do).
-pub fn load_baseline_noting(r: &BaselineRef) -> Result<(Baseline, Vec<String>)> {
+pub(crate) fn load_baseline_noting(r: &BaselineRef) -> Result<(Baseline, Vec<String>)> {
     match r {
         BaselineRef::Builtin(name) => {
             let dir = builtin_dir(name);
@@ -846,7 +677,7 @@ pub fn load_baseline_noting(r: &BaselineRef) -> Result<(Baseline, Vec<String>)> 
 /// The reference data sets that scenario files shipped with tradesim read from
 /// `../shared/data/` beside the repository, and where each comes from
 /// (`../shared/data/PROVENANCE.md`). They are not shipped with tradesim.
-pub const REFERENCE_DATA: &[(&str, &str)] = &[
+pub(crate) const REFERENCE_DATA: &[(&str, &str)] = &[
     ("cp2015", "the Caliendo and Parro (2015) NAFTA replication data as packaged in the R package paulofelipe/cp2015 (data/cp2015_nafta.rda), written out as CSV"),
     ("advanced-guide", "the data of Yotov, Piermartini, Monteiro and Larch (2016), An Advanced Guide to Trade Policy Analysis, as packaged in the R package pachadotdev/tradepolicy (data/agtpa_applications.rda), written out as CSV"),
     ("gegravity-sample", "gegravity's example data (github.com/peter-herman/gegravity, examples/sample_data_set.dlm), written out as CSV"),
@@ -855,7 +686,7 @@ pub const REFERENCE_DATA: &[(&str, &str)] = &[
 
 /// For a path into `shared/data/<set>`: a note that it is reference data not shipped with
 /// tradesim, and where to get it (README, "Reference data").
-pub fn reference_data_note(path: &Path) -> Option<String> {
+pub(crate) fn reference_data_note(path: &Path) -> Option<String> {
     let text = path.to_string_lossy().replace('\\', "/");
     let rest = &text[text.find("shared/data/")? + "shared/data/".len()..];
     let set: String = rest
@@ -870,14 +701,17 @@ pub fn reference_data_note(path: &Path) -> Option<String> {
 }
 
 /// Where the built-in worlds live: `data/<name>` in the repository.
-pub fn builtin_dir(name: &str) -> PathBuf {
+pub(crate) fn builtin_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data")
         .join(name)
 }
 
 /// Read a coefficient from an estimate's JSON file (`tradesim estimate --json`).
-pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Result<f64, String> {
+pub(crate) fn estimate_coefficient(
+    file: &str,
+    coefficient: &str,
+) -> std::result::Result<f64, String> {
     let text =
         read_text(Path::new(file)).map_err(|e| format!("cannot read the estimate file: {e}"))?;
     let v: serde_json::Value =
@@ -902,10 +736,10 @@ pub fn estimate_coefficient(file: &str, coefficient: &str) -> std::result::Resul
 }
 
 /// The calendar years tradesim accepts anywhere in a scenario.
-pub const YEAR_RANGE: (i32, i32) = (1800, 2500);
+pub(crate) const YEAR_RANGE: (i32, i32) = (1800, 2500);
 
 /// The farthest a solved year may lie after the base year (each year is one equilibrium solve).
-pub const MAX_YEARS_AHEAD: i32 = 200;
+pub(crate) const MAX_YEARS_AHEAD: i32 = 200;
 
 /// Why `year` is not a calendar year tradesim accepts, if it is not.
 fn check_year(year: i32) -> std::result::Result<(), String> {
@@ -2056,7 +1890,7 @@ impl Scenario {
     /// Whether the scenario's outcomes measure agreement `a` (one of its agreements): against
     /// the base year, a new, removed or continuing agreement; against a reference path, one that
     /// is in one world and not the other, or in both with different terms.
-    pub fn measured(&self, a: &Agreement) -> bool {
+    pub(crate) fn measured(&self, a: &Agreement) -> bool {
         match self.compared_with.reference() {
             None => a.removed || a.entry_into_force > self.base_year || a.frozen_from.is_none(),
             Some(r) => {
@@ -2091,7 +1925,7 @@ impl Scenario {
     /// The members, in `year`, of the agreements the outcomes measure
     /// ([`Scenario::measured_agreements`]), sorted: the economies whose trade with each other
     /// the summary reports.
-    pub fn changed_members(&self, year: i32) -> Vec<usize> {
+    pub(crate) fn changed_members(&self, year: i32) -> Vec<usize> {
         let mut m: Vec<usize> = self
             .measured_agreements()
             .into_iter()
@@ -2106,9 +1940,13 @@ impl Scenario {
 /// What a RON file holds, from its top-level struct name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// `Scenario(...)`: a multi-sector scenario.
     Scenario,
+    /// `Batch(...)`: a batch of scenarios and draws.
     Batch,
+    /// `StructuralGravity(...)`: a one-sector structural gravity scenario.
     StructuralGravity,
+    /// Anything else (the loaders then report what they expected).
     Unknown,
 }
 
@@ -2152,7 +1990,7 @@ pub fn resolve_paths(s: &Scenario) -> (crate::policy::YearPolicy, Vec<crate::pol
 }
 
 /// Years as a range (`2014–2035`) when consecutive, else a list.
-pub fn compact_years(ys: &[i32]) -> String {
+pub(crate) fn compact_years(ys: &[i32]) -> String {
     match (ys.first(), ys.last()) {
         (Some(a), Some(z)) if ys.len() as i32 == z - a + 1 && ys.len() > 2 => format!("{a}–{z}"),
         _ => ys

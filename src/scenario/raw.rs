@@ -65,6 +65,8 @@ pub struct RawScenario {
     /// Trade agreements; one with the same name as an inherited one replaces it.
     #[serde(default)]
     pub agreements: Vec<RawAgreement>,
+    /// Project bilateral FDI stocks alongside trade (README "Investment"); none by default,
+    /// and then `investment.csv` is not written.
     #[serde(default)]
     pub investment: Option<RawInvestment>,
 }
@@ -92,23 +94,35 @@ pub struct RawInvestment {
     pub from_estimate: Vec<RawBetaEstimate>,
 }
 
+/// One level's β_inv read from an estimate: `(provisions: Deep, file: "fdi.json",
+/// coefficient: "deep")`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "BetaEstimate")]
 pub struct RawBetaEstimate {
+    /// The level of investment provisions whose semi-elasticity this replaces.
     pub provisions: crate::policy::Provisions,
+    /// An estimate's JSON file (`tradesim estimate --json`), relative to the scenario file.
     pub file: String,
+    /// The coefficient whose `estimate` is β_inv (taken as is: a log-point effect on stocks).
     pub coefficient: String,
 }
 
+/// β_inv by level of investment provisions: an agreement at that level multiplies its pairs'
+/// FDI stocks by `exp(β_inv)` once phased in (MODEL.md §5). Levels left out keep the
+/// Kox & Rojas-Romagosa (2020) defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "SemiElasticities")]
 pub struct RawBetas {
+    /// A PTA without investment provisions (default ln 1.30 ≈ 0.262: +30% stocks).
     #[serde(default)]
     pub pta: Option<f64>,
+    /// An agreement with an investment chapter (default ln 1.30, taken as BIT-equivalent).
     #[serde(default)]
     pub investment_chapter: Option<f64>,
+    /// Provisions equivalent to a bilateral investment treaty (default ln 1.30).
     #[serde(default)]
     pub bit_equivalent: Option<f64>,
+    /// The deepest agreements (default ln 1.54 ≈ 0.432: +54% stocks).
     #[serde(default)]
     pub deep: Option<f64>,
 }
@@ -134,7 +148,9 @@ pub enum RawComparedWith {
     /// on the same world with the same base year (relative to this file); `without` lists its
     /// agreements to leave out, e.g. the agreement this scenario is about when it happened.
     Reference {
+        /// The reference scenario file, relative to this file.
         file: String,
+        /// Names of the reference's agreements to leave out (default none).
         #[serde(default)]
         without: Vec<String>,
     },
@@ -155,8 +171,15 @@ pub enum BaselineRef {
 /// (the coefficient on `log(1+tariff)` in a gravity regression is −θ).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 pub enum Elasticity {
+    /// θ itself (positive; typically 2 to 15).
     Value(f64),
-    FromEstimate { file: String, coefficient: String },
+    /// θ = −(the coefficient's `estimate`) in an estimate's JSON file.
+    FromEstimate {
+        /// An estimate's JSON file (`tradesim estimate --json`), relative to the scenario file.
+        file: String,
+        /// The coefficient on `log(1+tariff)`, e.g. `ln_tariff`.
+        coefficient: String,
+    },
 }
 
 /// Deficits in the counterfactual (and in the solved baseline it is compared with).
@@ -172,10 +195,15 @@ pub enum Deficits {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Solver")]
 pub struct RawSolver {
+    /// The largest relative factor-market residual (and wage change) accepted as solved; in
+    /// (0, 1e-3], default 1e-10.
     #[serde(default)]
     pub tolerance: Option<f64>,
+    /// The iteration cap of the wage loop; at least 1, default 5000.
     #[serde(default)]
     pub max_iterations: Option<usize>,
+    /// The damping of the wage update (1: none; Anderson acceleration on top); in (0, 1],
+    /// default 0.5.
     #[serde(default)]
     pub step: Option<f64>,
 }
@@ -232,7 +260,9 @@ pub enum RawSchedule {
     Immediate,
     /// `years` equal annual cuts, the first in the first year, ending at `to`·base (default 0).
     Linear {
+        /// The number of annual cuts (at least 1).
         years: u32,
+        /// The final rate as a fraction of the base rate (default 0: duty-free).
         #[serde(default)]
         to: f64,
     },
@@ -244,8 +274,11 @@ pub enum RawSchedule {
     Path(Vec<(i32, f64)>),
     /// A tariff-rate quota (quota in base-year money); the regime is found in the equilibrium.
     TariffRateQuota {
+        /// The quota: imports in base-year money at base-year prices (non-negative).
         quota: f64,
+        /// The ad-valorem rate inside the quota (0.05 is 5%; capped at the base rate).
         in_quota_rate: f64,
+        /// The ad-valorem rate above the quota (capped at what the part pays without it).
         out_of_quota_rate: f64,
     },
     /// The rates of a named tariff set of the baseline (e.g. `cfl`).
@@ -256,12 +289,17 @@ pub enum RawSchedule {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "ScheduleRule")]
 pub struct RawRule {
+    /// The importer's economy code (default: every member).
     #[serde(default)]
     pub importer: Option<String>,
+    /// The exporter's economy code (default: every member).
     #[serde(default)]
     pub exporter: Option<String>,
+    /// The sector code (default: every sector).
     #[serde(default)]
     pub sector: Option<String>,
+    /// The schedule of the cells the rule matches; the most specific matching rule wins, and
+    /// among equally specific rules the later one.
     pub schedule: RawSchedule,
 }
 
@@ -273,16 +311,25 @@ pub struct RawRule {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "ProductGroup")]
 pub struct RawGroup {
+    /// The group's name (a named group of the world's importer, or a new one).
     pub name: String,
+    /// The importer's economy code (a member).
     pub importer: String,
+    /// The exporter's economy code (default: every member).
     #[serde(default)]
     pub exporter: Option<String>,
+    /// The sector code the group is part of (default for a named group: the world's).
     #[serde(default)]
     pub sector: Option<String>,
+    /// The group's share of the importer's bilateral imports in the sector, in (0, 1]
+    /// (default for a named group: the world's).
     #[serde(default)]
     pub weight: Option<f64>,
+    /// The group's own base rate (0.3 is 30%); the rest's base rate is adjusted so the
+    /// weighted base still equals the data rate (default: the world's, or the sector's rate).
     #[serde(default)]
     pub base_rate: Option<f64>,
+    /// The group's schedule; the sector's rate is the weighted average of the groups and the rest.
     pub schedule: RawSchedule,
 }
 
@@ -293,8 +340,11 @@ pub struct RawGroup {
 pub enum RawDepth {
     /// `κ̂^{-θ} = exp(beta · phase(t))`.
     Given {
+        /// β: the log change in bilateral trade from depth once phased in (|β| ≤ 5).
         beta: f64,
+        /// Years until the full effect (at least 1); the first year reaches 1/phase_in_years.
         phase_in_years: u32,
+        /// The member pairs the effect applies to (default `NewlyLiberalised`).
         #[serde(default)]
         pairs: RawDepthPairs,
         /// The share of β reached at offsets before `phase_in_years`: `[(0, 0.29), (4, 0.71)]`
@@ -304,9 +354,13 @@ pub enum RawDepth {
     },
     /// `beta` is a coefficient of an estimate's JSON file (`tradesim estimate --json`).
     FromEstimate {
+        /// An estimate's JSON file, relative to the scenario file.
         file: String,
+        /// The coefficient whose `estimate` is β (e.g. an `rta` dummy's).
         coefficient: String,
+        /// As in `Given`.
         phase_in_years: u32,
+        /// As in `Given`.
         #[serde(default)]
         pairs: RawDepthPairs,
         /// As in `Given`.
