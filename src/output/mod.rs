@@ -242,6 +242,57 @@ pub(crate) fn csv_blocks(
     Ok(out)
 }
 
+/// A CSV table made of `blocks` blocks of rows, written to `out` as the blocks are formatted
+/// rather than joined in memory first: `block(k, buf)` appends block `k` to `buf`. The blocks are
+/// formatted on all cores a few at a time into reused buffers, and each group is written in
+/// order while the next is formatted, so the bytes do not depend on the thread count (they are
+/// those [`csv_blocks`] would join) and memory stays a few blocks whatever the table's size.
+/// The first failing block's error is returned (the blocks before it may have been written:
+/// callers write into a staging directory, which is discarded on error); `on_io` says where a
+/// write failed.
+pub(crate) fn write_csv_blocks<W: std::io::Write + Send>(
+    out: &mut W,
+    blocks: usize,
+    block: impl Fn(usize, &mut Vec<u8>) -> Result<()> + Sync + Send,
+    on_io: impl Fn(std::io::Error) -> Error + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let group = 2 * rayon::current_num_threads().max(1);
+    let format = |first: usize, bufs: &mut Vec<Vec<u8>>| -> Result<()> {
+        let last = (first + group).min(blocks);
+        bufs.resize_with(last.saturating_sub(first), Vec::new);
+        let done: Vec<Result<()>> = bufs
+            .par_iter_mut()
+            .enumerate()
+            .map(|(k, buf)| {
+                buf.clear();
+                block(first + k, buf)
+            })
+            .collect();
+        done.into_iter().collect()
+    };
+    let write = |out: &mut W, bufs: &[Vec<u8>]| -> Result<()> {
+        bufs.iter()
+            .try_for_each(|b| out.write_all(b))
+            .map_err(&on_io)
+    };
+    let (mut ready, mut next) = (Vec::new(), Vec::new());
+    format(0, &mut ready)?;
+    let mut first = 0;
+    while first < blocks {
+        first += group;
+        let (written, formatted) = if first < blocks {
+            rayon::join(|| write(out, &ready), || format(first, &mut next))
+        } else {
+            (write(out, &ready), Ok(()))
+        };
+        written?;
+        formatted?;
+        std::mem::swap(&mut ready, &mut next);
+    }
+    out.flush().map_err(&on_io)
+}
+
 /// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
 /// first, and only when all are written are they renamed into place.
 pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
@@ -278,35 +329,75 @@ pub fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
 
 /// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
 pub fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+    table_contents(t, json)?
+        .into_iter()
+        .map(|(name, content)| match content {
+            TableFile::Bytes(bytes) => Ok((name, bytes)),
+            TableFile::Bilateral(b) => Ok((name, b.csv()?)),
+        })
+        .collect()
+}
+
+/// [`table_files`] written into the staging directory `dir`, `bilateral.csv` streamed to its
+/// file as its blocks are formatted instead of held whole in memory. Returns the names written.
+pub(crate) fn write_table_files(t: &Tables, json: bool, dir: &OutputDir) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (name, content) in table_contents(t, json)? {
+        match content {
+            TableFile::Bytes(bytes) => dir.write(&name, &bytes)?,
+            TableFile::Bilateral(b) => {
+                let path = dir.path(&name);
+                let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+                b.write_csv(&mut file, &path)?;
+            }
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// What a table file holds: its bytes, or the bilateral table its CSV is written from.
+enum TableFile<'a> {
+    Bytes(Vec<u8>),
+    Bilateral(&'a BilateralTable),
+}
+
+/// The files of a run's tables, in order, after the check that every number is finite;
+/// `bilateral.csv` is left to be written from its table.
+fn table_contents(t: &Tables, json: bool) -> Result<Vec<(String, TableFile<'_>)>> {
     finite::check_rows("economies.csv", &t.economies)?;
     t.bilateral.check_finite()?;
     finite::check_rows("tariffs.csv", &t.tariffs)?;
     finite::check_rows("solver.csv", &t.solver)?;
     finite::check_rows("quotas.csv", &t.quotas)?;
     finite::check_rows("investment.csv", &t.investment)?;
+    let bytes = |name: &str, b: Vec<u8>| (name.to_string(), TableFile::Bytes(b));
     let mut files = vec![
-        ("economies.csv".to_string(), to_csv(&t.economies)?),
-        ("bilateral.csv".to_string(), t.bilateral.csv()?),
-        ("tariffs.csv".to_string(), to_csv(&t.tariffs)?),
-        ("solver.csv".to_string(), to_csv(&t.solver)?),
+        bytes("economies.csv", to_csv(&t.economies)?),
+        (
+            "bilateral.csv".to_string(),
+            TableFile::Bilateral(&t.bilateral),
+        ),
+        bytes("tariffs.csv", to_csv(&t.tariffs)?),
+        bytes("solver.csv", to_csv(&t.solver)?),
     ];
     if !t.quotas.is_empty() {
-        files.push(("quotas.csv".to_string(), to_csv(&t.quotas)?));
+        files.push(bytes("quotas.csv", to_csv(&t.quotas)?));
     }
     if !t.investment.is_empty() {
-        files.push(("investment.csv".to_string(), to_csv(&t.investment)?));
+        files.push(bytes("investment.csv", to_csv(&t.investment)?));
     }
     if json {
-        files.push(("economies.json".to_string(), to_json(&t.economies)?));
+        files.push(bytes("economies.json", to_json(&t.economies)?));
         let bilateral: Vec<BilateralView> = t.bilateral.rows().collect();
-        files.push(("bilateral.json".to_string(), to_json(&bilateral)?));
-        files.push(("tariffs.json".to_string(), to_json(&t.tariffs)?));
-        files.push(("solver.json".to_string(), to_json(&t.solver)?));
+        files.push(bytes("bilateral.json", to_json(&bilateral)?));
+        files.push(bytes("tariffs.json", to_json(&t.tariffs)?));
+        files.push(bytes("solver.json", to_json(&t.solver)?));
         if !t.quotas.is_empty() {
-            files.push(("quotas.json".to_string(), to_json(&t.quotas)?));
+            files.push(bytes("quotas.json", to_json(&t.quotas)?));
         }
         if !t.investment.is_empty() {
-            files.push(("investment.json".to_string(), to_json(&t.investment)?));
+            files.push(bytes("investment.json", to_json(&t.investment)?));
         }
     }
     Ok(files)
