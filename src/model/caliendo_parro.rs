@@ -330,6 +330,7 @@ impl Model {
         let mut ws = self.workspace(shock, start);
         let total_va: f64 = self.value_added.iter().sum();
         let mut anderson = Anderson::new(nn, 6);
+        let mut next = vec![0.0; nn];
         for (w, l) in ws.w.iter_mut().zip(&ws.ln_w) {
             *w = l.exp();
         }
@@ -378,7 +379,7 @@ impl Model {
             if !residual.is_finite() {
                 break;
             }
-            let mut next = anderson.step(&ws.w, &ws.g);
+            anderson.step(&ws.w, &ws.g, &mut next);
             if next.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
                 anderson.reset();
                 next.copy_from_slice(&ws.g);
