@@ -408,6 +408,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn streamed_blocks_are_the_joined_blocks_and_stop_at_the_first_failure() {
+        let text = |k: usize| format!("block {k}\n").repeat(k % 3 + 1).into_bytes();
+        for blocks in [0, 1, 3, 4, 5, 11, 40] {
+            let joined = csv_blocks(b"head\n".to_vec(), blocks, |k| Ok(text(k))).unwrap();
+            let mut streamed = b"head\n".to_vec();
+            write_csv_blocks(
+                &mut streamed,
+                blocks,
+                |k, buf| {
+                    buf.extend_from_slice(&text(k));
+                    Ok(())
+                },
+                |e| Error::io(Path::new("t.csv"), e),
+            )
+            .unwrap();
+            assert_eq!(streamed, joined, "{blocks} blocks");
+        }
+        let mut out = Vec::new();
+        let failing = |k: usize, buf: &mut Vec<u8>| match k {
+            7 | 9 => Err(Error::invalid("t.csv", format!("block {k} failed"))),
+            _ => Ok(buf.extend_from_slice(&text(k))),
+        };
+        let e = write_csv_blocks(&mut out, 11, failing, |e| Error::io(Path::new("t.csv"), e));
+        assert!(e.unwrap_err().to_string().contains("block 7 failed"));
+    }
+
+    #[test]
     fn an_empty_table_still_has_its_header() {
         assert_eq!(
             csv_header::<InvestmentRow>(),
