@@ -428,7 +428,10 @@ mod tests {
         let mut out = Vec::new();
         let failing = |k: usize, buf: &mut Vec<u8>| match k {
             7 | 9 => Err(Error::invalid("t.csv", format!("block {k} failed"))),
-            _ => Ok(buf.extend_from_slice(&text(k))),
+            _ => {
+                buf.extend_from_slice(&text(k));
+                Ok(())
+            }
         };
         let e = write_csv_blocks(&mut out, 11, failing, |e| Error::io(Path::new("t.csv"), e));
         assert!(e.unwrap_err().to_string().contains("block 7 failed"));
