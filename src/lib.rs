@@ -80,12 +80,9 @@ pub mod workflow;
 #[allow(missing_docs)]
 pub mod data;
 pub mod error;
-#[allow(missing_docs)]
 pub mod estimate;
-#[allow(missing_docs)]
 pub mod gravity;
 pub mod invest;
-#[allow(missing_docs)]
 pub mod model;
 #[allow(missing_docs)]
 pub mod output;

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{read_csv, root, shared_data};
+use common::{read_csv, root, run_gravity, run_gravity_text, shared_data};
 use std::collections::HashMap;
-use tradesim::gravity::{parse_gravity_scenario, run_gravity_scenario, run_scenario};
 
 const DATA: &str = "wiod-2000-2014/TradeData0014.csv";
 
@@ -38,7 +37,7 @@ fn eu_enlargement_reproduces_ge_gravity_additive_imbalances() {
     if shared_data(DATA).is_none() {
         return;
     }
-    let o = run_gravity_scenario(root().join("scenarios/ge-gravity-eu-enlargement.ron")).unwrap();
+    let o = run_gravity(root().join("scenarios/ge-gravity-eu-enlargement.ron")).unwrap();
     let (welfare, flows) = stata();
     assert_eq!(o.economies.len(), 44);
     assert_eq!(welfare.len(), 44);
@@ -110,8 +109,7 @@ fn eu_enlargement_multiplicative_option_matches_ge_gravity() {
             &format!("{:?}", data.display().to_string()),
         );
     assert!(text.contains("Multiplicative"));
-    let s = parse_gravity_scenario(&text, &root().join("scenarios/x.ron")).unwrap();
-    let o = run_scenario(&s).unwrap();
+    let o = run_gravity_text(&text).unwrap();
     let (welfare, flows) = stata();
     // the world-wide expenditure scale s = Σ E' / Σ E ŵ (see below)
     let n = o.names.len();
@@ -158,13 +156,12 @@ fn the_partial_effect_is_the_three_way_ppml_estimate() {
         cluster: vec!["expcode^impcode".into()],
         ..Default::default()
     };
-    let fit = tradesim::estimate::run(
-        &data,
+    let ds = tradesim::Dataset::from_csv(&data).unwrap();
+    let f = tradesim::Formula::parse(
         "trade ~ eu_enlargement + other_fta | expcode^year + impcode^year + expcode^impcode",
-        &[],
-        &opts,
     )
     .unwrap();
+    let fit = tradesim::estimate::fit(&ds, &f, &opts).unwrap();
     let (b, _) = fit.coef("eu_enlargement").unwrap();
     // the scenario's coefficient; the help file prints 0.224, Stata used 0.224249005 (float)
     assert!((b - 0.22424900615658175).abs() < 1e-9, "{b}");
@@ -181,13 +178,7 @@ fn observed_flows_errors_name_the_fix() {
             "\"../../shared/data/wiod-2000-2014/TradeData0014.csv\"",
             &format!("{:?}", data.display().to_string()),
         );
-    let path = root().join("scenarios/x.ron");
-    let err = |text: String| -> String {
-        match parse_gravity_scenario(&text, &path) {
-            Err(e) => e.to_string(),
-            Ok(s) => run_scenario(&s).unwrap_err().to_string(),
-        }
-    };
+    let err = |text: String| -> String { run_gravity_text(&text).unwrap_err().to_string() };
     // a year the data do not have
     let e = err(base.replace("to_year: 2014", "to_year: 2013"));
     assert!(e.contains("2013") && e.contains("no row"), "{e}");
@@ -214,7 +205,7 @@ fn observed_flows_errors_name_the_fix() {
         "CovariateChange(column: \"eu_enlargement\", coefficient: 0.22424900615658175, to_year: 2014)",
         "PartialEffect(pairs: Among([\"POL\", \"DEU\"]), effect: 0.5)",
     );
-    let o = run_scenario(&parse_gravity_scenario(&text, &path).unwrap()).unwrap();
+    let o = run_gravity_text(&text).unwrap();
     let changed = o.cost_change.iter().filter(|b| **b != 1.0).count();
     assert_eq!(changed, 2);
     let pol = o.economies.iter().find(|r| r.economy == "POL").unwrap();

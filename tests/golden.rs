@@ -71,9 +71,8 @@ fn key_outputs(path: &Path) -> Option<String> {
                 );
             }
         }
-        Input::Gravity(g) => {
-            let o = tradesim::gravity::run_scenario(&g)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Input::Gravity(_) => {
+            let o = common::run_gravity(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             out.push_str("year,economy,real_gdp_pct,exports_pct\n");
             for r in &o.economies {
                 let _ = writeln!(

@@ -4,8 +4,8 @@
 //! prints why it skips (or fails with `TRADESIM_REQUIRE_SHARED=1`: `tests/common`).
 
 mod common;
-use common::{root, shared_data as shared};
-use tradesim::gravity::{run_gravity_scenario, GravityOutcome};
+use common::{root, run_gravity, shared_data as shared};
+use tradesim::gravity::GravityOutcome;
 use tradesim::model::gravity::{self, synthetic::synthetic};
 use tradesim::model::solver::Settings;
 use tradesim::output::gravity::write_gravity_tables;
@@ -22,7 +22,7 @@ fn nafta_guide_procedure_reproduces_the_book() {
     if shared("advanced-guide/agtpa_applications.csv").is_none() {
         return;
     }
-    let o = run_gravity_scenario(root().join("scenarios/nafta-advanced-guide.ron")).unwrap();
+    let o = run_gravity(root().join("scenarios/nafta-advanced-guide.ron")).unwrap();
     assert_eq!(o.guide_passes, Some(3));
     assert!(
         (o.coefficients[0].1 - 0.5571853).abs() < 1e-6,
@@ -65,7 +65,7 @@ fn nafta_exact_equilibrium_clears_markets() {
     if shared("advanced-guide/agtpa_applications.csv").is_none() {
         return;
     }
-    let o = run_gravity_scenario(root().join("scenarios/nafta-advanced-guide-exact.ron")).unwrap();
+    let o = run_gravity(root().join("scenarios/nafta-advanced-guide-exact.ron")).unwrap();
     assert!(
         o.full.market_residual <= 1e-10,
         "{}",
@@ -309,7 +309,7 @@ fn gegravity_sample_resistances_match_gegravity() {
     if shared("gegravity-sample/sample_data_set.csv").is_none() {
         return;
     }
-    let o = run_gravity_scenario(root().join("scenarios/gegravity-can-jpn.ron")).unwrap();
+    let o = run_gravity(root().join("scenarios/gegravity-can-jpn.ron")).unwrap();
     let s = o.sigma;
     let (pb, pc) = (o.baseline.price_index(s), o.conditional.price_index(s));
     let (ob, oc) = (o.baseline.outward_level(s), o.conditional.outward_level(s));
@@ -335,7 +335,7 @@ fn gegravity_sample_full_ge_is_the_exact_equilibrium() {
     if shared("gegravity-sample/sample_data_set.csv").is_none() {
         return;
     }
-    let o = run_gravity_scenario(root().join("scenarios/gegravity-can-jpn.ron")).unwrap();
+    let o = run_gravity(root().join("scenarios/gegravity-can-jpn.ron")).unwrap();
     assert!(
         o.full.market_residual <= 1e-10,
         "{}",
@@ -365,7 +365,7 @@ fn run_with(
         .replace("reference: \"DEU\"", &format!("reference: \"{reference}\""));
     let path = dir.path().join("s.ron");
     std::fs::write(&path, scenario).unwrap();
-    let r = run_gravity_scenario(&path);
+    let r = run_gravity(&path);
     (dir, r)
 }
 
@@ -474,7 +474,7 @@ fn tables_are_written_whole() {
     if shared("gegravity-sample/sample_data_set.csv").is_none() {
         return;
     }
-    let o = run_gravity_scenario(root().join("scenarios/gegravity-can-jpn.ron")).unwrap();
+    let o = run_gravity(root().join("scenarios/gegravity-can-jpn.ron")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let [e, b] = write_gravity_tables(&o, dir.path()).unwrap();
     let econ = std::fs::read_to_string(e).unwrap();
@@ -573,7 +573,7 @@ fn run_changed(
     .replace("CounterfactualVsBaseline", orientation);
     let path = dir.path().join("s.ron");
     std::fs::write(&path, text).unwrap();
-    Some(run_gravity_scenario(&path).unwrap())
+    Some(run_gravity(&path).unwrap())
 }
 
 #[test]

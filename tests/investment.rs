@@ -135,13 +135,9 @@ fn the_pta_effect_on_fdi_is_recovered_from_a_synthetic_panel() {
         cluster: vec!["source^host".into()],
         ..Default::default()
     };
-    let fit = tradesim::estimate::run(
-        &p,
-        "fdi ~ pta | source^year + host^year + source^host",
-        &[],
-        &opts,
-    )
-    .unwrap();
+    let ds = tradesim::Dataset::from_csv(&p).unwrap();
+    let f = tradesim::Formula::parse("fdi ~ pta | source^year + host^year + source^host").unwrap();
+    let fit = tradesim::estimate::fit(&ds, &f, &opts).unwrap();
     let k = fit.names.iter().position(|n| n == "pta").unwrap();
     let (b, se) = (fit.coefficients[k], fit.std_errors[k]);
     let truth = tradesim::invest::synthetic::true_beta();

@@ -17,11 +17,14 @@ fuzz_target!(|data: &[u8]| {
     let path = dir.join("s.ron");
     let _ = tradesim::scenario::parse(&path, text);
     let _ = tradesim::scenario::batch::parse(&path, text);
-    let _ = tradesim::gravity::parse_gravity_scenario(text, &path);
     if std::fs::write(&path, text).is_ok() {
         match tradesim::scenario::file_kind(text) {
             tradesim::scenario::FileKind::Batch => {
                 let _ = tradesim::scenario::batch::load(&path);
+            }
+            tradesim::scenario::FileKind::StructuralGravity => {
+                // Parses and checks the file (the data are read only by a run).
+                let _ = tradesim::scenario::load_input(&path);
             }
             _ => {
                 if let Ok(s) = tradesim::scenario::load(&path) {

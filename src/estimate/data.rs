@@ -53,12 +53,14 @@ pub enum Column {
 }
 
 impl Column {
+    /// The number of rows.
     pub fn len(&self) -> usize {
         match self {
             Column::Numeric(v) => v.len(),
             Column::Text(v) => v.len(),
         }
     }
+    /// Whether the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -313,7 +315,7 @@ impl Dataset {
     }
 
     /// The column called `name`, or an error listing the available names.
-    pub fn require(&self, name: &str, context: &str) -> Result<&Column> {
+    pub(crate) fn require(&self, name: &str, context: &str) -> Result<&Column> {
         self.column(name).ok_or_else(|| {
             Error::invalid(
                 context.to_string(),
@@ -336,7 +338,7 @@ impl Dataset {
     }
 
     /// Adds (or replaces) a column.
-    pub fn push(&mut self, name: String, column: Column) -> Result<()> {
+    pub(crate) fn push(&mut self, name: String, column: Column) -> Result<()> {
         if self.columns.is_empty() && self.names.is_empty() {
             self.nrows = column.len();
         } else if column.len() != self.nrows {
@@ -363,7 +365,7 @@ impl Dataset {
     }
 
     /// An error located at data row `i` (0-based): the CSV file and line when read from a file.
-    pub fn row_error(&self, i: usize, message: impl Into<String>) -> Error {
+    pub(crate) fn row_error(&self, i: usize, message: impl Into<String>) -> Error {
         match &self.source {
             Some(p) => Error::data(p, i + 2, message),
             None => Error::invalid(format!("dataset row {}", i + 1), message),
@@ -384,9 +386,11 @@ impl TextColumn {
     pub fn get(&self, i: usize) -> &str {
         &self.labels[self.codes[i] as usize]
     }
+    /// The number of rows.
     pub fn len(&self) -> usize {
         self.codes.len()
     }
+    /// Whether the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.codes.is_empty()
     }
@@ -783,7 +787,7 @@ fn split_lines(body: &[u8], pieces: usize) -> Vec<&[u8]> {
 
 /// A categorical column coded 0..nlevels, with the label of each level.
 #[derive(Debug, Clone, Default)]
-pub struct Factor {
+pub(crate) struct Factor {
     /// Display name, e.g. `exporter^year`.
     pub name: String,
     /// The level of each observation.
@@ -794,13 +798,14 @@ pub struct Factor {
 }
 
 impl Factor {
-    pub fn nlevels(&self) -> usize {
+    pub(crate) fn nlevels(&self) -> usize {
         self.labels.len()
     }
 
     /// Builds the factor of the interaction of `columns` (one column: a plain factor) over the
     /// rows `rows` of `ds`.
-    pub fn from_columns(
+    #[cfg(test)]
+    pub(crate) fn from_columns(
         ds: &Dataset,
         columns: &[String],
         rows: &[usize],
@@ -811,7 +816,8 @@ impl Factor {
 
     /// As [`Factor::from_columns`], reusing single-column factorisations from `cache` (which
     /// must only be used with the same `ds` and `rows`).
-    pub fn from_columns_cached(
+    #[cfg(test)]
+    pub(crate) fn from_columns_cached(
         ds: &Dataset,
         columns: &[String],
         rows: &[usize],
@@ -823,7 +829,7 @@ impl Factor {
     }
 
     /// As [`Factor::from_columns`], using the factorisations in `cache` where present.
-    pub fn from_columns_prepared(
+    pub(crate) fn from_columns_prepared(
         ds: &Dataset,
         columns: &[String],
         rows: &[usize],
@@ -908,11 +914,11 @@ impl Factor {
 
 /// Single-column factorisations shared between the fixed effects and clusters of one fit.
 #[derive(Default)]
-pub struct FactorCache(FxMap<String, (Vec<u32>, Vec<String>)>);
+pub(crate) struct FactorCache(FxMap<String, (Vec<u32>, Vec<String>)>);
 
 impl FactorCache {
     /// Factorises the columns not yet in the cache, in parallel. Errors come in column order.
-    pub fn prefill(
+    pub(crate) fn prefill(
         &mut self,
         ds: &Dataset,
         columns: &[String],

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Markdown,
     Csv,
     Latex,
@@ -34,7 +34,7 @@ impl std::str::FromStr for Format {
 
 /// One column of the table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Model {
+pub(crate) struct Model {
     pub dependent: String,
     /// (name, estimate, std. error, p-value), in the fit's order.
     pub coefficients: Vec<(String, f64, f64, f64)>,
@@ -47,7 +47,7 @@ pub struct Model {
 
 impl Model {
     /// Reads the JSON object of `tradesim estimate --json`; `source` names it in errors.
-    pub fn from_json(v: &Value, source: &str) -> Result<Model> {
+    pub(crate) fn from_json(v: &Value, source: &str) -> Result<Model> {
         let err = |what: &str| {
             Error::invalid(
                 source,
@@ -210,7 +210,7 @@ fn latex_escape(s: &str) -> String {
 }
 
 /// Renders the models side by side.
-pub fn render(models: &[Model], format: Format) -> String {
+pub(crate) fn render(models: &[Model], format: Format) -> String {
     let marked = cells(models);
     let rows: Vec<Vec<String>> = marked
         .iter()

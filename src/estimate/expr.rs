@@ -472,7 +472,10 @@ fn truth(v: &Value) -> std::result::Result<bool, String> {
 
 /// Derived columns and filters on a [`Dataset`] (the `--define` and `--subset` of `estimate`).
 impl Dataset {
-    /// Adds a derived column from a definition `name = expression` (see [`crate::estimate::expr`]).
+    /// Adds a derived column from a definition `name = expression`, e.g.
+    /// `pair = ifelse(exporter == importer, 0, pair_id)`. Expressions combine columns, numbers
+    /// and quoted texts with `+ - * /`, comparisons (`== != < <= > >=`, `x in a,b,c`), `& | !`,
+    /// and the functions `log`, `exp`, `abs` and `ifelse(cond, a, b)`.
     pub fn define(&mut self, definition: &str) -> Result<()> {
         let (name, expr) = definition.split_once('=').ok_or_else(|| {
             Error::invalid(
@@ -496,7 +499,8 @@ impl Dataset {
         self.push(name.to_string(), col)
     }
 
-    /// Evaluates a filter expression to a row mask (see [`crate::estimate::expr`]).
+    /// Evaluates a filter expression (the syntax of [`Dataset::define`]'s expressions, e.g.
+    /// `year in 1986,1990,1994 & exporter != importer`) to a row mask: `true` where it holds.
     pub fn filter_mask(&self, filter: &str) -> Result<Vec<bool>> {
         let e = Expr::parse(filter)?;
         e.eval_mask(self)

@@ -10,11 +10,15 @@ use crate::error::{Error, Result};
 /// One factor of a regressor: a column, or its natural logarithm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Atom {
+    /// A column as it is (`dist`).
     Column(String),
+    /// The natural logarithm of a column (`log(dist)`); a used row where the column is not
+    /// positive is an error.
     Log(String),
 }
 
 impl Atom {
+    /// The column the atom reads.
     pub fn column(&self) -> &str {
         match self {
             Atom::Column(c) | Atom::Log(c) => c,
@@ -34,6 +38,7 @@ impl std::fmt::Display for Atom {
 /// A regressor: the product of one or more atoms (`a:b`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
+    /// The factors multiplied, in the order written (`a:b` gives `[a, b]`).
     pub atoms: Vec<Atom>,
 }
 

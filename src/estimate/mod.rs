@@ -26,7 +26,7 @@
 
 pub(crate) mod data;
 pub(crate) mod demean;
-pub mod etable;
+pub(crate) mod etable;
 pub(crate) mod expr;
 pub(crate) mod formula;
 mod gram;
@@ -36,32 +36,17 @@ pub(crate) mod separation;
 pub(crate) mod stats;
 pub(crate) mod vcov;
 
-pub use data::{Column, Dataset, Factor};
+pub use data::{Column, Dataset, TextColumn};
 pub use demean::DemeanOptions;
 pub use formula::{Atom, Formula, Term};
 pub use ppml::{fit, FixedEffectEstimates, IrlsProgress, PpmlFit, PpmlOptions, ProgressHook};
 pub use separation::SeparationReport;
 pub use stats::FitStats;
-pub use vcov::Ssc;
-
-/// Everything the `tradesim estimate` command does, minus printing: load, define, fit.
-pub fn run(
-    data: &std::path::Path,
-    formula: &str,
-    defines: &[String],
-    opts: &PpmlOptions,
-) -> crate::error::Result<PpmlFit> {
-    let f = Formula::parse(formula)?;
-    let mut ds = Dataset::from_csv(data)?;
-    for d in defines {
-        ds.define(d)?;
-    }
-    fit(&ds, &f, opts)
-}
+pub use vcov::{Ssc, SscDetails};
 
 /// Several models on one data set (loaded once), each with its fit statistics
 /// (log-likelihood, pseudo-R²): what `tradesim estimate` with one or more `--formula` does.
-pub fn run_models(
+pub(crate) fn run_models(
     data: &std::path::Path,
     formulas: &[String],
     defines: &[String],

@@ -5,22 +5,22 @@
 //! Poisson score equations `Σ_i (y_i − μ_i) x_i = 0` and `Σ_{i: f_g(i)=l} (y_i − μ_i) = 0` for
 //! every level `l` of every dimension `g`. [`fit`] runs five steps, each a function here:
 //!
-//! 1. [`Design::build`]: the estimation sample (subset filter, outcome, regressors, offset,
+//! 1. `Design::build`: the estimation sample (subset filter, outcome, regressors, offset,
 //!    fixed-effect and cluster factors), with every input error named by row and column.
-//! 2. [`separate`]: drops separated observations ([`super::separation`]: all-zero fixed-effect
+//! 2. `separate`: drops separated observations (`separation`: all-zero fixed-effect
 //!    levels, then the iterative rectifier for separation by regressors), and singletons on
 //!    request.
-//! 3. [`irls`]: iteratively reweighted least squares. At each step, with weights `w = μ` and
+//! 3. `irls`: iteratively reweighted least squares. At each step, with weights `w = μ` and
 //!    working variable `z = η − o + (y − μ)/μ`, it partials the fixed effects out of `z` and `X`
-//!    by weighted alternating projections ([`super::demean`], all columns in one pass) and
+//!    by weighted alternating projections (`demean`, all columns in one pass) and
 //!    solves `β = (X̃'WX̃)⁻¹ X̃'W z̃` (Frisch–Waugh–Lovell), then updates
 //!    `η = z − (z̃ − X̃β) + o`. This is the ppmlhdfe algorithm (Correia, Guimarães & Zylkin
 //!    2020) as implemented in fixest (Bergé 2018) and pyfixest: start at `μ = (y + ȳ)/2`, stop
 //!    when the deviance `D = 2 Σ [y log(y/μ) − (y − μ)]` changes by less than
 //!    `tol · (0.1 + |D_old|)`. Regressors collinear with the fixed effects or with other
 //!    regressors are dropped with a warning.
-//! 4. [`super::vcov::vcov`]: the sandwich variance from the last IRLS step.
-//! 5. [`recover_fixed_effects`]: `α = α_z − Σ_j β_j α_xj`, normalised.
+//! 4. `vcov::vcov`: the sandwich variance from the last IRLS step.
+//! 5. `recover_fixed_effects`: `α = α_z − Σ_j β_j α_xj`, normalised.
 
 use super::data::{Column, Dataset, Factor};
 use super::demean::{DemeanOptions, FixedEffects, Layout};
@@ -61,7 +61,7 @@ impl std::fmt::Debug for ProgressHook {
 /// Settings of a PPML fit. Build with `PpmlOptions::default()` and adjust fields.
 #[derive(Debug, Clone)]
 pub struct PpmlOptions {
-    /// Keep only the rows where this filter expression holds (see [`super::expr`]).
+    /// Keep only the rows where this filter expression holds (the syntax of [`Dataset::filter_mask`]).
     pub subset: Option<String>,
     /// Cluster variables: empty for heteroskedasticity-robust standard errors; one or two
     /// entries (a column or an interaction `a^b`) for one- or two-way clustering.
@@ -80,7 +80,7 @@ pub struct PpmlOptions {
     /// `fixef_rm="singleton"`, and of ppmlhdfe). fixest keeps them, and so does the default here:
     /// they do not change the estimates, only N and the small-sample correction.
     pub drop_singletons: bool,
-    /// Run the iterative rectifier ([`separation::relu_check`]) after the fixed-effect rule, to
+    /// Run the iterative rectifier (`separation::relu_check`) after the fixed-effect rule, to
     /// find separation by regressors (ppmlhdfe's default; pyfixest's `separation_check=["fe",
     /// "ir"]`). On by default.
     pub relu: bool,
@@ -269,7 +269,7 @@ fn restrict(mut f: Factor, keep: &[bool]) -> Factor {
 }
 
 /// The estimation sample: every column the fit needs, on the rows that enter it.
-pub struct Design {
+pub(crate) struct Design {
     /// Outcome `y`.
     pub y: Vec<f64>,
     /// Regressors `X`, one vector per column (an intercept when there is no fixed effect).
@@ -290,7 +290,7 @@ pub struct Design {
 
 impl Design {
     /// Step 1: reads the formula's columns from `ds` on the rows the subset filter keeps.
-    pub fn build(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<Design> {
+    pub(crate) fn build(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<Design> {
         let n_all = ds.nrows();
         let mask = match &opts.subset {
             Some(f) => ds.filter_mask(f)?,
@@ -351,7 +351,7 @@ impl Design {
 
     /// The observations where `keep` holds, factors recoded to the levels that remain. Every
     /// column is compacted in place (no second copy of the sample).
-    pub fn restrict(mut self, keep: &[bool]) -> Design {
+    pub(crate) fn restrict(mut self, keep: &[bool]) -> Design {
         if keep.iter().all(|&k| k) {
             return self;
         }
@@ -375,7 +375,7 @@ impl Design {
     }
 
     /// Number of observations.
-    pub fn nobs(&self) -> usize {
+    pub(crate) fn nobs(&self) -> usize {
         self.y.len()
     }
 }
@@ -454,7 +454,7 @@ fn factors(
 /// Step 2: drops separated observations (all-zero fixed-effect levels, then — with
 /// `opts.relu` — the iterative rectifier) and, on request, singletons. Returns the remaining
 /// sample and what was dropped.
-pub fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, SeparationReport)> {
+pub(crate) fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, SeparationReport)> {
     let mut report = SeparationReport::default();
     let mut keep = vec![true; design.nobs()];
     separation::fixed_effect_check(
@@ -500,7 +500,7 @@ pub fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, Separatio
 }
 
 /// Poisson deviance `2 Σ [y log(y/μ) − (y − μ)]`.
-pub fn deviance(y: &[f64], mu: &[f64]) -> f64 {
+pub(crate) fn deviance(y: &[f64], mu: &[f64]) -> f64 {
     // Fixed-size chunks summed in order: the result does not depend on the thread count.
     const CHUNK: usize = 1 << 16;
     let parts: Vec<f64> = y
@@ -600,7 +600,7 @@ fn non_collinear(x_raw: &[&[f64]], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Ve
 }
 
 /// The last IRLS step and what the variance and the fixed effects need from it.
-pub struct IrlsSolution {
+pub(crate) struct IrlsSolution {
     /// Indices (into [`Design::x`]) of the regressors kept (not collinear).
     pub active: Vec<usize>,
     /// `β`, aligned with `active`.
@@ -651,7 +651,7 @@ fn inner_tolerance(last_crit: f64, target: f64) -> f64 {
 /// the step's weights are the last step's means), the demeaned columns `z̃, X̃` (their residual
 /// `z̃ − X̃β` formed in place), and the demeaning's scratch. `η` is never stored: the new
 /// `η = z − (z̃ − X̃β) + o` is formed row by row where `μ = exp(η)` and the next `z` need it.
-pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
+pub(crate) fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
     use super::demean::DemeanScratch;
     let n = d.nobs();
     let (y, offset, factors, names) = (&d.y, &d.offset, &d.factors, &d.names);
@@ -838,7 +838,10 @@ pub fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
 /// Step 5: the fixed effects `α = α_z − Σ_j β_j α_xj` (the projection is linear), normalised so
 /// that in every dimension after the first the first level is zero, the first dimension
 /// absorbing the shift. Returns the flattened coefficients and the offset of each dimension.
-pub fn recover_fixed_effects(factors: &[Factor], sol: &IrlsSolution) -> (Vec<f64>, Vec<usize>) {
+pub(crate) fn recover_fixed_effects(
+    factors: &[Factor],
+    sol: &IrlsSolution,
+) -> (Vec<f64>, Vec<usize>) {
     let mut alpha = sol.alpha_z.clone();
     for (a, &j) in sol.active.iter().enumerate() {
         for (v, ax) in alpha.iter_mut().zip(&sol.alpha_x[j]) {

@@ -10,7 +10,10 @@ use crate::error::Result;
 /// Log-likelihoods and the pseudo-R² of a fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitStats {
+    /// The Poisson log-likelihood `ℓ = Σ_i [y_i ln μ_i − μ_i − ln Γ(y_i + 1)]` over the
+    /// observations used (fixest's `logLik`).
     pub loglik: f64,
+    /// The log-likelihood `ℓ_0` of the constant-only model, `μ = ȳ` over the same observations.
     pub null_loglik: f64,
     /// McFadden: `1 − loglik / null_loglik`.
     pub pseudo_r2: f64,

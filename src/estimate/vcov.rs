@@ -67,8 +67,10 @@ pub(crate) struct VcovSpec<'a> {
 /// The numbers behind the small-sample correction, for output.
 #[derive(Debug, Clone, Serialize)]
 pub struct SscDetails {
-    /// "hetero" or "cluster".
+    /// "hetero" (heteroskedasticity-robust), "cluster", or "none" (no regressor to estimate).
     pub kind: String,
+    /// The correction applied, as [`Ssc`] is written in options: `fixest`, `pyfixest`,
+    /// `stata-ml` or `none` (with no regressor: the variant's name in lower case).
     pub ssc: String,
     /// Number of parameters K used in (n−1)/(n−K).
     pub k: usize,

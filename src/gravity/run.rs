@@ -2,50 +2,64 @@
 //! counterfactual trade costs, solve, and tabulate per economy and per pair.
 
 use super::data::{load_panel, Covariate, Panel, YearData};
-use super::scenario::{
-    load_gravity_scenario, Change, Costs, GravityScenario, Imbalances, Orientation, Pairs,
-    Procedure,
-};
+use super::scenario::{Change, Costs, GravityScenario, Imbalances, Orientation, Pairs, Procedure};
 use crate::error::{Error, Result};
 use crate::model::gravity::observed::{self, HatSolution, ObservedFlows};
 use crate::model::gravity::{self, guide, Convergence, CostMatrix, Solution, World};
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
-/// One economy's results. `*_base` are baseline values, unsuffixed values are the
-/// counterfactual full-endowment equilibrium; `*_pct` follow the scenario's orientation.
+/// One economy's results: a row of `economies.csv` (docs/gravity.md). `*_base` are baseline
+/// values (on the fitted baseline flows, or the observed ones with `costs: Observed`),
+/// unsuffixed values the counterfactual full-endowment equilibrium (MODEL.md §2), in the
+/// data's currency unit. `*_pct` are percentage changes that follow the scenario's
+/// [`Orientation`]: `(counterfactual/baseline − 1)·100`, or `(baseline/counterfactual − 1)·100`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GravityEconomyRow {
+    /// The economy's code as in the data.
     pub economy: String,
-    /// Foreign sales `Σ_{j≠i} X_ij` (fitted baseline flows).
+    /// Foreign sales `Σ_{j≠i} X_ij` in the baseline (domestic sales excluded, as the Guide
+    /// reports exports).
     pub exports_base: f64,
+    /// Foreign sales `Σ_{j≠i} X'_ij` in the full-endowment counterfactual.
     pub exports: f64,
-    /// Foreign purchases `Σ_{i≠j} X_ij`.
+    /// Foreign purchases `Σ_{i≠j} X_ij` in the baseline.
     pub imports_base: f64,
+    /// Foreign purchases `Σ_{i≠j} X'_ij` in the counterfactual.
     pub imports: f64,
+    /// Output `Y_i` (all sales, domestic included) in the baseline.
     pub output_base: f64,
+    /// Output `Y'_i = p̂_i Y_i` in the counterfactual.
     pub output: f64,
+    /// Expenditure `E_i` (all purchases, domestic included) in the baseline.
     pub expenditure_base: f64,
+    /// Expenditure `E'_i` in the counterfactual (following the scenario's imbalances rule).
     pub expenditure: f64,
-    /// Real expenditure `E_i/P_i` (welfare).
+    /// Change in real expenditure `E_i/P_i` (welfare), %.
     pub real_income_pct: f64,
-    /// Real GDP `Y_i/P_i`.
+    /// Change in real GDP `Y_i/P_i`, %.
     pub real_gdp_pct: f64,
-    /// Inward multilateral resistance (consumer price index) `P_i`.
+    /// Change in the inward multilateral resistance (consumer price index) `P_i`, %.
     pub imr_pct: f64,
-    /// Outward multilateral resistance `Π_i`.
+    /// Change in the outward multilateral resistance `Π_i`, %.
     pub omr_pct: f64,
-    /// Factory-gate price `p_i`.
+    /// Change in the factory-gate price `p_i`, %; with the Guide's procedure reported as NAFTA's
+    /// effect, `(1 − p̂_i)·100` as the book does (MODEL.md §2 step 6).
     pub price_pct: f64,
+    /// Change in foreign sales (`exports` against `exports_base`), %.
     pub exports_pct: f64,
+    /// Change in foreign purchases (`imports` against `imports_base`), %.
     pub imports_pct: f64,
-    /// Exports in the conditional GE (output and expenditure fixed).
+    /// Change in foreign sales in the conditional GE (output and expenditure fixed), %.
     pub exports_conditional_pct: f64,
-    /// Levels of the inward resistance `P_i` in the baseline and the conditional GE.
+    /// The inward resistance `P_i = (P_i^{1−σ})^{1/(1−σ)}` in the baseline (a level; the
+    /// reference economy's is 1).
     pub imr_base: f64,
+    /// The inward resistance `P_i` in the conditional GE.
     pub imr_conditional: f64,
-    /// Levels of the outward resistance `Π_i` in the baseline and the conditional GE.
+    /// The outward resistance `Π_i` in the baseline (a level; with `procedure: AdvancedGuide`
+    /// the book's `OMR^{1/(1−σ)}`).
     pub omr_base: f64,
+    /// The outward resistance `Π_i` in the conditional GE.
     pub omr_conditional: f64,
 }
 
@@ -56,43 +70,65 @@ pub struct GravityBilateralRow {
     pub exporter: usize,
     /// The importer, as an index into [`GravityOutcome::names`].
     pub importer: usize,
+    /// The baseline flow `X_ij` (domestic sales when exporter = importer), in the data's
+    /// currency unit.
     pub value_base: f64,
+    /// The flow `X'_ij` in the full-endowment counterfactual.
     pub value: f64,
+    /// The change of the flow, %, following the scenario's [`Orientation`].
     pub change_pct: f64,
 }
 
-/// Everything a gravity scenario produces.
+/// Everything a gravity scenario produces: the three solutions of MODEL.md §2 (baseline,
+/// conditional GE, full-endowment GE) and the rows of `economies.csv` and `bilateral.csv`.
+/// [`RunJob::run`](crate::RunJob::run) returns it in
+/// [`GravityRun::outcome`](crate::workflow::run::GravityRun::outcome).
 #[derive(Debug, Clone)]
 pub struct GravityOutcome {
+    /// The scenario's `name`.
     pub scenario: String,
+    /// The baseline year of the data.
     pub year: i64,
+    /// The elasticity of substitution σ (the trade elasticity is σ − 1).
     pub sigma: f64,
+    /// How the counterfactual was solved (exact, or the Guide's procedure).
     pub procedure: Procedure,
+    /// Which world the `*_pct` columns are relative to.
     pub orientation: Orientation,
+    /// The economies, in the order of every vector and matrix here.
     pub names: Vec<String>,
+    /// Index into `names` of the reference economy, whose price index is fixed at 1.
     pub reference: usize,
     /// Trade costs `t^{1−σ}` in the baseline and the counterfactual (row-major); `None` with
     /// `costs: Observed`, whose baseline is the data.
     pub costs_base: Option<CostMatrix>,
+    /// The counterfactual trade costs `t'^{1−σ}`; `None` with `costs: Observed`.
     pub costs_counterfactual: Option<CostMatrix>,
     /// The change `T̂_ij = t̂_ij^{1−σ}` the counterfactual applies (row-major).
     pub cost_change: Vec<f64>,
     /// How trade imbalances moved in the full-endowment counterfactual.
     pub imbalances: Imbalances,
+    /// The baseline solution (resistances and flows at the baseline costs).
     pub baseline: Solution,
+    /// The conditional GE: counterfactual costs with output and expenditure fixed.
     pub conditional: Solution,
+    /// The full-endowment GE: factory-gate prices, output and expenditure adjust.
     pub full: Solution,
     /// Cost coefficients used (given or estimated).
     pub coefficients: Vec<(String, f64)>,
     /// Passes of the Guide's loop (AdvancedGuide procedure only).
     pub guide_passes: Option<usize>,
+    /// One row per economy (`economies.csv`), in the order of `names`.
     pub economies: Vec<GravityEconomyRow>,
+    /// One row per directed pair, domestic pairs included (`bilateral.csv`), exporter-major.
     pub bilateral: Vec<GravityBilateralRow>,
 }
 
-/// Reads the scenario file at `path`, solves it and returns the outcome.
-pub fn run_gravity_scenario(path: impl AsRef<Path>) -> Result<GravityOutcome> {
-    let scenario = load_gravity_scenario(path.as_ref())?;
+/// Reads the scenario file at `path`, solves it and returns the outcome (the unit tests'
+/// shortcut; users go through [`crate::run::load`] and [`crate::RunJob::run`]).
+#[cfg(test)]
+pub(crate) fn run_gravity_scenario(path: impl AsRef<std::path::Path>) -> Result<GravityOutcome> {
+    let scenario = super::scenario::load_gravity_scenario(path.as_ref())?;
     run_scenario(&scenario)
 }
 
@@ -123,7 +159,7 @@ fn change_years(s: &GravityScenario) -> Vec<i64> {
 }
 
 /// Solves a checked scenario.
-pub fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
+pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
     let mut columns: Vec<String> = Vec::new();
     let mut add = |c: &str| {
         if !columns.iter().any(|x| x == c) {

@@ -60,9 +60,13 @@ pub enum Imbalances {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Columns {
+    /// The exporter's code (`i`); default `exporter`.
     pub exporter: String,
+    /// The importer's code (`j`); default `importer`.
     pub importer: String,
+    /// The year of the flow; default `year`.
     pub year: String,
+    /// The flow `X_ij` (domestic sales on the rows with exporter = importer); default `trade`.
     pub trade: String,
     /// Exporter output `Y_i`, repeated on each of its rows; `None`: the row sum of trade.
     pub output: Option<String>,
@@ -90,7 +94,10 @@ pub enum Costs {
     /// `t_ij^{1−σ} = exp(constant + Σ_k β_k z_ijk)`; keys are covariates: a column name or
     /// `ln(column)`.
     Coefficients {
+        /// `β_k` by covariate: a column name, or `ln(column)` / `log(column)`.
         coefficients: BTreeMap<String, f64>,
+        /// The constant (default 0; it cancels out of every result but the resistances'
+        /// levels).
         #[serde(default)]
         constant: f64,
     },
@@ -100,9 +107,15 @@ pub enum Costs {
     /// every year get their pair effect from a PPML of the baseline year's `exp(γ)` on
     /// `fill` covariates with exporter and importer effects.
     Estimate {
+        /// The years of the first-stage panel (the Guide: 1986, 1990, …, 2006).
         years: Vec<i64>,
+        /// The symmetric pair-id column of the pair effect (the Guide's `pair_id`).
         pair: String,
+        /// The policy covariates estimated with the fixed effects (e.g. `rta`); a
+        /// counterfactual may change only these.
         policy: Vec<String>,
+        /// Covariates of the second stage that fills the pairs never trading in `years`
+        /// (e.g. `ln(dist)`, `cntg`, `lang`, `clny`).
         fill: Vec<String>,
     },
     /// The baseline is the data itself: the observed flows of `year` (domestic sales
@@ -133,37 +146,56 @@ pub enum Pairs {
 pub enum Change {
     /// Set a cost covariate to `value` for `pairs`; costs move by `exp(β (value − z))`.
     SetCovariate {
+        /// The covariate's column (a key of the cost coefficients, alone or in `ln(·)`).
         column: String,
+        /// The directed pairs whose covariate is set.
         pairs: Pairs,
+        /// The covariate's new value.
         value: f64,
     },
     /// Set a border dummy (default column `international`) to 0 for `pairs` (default `All`).
     RemoveBorder {
+        /// The border dummy's column (default `international`).
         #[serde(default = "default_border")]
         column: String,
+        /// The pairs whose border is removed (default `All`).
         #[serde(default = "default_all")]
         pairs: Pairs,
     },
     /// Set the ad valorem tariff (`column`, 0.05 = 5%) of `pairs` to `rate`; costs move by
     /// `((1 + rate)/(1 + τ))^{elasticity}`, elasticity `1 − σ` unless given.
     ChangeTariff {
+        /// The column of the ad valorem tariff `τ_ij` (0.05 = 5%).
         column: String,
+        /// The directed pairs whose tariff changes.
         pairs: Pairs,
+        /// The new ad valorem rate (0.05 = 5%).
         rate: f64,
+        /// The elasticity `ε` of `t_ij^{1−σ}` to `1 + τ`; `None`: `1 − σ` (tariffs part of
+        /// `t_ij`, flows valued tariff-inclusive).
         #[serde(default)]
         elasticity: Option<f64>,
     },
     /// Multiply `t_ij^{1−σ}` by `exp(effect)` on `pairs`: a given partial effect (`ge_gravity`'s
     /// `beta` on those pairs).
-    PartialEffect { pairs: Pairs, effect: f64 },
+    PartialEffect {
+        /// The directed pairs the effect applies to.
+        pairs: Pairs,
+        /// The log change `β` of `t_ij^{1−σ}` (a PPML coefficient).
+        effect: f64,
+    },
     /// Multiply `t_ij^{1−σ}` by `exp(coefficient · (z_ij(to_year) − z_ij(from_year)))` for every
     /// international pair, `z` the data's `column` (`from_year` defaults to the scenario's
     /// year): an estimated coefficient times the change in a column, e.g. the pairs that
     /// joined the EU between two years.
     CovariateChange {
+        /// The data's column `z` (e.g. `eu_enlargement`).
         column: String,
+        /// The estimated coefficient `β` of `z`.
         coefficient: f64,
+        /// The year whose `z_ij` the counterfactual takes.
         to_year: i64,
+        /// The year whose `z_ij` the baseline has; `None`: the scenario's year.
         #[serde(default, deserialize_with = "plain_option")]
         from_year: Option<i64>,
     },
@@ -211,19 +243,32 @@ pub(crate) struct RawSolver {
 /// A checked scenario: paths resolved, settings validated.
 #[derive(Debug, Clone)]
 pub struct GravityScenario {
+    /// The scenario file (messages name it; `data` was resolved against its directory).
     pub path: PathBuf,
+    /// The scenario's name, written in the `scenario` column of the tables.
     pub name: String,
+    /// The bilateral CSV file, resolved against the scenario file's directory.
     pub data: PathBuf,
+    /// The data's column names.
     pub columns: Columns,
+    /// The baseline year (the data's rows of this year are the baseline).
     pub year: i64,
-    /// σ (given, or θ + 1).
+    /// The elasticity of substitution σ (given, or θ + 1), in [`SIGMA_RANGE`](crate::model::gravity::SIGMA_RANGE).
     pub sigma: f64,
+    /// The economy whose price index (inward multilateral resistance) is fixed at 1: the
+    /// numéraire.
     pub reference: String,
+    /// Where the baseline trade costs `t_ij^{1−σ}` come from.
     pub costs: Costs,
+    /// The changes of trade costs, applied in order (never empty).
     pub counterfactual: Vec<Change>,
+    /// How the counterfactual is solved.
     pub procedure: Procedure,
+    /// Which world the reported percentage changes are relative to.
     pub orientation: Orientation,
+    /// How trade imbalances move (the file's value, or the default for its `costs`).
     pub imbalances: Imbalances,
+    /// The solvers' settings (the file's `solver`, else [`Settings::GRAVITY`]).
     pub solver: Settings,
 }
 
@@ -235,7 +280,7 @@ impl GravityScenario {
 }
 
 /// Parses scenario text; `path` is used for messages and to resolve `data`.
-pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario> {
+pub(crate) fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario> {
     let raw: RawScenario = ron::from_str(text).map_err(|e| {
         Error::scenario(
             path,
@@ -398,7 +443,7 @@ pub fn parse_gravity_scenario(text: &str, path: &Path) -> Result<GravityScenario
 }
 
 /// Reads and checks a scenario file.
-pub fn load_gravity_scenario(path: &Path) -> Result<GravityScenario> {
+pub(crate) fn load_gravity_scenario(path: &Path) -> Result<GravityScenario> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse_gravity_scenario(&text, path)
 }

@@ -20,7 +20,7 @@
 //! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops — costs and prices (1–2),
 //! then expenditure (4–5) — are contractions, warm-started between outer steps and solved to a
 //! tolerance that tightens with the outer residual (1e-3 of it, down to 1e-14). All buffers
-//! live in one [`Workspace`] allocated per solve; the outer loop allocates nothing of size
+//! live in one `Workspace` allocated per solve; the outer loop allocates nothing of size
 //! `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
 //! computed by one thread in a fixed order, so results do not depend on the thread count.
 
@@ -35,32 +35,27 @@ const PARALLEL_CELLS: usize = 1 << 17;
 
 /// A value per economy and sector, `v_n^j`, stored economy by economy.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SectorValues {
+pub(crate) struct SectorValues {
     sectors: usize,
     data: Vec<f64>,
 }
 
 impl SectorValues {
     /// Wraps `data[n·J + j]`.
-    pub fn new(sectors: usize, data: Vec<f64>) -> Self {
+    pub(crate) fn new(sectors: usize, data: Vec<f64>) -> Self {
         SectorValues { sectors, data }
     }
     /// `v_n^j`.
     #[inline(always)]
-    pub fn at(&self, n: usize, j: usize) -> f64 {
+    pub(crate) fn at(&self, n: usize, j: usize) -> f64 {
         self.data[n * self.sectors + j]
-    }
-    /// `v_n^·`, the sectors of economy `n`.
-    #[inline(always)]
-    pub fn economy(&self, n: usize) -> &[f64] {
-        &self.data[n * self.sectors..(n + 1) * self.sectors]
     }
 }
 
 /// Input-output cost shares `γ_n^{k,j}` (sector `k`'s share in sector `j`'s costs in economy
 /// `n`), held in the two orders the equilibrium reads them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InputOutput {
+pub(crate) struct InputOutput {
     sectors: usize,
     /// `[(n·J + j)·J + k] = γ_n^{k,j}`: what sector `j` buys, for the cost equation (1).
     by_user: Vec<f64>,
@@ -70,7 +65,7 @@ pub struct InputOutput {
 
 impl InputOutput {
     /// From the baseline's layout `[(n·J + k)·J + j] = γ_n^{k,j}`.
-    pub fn new(sectors: usize, gamma: &[f64]) -> Self {
+    pub(crate) fn new(sectors: usize, gamma: &[f64]) -> Self {
         let jj = sectors;
         let economies = gamma.len() / (jj * jj).max(1);
         let mut by_user = vec![0.0; gamma.len()];
@@ -89,13 +84,13 @@ impl InputOutput {
     }
     /// `γ_n^{k,j}` over `k`: the input shares in sector `j`'s costs.
     #[inline(always)]
-    pub fn inputs_of(&self, n: usize, j: usize) -> &[f64] {
+    pub(crate) fn inputs_of(&self, n: usize, j: usize) -> &[f64] {
         let jj = self.sectors;
         &self.by_user[(n * jj + j) * jj..(n * jj + j + 1) * jj]
     }
     /// `γ_n^{j,k}` over `k`: the share of good `j` in each sector `k`'s costs.
     #[inline(always)]
-    pub fn users_of(&self, n: usize, j: usize) -> &[f64] {
+    pub(crate) fn users_of(&self, n: usize, j: usize) -> &[f64] {
         let jj = self.sectors;
         &self.by_input[(n * jj + j) * jj..(n * jj + j + 1) * jj]
     }
@@ -105,8 +100,9 @@ impl InputOutput {
 /// and the elasticities. Built once, solved for many shocks.
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// Economy and sector codes, to name them in diagnostics.
+    /// Economy codes (`n = 0..N`), to name them in diagnostics.
     pub economy_codes: Vec<String>,
+    /// Sector codes (`j = 0..J`), to name them in diagnostics.
     pub sector_codes: Vec<String>,
     /// `N`, the number of economies.
     pub n: usize,
@@ -119,11 +115,11 @@ pub struct Model {
     /// Tariff-inclusive import shares `π_ni^j = X_ni^j / X_n^j`.
     pub pi0: Cube,
     /// Value-added shares `γ_n^j`.
-    pub va_share: SectorValues,
+    pub(crate) va_share: SectorValues,
     /// Input-output shares `γ_n^{k,j}`.
-    pub io: InputOutput,
+    pub(crate) io: InputOutput,
     /// Final-demand shares `α_n^j`.
-    pub alpha: SectorValues,
+    pub(crate) alpha: SectorValues,
     /// `w_n L_n`.
     pub value_added: Vec<f64>,
     /// `D_n` of the data.
@@ -148,6 +144,8 @@ pub struct Shock {
 /// A solved equilibrium, in changes relative to the data and in levels.
 #[derive(Debug, Clone)]
 pub struct Equilibrium {
+    /// `ŵ_n`, the change in wages (factor prices), normalised so that world value added
+    /// `Σ_n ŵ_n w_n L_n` is unchanged.
     pub w_hat: Vec<f64>,
     /// `ĉ_n^j`, `[n*J+j]`.
     pub c_hat: Vec<f64>,
@@ -165,6 +163,7 @@ pub struct Equilibrium {
     pub tariff_revenue: Vec<f64>,
     /// The tariffs the equilibrium was solved with.
     pub tariffs: Cube,
+    /// Iterations of the wage loop.
     pub iterations: usize,
     /// Max relative factor-market excess at the solution.
     pub residual: f64,
@@ -319,7 +318,13 @@ impl Model {
         }
     }
 
-    /// Solve the equilibrium for `shock`, starting from `start` when given (warm start).
+    /// Solve the equilibrium in changes for `shock` (MODEL.md §1, equations (1)–(6) of the
+    /// module documentation): the damped wage loop on the factor-market excess (6), with the
+    /// cost–price (1–2) and expenditure (4–5) fixed points inside, until the relative excess
+    /// and wage change are below `settings.tolerance()`. Starts from `start` when given (warm
+    /// start, e.g. the previous year). Fails with
+    /// [`Error::NotConverged`](crate::error::Error::NotConverged) naming the economy with the
+    /// largest residual when `settings.max_iterations()` is reached.
     pub fn solve(
         &self,
         shock: &Shock,
@@ -759,7 +764,8 @@ pub struct Comparison {
     pub welfare_pct: Vec<f64>,
 }
 
-/// Compare two equilibria solved from the same model (counterfactual relative to baseline).
+/// Compare two equilibria solved from the same model (counterfactual relative to baseline):
+/// the outcomes of MODEL.md §1.
 ///
 /// Welfare decomposition (Caliendo & Parro 2015, eq. 19, technical term zero here), with flows
 /// `M` at factory prices and weights from the baseline equilibrium:

@@ -739,7 +739,7 @@ pub enum Input {
     /// `Scenario(...)`: the multi-sector model ([`load`]).
     Scenario(Box<Scenario>),
     /// `StructuralGravity(...)`: the one-sector structural gravity model
-    /// ([`crate::gravity::load_gravity_scenario`]).
+    /// ([`crate::gravity::GravityScenario`]).
     Gravity(Box<crate::gravity::GravityScenario>),
     /// `Batch(...)`: scenarios, grids and draws ([`batch::load`]).
     Batch(Box<batch::Batch>),

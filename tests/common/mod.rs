@@ -165,3 +165,31 @@ pub fn lookup(h: &[String], rows: &[Vec<String>], keys: &[(&str, &str)], col: &s
         .unwrap_or_else(|| panic!("no row with {keys:?}"));
     row[idx(col)].parse().unwrap()
 }
+
+/// Runs the `StructuralGravity(...)` scenario file at `path` through the façade
+/// (`run::load`, then `RunJob::run` into a scratch directory) and returns its outcome.
+pub fn run_gravity(path: impl AsRef<Path>) -> tradesim::Result<tradesim::gravity::GravityOutcome> {
+    let job = tradesim::run::load(path.as_ref())?;
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let out = dir.path().join("out");
+    let opts = tradesim::RunOptions {
+        out: &out,
+        force: false,
+        json: false,
+        report: false,
+    };
+    match job.run(&opts, &|| {})? {
+        tradesim::RunReport::Gravity(g) => Ok(g.outcome),
+        tradesim::RunReport::Scenario(_) => panic!(
+            "{}: not a StructuralGravity(...) file",
+            path.as_ref().display()
+        ),
+    }
+}
+
+/// [`run_gravity`] on scenario text, written to a scratch file: paths in `text` must be
+/// absolute (the scratch directory is not the repository's `scenarios/`).
+pub fn run_gravity_text(text: &str) -> tradesim::Result<tradesim::gravity::GravityOutcome> {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    run_gravity(write(dir.path(), "scenario.ron", text))
+}

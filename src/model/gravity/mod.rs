@@ -24,7 +24,7 @@
 //!   the baseline ratio `E'_i = φ_i Y'_i` (`φ_i = E_i/Y_i`, with one common scaling that keeps
 //!   world expenditure over world output as in the baseline), and every market clears:
 //!   `Σ_j X'_ij = Y'_i · E'/Y'`.
-//! - [`guide`]: the Guide's own procedure (steps 3–6 of its NAFTA application), kept to
+//! - `guide`: the Guide's own procedure (steps 3–6 of its NAFTA application), kept to
 //!   replicate the book's published numbers.
 //!
 //! Invariants: no I/O, no randomness; every solver reports its iterations and residual and
@@ -43,7 +43,10 @@ use crate::model::solver::Settings;
 /// How a solver ended: iterations used and the largest relative residual of its equations.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Convergence {
+    /// Iterations (passes of the fixed point) the solver took.
     pub iterations: usize,
+    /// The largest relative residual of the solved equations at the end (at most the
+    /// settings' tolerance when it converged).
     pub residual: f64,
 }
 
@@ -106,21 +109,28 @@ impl World {
             reference,
         })
     }
+    /// The number of economies `N` (at least 2).
     pub fn len(&self) -> usize {
         self.names.len()
     }
+    /// Never true: a world has at least 2 economies (for clippy's `len_without_is_empty`).
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
+    /// The economies' codes, in the order of every vector and matrix of this world.
     pub fn names(&self) -> &[String] {
         &self.names
     }
+    /// Output `Y_i` of each economy (value of its sales, domestic included), in the data's
+    /// currency unit.
     pub fn output(&self) -> &[f64] {
         &self.output
     }
+    /// Expenditure `E_j` of each economy (value of its purchases, domestic included).
     pub fn expenditure(&self) -> &[f64] {
         &self.expenditure
     }
+    /// Index of the reference economy, whose price index `P_ref` is fixed at 1.
     pub fn reference(&self) -> usize {
         self.reference
     }
@@ -163,9 +173,11 @@ impl CostMatrix {
         }
         Ok(CostMatrix { n, data })
     }
+    /// The number of economies `N` (the matrix is `N × N`).
     pub fn len(&self) -> usize {
         self.n
     }
+    /// Whether the matrix has no economies.
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
@@ -173,6 +185,7 @@ impl CostMatrix {
     pub fn get(&self, i: usize, j: usize) -> f64 {
         self.data[i * self.n + j]
     }
+    /// All `t_ij^{1−σ}`, row-major (`[i·N + j]`, exporter rows).
     pub fn as_slice(&self) -> &[f64] {
         &self.data
     }
@@ -188,6 +201,7 @@ pub struct Resistances {
     pub outward: Vec<f64>,
     /// `P_j^{1−σ}`; the reference economy's is 1.
     pub inward: Vec<f64>,
+    /// How the resistance solve ended.
     pub convergence: Convergence,
 }
 
@@ -206,6 +220,7 @@ pub struct Solution {
     pub inward: Vec<f64>,
     /// Bilateral flows `X_ij`, row-major (exporter rows), domestic sales on the diagonal.
     pub flows: Vec<f64>,
+    /// How the solve ended (for the full endowment GE: the price loop).
     pub convergence: Convergence,
     /// Largest relative market-clearing residual `|Σ_j X_ij / (Y_i E/Y) − 1|`.
     pub market_residual: f64,
@@ -259,7 +274,7 @@ impl Solution {
 pub const SIGMA_RANGE: (f64, f64) = (1.1, 100.0);
 
 /// Checks that σ lies in [`SIGMA_RANGE`].
-pub fn check_sigma(sigma: f64) -> Result<()> {
+pub(crate) fn check_sigma(sigma: f64) -> Result<()> {
     let (lo, hi) = SIGMA_RANGE;
     if sigma.is_finite() && (lo..=hi).contains(&sigma) {
         Ok(())
@@ -316,7 +331,7 @@ fn not_converged(
     )
 }
 
-/// Residuals of the resistance equations (Anderson & van Wincoop 2003, eqs. 9–10):
+/// Residuals of the resistance equations (MODEL.md §2; Anderson & van Wincoop 2003, eqs. 9–10):
 /// `1 − Π_i^{1−σ} / Σ_j T_ij (E_j/E) / P_j^{1−σ}` for every exporter, then
 /// `1 − P_j^{1−σ} / Σ_i T_ij (Y_i/Y) / Π_i^{1−σ}` for every importer.
 pub fn resistance_residuals(
@@ -354,7 +369,8 @@ fn shares(world: &World) -> (Vec<f64>, Vec<f64>) {
     )
 }
 
-/// Solves the multilateral resistances (Anderson & van Wincoop 2003; Guide ch. 2 eqs. 2-3, 2-4):
+/// Solves the multilateral resistances (MODEL.md §2; Anderson & van Wincoop 2003; Guide ch. 2
+/// eqs. 2-3, 2-4):
 ///
 /// ```text
 /// Π_i^{1−σ} = Σ_j T_ij (E_j/E) / P_j^{1−σ},   P_j^{1−σ} = Σ_i T_ij (Y_i/Y) / Π_i^{1−σ},   P_ref^{1−σ} = 1
@@ -461,7 +477,7 @@ fn solve_resistances_from(
 }
 
 /// Flows implied by the structural gravity equation `X_ij = (Y_i/Y) E_j T_ij / (Π_i^{1−σ} P_j^{1−σ})`.
-pub fn gravity_flows(world: &World, costs: &CostMatrix, res: &Resistances) -> Vec<f64> {
+pub(crate) fn gravity_flows(world: &World, costs: &CostMatrix, res: &Resistances) -> Vec<f64> {
     let n = world.len();
     let y: f64 = world.output.iter().sum();
     let mut flows = vec![0.0; n * n];
@@ -501,14 +517,16 @@ fn solution_at(world: &World, costs: &CostMatrix, res: Resistances, price: Vec<f
     }
 }
 
-/// The baseline: resistances and flows for the baseline costs with `Y`, `E` as observed.
+/// The baseline (MODEL.md §2): resistances and flows for the baseline costs with `Y`, `E` as
+/// observed.
 pub fn baseline(world: &World, costs: &CostMatrix, options: &Settings) -> Result<Solution> {
     let res = solve_resistances(world, costs, options)?;
     Ok(solution_at(world, costs, res, vec![1.0; world.len()]))
 }
 
 /// The conditional ("partial") GE: the resistance system with counterfactual costs,
-/// output and expenditure held at their baseline values (Guide ch. 2, step III.a).
+/// output and expenditure held at their baseline values (Guide ch. 2, step III.a; MODEL.md §2
+/// step 4).
 pub fn conditional(
     world: &World,
     counterfactual: &CostMatrix,
@@ -517,7 +535,7 @@ pub fn conditional(
     baseline(world, counterfactual, options)
 }
 
-/// The full-endowment GE (Guide ch. 2 eqs. 2-5 to 2-9; Anderson & van Wincoop 2003), solved
+/// The full-endowment GE (MODEL.md §2; Guide ch. 2 eqs. 2-5 to 2-9; Anderson & van Wincoop 2003), solved
 /// exactly in changes relative to the baseline solution `base`:
 ///
 /// ```text
@@ -649,15 +667,21 @@ pub fn full_endowment(
     })
 }
 
-/// Baseline, conditional and full-endowment solutions of one counterfactual.
+/// Baseline, conditional and full-endowment solutions of one counterfactual (MODEL.md §2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GravityResults {
+    /// The world with the baseline costs ([`baseline`]).
     pub baseline: Solution,
+    /// The conditional GE: counterfactual costs, `Y` and `E` fixed ([`conditional`]).
     pub conditional: Solution,
+    /// The full-endowment GE: counterfactual costs, factory-gate prices adjust
+    /// ([`full_endowment`]).
     pub full: Solution,
 }
 
-/// Solves the baseline, the conditional GE and the exact full-endowment GE.
+/// Solves the baseline, the conditional GE and the exact full-endowment GE (MODEL.md §2,
+/// "the exact equilibrium"), after checking σ against [`SIGMA_RANGE`]: what a
+/// `StructuralGravity(...)` scenario with `procedure: Exact` runs on its cost matrices.
 pub fn solve_exact(
     world: &World,
     costs: &CostMatrix,

@@ -10,18 +10,28 @@ use crate::error::Result;
 /// The covariates of one directed pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PairCovariates {
+    /// Log distance between the two economies' points on a 20,000 × 10,000 plane (at least
+    /// ln 50); a domestic pair's internal distance is `50 + √Y_i`.
     pub lndist: f64,
+    /// 1 for two distinct economies less than 900 apart, else 0.
     pub contiguity: f64,
+    /// 1 when the pair has a preferential trade agreement (in the baseline: `(i + j)` a
+    /// multiple of 7; the counterfactual adds economies 0 and 1), else 0.
     pub pta: f64,
+    /// 1 for an international pair, 0 for a domestic one (the border dummy).
     pub international: f64,
 }
 
 /// A synthetic world, its covariates and a PTA counterfactual between economies 0 and 1.
 #[derive(Debug, Clone)]
 pub struct Synthetic {
+    /// The economies `C000`, `C001`, … with output and expenditure (reference `C000`).
     pub world: World,
+    /// The baseline covariates of every directed pair, row-major (`[i·N + j]`).
     pub covariates: Vec<PairCovariates>,
+    /// Baseline `t_ij^{1−σ}` = [`cost`] of `covariates`.
     pub costs: CostMatrix,
+    /// Counterfactual `t_ij^{1−σ}`: `costs` with `pta = 1` between economies 0 and 1.
     pub counterfactual: CostMatrix,
 }
 
