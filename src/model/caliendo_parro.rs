@@ -335,6 +335,7 @@ impl Model {
         let mut ws = self.workspace(shock, start);
         let total_va: f64 = self.value_added.iter().sum();
         let mut anderson = Anderson::new(nn, 6);
+        let mut next = vec![0.0; nn];
         for (w, l) in ws.w.iter_mut().zip(&ws.ln_w) {
             *w = l.exp();
         }
@@ -383,7 +384,7 @@ impl Model {
             if !residual.is_finite() {
                 break;
             }
-            let mut next = anderson.step(&ws.w, &ws.g);
+            anderson.step(&ws.w, &ws.g, &mut next);
             if next.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
                 anderson.reset();
                 next.copy_from_slice(&ws.g);
@@ -520,17 +521,26 @@ impl Model {
             let th = self.theta[j];
             let (a_j, t_j) = (a.sector(j), shock.tariffs.sector(j));
             let cp = &c_pow[j * nn..(j + 1) * nn];
+            // Each importer's row in chunks: the cells of a chunk computed independently (so
+            // the compiler can vectorise the two divisions), then the chunk's revenue terms
+            // added in exporter order. A cell with no supplier (`a = 0`) stays 0 and adds 0.0,
+            // which leaves the sum's bits unchanged (it never is −0.0).
+            let mut terms = [0.0; SHARE_CHUNK];
             for n in 0..nn {
                 let pm = (th * ln_p[n * jj + j]).exp();
+                let row = n * nn..(n + 1) * nn;
+                let cells = a_j[row.clone()]
+                    .chunks(SHARE_CHUNK)
+                    .zip(t_j[row.clone()].chunks(SHARE_CHUNK))
+                    .zip(cp.chunks(SHARE_CHUNK))
+                    .zip(pi_j[row.clone()].chunks_mut(SHARE_CHUNK))
+                    .zip(b_j[row].chunks_mut(SHARE_CHUNK));
                 let mut f = 0.0;
-                for i in 0..nn {
-                    let av = a_j[n * nn + i];
-                    if av > 0.0 {
-                        let p = av * cp[i] * pm;
-                        let t = t_j[n * nn + i];
-                        pi_j[n * nn + i] = p;
-                        b_j[n * nn + i] = p / (1.0 + t);
-                        f += p * t / (1.0 + t);
+                for ((((a_c, t_c), cp_c), pi_c), b_c) in cells {
+                    let terms = &mut terms[..a_c.len()];
+                    share_cells(a_c, t_c, cp_c, pm, pi_c, b_c, terms);
+                    for r in terms.iter() {
+                        f += r;
                     }
                 }
                 f_j[n] = f;
@@ -694,6 +704,41 @@ fn row_sums(block: &[f64], cp: &[f64], n: usize, sums: &mut [f64; ROWS]) {
 }
 
 /// One sector's blocks of `π'`, `B` and `F`, as the sector loop of [`Model::shares`] gets them.
+/// Exporters per chunk of [`share_cells`] in the shares pass.
+const SHARE_CHUNK: usize = 64;
+
+/// (3) for a chunk of one importer's exporters: `π' = a ĉ^{-θ} P̂^{θ}` (`pm` = `P̂^{θ}`),
+/// `B = π'/(1+τ')` and the revenue terms `π' τ'/(1+τ')`, all 0 where `a = 0` (no supplier).
+/// Branch-free, so the divisions vectorise; each value is computed as the scalar formula would.
+fn share_cells(
+    a: &[f64],
+    tariff: &[f64],
+    c_pow: &[f64],
+    pm: f64,
+    pi: &mut [f64],
+    b: &mut [f64],
+    revenue: &mut [f64],
+) {
+    let n = a.len();
+    let (tariff, c_pow, pi, b, revenue) = (
+        &tariff[..n],
+        &c_pow[..n],
+        &mut pi[..n],
+        &mut b[..n],
+        &mut revenue[..n],
+    );
+    for i in 0..n {
+        // Every cell computed, then the bits of a cell with no supplier cleared to +0.0.
+        let live = if a[i] > 0.0 { u64::MAX } else { 0 };
+        let keep = |v: f64| f64::from_bits(v.to_bits() & live);
+        let p = a[i] * c_pow[i] * pm;
+        let t = tariff[i];
+        pi[i] = keep(p);
+        b[i] = keep(p / (1.0 + t));
+        revenue[i] = keep(p * t / (1.0 + t));
+    }
+}
+
 type SectorBlocks<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
 
 /// Rescale wages so that world value added is unchanged: `Σ_n ŵ_n w_n L_n = Σ_n w_n L_n`.

@@ -15,6 +15,8 @@ use crate::data::Cube;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::borrow::Cow;
+use std::io::Write;
+use std::path::Path;
 
 /// One year of the table: the flows compared (`value_base`) and the year's (`value`).
 #[derive(Debug, Clone)]
@@ -189,25 +191,38 @@ impl BilateralTable {
 
     /// The table as CSV bytes: the header, the rows held one by one (serde, as
     /// [`super::to_csv`]), then the arrays' rows written field by field in blocks of one year
-    /// and sector, formatted on all cores and joined in order.
+    /// and sector, formatted on all cores and joined in order (the tests' view of
+    /// [`BilateralTable::write_csv`]).
+    #[cfg(test)]
     pub(crate) fn csv(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write_csv(&mut out, Path::new("bilateral.csv"))?;
+        Ok(out)
+    }
+
+    /// [`BilateralTable::csv`]'s bytes written to `out` as its blocks of one year and sector
+    /// are formatted ([`super::write_csv_blocks`]), never held whole in memory (86 MB at
+    /// 150 economies × 20 sectors); `path` names `out` in a write error.
+    pub(crate) fn write_csv<W: Write + Send>(&self, out: &mut W, path: &Path) -> Result<()> {
+        let on_io = |e| Error::io(path, e);
         let head = if self.rows.is_empty() {
             super::to_csv::<BilateralRow>(&[])?
         } else {
             super::to_csv(&self.rows)?
         };
+        out.write_all(&head).map_err(on_io)?;
         let l = &self.labels;
         let economies: Vec<Cow<str>> = l.economies.iter().map(|c| csv_field(c)).collect();
         let sectors: Vec<Cow<str>> = l.sectors.iter().map(|c| csv_field(c)).collect();
         let scenario = csv_field(&l.scenario);
         let compared_with = csv_field(&l.compared_with);
         let jj = l.sectors.len();
-        super::csv_blocks(head, self.years.len() * jj, |block| {
+        let block = |block: usize, out: &mut Vec<u8>| -> Result<()> {
             let (y, j) = (&self.years[block / jj], block % jj);
             let nn = y.base.economies;
             let prefix = format!("{scenario},{},{},", y.year, y.draw);
             let (base, value) = (y.base.sector(j), y.value.sector(j));
-            let mut out = Vec::with_capacity(nn * nn * 80);
+            out.reserve(nn * nn * 80);
             let mut number = ryu::Buffer::new();
             for n in 0..nn {
                 for i in 0..nn {
@@ -234,8 +249,9 @@ impl BilateralTable {
                     out.push(b'\n');
                 }
             }
-            Ok(out)
-        })
+            Ok(())
+        };
+        super::write_csv_blocks(out, self.years.len() * jj, block, on_io)
     }
 }
 

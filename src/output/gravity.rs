@@ -288,8 +288,8 @@ fn bilateral_row(
 }
 
 /// The files of a gravity run: `economies.csv` and `bilateral.csv`, and with `json` the same
-/// rows as `economies.json` and `bilateral.json` (as [`super::table_files`] for a
-/// multi-sector run).
+/// rows as `economies.json` and `bilateral.json` (as [`super::write_table_files`]
+/// for a multi-sector run).
 pub(crate) fn table_files(o: &GravityOutcome, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
     let economies = economies_csv(o)?;
     let bilateral = bilateral_csv(o)?;

@@ -5,7 +5,7 @@
 //!   `bilateral_summary.csv`, `manifest.json` and `summary`'s `summary.csv`; the structural
 //!   gravity model's rows are in [`gravity`]), serde `Serialize` and `Deserialize`, so the
 //!   report reads back what a run wrote;
-//! - CSV and JSON writing (`to_csv`, `to_json`, `table_files`), after `finite`'s check
+//! - CSV and JSON writing (`to_csv`, `to_json`, `write_table_files`), after `finite`'s check
 //!   that no number is NaN or infinite;
 //! - [`staging::OutputDir`]: whole-or-nothing output directories (claim lock, staging, marker,
 //!   `--force` rules);
@@ -328,6 +328,57 @@ pub(crate) fn csv_blocks(
     Ok(out)
 }
 
+/// A CSV table made of `blocks` blocks of rows, written to `out` as the blocks are formatted
+/// rather than joined in memory first: `block(k, buf)` appends block `k` to `buf`. The blocks are
+/// formatted on all cores a few at a time into reused buffers, and each group is written in
+/// order while the next is formatted, so the bytes do not depend on the thread count (they are
+/// those [`csv_blocks`] would join) and memory stays a few blocks whatever the table's size.
+/// The first failing block's error is returned (the blocks before it may have been written:
+/// callers write into a staging directory, which is discarded on error); `on_io` says where a
+/// write failed.
+pub(crate) fn write_csv_blocks<W: std::io::Write + Send>(
+    out: &mut W,
+    blocks: usize,
+    block: impl Fn(usize, &mut Vec<u8>) -> Result<()> + Sync + Send,
+    on_io: impl Fn(std::io::Error) -> Error + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let group = 2 * rayon::current_num_threads().max(1);
+    let format = |first: usize, bufs: &mut Vec<Vec<u8>>| -> Result<()> {
+        let last = (first + group).min(blocks);
+        bufs.resize_with(last.saturating_sub(first), Vec::new);
+        let done: Vec<Result<()>> = bufs
+            .par_iter_mut()
+            .enumerate()
+            .map(|(k, buf)| {
+                buf.clear();
+                block(first + k, buf)
+            })
+            .collect();
+        done.into_iter().collect()
+    };
+    let write = |out: &mut W, bufs: &[Vec<u8>]| -> Result<()> {
+        bufs.iter()
+            .try_for_each(|b| out.write_all(b))
+            .map_err(&on_io)
+    };
+    let (mut ready, mut next) = (Vec::new(), Vec::new());
+    format(0, &mut ready)?;
+    let mut first = 0;
+    while first < blocks {
+        first += group;
+        let (written, formatted) = if first < blocks {
+            rayon::join(|| write(out, &ready), || format(first, &mut next))
+        } else {
+            (write(out, &ready), Ok(()))
+        };
+        written?;
+        formatted?;
+        std::mem::swap(&mut ready, &mut next);
+    }
+    out.flush().map_err(&on_io)
+}
+
 /// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
 /// first, and only when all are written are they renamed into place.
 pub(crate) fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
@@ -362,37 +413,67 @@ pub(crate) fn to_json<R: Serialize>(rows: &[R]) -> Result<Vec<u8>> {
     serde_json::to_vec(rows).map_err(|e| Error::invalid("JSON output", e.to_string()))
 }
 
-/// The files of a run's tables: the CSVs, and with `json` the same rows as `.json` beside them.
-pub(crate) fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+/// The files of a run's tables written into the staging directory `dir`: the CSVs, and with
+/// `json` the same rows as `.json` beside them; `bilateral.csv` is streamed to its file as its
+/// blocks are formatted instead of held whole in memory. Returns the names written.
+pub(crate) fn write_table_files(t: &Tables, json: bool, dir: &OutputDir) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (name, content) in table_contents(t, json)? {
+        match content {
+            TableFile::Bytes(bytes) => dir.write(&name, &bytes)?,
+            TableFile::Bilateral(b) => {
+                let path = dir.path(&name);
+                let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+                b.write_csv(&mut file, &path)?;
+            }
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// What a table file holds: its bytes, or the bilateral table its CSV is written from.
+enum TableFile<'a> {
+    Bytes(Vec<u8>),
+    Bilateral(&'a BilateralTable),
+}
+
+/// The files of a run's tables, in order, after the check that every number is finite;
+/// `bilateral.csv` is left to be written from its table.
+fn table_contents(t: &Tables, json: bool) -> Result<Vec<(String, TableFile<'_>)>> {
     finite::check_rows("economies.csv", &t.economies)?;
     t.bilateral.check_finite()?;
     finite::check_rows("tariffs.csv", &t.tariffs)?;
     finite::check_rows("solver.csv", &t.solver)?;
     finite::check_rows("quotas.csv", &t.quotas)?;
     finite::check_rows("investment.csv", &t.investment)?;
+    let bytes = |name: &str, b: Vec<u8>| (name.to_string(), TableFile::Bytes(b));
     let mut files = vec![
-        ("economies.csv".to_string(), to_csv(&t.economies)?),
-        ("bilateral.csv".to_string(), t.bilateral.csv()?),
-        ("tariffs.csv".to_string(), to_csv(&t.tariffs)?),
-        ("solver.csv".to_string(), to_csv(&t.solver)?),
+        bytes("economies.csv", to_csv(&t.economies)?),
+        (
+            "bilateral.csv".to_string(),
+            TableFile::Bilateral(&t.bilateral),
+        ),
+        bytes("tariffs.csv", to_csv(&t.tariffs)?),
+        bytes("solver.csv", to_csv(&t.solver)?),
     ];
     if !t.quotas.is_empty() {
-        files.push(("quotas.csv".to_string(), to_csv(&t.quotas)?));
+        files.push(bytes("quotas.csv", to_csv(&t.quotas)?));
     }
     if !t.investment.is_empty() {
-        files.push(("investment.csv".to_string(), to_csv(&t.investment)?));
+        files.push(bytes("investment.csv", to_csv(&t.investment)?));
     }
     if json {
-        files.push(("economies.json".to_string(), to_json(&t.economies)?));
+        files.push(bytes("economies.json", to_json(&t.economies)?));
         let bilateral: Vec<BilateralView> = t.bilateral.rows().collect();
-        files.push(("bilateral.json".to_string(), to_json(&bilateral)?));
-        files.push(("tariffs.json".to_string(), to_json(&t.tariffs)?));
-        files.push(("solver.json".to_string(), to_json(&t.solver)?));
+        files.push(bytes("bilateral.json", to_json(&bilateral)?));
+        files.push(bytes("tariffs.json", to_json(&t.tariffs)?));
+        files.push(bytes("solver.json", to_json(&t.solver)?));
         if !t.quotas.is_empty() {
-            files.push(("quotas.json".to_string(), to_json(&t.quotas)?));
+            files.push(bytes("quotas.json", to_json(&t.quotas)?));
         }
         if !t.investment.is_empty() {
-            files.push(("investment.json".to_string(), to_json(&t.investment)?));
+            files.push(bytes("investment.json", to_json(&t.investment)?));
         }
     }
     Ok(files)
@@ -401,6 +482,36 @@ pub(crate) fn table_files(t: &Tables, json: bool) -> Result<Vec<(String, Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_blocks_are_the_joined_blocks_and_stop_at_the_first_failure() {
+        let text = |k: usize| format!("block {k}\n").repeat(k % 3 + 1).into_bytes();
+        for blocks in [0, 1, 3, 4, 5, 11, 40] {
+            let joined = csv_blocks(b"head\n".to_vec(), blocks, |k| Ok(text(k))).unwrap();
+            let mut streamed = b"head\n".to_vec();
+            write_csv_blocks(
+                &mut streamed,
+                blocks,
+                |k, buf| {
+                    buf.extend_from_slice(&text(k));
+                    Ok(())
+                },
+                |e| Error::io(Path::new("t.csv"), e),
+            )
+            .unwrap();
+            assert_eq!(streamed, joined, "{blocks} blocks");
+        }
+        let mut out = Vec::new();
+        let failing = |k: usize, buf: &mut Vec<u8>| match k {
+            7 | 9 => Err(Error::invalid("t.csv", format!("block {k} failed"))),
+            _ => {
+                buf.extend_from_slice(&text(k));
+                Ok(())
+            }
+        };
+        let e = write_csv_blocks(&mut out, 11, failing, |e| Error::io(Path::new("t.csv"), e));
+        assert!(e.unwrap_err().to_string().contains("block 7 failed"));
+    }
 
     #[test]
     fn an_empty_table_still_has_its_header() {

@@ -75,9 +75,11 @@ impl RunJob {
                 let staged = OutputDir::begin(opts.out, opts.force, &s.inputs)?;
                 let outcome = simulate::run(s, observer)?;
                 let tables = simulate::tables(&s.baseline, &outcome);
+                let written = output::write_table_files(&tables, opts.json, &staged)?;
                 let files = commit_run(
                     staged,
-                    output::table_files(&tables, opts.json)?,
+                    written,
+                    Vec::new(),
                     output::meta::scenario_meta(s),
                     opts.report.then_some(&tables),
                     opts.out,
@@ -96,6 +98,7 @@ impl RunJob {
                 let outcome = crate::gravity::run_scenario(g)?;
                 let files = commit_run(
                     staged,
+                    Vec::new(),
                     output::gravity::table_files(&outcome, opts.json)?,
                     output::gravity::scenario_meta(g, &outcome),
                     opts.report
@@ -114,10 +117,12 @@ impl RunJob {
 }
 
 /// The end of the one run path, for both models: the tables' files, `report_meta.json` and,
-/// given the tables, `report.html`, written into the staging directory and committed. Returns
-/// the names of the files written.
+/// given the tables, `report.html`, written into the staging directory and committed. `written`
+/// names the files already written there (the multi-sector tables, streamed). Returns the names
+/// of the files written.
 fn commit_run(
     staged: OutputDir,
+    written: Vec<String>,
     mut files: Vec<(String, Vec<u8>)>,
     scenario: output::meta::ScenarioMeta,
     report_tables: Option<&Tables>,
@@ -136,7 +141,10 @@ fn commit_run(
         staged.write(name, bytes)?;
     }
     staged.commit()?;
-    Ok(files.into_iter().map(|(n, _)| n).collect())
+    Ok(written
+        .into_iter()
+        .chain(files.into_iter().map(|(n, _)| n))
+        .collect())
 }
 
 /// What a finished run returns; its `Display` is the command's summary.
