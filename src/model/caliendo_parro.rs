@@ -323,7 +323,7 @@ impl Model {
     /// cost–price (1–2) and expenditure (4–5) fixed points inside, until the relative excess
     /// and wage change are below `settings.tolerance()`. Starts from `start` when given (warm
     /// start, e.g. the previous year). Fails with
-    /// [`Error::NotConverged`](crate::error::Error::NotConverged) naming the economy with the
+    /// [`Error::NotConverged`] naming the economy with the
     /// largest residual when `settings.max_iterations()` is reached.
     pub fn solve(
         &self,

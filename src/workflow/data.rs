@@ -110,7 +110,7 @@ pub fn synthetic_baci(
 pub struct Mapping<'a> {
     /// The output's sectors (code,name,theta).
     pub sectors: &'a Path,
-    /// Economy (ISO3) → output region (economy,region[,name]).
+    /// Economy (ISO3) → output region (`economy,region[,name]`).
     pub regions: &'a Path,
     /// The output directory (a tidy baseline).
     pub out: &'a Path,

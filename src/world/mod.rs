@@ -11,18 +11,18 @@
 //!    128 flows of the 16 economies COW4 lacks).
 //! 2. **Gravity fit** on the observed pairs: PPML (Santos Silva & Tenreyro 2006) of the flow on
 //!    ln great-circle distance between capitals, contiguity and common official language, with
-//!    exporter and importer effects ([`gravity::fit_hdfe`]); the prior matrix keeps observed
+//!    exporter and importer effects (`gravity::fit_hdfe`); the prior matrix keeps observed
 //!    cells and fills the others with `exp(x_ij·b + o_i + d_j)` (effects of an economy without
 //!    observations imputed from ln exports / ln imports). Cells with ROW start as the residual
 //!    of the facts' totals, floored at [`ROW_FLOOR`].
 //! 3. **Balancing**: RAS (Bacharach 1970) to each listed economy's exports and imports, ROW free,
 //!    with every observed cell held within ±[`OBS_TOL`] of its observation
-//!    ([`ras::ras_bounded`]).
+//!    (`ras::ras_bounded`).
 //! 4. **Sectors**: every exporter's total to every destination is split with its export
 //!    shares (WDI_SHARES): `x_ij^k = x_ij · s_i^k / (s_i^AGR + s_i^FMN + s_i^MAN)`.
-//! 5. **Tariffs** ([`tariffs`]): MFN rates by importer and sector, and the named product groups
+//! 5. **Tariffs** (`tariffs`): MFN rates by importer and sector, and the named product groups
 //!    of JPN and KOR with the pair's AGR rate their trade-weighted average with the rest.
-//! 6. **Services** ([`services`]): services exports and imports (BoP) with a gravity fill of the
+//! 6. **Services** (`services`): services exports and imports (BoP) with a gravity fill of the
 //!    bilateral cells.
 //! 7. **Applied rates**: the agreements of `baseline-2014.ron` resolved for 2014 by the policy
 //!    engine ([`crate::policy::resolve_year`]) on the MFN rates of step 5.
@@ -85,7 +85,7 @@ pub const IO_SHARES: [[f64; 4]; 4] = [
 /// MAN 0.358808. MODEL-GENERATED (CP's 1993 world ratio assumed for every economy in 2014).
 pub const DOMESTIC_GDP_RATIO: [f64; 3] = [0.153893, 0.051672, 0.358808];
 
-/// Names of the gravity covariates, in the order of [`gravity::Obs::x`]: ln great-circle
+/// Names of the gravity covariates, in the order of `gravity::Obs::x`: ln great-circle
 /// distance between capitals (km), contiguity (0/1), common official language (0/1).
 pub const COVARIATES: [&str; 3] = ["ldist", "contig", "lang"];
 
