@@ -1257,6 +1257,34 @@ mod tests {
         }
     }
 
+    /// ppmlhdfe's loose inner-tolerance schedule (`loose_inner`, the `estimate` command's) ends
+    /// where the cautious one does: the last step is redone at `demean.tol`, so coefficients
+    /// and the variance agree to far below the 1e-8 / 1e-6 the benchmarks ask of pyfixest.
+    #[test]
+    fn loose_inner_schedule_reaches_the_same_fit() {
+        let ds = panel();
+        for formula in [
+            "trade ~ x | exporter + importer^year",
+            "trade ~ x | exporter^year + importer",
+        ] {
+            let f = Formula::parse(formula).unwrap();
+            let cautious = fit(&ds, &f, &PpmlOptions::default()).unwrap();
+            let loose = PpmlOptions {
+                loose_inner: true,
+                ..Default::default()
+            };
+            let loose = fit(&ds, &f, &loose).unwrap();
+            let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-300);
+            for (a, b) in loose.coefficients.iter().zip(&cautious.coefficients) {
+                assert!(rel(*a, *b) < 1e-9, "{formula}: {a} vs {b}");
+            }
+            for (a, b) in loose.vcov.iter().zip(cautious.vcov.iter()) {
+                assert!(rel(*a, *b) < 1e-7, "{formula}: vcov {a} vs {b}");
+            }
+            assert_eq!(loose.fitted.len(), cautious.fitted.len());
+        }
+    }
+
     /// Fixing a coefficient through an offset reproduces the fit: with `o = β̂ x`,
     /// `y ~ 1 | fe` with offset `o` has the same fitted values as `y ~ x | fe`.
     #[test]
