@@ -28,15 +28,7 @@ impl Source {
             .find(needle)
             .map(|p| p + start)
             .or_else(|| anchor.and_then(|a| code.find(a)));
-        match at {
-            Some(off) => {
-                let before = &self.text[..off];
-                let line = before.matches('\n').count() + 1;
-                let col = off - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-                (line, col)
-            }
-            None => (1, 1),
-        }
+        at.map_or((1, 1), |off| self.line_col(off))
     }
 
     /// An error at the first `needle` after the first `anchor` (the file's start when absent).
