@@ -760,24 +760,16 @@ fn read_quoted(
     }
 }
 
-/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended.
+/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended. The
+/// bytes are read straight into the buffer's spare room (no zero-fill of a block that the read
+/// overwrites at once).
 fn fill(path: &Path, file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
     use std::io::Read;
-    let start = buf.len();
-    buf.resize(start + want, 0);
-    let mut got = start;
-    while got < buf.len() {
-        match file.read(&mut buf[got..]) {
-            Ok(0) => {
-                buf.truncate(got);
-                return Ok(true);
-            }
-            Ok(k) => got += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok(false)
+    buf.reserve(want);
+    let got = Read::take(&mut *file, want as u64)
+        .read_to_end(buf)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(got < want)
 }
 
 /// Splits `body` into about `pieces` parts at line ends.
