@@ -893,25 +893,33 @@ impl Factor {
         context: &str,
         cache: &FactorCache,
     ) -> Result<Factor> {
-        let mut key_codes: Vec<Vec<u32>> = Vec::with_capacity(columns.len());
-        let mut key_labels: Vec<Vec<String>> = Vec::with_capacity(columns.len());
+        use std::borrow::Cow;
+        // The cached codes are borrowed: only the first column's are copied (into the
+        // interaction's codes, rewritten in place below).
+        let mut key_codes: Vec<Cow<[u32]>> = Vec::with_capacity(columns.len());
+        let mut key_labels: Vec<Cow<[String]>> = Vec::with_capacity(columns.len());
         for c in columns {
-            let (codes, labels) = match cache.0.get(c) {
-                Some(f) => f.clone(),
-                None => factorize(ds, c, ds.require(c, context)?, rows)?,
-            };
-            key_codes.push(codes);
-            key_labels.push(labels);
+            match cache.0.get(c) {
+                Some((codes, labels)) => {
+                    key_codes.push(Cow::Borrowed(codes));
+                    key_labels.push(Cow::Borrowed(labels));
+                }
+                None => {
+                    let (codes, labels) = factorize(ds, c, ds.require(c, context)?, rows)?;
+                    key_codes.push(Cow::Owned(codes));
+                    key_labels.push(Cow::Owned(labels));
+                }
+            }
         }
         if columns.len() == 1 {
             return Ok(Factor {
                 name: columns[0].clone(),
-                codes: key_codes.pop().unwrap_or_default(),
-                labels: key_labels.pop().unwrap_or_default(),
+                codes: key_codes.pop().unwrap_or_default().into_owned(),
+                labels: key_labels.pop().unwrap_or_default().into_owned(),
             });
         }
         // Combine pairwise, compacting through a hash map.
-        let mut codes = std::mem::take(&mut key_codes[0]);
+        let mut codes = std::mem::take(&mut key_codes[0]).into_owned();
         let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
         for (k, other) in key_codes.iter().enumerate().skip(1) {
             let mut new_parts = Vec::new();
@@ -919,7 +927,7 @@ impl Factor {
             if parts.len().saturating_mul(nb) <= 1 << 22 {
                 // Dense lookup table when the product of level counts is small.
                 let mut table = vec![u32::MAX; parts.len() * nb];
-                for (ci, &oi) in codes.iter_mut().zip(other) {
+                for (ci, &oi) in codes.iter_mut().zip(other.iter()) {
                     let slot = &mut table[*ci as usize * nb + oi as usize];
                     if *slot == u32::MAX {
                         *slot = new_parts.len() as u32;
@@ -933,7 +941,7 @@ impl Factor {
                 continue;
             }
             let mut map: FxMap<(u32, u32), u32> = FxMap::default();
-            for (ci, &oi) in codes.iter_mut().zip(other) {
+            for (ci, &oi) in codes.iter_mut().zip(other.iter()) {
                 let key = (*ci, oi);
                 let next = map.len() as u32;
                 let c = *map.entry(key).or_insert_with(|| {
