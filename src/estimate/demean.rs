@@ -807,6 +807,29 @@ mod tests {
         }
     }
 
+    /// The right-hand sides of all dimensions in one pass are those of one pass per
+    /// dimension, bit for bit.
+    #[test]
+    fn weighted_sums_in_one_pass_are_bitwise_those_per_dimension() {
+        let n = 2 * BLOCK_ROWS + 999;
+        let a: Vec<u32> = (0..n).map(|i| (i / 300) as u32).collect();
+        let b: Vec<u32> = (0..n).map(|i| (i % 89) as u32).collect();
+        let c: Vec<u32> = (0..n).map(|i| ((i * 17) % 701) as u32).collect();
+        let f = [factor("a", a), factor("b", b), factor("c", c)];
+        let w: Vec<f64> = (0..n).map(|i| 0.3 + (i % 13) as f64 / 7.0).collect();
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1009) as f64 / 3.0).collect();
+        let y: Vec<f64> = (0..n).map(|i| (i as f64).sqrt()).collect();
+        let fe = FixedEffects::new(&f, &w);
+        let xs: [&[f64]; 2] = [&x, &y];
+        let (mut one, mut each) = (DemeanScratch::default(), DemeanScratch::default());
+        fe.prepare::<2>(&mut one);
+        fe.prepare::<2>(&mut each);
+        fe.weighted_sums_all::<2>(&xs, &mut one.partial_all, &mut one.wx);
+        fe.weighted_sums_each::<2>(&xs, &mut each);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one.wx), bits(&each.wx));
+    }
+
     #[test]
     fn one_way_is_group_mean() {
         let f = [factor("g", vec![0, 0, 1, 1])];
