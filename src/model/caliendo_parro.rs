@@ -20,8 +20,8 @@
 //! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops — costs and prices (1–2),
 //! then expenditure (4–5) — are contractions, warm-started between outer steps and solved to a
 //! tolerance that tightens with the outer residual (1e-3 of it, down to 1e-14). All buffers
-//! live in one `Workspace` allocated per solve; the outer loop allocates nothing of size
-//! `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
+//! live in one `Workspace` allocated per solve (a batch's threads reuse its cube-sized
+//! buffers, `spare`); the outer loop allocates nothing of size `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
 //! computed by one thread in a fixed order, so results do not depend on the thread count.
 
 use super::anderson::Anderson;
