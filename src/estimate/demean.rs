@@ -153,6 +153,9 @@ pub(crate) struct DemeanScratch {
     sums: Vec<f64>,
     /// Partial sums of each block over its level range.
     partial: Vec<Vec<f64>>,
+    /// Partial sums of each block over its level ranges of every dimension at once (the
+    /// right-hand sides `Σ w x`, accumulated for all dimensions in one pass).
+    partial_all: Vec<Vec<f64>>,
 }
 
 /// Adds `v` into `acc` for consecutive rows of one level (a running sum, so that data sorted
@@ -281,6 +284,95 @@ impl<'a> FixedEffects<'a> {
         for (p, b) in s.partial.iter_mut().zip(&self.layout.blocks) {
             p.clear();
             p.resize(widest(b) * K, 0.0);
+        }
+        let total = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).sum::<usize>();
+        s.partial_all
+            .resize_with(self.layout.blocks.len(), Vec::new);
+        for (p, b) in s.partial_all.iter_mut().zip(&self.layout.blocks) {
+            p.clear();
+            p.resize(total(b) * K, 0.0);
+        }
+    }
+
+    /// The right-hand sides `wx[(offset_g + l)·K + k] = Σ_{i∈l} w_i x_ik` of every dimension
+    /// `g`, in one pass over the rows for all dimensions (the weights and columns are read
+    /// once, not once per dimension). Each dimension's sums are formed exactly as
+    /// [`FixedEffects::accumulate`] forms them — a running sum along runs of a level, flushed
+    /// into its block's partial sums, the blocks added in block order — so the numbers are the
+    /// same to the bit.
+    fn weighted_sums_all<const K: usize>(
+        &self,
+        xs: &[&[f64]],
+        partial_all: &mut [Vec<f64>],
+        wx: &mut [f64],
+    ) {
+        const MAX_DIMS: usize = 8;
+        let nd = self.factors.len();
+        debug_assert!(nd <= MAX_DIMS);
+        let (factors, w) = (self.factors, self.w);
+        partial_all
+            .par_iter_mut()
+            .zip(self.layout.blocks.par_iter())
+            .for_each(|(pb, blk)| {
+                // Each dimension's partial sums over its level range in this block, one after
+                // the other in `pb`.
+                let mut parts: Vec<&mut [f64]> = Vec::with_capacity(nd);
+                let mut rest = &mut pb[..];
+                for &(lo, hi) in &blk.levels {
+                    let (head, tail) = rest.split_at_mut((hi - lo) * K);
+                    head.fill(0.0);
+                    parts.push(head);
+                    rest = tail;
+                }
+                let codes: Vec<&[u32]> = factors.iter().map(|f| &f.codes[blk.lo..blk.hi]).collect();
+                let mut cur = [0usize; MAX_DIMS];
+                for g in 0..nd {
+                    cur[g] = blk.levels[g].0;
+                }
+                let mut acc = [[0.0; K]; MAX_DIMS];
+                for (t, i) in (blk.lo..blk.hi).enumerate() {
+                    let mut v = [0.0; K];
+                    for k in 0..K {
+                        v[k] = w[i] * xs[k][i];
+                    }
+                    for (g, part) in parts.iter_mut().enumerate() {
+                        let lo = blk.levels[g].0;
+                        run_add::<K>(part, lo, &mut cur[g], &mut acc[g], codes[g][t] as usize, v);
+                    }
+                }
+                for (g, part) in parts.iter_mut().enumerate() {
+                    run_flush::<K>(part, blk.levels[g].0, cur[g], &acc[g]);
+                }
+            });
+        for g in 0..nd {
+            let (off, nl) = (self.layout.offsets[g], self.factors[g].nlevels());
+            let sums = &mut wx[off * K..(off + nl) * K];
+            sums.fill(0.0);
+            for (blk, p) in self.layout.blocks.iter().zip(partial_all.iter()) {
+                let before: usize = blk.levels[..g].iter().map(|(lo, hi)| hi - lo).sum();
+                let (lo, hi) = blk.levels[g];
+                let part = &p[before * K..(before + hi - lo) * K];
+                for (d, v) in sums[lo * K..hi * K].iter_mut().zip(part) {
+                    *d += v;
+                }
+            }
+        }
+    }
+
+    /// The right-hand sides `Σ_{i∈l} w_i x_ik`, one pass over the rows per dimension (for
+    /// more dimensions than [`FixedEffects::weighted_sums_all`] takes).
+    fn weighted_sums_each<const K: usize>(&self, xs: &[&[f64]], s: &mut DemeanScratch) {
+        for g in 0..self.factors.len() {
+            let w = self.w;
+            let (lo, hi) = (self.layout.offsets[g], self.layout.offsets[g + 1]);
+            self.accumulate::<K>(g, &mut s.partial, &mut s.sums, |i| {
+                let mut v = [0.0; K];
+                for k in 0..K {
+                    v[k] = w[i] * xs[k][i];
+                }
+                v
+            });
+            s.wx[lo * K..hi * K].copy_from_slice(&s.sums[..(hi - lo) * K]);
         }
     }
 
@@ -455,8 +547,12 @@ impl<'a> FixedEffects<'a> {
             .map(|_| Vec::with_capacity(K))
             .collect();
         for o in outs.iter_mut() {
-            o.clear();
-            o.resize(n, 0.0);
+            // Every row is written below: a vector of the right length is reused as it is
+            // (no zero-fill of N values at every call of the IRLS loop).
+            if o.len() != n {
+                o.clear();
+                o.resize(n, 0.0);
+            }
             for (b, c) in o.chunks_mut(BLOCK_ROWS).enumerate() {
                 parts[b].push(c);
             }
@@ -569,17 +665,10 @@ impl<'a> FixedEffects<'a> {
         }
         let nd = self.factors.len();
         // Σ_{i∈l} w_i x_i for every level of every dimension: fixed during the sweeps.
-        for g in 0..nd {
-            let w = self.w;
-            let (lo, hi) = (self.layout.offsets[g], self.layout.offsets[g + 1]);
-            self.accumulate::<K>(g, &mut s.partial, &mut s.sums, |i| {
-                let mut v = [0.0; K];
-                for k in 0..K {
-                    v[k] = w[i] * xs[k][i];
-                }
-                v
-            });
-            s.wx[lo * K..hi * K].copy_from_slice(&s.sums[..(hi - lo) * K]);
+        if nd <= 8 {
+            self.weighted_sums_all::<K>(xs, &mut s.partial_all, &mut s.wx);
+        } else {
+            self.weighted_sums_each::<K>(xs, s);
         }
         let finish = |s: &DemeanScratch, alphas: &mut [Vec<f64>], outs: &mut [Vec<f64>]| {
             for (k, a) in alphas.iter_mut().enumerate() {
@@ -716,6 +805,29 @@ mod tests {
                 .fold(0.0, f64::max);
             assert!(worst < 1e-9, "column {k}: {worst}");
         }
+    }
+
+    /// The right-hand sides of all dimensions in one pass are those of one pass per
+    /// dimension, bit for bit.
+    #[test]
+    fn weighted_sums_in_one_pass_are_bitwise_those_per_dimension() {
+        let n = 2 * BLOCK_ROWS + 999;
+        let a: Vec<u32> = (0..n).map(|i| (i / 300) as u32).collect();
+        let b: Vec<u32> = (0..n).map(|i| (i % 89) as u32).collect();
+        let c: Vec<u32> = (0..n).map(|i| ((i * 17) % 701) as u32).collect();
+        let f = [factor("a", a), factor("b", b), factor("c", c)];
+        let w: Vec<f64> = (0..n).map(|i| 0.3 + (i % 13) as f64 / 7.0).collect();
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1009) as f64 / 3.0).collect();
+        let y: Vec<f64> = (0..n).map(|i| (i as f64).sqrt()).collect();
+        let fe = FixedEffects::new(&f, &w);
+        let xs: [&[f64]; 2] = [&x, &y];
+        let (mut one, mut each) = (DemeanScratch::default(), DemeanScratch::default());
+        fe.prepare::<2>(&mut one);
+        fe.prepare::<2>(&mut each);
+        fe.weighted_sums_all::<2>(&xs, &mut one.partial_all, &mut one.wx);
+        fe.weighted_sums_each::<2>(&xs, &mut each);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one.wx), bits(&each.wx));
     }
 
     #[test]
