@@ -874,6 +874,38 @@ mod tests {
         for t in ["", "NA", ".", "x", "1.2.3"] {
             assert!(parse_number(t.as_bytes()).is_nan(), "{t}");
         }
+        // shortest round-trip texts of 15 to 17 digits and plain decimals up to 19 digits and
+        // beyond (the exact fast path takes those whose digits stay at or below 2^53) read
+        // back to the same bits as `str::parse`
+        let mut bits = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            bits ^= bits << 13;
+            bits ^= bits >> 7;
+            bits ^= bits << 17;
+            let v = f64::from_bits(bits) % 1e6;
+            if !v.is_finite() {
+                continue;
+            }
+            for t in [
+                format!("{v}"),
+                format!("{v:.3}"),
+                format!("{:.19}", v.abs() % 1.0),
+                format!("{}", bits % 10_000_000_000_000_000_000),
+                format!("{}.{}", bits % 1000, bits % 100_000_000_000_000_000),
+            ] {
+                let want: f64 = t.parse().unwrap();
+                assert_eq!(parse_number(t.as_bytes()).to_bits(), want.to_bits(), "{t}");
+            }
+        }
+        for t in [
+            "9007199254740992",
+            "9007199254740993",
+            "0.9007199254740993",
+            "1.0000000000000000001",
+        ] {
+            let want: f64 = t.parse().unwrap();
+            assert_eq!(parse_number(t.as_bytes()).to_bits(), want.to_bits(), "{t}");
+        }
     }
 
     /// The word-at-a-time scans find what a byte-at-a-time scan finds, at every offset and

@@ -20,8 +20,8 @@
 //! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops — costs and prices (1–2),
 //! then expenditure (4–5) — are contractions, warm-started between outer steps and solved to a
 //! tolerance that tightens with the outer residual (1e-3 of it, down to 1e-14). All buffers
-//! live in one `Workspace` allocated per solve; the outer loop allocates nothing of size
-//! `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
+//! live in one `Workspace` allocated per solve (a batch's threads reuse its cube-sized
+//! buffers, `spare`); the outer loop allocates nothing of size `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
 //! computed by one thread in a fixed order, so results do not depend on the thread count.
 
 use super::anderson::Anderson;
@@ -173,6 +173,9 @@ pub struct Equilibrium {
 struct Workspace {
     /// `a_ni^j = π_ni^j κ̂_ni^{-θ^j}`, fixed for the shock.
     a: Cube,
+    /// `a` by exporter, `[(j·N + i)·N + n] = a_ni^j`, for the price pass (2), which sums
+    /// over exporters for all importers at once.
+    a_by_exporter: Vec<f64>,
     /// `ln ŵ_n`.
     ln_w: Vec<f64>,
     /// `ln ĉ_n^j`, `[n·J + j]`.
@@ -185,8 +188,6 @@ struct Workspace {
     ln_p_by_sector: Vec<f64>,
     /// `X'_n^j`, `[n·J + j]`.
     x: Vec<f64>,
-    /// `π'_ni^j`.
-    pi: Cube,
     /// `B_ni^j = π'_ni^j / (1+τ'_ni^j)`.
     bshare: Cube,
     /// `F_n^j = Σ_i π'_ni^j τ'_ni^j/(1+τ'_ni^j)`, tariff revenue per unit of expenditure.
@@ -203,6 +204,62 @@ struct Workspace {
     excess: Vec<f64>,
     /// The damped wage update `G(ŵ)`.
     g: Vec<f64>,
+}
+
+impl Drop for Workspace {
+    /// The cube-sized buffers go back to this thread's spares (when it keeps them).
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.a.data));
+        spare::give(std::mem::take(&mut self.a_by_exporter));
+        spare::give(std::mem::take(&mut self.bshare.data));
+    }
+}
+
+/// Spare cube-sized buffers (`N²J` values) of a thread, reused by the next solve's
+/// [`Workspace`] instead of being freed and allocated again: in a batch, each draw's solves
+/// would otherwise take fresh pages from the system for every workspace. A thread keeps
+/// spares only after [`spare::keep_on_this_thread`] (the batch's solving threads); a plain
+/// run frees its workspace as before. A buffer handed out has whatever values it had: every
+/// user writes all of it before reading.
+pub(crate) mod spare {
+    use std::cell::RefCell;
+
+    /// At most this many buffers are kept per thread (one workspace's).
+    const MAX: usize = 3;
+
+    thread_local! {
+        static SPARE: RefCell<Option<Vec<Vec<f64>>>> = const { RefCell::new(None) };
+    }
+
+    /// From now on, this thread keeps the buffers of finished solves for the next.
+    pub(crate) fn keep_on_this_thread() {
+        SPARE.with(|s| {
+            s.borrow_mut().get_or_insert_with(Vec::new);
+        });
+    }
+
+    /// A buffer of `len` values: a spare of that length, or a new one of zeros.
+    pub(super) fn take(len: usize) -> Vec<f64> {
+        SPARE
+            .with(|s| {
+                let mut s = s.borrow_mut();
+                let spares = s.as_mut()?;
+                let k = spares.iter().position(|b| b.len() == len)?;
+                Some(spares.swap_remove(k))
+            })
+            .unwrap_or_else(|| vec![0.0; len])
+    }
+
+    /// Keep `buffer` for a later [`take`] (when this thread keeps spares and has room).
+    pub(super) fn give(buffer: Vec<f64>) {
+        SPARE.with(|s| {
+            if let Some(spares) = s.borrow_mut().as_mut() {
+                if spares.len() < MAX && !buffer.is_empty() {
+                    spares.push(buffer);
+                }
+            }
+        });
+    }
 }
 
 impl Model {
@@ -264,7 +321,12 @@ impl Model {
     fn workspace(&self, shock: &Shock, start: Option<&Equilibrium>) -> Workspace {
         let (nn, jj) = (self.n, self.j);
         // a_ni^j = π_ni^j κ̂_ni^{-θ^j},  κ̂_ni^j = d̂_ni^j (1+τ'_ni^j)/(1+τ_ni^j)
-        let mut a = self.pi0.clone();
+        let mut a = Cube {
+            sectors: jj,
+            economies: nn,
+            data: spare::take(self.pi0.data.len()),
+        };
+        a.data.copy_from_slice(&self.pi0.data);
         for j in 0..jj {
             for n in 0..nn {
                 for i in 0..nn {
@@ -280,6 +342,18 @@ impl Model {
                             a.set(j, n, i, p * kappa.powf(-self.theta[j]));
                         }
                     }
+                }
+            }
+        }
+        let mut a_by_exporter = spare::take(a.data.len());
+        for (a_j, t_j) in a
+            .data
+            .chunks(nn * nn)
+            .zip(a_by_exporter.chunks_mut(nn * nn))
+        {
+            for (n, row) in a_j.chunks(nn).enumerate() {
+                for (i, v) in row.iter().enumerate() {
+                    t_j[i * nn + n] = *v;
                 }
             }
         }
@@ -300,14 +374,18 @@ impl Model {
         };
         Workspace {
             a,
+            a_by_exporter,
             ln_w,
             ln_c,
             ln_p,
             c_pow: vec![0.0; nn * jj],
             ln_p_by_sector: vec![0.0; nn * jj],
             x,
-            pi: Cube::zeros(jj, nn),
-            bshare: Cube::zeros(jj, nn),
+            bshare: Cube {
+                sectors: jj,
+                economies: nn,
+                data: spare::take(nn * nn * jj),
+            },
             revenue_share: vec![0.0; nn * jj],
             output: vec![0.0; nn * jj],
             output_by_sector: vec![0.0; nn * jj],
@@ -440,18 +518,15 @@ impl Model {
                 ws.c_pow[j * nn + i] = (-th * ws.ln_c[i * jj + j]).exp();
             }
         }
-        let (a, c_pow, ln_p) = (&ws.a, &ws.c_pow, &ws.ln_p);
+        let (a, c_pow, ln_p) = (&ws.a_by_exporter, &ws.c_pow, &ws.ln_p);
         let sector = |(j, out): (usize, &mut [f64])| -> Result<f64> {
             let th = self.theta[j];
-            let block = a.sector(j);
             let cp = &c_pow[j * nn..(j + 1) * nn];
+            // Σ_i a_ni^j (ĉ_i^j)^{-θ^j} for every importer n at once, into `out`.
+            exporter_sums(&a[j * nn * nn..(j + 1) * nn * nn], cp, out);
             let mut change = 0.0f64;
-            let mut sums = [0.0; ROWS];
             for (n, lp_out) in out.iter_mut().enumerate() {
-                if n % ROWS == 0 {
-                    row_sums(block, cp, n, &mut sums);
-                }
-                let sum = sums[n % ROWS];
+                let sum = *lp_out;
                 if !(sum > 0.0 && sum.is_finite()) {
                     return Err(Error::invalid(
                         format!(
@@ -503,21 +578,24 @@ impl Model {
         Ok(change)
     }
 
-    /// (3) `π'_ni^j = a_ni^j ĉ_i^{-θ} / P̂_n^{-θ}`, with `B = π'/(1+τ')` and the tariff revenue
-    /// per unit of expenditure `F_n^j = Σ_i π' τ'/(1+τ')` (stored `[j·N + n]`). Reads the
-    /// `ĉ^{-θ}` of the last price pass.
+    /// (3) `π'_ni^j = a_ni^j ĉ_i^{-θ} / P̂_n^{-θ}`, as `B = π'/(1+τ')` and the tariff revenue
+    /// per unit of expenditure `F_n^j = Σ_i π' τ'/(1+τ')` (stored `[j·N + n]`), then gross
+    /// output `Y` for the current `X'` from each sector's `B` while it is in cache (the first
+    /// pass of the expenditure loop). Reads the `ĉ^{-θ}` of the last price pass. `π'` itself
+    /// is needed only by the solved equilibrium: [`Model::finish`] forms it the same way.
     fn shares(&self, shock: &Shock, ws: &mut Workspace) {
         let (nn, jj) = (self.n, self.j);
         let Workspace {
             a,
             c_pow,
             ln_p,
-            pi,
             bshare,
             revenue_share,
+            output_by_sector,
+            x,
             ..
         } = ws;
-        let sector = |(j, ((pi_j, b_j), f_j)): SectorBlocks| {
+        let sector = |(j, ((b_j, f_j), y_j)): SectorBlocks| {
             let th = self.theta[j];
             let (a_j, t_j) = (a.sector(j), shock.tariffs.sector(j));
             let cp = &c_pow[j * nn..(j + 1) * nn];
@@ -527,60 +605,51 @@ impl Model {
             // which leaves the sum's bits unchanged (it never is −0.0).
             let mut terms = [0.0; SHARE_CHUNK];
             for n in 0..nn {
-                let pm = (th * ln_p[n * jj + j]).exp();
+                let pm = price_term(th, ln_p[n * jj + j]);
                 let row = n * nn..(n + 1) * nn;
                 let cells = a_j[row.clone()]
                     .chunks(SHARE_CHUNK)
                     .zip(t_j[row.clone()].chunks(SHARE_CHUNK))
                     .zip(cp.chunks(SHARE_CHUNK))
-                    .zip(pi_j[row.clone()].chunks_mut(SHARE_CHUNK))
                     .zip(b_j[row].chunks_mut(SHARE_CHUNK));
                 let mut f = 0.0;
-                for ((((a_c, t_c), cp_c), pi_c), b_c) in cells {
+                for (((a_c, t_c), cp_c), b_c) in cells {
                     let terms = &mut terms[..a_c.len()];
-                    share_cells(a_c, t_c, cp_c, pm, pi_c, b_c, terms);
+                    share_cells(a_c, t_c, cp_c, pm, b_c, terms);
                     for r in terms.iter() {
                         f += r;
                     }
                 }
                 f_j[n] = f;
             }
+            sector_output(b_j, x, j, jj, y_j);
         };
         let cells = nn * nn;
         if self.parallel() {
-            pi.data
+            bshare
+                .data
                 .par_chunks_mut(cells)
-                .zip(bshare.data.par_chunks_mut(cells))
                 .zip(revenue_share.par_chunks_mut(nn))
+                .zip(output_by_sector.par_chunks_mut(nn))
                 .enumerate()
                 .for_each(sector);
         } else {
-            pi.data
+            bshare
+                .data
                 .chunks_mut(cells)
-                .zip(bshare.data.chunks_mut(cells))
                 .zip(revenue_share.chunks_mut(nn))
+                .zip(output_by_sector.chunks_mut(nn))
                 .enumerate()
                 .for_each(sector);
         }
+        self.output_by_economy(ws);
     }
 
     /// `Y_i^j = Σ_n B_ni^j X'_n^j` (gross output at factory prices) into `ws.output`.
     fn output(&self, ws: &mut Workspace) {
         let (nn, jj) = (self.n, self.j);
         let (bshare, x) = (&ws.bshare, &ws.x);
-        let sector = |(j, y): (usize, &mut [f64])| {
-            y.fill(0.0);
-            let block = bshare.sector(j);
-            for n in 0..nn {
-                let xn = x[n * jj + j];
-                if xn == 0.0 {
-                    continue;
-                }
-                for (yi, b) in y.iter_mut().zip(&block[n * nn..(n + 1) * nn]) {
-                    *yi += b * xn;
-                }
-            }
-        };
+        let sector = |(j, y): (usize, &mut [f64])| sector_output(bshare.sector(j), x, j, jj, y);
         if self.parallel() {
             ws.output_by_sector
                 .par_chunks_mut(nn)
@@ -592,6 +661,12 @@ impl Model {
                 .enumerate()
                 .for_each(sector);
         }
+        self.output_by_economy(ws);
+    }
+
+    /// `ws.output[i·J + j]` from `ws.output_by_sector[j·N + i]`.
+    fn output_by_economy(&self, ws: &mut Workspace) {
+        let (nn, jj) = (self.n, self.j);
         for j in 0..jj {
             for i in 0..nn {
                 ws.output[i * jj + j] = ws.output_by_sector[j * nn + i];
@@ -600,11 +675,15 @@ impl Model {
     }
 
     /// (4–5) Expenditure: the linear system `X' = A X' + b` by Jacobi iteration from the warm
-    /// start, with income (5) recomputed from the current `X'` each sweep.
+    /// start, with income (5) recomputed from the current `X'` each sweep. Expects `ws.output`
+    /// to hold `Y` for the `B` and `X'` it starts from (as [`Model::shares`] leaves it).
     fn expenditure(&self, shock: &Shock, ws: &mut Workspace, inner_tol: f64) -> Result<()> {
         let (nn, jj) = (self.n, self.j);
         for sweep in 0..100_000 {
-            self.output(ws);
+            // The first pass's output was formed by `shares`, from the same `B` and `X'`.
+            if sweep > 0 {
+                self.output(ws);
+            }
             let mut change = 0.0f64;
             for n in 0..nn {
                 let revenue: f64 = (0..jj)
@@ -640,20 +719,28 @@ impl Model {
         Ok(())
     }
 
+    /// The solved equilibrium from the workspace of the last evaluation: `π'` formed as the
+    /// last shares pass formed `B` from it ([`import_share`]), flows `M' = B X'` and tariff
+    /// revenue.
     fn finish(
         &self,
         shock: &Shock,
-        ws: Workspace,
+        mut ws: Workspace,
         iterations: usize,
         residual: f64,
     ) -> Equilibrium {
         let (nn, jj) = (self.n, self.j);
+        let mut pi = Cube::zeros(jj, nn);
         let mut flows = Cube::zeros(jj, nn);
         let mut revenue = vec![0.0; nn];
         for j in 0..jj {
+            let th = self.theta[j];
+            let cp = &ws.c_pow[j * nn..(j + 1) * nn];
             for n in 0..nn {
+                let pm = price_term(th, ws.ln_p[n * jj + j]);
                 let xn = ws.x[n * jj + j];
                 for i in 0..nn {
+                    pi.set(j, n, i, import_share(ws.a.get(j, n, i), cp[i], pm).0);
                     // M'_ni^j = B_ni^j X'_n^j
                     let v = ws.bshare.get(j, n, i) * xn;
                     flows.set(j, n, i, v);
@@ -662,13 +749,13 @@ impl Model {
             }
         }
         Equilibrium {
-            w_hat: ws.w,
+            w_hat: std::mem::take(&mut ws.w),
             c_hat: ws.ln_c.iter().map(|l| l.exp()).collect(),
             p_hat: ws.ln_p.iter().map(|l| l.exp()).collect(),
-            pi: ws.pi,
-            expenditure: ws.x,
+            pi,
+            expenditure: std::mem::take(&mut ws.x),
             flows,
-            income: ws.income,
+            income: std::mem::take(&mut ws.income),
             tariff_revenue: revenue,
             tariffs: shock.tariffs.clone(),
             iterations,
@@ -677,69 +764,81 @@ impl Model {
     }
 }
 
-/// Rows of a sector's block summed together in [`Model::prices`].
-const ROWS: usize = 4;
-
-/// `sums[r] = Σ_i block[n + r, i] · cp[i]` for the `ROWS` rows from `n` (those that exist):
-/// each row summed in exporter order, as `Iterator::sum` would, the rows interleaved so that
-/// their additions overlap.
+/// `sums[n] = Σ_i a[i·N + n] · cp[i]` for every importer `n` (`a` one sector's block by
+/// exporter): each importer's sum taken in exporter order from −0.0, as `Iterator::sum` over
+/// its row would, with the importers side by side so that the additions vectorise.
 #[inline]
-fn row_sums(block: &[f64], cp: &[f64], n: usize, sums: &mut [f64; ROWS]) {
-    let nn = cp.len();
-    let rows = (nn - n).min(ROWS);
-    *sums = [-0.0; ROWS];
-    if rows == ROWS {
-        let r: [&[f64]; ROWS] = std::array::from_fn(|k| &block[(n + k) * nn..(n + k + 1) * nn]);
-        for (i, c) in cp.iter().enumerate() {
-            for k in 0..ROWS {
-                sums[k] += r[k][i] * c;
-            }
-        }
-    } else {
-        for (k, s) in sums.iter_mut().enumerate().take(rows) {
-            let row = &block[(n + k) * nn..(n + k + 1) * nn];
-            *s = row.iter().zip(cp).map(|(x, y)| x * y).sum();
+fn exporter_sums(a: &[f64], cp: &[f64], sums: &mut [f64]) {
+    let nn = sums.len();
+    sums.fill(-0.0);
+    for (row, c) in a.chunks_exact(nn).zip(cp) {
+        for (s, v) in sums.iter_mut().zip(row) {
+            *s += v * c;
         }
     }
 }
 
-/// One sector's blocks of `π'`, `B` and `F`, as the sector loop of [`Model::shares`] gets them.
 /// Exporters per chunk of [`share_cells`] in the shares pass.
 const SHARE_CHUNK: usize = 64;
 
-/// (3) for a chunk of one importer's exporters: `π' = a ĉ^{-θ} P̂^{θ}` (`pm` = `P̂^{θ}`),
-/// `B = π'/(1+τ')` and the revenue terms `π' τ'/(1+τ')`, all 0 where `a = 0` (no supplier).
-/// Branch-free, so the divisions vectorise; each value is computed as the scalar formula would.
+/// `P̂^{θ}` of an importer and sector, from `ln P̂` (the `pm` of [`import_share`]).
+#[inline(always)]
+fn price_term(theta: f64, ln_p: f64) -> f64 {
+    (theta * ln_p).exp()
+}
+
+/// (3) `π' = a ĉ^{-θ} P̂^{θ}` of one cell (`c_pow` = `ĉ^{-θ}`, `pm` = `P̂^{θ}`), or +0.0 where
+/// `a = 0` (no supplier): every cell computed, then the bits of a dead cell cleared, so a
+/// loop of these stays branch-free. The shares pass and [`Model::finish`] both use it, so
+/// the `π'` of the solved equilibrium is the one its `B` was formed from.
+#[inline(always)]
+fn import_share(a: f64, c_pow: f64, pm: f64) -> (f64, u64) {
+    let live = if a > 0.0 { u64::MAX } else { 0 };
+    (f64::from_bits((a * c_pow * pm).to_bits() & live), live)
+}
+
+/// (3) for a chunk of one importer's exporters: `B = π'/(1+τ')` and the revenue terms
+/// `π' τ'/(1+τ')` ([`import_share`]), all 0 where `a = 0` (no supplier). Branch-free, so the
+/// divisions vectorise; each value is computed as the scalar formula would.
 fn share_cells(
     a: &[f64],
     tariff: &[f64],
     c_pow: &[f64],
     pm: f64,
-    pi: &mut [f64],
     b: &mut [f64],
     revenue: &mut [f64],
 ) {
     let n = a.len();
-    let (tariff, c_pow, pi, b, revenue) = (
-        &tariff[..n],
-        &c_pow[..n],
-        &mut pi[..n],
-        &mut b[..n],
-        &mut revenue[..n],
-    );
+    let (tariff, c_pow, b, revenue) = (&tariff[..n], &c_pow[..n], &mut b[..n], &mut revenue[..n]);
     for i in 0..n {
-        // Every cell computed, then the bits of a cell with no supplier cleared to +0.0.
-        let live = if a[i] > 0.0 { u64::MAX } else { 0 };
+        let (p, live) = import_share(a[i], c_pow[i], pm);
         let keep = |v: f64| f64::from_bits(v.to_bits() & live);
-        let p = a[i] * c_pow[i] * pm;
         let t = tariff[i];
-        pi[i] = keep(p);
         b[i] = keep(p / (1.0 + t));
         revenue[i] = keep(p * t / (1.0 + t));
     }
 }
 
+/// One sector's blocks of `B` and `F` and its gross output `Y` by exporter, as the sector
+/// loop of [`Model::shares`] gets them.
 type SectorBlocks<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
+
+/// `y_i = Y_i^j = Σ_n B_ni^j X'_n^j` for sector `j` (`block` its `B`, `x` = `X'` by economy
+/// `[n·J + j]`), importers in order, skipping those that spend nothing.
+#[inline]
+fn sector_output(block: &[f64], x: &[f64], j: usize, jj: usize, y: &mut [f64]) {
+    let nn = y.len();
+    y.fill(0.0);
+    for n in 0..nn {
+        let xn = x[n * jj + j];
+        if xn == 0.0 {
+            continue;
+        }
+        for (yi, b) in y.iter_mut().zip(&block[n * nn..(n + 1) * nn]) {
+            *yi += b * xn;
+        }
+    }
+}
 
 /// Rescale wages so that world value added is unchanged: `Σ_n ŵ_n w_n L_n = Σ_n w_n L_n`.
 fn normalise(w: &mut [f64], va: &[f64], total: f64) {

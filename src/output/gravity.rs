@@ -6,7 +6,7 @@
 
 use super::bilateral::csv_field;
 use super::meta::{BaselineMeta, ComparedWithMeta, ElasticityMeta, ScenarioMeta, SolverMeta};
-use super::{BilateralRow, EconomyRow, SolverRow, Tables};
+use super::{BilateralRow, EconomyRow, OutputDir, SolverRow, Tables};
 use crate::error::{Error, Result};
 use crate::gravity::{GravityOutcome, GravityScenario};
 use serde::Deserialize;
@@ -130,13 +130,30 @@ pub(crate) fn economies_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     )
 }
 
-/// `bilateral.csv` as bytes (sector "all"): the same bytes as [`render`] would give. Each text
-/// field (scenario, economy codes) is quoted once ([`csv_field`]); the rows are then written
-/// as bytes, numbers in the shortest round-trip form of Rust's `{}` ([`write_display_f64`]),
-/// in blocks of rows formatted on all cores and joined in order ([`super::csv_blocks`]), so
-/// the file does not depend on the thread count.
+/// `bilateral.csv` as bytes (sector "all"): [`write_bilateral_csv`] into memory.
 pub(crate) fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
-    const BLOCK: usize = 16_384;
+    let mut bytes = Vec::new();
+    write_bilateral_csv(o, &mut bytes, Path::new("bilateral.csv"))?;
+    Ok(bytes)
+}
+
+/// Rows of `bilateral.csv` a block: about 180 kB of text, so that the blocks being formatted
+/// and written ([`super::write_csv_blocks`] keeps two groups of two a thread) stay in a few
+/// reused buffers.
+const BILATERAL_BLOCK: usize = 2_048;
+
+/// `bilateral.csv` (sector "all") written to `out` (`path` names it in a write error), the
+/// same bytes as [`render`] would give, after the check that every number is finite (nothing
+/// is written otherwise). Each text field (scenario, economy codes) is quoted once
+/// ([`csv_field`]); the rows are then written as bytes, numbers in the shortest round-trip form
+/// of Rust's `{}` ([`write_display_f64`]), in blocks of rows formatted on all cores and written
+/// in order as they are formatted ([`super::write_csv_blocks`]), so the file does not depend on
+/// the thread count and is never held whole in memory.
+pub(crate) fn write_bilateral_csv<W: std::io::Write + Send>(
+    o: &GravityOutcome,
+    out: &mut W,
+    path: &Path,
+) -> Result<()> {
     for (k, r) in o.bilateral.iter().enumerate() {
         if !(r.value_base.is_finite() && r.value.is_finite() && r.change_pct.is_finite()) {
             let (cells, numbers) = bilateral_row(o, r);
@@ -146,25 +163,34 @@ pub(crate) fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     // `scenario,year,0,` and each economy's code, as the CSV writer quotes them
     let prefix = format!("{},{},0,", csv_field(&o.scenario), o.year).into_bytes();
     let codes: Vec<_> = o.names.iter().map(|c| csv_field(c)).collect();
+    let on_io = |e| Error::io(path, e);
     let head = render("bilateral.csv", BILATERAL_COLUMNS, std::iter::empty())?;
-    super::csv_blocks(head, o.bilateral.len().div_ceil(BLOCK), |k| {
-        let rows = &o.bilateral[k * BLOCK..((k + 1) * BLOCK).min(o.bilateral.len())];
-        let mut w = Vec::with_capacity(rows.len() * (prefix.len() + 72));
-        let mut digits = ryu::Buffer::new();
-        for r in rows {
-            w.extend_from_slice(&prefix);
-            w.extend_from_slice(codes[r.exporter].as_bytes());
-            w.push(b',');
-            w.extend_from_slice(codes[r.importer].as_bytes());
-            w.extend_from_slice(b",all");
-            for v in [r.value_base, r.value, r.change_pct] {
+    out.write_all(&head).map_err(on_io)?;
+    let blocks = o.bilateral.len().div_ceil(BILATERAL_BLOCK);
+    super::write_csv_blocks(
+        out,
+        blocks,
+        |k, w| {
+            let rows = &o.bilateral
+                [k * BILATERAL_BLOCK..((k + 1) * BILATERAL_BLOCK).min(o.bilateral.len())];
+            w.reserve(rows.len() * (prefix.len() + 72));
+            let mut digits = ryu::Buffer::new();
+            for r in rows {
+                w.extend_from_slice(&prefix);
+                w.extend_from_slice(codes[r.exporter].as_bytes());
                 w.push(b',');
-                write_display_f64(&mut w, &mut digits, v);
+                w.extend_from_slice(codes[r.importer].as_bytes());
+                w.extend_from_slice(b",all");
+                for v in [r.value_base, r.value, r.change_pct] {
+                    w.push(b',');
+                    write_display_f64(w, &mut digits, v);
+                }
+                w.push(b'\n');
             }
-            w.push(b'\n');
-        }
-        Ok(w)
-    })
+            Ok(())
+        },
+        on_io,
+    )
 }
 
 /// Appends the finite `v` exactly as `format!("{v}")` writes it — the shortest digits that
@@ -176,6 +202,7 @@ pub(crate) fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
 /// tie to even, the standard library up), which needs `v`'s exact decimal expansion to have at
 /// most 18 significant digits ([`may_tie`]); those values are formatted by the standard
 /// library itself.
+#[allow(clippy::manual_contains)] // `contains` calls `memchr` on these few bytes
 pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut ryu::Buffer, v: f64) {
     if may_tie(v) {
         use std::io::Write;
@@ -183,7 +210,7 @@ pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut ryu::Buffer, v: 
         return;
     }
     let text = digits.format_finite(v).as_bytes();
-    if !text.contains(&b'e') {
+    if !text.iter().any(|&b| b == b'e') {
         // Ryū's plain notation (`123.45`, `0.00012`) is `Display`'s but for the `.0` of a
         // whole number (whole numbers are formatted above)
         out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
@@ -287,21 +314,30 @@ fn bilateral_row(
     )
 }
 
-/// The files of a gravity run: `economies.csv` and `bilateral.csv`, and with `json` the same
-/// rows as `economies.json` and `bilateral.json` (as [`super::write_table_files`]
-/// for a multi-sector run).
-pub(crate) fn table_files(o: &GravityOutcome, json: bool) -> Result<Vec<(String, Vec<u8>)>> {
+/// The files of a gravity run written into the staging directory `dir`: `economies.csv` and
+/// `bilateral.csv` (streamed to its file as its blocks are formatted, [`write_bilateral_csv`]),
+/// and with `json` the same rows as `economies.json` and `bilateral.json` (as
+/// [`super::write_table_files`] for a multi-sector run). Returns the names written.
+pub(crate) fn write_table_files(
+    o: &GravityOutcome,
+    json: bool,
+    dir: &OutputDir,
+) -> Result<Vec<String>> {
     let economies = economies_csv(o)?;
-    let bilateral = bilateral_csv(o)?;
-    let mut files = Vec::new();
+    dir.write("economies.csv", &economies)?;
+    let path = dir.path("bilateral.csv");
+    let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+    write_bilateral_csv(o, &mut file, &path)?;
+    drop(file);
+    let mut names = vec!["economies.csv".to_string(), "bilateral.csv".to_string()];
     if json {
-        // The JSON is read from the CSV just rendered, so the two always hold the same values.
-        files.push(("economies.json".to_string(), csv_to_json(&economies, 4)?));
-        files.push(("bilateral.json".to_string(), csv_to_json(&bilateral, 6)?));
+        // The JSON is read from the CSV just written, so the two always hold the same values.
+        dir.write("economies.json", &csv_to_json(&economies, 4)?)?;
+        let bilateral = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        dir.write("bilateral.json", &csv_to_json(&bilateral, 6)?)?;
+        names.extend(["economies.json".to_string(), "bilateral.json".to_string()]);
     }
-    files.insert(0, ("bilateral.csv".to_string(), bilateral));
-    files.insert(0, ("economies.csv".to_string(), economies));
-    Ok(files)
+    Ok(names)
 }
 
 /// A CSV table as a JSON array of objects, keys in column order: the first `labels` columns

@@ -310,29 +310,11 @@ pub(crate) fn to_csv<R: Serialize + Default>(rows: &[R]) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid("CSV output", e.to_string()))
 }
 
-/// A CSV table made of `blocks` blocks of rows after `head` (its header and any rows before):
-/// `block(k)` formats block `k`; the blocks are formatted on all cores and joined in order, so
-/// the bytes do not depend on the thread count. The first failing block's error is returned.
-pub(crate) fn csv_blocks(
-    head: Vec<u8>,
-    blocks: usize,
-    block: impl Fn(usize) -> Result<Vec<u8>> + Sync + Send,
-) -> Result<Vec<u8>> {
-    use rayon::prelude::*;
-    let parts: Vec<Result<Vec<u8>>> = (0..blocks).into_par_iter().map(&block).collect();
-    let mut out = head;
-    out.reserve(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
-    for p in parts {
-        out.extend_from_slice(&p?);
-    }
-    Ok(out)
-}
-
 /// A CSV table made of `blocks` blocks of rows, written to `out` as the blocks are formatted
 /// rather than joined in memory first: `block(k, buf)` appends block `k` to `buf`. The blocks are
 /// formatted on all cores a few at a time into reused buffers, and each group is written in
 /// order while the next is formatted, so the bytes do not depend on the thread count (they are
-/// those [`csv_blocks`] would join) and memory stays a few blocks whatever the table's size.
+/// the blocks joined in order) and memory stays a few blocks whatever the table's size.
 /// The first failing block's error is returned (the blocks before it may have been written:
 /// callers write into a staging directory, which is discarded on error); `on_io` says where a
 /// write failed.
@@ -487,7 +469,10 @@ mod tests {
     fn streamed_blocks_are_the_joined_blocks_and_stop_at_the_first_failure() {
         let text = |k: usize| format!("block {k}\n").repeat(k % 3 + 1).into_bytes();
         for blocks in [0, 1, 3, 4, 5, 11, 40] {
-            let joined = csv_blocks(b"head\n".to_vec(), blocks, |k| Ok(text(k))).unwrap();
+            let mut joined = b"head\n".to_vec();
+            for k in 0..blocks {
+                joined.extend_from_slice(&text(k));
+            }
             let mut streamed = b"head\n".to_vec();
             write_csv_blocks(
                 &mut streamed,

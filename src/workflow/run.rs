@@ -96,10 +96,11 @@ impl RunJob {
                 let inputs = [g.path.clone(), g.data.clone()];
                 let staged = OutputDir::begin(opts.out, opts.force, &inputs)?;
                 let outcome = crate::gravity::run_scenario(g)?;
+                let written = output::gravity::write_table_files(&outcome, opts.json, &staged)?;
                 let files = commit_run(
                     staged,
+                    written,
                     Vec::new(),
-                    output::gravity::table_files(&outcome, opts.json)?,
                     output::gravity::scenario_meta(g, &outcome),
                     opts.report
                         .then(|| output::gravity::common_tables(&outcome))
@@ -118,7 +119,7 @@ impl RunJob {
 
 /// The end of the one run path, for both models: the tables' files, `report_meta.json` and,
 /// given the tables, `report.html`, written into the staging directory and committed. `written`
-/// names the files already written there (the multi-sector tables, streamed). Returns the names
+/// names the files already written there (the tables, streamed). Returns the names
 /// of the files written.
 fn commit_run(
     staged: OutputDir,
