@@ -13,6 +13,40 @@ pub(crate) struct Table {
 /// One record of a [`Table`]: its 1-based line number and its fields.
 pub(crate) type Row = (usize, csv::StringRecord);
 
+/// A record as the loaders read it: its 1-based line number (the csv crate's reckoning, see
+/// [`Records::line_of`]) and its fields, untrimmed.
+pub(crate) trait Record {
+    /// The record's 1-based line number.
+    fn line(&self) -> usize;
+    /// The field in column `col`, if the record has one.
+    fn field(&self, col: usize) -> Option<&str>;
+}
+
+impl Record for Row {
+    fn line(&self) -> usize {
+        self.0
+    }
+    fn field(&self, col: usize) -> Option<&str> {
+        self.1.get(col)
+    }
+}
+
+/// A record whose fields are borrowed (from the file's bytes, or from a [`Row`]): what
+/// [`Records::for_each`] hands its caller.
+pub(crate) struct Fields<'a> {
+    line: usize,
+    cells: &'a [&'a str],
+}
+
+impl Record for Fields<'_> {
+    fn line(&self) -> usize {
+        self.line
+    }
+    fn field(&self, col: usize) -> Option<&str> {
+        self.cells.get(col).copied()
+    }
+}
+
 /// The records of a CSV file, read one at a time into a caller's [`Row`] (no copy per record):
 /// for large files such as `flows.csv`, whose rows are used once.
 pub(crate) struct Records {
@@ -21,9 +55,92 @@ pub(crate) struct Records {
     /// Line counting: the byte offset counted up to and the newlines before it.
     counted: usize,
     newlines: usize,
+    /// The header's number of fields (what every record must have).
+    width: usize,
+    /// Whether [`Records::for_each`] may split the file itself (see [`Records::plain`]).
+    allow_plain: bool,
 }
 
 impl Records {
+    /// Call `f` with every record, in file order, stopping at the first error (the reader's or
+    /// `f`'s). A plain file ([`Records::plain`]) is split at newlines and commas directly, with
+    /// the records, line numbers and errors the csv crate gives (a unit test compares them);
+    /// any other file goes through the csv crate record by record.
+    pub(crate) fn for_each(&mut self, mut f: impl FnMut(&Fields<'_>) -> Result<()>) -> Result<()> {
+        if let Some(done) = self.for_each_plain(&mut f) {
+            return done;
+        }
+        let mut row: Row = (0, csv::StringRecord::new());
+        while self.next(&mut row)? {
+            let cells: Vec<&str> = row.1.iter().collect();
+            f(&Fields {
+                line: row.0,
+                cells: &cells,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// [`Records::for_each`] on a plain file: one that is UTF-8 and holds no quote and no
+    /// carriage return (what tradesim and most exports write), so that every newline ends a
+    /// record and every comma a field; `None` (nothing read) for any other file. As the csv
+    /// crate reads it: a record ends at a newline (consumed with it) or at the end of the file;
+    /// empty lines are skipped; a record whose field count is not the header's is an error. A
+    /// record's line is the crate's: that of the byte where the reader stood after the record
+    /// before ([`Records::line_of`]), so a record after empty lines is placed on the first of
+    /// them plus one.
+    fn for_each_plain(
+        &mut self,
+        f: &mut impl FnMut(&Fields<'_>) -> Result<()>,
+    ) -> Option<Result<()>> {
+        let bytes = self.rdr.get_ref().get_ref();
+        if !self.allow_plain || memchr::memchr2(b'"', b'\r', bytes).is_some() {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let len = bytes.len();
+        // where the reader stands after the record before, and the newlines before that
+        let mut at = (self.rdr.position().byte() as usize).min(len);
+        let mut newlines = memchr::memchr_iter(b'\n', &bytes[..at]).count();
+        let mut cells: Vec<&str> = Vec::with_capacity(self.width);
+        while at < len {
+            let blank = bytes[at..].iter().take_while(|&&b| b == b'\n').count();
+            let start = at + blank;
+            if start == len {
+                break;
+            }
+            // one pass over the record's bytes: a comma ends a field, a newline the record
+            cells.clear();
+            let mut from = start;
+            let mut end = len;
+            for (p, &b) in bytes.iter().enumerate().skip(start) {
+                if b == b',' {
+                    cells.push(&text[from..p]);
+                    from = p + 1;
+                } else if b == b'\n' {
+                    end = p;
+                    break;
+                }
+            }
+            cells.push(&text[from..end]);
+            let line = newlines + usize::from(blank > 0) + 1;
+            if cells.len() != self.width {
+                let message = unequal_lengths(cells.len(), self.width);
+                return Some(Err(Error::data(&self.path, line, message)));
+            }
+            let fields = Fields {
+                line,
+                cells: &cells,
+            };
+            if let Err(e) = f(&fields) {
+                return Some(Err(e));
+            }
+            newlines += blank + usize::from(end < len);
+            at = end + 1;
+        }
+        Some(Ok(()))
+    }
+
     /// Read the next record into `row`; `false` at the end of the file.
     pub(crate) fn next(&mut self, row: &mut Row) -> Result<bool> {
         match self.rdr.read_record(&mut row.1) {
@@ -73,6 +190,12 @@ impl Table {
     /// the table's `rows` are empty.
     pub(crate) fn stream(path: &Path) -> Result<(Table, Records)> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Table::stream_bytes(path, bytes, true)
+    }
+
+    /// [`Table::stream`] on the bytes of the file at `path`; `allow_plain`: whether
+    /// [`Records::for_each`] may split a plain file itself.
+    fn stream_bytes(path: &Path, bytes: Vec<u8>, allow_plain: bool) -> Result<(Table, Records)> {
         // Headers are trimmed here, fields where they are read ([`Table::text`]): the crate's
         // field trimming copies every record twice.
         let rdr = csv::ReaderBuilder::new()
@@ -83,6 +206,8 @@ impl Table {
             rdr,
             counted: 0,
             newlines: 0,
+            width: 0,
+            allow_plain,
         };
         let header: Vec<String> = match records.rdr.headers() {
             Ok(h) => h
@@ -94,6 +219,7 @@ impl Table {
                 return Err(csv_error(path, e, line));
             }
         };
+        records.width = header.len();
         let t = Table {
             path: path.to_path_buf(),
             header,
@@ -138,56 +264,42 @@ impl Table {
     }
 
     /// The field in column `col` of `row`, without leading and trailing whitespace.
-    pub(crate) fn text<'a>(
-        &self,
-        row: &'a (usize, csv::StringRecord),
-        col: usize,
-    ) -> Result<&'a str> {
-        row.1.get(col).map(str::trim).ok_or_else(|| {
+    pub(crate) fn text<'a, R: Record>(&self, row: &'a R, col: usize) -> Result<&'a str> {
+        row.field(col).map(trim).ok_or_else(|| {
             Error::data(
                 &self.path,
-                row.0,
+                row.line(),
                 "the row has fewer fields than the header",
             )
         })
     }
 
     /// A finite number in column `col` of `row`, named `what` in the error.
-    pub(crate) fn number(
-        &self,
-        row: &(usize, csv::StringRecord),
-        col: usize,
-        what: &str,
-    ) -> Result<f64> {
+    pub(crate) fn number<R: Record>(&self, row: &R, col: usize, what: &str) -> Result<f64> {
         let s = self.text(row, col)?;
         let v: f64 = s.parse().map_err(|_| {
             Error::data(
                 &self.path,
-                row.0,
+                row.line(),
                 format!("{what} `{s}` is not a number; write a decimal number such as 0.05"),
             )
         })?;
         if !v.is_finite() {
             return Err(Error::data(
                 &self.path,
-                row.0,
+                row.line(),
                 format!("{what} is {s}; NaN and infinity are not allowed"),
             ));
         }
         Ok(v)
     }
 
-    pub(crate) fn non_negative(
-        &self,
-        row: &(usize, csv::StringRecord),
-        col: usize,
-        what: &str,
-    ) -> Result<f64> {
+    pub(crate) fn non_negative<R: Record>(&self, row: &R, col: usize, what: &str) -> Result<f64> {
         let v = self.number(row, col, what)?;
         if v < 0.0 {
             return Err(Error::data(
                 &self.path,
-                row.0,
+                row.line(),
                 format!("{what} is {v}; it must not be negative"),
             ));
         }
@@ -195,18 +307,105 @@ impl Table {
     }
 }
 
+/// A field without leading and trailing whitespace (`str::trim`), returned as it is when it
+/// starts and ends with a printable ASCII character (the common case, checked without decoding).
+#[inline]
+fn trim(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|b| (b'!'..=b'~').contains(b));
+    if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// The message for a record of `len` fields under a header of `expected_len`.
+fn unequal_lengths(len: usize, expected_len: usize) -> String {
+    format!("the row has {len} fields but the header has {expected_len}; every row needs one value per column")
+}
+
 /// The error for a CSV error at line `row`.
 fn csv_error(path: &Path, e: csv::Error, row: usize) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => Error::io(path, io),
-        csv::ErrorKind::Utf8 { err, .. } => {
-            Error::data(path, row, format!("the row is not valid UTF-8 ({err}); save the file as UTF-8"))
-        }
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Error::data(
+        csv::ErrorKind::Utf8 { err, .. } => Error::data(
             path,
             row,
-            format!("the row has {len} fields but the header has {expected_len}; every row needs one value per column"),
+            format!("the row is not valid UTF-8 ({err}); save the file as UTF-8"),
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => Error::data(
+            path,
+            row,
+            unequal_lengths(len as usize, expected_len as usize),
         ),
         kind => Error::data(path, row, format!("malformed CSV: {kind:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record (line and fields) and the error, read with the plain splitter allowed or
+    /// through the csv crate only.
+    fn read_all(bytes: &[u8], allow_plain: bool) -> (Vec<(usize, Vec<String>)>, Option<String>) {
+        let path = Path::new("t.csv");
+        let mut got = Vec::new();
+        let done = Table::stream_bytes(path, bytes.to_vec(), allow_plain).and_then(|(_, mut r)| {
+            r.for_each(|f| {
+                let cells = (0..).map_while(|c| f.field(c)).map(String::from).collect();
+                got.push((f.line(), cells));
+                if f.field(0) == Some("stop") {
+                    return Err(Error::data(path, f.line(), "stopped"));
+                }
+                Ok(())
+            })
+        });
+        (got, done.err().map(|e| e.to_string()))
+    }
+
+    /// The plain splitter gives the csv crate's records, lines and errors, empty lines,
+    /// missing final newlines, short and long rows, spaces and byte-order marks included.
+    #[test]
+    fn plain_files_read_as_the_csv_crate_reads_them() {
+        let files: &[&[u8]] = &[
+            b"",
+            b"a,b",
+            b"a,b\n",
+            b"a,b\n1,2",
+            b"a,b\n1,2\n3,4\n",
+            b"\n\na,b\n1,2\n",
+            b"a,b\n\n1,2\n\n\n3,4\n\n",
+            b"a,b\n1,2\n\n\n\n5,6",
+            b"a,b\n1,2\n3\n",
+            b"a,b\n1,2\n\n3,4,5\n",
+            b"a,b\n1,2\n \n",
+            b"a,b\n,\n , \n",
+            b"\xef\xbb\xbfa,b\n1,2\n",
+            b" a , b \n x , y \n",
+            b"a,b\n1,2\nstop,3\n4,5\n",
+            b"a,b\n\n\nstop,3\n",
+            b"a,b,c\n1,2,3\n\xce\xbb,\xe2\x80\x83x,3\n",
+        ];
+        for file in files {
+            let plain = read_all(file, true);
+            assert_eq!(
+                plain,
+                read_all(file, false),
+                "{:?}",
+                String::from_utf8_lossy(file)
+            );
+            let (_, mut records) =
+                Table::stream_bytes(Path::new("t.csv"), file.to_vec(), true).unwrap();
+            assert!(records.for_each_plain(&mut |_| Ok(())).is_some());
+        }
+        // Quotes, carriage returns and invalid UTF-8 go through the csv crate.
+        for file in [&b"a,b\n\"1\",2\n"[..], b"a,b\r\n1,2\r\n", b"a,b\n\xff,2\n"] {
+            let (_, mut records) =
+                Table::stream_bytes(Path::new("t.csv"), file.to_vec(), true).unwrap();
+            assert!(records.for_each_plain(&mut |_| Ok(())).is_none());
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The tidy-CSV baseline format (`docs/baseline-format.md`): loader and validator.
 
-use super::csvio::{Records, Row, Table};
+use super::csvio::{Record, Records, Row, Table};
 use super::{derived_final_shares, Baseline, BaselineProductGroup, Cube, Economy, Sector};
 use crate::error::{Error, Result};
 use crate::estimate::data::FxMap;
@@ -180,28 +180,26 @@ pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
         Codes::new(&e_index, "exporter", "economies.csv"),
         Codes::new(&e_index, "importer", "economies.csv"),
     );
-    let mut record: Row = (0, csv::StringRecord::new());
-    while records.next(&mut record)? {
-        let row = &record;
+    records.for_each(|row| {
         let j = sector.find(&fl, row, f_s)?;
         let i = exporter.find(&fl, row, f_e)?;
         let n = importer.find(&fl, row, f_i)?;
         if std::mem::replace(&mut seen[(j * nn + n) * nn + i], true) {
             return Err(Error::data(
                 &fl.path,
-                row.0,
+                row.line(),
                 "this sector, exporter and importer appear on an earlier row too; keep one row",
             ));
         }
         let v = fl.non_negative(row, f_v, "value")?;
         let t = fl.non_negative(row, f_t, "tariff")?;
         if t > 0.0 {
-            positive_tariffs.push((t, row.0));
+            positive_tariffs.push((t, row.line()));
         }
         if !sectors[j].traded && i != n && v > 0.0 {
             return Err(Error::data(
                 &fl.path,
-                row.0,
+                row.line(),
                 format!("sector {} is declared non-traded in sectors.csv but has an international flow; set traded to true or drop the row", sectors[j].code),
             ));
         }
@@ -213,7 +211,8 @@ pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
                 flags.insert((j, n, i), f.to_string());
             }
         }
-    }
+        Ok(())
+    })?;
     check_tariff_scale(&fl, &positive_tariffs, &mut notes)?;
     for (n, e) in economies.iter().enumerate() {
         if (0..jj).all(|j| !(flows.get(j, n, n) > 0.0)) {
@@ -248,9 +247,7 @@ pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
             Codes::new(&e_index, "economy", "economies.csv"),
             Codes::new(&s_index, "sector", "sectors.csv"),
         );
-        let mut record: Row = (0, csv::StringRecord::new());
-        while records.next(&mut record)? {
-            let row = &record;
+        records.for_each(|row| {
             let n = economy.find(&io, row, c_e)?;
             let j = sector.find(&io, row, c_s)?;
             let input = io.text(row, c_in)?;
@@ -264,7 +261,7 @@ pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
                 if std::mem::replace(&mut seen[(n * jj + j) * (jj + 1) + k], true) {
                     return Err(Error::data(
                         &io.path,
-                        row.0,
+                        row.line(),
                         "duplicate row for this economy, sector and input",
                     ));
                 }
@@ -276,7 +273,7 @@ pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
                 let k = *s_index.get(input).ok_or_else(|| {
                     Error::data(
                         &io.path,
-                        row.0,
+                        row.line(),
                         format!(
                             "input `{input}` is neither VA nor a sector declared in sectors.csv"
                         ),
@@ -285,8 +282,9 @@ pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
                 io_share[(n * jj + k) * jj + j] = sh;
             }
             sums[n * jj + j] += sh;
-            last_row[n * jj + j] = row.0;
-        }
+            last_row[n * jj + j] = row.line();
+            Ok(())
+        })?;
         let mut rescaled = Rescaled::default();
         for n in 0..nn {
             for j in 0..jj {
@@ -692,9 +690,9 @@ fn optional_number(
     Ok(Some(v))
 }
 
-fn lookup(
+fn lookup<R: Record>(
     t: &Table,
-    row: &(usize, csv::StringRecord),
+    row: &R,
     col: usize,
     index: &FxMap<String, usize>,
     what: &str,
@@ -704,25 +702,34 @@ fn lookup(
     index.get(code).copied().ok_or_else(|| {
         Error::data(
             &t.path,
-            row.0,
+            row.line(),
             format!("{what} `{code}` is not declared in {declared_in}; declare it there or correct the code"),
         )
     })
 }
 
-/// [`lookup`] for a column whose codes repeat from row to row (a sorted file): the last code
-/// found is compared first, before the hash map.
+/// [`lookup`] for a column whose codes repeat from row to row or follow one another in the
+/// order they were declared (a sorted file): the last code found and the code declared after
+/// it are compared first, before the hash map.
 struct Codes<'a> {
     index: &'a FxMap<String, usize>,
+    /// The codes by index (the inverse of `index`).
+    codes: Vec<&'a str>,
     what: &'static str,
     declared_in: &'static str,
-    last: Option<(&'a str, usize)>,
+    /// The index of the last code found.
+    last: Option<usize>,
 }
 
 impl<'a> Codes<'a> {
     fn new(index: &'a FxMap<String, usize>, what: &'static str, declared_in: &'static str) -> Self {
+        let mut codes = vec![""; index.len()];
+        for (code, &k) in index {
+            codes[k] = code;
+        }
         Codes {
             index,
+            codes,
             what,
             declared_in,
             last: None,
@@ -730,18 +737,18 @@ impl<'a> Codes<'a> {
     }
 
     /// The index of the code in column `col` of `row`.
-    fn find(&mut self, t: &Table, row: &Row, col: usize) -> Result<usize> {
-        if let Some((code, k)) = self.last {
-            if t.text(row, col)? == code {
-                return Ok(k);
+    fn find<R: Record>(&mut self, t: &Table, row: &R, col: usize) -> Result<usize> {
+        let text = t.text(row, col)?;
+        if let Some(last) = self.last {
+            for k in [last, last + 1] {
+                if self.codes.get(k) == Some(&text) {
+                    self.last = Some(k);
+                    return Ok(k);
+                }
             }
         }
         let k = lookup(t, row, col, self.index, self.what, self.declared_in)?;
-        let code = t.text(row, col)?;
-        self.last = self
-            .index
-            .get_key_value(code)
-            .map(|(c, &k)| (c.as_str(), k));
+        self.last = Some(k);
         Ok(k)
     }
 }

@@ -7,7 +7,7 @@
 //! cores (each block formatted by one thread and joined in order, so the bytes do not depend on
 //! the thread count), with the same bytes serde's CSV serialisation of [`BilateralRow`] gives:
 //! text fields quoted only where the csv crate would quote them, numbers in ryu's shortest
-//! round-trip form. [`BilateralTable::rows`] gives the rows as borrowed [`BilateralView`]s for
+//! round-trip form ([`write_shortest`]). [`BilateralTable::rows`] gives the rows as borrowed [`BilateralView`]s for
 //! the report, the batch files and JSON.
 
 use super::{pct, BilateralRow};
@@ -223,7 +223,7 @@ impl BilateralTable {
             let prefix = format!("{scenario},{},{},", y.year, y.draw);
             let (base, value) = (y.base.sector(j), y.value.sector(j));
             out.reserve(nn * nn * 80);
-            let mut number = ryu::Buffer::new();
+            let mut digits = zmij::Buffer::new();
             for n in 0..nn {
                 for i in 0..nn {
                     let (v0, v1) = (base[n * nn + i], value[n * nn + i]);
@@ -242,7 +242,7 @@ impl BilateralTable {
                                 "a non-finite number reached the writer; check the table first (BilateralTable::check_finite)",
                             ));
                         }
-                        out.extend_from_slice(number.format_finite(v).as_bytes());
+                        write_shortest(out, &mut digits, v);
                         out.push(b',');
                     }
                     out.extend_from_slice(compared_with.as_bytes());
@@ -252,6 +252,28 @@ impl BilateralTable {
             Ok(())
         };
         super::write_csv_blocks(out, self.years.len() * jj, block, on_io)
+    }
+}
+
+/// Append finite `v` in ryu's shortest round-trip form, the bytes the csv crate writes for an
+/// `f64` (`97819.41312873957`, `0.0`, `1e-7`, `1e21`): zmij's digits, the same shortest
+/// digits in the same layout at about twice ryu's speed, with the `+` zmij writes in a
+/// positive exponent (`1e+21`) left out, as ryu leaves it out. A positive exponent is written
+/// only from 1e16 up, so smaller numbers are not searched. A unit test compares the two.
+#[inline]
+fn write_shortest(out: &mut Vec<u8>, digits: &mut zmij::Buffer, v: f64) {
+    let text = digits.format_finite(v).as_bytes();
+    let plus = if v.abs() >= 1e15 {
+        text.iter().position(|&b| b == b'+')
+    } else {
+        None
+    };
+    match plus {
+        Some(plus) => {
+            out.extend_from_slice(&text[..plus]);
+            out.extend_from_slice(&text[plus + 1..]);
+        }
+        None => out.extend_from_slice(text),
     }
 }
 
@@ -323,6 +345,43 @@ mod tests {
         assert_eq!(t.csv().unwrap(), super::super::to_csv(&rows).unwrap());
         let json = serde_json::to_vec(&t.rows().collect::<Vec<_>>()).unwrap();
         assert_eq!(json, super::super::to_json(&rows).unwrap());
+    }
+
+    /// `write_shortest` writes ryu's bytes: at every power of ten and its neighbours, across
+    /// the thresholds of the exponent form, and for random bit patterns and decimals.
+    #[test]
+    fn numbers_are_written_as_ryu_writes_them() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            1e15,
+            1e16,
+            1e21,
+        ];
+        for e in -325..=308 {
+            for m in [1.0, 1.5, 2.0, 9.999999999999999, 1.2345678901234567] {
+                let v = m * 10f64.powi(e);
+                values.extend([v, -v, f64::from_bits(v.to_bits() + 1)]);
+                values.push(f64::from_bits(v.to_bits().saturating_sub(1)));
+            }
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for k in 0..200_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(f64::from_bits(x));
+            values.push((x % 1_000_000_000_000) as f64 / 10f64.powi((k % 24) as i32));
+        }
+        let (mut ryu, mut digits) = (ryu::Buffer::new(), zmij::Buffer::new());
+        for v in values.into_iter().filter(|v| v.is_finite()) {
+            let mut out = Vec::new();
+            write_shortest(&mut out, &mut digits, v);
+            assert_eq!(out, ryu.format_finite(v).as_bytes(), "{v:e}");
+        }
     }
 
     #[test]
