@@ -79,7 +79,6 @@ impl RunJob {
                 let files = commit_run(
                     staged,
                     written,
-                    Vec::new(),
                     output::meta::scenario_meta(s),
                     opts.report.then_some(&tables),
                     opts.out,
@@ -100,7 +99,6 @@ impl RunJob {
                 let files = commit_run(
                     staged,
                     written,
-                    Vec::new(),
                     output::gravity::scenario_meta(g, &outcome),
                     opts.report
                         .then(|| output::gravity::common_tables(&outcome))
@@ -117,20 +115,18 @@ impl RunJob {
     }
 }
 
-/// The end of the one run path, for both models: the tables' files, `report_meta.json` and,
-/// given the tables, `report.html`, written into the staging directory and committed. `written`
-/// names the files already written there (the tables, streamed). Returns the names
-/// of the files written.
+/// The end of the one run path, for both models: `report_meta.json` and, given the tables,
+/// `report.html`, written into the staging directory beside the tables already streamed there
+/// (`written` names them), and the directory committed. Returns the names of the files written.
 fn commit_run(
     staged: OutputDir,
     written: Vec<String>,
-    mut files: Vec<(String, Vec<u8>)>,
     scenario: output::meta::ScenarioMeta,
     report_tables: Option<&Tables>,
     out: &Path,
 ) -> Result<Vec<String>> {
     let meta = output::meta::ReportMeta::new(vec![scenario]);
-    files.push((output::meta::FILE.to_string(), meta.to_json()));
+    let mut files = vec![(output::meta::FILE.to_string(), meta.to_json())];
     if let Some(tables) = report_tables {
         let data = report::html::ReportData::from_tables(meta, tables, &out.display().to_string());
         files.push((
