@@ -6,6 +6,7 @@
 pub mod cp2015;
 pub(crate) mod csvio;
 pub(crate) mod import;
+pub(crate) mod spare;
 pub mod synthetic;
 pub mod tidy;
 
@@ -58,7 +59,10 @@ pub(crate) fn check_theta(theta: f64) -> std::result::Result<(), String> {
 
 /// A dense sector × importer × exporter array, the layout of flows and tariffs:
 /// element `(j, n, i)` is what importer `n` buys from exporter `i` in sector `j`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its values come from and go back to the thread's spare buffers ([`spare`]), so that a batch
+/// thread's draws reuse the memory of the draw before.
+#[derive(Debug, PartialEq)]
 pub struct Cube {
     /// J, the number of sectors.
     pub sectors: usize,
@@ -68,12 +72,31 @@ pub struct Cube {
     pub data: Vec<f64>,
 }
 
+impl Clone for Cube {
+    fn clone(&self) -> Self {
+        let mut data = spare::take(self.data.len());
+        data.copy_from_slice(&self.data);
+        Cube {
+            sectors: self.sectors,
+            economies: self.economies,
+            data,
+        }
+    }
+}
+
+impl Drop for Cube {
+    /// The values go back to the thread's spares (when it keeps them).
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.data));
+    }
+}
+
 impl Cube {
     pub(crate) fn zeros(sectors: usize, economies: usize) -> Self {
         Cube {
             sectors,
             economies,
-            data: vec![0.0; sectors * economies * economies],
+            data: spare::zeros(sectors * economies * economies),
         }
     }
     #[inline]

@@ -20,13 +20,14 @@
 //! accelerated by Anderson mixing (Walker & Ni 2011); the inner loops — costs and prices (1–2),
 //! then expenditure (4–5) — are contractions, warm-started between outer steps and solved to a
 //! tolerance that tightens with the outer residual (1e-3 of it, down to 1e-14). All buffers
-//! live in one `Workspace` allocated per solve (a batch's threads reuse its cube-sized
-//! buffers, `spare`); the outer loop allocates nothing of size `N²J`. Large worlds split the sector loops across threads; each sector's numbers are
+//! live in one `Workspace` allocated per solve (a batch's threads reuse the cube-sized
+//! buffers of the draw before, `data::spare`); the outer loop allocates nothing of size `N²J`.
+//! Large worlds split the sector loops across threads; each sector's numbers are
 //! computed by one thread in a fixed order, so results do not depend on the thread count.
 
 use super::anderson::Anderson;
 use super::solver::Settings;
-use crate::data::{Baseline, Cube};
+use crate::data::{spare, Baseline, Cube};
 use crate::error::{Error, Result, Solver, Worst};
 use rayon::prelude::*;
 
@@ -207,58 +208,10 @@ struct Workspace {
 }
 
 impl Drop for Workspace {
-    /// The cube-sized buffers go back to this thread's spares (when it keeps them).
+    /// The transposed cube goes back to this thread's spares (when it keeps them); the
+    /// workspace's cubes give theirs back themselves.
     fn drop(&mut self) {
-        spare::give(std::mem::take(&mut self.a.data));
         spare::give(std::mem::take(&mut self.a_by_exporter));
-        spare::give(std::mem::take(&mut self.bshare.data));
-    }
-}
-
-/// Spare cube-sized buffers (`N²J` values) of a thread, reused by the next solve's
-/// [`Workspace`] instead of being freed and allocated again: in a batch, each draw's solves
-/// would otherwise take fresh pages from the system for every workspace. A thread keeps
-/// spares only after [`spare::keep_on_this_thread`] (the batch's solving threads); a plain
-/// run frees its workspace as before. A buffer handed out has whatever values it had: every
-/// user writes all of it before reading.
-pub(crate) mod spare {
-    use std::cell::RefCell;
-
-    /// At most this many buffers are kept per thread (one workspace's).
-    const MAX: usize = 3;
-
-    thread_local! {
-        static SPARE: RefCell<Option<Vec<Vec<f64>>>> = const { RefCell::new(None) };
-    }
-
-    /// From now on, this thread keeps the buffers of finished solves for the next.
-    pub(crate) fn keep_on_this_thread() {
-        SPARE.with(|s| {
-            s.borrow_mut().get_or_insert_with(Vec::new);
-        });
-    }
-
-    /// A buffer of `len` values: a spare of that length, or a new one of zeros.
-    pub(super) fn take(len: usize) -> Vec<f64> {
-        SPARE
-            .with(|s| {
-                let mut s = s.borrow_mut();
-                let spares = s.as_mut()?;
-                let k = spares.iter().position(|b| b.len() == len)?;
-                Some(spares.swap_remove(k))
-            })
-            .unwrap_or_else(|| vec![0.0; len])
-    }
-
-    /// Keep `buffer` for a later [`take`] (when this thread keeps spares and has room).
-    pub(super) fn give(buffer: Vec<f64>) {
-        SPARE.with(|s| {
-            if let Some(spares) = s.borrow_mut().as_mut() {
-                if spares.len() < MAX && !buffer.is_empty() {
-                    spares.push(buffer);
-                }
-            }
-        });
     }
 }
 

@@ -71,7 +71,7 @@ impl std::fmt::Display for UnitError {
 /// Solve one unit: perturb the scenario with the draw's parameters, then run it.
 pub fn solve_unit(batch: &Batch, unit: Unit, observer: &dyn super::Observe) -> UnitResult {
     // A batch solves many units per thread: reuse the solver's buffers between them.
-    crate::model::caliendo_parro::spare::keep_on_this_thread();
+    crate::data::spare::keep_on_this_thread();
     let s = &batch.scenarios[unit.scenario];
     let scenario = if unit.draw == 0 {
         s.clone()
