@@ -326,10 +326,9 @@ pub(crate) fn write_table_files(
 ) -> Result<Vec<String>> {
     let economies = economies_csv(o)?;
     dir.write("economies.csv", &economies)?;
-    let path = dir.path("bilateral.csv");
-    let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-    write_bilateral_csv(o, &mut file, &path)?;
-    drop(file);
+    let path = dir.write_with("bilateral.csv", |file, path| {
+        write_bilateral_csv(o, file, path)
+    })?;
     let mut names = vec!["economies.csv".to_string(), "bilateral.csv".to_string()];
     if json {
         // The JSON is read from the CSV just written, so the two always hold the same values.

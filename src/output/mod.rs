@@ -404,9 +404,7 @@ pub(crate) fn write_table_files(t: &Tables, json: bool, dir: &OutputDir) -> Resu
         match content {
             TableFile::Bytes(bytes) => dir.write(&name, &bytes)?,
             TableFile::Bilateral(b) => {
-                let path = dir.path(&name);
-                let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-                b.write_csv(&mut file, &path)?;
+                dir.write_with(&name, |file, path| b.write_csv(file, path))?;
             }
         }
         names.push(name);

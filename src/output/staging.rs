@@ -434,6 +434,20 @@ impl OutputDir {
         std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))
     }
 
+    /// Write the file `name` by streaming into it: `write(file, path)` writes the contents
+    /// (`path` names the file in its errors), and the file is closed when it returns. For tables
+    /// too large to hold whole in memory. Returns the file's path.
+    pub(crate) fn write_with(
+        &self,
+        name: &str,
+        write: impl FnOnce(&mut std::fs::File, &Path) -> Result<()>,
+    ) -> Result<PathBuf> {
+        let p = self.path(name);
+        let mut file = std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?;
+        write(&mut file, &p)?;
+        Ok(p)
+    }
+
     /// The staging directory (for writers that take a directory).
     pub(crate) fn staging_dir(&self) -> &Path {
         &self.staging
