@@ -158,6 +158,10 @@ pub(crate) struct DemeanScratch {
     partial_all: Vec<Vec<f64>>,
 }
 
+/// The most fixed-effect dimensions whose right-hand sides are summed in one pass over the
+/// rows ([`FixedEffects::weighted_sums_all`]); more take one pass each.
+const MAX_DIMS: usize = 8;
+
 /// Adds `v` into `acc` for consecutive rows of one level (a running sum, so that data sorted
 /// by a fixed effect, e.g. by pair, do not serialise on one memory location), flushing into
 /// `partial[(level − lo)·K + k]` when the level changes.
@@ -306,7 +310,6 @@ impl<'a> FixedEffects<'a> {
         partial_all: &mut [Vec<f64>],
         wx: &mut [f64],
     ) {
-        const MAX_DIMS: usize = 8;
         let nd = self.factors.len();
         debug_assert!(nd <= MAX_DIMS);
         let (factors, w) = (self.factors, self.w);
@@ -665,7 +668,7 @@ impl<'a> FixedEffects<'a> {
         }
         let nd = self.factors.len();
         // Σ_{i∈l} w_i x_i for every level of every dimension: fixed during the sweeps.
-        if nd <= 8 {
+        if nd <= MAX_DIMS {
             self.weighted_sums_all::<K>(xs, &mut s.partial_all, &mut s.wx);
         } else {
             self.weighted_sums_each::<K>(xs, s);
