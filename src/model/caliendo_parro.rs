@@ -274,12 +274,8 @@ impl Model {
     fn workspace(&self, shock: &Shock, start: Option<&Equilibrium>) -> Workspace {
         let (nn, jj) = (self.n, self.j);
         // a_ni^j = π_ni^j κ̂_ni^{-θ^j},  κ̂_ni^j = d̂_ni^j (1+τ'_ni^j)/(1+τ_ni^j)
-        let mut a = Cube {
-            sectors: jj,
-            economies: nn,
-            data: spare::take(self.pi0.data.len()),
-        };
-        a.data.copy_from_slice(&self.pi0.data);
+        // (a clone takes its buffer from the thread's spares, `data::spare`)
+        let mut a = self.pi0.clone();
         for j in 0..jj {
             for n in 0..nn {
                 for i in 0..nn {
