@@ -837,8 +837,9 @@ pub fn compare(model: &Model, bl: &Equilibrium, cf: &Equilibrium) -> Comparison 
         out.real_income_pct[n] = (cf.income[n] / bl.income[n] / p - 1.0) * 100.0;
         out.real_wage_pct[n] = (cf.w_hat[n] / bl.w_hat[n] / p - 1.0) * 100.0;
     }
-    // The sums run over sectors, then exporters, for each economy, in that order: a sector's
-    // slice of the cubes is read for all economies at once while it is in cache.
+    // Each economy's sums run over sectors, then partners, in that order; the loops take the
+    // sectors outermost, so that a sector's slice of the cubes stays in cache while every
+    // economy's terms are added.
     let mut tot = vec![0.0; nn];
     let mut vot = vec![0.0; nn];
     for j in 0..jj {

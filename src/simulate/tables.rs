@@ -53,6 +53,9 @@ pub(crate) fn tables_of(b: &Baseline, run: &RunOutcome, keep: Keep) -> Tables {
         residual: run.baseline.residual,
         quota_rounds: 1,
     });
+    // The solved baseline's exports and imports, the comparison of every year without a
+    // reference path: summed once.
+    let mut baseline_trade: Option<(Vec<f64>, Vec<f64>)> = None;
     for y in &run.years {
         let eq = &y.equilibrium;
         // The comparison: the reference path's same year, or the solved base year.
@@ -64,7 +67,14 @@ pub(crate) fn tables_of(b: &Baseline, run: &RunOutcome, keep: Keep) -> Tables {
             Some(r) => &r.equilibrium.tariffs,
             None => &run.base_policy.tariffs,
         };
-        let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
+        let (ex0, im0) = match &y.reference {
+            Some(r) => (exports_of(&r.equilibrium.flows), imports_of(&r.equilibrium.flows)),
+            None => baseline_trade
+                .get_or_insert_with(|| {
+                    (exports_of(&run.baseline.flows), imports_of(&run.baseline.flows))
+                })
+                .clone(),
+        };
         let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
         let c = &y.comparison;
         // Without an investment block the FDI columns are empty, not zero.
