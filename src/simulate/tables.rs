@@ -68,10 +68,16 @@ pub(crate) fn tables_of(b: &Baseline, run: &RunOutcome, keep: Keep) -> Tables {
             None => &run.base_policy.tariffs,
         };
         let (ex0, im0) = match &y.reference {
-            Some(r) => (exports_of(&r.equilibrium.flows), imports_of(&r.equilibrium.flows)),
+            Some(r) => (
+                exports_of(&r.equilibrium.flows),
+                imports_of(&r.equilibrium.flows),
+            ),
             None => baseline_trade
                 .get_or_insert_with(|| {
-                    (exports_of(&run.baseline.flows), imports_of(&run.baseline.flows))
+                    (
+                        exports_of(&run.baseline.flows),
+                        imports_of(&run.baseline.flows),
+                    )
                 })
                 .clone(),
         };
