@@ -876,12 +876,22 @@ impl Panel {
         self.covariate_at(cov, c, k)
     }
 
-    /// The covariate's values on the observations `obs` (as [`Panel::covariate`]).
-    pub(crate) fn covariate_values(&self, cov: &Covariate, obs: &[usize]) -> Result<Vec<f64>> {
+    /// Adds `b` times the covariate's value on each of the observations `obs` to `sums`, in
+    /// place (the values and errors of [`Panel::covariate`]).
+    pub(crate) fn add_covariate(
+        &self,
+        cov: &Covariate,
+        b: f64,
+        obs: &[usize],
+        sums: &mut [f64],
+    ) -> Result<()> {
         let c = self
             .column(&cov.column)
             .expect("covariate columns are loaded");
-        obs.iter().map(|&k| self.covariate_at(cov, c, k)).collect()
+        for (v, &k) in sums.iter_mut().zip(obs) {
+            *v += b * self.covariate_at(cov, c, k)?;
+        }
+        Ok(())
     }
 
     fn covariate_at(&self, cov: &Covariate, c: usize, k: usize) -> Result<f64> {

@@ -137,10 +137,11 @@ pub(crate) fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Rows of `bilateral.csv` a block: about 180 kB of text, so that the blocks being formatted
+/// Rows of `bilateral.csv` a block: about 45 kB of text, so that the blocks being formatted
 /// and written ([`super::write_csv_blocks`] keeps two groups of two a thread) stay in a few
-/// reused buffers.
-const BILATERAL_BLOCK: usize = 2_048;
+/// reused buffers, each under glibc's 128 kB threshold for memory of its own: 2,048 rows
+/// (180 kB buffers) took 360 fresh pages at 200 economies, each a page fault.
+const BILATERAL_BLOCK: usize = 512;
 
 /// `bilateral.csv` (sector "all") written to `out` (`path` names it in a write error), the
 /// same bytes as [`render`] would give, after the check that every number is finite (nothing
