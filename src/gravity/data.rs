@@ -157,7 +157,12 @@ fn eight_digits(bytes: &[u8]) -> Option<u64> {
 #[inline]
 fn nearest_quotient(m: u64, k: usize) -> Option<f64> {
     if m <= 1 << 53 {
-        return Some(m as f64 / POW10[k]);
+        // a whole number (most of a panel's cells: years, levels, dummies) needs no division
+        return Some(if k == 0 {
+            m as f64
+        } else {
+            m as f64 / POW10[k]
+        });
     }
     let p = u128::from(10u64.pow(k as u32));
     let mut q = m as f64 / POW10[k];
@@ -289,8 +294,8 @@ fn read_plain<'a>(source: &Source<'a>) -> Result<Option<Option<Loader<'a>>>> {
         let mut fields: Vec<&[u8]> = Vec::with_capacity(16);
         let (mut row_start, mut field_start) = (start, start);
         // one pass over the bytes, eight at a time: a comma ends a field, a newline a row
-        let mut from = start;
-        while let Some(at) = next_delimiter(body, from) {
+        for_each_delimiter(&body[start..], |at| {
+            let at = start + at;
             if body[at] == b',' {
                 fields.push(&body[field_start..at]);
                 field_start = at + 1;
@@ -303,8 +308,8 @@ fn read_plain<'a>(source: &Source<'a>) -> Result<Option<Option<Loader<'a>>>> {
                 fields.clear();
                 (row_start, field_start) = (at + 1, at + 1);
             }
-            from = at + 1;
-        }
+            Ok(())
+        })?;
         if read == 0 && row_start < end {
             // the last row, without a newline
             line += 1;
@@ -333,23 +338,28 @@ const fn splat(byte: u8) -> u64 {
     u64::from_ne_bytes([byte; 8])
 }
 
-/// The first comma or newline of `bytes` at or after `from`, reading eight bytes at a time.
+/// Calls `found` with the position of every comma and newline of `bytes`, in order, reading
+/// eight bytes a word and taking every delimiter the word holds from its mask (lowest byte
+/// first: the word is little-endian); the first error stops the scan.
 #[inline]
-fn next_delimiter(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut k = from;
-    while let Some(chunk) = bytes.get(k..k + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let hits = zero_bytes(w ^ splat(b',')) | zero_bytes(w ^ splat(b'\n'));
-        if hits != 0 {
-            // the lowest marked byte is the first in the file (little-endian word)
-            return Some(k + (hits.trailing_zeros() / 8) as usize);
+fn for_each_delimiter(bytes: &[u8], mut found: impl FnMut(usize) -> Result<()>) -> Result<()> {
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    for (w, chunk) in words.enumerate() {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let mut hits = zero_bytes(word ^ splat(b',')) | zero_bytes(word ^ splat(b'\n'));
+        while hits != 0 {
+            found(8 * w + (hits.trailing_zeros() / 8) as usize)?;
+            hits &= hits - 1;
         }
-        k += 8;
     }
-    bytes[k.min(bytes.len())..]
-        .iter()
-        .position(|&b| b == b',' || b == b'\n')
-        .map(|p| k + p)
+    let at = bytes.len() - tail.len();
+    for (k, &b) in tail.iter().enumerate() {
+        if b == b',' || b == b'\n' {
+            found(at + k)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `bytes` hold a quote or a carriage return (the plain reader's limits): eight bytes
@@ -1135,11 +1145,17 @@ mod tests {
             .collect();
         for data in [&bytes, &plain] {
             for from in 0..data.len() {
-                let naive = data[from..]
-                    .iter()
-                    .position(|&b| b == b',' || b == b'\n')
-                    .map(|p| from + p);
-                assert_eq!(next_delimiter(data, from), naive, "from {from}");
+                let naive: Vec<usize> = (from..data.len())
+                    .filter(|&k| data[k] == b',' || data[k] == b'\n')
+                    .map(|k| k - from)
+                    .collect();
+                let mut found = Vec::new();
+                for_each_delimiter(&data[from..], |at| {
+                    found.push(at);
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(found, naive, "from {from}");
             }
             for a in 0..70.min(data.len()) {
                 for b in (a..data.len()).step_by(7) {
@@ -1148,7 +1164,14 @@ mod tests {
                 }
             }
         }
-        assert_eq!(next_delimiter(b"abc", 3), None);
+        let many = b",,\n,a,\n\n,,,,\n\n\n\n,b";
+        let mut found = Vec::new();
+        for_each_delimiter(many, |at| {
+            found.push(at);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(found.len(), many.len() - 2);
         for (at, quote) in [(0, b'"'), (7, b'\r'), (600, b'"'), (1000, b'\r')] {
             let mut long = vec![b'a'; 1003];
             long[at] = quote;
