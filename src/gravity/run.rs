@@ -234,14 +234,13 @@ pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
                 .iter()
                 .map(|(k, b)| (Covariate::parse(k), *b))
                 .collect();
+            // ln t_ij^{1−σ} = β_0 + Σ_k β_k z_kij, summed in the order of the coefficients
             let mut t = vec![*constant; n * n];
             for (cov, b) in &betas {
-                let z = panel.covariate_values(cov, &yd.obs)?;
-                for (v, z) in t.iter_mut().zip(z) {
-                    *v += b * z;
-                }
+                panel.add_covariate(cov, *b, &yd.obs, &mut t)?;
             }
-            (t.into_iter().map(f64::exp).collect(), betas)
+            t.iter_mut().for_each(|v| *v = v.exp());
+            (t, betas)
         }
         Costs::Estimate {
             years,

@@ -137,10 +137,11 @@ pub(crate) fn bilateral_csv(o: &GravityOutcome) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Rows of `bilateral.csv` a block: about 180 kB of text, so that the blocks being formatted
+/// Rows of `bilateral.csv` a block: about 45 kB of text, so that the blocks being formatted
 /// and written ([`super::write_csv_blocks`] keeps two groups of two a thread) stay in a few
-/// reused buffers.
-const BILATERAL_BLOCK: usize = 2_048;
+/// reused buffers, each under glibc's 128 kB threshold for memory of its own: 2,048 rows
+/// (180 kB buffers) took 360 fresh pages at 200 economies, each a page fault.
+const BILATERAL_BLOCK: usize = 512;
 
 /// `bilateral.csv` (sector "all") written to `out` (`path` names it in a write error), the
 /// same bytes as [`render`] would give, after the check that every number is finite (nothing
@@ -211,7 +212,11 @@ pub(crate) fn write_display_f64(out: &mut Vec<u8>, digits: &mut zmij::Buffer, v:
         return;
     }
     let text = digits.format_finite(v).as_bytes();
-    if !text.iter().any(|&b| b == b'e') {
+    // an exponent is `e` and at most four bytes (`e-308`, `e+21`): only the end can hold it
+    if !text[text.len().saturating_sub(5)..]
+        .iter()
+        .any(|&b| b == b'e')
+    {
         // zmij's plain notation (`123.45`, `0.00012`) is `Display`'s but for the `.0` of a
         // whole number (whole numbers are formatted above)
         out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
@@ -290,8 +295,18 @@ fn may_tie(v: f64) -> bool {
     if e >= 0 {
         return true; // a whole number (of at most 18 digits unless beyond 10^18: rare)
     }
-    let k = (-e) as u32;
-    k < 26 && u128::from(m) * 5u128.pow(k) < 10u128.pow(18)
+    // 5^k for k < 26 (5^25 < 2^59); a product past 2^64 is past 10^18 too
+    const POW5: [u64; 26] = {
+        let mut p = [1u64; 26];
+        let mut k = 1;
+        while k < 26 {
+            p[k] = p[k - 1] * 5;
+            k += 1;
+        }
+        p
+    };
+    let k = (-e) as usize;
+    k < 26 && m.checked_mul(POW5[k]).is_some_and(|d| d < 10u64.pow(18))
 }
 
 /// One row of `bilateral.csv` as [`render`] takes it.

@@ -682,6 +682,10 @@ pub struct GravityResults {
 /// Solves the baseline, the conditional GE and the exact full-endowment GE (MODEL.md §2,
 /// "the exact equilibrium"), after checking σ against [`SIGMA_RANGE`]: what a
 /// `StructuralGravity(...)` scenario with `procedure: Exact` runs on its cost matrices.
+///
+/// The baseline and the conditional GE do not depend on each other: they are solved at the
+/// same time on two threads of the rayon pool when it has them (each result is the same as
+/// solved alone; a baseline error is reported first, as when they ran in turn).
 pub fn solve_exact(
     world: &World,
     costs: &CostMatrix,
@@ -690,8 +694,11 @@ pub fn solve_exact(
     options: &Settings,
 ) -> Result<GravityResults> {
     check_sigma(sigma)?;
-    let base = baseline(world, costs, options)?;
-    let cond = conditional(world, counterfactual, options)?;
+    let (base, cond) = rayon::join(
+        || baseline(world, costs, options),
+        || conditional(world, counterfactual, options),
+    );
+    let (base, cond) = (base?, cond?);
     let full = full_endowment(world, &base, costs, counterfactual, sigma, options)?;
     Ok(GravityResults {
         baseline: base,
