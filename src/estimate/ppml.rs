@@ -1342,6 +1342,27 @@ mod tests {
         }
     }
 
+    /// The loose schedule: ppmlhdfe's factor and cap, never the target before two steps gave a
+    /// rate, the target at once when the extrapolated change is below the IRLS tolerance; the
+    /// cautious schedule ignores the extrapolation.
+    #[test]
+    fn loose_schedule_demeans_an_expected_last_step_at_the_target() {
+        let (tol, target) = (1e-8, 1e-10);
+        let inf = f64::INFINITY;
+        assert_eq!(inner_tolerance(inf, inf, tol, target, true), 1e-2);
+        // One step only: no rate; 10⁻¹ of its change, even when that change is below tol.
+        assert_eq!(inner_tolerance(1e-6, inf, tol, target, true), 1e-7);
+        assert_eq!(inner_tolerance(5e-9, inf, tol, target, true), 5e-10);
+        // 1e-5 then 1e-6: 1e-7 expected, above tol: 10⁻¹ of the last change.
+        assert_eq!(inner_tolerance(1e-6, 1e-5, tol, target, true), 1e-7);
+        // 1e-5 then 8.6e-8: 7.4e-10 expected, below tol: the target at once.
+        assert_eq!(inner_tolerance(8.6e-8, 1e-5, tol, target, true), target);
+        // No change at all (0 / 0 has no rate): the clamp gives the target anyway.
+        assert_eq!(inner_tolerance(0.0, 0.0, tol, target, true), target);
+        // The cautious schedule: 10⁻⁴ of the last change, at least the target.
+        assert_eq!(inner_tolerance(8.6e-8, 1e-5, tol, target, false), target);
+    }
+
     /// Fixing a coefficient through an offset reproduces the fit: with `o = β̂ x`,
     /// `y ~ 1 | fe` with offset `o` has the same fitted values as `y ~ x | fe`.
     #[test]
