@@ -836,24 +836,33 @@ pub fn compare(model: &Model, bl: &Equilibrium, cf: &Equilibrium) -> Comparison 
         let p = ln_p.exp();
         out.real_income_pct[n] = (cf.income[n] / bl.income[n] / p - 1.0) * 100.0;
         out.real_wage_pct[n] = (cf.w_hat[n] / bl.w_hat[n] / p - 1.0) * 100.0;
-        let mut tot = 0.0;
-        let mut vot = 0.0;
-        for j in 0..jj {
+    }
+    // Each economy's sums run over sectors, then partners, in that order; the loops take the
+    // sectors outermost, so that a sector's slice of the cubes stays in cache while every
+    // economy's terms are added.
+    let mut tot = vec![0.0; nn];
+    let mut vot = vec![0.0; nn];
+    for j in 0..jj {
+        for n in 0..nn {
+            let (mut tot_n, mut vot_n) = (tot[n], vot[n]);
             for i in 0..nn {
                 if i == n {
                     continue;
                 }
                 let exp_ni = bl.flows.get(j, i, n); // n's exports to i
                 let imp_ni = bl.flows.get(j, n, i); // n's imports from i
-                tot += exp_ni * (c_hat[n * jj + j] - 1.0) - imp_ni * (c_hat[i * jj + j] - 1.0);
+                tot_n += exp_ni * (c_hat[n * jj + j] - 1.0) - imp_ni * (c_hat[i * jj + j] - 1.0);
                 if imp_ni > 0.0 {
                     let t = bl.tariffs.get(j, n, i);
-                    vot += t * imp_ni * (cf.flows.get(j, n, i) / imp_ni - c_hat[i * jj + j]);
+                    vot_n += t * imp_ni * (cf.flows.get(j, n, i) / imp_ni - c_hat[i * jj + j]);
                 }
             }
+            (tot[n], vot[n]) = (tot_n, vot_n);
         }
-        out.tot_pct[n] = 100.0 * tot / bl.income[n];
-        out.vot_pct[n] = 100.0 * vot / bl.income[n];
+    }
+    for n in 0..nn {
+        out.tot_pct[n] = 100.0 * tot[n] / bl.income[n];
+        out.vot_pct[n] = 100.0 * vot[n] / bl.income[n];
         out.welfare_pct[n] = out.tot_pct[n] + out.vot_pct[n];
     }
     out

@@ -5,15 +5,21 @@
 //! not grow with the bilateral tables), then writes `summary.csv` ([`crate::output::batch`]).
 
 use super::draws;
-use super::RunOutcome;
+use super::tables::{tables_of, Keep};
+use super::{RunOutcome, Setup};
+use crate::data::Cube;
 use crate::error::{Error, Result};
+use crate::model::caliendo_parro::Model;
 use crate::output::batch::{
     BatchReport, BilateralMode, BilateralSummaryRow, FailureRow, Manifest, Staged, SUMMARY_BUDGET,
 };
 use crate::output::staging::OutputDir;
 use crate::output::summary::{DrawSpill, Moments};
+use crate::output::Tables;
 use crate::output::{to_csv, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow};
+use crate::policy::YearPolicy;
 use crate::scenario::batch::Batch;
+use crate::scenario::batch::Parameter;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -84,6 +90,115 @@ pub fn solve_unit(batch: &Batch, unit: Unit, observer: &dyn super::Observe) -> U
         y.draw = unit.draw;
     }
     Ok(run)
+}
+
+/// Whether the draws of `batch` leave every scenario's policy path as it is: they draw θ or
+/// the FDI η only, not an agreement's depth. Then a scenario's [`Setup`] serves all its draws.
+fn draws_keep_policy(batch: &Batch) -> bool {
+    let depth = |p: &Parameter| matches!(p, Parameter::Depth(_));
+    !batch.uncertainty.iter().any(|(p, _)| depth(p))
+        && !batch
+            .estimate
+            .as_ref()
+            .is_some_and(|e| e.targets.iter().any(depth))
+}
+
+/// A batch thread's own model and base-year policy for scenario `scenario`, reused from one
+/// unit to the next: only θ changes between draws ([`Setup`]).
+struct OwnSetup {
+    scenario: usize,
+    model: Model,
+    base_policy: YearPolicy,
+}
+
+/// What the batch keeps of a solved unit until its rows are written (the run itself, with its
+/// equilibria, is dropped on the solving thread).
+struct SolvedUnit {
+    /// The unit's rows; `bilateral` only when its bilateral rows are written.
+    tables: Tables,
+    /// Under `--bilateral summary`, for a draw: the solved baseline's flows `M_ni^j` and each
+    /// year's `M'_ni^j`, moved out of the run, for the moments of the change.
+    summary_flows: Option<(Cube, Vec<(i32, Cube)>)>,
+}
+
+/// Solve one unit and reduce it to what the batch writes. With `setup` (the unit's scenario's,
+/// when [`draws_keep_policy`]) the policy path is not resolved again and the model is the
+/// thread's own copy with the draw's θ put in; without it, [`solve_unit`].
+fn solve_and_reduce(
+    batch: &Batch,
+    opts: &BatchOptions,
+    setup: Option<&Setup>,
+    own: &mut Option<OwnSetup>,
+    unit: Unit,
+    observer: &dyn super::Observe,
+) -> std::result::Result<SolvedUnit, UnitError> {
+    let s = &batch.scenarios[unit.scenario];
+    let run = match setup {
+        None => solve_unit(batch, unit, observer)?,
+        Some(setup) => {
+            crate::data::spare::keep_on_this_thread();
+            let drawn;
+            let scenario = if unit.draw == 0 {
+                s
+            } else {
+                let values = draws::draw_values(batch, &s.name, unit.draw);
+                drawn = draws::perturb(s, &values).map_err(UnitError::Draw)?;
+                &drawn
+            };
+            let (mut model, base_policy) = match own.take() {
+                Some(o) if o.scenario == unit.scenario => (o.model, o.base_policy),
+                _ => (setup.model.clone(), setup.base_policy.clone()),
+            };
+            model.theta.clone_from(&scenario.theta);
+            let mut run = super::run_with(
+                scenario,
+                model,
+                base_policy,
+                &setup.paths,
+                setup.reference_paths.as_deref(),
+                observer,
+            )
+            .map_err(UnitError::Run)?;
+            for y in &mut run.years {
+                y.draw = unit.draw;
+            }
+            run
+        }
+    };
+    let keep = Keep {
+        bilateral: match opts.bilateral {
+            BilateralMode::None => false,
+            BilateralMode::All => true,
+            BilateralMode::Central | BilateralMode::Summary => unit.draw == 0,
+        },
+        tariffs: false,
+    };
+    let tables = tables_of(&s.baseline, &run, keep);
+    let RunOutcome {
+        model,
+        base_policy,
+        baseline,
+        years,
+        ..
+    } = run;
+    let summary_flows = (opts.bilateral == BilateralMode::Summary && unit.draw > 0).then(|| {
+        let flows = years
+            .into_iter()
+            .map(|y| (y.year, y.equilibrium.flows))
+            .collect();
+        (baseline.flows, flows)
+    });
+    if setup.is_some() {
+        *own = Some(OwnSetup {
+            scenario: unit.scenario,
+            model,
+            base_policy,
+        });
+    }
+    Ok(SolvedUnit {
+        tables,
+        summary_flows,
+    })
 }
 
 /// The error that stops a batch at a failed draw: a non-convergence keeps its data, with the
@@ -163,10 +278,27 @@ pub fn run_batch(
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), batch.scenarios.len())?;
     let mut failed_rows: Vec<FailureRow> = Vec::new();
 
+    // Each scenario's set-up, built when its first unit comes and dropped after its last.
+    let shared = draws_keep_policy(batch);
+    let mut setups: BTreeMap<usize, Setup> = BTreeMap::new();
     for chunk in mine.chunks(opts.chunk.max(1)) {
+        if shared {
+            setups.retain(|&k, _| k >= chunk[0].scenario);
+            for u in chunk {
+                setups
+                    .entry(u.scenario)
+                    .or_insert_with(|| Setup::of(&batch.scenarios[u.scenario]));
+            }
+        }
         let results: Vec<_> = chunk
             .par_iter()
-            .map(|u| (*u, solve_unit(batch, *u, observer)))
+            .map_init(
+                || None,
+                |own, u| {
+                    let setup = setups.get(&u.scenario);
+                    (*u, solve_and_reduce(batch, opts, setup, own, *u, observer))
+                },
+            )
             .collect();
         for (u, r) in results {
             let s = &batch.scenarios[u.scenario];
@@ -183,8 +315,8 @@ pub fn run_batch(
                     failures.write(&row)?;
                     failed_rows.push(row);
                 }
-                Ok(run) => {
-                    let t = super::tables(&s.baseline, &run);
+                Ok(solved) => {
+                    let t = &solved.tables;
                     for r in &t.economies {
                         economies.write(r)?;
                     }
@@ -198,26 +330,23 @@ pub fn run_batch(
                     for r in &t.quotas {
                         quotas.write(r)?;
                     }
+                    // The unit's bilateral rows, when kept (`SolvedUnit::tables`).
                     if let Some(b) = bilateral.as_mut() {
-                        let keep = opts.bilateral == BilateralMode::All || u.draw == 0;
-                        if keep {
-                            for r in t.bilateral.rows() {
-                                b.write(&r)?;
-                            }
+                        for r in t.bilateral.rows() {
+                            b.write(&r)?;
                         }
                     }
-                    if opts.bilateral == BilateralMode::Summary && u.draw > 0 {
+                    if let Some((base, years)) = &solved.summary_flows {
                         let b = &s.baseline;
-                        for y in &run.years {
+                        for (year, flows) in years {
                             for j in 0..b.n_sectors() {
                                 for m in 0..b.n_economies() {
                                     for i in 0..b.n_economies() {
-                                        let v0 = run.baseline.flows.get(j, m, i);
+                                        let v0 = base.get(j, m, i);
                                         if v0 > 0.0 {
-                                            let c = (y.equilibrium.flows.get(j, m, i) / v0 - 1.0)
-                                                * 100.0;
+                                            let c = (flows.get(j, m, i) / v0 - 1.0) * 100.0;
                                             bil_moments
-                                                .entry((u.scenario, y.year, i, m, j))
+                                                .entry((u.scenario, *year, i, m, j))
                                                 .or_default()
                                                 .push(c);
                                         }

@@ -124,13 +124,75 @@ impl<F: Fn() + Sync> Observe for F {
 /// Solve the scenario: the baseline equilibrium, then every year in parallel. `observer` hears
 /// of each year as it is solved (for a progress bar).
 pub fn run(s: &Scenario, observer: &dyn Observe) -> Result<RunOutcome> {
-    let (base_policy, paths) = resolve_paths(s);
-    let model = Model::new(
-        &s.baseline,
-        &base_policy.tariffs,
-        s.theta.clone(),
-        s.input_output,
-    );
+    let Setup {
+        base_policy,
+        paths,
+        reference_paths,
+        model,
+    } = Setup::of(s);
+    run_with(
+        s,
+        model,
+        base_policy,
+        &paths,
+        reference_paths.as_deref(),
+        observer,
+    )
+}
+
+/// What a scenario's runs share whatever their θ (and FDI η): the policy of the base year and
+/// of every year, resolved from the baseline and the agreements alone (MODEL.md §3), and the
+/// model's data-year terms, `τ`, `π_ni^j = M_ni^j (1+τ_ni^j) / X_n^j`, `γ`, `α`, `X_n^j`
+/// (MODEL.md §1), none of which uses θ. A batch builds it once per scenario and puts each
+/// draw's θ into the model ([`batch`]); only a draw of an agreement's depth changes it.
+#[derive(Debug, Clone)]
+pub(crate) struct Setup {
+    /// The data-year tariffs and depth effects.
+    pub base_policy: YearPolicy,
+    /// The policy of every year of `s.years`, in order.
+    pub paths: Vec<YearPolicy>,
+    /// The reference path's policy of every year, when the scenario is compared with one.
+    pub reference_paths: Option<Vec<YearPolicy>>,
+    /// The model, with the scenario's θ.
+    pub model: Model,
+}
+
+impl Setup {
+    /// Resolve the scenario's policy path and build its model.
+    pub(crate) fn of(s: &Scenario) -> Setup {
+        let (base_policy, paths) = resolve_paths(s);
+        let reference_paths = s.compared_with.reference().map(|r| {
+            s.years
+                .iter()
+                .map(|&y| policy::resolve_year(&s.baseline, &r.agreements, y, true))
+                .collect()
+        });
+        let model = Model::new(
+            &s.baseline,
+            &base_policy.tariffs,
+            s.theta.clone(),
+            s.input_output,
+        );
+        Setup {
+            base_policy,
+            paths,
+            reference_paths,
+            model,
+        }
+    }
+}
+
+/// Solve the scenario given its set-up ([`Setup`]): `model` and `base_policy` built from `s`
+/// (the model with `s.theta`), `paths` the policies of `s.years` and `ref_paths` its
+/// reference path's.
+pub(crate) fn run_with(
+    s: &Scenario,
+    model: Model,
+    base_policy: YearPolicy,
+    paths: &[YearPolicy],
+    ref_paths: Option<&[YearPolicy]>,
+    observer: &dyn Observe,
+) -> Result<RunOutcome> {
     let deficit = match s.deficits {
         Deficits::Baseline => model.deficit.clone(),
         Deficits::Zero => vec![0.0; model.n],
@@ -147,12 +209,6 @@ pub fn run(s: &Scenario, observer: &dyn Observe) -> Result<RunOutcome> {
         )
         .map_err(|e| in_scenario(e, s, None, None))?;
     let reference = s.compared_with.reference();
-    let ref_paths: Option<Vec<YearPolicy>> = reference.map(|r| {
-        s.years
-            .iter()
-            .map(|&y| policy::resolve_year(&s.baseline, &r.agreements, y, true))
-            .collect()
-    });
     let solve = |p: &YearPolicy| {
         let cost = policy::cost_factors(&s.baseline, &s.theta, &base_policy, p);
         solve_year(&model, p, cost, &deficit, &s.solver, &baseline)

@@ -12,6 +12,28 @@ use crate::output::{
 
 /// Build the tables of a run.
 pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
+    tables_of(b, run, Keep::ALL)
+}
+
+/// Which of the tables that copy or scan whole flow cubes to build.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keep {
+    /// `bilateral.csv`: the years' flow arrays (two cubes a year).
+    pub bilateral: bool,
+    /// `tariffs.csv`: every cell whose rate moved (the central run only).
+    pub tariffs: bool,
+}
+
+impl Keep {
+    /// Every table, as a plain run writes them.
+    pub(crate) const ALL: Keep = Keep {
+        bilateral: true,
+        tariffs: true,
+    };
+}
+
+/// Build the tables of a run, leaving out those `keep` turns off (empty).
+pub(crate) fn tables_of(b: &Baseline, run: &RunOutcome, keep: Keep) -> Tables {
     let (nn, jj) = (b.n_economies(), b.n_sectors());
     let mut t = Tables::default();
     let against = run.compared_with.to_string();
@@ -31,6 +53,9 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
         residual: run.baseline.residual,
         quota_rounds: 1,
     });
+    // The solved baseline's exports and imports, the comparison of every year without a
+    // reference path: summed once.
+    let mut baseline_trade: Option<(Vec<f64>, Vec<f64>)> = None;
     for y in &run.years {
         let eq = &y.equilibrium;
         // The comparison: the reference path's same year, or the solved base year.
@@ -42,7 +67,20 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
             Some(r) => &r.equilibrium.tariffs,
             None => &run.base_policy.tariffs,
         };
-        let (ex0, im0) = (exports_of(&base.flows), imports_of(&base.flows));
+        let (ex0, im0) = match &y.reference {
+            Some(r) => (
+                exports_of(&r.equilibrium.flows),
+                imports_of(&r.equilibrium.flows),
+            ),
+            None => baseline_trade
+                .get_or_insert_with(|| {
+                    (
+                        exports_of(&run.baseline.flows),
+                        imports_of(&run.baseline.flows),
+                    )
+                })
+                .clone(),
+        };
         let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
         let c = &y.comparison;
         // Without an investment block the FDI columns are empty, not zero.
@@ -86,15 +124,17 @@ pub fn tables(b: &Baseline, run: &RunOutcome) -> Tables {
                 compared_with: against.clone(),
             });
         }
-        t.bilateral.push_year(BilateralYear {
-            year: y.year,
-            draw: y.draw,
-            base: base.flows.clone(),
-            value: eq.flows.clone(),
-        });
+        if keep.bilateral {
+            t.bilateral.push_year(BilateralYear {
+                year: y.year,
+                draw: y.draw,
+                base: base.flows.clone(),
+                value: eq.flows.clone(),
+            });
+        }
         // Tariffs that moved, on cells with a flow in the comparison or the year (the rows of
         // `bilateral.csv`); the central run only.
-        if y.draw == 0 {
+        if keep.tariffs && y.draw == 0 {
             for j in 0..jj {
                 for n in 0..nn {
                     for i in 0..nn {
