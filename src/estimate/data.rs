@@ -538,25 +538,28 @@ pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
         Some(b'-') => (true, &cell[1..]),
         _ => (false, cell),
     };
-    let (int, frac) = match body.iter().position(|&b| b == b'.') {
-        Some(p) => (&body[..p], &body[p + 1..]),
-        None => (body, &body[body.len()..]),
-    };
-    let plain = !int.is_empty()
-        && int.len() + frac.len() <= 19
-        && int.iter().chain(frac).all(u8::is_ascii_digit);
-    if !plain {
+    // One pass: the digits into `m`, the digits after the point counted in `frac`.
+    let (mut m, mut digits, mut frac, mut point) = (0u64, 0usize, 0usize, false);
+    for &b in body {
+        match b {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > 19 {
+                    return None;
+                }
+                // at most 19 digits: below 10^19 < 2^64, no overflow
+                m = m * 10 + u64::from(b - b'0');
+                frac += usize::from(point);
+            }
+            // One point, after at least one digit (`.5` is left to the standard parser).
+            b'.' if !point && digits > 0 => point = true,
+            _ => return None,
+        }
+    }
+    if digits == 0 || m > 1 << 53 {
         return None;
     }
-    // at most 19 digits: below 10^19 < 2^64, no overflow
-    let m = int
-        .iter()
-        .chain(frac)
-        .fold(0u64, |a, &d| a * 10 + u64::from(d - b'0'));
-    if m > 1 << 53 {
-        return None;
-    }
-    let v = m as f64 / POW10[frac.len()];
+    let v = m as f64 / POW10[frac];
     Some(if neg { -v } else { v })
 }
 

@@ -59,7 +59,7 @@ impl std::str::FromStr for Ssc {
 
 /// What the standard errors need besides the scores.
 pub(crate) struct VcovSpec<'a> {
-    pub clusters: &'a [Factor],
+    pub clusters: &'a [&'a Factor],
     pub factors: &'a [Factor],
     pub ssc: Ssc,
 }
@@ -188,10 +188,15 @@ pub(crate) fn vcov(
 
     // Number of parameters.
     let mut nested = Vec::new();
-    let mut check: Vec<Factor> = spec.clusters.to_vec();
-    if spec.ssc == Ssc::Pyfixest && spec.clusters.len() == 2 {
-        check.push(intersect(&spec.clusters[0], &spec.clusters[1]));
-    }
+    // The clusters (borrowed, not copied) and, for pyfixest, their intersection.
+    let inter = (spec.ssc == Ssc::Pyfixest && spec.clusters.len() == 2)
+        .then(|| intersect(spec.clusters[0], spec.clusters[1]));
+    let check: Vec<&Factor> = spec
+        .clusters
+        .iter()
+        .copied()
+        .chain(inter.as_ref())
+        .collect();
     let sizes: Vec<usize> = spec.factors.iter().map(|f| f.nlevels()).collect();
     let nfe = sizes.len();
     let mut kk = k + sizes.iter().sum::<usize>() - nfe.saturating_sub(1);
@@ -242,12 +247,12 @@ pub(crate) fn vcov(
                 "clustering needs at least two clusters",
             ));
         }
-        let mut m = meat(&scores, Some(&spec.clusters[0]));
+        let mut m = meat(&scores, Some(spec.clusters[0]));
         if spec.clusters.len() == 2 {
-            m += meat(&scores, Some(&spec.clusters[1]));
+            m += meat(&scores, Some(spec.clusters[1]));
             m -= meat(
                 &scores,
-                Some(&intersect(&spec.clusters[0], &spec.clusters[1])),
+                Some(&intersect(spec.clusters[0], spec.clusters[1])),
             );
         }
         let f = match spec.ssc {
@@ -342,7 +347,7 @@ mod tests {
         let x = vec![vec![1.0, 2.0, 1.0, 3.0]];
         let w = vec![1.0; 4];
         let e = vec![1.0, -1.0, 2.0, 1.0];
-        let cl = [factor(vec![0, 0, 1, 1])];
+        let cl = [&factor(vec![0, 0, 1, 1])];
         let spec = VcovSpec {
             clusters: &cl,
             factors: &[],
@@ -368,7 +373,7 @@ mod tests {
         let x = vec![vec![1.0, 2.0, 1.0, 3.0, 0.5, 1.5]];
         let w = vec![1.0; 6];
         let e = vec![1.0, -1.0, 2.0, 1.0, 0.3, -0.2];
-        let cl = [factor(vec![0, 0, 1, 1, 2, 2])];
+        let cl = [&factor(vec![0, 0, 1, 1, 2, 2])];
         let fe = [
             factor(vec![0, 0, 1, 1, 2, 2]),
             factor(vec![0, 1, 0, 1, 0, 1]),
