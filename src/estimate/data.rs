@@ -516,51 +516,11 @@ fn max_rows(bytes: &[u8]) -> usize {
 }
 
 /// Parses a number the way `str::parse::<f64>` does, with a fast path for plain decimals
-/// ([`parse_plain_decimal`]).
+/// ([`crate::decimal::plain_decimal`], exact up to 19 digits).
 #[inline]
 fn parse_number(cell: &[u8]) -> Option<f64> {
-    parse_plain_decimal(cell).or_else(|| std::str::from_utf8(cell).ok()?.parse::<f64>().ok())
-}
-
-/// A plain decimal (`-12`, `3.25`, `5.`) of at most 19 digits whose digits form an integer
-/// `m ≤ 2^53`, or `None` for anything else (exponents, signs other than a leading `-`, spaces,
-/// longer numbers). The value is `m / 10^k` with `m` and `10^k` exact (k ≤ 19): a single
-/// correctly rounded division, which is the correctly rounded value of the decimal
-/// (Clinger 1990), the value `str::parse::<f64>` gives. (Sixteen-digit values such as a
-/// shortest round-trip `4.441303608644565` pass; most seventeen-digit ones do not.)
-#[inline]
-pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
-    const POW10: [f64; 20] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19,
-    ];
-    let (neg, body) = match cell.first() {
-        Some(b'-') => (true, &cell[1..]),
-        _ => (false, cell),
-    };
-    // One pass: the digits into `m`, the digits after the point counted in `frac`.
-    let (mut m, mut digits, mut frac, mut point) = (0u64, 0usize, 0usize, false);
-    for &b in body {
-        match b {
-            b'0'..=b'9' => {
-                digits += 1;
-                if digits > 19 {
-                    return None;
-                }
-                // at most 19 digits: below 10^19 < 2^64, no overflow
-                m = m * 10 + u64::from(b - b'0');
-                frac += usize::from(point);
-            }
-            // One point, after at least one digit (`.5` is left to the standard parser).
-            b'.' if !point && digits > 0 => point = true,
-            _ => return None,
-        }
-    }
-    if digits == 0 || m > 1 << 53 {
-        return None;
-    }
-    let v = m as f64 / POW10[frac];
-    Some(if neg { -v } else { v })
+    crate::decimal::plain_decimal(cell)
+        .or_else(|| std::str::from_utf8(cell).ok()?.parse::<f64>().ok())
 }
 
 /// How each column is read: from the first rows (a column with a cell that is not a number is
