@@ -60,8 +60,8 @@ pub(crate) fn check_theta(theta: f64) -> std::result::Result<(), String> {
 /// A dense sector × importer × exporter array, the layout of flows and tariffs:
 /// element `(j, n, i)` is what importer `n` buys from exporter `i` in sector `j`.
 ///
-/// Its values come from and go back to the thread's spare buffers ([`spare`]), so that a batch
-/// thread's draws reuse the memory of the draw before.
+/// Its values come from and go back to the thread's spare buffers (the crate-internal
+/// `data::spare`), so that a batch thread's draws reuse the memory of the draw before.
 #[derive(Debug, PartialEq)]
 pub struct Cube {
     /// J, the number of sectors.
