@@ -20,7 +20,9 @@ use crate::output::{to_csv, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, S
 use crate::policy::YearPolicy;
 use crate::scenario::batch::Batch;
 use crate::scenario::batch::Parameter;
+use crate::scenario::Scenario;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One scenario × draw of a batch (draw 0 is the central run).
@@ -78,18 +80,30 @@ impl std::fmt::Display for UnitError {
 pub fn solve_unit(batch: &Batch, unit: Unit, observer: &dyn super::Observe) -> UnitResult {
     // A batch solves many units per thread: reuse the solver's buffers between them.
     crate::data::spare::keep_on_this_thread();
-    let s = &batch.scenarios[unit.scenario];
-    let scenario = if unit.draw == 0 {
-        s.clone()
-    } else {
-        let values = draws::draw_values(batch, &s.name, unit.draw);
-        draws::perturb(s, &values).map_err(UnitError::Draw)?
-    };
+    let scenario = drawn_scenario(batch, unit)?;
     let mut run = super::run(&scenario, observer).map_err(UnitError::Run)?;
-    for y in &mut run.years {
-        y.draw = unit.draw;
-    }
+    tag_draw(&mut run, unit.draw);
     Ok(run)
+}
+
+/// The scenario `unit` solves: the batch's own for the central run (draw 0), otherwise a copy
+/// perturbed with the draw's parameters.
+fn drawn_scenario(batch: &Batch, unit: Unit) -> std::result::Result<Cow<'_, Scenario>, UnitError> {
+    let s = &batch.scenarios[unit.scenario];
+    if unit.draw == 0 {
+        return Ok(Cow::Borrowed(s));
+    }
+    let values = draws::draw_values(batch, &s.name, unit.draw);
+    draws::perturb(s, &values)
+        .map(Cow::Owned)
+        .map_err(UnitError::Draw)
+}
+
+/// Marks every year of `run` as the outcome of draw `draw`.
+fn tag_draw(run: &mut RunOutcome, draw: u32) {
+    for y in &mut run.years {
+        y.draw = draw;
+    }
 }
 
 /// Whether the draws of `batch` leave every scenario's policy path as it is: they draw θ or
@@ -137,21 +151,14 @@ fn solve_and_reduce(
         None => solve_unit(batch, unit, observer)?,
         Some(setup) => {
             crate::data::spare::keep_on_this_thread();
-            let drawn;
-            let scenario = if unit.draw == 0 {
-                s
-            } else {
-                let values = draws::draw_values(batch, &s.name, unit.draw);
-                drawn = draws::perturb(s, &values).map_err(UnitError::Draw)?;
-                &drawn
-            };
+            let scenario = drawn_scenario(batch, unit)?;
             let (mut model, base_policy) = match own.take() {
                 Some(o) if o.scenario == unit.scenario => (o.model, o.base_policy),
                 _ => (setup.model.clone(), setup.base_policy.clone()),
             };
             model.theta.clone_from(&scenario.theta);
             let mut run = super::run_with(
-                scenario,
+                &scenario,
                 model,
                 base_policy,
                 &setup.paths,
@@ -159,9 +166,7 @@ fn solve_and_reduce(
                 observer,
             )
             .map_err(UnitError::Run)?;
-            for y in &mut run.years {
-                y.draw = unit.draw;
-            }
+            tag_draw(&mut run, unit.draw);
             run
         }
     };
