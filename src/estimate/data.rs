@@ -41,6 +41,8 @@ impl Hasher for FxHasher {
 
 /// Hash map with [`FxHasher`].
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A set with the same hasher.
+type FxSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
 use std::path::{Path, PathBuf};
 
 /// One column of a [`Dataset`].
@@ -216,7 +218,7 @@ impl Dataset {
                 }
                 // Every column grows by the block's most rows; each piece parses straight into
                 // its own rows of the final columns, in parallel.
-                cols.iter_mut().for_each(|b| b.grow(room));
+                cols.par_iter_mut().for_each(|b| b.grow(room));
                 let mut per_col: Vec<std::vec::IntoIter<PieceColumn>> = cols
                     .iter_mut()
                     .map(|b| b.piece_columns(nrows, &sizes).into_iter())
@@ -626,11 +628,13 @@ impl Builder {
     }
 
     /// Room for `rows` more rows at the end (filled by the pieces through
-    /// [`Builder::piece_columns`]).
+    /// [`Builder::piece_columns`]), written in parallel: the first touch of a fresh page costs
+    /// a page fault (about 3 µs a 4 KiB page on a virtual machine), so a column of a million
+    /// rows takes several milliseconds to touch, and both cores share that.
     fn grow(&mut self, rows: usize) {
         match self {
-            Builder::Numeric(v) => v.resize(v.len() + rows, f64::NAN),
-            Builder::Text { codes, .. } => codes.resize(codes.len() + rows, 0),
+            Builder::Numeric(v) => v.par_extend(rayon::iter::repeat_n(f64::NAN, rows)),
+            Builder::Text { codes, .. } => codes.par_extend(rayon::iter::repeat_n(0, rows)),
             Builder::Skip => {}
         }
     }
@@ -788,11 +792,33 @@ fn read_quoted(
 /// bytes are read straight into the buffer's spare room (no zero-fill of a block that the read
 /// overwrites at once).
 fn fill(path: &Path, file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
-    use std::io::Read;
-    buf.reserve(want);
-    let got = Read::take(&mut *file, want as u64)
-        .read_to_end(buf)
-        .map_err(|e| Error::io(path, e))?;
+    use std::io::{Read, Seek};
+    // The room is written before the read, in parallel (the first touch of its pages is then
+    // shared by the cores, see [`Builder::grow`]), and only as much as the file has left (a
+    // pipe, of unknown length, grows it as it comes); a buffer reused for the next block is
+    // not touched again by the kernel's copy.
+    let left = match (file.metadata(), file.stream_position()) {
+        (Ok(m), Ok(p)) => m.len().saturating_sub(p) as usize,
+        _ => 0,
+    };
+    let start = buf.len();
+    buf.par_extend(rayon::iter::repeat_n(0u8, want.min(left + (1 << 16))));
+    let mut got = 0;
+    while got < want {
+        if start + got == buf.len() {
+            buf.resize(start + want, 0);
+        }
+        match file.read(&mut buf[start + got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start + got);
+                return Err(Error::io(path, e));
+            }
+        }
+    }
+    buf.truncate(start + got);
     Ok(got < want)
 }
 
@@ -888,49 +914,65 @@ impl Factor {
                 labels: key_labels.pop().unwrap_or_default().into_owned(),
             });
         }
-        // Combine pairwise, compacting through a hash map.
+        // Combine pairwise. The levels of each column are in sorted order, so the levels of
+        // an interaction, numbered by `(level so far, level of the next column)` in
+        // lexicographic order, are in the sorted order of their components: the distinct
+        // pairs are found (a table when the product of the level counts is small, else a hash
+        // set), numbered in order, and every row looked up. `parts` holds the components of
+        // each level, `k` codes per level after `k` columns.
         let mut codes = std::mem::take(&mut key_codes[0]).into_owned();
-        let mut parts: Vec<Vec<u32>> = (0..key_labels[0].len() as u32).map(|l| vec![l]).collect();
+        let mut parts: Vec<u32> = (0..key_labels[0].len() as u32).collect();
         for (k, other) in key_codes.iter().enumerate().skip(1) {
-            let mut new_parts = Vec::new();
-            let nb = key_labels[k].len();
-            if parts.len().saturating_mul(nb) <= 1 << 22 {
-                // Dense lookup table when the product of level counts is small.
-                let mut table = vec![u32::MAX; parts.len() * nb];
-                for (ci, &oi) in codes.iter_mut().zip(other.iter()) {
-                    let slot = &mut table[*ci as usize * nb + oi as usize];
-                    if *slot == u32::MAX {
-                        *slot = new_parts.len() as u32;
-                        let mut p = parts[*ci as usize].clone();
-                        p.push(oi);
-                        new_parts.push(p);
-                    }
-                    *ci = *slot;
+            let nb = key_labels[k].len() as u64;
+            let pair = |c: u32, o: u32| c as u64 * nb + o as u64;
+            let present = if (parts.len() / k) as u64 * nb <= 1 << 22 {
+                let mut table = vec![u32::MAX; (parts.len() / k) * nb as usize];
+                for (&c, &o) in codes.iter().zip(other.iter()) {
+                    table[pair(c, o) as usize] = 0;
                 }
-                parts = new_parts;
-                continue;
+                let mut present = Vec::new();
+                for (key, slot) in table.iter_mut().enumerate() {
+                    if *slot == 0 {
+                        *slot = present.len() as u32;
+                        present.push(key as u64);
+                    }
+                }
+                let table = &table;
+                codes
+                    .par_iter_mut()
+                    .zip(other.par_iter())
+                    .for_each(|(c, &o)| *c = table[pair(*c, o) as usize]);
+                present
+            } else {
+                let seen: FxSet<u64> = codes
+                    .iter()
+                    .zip(other.iter())
+                    .map(|(&c, &o)| pair(c, o))
+                    .collect();
+                let mut present: Vec<u64> = seen.into_iter().collect();
+                present.sort_unstable();
+                let number: FxMap<u64, u32> = present
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &key)| (key, l as u32))
+                    .collect();
+                codes
+                    .par_iter_mut()
+                    .zip(other.par_iter())
+                    .for_each(|(c, &o)| *c = number[&pair(*c, o)]);
+                present
+            };
+            let mut next = Vec::with_capacity(present.len() * (k + 1));
+            for &key in &present {
+                let c = (key / nb) as usize;
+                next.extend_from_slice(&parts[c * k..(c + 1) * k]);
+                next.push((key % nb) as u32);
             }
-            let mut map: FxMap<(u32, u32), u32> = FxMap::default();
-            for (ci, &oi) in codes.iter_mut().zip(other.iter()) {
-                let key = (*ci, oi);
-                let next = map.len() as u32;
-                let c = *map.entry(key).or_insert_with(|| {
-                    let mut p = parts[key.0 as usize].clone();
-                    p.push(key.1);
-                    new_parts.push(p);
-                    next
-                });
-                *ci = c;
-            }
-            parts = new_parts;
+            parts = next;
         }
-        // Levels in sorted order (lexicographic in the interacted columns' sorted codes).
-        let mut order: Vec<usize> = (0..parts.len()).collect();
-        order.sort_by(|&a, &b| parts[a].cmp(&parts[b]));
-        let parts: Vec<Vec<u32>> = order.iter().map(|&o| parts[o].clone()).collect();
-        reorder(&mut codes, &order);
+        let width = columns.len();
         let labels = parts
-            .iter()
+            .par_chunks(width)
             .map(|p| {
                 p.iter()
                     .enumerate()
@@ -1256,5 +1298,59 @@ mod tests {
         let f = Factor::from_columns(&ds, &["y".into(), "e".into()], &[2, 1, 0], "t").unwrap();
         assert_eq!(f.labels, vec!["1_A", "1_B", "2_A"]);
         assert_eq!(f.codes, vec![1, 2, 0]);
+    }
+    /// The levels of an interaction are its distinct combinations in the sorted order of their
+    /// components, through both ways of finding them: the table (a small product of level
+    /// counts) and the hash set (a product above 2²²), for two and three columns, on rows
+    /// given out of order.
+    #[test]
+    fn interaction_levels_are_the_sorted_distinct_combinations() {
+        let mut state = 12345u64;
+        let mut draw = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let n = 6000;
+        let a: Vec<f64> = (0..n).map(|_| draw(30000) as f64 - 100.0).collect();
+        let b: Vec<String> = (0..n).map(|_| format!("t{}", draw(2000))).collect();
+        let c: Vec<f64> = (0..n).map(|_| draw(3) as f64 * 0.5).collect();
+        let mut ds = Dataset::new();
+        ds.push_numeric("a", a).unwrap();
+        ds.push_text("b", b).unwrap();
+        ds.push_numeric("c", c).unwrap();
+        let rows: Vec<usize> = (0..n).rev().filter(|i| i % 3 != 1).collect();
+        for cols in [
+            &["a", "b"][..],
+            &["b", "c"],
+            &["a", "b", "c"],
+            &["c", "a"],
+            &["c", "b", "a"],
+        ] {
+            let names: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+            let f = Factor::from_columns(&ds, &names, &rows, "t").unwrap();
+            let singles: Vec<Factor> = names
+                .iter()
+                .map(|c| Factor::from_columns(&ds, std::slice::from_ref(c), &rows, "t").unwrap())
+                .collect();
+            let tuple = |r: usize| -> Vec<u32> { singles.iter().map(|s| s.codes[r]).collect() };
+            let levels: std::collections::BTreeSet<Vec<u32>> = (0..rows.len()).map(tuple).collect();
+            let levels: Vec<Vec<u32>> = levels.into_iter().collect();
+            let labels: Vec<String> = levels
+                .iter()
+                .map(|t| {
+                    t.iter()
+                        .zip(&singles)
+                        .map(|(&l, s)| s.labels[l as usize].as_str())
+                        .collect::<Vec<_>>()
+                        .join("_")
+                })
+                .collect();
+            assert_eq!(f.labels, labels, "{cols:?}");
+            for r in 0..rows.len() {
+                assert_eq!(levels[f.codes[r] as usize], tuple(r), "{cols:?} row {r}");
+            }
+        }
     }
 }
