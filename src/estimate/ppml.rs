@@ -205,7 +205,7 @@ impl PpmlFit {
 
 /// Values of a term on the given rows; checks finiteness and the domain of `log`.
 fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<Vec<f64>> {
-    let mut out = vec![1.0; rows.len()];
+    let mut out: Vec<f64> = rows.par_iter().map(|_| 1.0).collect();
     for atom in &term.atoms {
         let name = atom.column();
         let col = ds.require(name, &format!("{what} '{}'", term.name()))?;
@@ -215,27 +215,25 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
                 format!("column '{name}' is text, not numbers; use it as a fixed effect (after '|') instead"),
             ));
         };
-        for (o, &i) in out.iter_mut().zip(rows) {
+        // The first row in order that the atom cannot take, as a sequential scan would find it.
+        let log = matches!(atom, Atom::Log(_));
+        if let Some(&i) = rows
+            .par_iter()
+            .find_first(|&&i| !v[i].is_finite() || (log && v[i] <= 0.0))
+        {
             let x = v[i];
-            if !x.is_finite() {
-                return Err(ds.row_error(
-                    i,
-                    format!("column '{name}' (in {what} '{}') is empty or not finite; remove the row with a `subset` filter or fill the value", term.name()),
-                ));
-            }
-            *o *= match atom {
-                Atom::Column(_) => x,
-                Atom::Log(_) => {
-                    if x <= 0.0 {
-                        return Err(ds.row_error(
-                            i,
-                            format!("log({name}) of {x}: not positive; exclude such rows with the `subset` filter '{name} > 0'"),
-                        ));
-                    }
-                    x.ln()
-                }
-            };
+            return Err(ds.row_error(
+                i,
+                if x.is_finite() {
+                    format!("log({name}) of {x}: not positive; exclude such rows with the `subset` filter '{name} > 0'")
+                } else {
+                    format!("column '{name}' (in {what} '{}') is empty or not finite; remove the row with a `subset` filter or fill the value", term.name())
+                },
+            ));
         }
+        out.par_iter_mut().zip(rows).for_each(|(o, &i)| {
+            *o *= if log { v[i].ln() } else { v[i] };
+        });
     }
     Ok(out)
 }
@@ -251,7 +249,7 @@ fn retain_rows<T>(v: &mut Vec<T>, keep: &[bool]) {
 
 /// Re-codes a factor on a subset of its observations, in place, dropping levels that disappear
 /// and keeping the (sorted) order of the others.
-fn restrict(mut f: Factor, keep: &[bool]) -> Factor {
+fn restrict(f: &mut Factor, keep: &[bool]) {
     let mut present = vec![false; f.nlevels()];
     for (&c, &k) in f.codes.iter().zip(keep) {
         if k {
@@ -275,7 +273,6 @@ fn restrict(mut f: Factor, keep: &[bool]) -> Factor {
     for c in f.codes.iter_mut() {
         *c = map[*c as usize];
     }
-    f
 }
 
 /// The estimation sample: every column the fit needs, on the rows that enter it.
@@ -323,11 +320,15 @@ impl Design {
     /// Step 1: reads the formula's columns from `ds` on the rows the subset filter keeps.
     pub(crate) fn build(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<Design> {
         let n_all = ds.nrows();
-        let mask = match &opts.subset {
-            Some(f) => ds.filter_mask(f)?,
-            None => vec![true; n_all],
+        // The vectors of N values here are filled in parallel: their first touch (page faults)
+        // is then shared by the cores.
+        let rows: Vec<usize> = match &opts.subset {
+            Some(f) => {
+                let mask = ds.filter_mask(f)?;
+                (0..n_all).filter(|&i| mask[i]).collect()
+            }
+            None => (0..n_all).into_par_iter().collect(),
         };
-        let rows: Vec<usize> = (0..n_all).filter(|&i| mask[i]).collect();
         let excluded_by_subset = n_all - rows.len();
         if rows.is_empty() {
             return Err(Error::invalid(
@@ -342,16 +343,13 @@ impl Design {
                 "is a text column, not numbers",
             ));
         };
-        let mut y = Vec::with_capacity(rows.len());
-        for &i in &rows {
-            let v = yv[i];
-            if !v.is_finite() || v < 0.0 {
-                return Err(ds.row_error(
-                    i,
-                    format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with a `subset` filter or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
-                ));
-            }
-            y.push(v);
+        let y: Vec<f64> = rows.par_iter().map(|&i| yv[i]).collect();
+        if let Some(k) = y.par_iter().position_first(|v| !v.is_finite() || *v < 0.0) {
+            let v = y[k];
+            return Err(ds.row_error(
+                rows[k],
+                format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with a `subset` filter or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
+            ));
         }
         let mut names: Vec<String> = formula.terms.iter().map(|t| t.name()).collect();
         let mut x: Vec<Vec<f64>> = formula
@@ -386,27 +384,30 @@ impl Design {
         if keep.iter().all(|&k| k) {
             return self;
         }
-        retain_rows(&mut self.y, keep);
-        for c in self.x.iter_mut() {
-            retain_rows(c, keep);
-        }
-        if let Some(o) = self.offset.as_mut() {
-            retain_rows(o, keep);
-        }
-        retain_rows(&mut self.rows, keep);
-        self.factors = self
-            .factors
-            .into_par_iter()
-            .map(|f| restrict(f, keep))
-            .collect();
-        self.clusters = self
-            .clusters
-            .into_par_iter()
-            .map(|c| match c {
-                Cluster::Own(f) => Cluster::Own(restrict(f, keep)),
-                fe => fe,
-            })
-            .collect();
+        // Every column compacted at once, each its own task.
+        let Design {
+            y,
+            x,
+            offset,
+            rows,
+            factors,
+            clusters,
+            ..
+        } = &mut self;
+        rayon::scope(|s| {
+            s.spawn(|_| retain_rows(y, keep));
+            s.spawn(|_| retain_rows(rows, keep));
+            for c in x.iter_mut().chain(offset.as_mut()) {
+                s.spawn(|_| retain_rows(c, keep));
+            }
+            let own = clusters.iter_mut().filter_map(|c| match c {
+                Cluster::Own(f) => Some(f),
+                Cluster::FixedEffect(_) => None,
+            });
+            for f in factors.iter_mut().chain(own) {
+                s.spawn(|_| restrict(f, keep));
+            }
+        });
         self
     }
 
