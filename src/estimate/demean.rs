@@ -175,7 +175,7 @@ fn run_add<const K: usize>(
     v: [f64; K],
 ) {
     if code != *cur {
-        let d = &mut partial[(*cur - lo) * K..(*cur - lo + 1) * K];
+        let d = &mut partial.as_chunks_mut::<K>().0[*cur - lo];
         for k in 0..K {
             d[k] += acc[k];
             acc[k] = 0.0;
@@ -444,12 +444,13 @@ impl<'a> FixedEffects<'a> {
                 let wb = &w[blk.lo..blk.hi];
                 let oc: [&[u32]; M] = std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]);
                 let off: [usize; M] = std::array::from_fn(|m| others[m].offset);
-                let mut cur = lo;
-                let mut acc = [0.0; K];
-                for (t, (&c, &wi)) in cg.iter().zip(wb).enumerate() {
+                // A level's K coefficients as one array: one bounds check a lookup.
+                let alpha: &[[f64; K]] = alpha.as_chunks::<K>().0;
+                // `w_i Σ_{h≠g} α_h[f_h(i)]` for row t of the block.
+                let term = |t: usize, wi: f64| {
                     let mut s = [0.0; K];
                     for m in 0..M {
-                        let a = &alpha[(off[m] + oc[m][t] as usize) * K..][..K];
+                        let a = &alpha[off[m] + oc[m][t] as usize];
                         for k in 0..K {
                             s[k] += a[k];
                         }
@@ -458,10 +459,19 @@ impl<'a> FixedEffects<'a> {
                     for k in 0..K {
                         v[k] = wi * s[k];
                     }
-                    if runs {
-                        run_add::<K>(pb, lo, &mut cur, &mut acc, c as usize, v);
-                    } else {
-                        let d = &mut pb[(c as usize - lo) * K..][..K];
+                    v
+                };
+                let mut cur = lo;
+                let mut acc = [0.0; K];
+                if runs {
+                    for (t, (&c, &wi)) in cg.iter().zip(wb).enumerate() {
+                        run_add::<K>(pb, lo, &mut cur, &mut acc, c as usize, term(t, wi));
+                    }
+                } else {
+                    let pb: &mut [[f64; K]] = pb.as_chunks_mut::<K>().0;
+                    for (t, (&c, &wi)) in cg.iter().zip(wb).enumerate() {
+                        let v = term(t, wi);
+                        let d = &mut pb[c as usize - lo];
                         for k in 0..K {
                             d[k] += v[k];
                         }
@@ -561,6 +571,7 @@ impl<'a> FixedEffects<'a> {
             }
         }
         let (factors, offsets) = (self.factors, &self.layout.offsets);
+        let alpha: &[[f64; K]] = alpha.as_chunks::<K>().0;
         parts
             .into_par_iter()
             .zip(self.layout.blocks.par_iter())
@@ -571,7 +582,7 @@ impl<'a> FixedEffects<'a> {
                 for (t, i) in (blk.lo..blk.hi).enumerate() {
                     let mut s = [0.0; K];
                     for (f, &off) in factors.iter().zip(offsets.iter()) {
-                        let a = &alpha[(off + f.codes[i] as usize) * K..][..K];
+                        let a = &alpha[off + f.codes[i] as usize];
                         for k in 0..K {
                             s[k] += a[k];
                         }
