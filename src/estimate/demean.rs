@@ -289,6 +289,11 @@ impl<'a> FixedEffects<'a> {
             p.clear();
             p.resize(widest(b) * K, 0.0);
         }
+        // The one-pass right-hand sides' partial sums, used up to `MAX_DIMS` dimensions.
+        if self.factors.len() > MAX_DIMS {
+            s.partial_all.clear();
+            return;
+        }
         let total = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).sum::<usize>();
         s.partial_all
             .resize_with(self.layout.blocks.len(), Vec::new);
@@ -842,6 +847,44 @@ mod tests {
         fe.weighted_sums_each::<2>(&xs, &mut each);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&one.wx), bits(&each.wx));
+    }
+
+    /// More dimensions than one pass takes (`MAX_DIMS`): the right-hand sides come one
+    /// dimension a pass, no one-pass buffers are kept, and the residual satisfies every
+    /// dimension's normal equations `Σ_{i∈l} w_i r_i = 0`.
+    #[test]
+    fn more_dimensions_than_one_pass_takes() {
+        let n = 5000;
+        let f: Vec<Factor> = (0..MAX_DIMS + 1)
+            .map(|g| {
+                let m = 3 + 2 * g;
+                factor(
+                    &format!("f{g}"),
+                    (0..n).map(|i| ((i * (g + 1) / 7) % m) as u32).collect(),
+                )
+            })
+            .collect();
+        let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 11) as f64 / 5.0).collect();
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1009) as f64 / 10.0).collect();
+        let fe = FixedEffects::new(&f, &w);
+        let mut alphas = vec![vec![0.0; fe.ncoef()]];
+        let mut outs = vec![Vec::new()];
+        let mut scratch = DemeanScratch::default();
+        let opts = DemeanOptions {
+            tol: 1e-12,
+            max_iter: 100_000,
+        };
+        fe.demean_into(&[&x], &mut alphas, &mut outs, &opts, &mut scratch)
+            .unwrap();
+        assert!(scratch.partial_all.is_empty());
+        for fg in &f {
+            let mut sums = vec![0.0; fg.nlevels()];
+            for ((&c, &wi), &r) in fg.codes.iter().zip(&w).zip(&outs[0]) {
+                sums[c as usize] += wi * r;
+            }
+            let worst = sums.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+            assert!(worst < 1e-6, "{}: {worst}", fg.name);
+        }
     }
 
     #[test]
