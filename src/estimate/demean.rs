@@ -86,6 +86,13 @@ pub(crate) struct Layout {
     /// Per dimension: whether its codes come in runs (on average at least two equal codes in a
     /// row), so that group sums are better kept in a register along a run.
     runs: Vec<bool>,
+    /// Per dimension whose rows come grouped (every level's rows one after the other, every
+    /// level present, as a panel sorted by pair has its pair effect): the level of each run of
+    /// each block, in order. A pass then sums each run and places it in the group sums
+    /// directly ([`FixedEffects::other_sums_grouped`]) instead of through partial sums that
+    /// span a block's whole level range (with many levels not in sorted order, each block's
+    /// range is nearly every level).
+    grouped: Vec<Option<Vec<Vec<u32>>>>,
 }
 
 impl Layout {
@@ -99,7 +106,7 @@ impl Layout {
         }
         offsets.push(total);
         let n = factors.first().map_or(0, |f| f.codes.len());
-        let blocks = (0..n.div_ceil(BLOCK_ROWS).max(1))
+        let blocks: Vec<Block> = (0..n.div_ceil(BLOCK_ROWS).max(1))
             .into_par_iter()
             .map(|b| {
                 let (lo, hi) = (b * BLOCK_ROWS, ((b + 1) * BLOCK_ROWS).min(n));
@@ -120,11 +127,34 @@ impl Layout {
             .par_iter()
             .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count() * 2 < n)
             .collect();
+        let grouped = factors
+            .par_iter()
+            .map(|f| {
+                let changes = f.codes.windows(2).filter(|p| p[0] != p[1]).count();
+                if n == 0 || changes + 1 != f.nlevels() {
+                    return None;
+                }
+                // As many runs as levels: grouped if every level is present.
+                let mut seen = vec![false; f.nlevels()];
+                f.codes.iter().for_each(|&c| seen[c as usize] = true);
+                if !seen.iter().all(|&s| s) {
+                    return None;
+                }
+                let runs_of = |b: &Block| {
+                    let c = &f.codes[b.lo..b.hi];
+                    let mut levels: Vec<u32> = c.first().copied().into_iter().collect();
+                    levels.extend(c.windows(2).filter(|p| p[0] != p[1]).map(|p| p[1]));
+                    levels
+                };
+                Some(blocks.iter().map(runs_of).collect())
+            })
+            .collect();
         Layout {
             n,
             offsets,
             blocks,
             runs,
+            grouped,
         }
     }
 }
@@ -436,6 +466,9 @@ impl<'a> FixedEffects<'a> {
         partial: &mut [Vec<f64>],
         sums: &mut [f64],
     ) {
+        if let Some(runs) = &self.layout.grouped[g] {
+            return self.other_sums_grouped::<K, M>(g, runs, others, alpha, partial, sums);
+        }
         let runs = self.layout.runs[g];
         let (codes, w) = (&self.factors[g].codes, self.w);
         partial
@@ -487,6 +520,79 @@ impl<'a> FixedEffects<'a> {
                 }
             });
         self.reduce::<K>(g, partial, sums);
+    }
+
+    /// [`FixedEffects::other_sums`] for a dimension whose rows come grouped by level (`runs`:
+    /// the level of each run of each block, from [`Layout`]), to the same bits with far less
+    /// memory traffic when it has many levels. Each block sums its runs in parallel into its
+    /// partial sums, one entry per run (`0 + Σ` over the run, as a run is flushed into
+    /// zeroed partial sums); then every run's sum is placed at its level, in block order, a run
+    /// continued from the block before added to it (as [`FixedEffects::reduce`] adds the
+    /// blocks). Every level has exactly one run, possibly cut by block ends, so every level is
+    /// written.
+    fn other_sums_grouped<const K: usize, const M: usize>(
+        &self,
+        g: usize,
+        runs: &[Vec<u32>],
+        others: [Other; M],
+        alpha: &[f64],
+        partial: &mut [Vec<f64>],
+        sums: &mut [f64],
+    ) {
+        let (codes, w) = (&self.factors[g].codes, self.w);
+        let alpha: &[[f64; K]] = alpha.as_chunks::<K>().0;
+        partial
+            .par_iter_mut()
+            .zip(self.layout.blocks.par_iter())
+            .for_each(|(pb, blk)| {
+                let pb = pb.as_chunks_mut::<K>().0;
+                let cg = &codes[blk.lo..blk.hi];
+                let wb = &w[blk.lo..blk.hi];
+                let oc: [&[u32]; M] = std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]);
+                let off: [usize; M] = std::array::from_fn(|m| others[m].offset);
+                let (mut run, mut acc) = (0, [0.0; K]);
+                let mut cur = cg.first().copied().unwrap_or(0);
+                for (t, (&c, &wi)) in cg.iter().zip(wb).enumerate() {
+                    if c != cur {
+                        for k in 0..K {
+                            pb[run][k] = 0.0 + acc[k];
+                        }
+                        (run, cur, acc) = (run + 1, c, [0.0; K]);
+                    }
+                    let mut s = [0.0; K];
+                    for m in 0..M {
+                        let a = &alpha[off[m] + oc[m][t] as usize];
+                        for k in 0..K {
+                            s[k] += a[k];
+                        }
+                    }
+                    for k in 0..K {
+                        acc[k] += wi * s[k];
+                    }
+                }
+                if !cg.is_empty() {
+                    for k in 0..K {
+                        pb[run][k] = 0.0 + acc[k];
+                    }
+                }
+            });
+        let sums = sums.as_chunks_mut::<K>().0;
+        let mut last: Option<u32> = None;
+        for (levels, pb) in runs.iter().zip(partial.iter()) {
+            for (j, (&l, v)) in levels.iter().zip(pb.as_chunks::<K>().0).enumerate() {
+                let d = &mut sums[l as usize];
+                if j == 0 && last == Some(l) {
+                    for k in 0..K {
+                        d[k] += v[k]; // the run goes on from the block before
+                    }
+                } else {
+                    *d = *v;
+                }
+            }
+            if let Some(&l) = levels.last() {
+                last = Some(l);
+            }
+        }
     }
 
     /// One Gauss–Seidel sweep in coefficient space: for each dimension `g` in turn,
@@ -884,6 +990,104 @@ mod tests {
             }
             let worst = sums.iter().fold(0.0f64, |m, s| m.max(s.abs()));
             assert!(worst < 1e-6, "{}: {worst}", fg.name);
+        }
+    }
+
+    /// The pass for a dimension whose rows come grouped by level gives the general pass's
+    /// sums bit for bit: levels not in sorted order, a run longer than a block, runs across
+    /// block ends, single rows, one and two other dimensions, one and two columns. A dimension
+    /// with a level that has no rows, or a level in two runs, is not taken as grouped.
+    #[test]
+    fn grouped_pass_is_bitwise_the_general_pass() {
+        let n = 3 * BLOCK_ROWS + 4321;
+        let mut state = 7u64;
+        let mut draw = |m: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        // A run of 70,000 rows spans a whole block, then runs of 1-40 rows.
+        let mut runs = vec![70_000usize];
+        let mut total = 70_000;
+        while total < n {
+            let run = (1 + draw(40) as usize).min(n - total);
+            runs.push(run);
+            total += run;
+        }
+        // Each run its own level, the levels shuffled (not in sorted order).
+        let mut ids: Vec<u32> = (0..runs.len() as u32).collect();
+        for i in (1..ids.len()).rev() {
+            ids.swap(i, draw(i as u64 + 1) as usize);
+        }
+        let codes: Vec<u32> = runs
+            .iter()
+            .zip(&ids)
+            .flat_map(|(&r, &id)| std::iter::repeat_n(id, r))
+            .collect();
+        let a = factor("a", codes.clone());
+        let b = factor("b", (0..n).map(|_| draw(97) as u32).collect());
+        let c = factor("c", (0..n).map(|_| draw(1500) as u32).collect());
+        let w: Vec<f64> = (0..n).map(|_| 0.1 + draw(1000) as f64 / 97.0).collect();
+        let mut gap = factor("gap", codes.iter().map(|&l| l + 1).collect());
+        gap.labels.push("no rows".into());
+        let mut twice = codes.clone();
+        twice[n - 1] = twice[0];
+        for f in [gap, factor("twice", twice)] {
+            let fe = FixedEffects::new(std::slice::from_ref(&f), &w);
+            assert!(fe.layout.grouped[0].is_none(), "{}", f.name);
+        }
+        for dims in [
+            vec![a.clone(), b.clone()],
+            vec![a.clone(), b.clone(), c.clone()],
+        ] {
+            let mut fe = FixedEffects::new(&dims, &w);
+            assert!(fe.layout.grouped[0].is_some() && fe.layout.grouped[1].is_none());
+            let nc = fe.ncoef();
+            let alpha: Vec<f64> = (0..nc * 2)
+                .map(|_| draw(2001) as f64 / 100.0 - 10.0)
+                .collect();
+            let run = |fe: &FixedEffects, k2: bool| {
+                let mut s = DemeanScratch::default();
+                let others: Vec<Other> = (1..dims.len())
+                    .map(|h| Other {
+                        codes: &dims[h].codes,
+                        offset: fe.layout.offsets[h],
+                    })
+                    .collect();
+                if k2 {
+                    fe.prepare::<2>(&mut s);
+                } else {
+                    fe.prepare::<1>(&mut s);
+                }
+                s.sums.fill(f64::NAN);
+                let (p, sums) = (&mut s.partial, &mut s.sums);
+                match (others.as_slice(), k2) {
+                    ([o], true) => fe.other_sums::<2, 1>(0, [*o], &alpha, p, sums),
+                    ([o, q], true) => fe.other_sums::<2, 2>(0, [*o, *q], &alpha, p, sums),
+                    ([o], false) => fe.other_sums::<1, 1>(0, [*o], &alpha[..nc], p, sums),
+                    ([o, q], false) => fe.other_sums::<1, 2>(0, [*o, *q], &alpha[..nc], p, sums),
+                    _ => unreachable!(),
+                }
+                let k = if k2 { 2 } else { 1 };
+                s.sums[..dims[0].nlevels() * k]
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect::<Vec<_>>()
+            };
+            for k2 in [false, true] {
+                let fast = run(&fe, k2);
+                let runs = fe.layout.grouped[0].take();
+                let general = run(&fe, k2);
+                fe.layout.grouped[0] = runs;
+                assert_eq!(
+                    fast,
+                    general,
+                    "{} dimensions, K = {}",
+                    dims.len(),
+                    1 + k2 as usize
+                );
+            }
         }
     }
 
