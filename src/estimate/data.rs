@@ -788,9 +788,7 @@ fn read_quoted(
     }
 }
 
-/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended. The
-/// bytes are read straight into the buffer's spare room (no zero-fill of a block that the read
-/// overwrites at once).
+/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended.
 fn fill(path: &Path, file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
     use std::io::{Read, Seek};
     // The room is written before the read, in parallel (the first touch of its pages is then
@@ -1299,6 +1297,7 @@ mod tests {
         assert_eq!(f.labels, vec!["1_A", "1_B", "2_A"]);
         assert_eq!(f.codes, vec![1, 2, 0]);
     }
+
     /// The levels of an interaction are its distinct combinations in the sorted order of their
     /// components, through both ways of finding them: the table (a small product of level
     /// counts) and the hash set (a product above 2²²), for two and three columns, on rows
