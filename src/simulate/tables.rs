@@ -4,6 +4,7 @@
 
 use super::RunOutcome;
 use crate::data::{exports_of, imports_of, Baseline};
+use crate::model::caliendo_parro::Equilibrium;
 use crate::output::bilateral::{BilateralLabels, BilateralTable, BilateralYear};
 use crate::output::{
     pct, EconomyRow, InvestmentRow, QuotaRow, SolverRow, Tables, TariffRow, STAGE_BASELINE,
@@ -67,21 +68,12 @@ pub(crate) fn tables_of(b: &Baseline, run: &RunOutcome, keep: Keep) -> Tables {
             Some(r) => &r.equilibrium.tariffs,
             None => &run.base_policy.tariffs,
         };
+        let trade = |e: &Equilibrium| (exports_of(&e.flows), imports_of(&e.flows));
         let (ex0, im0) = match &y.reference {
-            Some(r) => (
-                exports_of(&r.equilibrium.flows),
-                imports_of(&r.equilibrium.flows),
-            ),
-            None => baseline_trade
-                .get_or_insert_with(|| {
-                    (
-                        exports_of(&run.baseline.flows),
-                        imports_of(&run.baseline.flows),
-                    )
-                })
-                .clone(),
+            Some(_) => trade(base),
+            None => baseline_trade.get_or_insert_with(|| trade(base)).clone(),
         };
-        let (ex, im) = (exports_of(&eq.flows), imports_of(&eq.flows));
+        let (ex, im) = trade(eq);
         let c = &y.comparison;
         // Without an investment block the FDI columns are empty, not zero.
         let projected = !y.investment.is_empty();
