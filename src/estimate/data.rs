@@ -95,6 +95,13 @@ impl Dataset {
         let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let file_len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
         let mut buf: Vec<u8> = Vec::with_capacity(READ_BLOCK + (1 << 16));
+        // The block buffer's pages are touched once, on both cores (a first touch is a page
+        // fault, see `Builder::grow`), as far as the file needs; every block is read into them.
+        buf.par_extend(rayon::iter::repeat_n(
+            0u8,
+            READ_BLOCK.min(file_len + (1 << 16)),
+        ));
+        buf.clear();
         let mut eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
         while !eof && !buf.contains(&b'\n') {
             eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
@@ -788,35 +795,15 @@ fn read_quoted(
     }
 }
 
-/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended.
+/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended. The
+/// bytes are read straight into the buffer's spare room (no zero-fill of a block that the read
+/// overwrites at once).
 fn fill(path: &Path, file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
-    use std::io::{Read, Seek};
-    // The room is written before the read, in parallel (the first touch of its pages is then
-    // shared by the cores, see [`Builder::grow`]), and only as much as the file has left (a
-    // pipe, of unknown length, grows it as it comes); a buffer reused for the next block is
-    // not touched again by the kernel's copy.
-    let left = match (file.metadata(), file.stream_position()) {
-        (Ok(m), Ok(p)) => m.len().saturating_sub(p) as usize,
-        _ => 0,
-    };
-    let start = buf.len();
-    buf.par_extend(rayon::iter::repeat_n(0u8, want.min(left + (1 << 16))));
-    let mut got = 0;
-    while got < want {
-        if start + got == buf.len() {
-            buf.resize(start + want, 0);
-        }
-        match file.read(&mut buf[start + got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(start + got);
-                return Err(Error::io(path, e));
-            }
-        }
-    }
-    buf.truncate(start + got);
+    use std::io::Read;
+    buf.reserve(want);
+    let got = Read::take(&mut *file, want as u64)
+        .read_to_end(buf)
+        .map_err(|e| Error::io(path, e))?;
     Ok(got < want)
 }
 
@@ -1305,11 +1292,11 @@ mod tests {
     #[test]
     fn interaction_levels_are_the_sorted_distinct_combinations() {
         let mut state = 12345u64;
-        let mut draw = |n: u64| {
+        let mut draw = |m: u64| {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            (state >> 33) % n
+            (state >> 33) % m
         };
         let n = 6000;
         let a: Vec<f64> = (0..n).map(|_| draw(30000) as f64 - 100.0).collect();
