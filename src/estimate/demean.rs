@@ -123,14 +123,16 @@ impl Layout {
                 Block { lo, hi, levels }
             })
             .collect();
-        let runs = factors
+        // Per dimension, how often the code changes from one row to the next.
+        let changes: Vec<usize> = factors
             .par_iter()
-            .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count() * 2 < n)
+            .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count())
             .collect();
+        let runs = changes.iter().map(|&c| c * 2 < n).collect();
         let grouped = factors
             .par_iter()
-            .map(|f| {
-                let changes = f.codes.windows(2).filter(|p| p[0] != p[1]).count();
+            .zip(&changes)
+            .map(|(f, &changes)| {
                 if n == 0 || changes + 1 != f.nlevels() {
                     return None;
                 }
