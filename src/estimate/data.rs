@@ -1291,13 +1291,9 @@ mod tests {
     /// given out of order.
     #[test]
     fn interaction_levels_are_the_sorted_distinct_combinations() {
-        let mut state = 12345u64;
-        let mut draw = |m: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % m
-        };
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(12345);
+        let mut draw = |m: u64| rng.random_range(0..m);
         let n = 6000;
         let a: Vec<f64> = (0..n).map(|_| draw(30000) as f64 - 100.0).collect();
         let b: Vec<String> = (0..n).map(|_| format!("t{}", draw(2000))).collect();

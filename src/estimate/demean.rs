@@ -1002,13 +1002,9 @@ mod tests {
     #[test]
     fn grouped_pass_is_bitwise_the_general_pass() {
         let n = 3 * BLOCK_ROWS + 4321;
-        let mut state = 7u64;
-        let mut draw = |m: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % m
-        };
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(7);
+        let mut draw = |m: u64| rng.random_range(0..m);
         // A run of 70,000 rows spans a whole block, then runs of 1-40 rows.
         let mut runs = vec![70_000usize];
         let mut total = 70_000;
