@@ -6,6 +6,8 @@
 
 use super::{Dataset, Formula, PpmlFit};
 use crate::error::Result;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Log-likelihoods and the pseudo-R² of a fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,26 +33,84 @@ fn poisson_ll_with(y: f64, mu: f64, lgamma_y1: f64) -> f64 {
 }
 
 /// `ln Γ(y + 1)`, remembered for small whole `y` (counts repeat: a trade panel has a few
-/// thousand distinct values in a million rows); the same number as `libm::lgamma`.
-struct LnFactorial(Vec<f64>);
+/// thousand distinct values in a million rows); the same number as `libm::lgamma`. Shared by
+/// the threads: an entry is the bits of its value, or `EMPTY` until some thread computes it
+/// (two threads computing one entry store the same bits).
+struct LnFactorial(Vec<AtomicU64>);
 
 impl LnFactorial {
     const SMALL: usize = 1 << 16;
+    /// Not the bits of any `ln Γ(y + 1)` (a NaN).
+    const EMPTY: u64 = u64::MAX;
 
-    fn get(&mut self, y: f64) -> f64 {
+    fn new() -> Self {
+        LnFactorial(
+            (0..Self::SMALL)
+                .into_par_iter()
+                .map(|_| AtomicU64::new(Self::EMPTY))
+                .collect(),
+        )
+    }
+
+    fn get(&self, y: f64) -> f64 {
         if y >= 0.0 && y < Self::SMALL as f64 && y.fract() == 0.0 {
-            let k = y as usize;
-            if self.0.is_empty() {
-                self.0 = vec![f64::NAN; Self::SMALL];
+            let e = &self.0[y as usize];
+            match e.load(Ordering::Relaxed) {
+                Self::EMPTY => {
+                    let v = libm::lgamma(y + 1.0);
+                    e.store(v.to_bits(), Ordering::Relaxed);
+                    v
+                }
+                bits => f64::from_bits(bits),
             }
-            if self.0[k].is_nan() {
-                self.0[k] = libm::lgamma(y + 1.0);
-            }
-            self.0[k]
         } else {
             libm::lgamma(y + 1.0)
         }
     }
+}
+
+/// `(ℓ, ℓ_0)`: the Poisson log-likelihood of the fitted values `μ` and that of the
+/// constant-only model `μ = ȳ`, over the rows `used` with a finite `μ`.
+///
+/// `ln Γ(y + 1)` is found once per row. The terms of a stretch of rows are computed in
+/// parallel, then added one row after the other, in row order: the sums are the same bits as
+/// one loop over the rows, whatever the number of threads.
+fn log_likelihoods(y: &[f64], fitted: &[f64], used: &[bool]) -> (f64, f64) {
+    const STRETCH: usize = 1 << 16;
+    let rows = y.len().min(fitted.len());
+    let used = |k: usize| used.get(k).copied().unwrap_or(false) && fitted[k].is_finite();
+    let (mut sum, mut n) = (0.0, 0usize);
+    for k in (0..rows).filter(|&k| used(k)) {
+        sum += y[k];
+        n += 1;
+    }
+    let mean = sum / n.max(1) as f64;
+    let (mut ll, mut null) = (0.0, 0.0);
+    let lnf = LnFactorial::new();
+    let mut terms = vec![[0.0; 2]; STRETCH.min(rows)];
+    for lo in (0..rows).step_by(STRETCH) {
+        let hi = (lo + STRETCH).min(rows);
+        let terms = &mut terms[..hi - lo];
+        terms.par_chunks_mut(4096).enumerate().for_each(|(c, out)| {
+            for (t, term) in out.iter_mut().enumerate() {
+                let k = lo + c * 4096 + t;
+                if used(k) {
+                    let (yk, lg) = (y[k], lnf.get(y[k]));
+                    *term = [
+                        poisson_ll_with(yk, fitted[k], lg),
+                        poisson_ll_with(yk, mean, lg),
+                    ];
+                }
+            }
+        });
+        for (k, term) in (lo..hi).zip(terms.iter()) {
+            if used(k) {
+                ll += term[0];
+                null += term[1];
+            }
+        }
+    }
+    (ll, null)
 }
 
 /// Computes [`FitStats`] from the outcome column of `ds` and the fit's fitted values.
@@ -62,25 +122,7 @@ pub(crate) fn fit_statistics(ds: &Dataset, formula: &Formula, fit: &PpmlFit) -> 
             format!("the outcome `{}` is not numeric", formula.outcome),
         ));
     };
-    let used = |k: usize, mu: f64| fit.used.get(k).copied().unwrap_or(false) && mu.is_finite();
-    let (mut sum, mut n) = (0.0, 0usize);
-    for (k, (&yk, &mu)) in y.iter().zip(&fit.fitted).enumerate() {
-        if used(k, mu) {
-            sum += yk;
-            n += 1;
-        }
-    }
-    let mean = sum / n.max(1) as f64;
-    // One pass for both log-likelihoods, ln Γ(y + 1) found once per row.
-    let (mut ll, mut null) = (0.0, 0.0);
-    let mut lnf = LnFactorial(Vec::new());
-    for (k, (&yk, &mu)) in y.iter().zip(&fit.fitted).enumerate() {
-        if used(k, mu) {
-            let lg = lnf.get(yk);
-            ll += poisson_ll_with(yk, mu, lg);
-            null += poisson_ll_with(yk, mean, lg);
-        }
-    }
+    let (ll, null) = log_likelihoods(y, &fit.fitted, &fit.used);
     Ok(FitStats {
         loglik: ll,
         null_loglik: null,
@@ -115,6 +157,45 @@ pub(crate) const SIGNIF_CODES: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// The log-likelihoods summed in stretches are those of one loop over the rows, bit for
+    /// bit, over several stretches, with unused rows and fitted values that are not finite.
+    #[test]
+    fn log_likelihoods_are_one_loop_over_the_rows() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
+        let n = 150_001;
+        let y: Vec<f64> = (0..n)
+            .map(|_| match rng.random_range(0..4) {
+                0 => 0.0,
+                1 => rng.random_range(0..100_000u32) as f64,
+                2 => rng.random_range(0.0..50.0),
+                _ => rng.random_range(0..30u32) as f64,
+            })
+            .collect();
+        let fitted: Vec<f64> = (0..n)
+            .map(|k| {
+                if k % 977 == 0 {
+                    f64::NAN
+                } else {
+                    rng.random_range(0.01..200.0)
+                }
+            })
+            .collect();
+        let used: Vec<bool> = (0..n).map(|_| rng.random_bool(0.9)).collect();
+        let ok = |k: usize| used[k] && fitted[k].is_finite();
+        let (sum, count) = (0..n)
+            .filter(|&k| ok(k))
+            .fold((0.0, 0), |(s, c), k| (s + y[k], c + 1));
+        let mean = sum / count as f64;
+        let (mut ll, mut null) = (0.0, 0.0);
+        for k in (0..n).filter(|&k| ok(k)) {
+            ll += poisson_ll(y[k], fitted[k]);
+            null += poisson_ll(y[k], mean);
+        }
+        let (a, b) = log_likelihoods(&y, &fitted, &used);
+        assert_eq!((a.to_bits(), b.to_bits()), (ll.to_bits(), null.to_bits()));
+    }
+
     #[test]
     fn p_values_and_stars() {
         assert!((p_value(1.959963984540054) - 0.05).abs() < 1e-12);
@@ -125,7 +206,7 @@ mod tests {
         // ln Γ(y+1) = ln y!
         assert!((poisson_ll(3.0, 2.0) - (3.0 * 2f64.ln() - 2.0 - 6f64.ln())).abs() < 1e-12);
         // The remembered ln Γ(y + 1) is libm's, bit for bit.
-        let mut lnf = LnFactorial(Vec::new());
+        let lnf = LnFactorial::new();
         for y in [0.0, 1.0, 7.0, 7.0, 65535.0, 65536.0, 2.5, 1e9] {
             assert_eq!(lnf.get(y).to_bits(), libm::lgamma(y + 1.0).to_bits());
         }
