@@ -28,6 +28,7 @@ use super::data::Factor;
 use super::demean::{DemeanOptions, FixedEffects};
 use crate::error::Result;
 use nalgebra::DVector;
+use rayon::prelude::*;
 
 /// Observations dropped before the fit, and why.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,10 +58,25 @@ pub(crate) fn fixed_effect_check(
     singletons: bool,
     report: &mut SeparationReport,
 ) {
-    report.groups = vec![0; factors.len()];
+    if !singletons && y.par_iter().all(|&v| v >= 0.0) {
+        return all_zero_levels_dropped(y, factors, keep, report);
+    }
+    fixed_effect_rounds(y, factors, keep, singletons, report);
+}
+
+/// Rule 1 dimension after dimension, round after round until no row is dropped (with
+/// singletons, or outcomes of either sign).
+fn fixed_effect_rounds(
+    y: &[f64],
+    factors: &[Factor],
+    keep: &mut [bool],
+    singletons: bool,
+    report: &mut SeparationReport,
+) {
     // With y ≥ 0 a level sums to zero only if every outcome in it is zero, so the rule drops
     // only zeros and leaves every other level's sum as it was: one round finds them all, and
     // only the singleton rule (dropping a row changes its other levels' counts) needs more.
+    report.groups = vec![0; factors.len()];
     let one_round = !singletons && y.iter().all(|&v| v >= 0.0);
     loop {
         let mut changed = false;
@@ -96,6 +112,63 @@ pub(crate) fn fixed_effect_check(
             return;
         }
     }
+}
+
+/// Rule 1 when every outcome is non-negative and singletons stay: one round, as in
+/// [`fixed_effect_check`]'s loop (dimension after dimension, a row dropped by the first
+/// dimension whose level is all zero, a level counted in `report.groups` when some row still
+/// kept reaches it), computed in parallel. The rule drops only zeros, which leaves every
+/// level's positive outcomes in place, so every dimension's all-zero levels are found at once
+/// from the rows kept on entry.
+fn all_zero_levels_dropped(
+    y: &[f64],
+    factors: &[Factor],
+    keep: &mut [bool],
+    report: &mut SeparationReport,
+) {
+    // Per dimension: the levels with no positive outcome among the kept rows (a level with
+    // no kept row at all drops nothing).
+    let zero: Vec<Vec<bool>> = factors
+        .par_iter()
+        .map(|f| {
+            let mut positive = vec![false; f.nlevels()];
+            for ((&c, &yi), &k) in f.codes.iter().zip(y).zip(keep.iter()) {
+                positive[c as usize] |= k && yi > 0.0;
+            }
+            positive.iter().map(|&p| !p).collect()
+        })
+        .collect();
+    let zero_in = |g: usize, i: usize| zero[g][factors[g].codes[i] as usize];
+    // The first dimension in which row i's level is all zero: the one that drops it.
+    let dropped_by = |i: usize| (0..factors.len()).find(|&g| zero_in(g, i));
+    let keep_now: &[bool] = keep;
+    report.groups = (0..factors.len())
+        .into_par_iter()
+        .map(|g| {
+            let mut counted = vec![false; factors[g].nlevels()];
+            let mut levels = 0;
+            for (i, &c) in factors[g].codes.iter().enumerate() {
+                if keep_now[i] && zero_in(g, i) && !counted[c as usize] && dropped_by(i) == Some(g)
+                {
+                    counted[c as usize] = true;
+                    levels += 1;
+                }
+            }
+            levels
+        })
+        .collect();
+    report.by_fixed_effects = keep
+        .par_iter_mut()
+        .enumerate()
+        .map(|(i, k)| {
+            if *k && dropped_by(i).is_some() {
+                *k = false;
+                1
+            } else {
+                0
+            }
+        })
+        .sum();
 }
 
 /// Settings of the iterative rectifier (pyfixest's and ppmlhdfe's defaults).
@@ -193,4 +266,50 @@ pub(crate) fn relu_check(
         }
     }
     Ok((vec![false; n], opts.max_iter, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// The parallel one-round rule drops the same rows and counts the same levels as the rule
+    /// applied dimension after dimension, on random panels with many all-zero levels (some
+    /// emptied by an earlier dimension) and rows already dropped on entry.
+    #[test]
+    fn one_round_in_parallel_is_the_rule_dimension_after_dimension() {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(11);
+        for case in 0..200 {
+            let n = rng.random_range(1..400);
+            let dims = rng.random_range(1..4);
+            let factors: Vec<Factor> = (0..dims)
+                .map(|g| {
+                    let levels = rng.random_range(1..40u32);
+                    let codes: Vec<u32> = (0..n).map(|_| rng.random_range(0..levels)).collect();
+                    Factor {
+                        name: format!("f{g}"),
+                        labels: (0..levels).map(|l| l.to_string()).collect(),
+                        codes,
+                    }
+                })
+                .collect();
+            let zeros = rng.random_range(0.0..1.0);
+            let y: Vec<f64> = (0..n)
+                .map(|_| {
+                    if rng.random_bool(zeros) {
+                        0.0
+                    } else {
+                        rng.random_range(0.0..5.0)
+                    }
+                })
+                .collect();
+            let keep: Vec<bool> = (0..n).map(|_| rng.random_bool(0.95)).collect();
+            let (mut a, mut b) = (keep.clone(), keep);
+            let (mut ra, mut rb) = (SeparationReport::default(), SeparationReport::default());
+            fixed_effect_check(&y, &factors, &mut a, false, &mut ra);
+            fixed_effect_rounds(&y, &factors, &mut b, false, &mut rb);
+            assert_eq!(a, b, "case {case}: rows kept");
+            assert_eq!(ra, rb, "case {case}: report");
+        }
+    }
 }
