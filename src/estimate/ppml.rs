@@ -935,6 +935,57 @@ pub(crate) fn recover_fixed_effects(
     (alpha, offsets)
 }
 
+/// The fit on the input rows: whether each of the `n_all` rows was used, its fitted value `μ`
+/// and its sum of fixed effects `Σ_g α_g[f_g(i)]` (NaN on rows not used). The design's rows
+/// are in input order (the subset filter and the sample restriction keep the order), so each
+/// block of input rows takes its observations from one stretch of them and the blocks are
+/// written in parallel; each value is the same expression as one row at a time.
+fn per_input_row(
+    n_all: usize,
+    design: &Design,
+    mu: &[f64],
+    alpha: &[f64],
+    offsets: &[usize],
+) -> (Vec<bool>, Vec<f64>, Vec<f64>) {
+    const BLOCK: usize = 1 << 16;
+    let rows = &design.rows;
+    debug_assert!(rows.windows(2).all(|p| p[0] < p[1]), "rows in input order");
+    let fe_at = |k: usize| -> f64 {
+        design
+            .factors
+            .iter()
+            .enumerate()
+            .map(|(g, f)| alpha[offsets[g] + f.codes[k] as usize])
+            .sum()
+    };
+    let mut used = Vec::new();
+    let mut fitted = Vec::new();
+    let mut fe_sum = Vec::new();
+    // First touches in parallel too.
+    used.par_extend((0..n_all).into_par_iter().map(|_| false));
+    fitted.par_extend((0..n_all).into_par_iter().map(|_| f64::NAN));
+    fe_sum.par_extend((0..n_all).into_par_iter().map(|_| f64::NAN));
+    used.par_chunks_mut(BLOCK)
+        .zip(fitted.par_chunks_mut(BLOCK))
+        .zip(fe_sum.par_chunks_mut(BLOCK))
+        .enumerate()
+        .for_each(|(b, ((u, f), e))| {
+            let lo = b * BLOCK;
+            let hi = lo + u.len();
+            let (from, to) = (
+                rows.partition_point(|&i| i < lo),
+                rows.partition_point(|&i| i < hi),
+            );
+            for k in from..to {
+                let i = rows[k] - lo;
+                u[i] = true;
+                f[i] = mu[k];
+                e[i] = fe_at(k);
+            }
+        });
+    (used, fitted, fe_sum)
+}
+
 /// Fits `formula` to `ds` by PPML with fixed effects. Errors name the offending column, row or
 /// token; a fit that does not converge within `opts.max_iter` iterations is an error unless
 /// `opts.allow_unconverged` (then it is returned with `converged: false` and a warning).
@@ -1053,19 +1104,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             values: alpha[offsets[g]..offsets[g + 1]].to_vec(),
         })
         .collect();
-    let mut used = vec![false; n_all];
-    let mut fitted = vec![f64::NAN; n_all];
-    let mut fe_sum = vec![f64::NAN; n_all];
-    for (k, &i) in design.rows.iter().enumerate() {
-        used[i] = true;
-        fitted[i] = sol.mu[k];
-        fe_sum[i] = design
-            .factors
-            .iter()
-            .enumerate()
-            .map(|(g, f)| alpha[offsets[g] + f.codes[k] as usize])
-            .sum();
-    }
+    let (used, fitted, fe_sum) = per_input_row(n_all, &design, &sol.mu, &alpha, &offsets);
     Ok(PpmlFit {
         formula: formula.to_string(),
         names: sol
@@ -1407,6 +1446,56 @@ mod tests {
         let r = fit(&ds, &f, &o).unwrap();
         assert_eq!(r.dropped_singletons, 2); // "alone" and its former partner
         assert_eq!(r.nobs, ds.nrows() - 2);
+    }
+
+    /// The per-row outputs written block by block are those of one loop over the
+    /// observations, on input rows spanning several blocks with rows left out.
+    #[test]
+    fn per_input_row_matches_one_loop() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
+        let n_all = 3 * (1 << 16) + 123;
+        let rows: Vec<usize> = (0..n_all).filter(|_| rng.random_bool(0.7)).collect();
+        let n = rows.len();
+        let factor = |name: &str, levels: u32, rng: &mut rand::rngs::ChaCha8Rng| Factor {
+            name: name.into(),
+            codes: (0..n).map(|_| rng.random_range(0..levels)).collect(),
+            labels: (0..levels).map(|l| l.to_string()).collect(),
+        };
+        let factors = vec![factor("a", 50, &mut rng), factor("b", 7, &mut rng)];
+        let offsets = vec![0, 50, 57];
+        let alpha: Vec<f64> = (0..57).map(|_| rng.random_range(-3.0..3.0)).collect();
+        let mu: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..9.0)).collect();
+        let design = Design {
+            y: vec![1.0; n],
+            x: Vec::new(),
+            names: Vec::new(),
+            offset: None,
+            factors,
+            clusters: Vec::new(),
+            rows,
+            excluded_by_subset: 0,
+        };
+        let (used, fitted, fe_sum) = per_input_row(n_all, &design, &mu, &alpha, &offsets);
+        let mut want = (
+            vec![false; n_all],
+            vec![f64::NAN; n_all],
+            vec![f64::NAN; n_all],
+        );
+        for (k, &i) in design.rows.iter().enumerate() {
+            want.0[i] = true;
+            want.1[i] = mu[k];
+            want.2[i] = design
+                .factors
+                .iter()
+                .enumerate()
+                .map(|(g, f)| alpha[offsets[g] + f.codes[k] as usize])
+                .sum();
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(used, want.0);
+        assert_eq!(bits(&fitted), bits(&want.1));
+        assert_eq!(bits(&fe_sum), bits(&want.2));
     }
 
     #[test]
