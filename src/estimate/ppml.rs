@@ -25,7 +25,7 @@
 use super::data::{Column, Dataset, Factor};
 use super::demean::{DemeanOptions, FixedEffects, Layout};
 use super::formula::{Atom, Formula, Term};
-use super::gram::gram;
+use super::gram::{gram, weighted_products};
 use super::separation::{self, ReluOptions, SeparationReport};
 use super::vcov::{self, Ssc, VcovSpec};
 use crate::error::{Error, Result, Solver};
@@ -606,14 +606,9 @@ fn means_and_deviance(
     2.0 * parts.iter().sum::<f64>()
 }
 
-/// `X'WX` and `X'Wz` for column-major `x`.
+/// `X'WX` and `X'Wz` for column-major `x`, each entry a sum in row order, side by side.
 fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
-    let xtz = DVector::from_iterator(
-        x.len(),
-        x.iter()
-            .map(|c| c.iter().zip(z).zip(w).map(|((p, q), w)| p * q * w).sum()),
-    );
-    (gram(x, w), xtz)
+    weighted_products(x, w, Some(z))
 }
 
 /// Finds regressors collinear with the fixed effects (`Σw x̃² ≤ tol · Σw x²`) or with earlier
