@@ -306,21 +306,24 @@ impl<'a> FixedEffects<'a> {
     }
 
     /// Sizes the scratch buffers for `K` columns (no allocation once they are large enough).
+    ///
+    /// Nothing is cleared: every buffer is written before it is read (the coefficients are
+    /// interleaved in, `x0` and `gx` copied, each pass zeroes the partial and group sums it
+    /// adds into), so a call of the IRLS loop only changes lengths. The per-block buffers are
+    /// sized in parallel, so that their first touch (page faults) is shared by the cores.
     fn prepare<const K: usize>(&self, s: &mut DemeanScratch) {
         let nc = self.ncoef() * K;
         for v in [&mut s.wx, &mut s.alpha, &mut s.x0, &mut s.gx] {
-            v.clear();
             v.resize(nc, 0.0);
         }
         let widest_dim = self.factors.iter().map(|f| f.nlevels()).max().unwrap_or(0);
-        s.sums.clear();
         s.sums.resize(widest_dim * K, 0.0);
         let widest = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).max().unwrap_or(0);
         s.partial.resize_with(self.layout.blocks.len(), Vec::new);
-        for (p, b) in s.partial.iter_mut().zip(&self.layout.blocks) {
-            p.clear();
-            p.resize(widest(b) * K, 0.0);
-        }
+        s.partial
+            .par_iter_mut()
+            .zip(&self.layout.blocks)
+            .for_each(|(p, b)| p.resize(widest(b) * K, 0.0));
         // The one-pass right-hand sides' partial sums, used up to `MAX_DIMS` dimensions.
         if self.factors.len() > MAX_DIMS {
             s.partial_all.clear();
@@ -329,10 +332,10 @@ impl<'a> FixedEffects<'a> {
         let total = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).sum::<usize>();
         s.partial_all
             .resize_with(self.layout.blocks.len(), Vec::new);
-        for (p, b) in s.partial_all.iter_mut().zip(&self.layout.blocks) {
-            p.clear();
-            p.resize(total(b) * K, 0.0);
-        }
+        s.partial_all
+            .par_iter_mut()
+            .zip(&self.layout.blocks)
+            .for_each(|(p, b)| p.resize(total(b) * K, 0.0));
     }
 
     /// The right-hand sides `wx[(offset_g + l)·K + k] = Σ_{i∈l} w_i x_ik` of every dimension
@@ -674,10 +677,11 @@ impl<'a> FixedEffects<'a> {
             .collect();
         for o in outs.iter_mut() {
             // Every row is written below: a vector of the right length is reused as it is
-            // (no zero-fill of N values at every call of the IRLS loop).
+            // (no zero-fill of N values at every call of the IRLS loop); a new one is touched
+            // first on all cores.
             if o.len() != n {
                 o.clear();
-                o.resize(n, 0.0);
+                o.par_extend(rayon::iter::repeat_n(0.0, n));
             }
             for (b, c) in o.chunks_mut(BLOCK_ROWS).enumerate() {
                 parts[b].push(c);
