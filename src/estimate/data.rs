@@ -93,19 +93,14 @@ impl Dataset {
     pub fn from_csv(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let file_len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-        let mut buf: Vec<u8> = Vec::with_capacity(READ_BLOCK + (1 << 16));
-        // The block buffer's pages are touched once, on both cores (a first touch is a page
-        // fault, see `Builder::grow`), as far as the file needs; every block is read into them.
-        buf.par_extend(rayon::iter::repeat_n(
-            0u8,
-            READ_BLOCK.min(file_len + (1 << 16)),
-        ));
-        buf.clear();
-        let mut eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
-        while !eof && !buf.contains(&b'\n') {
-            eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
+        let meta = file.metadata().ok();
+        let file_len = meta.as_ref().map_or(0, |m| m.len() as usize);
+        let mut rb = ReadBuffer::new(file_len, meta.is_some_and(|m| m.is_file()));
+        let mut eof = rb.fill(path, &mut file)?;
+        while !eof && !rb.data().contains(&b'\n') {
+            eof = rb.fill(path, &mut file)?;
         }
+        let mut buf = rb.data();
         let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
@@ -205,6 +200,7 @@ impl Dataset {
             if body.contains(&b'"') {
                 // Quoting may hide a line end inside a field: the csv crate reads the rest.
                 use std::io::Read;
+                rb.seek_after(path, &mut file)?;
                 let rest = (&buf[pos..]).chain(&mut file);
                 nrows += read_quoted(path, rest, &mut cols, &mut redo, nrows)?;
                 break;
@@ -277,11 +273,12 @@ impl Dataset {
             if eof {
                 break;
             }
-            buf.drain(..end);
+            rb.consume(end);
             pos = 0;
-            eof = fill(path, &mut file, &mut buf, READ_BLOCK)?;
+            eof = rb.fill(path, &mut file)?;
+            buf = rb.data();
         }
-        drop(buf);
+        drop(rb);
         // A numeric column that met text after its first rows: read it again, as text.
         if redo.iter().any(|&r| r) {
             use std::io::{Seek, SeekFrom};
@@ -795,16 +792,138 @@ fn read_quoted(
     }
 }
 
-/// Fills `buf` with up to `want` more bytes from `file`; returns whether the file ended. The
-/// bytes are read straight into the buffer's spare room (no zero-fill of a block that the read
-/// overwrites at once).
-fn fill(path: &Path, file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
-    use std::io::Read;
-    buf.reserve(want);
-    let got = Read::take(&mut *file, want as u64)
-        .read_to_end(buf)
+/// The reader's block buffer: `bytes[..len]` are the bytes read and not yet parsed, and the
+/// next read starts at byte `offset` of the file. The buffer is written once when it is made,
+/// on all cores (its first touch, see `Builder::grow`), as far as the file needs; every block
+/// is read into it, from a regular file on all cores at once (each core reads its part of the
+/// block at its offset), from a pipe in one stream.
+struct ReadBuffer {
+    bytes: Vec<u8>,
+    len: usize,
+    offset: u64,
+    file_len: usize,
+    regular: bool,
+}
+
+impl ReadBuffer {
+    fn new(file_len: usize, regular: bool) -> Self {
+        let size = if regular {
+            READ_BLOCK.min(file_len + 1)
+        } else {
+            READ_BLOCK
+        } + (1 << 16);
+        let mut bytes = Vec::with_capacity(size);
+        bytes.par_extend(rayon::iter::repeat_n(0u8, size));
+        ReadBuffer {
+            bytes,
+            len: 0,
+            offset: 0,
+            file_len,
+            regular,
+        }
+    }
+
+    /// The bytes read and not yet parsed.
+    fn data(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Drops the first `end` bytes (parsed), keeping the rest at the start.
+    fn consume(&mut self, end: usize) {
+        self.bytes.copy_within(end..self.len, 0);
+        self.len -= end;
+    }
+
+    /// Reads the next block (up to `READ_BLOCK` bytes) after the bytes kept; returns whether
+    /// the file ended.
+    fn fill(&mut self, path: &Path, file: &mut std::fs::File) -> Result<bool> {
+        use std::io::Read;
+        let want = if self.regular {
+            // One byte more than the file has left, so that its end is seen in this read.
+            READ_BLOCK.min(self.file_len.saturating_sub(self.offset as usize) + 1)
+        } else {
+            READ_BLOCK
+        };
+        if self.bytes.len() < self.len + want {
+            self.bytes.resize(self.len + want, 0);
+        }
+        let dst = &mut self.bytes[self.len..self.len + want];
+        let got = if self.regular {
+            read_at_in_parallel(file, dst, self.offset)
+        } else {
+            let mut got = 0;
+            loop {
+                match file.read(&mut dst[got..]) {
+                    Ok(0) => break Ok(got),
+                    Ok(k) => {
+                        got += k;
+                        if got == dst.len() {
+                            break Ok(got);
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            }
+        }
         .map_err(|e| Error::io(path, e))?;
-    Ok(got < want)
+        self.len += got;
+        self.offset += got as u64;
+        Ok(got < want)
+    }
+
+    /// Places the file's cursor after the bytes read (a regular file is read at offsets, which
+    /// leave the cursor where it was), for a reader that goes on from there.
+    fn seek_after(&self, path: &Path, file: &mut std::fs::File) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        if self.regular {
+            file.seek(SeekFrom::Start(self.offset))
+                .map_err(|e| Error::io(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads `dst.len()` bytes of `file` from byte `offset` on (fewer at its end), each core
+/// reading one part at its own offset. Returns the bytes read: the parts filled in full, then
+/// what the first short part holds (bytes a later part may have read beyond a short read are
+/// read again by the next call).
+fn read_at_in_parallel(
+    file: &std::fs::File,
+    dst: &mut [u8],
+    offset: u64,
+) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let part = dst
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1 << 20);
+    let got: Vec<std::io::Result<usize>> = dst
+        .par_chunks_mut(part)
+        .enumerate()
+        .map(|(i, c)| {
+            let at = offset + (i * part) as u64;
+            let mut got = 0;
+            while got < c.len() {
+                match file.read_at(&mut c[got..], at + got as u64) {
+                    Ok(0) => break,
+                    Ok(k) => got += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(got)
+        })
+        .collect();
+    let mut total = 0;
+    for (g, c) in got.into_iter().zip(dst.chunks(part)) {
+        let g = g?;
+        total += g;
+        if g < c.len() {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// Splits `body` into about `pieces` parts at line ends.
@@ -1134,6 +1253,56 @@ mod tests {
     /// A file large enough to be parsed in several pieces, with empty lines and `\r\n` line
     /// ends here and there: every row lands in its place (pieces written straight into the
     /// columns, and moved down past the empty lines), and an error row is counted in the file.
+    #[test]
+    fn blocks_after_the_first_read_whole_with_a_quote_late_and_through_a_pipe() {
+        // More than one block (`READ_BLOCK`), so that later reads start at an offset and the
+        // line cut by a block's end is carried over.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        let mut text = String::from("k,name,v\n");
+        let mut n = 0;
+        while text.len() < READ_BLOCK + READ_BLOCK / 3 {
+            text.push_str(&format!("{n},name{},{}.25\n", n % 101, n % 13));
+            n += 1;
+        }
+        std::fs::write(&p, &text).unwrap();
+        let plain = Dataset::from_csv(&p).unwrap();
+        assert_eq!(plain.nrows(), n);
+        let want: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        assert_eq!(plain.column("k"), Some(&Column::Numeric(want)));
+        let v: Vec<f64> = (0..n).map(|i| (i % 13) as f64 + 0.25).collect();
+        assert_eq!(plain.column("v"), Some(&Column::Numeric(v)));
+        // A quoted cell in the last block: the csv crate reads on from where the block left.
+        let late = n - 1000;
+        let quoted = text.replacen(
+            &format!("\n{late},name{},", late % 101),
+            &format!("\n{late},\"name{}\",", late % 101),
+            1,
+        );
+        assert_ne!(quoted, text);
+        std::fs::write(&p, &quoted).unwrap();
+        let again = Dataset::from_csv(&p).unwrap();
+        assert_eq!(again.nrows(), plain.nrows());
+        for name in ["k", "name", "v"] {
+            assert_eq!(again.column(name), plain.column(name), "{name}");
+        }
+        // The same bytes through a pipe (read in one stream, not at offsets).
+        std::fs::write(&p, &text).unwrap();
+        let mut child = std::process::Command::new("cat")
+            .arg(&p)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let fd = child.stdout.take().unwrap();
+        let pipe = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        let piped = Dataset::from_csv(&pipe).unwrap();
+        drop(fd);
+        child.wait().unwrap();
+        assert_eq!(piped.nrows(), plain.nrows());
+        assert_eq!(piped.column("v"), plain.column("v"));
+        assert_eq!(piped.column("name"), plain.column("name"));
+    }
+
     #[test]
     fn pieces_with_empty_lines_land_in_order() {
         let dir = tempfile::tempdir().unwrap();
