@@ -32,11 +32,7 @@ pub(crate) fn weighted_products(
                 (None, Some(z)) => z,
                 (None, None) => &[],
             };
-            x[a].iter()
-                .zip(q)
-                .zip(w)
-                .map(|((p, q), w)| p * q * w)
-                .sum()
+            x[a].iter().zip(q).zip(w).map(|((p, q), w)| p * q * w).sum()
         })
         .collect();
     let mut xtx = DMatrix::zeros(k, k);

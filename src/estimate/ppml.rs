@@ -583,24 +583,37 @@ fn means_and_deviance(
     mu: &mut [f64],
 ) -> f64 {
     const CHUNK: usize = 1 << 16;
+    // One chunk: first the means (a loop around `exp` alone), then the deviance terms in
+    // order, without a branch (with y = 0 the first form is `±0 + μ = μ` too, but the
+    // selection keeps the documented form). `o_at` is the offset of row k (0 without one).
+    fn chunk(
+        lo: usize,
+        mc: &mut [f64],
+        z: &[f64],
+        r: &[f64],
+        o_at: impl Fn(usize) -> f64,
+        y: &[f64],
+        ln_y: &[f64],
+    ) -> f64 {
+        let hi = lo + mc.len();
+        let eta = |k: usize| z[k] - r[k] + o_at(k);
+        for (k, m) in (lo..hi).zip(mc.iter_mut()) {
+            *m = eta(k).exp();
+        }
+        let mut d = 0.0;
+        for (k, &m) in (lo..hi).zip(mc.iter()) {
+            let yk = y[k];
+            let positive = yk * (ln_y[k] - eta(k)) - (yk - m);
+            d += if yk > 0.0 { positive } else { m };
+        }
+        d
+    }
     let parts: Vec<f64> = mu
         .par_chunks_mut(CHUNK)
         .enumerate()
-        .map(|(c, mc)| {
-            let lo = c * CHUNK;
-            let hi = lo + mc.len();
-            let mut d = 0.0;
-            for (k, m) in (lo..hi).zip(mc.iter_mut()) {
-                let eta = z[k] - r[k] + o.map_or(0.0, |o| o[k]);
-                *m = eta.exp();
-                let yk = y[k];
-                d += if yk > 0.0 {
-                    yk * (ln_y[k] - eta) - (yk - *m)
-                } else {
-                    *m
-                };
-            }
-            d
+        .map(|(c, mc)| match o {
+            Some(o) => chunk(c * CHUNK, mc, z, r, |k| o[k], y, ln_y),
+            None => chunk(c * CHUNK, mc, z, r, |_| 0.0, y, ln_y),
         })
         .collect();
     2.0 * parts.iter().sum::<f64>()
