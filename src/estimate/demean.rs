@@ -96,6 +96,18 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// The partial sums dimension `g` needs in block `b`: one per run when its rows come
+    /// grouped, else one per level of the block's level range.
+    fn width(&self, g: usize, b: usize) -> usize {
+        match &self.grouped[g] {
+            Some(runs) => runs[b].len(),
+            None => {
+                let (lo, hi) = self.blocks[b].levels[g];
+                hi - lo
+            }
+        }
+    }
+
     /// The layout of `factors` (all of the same length).
     pub(crate) fn new(factors: &[Factor]) -> Layout {
         let mut offsets = Vec::with_capacity(factors.len() + 1);
@@ -229,6 +241,61 @@ fn run_flush<const K: usize>(partial: &mut [f64], lo: usize, cur: usize, acc: &[
     }
 }
 
+/// Places the run sums of a dimension whose rows come grouped by level into its group sums
+/// `sums[l·K + k]`: `runs[b]` are the levels of block b's runs in order and `parts` yields each
+/// block's run sums (`0 + Σ` over the run, one entry of K per run). A run continued from the
+/// block before is added to it (as [`FixedEffects::reduce`] adds the blocks); every other run
+/// is its level's sum. Every level has exactly one run, possibly cut by block ends, so every
+/// level is written.
+fn place_runs<'p, const K: usize>(
+    runs: &[Vec<u32>],
+    parts: impl Iterator<Item = &'p [f64]>,
+    sums: &mut [f64],
+) {
+    let sums = sums.as_chunks_mut::<K>().0;
+    let mut last: Option<u32> = None;
+    for (levels, pb) in runs.iter().zip(parts) {
+        for (j, (&l, v)) in levels.iter().zip(pb.as_chunks::<K>().0).enumerate() {
+            let d = &mut sums[l as usize];
+            if j == 0 && last == Some(l) {
+                for k in 0..K {
+                    d[k] += v[k]; // the run goes on from the block before
+                }
+            } else {
+                *d = *v;
+            }
+        }
+        if let Some(&l) = levels.last() {
+            last = Some(l);
+        }
+    }
+}
+
+/// Adds `v` into `acc` along a run of one level of a grouped dimension, storing the run's sum
+/// `0 + Σ` at `part[run]` and starting the next run when the level changes.
+#[inline(always)]
+fn run_add_grouped<const K: usize>(
+    part: &mut [f64],
+    run: &mut usize,
+    cur: &mut u32,
+    acc: &mut [f64; K],
+    code: u32,
+    v: [f64; K],
+) {
+    if code != *cur {
+        let d = &mut part.as_chunks_mut::<K>().0[*run];
+        for k in 0..K {
+            d[k] = 0.0 + acc[k];
+            acc[k] = 0.0;
+        }
+        *run += 1;
+        *cur = code;
+    }
+    for k in 0..K {
+        acc[k] += v[k];
+    }
+}
+
 /// The codes of one dimension and where its coefficients start in the interleaved `α`.
 #[derive(Clone, Copy)]
 struct Other<'c> {
@@ -318,24 +385,25 @@ impl<'a> FixedEffects<'a> {
         }
         let widest_dim = self.factors.iter().map(|f| f.nlevels()).max().unwrap_or(0);
         s.sums.resize(widest_dim * K, 0.0);
-        let widest = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).max().unwrap_or(0);
-        s.partial.resize_with(self.layout.blocks.len(), Vec::new);
+        let nd = self.factors.len();
+        let layout = &self.layout;
+        let widest = |b: usize| (0..nd).map(|g| layout.width(g, b)).max().unwrap_or(0);
+        s.partial.resize_with(layout.blocks.len(), Vec::new);
         s.partial
             .par_iter_mut()
-            .zip(&self.layout.blocks)
-            .for_each(|(p, b)| p.resize(widest(b) * K, 0.0));
+            .enumerate()
+            .for_each(|(b, p)| p.resize(widest(b) * K, 0.0));
         // The one-pass right-hand sides' partial sums, used up to `MAX_DIMS` dimensions.
         if self.factors.len() > MAX_DIMS {
             s.partial_all.clear();
             return;
         }
-        let total = |b: &Block| b.levels.iter().map(|(lo, hi)| hi - lo).sum::<usize>();
-        s.partial_all
-            .resize_with(self.layout.blocks.len(), Vec::new);
+        let total = |b: usize| (0..nd).map(|g| layout.width(g, b)).sum::<usize>();
+        s.partial_all.resize_with(layout.blocks.len(), Vec::new);
         s.partial_all
             .par_iter_mut()
-            .zip(&self.layout.blocks)
-            .for_each(|(p, b)| p.resize(total(b) * K, 0.0));
+            .enumerate()
+            .for_each(|(b, p)| p.resize(total(b) * K, 0.0));
     }
 
     /// The right-hand sides `wx[(offset_g + l)·K + k] = Σ_{i∈l} w_i x_ik` of every dimension
@@ -352,25 +420,32 @@ impl<'a> FixedEffects<'a> {
     ) {
         let nd = self.factors.len();
         debug_assert!(nd <= MAX_DIMS);
-        let (factors, w) = (self.factors, self.w);
+        let (factors, w, layout) = (self.factors, self.w, &self.layout);
+        let grouped: Vec<bool> = layout.grouped.iter().map(Option::is_some).collect();
         partial_all
             .par_iter_mut()
-            .zip(self.layout.blocks.par_iter())
-            .for_each(|(pb, blk)| {
-                // Each dimension's partial sums over its level range in this block, one after
-                // the other in `pb`.
+            .zip(layout.blocks.par_iter())
+            .enumerate()
+            .for_each(|(b, (pb, blk))| {
+                // Each dimension's partial sums in this block (over its level range, or one
+                // per run when grouped), one after the other in `pb`.
                 let mut parts: Vec<&mut [f64]> = Vec::with_capacity(nd);
                 let mut rest = &mut pb[..];
-                for &(lo, hi) in &blk.levels {
-                    let (head, tail) = rest.split_at_mut((hi - lo) * K);
-                    head.fill(0.0);
+                for g in 0..nd {
+                    let (head, tail) = rest.split_at_mut(layout.width(g, b) * K);
+                    if !grouped[g] {
+                        head.fill(0.0);
+                    }
                     parts.push(head);
                     rest = tail;
                 }
                 let codes: Vec<&[u32]> = factors.iter().map(|f| &f.codes[blk.lo..blk.hi]).collect();
                 let mut cur = [0usize; MAX_DIMS];
+                let mut run = [0usize; MAX_DIMS];
+                let mut cur_code = [0u32; MAX_DIMS];
                 for g in 0..nd {
                     cur[g] = blk.levels[g].0;
+                    cur_code[g] = codes[g].first().copied().unwrap_or(0);
                 }
                 let mut acc = [[0.0; K]; MAX_DIMS];
                 for (t, i) in (blk.lo..blk.hi).enumerate() {
@@ -379,23 +454,63 @@ impl<'a> FixedEffects<'a> {
                         v[k] = w[i] * xs[k][i];
                     }
                     for (g, part) in parts.iter_mut().enumerate() {
-                        let lo = blk.levels[g].0;
-                        run_add::<K>(part, lo, &mut cur[g], &mut acc[g], codes[g][t] as usize, v);
+                        let c = codes[g][t];
+                        if grouped[g] {
+                            run_add_grouped::<K>(
+                                part,
+                                &mut run[g],
+                                &mut cur_code[g],
+                                &mut acc[g],
+                                c,
+                                v,
+                            );
+                        } else {
+                            let lo = blk.levels[g].0;
+                            run_add::<K>(part, lo, &mut cur[g], &mut acc[g], c as usize, v);
+                        }
                     }
                 }
                 for (g, part) in parts.iter_mut().enumerate() {
-                    run_flush::<K>(part, blk.levels[g].0, cur[g], &acc[g]);
+                    if grouped[g] {
+                        if blk.hi > blk.lo {
+                            let d = &mut part.as_chunks_mut::<K>().0[run[g]];
+                            for k in 0..K {
+                                d[k] = 0.0 + acc[g][k];
+                            }
+                        }
+                    } else {
+                        run_flush::<K>(part, blk.levels[g].0, cur[g], &acc[g]);
+                    }
                 }
             });
         for g in 0..nd {
-            let (off, nl) = (self.layout.offsets[g], self.factors[g].nlevels());
+            let (off, nl) = (layout.offsets[g], self.factors[g].nlevels());
             let sums = &mut wx[off * K..(off + nl) * K];
+            // Dimension g's partial sums in block b: after those of the dimensions before it.
+            fn part<'p, const K: usize>(
+                layout: &Layout,
+                g: usize,
+                b: usize,
+                p: &'p [f64],
+            ) -> &'p [f64] {
+                let before: usize = (0..g).map(|h| layout.width(h, b)).sum();
+                &p[before * K..(before + layout.width(g, b)) * K]
+            }
+            if let Some(runs) = &layout.grouped[g] {
+                place_runs::<K>(
+                    runs,
+                    partial_all
+                        .iter()
+                        .enumerate()
+                        .map(|(b, p)| part::<K>(layout, g, b, p)),
+                    sums,
+                );
+                continue;
+            }
             sums.fill(0.0);
-            for (blk, p) in self.layout.blocks.iter().zip(partial_all.iter()) {
-                let before: usize = blk.levels[..g].iter().map(|(lo, hi)| hi - lo).sum();
-                let (lo, hi) = blk.levels[g];
-                let part = &p[before * K..(before + hi - lo) * K];
-                for (d, v) in sums[lo * K..hi * K].iter_mut().zip(part) {
+            for (b, (blk, p)) in layout.blocks.iter().zip(partial_all.iter()).enumerate() {
+                let lo = blk.levels[g].0;
+                for (d, v) in sums[lo * K..].iter_mut().zip(part::<K>(layout, g, b, p)) {
                     *d += v;
                 }
             }
@@ -430,6 +545,26 @@ impl<'a> FixedEffects<'a> {
         value: impl Fn(usize) -> [f64; K] + Sync,
     ) {
         let codes = &self.factors[g].codes;
+        if let Some(runs) = &self.layout.grouped[g] {
+            partial
+                .par_iter_mut()
+                .zip(self.layout.blocks.par_iter())
+                .for_each(|(pb, blk)| {
+                    let cg = &codes[blk.lo..blk.hi];
+                    let (mut run, mut acc) = (0, [0.0; K]);
+                    let mut cur = cg.first().copied().unwrap_or(0);
+                    for (i, &c) in (blk.lo..blk.hi).zip(cg) {
+                        run_add_grouped::<K>(pb, &mut run, &mut cur, &mut acc, c, value(i));
+                    }
+                    if !cg.is_empty() {
+                        let d = &mut pb.as_chunks_mut::<K>().0[run];
+                        for k in 0..K {
+                            d[k] = 0.0 + acc[k];
+                        }
+                    }
+                });
+            return place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
+        }
         partial
             .par_iter_mut()
             .zip(self.layout.blocks.par_iter())
@@ -581,23 +716,7 @@ impl<'a> FixedEffects<'a> {
                     }
                 }
             });
-        let sums = sums.as_chunks_mut::<K>().0;
-        let mut last: Option<u32> = None;
-        for (levels, pb) in runs.iter().zip(partial.iter()) {
-            for (j, (&l, v)) in levels.iter().zip(pb.as_chunks::<K>().0).enumerate() {
-                let d = &mut sums[l as usize];
-                if j == 0 && last == Some(l) {
-                    for k in 0..K {
-                        d[k] += v[k]; // the run goes on from the block before
-                    }
-                } else {
-                    *d = *v;
-                }
-            }
-            if let Some(&l) = levels.last() {
-                last = Some(l);
-            }
-        }
+        place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
     }
 
     /// One Gauss–Seidel sweep in coefficient space: for each dimension `g` in turn,
@@ -999,8 +1118,9 @@ mod tests {
         }
     }
 
-    /// The pass for a dimension whose rows come grouped by level gives the general pass's
-    /// sums bit for bit: levels not in sorted order, a run longer than a block, runs across
+    /// The passes for a dimension whose rows come grouped by level (the sweep's, and the
+    /// right-hand sides' in one pass and a pass each) give the general passes' sums bit for
+    /// bit: levels not in sorted order, a run longer than a block, runs across
     /// block ends, single rows, one and two other dimensions, one and two columns. A dimension
     /// with a level that has no rows, or a level in two runs, is not taken as grouped.
     #[test]
@@ -1077,18 +1197,46 @@ mod tests {
                     .map(|x| x.to_bits())
                     .collect::<Vec<_>>()
             };
+            // The right-hand sides, in one pass for all dimensions and one pass each (the
+            // latter through `accumulate`).
+            let xs: Vec<Vec<f64>> = (0..2)
+                .map(|_| (0..n).map(|_| draw(5000) as f64 / 7.0 - 300.0).collect())
+                .collect();
+            let rhs = |fe: &FixedEffects, k2: bool, one_pass: bool| {
+                let mut s = DemeanScratch::default();
+                let cols: Vec<&[f64]> = xs.iter().map(|x| x.as_slice()).collect();
+                match (k2, one_pass) {
+                    (true, true) => {
+                        fe.prepare::<2>(&mut s);
+                        fe.weighted_sums_all::<2>(&cols, &mut s.partial_all, &mut s.wx);
+                    }
+                    (true, false) => {
+                        fe.prepare::<2>(&mut s);
+                        fe.weighted_sums_each::<2>(&cols, &mut s);
+                    }
+                    (false, true) => {
+                        fe.prepare::<1>(&mut s);
+                        fe.weighted_sums_all::<1>(&cols[..1], &mut s.partial_all, &mut s.wx);
+                    }
+                    (false, false) => {
+                        fe.prepare::<1>(&mut s);
+                        fe.weighted_sums_each::<1>(&cols[..1], &mut s);
+                    }
+                }
+                s.wx.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            };
             for k2 in [false, true] {
                 let fast = run(&fe, k2);
+                let fast_rhs = [rhs(&fe, k2, true), rhs(&fe, k2, false)];
                 let runs = fe.layout.grouped[0].take();
                 let general = run(&fe, k2);
+                let general_rhs = [rhs(&fe, k2, true), rhs(&fe, k2, false)];
                 fe.layout.grouped[0] = runs;
-                assert_eq!(
-                    fast,
-                    general,
-                    "{} dimensions, K = {}",
-                    dims.len(),
-                    1 + k2 as usize
-                );
+                let what = format!("{} dimensions, K = {}", dims.len(), 1 + k2 as usize);
+                assert_eq!(fast, general, "{what}");
+                assert_eq!(fast_rhs[0], general_rhs[0], "{what}: one pass");
+                assert_eq!(fast_rhs[1], general_rhs[1], "{what}: a pass each");
+                assert_eq!(fast_rhs[0], fast_rhs[1], "{what}: one pass and a pass each");
             }
         }
     }
