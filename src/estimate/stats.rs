@@ -23,12 +23,13 @@ pub struct FitStats {
 
 #[cfg(test)]
 fn poisson_ll(y: f64, mu: f64) -> f64 {
-    poisson_ll_with(y, mu, libm::lgamma(y + 1.0))
+    poisson_ll_with(y, mu, mu.ln(), libm::lgamma(y + 1.0))
 }
 
-/// `y ln μ − μ − ln Γ(y + 1)` with `ln Γ(y + 1)` given.
-fn poisson_ll_with(y: f64, mu: f64, lgamma_y1: f64) -> f64 {
-    let a = if y > 0.0 { y * mu.ln() } else { 0.0 };
+/// `y ln μ − μ − ln Γ(y + 1)` with `ln μ` and `ln Γ(y + 1)` given (`ln μ` is not used when
+/// `y = 0`).
+fn poisson_ll_with(y: f64, mu: f64, ln_mu: f64, lgamma_y1: f64) -> f64 {
+    let a = if y > 0.0 { y * ln_mu } else { 0.0 };
     a - mu - lgamma_y1
 }
 
@@ -85,6 +86,7 @@ fn log_likelihoods(y: &[f64], fitted: &[f64], used: &[bool]) -> (f64, f64) {
         n += 1;
     }
     let mean = sum / n.max(1) as f64;
+    let ln_mean = mean.ln();
     let (mut ll, mut null) = (0.0, 0.0);
     let lnf = LnFactorial::new();
     let mut terms = vec![[0.0; 2]; STRETCH.min(rows)];
@@ -95,10 +97,11 @@ fn log_likelihoods(y: &[f64], fitted: &[f64], used: &[bool]) -> (f64, f64) {
             for (t, term) in out.iter_mut().enumerate() {
                 let k = lo + c * 4096 + t;
                 if used(k) {
-                    let (yk, lg) = (y[k], lnf.get(y[k]));
+                    let (yk, mu, lg) = (y[k], fitted[k], lnf.get(y[k]));
+                    let ln_mu = if yk > 0.0 { mu.ln() } else { 0.0 };
                     *term = [
-                        poisson_ll_with(yk, fitted[k], lg),
-                        poisson_ll_with(yk, mean, lg),
+                        poisson_ll_with(yk, mu, ln_mu, lg),
+                        poisson_ll_with(yk, mean, ln_mean, lg),
                     ];
                 }
             }
