@@ -283,16 +283,22 @@ fn run_add_grouped<const K: usize>(
     v: [f64; K],
 ) {
     if code != *cur {
-        let d = &mut part.as_chunks_mut::<K>().0[*run];
-        for k in 0..K {
-            d[k] = 0.0 + acc[k];
-            acc[k] = 0.0;
-        }
+        store_run::<K>(part, *run, acc);
+        *acc = [0.0; K];
         *run += 1;
         *cur = code;
     }
     for k in 0..K {
         acc[k] += v[k];
+    }
+}
+
+/// Stores a run's sum as `0 + Σ` at `part[run]` (as a run flushed into zeroed partial sums).
+#[inline(always)]
+fn store_run<const K: usize>(part: &mut [f64], run: usize, acc: &[f64; K]) {
+    let d = &mut part.as_chunks_mut::<K>().0[run];
+    for k in 0..K {
+        d[k] = 0.0 + acc[k];
     }
 }
 
@@ -473,10 +479,7 @@ impl<'a> FixedEffects<'a> {
                 for (g, part) in parts.iter_mut().enumerate() {
                     if grouped[g] {
                         if blk.hi > blk.lo {
-                            let d = &mut part.as_chunks_mut::<K>().0[run[g]];
-                            for k in 0..K {
-                                d[k] = 0.0 + acc[g][k];
-                            }
+                            store_run::<K>(part, run[g], &acc[g]);
                         }
                     } else {
                         run_flush::<K>(part, blk.levels[g].0, cur[g], &acc[g]);
@@ -557,10 +560,7 @@ impl<'a> FixedEffects<'a> {
                         run_add_grouped::<K>(pb, &mut run, &mut cur, &mut acc, c, value(i));
                     }
                     if !cg.is_empty() {
-                        let d = &mut pb.as_chunks_mut::<K>().0[run];
-                        for k in 0..K {
-                            d[k] = 0.0 + acc[k];
-                        }
+                        store_run::<K>(pb, run, &acc);
                     }
                 });
             return place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
