@@ -88,8 +88,9 @@ pub(crate) struct Layout {
     runs: Vec<bool>,
     /// Per dimension whose rows come grouped (every level's rows one after the other, every
     /// level present, as a panel sorted by pair has its pair effect): the level of each run of
-    /// each block, in order. A pass then sums each run and places it in the group sums
-    /// directly ([`FixedEffects::other_sums_grouped`]) instead of through partial sums that
+    /// each block, in order. Every pass then sums each run and places it in the group sums
+    /// directly ([`place_runs`]: the sweep's [`FixedEffects::other_sums_grouped`], the
+    /// right-hand sides, [`FixedEffects::accumulate`]) instead of through partial sums that
     /// span a block's whole level range (with many levels not in sorted order, each block's
     /// range is nearly every level).
     grouped: Vec<Option<Vec<Vec<u32>>>>,
@@ -685,7 +686,6 @@ impl<'a> FixedEffects<'a> {
             .par_iter_mut()
             .zip(self.layout.blocks.par_iter())
             .for_each(|(pb, blk)| {
-                let pb = pb.as_chunks_mut::<K>().0;
                 let cg = &codes[blk.lo..blk.hi];
                 let wb = &w[blk.lo..blk.hi];
                 let oc: [&[u32]; M] = std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]);
@@ -693,12 +693,6 @@ impl<'a> FixedEffects<'a> {
                 let (mut run, mut acc) = (0, [0.0; K]);
                 let mut cur = cg.first().copied().unwrap_or(0);
                 for (t, (&c, &wi)) in cg.iter().zip(wb).enumerate() {
-                    if c != cur {
-                        for k in 0..K {
-                            pb[run][k] = 0.0 + acc[k];
-                        }
-                        (run, cur, acc) = (run + 1, c, [0.0; K]);
-                    }
                     let mut s = [0.0; K];
                     for m in 0..M {
                         let a = &alpha[off[m] + oc[m][t] as usize];
@@ -706,14 +700,14 @@ impl<'a> FixedEffects<'a> {
                             s[k] += a[k];
                         }
                     }
+                    let mut v = [0.0; K];
                     for k in 0..K {
-                        acc[k] += wi * s[k];
+                        v[k] = wi * s[k];
                     }
+                    run_add_grouped::<K>(pb, &mut run, &mut cur, &mut acc, c, v);
                 }
                 if !cg.is_empty() {
-                    for k in 0..K {
-                        pb[run][k] = 0.0 + acc[k];
-                    }
+                    store_run::<K>(pb, run, &acc);
                 }
             });
         place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
