@@ -852,20 +852,7 @@ impl ReadBuffer {
         let got = if self.regular {
             read_at_in_parallel(file, dst, self.offset)
         } else {
-            let mut got = 0;
-            loop {
-                match file.read(&mut dst[got..]) {
-                    Ok(0) => break Ok(got),
-                    Ok(k) => {
-                        got += k;
-                        if got == dst.len() {
-                            break Ok(got);
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            }
+            read_full(dst, |b, _| file.read(b))
         }
         .map_err(|e| Error::io(path, e))?;
         self.len += got;
@@ -903,16 +890,7 @@ fn read_at_in_parallel(
         .enumerate()
         .map(|(i, c)| {
             let at = offset + (i * part) as u64;
-            let mut got = 0;
-            while got < c.len() {
-                match read_at(file, &mut c[got..], at + got as u64) {
-                    Ok(0) => break,
-                    Ok(k) => got += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(got)
+            read_full(c, |b, done| read_at(file, b, at + done as u64))
         })
         .collect();
     let mut total = 0;
@@ -924,6 +902,25 @@ fn read_at_in_parallel(
         }
     }
     Ok(total)
+}
+
+/// Fills `buf` by calls `read(rest, done)` (`rest` the part not yet filled, `done` the bytes
+/// read so far) until it is full or a call reads nothing (the end), retrying an interrupted
+/// call. Returns the bytes read.
+fn read_full(
+    buf: &mut [u8],
+    mut read: impl FnMut(&mut [u8], usize) -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match read(&mut buf[got..], got) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// Reads into `buf` from byte `at` of `file` (`pread`; on Windows `seek_read`, which also moves
