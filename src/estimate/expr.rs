@@ -317,6 +317,29 @@ impl Expr {
         })
     }
 
+    /// The columns the expression reads, each once, in order of first mention.
+    pub(crate) fn columns(&self) -> Vec<String> {
+        fn walk(node: &Node, out: &mut Vec<String>) {
+            match node {
+                Node::Col(c) => {
+                    if !out.contains(c) {
+                        out.push(c.clone());
+                    }
+                }
+                Node::Neg(a) | Node::Not(a) | Node::In(a, _) => walk(a, out),
+                Node::Bin(_, a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Node::Call(_, args) => args.iter().for_each(|a| walk(a, out)),
+                Node::Num(_) | Node::Str(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.node, &mut out);
+        out
+    }
+
     fn check_columns(&self, ds: &Dataset, node: &Node) -> Result<()> {
         match node {
             Node::Col(c) => ds

@@ -52,7 +52,10 @@ pub(crate) fn run_models(
     defines: &[String],
     opts: &PpmlOptions,
 ) -> crate::error::Result<Vec<(PpmlFit, FitStats)>> {
-    let mut ds = Dataset::from_csv(data)?;
+    let mut ds = match columns_used(formulas, defines, opts) {
+        Some(wanted) => Dataset::from_csv_columns(data, &wanted)?,
+        None => Dataset::from_csv(data)?,
+    };
     for d in defines {
         ds.define(d)?;
     }
@@ -65,4 +68,87 @@ pub(crate) fn run_models(
             Ok((fit, stats))
         })
         .collect()
+}
+
+/// The columns of the data that the models read: the formulas' outcomes, regressors and
+/// fixed effects, the clusters, the offset, and the columns named in the `subset` filter and
+/// the `define` expressions. `None` when one of them does not parse (then every column is
+/// read, and the error is reported where it always was).
+fn columns_used(
+    formulas: &[String],
+    defines: &[String],
+    opts: &PpmlOptions,
+) -> Option<Vec<String>> {
+    let mut cols: Vec<String> = Vec::new();
+    let mut add = |c: &str| {
+        if !cols.iter().any(|k| k == c) {
+            cols.push(c.to_string());
+        }
+    };
+    for text in formulas {
+        let f = Formula::parse(text).ok()?;
+        add(&f.outcome);
+        f.terms
+            .iter()
+            .flat_map(|t| &t.atoms)
+            .for_each(|a| add(a.column()));
+        f.fixed_effects.iter().flatten().for_each(|c| add(c));
+    }
+    for c in &opts.cluster {
+        c.split('^').for_each(|c| add(c.trim()));
+    }
+    if let Some(o) = &opts.offset {
+        Term::parse(o)
+            .ok()?
+            .atoms
+            .iter()
+            .for_each(|a| add(a.column()));
+    }
+    let exprs = defines
+        .iter()
+        .map(|d| d.split_once('=').map(|(_, e)| e.trim()))
+        .chain(std::iter::once(opts.subset.as_deref()).filter(Option::is_some));
+    for e in exprs {
+        expr::Expr::parse(e?)
+            .ok()?
+            .columns()
+            .iter()
+            .for_each(|c| add(c));
+    }
+    Some(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every column a model reads is asked for, each once; a part that does not parse asks
+    /// for the whole file.
+    #[test]
+    fn columns_used_names_what_the_models_read() {
+        let opts = PpmlOptions {
+            subset: Some("year in 1986,1990 & exporter != 'X'".into()),
+            cluster: vec!["exporter ^ importer".into(), "region".into()],
+            offset: Some("log(gdp)".into()),
+            ..Default::default()
+        };
+        let formulas = [
+            "trade ~ rta + log(dist):contig | exporter^year + importer^year + pair".to_string(),
+            "trade ~ fta".to_string(),
+        ];
+        let defines = ["pair = ifelse(exporter == importer, 0, pair_id)".to_string()];
+        let got = columns_used(&formulas, &defines, &opts).unwrap();
+        let want = [
+            "trade", "rta", "dist", "contig", "exporter", "year", "importer", "pair", "fta",
+            "region", "gdp", "pair_id",
+        ];
+        assert_eq!(got, want);
+        assert!(columns_used(&["trade ~ ~".to_string()], &[], &PpmlOptions::default()).is_none());
+        let bad = PpmlOptions {
+            subset: Some("year in (".into()),
+            ..Default::default()
+        };
+        assert!(columns_used(&formulas, &[], &bad).is_none());
+        assert!(columns_used(&formulas, &["no equals sign".to_string()], &opts).is_none());
+    }
 }
