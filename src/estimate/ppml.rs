@@ -546,16 +546,35 @@ pub(crate) fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, Se
     Ok((design, report))
 }
 
-/// Poisson deviance `2 Σ [y log(y/μ) − (y − μ)]`.
-pub(crate) fn deviance(y: &[f64], mu: &[f64]) -> f64 {
-    // Fixed-size chunks summed in order: the result does not depend on the thread count.
+/// The IRLS starting point (ppmlhdfe's): the means `μ = (y + ȳ)/2`, the working variable
+/// `z = ln μ − o + y/μ − 1`, `ln y` where `y > 0` (0 elsewhere: the deviance of every later
+/// step needs no logarithm of `y`), and the Poisson deviance `2 Σ [y ln(y/μ) − (y − μ)]` of
+/// these means (the terms with `y = 0` are `μ`). One parallel pass over fixed chunks, each
+/// chunk's deviance terms summed in order and the chunks in order, so the result does not
+/// depend on the thread count. Returns `(μ, z, ln y, deviance)`.
+fn starting_point(y: &[f64], offset: Option<&[f64]>) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
     const CHUNK: usize = 1 << 16;
-    let parts: Vec<f64> = y
-        .par_chunks(CHUNK)
-        .zip(mu.par_chunks(CHUNK))
-        .map(|(yc, mc)| {
+    let n = y.len();
+    let ybar = y.iter().sum::<f64>() / n as f64;
+    // Zero-filled by the allocator (untouched pages): first written below, on every core.
+    let (mut mu, mut z, mut ln_y) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let parts: Vec<f64> = mu
+        .par_chunks_mut(CHUNK)
+        .zip(z.par_chunks_mut(CHUNK))
+        .zip(ln_y.par_chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(c, ((mc, zc), lc))| {
+            let lo = c * CHUNK;
+            let yc = &y[lo..lo + mc.len()];
+            for (t, &yk) in yc.iter().enumerate() {
+                let m = (yk + ybar) / 2.0;
+                let o = offset.map_or(0.0, |o| o[lo + t]);
+                mc[t] = m;
+                zc[t] = m.ln() - o + yk / m - 1.0;
+                lc[t] = if yk > 0.0 { yk.ln() } else { 0.0 };
+            }
             yc.iter()
-                .zip(mc)
+                .zip(mc.iter())
                 .map(|(&y, &m)| {
                     if y > 0.0 {
                         y * (y / m).ln() - (y - m)
@@ -566,7 +585,8 @@ pub(crate) fn deviance(y: &[f64], mu: &[f64]) -> f64 {
                 .sum::<f64>()
         })
         .collect();
-    2.0 * parts.iter().sum::<f64>()
+    let deviance = 2.0 * parts.iter().sum::<f64>();
+    (mu, z, ln_y, deviance)
 }
 
 /// The means `μ = exp(η)` of the linear predictor `η = z − r + o` (working variable `z`,
@@ -730,21 +750,8 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
     let (y, offset, factors, names) = (&d.y, d.offset.as_deref(), &d.factors, &d.names);
     // The offset of row k (0 without one: the same bits as adding a vector of zeros).
     let o_at = |k: usize| offset.map_or(0.0, |o| o[k]);
-    let ybar = y.iter().sum::<f64>() / n as f64;
-    let mut mu: Vec<f64> = y.par_iter().map(|&v| (v + ybar) / 2.0).collect();
-    let mut z: Vec<f64> = mu
-        .par_iter()
-        .enumerate()
-        .zip(y)
-        .map(|((k, m), y)| m.ln() - o_at(k) + y / m - 1.0)
-        .collect();
+    let (mut mu, mut z, ln_y, mut last) = starting_point(y, offset);
     let mut w: Vec<f64> = vec![0.0; n];
-    let mut last = deviance(y, &mu);
-    // ln y where y > 0, so that the deviance needs no logarithm per step (ln μ = η).
-    let ln_y: Vec<f64> = y
-        .par_iter()
-        .map(|&v| if v > 0.0 { v.ln() } else { 0.0 })
-        .collect();
     let mut active: Vec<usize> = (0..d.x.len()).collect();
     let ncoef_fe: usize = factors.iter().map(|f| f.nlevels()).sum();
     let mut alpha_z = vec![0.0; ncoef_fe];
