@@ -1517,6 +1517,61 @@ mod tests {
         assert!(e.contains("2 fields, but the header has 3"), "{e}");
     }
 
+    /// The factorisation (text, integers in a short range, other numbers) equals a plain
+    /// reference on a subset of rows: levels the sorted distinct values on those rows, each
+    /// row its level's index; `-0` is `0`; the first bad row in order is the one named.
+    #[test]
+    fn factorize_matches_a_plain_reference() {
+        let n = 300_000;
+        let rows: Vec<usize> = (0..n).filter(|i| i % 3 != 1).collect();
+        let mut ds = Dataset::new();
+        let text: Vec<String> = (0..n).map(|i| format!("c{}", (i * 7919) % 1013)).collect();
+        ds.push_text("t", text.clone()).unwrap();
+        let ints: Vec<f64> = (0..n).map(|i| ((i * 31) % 977) as f64 - 300.0).collect();
+        ds.push_numeric("i", ints.clone()).unwrap();
+        let mut reals: Vec<f64> = (0..n)
+            .map(|i| ((i * 13) % 101) as f64 / 4.0 - 7.0)
+            .collect();
+        reals[5] = -0.0;
+        reals[6] = 0.0;
+        ds.push_numeric("r", reals.clone()).unwrap();
+        let check = |name: &str, key: &dyn Fn(usize) -> String, num: bool| {
+            let (codes, labels) = factorize(&ds, name, ds.column(name).unwrap(), &rows).unwrap();
+            let mut want: Vec<String> = rows.iter().map(|&i| key(i)).collect();
+            if num {
+                want.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse().unwrap()));
+            } else {
+                want.sort();
+            }
+            want.dedup();
+            assert_eq!(labels, want, "{name}");
+            for (k, &i) in rows.iter().enumerate() {
+                assert_eq!(labels[codes[k] as usize], key(i), "{name} row {i}");
+            }
+        };
+        check("t", &|i| text[i].clone(), false);
+        check("i", &|i| format_number(ints[i]), true);
+        check(
+            "r",
+            &|i| format_number(if reals[i] == 0.0 { 0.0 } else { reals[i] }),
+            true,
+        );
+        // The first bad row in order, among the rows used.
+        let mut bad = text.clone();
+        bad[200_002] = String::new(); // not a used row (200002 % 3 == 1)
+        bad[250_001] = String::new();
+        bad[290_000] = String::new();
+        ds.push_text("t", bad).unwrap();
+        let e = factorize(&ds, "t", ds.column("t").unwrap(), &rows).unwrap_err();
+        assert!(e.to_string().contains("row 250002"), "{e}");
+        let mut bad = ints.clone();
+        bad[260_000] = f64::NAN;
+        bad[280_000] = f64::NAN;
+        ds.push_numeric("i", bad).unwrap();
+        let e = factorize(&ds, "i", ds.column("i").unwrap(), &rows).unwrap_err();
+        assert!(e.to_string().contains("row 260001"), "{e}");
+    }
+
     /// Text columns are dictionary-coded as read; a numeric column that meets text after its
     /// first rows is read again as text, its cells as written; quoted files read the same.
     #[test]
