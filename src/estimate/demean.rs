@@ -387,18 +387,11 @@ impl<'a> FixedEffects<'a> {
     /// sized in parallel, so that their first touch (page faults) is shared by the cores.
     fn prepare<const K: usize>(&self, s: &mut DemeanScratch) {
         let nc = self.ncoef() * K;
+        for v in [&mut s.wx, &mut s.alpha, &mut s.x0, &mut s.gx] {
+            v.resize(nc, 0.0);
+        }
         let widest_dim = self.factors.iter().map(|f| f.nlevels()).max().unwrap_or(0);
-        // The coefficient buffers (`ncoef × K` values each: 16 MB apiece with a million pair
-        // effects) grown on all cores, so that their first touch is shared.
-        let grow = |v: &mut Vec<f64>, len: usize| {
-            v.truncate(len);
-            let more = len - v.len();
-            v.par_extend(rayon::iter::repeat_n(0.0, more));
-        };
-        [&mut s.wx, &mut s.alpha, &mut s.x0, &mut s.gx]
-            .into_par_iter()
-            .for_each(|v| grow(v, nc));
-        grow(&mut s.sums, widest_dim * K);
+        s.sums.resize(widest_dim * K, 0.0);
         let nd = self.factors.len();
         let layout = &self.layout;
         let widest = |b: usize| (0..nd).map(|g| layout.width(g, b)).max().unwrap_or(0);
