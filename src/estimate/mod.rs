@@ -22,7 +22,8 @@
 //! fixed-effect levels; the iterative rectifier for separation by regressors), `ppml` (design,
 //! IRLS, collinearity, fixed-effect recovery), `vcov`
 //! (sandwich and small-sample corrections), `output` (table, JSON, fixed-effects CSV).
-//! Invariant: apart from [`Dataset::from_csv`], nothing here does I/O.
+//! Invariant: apart from [`Dataset::from_csv`] (and `from_csv_columns`, which `run_models` uses to
+//! read only the columns the models name), nothing here does I/O.
 
 pub(crate) mod data;
 pub(crate) mod demean;
