@@ -79,6 +79,8 @@ pub struct Dataset {
     /// Columns of the file not read ([`Dataset::from_csv_columns`]), with their place in the
     /// header: still named when a column is missing.
     unread: Vec<(usize, String)>,
+    /// The number of columns in the file's header (read or not).
+    file_width: usize,
 }
 
 impl Dataset {
@@ -99,8 +101,8 @@ impl Dataset {
 
     /// As [`Dataset::from_csv`], keeping only the columns named in `wanted`: every line is
     /// still split and its fields counted, but the other columns' cells are not parsed, and
-    /// take no memory. A wide file (a gravity data set of dozens of variables, a model of
-    /// five) is read in a fraction of the time. The columns not read are still named in the
+    /// take no memory: a wide file (a gravity data set of dozens of variables, a model of
+    /// five) costs little more than its used columns to parse. The columns not read are still named in the
     /// error for a missing column; a name in `wanted` that the file does not have is not an
     /// error here.
     pub(crate) fn from_csv_columns(path: &Path, wanted: &[String]) -> Result<Self> {
@@ -358,6 +360,7 @@ impl Dataset {
             nrows,
             source: Some(path.to_path_buf()),
             unread,
+            file_width: ncol,
         })
     }
 
@@ -397,14 +400,24 @@ impl Dataset {
         })
     }
 
-    /// Every column name, in order, those of the file not read included.
+    /// Every column name, in order, those of the file not read included: the header's
+    /// columns in place (an unread one not listed when a column defined later took its name),
+    /// then the defined ones.
     fn listed_names(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        // In header order, each inserted at its place among the file's columns (read ones
-        // come first in `names`, defined ones after them).
-        for (j, n) in &self.unread {
-            all.insert((*j).min(all.len()), n);
+        if self.unread.is_empty() {
+            return self.names.iter().map(String::as_str).collect();
         }
+        let mut all = Vec::with_capacity(self.names.len() + self.unread.len());
+        let mut read = self.names.iter();
+        let mut unread = self.unread.iter().peekable();
+        for j in 0..self.file_width {
+            match unread.next_if(|(k, _)| *k == j) {
+                Some((_, n)) if !self.names.contains(n) => all.push(n.as_str()),
+                Some(_) => {}
+                None => all.extend(read.next().map(String::as_str)),
+            }
+        }
+        all.extend(read.map(String::as_str));
         all
     }
 
@@ -1509,6 +1522,14 @@ mod tests {
         q.push_numeric("d", vec![0.0; 3000]).unwrap();
         let e = q.require("nope", "test").unwrap_err().to_string();
         assert!(e.contains("the data has: a, skip1, b, skip2, c, d"), "{e}");
+        // A column defined under an unread column's name is listed once, where defined.
+        q.push_numeric("skip1", vec![1.0; 3000]).unwrap();
+        let e = q.require("nope", "test").unwrap_err().to_string();
+        assert!(e.contains("the data has: a, b, skip2, c, d, skip1"), "{e}");
+        // One defined under a read column's name keeps its place.
+        q.push_numeric("b", vec![2.0; 3000]).unwrap();
+        let e = q.require("nope", "test").unwrap_err().to_string();
+        assert!(e.contains("the data has: a, b, skip2, c, d, skip1"), "{e}");
         // A short line is an error even though its missing field is not read.
         std::fs::write(&p, "a,b,c\n1,2,3\n4,5\n").unwrap();
         let e = Dataset::from_csv_columns(&p, &["a".to_string()])
