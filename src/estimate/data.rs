@@ -1149,14 +1149,19 @@ impl Factor {
             parts = next;
         }
         let width = columns.len();
+        // Each label built in one allocation of its final size.
         let labels = parts
             .par_chunks(width)
             .map(|p| {
-                p.iter()
-                    .enumerate()
-                    .map(|(k, &l)| key_labels[k][l as usize].as_str())
-                    .collect::<Vec<_>>()
-                    .join("_")
+                let part = |k: usize| key_labels[k][p[k] as usize].as_str();
+                let mut label = String::with_capacity((0..width).map(|k| part(k).len() + 1).sum());
+                for k in 0..width {
+                    if k > 0 {
+                        label.push('_');
+                    }
+                    label.push_str(part(k));
+                }
+                label
             })
             .collect();
         Ok(Factor {

@@ -1024,7 +1024,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     }
     let n_all = ds.nrows();
     let design = Design::build(ds, formula, opts)?;
-    let (design, sep) = separate(design, opts)?;
+    let (mut design, sep) = separate(design, opts)?;
     let n = design.nobs();
     if n == 0 || design.y.iter().all(|&v| v == 0.0) {
         return Err(Error::invalid(
@@ -1109,13 +1109,15 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
     // Step 5: fixed effects.
     let (alpha, offsets) = recover_fixed_effects(&design.factors, &sol);
     let fe_names = formula.fe_names();
+    // The level labels move into the fit (a million pair labels are not copied): nothing
+    // after this reads them.
     let fixed_effects: Vec<FixedEffectEstimates> = design
         .factors
-        .iter()
+        .iter_mut()
         .enumerate()
         .map(|(g, f)| FixedEffectEstimates {
             dimension: fe_names[g].clone(),
-            levels: f.labels.clone(),
+            levels: std::mem::take(&mut f.labels),
             values: alpha[offsets[g]..offsets[g + 1]].to_vec(),
         })
         .collect();
