@@ -303,6 +303,25 @@ fn store_run<const K: usize>(part: &mut [f64], run: usize, acc: &[f64; K]) {
     }
 }
 
+/// One block of a dimension whose rows come grouped by level: the sum of `value(t)` over each
+/// run of equal `codes`, stored as `0 + Σ` at `part[run]` in run order (then placed at their
+/// levels by [`place_runs`]). `t` is the row's place in the block.
+#[inline(always)]
+fn block_run_sums<const K: usize>(
+    part: &mut [f64],
+    codes: &[u32],
+    mut value: impl FnMut(usize) -> [f64; K],
+) {
+    let (mut run, mut acc) = (0, [0.0; K]);
+    let mut cur = codes.first().copied().unwrap_or(0);
+    for (t, &c) in codes.iter().enumerate() {
+        run_add_grouped::<K>(part, &mut run, &mut cur, &mut acc, c, value(t));
+    }
+    if !codes.is_empty() {
+        store_run::<K>(part, run, &acc);
+    }
+}
+
 /// The codes of one dimension and where its coefficients start in the interleaved `α`.
 #[derive(Clone, Copy)]
 struct Other<'c> {
@@ -554,15 +573,7 @@ impl<'a> FixedEffects<'a> {
                 .par_iter_mut()
                 .zip(self.layout.blocks.par_iter())
                 .for_each(|(pb, blk)| {
-                    let cg = &codes[blk.lo..blk.hi];
-                    let (mut run, mut acc) = (0, [0.0; K]);
-                    let mut cur = cg.first().copied().unwrap_or(0);
-                    for (i, &c) in (blk.lo..blk.hi).zip(cg) {
-                        run_add_grouped::<K>(pb, &mut run, &mut cur, &mut acc, c, value(i));
-                    }
-                    if !cg.is_empty() {
-                        store_run::<K>(pb, run, &acc);
-                    }
+                    block_run_sums::<K>(pb, &codes[blk.lo..blk.hi], |t| value(blk.lo + t));
                 });
             return place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
         }
@@ -690,9 +701,8 @@ impl<'a> FixedEffects<'a> {
                 let wb = &w[blk.lo..blk.hi];
                 let oc: [&[u32]; M] = std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]);
                 let off: [usize; M] = std::array::from_fn(|m| others[m].offset);
-                let (mut run, mut acc) = (0, [0.0; K]);
-                let mut cur = cg.first().copied().unwrap_or(0);
-                for (t, (&c, &wi)) in cg.iter().zip(wb).enumerate() {
+                // `w_t Σ_{h≠g} α_h[f_h(t)]` for row t of the block.
+                block_run_sums::<K>(pb, cg, |t| {
                     let mut s = [0.0; K];
                     for m in 0..M {
                         let a = &alpha[off[m] + oc[m][t] as usize];
@@ -702,13 +712,10 @@ impl<'a> FixedEffects<'a> {
                     }
                     let mut v = [0.0; K];
                     for k in 0..K {
-                        v[k] = wi * s[k];
+                        v[k] = wb[t] * s[k];
                     }
-                    run_add_grouped::<K>(pb, &mut run, &mut cur, &mut acc, c, v);
-                }
-                if !cg.is_empty() {
-                    store_run::<K>(pb, run, &acc);
-                }
+                    v
+                });
             });
         place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
     }
