@@ -519,23 +519,13 @@ impl<'a> FixedEffects<'a> {
                 let before: usize = (0..g).map(|h| layout.width(h, b)).sum();
                 &p[before * K..(before + layout.width(g, b)) * K]
             }
-            if let Some(runs) = &layout.grouped[g] {
-                place_runs::<K>(
-                    runs,
-                    partial_all
-                        .iter()
-                        .enumerate()
-                        .map(|(b, p)| part::<K>(layout, g, b, p)),
-                    sums,
-                );
-                continue;
-            }
-            sums.fill(0.0);
-            for (b, (blk, p)) in layout.blocks.iter().zip(partial_all.iter()).enumerate() {
-                let lo = blk.levels[g].0;
-                for (d, v) in sums[lo * K..].iter_mut().zip(part::<K>(layout, g, b, p)) {
-                    *d += v;
-                }
+            let parts = partial_all
+                .iter()
+                .enumerate()
+                .map(|(b, p)| part::<K>(layout, g, b, p));
+            match &layout.grouped[g] {
+                Some(runs) => place_runs::<K>(runs, parts, sums),
+                None => self.reduce::<K>(g, parts, sums),
             }
         }
     }
@@ -590,15 +580,22 @@ impl<'a> FixedEffects<'a> {
                 }
                 run_flush::<K>(pb, lo, cur, &acc);
             });
-        self.reduce::<K>(g, partial, sums);
+        self.reduce::<K>(g, partial.iter().map(|p| p.as_slice()), sums);
     }
 
-    /// Adds the blocks' partial sums of dimension `g` into `sums`, block by block.
-    fn reduce<const K: usize>(&self, g: usize, partial: &[Vec<f64>], sums: &mut [f64]) {
+    /// Adds the blocks' partial sums of dimension `g` (`parts` yields each block's sums over
+    /// its level range) into `sums`, block by block: every level's sum starts from 0 and
+    /// takes the blocks in order.
+    fn reduce<'p, const K: usize>(
+        &self,
+        g: usize,
+        parts: impl Iterator<Item = &'p [f64]>,
+        sums: &mut [f64],
+    ) {
         let nl = self.factors[g].nlevels();
         let sums = &mut sums[..nl * K];
         sums.fill(0.0);
-        for (blk, p) in self.layout.blocks.iter().zip(partial.iter()) {
+        for (blk, p) in self.layout.blocks.iter().zip(parts) {
             let (lo, hi) = blk.levels[g];
             for (d, v) in sums[lo * K..hi * K].iter_mut().zip(&p[..(hi - lo) * K]) {
                 *d += v;
@@ -671,7 +668,7 @@ impl<'a> FixedEffects<'a> {
                     run_flush::<K>(pb, lo, cur, &acc);
                 }
             });
-        self.reduce::<K>(g, partial, sums);
+        self.reduce::<K>(g, partial.iter().map(|p| p.as_slice()), sums);
     }
 
     /// [`FixedEffects::other_sums`] for a dimension whose rows come grouped by level (`runs`:
