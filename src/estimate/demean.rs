@@ -94,6 +94,10 @@ pub(crate) struct Layout {
     /// span a block's whole level range (with many levels not in sorted order, each block's
     /// range is nearly every level).
     grouped: Vec<Option<Vec<Vec<u32>>>>,
+    /// Per grouped dimension: where each level's run begins, `(block, run within the block)`
+    /// (a run cut by block ends goes on as the first run of the next blocks), so that the
+    /// sweep can gather a level's sum from the blocks' run sums ([`update_levels`]).
+    first_run: Vec<Option<Vec<(u32, u32)>>>,
 }
 
 impl Layout {
@@ -142,7 +146,7 @@ impl Layout {
             .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count())
             .collect();
         let runs = changes.iter().map(|&c| c * 2 < n).collect();
-        let grouped = factors
+        let grouped: Vec<Option<Vec<Vec<u32>>>> = factors
             .par_iter()
             .zip(&changes)
             .map(|(f, &changes)| {
@@ -164,12 +168,18 @@ impl Layout {
                 Some(blocks.iter().map(runs_of).collect())
             })
             .collect();
+        let first_run = grouped
+            .iter()
+            .zip(factors)
+            .map(|(g, f)| g.as_ref().map(|runs| first_runs(runs, f.nlevels())))
+            .collect();
         Layout {
             n,
             offsets,
             blocks,
             runs,
             grouped,
+            first_run,
         }
     }
 }
@@ -270,6 +280,118 @@ fn place_runs<'p, const K: usize>(
             last = Some(l);
         }
     }
+}
+
+/// Where each level's run begins in `runs` (the levels of each block's runs, in order, of a
+/// dimension whose every level has one run): `(block, run)`, a run continued from the block
+/// before belonging to the block where it began, as [`place_runs`] reads them.
+fn first_runs(runs: &[Vec<u32>], nlevels: usize) -> Vec<(u32, u32)> {
+    let mut first = vec![(0, 0); nlevels];
+    let mut last: Option<u32> = None;
+    for (b, levels) in runs.iter().enumerate() {
+        for (j, &l) in levels.iter().enumerate() {
+            if !(j == 0 && last == Some(l)) {
+                first[l as usize] = (b as u32, j as u32);
+            }
+        }
+        if let Some(&l) = levels.last() {
+            last = Some(l);
+        }
+    }
+    first
+}
+
+/// The sum of level `l`'s run of a grouped dimension from the blocks' run sums `parts` (as
+/// [`place_runs`] forms it: the first piece, then each piece continued in the next blocks
+/// added in block order), beginning at `first` ([`first_runs`]).
+#[inline(always)]
+fn run_sum<const K: usize>(
+    runs: &[Vec<u32>],
+    parts: &[Vec<f64>],
+    first: (u32, u32),
+    l: usize,
+) -> [f64; K] {
+    let (mut b, j) = (first.0 as usize, first.1 as usize);
+    let mut v = parts[b].as_chunks::<K>().0[j];
+    let mut at_end = j + 1 == runs[b].len();
+    while at_end && b + 1 < runs.len() && runs[b + 1].first() == Some(&(l as u32)) {
+        b += 1;
+        let p = &parts[b].as_chunks::<K>().0[0];
+        for k in 0..K {
+            v[k] += p[k]; // the run goes on from the block before
+        }
+        at_end = runs[b].len() == 1;
+    }
+    v
+}
+
+/// A coefficient has settled when one more sweep moved it by at most `tol`, absolutely or
+/// relative to `0.1 + |α|` (the rule that ends the projections).
+#[inline(always)]
+fn settled(old: f64, new: f64, tol: f64) -> bool {
+    let d = (old - new).abs();
+    d <= tol || d / (0.1 + old.abs()) <= tol
+}
+
+/// Levels per task when a dimension's coefficients are updated on both cores.
+const UPDATE_LEVELS: usize = 8192;
+
+/// The end of one dimension's step of a sweep: `α[l] = (wx[l] − S_l) · iw[l]` for each of its
+/// levels `l`, with `S_l = sum(l)` the group sums of the other dimensions' coefficients, the
+/// previous coefficients written into `kept` when given (the Irons–Tuck iterates, with no
+/// copy of their own). Returns whether every coefficient has [`settled`]. The levels are
+/// independent, so many of them are updated on all cores, in stretches of `UPDATE_LEVELS`;
+/// each value is the same expression either way.
+fn update_levels<const K: usize>(
+    alpha: &mut [f64],
+    kept: Option<&mut [f64]>,
+    wx: &[f64],
+    inv_wsum: &[f64],
+    tol: f64,
+    sum: impl Fn(usize) -> [f64; K] + Sync,
+) -> bool {
+    let stretch = |first: usize, a: &mut [f64], mut kept: Option<&mut [f64]>| -> bool {
+        let mut all = true;
+        for (j, a) in a.as_chunks_mut::<K>().0.iter_mut().enumerate() {
+            let l = first + j;
+            let (s, iw) = (sum(l), inv_wsum[l]);
+            let old = *a;
+            for k in 0..K {
+                a[k] = (wx[l * K + k] - s[k]) * iw;
+                all &= settled(old[k], a[k], tol);
+            }
+            if let Some(kept) = kept.as_deref_mut() {
+                kept[j * K..(j + 1) * K].copy_from_slice(&old);
+            }
+        }
+        all
+    };
+    if inv_wsum.len() < 2 * UPDATE_LEVELS {
+        return stretch(0, alpha, kept);
+    }
+    let width = UPDATE_LEVELS * K;
+    match kept {
+        Some(kept) => alpha
+            .par_chunks_mut(width)
+            .zip(kept.par_chunks_mut(width))
+            .enumerate()
+            .map(|(c, (a, kp))| stretch(c * UPDATE_LEVELS, a, Some(kp)))
+            .reduce(|| true, |x, y| x && y),
+        None => alpha
+            .par_chunks_mut(width)
+            .enumerate()
+            .map(|(c, a)| stretch(c * UPDATE_LEVELS, a, None))
+            .reduce(|| true, |x, y| x && y),
+    }
+}
+
+/// Which earlier iterate a sweep keeps: the coefficients before it go into `x0` or `gx` of
+/// [`DemeanScratch`], or nowhere.
+#[derive(Clone, Copy)]
+enum Keep {
+    Nothing,
+    X0,
+    Gx,
 }
 
 /// Adds `v` into `acc` along a run of one level of a grouped dimension, storing the run's sum
@@ -606,7 +728,8 @@ impl<'a> FixedEffects<'a> {
     /// The sweep's pass for dimension `g` with `M` other dimensions: group sums, by the levels
     /// of `g`, of `w_i Σ_{h≠g} α_h[f_h(i)]`. The hot loop of the fit, written out for small `M`
     /// so that every stream is a slice walked in step. Levels in runs (data sorted by this
-    /// dimension) are summed in a register and stored once per run.
+    /// dimension) are summed in a register and stored once per run. A grouped dimension
+    /// ([`Layout::grouped`]) leaves its sums in the blocks' run sums `partial`, not in `sums`.
     fn other_sums<const K: usize, const M: usize>(
         &self,
         g: usize,
@@ -615,8 +738,8 @@ impl<'a> FixedEffects<'a> {
         partial: &mut [Vec<f64>],
         sums: &mut [f64],
     ) {
-        if let Some(runs) = &self.layout.grouped[g] {
-            return self.other_sums_grouped::<K, M>(g, runs, others, alpha, partial, sums);
+        if self.layout.grouped[g].is_some() {
+            return self.other_sums_grouped::<K, M>(g, others, alpha, partial);
         }
         let runs = self.layout.runs[g];
         let (codes, w) = (&self.factors[g].codes, self.w);
@@ -671,22 +794,17 @@ impl<'a> FixedEffects<'a> {
         self.reduce::<K>(g, partial.iter().map(|p| p.as_slice()), sums);
     }
 
-    /// [`FixedEffects::other_sums`] for a dimension whose rows come grouped by level (`runs`:
-    /// the level of each run of each block, from [`Layout`]), to the same bits with far less
-    /// memory traffic when it has many levels. Each block sums its runs in parallel into its
-    /// partial sums, one entry per run (`0 + Σ` over the run, as a run is flushed into
-    /// zeroed partial sums); then every run's sum is placed at its level, in block order, a run
-    /// continued from the block before added to it (as [`FixedEffects::reduce`] adds the
-    /// blocks). Every level has exactly one run, possibly cut by block ends, so every level is
-    /// written.
+    /// [`FixedEffects::other_sums`] for a dimension whose rows come grouped by level, to the
+    /// same bits with far less memory traffic when it has many levels: each block sums its runs
+    /// in parallel into its partial sums, one entry per run (`0 + Σ` over the run, as a run is
+    /// flushed into zeroed partial sums), and the sweep gathers each level's sum from them
+    /// ([`run_sum`], in [`update_levels`]) instead of placing them in `sums`.
     fn other_sums_grouped<const K: usize, const M: usize>(
         &self,
         g: usize,
-        runs: &[Vec<u32>],
         others: [Other; M],
         alpha: &[f64],
         partial: &mut [Vec<f64>],
-        sums: &mut [f64],
     ) {
         let (codes, w) = (&self.factors[g].codes, self.w);
         let alpha: &[[f64; K]] = alpha.as_chunks::<K>().0;
@@ -714,22 +832,31 @@ impl<'a> FixedEffects<'a> {
                     v
                 });
             });
-        place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
     }
 
     /// One Gauss–Seidel sweep in coefficient space: for each dimension `g` in turn,
     /// `α_g[l] = (Σ_{i∈l} w_i x_i − Σ_{i∈l} w_i Σ_{h≠g} α_h[f_h(i)]) / Σ_{i∈l} w_i`, the exact
     /// minimiser given the other dimensions. Each dimension costs one pass over the codes and
-    /// weights; the residuals `x − Dα` are never stored (fixest's formulation).
-    fn sweep<const K: usize>(&self, s: &mut DemeanScratch) {
+    /// weights; the residuals `x − Dα` are never stored (fixest's formulation). The
+    /// coefficients before the sweep go into the iterate `keep` names; returns whether every
+    /// coefficient has [`settled`] at `tol`.
+    fn sweep<const K: usize>(&self, s: &mut DemeanScratch, keep: Keep, tol: f64) -> bool {
         let nd = self.factors.len();
         let DemeanScratch {
             wx,
             alpha,
+            x0,
+            gx,
             sums,
             partial,
             ..
         } = s;
+        let mut kept: Option<&mut [f64]> = match keep {
+            Keep::Nothing => None,
+            Keep::X0 => Some(x0),
+            Keep::Gx => Some(gx),
+        };
+        let mut all_settled = true;
         let w = self.w;
         let mut others = [Other {
             codes: &[],
@@ -773,17 +900,28 @@ impl<'a> FixedEffects<'a> {
                 }
             }
             let (lo, hi) = (self.layout.offsets[g], self.layout.offsets[g + 1]);
-            for (((a, b), s), &iw) in alpha[lo * K..hi * K]
-                .chunks_exact_mut(K)
-                .zip(wx[lo * K..hi * K].chunks_exact(K))
-                .zip(sums.chunks_exact(K))
-                .zip(&self.inv_wsum[lo..hi])
-            {
-                for k in 0..K {
-                    a[k] = (b[k] - s[k]) * iw;
+            let (a, wx, iw) = (
+                &mut alpha[lo * K..hi * K],
+                &wx[lo * K..hi * K],
+                &self.inv_wsum[lo..hi],
+            );
+            let kept = kept.as_deref_mut().map(|k| &mut k[lo * K..hi * K]);
+            // A grouped dimension's pass with at most three others left its run sums in
+            // `partial` (`other_sums_grouped`); every other pass, its group sums in `sums`.
+            all_settled &= match (&self.layout.grouped[g], &self.layout.first_run[g]) {
+                (Some(runs), Some(first)) if os.len() <= 3 => {
+                    let partial: &[Vec<f64>] = partial;
+                    update_levels::<K>(a, kept, wx, iw, tol, |l| {
+                        run_sum::<K>(runs, partial, first[l], l)
+                    })
                 }
-            }
+                _ => {
+                    let sums: &[f64] = sums;
+                    update_levels::<K>(a, kept, wx, iw, tol, |l| sums.as_chunks::<K>().0[l])
+                }
+            };
         }
+        all_settled
     }
 
     /// Writes `x_k − Dα_k` into `outs[k]`, one parallel pass over the rows.
@@ -927,31 +1065,23 @@ impl<'a> FixedEffects<'a> {
             self.residuals::<K>(xs, &s.alpha, outs);
         };
         if nd <= 1 {
-            self.sweep::<K>(s);
+            self.sweep::<K>(s, Keep::Nothing, opts.tol);
             finish(s, alphas, outs);
             return Ok(nd);
         }
-        let converged = |a: &[f64], b: &[f64]| {
-            a.iter().zip(b).all(|(&p, &q)| {
-                let d = (p - q).abs();
-                d <= opts.tol || d / (0.1 + p.abs()) <= opts.tol
-            })
-        };
         let mut sweeps = 0;
         while sweeps < opts.max_iter {
-            // α → F(α)
-            s.x0.copy_from_slice(&s.alpha);
-            self.sweep::<K>(s);
+            // α → F(α), α kept in x0
+            let settled = self.sweep::<K>(s, Keep::X0, opts.tol);
             sweeps += 1;
-            if converged(&s.x0, &s.alpha) {
+            if settled {
                 finish(s, alphas, outs);
                 return Ok(sweeps);
             }
-            s.gx.copy_from_slice(&s.alpha);
-            // F(α) → F²(α)
-            self.sweep::<K>(s);
+            // F(α) → F²(α), F(α) kept in gx
+            let settled = self.sweep::<K>(s, Keep::Gx, opts.tol);
             sweeps += 1;
-            if converged(&s.gx, &s.alpha) {
+            if settled {
                 finish(s, alphas, outs);
                 return Ok(sweeps);
             }
@@ -982,9 +1112,8 @@ impl<'a> FixedEffects<'a> {
             }
         }
         // The residual where it stopped: the largest change of one more sweep, by the rule of
-        // `converged` (absolute, or relative to 0.1 + |α|).
-        s.x0.copy_from_slice(&s.alpha);
-        self.sweep::<K>(s);
+        // `settled` (absolute, or relative to 0.1 + |α|).
+        self.sweep::<K>(s, Keep::X0, opts.tol);
         let residual =
             s.x0.iter()
                 .zip(&s.alpha)
@@ -1190,7 +1319,21 @@ mod tests {
                     _ => unreachable!(),
                 }
                 let k = if k2 { 2 } else { 1 };
-                s.sums[..dims[0].nlevels() * k]
+                let nl = dims[0].nlevels();
+                // A grouped pass leaves its run sums in the blocks' partial sums: each level's
+                // sum gathered from them as the sweep gathers it.
+                if let (Some(runs), Some(first)) = (&fe.layout.grouped[0], &fe.layout.first_run[0])
+                {
+                    let gather = |l: usize| -> Vec<f64> {
+                        if k2 {
+                            run_sum::<2>(runs, &s.partial, first[l], l).to_vec()
+                        } else {
+                            run_sum::<1>(runs, &s.partial, first[l], l).to_vec()
+                        }
+                    };
+                    s.sums[..nl * k].copy_from_slice(&(0..nl).flat_map(gather).collect::<Vec<_>>());
+                }
+                s.sums[..nl * k]
                     .iter()
                     .map(|x| x.to_bits())
                     .collect::<Vec<_>>()
@@ -1230,11 +1373,73 @@ mod tests {
                 let general = run(&fe, k2);
                 let general_rhs = [rhs(&fe, k2, true), rhs(&fe, k2, false)];
                 fe.layout.grouped[0] = runs;
+                assert!(fe.layout.first_run[0].is_some());
                 let what = format!("{} dimensions, K = {}", dims.len(), 1 + k2 as usize);
                 assert_eq!(fast, general, "{what}");
                 assert_eq!(fast_rhs[0], general_rhs[0], "{what}: one pass");
                 assert_eq!(fast_rhs[1], general_rhs[1], "{what}: a pass each");
                 assert_eq!(fast_rhs[0], fast_rhs[1], "{what}: one pass and a pass each");
+            }
+        }
+    }
+
+    /// One dimension's update on both cores gives the bits of the plain loop it replaced
+    /// (`α = (wx − S) · iw`, then the copy of the old `α` and the convergence test), for
+    /// sizes on both sides of the parallel threshold, with and without keeping the old `α`,
+    /// settled and not.
+    #[test]
+    fn update_levels_is_the_plain_loop() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(11);
+        for nl in [
+            1,
+            5,
+            2 * UPDATE_LEVELS - 1,
+            2 * UPDATE_LEVELS,
+            5 * UPDATE_LEVELS + 3,
+        ] {
+            let mut draw =
+                |n: usize| -> Vec<f64> { (0..n).map(|_| rng.random_range(-50.0..50.0)).collect() };
+            let (alpha, wx, sums) = (draw(2 * nl), draw(2 * nl), draw(2 * nl));
+            let iw: Vec<f64> = draw(nl).iter().map(|v| v.abs() / 7.0).collect();
+            // The plain loop.
+            let mut want = alpha.clone();
+            for l in 0..nl {
+                for k in 0..2 {
+                    want[l * 2 + k] = (wx[l * 2 + k] - sums[l * 2 + k]) * iw[l];
+                }
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            // From far off, from the fixed point, and from it with only the last level off.
+            let mut last_off = want.clone();
+            last_off[2 * nl - 1] += 1.0;
+            for (alpha, tol) in [
+                (&alpha, 1e-10),
+                (&alpha, 1e3),
+                (&want, 1e-10),
+                (&last_off, 1e-10),
+            ] {
+                let want_settled = alpha.iter().zip(&want).all(|(&p, &q)| settled(p, q, tol));
+                let (mut a, mut kept) = (alpha.clone(), vec![f64::NAN; 2 * nl]);
+                let got = update_levels::<2>(&mut a, Some(&mut kept), &wx, &iw, tol, |l| {
+                    [sums[l * 2], sums[l * 2 + 1]]
+                });
+                assert_eq!(bits(&a), bits(&want), "{nl} levels");
+                assert_eq!(
+                    bits(&kept),
+                    bits(alpha),
+                    "{nl} levels: the old coefficients"
+                );
+                assert_eq!(got, want_settled, "{nl} levels, tol {tol}");
+                let mut a = alpha.clone();
+                let got = update_levels::<2>(&mut a, None, &wx, &iw, tol, |l| {
+                    [sums[l * 2], sums[l * 2 + 1]]
+                });
+                assert_eq!(
+                    (bits(&a), got),
+                    (bits(&want), want_settled),
+                    "{nl} levels, none kept"
+                );
             }
         }
     }

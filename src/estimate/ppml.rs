@@ -216,8 +216,10 @@ fn first_where(n: usize, bad: impl Fn(usize) -> bool + Sync) -> Option<usize> {
 
 /// Values of a term on the given rows; checks finiteness and the domain of `log`.
 fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<Vec<f64>> {
-    let mut out: Vec<f64> = rows.par_iter().map(|_| 1.0).collect();
-    for atom in &term.atoms {
+    // The product of the atoms, starting from the first atom's values (`1 · v` is `v`, so
+    // the bits are those of the product from 1): one pass and one first touch fewer.
+    let mut out: Vec<f64> = Vec::new();
+    for (a, atom) in term.atoms.iter().enumerate() {
         let name = atom.column();
         let col = ds.require(name, &format!("{what} '{}'", term.name()))?;
         let Column::Numeric(v) = col else {
@@ -243,9 +245,17 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
                 },
             ));
         }
-        out.par_iter_mut().zip(rows).for_each(|(o, &i)| {
-            *o *= if log { v[i].ln() } else { v[i] };
-        });
+        let value = |i: usize| if log { v[i].ln() } else { v[i] };
+        if a == 0 {
+            out = rows.par_iter().map(|&i| value(i)).collect();
+        } else {
+            out.par_iter_mut()
+                .zip(rows)
+                .for_each(|(o, &i)| *o *= value(i));
+        }
+    }
+    if term.atoms.is_empty() {
+        out = rows.par_iter().map(|_| 1.0).collect();
     }
     Ok(out)
 }
