@@ -523,8 +523,9 @@ impl<'a> FixedEffects<'a> {
     /// Sizes the scratch buffers for `K` columns (no allocation once they are large enough).
     ///
     /// Nothing is cleared: every buffer is written before it is read (the coefficients are
-    /// interleaved in, `x0` and `gx` copied, each pass zeroes the partial and group sums it
-    /// adds into), so a call of the IRLS loop only changes lengths. The per-block buffers are
+    /// interleaved in, `x0` and `gx` written by the sweep that keeps them, each pass zeroes
+    /// the partial and group sums it adds into), so a call of the IRLS loop only changes
+    /// lengths. The per-block buffers are
     /// sized in parallel, so that their first touch (page faults) is shared by the cores.
     fn prepare<const K: usize>(&self, s: &mut DemeanScratch) {
         let nc = self.ncoef() * K;
