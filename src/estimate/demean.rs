@@ -213,6 +213,21 @@ pub(crate) struct DemeanScratch {
     partial_all: Vec<Vec<f64>>,
 }
 
+/// Makes `v` `n` long, for a buffer whose every element is written before it is read: cut if
+/// longer, grown within its capacity, else replaced by a new one from the allocator's zeroed
+/// memory, whose pages are not touched until they are first written (the coefficient vectors
+/// of a million-level dimension are written on both cores by [`update_levels`], and the group
+/// sums of a grouped dimension not at all).
+fn size_for_writing(v: &mut Vec<f64>, n: usize) {
+    if n <= v.len() {
+        v.truncate(n);
+    } else if n <= v.capacity() {
+        v.resize(n, 0.0);
+    } else {
+        *v = vec![0.0; n];
+    }
+}
+
 /// The most fixed-effect dimensions whose right-hand sides are summed in one pass over the
 /// rows ([`FixedEffects::weighted_sums_all`]); more take one pass each.
 const MAX_DIMS: usize = 8;
@@ -530,10 +545,10 @@ impl<'a> FixedEffects<'a> {
     fn prepare<const K: usize>(&self, s: &mut DemeanScratch) {
         let nc = self.ncoef() * K;
         for v in [&mut s.wx, &mut s.alpha, &mut s.x0, &mut s.gx] {
-            v.resize(nc, 0.0);
+            size_for_writing(v, nc);
         }
         let widest_dim = self.factors.iter().map(|f| f.nlevels()).max().unwrap_or(0);
-        s.sums.resize(widest_dim * K, 0.0);
+        size_for_writing(&mut s.sums, widest_dim * K);
         let nd = self.factors.len();
         let layout = &self.layout;
         let widest = |b: usize| (0..nd).map(|g| layout.width(g, b)).max().unwrap_or(0);
@@ -933,12 +948,10 @@ impl<'a> FixedEffects<'a> {
             .collect();
         for o in outs.iter_mut() {
             // Every row is written below: a vector of the right length is reused as it is
-            // (no zero-fill of N values at every call of the IRLS loop); a new one is touched
-            // first on all cores.
-            if o.len() != n {
-                o.clear();
-                o.par_extend(rayon::iter::repeat_n(0.0, n));
-            }
+            // (no zero-fill of N values at every call of the IRLS loop); a new one comes from
+            // the allocator's zeroed memory, its pages first touched by the pass below, on
+            // all cores.
+            size_for_writing(o, n);
             for (b, c) in o.chunks_mut(BLOCK_ROWS).enumerate() {
                 parts[b].push(c);
             }
