@@ -373,7 +373,10 @@ fn update_levels<const K: usize>(
             let old = *a;
             for k in 0..K {
                 a[k] = (wx[l * K + k] - s[k]) * iw;
-                all &= settled(old[k], a[k], tol);
+            }
+            // Tested only until one coefficient has not settled (as `all` would stop).
+            if all {
+                all = (0..K).all(|k| settled(old[k], a[k], tol));
             }
             if let Some(kept) = kept.as_deref_mut() {
                 kept[j * K..(j + 1) * K].copy_from_slice(&old);
