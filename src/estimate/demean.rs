@@ -340,6 +340,50 @@ fn run_sum<const K: usize>(
     v
 }
 
+/// `Σ_{i∈l} w_i` of every level of a grouped dimension (`runs`, `first` from [`Layout`]) into
+/// `out`, the blocks on all cores: each block sums the runs that begin in it, in row order from
+/// 0 and on past its end while a run goes on, which is the order of one pass over the rows
+/// (`out[f(i)] += w_i`), so the sums have its bits; then each level takes its run's sum.
+fn grouped_weight_sums(
+    codes: &[u32],
+    w: &[f64],
+    blocks: &[Block],
+    runs: &[Vec<u32>],
+    first: &[(u32, u32)],
+    out: &mut [f64],
+) {
+    let n = codes.len();
+    let per_block: Vec<Vec<f64>> = blocks
+        .par_iter()
+        .enumerate()
+        .map(|(b, blk)| {
+            let levels = &runs[b];
+            let mut sums = Vec::with_capacity(levels.len());
+            let mut i = blk.lo;
+            // A run that began in an earlier block was summed there: its place is kept.
+            if b > 0 && !levels.is_empty() && runs[b - 1].last() == levels.first() {
+                while i < blk.hi && codes[i] == levels[0] {
+                    i += 1;
+                }
+                sums.push(0.0);
+            }
+            while i < blk.hi {
+                let l = codes[i];
+                let mut s = 0.0;
+                while i < n && codes[i] == l {
+                    s += w[i];
+                    i += 1;
+                }
+                sums.push(s);
+            }
+            sums
+        })
+        .collect();
+    out.par_iter_mut()
+        .zip(first)
+        .for_each(|(o, &(b, j))| *o = per_block[b as usize][j as usize]);
+}
+
 /// A coefficient has settled when one more sweep moved it by at most `tol`, absolutely or
 /// relative to `0.1 + |α|` (the rule that ends the projections).
 #[inline(always)]
@@ -505,21 +549,34 @@ impl<'a> FixedEffects<'a> {
         } else {
             Layout::new(factors)
         };
-        let wsum: Vec<f64> = factors
-            .par_iter()
-            .map(|f| {
-                let mut s = vec![0.0; f.nlevels()];
-                for (&c, &wi) in f.codes.iter().zip(w) {
-                    s[c as usize] += wi;
+        // `1 / Σ_{i∈l} w_i` of every level of every dimension, each dimension into its part.
+        let mut inv_wsum = vec![0.0; *layout.offsets.last().unwrap_or(&0)];
+        let mut parts: Vec<&mut [f64]> = Vec::with_capacity(factors.len());
+        let mut rest: &mut [f64] = &mut inv_wsum;
+        for f in factors {
+            let (part, after) = rest.split_at_mut(f.nlevels());
+            parts.push(part);
+            rest = after;
+        }
+        parts
+            .into_par_iter()
+            .zip(factors)
+            .zip(layout.grouped.par_iter().zip(&layout.first_run))
+            .for_each(|((out, f), runs)| {
+                match runs {
+                    (Some(runs), Some(first)) => {
+                        grouped_weight_sums(&f.codes, w, &layout.blocks, runs, first, out)
+                    }
+                    _ => {
+                        // In row order from 0, one level after another as the rows come.
+                        for (&c, &wi) in f.codes.iter().zip(w) {
+                            out[c as usize] += wi;
+                        }
+                    }
                 }
-                s
-            })
-            .flatten()
-            .collect();
-        let inv_wsum = wsum
-            .iter()
-            .map(|&s| if s > 0.0 { 1.0 / s } else { 0.0 })
-            .collect();
+                out.iter_mut()
+                    .for_each(|s| *s = if *s > 0.0 { 1.0 / *s } else { 0.0 });
+            });
         FixedEffects {
             factors,
             w,
@@ -1309,6 +1366,17 @@ mod tests {
         ] {
             let mut fe = FixedEffects::new(&dims, &w);
             assert!(fe.layout.grouped[0].is_some() && fe.layout.grouped[1].is_none());
+            // The grouped dimension's weight sums, block by block, have the bits of one pass.
+            let mut wsum = vec![0.0; dims[0].nlevels()];
+            for (&c, &wi) in dims[0].codes.iter().zip(&w) {
+                wsum[c as usize] += wi;
+            }
+            let inv: Vec<u64> = wsum.iter().map(|&s| (1.0 / s).to_bits()).collect();
+            let got: Vec<u64> = fe.inv_wsum[..wsum.len()]
+                .iter()
+                .map(|x| x.to_bits())
+                .collect();
+            assert_eq!(got, inv, "{} dimensions: weight sums", dims.len());
             let nc = fe.ncoef();
             let alpha: Vec<f64> = (0..nc * 2)
                 .map(|_| draw(2001) as f64 / 100.0 - 10.0)
