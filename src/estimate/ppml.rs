@@ -995,13 +995,11 @@ fn per_input_row(
             .map(|(g, f)| alpha[offsets[g] + f.codes[k] as usize])
             .sum()
     };
-    let mut used = Vec::new();
-    let mut fitted = Vec::new();
-    let mut fe_sum = Vec::new();
-    // First touches in parallel too.
-    used.par_extend((0..n_all).into_par_iter().map(|_| false));
-    fitted.par_extend((0..n_all).into_par_iter().map(|_| f64::NAN));
-    fe_sum.par_extend((0..n_all).into_par_iter().map(|_| f64::NAN));
+    // Zeroed memory from the allocator, untouched until each block fills its part below (one
+    // pass, on all cores): rows not used are `false` and `NaN`.
+    let mut used = vec![false; n_all];
+    let mut fitted = vec![0.0; n_all];
+    let mut fe_sum = vec![0.0; n_all];
     used.par_chunks_mut(BLOCK)
         .zip(fitted.par_chunks_mut(BLOCK))
         .zip(fe_sum.par_chunks_mut(BLOCK))
@@ -1013,6 +1011,8 @@ fn per_input_row(
                 rows.partition_point(|&i| i < lo),
                 rows.partition_point(|&i| i < hi),
             );
+            f.fill(f64::NAN);
+            e.fill(f64::NAN);
             for k in from..to {
                 let i = rows[k] - lo;
                 u[i] = true;
