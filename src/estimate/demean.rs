@@ -600,8 +600,8 @@ impl<'a> FixedEffects<'a> {
     /// Nothing is cleared: every buffer is written before it is read (the coefficients are
     /// interleaved in, `x0` and `gx` written by the sweep that keeps them, each pass zeroes
     /// the partial and group sums it adds into), so a call of the IRLS loop only changes
-    /// lengths. The per-block buffers are
-    /// sized in parallel, so that their first touch (page faults) is shared by the cores.
+    /// lengths. The per-block buffers are sized in parallel, so that their first touch (page
+    /// faults) is shared by the cores; the others come untouched ([`size_for_writing`]).
     fn prepare<const K: usize>(&self, s: &mut DemeanScratch) {
         let nc = self.ncoef() * K;
         for v in [&mut s.wx, &mut s.alpha, &mut s.x0, &mut s.gx] {

@@ -1487,11 +1487,10 @@ mod tests {
         assert_eq!(r.nobs, ds.nrows() - 2);
     }
 
-    /// The per-row outputs written block by block are those of one loop over the
-    /// observations, on input rows spanning several blocks with rows left out.
+    /// The stretched search names the row a sequential scan names: sizes around the stretch
+    /// of 65,536, bad rows in one stretch, in several, and none.
     #[test]
     fn first_where_finds_the_first_in_order() {
-        // Sizes around the stretch of 65,536; bad rows in one stretch, in several, and none.
         for n in [0usize, 1, 65_535, 65_536, 65_537, 200_003] {
             for bad in [
                 vec![],
@@ -1510,6 +1509,8 @@ mod tests {
         }
     }
 
+    /// The per-row outputs written block by block are those of one loop over the
+    /// observations, on input rows spanning several blocks with rows left out.
     #[test]
     fn per_input_row_matches_one_loop() {
         use rand::{RngExt, SeedableRng};
