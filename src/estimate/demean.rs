@@ -268,38 +268,29 @@ fn run_flush<const K: usize>(partial: &mut [f64], lo: usize, cur: usize, acc: &[
 }
 
 /// Places the run sums of a dimension whose rows come grouped by level into its group sums
-/// `sums[l·K + k]`: `runs[b]` are the levels of block b's runs in order and `parts` yields each
-/// block's run sums (`0 + Σ` over the run, one entry of K per run). A run continued from the
-/// block before is added to it (as [`FixedEffects::reduce`] adds the blocks); every other run
-/// is its level's sum. Every level has exactly one run, possibly cut by block ends, so every
-/// level is written.
+/// `sums[l·K + k]`: `runs[b]` are the levels of block b's runs in order, `first` where each
+/// level's run begins ([`first_runs`]) and `part(b)` block b's run sums (`0 + Σ` over the run,
+/// one entry of K per run). Each level takes its run's sum ([`run_sum`]: a run continued in
+/// the next blocks adds them in block order, as [`FixedEffects::reduce`] adds the blocks), the
+/// levels on all cores. Every level has exactly one run, so every level is written.
 fn place_runs<'p, const K: usize>(
     runs: &[Vec<u32>],
-    parts: impl Iterator<Item = &'p [f64]>,
+    first: &[(u32, u32)],
+    part: impl Fn(usize) -> &'p [f64] + Sync,
     sums: &mut [f64],
 ) {
-    let sums = sums.as_chunks_mut::<K>().0;
-    let mut last: Option<u32> = None;
-    for (levels, pb) in runs.iter().zip(parts) {
-        for (j, (&l, v)) in levels.iter().zip(pb.as_chunks::<K>().0).enumerate() {
-            let d = &mut sums[l as usize];
-            if j == 0 && last == Some(l) {
-                for k in 0..K {
-                    d[k] += v[k]; // the run goes on from the block before
-                }
-            } else {
-                *d = *v;
-            }
-        }
-        if let Some(&l) = levels.last() {
-            last = Some(l);
-        }
-    }
+    sums.as_chunks_mut::<K>()
+        .0
+        .par_iter_mut()
+        .zip(first)
+        .enumerate()
+        .for_each(|(l, (d, &f))| *d = run_sum::<K>(runs, &part, f, l));
 }
 
 /// Where each level's run begins in `runs` (the levels of each block's runs, in order, of a
 /// dimension whose every level has one run): `(block, run)`, a run continued from the block
-/// before belonging to the block where it began, as [`place_runs`] reads them.
+/// before (the same level ends the last block with runs and begins this one) belonging to the
+/// block where it began.
 fn first_runs(runs: &[Vec<u32>], nlevels: usize) -> Vec<(u32, u32)> {
     let mut first = vec![(0, 0); nlevels];
     let mut last: Option<u32> = None;
@@ -316,22 +307,22 @@ fn first_runs(runs: &[Vec<u32>], nlevels: usize) -> Vec<(u32, u32)> {
     first
 }
 
-/// The sum of level `l`'s run of a grouped dimension from the blocks' run sums `parts` (as
-/// [`place_runs`] forms it: the first piece, then each piece continued in the next blocks
-/// added in block order), beginning at `first` ([`first_runs`]).
+/// The sum of level `l`'s run of a grouped dimension from the blocks' run sums (`part(b)` for
+/// block b): the piece where it begins, `first` ([`first_runs`]), then each piece continued in
+/// the next blocks, added in block order.
 #[inline(always)]
-fn run_sum<const K: usize>(
+fn run_sum<'p, const K: usize>(
     runs: &[Vec<u32>],
-    parts: &[Vec<f64>],
+    part: &impl Fn(usize) -> &'p [f64],
     first: (u32, u32),
     l: usize,
 ) -> [f64; K] {
     let (mut b, j) = (first.0 as usize, first.1 as usize);
-    let mut v = parts[b].as_chunks::<K>().0[j];
+    let mut v = part(b).as_chunks::<K>().0[j];
     let mut at_end = j + 1 == runs[b].len();
     while at_end && b + 1 < runs.len() && runs[b + 1].first() == Some(&(l as u32)) {
         b += 1;
-        let p = &parts[b].as_chunks::<K>().0[0];
+        let p = &part(b).as_chunks::<K>().0[0];
         for k in 0..K {
             v[k] += p[k]; // the run goes on from the block before
         }
@@ -361,7 +352,10 @@ fn grouped_weight_sums(
             let mut sums = Vec::with_capacity(levels.len());
             let mut i = blk.lo;
             // A run that began in an earlier block was summed there: its place is kept.
-            if b > 0 && !levels.is_empty() && runs[b - 1].last() == levels.first() {
+            if levels
+                .first()
+                .is_some_and(|&l| first[l as usize].0 as usize != b)
+            {
                 while i < blk.hi && codes[i] == levels[0] {
                     i += 1;
                 }
@@ -717,13 +711,20 @@ impl<'a> FixedEffects<'a> {
                 let before: usize = (0..g).map(|h| layout.width(h, b)).sum();
                 &p[before * K..(before + layout.width(g, b)) * K]
             }
-            let parts = partial_all
-                .iter()
-                .enumerate()
-                .map(|(b, p)| part::<K>(layout, g, b, p));
-            match &layout.grouped[g] {
-                Some(runs) => place_runs::<K>(runs, parts, sums),
-                None => self.reduce::<K>(g, parts, sums),
+            match (&layout.grouped[g], &layout.first_run[g]) {
+                (Some(runs), Some(first)) => place_runs::<K>(
+                    runs,
+                    first,
+                    |b| part::<K>(layout, g, b, &partial_all[b]),
+                    sums,
+                ),
+                _ => {
+                    let parts = partial_all
+                        .iter()
+                        .enumerate()
+                        .map(|(b, p)| part::<K>(layout, g, b, p));
+                    self.reduce::<K>(g, parts, sums)
+                }
             }
         }
     }
@@ -756,14 +757,15 @@ impl<'a> FixedEffects<'a> {
         value: impl Fn(usize) -> [f64; K] + Sync,
     ) {
         let codes = &self.factors[g].codes;
-        if let Some(runs) = &self.layout.grouped[g] {
+        if let (Some(runs), Some(first)) = (&self.layout.grouped[g], &self.layout.first_run[g]) {
             partial
                 .par_iter_mut()
                 .zip(self.layout.blocks.par_iter())
                 .for_each(|(pb, blk)| {
                     block_run_sums::<K>(pb, &codes[blk.lo..blk.hi], |t| value(blk.lo + t));
                 });
-            return place_runs::<K>(runs, partial.iter().map(|p| p.as_slice()), sums);
+            let partial: &[Vec<f64>] = partial;
+            return place_runs::<K>(runs, first, |b| partial[b].as_slice(), sums);
         }
         partial
             .par_iter_mut()
@@ -987,8 +989,9 @@ impl<'a> FixedEffects<'a> {
             all_settled &= match (&self.layout.grouped[g], &self.layout.first_run[g]) {
                 (Some(runs), Some(first)) if os.len() <= 3 => {
                     let partial: &[Vec<f64>] = partial;
+                    let part = |b: usize| partial[b].as_slice();
                     update_levels::<K>(a, kept, wx, iw, tol, |l| {
-                        run_sum::<K>(runs, partial, first[l], l)
+                        run_sum::<K>(runs, &part, first[l], l)
                     })
                 }
                 _ => {
@@ -1409,11 +1412,12 @@ mod tests {
                 // sum gathered from them as the sweep gathers it.
                 if let (Some(runs), Some(first)) = (&fe.layout.grouped[0], &fe.layout.first_run[0])
                 {
+                    let part = |b: usize| s.partial[b].as_slice();
                     let gather = |l: usize| -> Vec<f64> {
                         if k2 {
-                            run_sum::<2>(runs, &s.partial, first[l], l).to_vec()
+                            run_sum::<2>(runs, &part, first[l], l).to_vec()
                         } else {
-                            run_sum::<1>(runs, &s.partial, first[l], l).to_vec()
+                            run_sum::<1>(runs, &part, first[l], l).to_vec()
                         }
                     };
                     s.sums[..nl * k].copy_from_slice(&(0..nl).flat_map(gather).collect::<Vec<_>>());
