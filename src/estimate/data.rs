@@ -102,9 +102,9 @@ impl Dataset {
     /// As [`Dataset::from_csv`], keeping only the columns named in `wanted`: every line is
     /// still split and its fields counted, but the other columns' cells are not parsed, and
     /// take no memory: a wide file (a gravity data set of dozens of variables, a model of
-    /// five) costs little more than its used columns to parse. The columns not read are still named in the
-    /// error for a missing column; a name in `wanted` that the file does not have is not an
-    /// error here.
+    /// five) costs little more than its used columns to parse. The columns not read are still
+    /// named in the error for a missing column; a name in `wanted` that the file does not have
+    /// is not an error here.
     pub(crate) fn from_csv_columns(path: &Path, wanted: &[String]) -> Result<Self> {
         Self::read_csv(path, Some(wanted))
     }

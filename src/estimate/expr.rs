@@ -340,19 +340,13 @@ impl Expr {
         out
     }
 
-    fn check_columns(&self, ds: &Dataset, node: &Node) -> Result<()> {
-        match node {
-            Node::Col(c) => ds
-                .require(c, &format!("expression '{}'", self.text))
-                .map(|_| ()),
-            Node::Neg(a) | Node::Not(a) | Node::In(a, _) => self.check_columns(ds, a),
-            Node::Bin(_, a, b) => {
-                self.check_columns(ds, a)?;
-                self.check_columns(ds, b)
-            }
-            Node::Call(_, args) => args.iter().try_for_each(|a| self.check_columns(ds, a)),
-            _ => Ok(()),
-        }
+    /// Every column the expression reads is in `ds`: the first missing one, in order of
+    /// mention, is the error.
+    fn check_columns(&self, ds: &Dataset) -> Result<()> {
+        let context = format!("expression '{}'", self.text);
+        self.columns()
+            .iter()
+            .try_for_each(|c| ds.require(c, &context).map(|_| ()))
     }
 
     fn eval(&self, ds: &Dataset, node: &Node, i: usize) -> Result<Value> {
@@ -435,7 +429,7 @@ impl Expr {
 
     /// Evaluates as a condition on every row.
     pub(crate) fn eval_mask(&self, ds: &Dataset) -> Result<Vec<bool>> {
-        self.check_columns(ds, &self.node)?;
+        self.check_columns(ds)?;
         (0..ds.nrows())
             .map(|i| {
                 let v = self.eval(ds, &self.node, i)?;
@@ -447,7 +441,7 @@ impl Expr {
     /// Evaluates on every row into a column: numeric when every value is a number or a
     /// condition (true = 1), text otherwise (numbers spelled as typed).
     pub(crate) fn eval_column(&self, ds: &Dataset) -> Result<Column> {
-        self.check_columns(ds, &self.node)?;
+        self.check_columns(ds)?;
         let vals: Vec<Value> = (0..ds.nrows())
             .map(|i| self.eval(ds, &self.node, i))
             .collect::<Result<_>>()?;
