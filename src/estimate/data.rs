@@ -534,6 +534,19 @@ impl From<Vec<String>> for TextColumn {
     }
 }
 
+/// `rest` cut into consecutive parts of the given `sizes` (each part its own mutable slice, so
+/// that the parts can be filled side by side).
+pub(crate) fn cut<T>(mut rest: &mut [T], sizes: impl IntoIterator<Item = usize>) -> Vec<&mut [T]> {
+    sizes
+        .into_iter()
+        .map(|k| {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(k);
+            rest = tail;
+            head
+        })
+        .collect()
+}
+
 /// Bytes read from the file per block (then parsed in parallel pieces): the reader's memory
 /// beyond the columns themselves.
 const READ_BLOCK: usize = 16 << 20;
@@ -709,22 +722,12 @@ impl Builder {
         from: usize,
         sizes: &[usize],
     ) -> Vec<PieceColumn<'b, 'c>> {
-        fn cut<'c, T>(mut rest: &'c mut [T], sizes: &[usize]) -> Vec<&'c mut [T]> {
-            sizes
-                .iter()
-                .map(|&k| {
-                    let (head, tail) = std::mem::take(&mut rest).split_at_mut(k);
-                    rest = tail;
-                    head
-                })
-                .collect()
-        }
         match self {
-            Builder::Numeric(v) => cut(&mut v[from..], sizes)
+            Builder::Numeric(v) => cut(&mut v[from..], sizes.iter().copied())
                 .into_iter()
                 .map(PieceColumn::Numeric)
                 .collect(),
-            Builder::Text { codes, .. } => cut(&mut codes[from..], sizes)
+            Builder::Text { codes, .. } => cut(&mut codes[from..], sizes.iter().copied())
                 .into_iter()
                 .map(|codes| PieceColumn::Text {
                     map: FxMap::default(),

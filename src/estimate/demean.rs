@@ -37,7 +37,7 @@
 //! threads. Callers that demean repeatedly (the IRLS loop) keep a [`DemeanScratch`] and their
 //! output vectors, so nothing of size N is allocated after the first call.
 
-use super::data::Factor;
+use super::data::{cut, Factor};
 use crate::error::{Error, Result, Solver};
 use rayon::prelude::*;
 
@@ -545,14 +545,7 @@ impl<'a> FixedEffects<'a> {
         };
         // `1 / Σ_{i∈l} w_i` of every level of every dimension, each dimension into its part.
         let mut inv_wsum = vec![0.0; *layout.offsets.last().unwrap_or(&0)];
-        let mut parts: Vec<&mut [f64]> = Vec::with_capacity(factors.len());
-        let mut rest: &mut [f64] = &mut inv_wsum;
-        for f in factors {
-            let (part, after) = rest.split_at_mut(f.nlevels());
-            parts.push(part);
-            rest = after;
-        }
-        parts
+        cut(&mut inv_wsum, factors.iter().map(Factor::nlevels))
             .into_par_iter()
             .zip(factors)
             .zip(layout.grouped.par_iter().zip(&layout.first_run))
@@ -647,15 +640,11 @@ impl<'a> FixedEffects<'a> {
             .for_each(|(b, (pb, blk))| {
                 // Each dimension's partial sums in this block (over its level range, or one
                 // per run when grouped), one after the other in `pb`.
-                let mut parts: Vec<&mut [f64]> = Vec::with_capacity(nd);
-                let mut rest = &mut pb[..];
-                for g in 0..nd {
-                    let (head, tail) = rest.split_at_mut(layout.width(g, b) * K);
-                    if !grouped[g] {
-                        head.fill(0.0);
+                let mut parts = cut(pb, (0..nd).map(|g| layout.width(g, b) * K));
+                for (part, &grouped) in parts.iter_mut().zip(&grouped) {
+                    if !grouped {
+                        part.fill(0.0);
                     }
-                    parts.push(head);
-                    rest = tail;
                 }
                 let codes: Vec<&[u32]> = factors.iter().map(|f| &f.codes[blk.lo..blk.hi]).collect();
                 let mut cur = [0usize; MAX_DIMS];
