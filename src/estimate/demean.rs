@@ -87,17 +87,87 @@ pub(crate) struct Layout {
     /// row), so that group sums are better kept in a register along a run.
     runs: Vec<bool>,
     /// Per dimension whose rows come grouped (every level's rows one after the other, every
-    /// level present, as a panel sorted by pair has its pair effect): the level of each run of
-    /// each block, in order. Every pass then sums each run and places it in the group sums
-    /// directly ([`place_runs`]: the sweep's [`FixedEffects::other_sums_grouped`], the
-    /// right-hand sides, [`FixedEffects::accumulate`]) instead of through partial sums that
-    /// span a block's whole level range (with many levels not in sorted order, each block's
-    /// range is nearly every level).
-    grouped: Vec<Option<Vec<Vec<u32>>>>,
-    /// Per grouped dimension: where each level's run begins, `(block, run within the block)`
-    /// (a run cut by block ends goes on as the first run of the next blocks), so that the
-    /// sweep can gather a level's sum from the blocks' run sums ([`update_levels`]).
-    first_run: Vec<Option<Vec<(u32, u32)>>>,
+    /// level present, as a panel sorted by pair has its pair effect): its [`Runs`]. Every pass
+    /// then sums each run in its block and each level takes its run's sum ([`Runs::sum`]: the
+    /// sweep's [`FixedEffects::other_sums_grouped`] and [`update_levels`], the right-hand
+    /// sides, [`FixedEffects::accumulate`]) instead of going through partial sums that span a
+    /// block's whole level range (with many levels not in sorted order, each block's range is
+    /// nearly every level).
+    grouped: Vec<Option<Runs>>,
+}
+
+/// The runs of a dimension whose every level has one run of rows, as the fixed blocks cut
+/// them.
+struct Runs {
+    /// The level of each run of each block, in order.
+    levels: Vec<Vec<u32>>,
+    /// Where each level's run begins, `(block, run within the block)`: a run cut by block
+    /// ends goes on as the first run of the next blocks, and belongs to the block where it
+    /// began.
+    first: Vec<(u32, u32)>,
+}
+
+impl Runs {
+    /// The runs of `levels` (see [`Runs::levels`]) of a dimension of `nlevels` levels. A run
+    /// goes on from the block before when the same level ends the last block with runs and
+    /// begins this one.
+    fn new(levels: Vec<Vec<u32>>, nlevels: usize) -> Runs {
+        let mut first = vec![(0, 0); nlevels];
+        let mut last: Option<u32> = None;
+        for (b, block) in levels.iter().enumerate() {
+            for (j, &l) in block.iter().enumerate() {
+                if !(j == 0 && last == Some(l)) {
+                    first[l as usize] = (b as u32, j as u32);
+                }
+            }
+            if let Some(&l) = block.last() {
+                last = Some(l);
+            }
+        }
+        Runs { levels, first }
+    }
+
+    /// The sum of level `l`'s run from the blocks' run sums (`part(b)` for block b: `0 + Σ`
+    /// over each run, one entry of K per run): the piece where it begins, then each piece
+    /// continued in the next blocks, added in block order (as [`FixedEffects::reduce`] adds
+    /// the blocks).
+    #[inline(always)]
+    fn sum<'p, const K: usize>(&self, part: &impl Fn(usize) -> &'p [f64], l: usize) -> [f64; K] {
+        let runs = &self.levels;
+        let (mut b, j) = (self.first[l].0 as usize, self.first[l].1 as usize);
+        let mut v = part(b).as_chunks::<K>().0[j];
+        let mut at_end = j + 1 == runs[b].len();
+        while at_end && b + 1 < runs.len() && runs[b + 1].first() == Some(&(l as u32)) {
+            b += 1;
+            let p = &part(b).as_chunks::<K>().0[0];
+            for k in 0..K {
+                v[k] += p[k]; // the run goes on from the block before
+            }
+            at_end = runs[b].len() == 1;
+        }
+        v
+    }
+
+    /// Every level's [`Runs::sum`] into `sums[l·K + k]`, the levels on all cores. Every level
+    /// has exactly one run, so every level is written.
+    fn place<'p, const K: usize>(
+        &self,
+        part: impl Fn(usize) -> &'p [f64] + Sync,
+        sums: &mut [f64],
+    ) {
+        sums.as_chunks_mut::<K>()
+            .0
+            .par_iter_mut()
+            .zip(0..self.first.len())
+            .for_each(|(d, l)| *d = self.sum::<K>(&part, l));
+    }
+
+    /// Whether block `b`'s first run began in an earlier block.
+    fn continued(&self, b: usize) -> bool {
+        self.levels[b]
+            .first()
+            .is_some_and(|&l| self.first[l as usize].0 as usize != b)
+    }
 }
 
 impl Layout {
@@ -105,7 +175,7 @@ impl Layout {
     /// grouped, else one per level of the block's level range.
     fn width(&self, g: usize, b: usize) -> usize {
         match &self.grouped[g] {
-            Some(runs) => runs[b].len(),
+            Some(runs) => runs.levels[b].len(),
             None => {
                 let (lo, hi) = self.blocks[b].levels[g];
                 hi - lo
@@ -146,7 +216,7 @@ impl Layout {
             .map(|f| f.codes.windows(2).filter(|p| p[0] != p[1]).count())
             .collect();
         let runs = changes.iter().map(|&c| c * 2 < n).collect();
-        let grouped: Vec<Option<Vec<Vec<u32>>>> = factors
+        let grouped = factors
             .par_iter()
             .zip(&changes)
             .map(|(f, &changes)| {
@@ -165,13 +235,8 @@ impl Layout {
                     levels.extend(c.windows(2).filter(|p| p[0] != p[1]).map(|p| p[1]));
                     levels
                 };
-                Some(blocks.iter().map(runs_of).collect())
+                Some(Runs::new(blocks.iter().map(runs_of).collect(), f.nlevels()))
             })
-            .collect();
-        let first_run = grouped
-            .iter()
-            .zip(factors)
-            .map(|(g, f)| g.as_ref().map(|runs| first_runs(runs, f.nlevels())))
             .collect();
         Layout {
             n,
@@ -179,7 +244,6 @@ impl Layout {
             blocks,
             runs,
             grouped,
-            first_run,
         }
     }
 }
@@ -267,95 +331,21 @@ fn run_flush<const K: usize>(partial: &mut [f64], lo: usize, cur: usize, acc: &[
     }
 }
 
-/// Places the run sums of a dimension whose rows come grouped by level into its group sums
-/// `sums[l·K + k]`: `runs[b]` are the levels of block b's runs in order, `first` where each
-/// level's run begins ([`first_runs`]) and `part(b)` block b's run sums (`0 + Σ` over the run,
-/// one entry of K per run). Each level takes its run's sum ([`run_sum`]: a run continued in
-/// the next blocks adds them in block order, as [`FixedEffects::reduce`] adds the blocks), the
-/// levels on all cores. Every level has exactly one run, so every level is written.
-fn place_runs<'p, const K: usize>(
-    runs: &[Vec<u32>],
-    first: &[(u32, u32)],
-    part: impl Fn(usize) -> &'p [f64] + Sync,
-    sums: &mut [f64],
-) {
-    sums.as_chunks_mut::<K>()
-        .0
-        .par_iter_mut()
-        .zip(first)
-        .enumerate()
-        .for_each(|(l, (d, &f))| *d = run_sum::<K>(runs, &part, f, l));
-}
-
-/// Where each level's run begins in `runs` (the levels of each block's runs, in order, of a
-/// dimension whose every level has one run): `(block, run)`, a run continued from the block
-/// before (the same level ends the last block with runs and begins this one) belonging to the
-/// block where it began.
-fn first_runs(runs: &[Vec<u32>], nlevels: usize) -> Vec<(u32, u32)> {
-    let mut first = vec![(0, 0); nlevels];
-    let mut last: Option<u32> = None;
-    for (b, levels) in runs.iter().enumerate() {
-        for (j, &l) in levels.iter().enumerate() {
-            if !(j == 0 && last == Some(l)) {
-                first[l as usize] = (b as u32, j as u32);
-            }
-        }
-        if let Some(&l) = levels.last() {
-            last = Some(l);
-        }
-    }
-    first
-}
-
-/// The sum of level `l`'s run of a grouped dimension from the blocks' run sums (`part(b)` for
-/// block b): the piece where it begins, `first` ([`first_runs`]), then each piece continued in
-/// the next blocks, added in block order.
-#[inline(always)]
-fn run_sum<'p, const K: usize>(
-    runs: &[Vec<u32>],
-    part: &impl Fn(usize) -> &'p [f64],
-    first: (u32, u32),
-    l: usize,
-) -> [f64; K] {
-    let (mut b, j) = (first.0 as usize, first.1 as usize);
-    let mut v = part(b).as_chunks::<K>().0[j];
-    let mut at_end = j + 1 == runs[b].len();
-    while at_end && b + 1 < runs.len() && runs[b + 1].first() == Some(&(l as u32)) {
-        b += 1;
-        let p = &part(b).as_chunks::<K>().0[0];
-        for k in 0..K {
-            v[k] += p[k]; // the run goes on from the block before
-        }
-        at_end = runs[b].len() == 1;
-    }
-    v
-}
-
-/// `Σ_{i∈l} w_i` of every level of a grouped dimension (`runs`, `first` from [`Layout`]) into
-/// `out`, the blocks on all cores: each block sums the runs that begin in it, in row order from
-/// 0 and on past its end while a run goes on, which is the order of one pass over the rows
-/// (`out[f(i)] += w_i`), so the sums have its bits; then each level takes its run's sum.
-fn grouped_weight_sums(
-    codes: &[u32],
-    w: &[f64],
-    blocks: &[Block],
-    runs: &[Vec<u32>],
-    first: &[(u32, u32)],
-    out: &mut [f64],
-) {
+/// `Σ_{i∈l} w_i` of every level of a grouped dimension (its `runs`) into `out`, the blocks on
+/// all cores: each block sums the runs that begin in it, in row order from 0 and on past its
+/// end while a run goes on, which is the order of one pass over the rows (`out[f(i)] += w_i`),
+/// so the sums have its bits; then each level takes its run's sum.
+fn grouped_weight_sums(codes: &[u32], w: &[f64], blocks: &[Block], runs: &Runs, out: &mut [f64]) {
     let n = codes.len();
     let per_block: Vec<Vec<f64>> = blocks
         .par_iter()
         .enumerate()
         .map(|(b, blk)| {
-            let levels = &runs[b];
+            let levels = &runs.levels[b];
             let mut sums = Vec::with_capacity(levels.len());
             let mut i = blk.lo;
             // A run that began in an earlier block was summed there: its place is kept.
-            if levels
-                .first()
-                .is_some_and(|&l| first[l as usize].0 as usize != b)
-            {
+            if runs.continued(b) {
                 while i < blk.hi && codes[i] == levels[0] {
                     i += 1;
                 }
@@ -374,7 +364,7 @@ fn grouped_weight_sums(
         })
         .collect();
     out.par_iter_mut()
-        .zip(first)
+        .zip(&runs.first)
         .for_each(|(o, &(b, j))| *o = per_block[b as usize][j as usize]);
 }
 
@@ -483,7 +473,7 @@ fn store_run<const K: usize>(part: &mut [f64], run: usize, acc: &[f64; K]) {
 
 /// One block of a dimension whose rows come grouped by level: the sum of `value(t)` over each
 /// run of equal `codes`, stored as `0 + Σ` at `part[run]` in run order (then placed at their
-/// levels by [`place_runs`]). `t` is the row's place in the block.
+/// levels by [`Runs::sum`]). `t` is the row's place in the block.
 #[inline(always)]
 fn block_run_sums<const K: usize>(
     part: &mut [f64],
@@ -548,13 +538,11 @@ impl<'a> FixedEffects<'a> {
         cut(&mut inv_wsum, factors.iter().map(Factor::nlevels))
             .into_par_iter()
             .zip(factors)
-            .zip(layout.grouped.par_iter().zip(&layout.first_run))
+            .zip(&layout.grouped)
             .for_each(|((out, f), runs)| {
                 match runs {
-                    (Some(runs), Some(first)) => {
-                        grouped_weight_sums(&f.codes, w, &layout.blocks, runs, first, out)
-                    }
-                    _ => {
+                    Some(runs) => grouped_weight_sums(&f.codes, w, &layout.blocks, runs, out),
+                    None => {
                         // In row order from 0, one level after another as the rows come.
                         for (&c, &wi) in f.codes.iter().zip(w) {
                             out[c as usize] += wi;
@@ -700,14 +688,9 @@ impl<'a> FixedEffects<'a> {
                 let before: usize = (0..g).map(|h| layout.width(h, b)).sum();
                 &p[before * K..(before + layout.width(g, b)) * K]
             }
-            match (&layout.grouped[g], &layout.first_run[g]) {
-                (Some(runs), Some(first)) => place_runs::<K>(
-                    runs,
-                    first,
-                    |b| part::<K>(layout, g, b, &partial_all[b]),
-                    sums,
-                ),
-                _ => {
+            match &layout.grouped[g] {
+                Some(runs) => runs.place::<K>(|b| part::<K>(layout, g, b, &partial_all[b]), sums),
+                None => {
                     let parts = partial_all
                         .iter()
                         .enumerate()
@@ -746,7 +729,7 @@ impl<'a> FixedEffects<'a> {
         value: impl Fn(usize) -> [f64; K] + Sync,
     ) {
         let codes = &self.factors[g].codes;
-        if let (Some(runs), Some(first)) = (&self.layout.grouped[g], &self.layout.first_run[g]) {
+        if let Some(runs) = &self.layout.grouped[g] {
             partial
                 .par_iter_mut()
                 .zip(self.layout.blocks.par_iter())
@@ -754,7 +737,7 @@ impl<'a> FixedEffects<'a> {
                     block_run_sums::<K>(pb, &codes[blk.lo..blk.hi], |t| value(blk.lo + t));
                 });
             let partial: &[Vec<f64>] = partial;
-            return place_runs::<K>(runs, first, |b| partial[b].as_slice(), sums);
+            return runs.place::<K>(|b| partial[b].as_slice(), sums);
         }
         partial
             .par_iter_mut()
@@ -865,7 +848,7 @@ impl<'a> FixedEffects<'a> {
     /// same bits with far less memory traffic when it has many levels: each block sums its runs
     /// in parallel into its partial sums, one entry per run (`0 + Σ` over the run, as a run is
     /// flushed into zeroed partial sums), and the sweep gathers each level's sum from them
-    /// ([`run_sum`], in [`update_levels`]) instead of placing them in `sums`.
+    /// ([`Runs::sum`], in [`update_levels`]) instead of placing them in `sums`.
     fn other_sums_grouped<const K: usize, const M: usize>(
         &self,
         g: usize,
@@ -975,13 +958,11 @@ impl<'a> FixedEffects<'a> {
             let kept = kept.as_deref_mut().map(|k| &mut k[lo * K..hi * K]);
             // A grouped dimension's pass with at most three others left its run sums in
             // `partial` (`other_sums_grouped`); every other pass, its group sums in `sums`.
-            all_settled &= match (&self.layout.grouped[g], &self.layout.first_run[g]) {
-                (Some(runs), Some(first)) if os.len() <= 3 => {
+            all_settled &= match &self.layout.grouped[g] {
+                Some(runs) if os.len() <= 3 => {
                     let partial: &[Vec<f64>] = partial;
                     let part = |b: usize| partial[b].as_slice();
-                    update_levels::<K>(a, kept, wx, iw, tol, |l| {
-                        run_sum::<K>(runs, &part, first[l], l)
-                    })
+                    update_levels::<K>(a, kept, wx, iw, tol, |l| runs.sum::<K>(&part, l))
                 }
                 _ => {
                     let sums: &[f64] = sums;
@@ -1399,14 +1380,13 @@ mod tests {
                 let nl = dims[0].nlevels();
                 // A grouped pass leaves its run sums in the blocks' partial sums: each level's
                 // sum gathered from them as the sweep gathers it.
-                if let (Some(runs), Some(first)) = (&fe.layout.grouped[0], &fe.layout.first_run[0])
-                {
+                if let Some(runs) = &fe.layout.grouped[0] {
                     let part = |b: usize| s.partial[b].as_slice();
                     let gather = |l: usize| -> Vec<f64> {
                         if k2 {
-                            run_sum::<2>(runs, &part, first[l], l).to_vec()
+                            runs.sum::<2>(&part, l).to_vec()
                         } else {
-                            run_sum::<1>(runs, &part, first[l], l).to_vec()
+                            runs.sum::<1>(&part, l).to_vec()
                         }
                     };
                     s.sums[..nl * k].copy_from_slice(&(0..nl).flat_map(gather).collect::<Vec<_>>());
@@ -1451,7 +1431,6 @@ mod tests {
                 let general = run(&fe, k2);
                 let general_rhs = [rhs(&fe, k2, true), rhs(&fe, k2, false)];
                 fe.layout.grouped[0] = runs;
-                assert!(fe.layout.first_run[0].is_some());
                 let what = format!("{} dimensions, K = {}", dims.len(), 1 + k2 as usize);
                 assert_eq!(fast, general, "{what}");
                 assert_eq!(fast_rhs[0], general_rhs[0], "{what}: one pass");
