@@ -101,6 +101,9 @@ pub(crate) struct Layout {
 struct Runs {
     /// The level of each run of each block, in order.
     levels: Vec<Vec<u32>>,
+    /// Where each run of each block ends (the row after its last, counted from the block's
+    /// first row): the passes walk a block's runs by these, without reading the codes.
+    ends: Vec<Vec<u32>>,
     /// Where each level's run begins, `(block, run within the block)`: a run cut by block
     /// ends goes on as the first run of the next blocks, and belongs to the block where it
     /// began.
@@ -108,10 +111,10 @@ struct Runs {
 }
 
 impl Runs {
-    /// The runs of `levels` (see [`Runs::levels`]) of a dimension of `nlevels` levels. A run
-    /// goes on from the block before when the same level ends the last block with runs and
-    /// begins this one.
-    fn new(levels: Vec<Vec<u32>>, nlevels: usize) -> Runs {
+    /// The runs of a dimension of `nlevels` levels, with each block's run `levels` and their
+    /// `ends` (see [`Runs::levels`], [`Runs::ends`]). A run goes on from the block before when
+    /// the same level ends the last block with runs and begins this one.
+    fn new(levels: Vec<Vec<u32>>, ends: Vec<Vec<u32>>, nlevels: usize) -> Runs {
         let mut first = vec![(0, 0); nlevels];
         let mut last: Option<u32> = None;
         for (b, block) in levels.iter().enumerate() {
@@ -124,7 +127,11 @@ impl Runs {
                 last = Some(l);
             }
         }
-        Runs { levels, first }
+        Runs {
+            levels,
+            ends,
+            first,
+        }
     }
 
     /// The sum of level `l`'s run from the blocks' run sums (`part(b)` for block b: `0 + Σ`
@@ -229,13 +236,24 @@ impl Layout {
                 if !seen.iter().all(|&s| s) {
                     return None;
                 }
+                // Each block's runs: the level of each, and where each ends.
                 let runs_of = |b: &Block| {
                     let c = &f.codes[b.lo..b.hi];
                     let mut levels: Vec<u32> = c.first().copied().into_iter().collect();
-                    levels.extend(c.windows(2).filter(|p| p[0] != p[1]).map(|p| p[1]));
-                    levels
+                    let mut ends = Vec::with_capacity(levels.capacity());
+                    for (t, p) in c.windows(2).enumerate() {
+                        if p[0] != p[1] {
+                            levels.push(p[1]);
+                            ends.push(t as u32 + 1);
+                        }
+                    }
+                    if !c.is_empty() {
+                        ends.push(c.len() as u32);
+                    }
+                    (levels, ends)
                 };
-                Some(Runs::new(blocks.iter().map(runs_of).collect(), f.nlevels()))
+                let (levels, ends) = blocks.iter().map(runs_of).unzip();
+                Some(Runs::new(levels, ends, f.nlevels()))
             })
             .collect();
         Layout {
@@ -472,29 +490,107 @@ fn store_run<const K: usize>(part: &mut [f64], run: usize, acc: &[f64; K]) {
 }
 
 /// One block of a dimension whose rows come grouped by level: the sum of `value(t)` over each
-/// run of equal `codes`, stored as `0 + Σ` at `part[run]` in run order (then placed at their
-/// levels by [`Runs::sum`]). `t` is the row's place in the block.
+/// run (its rows up to `ends[run]`), stored as `0 + Σ` at `part[run]` in run order (then
+/// placed at their levels by [`Runs::sum`]). `t` is the row's place in the block.
 #[inline(always)]
 fn block_run_sums<const K: usize>(
     part: &mut [f64],
-    codes: &[u32],
+    ends: &[u32],
     mut value: impl FnMut(usize) -> [f64; K],
 ) {
-    let (mut run, mut acc) = (0, [0.0; K]);
-    let mut cur = codes.first().copied().unwrap_or(0);
-    for (t, &c) in codes.iter().enumerate() {
-        run_add_grouped::<K>(part, &mut run, &mut cur, &mut acc, c, value(t));
-    }
-    if !codes.is_empty() {
+    let mut t = 0;
+    for (run, &end) in ends.iter().enumerate() {
+        let mut acc = [0.0; K];
+        while t < end as usize {
+            let v = value(t);
+            for k in 0..K {
+                acc[k] += v[k];
+            }
+            t += 1;
+        }
         store_run::<K>(part, run, &acc);
     }
 }
 
-/// The codes of one dimension and where its coefficients start in the interleaved `α`.
+/// The codes of one dimension, where its coefficients start in the interleaved `α`, and its
+/// runs when its rows come grouped ([`Layout::grouped`]).
 #[derive(Clone, Copy)]
 struct Other<'c> {
     codes: &'c [u32],
     offset: usize,
+    runs: Option<&'c Runs>,
+}
+
+/// The `M` other dimensions of a pass in one block of rows, for the sums of their coefficients
+/// row after row, `Σ_m α_m[f_m(t)]` in the order of `m`. When `G < M`, other `G` is a dimension
+/// whose rows come grouped: its coefficient is looked up once per run, where the run begins
+/// ([`Runs::ends`]), instead of once per row through its codes, which are not read (the same
+/// numbers added in the same order, with a stream and a lookup less per row).
+struct BlockOthers<'a, const K: usize, const M: usize, const G: usize> {
+    alpha: &'a [[f64; K]],
+    codes: [&'a [u32]; M],
+    offset: [usize; M],
+    /// Other `G`'s runs in this block: the level and the end of each.
+    levels: &'a [u32],
+    ends: &'a [u32],
+    /// The run of the last row asked for, where it ends, and its coefficients.
+    run: usize,
+    end: usize,
+    hoisted: [f64; K],
+}
+
+impl<'a, const K: usize, const M: usize, const G: usize> BlockOthers<'a, K, M, G> {
+    /// Block `b` (rows `blk`) of `others`; other `G`, when `G < M`, has its runs.
+    fn new(alpha: &'a [[f64; K]], others: &[Other<'a>; M], b: usize, blk: &Block) -> Self {
+        let (mut levels, mut ends): (&[u32], &[u32]) = (&[], &[]);
+        if G < M {
+            debug_assert!(others[G].runs.is_some(), "other {G} is not grouped");
+            if let Some(r) = others[G].runs {
+                (levels, ends) = (&r.levels[b], &r.ends[b]);
+            }
+        }
+        let offset = std::array::from_fn(|m| others[m].offset);
+        let mut me = BlockOthers {
+            alpha,
+            codes: std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]),
+            offset,
+            levels,
+            ends,
+            run: 0,
+            end: 0,
+            hoisted: [0.0; K],
+        };
+        if let (Some(&l), Some(&e)) = (levels.first(), ends.first()) {
+            me.end = e as usize;
+            me.hoisted = alpha[offset[G] + l as usize];
+        }
+        me
+    }
+
+    /// `Σ_m α_m[f_m(t)]` for row `t` of the block; rows are asked for in order from 0.
+    #[inline(always)]
+    fn sum(&mut self, t: usize) -> [f64; K] {
+        if G < M && t == self.end {
+            // Other G's next run begins.
+            self.run += 1;
+            if let (Some(&l), Some(&e)) = (self.levels.get(self.run), self.ends.get(self.run)) {
+                self.end = e as usize;
+                self.hoisted = self.alpha[self.offset[G] + l as usize];
+            }
+        }
+        let mut s = [0.0; K];
+        for m in 0..M {
+            let a = if m == G {
+                &self.hoisted
+            } else {
+                &self.alpha[self.offset[m] + self.codes[m][t] as usize]
+            };
+            for k in 0..K {
+                s[k] += a[k];
+            }
+        }
+        s
+    }
 }
 
 /// `Σ_{o ∈ others} α_o[f_o(i)]`, for each of the `K` interleaved columns.
@@ -733,8 +829,9 @@ impl<'a> FixedEffects<'a> {
             partial
                 .par_iter_mut()
                 .zip(self.layout.blocks.par_iter())
-                .for_each(|(pb, blk)| {
-                    block_run_sums::<K>(pb, &codes[blk.lo..blk.hi], |t| value(blk.lo + t));
+                .zip(&runs.ends)
+                .for_each(|((pb, blk), ends)| {
+                    block_run_sums::<K>(pb, ends, |t| value(blk.lo + t));
                 });
             let partial: &[Vec<f64>] = partial;
             return runs.place::<K>(|b| partial[b].as_slice(), sums);
@@ -780,7 +877,7 @@ impl<'a> FixedEffects<'a> {
     /// so that every stream is a slice walked in step. Levels in runs (data sorted by this
     /// dimension) are summed in a register and stored once per run. A grouped dimension
     /// ([`Layout::grouped`]) leaves its sums in the blocks' run sums `partial`, not in `sums`.
-    fn other_sums<const K: usize, const M: usize>(
+    fn other_sums<const K: usize, const M: usize, const G: usize>(
         &self,
         g: usize,
         others: [Other; M],
@@ -788,33 +885,27 @@ impl<'a> FixedEffects<'a> {
         partial: &mut [Vec<f64>],
         sums: &mut [f64],
     ) {
-        if self.layout.grouped[g].is_some() {
-            return self.other_sums_grouped::<K, M>(g, others, alpha, partial);
+        if let Some(runs) = &self.layout.grouped[g] {
+            return self.other_sums_grouped::<K, M, G>(runs, others, alpha, partial);
         }
         let runs = self.layout.runs[g];
         let (codes, w) = (&self.factors[g].codes, self.w);
+        // A level's K coefficients as one array: one bounds check a lookup.
+        let alpha: &[[f64; K]] = alpha.as_chunks::<K>().0;
         partial
             .par_iter_mut()
             .zip(self.layout.blocks.par_iter())
-            .for_each(|(pb, blk)| {
+            .enumerate()
+            .for_each(|(b, (pb, blk))| {
                 let (lo, hi) = blk.levels[g];
                 let pb = &mut pb[..(hi - lo) * K];
                 pb.fill(0.0);
                 let cg = &codes[blk.lo..blk.hi];
                 let wb = &w[blk.lo..blk.hi];
-                let oc: [&[u32]; M] = std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]);
-                let off: [usize; M] = std::array::from_fn(|m| others[m].offset);
-                // A level's K coefficients as one array: one bounds check a lookup.
-                let alpha: &[[f64; K]] = alpha.as_chunks::<K>().0;
+                let mut others = BlockOthers::<K, M, G>::new(alpha, &others, b, blk);
                 // `w_i Σ_{h≠g} α_h[f_h(i)]` for row t of the block.
-                let term = |t: usize, wi: f64| {
-                    let mut s = [0.0; K];
-                    for m in 0..M {
-                        let a = &alpha[off[m] + oc[m][t] as usize];
-                        for k in 0..K {
-                            s[k] += a[k];
-                        }
-                    }
+                let mut term = |t: usize, wi: f64| {
+                    let s = others.sum(t);
                     let mut v = [0.0; K];
                     for k in 0..K {
                         v[k] = wi * s[k];
@@ -849,32 +940,26 @@ impl<'a> FixedEffects<'a> {
     /// in parallel into its partial sums, one entry per run (`0 + Σ` over the run, as a run is
     /// flushed into zeroed partial sums), and the sweep gathers each level's sum from them
     /// ([`Runs::sum`], in [`update_levels`]) instead of placing them in `sums`.
-    fn other_sums_grouped<const K: usize, const M: usize>(
+    fn other_sums_grouped<const K: usize, const M: usize, const G: usize>(
         &self,
-        g: usize,
+        runs: &Runs,
         others: [Other; M],
         alpha: &[f64],
         partial: &mut [Vec<f64>],
     ) {
-        let (codes, w) = (&self.factors[g].codes, self.w);
+        let w = self.w;
         let alpha: &[[f64; K]] = alpha.as_chunks::<K>().0;
         partial
             .par_iter_mut()
             .zip(self.layout.blocks.par_iter())
-            .for_each(|(pb, blk)| {
-                let cg = &codes[blk.lo..blk.hi];
+            .zip(&runs.ends)
+            .enumerate()
+            .for_each(|(b, ((pb, blk), ends))| {
                 let wb = &w[blk.lo..blk.hi];
-                let oc: [&[u32]; M] = std::array::from_fn(|m| &others[m].codes[blk.lo..blk.hi]);
-                let off: [usize; M] = std::array::from_fn(|m| others[m].offset);
+                let mut others = BlockOthers::<K, M, G>::new(alpha, &others, b, blk);
                 // `w_t Σ_{h≠g} α_h[f_h(t)]` for row t of the block.
-                block_run_sums::<K>(pb, cg, |t| {
-                    let mut s = [0.0; K];
-                    for m in 0..M {
-                        let a = &alpha[off[m] + oc[m][t] as usize];
-                        for k in 0..K {
-                            s[k] += a[k];
-                        }
-                    }
+                block_run_sums::<K>(pb, ends, |t| {
+                    let s = others.sum(t);
                     let mut v = [0.0; K];
                     for k in 0..K {
                         v[k] = wb[t] * s[k];
@@ -891,7 +976,6 @@ impl<'a> FixedEffects<'a> {
     /// coefficients before the sweep go into the iterate `keep` names; returns whether every
     /// coefficient has [`settled`] at `tol`.
     fn sweep<const K: usize>(&self, s: &mut DemeanScratch, keep: Keep, tol: f64) -> bool {
-        let nd = self.factors.len();
         let DemeanScratch {
             wx,
             alpha,
@@ -907,48 +991,8 @@ impl<'a> FixedEffects<'a> {
             Keep::Gx => Some(gx),
         };
         let mut all_settled = true;
-        let w = self.w;
-        let mut others = [Other {
-            codes: &[],
-            offset: 0,
-        }; 8];
-        for g in 0..nd {
-            let mut m = 0;
-            let mut extra: Vec<Other> = Vec::new();
-            for h in (0..nd).filter(|&h| h != g) {
-                let o = Other {
-                    codes: &self.factors[h].codes,
-                    offset: self.layout.offsets[h],
-                };
-                if m < others.len() {
-                    others[m] = o;
-                    m += 1;
-                } else {
-                    extra.push(o);
-                }
-            }
-            let os: &[Other] = if extra.is_empty() {
-                &others[..m]
-            } else {
-                extra.splice(0..0, others[..m].iter().copied());
-                &extra
-            };
-            {
-                let alpha: &[f64] = alpha;
-                match *os {
-                    [a] => self.other_sums::<K, 1>(g, [a], alpha, partial, sums),
-                    [a, b] => self.other_sums::<K, 2>(g, [a, b], alpha, partial, sums),
-                    [a, b, c] => self.other_sums::<K, 3>(g, [a, b, c], alpha, partial, sums),
-                    _ => self.accumulate::<K>(g, partial, sums, |i| {
-                        let s = others_sum::<K>(os, alpha, i);
-                        let mut v = [0.0; K];
-                        for k in 0..K {
-                            v[k] = w[i] * s[k];
-                        }
-                        v
-                    }),
-                }
-            }
+        for g in 0..self.factors.len() {
+            let in_runs = self.pass::<K>(g, alpha, partial, sums);
             let (lo, hi) = (self.layout.offsets[g], self.layout.offsets[g + 1]);
             let (a, wx, iw) = (
                 &mut alpha[lo * K..hi * K],
@@ -956,21 +1000,88 @@ impl<'a> FixedEffects<'a> {
                 &self.inv_wsum[lo..hi],
             );
             let kept = kept.as_deref_mut().map(|k| &mut k[lo * K..hi * K]);
-            // A grouped dimension's pass with at most three others left its run sums in
-            // `partial` (`other_sums_grouped`); every other pass, its group sums in `sums`.
-            all_settled &= match &self.layout.grouped[g] {
-                Some(runs) if os.len() <= 3 => {
+            all_settled &= match in_runs {
+                Some(runs) => {
                     let partial: &[Vec<f64>] = partial;
                     let part = |b: usize| partial[b].as_slice();
                     update_levels::<K>(a, kept, wx, iw, tol, |l| runs.sum::<K>(&part, l))
                 }
-                _ => {
+                None => {
                     let sums: &[f64] = sums;
                     update_levels::<K>(a, kept, wx, iw, tol, |l| sums.as_chunks::<K>().0[l])
                 }
             };
         }
         all_settled
+    }
+
+    /// Dimension `g`'s pass of a sweep: by its levels, the group sums of
+    /// `w_i Σ_{h≠g} α_h[f_h(i)]`. They are left in `sums`, or, for a grouped dimension with at
+    /// most three others, as the blocks' run sums in `partial` (`other_sums_grouped`): then
+    /// its [`Runs`] are returned, for [`Runs::sum`] to gather them.
+    fn pass<const K: usize>(
+        &self,
+        g: usize,
+        alpha: &[f64],
+        partial: &mut [Vec<f64>],
+        sums: &mut [f64],
+    ) -> Option<&Runs> {
+        let nd = self.factors.len();
+        // The other dimensions, in order; on the stack up to eight (no allocation a pass).
+        let mut others = [Other {
+            codes: &[],
+            offset: 0,
+            runs: None,
+        }; 8];
+        let mut extra: Vec<Other> = Vec::new();
+        let mut m = 0;
+        for h in (0..nd).filter(|&h| h != g) {
+            let o = Other {
+                codes: &self.factors[h].codes,
+                offset: self.layout.offsets[h],
+                runs: self.layout.grouped[h].as_ref(),
+            };
+            if m < others.len() {
+                others[m] = o;
+                m += 1;
+            } else {
+                extra.push(o);
+            }
+        }
+        let os: &[Other] = if extra.is_empty() {
+            &others[..m]
+        } else {
+            extra.splice(0..0, others[..m].iter().copied());
+            &extra
+        };
+        // The first other dimension whose rows come grouped, if any: its coefficients are
+        // looked up once per run ([`BlockOthers`]).
+        let grouped = os.iter().position(|o| o.runs.is_some());
+        let (p, s) = (partial, sums);
+        match (os, grouped) {
+            (&[a], Some(0)) => self.other_sums::<K, 1, 0>(g, [a], alpha, p, s),
+            (&[a], _) => self.other_sums::<K, 1, 1>(g, [a], alpha, p, s),
+            (&[a, b], Some(0)) => self.other_sums::<K, 2, 0>(g, [a, b], alpha, p, s),
+            (&[a, b], Some(1)) => self.other_sums::<K, 2, 1>(g, [a, b], alpha, p, s),
+            (&[a, b], _) => self.other_sums::<K, 2, 2>(g, [a, b], alpha, p, s),
+            (&[a, b, c], Some(0)) => self.other_sums::<K, 3, 0>(g, [a, b, c], alpha, p, s),
+            (&[a, b, c], Some(1)) => self.other_sums::<K, 3, 1>(g, [a, b, c], alpha, p, s),
+            (&[a, b, c], Some(2)) => self.other_sums::<K, 3, 2>(g, [a, b, c], alpha, p, s),
+            (&[a, b, c], _) => self.other_sums::<K, 3, 3>(g, [a, b, c], alpha, p, s),
+            _ => {
+                let w = self.w;
+                self.accumulate::<K>(g, p, s, |i| {
+                    let s = others_sum::<K>(os, alpha, i);
+                    let mut v = [0.0; K];
+                    for k in 0..K {
+                        v[k] = w[i] * s[k];
+                    }
+                    v
+                });
+                return None;
+            }
+        }
+        self.layout.grouped[g].as_ref()
     }
 
     /// Writes `x_k − Dα_k` into `outs[k]`, one parallel pass over the rows.
@@ -1293,10 +1404,12 @@ mod tests {
     }
 
     /// The passes for a dimension whose rows come grouped by level (the sweep's, and the
-    /// right-hand sides' in one pass and a pass each) give the general passes' sums bit for
-    /// bit: levels not in sorted order, a run longer than a block, runs across
-    /// block ends, single rows, one and two other dimensions, one and two columns. A dimension
-    /// with a level that has no rows, or a level in two runs, is not taken as grouped.
+    /// right-hand sides' in one pass and a pass each), and the sweep's passes of the other
+    /// dimensions, which look its coefficients up once per run, give the general passes' sums
+    /// bit for bit: levels not in sorted order, a run longer than a block, runs across block
+    /// ends, single rows, one and two other dimensions, the grouped one first, in the middle
+    /// and last, one and two columns. A dimension with a level that has no rows, or a level in
+    /// two runs, is not taken as grouped.
     #[test]
     fn grouped_pass_is_bitwise_the_general_pass() {
         let n = 3 * BLOCK_ROWS + 4321;
@@ -1333,19 +1446,26 @@ mod tests {
             let fe = FixedEffects::new(std::slice::from_ref(&f), &w);
             assert!(fe.layout.grouped[0].is_none(), "{}", f.name);
         }
-        for dims in [
-            vec![a.clone(), b.clone()],
-            vec![a.clone(), b.clone(), c.clone()],
+        for (dims, ga) in [
+            (vec![a.clone(), b.clone()], 0),
+            (vec![a.clone(), b.clone(), c.clone()], 0),
+            (vec![b.clone(), a.clone(), c.clone()], 1),
+            (vec![b.clone(), c.clone(), a.clone()], 2),
         ] {
             let mut fe = FixedEffects::new(&dims, &w);
-            assert!(fe.layout.grouped[0].is_some() && fe.layout.grouped[1].is_none());
+            let grouped: Vec<bool> = fe.layout.grouped.iter().map(Option::is_some).collect();
+            assert_eq!(
+                grouped,
+                (0..dims.len()).map(|g| g == ga).collect::<Vec<_>>()
+            );
             // The grouped dimension's weight sums, block by block, have the bits of one pass.
-            let mut wsum = vec![0.0; dims[0].nlevels()];
-            for (&c, &wi) in dims[0].codes.iter().zip(&w) {
+            let mut wsum = vec![0.0; dims[ga].nlevels()];
+            for (&c, &wi) in dims[ga].codes.iter().zip(&w) {
                 wsum[c as usize] += wi;
             }
             let inv: Vec<u64> = wsum.iter().map(|&s| (1.0 / s).to_bits()).collect();
-            let got: Vec<u64> = fe.inv_wsum[..wsum.len()]
+            let at = fe.layout.offsets[ga];
+            let got: Vec<u64> = fe.inv_wsum[at..at + wsum.len()]
                 .iter()
                 .map(|x| x.to_bits())
                 .collect();
@@ -1354,47 +1474,41 @@ mod tests {
             let alpha: Vec<f64> = (0..nc * 2)
                 .map(|_| draw(2001) as f64 / 100.0 - 10.0)
                 .collect();
+            // Every dimension's pass of a sweep, its group sums gathered as the sweep gathers
+            // them (a grouped pass leaves run sums in the blocks' partial sums).
             let run = |fe: &FixedEffects, k2: bool| {
                 let mut s = DemeanScratch::default();
-                let others: Vec<Other> = (1..dims.len())
-                    .map(|h| Other {
-                        codes: &dims[h].codes,
-                        offset: fe.layout.offsets[h],
-                    })
-                    .collect();
+                let k = if k2 { 2 } else { 1 };
                 if k2 {
                     fe.prepare::<2>(&mut s);
                 } else {
                     fe.prepare::<1>(&mut s);
                 }
-                s.sums.fill(f64::NAN);
-                let (p, sums) = (&mut s.partial, &mut s.sums);
-                match (others.as_slice(), k2) {
-                    ([o], true) => fe.other_sums::<2, 1>(0, [*o], &alpha, p, sums),
-                    ([o, q], true) => fe.other_sums::<2, 2>(0, [*o, *q], &alpha, p, sums),
-                    ([o], false) => fe.other_sums::<1, 1>(0, [*o], &alpha[..nc], p, sums),
-                    ([o, q], false) => fe.other_sums::<1, 2>(0, [*o, *q], &alpha[..nc], p, sums),
-                    _ => unreachable!(),
-                }
-                let k = if k2 { 2 } else { 1 };
-                let nl = dims[0].nlevels();
-                // A grouped pass leaves its run sums in the blocks' partial sums: each level's
-                // sum gathered from them as the sweep gathers it.
-                if let Some(runs) = &fe.layout.grouped[0] {
-                    let part = |b: usize| s.partial[b].as_slice();
-                    let gather = |l: usize| -> Vec<f64> {
-                        if k2 {
-                            runs.sum::<2>(&part, l).to_vec()
-                        } else {
-                            runs.sum::<1>(&part, l).to_vec()
-                        }
+                let mut bits = Vec::new();
+                for g in 0..dims.len() {
+                    s.sums.fill(f64::NAN);
+                    let (p, sums) = (&mut s.partial, &mut s.sums);
+                    let in_runs = if k2 {
+                        fe.pass::<2>(g, &alpha, p, sums)
+                    } else {
+                        fe.pass::<1>(g, &alpha[..nc], p, sums)
                     };
-                    s.sums[..nl * k].copy_from_slice(&(0..nl).flat_map(gather).collect::<Vec<_>>());
+                    let nl = dims[g].nlevels();
+                    if let Some(runs) = in_runs {
+                        let part = |b: usize| s.partial[b].as_slice();
+                        let gather = |l: usize| -> Vec<f64> {
+                            if k2 {
+                                runs.sum::<2>(&part, l).to_vec()
+                            } else {
+                                runs.sum::<1>(&part, l).to_vec()
+                            }
+                        };
+                        s.sums[..nl * k]
+                            .copy_from_slice(&(0..nl).flat_map(gather).collect::<Vec<_>>());
+                    }
+                    bits.extend(s.sums[..nl * k].iter().map(|x| x.to_bits()));
                 }
-                s.sums[..nl * k]
-                    .iter()
-                    .map(|x| x.to_bits())
-                    .collect::<Vec<_>>()
+                bits
             };
             // The right-hand sides, in one pass for all dimensions and one pass each (the
             // latter through `accumulate`).
@@ -1427,11 +1541,15 @@ mod tests {
             for k2 in [false, true] {
                 let fast = run(&fe, k2);
                 let fast_rhs = [rhs(&fe, k2, true), rhs(&fe, k2, false)];
-                let runs = fe.layout.grouped[0].take();
+                let runs = fe.layout.grouped[ga].take();
                 let general = run(&fe, k2);
                 let general_rhs = [rhs(&fe, k2, true), rhs(&fe, k2, false)];
-                fe.layout.grouped[0] = runs;
-                let what = format!("{} dimensions, K = {}", dims.len(), 1 + k2 as usize);
+                fe.layout.grouped[ga] = runs;
+                let what = format!(
+                    "{} dimensions, the grouped one at {ga}, K = {}",
+                    dims.len(),
+                    1 + k2 as usize
+                );
                 assert_eq!(fast, general, "{what}");
                 assert_eq!(fast_rhs[0], general_rhs[0], "{what}: one pass");
                 assert_eq!(fast_rhs[1], general_rhs[1], "{what}: a pass each");
