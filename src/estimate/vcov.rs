@@ -20,6 +20,7 @@
 use super::data::Factor;
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Which small-sample correction to apply.
@@ -113,15 +114,36 @@ fn intersect(a: &Factor, b: &Factor) -> Factor {
     }
 }
 
-fn meat(scores: &[Vec<f64>], cluster: Option<&Factor>) -> DMatrix<f64> {
-    let k = scores.len();
-    let n = scores.first().map(|s| s.len()).unwrap_or(0);
+/// The scores `s_ia = x̃_ia w_i e_i` of the demeaned regressors `x_dm`, weights `w` and
+/// working residuals `e`, formed where they are used (no vector of N scores per regressor).
+#[derive(Clone, Copy)]
+struct Scores<'a> {
+    x_dm: &'a [Vec<f64>],
+    w: &'a [f64],
+    e: &'a [f64],
+}
+
+impl Scores<'_> {
+    /// The scores of regressor `a`, row after row.
+    fn of(&self, a: usize) -> impl Iterator<Item = f64> + '_ {
+        self.x_dm[a]
+            .iter()
+            .zip(self.w)
+            .zip(self.e)
+            .map(|((x, w), e)| x * w * e)
+    }
+}
+
+/// The meat of the sandwich: `Σ_i s_i s_i'` without clusters, `Σ_g S_g S_g'` with the scores
+/// summed by cluster (`S_g = Σ_{i∈g} s_i`), every sum in row order.
+fn meat(scores: Scores, cluster: Option<&Factor>) -> DMatrix<f64> {
+    let k = scores.x_dm.len();
     let mut m = DMatrix::zeros(k, k);
     match cluster {
         None => {
             for a in 0..k {
                 for b in a..k {
-                    let v: f64 = scores[a].iter().zip(&scores[b]).map(|(p, q)| p * q).sum();
+                    let v: f64 = scores.of(a).zip(scores.of(b)).map(|(p, q)| p * q).sum();
                     m[(a, b)] = v;
                     m[(b, a)] = v;
                 }
@@ -130,9 +152,9 @@ fn meat(scores: &[Vec<f64>], cluster: Option<&Factor>) -> DMatrix<f64> {
         Some(c) => {
             let g = c.nlevels();
             let mut sums = vec![vec![0.0; g]; k];
-            for (a, s) in scores.iter().enumerate() {
-                for i in 0..n {
-                    sums[a][c.codes[i] as usize] += s[i];
+            for (a, sa) in sums.iter_mut().enumerate() {
+                for (&l, s) in c.codes.iter().zip(scores.of(a)) {
+                    sa[l as usize] += s;
                 }
             }
             for a in 0..k {
@@ -169,16 +191,7 @@ pub(crate) fn vcov(
         };
         return Ok((DMatrix::zeros(0, 0), "no coefficients".into(), d));
     }
-    let scores: Vec<Vec<f64>> = x_dm
-        .iter()
-        .map(|x| {
-            x.iter()
-                .zip(w)
-                .zip(resid)
-                .map(|((x, w), e)| x * w * e)
-                .collect()
-        })
-        .collect();
+    let scores = Scores { x_dm, w, e: resid };
     let bread = super::gram::gram(x_dm, w).try_inverse().ok_or_else(|| {
         Error::invalid(
             "standard errors",
@@ -201,9 +214,10 @@ pub(crate) fn vcov(
     let nfe = sizes.len();
     let mut kk = k + sizes.iter().sum::<usize>() - nfe.saturating_sub(1);
     if !spec.clusters.is_empty() && nfe > 0 {
+        // One pass over the codes per dimension, the dimensions on all cores.
         let is_nested: Vec<bool> = spec
             .factors
-            .iter()
+            .par_iter()
             .map(|f| check.iter().any(|c| nested_in(f, c)))
             .collect();
         for (g, f) in spec.factors.iter().enumerate() {
@@ -231,7 +245,7 @@ pub(crate) fn vcov(
     let (nf, kf) = (n as f64, kk as f64);
     let no_adj = spec.ssc == Ssc::None;
     let (raw, factor, kind, gs) = if spec.clusters.is_empty() {
-        let m = meat(&scores, None);
+        let m = meat(scores, None);
         let f = match spec.ssc {
             Ssc::None => 1.0,
             Ssc::StataMl => nf / (nf - 1.0),
@@ -247,13 +261,10 @@ pub(crate) fn vcov(
                 "clustering needs at least two clusters",
             ));
         }
-        let mut m = meat(&scores, Some(spec.clusters[0]));
+        let mut m = meat(scores, Some(spec.clusters[0]));
         if spec.clusters.len() == 2 {
-            m += meat(&scores, Some(spec.clusters[1]));
-            m -= meat(
-                &scores,
-                Some(&intersect(spec.clusters[0], spec.clusters[1])),
-            );
+            m += meat(scores, Some(spec.clusters[1]));
+            m -= meat(scores, Some(&intersect(spec.clusters[0], spec.clusters[1])));
         }
         let f = match spec.ssc {
             Ssc::None => 1.0,
