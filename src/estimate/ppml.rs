@@ -973,14 +973,15 @@ pub(crate) fn recover_fixed_effects(
 }
 
 /// The fit on the input rows: whether each of the `n_all` rows was used, its fitted value `μ`
-/// and its sum of fixed effects `Σ_g α_g[f_g(i)]` (NaN on rows not used). The design's rows
-/// are in input order (the subset filter and the sample restriction keep the order), so each
-/// block of input rows takes its observations from one stretch of them and the blocks are
-/// written in parallel; each value is the same expression as one row at a time.
+/// and its sum of fixed effects `Σ_g α_g[f_g(i)]` (NaN on rows not used). `mu` (one value per
+/// observation) becomes the fitted values, and `spare`, a vector of the fit's that is no longer
+/// needed, the sums of fixed effects: each is spread onto the input rows in place
+/// ([`onto_input_rows`]), so that no N values are first touched again.
 fn per_input_row(
     n_all: usize,
     design: &Design,
-    mu: &[f64],
+    mu: Vec<f64>,
+    spare: Vec<f64>,
     alpha: &[f64],
     offsets: &[usize],
 ) -> (Vec<bool>, Vec<f64>, Vec<f64>) {
@@ -995,32 +996,49 @@ fn per_input_row(
             .map(|(g, f)| alpha[offsets[g] + f.codes[k] as usize])
             .sum()
     };
-    // Zeroed memory from the allocator, untouched until each block fills its part below (one
-    // pass, on all cores): rows not used are `false` and `NaN`.
-    let mut used = vec![false; n_all];
-    let mut fitted = vec![0.0; n_all];
-    let mut fe_sum = vec![0.0; n_all];
-    used.par_chunks_mut(BLOCK)
-        .zip(fitted.par_chunks_mut(BLOCK))
-        .zip(fe_sum.par_chunks_mut(BLOCK))
-        .enumerate()
-        .for_each(|(b, ((u, f), e))| {
-            let lo = b * BLOCK;
-            let hi = lo + u.len();
-            let (from, to) = (
-                rows.partition_point(|&i| i < lo),
-                rows.partition_point(|&i| i < hi),
-            );
-            f.fill(f64::NAN);
-            e.fill(f64::NAN);
-            for k in from..to {
-                let i = rows[k] - lo;
-                u[i] = true;
-                f[i] = mu[k];
-                e[i] = fe_at(k);
-            }
-        });
+    let mut fe_sum = spare;
+    fe_sum.clear();
+    fe_sum.par_extend((0..rows.len()).into_par_iter().map(fe_at));
+    let mut fitted = mu;
+    let (_, used) = rayon::join(
+        || onto_input_rows(&mut [&mut fitted, &mut fe_sum], rows, n_all),
+        || {
+            // Zeroed memory from the allocator, untouched until each block marks its rows.
+            let mut used = vec![false; n_all];
+            used.par_chunks_mut(BLOCK).enumerate().for_each(|(b, u)| {
+                let (lo, hi) = (b * BLOCK, b * BLOCK + u.len());
+                let from = rows.partition_point(|&i| i < lo);
+                for &i in rows[from..].iter().take_while(|&&i| i < hi) {
+                    u[i - lo] = true;
+                }
+            });
+            used
+        },
+    );
     (used, fitted, fe_sum)
+}
+
+/// Spreads each of `vs` (one value per observation) onto the `n_all` input rows, in place: the
+/// value of observation `k` goes to input row `rows[k]`, the rows not used get NaN. The rows
+/// are in increasing order, so `rows[k] ≥ k`, and the values are moved from the last to the
+/// first, each to a place no value still to move is in.
+fn onto_input_rows(vs: &mut [&mut Vec<f64>], rows: &[usize], n_all: usize) {
+    for v in vs.iter_mut() {
+        debug_assert_eq!(v.len(), rows.len());
+        v.resize(n_all, f64::NAN);
+    }
+    // The first input row already written.
+    let mut next = n_all;
+    for (k, &i) in rows.iter().enumerate().rev() {
+        for v in vs.iter_mut() {
+            v[i] = v[k];
+            v[i + 1..next].fill(f64::NAN);
+        }
+        next = i;
+    }
+    for v in vs.iter_mut() {
+        v[..next].fill(f64::NAN);
+    }
 }
 
 /// Fits `formula` to `ds` by PPML with fixed effects. Errors name the offending column, row or
@@ -1143,7 +1161,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             values: alpha[offsets[g]..offsets[g + 1]].to_vec(),
         })
         .collect();
-    let (used, fitted, fe_sum) = per_input_row(n_all, &design, &sol.mu, &alpha, &offsets);
+    let (used, fitted, fe_sum) = per_input_row(n_all, &design, sol.mu, sol.resid, &alpha, &offsets);
     Ok(PpmlFit {
         formula: formula.to_string(),
         names: sol
@@ -1509,14 +1527,15 @@ mod tests {
         }
     }
 
-    /// The per-row outputs written block by block are those of one loop over the
-    /// observations, on input rows spanning several blocks with rows left out.
+    /// The per-row outputs, spread onto the input rows in place, are those of one loop over
+    /// the observations, on input rows spanning several blocks with rows left out (the first
+    /// and the last among them).
     #[test]
     fn per_input_row_matches_one_loop() {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
         let n_all = 3 * (1 << 16) + 123;
-        let rows: Vec<usize> = (0..n_all).filter(|_| rng.random_bool(0.7)).collect();
+        let rows: Vec<usize> = (1..n_all - 1).filter(|_| rng.random_bool(0.7)).collect();
         let n = rows.len();
         let factor = |name: &str, levels: u32, rng: &mut rand::rngs::ChaCha8Rng| Factor {
             name: name.into(),
@@ -1537,7 +1556,9 @@ mod tests {
             rows,
             excluded_by_subset: 0,
         };
-        let (used, fitted, fe_sum) = per_input_row(n_all, &design, &mu, &alpha, &offsets);
+        let spare = vec![7.0; n / 2];
+        let (used, fitted, fe_sum) =
+            per_input_row(n_all, &design, mu.clone(), spare, &alpha, &offsets);
         let mut want = (
             vec![false; n_all],
             vec![f64::NAN; n_all],
