@@ -458,6 +458,24 @@ impl Dataset {
         Ok(())
     }
 
+    /// Takes every numeric column but `keep` out of the data set, for their memory (a caller
+    /// that needs no more of the data than `keep`).
+    pub(crate) fn take_numeric_except(&mut self, keep: &str) -> Vec<Vec<f64>> {
+        let mut taken = Vec::new();
+        let mut j = 0;
+        while j < self.columns.len() {
+            if self.names[j] != keep && matches!(self.columns[j], Column::Numeric(_)) {
+                self.names.remove(j);
+                if let Column::Numeric(v) = self.columns.remove(j) {
+                    taken.push(v);
+                }
+            } else {
+                j += 1;
+            }
+        }
+        taken
+    }
+
     /// An error located at data row `i` (0-based): the CSV file and line when read from a file.
     pub(crate) fn row_error(&self, i: usize, message: impl Into<String>) -> Error {
         match &self.source {

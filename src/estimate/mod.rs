@@ -60,15 +60,19 @@ pub(crate) fn run_models(
     for d in defines {
         ds.define(d)?;
     }
-    formulas
-        .iter()
-        .map(|text| {
-            let f = Formula::parse(text)?;
-            let fit = fit(&ds, &f, opts)?;
-            let stats = stats::fit_statistics(&ds, &f, &fit)?;
-            Ok((fit, stats))
-        })
-        .collect()
+    let mut fits = Vec::with_capacity(formulas.len());
+    for (j, text) in formulas.iter().enumerate() {
+        let f = Formula::parse(text)?;
+        // The last model may spend the data's memory: after it only its outcome is read.
+        let fit = if j + 1 == formulas.len() {
+            ppml::fit_spending(&mut ds, &f, opts)?
+        } else {
+            fit(&ds, &f, opts)?
+        };
+        let stats = stats::fit_statistics(&ds, &f, &fit)?;
+        fits.push((fit, stats));
+    }
+    Ok(fits)
 }
 
 /// The columns of the data that the models read: the formulas' outcomes, regressors and

@@ -574,12 +574,17 @@ pub(crate) fn separate(design: Design, opts: &PpmlOptions) -> Result<(Design, Se
 /// these means (the terms with `y = 0` are `μ`). One parallel pass over fixed chunks, each
 /// chunk's deviance terms summed in order and the chunks in order, so the result does not
 /// depend on the thread count. Returns `(μ, z, ln y, deviance)`.
-fn starting_point(y: &[f64], offset: Option<&[f64]>) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
+fn starting_point(
+    y: &[f64],
+    offset: Option<&[f64]>,
+    spare: &mut Spare,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
     const CHUNK: usize = 1 << 16;
     let n = y.len();
     let ybar = y.iter().sum::<f64>() / n as f64;
-    // Zero-filled by the allocator (untouched pages): first written below, on every core.
-    let (mut mu, mut z, mut ln_y) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    // Spare memory, or zero-filled by the allocator (untouched pages): every element written
+    // below, on every core.
+    let (mut mu, mut z, mut ln_y) = (spare.take(n), spare.take(n), spare.take(n));
     let parts: Vec<f64> = mu
         .par_chunks_mut(CHUNK)
         .zip(z.par_chunks_mut(CHUNK))
@@ -766,20 +771,22 @@ fn inner_tolerance(last_crit: f64, prev_crit: f64, tol: f64, target: f64, loose:
 /// the step's weights are the last step's means), the demeaned columns `z̃, X̃` (their residual
 /// `z̃ − X̃β` formed in place), and the demeaning's scratch. `η` is never stored: the new
 /// `η = z − (z̃ − X̃β) + o` is formed row by row where `μ = exp(η)` and the next `z` need it.
-pub(crate) fn irls(d: &Design, opts: &PpmlOptions) -> Result<IrlsSolution> {
+pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<IrlsSolution> {
     use super::demean::DemeanScratch;
     let n = d.nobs();
     let (y, offset, factors, names) = (&d.y, d.offset.as_deref(), &d.factors, &d.names);
     // The offset of row k (0 without one: the same bits as adding a vector of zeros).
     let o_at = |k: usize| offset.map_or(0.0, |o| o[k]);
-    let (mut mu, mut z, ln_y, mut last) = starting_point(y, offset);
-    let mut w: Vec<f64> = vec![0.0; n];
+    let (mut mu, mut z, ln_y, mut last) = starting_point(y, offset, &mut spare);
+    // The first step's means are written over it whole (the weights are swapped in).
+    let mut w: Vec<f64> = spare.take(n);
     let mut active: Vec<usize> = (0..d.x.len()).collect();
     let ncoef_fe: usize = factors.iter().map(|f| f.nlevels()).sum();
     let mut alpha_z = vec![0.0; ncoef_fe];
     let mut alpha_x: Vec<Vec<f64>> = vec![vec![0.0; ncoef_fe]; d.x.len()];
-    // z̃ then the active X̃, in `active` order; dm[0] becomes the working residual.
-    let mut dm: Vec<Vec<f64>> = vec![Vec::new(); 1 + d.x.len()];
+    // z̃ then the active X̃, in `active` order; dm[0] becomes the working residual. Every row
+    // is written by the demeaning before it is read.
+    let mut dm: Vec<Vec<f64>> = (0..1 + d.x.len()).map(|_| spare.take(n)).collect();
     let mut scratch = DemeanScratch::default();
     let mut collinear = Vec::new();
     let mut converged = false;
@@ -1045,6 +1052,48 @@ fn onto_input_rows(vs: &mut [&mut Vec<f64>], rows: &[usize], n_all: usize) {
 /// token; a fit that does not converge within `opts.max_iter` iterations is an error unless
 /// `opts.allow_unconverged` (then it is returned with `converged: false` and a warning).
 pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFit> {
+    check_options(opts)?;
+    let design = Design::build(ds, formula, opts)?;
+    fit_design(ds.nrows(), design, formula, opts, Spare::default())
+}
+
+/// As [`fit`], for a data set that is not needed after the fit but for the outcome (the last
+/// model of `estimate`, whose fit statistics read only the outcome): once the design is built,
+/// the other numeric columns are taken out of `ds`, and their memory, already touched when the
+/// file was read, holds the IRLS's vectors instead of fresh pages ([`Spare`]). The same numbers
+/// as [`fit`].
+pub(crate) fn fit_spending(
+    ds: &mut Dataset,
+    formula: &Formula,
+    opts: &PpmlOptions,
+) -> Result<PpmlFit> {
+    check_options(opts)?;
+    let design = Design::build(ds, formula, opts)?;
+    let spare = Spare(ds.take_numeric_except(&formula.outcome));
+    fit_design(ds.nrows(), design, formula, opts, spare)
+}
+
+/// Vectors whose memory the IRLS may use for its own (every element written before it is
+/// read), the longest first.
+#[derive(Default)]
+pub(crate) struct Spare(Vec<Vec<f64>>);
+
+impl Spare {
+    /// A vector of `n` values, from a spare one when one is long enough (its values are left
+    /// as they are: the caller writes every element before it reads it), else new.
+    fn take(&mut self, n: usize) -> Vec<f64> {
+        match self.0.iter().position(|v| v.len() >= n) {
+            Some(j) => {
+                let mut v = self.0.swap_remove(j);
+                v.truncate(n);
+                v
+            }
+            None => vec![0.0; n],
+        }
+    }
+}
+
+fn check_options(opts: &PpmlOptions) -> Result<()> {
     if opts.tol.is_nan()
         || opts.tol <= 0.0
         || opts.max_iter == 0
@@ -1062,8 +1111,17 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
             "at most two-way clustering is supported",
         ));
     }
-    let n_all = ds.nrows();
-    let design = Design::build(ds, formula, opts)?;
+    Ok(())
+}
+
+/// Steps 2 to 5 of the fit on the design built from `n_all` input rows.
+fn fit_design(
+    n_all: usize,
+    design: Design,
+    formula: &Formula,
+    opts: &PpmlOptions,
+    spare: Spare,
+) -> Result<PpmlFit> {
     let (mut design, sep) = separate(design, opts)?;
     let n = design.nobs();
     if n == 0 || design.y.iter().all(|&v| v == 0.0) {
@@ -1109,7 +1167,7 @@ pub fn fit(ds: &Dataset, formula: &Formula, opts: &PpmlOptions) -> Result<PpmlFi
         ));
     }
 
-    let sol = irls(&design, opts)?;
+    let sol = irls(&design, opts, spare)?;
     if !sol.converged {
         let e = Error::not_converged(
             Solver::Ppml,
@@ -1275,6 +1333,55 @@ mod tests {
         ds.push_numeric("dist", d).unwrap();
         ds.push_numeric("trade", y.clone()).unwrap();
         (ds, y)
+    }
+
+    /// The last model of `estimate` spends the data's numeric columns (but the outcome) on the
+    /// IRLS's vectors: the same fit to the bit when those columns hold NaN (a vector read before
+    /// it is written would show), with rows dropped by separation, and the outcome and the text
+    /// columns still there for the fit statistics.
+    #[test]
+    fn spending_the_data_gives_the_same_fit() {
+        let (base, _) = panel_with_zeros();
+        let n = base.nrows();
+        let f = Formula::parse("trade ~ log(dist) | exporter + importer").unwrap();
+        let opts = PpmlOptions {
+            cluster: vec!["exporter".into()],
+            ..PpmlOptions::default()
+        };
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for junk in [0, 2, 8] {
+            let mut ds = Dataset::new();
+            for j in 0..junk {
+                ds.push_numeric(format!("junk{j}"), vec![f64::NAN; n])
+                    .unwrap();
+            }
+            for name in base.names() {
+                ds.push(name.clone(), base.column(name).unwrap().clone())
+                    .unwrap();
+            }
+            // Exporters 2 and 7 sell nothing: their rows, in the middle and at the end, drop.
+            let Some(Column::Numeric(mut y)) = ds.column("trade").cloned() else {
+                unreachable!()
+            };
+            y[16..24].fill(0.0);
+            y[56..64].fill(0.0);
+            ds.push_numeric("trade", y).unwrap();
+            let plain = fit(&ds, &f, &opts).unwrap();
+            let spent = fit_spending(&mut ds, &f, &opts).unwrap();
+            assert!(plain.dropped_separation > 0);
+            assert_eq!(
+                bits(&spent.coefficients),
+                bits(&plain.coefficients),
+                "{junk}"
+            );
+            assert_eq!(bits(&spent.std_errors), bits(&plain.std_errors), "{junk}");
+            assert_eq!(spent.deviance.to_bits(), plain.deviance.to_bits(), "{junk}");
+            assert_eq!(bits(&spent.fitted), bits(&plain.fitted), "{junk}");
+            assert_eq!(bits(&spent.fe_sum), bits(&plain.fe_sum), "{junk}");
+            assert_eq!(spent.used, plain.used);
+            assert_eq!(ds.names(), ["exporter", "importer", "trade"]);
+            assert_eq!(ds.nrows(), n);
+        }
     }
 
     /// Issue 14 item 2: `sep = (trade == 0)` separates every zero. Before the iterative
