@@ -1073,8 +1073,8 @@ pub(crate) fn fit_spending(
     fit_design(ds.nrows(), design, formula, opts, spare)
 }
 
-/// Vectors whose memory the IRLS may use for its own (every element written before it is
-/// read), the longest first.
+/// Vectors whose memory the IRLS may use for its own vectors, each of which it writes whole
+/// before it reads it.
 #[derive(Default)]
 pub(crate) struct Spare(Vec<Vec<f64>>);
 
