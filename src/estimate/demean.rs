@@ -458,22 +458,23 @@ enum Keep {
     Gx,
 }
 
-/// Adds `v` into `acc` along a run of one level of a grouped dimension, storing the run's sum
-/// `0 + Σ` at `part[run]` and starting the next run when the level changes.
+/// Adds `v`, the value of row `t` of a block, into `acc` along a run of one level of a grouped
+/// dimension, storing the run's sum `0 + Σ` at `part[run]` and starting the next run where the
+/// run ends (`ends`, the block's [`Runs::ends`]; the last is the block's length, which `t`
+/// never reaches).
 #[inline(always)]
 fn run_add_grouped<const K: usize>(
     part: &mut [f64],
+    ends: &[u32],
     run: &mut usize,
-    cur: &mut u32,
     acc: &mut [f64; K],
-    code: u32,
+    t: usize,
     v: [f64; K],
 ) {
-    if code != *cur {
+    if t == ends[*run] as usize {
         store_run::<K>(part, *run, acc);
         *acc = [0.0; K];
         *run += 1;
-        *cur = code;
     }
     for k in 0..K {
         acc[k] += v[k];
@@ -731,12 +732,16 @@ impl<'a> FixedEffects<'a> {
                     }
                 }
                 let codes: Vec<&[u32]> = factors.iter().map(|f| &f.codes[blk.lo..blk.hi]).collect();
+                // A grouped dimension's runs in this block, by where each ends.
+                let ends: Vec<&[u32]> = layout
+                    .grouped
+                    .iter()
+                    .map(|r| r.as_ref().map_or(&[][..], |r| &r.ends[b]))
+                    .collect();
                 let mut cur = [0usize; MAX_DIMS];
                 let mut run = [0usize; MAX_DIMS];
-                let mut cur_code = [0u32; MAX_DIMS];
                 for g in 0..nd {
                     cur[g] = blk.levels[g].0;
-                    cur_code[g] = codes[g].first().copied().unwrap_or(0);
                 }
                 let mut acc = [[0.0; K]; MAX_DIMS];
                 for (t, i) in (blk.lo..blk.hi).enumerate() {
@@ -745,19 +750,11 @@ impl<'a> FixedEffects<'a> {
                         v[k] = w[i] * xs[k][i];
                     }
                     for (g, part) in parts.iter_mut().enumerate() {
-                        let c = codes[g][t];
                         if grouped[g] {
-                            run_add_grouped::<K>(
-                                part,
-                                &mut run[g],
-                                &mut cur_code[g],
-                                &mut acc[g],
-                                c,
-                                v,
-                            );
+                            run_add_grouped::<K>(part, ends[g], &mut run[g], &mut acc[g], t, v);
                         } else {
-                            let lo = blk.levels[g].0;
-                            run_add::<K>(part, lo, &mut cur[g], &mut acc[g], c as usize, v);
+                            let (lo, c) = (blk.levels[g].0, codes[g][t] as usize);
+                            run_add::<K>(part, lo, &mut cur[g], &mut acc[g], c, v);
                         }
                     }
                 }
