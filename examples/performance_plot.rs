@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         y_label: "log10 CPU seconds".into(),
         series,
         zero_line: true,
-        legend_note: Some("measured on a shared 2-core machine".into()),
+        legend_note: Some("2 cores, one series".into()),
     };
     std::fs::write(&args[2], line_chart(&chart))?;
     Ok(())
