@@ -194,3 +194,91 @@ fn bad_input_exit_code_and_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("formula"));
 }
+
+/// Models without fixed effects (an intercept and regressors, one with an offset) give
+/// pyfixest 0.60's `fepois` estimates and heteroskedasticity-robust standard errors
+/// (`vcov="hetero"`, its default small-sample correction), printed to full precision by
+/// pyfixest on 2026-12-04 (`fit.coef()`, `fit.se()`): coefficients within 1e-8 and standard
+/// errors within 1e-6 (relative), every observation kept. A layout of zero observations once
+/// made the projection without fixed effects leave the demeaned columns unwritten, so that
+/// every regressor was dropped as collinear (or the IRLS overflowed) with exit 0.
+#[test]
+fn models_without_fixed_effects_match_pyfixest() {
+    struct Case {
+        file: &'static str,
+        args: Vec<String>,
+        nobs: u64,
+        /// (name, pyfixest's estimate, pyfixest's standard error)
+        want: Vec<(&'static str, f64, f64)>,
+    }
+    let cases = [
+        Case {
+            file: "gegravity-sample/sample_data_set.csv",
+            args: vec![
+                "--formula".into(),
+                "trade ~ pta + contiguity + lndist + log(Y)".into(),
+                "--offset".into(),
+                "log(E)".into(),
+            ],
+            nobs: 900,
+            want: vec![
+                ("(Intercept)", -12.758167481799163, 2.1637053738761507),
+                ("pta", -0.9476066922481111, 0.15992612339469536),
+                ("contiguity", 0.18543485220105815, 0.19609985663227583),
+                ("lndist", -0.7742954672626439, 0.07582785095522535),
+                ("log(Y)", 1.1441602758595824, 0.15985360339236016),
+            ],
+        },
+        Case {
+            file: "advanced-guide/agtpa_applications.csv",
+            args: vec![
+                "--formula".into(),
+                "trade ~ rta + log(dist)".into(),
+                "--subset".into(),
+                format!("year in {YEARS}"),
+            ],
+            nobs: 28_566,
+            want: vec![
+                ("(Intercept)", 14.316919385416591, 0.2416975842536183),
+                ("rta", -0.9826426437026882, 0.184872944553027),
+                ("log(dist)", -0.7687397325048848, 0.030421902828129302),
+            ],
+        },
+    ];
+    for case in cases {
+        let Some(p) = data(case.file) else {
+            return;
+        };
+        let out = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+            .arg("estimate")
+            .arg(&p)
+            .args(&case.args)
+            .args(["--ssc", "pyfixest", "--json"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {err}", case.file);
+        assert!(!err.contains("collinear"), "{}: {err}", case.file);
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(j["nobs"], case.nobs, "{}", case.file);
+        assert_eq!(j["dropped"], 0, "{}", case.file);
+        for (name, b, se) in case.want {
+            let c = &j["coefficients"][name];
+            let (got_b, got_se) = (c["estimate"].as_f64(), c["std_error"].as_f64());
+            let (Some(got_b), Some(got_se)) = (got_b, got_se) else {
+                panic!(
+                    "{}: no coefficient {name}: {}",
+                    case.file, j["coefficients"]
+                );
+            };
+            assert!(
+                (got_b - b).abs() <= 1e-8 * b.abs(),
+                "{name}: {got_b} vs {b}"
+            );
+            assert!(
+                (got_se - se).abs() <= 1e-6 * se,
+                "{name}: se {got_se} vs {se}"
+            );
+        }
+    }
+}

@@ -190,8 +190,11 @@ impl Layout {
         }
     }
 
-    /// The layout of `factors` (all of the same length).
-    pub(crate) fn new(factors: &[Factor]) -> Layout {
+    /// The layout of `factors` on `n` observations (every factor has `n` codes). `n` is given,
+    /// not taken from the factors, so that without any factor the blocks still cover the
+    /// observations (the projection is then the identity, and its residuals are the columns).
+    pub(crate) fn new(factors: &[Factor], n: usize) -> Layout {
+        debug_assert!(factors.iter().all(|f| f.codes.len() == n));
         let mut offsets = Vec::with_capacity(factors.len() + 1);
         let mut total = 0;
         for f in factors {
@@ -199,7 +202,6 @@ impl Layout {
             total += f.nlevels();
         }
         offsets.push(total);
-        let n = factors.first().map_or(0, |f| f.codes.len());
         let blocks: Vec<Block> = (0..n.div_ceil(BLOCK_ROWS).max(1))
             .into_par_iter()
             .map(|b| {
@@ -618,7 +620,7 @@ fn others_sum<const K: usize>(others: &[Other], alpha: &[f64], i: usize) -> [f64
 impl<'a> FixedEffects<'a> {
     /// Prepares the projection for weights `w` (all positive, one per observation).
     pub(crate) fn new(factors: &'a [Factor], w: &'a [f64]) -> Self {
-        Self::with_layout(factors, w, Layout::new(factors))
+        Self::with_layout(factors, w, Layout::new(factors, w.len()))
     }
 
     /// As [`FixedEffects::new`], reusing the layout of an earlier projection on the same
@@ -628,7 +630,7 @@ impl<'a> FixedEffects<'a> {
         let layout = if layout.n == w.len() && layout.runs.len() == factors.len() {
             layout
         } else {
-            Layout::new(factors)
+            Layout::new(factors, w.len())
         };
         // `1 / Σ_{i∈l} w_i` of every level of every dimension, each dimension into its part.
         let mut inv_wsum = vec![0.0; *layout.offsets.last().unwrap_or(&0)];
@@ -1614,6 +1616,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Without any fixed effect the projection is the identity: the residuals are the columns,
+    /// every row written (the layout covers the observations, not the factors' codes).
+    #[test]
+    fn no_dimension_leaves_the_columns() {
+        let n = BLOCK_ROWS + 5;
+        let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 7) as f64).collect();
+        let x: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
+        let fe = FixedEffects::new(&[], &w);
+        let mut outs = vec![vec![f64::NAN; n]];
+        let mut alphas = vec![Vec::new()];
+        let opts = DemeanOptions::default();
+        fe.demean_into(
+            &[&x],
+            &mut alphas,
+            &mut outs,
+            &opts,
+            &mut DemeanScratch::default(),
+        )
+        .unwrap();
+        assert_eq!(outs[0], x);
     }
 
     #[test]

@@ -805,7 +805,7 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
         let fe = FixedEffects::with_layout(
             factors,
             &w,
-            layout.take().unwrap_or_else(|| Layout::new(factors)),
+            layout.take().unwrap_or_else(|| Layout::new(factors, n)),
         );
         // Adaptive inner tolerance (as ppmlhdfe): loose while the IRLS is far from its solution,
         // tighter as the deviance settles ([`inner_tolerance`]). When the deviance criterion is
@@ -1565,6 +1565,45 @@ mod tests {
         assert_eq!(inner_tolerance(0.0, 0.0, tol, target, true), target);
         // The cautious schedule: 10⁻⁴ of the last change, at least the target.
         assert_eq!(inner_tolerance(8.6e-8, 1e-5, tol, target, false), target);
+    }
+
+    /// Without fixed effects the intercept does what a fixed effect of one level does: the
+    /// fit of `y ~ x` has the slope and the fitted values of `y ~ x | c` with `c` constant,
+    /// its intercept is that level's effect, and the score equations `Σ (y − μ) = 0`,
+    /// `Σ (y − μ) x = 0` hold (once every regressor was dropped here as collinear).
+    #[test]
+    fn no_fixed_effect_is_one_constant_effect() {
+        let mut ds = panel();
+        ds.push_numeric("c", vec![1.0; ds.nrows()]).unwrap();
+        let o = PpmlOptions {
+            tol: 1e-12,
+            ..Default::default()
+        };
+        let plain = fit(&ds, &Formula::parse("trade ~ x").unwrap(), &o).unwrap();
+        let one = fit(&ds, &Formula::parse("trade ~ x | c").unwrap(), &o).unwrap();
+        assert!(plain.collinear.is_empty(), "{:?}", plain.collinear);
+        assert_eq!(plain.names, ["(Intercept)", "x"]);
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-300);
+        assert!(rel(plain.coefficients[1], one.coefficients[0]) < 1e-9);
+        assert!(rel(plain.coefficients[0], one.fixed_effects[0].values[0]) < 1e-9);
+        for (a, b) in plain.fitted.iter().zip(&one.fitted) {
+            assert!(rel(*a, *b) < 1e-9, "{a} vs {b}");
+        }
+        let (Some(Column::Numeric(y)), Some(Column::Numeric(x))) =
+            (ds.column("trade"), ds.column("x"))
+        else {
+            panic!()
+        };
+        let (mut s0, mut s1, mut scale) = (0.0, 0.0, 0.0);
+        for ((y, x), mu) in y.iter().zip(x).zip(&plain.fitted) {
+            s0 += y - mu;
+            s1 += (y - mu) * x;
+            scale += y;
+        }
+        assert!(
+            s0.abs() < 1e-8 * scale && s1.abs() < 1e-8 * scale,
+            "{s0} {s1}"
+        );
     }
 
     /// Fixing a coefficient through an offset reproduces the fit: with `o = β̂ x`,
