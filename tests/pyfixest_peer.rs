@@ -1,0 +1,54 @@
+//! tradesim against pyfixest, the peer its PPML is held to: `bench/compare_pyfixest.py` fits
+//! seven models in both tools (the Advanced Guide's applications 1 and 3, a three-way model
+//! with robust and two-way clustered errors, gegravity's sample with two fixed effects, robust
+//! and clustered, and without fixed effects with an offset) and fails when an estimate or a
+//! standard error differs by more than 1e-6. Both tools run to an IRLS tolerance of 1e-12
+//! (docs/estimate.md says why).
+//!
+//! It needs `../shared/data` and a Python with pyfixest, named by `TRADESIM_PYFIXEST_PYTHON`
+//! (`.ci/run` installs pyfixest 0.60 in a virtual environment outside the repository on CI and
+//! sets it, with `TRADESIM_REQUIRE_PYFIXEST=1`). Without them the test prints why it skips;
+//! with `TRADESIM_REQUIRE_PYFIXEST=1` a missing Python is a failure.
+mod common;
+use common::*;
+use std::process::Command;
+
+#[test]
+fn estimates_and_standard_errors_match_pyfixest() {
+    let Some(data) = shared_data("advanced-guide") else {
+        return;
+    };
+    let Some(data) = data.parent() else {
+        panic!("{} has no parent directory", data.display());
+    };
+    let required = std::env::var("TRADESIM_REQUIRE_PYFIXEST").as_deref() == Ok("1");
+    let Some(python) = std::env::var_os("TRADESIM_PYFIXEST_PYTHON") else {
+        let why = "TRADESIM_PYFIXEST_PYTHON is not set (a Python with pyfixest: python3 -m venv V && V/bin/pip install pyfixest==0.60.0, then TRADESIM_PYFIXEST_PYTHON=V/bin/python)";
+        if required {
+            panic!("TRADESIM_REQUIRE_PYFIXEST=1, but {why}");
+        }
+        skip(why);
+        return;
+    };
+    let out = Command::new(&python)
+        .arg(root().join("bench/compare_pyfixest.py"))
+        .arg("--data")
+        .arg(data)
+        .arg("--bin")
+        .arg(env!("CARGO_BIN_EXE_tradesim"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.to_string_lossy()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "bench/compare_pyfixest.py failed:\n{text}"
+    );
+    // Every case ran and agreed (a case that cannot run ends the script with an error).
+    let ok = text.lines().filter(|l| l.starts_with("OK ")).count();
+    assert_eq!(ok, 7, "seven cases expected to agree:\n{text}");
+    assert!(!text.lines().any(|l| l.starts_with("BAD ")), "{text}");
+}
