@@ -16,11 +16,8 @@ use std::process::Command;
 
 #[test]
 fn estimates_and_standard_errors_match_pyfixest() {
-    let Some(data) = shared_data("advanced-guide") else {
+    let Some(data) = shared("data") else {
         return;
-    };
-    let Some(data) = data.parent() else {
-        panic!("{} has no parent directory", data.display());
     };
     let required = std::env::var("TRADESIM_REQUIRE_PYFIXEST").as_deref() == Ok("1");
     let Some(python) = std::env::var_os("TRADESIM_PYFIXEST_PYTHON") else {
@@ -34,7 +31,7 @@ fn estimates_and_standard_errors_match_pyfixest() {
     let out = Command::new(&python)
         .arg(root().join("bench/compare_pyfixest.py"))
         .arg("--data")
-        .arg(data)
+        .arg(&data)
         .arg("--bin")
         .arg(env!("CARGO_BIN_EXE_tradesim"))
         .output()
