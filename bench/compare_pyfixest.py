@@ -9,12 +9,12 @@ Run with a pyfixest installed OUTSIDE the repository, e.g.
 For every case it prints the largest absolute difference in estimates and in standard errors
 (tradesim under `--ssc pyfixest`, pyfixest with its default ssc()) and exits non-zero when a
 difference exceeds --tol (default 1e-6). pyfixest is run with fixef_rm="none" (fixest's and
-tradesim's default: no singleton removal) and a tight demeaning tolerance (fixef_tol=1e-12,
-its default 1e-6 leaves pyfixest itself off by more than 1e-6); pass --pyfixest-defaults to use
-its defaults instead. Both tools stop their IRLS at the same relative change of the deviance,
-`--irls-tol` (default 1e-12): at the usual 1e-8 the standard errors of the 900-row gegravity
-sample still move by about 1e-5 (relative) from one IRLS step to the next in either tool, so
-the two would differ by where each stopped, not by how they compute.
+tradesim's default: no singleton removal) and a tight demeaning tolerance (fixef_tol=1e-12, its
+default 1e-6 leaves pyfixest itself off by more than 1e-6); pass --pyfixest-defaults to use its
+defaults for those two instead. Both tools, in either mode, stop their IRLS at the same relative
+change of the deviance, `--irls-tol` (default 1e-12): at the usual 1e-8 the standard errors of
+the 900-row gegravity sample still move by about 1e-5 (relative) from one IRLS step to the next
+in either tool, so the two would differ by where each stopped, not by how they compute.
 """
 import argparse
 import json
@@ -105,7 +105,10 @@ def run_tradesim(binary, c, irls_tol):
 def run_pyfixest(c, defaults, irls_tol):
     df = c["prep"](pd.read_csv(c["csv"]))
     vcov = "hetero" if not c["cluster"] else {"CRV1": c["cluster"]}
-    kw = {} if defaults else dict(fixef_rm="none", fixef_tol=1e-12, iwls_tol=irls_tol)
+    # The IRLS tolerance is the same for both tools in either mode.
+    kw = dict(iwls_tol=irls_tol)
+    if not defaults:
+        kw.update(fixef_rm="none", fixef_tol=1e-12)
     if c.get("offset"):
         kw["offset"] = "logE"
     t = time.perf_counter()
