@@ -282,3 +282,50 @@ fn models_without_fixed_effects_match_pyfixest() {
         }
     }
 }
+
+/// A regressor the fixed effects explain wholly is dropped by the `estimate` command, whose
+/// first IRLS step is demeaned loosely: `log(dist)` beside a pair effect (constant within each
+/// pair), and `log(dist) + rta` beside `rta`. The Guide's three-way model then gives `rta`
+/// as without them. Before, `log(dist)` kept 1.8e-9 of its sum of squares after that loose
+/// first step, just above the 1e-9 line: it was kept, its coefficient ran to 1e10 and the IRLS
+/// did not converge in 100 iterations (exit 1); with `log(dist) + rta`, `X'WX` turned singular.
+#[test]
+fn regressors_collinear_with_the_fixed_effects_are_dropped() {
+    let Some(p) = data("advanced-guide/agtpa_applications.csv") else {
+        return;
+    };
+    let p = p.to_str().unwrap();
+    let subset = format!("year in {YEARS}");
+    let fe = "exporter^year + importer^year + exporter^importer";
+    let fit = |rhs: &str| -> serde_json::Value {
+        let formula = format!("trade ~ {rhs} | {fe}");
+        let out = common::tradesim(&[
+            "estimate",
+            p,
+            "--formula",
+            &formula,
+            "--define",
+            "ldx = log(dist) + rta",
+            "--subset",
+            &subset,
+            "--json",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{formula}: {err}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let plain = fit("rta");
+    let b0 = plain["coefficients"]["rta"]["estimate"].as_f64().unwrap();
+    let se0 = plain["coefficients"]["rta"]["std_error"].as_f64().unwrap();
+    for (rhs, dropped) in [("rta + log(dist)", "log(dist)"), ("rta + ldx", "ldx")] {
+        let j = fit(rhs);
+        assert_eq!(j["collinear"], serde_json::json!([dropped]), "{rhs}");
+        assert_eq!(j["converged"], true, "{rhs}");
+        let c = &j["coefficients"];
+        assert!(c.get(dropped).is_none(), "{rhs}: {c}");
+        let b = c["rta"]["estimate"].as_f64().unwrap();
+        let se = c["rta"]["std_error"].as_f64().unwrap();
+        assert!((b - b0).abs() <= 1e-10 * b0.abs(), "{rhs}: {b} vs {b0}");
+        assert!((se - se0).abs() <= 1e-8 * se0, "{rhs}: se {se} vs {se0}");
+    }
+}

@@ -671,17 +671,42 @@ fn cross(x: &[Vec<f64>], w: &[f64], z: &[f64]) -> (DMatrix<f64>, DVector<f64>) {
     weighted_products(x, w, Some(z))
 }
 
+/// The relative size below which a demeaned regressor counts as collinear
+/// ([`non_collinear`]).
+const COLLINEAR_TOL: f64 = 1e-9;
+
+/// Below this margin ([`Collinearity::margin`]) a collinearity judgement made on loosely
+/// demeaned columns is not trusted: the regressors are demeaned again at the requested
+/// tolerance and judged anew. The regressors of the usual gravity models keep 10–30% of their
+/// weighted sum of squares after the fixed effects (`rta` with exporter-year, importer-year and
+/// pair effects: 0.13–0.22); one the fixed effects explain wholly keeps the projection's error.
+const SUSPECT_MARGIN: f64 = 1e-2;
+
+/// What [`non_collinear`] found.
+struct Collinearity {
+    /// Indices of the regressors to keep.
+    keep: Vec<usize>,
+    /// The smallest of the kept regressors' ratios `Σw x̃² / Σw x²` and pivot ratios
+    /// `d_j / (X̃'WX̃)_jj` (1 when none is kept): how far the closest call was from `tol`.
+    margin: f64,
+}
+
 /// Finds regressors collinear with the fixed effects (`Σw x̃² ≤ tol · Σw x²`) or with earlier
 /// regressors (pivot of a sequential Cholesky factorisation of `X̃'WX̃` below `tol` times the
-/// diagonal). Returns the indices to keep.
-fn non_collinear(x_raw: &[&[f64]], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Vec<usize> {
-    let g = gram(x_dm, w);
-    let k = x_dm.len();
+/// diagonal), given `g = X̃'WX̃`.
+///
+/// Demeaned columns `x̃ = x − Dα` whose projection stopped early carry its error `D(α* − α)`,
+/// which is W-orthogonal to the exact residual: `Σw x̃² = Σw x̃*² + Σw (D(α* − α))²`. So a
+/// loosely demeaned column can only look *less* collinear than it is: a drop is always right,
+/// a keep is trustworthy only at the requested tolerance (or with a wide [`Collinearity::margin`]).
+fn non_collinear(x_raw: &[&[f64]], g: &DMatrix<f64>, w: &[f64], tol: f64) -> Collinearity {
+    let k = x_raw.len();
     let mut keep: Vec<usize> = Vec::new();
+    let mut margin = 1.0f64;
     // L factor of kept columns, row-major by kept index.
     let mut l: Vec<Vec<f64>> = Vec::new();
     for j in 0..k {
-        let raw: f64 = x_raw[j].iter().zip(w).map(|(x, w)| x * x * w).sum();
+        let raw = weighted_square_sum(x_raw[j], w);
         if g[(j, j)] <= tol * raw || g[(j, j)] <= 0.0 {
             continue;
         }
@@ -694,11 +719,24 @@ fn non_collinear(x_raw: &[&[f64]], x_dm: &[Vec<f64>], w: &[f64], tol: f64) -> Ve
         if d <= tol * g[(j, j)] {
             continue;
         }
+        margin = margin.min(g[(j, j)] / raw).min(d / g[(j, j)]);
         row.push(d.sqrt());
         l.push(row);
         keep.push(j);
     }
-    keep
+    Collinearity { keep, margin }
+}
+
+/// `Σ_i w_i x_i²`, summed in fixed chunks on all cores (the chunks added in order, so the
+/// number does not depend on the thread count). Used only to judge collinearity.
+fn weighted_square_sum(x: &[f64], w: &[f64]) -> f64 {
+    const CHUNK: usize = 1 << 16;
+    let parts: Vec<f64> = x
+        .par_chunks(CHUNK)
+        .zip(w.par_chunks(CHUNK))
+        .map(|(xc, wc)| xc.iter().zip(wc).map(|(x, w)| x * x * w).sum::<f64>())
+        .collect();
+    parts.iter().sum()
 }
 
 /// The last IRLS step and what the variance and the fixed effects need from it.
@@ -725,8 +763,13 @@ pub(crate) struct IrlsSolution {
     pub criterion: f64,
     pub converged: bool,
     pub demean_sweeps: Vec<usize>,
-    /// Names of regressors dropped as collinear.
+    /// Names of regressors dropped as collinear, in formula order.
     pub collinear: Vec<String>,
+    /// Their indices into [`Design::x`].
+    pub collinear_idx: Vec<usize>,
+    /// Regressors kept by the first step's judgement (made on loosely demeaned columns) but
+    /// collinear on the last step's: [`irls`] fits again without them.
+    pub late_collinear: Vec<usize>,
 }
 
 /// The inner (demeaning) tolerance of an IRLS step whose previous step changed the deviance by
@@ -771,7 +814,46 @@ fn inner_tolerance(last_crit: f64, prev_crit: f64, tol: f64, target: f64, loose:
 /// the step's weights are the last step's means), the demeaned columns `z̃, X̃` (their residual
 /// `z̃ − X̃β` formed in place), and the demeaning's scratch. `η` is never stored: the new
 /// `η = z − (z̃ − X̃β) + o` is formed row by row where `μ = exp(η)` and the next `z` need it.
-pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<IrlsSolution> {
+///
+/// Regressors collinear with the fixed effects or with each other are found at the first step
+/// ([`non_collinear`]). When that step was demeaned loosely ([`inner_tolerance`]) and a
+/// regressor came close to the line, the regressors are demeaned again at the requested
+/// tolerance before they are judged; when none did, the judgement is checked once more on the
+/// last step, which is demeaned at the requested tolerance, and a regressor found collinear only
+/// then is dropped and the fit run again without it (its coefficient would be noise, and it
+/// would have steered the steps before).
+pub(crate) fn irls(d: &Design, opts: &PpmlOptions, spare: Spare) -> Result<IrlsSolution> {
+    irls_with_margin(d, opts, spare, SUSPECT_MARGIN)
+}
+
+/// [`irls`] with the margin below which a loose first judgement of collinearity is redone at
+/// the requested tolerance (0: never, which leaves it all to the check on the last step).
+fn irls_with_margin(
+    d: &Design,
+    opts: &PpmlOptions,
+    spare: Spare,
+    suspect_margin: f64,
+) -> Result<IrlsSolution> {
+    let mut sol = irls_without(d, opts, spare, &[], suspect_margin)?;
+    // Each run drops at least one more regressor, so this ends.
+    while !sol.late_collinear.is_empty() {
+        let mut dropped = std::mem::take(&mut sol.late_collinear);
+        dropped.extend(&sol.collinear_idx);
+        dropped.sort_unstable();
+        sol = irls_without(d, opts, Spare::default(), &dropped, suspect_margin)?;
+    }
+    Ok(sol)
+}
+
+/// [`irls`], with the regressors `dropped` (indices into [`Design::x`]) left out from the
+/// start as collinear.
+fn irls_without(
+    d: &Design,
+    opts: &PpmlOptions,
+    mut spare: Spare,
+    dropped: &[usize],
+    suspect_margin: f64,
+) -> Result<IrlsSolution> {
     use super::demean::DemeanScratch;
     let n = d.nobs();
     let (y, offset, factors, names) = (&d.y, d.offset.as_deref(), &d.factors, &d.names);
@@ -780,7 +862,7 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
     let (mut mu, mut z, ln_y, mut last) = starting_point(y, offset, &mut spare);
     // The first step's means are written over it whole (the weights are swapped in).
     let mut w: Vec<f64> = spare.take(n);
-    let mut active: Vec<usize> = (0..d.x.len()).collect();
+    let mut active: Vec<usize> = (0..d.x.len()).filter(|j| !dropped.contains(j)).collect();
     let ncoef_fe: usize = factors.iter().map(|f| f.nlevels()).sum();
     let mut alpha_z = vec![0.0; ncoef_fe];
     let mut alpha_x: Vec<Vec<f64>> = vec![vec![0.0; ncoef_fe]; d.x.len()];
@@ -788,7 +870,14 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
     // is written by the demeaning before it is read.
     let mut dm: Vec<Vec<f64>> = (0..1 + d.x.len()).map(|_| spare.take(n)).collect();
     let mut scratch = DemeanScratch::default();
-    let mut collinear = Vec::new();
+    let mut collinear_idx: Vec<usize> = dropped.to_vec();
+    // Whether the first step's collinearity judgement rests on loosely demeaned columns
+    // (then it is checked again on the last step).
+    let mut judged_loosely = false;
+    // X̃'WX̃ of the last step's weighted least squares.
+    let mut last_xtx = DMatrix::zeros(0, 0);
+    // Whether the last step was demeaned at the requested tolerance.
+    let mut last_at_target = false;
     let mut converged = false;
     let mut iterations = 0;
     let mut demean_sweeps = Vec::new();
@@ -837,14 +926,37 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
                 alpha_x[j] = a;
             }
             demean_sweeps.push(demeaned?);
-            if it == 0 && collinear.is_empty() {
+            if it == 0 && !active.is_empty() && demean_sweeps.len() == 1 {
                 let raw: Vec<&[f64]> = active.iter().map(|&j| d.x[j].as_slice()).collect();
-                let keep_idx = non_collinear(&raw, &dm[1..ncols], &w, 1e-9);
-                if keep_idx.len() < active.len() {
-                    collinear = (0..active.len())
-                        .filter(|a| !keep_idx.contains(a))
-                        .map(|a| names[active[a]].clone())
+                let mut found = non_collinear(&raw, &gram(&dm[1..ncols], &w), &w, COLLINEAR_TOL);
+                if inner.tol > target && found.margin < suspect_margin {
+                    // A close call on loosely demeaned columns: the regressors alone are
+                    // demeaned on (warm-started) to the requested tolerance, then judged.
+                    let mut ax: Vec<Vec<f64>> = active
+                        .iter()
+                        .map(|&j| std::mem::take(&mut alpha_x[j]))
                         .collect();
+                    let tight = DemeanOptions {
+                        tol: target,
+                        ..inner
+                    };
+                    let more =
+                        fe.demean_into(&raw, &mut ax, &mut dm[1..ncols], &tight, &mut scratch);
+                    for (&j, a) in active.iter().zip(ax) {
+                        alpha_x[j] = a;
+                    }
+                    if let Some(s) = demean_sweeps.last_mut() {
+                        *s += more?;
+                    }
+                    found = non_collinear(&raw, &gram(&dm[1..ncols], &w), &w, COLLINEAR_TOL);
+                } else {
+                    judged_loosely = inner.tol > target;
+                }
+                let keep_idx = found.keep;
+                if keep_idx.len() < active.len() {
+                    for a in (0..active.len()).filter(|a| !keep_idx.contains(a)) {
+                        collinear_idx.push(active[a]);
+                    }
                     // Move the kept columns to the front of dm[1..], in order.
                     for (to, &from) in keep_idx.iter().enumerate() {
                         dm.swap(1 + to, 1 + from);
@@ -861,6 +973,7 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
                     DVector::zeros(0)
                 } else {
                     let (xtx, xtz) = cross(x_dm, &w, resid);
+                    last_xtx.clone_from(&xtx);
                     let chol =
                         xtx.cholesky().ok_or_else(|| {
                             Error::invalid(
@@ -894,6 +1007,7 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
             break crit;
         };
         layout = Some(fe.into_layout());
+        last_at_target = inner.tol <= target;
         // The next working variable z = η − o + (y − μ)/μ, from this step's η.
         z.par_iter_mut()
             .enumerate()
@@ -928,6 +1042,33 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
             "no IRLS iteration ran: `max_iter` is 0; set it to at least 1",
         ));
     }
+    // The first step's judgement, checked on the last step's columns when it rested on loosely
+    // demeaned ones: as they are when that step was demeaned at the requested tolerance (a fit
+    // that converged), else demeaned on to it first (a fit that did not, which a regressor
+    // wrongly kept can cause).
+    let late_collinear: Vec<usize> = if judged_loosely && !active.is_empty() {
+        let raw: Vec<&[f64]> = active.iter().map(|&j| d.x[j].as_slice()).collect();
+        let g = if last_at_target {
+            last_xtx
+        } else {
+            // Into copies: the fit's own columns and coefficients stay those of its last step.
+            let layout = layout.take().unwrap_or_else(|| Layout::new(factors, n));
+            let fe = FixedEffects::with_layout(factors, &w, layout);
+            let mut ax: Vec<Vec<f64>> = active.iter().map(|&j| alpha_x[j].clone()).collect();
+            let mut tight_x = vec![Vec::new(); active.len()];
+            fe.demean_into(&raw, &mut ax, &mut tight_x, &opts.demean, &mut scratch)?;
+            gram(&tight_x, &w)
+        };
+        let found = non_collinear(&raw, &g, &w, COLLINEAR_TOL);
+        (0..active.len())
+            .filter(|a| !found.keep.contains(a))
+            .map(|a| active[a])
+            .collect()
+    } else {
+        Vec::new()
+    };
+    collinear_idx.sort_unstable();
+    let collinear = collinear_idx.iter().map(|&j| names[j].clone()).collect();
     let resid = std::mem::take(&mut dm[0]);
     dm.truncate(1 + active.len());
     let x_dm = dm.split_off(1);
@@ -946,6 +1087,8 @@ pub(crate) fn irls(d: &Design, opts: &PpmlOptions, mut spare: Spare) -> Result<I
         converged,
         demean_sweeps,
         collinear,
+        collinear_idx,
+        late_collinear,
     })
 }
 
@@ -1491,6 +1634,111 @@ mod tests {
         assert_eq!(fit.names, vec!["x"]);
         assert_eq!(fit.collinear, vec!["t2"]);
         assert!(fit.warnings.iter().any(|w| w.contains("t2")));
+    }
+
+    /// A gravity panel, 12 × 12 economies × 5 years (pseudo-random, fixed seed), with a
+    /// regressor `x` that varies within pairs, one `d` constant within each pair (a distance:
+    /// collinear with the pair effect) and `xd = x + d` (collinear with `x` and the pair effect).
+    fn gravity_panel() -> Dataset {
+        let mut state = 12345u64;
+        let mut unif = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let n = 12;
+        let dist: Vec<f64> = (0..n * n).map(|_| 1.0 + 3.0 * unif()).collect();
+        let (mut e, mut m, mut yr, mut x, mut d, mut xd, mut y) =
+            (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        for i in 0..n {
+            for j in 0..n {
+                for t in 0..5 {
+                    let xv = if unif() < 0.3 { 1.0 } else { 0.0 };
+                    let dv = dist[i * n + j];
+                    let mu = (0.4 * xv - 0.8 * dv + 2.0 * unif() + 3.0).exp();
+                    e.push(format!("E{i}"));
+                    m.push(format!("M{j}"));
+                    yr.push(2000.0 + t as f64);
+                    x.push(xv);
+                    d.push(dv);
+                    xd.push(xv + dv);
+                    y.push((mu * (0.5 + unif())).round());
+                }
+            }
+        }
+        let mut ds = Dataset::new();
+        ds.push_text("exporter", e).unwrap();
+        ds.push_text("importer", m).unwrap();
+        ds.push_numeric("year", yr).unwrap();
+        ds.push_numeric("x", x).unwrap();
+        ds.push_numeric("d", d).unwrap();
+        ds.push_numeric("xd", xd).unwrap();
+        ds.push_numeric("trade", y).unwrap();
+        ds
+    }
+
+    /// Under the loose inner schedule (the `estimate` command's), a regressor the fixed effects
+    /// explain wholly, or one collinear with another regressor and the fixed effects, is dropped
+    /// and the others are estimated as without it. Its first step is demeaned to 1e-2 only,
+    /// which once left `log(dist)` beside a pair effect at 1.8e-9 of its sum of squares, just
+    /// above the 1e-9 line: it was kept, and the IRLS did not converge (the Guide's three-way
+    /// model with `log(dist)`) or stopped at a singular `X'WX` (with `log(dist) + rta`).
+    #[test]
+    fn loose_schedule_drops_regressors_the_fixed_effects_explain() {
+        let ds = gravity_panel();
+        let opts = PpmlOptions {
+            loose_inner: true,
+            ..Default::default()
+        };
+        let fe = "exporter^year + importer^year + exporter^importer";
+        let alone = fit(
+            &ds,
+            &Formula::parse(&format!("trade ~ x | {fe}")).unwrap(),
+            &opts,
+        )
+        .unwrap();
+        assert!(alone.collinear.is_empty());
+        for (rhs, dropped) in [
+            ("x + d", vec!["d"]),
+            ("d + x", vec!["d"]),
+            ("x + xd", vec!["xd"]),
+        ] {
+            let f = Formula::parse(&format!("trade ~ {rhs} | {fe}")).unwrap();
+            let got = fit(&ds, &f, &opts).unwrap();
+            assert!(got.converged, "{rhs}");
+            assert_eq!(got.collinear, dropped, "{rhs}");
+            assert_eq!(got.names, vec!["x"], "{rhs}");
+            let (b, se) = got.coef("x").unwrap();
+            let (b0, se0) = alone.coef("x").unwrap();
+            assert!((b - b0).abs() <= 1e-9 * b0.abs(), "{rhs}: {b} vs {b0}");
+            assert!((se - se0).abs() <= 1e-7 * se0, "{rhs}: se {se} vs {se0}");
+        }
+    }
+
+    /// The check on the last step: with the first step's close calls never redone (margin 0),
+    /// a regressor kept by the loose first judgement is found collinear on the last step's
+    /// columns (demeaned at the requested tolerance), and the fit is run again without it.
+    #[test]
+    fn collinearity_missed_at_the_first_step_is_caught_at_the_last() {
+        let ds = gravity_panel();
+        let opts = PpmlOptions {
+            loose_inner: true,
+            ..Default::default()
+        };
+        let fe = "exporter^year + importer^year + exporter^importer";
+        let f = Formula::parse(&format!("trade ~ x + d | {fe}")).unwrap();
+        let (design, _) = separate(Design::build(&ds, &f, &opts).unwrap(), &opts).unwrap();
+        // The first run alone keeps `d` at its first step and flags it at its last.
+        let first = irls_without(&design, &opts, Spare::default(), &[], 0.0).unwrap();
+        assert_eq!(first.late_collinear, vec![1], "{:?}", first.collinear);
+        let sol = irls_with_margin(&design, &opts, Spare::default(), 0.0).unwrap();
+        assert_eq!(sol.collinear, vec!["d"]);
+        assert_eq!(sol.active, vec![0]);
+        let reference = irls(&design, &opts, Spare::default()).unwrap();
+        assert_eq!(reference.collinear, vec!["d"]);
+        let (b, b0) = (sol.beta[0], reference.beta[0]);
+        assert!((b - b0).abs() <= 1e-9 * b0.abs(), "{b} vs {b0}");
     }
 
     /// The score equations hold at the solution: Σ (y − μ) x = 0 and per-level sums vanish.
