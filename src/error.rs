@@ -423,6 +423,28 @@ pub fn did_you_mean<'a>(
     scored.into_iter().take(3).map(|(_, c)| c).collect()
 }
 
+/// What to say of a header read as one column because the file is separated by `;`, tabs or
+/// `|`, not by commas (a spreadsheet saved with `;` between fields and `,` as the decimal mark,
+/// or a tab-separated export); `None` when `header` holds none of them.
+pub(crate) fn separator_hint(header: &str) -> Option<String> {
+    let sep = [';', '\t', '|'].into_iter().find(|&c| header.contains(c))?;
+    let shown: String = header.chars().take(60).collect();
+    let more = if shown.len() < header.len() {
+        "…"
+    } else {
+        ""
+    };
+    let name = match sep {
+        '\t' => "tabs",
+        ';' => "';'",
+        _ => "'|'",
+    };
+    Some(format!(
+        "the header is one column, '{}{more}': the file seems separated by {name}, but tradesim reads comma-separated files; save it as CSV with ',' between fields and '.' as the decimal mark",
+        shown.replace('\t', "\\t")
+    ))
+}
+
 /// The candidate `query` is most likely a misspelling of (edit distance only, as in
 /// [`did_you_mean`]; no substring matches), if any.
 pub fn misspelling_of<'a>(

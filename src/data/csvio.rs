@@ -231,6 +231,11 @@ impl Table {
     /// The index of a required column.
     pub(crate) fn column(&self, name: &str) -> Result<usize> {
         self.header.iter().position(|h| h == name).ok_or_else(|| {
+            if let [only] = self.header.as_slice() {
+                if let Some(hint) = crate::error::separator_hint(only) {
+                    return Error::data(&self.path, 1, hint);
+                }
+            }
             Error::data(
                 &self.path,
                 1,
@@ -347,6 +352,24 @@ fn csv_error(path: &Path, e: csv::Error, row: usize) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file separated by ';' has a one-column header: asking for a column says why.
+    #[test]
+    fn a_missing_column_names_another_separator() {
+        let (t, _) =
+            Table::stream_bytes(Path::new("t.csv"), b"year;value\n2014;1,5\n".to_vec(), true)
+                .unwrap();
+        let e = t.column("value").unwrap_err().to_string();
+        assert!(
+            e.contains("t.csv, row 1:") && e.contains("separated by ';'"),
+            "{e}"
+        );
+        let (t, _) =
+            Table::stream_bytes(Path::new("t.csv"), b"year,value\n2014,1.5\n".to_vec(), true)
+                .unwrap();
+        let e = t.column("values").unwrap_err().to_string();
+        assert!(e.contains("no column `values`"), "{e}");
+    }
 
     /// Every record (line and fields) and the error, read with the plain splitter allowed or
     /// through the csv crate only.

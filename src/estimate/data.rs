@@ -166,6 +166,11 @@ impl Dataset {
         if names.is_empty() || names.iter().all(|n| n.is_empty()) {
             return Err(Error::data(path, 1, "the header line has no column names"));
         }
+        if let [only] = names.as_slice() {
+            if let Some(hint) = crate::error::separator_hint(only) {
+                return Err(Error::data(path, 1, hint));
+            }
+        }
         let mut seen = HashMap::new();
         for (j, n) in names.iter().enumerate() {
             if let Some(k) = seen.insert(n.clone(), j) {
@@ -1560,6 +1565,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("2 fields, but the header has 3"), "{e}");
+    }
+
+    /// A file separated by ';' (a spreadsheet's CSV with decimal commas) or by tabs is read
+    /// as one column: the error says so at line 1, and how to save it instead.
+    #[test]
+    fn another_separator_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("semi.csv");
+        for (text, named) in [
+            ("exporter;importer;trade\nA;B;1,5\n", "separated by ';'"),
+            (
+                "exporter\timporter\ttrade\nA\tB\t1.5\n",
+                "separated by tabs",
+            ),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = Dataset::from_csv(&p).unwrap_err().to_string();
+            assert!(e.contains("semi.csv, row 1:"), "{e}");
+            assert!(e.contains(named), "{e}");
+            assert!(e.contains("comma-separated"), "{e}");
+        }
+        // One column whose name has no separator in it is a dataset like any other.
+        std::fs::write(&p, "trade\n1\n2\n").unwrap();
+        assert_eq!(Dataset::from_csv(&p).unwrap().nrows(), 2);
     }
 
     /// The factorisation (text, integers in a short range, other numbers) equals a plain
