@@ -17,8 +17,9 @@ the 900-row gegravity sample still move by about 1e-5 (relative) from one IRLS s
 in either tool, so the two would differ by where each stopped, not by how they compute.
 
 Besides estimates and standard errors, each case must agree on the number of observations and
-on the regressors dropped as collinear. Fourteen cases: the Advanced Guide's data (ten
-specifications, one with a regressor collinear with the pair effect), gegravity's sample (three),
+on the regressors dropped as collinear. Fifteen cases: the Advanced Guide's data (eleven
+specifications, one with a regressor collinear with the pair effect, one with a regressor that
+separates five zero flows), gegravity's sample (three),
 fixest's Eurostat panel (fixest's own example, and a subset with singletons dropped by both),
 and a synthetic 100 x 100 x 10 panel (10^5 rows) that bench/gen_synthetic.py writes to a
 temporary directory.
@@ -81,6 +82,13 @@ def cases(data: Path, tmp: Path):
              csv=guide,
              formula="trade ~ rta + log(dist) | exporter^year + importer^year + exporter^importer",
              subset=f"year in {YEARS}", define=[], cluster="pair_id", prep=guide_years),
+        dict(name="guide-app1 with a regressor separating 5 zeros (tradesim's default rectifier, pyfixest's 'ir')",
+             csv=guide, formula="trade ~ rta + sepx | exporter^year + importer^year",
+             subset=f"year in {YEARS} & exporter != importer",
+             define=["sepx = ifelse(trade == 0 & exporter == 'ARG', 1, 0)"], cluster="pair_id",
+             relu=True,
+             prep=lambda df: guide_years(df)[lambda d: d.exporter != d.importer].assign(
+                 sepx=lambda d: ((d.trade == 0) & (d.exporter == "ARG")).astype(float))),
         dict(name="guide, one fixed effect (exporter), hetero", csv=guide,
              formula="trade ~ rta + log(dist) | exporter",
              subset=f"year in {YEARS}", define=[], cluster=None, prep=guide_years),
@@ -142,6 +150,9 @@ def run_pyfixest(c, defaults, irls_tol):
         kw.update(fixef_rm="none", fixef_tol=1e-12)
     if c.get("singletons"):
         kw["fixef_rm"] = "singleton"
+    if c.get("relu"):
+        # tradesim's default: the fixed-effect rule, then the iterative rectifier.
+        kw["separation_check"] = ["fe", "ir"]
     if c.get("offset"):
         kw["offset"] = "logE"
     t = time.perf_counter()

@@ -1596,6 +1596,55 @@ mod tests {
         }
     }
 
+    /// A regressor nonzero only on a few zero outcomes separates them, beside another regressor
+    /// that varies where the outcome is positive. The rectifier's weighted regression has
+    /// diagonals 1e12 apart then (its weights are `N₊/tol²` where y > 0, 1 where y = 0); it once
+    /// cut the separating regressor off as collinear and found nothing, so the fit reported it
+    /// at −15 with a finite standard error (exit 0). The Guide's application 1 with such a
+    /// regressor showed it: pyfixest's `separation_check=["fe", "ir"]` drops the 5 rows.
+    #[test]
+    fn separation_beside_another_regressor_is_found() {
+        let mut ds = gravity_panel();
+        let Some(Column::Numeric(y)) = ds.column("trade").cloned() else {
+            panic!()
+        };
+        let zeros: Vec<usize> = (0..y.len())
+            .filter(|&i| y[i] == 0.0)
+            .step_by(7)
+            .take(3)
+            .collect();
+        assert_eq!(zeros.len(), 3, "the panel has zeros");
+        let sep: Vec<f64> = (0..y.len())
+            .map(|i| f64::from(u8::from(zeros.contains(&i))))
+            .collect();
+        let keep: Vec<f64> = sep.iter().map(|s| 1.0 - s).collect();
+        ds.push_numeric("sep", sep).unwrap();
+        ds.push_numeric("keep", keep).unwrap();
+        let fe = "exporter^year + importer^year";
+        let opts = PpmlOptions {
+            relu: true,
+            loose_inner: true,
+            ..Default::default()
+        };
+        let f = Formula::parse(&format!("trade ~ x + sep | {fe}")).unwrap();
+        let got = fit(&ds, &f, &opts).unwrap();
+        assert_eq!(got.separated_by_relu, 3);
+        for &i in &zeros {
+            assert!(!got.used[i], "row {i}");
+        }
+        assert_eq!(got.collinear, vec!["sep"]);
+        // The same as the model on the other rows.
+        let without = PpmlOptions {
+            subset: Some("keep == 1".into()),
+            ..opts.clone()
+        };
+        let f0 = Formula::parse(&format!("trade ~ x | {fe}")).unwrap();
+        let reference = fit(&ds, &f0, &without).unwrap();
+        let ((b, se), (b0, se0)) = (got.coef("x").unwrap(), reference.coef("x").unwrap());
+        assert!((b - b0).abs() <= 1e-9 * b0.abs(), "{b} vs {b0}");
+        assert!((se - se0).abs() <= 1e-7 * se0, "{se} vs {se0}");
+    }
+
     /// `converged` is false when the iteration limit is hit and the caller asked for the fit
     /// anyway; otherwise non-convergence is an error.
     #[test]
@@ -1636,7 +1685,7 @@ mod tests {
         assert!(fit.warnings.iter().any(|w| w.contains("t2")));
     }
 
-    /// A gravity panel, 12 × 12 economies × 5 years (pseudo-random, fixed seed), with a
+    /// A gravity panel, 12 × 12 economies × 5 years (pseudo-random, fixed seed, 15% zeros), with a
     /// regressor `x` that varies within pairs, one `d` constant within each pair (a distance:
     /// collinear with the pair effect) and `xd = x + d` (collinear with `x` and the pair effect).
     fn gravity_panel() -> Dataset {
@@ -1663,7 +1712,12 @@ mod tests {
                     x.push(xv);
                     d.push(dv);
                     xd.push(xv + dv);
-                    y.push((mu * (0.5 + unif())).round());
+                    let zero = unif() < 0.15;
+                    y.push(if zero {
+                        0.0
+                    } else {
+                        (mu * (0.5 + unif())).round()
+                    });
                 }
             }
         }

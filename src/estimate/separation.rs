@@ -27,7 +27,7 @@
 use super::data::Factor;
 use super::demean::{DemeanOptions, FixedEffects};
 use crate::error::Result;
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
 /// Observations dropped before the fit, and why.
@@ -215,10 +215,25 @@ pub(crate) fn relu_check(
     let xs: Vec<&[f64]> = x.iter().map(|c| c.as_slice()).collect();
     let mut ax = vec![vec![0.0; fe.ncoef()]; x.len()];
     let (x_dm, _) = fe.demean_columns(&xs, &mut ax, &inner)?;
-    // Weighted cross-products, solved by SVD (the huge weights make them ill-conditioned).
+    // Weighted cross-products, solved by SVD (the huge weights make them ill-conditioned),
+    // each regressor scaled to a unit diagonal first: a regressor nonzero only where y = 0 (the
+    // very one that separates) has a diagonal some 1e12 times smaller than one that varies
+    // where y > 0, and the SVD's cut-off relative to the largest singular value would
+    // otherwise treat it as collinear and never find the separation.
     let k = x_dm.len();
     let xtx = super::gram::gram(&x_dm, &omega);
-    let solver = (k > 0).then(|| xtx.svd(true, true));
+    let scale: Vec<f64> = (0..k)
+        .map(|j| {
+            let d = xtx[(j, j)].sqrt();
+            if d > 0.0 && d.is_finite() {
+                1.0 / d
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let scaled = DMatrix::from_fn(k, k, |a, b| xtx[(a, b)] * scale[a] * scale[b]);
+    let solver = (k > 0).then(|| scaled.svd(true, true));
     let mut u: Vec<f64> = y.iter().map(|&v| if v > 0.0 { 0.0 } else { 1.0 }).collect();
     let mut au = vec![0.0; fe.ncoef()];
     let mut uhat = vec![0.0; n];
@@ -229,8 +244,9 @@ pub(crate) fn relu_check(
         if let Some(svd) = &solver {
             let xtu = DVector::from_iterator(
                 k,
-                x_dm.iter().map(|c| {
-                    c.iter()
+                x_dm.iter().zip(&scale).map(|(c, s)| {
+                    s * c
+                        .iter()
                         .zip(&resid)
                         .zip(&omega)
                         .map(|((p, q), w)| p * q * w)
@@ -238,7 +254,8 @@ pub(crate) fn relu_check(
                 }),
             );
             let eps = 1e-12 * svd.singular_values.max();
-            let beta = svd.solve(&xtu, eps).unwrap_or_else(|_| DVector::zeros(k));
+            let scaled_beta = svd.solve(&xtu, eps).unwrap_or_else(|_| DVector::zeros(k));
+            let beta = scaled_beta.component_mul(&DVector::from_column_slice(&scale));
             for (c, b) in x_dm.iter().zip(beta.iter()) {
                 for (r, xv) in resid.iter_mut().zip(c) {
                     *r -= b * xv;
