@@ -42,6 +42,30 @@ impl Source {
         Error::scenario(&self.path, &self.text, line, col, message)
     }
 
+    /// An error at the first `needle` inside the `nth` (0-based) `schedule:` field of the
+    /// `schedules: [...]` list after the first `anchor` (an agreement's per-importer or
+    /// per-sector schedules), or at [`Source::error`]'s place when that field is not found.
+    pub(crate) fn error_in_rule(
+        &self,
+        anchor: Option<&str>,
+        nth: usize,
+        needle: &str,
+        message: impl Into<String>,
+    ) -> Error {
+        let code = blank_comments(&self.text);
+        let start = anchor.and_then(|a| code.find(a)).unwrap_or(0);
+        let at = field_offset(&code, start, "schedules", 0)
+            .and_then(|list| field_offset(&code, list, "schedule", nth))
+            .and_then(|field| code[field..].find(needle).map(|p| p + field));
+        match at {
+            Some(off) => {
+                let (line, col) = self.line_col(off);
+                Error::scenario(&self.path, &self.text, line, col, message)
+            }
+            None => self.error(anchor, needle, message),
+        }
+    }
+
     /// A warning at the same place [`Source::error`] would point to, as the text to print.
     pub(crate) fn warning(
         &self,
@@ -111,6 +135,23 @@ impl Source {
             .nth(nth)
             .map_or((1, 1), |k| self.line_col(k))
     }
+}
+
+/// The byte offset of the `nth` (0-based) field `name:` in `code` at or after `from`: not part
+/// of a longer identifier (`schedule` is not found in `schedules:`), followed by `:`.
+fn field_offset(code: &str, from: usize, name: &str, nth: usize) -> Option<usize> {
+    let b = code.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    code[from..]
+        .match_indices(name)
+        .map(|(k, _)| k + from)
+        .filter(|&k| {
+            let end = k + name.len();
+            (k == 0 || !ident(b[k - 1]))
+                && (end == b.len() || !ident(b[end]))
+                && code[end..].trim_start().starts_with(':')
+        })
+        .nth(nth)
 }
 
 /// The text with the contents of string literals replaced by spaces (quotes kept), so that a

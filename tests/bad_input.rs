@@ -589,3 +589,21 @@ fn messages_point_at_the_right_field_and_suggest_the_name_meant() {
     );
     assert!(!err.contains("duplicate row"), "{err}");
 }
+
+/// An error in one of an agreement's per-importer or per-sector schedules points at that
+/// schedule, not at the agreement's own: here the second rule's `to: 1.5`, on line 10, where
+/// the agreement's `schedule:` (line 8, with a valid `to`) was shown before.
+#[test]
+fn a_bad_rule_schedule_is_pointed_at() {
+    let d = tempfile::tempdir().unwrap();
+    let text = scenario(
+        "(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"],\n         schedule: Linear(years: 5, to: 0.5),\n         schedules: [(importer: Some(\"AAA\"), schedule: Linear(years: 5, to: 0.2)),\n                     (importer: Some(\"BBB\"), schedule: Linear(years: 5, to: 1.5))])",
+    );
+    let err = check_fails(d.path(), &text);
+    assert!(err.contains("Linear `to` is 1.5"), "{err}");
+    assert!(err.contains("bad.ron:10:"), "{err}");
+    assert!(
+        err.contains("(importer: Some(\"BBB\"), schedule: Linear(years: 5, to: 1.5))"),
+        "the line is shown: {err}"
+    );
+}

@@ -1420,15 +1420,17 @@ fn validate_agreement(
         Some(false) if a.entry_into_force <= base_year => errors.push(src.error(anchor, "in_baseline", format!("agreement `{}` says in_baseline: false but entered into force in {}, not after base_year {base_year}; agreements in force in the base year are part of the data", a.name, a.entry_into_force))),
         _ => {}
     }
-    let sched = |s: &RawSchedule, errors: &mut Vec<Error>| schedule(s, a, src, b, errors);
-    let default = sched(&a.schedule, errors);
+    let sched = |s: &RawSchedule, at: SchedulePlace, errors: &mut Vec<Error>| {
+        schedule(s, a, at, src, b, errors)
+    };
+    let default = sched(&a.schedule, SchedulePlace::Default, errors);
     let mut rules = Vec::new();
-    for r in &a.schedules {
+    for (k, r) in a.schedules.iter().enumerate() {
         rules.push(Rule {
             importer: r.importer.as_deref().and_then(|c| economy(c, errors)),
             exporter: r.exporter.as_deref().and_then(|c| economy(c, errors)),
             sector: r.sector.as_deref().and_then(|c| sector(c, errors)),
-            schedule: sched(&r.schedule, errors),
+            schedule: sched(&r.schedule, SchedulePlace::Rule(k), errors),
         });
     }
     let mut groups: Vec<ProductGroup> = Vec::new();
@@ -1486,7 +1488,7 @@ fn validate_agreement(
                 ),
             ));
         }
-        let schedule = sched(&g.schedule, errors);
+        let schedule = sched(&g.schedule, SchedulePlace::Group(&ganchor), errors);
         // (exporter, weight, base rate) of every group this entry stands for: the world's
         // exporter-specific rows and its all-partners row, unless the entry names its exporter
         // or gives its own weight.
@@ -1782,9 +1784,22 @@ fn validate_investment(
     })
 }
 
+/// Which of an agreement's schedules is read, for its errors to point there.
+#[derive(Clone, Copy)]
+enum SchedulePlace<'a> {
+    /// The agreement's own `schedule:`.
+    Default,
+    /// The `k`th entry of its `schedules: [...]`.
+    Rule(usize),
+    /// The product group whose name (quoted) is given.
+    Group(&'a str),
+}
+
+/// The agreement `a`'s schedule `s`, read at `at`.
 fn schedule(
     s: &RawSchedule,
     a: &RawAgreement,
+    at: SchedulePlace,
     src: &Source,
     b: &Baseline,
     errors: &mut Vec<Error>,
@@ -1792,7 +1807,12 @@ fn schedule(
     let anchor = format!("\"{}\"", a.name);
     let anchor = Some(anchor.as_str());
     let mut bad = |needle: &str, msg: String| {
-        errors.push(src.error(anchor, needle, format!("agreement `{}`: {msg}", a.name)))
+        let msg = format!("agreement `{}`: {msg}", a.name);
+        errors.push(match at {
+            SchedulePlace::Default => src.error(anchor, needle, msg),
+            SchedulePlace::Rule(k) => src.error_in_rule(anchor, k, needle, msg),
+            SchedulePlace::Group(g) => src.error(Some(g), needle, msg),
+        })
     };
     let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
     match s {
