@@ -481,6 +481,36 @@ impl Dataset {
         taken
     }
 
+    /// The error for the text column `name` used as numbers (`what`: "outcome 'trade'",
+    /// "regressor 'log(dist)'"). When some of its cells are numbers, the column is numbers
+    /// with a few cells that are not (`NA`, `.`, `n/a` from another program): the error names
+    /// the first such row and its cell. Otherwise it is text through and through, and `pure`
+    /// says what to do instead.
+    pub(crate) fn text_used_as_numbers(
+        &self,
+        name: &str,
+        what: &str,
+        column: &TextColumn,
+        pure: &str,
+    ) -> Error {
+        let number = |s: &str| !s.is_empty() && parse_number(s.as_bytes()).is_some();
+        let mixed = column.labels().iter().any(|l| number(l));
+        let odd = column
+            .iter()
+            .position(|s| !s.is_empty() && !number(s))
+            .filter(|_| mixed);
+        match odd {
+            Some(i) => self.row_error(
+                i,
+                format!(
+                    "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; leave a missing value empty (and drop its row with a `subset` filter) or write the number",
+                    column.get(i)
+                ),
+            ),
+            None => Error::invalid(what.to_string(), format!("column '{name}' is text, not numbers; {pure}")),
+        }
+    }
+
     /// An error located at data row `i` (0-based): the CSV file and line when read from a file.
     pub(crate) fn row_error(&self, i: usize, message: impl Into<String>) -> Error {
         match &self.source {

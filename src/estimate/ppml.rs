@@ -222,11 +222,16 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
     for (a, atom) in term.atoms.iter().enumerate() {
         let name = atom.column();
         let col = ds.require(name, &format!("{what} '{}'", term.name()))?;
-        let Column::Numeric(v) = col else {
-            return Err(Error::invalid(
-                format!("{what} '{}'", term.name()),
-                format!("column '{name}' is text, not numbers; use it as a fixed effect (after '|') instead"),
-            ));
+        let v = match col {
+            Column::Numeric(v) => v,
+            Column::Text(t) => {
+                return Err(ds.text_used_as_numbers(
+                    name,
+                    &format!("{what} '{}'", term.name()),
+                    t,
+                    "use it as a fixed effect (after '|') instead",
+                ))
+            }
         };
         // The first row in order that the atom cannot take, as a sequential scan would find it.
         let log = matches!(atom, Atom::Log(_));
@@ -359,11 +364,16 @@ impl Design {
             ));
         }
         let ycol = ds.require(&formula.outcome, "the outcome of the formula")?;
-        let Column::Numeric(yv) = ycol else {
-            return Err(Error::invalid(
-                format!("outcome '{}'", formula.outcome),
-                "is a text column, not numbers",
-            ));
+        let yv = match ycol {
+            Column::Numeric(yv) => yv,
+            Column::Text(t) => {
+                return Err(ds.text_used_as_numbers(
+                    &formula.outcome,
+                    &format!("outcome '{}'", formula.outcome),
+                    t,
+                    "the outcome must be a number (a trade flow) on every row",
+                ))
+            }
         };
         let y: Vec<f64> = rows.par_iter().map(|&i| yv[i]).collect();
         if let Some(k) = first_where(y.len(), |k| !y[k].is_finite() || y[k] < 0.0) {
@@ -2051,5 +2061,69 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no column named 'nope'"), "{e}");
+    }
+
+    /// A numeric column with a cell another program wrote for a missing value (`NA`, `.`) is
+    /// read as text; using it as the outcome or a regressor names that row and cell (the error
+    /// once said only "is a text column, not numbers"). A column of text is still told to be a
+    /// fixed effect.
+    #[test]
+    fn a_non_number_in_a_numeric_column_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("na.csv");
+        let mut text = String::from("exporter,importer,trade,dist\n");
+        for i in 0..1500 {
+            let trade = if i == 1200 {
+                "NA".to_string()
+            } else {
+                (i % 7).to_string()
+            };
+            let dist = if i == 1300 {
+                ".".to_string()
+            } else {
+                (1 + i % 5).to_string()
+            };
+            text.push_str(&format!("E{},M{},{trade},{dist}\n", i % 9, i % 11));
+        }
+        std::fs::write(&p, text).unwrap();
+        let ds = Dataset::from_csv(&p).unwrap();
+        let e = fit(
+            &ds,
+            &Formula::parse("trade ~ log(dist) | exporter").unwrap(),
+            &PpmlOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("na.csv, row 1202:") && e.contains("'NA'"), "{e}");
+        assert!(e.contains("outcome 'trade'"), "{e}");
+        let e = fit(
+            &ds,
+            &Formula::parse("exporter ~ log(dist) | importer").unwrap(),
+            &PpmlOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("is text, not numbers"), "{e}");
+        let mut ds = ds;
+        ds.push_numeric("y", vec![1.0; 1500]).unwrap();
+        let e = fit(
+            &ds,
+            &Formula::parse("y ~ log(dist) | exporter").unwrap(),
+            &PpmlOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("row 1302:") && e.contains("'.'") && e.contains("log(dist)"),
+            "{e}"
+        );
+        let e = fit(
+            &ds,
+            &Formula::parse("y ~ importer | exporter").unwrap(),
+            &PpmlOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("use it as a fixed effect"), "{e}");
     }
 }
