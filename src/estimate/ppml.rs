@@ -2086,44 +2086,25 @@ mod tests {
             text.push_str(&format!("E{},M{},{trade},{dist}\n", i % 9, i % 11));
         }
         std::fs::write(&p, text).unwrap();
-        let ds = Dataset::from_csv(&p).unwrap();
-        let e = fit(
-            &ds,
-            &Formula::parse("trade ~ log(dist) | exporter").unwrap(),
-            &PpmlOptions::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = |ds: &Dataset, formula: &str| {
+            let f = Formula::parse(formula).unwrap();
+            fit(ds, &f, &PpmlOptions::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let mut ds = Dataset::from_csv(&p).unwrap();
+        let e = err(&ds, "trade ~ log(dist) | exporter");
         assert!(e.contains("na.csv, row 1202:") && e.contains("'NA'"), "{e}");
         assert!(e.contains("outcome 'trade'"), "{e}");
-        let e = fit(
-            &ds,
-            &Formula::parse("exporter ~ log(dist) | importer").unwrap(),
-            &PpmlOptions::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = err(&ds, "exporter ~ log(dist) | importer");
         assert!(e.contains("is text, not numbers"), "{e}");
-        let mut ds = ds;
         ds.push_numeric("y", vec![1.0; 1500]).unwrap();
-        let e = fit(
-            &ds,
-            &Formula::parse("y ~ log(dist) | exporter").unwrap(),
-            &PpmlOptions::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = err(&ds, "y ~ log(dist) | exporter");
         assert!(
             e.contains("row 1302:") && e.contains("'.'") && e.contains("log(dist)"),
             "{e}"
         );
-        let e = fit(
-            &ds,
-            &Formula::parse("y ~ importer | exporter").unwrap(),
-            &PpmlOptions::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = err(&ds, "y ~ importer | exporter");
         assert!(e.contains("use it as a fixed effect"), "{e}");
     }
 }
