@@ -1325,7 +1325,7 @@ fn factorize(
                     if s.is_empty() {
                         return Err(ds.row_error(
                             i,
-                            format!("column '{name}' (a fixed effect or cluster) is empty; remove the row with a `subset` filter or fill the value"),
+                            format!("column '{name}' (a fixed effect or cluster) is empty; remove such rows with a `subset` filter ({name} != '') or fill the value"),
                         ));
                     }
                     local[d] = labels.len() as u32;
