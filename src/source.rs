@@ -52,10 +52,13 @@ impl Source {
         needle: &str,
         message: impl Into<String>,
     ) -> Error {
+        // The anchor (a quoted name) is found in the code; the fields in the code with string
+        // contents blanked too (same byte offsets), so that no name stops the search.
         let code = blank_comments(&self.text);
+        let fields = blank_strings(&code);
         let start = anchor.and_then(|a| code.find(a)).unwrap_or(0);
-        let at = field_offset(&code, start, "schedules", 0)
-            .and_then(|list| field_offset(&code, list, "schedule", nth))
+        let at = field_offset(&fields, start, "schedules", 0)
+            .and_then(|list| field_offset(&fields, list, "schedule", nth))
             .and_then(|field| code[field..].find(needle).map(|p| p + field));
         match at {
             Some(off) => {
@@ -80,19 +83,7 @@ impl Source {
     /// comments and string literals, not part of a longer identifier.
     pub(crate) fn locate_field(&self, name: &str, nth: usize) -> Option<(usize, usize)> {
         let code = blank_strings(&blank_comments(&self.text));
-        let b = code.as_bytes();
-        let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-        let off = code
-            .match_indices(name)
-            .map(|(k, _)| k)
-            .filter(|&k| {
-                let end = k + name.len();
-                let after = code[end..].trim_start();
-                (k == 0 || !ident(b[k - 1]))
-                    && (end == b.len() || !ident(b[end]))
-                    && after.starts_with(':')
-            })
-            .nth(nth)?;
+        let off = field_offset(&code, 0, name, nth)?;
         Some(self.line_col(off))
     }
 
