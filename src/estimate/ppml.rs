@@ -831,7 +831,8 @@ fn inner_tolerance(last_crit: f64, prev_crit: f64, tol: f64, target: f64, loose:
 /// tolerance before they are judged; when none did, the judgement is checked once more on the
 /// last step, which is demeaned at the requested tolerance, and a regressor found collinear only
 /// then is dropped and the fit run again without it (its coefficient would be noise, and it
-/// would have steered the steps before).
+/// would have steered the steps before). A fit that stops early on a singular `X'WX`, or does
+/// not converge, is judged on its regressors demeaned on to the requested tolerance.
 pub(crate) fn irls(d: &Design, opts: &PpmlOptions, spare: Spare) -> Result<IrlsSolution> {
     irls_with_margin(d, opts, spare, SUSPECT_MARGIN)
 }
@@ -897,7 +898,10 @@ fn irls_without(
     let mut beta = DVector::zeros(0);
     // The factors' layout (blocks of rows, runs), built at the first step and reused.
     let mut layout: Option<Layout> = None;
-    for it in 0..opts.max_iter {
+    // A singular X'WX met after a loose first judgement (the error, kept until the regressors
+    // have been judged again on tightly demeaned columns).
+    let mut singular: Option<Error> = None;
+    'steps: for it in 0..opts.max_iter {
         iterations = it + 1;
         // This step's weights are the last step's means; `mu` receives the new means.
         std::mem::swap(&mut w, &mut mu);
@@ -978,24 +982,31 @@ fn irls_without(
             let x_dm = &x_dm[..active.len()];
             let resid = &mut z_dm[0];
             // Weighted least squares on the demeaned data.
-            beta =
-                if active.is_empty() {
-                    DVector::zeros(0)
-                } else {
-                    let (xtx, xtz) = cross(x_dm, &w, resid);
-                    last_xtx.clone_from(&xtx);
-                    let chol =
-                        xtx.cholesky().ok_or_else(|| {
-                            Error::invalid(
-                                format!("IRLS iteration {iterations}"),
-                                format!(
+            beta = if active.is_empty() {
+                DVector::zeros(0)
+            } else {
+                let (xtx, xtz) = cross(x_dm, &w, resid);
+                last_xtx.clone_from(&xtx);
+                let Some(chol) = xtx.cholesky() else {
+                    let e = Error::invalid(
+                        format!("IRLS iteration {iterations}"),
+                        format!(
                             "X'WX is not positive definite (regressors nearly collinear: {})",
-                            active.iter().map(|&j| names[j].as_str()).collect::<Vec<_>>().join(", ")
+                            active
+                                .iter()
+                                .map(|&j| names[j].as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
-                            )
-                        })?;
-                    chol.solve(&xtz)
+                    );
+                    if !judged_loosely {
+                        return Err(e);
+                    }
+                    singular = Some(e);
+                    break 'steps;
                 };
+                chol.solve(&xtz)
+            };
             // The working residual z̃ − X̃β, in place.
             for (a, col) in x_dm.iter().enumerate() {
                 let b = beta[a];
@@ -1058,7 +1069,7 @@ fn irls_without(
     // wrongly kept can cause).
     let late_collinear: Vec<usize> = if judged_loosely && !active.is_empty() {
         let raw: Vec<&[f64]> = active.iter().map(|&j| d.x[j].as_slice()).collect();
-        let g = if last_at_target {
+        let g = if last_at_target && singular.is_none() {
             last_xtx
         } else {
             // Into copies: the fit's own columns and coefficients stay those of its last step.
@@ -1077,6 +1088,10 @@ fn irls_without(
     } else {
         Vec::new()
     };
+    if let Some(e) = singular.filter(|_| late_collinear.is_empty()) {
+        // Singular, and no regressor collinear on tight columns either: as it was.
+        return Err(e);
+    }
     collinear_idx.sort_unstable();
     let collinear = collinear_idx.iter().map(|&j| names[j].clone()).collect();
     let resid = std::mem::take(&mut dm[0]);
@@ -1801,6 +1816,30 @@ mod tests {
         assert_eq!(sol.active, vec![0]);
         let reference = irls(&design, &opts, Spare::default()).unwrap();
         assert_eq!(reference.collinear, vec!["d"]);
+        let (b, b0) = (sol.beta[0], reference.beta[0]);
+        assert!((b - b0).abs() <= 1e-9 * b0.abs(), "{b} vs {b0}");
+        // `x + 10·d`, collinear with `x` and the pair effect: kept at the first step, it turns
+        // X'WX singular at the fourth; that is not an error until the regressors have been
+        // judged again (on tightly demeaned columns), which drops it.
+        let mut ds = ds;
+        let (Some(Column::Numeric(x)), Some(Column::Numeric(d))) =
+            (ds.column("x").cloned(), ds.column("d").cloned())
+        else {
+            panic!()
+        };
+        let xd10: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + 10.0 * b).collect();
+        ds.push_numeric("xd10", xd10).unwrap();
+        let f = Formula::parse(&format!("trade ~ x + xd10 | {fe}")).unwrap();
+        let (design, _) = separate(Design::build(&ds, &f, &opts).unwrap(), &opts).unwrap();
+        let first = irls_without(&design, &opts, Spare::default(), &[], 0.0).unwrap();
+        assert!(
+            !first.converged && first.iterations < 10,
+            "{}",
+            first.iterations
+        );
+        assert_eq!(first.late_collinear, vec![1], "{:?}", first.collinear);
+        let sol = irls_with_margin(&design, &opts, Spare::default(), 0.0).unwrap();
+        assert_eq!(sol.collinear, vec!["xd10"]);
         let (b, b0) = (sol.beta[0], reference.beta[0]);
         assert!((b - b0).abs() <= 1e-9 * b0.abs(), "{b} vs {b0}");
     }
