@@ -123,6 +123,7 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
                     ')' => ")",
                     ',' => ",",
                     '=' => return Err(err(i, "single '=': use '==' to compare".into())),
+                    ':' => return Err(err(i, "unexpected character ':'; a range of values is written 'x >= 1990 & x <= 2000' (a list: 'x in 1990, 1995, 2000')".into())),
                     _ => return Err(err(i, format!("unexpected character '{c}'"))),
                 },
             };
@@ -568,6 +569,12 @@ mod tests {
             .to_string()
             .contains("no column named 'nope'"));
         assert!(d.filter_mask("year == ").is_err());
+        // R's range `1986:1990` is not the language's: the error says how to write one.
+        let e = d.filter_mask("year in 1986:1990").unwrap_err().to_string();
+        assert!(
+            e.contains("at character 13") && e.contains("x >= 1990 & x <= 2000"),
+            "{e}"
+        );
     }
 
     #[test]
