@@ -175,6 +175,47 @@ fn a_grid_depth_that_is_not_finite_and_a_bad_covariance_are_errors() {
     }
     let o = est("[[0.01, 0.001], [0.001, 0.25]]");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The JSON of a run with several formulas is a list of models: one is used as it is; of
+    // several, the error names their formulas. A coefficient the fit dropped as collinear is
+    // said to be so.
+    let model = |formula: &str, coefs: &str, collinear: &str| {
+        format!("{{\"formula\": \"{formula}\", \"coefficients\": {{{coefs}}}, \"collinear\": [{collinear}]}}")
+    };
+    let both = "\"rta\": {\"estimate\": 0.2, \"std_error\": 0.1}, \"ln_tariff\": {\"estimate\": -5.0, \"std_error\": 0.5}";
+    let batch = |json: &str| {
+        write(d.path(), "est.json", json);
+        let o = check_batch(
+            d.path(),
+            "Batch(name: \"e\", scenarios: [\"fast.ron\"], draws: 4, from_estimate: (file: \"est.json\", coefficients: [(\"rta\", Depth(\"AB\")), (\"ln_tariff\", Theta(\"MAN\"))]))",
+        );
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let (code, err) = batch(&format!("[{}]", model("y ~ rta + ln_tariff", both, "")));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = batch(&format!(
+        "[{}, {}]",
+        model("y ~ rta + ln_tariff", both, ""),
+        model("y ~ rta + ln_tariff | fe", both, "")
+    ));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("holds 2 models") && err.contains("y ~ rta + ln_tariff | fe"),
+        "{err}"
+    );
+    let only_rta = "\"rta\": {\"estimate\": 0.2, \"std_error\": 0.1}";
+    let (code, err) = batch(&model(
+        "y ~ rta + ln_tariff | fe",
+        only_rta,
+        "\"ln_tariff\"",
+    ));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("`ln_tariff`") && err.contains("collinear"),
+        "{err}"
+    );
 }
 
 // Issue 14, item 9: options with different horizons are ranked at a stated common year, and

@@ -449,15 +449,17 @@ fn read_estimate(
     let text = super::read_text(file).map_err(|e| format!("cannot read the estimate: {e}"))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
-    let c = v
-        .get("coefficients")
-        .ok_or_else(|| format!("{} has no `coefficients`", file.display()))?;
+    let shown = file.display().to_string();
+    let v = super::estimate_model(&v, &shown)?;
+    let c = v.get("coefficients").ok_or_else(|| {
+        format!("{shown} has no `coefficients` object; write it with `tradesim estimate --json`")
+    })?;
     let mut mean = Vec::new();
     let mut sd = Vec::new();
     for (name, _) in coefs {
         let e = c
             .get(name)
-            .ok_or_else(|| format!("{} has no coefficient `{name}`", file.display()))?;
+            .ok_or_else(|| super::missing_coefficient(v, &shown, name))?;
         mean.push(
             e.get("estimate")
                 .and_then(|x| x.as_f64())

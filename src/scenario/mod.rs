@@ -707,6 +707,53 @@ pub(crate) fn builtin_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The one model of an estimate's JSON (`tradesim estimate --json`): the object itself, or the
+/// only element of a list; a list of several models (several `--formula`s in one run) is an
+/// error naming their formulas.
+pub(crate) fn estimate_model<'v>(
+    v: &'v serde_json::Value,
+    file: &str,
+) -> std::result::Result<&'v serde_json::Value, String> {
+    match v.as_array().map(Vec::as_slice) {
+        None => Ok(v),
+        Some([one]) => Ok(one),
+        Some(models) => {
+            let formulas: Vec<&str> = models
+                .iter()
+                .filter_map(|m| m.get("formula").and_then(|f| f.as_str()))
+                .collect();
+            Err(format!(
+                "{file} holds {} models ({}); write the one to draw from alone, with `tradesim estimate --json` and that one `--formula`",
+                models.len(),
+                formulas.join("; ")
+            ))
+        }
+    }
+}
+
+/// Why the estimate `v` (one model, from `file`) has no coefficient `name`: dropped as
+/// collinear by the fit, or not among its coefficients (with the closest names).
+pub(crate) fn missing_coefficient(v: &serde_json::Value, file: &str, name: &str) -> String {
+    let dropped = v
+        .get("collinear")
+        .and_then(|c| c.as_array())
+        .is_some_and(|c| c.iter().any(|x| x.as_str() == Some(name)));
+    if dropped {
+        return format!(
+            "{file} has no coefficient `{name}`: the fit dropped it as collinear with the fixed effects or the other regressors (`collinear` in the file), so it has no estimate to use"
+        );
+    }
+    let names: Vec<&str> = v
+        .get("coefficients")
+        .and_then(|c| c.as_object())
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    format!(
+        "{file} has no coefficient `{name}`; {}",
+        crate::error::suggestion(name, &names, "coefficients")
+    )
+}
+
 /// Read a coefficient from an estimate's JSON file (`tradesim estimate --json`).
 pub(crate) fn estimate_coefficient(
     file: &str,
@@ -716,19 +763,13 @@ pub(crate) fn estimate_coefficient(
         read_text(Path::new(file)).map_err(|e| format!("cannot read the estimate file: {e}"))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{file} is not JSON: {e}"))?;
+    let v = estimate_model(&v, file)?;
     let coefs = v.get("coefficients").ok_or_else(|| {
         format!("{file} has no `coefficients` object; write it with `tradesim estimate --json`")
     })?;
-    let c = coefs.get(coefficient).ok_or_else(|| {
-        let names: Vec<&str> = coefs
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        format!(
-            "{file} has no coefficient `{coefficient}`; {}",
-            crate::error::suggestion(coefficient, &names, "coefficients")
-        )
-    })?;
+    let c = coefs
+        .get(coefficient)
+        .ok_or_else(|| missing_coefficient(v, file, coefficient))?;
     c.get("estimate")
         .and_then(|e| e.as_f64())
         .filter(|e| e.is_finite())
