@@ -2145,5 +2145,25 @@ mod tests {
         );
         let e = err(&ds, "y ~ importer | exporter");
         assert!(e.contains("use it as a fixed effect"), "{e}");
+        // An empty cell in a text fixed effect names its row and the filter that removes such
+        // rows, which works as written.
+        let region: Vec<String> = (0..1500)
+            .map(|i| {
+                if i == 700 {
+                    String::new()
+                } else {
+                    format!("R{}", i % 3)
+                }
+            })
+            .collect();
+        ds.push_text("region", region).unwrap();
+        let e = err(&ds, "y ~ 1 | region");
+        assert!(e.contains("row 702:") && e.contains("region != ''"), "{e}");
+        let f = Formula::parse("y ~ 1 | region").unwrap();
+        let opts = PpmlOptions {
+            subset: Some("region != ''".into()),
+            ..Default::default()
+        };
+        assert_eq!(fit(&ds, &f, &opts).unwrap().nobs, 1499);
     }
 }
