@@ -1714,13 +1714,9 @@ mod tests {
     /// regressor `x` that varies within pairs, one `d` constant within each pair (a distance:
     /// collinear with the pair effect) and `xd = x + d` (collinear with `x` and the pair effect).
     fn gravity_panel() -> Dataset {
-        let mut state = 12345u64;
-        let mut unif = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(12345);
+        let mut unif = move || rng.random_range(0.0..1.0);
         let n = 12;
         let dist: Vec<f64> = (0..n * n).map(|_| 1.0 + 3.0 * unif()).collect();
         let (mut e, mut m, mut yr, mut x, mut d, mut xd, mut y) =
