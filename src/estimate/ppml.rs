@@ -701,6 +701,15 @@ struct Collinearity {
     margin: f64,
 }
 
+impl Collinearity {
+    /// The regressors not kept, as their entries of `active` (the columns judged, in order).
+    fn dropped<'a>(&'a self, active: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+        (0..active.len())
+            .filter(|a| !self.keep.contains(a))
+            .map(|a| active[a])
+    }
+}
+
 /// Finds regressors collinear with the fixed effects (`Σw x̃² ≤ tol · Σw x²`) or with earlier
 /// regressors (pivot of a sequential Cholesky factorisation of `X̃'WX̃` below `tol` times the
 /// diagonal), given `g = X̃'WX̃`.
@@ -966,11 +975,9 @@ fn irls_without(
                 } else {
                     judged_loosely = inner.tol > target;
                 }
+                collinear_idx.extend(found.dropped(&active));
                 let keep_idx = found.keep;
                 if keep_idx.len() < active.len() {
-                    for a in (0..active.len()).filter(|a| !keep_idx.contains(a)) {
-                        collinear_idx.push(active[a]);
-                    }
                     // Move the kept columns to the front of dm[1..], in order.
                     for (to, &from) in keep_idx.iter().enumerate() {
                         dm.swap(1 + to, 1 + from);
@@ -1080,10 +1087,8 @@ fn irls_without(
             fe.demean_into(&raw, &mut ax, &mut tight_x, &opts.demean, &mut scratch)?;
             gram(&tight_x, &w)
         };
-        let found = non_collinear(&raw, &g, &w, COLLINEAR_TOL);
-        (0..active.len())
-            .filter(|a| !found.keep.contains(a))
-            .map(|a| active[a])
+        non_collinear(&raw, &g, &w, COLLINEAR_TOL)
+            .dropped(&active)
             .collect()
     } else {
         Vec::new()
