@@ -343,6 +343,8 @@ fn fixest_walkthrough_eurostat_poisson() {
         assert_eq!(j["dropped"], 0, "{formula}");
         j
     };
+    // A fit statistic of the JSON (`loglik`, `pseudo_r2`).
+    let stat = |j: &serde_json::Value, key: &str| j[key].as_f64().unwrap();
     let coef = |j: &serde_json::Value, name: &str| {
         let c = &j["coefficients"][name];
         (
@@ -361,12 +363,8 @@ fn fixest_walkthrough_eurostat_poisson() {
     let (b, se) = coef(&j, "log(dist_km)");
     check("estimate", b, "-1.52787");
     check("SE by Origin", se, "0.115678");
-    check(
-        "log-likelihood",
-        j["loglik"].as_f64().unwrap(),
-        "-7.025e+11",
-    );
-    check("pseudo R2", j["pseudo_r2"].as_f64().unwrap(), "0.764032");
+    check("log-likelihood", stat(&j, "loglik"), "-7.025e+11");
+    check("pseudo R2", stat(&j, "pseudo_r2"), "0.764032");
     let (_, se) = coef(&fit(all, "Origin+Destination"), "log(dist_km)");
     check("SE by Origin and Destination", se, "0.130734");
     let (_, se) = coef(&fit(all, "Product"), "log(dist_km)");
@@ -380,7 +378,7 @@ fn fixest_walkthrough_eurostat_poisson() {
         let (b, se) = coef(&j, "log(dist_km)");
         check(fe, b, b_printed);
         check(fe, se, se_printed);
-        check(fe, j["pseudo_r2"].as_f64().unwrap(), r2_printed);
+        check(fe, stat(&j, "pseudo_r2"), r2_printed);
     }
     let near = |what: &str, x: f64, fixest: f64| {
         assert!(
@@ -399,7 +397,7 @@ fn fixest_walkthrough_eurostat_poisson() {
         check("log(dist_km) without fixed effects", b1, "-1.02896");
         check(
             "pseudo R2 without fixed effects",
-            j["pseudo_r2"].as_f64().unwrap(),
+            stat(&j, "pseudo_r2"),
             "0.185023",
         );
         near(&format!("intercept SE by {cluster}"), se0, se_printed[0]);
