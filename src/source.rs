@@ -69,6 +69,28 @@ impl Source {
         }
     }
 
+    /// An error at the field `field:` of axis `axis` (0-based) of the `variation`-th (0-based)
+    /// variation's `grid: [...]` of a batch file: at the axis (`PhaseIn(`, `Theta(`,
+    /// `Depth(`) when the field is not written in it, at the variation's `grid:` when the axis
+    /// is not found, and at the file's start when neither is.
+    pub(crate) fn error_in_grid(
+        &self,
+        variation: usize,
+        axis: usize,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Error {
+        let fields = blank_strings(&blank_comments(&self.text));
+        let at = field_offset(&fields, 0, "grid", variation).map(|grid| {
+            match nth_constructor(&fields, grid, &["PhaseIn", "Theta", "Depth"], axis) {
+                Some((ax, end)) => field_offset(&fields[..end], ax, field, 0).unwrap_or(ax),
+                None => grid,
+            }
+        });
+        let (line, col) = at.map_or((1, 1), |off| self.line_col(off));
+        Error::scenario(&self.path, &self.text, line, col, message)
+    }
+
     /// A warning at the same place [`Source::error`] would point to, as the text to print.
     pub(crate) fn warning(
         &self,
@@ -96,7 +118,17 @@ impl Source {
 
     /// An error at the field `name:` (the whole file's start when the field is absent).
     pub(crate) fn field_error(&self, name: &str, message: impl Into<String>) -> Error {
-        let (line, col) = self.locate_field(name, 0).unwrap_or((1, 1));
+        self.nth_field_error(name, 0, message)
+    }
+
+    /// An error at the `nth` (0-based) field `name:` (the file's start when there is none).
+    pub(crate) fn nth_field_error(
+        &self,
+        name: &str,
+        nth: usize,
+        message: impl Into<String>,
+    ) -> Error {
+        let (line, col) = self.locate_field(name, nth).unwrap_or((1, 1));
         Error::scenario(&self.path, &self.text, line, col, message)
     }
 
@@ -143,6 +175,44 @@ fn field_offset(code: &str, from: usize, name: &str, nth: usize) -> Option<usize
                 && code[end..].trim_start().starts_with(':')
         })
         .nth(nth)
+}
+
+/// The byte offsets of the `nth` (0-based) constructor `Name(` of any of `names` in `code` at
+/// or after `from` (not part of a longer identifier), and of its closing parenthesis (the
+/// text's end when it is not closed). `code` has its comments and strings blanked.
+fn nth_constructor(code: &str, from: usize, names: &[&str], nth: usize) -> Option<(usize, usize)> {
+    let b = code.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut starts: Vec<(usize, usize)> = Vec::new();
+    let mut k = from;
+    while k < b.len() {
+        if ident(b[k]) && (k == 0 || !ident(b[k - 1])) {
+            let end = (k..b.len()).find(|&e| !ident(b[e])).unwrap_or(b.len());
+            if names.contains(&&code[k..end]) && code[end..].trim_start().starts_with('(') {
+                let open = end + (code[end..].len() - code[end..].trim_start().len());
+                starts.push((k, open));
+                if starts.len() > nth {
+                    break;
+                }
+            }
+            k = end;
+        } else {
+            k += 1;
+        }
+    }
+    let &(at, open) = starts.get(nth)?;
+    let mut depth = 0usize;
+    let close = (open..b.len())
+        .find(|&e| {
+            match b[e] {
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => depth = depth.saturating_sub(1),
+                _ => return false,
+            }
+            depth == 0
+        })
+        .unwrap_or(b.len());
+    Some((at, close))
 }
 
 /// The text with the contents of string literals replaced by spaces (quotes kept), so that a

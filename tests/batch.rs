@@ -545,3 +545,141 @@ fn a_reference_path_is_solved_with_each_draws_parameters_and_shards_agree() {
     let c = h.iter().position(|x| x == "compared_with").unwrap();
     assert!(rows.iter().all(|r| r[c] == "reference"));
 }
+
+/// A grid's `PhaseIn` sets the length of `Staged` schedules too (CPTPP's are all staged, and
+/// the README's example grid over it gave three identical scenarios), and of a depth the same
+/// grid gives the agreement, whatever the order of the axes.
+#[test]
+fn a_phase_in_grid_stretches_staged_schedules_and_the_grids_depth() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "st.ron",
+        &format!(
+            "Scenario(name: \"st\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2018, 2024],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 0.8), (4, 0.4), (8, 0.0)]))])",
+            tiny().display()
+        ),
+    );
+    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
+    // Real income of AAA by (grid point, year).
+    let outcome = |name: &str, grid: &str| {
+        let b = write(
+            d.path(),
+            &format!("{name}.ron"),
+            &format!("Batch(name: \"{name}\", variations: [(base: \"st.ron\", name: \"g\", grid: [{grid}])])"),
+        );
+        run(&["batch", b.to_str().unwrap(), "--out", &p(name), "--quiet"]);
+        let (h, rows) = read_csv(&d.path().join(name).join("economies.csv"));
+        let col = |c: &str| h.iter().position(|x| x == c).unwrap();
+        rows.iter()
+            .filter(|r| r[col("economy")] == "AAA")
+            .map(|r| {
+                (
+                    (r[col("scenario")].clone(), r[col("year")].clone()),
+                    r[col("real_income_pct")].parse::<f64>().unwrap(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, f64>>()
+    };
+    let at = |m: &std::collections::BTreeMap<(String, String), f64>, s: &str, y: &str| {
+        m[&(s.to_string(), y.to_string())]
+    };
+    // Tariffs alone: over 3 years the last step falls in 2018, over 9 in 2024.
+    let tariffs = outcome("t", "PhaseIn(agreement: \"AB\", years: [3, 9])");
+    let (short, long) = ("g [AB phase-in 3y]", "g [AB phase-in 9y]");
+    assert!(
+        (at(&tariffs, short, "2018") - at(&tariffs, long, "2018")).abs() > 1e-6,
+        "the lengths give different paths: {tariffs:?}"
+    );
+    assert!(
+        (at(&tariffs, short, "2024") - at(&tariffs, long, "2024")).abs() < 1e-12,
+        "both lengths end at the same rates: {tariffs:?}"
+    );
+    // With a depth the grid gives AB: phased in over the grid's years, in either axis order.
+    let a = outcome(
+        "a",
+        "PhaseIn(agreement: \"AB\", years: [3, 9]), Depth(agreement: \"AB\", beta: [0.2])",
+    );
+    let b = outcome(
+        "b",
+        "Depth(agreement: \"AB\", beta: [0.2]), PhaseIn(agreement: \"AB\", years: [3, 9])",
+    );
+    for (y, lengths) in [("2018", [3, 9]), ("2024", [3, 9])] {
+        for n in lengths {
+            let va = at(&a, &format!("g [AB phase-in {n}y, AB depth β=0.2]"), y);
+            let vb = at(&b, &format!("g [AB depth β=0.2, AB phase-in {n}y]"), y);
+            assert_eq!(va, vb, "{y}, {n} years: the axes' order does not matter");
+        }
+    }
+    let short = "g [AB phase-in 3y, AB depth β=0.2]";
+    let long = "g [AB phase-in 9y, AB depth β=0.2]";
+    // Fully phased in by 2024 either way (the default 10 years would not be).
+    assert!(
+        (at(&a, short, "2024") - at(&a, long, "2024")).abs() < 1e-12,
+        "{a:?}"
+    );
+    assert!(at(&a, short, "2018") > at(&a, long, "2018") + 1e-6, "{a:?}");
+}
+
+/// A `PhaseIn` axis that would change nothing is refused, and every grid mistake is shown at
+/// its axis.
+#[test]
+fn grid_mistakes_are_shown_at_their_axis() {
+    let d = tempfile::tempdir().unwrap();
+    tiny_batch(
+        d.path(),
+        0,
+        "ThetaScale, distribution: Uniform(min: 0.9, max: 1.1)",
+    );
+    // fast.ron's AB is Immediate with a depth; without the depth a phase-in changes nothing.
+    let fast = std::fs::read_to_string(d.path().join("fast.ron")).unwrap();
+    write(
+        d.path(),
+        "flat.ron",
+        &fast.replace(", depth: Given(beta: 0.1, phase_in_years: 5)", ""),
+    );
+    for (axis, line, col, says) in [
+        (
+            "PhaseIn(agreement: \"AB\", years: [4])",
+            5,
+            10,
+            "nothing a phase-in length applies to",
+        ),
+        (
+            "PhaseIn(agreement: \"AB\", years: [4, 0])",
+            5,
+            27,
+            "at least 1",
+        ),
+        (
+            "Theta(sector: \"MAM\", values: [4.0])",
+            5,
+            8,
+            "did you mean `MAN`?",
+        ),
+        (
+            "Theta(sector: \"MAN\", values: [])",
+            5,
+            23,
+            "list at least one in `values: [...]`",
+        ),
+        (
+            "Depth(agreement: \"AB\", beta: [0.1, 0.1])",
+            3,
+            99,
+            "two scenarios are named",
+        ),
+    ] {
+        let text = format!(
+            "Batch(name: \"g\", // a grid: PhaseIn( in a comment\n scenarios: [\"fast.ron\"],\n variations: [(base: \"fast.ron\"), (base: \"flat.ron\", grid: [\n Theta(sector: \"MAN\", values: [6.0]),\n {axis}])])"
+        )
+        .replace("(base: \"fast.ron\")", "(base: \"fast.ron\", grid: [Theta(sector: \"MAN\", values: [5.0])])");
+        let o = check_batch(d.path(), &text);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{axis}: {err}");
+        assert!(
+            err.contains(&format!("b.ron:{line}:{col}:")) && err.contains(says),
+            "{axis}: {err}"
+        );
+    }
+}

@@ -234,14 +234,28 @@ proptest! {
     /// Applied rates are never above the data (MFN) rate and never below zero, for every
     /// schedule kind, rules, product groups (with their own base rates) and tariff-rate
     /// quotas in either regime: the in-quota rates resolved, and every quota cell at its
-    /// out-of-quota rate.
+    /// out-of-quota rate; also after a batch grid's phase-in length is set.
     #[test]
     fn applied_rates_stay_between_zero_and_mfn(
         seed: u64,
-        agreements in agreements_strategy(4),
+        mut agreements in agreements_strategy(4),
         year in 2014i32..2040,
+        phase_in in prop::option::of(1u32..30),
     ) {
         let b = world_with_set(4, seed);
+        // A batch grid's `PhaseIn` point: every schedule with a length stretched or compressed.
+        if let Some(y) = phase_in {
+            for a in &mut agreements {
+                let set = |s: &mut Schedule| {
+                    if let Some(new) = s.with_phase_in(y) {
+                        *s = new;
+                    }
+                };
+                set(&mut a.schedule);
+                a.rules.iter_mut().for_each(|r| set(&mut r.schedule));
+                a.groups.iter_mut().for_each(|g| set(&mut g.schedule));
+            }
+        }
         let p = resolve_year(&b, &agreements, year, true);
         for (a, m) in p.tariffs.data.iter().zip(&b.tariffs.data) {
             prop_assert!(*a >= 0.0 && *a <= *m, "applied {} vs MFN {}", a, m);

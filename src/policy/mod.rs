@@ -93,6 +93,51 @@ impl Schedule {
             Schedule::ToTariffSet(_) => set_rate.unwrap_or(base),
         }
     }
+
+    /// This schedule with its cuts spread over `years` years (the batch grid's `PhaseIn` axis),
+    /// ending where it ended:
+    ///
+    /// - `Linear`: `years` annual cuts, the last in year `years` (offset `years − 1`);
+    /// - `Staged`: the same steps with the same fractions, each step's offset `o` moved to
+    ///   `round(o · (years − 1) / last)`, `last` being its last step's offset, so that the last
+    ///   step too falls in year `years` (CPTPP's Japanese farm schedule, steps from entry to the
+    ///   16th year, over 8 years: the same 16 fractions, the last in the 8th year). Steps that
+    ///   land in one year leave the later one (the deeper cut), as if the earlier were skipped.
+    ///
+    /// `None` for a schedule without a length to set: `Immediate`, `Excluded`, a quota, a tariff
+    /// set, a `Staged` schedule whose steps all fall in one year, and a `Path` (rates by
+    /// calendar year, a recorded path rather than a shape).
+    pub fn with_phase_in(&self, years: u32) -> Option<Schedule> {
+        let years = years.max(1);
+        match self {
+            Schedule::Linear { to, .. } => Some(Schedule::Linear { years, to: *to }),
+            Schedule::Staged(steps) => {
+                let last = steps.iter().map(|&(o, _)| o).max()?;
+                if last == 0 {
+                    return None;
+                }
+                let mut sorted = steps.clone();
+                // Stable: of two steps at one offset, the later listed stays later (as `rate`
+                // takes it).
+                sorted.sort_by_key(|&(o, _)| o);
+                let scale = f64::from(years - 1) / f64::from(last);
+                let mut out: Vec<(u32, f64)> = Vec::with_capacity(sorted.len());
+                for (o, f) in sorted {
+                    let o = (f64::from(o) * scale).round() as u32;
+                    match out.last_mut() {
+                        Some(prev) if prev.0 == o => *prev = (o, f),
+                        _ => out.push((o, f)),
+                    }
+                }
+                Some(Schedule::Staged(out))
+            }
+            Schedule::Immediate
+            | Schedule::Excluded
+            | Schedule::Path(_)
+            | Schedule::TariffRateQuota { .. }
+            | Schedule::ToTariffSet(_) => None,
+        }
+    }
 }
 
 /// An economy's membership of an agreement.
@@ -799,6 +844,57 @@ pub fn cost_factors(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phase_in_stretches_or_compresses_a_schedule_to_its_length() {
+        let lin = Schedule::Linear { years: 4, to: 0.2 };
+        assert_eq!(
+            lin.with_phase_in(10),
+            Some(Schedule::Linear { years: 10, to: 0.2 })
+        );
+        // Entry to the 16th year (offset 15), compressed to 8 years: the last step in year 8.
+        let staged = Schedule::Staged(vec![(0, 0.25), (3, 0.2), (6, 0.15), (9, 0.1), (15, 0.0)]);
+        let Some(Schedule::Staged(s8)) = staged.with_phase_in(8) else {
+            panic!("a staged schedule has a length")
+        };
+        assert_eq!(s8, vec![(0, 0.25), (1, 0.2), (3, 0.15), (4, 0.1), (7, 0.0)]);
+        // Its own length gives it back; stretched, the steps move apart.
+        assert_eq!(staged.with_phase_in(16), Some(staged.clone()));
+        let Some(Schedule::Staged(s31)) = staged.with_phase_in(31) else {
+            panic!()
+        };
+        assert_eq!(
+            s31,
+            vec![(0, 0.25), (6, 0.2), (12, 0.15), (18, 0.1), (30, 0.0)]
+        );
+        // Compressed to one year, every step lands at entry and the deepest stays.
+        assert_eq!(
+            staged.with_phase_in(1),
+            Some(Schedule::Staged(vec![(0, 0.0)]))
+        );
+        for y in 1..40 {
+            let Some(s) = staged.with_phase_in(y) else {
+                panic!()
+            };
+            // Never below the final rate, at the final rate from year `y` on.
+            assert_eq!(s.rate(0.1, y as i32 - 1, 0, None), 0.0, "{y}");
+            if y > 1 {
+                assert!(s.rate(0.1, y as i32 - 2, 0, None) > 0.0, "{y}");
+            }
+        }
+        // Written out of order, the steps are the same schedule.
+        let shuffled = Schedule::Staged(vec![(15, 0.0), (0, 0.25), (9, 0.1), (3, 0.2), (6, 0.15)]);
+        assert_eq!(shuffled.with_phase_in(8), staged.with_phase_in(8));
+        for none in [
+            Schedule::Immediate,
+            Schedule::Excluded,
+            Schedule::Staged(vec![(0, 0.5)]),
+            Schedule::Path(vec![(2019, 0.05), (2022, 0.0)]),
+            Schedule::ToTariffSet("x".into()),
+        ] {
+            assert_eq!(none.with_phase_in(5), None, "{none:?}");
+        }
+    }
 
     #[test]
     fn schedule_kinds() {

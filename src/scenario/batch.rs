@@ -68,7 +68,10 @@ pub struct RawVariation {
 /// One axis of a grid.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 pub enum GridAxis {
-    /// Set the length of every `Linear` schedule of the agreement (and its depth phase-in).
+    /// Set the agreement's phase-in length: every `Linear` schedule takes that many annual
+    /// cuts; every `Staged` one keeps its steps, their offsets scaled so that the last falls in
+    /// that year; its depth (or the depth a `Depth` axis of the grid gives it) is phased in
+    /// linearly over it. Refused when the agreement has none of these.
     PhaseIn {
         /// The agreement's name in the base scenario.
         agreement: String,
@@ -224,10 +227,15 @@ pub fn load(path: &Path) -> Result<Batch> {
     let raw = parse(path, &src.text)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut scenarios = Vec::new();
+    // Where each scenario comes from: the `scenarios` list (`None`) or the variation `Some(v)`.
+    let mut origins: Vec<Option<usize>> = Vec::new();
     let mut errors = Vec::new();
     for p in &raw.scenarios {
         match load_scenario(&dir.join(p)) {
-            Ok(s) => scenarios.push(s),
+            Ok(s) => {
+                scenarios.push(s);
+                origins.push(None);
+            }
             Err(Error::Io { path: missing, .. }) if !dir.join(p).exists() => {
                 errors.push(src.error(
                     None,
@@ -241,7 +249,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             Err(e) => errors.push(e),
         }
     }
-    for v in &raw.variations {
+    for (vi, v) in raw.variations.iter().enumerate() {
         if v.grid.is_empty() {
             errors.push(src.error(
                 None,
@@ -251,9 +259,12 @@ pub fn load(path: &Path) -> Result<Batch> {
             continue;
         }
         match load_scenario(&dir.join(&v.base)) {
-            Ok(base) => match expand(&base, v, &dir) {
-                Ok(mut list) => scenarios.append(&mut list),
-                Err(msg) => errors.push(src.error(None, &format!("\"{}\"", v.base), msg)),
+            Ok(base) => match expand(&base, v) {
+                Ok(mut list) => {
+                    origins.extend(list.iter().map(|_| Some(vi)));
+                    scenarios.append(&mut list);
+                }
+                Err(e) => errors.push(src.error_in_grid(vi, e.axis, e.field, e.message)),
             },
             Err(e) => errors.push(e),
         }
@@ -266,9 +277,19 @@ pub fn load(path: &Path) -> Result<Batch> {
         ));
     }
     let mut names = std::collections::BTreeSet::new();
-    for s in &scenarios {
+    for (s, from) in scenarios.iter().zip(&origins) {
         if !names.insert(s.name.clone()) {
-            errors.push(src.error(None, "scenarios", format!("two scenarios are named `{}`; scenario names identify the rows of the outputs, so make them unique", s.name)));
+            let message = format!("two scenarios are named `{}`; scenario names identify the rows of the outputs, so make them unique", s.name);
+            errors.push(match from {
+                // A grid point: at that variation's grid (a value listed twice, or a `name`
+                // another variation or a listed scenario has).
+                Some(vi) => src.nth_field_error(
+                    "grid",
+                    *vi,
+                    message + " (a grid value listed twice, or give the variation its own `name`)",
+                ),
+                None => src.field_error("scenarios", message),
+            });
         }
     }
     for f in &raw.focus {
@@ -599,73 +620,153 @@ fn agreement_mut<'a>(
         })
 }
 
-/// Expand a variation grid into scenarios.
-fn expand(
-    base: &Scenario,
-    v: &RawVariation,
-    _dir: &Path,
-) -> std::result::Result<Vec<Scenario>, String> {
+/// A mistake in one axis of a variation's grid: the axis (0-based, in the grid's order), the
+/// field of it to point at, and the message.
+#[derive(Debug)]
+struct AxisError {
+    axis: usize,
+    field: &'static str,
+    message: String,
+}
+
+impl AxisError {
+    fn new(axis: usize, field: &'static str, message: impl Into<String>) -> Self {
+        AxisError {
+            axis,
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Sets agreement `ag`'s phase-in to `years` years ([`GridAxis::PhaseIn`]): every schedule with
+/// a length ([`Schedule::with_phase_in`]: `Linear` and `Staged`) spread over `years` years,
+/// and its depth phase-in set to `years` (linear over them: a phase-in shape is replaced).
+/// Returns how many of its schedules and depth effects changed length.
+fn set_phase_in(ag: &mut crate::policy::Agreement, years: u32) -> usize {
+    let mut changed = 0;
+    let mut set = |sch: &mut Schedule| {
+        if let Some(new) = sch.with_phase_in(years) {
+            *sch = new;
+            changed += 1;
+        }
+    };
+    set(&mut ag.schedule);
+    ag.rules.iter_mut().for_each(|r| set(&mut r.schedule));
+    ag.groups.iter_mut().for_each(|g| set(&mut g.schedule));
+    if let Some(d) = &mut ag.depth {
+        d.phase_in_years = years;
+        d.profile.clear();
+        changed += 1;
+    }
+    changed
+}
+
+/// Expand a variation grid into scenarios, one per point of the axes' Cartesian product, in
+/// the order of the points (the last axis varying fastest).
+///
+/// A point's axes are applied `Depth` and `Theta` first and `PhaseIn` last, whatever their
+/// order in the grid, so that a depth the grid gives an agreement without one is phased in
+/// over the grid's years, not over the default 10.
+fn expand(base: &Scenario, v: &RawVariation) -> std::result::Result<Vec<Scenario>, AxisError> {
     let mut points: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
     for (a, axis) in v.grid.iter().enumerate() {
-        let n = match axis {
-            GridAxis::PhaseIn { years, .. } => years.len(),
-            GridAxis::Theta { values, .. } => values.len(),
-            GridAxis::Depth { beta, .. } => beta.len(),
+        let (n, field) = match axis {
+            GridAxis::PhaseIn { years, .. } => (years.len(), "years"),
+            GridAxis::Theta { values, .. } => (values.len(), "values"),
+            GridAxis::Depth { beta, .. } => (beta.len(), "beta"),
         };
         if n == 0 {
-            return Err(format!("grid axis {a} has no values"));
+            return Err(AxisError::new(
+                a,
+                field,
+                format!("this grid axis has no values; list at least one in `{field}: [...]`"),
+            ));
         }
         points = points
             .into_iter()
             .flat_map(|p| (0..n).map(move |k| [p.clone(), vec![(a, k)]].concat()))
             .collect();
     }
+    // A PhaseIn axis must change something: the agreement has a schedule with a length, a
+    // depth, or a Depth axis in this grid that gives it one.
+    for (a, axis) in v.grid.iter().enumerate() {
+        let GridAxis::PhaseIn { agreement, years } = axis else {
+            continue;
+        };
+        if let Some(&y) = years.iter().find(|&&y| y == 0) {
+            return Err(AxisError::new(
+                a,
+                "years",
+                format!("a phase-in of {y} years: each length must be at least 1 (1: every cut in the first year)"),
+            ));
+        }
+        let mut s = base.clone();
+        let ag = agreement_mut(&mut s, agreement).map_err(|m| AxisError::new(a, "agreement", m))?;
+        let deepened = v
+            .grid
+            .iter()
+            .any(|g| matches!(g, GridAxis::Depth { agreement: other, .. } if other == agreement));
+        if set_phase_in(ag, 1) == 0 && !deepened {
+            return Err(AxisError::new(
+                a,
+                "agreement",
+                format!(
+                    "`{agreement}` has nothing a phase-in length applies to: its schedules are \
+                     immediate, excluded, quotas, tariff sets, recorded `Path` rates or steps all \
+                     in one year, and it has no depth; the scenarios would all be the same. \
+                     Vary an agreement with a `Linear` or `Staged` schedule, or add a `Depth` axis"
+                ),
+            ));
+        }
+    }
     let mut out = Vec::new();
     for p in points {
         let mut s = base.clone();
-        let mut labels = Vec::new();
-        for (a, k) in p {
-            match &v.grid[a] {
+        let mut labels = vec![String::new(); v.grid.len()];
+        let phase_in_last = p
+            .iter()
+            .filter(|(a, _)| !matches!(v.grid[*a], GridAxis::PhaseIn { .. }))
+            .chain(
+                p.iter()
+                    .filter(|(a, _)| matches!(v.grid[*a], GridAxis::PhaseIn { .. })),
+            );
+        for &(a, k) in phase_in_last {
+            labels[a] = match &v.grid[a] {
                 GridAxis::PhaseIn { agreement, years } => {
                     let y = years[k];
-                    if y == 0 {
-                        return Err("PhaseIn years must be ≥ 1".into());
-                    }
-                    let ag = agreement_mut(&mut s, agreement)?;
-                    let set = |sch: &mut Schedule| {
-                        if let Schedule::Linear { years, .. } = sch {
-                            *years = y;
-                        }
-                    };
-                    set(&mut ag.schedule);
-                    ag.rules.iter_mut().for_each(|r| set(&mut r.schedule));
-                    ag.groups.iter_mut().for_each(|g| set(&mut g.schedule));
-                    if let Some(d) = &mut ag.depth {
-                        // A new length replaces the phase-in shape: linear over `y` years.
-                        d.phase_in_years = y;
-                        d.profile.clear();
-                    }
-                    labels.push(format!("{agreement} phase-in {y}y"));
+                    let ag = agreement_mut(&mut s, agreement)
+                        .map_err(|m| AxisError::new(a, "agreement", m))?;
+                    set_phase_in(ag, y);
+                    format!("{agreement} phase-in {y}y")
                 }
                 GridAxis::Theta { sector, values } => {
                     let j = s.baseline.sector_index(sector).ok_or_else(|| {
-                        format!("the base scenario's baseline has no sector `{sector}`")
+                        let codes: Vec<&str> =
+                            s.baseline.sectors.iter().map(|x| x.code.as_str()).collect();
+                        AxisError::new(
+                            a,
+                            "sector",
+                            format!(
+                                "the base scenario's baseline has no sector `{sector}`; {}",
+                                crate::error::suggestion(sector, &codes, "sectors")
+                            ),
+                        )
                     })?;
                     let t = values[k];
-                    crate::data::check_theta(t)
-                        .map_err(|m| format!("Theta(sector: \"{sector}\"): {m}"))?;
+                    crate::data::check_theta(t).map_err(|m| AxisError::new(a, "values", m))?;
                     s.theta[j] = t;
-                    labels.push(format!("θ {sector}={t}"));
+                    format!("θ {sector}={t}")
                 }
                 GridAxis::Depth { agreement, beta } => {
                     let b = beta[k];
-                    crate::policy::check_depth_beta(b)
-                        .map_err(|m| format!("Depth(agreement: \"{agreement}\"): {m}"))?;
-                    let ag = agreement_mut(&mut s, agreement)?;
+                    crate::policy::check_depth_beta(b).map_err(|m| AxisError::new(a, "beta", m))?;
+                    let ag = agreement_mut(&mut s, agreement)
+                        .map_err(|m| AxisError::new(a, "agreement", m))?;
                     ag.set_depth_beta(b);
-                    labels.push(format!("{agreement} depth β={b}"));
+                    format!("{agreement} depth β={b}")
                 }
-            }
+            };
         }
         s.name = format!(
             "{} [{}]",
