@@ -423,6 +423,52 @@ pub fn did_you_mean<'a>(
     scored.into_iter().take(3).map(|(_, c)| c).collect()
 }
 
+/// How to write `cell` as a number when it is one formatted for reading (thousands
+/// separators, a decimal comma, a percent or currency sign), or `None`: the hint of a data
+/// file's message when a cell is not a number.
+pub(crate) fn number_format_hint(cell: &str) -> Option<&'static str> {
+    let t = cell.trim();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    // `1,234`, `12,345,678.9`, `1 234`, `1'234`: groups of three after the first.
+    let grouped = |sep: char| {
+        let int = unsigned.split('.').next().unwrap_or("");
+        let frac_ok =
+            unsigned.split('.').nth(1).is_none_or(digits) && unsigned.matches('.').count() <= 1;
+        let mut groups = int.split(sep);
+        let first = groups.next().unwrap_or("");
+        let rest: Vec<&str> = groups.collect();
+        frac_ok
+            && !rest.is_empty()
+            && digits(first)
+            && first.len() <= 3
+            && (first.len() == 1 || !first.starts_with('0'))
+            && first != "0"
+            && rest.iter().all(|g| g.len() == 3 && digits(g))
+    };
+    if [',', ' ', '\'', '\u{a0}'].into_iter().any(grouped) {
+        return Some("write it without thousands separators (1234567.5, not 1,234,567.5); in a spreadsheet, format the column as a number without the 1000 separator before saving it as CSV");
+    }
+    // `1,5`, and `1.234,5` (points between the thousands, a comma before the decimals).
+    let dotted = match unsigned.rsplit_once(',') {
+        Some((int, _)) if int.contains('.') => int.split('.').skip(1).all(|g| g.len() == 3),
+        _ => true,
+    };
+    if let Some((a, b)) = unsigned.replace('.', "").split_once(',') {
+        if dotted && digits(a) && digits(b) {
+            return Some("write it with a decimal point (1.5, not 1,5); save the CSV from a spreadsheet set to a locale with decimal points, or replace the commas");
+        }
+    }
+    if t.ends_with('%') && t.trim_end_matches('%').trim().parse::<f64>().is_ok() {
+        return Some("write it without the percent sign, in the unit the model expects (a rate of 12% as 0.12 or 12, as the column's documentation says)");
+    }
+    let uncurrenced = unsigned.trim_start_matches(['$', '€', '£', '¥']);
+    if uncurrenced.len() < unsigned.len() && uncurrenced.trim().parse::<f64>().is_ok() {
+        return Some("write it without the currency sign");
+    }
+    None
+}
+
 /// What to say of a header read as one column because the file is separated by `;`, tabs or
 /// `|`, not by commas (a spreadsheet saved with `;` between fields and `,` as the decimal mark,
 /// or a tab-separated export); `None` when `header` holds none of them.
@@ -499,6 +545,28 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn numbers_formatted_for_reading_are_recognised() {
+        let thousands =
+            |c: &str| number_format_hint(c).is_some_and(|h| h.contains("thousands separators"));
+        let decimal_comma =
+            |c: &str| number_format_hint(c).is_some_and(|h| h.contains("decimal point"));
+        for c in ["1,234", "-12,345,678.9", "1 234", "1'234", "999,999"] {
+            assert!(thousands(c), "{c}");
+        }
+        for c in ["1,5", "0,120", "0,12", "-3,25", "1.234,5", "12.345.678,91"] {
+            assert!(decimal_comma(c), "{c}");
+        }
+        assert!(number_format_hint("12%").is_some_and(|h| h.contains("percent")));
+        assert!(number_format_hint("$1200.5").is_some_and(|h| h.contains("currency")));
+        // Not numbers at all, or not one of these forms: no hint.
+        for c in [
+            "NA", ".", "", "abc", "1,2,3", "12.34.56", "1,23,456", "1.2,3.4", "12%x",
+        ] {
+            assert_eq!(number_format_hint(c), None, "{c}");
+        }
+    }
     use super::*;
 
     #[test]

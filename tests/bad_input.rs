@@ -156,6 +156,22 @@ fn bad_csv_value_names_the_row() {
         err.contains("flows.csv, row 4") && err.contains("must not be negative"),
         "{err}"
     );
+    // A spreadsheet's formatting: how to write the number instead.
+    for (cell, says) in [
+        ("\"1,000\",0.1", "without thousands separators"),
+        ("10,\"0,1\"", "with a decimal point"),
+        ("10,10%", "without the percent sign"),
+    ] {
+        let flows = std::fs::read_to_string(tiny().join("flows.csv"))
+            .unwrap()
+            .replace("AGR,CCC,AAA,10,0.1", &format!("AGR,CCC,AAA,{cell}"));
+        write(&world, "flows.csv", &flows);
+        let err = check_fails(d.path(), &text);
+        assert!(
+            err.contains("flows.csv, row 4") && err.contains(says),
+            "{cell}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -286,7 +286,14 @@ impl Table {
             Error::data(
                 &self.path,
                 row.line(),
-                format!("{what} `{s}` is not a number; write a decimal number such as 0.05"),
+                match crate::error::number_format_hint(s) {
+                    Some(how) => {
+                        format!("{what} `{s}` is not a number but one formatted for reading; {how}")
+                    }
+                    None => {
+                        format!("{what} `{s}` is not a number; write a decimal number such as 0.05")
+                    }
+                },
             )
         })?;
         if !v.is_finite() {

@@ -499,15 +499,27 @@ impl Dataset {
             .iter()
             .position(|s| !s.is_empty() && !number(s))
             .filter(|_| mixed);
-        match odd {
-            Some(i) => self.row_error(
+        // A number written for people (`1,234`, `1,5`, `12%`): said so, at its first row.
+        let formatted = column
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| crate::error::number_format_hint(s).map(|how| (i, how)));
+        match (odd, formatted) {
+            (_, Some((i, how))) => self.row_error(
+                i,
+                format!(
+                    "column '{name}' ({what}) was read as text: this row has '{}', a number formatted for reading; {how}",
+                    column.get(i)
+                ),
+            ),
+            (Some(i), None) => self.row_error(
                 i,
                 format!(
                     "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; leave a missing value empty (and drop its row with a `subset` filter) or write the number",
                     column.get(i)
                 ),
             ),
-            None => Error::invalid(what.to_string(), format!("column '{name}' is text, not numbers; {pure}")),
+            (None, None) => Error::invalid(what.to_string(), format!("column '{name}' is text, not numbers; {pure}")),
         }
     }
 

@@ -2108,6 +2108,50 @@ mod tests {
     /// once said only "is a text column, not numbers"). A column of text is still told to be a
     /// fixed effect.
     #[test]
+    fn a_number_formatted_for_reading_is_named_with_how_to_write_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fmt.csv");
+        // Every flow written with thousands separators (a spreadsheet's export), and one
+        // distance with a decimal comma.
+        let mut text = String::from("exporter,importer,trade,dist\n");
+        for i in 0..60 {
+            let dist = if i == 41 {
+                "\"7,5\"".to_string()
+            } else {
+                (1 + i % 5).to_string()
+            };
+            text.push_str(&format!(
+                "E{},M{},\"{},{:03}\",{dist}\n",
+                i % 4,
+                i % 5,
+                1 + i % 7,
+                i
+            ));
+        }
+        std::fs::write(&p, text).unwrap();
+        let mut ds = Dataset::from_csv(&p).unwrap();
+        ds.push_numeric("y", vec![1.0; 60]).unwrap();
+        let err = |formula: &str| {
+            let f = Formula::parse(formula).unwrap();
+            fit(&ds, &f, &PpmlOptions::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("trade ~ log(dist) | exporter");
+        assert!(
+            e.contains("fmt.csv, row 2:")
+                && e.contains("'1,000'")
+                && e.contains("without thousands separators"),
+            "{e}"
+        );
+        let e = err("y ~ log(dist) | exporter");
+        assert!(
+            e.contains("fmt.csv, row 43:") && e.contains("'7,5'") && e.contains("decimal point"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_non_number_in_a_numeric_column_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("na.csv");
