@@ -623,3 +623,38 @@ fn a_bad_rule_schedule_is_pointed_at() {
         "the line is shown: {err}"
     );
 }
+
+/// A new agreement's depth that no member pair gets (each already in an earlier agreement at
+/// least as deep) is said to change nothing, with the fix; one some pairs get is not.
+#[test]
+fn a_depth_no_member_pair_gets_is_a_warning_with_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let world = format!(
+        "Scenario(name: \"up\", baseline: Csv(\"{}\"), base_year: 2014, horizon: 2030,\n agreements: [\n",
+        tiny().display()
+    );
+    let old = "(name: \"AB 2012\", entry_into_force: 2012, in_baseline: Some(true), members: [\"AAA\", \"BBB\"])";
+    let upgrade = |members: &str, pairs: &str| {
+        format!(
+            "{world}  {old},\n  (name: \"AB upgrade\", entry_into_force: 2020, members: [{members}],\n   depth: Given(beta: 0.2, phase_in_years: 4{pairs}))])"
+        )
+    };
+    let err = check_warns(d.path(), "up.ron", &upgrade("\"AAA\", \"BBB\"", ""));
+    assert!(
+        err.contains("up.ron:5:4:")
+            && err.contains(
+                "`AB upgrade`: its depth (β 0.2) applies to none of its 2 member pairs in 2030"
+            )
+            && err.contains("(AB 2012;")
+            && err.contains("write `pairs: AllMembers`"),
+        "{err}"
+    );
+    // Said so, the depth applies, and nothing is said; nor when a new member gets it.
+    for (members, pairs) in [
+        ("\"AAA\", \"BBB\"", ", pairs: AllMembers"),
+        ("\"AAA\", \"BBB\", \"CCC\"", ""),
+    ] {
+        let err = check_warns(d.path(), "up.ron", &upgrade(members, pairs));
+        assert!(!err.contains("applies to none"), "{members}{pairs}: {err}");
+    }
+}

@@ -436,6 +436,38 @@ impl Agreement {
         self.frozen_from.map_or(year, |f| year.min(f))
     }
 
+    /// How the agreement's depth effect covers its member pairs in `year` (`None` without a
+    /// depth), among the agreements `others` of the same world: the ordered member pairs in
+    /// force, how many the effect applies to ([`Agreement::depth_applies`]), and the
+    /// agreements that keep it from the rest (earlier and at least as deep, for
+    /// [`DepthPairs::NewlyLiberalised`]).
+    pub(crate) fn depth_coverage(&self, year: i32, others: &[&Agreement]) -> Option<DepthCoverage> {
+        let d = self.depth.as_ref()?;
+        let mut cov = DepthCoverage::default();
+        let members: Vec<usize> = self.members_in(year).collect();
+        for &n in &members {
+            for &i in members.iter().filter(|&&i| i != n) {
+                let Some(start) = self.pair_start(n, i, year).filter(|&s| s <= year) else {
+                    continue;
+                };
+                cov.pairs += 1;
+                if self.depth_applies(d, n, i, year, start, others) {
+                    cov.applies += 1;
+                } else if d.pairs == DepthPairs::NewlyLiberalised {
+                    for b in others {
+                        let earlier = !std::ptr::eq(*b, self)
+                            && b.pair_start(n, i, year).is_some_and(|sb| sb < start)
+                            && b.depth.as_ref().is_none_or(|bd| bd.beta >= d.beta);
+                        if earlier && !cov.blocked_by.contains(&b.name) {
+                            cov.blocked_by.push(b.name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Some(cov)
+    }
+
     /// Whether the agreement's depth effect applies to imports of `n` from `i` in `year`, given
     /// the pair's start `start` and the other agreements `others` of the same world (the
     /// agreement itself among them is skipped by identity).
@@ -458,6 +490,18 @@ impl Agreement {
             }),
         }
     }
+}
+
+/// How a depth effect covers its agreement's member pairs in a year
+/// ([`Agreement::depth_coverage`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct DepthCoverage {
+    /// Ordered pairs of members for which the agreement is in force.
+    pub pairs: usize,
+    /// Those the depth effect applies to.
+    pub applies: usize,
+    /// The agreements that keep it from the others, in the world's order.
+    pub blocked_by: Vec<String>,
 }
 
 /// A tariff-rate quota cell found while resolving a year: the cell's rate is

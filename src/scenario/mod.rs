@@ -995,6 +995,35 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             )),
         }
     }
+    // A new agreement's depth that reaches none of its member pairs, each being already in an
+    // earlier agreement at least as deep, changes nothing: said, with the fix.
+    if let Some(&last) = years.last() {
+        let world: Vec<&crate::policy::Agreement> =
+            agreements.iter().filter(|a| !a.removed).collect();
+        for (ag, a) in agreements.iter().zip(&m.agreements) {
+            if ag.removed || ag.entry_into_force <= base_year {
+                continue;
+            }
+            let Some(cov) = ag.depth_coverage(last, &world) else {
+                continue;
+            };
+            if cov.pairs == 0 || cov.applies > 0 || cov.blocked_by.is_empty() {
+                continue;
+            }
+            let name = &ag.name;
+            let beta = ag.depth.as_ref().map_or(0.0, |d| d.beta);
+            let message = format!(
+                "agreement `{name}`: its depth (β {beta}) applies to none of its {} member pairs in {last}: each is already in an earlier agreement at least as deep ({}; one with no declared depth counts, its non-tariff effect being in the data), so the depth changes nothing. If β is what this agreement adds on top of those, write `pairs: AllMembers` in its depth",
+                cov.pairs,
+                cov.blocked_by.join(", ")
+            );
+            let anchor = format!("\"{name}\"");
+            warnings.push(match m.depth.iter().find(|(n, _)| *n == name) {
+                Some((_, d)) => d.source.warning(Some("depth"), &anchor, message),
+                None => a.source.warning(Some(&anchor), "depth", message),
+            });
+        }
+    }
     let compared_with = match &m.compared_with {
         None => ComparedWith::BaseYear,
         Some(c) => match &c.value {
