@@ -658,3 +658,51 @@ fn a_depth_no_member_pair_gets_is_a_warning_with_the_fix() {
         assert!(!err.contains("applies to none"), "{members}{pairs}: {err}");
     }
 }
+
+/// `check` reads a structural gravity file's data as `run` does: a missing file (with where
+/// paths start), an incomplete year and a bad counterfactual column fail there, not at `run`.
+#[test]
+fn check_reads_a_gravity_files_data() {
+    let d = tempfile::tempdir().unwrap();
+    let scenario = |data: &str, column: &str| {
+        format!(
+            "StructuralGravity(name: \"g\", data: \"{data}\", year: 2014, sigma: 5, reference: \"AAA\",\n costs: Observed,\n counterfactual: [CovariateChange(column: \"{column}\", coefficient: 0.2, to_year: 2015)])"
+        )
+    };
+    let mut full = String::from("exporter,importer,year,trade,fta\n");
+    let mut international = full.clone();
+    for year in [2014, 2015] {
+        for e in ["AAA", "BBB", "CCC"] {
+            for m in ["AAA", "BBB", "CCC"] {
+                let fta = u8::from(year == 2015 && e != m && e != "CCC" && m != "CCC");
+                let row = format!("{e},{m},{year},{},{fta}\n", if e == m { 100 } else { 10 });
+                full.push_str(&row);
+                if e != m {
+                    international.push_str(&row);
+                }
+            }
+        }
+    }
+    write(d.path(), "full.csv", &full);
+    write(d.path(), "international.csv", &international);
+    let err = check_fails(d.path(), &scenario("nope.csv", "fta"));
+    assert!(
+        err.contains("nope.csv does not exist") && err.contains("relative to the scenario file"),
+        "{err}"
+    );
+    let err = check_fails(d.path(), &scenario("international.csv", "fta"));
+    assert!(
+        err.contains("no row for exporter AAA, importer AAA in year 2014"),
+        "{err}"
+    );
+    let err = check_fails(d.path(), &scenario("full.csv", "rta"));
+    assert!(err.contains("rta"), "{err}");
+    let p = write(d.path(), "ok.ron", &scenario("full.csv", "fta"));
+    let o = tradesim(&["check", p.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        out.contains("data: 3 economies in 2014, all 9 pairs present"),
+        "{out}"
+    );
+}

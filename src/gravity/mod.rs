@@ -17,7 +17,7 @@ pub(crate) mod estimate;
 pub(crate) mod run;
 pub(crate) mod scenario;
 
-pub(crate) use run::run_scenario;
+pub(crate) use run::{check_data, run_scenario};
 pub use run::{GravityBilateralRow, GravityEconomyRow, GravityOutcome};
 pub(crate) use scenario::load_gravity_scenario;
 pub use scenario::{

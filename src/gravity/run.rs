@@ -158,8 +158,9 @@ fn change_years(s: &GravityScenario) -> Vec<i64> {
         .collect()
 }
 
-/// Solves a checked scenario.
-pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
+/// The data the scenario reads: the columns its costs and counterfactual name, in the years
+/// they need, the baseline year's complete matrix, and the reference economy's index.
+fn load_data(s: &GravityScenario) -> Result<(Panel, YearData, usize)> {
     let mut columns: Vec<String> = Vec::new();
     let mut add = |c: &str| {
         if !columns.iter().any(|x| x == c) {
@@ -200,9 +201,17 @@ pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
             years.push(y);
         }
     }
+    if !s.data.exists() {
+        let why = crate::scenario::reference_data_note(&s.data).unwrap_or_else(|| {
+            "paths in `data` are relative to the scenario file's directory".to_string()
+        });
+        return Err(Error::invalid(
+            format!("{} (field data)", s.path.display()),
+            format!("the data file {} does not exist; {why}", s.data.display()),
+        ));
+    }
     let panel = load_panel(&s.data, &s.columns, &years, &columns)?;
     let yd = panel.year(s.year)?;
-    let n = yd.names.len();
     let reference = yd
         .names
         .iter()
@@ -219,7 +228,44 @@ pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
                 ),
             )
         })?;
+    Ok((panel, yd, reference))
+}
 
+/// What `tradesim check` can find in the data without estimating or solving: the data read
+/// and the baseline year complete ([`load_data`]), the covariates of `Coefficients` costs
+/// present, and with `Observed` costs the flows usable (positive domestic sales) and the
+/// counterfactual's columns and economies there. Returns a line describing the data.
+pub(crate) fn check_data(s: &GravityScenario) -> Result<String> {
+    let (panel, yd, _) = load_data(s)?;
+    match &s.costs {
+        Costs::Observed => {
+            observed_inputs(s, &panel, &yd)?;
+        }
+        Costs::Coefficients { coefficients, .. } => {
+            let mut t = vec![0.0; yd.names.len() * yd.names.len()];
+            let mut betas = Vec::new();
+            for (k, b) in coefficients {
+                let cov = Covariate::parse(k);
+                panel.add_covariate(&cov, *b, &yd.obs, &mut t)?;
+                betas.push((cov, *b));
+            }
+            cost_change_log(s, &panel, &yd, &betas)?;
+        }
+        // The counterfactual's columns are the policy columns, checked with the estimate.
+        Costs::Estimate { .. } => {}
+    }
+    let n = yd.names.len();
+    Ok(format!(
+        "{n} economies in {}, all {} pairs present, domestic sales included",
+        s.year,
+        n * n
+    ))
+}
+
+/// Solves a checked scenario.
+pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
+    let (panel, yd, reference) = load_data(s)?;
+    let n = yd.names.len();
     // baseline costs and the coefficients of the covariates the counterfactual may change
     if s.costs == Costs::Observed {
         return run_observed(s, &panel, &yd, reference);
@@ -388,14 +434,14 @@ fn outcome(
     }
 }
 
-/// `costs: Observed`: the baseline is the year's observed flows; the conditional and full GE
-/// are solved in changes on them ([`observed`]).
-fn run_observed(
+/// The observed flows of `costs: Observed` and the counterfactual's change of each pair's
+/// `t^{1−σ}` (row-major), checked: output and expenditure come from the flows, which must be
+/// usable ([`ObservedFlows::new`]).
+fn observed_inputs(
     s: &GravityScenario,
     panel: &Panel,
     yd: &YearData,
-    reference: usize,
-) -> Result<GravityOutcome> {
+) -> Result<(ObservedFlows, Vec<f64>)> {
     if s.columns.output.is_some() || s.columns.expenditure.is_some() {
         return Err(Error::invalid(
             format!("{} (field columns)", s.path.display()),
@@ -409,7 +455,18 @@ fn run_observed(
         )
     })?;
     let log_change = cost_change_log(s, panel, yd, &[])?;
-    let cost_change = changes_from_logs(&log_change);
+    Ok((data, changes_from_logs(&log_change)))
+}
+
+/// `costs: Observed`: the baseline is the year's observed flows; the conditional and full GE
+/// are solved in changes on them ([`observed`]).
+fn run_observed(
+    s: &GravityScenario,
+    panel: &Panel,
+    yd: &YearData,
+    reference: usize,
+) -> Result<GravityOutcome> {
+    let (data, cost_change) = observed_inputs(s, panel, yd)?;
     let imbalances = match s.imbalances {
         Imbalances::Additive => observed::Imbalances::Additive,
         Imbalances::Multiplicative => observed::Imbalances::Multiplicative,

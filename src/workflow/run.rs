@@ -285,6 +285,8 @@ pub fn check(path: &Path, all: bool) -> Result<CheckReport> {
             if let Some(note) = scenario::reference_data_note(&g.data) {
                 let _ = writeln!(text, "data: {note}");
             }
+            // The data read and checked as the run reads them (no estimate, no solve).
+            let _ = writeln!(text, "data: {}", crate::gravity::check_data(&g)?);
         }
         Input::Batch(b) => {
             warnings = b.warnings();
