@@ -706,3 +706,32 @@ fn check_reads_a_gravity_files_data() {
         "{out}"
     );
 }
+
+/// A tariff-rate quota that several exporters get at once (no `exporter`) is each exporter's
+/// whole quota: said, with the total and how to write a joint quota; one per exporter is not.
+#[test]
+fn a_quota_several_exporters_get_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let trq = "TariffRateQuota(quota: 5, in_quota_rate: 0.0, out_of_quota_rate: 0.05)";
+    let err = check_warns(
+        d.path(),
+        "q.ron",
+        &scenario(&format!(
+            "(name: \"ABC\", entry_into_force: 2016, members: [\"AAA\", \"BBB\", \"CCC\"],\n         product_groups: [(name: \"g\", importer: \"AAA\", sector: \"MAN\", weight: 0.2, schedule: {trq})])"
+        )),
+    );
+    assert!(
+        err.contains("q.ron:8:")
+            && err.contains("product group `g`'s tariff-rate quota on AAA's MAN imports (5 at base-year prices) is each exporter's: BBB, CCC get 5 each, 10 in all")
+            && err.contains("`exporter: Some(\"BBB\")`"),
+        "{err}"
+    );
+    let err = check_warns(
+        d.path(),
+        "q1.ron",
+        &scenario(&format!(
+            "(name: \"ABC\", entry_into_force: 2016, members: [\"AAA\", \"BBB\", \"CCC\"],\n         product_groups: [(name: \"g\", importer: \"AAA\", exporter: Some(\"BBB\"), sector: \"MAN\", weight: 0.2, schedule: {trq}),\n          (name: \"g\", importer: \"AAA\", exporter: Some(\"CCC\"), sector: \"MAN\", weight: 0.2, schedule: {trq})])"
+        )),
+    );
+    assert!(!err.contains("each exporter's"), "{err}");
+}

@@ -1638,11 +1638,75 @@ fn validate_agreement(
         frozen_from: None,
         investment: a.investment_provisions,
     };
-    warnings.extend(rates_above_base(&ag, b).into_iter().map(|(group, msg)| {
-        let needle = group.map_or("schedule".to_string(), |g| format!("\"{g}\""));
-        src.warning(anchor, &needle, format!("agreement `{}`: {msg}", a.name))
-    }));
+    warnings.extend(
+        rates_above_base(&ag, b)
+            .into_iter()
+            .chain(quotas_of_several_exporters(&ag, b))
+            .map(|(group, msg)| {
+                let needle = group.map_or("schedule".to_string(), |g| format!("\"{g}\""));
+                src.warning(anchor, &needle, format!("agreement `{}`: {msg}", a.name))
+            }),
+    );
     ag
+}
+
+/// The tariff-rate quotas of an agreement that several exporters get at once (a product group
+/// or a schedule without an `exporter`): a quota is a pair's (importer, exporter, sector), so
+/// each of them gets the whole quota, and their imports under it can reach that many times
+/// it. tradesim has no quota shared among exporters; one message per quota and importer,
+/// naming the exporters and what to write for a joint quota.
+fn quotas_of_several_exporters<'a>(
+    ag: &'a Agreement,
+    b: &Baseline,
+) -> Vec<(Option<String>, String)> {
+    let members: Vec<usize> = ag.members.iter().map(|m| m.economy).collect();
+    // (the quota's schedule, importer, sector) → (its group, the quota, the exporters).
+    type Seen<'a> = (&'a Schedule, usize, usize, Option<&'a str>, f64, Vec<usize>);
+    let mut seen: Vec<Seen> = Vec::new();
+    let mut record = |s: &'a Schedule, n: usize, j: usize, group: Option<&'a str>, i: usize| {
+        if let Schedule::TariffRateQuota { quota, .. } = s {
+            match seen
+                .iter_mut()
+                .find(|e| std::ptr::eq(e.0, s) && e.1 == n && e.2 == j)
+            {
+                Some(e) => e.5.push(i),
+                None => seen.push((s, n, j, group, *quota, vec![i])),
+            }
+        }
+    };
+    for &n in &members {
+        for &i in members.iter().filter(|&&i| i != n) {
+            for j in (0..b.n_sectors()).filter(|&j| b.sectors[j].traded) {
+                let groups = crate::policy::groups_for(&ag.groups, n, i, j);
+                for g in &groups {
+                    record(&g.schedule, n, j, Some(g.name.as_str()), i);
+                }
+                if groups.iter().map(|g| g.weight).sum::<f64>() < 1.0 {
+                    record(ag.schedule_for(n, i, j), n, j, None, i);
+                }
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|e| e.5.len() > 1)
+        .map(|(_, n, j, group, quota, exporters)| {
+            let code = |e: usize| b.economies[e].code.as_str();
+            let list: Vec<&str> = exporters.iter().map(|&e| code(e)).collect();
+            let what = group.map_or_else(
+                || "tariff-rate quota".to_string(),
+                |g| format!("product group `{g}`'s tariff-rate quota"),
+            );
+            let msg = format!(
+                "{what} on {}'s {} imports ({quota} at base-year prices) is each exporter's: {} get {quota} each, {} in all. tradesim has no quota shared among exporters; if {quota} is their joint quota, give each exporter a group of its own (`exporter: Some(\"{}\")`) with its share of it, e.g. by base-year imports",
+                code(n),
+                b.sectors[j].code,
+                list.join(", "),
+                quota * exporters.len() as f64,
+                list[0]
+            );
+            (group.map(String::from), msg)
+        })
+        .collect()
 }
 
 /// The schedules of an agreement that set a rate above the base they move from, for some
