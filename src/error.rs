@@ -423,6 +423,32 @@ pub fn did_you_mean<'a>(
     scored.into_iter().take(3).map(|(_, c)| c).collect()
 }
 
+/// The reference data sets that scenario files shipped with tradesim read from
+/// `../shared/data/` beside the repository, and where each comes from
+/// (`../shared/data/PROVENANCE.md`). They are not shipped with tradesim.
+pub(crate) const REFERENCE_DATA: &[(&str, &str)] = &[
+    ("cp2015", "the Caliendo and Parro (2015) NAFTA replication data as packaged in the R package paulofelipe/cp2015 (data/cp2015_nafta.rda), written out as CSV"),
+    ("advanced-guide", "the data of Yotov, Piermartini, Monteiro and Larch (2016), An Advanced Guide to Trade Policy Analysis, as packaged in the R package pachadotdev/tradepolicy (data/agtpa_applications.rda), written out as CSV"),
+    ("gegravity-sample", "gegravity's example data (github.com/peter-herman/gegravity, examples/sample_data_set.dlm), written out as CSV"),
+    ("wiod-2000-2014", "the example data of the GE_gravity Stata command (Baier, Yotov and Zylkin), from WIOD and the NSF-Kellogg EIA database, as packaged in the R package VKudlay/GEGravity, written out as CSV"),
+];
+
+/// For a path into `shared/data/<set>`: a note that it is reference data not shipped with
+/// tradesim, and where to get it (README, "Reference data").
+pub(crate) fn reference_data_note(path: &std::path::Path) -> Option<String> {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let rest = &text[text.find("shared/data/")? + "shared/data/".len()..];
+    let set: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let origin = REFERENCE_DATA
+        .iter()
+        .find(|(name, _)| *name == set.as_str())
+        .map_or("a reference data set", |(_, o)| o);
+    Some(format!("this is reference data `{set}` read from ../shared/data beside the repository, which is not shipped with tradesim: {origin} (README, \"Reference data\")"))
+}
+
 /// How to write `cell` as a number when it is one formatted for reading (thousands
 /// separators, a decimal comma, a percent or currency sign), or `None`: the hint of a data
 /// file's message when a cell is not a number.

@@ -202,7 +202,7 @@ fn load_data(s: &GravityScenario) -> Result<(Panel, YearData, usize)> {
         }
     }
     if !s.data.exists() {
-        let why = crate::scenario::reference_data_note(&s.data).unwrap_or_else(|| {
+        let why = crate::error::reference_data_note(&s.data).unwrap_or_else(|| {
             "paths in `data` are relative to the scenario file's directory".to_string()
         });
         return Err(Error::invalid(
@@ -251,7 +251,7 @@ pub(crate) fn check_data(s: &GravityScenario) -> Result<String> {
             }
             cost_change_log(s, &panel, &yd, &betas)?;
         }
-        // The counterfactual's columns are the policy columns, checked with the estimate.
+        // Its columns are read by `load_data`; the estimate itself is left to `run`.
         Costs::Estimate { .. } => {}
     }
     let n = yd.names.len();

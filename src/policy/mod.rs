@@ -920,7 +920,7 @@ mod tests {
             let Some(s) = staged.with_phase_in(y) else {
                 panic!()
             };
-            // Never below the final rate, at the final rate from year `y` on.
+            // At the final rate in year `y` (offset `y − 1`), above it the year before.
             assert_eq!(s.rate(0.1, y as i32 - 1, 0, None), 0.0, "{y}");
             if y > 1 {
                 assert!(s.rate(0.1, y as i32 - 2, 0, None) > 0.0, "{y}");

@@ -282,7 +282,7 @@ pub fn check(path: &Path, all: bool) -> Result<CheckReport> {
                 g.counterfactual.len(),
                 g.procedure
             );
-            if let Some(note) = scenario::reference_data_note(&g.data) {
+            if let Some(note) = crate::error::reference_data_note(&g.data) {
                 let _ = writeln!(text, "data: {note}");
             }
             // The data read and checked as the run reads them (no estimate, no solve).
@@ -311,7 +311,7 @@ pub fn check(path: &Path, all: bool) -> Result<CheckReport> {
         Input::Scenario(s) => {
             warnings.clone_from(&s.warnings);
             text.push_str(&report::policy_summary(&s, all));
-            if let Some(note) = scenario::reference_data_note(Path::new(&s.baseline.name)) {
+            if let Some(note) = crate::error::reference_data_note(Path::new(&s.baseline.name)) {
                 let _ = writeln!(text, "data: {note}");
             }
             if !all && s.agreement_origins.iter().any(|o| !o.own) {
