@@ -649,13 +649,21 @@ fn a_depth_no_member_pair_gets_is_a_warning_with_the_fix() {
             && err.contains("write `pairs: AllMembers`"),
         "{err}"
     );
-    // Said so, the depth applies, and nothing is said; nor when a new member gets it.
-    for (members, pairs) in [
-        ("\"AAA\", \"BBB\"", ", pairs: AllMembers"),
-        ("\"AAA\", \"BBB\", \"CCC\"", ""),
+    // Said so, the depth applies, and nothing is said; nor when a new member gets it. The
+    // agreement's description says how many pairs get it, and what keeps it from the others.
+    for (members, pairs, covered) in [
+        ("\"AAA\", \"BBB\"", "", "in 2030, 0 of its 2 member pairs (the others already in an agreement at least as deep: AB 2012)"),
+        ("\"AAA\", \"BBB\"", ", pairs: AllMembers", "in 2030, 2 of its 2 member pairs\n"),
+        ("\"AAA\", \"BBB\", \"CCC\"", "", "in 2030, 4 of its 6 member pairs (the others already in an agreement at least as deep: AB 2012)"),
     ] {
-        let err = check_warns(d.path(), "up.ron", &upgrade(members, pairs));
-        assert!(!err.contains("applies to none"), "{members}{pairs}: {err}");
+        let p = write(d.path(), "up.ron", &upgrade(members, pairs));
+        let o = tradesim(&["check", p.to_str().unwrap()]);
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(o.status.success(), "{err}");
+        assert!(out.contains(covered), "{members}{pairs}: {out}");
+        if !covered.contains(" 0 of") {
+            assert!(!err.contains("applies to none"), "{members}{pairs}: {err}");
+        }
     }
 }
 

@@ -241,7 +241,28 @@ pub(crate) fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String
             );
         }
         if let Some(d) = &a.depth {
-            let _ = writeln!(out, "  depth: {}", d.describe(b));
+            let _ = write!(out, "  depth: {}", d.describe(b));
+            // Which member pairs get it in the last year shown, and what keeps it from others.
+            let world: Vec<&crate::policy::Agreement> =
+                s.agreements.iter().filter(|x| !x.removed).collect();
+            let cov = years
+                .last()
+                .and_then(|p| a.depth_coverage(p.year, &world).map(|c| (p.year, c)));
+            if let Some((year, c)) = cov.filter(|(_, c)| c.pairs > 0) {
+                let _ = write!(
+                    out,
+                    "; in {year}, {} of its {} member pairs",
+                    c.applies, c.pairs
+                );
+                if !c.blocked_by.is_empty() {
+                    let _ = write!(
+                        out,
+                        " (the others already in an agreement at least as deep: {})",
+                        c.blocked_by.join(", ")
+                    );
+                }
+            }
+            let _ = writeln!(out);
         }
     }
     let _ = writeln!(out, "\n* the base year, with the agreements in the data");
