@@ -7,7 +7,7 @@
 //! not     := '!' not | cmp
 //! cmp     := sum ( ('=='|'!='|'<'|'<='|'>'|'>=') sum )?
 //!          | sum 'in' item ( ',' item )*          items: numbers or bare/quoted words
-//! sum     := prod ( ('+'|'-') prod )*
+//! sum     := prod ( ('+'|'-') prod )*               a condition counts as 1 or 0 in arithmetic
 //! prod    := unary ( ('*'|'/') unary )*
 //! unary   := '-' unary | atom
 //! atom    := number | 'text' | "text" | column | func '(' expr, ... ')' | '(' expr ')'
@@ -360,10 +360,13 @@ impl Expr {
                 Some(Column::Text(v)) => Value::Str(v.get(i).to_string()),
                 None => return Err(bad(format!("no column '{c}'"))),
             },
-            Node::Neg(a) => match self.eval(ds, a, i)? {
-                Value::Num(x) => Value::Num(-x),
-                v => return Err(bad(format!("cannot negate {v:?}"))),
-            },
+            Node::Neg(a) => {
+                let v = self.eval(ds, a, i)?;
+                match number(&v) {
+                    Some(x) => Value::Num(-x),
+                    None => return Err(bad(format!("'-' needs a number, got {}", describe(&v)))),
+                }
+            }
             Node::Not(a) => Value::Bool(!truth(&self.eval(ds, a, i)?).map_err(bad)?),
             Node::In(a, items) => {
                 let v = self.eval(ds, a, i)?;
@@ -399,8 +402,12 @@ impl Expr {
                         })
                     }
                     _ => {
-                        let (Value::Num(p), Value::Num(q)) = (&x, &y) else {
-                            return Err(bad(format!("'{op}' needs numbers, got {x:?} and {y:?}")));
+                        let (Some(p), Some(q)) = (number(&x), number(&y)) else {
+                            return Err(bad(format!(
+                                "'{op}' needs numbers (a condition counts as 1 or 0), got {} and {}",
+                                describe(&x),
+                                describe(&y)
+                            )));
                         };
                         Value::Num(match *op {
                             "+" => p + q,
@@ -416,8 +423,9 @@ impl Expr {
                     let c = truth(&self.eval(ds, &args[0], i)?).map_err(bad)?;
                     return self.eval(ds, &args[if c { 1 } else { 2 }], i);
                 }
-                let Value::Num(x) = self.eval(ds, &args[0], i)? else {
-                    return Err(bad(format!("{f}() needs a number")));
+                let v = self.eval(ds, &args[0], i)?;
+                let Some(x) = number(&v) else {
+                    return Err(bad(format!("{f}() needs a number, got {}", describe(&v))));
                 };
                 Value::Num(match f.as_str() {
                     "log" => x.ln(),
@@ -459,6 +467,25 @@ impl Expr {
         } else {
             Ok(Column::Text(vals.iter().map(spell).collect()))
         }
+    }
+}
+
+/// A value as a number in arithmetic: a condition counts as 1 (true) or 0 (false), as in R
+/// (`rta * (year == 1990)`); text is not a number.
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Num(x) => Some(*x),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::Str(_) => None,
+    }
+}
+
+/// A value as a message names it: `the number 3`, `the text 'ARG'`, `the condition true`.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Num(x) => format!("the number {}", format_number(*x)),
+        Value::Str(s) => format!("the text '{s}'"),
+        Value::Bool(b) => format!("the condition {b}"),
     }
 }
 
@@ -593,5 +620,28 @@ mod tests {
             ))
         );
         assert!(d.define("no equals sign").is_err());
+    }
+
+    #[test]
+    fn conditions_count_as_one_or_zero_in_arithmetic() {
+        let mut d = ds();
+        d.define("pid_1990 = pid * (year == 1990)").unwrap();
+        assert_eq!(
+            d.column("pid_1990"),
+            Some(&Column::Numeric(vec![0.0, 8.0, 0.0]))
+        );
+        d.define("late = -(year > 1986) + 1").unwrap();
+        assert_eq!(
+            d.column("late"),
+            Some(&Column::Numeric(vec![1.0, 0.0, 0.0]))
+        );
+        // Text is not a number: the message names the values, not their representation.
+        let e = d.define("x = e * 2").unwrap_err().to_string();
+        assert!(
+            e.contains("got the text 'A' and the number 2") && !e.contains("Str("),
+            "{e}"
+        );
+        let e = d.define("y = log(e)").unwrap_err().to_string();
+        assert!(e.contains("log() needs a number, got the text 'A'"), "{e}");
     }
 }

@@ -1,8 +1,8 @@
 //! The fixest formula syntax: `y ~ x1 + log(x2) + x3:x4 | fe1 + fe2^fe3`.
 //!
 //! Left of `~`: the outcome column. Between `~` and `|`: regressors, each a column, `log(column)`
-//! or a product `a:b` of such terms; `1` alone (or nothing with no fixed effects) means intercept
-//! only. After `|`: fixed-effect dimensions separated by `+`, each a column or an interaction
+//! or a product `a:b` of such terms, or R's `a*b` (`a + b + a:b`); `1` alone (or nothing with no
+//! fixed effects) means intercept only. After `|`: fixed-effect dimensions separated by `+`, each a column or an interaction
 //! `a^b^c` of columns. Without fixed effects the model has an intercept `(Intercept)`.
 
 use crate::error::{Error, Result};
@@ -126,7 +126,7 @@ fn parse_atom(formula: &str, s: &str, off: usize) -> Result<Atom> {
             let f = f.trim();
             let inner_t = inner.trim();
             if f != "log" {
-                return Err(err(formula, off, t, format!("unknown function '{f}': only log(column) is supported on regressors; create other transformations with --define")));
+                return Err(err(formula, off, t, unknown_function(f)));
             }
             if !is_name(inner_t) {
                 return Err(err(
@@ -148,6 +148,48 @@ fn parse_atom(formula: &str, s: &str, off: usize) -> Result<Atom> {
         ));
     }
     Ok(Atom::Column(t.to_string()))
+}
+
+/// What to write instead of a function the formula does not know: fixest's and R's
+/// functions by name, with the way to get the same model here.
+fn unknown_function(f: &str) -> String {
+    let how = match f {
+        "ln" => "the natural logarithm is written log(column), e.g. log(dist)".to_string(),
+        "i" => "fixest's i() (a coefficient per level) is not supported; build one column per level with --define, e.g. --define 'rta_1990 = rta * (year == 1990)', and list them".to_string(),
+        "I" => "write the expression as a column with --define 'name = expression' and use its name".to_string(),
+        "sw" | "csw" | "sw0" | "csw0" => "stepwise estimation is written as one --formula per model: they are fitted in one run and printed side by side".to_string(),
+        "factor" | "as.factor" => "a categorical variable goes after '|' as a fixed effect".to_string(),
+        _ => "only log(column) is supported on regressors; create other transformations with --define".to_string(),
+    };
+    format!("unknown function '{f}': {how}")
+}
+
+/// The terms of one `+` piece: a term (`a`, `a:log(b)`), or R's product `a*b*…`, which stands
+/// for every product of its factors, main effects first: `a*b` is `a + b + a:b`, `a*b*c` is
+/// `a + b + c + a:b + a:c + b:c + a:b:c` (each factor may itself be a product `x:y`).
+fn parse_piece(formula: &str, s: &str, off: usize) -> Result<Vec<Term>> {
+    let factors = split_top(s, '*', off)
+        .into_iter()
+        .map(|(p, o)| parse_term(formula, &p, o))
+        .collect::<Result<Vec<_>>>()?;
+    if factors.len() == 1 {
+        return Ok(factors);
+    }
+    let k = factors.len();
+    let mut subsets: Vec<Vec<usize>> = (1u32..(1 << k))
+        .map(|m| (0..k).filter(|&i| m & (1 << i) != 0).collect())
+        .collect();
+    // By order (main effects, then pairs, …), each order in the order written.
+    subsets.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    Ok(subsets
+        .into_iter()
+        .map(|set| Term {
+            atoms: set
+                .iter()
+                .flat_map(|&i| factors[i].atoms.iter().cloned())
+                .collect(),
+        })
+        .collect())
 }
 
 fn parse_term(formula: &str, s: &str, off: usize) -> Result<Term> {
@@ -202,11 +244,20 @@ impl Formula {
                         "removing the intercept is not supported; with fixed effects there is none",
                     ));
                 }
-                let term = parse_term(text, &p, o)?;
-                if terms.contains(&term) {
-                    return Err(err(text, po, pt, "this regressor appears twice"));
+                let piece = parse_piece(text, &p, o)?;
+                if piece.len() == 1 {
+                    if terms.contains(&piece[0]) {
+                        return Err(err(text, po, pt, "this regressor appears twice"));
+                    }
+                    terms.extend(piece);
+                } else {
+                    // A product's terms already in the model are not added again (as in R).
+                    for t in piece {
+                        if !terms.contains(&t) {
+                            terms.push(t);
+                        }
+                    }
                 }
-                terms.push(term);
             }
         }
         let mut fixed_effects = Vec::new();
@@ -303,6 +354,48 @@ mod tests {
         let f = Formula::parse("y ~ 1 | g").unwrap();
         assert!(f.terms.is_empty());
         assert_eq!(f.fe_names(), vec!["g"]);
+    }
+
+    #[test]
+    fn a_star_is_every_product_main_effects_first() {
+        let names = |f: &str| -> Vec<String> {
+            Formula::parse(f)
+                .unwrap()
+                .terms
+                .iter()
+                .map(Term::name)
+                .collect()
+        };
+        assert_eq!(
+            names("y ~ rta*log(dist) | e"),
+            ["rta", "log(dist)", "rta:log(dist)"]
+        );
+        assert_eq!(
+            names("y ~ a*b*c"),
+            ["a", "b", "c", "a:b", "a:c", "b:c", "a:b:c"]
+        );
+        // Terms already in the model are not repeated; a factor may be a product itself.
+        assert_eq!(names("y ~ a + a*b"), ["a", "b", "a:b"]);
+        assert_eq!(names("y ~ x:z*w"), ["x:z", "w", "x:z:w"]);
+        let e = Formula::parse("y ~ a*").unwrap_err().to_string();
+        assert!(e.contains("empty term"), "{e}");
+    }
+
+    #[test]
+    fn fixest_functions_say_what_to_write_instead() {
+        for (f, says) in [
+            ("y ~ ln(dist)", "log(column), e.g. log(dist)"),
+            (
+                "y ~ i(year, rta) | e",
+                "--define 'rta_1990 = rta * (year == 1990)'",
+            ),
+            ("y ~ I(rta^2)", "--define 'name = expression'"),
+            ("y ~ csw(a, b)", "one --formula per model"),
+            ("y ~ factor(year)", "fixed effect"),
+        ] {
+            let e = Formula::parse(f).unwrap_err().to_string();
+            assert!(e.contains(says), "{f}: {e}");
+        }
     }
 
     #[test]
