@@ -26,6 +26,7 @@ temporary directory.
 """
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,9 @@ def cases(data: Path, tmp: Path):
              csv=guide, formula="trade ~ rta*log(dist) | exporter^year + importer^year",
              subset=f"year in {YEARS} & exporter != importer", define=[], cluster=None,
              prep=lambda df: guide_years(df)[lambda d: d.exporter != d.importer]),
+        dict(name="guide three-way with fixest's i(year, rta, ref = 1986), cluster pair", csv=guide,
+             formula="trade ~ i(year, rta, ref = 1986) | exporter^year + importer^year + exporter^importer",
+             subset=f"year in {YEARS}", define=[], cluster="pair_id", prep=guide_years),
         dict(name="guide, six fixed-effect dimensions (three redundant), cluster pair", csv=guide,
              formula="trade ~ rta | exporter + importer + year + exporter^year + importer^year + exporter^importer",
              subset=f"year in {YEARS}", define=[], cluster="pair_id", prep=guide_years),
@@ -120,6 +124,9 @@ def cases(data: Path, tmp: Path):
 
 
 def tradesim_name(name):
+    # pyfixest spells i()'s numeric levels as floats (`year::1990.0:rta`); fixest, and
+    # tradesim, as written (`year::1990:rta`).
+    name = re.sub(r"::(-?\d+)\.0(?=:|$)", r"::\1", name)
     return "(Intercept)" if name == "Intercept" else name.replace("np.log", "log")
 
 

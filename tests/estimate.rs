@@ -451,3 +451,73 @@ fn regressors_collinear_with_the_fixed_effects_are_dropped() {
         assert!((se - se0).abs() <= 1e-8 * se0, "{rhs}: se {se} vs {se0}");
     }
 }
+
+/// fixest's `i(year, rta, ref = 1986)` (an RTA effect per year) on the Guide's three-way model,
+/// clustered by pair, against pyfixest 0.60 (`fepois` with the same formula, `vcov={"CRV1":
+/// "pair_id"}`, `iwls_tol=1e-12`, `fixef_tol=1e-12`, `fixef_rm="none"`): one regressor per year
+/// but 1986, named as fixest names them.
+#[test]
+fn a_regressor_per_year_with_i_matches_pyfixest() {
+    let Some(p) = data("advanced-guide/agtpa_applications.csv") else {
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("estimate")
+        .arg(&p)
+        .args([
+            "--formula",
+            "trade ~ i(year, rta, ref = 1986) | exporter^year + importer^year + exporter^importer",
+            "--subset",
+            &format!("year in {YEARS}"),
+            "--cluster",
+            "pair_id",
+            "--tol",
+            "1e-12",
+            "--ssc",
+            "pyfixest",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["nobs"], 28_236);
+    let names: Vec<&str> = j["coefficient_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "year::1990:rta",
+            "year::1994:rta",
+            "year::1998:rta",
+            "year::2002:rta",
+            "year::2006:rta"
+        ]
+    );
+    for (name, b, se) in [
+        ("year::1990:rta", 0.07104782844303639, 0.10448013831103957),
+        ("year::1994:rta", 0.2635375538301373, 0.10816556495188762),
+        ("year::1998:rta", 0.5481725668099783, 0.10602212782246073),
+        ("year::2002:rta", 0.5681070145142103, 0.10819975488463693),
+        ("year::2006:rta", 0.6318578200168474, 0.11935028820843852),
+    ] {
+        let c = &j["coefficients"][name];
+        let (got_b, got_se) = (
+            c["estimate"].as_f64().unwrap(),
+            c["std_error"].as_f64().unwrap(),
+        );
+        assert!(
+            (got_b - b).abs() <= 1e-8 * b.abs(),
+            "{name}: {got_b} vs {b}"
+        );
+        assert!(
+            (got_se - se).abs() <= 1e-6 * se,
+            "{name}: se {got_se} vs {se}"
+        );
+    }
+}

@@ -2,12 +2,13 @@
 //!
 //! Left of `~`: the outcome column. Between `~` and `|`: regressors, each a column, `log(column)`
 //! or a product `a:b` of such terms, or R's `a*b` (`a + b + a:b`); `1` alone (or nothing with no
-//! fixed effects) means intercept only. After `|`: fixed-effect dimensions separated by `+`, each a column or an interaction
+//! fixed effects) means intercept only. fixest's `i(factor, var, ref = value)` is a regressor
+//! per value of `factor` ([`Atom::Levels`]). After `|`: fixed-effect dimensions separated by `+`, each a column or an interaction
 //! `a^b^c` of columns. Without fixed effects the model has an intercept `(Intercept)`.
 
 use crate::error::{Error, Result};
 
-/// One factor of a regressor: a column, or its natural logarithm.
+/// One factor of a regressor: a column, its natural logarithm, or fixest's `i()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Atom {
     /// A column as it is (`dist`).
@@ -15,13 +16,38 @@ pub enum Atom {
     /// The natural logarithm of a column (`log(dist)`); a used row where the column is not
     /// positive is an error.
     Log(String),
+    /// fixest's `i(factor, var, ref = …)`: one regressor per value of the column `factor`
+    /// (numbers or text) but the `reference` ones, each `var` (a column or its logarithm; 1
+    /// when absent) where `factor` takes that value and 0 elsewhere, named as fixest names them
+    /// (`year::1990:rta`). The values are those on the rows used, in ascending order.
+    Levels {
+        /// The column whose values make the regressors.
+        factor: String,
+        /// What each regressor is where the factor takes its value (`None`: 1).
+        var: Option<Box<Atom>>,
+        /// The values left out, as written (`ref = 1986`, `ref = c(1986, 1990)`).
+        reference: Vec<String>,
+    },
 }
 
 impl Atom {
-    /// The column the atom reads.
+    /// The column the atom reads (for `i()`, its factor).
     pub fn column(&self) -> &str {
         match self {
             Atom::Column(c) | Atom::Log(c) => c,
+            Atom::Levels { factor, .. } => factor,
+        }
+    }
+
+    /// Every column the atom reads.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            Atom::Levels {
+                factor,
+                var: Some(v),
+                ..
+            } => vec![factor, v.column()],
+            a => vec![a.column()],
         }
     }
 }
@@ -31,6 +57,22 @@ impl std::fmt::Display for Atom {
         match self {
             Atom::Column(c) => write!(f, "{c}"),
             Atom::Log(c) => write!(f, "log({c})"),
+            Atom::Levels {
+                factor,
+                var,
+                reference,
+            } => {
+                write!(f, "i({factor}")?;
+                if let Some(v) = var {
+                    write!(f, ", {v}")?;
+                }
+                match reference.as_slice() {
+                    [] => {}
+                    [one] => write!(f, ", ref = {one}")?,
+                    many => write!(f, ", ref = c({})", many.join(", "))?,
+                }
+                write!(f, ")")
+            }
         }
     }
 }
@@ -125,6 +167,9 @@ fn parse_atom(formula: &str, s: &str, off: usize) -> Result<Atom> {
         if let Some((f, inner)) = rest.split_once('(') {
             let f = f.trim();
             let inner_t = inner.trim();
+            if f == "i" {
+                return parse_levels(formula, inner, off, t);
+            }
             if f != "log" {
                 return Err(err(formula, off, t, unknown_function(f)));
             }
@@ -150,12 +195,63 @@ fn parse_atom(formula: &str, s: &str, off: usize) -> Result<Atom> {
     Ok(Atom::Column(t.to_string()))
 }
 
+/// fixest's `i(factor[, var][, ref = value | ref = c(v1, v2, …)])`, the text inside the
+/// parentheses being `inner` (the atom `t` at `off`).
+fn parse_levels(formula: &str, inner: &str, off: usize, t: &str) -> Result<Atom> {
+    let usage = "i() takes a column, optionally a variable (a column or log(column)) and `ref = value` or `ref = c(v1, v2)`, e.g. i(year, rta, ref = 1986)";
+    let args: Vec<String> = split_top(inner, ',', 0)
+        .into_iter()
+        .map(|(a, _)| a.trim().to_string())
+        .collect();
+    let factor = args.first().map(String::as_str).unwrap_or("");
+    if !is_name(factor) {
+        return Err(err(formula, off, t, usage));
+    }
+    let (mut var, mut reference) = (None, Vec::new());
+    for a in &args[1..] {
+        if let Some((key, value)) = a.split_once('=').filter(|(k, _)| is_name(k.trim())) {
+            if key.trim() != "ref" {
+                return Err(err(
+                    formula,
+                    off,
+                    t,
+                    format!("i() argument '{}' is not supported; {usage}", key.trim()),
+                ));
+            }
+            let value = value.trim();
+            let values = match value.strip_prefix("c(").and_then(|v| v.strip_suffix(')')) {
+                Some(list) => list.split(',').map(str::trim).collect(),
+                None => vec![value],
+            };
+            for v in values {
+                let v = v.trim_matches(|c| c == '"' || c == '\'');
+                if v.is_empty() {
+                    return Err(err(formula, off, t, usage));
+                }
+                reference.push(v.to_string());
+            }
+        } else if var.is_none() && reference.is_empty() {
+            let atom = parse_atom(formula, a, off)?;
+            if matches!(atom, Atom::Levels { .. }) {
+                return Err(err(formula, off, t, usage));
+            }
+            var = Some(Box::new(atom));
+        } else {
+            return Err(err(formula, off, t, usage));
+        }
+    }
+    Ok(Atom::Levels {
+        factor: factor.to_string(),
+        var,
+        reference,
+    })
+}
+
 /// What to write instead of a function the formula does not know: fixest's and R's
 /// functions by name, with the way to get the same model here.
 fn unknown_function(f: &str) -> String {
     let how = match f {
         "ln" => "the natural logarithm is written log(column), e.g. log(dist)".to_string(),
-        "i" => "fixest's i() (a coefficient per level) is not supported; build one column per level with --define, e.g. --define 'rta_1990 = rta * (year == 1990)', and list them".to_string(),
         "I" => "write the expression as a column with --define 'name = expression' and use its name".to_string(),
         "sw" | "csw" | "sw0" | "csw0" => "stepwise estimation is written as one --formula per model: they are fitted in one run and printed side by side".to_string(),
         "factor" | "as.factor" => "a categorical variable goes after '|' as a fixed effect".to_string(),
@@ -197,6 +293,20 @@ fn parse_term(formula: &str, s: &str, off: usize) -> Result<Term> {
         .into_iter()
         .map(|(p, o)| parse_atom(formula, &p, o))
         .collect::<Result<Vec<_>>>()?;
+    if atoms
+        .iter()
+        .filter(|a| matches!(a, Atom::Levels { .. }))
+        .count()
+        > 1
+    {
+        let (t, o) = trim_at(s, off);
+        return Err(err(
+            formula,
+            o,
+            t,
+            "one i() per term: interact the levels of two columns with a fixed effect a^b, or --define their product",
+        ));
+    }
     Ok(Term { atoms })
 }
 
@@ -382,13 +492,37 @@ mod tests {
     }
 
     #[test]
+    fn i_is_a_regressor_per_level() {
+        let f = Formula::parse("y ~ i(year, rta, ref = 1986) + i(region) + log(d):i(year, ref = c(1986, \"1990\")) | e").unwrap();
+        assert_eq!(
+            f.terms[0].atoms,
+            vec![Atom::Levels {
+                factor: "year".into(),
+                var: Some(Box::new(Atom::Column("rta".into()))),
+                reference: vec!["1986".into()],
+            }]
+        );
+        assert_eq!(f.terms[0].name(), "i(year, rta, ref = 1986)");
+        assert_eq!(f.terms[1].name(), "i(region)");
+        assert_eq!(f.terms[2].name(), "log(d):i(year, ref = c(1986, 1990))");
+        // As written, it parses again to the same formula.
+        assert_eq!(Formula::parse(&f.to_string()).unwrap(), f);
+        assert_eq!(f.terms[0].atoms[0].columns(), ["year", "rta"]);
+        for (bad, says) in [
+            ("y ~ i()", "i() takes a column"),
+            ("y ~ i(year, rta, bin = 2)", "'bin' is not supported"),
+            ("y ~ i(year, i(region))", "i() takes a column"),
+            ("y ~ i(year):i(region)", "one i() per term"),
+        ] {
+            let e = Formula::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn fixest_functions_say_what_to_write_instead() {
         for (f, says) in [
             ("y ~ ln(dist)", "log(column), e.g. log(dist)"),
-            (
-                "y ~ i(year, rta) | e",
-                "--define 'rta_1990 = rta * (year == 1990)'",
-            ),
             ("y ~ I(rta^2)", "--define 'name = expression'"),
             ("y ~ csw(a, b)", "one --formula per model"),
             ("y ~ factor(year)", "fixed effect"),

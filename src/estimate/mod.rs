@@ -96,7 +96,8 @@ fn columns_used(
         f.terms
             .iter()
             .flat_map(|t| &t.atoms)
-            .for_each(|a| add(a.column()));
+            .flat_map(Atom::columns)
+            .for_each(&mut add);
         f.fixed_effects.iter().flatten().for_each(|c| add(c));
     }
     for c in &opts.cluster {

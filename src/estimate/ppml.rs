@@ -22,7 +22,7 @@
 //! 4. `vcov::vcov`: the sandwich variance from the last IRLS step.
 //! 5. `recover_fixed_effects`: `α = α_z − Σ_j β_j α_xj`, normalised.
 
-use super::data::{Column, Dataset, Factor};
+use super::data::{format_number, Column, Dataset, Factor};
 use super::demean::{DemeanOptions, FixedEffects, Layout};
 use super::formula::{Atom, Formula, Term};
 use super::gram::{gram, weighted_products};
@@ -220,6 +220,12 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
     // the bits are those of the product from 1): one pass and one first touch fewer.
     let mut out: Vec<f64> = Vec::new();
     for (a, atom) in term.atoms.iter().enumerate() {
+        if matches!(atom, Atom::Levels { .. }) {
+            return Err(Error::invalid(
+                format!("{what} '{}'", term.name()),
+                "i() makes several regressors, so it cannot be an offset",
+            ));
+        }
         let name = atom.column();
         let col = ds.require(name, &format!("{what} '{}'", term.name()))?;
         let v = match col {
@@ -263,6 +269,133 @@ fn term_values(ds: &Dataset, term: &Term, rows: &[usize], what: &str) -> Result<
         out = rows.par_iter().map(|_| 1.0).collect();
     }
     Ok(out)
+}
+
+/// The most regressors one `i()` may make (a factor with more values is a fixed effect).
+const MAX_LEVELS: usize = 1000;
+
+/// The regressors of one term on `rows`, with their names: the term itself, or, for a term
+/// with fixest's `i(factor, var, ref = …)` ([`Atom::Levels`]), one per value of `factor` on
+/// those rows but the reference ones, in ascending order (numbers by value, text by its
+/// characters): the product of the term's other atoms and `var` where `factor` takes the value,
+/// 0 elsewhere, named `factor::value:var` as fixest names them.
+fn regressors(ds: &Dataset, term: &Term, rows: &[usize]) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let Some(p) = term
+        .atoms
+        .iter()
+        .position(|a| matches!(a, Atom::Levels { .. }))
+    else {
+        return Ok((
+            vec![term.name()],
+            vec![term_values(ds, term, rows, "regressor")?],
+        ));
+    };
+    let Atom::Levels {
+        factor,
+        var,
+        reference,
+    } = &term.atoms[p]
+    else {
+        unreachable!("found above")
+    };
+    let what = format!("regressor '{}'", term.name());
+    // The other atoms and `var`, multiplied as one term (none: 1).
+    let mut base = term.atoms.clone();
+    base.remove(p);
+    base.extend(var.as_deref().cloned());
+    let values = if base.is_empty() {
+        None
+    } else {
+        Some(term_values(ds, &Term { atoms: base }, rows, "regressor")?)
+    };
+    // Each used row's value of the factor, spelled, and the values in ascending order.
+    let (spelled, levels): (Vec<u32>, Vec<String>) = match ds.require(factor, &what)? {
+        Column::Numeric(v) => {
+            if let Some(k) = first_where(rows.len(), |k| !v[rows[k]].is_finite()) {
+                return Err(ds.row_error(rows[k], format!("column '{factor}' (the factor of {what}) is empty or not finite; remove the row with a `subset` filter or fill the value")));
+            }
+            let mut vals: Vec<f64> = rows.iter().map(|&i| v[i]).collect();
+            vals.sort_by(f64::total_cmp);
+            vals.dedup();
+            let code = |x: f64| vals.partition_point(|&l| l < x) as u32;
+            let codes = rows.iter().map(|&i| code(v[i])).collect();
+            (codes, vals.iter().map(|&x| format_number(x)).collect())
+        }
+        Column::Text(t) => {
+            let mut order: Vec<u32> = rows.iter().map(|&i| t.codes()[i]).collect();
+            order.sort_unstable();
+            order.dedup();
+            order.sort_by(|&a, &b| t.labels()[a as usize].cmp(&t.labels()[b as usize]));
+            let mut rank = vec![0u32; t.labels().len()];
+            for (r, &c) in order.iter().enumerate() {
+                rank[c as usize] = r as u32;
+            }
+            let codes = rows.iter().map(|&i| rank[t.codes()[i] as usize]).collect();
+            (
+                codes,
+                order
+                    .iter()
+                    .map(|&c| t.labels()[c as usize].clone())
+                    .collect(),
+            )
+        }
+    };
+    if let Some(r) = reference.iter().find(|r| !levels.contains(r)) {
+        return Err(Error::invalid(
+            what,
+            format!(
+                "ref = {r} is not a value of '{factor}' on the rows used; its values are: {}",
+                levels.join(", ")
+            ),
+        ));
+    }
+    let kept: Vec<usize> = (0..levels.len())
+        .filter(|&l| !reference.contains(&levels[l]))
+        .collect();
+    if kept.is_empty() {
+        return Err(Error::invalid(
+            what,
+            format!("every value of '{factor}' is a reference value: no regressor is left; leave one out of `ref`"),
+        ));
+    }
+    if kept.len() > MAX_LEVELS {
+        return Err(Error::invalid(
+            what,
+            format!("'{factor}' has {} values on the rows used, which would make as many regressors (at most {MAX_LEVELS}); absorb it as a fixed effect after '|' instead", kept.len()),
+        ));
+    }
+    // The name of each regressor: the term's atoms, `i()` written `factor::value:var`.
+    let name = |level: &str| {
+        term.atoms
+            .iter()
+            .map(|a| match a {
+                Atom::Levels { var, .. } => match var {
+                    Some(v) => format!("{factor}::{level}:{v}"),
+                    None => format!("{factor}::{level}"),
+                },
+                a => a.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let names = kept.iter().map(|&l| name(&levels[l])).collect();
+    let columns = kept
+        .iter()
+        .map(|&l| {
+            let l = l as u32;
+            (0..rows.len())
+                .into_par_iter()
+                .map(|k| {
+                    if spelled[k] != l {
+                        0.0
+                    } else {
+                        values.as_ref().map_or(1.0, |v| v[k])
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Ok((names, columns))
 }
 
 /// Keeps the elements of `v` where `keep` holds, in place and in order.
@@ -383,12 +516,12 @@ impl Design {
                 format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with a `subset` filter or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
             ));
         }
-        let mut names: Vec<String> = formula.terms.iter().map(|t| t.name()).collect();
-        let mut x: Vec<Vec<f64>> = formula
-            .terms
-            .iter()
-            .map(|t| term_values(ds, t, &rows, "regressor"))
-            .collect::<Result<_>>()?;
+        let (mut names, mut x) = (Vec::new(), Vec::new());
+        for t in &formula.terms {
+            let (n, v) = regressors(ds, t, &rows)?;
+            names.extend(n);
+            x.extend(v);
+        }
         if formula.fixed_effects.is_empty() {
             names.insert(0, "(Intercept)".to_string());
             x.insert(0, vec![1.0; rows.len()]);
@@ -2101,6 +2234,63 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no column named 'nope'"), "{e}");
+    }
+
+    #[test]
+    fn i_makes_a_regressor_per_value_but_the_reference() {
+        let mut ds = Dataset::new();
+        ds.push_numeric("y", vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+            .unwrap();
+        ds.push_numeric("year", vec![2000.0, 1990.0, 2000.0, 1995.0, 1990.0, 2000.0])
+            .unwrap();
+        ds.push_numeric("x", vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+            .unwrap();
+        ds.push_text(
+            "r",
+            vec![
+                "b".into(),
+                "a".into(),
+                "c".into(),
+                "a".into(),
+                "b".into(),
+                "c".into(),
+            ],
+        )
+        .unwrap();
+        let rows: Vec<usize> = (0..6).collect();
+        let term = |t: &str| Term::parse(t).unwrap();
+        let (names, x) = regressors(&ds, &term("i(year, x, ref = 1995)"), &rows).unwrap();
+        assert_eq!(names, ["year::1990:x", "year::2000:x"]);
+        assert_eq!(x[0], [0.0, 2.0, 0.0, 0.0, 5.0, 0.0]);
+        assert_eq!(x[1], [1.0, 0.0, 3.0, 0.0, 0.0, 6.0]);
+        // Text values in order; no variable is 1; other atoms multiply.
+        let (names, x) = regressors(&ds, &term("log(x):i(r)"), &rows[1..]).unwrap();
+        assert_eq!(names, ["log(x):r::a", "log(x):r::b", "log(x):r::c"]);
+        assert_eq!(x[0], [2f64.ln(), 0.0, 4f64.ln(), 0.0, 0.0]);
+        assert_eq!(x[2], [0.0, 3f64.ln(), 0.0, 0.0, 6f64.ln()]);
+        let e = regressors(&ds, &term("i(year, ref = 1985)"), &rows)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ref = 1985 is not a value of 'year'") && e.contains("1990, 1995, 2000"),
+            "{e}"
+        );
+        let e = regressors(&ds, &term("i(r, ref = c(a, b, c))"), &rows)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no regressor is left"), "{e}");
+        // The fit: a per-year slope, named so.
+        let f = Formula::parse("y ~ i(year, x)").unwrap();
+        let fit = fit(&ds, &f, &PpmlOptions::default()).unwrap();
+        assert_eq!(
+            fit.names,
+            [
+                "(Intercept)",
+                "year::1990:x",
+                "year::1995:x",
+                "year::2000:x"
+            ]
+        );
     }
 
     /// A numeric column with a cell another program wrote for a missing value (`NA`, `.`) is
