@@ -308,8 +308,9 @@ fn regressors(ds: &Dataset, term: &Term, rows: &[usize]) -> Result<(Vec<String>,
     } else {
         Some(term_values(ds, &Term { atoms: base }, rows, "regressor")?)
     };
-    // Each used row's value of the factor, spelled, and the values in ascending order.
-    let (spelled, levels): (Vec<u32>, Vec<String>) = match ds.require(factor, &what)? {
+    // Each used row's value of the factor (its index in `levels`), and the values, spelled, in
+    // ascending order.
+    let (level_of, levels): (Vec<u32>, Vec<String>) = match ds.require(factor, &what)? {
         Column::Numeric(v) => {
             if let Some(k) = first_where(rows.len(), |k| !v[rows[k]].is_finite()) {
                 return Err(ds.row_error(rows[k], format!("column '{factor}' (the factor of {what}) is empty or not finite; remove the row with a `subset` filter or fill the value")));
@@ -386,7 +387,7 @@ fn regressors(ds: &Dataset, term: &Term, rows: &[usize]) -> Result<(Vec<String>,
             (0..rows.len())
                 .into_par_iter()
                 .map(|k| {
-                    if spelled[k] != l {
+                    if level_of[k] != l {
                         0.0
                     } else {
                         values.as_ref().map_or(1.0, |v| v[k])
