@@ -3,8 +3,9 @@
 //! Left of `~`: the outcome column. Between `~` and `|`: regressors, each a column, `log(column)`
 //! or a product `a:b` of such terms, or R's `a*b` (`a + b + a:b`); `1` alone (or nothing with no
 //! fixed effects) means intercept only. fixest's `i(factor, var, ref = value)` is a regressor
-//! per value of `factor` ([`Atom::Levels`]). After `|`: fixed-effect dimensions separated by `+`, each a column or an interaction
-//! `a^b^c` of columns. Without fixed effects the model has an intercept `(Intercept)`.
+//! per value of `factor` ([`Atom::Levels`]). After `|`: fixed-effect dimensions separated by
+//! `+`, each a column or an interaction `a^b^c` of columns. Without fixed effects the model has
+//! an intercept `(Intercept)`.
 
 use crate::error::{Error, Result};
 
