@@ -66,6 +66,7 @@ fn synthetic_scenario() -> Scenario {
             rules: Vec::new(),
             groups: Vec::new(),
             depth: None,
+            depth_phase_in: None,
             removed: false,
             frozen_from: None,
             investment: tradesim::invest::Provisions::Pta,

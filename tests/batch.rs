@@ -546,6 +546,37 @@ fn a_reference_path_is_solved_with_each_draws_parameters_and_shards_agree() {
     assert!(rows.iter().all(|r| r[c] == "reference"));
 }
 
+/// Runs the batch `text` (written as `name.ron` in `dir`) into `dir/name` and returns AAA's
+/// real income by (scenario, year, draw).
+fn aaa_real_income(
+    dir: &std::path::Path,
+    name: &str,
+    text: &str,
+) -> std::collections::BTreeMap<(String, String, String), f64> {
+    let b = write(dir, &format!("{name}.ron"), text);
+    let out = dir.join(name);
+    run(&[
+        "batch",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let (h, rows) = read_csv(&out.join("economies.csv"));
+    let col = |c: &str| h.iter().position(|x| x == c).unwrap();
+    rows.iter()
+        .filter(|r| r[col("economy")] == "AAA")
+        .map(|r| {
+            let key = (
+                r[col("scenario")].clone(),
+                r[col("year")].clone(),
+                r[col("draw")].clone(),
+            );
+            (key, r[col("real_income_pct")].parse::<f64>().unwrap())
+        })
+        .collect()
+}
+
 /// A grid's `PhaseIn` sets the length of `Staged` schedules too (CPTPP's are all staged, and
 /// the README's example grid over it gave three identical scenarios), and of a depth the same
 /// grid gives the agreement, whatever the order of the axes.
@@ -560,30 +591,16 @@ fn a_phase_in_grid_stretches_staged_schedules_and_the_grids_depth() {
             tiny().display()
         ),
     );
-    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
-    // Real income of AAA by (grid point, year).
+    // Real income of AAA by (grid point, year, draw).
     let outcome = |name: &str, grid: &str| {
-        let b = write(
+        aaa_real_income(
             d.path(),
-            &format!("{name}.ron"),
+            name,
             &format!("Batch(name: \"{name}\", variations: [(base: \"st.ron\", name: \"g\", grid: [{grid}])])"),
-        );
-        run(&["batch", b.to_str().unwrap(), "--out", &p(name), "--quiet"]);
-        let (h, rows) = read_csv(&d.path().join(name).join("economies.csv"));
-        let col = |c: &str| h.iter().position(|x| x == c).unwrap();
-        rows.iter()
-            .filter(|r| r[col("economy")] == "AAA")
-            .map(|r| {
-                (
-                    (r[col("scenario")].clone(), r[col("year")].clone()),
-                    r[col("real_income_pct")].parse::<f64>().unwrap(),
-                )
-            })
-            .collect::<std::collections::BTreeMap<_, f64>>()
+        )
     };
-    let at = |m: &std::collections::BTreeMap<(String, String), f64>, s: &str, y: &str| {
-        m[&(s.to_string(), y.to_string())]
-    };
+    type Outcome = std::collections::BTreeMap<(String, String, String), f64>;
+    let at = |m: &Outcome, s: &str, y: &str| m[&(s.to_string(), y.to_string(), "0".to_string())];
     // Tariffs alone: over 3 years the last step falls in 2018, over 9 in 2024.
     let tariffs = outcome("t", "PhaseIn(agreement: \"AB\", years: [3, 9])");
     let (short, long) = ("g [AB phase-in 3y]", "g [AB phase-in 9y]");
@@ -682,4 +699,50 @@ fn grid_mistakes_are_shown_at_their_axis() {
             "{axis}: {err}"
         );
     }
+}
+
+/// A depth the batch draws for an agreement without one is phased in over a grid's `PhaseIn`
+/// years, as a grid's `Depth` axis is: draw 1 of a β drawn at 0.2 (a distribution of one
+/// point) equals the grid point with `Depth` β = 0.2, for each length.
+#[test]
+fn a_drawn_depth_is_phased_in_over_the_grids_years() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "st.ron",
+        &format!(
+            "Scenario(name: \"st\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2018, 2024],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Immediate)])",
+            tiny().display()
+        ),
+    );
+    let real_income = |name: &str, text: &str| aaa_real_income(d.path(), name, text);
+    // AB is immediate and has no depth: only a depth makes the phase-in matter.
+    let drawn = real_income(
+        "drawn",
+        "Batch(name: \"d\", variations: [(base: \"st.ron\", name: \"g\", grid: [PhaseIn(agreement: \"AB\", years: [3, 9])])],\n draws: 1, uncertainty: [(parameter: Depth(\"AB\"), distribution: Uniform(min: 0.2, max: 0.2))])",
+    );
+    let axis = real_income(
+        "axis",
+        "Batch(name: \"a\", variations: [(base: \"st.ron\", name: \"g\", grid: [PhaseIn(agreement: \"AB\", years: [3, 9]), Depth(agreement: \"AB\", beta: [0.2])])])",
+    );
+    for n in [3, 9] {
+        for y in ["2016", "2018", "2024"] {
+            let key = |s: String, draw: &str| (s, y.to_string(), draw.to_string());
+            let a = axis[&key(format!("g [AB phase-in {n}y, AB depth β=0.2]"), "0")];
+            let b = drawn[&key(format!("g [AB phase-in {n}y]"), "1")];
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1e-12),
+                "{n} years, {y}: {b} vs {a}"
+            );
+        }
+    }
+    // And the lengths differ while the depth phases in.
+    let at = |n: u32| {
+        drawn[&(
+            format!("g [AB phase-in {n}y]"),
+            "2018".to_string(),
+            "1".to_string(),
+        )]
+    };
+    assert!(at(3) > at(9) + 1e-6, "{} vs {}", at(3), at(9));
 }

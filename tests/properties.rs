@@ -204,6 +204,7 @@ fn agreements_strategy(n: usize) -> impl Strategy<Value = Vec<Agreement>> {
                         .collect(),
                     groups,
                     depth: None,
+                    depth_phase_in: None,
                     removed: false,
                     frozen_from: None,
                     investment: tradesim::invest::Provisions::Pta,

@@ -355,6 +355,10 @@ pub struct Agreement {
     pub groups: Vec<ProductGroup>,
     /// The non-tariff effect, if the agreement has one.
     pub depth: Option<Depth>,
+    /// The phase-in, in years, of a depth the agreement is given later when it has none (a
+    /// batch's drawn `Depth`, [`Agreement::set_depth_beta`]): set by a batch grid's `PhaseIn`;
+    /// `None`: [`DEFAULT_DEPTH_PHASE_IN`].
+    pub depth_phase_in: Option<u32>,
     /// Removed in the scenario (in the data, not in the counterfactual): ex-post analysis.
     pub removed: bool,
     /// For an agreement in force in the base year: hold its rates from this year on
@@ -374,15 +378,15 @@ fn linear_phase(offset: i32, years: u32) -> f64 {
 }
 
 impl Agreement {
-    /// Set the depth effect's β, keeping its phase-in (or, without one, the default
-    /// [`DEFAULT_DEPTH_PHASE_IN`]).
+    /// Set the depth effect's β, keeping its phase-in (or, without one, `depth_phase_in`, by
+    /// default [`DEFAULT_DEPTH_PHASE_IN`]).
     pub(crate) fn set_depth_beta(&mut self, beta: f64) {
         match &mut self.depth {
             Some(d) => d.beta = beta,
             None => {
                 self.depth = Some(Depth {
                     beta,
-                    phase_in_years: DEFAULT_DEPTH_PHASE_IN,
+                    phase_in_years: self.depth_phase_in.unwrap_or(DEFAULT_DEPTH_PHASE_IN),
                     pairs: DepthPairs::default(),
                     profile: Vec::new(),
                 })

@@ -70,8 +70,8 @@ pub struct RawVariation {
 pub enum GridAxis {
     /// Set the agreement's phase-in length: every `Linear` schedule takes that many annual
     /// cuts; every `Staged` one keeps its steps, their offsets scaled so that the last falls in
-    /// that year; its depth (or the depth a `Depth` axis of the grid gives it) is phased in
-    /// linearly over it. Refused when the agreement has none of these.
+    /// that year; its depth (or the depth a `Depth` axis of the grid, or the batch's draws,
+    /// give it) is phased in linearly over it. Refused when the agreement has none of these.
     PhaseIn {
         /// The agreement's name in the base scenario.
         agreement: String,
@@ -249,6 +249,21 @@ pub fn load(path: &Path) -> Result<Batch> {
             Err(e) => errors.push(e),
         }
     }
+    // The agreements whose depth the batch draws (a grid's PhaseIn phases that depth in too).
+    let drawn: Vec<&str> = raw
+        .uncertainty
+        .iter()
+        .map(|u| &u.parameter)
+        .chain(
+            raw.from_estimate
+                .iter()
+                .flat_map(|e| e.coefficients.iter().map(|(_, p)| p)),
+        )
+        .filter_map(|p| match p {
+            Parameter::Depth(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
     for (vi, v) in raw.variations.iter().enumerate() {
         if v.grid.is_empty() {
             errors.push(src.error(
@@ -259,7 +274,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             continue;
         }
         match load_scenario(&dir.join(&v.base)) {
-            Ok(base) => match expand(&base, v) {
+            Ok(base) => match expand(&base, v, &drawn) {
                 Ok(mut list) => {
                     origins.extend(list.iter().map(|_| Some(vi)));
                     scenarios.append(&mut list);
@@ -641,9 +656,11 @@ impl AxisError {
 
 /// Sets agreement `ag`'s phase-in to `years` years ([`GridAxis::PhaseIn`]): every schedule with
 /// a length ([`Schedule::with_phase_in`]: `Linear` and `Staged`) spread over `years` years,
-/// and its depth phase-in set to `years` (linear over them: a phase-in shape is replaced).
+/// and its depth phase-in set to `years` (linear over them: a phase-in shape is replaced), or,
+/// without a depth, the phase-in of one a draw gives it later (`depth_phase_in`).
 /// Returns how many of its schedules and depth effects changed length.
 fn set_phase_in(ag: &mut crate::policy::Agreement, years: u32) -> usize {
+    ag.depth_phase_in = Some(years);
     let mut changed = 0;
     let mut set = |sch: &mut Schedule| {
         if let Some(new) = sch.with_phase_in(years) {
@@ -667,8 +684,13 @@ fn set_phase_in(ag: &mut crate::policy::Agreement, years: u32) -> usize {
 ///
 /// A point's axes are applied `Depth` and `Theta` first and `PhaseIn` last, whatever their
 /// order in the grid, so that a depth the grid gives an agreement without one is phased in
-/// over the grid's years, not over the default 10.
-fn expand(base: &Scenario, v: &RawVariation) -> std::result::Result<Vec<Scenario>, AxisError> {
+/// over the grid's years, not over the default 10; so is a depth the batch draws for it
+/// (`drawn`: the agreements whose depth the batch draws).
+fn expand(
+    base: &Scenario,
+    v: &RawVariation,
+    drawn: &[&str],
+) -> std::result::Result<Vec<Scenario>, AxisError> {
     let mut points: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
     for (a, axis) in v.grid.iter().enumerate() {
         let (n, field) = match axis {
@@ -689,7 +711,7 @@ fn expand(base: &Scenario, v: &RawVariation) -> std::result::Result<Vec<Scenario
             .collect();
     }
     // A PhaseIn axis must change something: the agreement has a schedule with a length, a
-    // depth, or a Depth axis in this grid that gives it one.
+    // depth, a Depth axis in this grid that gives it one, or a depth the batch draws.
     for (a, axis) in v.grid.iter().enumerate() {
         let GridAxis::PhaseIn { agreement, years } = axis else {
             continue;
@@ -703,10 +725,10 @@ fn expand(base: &Scenario, v: &RawVariation) -> std::result::Result<Vec<Scenario
         }
         let mut s = base.clone();
         let ag = agreement_mut(&mut s, agreement).map_err(|m| AxisError::new(a, "agreement", m))?;
-        let deepened = v
-            .grid
-            .iter()
-            .any(|g| matches!(g, GridAxis::Depth { agreement: other, .. } if other == agreement));
+        let deepened = drawn.contains(&agreement.as_str())
+            || v.grid.iter().any(
+                |g| matches!(g, GridAxis::Depth { agreement: other, .. } if other == agreement),
+            );
         if set_phase_in(ag, 1) == 0 && !deepened {
             return Err(AxisError::new(
                 a,
@@ -714,8 +736,9 @@ fn expand(base: &Scenario, v: &RawVariation) -> std::result::Result<Vec<Scenario
                 format!(
                     "`{agreement}` has nothing a phase-in length applies to: its schedules are \
                      immediate, excluded, quotas, tariff sets, recorded `Path` rates or steps all \
-                     in one year, and it has no depth; the scenarios would all be the same. \
-                     Vary an agreement with a `Linear` or `Staged` schedule, or add a `Depth` axis"
+                     in one year, and it has no depth, given or drawn; the scenarios would all be \
+                     the same. Vary an agreement with a `Linear` or `Staged` schedule, or add a \
+                     `Depth` axis"
                 ),
             ));
         }

@@ -1608,6 +1608,7 @@ fn validate_agreement(
         rules,
         groups,
         depth,
+        depth_phase_in: None,
         removed: false,
         frozen_from: None,
         investment: a.investment_provisions,
