@@ -34,6 +34,7 @@ fn batch_of(s: Scenario) -> Batch {
         estimate: None,
         inputs: Vec::new(),
         input_digests: Vec::new(),
+        notes: Vec::new(),
     }
 }
 

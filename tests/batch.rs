@@ -746,3 +746,39 @@ fn a_drawn_depth_is_phased_in_over_the_grids_years() {
     };
     assert!(at(3) > at(9) + 1e-6, "{} vs {}", at(3), at(9));
 }
+
+/// A depth the draws give an agreement that a scenario has without one: the central run has
+/// none, and the batch says so, naming the scenario and the draws' centre.
+#[test]
+fn a_drawn_depth_the_central_run_lacks_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    tiny_batch(d.path(), 0, THETA_LOGNORMAL);
+    let fast = std::fs::read_to_string(d.path().join("fast.ron")).unwrap();
+    write(
+        d.path(),
+        "flat.ron",
+        &fast
+            .replace(", depth: Given(beta: 0.1, phase_in_years: 5)", "")
+            .replace("name: \"fast\"", "name: \"flat\""),
+    );
+    let warnings = |scenario: &str| {
+        let b = write(
+            d.path(),
+            "w.ron",
+            &format!("Batch(name: \"w\", scenarios: [\"{scenario}\"], draws: 2,\n uncertainty: [(parameter: Depth(\"AB\"), distribution: Triangular(min: 0.0, mode: 0.1, max: 0.3))])"),
+        );
+        let o = tradesim(&["check", b.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let err = warnings("flat.ron");
+    assert!(
+        err.contains("w.ron:2:28:")
+            && err.contains(
+                "`AB` has no depth in scenario flat: the draws give it one, centred on β 0.1000"
+            )
+            && err.contains("read `median`"),
+        "{err}"
+    );
+    assert!(!warnings("fast.ron").contains("has no depth"));
+}

@@ -142,6 +142,19 @@ pub enum Distribution {
     },
 }
 
+impl Distribution {
+    /// Its centre, as a message names it: the median (`mean`, `exp(mu)`, the midpoint) or, for
+    /// a triangular distribution, the mode.
+    pub(crate) fn centre(&self) -> f64 {
+        match *self {
+            Distribution::Normal { mean, .. } => mean,
+            Distribution::LogNormal { mu, .. } => mu.exp(),
+            Distribution::Uniform { min, max } => (min + max) / 2.0,
+            Distribution::Triangular { mode, .. } => mode,
+        }
+    }
+}
+
 /// One uncertain parameter and the distribution each draw takes it from.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename = "UncertainParameter")]
@@ -193,6 +206,8 @@ pub struct Batch {
     /// files for the directory; [`super::inputs`]): a batch's outputs record them, and `merge`
     /// refuses shards whose digests differ.
     pub input_digests: Vec<InputFile>,
+    /// What loading the batch itself accepted but doubts (its scenarios' warnings apart).
+    pub notes: Vec<String>,
 }
 
 /// The multivariate normal an estimate's coefficients are drawn from, in the order of
@@ -351,6 +366,41 @@ pub fn load(path: &Path) -> Result<Batch> {
             }
         }
     };
+    // A depth the draws give an agreement that a scenario has without one: the central run
+    // (draw 0, the scenario as written) has none, so it is not the draws' centre.
+    let mut notes = Vec::new();
+    let drawn_depths = uncertainty
+        .iter()
+        .map(|(p, d)| (p, d.centre(), "uncertainty"))
+        .chain(estimate.iter().flat_map(|e| {
+            e.targets
+                .iter()
+                .zip(&e.mean)
+                .map(|(p, m)| (p, *m, "from_estimate"))
+        }));
+    for (p, centre, field) in drawn_depths {
+        let Parameter::Depth(name) = p else { continue };
+        let without: Vec<&str> = scenarios
+            .iter()
+            .filter(|s| {
+                s.agreements
+                    .iter()
+                    .any(|a| &a.name == name && a.depth.is_none())
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        if without.is_empty() {
+            continue;
+        }
+        notes.push(src.warning(
+            Some(field),
+            &format!("Depth(\"{name}\")"),
+            format!(
+                "`{name}` has no depth in scenario {}: the draws give it one, centred on β {centre:.4}, but the central run (draw 0, each scenario as written) has none, so summary.csv's `central` is the run without depth, not the draws' centre. To centre it, give `{name}` that depth in the scenario (`depth: {{\"{name}\": Given(beta: …)}}` or `FromEstimate(…)`), or read `median`",
+                without.join(", ")
+            ),
+        ));
+    }
     if raw.draws > 0 && uncertainty.is_empty() && raw.from_estimate.is_none() {
         errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
     }
@@ -372,6 +422,7 @@ pub fn load(path: &Path) -> Result<Batch> {
             estimate,
             inputs,
             input_digests,
+            notes,
         }),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),
@@ -393,10 +444,14 @@ impl Batch {
         Ok(self)
     }
 
-    /// The warnings of the batch's scenarios, each once.
+    /// The batch's warnings, then its scenarios', each once.
     pub(crate) fn warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for w in self.scenarios.iter().flat_map(|s| &s.warnings) {
+        for w in self
+            .notes
+            .iter()
+            .chain(self.scenarios.iter().flat_map(|s| &s.warnings))
+        {
             if !out.contains(w) {
                 out.push(w.clone());
             }
