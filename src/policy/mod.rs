@@ -459,10 +459,9 @@ impl Agreement {
                     cov.applies += 1;
                 } else if d.pairs == DepthPairs::NewlyLiberalised {
                     for b in others {
-                        let earlier = !std::ptr::eq(*b, self)
-                            && b.pair_start(n, i, year).is_some_and(|sb| sb < start)
-                            && b.depth.as_ref().is_none_or(|bd| bd.beta >= d.beta);
-                        if earlier && !cov.blocked_by.contains(&b.name) {
+                        if self.keeps_depth_out(b, d, n, i, year, start)
+                            && !cov.blocked_by.contains(&b.name)
+                        {
                             cov.blocked_by.push(b.name.clone());
                         }
                     }
@@ -487,12 +486,28 @@ impl Agreement {
         match &d.pairs {
             DepthPairs::AllMembers => true,
             DepthPairs::Directed(pairs) => pairs.binary_search(&(i, n)).is_ok(),
-            DepthPairs::NewlyLiberalised => !others.iter().any(|b| {
-                !std::ptr::eq(*b, self)
-                    && b.pair_start(n, i, year).is_some_and(|sb| sb < start)
-                    && b.depth.as_ref().is_none_or(|bd| bd.beta >= d.beta)
-            }),
+            DepthPairs::NewlyLiberalised => !others
+                .iter()
+                .any(|b| self.keeps_depth_out(b, d, n, i, year, start)),
         }
+    }
+
+    /// Whether agreement `b` keeps this agreement's depth `d` from the pair of `n` importing
+    /// from `i` (which starts in `start`) under [`DepthPairs::NewlyLiberalised`]: `b` is another
+    /// agreement, the pair is in it from before `start`, and it is at least as deep (a β at least
+    /// `d`'s, or no declared depth).
+    fn keeps_depth_out(
+        &self,
+        b: &Agreement,
+        d: &Depth,
+        n: usize,
+        i: usize,
+        year: i32,
+        start: i32,
+    ) -> bool {
+        !std::ptr::eq(b, self)
+            && b.pair_start(n, i, year).is_some_and(|sb| sb < start)
+            && b.depth.as_ref().is_none_or(|bd| bd.beta >= d.beta)
     }
 }
 

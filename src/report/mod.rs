@@ -170,6 +170,9 @@ pub(crate) fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String
             s.base_year
         );
     }
+    // The agreements a depth's coverage is judged among (those not removed).
+    let world: Vec<&crate::policy::Agreement> =
+        s.agreements.iter().filter(|x| !x.removed).collect();
     for (k, a) in s.agreements.iter().enumerate() {
         if !shown(k) {
             continue;
@@ -243,8 +246,6 @@ pub(crate) fn policy_summary(s: &crate::scenario::Scenario, all: bool) -> String
         if let Some(d) = &a.depth {
             let _ = write!(out, "  depth: {}", d.describe(b));
             // Which member pairs get it in the last year shown, and what keeps it from others.
-            let world: Vec<&crate::policy::Agreement> =
-                s.agreements.iter().filter(|x| !x.removed).collect();
             let cov = years
                 .last()
                 .and_then(|p| a.depth_coverage(p.year, &world).map(|c| (p.year, c)));
