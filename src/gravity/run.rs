@@ -241,14 +241,11 @@ pub(crate) fn check_data(s: &GravityScenario) -> Result<String> {
         Costs::Observed => {
             observed_inputs(s, &panel, &yd)?;
         }
-        Costs::Coefficients { coefficients, .. } => {
-            let mut t = vec![0.0; yd.names.len() * yd.names.len()];
-            let mut betas = Vec::new();
-            for (k, b) in coefficients {
-                let cov = Covariate::parse(k);
-                panel.add_covariate(&cov, *b, &yd.obs, &mut t)?;
-                betas.push((cov, *b));
-            }
+        Costs::Coefficients {
+            coefficients,
+            constant,
+        } => {
+            let (_, betas) = coefficient_costs(&panel, &yd, coefficients, *constant)?;
             cost_change_log(s, &panel, &yd, &betas)?;
         }
         // Its columns are read by `load_data`; the estimate itself is left to `run`.
@@ -262,32 +259,43 @@ pub(crate) fn check_data(s: &GravityScenario) -> Result<String> {
     ))
 }
 
+/// Baseline costs `t_ij^{1−σ}` (row-major) and the covariates with their coefficients.
+type CostsAndCoefficients = (Vec<f64>, Vec<(Covariate, f64)>);
+
+/// The baseline costs of `costs: Coefficients`, `t_ij^{1−σ} = exp(β_0 + Σ_k β_k z_kij)` (the
+/// sum in the order of the coefficients), row-major, with each covariate and its coefficient.
+fn coefficient_costs(
+    panel: &Panel,
+    yd: &YearData,
+    coefficients: &BTreeMap<String, f64>,
+    constant: f64,
+) -> Result<CostsAndCoefficients> {
+    let betas: Vec<(Covariate, f64)> = coefficients
+        .iter()
+        .map(|(k, b)| (Covariate::parse(k), *b))
+        .collect();
+    let n = yd.names.len();
+    let mut t = vec![constant; n * n];
+    for (cov, b) in &betas {
+        panel.add_covariate(cov, *b, &yd.obs, &mut t)?;
+    }
+    t.iter_mut().for_each(|v| *v = v.exp());
+    Ok((t, betas))
+}
+
 /// Solves a checked scenario.
 pub(crate) fn run_scenario(s: &GravityScenario) -> Result<GravityOutcome> {
     let (panel, yd, reference) = load_data(s)?;
-    let n = yd.names.len();
     // baseline costs and the coefficients of the covariates the counterfactual may change
     if s.costs == Costs::Observed {
         return run_observed(s, &panel, &yd, reference);
     }
-    let (base_costs, betas): (Vec<f64>, Vec<(Covariate, f64)>) = match &s.costs {
+    let (base_costs, betas): CostsAndCoefficients = match &s.costs {
         Costs::Observed => unreachable!("handled above"),
         Costs::Coefficients {
             coefficients,
             constant,
-        } => {
-            let betas: Vec<(Covariate, f64)> = coefficients
-                .iter()
-                .map(|(k, b)| (Covariate::parse(k), *b))
-                .collect();
-            // ln t_ij^{1−σ} = β_0 + Σ_k β_k z_kij, summed in the order of the coefficients
-            let mut t = vec![*constant; n * n];
-            for (cov, b) in &betas {
-                panel.add_covariate(cov, *b, &yd.obs, &mut t)?;
-            }
-            t.iter_mut().for_each(|v| *v = v.exp());
-            (t, betas)
-        }
+        } => coefficient_costs(&panel, &yd, coefficients, *constant)?,
         Costs::Estimate {
             years,
             pair,
