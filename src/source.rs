@@ -164,17 +164,21 @@ impl Source {
 /// of a longer identifier (`schedule` is not found in `schedules:`), followed by `:`.
 fn field_offset(code: &str, from: usize, name: &str, nth: usize) -> Option<usize> {
     let b = code.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     code[from..]
         .match_indices(name)
         .map(|(k, _)| k + from)
         .filter(|&k| {
             let end = k + name.len();
-            (k == 0 || !ident(b[k - 1]))
-                && (end == b.len() || !ident(b[end]))
+            (k == 0 || !is_ident_byte(b[k - 1]))
+                && (end == b.len() || !is_ident_byte(b[end]))
                 && code[end..].trim_start().starts_with(':')
         })
         .nth(nth)
+}
+
+/// Whether `c` may be part of an identifier (a field or constructor name).
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
 }
 
 /// The byte offsets of the `nth` (0-based) constructor `Name(` of any of `names` in `code` at
@@ -182,25 +186,27 @@ fn field_offset(code: &str, from: usize, name: &str, nth: usize) -> Option<usize
 /// text's end when it is not closed). `code` has its comments and strings blanked.
 fn nth_constructor(code: &str, from: usize, names: &[&str], nth: usize) -> Option<(usize, usize)> {
     let b = code.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let mut starts: Vec<(usize, usize)> = Vec::new();
-    let mut k = from;
-    while k < b.len() {
-        if ident(b[k]) && (k == 0 || !ident(b[k - 1])) {
-            let end = (k..b.len()).find(|&e| !ident(b[e])).unwrap_or(b.len());
-            if names.contains(&&code[k..end]) && code[end..].trim_start().starts_with('(') {
-                let open = end + (code[end..].len() - code[end..].trim_start().len());
-                starts.push((k, open));
-                if starts.len() > nth {
-                    break;
-                }
-            }
-            k = end;
-        } else {
-            k += 1;
+    let (mut k, mut seen) = (from, 0);
+    let (at, open) = loop {
+        if k >= b.len() {
+            return None;
         }
-    }
-    let &(at, open) = starts.get(nth)?;
+        if !is_ident_byte(b[k]) || (k > 0 && is_ident_byte(b[k - 1])) {
+            k += 1;
+            continue;
+        }
+        let end = (k..b.len())
+            .find(|&e| !is_ident_byte(b[e]))
+            .unwrap_or(b.len());
+        let rest = code[end..].trim_start();
+        if names.contains(&&code[k..end]) && rest.starts_with('(') {
+            if seen == nth {
+                break (k, b.len() - rest.len());
+            }
+            seen += 1;
+        }
+        k = end;
+    };
     let mut depth = 0usize;
     let close = (open..b.len())
         .find(|&e| {
