@@ -14,6 +14,37 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * s).round() / s
 }
 
+/// `tradesim estimate ARGS --json`, which must succeed: its JSON.
+fn estimate_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["estimate"];
+    all.extend(args);
+    all.push("--json");
+    let out = common::tradesim(&all);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {err}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Each `(name, estimate, standard error)` of `want` (pyfixest's numbers) in the fit `j`:
+/// the estimate within 1e-8 and the standard error within 1e-6 (relative).
+fn assert_matches_pyfixest(j: &serde_json::Value, want: &[(&str, f64, f64)], what: &str) {
+    for &(name, b, se) in want {
+        let c = &j["coefficients"][name];
+        let (got_b, got_se) = (c["estimate"].as_f64(), c["std_error"].as_f64());
+        let (Some(got_b), Some(got_se)) = (got_b, got_se) else {
+            panic!("{what}: no coefficient {name}: {}", j["coefficients"]);
+        };
+        assert!(
+            (got_b - b).abs() <= 1e-8 * b.abs(),
+            "{what}, {name}: {got_b} vs {b}"
+        );
+        assert!(
+            (got_se - se).abs() <= 1e-6 * se,
+            "{what}, {name}: se {got_se} vs {se}"
+        );
+    }
+}
+
 /// Advanced Guide, chapter 1, application 3 (endogeneity of RTAs): exporter-year and
 /// importer-year effects, a pair effect for international pairs and one shared effect for
 /// domestic pairs, clustered by pair_id. Printed: rta 0.5572 (0.1022), N = 28,482.
@@ -262,24 +293,7 @@ fn models_without_fixed_effects_match_pyfixest() {
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(j["nobs"], case.nobs, "{}", case.file);
         assert_eq!(j["dropped"], 0, "{}", case.file);
-        for (name, b, se) in case.want {
-            let c = &j["coefficients"][name];
-            let (got_b, got_se) = (c["estimate"].as_f64(), c["std_error"].as_f64());
-            let (Some(got_b), Some(got_se)) = (got_b, got_se) else {
-                panic!(
-                    "{}: no coefficient {name}: {}",
-                    case.file, j["coefficients"]
-                );
-            };
-            assert!(
-                (got_b - b).abs() <= 1e-8 * b.abs(),
-                "{name}: {got_b} vs {b}"
-            );
-            assert!(
-                (got_se - se).abs() <= 1e-6 * se,
-                "{name}: se {got_se} vs {se}"
-            );
-        }
+        assert_matches_pyfixest(&j, &case.want, case.file);
     }
 }
 
@@ -327,18 +341,7 @@ fn fixest_walkthrough_eurostat_poisson() {
             "" => "Euros ~ log(dist_km)".to_string(),
             fe => format!("Euros ~ log(dist_km) | {fe}"),
         };
-        let out = common::tradesim(&[
-            "estimate",
-            p,
-            "--formula",
-            &formula,
-            "--cluster",
-            cluster,
-            "--json",
-        ]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{formula}: {err}");
-        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let j = estimate_json(&[p, "--formula", &formula, "--cluster", cluster]);
         assert_eq!(j["nobs"], 38_325, "{formula}");
         assert_eq!(j["dropped"], 0, "{formula}");
         j
@@ -421,8 +424,7 @@ fn regressors_collinear_with_the_fixed_effects_are_dropped() {
     let fe = "exporter^year + importer^year + exporter^importer";
     let fit = |rhs: &str| -> serde_json::Value {
         let formula = format!("trade ~ {rhs} | {fe}");
-        let out = common::tradesim(&[
-            "estimate",
+        estimate_json(&[
             p,
             "--formula",
             &formula,
@@ -430,11 +432,7 @@ fn regressors_collinear_with_the_fixed_effects_are_dropped() {
             "ldx = log(dist) + rta",
             "--subset",
             &subset,
-            "--json",
-        ]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{formula}: {err}");
-        serde_json::from_slice(&out.stdout).unwrap()
+        ])
     };
     let plain = fit("rta");
     let b0 = plain["coefficients"]["rta"]["estimate"].as_f64().unwrap();
@@ -461,27 +459,19 @@ fn a_regressor_per_year_with_i_matches_pyfixest() {
     let Some(p) = data("advanced-guide/agtpa_applications.csv") else {
         return;
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_tradesim"))
-        .arg("estimate")
-        .arg(&p)
-        .args([
-            "--formula",
-            "trade ~ i(year, rta, ref = 1986) | exporter^year + importer^year + exporter^importer",
-            "--subset",
-            &format!("year in {YEARS}"),
-            "--cluster",
-            "pair_id",
-            "--tol",
-            "1e-12",
-            "--ssc",
-            "pyfixest",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let j = estimate_json(&[
+        p.to_str().unwrap(),
+        "--formula",
+        "trade ~ i(year, rta, ref = 1986) | exporter^year + importer^year + exporter^importer",
+        "--subset",
+        &format!("year in {YEARS}"),
+        "--cluster",
+        "pair_id",
+        "--tol",
+        "1e-12",
+        "--ssc",
+        "pyfixest",
+    ]);
     assert_eq!(j["nobs"], 28_236);
     let names: Vec<&str> = j["coefficient_names"]
         .as_array()
@@ -499,25 +489,12 @@ fn a_regressor_per_year_with_i_matches_pyfixest() {
             "year::2006:rta"
         ]
     );
-    for (name, b, se) in [
+    let want = [
         ("year::1990:rta", 0.07104782844303639, 0.10448013831103957),
         ("year::1994:rta", 0.2635375538301373, 0.10816556495188762),
         ("year::1998:rta", 0.5481725668099783, 0.10602212782246073),
         ("year::2002:rta", 0.5681070145142103, 0.10819975488463693),
         ("year::2006:rta", 0.6318578200168474, 0.11935028820843852),
-    ] {
-        let c = &j["coefficients"][name];
-        let (got_b, got_se) = (
-            c["estimate"].as_f64().unwrap(),
-            c["std_error"].as_f64().unwrap(),
-        );
-        assert!(
-            (got_b - b).abs() <= 1e-8 * b.abs(),
-            "{name}: {got_b} vs {b}"
-        );
-        assert!(
-            (got_se - se).abs() <= 1e-6 * se,
-            "{name}: se {got_se} vs {se}"
-        );
-    }
+    ];
+    assert_matches_pyfixest(&j, &want, "i(year, rta, ref = 1986)");
 }
