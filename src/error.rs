@@ -571,6 +571,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn numbers_formatted_for_reading_are_recognised() {
@@ -593,7 +594,6 @@ mod tests {
             assert_eq!(number_format_hint(c), None, "{c}");
         }
     }
-    use super::*;
 
     #[test]
     fn suggestions_find_prefixes_and_typos() {

@@ -2294,10 +2294,9 @@ mod tests {
         );
     }
 
-    /// A numeric column with a cell another program wrote for a missing value (`NA`, `.`) is
-    /// read as text; using it as the outcome or a regressor names that row and cell (the error
-    /// once said only "is a text column, not numbers"). A column of text is still told to be a
-    /// fixed effect.
+    /// A number a spreadsheet formatted for reading (thousands separators, a decimal comma)
+    /// makes its column text; using it as the outcome or a regressor names the first such row
+    /// and cell and says how to write it.
     #[test]
     fn a_number_formatted_for_reading_is_named_with_how_to_write_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -2342,6 +2341,10 @@ mod tests {
         );
     }
 
+    /// A numeric column with a cell another program wrote for a missing value (`NA`, `.`) is
+    /// read as text; using it as the outcome or a regressor names that row and cell (the error
+    /// once said only "is a text column, not numbers"). A column of text is still told to be a
+    /// fixed effect.
     #[test]
     fn a_non_number_in_a_numeric_column_is_named() {
         let dir = tempfile::tempdir().unwrap();
