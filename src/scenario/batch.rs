@@ -672,22 +672,27 @@ fn vcov_matrix(
     Ok(out)
 }
 
-/// The agreement of a grid's base scenario with this name.
-fn agreement_mut<'a>(
-    s: &'a mut Scenario,
-    name: &str,
-) -> std::result::Result<&'a mut crate::policy::Agreement, String> {
-    let names: Vec<String> = s.agreements.iter().map(|a| a.name.clone()).collect();
+/// The index of the agreement of a grid's base scenario with this name.
+fn agreement_index(s: &Scenario, name: &str) -> std::result::Result<usize, String> {
     s.agreements
-        .iter_mut()
-        .find(|x| x.name == name)
+        .iter()
+        .position(|x| x.name == name)
         .ok_or_else(|| {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let names: Vec<&str> = s.agreements.iter().map(|a| a.name.as_str()).collect();
             format!(
                 "the base scenario has no agreement `{name}`; {}",
                 crate::error::suggestion(name, &names, "agreements")
             )
         })
+}
+
+/// The agreement of a grid's base scenario with this name, to change.
+fn agreement_mut<'a>(
+    s: &'a mut Scenario,
+    name: &str,
+) -> std::result::Result<&'a mut crate::policy::Agreement, String> {
+    let k = agreement_index(s, name)?;
+    Ok(&mut s.agreements[k])
 }
 
 /// A mistake in one axis of a variation's grid: the axis (0-based, in the grid's order), the
@@ -713,14 +718,11 @@ impl AxisError {
 /// a length ([`Schedule::with_phase_in`]: `Linear` and `Staged`) spread over `years` years,
 /// and its depth phase-in set to `years` (linear over them: a phase-in shape is replaced), or,
 /// without a depth, the phase-in of one a draw gives it later (`depth_phase_in`).
-/// Returns how many of its schedules and depth effects changed length.
-fn set_phase_in(ag: &mut crate::policy::Agreement, years: u32) -> usize {
+fn set_phase_in(ag: &mut crate::policy::Agreement, years: u32) {
     ag.depth_phase_in = Some(years);
-    let mut changed = 0;
-    let mut set = |sch: &mut Schedule| {
+    let set = |sch: &mut Schedule| {
         if let Some(new) = sch.with_phase_in(years) {
             *sch = new;
-            changed += 1;
         }
     };
     set(&mut ag.schedule);
@@ -729,9 +731,17 @@ fn set_phase_in(ag: &mut crate::policy::Agreement, years: u32) -> usize {
     if let Some(d) = &mut ag.depth {
         d.phase_in_years = years;
         d.profile.clear();
-        changed += 1;
     }
-    changed
+}
+
+/// Whether [`set_phase_in`] changes anything of `ag` but `depth_phase_in`: a schedule with a
+/// length, or a depth.
+fn has_phase_in(ag: &crate::policy::Agreement) -> bool {
+    std::iter::once(&ag.schedule)
+        .chain(ag.rules.iter().map(|r| &r.schedule))
+        .chain(ag.groups.iter().map(|g| &g.schedule))
+        .any(|sch| sch.with_phase_in(1).is_some())
+        || ag.depth.is_some()
 }
 
 /// Expand a variation grid into scenarios, one per point of the axes' Cartesian product, in
@@ -778,13 +788,13 @@ fn expand(
                 format!("a phase-in of {y} years: each length must be at least 1 (1: every cut in the first year)"),
             ));
         }
-        let mut s = base.clone();
-        let ag = agreement_mut(&mut s, agreement).map_err(|m| AxisError::new(a, "agreement", m))?;
+        let k = agreement_index(base, agreement).map_err(|m| AxisError::new(a, "agreement", m))?;
+        let ag = &base.agreements[k];
         let deepened = drawn.contains(&agreement.as_str())
             || v.grid.iter().any(
                 |g| matches!(g, GridAxis::Depth { agreement: other, .. } if other == agreement),
             );
-        if set_phase_in(ag, 1) == 0 && !deepened {
+        if !has_phase_in(ag) && !deepened {
             return Err(AxisError::new(
                 a,
                 "agreement",
