@@ -436,6 +436,31 @@ fn bad_input_that_gegravity_lets_through_is_an_error() {
     assert_error(r, &["s.ron", "reference", "XXX", "choose one of"]);
 }
 
+/// A trade value or cost covariate written for reading (`"1,234"` with thousands separators,
+/// `"7,5"` with a decimal comma, as a spreadsheet saves them in quotes) is named with how to
+/// write it, as the estimate and baseline readers do.
+#[test]
+fn a_number_formatted_for_reading_is_named_with_how_to_write_it() {
+    let Some(lines) = sample_lines() else {
+        return;
+    };
+    let (_d, r) = run_with(&edit(&lines, 12, |c| c[3] = "\"1,234\"".into()), "DEU");
+    assert_error(
+        r,
+        &[
+            "data.csv",
+            "row 12",
+            "trade \"1,234\"",
+            "thousands separators",
+        ],
+    );
+    let (_d, r) = run_with(&edit(&lines, 13, |c| c[9] = "\"7,5\"".into()), "DEU");
+    assert_error(
+        r,
+        &["data.csv", "row 13", "lndist \"7,5\"", "decimal point"],
+    );
+}
+
 #[test]
 fn a_200_economy_world_converges_without_tuning() {
     let s = synthetic(200, 7).unwrap();

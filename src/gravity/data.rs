@@ -82,6 +82,15 @@ fn shown(cell: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(cell)
 }
 
+/// The message for a cell, named `what`, that is not a number: how to write it when it is a
+/// number formatted for reading (`1,234`, `7,5`, `12%`), else `otherwise`.
+fn not_a_number(what: String, cell: &[u8], otherwise: &str) -> String {
+    match crate::error::number_format_hint(&shown(cell)) {
+        Some(how) => format!("{what} is not a number but one formatted for reading; {how}"),
+        None => format!("{what} is not a number; {otherwise}"),
+    }
+}
+
 /// Loads the rows of `years` with the named `columns` (besides exporter, importer, year, trade
 /// and the optional output/expenditure columns). Rejects: a missing column; a non-numeric or
 /// NaN trade value or covariate; negative trade; a repeated (year, exporter, importer) row;
@@ -461,9 +470,10 @@ impl<'a> Loader<'a> {
             return Err(Error::data(
                 path,
                 line,
-                format!(
-                    "trade \"{}\" is not a number; give a value (0 for no trade)",
-                    shown(r[self.c_trade])
+                not_a_number(
+                    format!("trade \"{}\"", shown(r[self.c_trade])),
+                    r[self.c_trade],
+                    "give a value (0 for no trade)",
                 ),
             ));
         }
@@ -480,9 +490,10 @@ impl<'a> Loader<'a> {
                 return Err(Error::data(
                     path,
                     line,
-                    format!(
-                        "trade-cost covariate {} is \"{}\", not a number; every pair needs a finite value (a missing cost makes the model meaningless)",
-                        self.columns[k], shown(r[c])
+                    not_a_number(
+                        format!("trade-cost covariate {} \"{}\"", self.columns[k], shown(r[c])),
+                        r[c],
+                        "every pair needs a finite value (a missing cost makes the model meaningless)",
                     ),
                 ));
             }
