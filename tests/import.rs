@@ -513,3 +513,276 @@ fn gravity_covariates_for_estimate() {
     ]);
     assert!(r.2.contains("no column `distance`"), "{}", r.2);
 }
+
+/// How a generated ICIO table writes the net taxes on products.
+#[derive(Clone, Copy)]
+enum Taxes {
+    /// One row `TLS` (the 2023 edition).
+    Tls,
+    /// One row `CCC_TAXSUB` per economy, with taxes on final demand too (the 2021 and 2018
+    /// editions' CSV, as pymrio's mock `ICIO2018_2010.CSV` and readers of `ICIO2021_*.csv`).
+    PerEconomy,
+}
+
+/// A balanced ICIO table generated in the layout of `edition`: JPN, USA and FRA (FRA goes to
+/// ROW with [`ICIO_REGIONS`]), one industry per sector, made-up values `z(row, column)` (US$
+/// million) in known cells, so that every flow and share can be computed by hand.
+struct IcioTable {
+    text: String,
+    /// (row label, column label) → value; industry columns and final-demand columns.
+    cells: std::collections::HashMap<(String, String), f64>,
+    /// Output of each industry row.
+    output: std::collections::HashMap<String, f64>,
+}
+
+const ICIO_REGIONS: &str = "economy,region,name\nJPN,JPN,Japan\nUSA,USA,\"United States\"\n";
+const ICIO_ECONOMIES: [&str; 3] = ["JPN", "USA", "FRA"];
+const FINAL: [&str; 6] = ["HFCE", "NPISH", "GGFC", "GFCF", "INVNT", "DPABR"];
+
+/// The industries of `edition` that map to AGR, FMN, MAN and SRV (data/mappings).
+fn icio_industries(edition: &str) -> [&'static str; 4] {
+    if edition == "2023" {
+        ["A01_02", "B05_06", "C20", "K"]
+    } else {
+        ["01T02", "05T06", "20", "64T66"]
+    }
+}
+
+fn icio_table(edition: &str, taxes: Taxes) -> IcioTable {
+    let (first, va, out, total) = if edition == "2023" {
+        ("V1", "VA", "OUT", "OUT")
+    } else {
+        ("", "VALU", "OUTPUT", "TOTAL")
+    };
+    let rows: Vec<String> = ICIO_ECONOMIES
+        .iter()
+        .flat_map(|e| icio_industries(edition).map(|i| format!("{e}_{i}")))
+        .collect();
+    let finals: Vec<String> = ICIO_ECONOMIES
+        .iter()
+        .flat_map(|e| FINAL.map(|f| format!("{e}_{f}")))
+        .collect();
+    let mut cells = std::collections::HashMap::new();
+    for (ri, r) in rows.iter().enumerate() {
+        for (ci, c) in rows.iter().enumerate() {
+            cells.insert(
+                (r.clone(), c.clone()),
+                1.0 + ((ri * 7 + ci * 3) % 11) as f64,
+            );
+        }
+        for (ci, c) in finals.iter().enumerate() {
+            cells.insert((r.clone(), c.clone()), 10.0 + ((ri * 5 + ci) % 13) as f64);
+        }
+    }
+    let output: std::collections::HashMap<String, f64> = rows
+        .iter()
+        .map(|r| {
+            let s: f64 = rows
+                .iter()
+                .chain(&finals)
+                .map(|c| cells[&(r.clone(), c.clone())])
+                .sum();
+            (r.clone(), s)
+        })
+        .collect();
+    let tls: Vec<f64> = (0..rows.len())
+        .map(|ci| 0.5 + (ci % 4) as f64 * 0.25)
+        .collect();
+    let line = |label: &str, ind: &[f64], fd: &[f64]| {
+        let all: Vec<String> = ind.iter().chain(fd).map(|v| v.to_string()).collect();
+        let sum: f64 = ind.iter().chain(fd).sum();
+        format!("\"{label}\",{},{sum}\n", all.join(","))
+    };
+    let zeros = vec![0.0; finals.len()];
+    let mut text = format!(
+        "\"{first}\",{},{},\"{total}\"\n",
+        rows.iter()
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(","),
+        finals
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for r in &rows {
+        let ind: Vec<f64> = rows
+            .iter()
+            .map(|c| cells[&(r.clone(), c.clone())])
+            .collect();
+        let fd: Vec<f64> = finals
+            .iter()
+            .map(|c| cells[&(r.clone(), c.clone())])
+            .collect();
+        text.push_str(&line(r, &ind, &fd));
+    }
+    match taxes {
+        Taxes::Tls => text.push_str(&line("TLS", &tls, &zeros)),
+        Taxes::PerEconomy => {
+            // JPN's government gets half of each column's taxes, the USA's 30%, FRA's the rest;
+            // each also taxes its own final demand (ignored: not a cost of an industry)
+            for (k, e) in ICIO_ECONOMIES.iter().enumerate() {
+                let ind: Vec<f64> = tls
+                    .iter()
+                    .map(|t| match k {
+                        0 => t * 0.5,
+                        1 => t * 0.3,
+                        _ => t - t * 0.5 - t * 0.3,
+                    })
+                    .collect();
+                let fd: Vec<f64> = finals
+                    .iter()
+                    .map(|c| if c.starts_with(e) { 0.25 } else { 0.0 })
+                    .collect();
+                text.push_str(&line(&format!("{e}_TAXSUB"), &ind, &fd));
+            }
+        }
+    }
+    let vas: Vec<f64> = rows
+        .iter()
+        .zip(&tls)
+        .map(|(c, t)| {
+            output[c]
+                - rows
+                    .iter()
+                    .map(|r| cells[&(r.clone(), c.clone())])
+                    .sum::<f64>()
+                - t
+        })
+        .collect();
+    text.push_str(&line(va, &vas, &zeros));
+    let outs: Vec<f64> = rows.iter().map(|c| output[c]).collect();
+    text.push_str(&line(out, &outs, &zeros));
+    IcioTable {
+        text,
+        cells,
+        output,
+    }
+}
+
+/// `tradesim data import icio FILE --edition E --regions ICIO_REGIONS --out DEST` plus `extra`.
+fn icio(
+    dir: &Path,
+    file: &Path,
+    edition: &str,
+    dest: &Path,
+    extra: &[&str],
+) -> (bool, String, String) {
+    std::env::set_current_dir(root()).unwrap();
+    let reg = common::write(dir, "icio-regions.csv", ICIO_REGIONS);
+    let mut args = vec![
+        "data".to_string(),
+        "import".into(),
+        "icio".into(),
+        file.display().to_string(),
+        "--edition".into(),
+        edition.into(),
+        "--regions".into(),
+        reg.display().to_string(),
+        "--out".into(),
+        dest.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn icio_taxes_in_one_row_or_one_row_per_economy_give_the_same_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for edition in ["2021", "2023"] {
+        let mut written = Vec::new();
+        for (name, taxes) in [("tls", Taxes::Tls), ("taxsub", Taxes::PerEconomy)] {
+            let t = icio_table(edition, taxes);
+            let file = d.join(format!("{edition}-{name}.csv"));
+            std::fs::write(&file, &t.text).unwrap();
+            let dest = d.join(format!("{edition}-{name}"));
+            let r = icio(d, &file, edition, &dest, &[]);
+            assert!(r.0, "{edition} {name}: {r:?}");
+            // by hand: USA's MAN buys AGR from JPN, USA and FRA; its output is its row's sum
+            let [agr, _, man, _] = icio_industries(edition);
+            let usa_man = format!("USA_{man}");
+            let bought: f64 = ICIO_ECONOMIES
+                .iter()
+                .map(|e| t.cells[&(format!("{e}_{agr}"), usa_man.clone())])
+                .sum();
+            let (h, rows) = read_csv(&dest.join("io.csv"));
+            let share = |input: &str| {
+                lookup(
+                    &h,
+                    &rows,
+                    &[("economy", "USA"), ("sector", "MAN"), ("input", input)],
+                    "share",
+                )
+            };
+            let want = bought / t.output[&usa_man];
+            assert!(
+                (share("AGR") - want).abs() < 1e-12,
+                "{edition} {name}: {} vs {want}",
+                share("AGR")
+            );
+            let inputs: f64 = ["AGR", "FMN", "MAN", "SRV"].iter().map(|k| share(k)).sum();
+            assert!((share("VA") - (1.0 - inputs)).abs() < 1e-12);
+            // JPN's AGR sales to the USA: its row's USA industry and final-demand columns
+            let jpn_agr = format!("JPN_{agr}");
+            let want: f64 = t
+                .cells
+                .iter()
+                .filter(|((r, c), _)| *r == jpn_agr && c.starts_with("USA_"))
+                .map(|(_, v)| v)
+                .sum::<f64>()
+                * 1e6;
+            let (h, rows) = read_csv(&dest.join("flows.csv"));
+            let v = lookup(
+                &h,
+                &rows,
+                &[("sector", "AGR"), ("exporter", "JPN"), ("importer", "USA")],
+                "value",
+            );
+            assert!((v / want - 1.0).abs() < 1e-12, "{v} vs {want}");
+            let prov = std::fs::read_to_string(dest.join("PROVENANCE.md")).unwrap();
+            let says = if name == "tls" {
+                "the TLS row"
+            } else {
+                "the sum of the 3 CCC_TAXSUB rows"
+            };
+            assert!(prov.contains(says), "{prov}");
+            written.push(dest);
+        }
+        for f in ["flows.csv", "io.csv", "final_demand.csv"] {
+            assert_eq!(
+                std::fs::read_to_string(written[0].join(f)).unwrap(),
+                std::fs::read_to_string(written[1].join(f)).unwrap(),
+                "{edition} {f}"
+            );
+        }
+    }
+    // both forms in one table would count the taxes twice
+    let t = icio_table("2021", Taxes::PerEconomy).text;
+    let tls_line = icio_table("2021", Taxes::Tls)
+        .text
+        .lines()
+        .find(|l| l.starts_with("\"TLS\""))
+        .unwrap()
+        .to_string();
+    let both = t.replacen("\"VALU\"", &format!("{tls_line}\n\"VALU\""), 1);
+    let file = common::write(d, "both.csv", &both);
+    let r = icio(d, &file, "2021", &d.join("both"), &[]);
+    assert!(
+        !r.0 && r.2.contains("both.csv, row 17") && r.2.contains("count twice"),
+        "{r:?}"
+    );
+    // a row that is not an industry is never to be mapped to a sector (taxes booked as sales)
+    let typo = t.replacen("\"JPN_TAXSUB\"", "\"JPN_TAXES\"", 1);
+    let file = common::write(d, "typo.csv", &typo);
+    let r = icio(d, &file, "2021", &d.join("typo"), &[]);
+    assert!(
+        !r.0 && r
+            .2
+            .contains("typo.csv, row 14: row `JPN_TAXES` is neither CCC_IND")
+            && r.2.contains("TLS, CCC_TAXSUB, VALU, OUTPUT")
+            && !r.2.contains("add a row"),
+        "{r:?}"
+    );
+}

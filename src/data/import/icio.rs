@@ -11,8 +11,15 @@
 //!
 //! | edition | total column | rows after the industries |
 //! |---|---|---|
-//! | 2021 (`ICIO2021_2018.csv`) | `TOTAL` | `TLS` (taxes less subsidies on products), `VALU` (value added), `OUTPUT` |
-//! | 2023 (`2019.csv` of ICIO 2023) | `OUT` | `TLS`, `VA`, `OUT` |
+//! | 2021 (`ICIO2021_2018.csv`) | `TOTAL` | `AUS_TAXSUB` … `ROW_TAXSUB` (taxes less subsidies on products, one row per economy), `VALU` (value added), `OUTPUT` |
+//! | 2023 (`2019.csv` of ICIO 2023) | `OUT` | `TLS` (taxes less subsidies on products), `VA`, `OUT` |
+//!
+//! The per-economy `CCC_TAXSUB` rows of the 2021 (and 2018) CSVs are the layout of pymrio's
+//! OECD test table (IndEcol/pymrio `tests/mock_mrios/oecd_mock/ICIO2018_2010.CSV`, rows
+//! `MEX_TAXSUB` … `COL_TAXSUB`, `VALU`, `OUTPUT`) and of third-party readers of
+//! `ICIO2021_<year>.csv`; pymrio's `parse_oecd` takes `TLS`/`VA` or every row matching
+//! `VALU|TAX` as factor inputs. Either edition may have either form: the taxes a column pays
+//! are the `TLS` row or the sum of its `CCC_TAXSUB` rows (not both).
 //!
 //! The flows of sector `j` from region `i` to region `n` are the sales of `i`'s industries of
 //! `j` to `n`'s industries and final demand; the cost shares of `n`'s sector `j` are its
@@ -85,13 +92,64 @@ fn split(label: &str) -> Option<(&str, &str)> {
     label.split_once('_')
 }
 
+/// The two ways a table writes taxes less subsidies on products: one row `TLS`, or one row
+/// `CCC_TAXSUB` per economy (summed per column). A table with both would count them twice.
+#[derive(Debug, Default)]
+struct TaxRows {
+    /// The first `TLS` row's line, and the first `CCC_TAXSUB` row's (label, line).
+    single: Option<usize>,
+    per_economy: Option<(String, usize)>,
+    count: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaxForm {
+    Single,
+    PerEconomy,
+}
+
+impl TaxRows {
+    /// The form of a tax row label, or `None` for any other row.
+    fn form(label: &str) -> Option<TaxForm> {
+        match split(label) {
+            _ if label == "TLS" => Some(TaxForm::Single),
+            Some((_, "TAXSUB")) => Some(TaxForm::PerEconomy),
+            _ => None,
+        }
+    }
+    /// Records a tax row; a table with both forms is an error naming both rows.
+    fn see(&mut self, form: TaxForm, label: &str, path: &Path, line: usize) -> Result<()> {
+        self.count += 1;
+        match form {
+            TaxForm::Single => self.single = self.single.or(Some(line)),
+            TaxForm::PerEconomy if self.per_economy.is_none() => {
+                self.per_economy = Some((label.to_string(), line));
+            }
+            TaxForm::PerEconomy => {}
+        }
+        if let (Some(single), Some((first, at))) = (self.single, &self.per_economy) {
+            return Err(Error::data(path, line, format!(
+                "the table has a `TLS` row (row {single}) and per-economy `CCC_TAXSUB` rows (`{first}`, row {at}): the taxes on products would count twice; the published tables have one form, so re-download the table"
+            )));
+        }
+        Ok(())
+    }
+    /// What the provenance says about the taxes read.
+    fn describe(&self) -> String {
+        match self.per_economy {
+            Some(_) => format!("the sum of the {} CCC_TAXSUB rows", self.count),
+            None => "the TLS row".into(),
+        }
+    }
+}
+
 /// Streams the table row by row (memory: the output's size plus one row).
 pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<BaselineTables> {
     let (va_row, out_row, total_col) = o.edition.labels();
     let mut s = Stream::open(o.data, progress)?;
     let path = s.path.clone();
     let expected = format!(
-        "an OECD ICIO {} edition table: row labels in the first column, columns CCC_IND (industries), CCC_HFCE, CCC_NPISH, CCC_GGFC, CCC_GFCF, CCC_INVNT, CCC_DPABR and {total_col}; rows TLS, {va_row}, {out_row} after the industries",
+        "an OECD ICIO {} edition table: row labels in the first column, columns CCC_IND (industries), CCC_HFCE, CCC_NPISH, CCC_GGFC, CCC_GFCF, CCC_INVNT, CCC_DPABR and {total_col}; rows CCC_IND, then TLS or one CCC_TAXSUB per economy, {va_row}, {out_row}",
         if o.edition == Edition::E2021 { "2021" } else { "2023" }
     );
     if !s.header.iter().any(|h| h == total_col) {
@@ -99,6 +157,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
     }
     let (nr, jj) = (o.regions.len(), o.sectors.len());
     let mut cols: Vec<Option<Col>> = vec![None];
+    let mut column_industries = std::collections::HashSet::new();
     for (c, h) in s.header.iter().enumerate().skip(1) {
         let col = if h == total_col {
             Col::Total
@@ -114,6 +173,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
                     .industries
                     .get(rest)
                     .ok_or_else(|| o.industries.unmapped(&path, 1, rest))?;
+                column_industries.insert(rest.to_string());
                 Col::Industry { region, sector }
             }
         };
@@ -129,6 +189,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
     let mut final_demand = vec![0.0; nr * jj];
     let mut seen_labels = std::collections::HashSet::new();
     let mut special = [false; 3];
+    let mut taxes = TaxRows::default();
     let mut rec = csv::StringRecord::new();
     while let Some(line) = s.next(&mut rec)? {
         let label = rec[0].to_string();
@@ -139,7 +200,8 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
                 format!("row `{label}` appears twice; the table has one row per label"),
             ));
         }
-        let kind = if label == "TLS" {
+        let kind = if let Some(form) = TaxRows::form(&label) {
+            taxes.see(form, &label, &path, line)?;
             special[0] = true;
             Some(0)
         } else if label == va_row {
@@ -180,9 +242,13 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
                 }
             }
             None => {
-                let (e, ind) = split(&label).ok_or_else(|| {
-                    Error::data(&path, line, format!("row `{label}` is neither CCC_IND nor TLS, {va_row}, {out_row}: this is not {expected} (check --edition)"))
-                })?;
+                let not_a_row = || {
+                    Error::data(&path, line, format!("row `{label}` is neither CCC_IND (an industry of the columns) nor TLS, CCC_TAXSUB, {va_row}, {out_row}: this is not {expected} (check --edition and that the file is the published table)"))
+                };
+                let (e, ind) = split(&label).ok_or_else(not_a_row)?;
+                if !column_industries.contains(ind) {
+                    return Err(not_a_row());
+                }
                 let from = o.regions.get(economy(e));
                 let j = o
                     .industries
@@ -207,7 +273,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
             }
         }
     }
-    for (k, name) in ["TLS", va_row, out_row].iter().enumerate() {
+    for (k, name) in ["TLS` or `CCC_TAXSUB", va_row, out_row].iter().enumerate() {
         if !special[k] {
             return Err(Error::data(
                 &path,
@@ -290,7 +356,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
         format!("industry → sector: {}", o.industries.path.display()),
         format!("economy → region: {} (economies not listed: ROW); CN1/CN2 → CHN, MX1/MX2 → MEX", o.regions.path.display()),
         "flows: sales to industries and to final demand (HFCE, NPISH, GGFC, GFCF, INVNT, DPABR); sales within a region are its domestic sales".into(),
-        "io.csv: purchases of each sector's goods over output; VA share = 1 − inputs (value added plus TLS, net taxes on the products used)".into(),
+        format!("io.csv: purchases of each sector's goods over output; VA share = 1 − inputs (value added plus the net taxes on the products used: {})", taxes.describe()),
         "final_demand.csv: each sector's share of the region's final demand".into(),
         "tariffs: 0 unless --tariffs gives sector rates (tradesim data import wits)".into(),
     ];
