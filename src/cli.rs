@@ -287,6 +287,10 @@ pub enum ImportSource {
         /// ICIO industry → sector (industry,sector); default: data/mappings/icio-EDITION-industries.csv.
         #[arg(long)]
         industries: Option<PathBuf>,
+        /// HS code → sector (hs,sector), read with --tariffs: a sector no HS code maps to is not
+        /// goods (no WITS rate) and gets tariff 0; use the file given to `data import wits`.
+        #[arg(long, default_value = "data/mappings/hs-sectors.csv")]
+        hs: PathBuf,
         #[command(flatten)]
         map: MappingArgs,
     },

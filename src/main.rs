@@ -326,11 +326,12 @@ fn import(source: ImportSource) -> Result<String> {
             data,
             edition,
             industries,
+            hs,
             map,
         } => {
             let map = map.mapping();
             let bar = byte_progress(Some(&data), "reading ICIO");
-            let r = data::import_icio(&data, &edition, industries.as_deref(), &map, &|n| {
+            let r = data::import_icio(&data, &edition, industries.as_deref(), &hs, &map, &|n| {
                 bar.inc(n)
             });
             bar.finish_and_clear();

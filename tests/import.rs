@@ -687,6 +687,118 @@ fn icio(
     run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
+/// WITS/TRAINS files of JPN (392), the USA (BACI's 842) and China (→ ROW) for four HS lines,
+/// one per goods sector: no line is a service, as in every TRAINS download.
+const WITS_COUNTRIES: &str = "country_code,country_name,country_iso2,country_iso3\n156,China,CN,CHN\n392,Japan,JP,JPN\n842,USA,US,USA\n";
+const WITS_HEADER: &str = "NomenCode,Reporter_ISO_N,Year,ProductCode,Sum_Of_Rates,Min_Rate,Max_Rate,SimpleAverage,Nbr_NA_Lines,Nbr_Free_Lines,Nbr_AVE_Lines,Nbr_Dutiable_Lines,TotalNoOfValidLines,TotalNoOfLines,EstCode\n";
+
+fn wits_mfn() -> String {
+    let mut s = WITS_HEADER.to_string();
+    for (rep, rates) in [
+        ("392", [0.0, 38.5, 0.0]),
+        ("842", [26.4, 0.1, 2.5]),
+        ("156", [12.0, 0.0, 15.0]),
+    ] {
+        for (k, r) in ["020130", "270900", "870323"].iter().zip(rates) {
+            s.push_str(&format!("H5,{rep},2019,{k},{r},{r},{r},{r},0,0,0,1,1,1,\n"));
+        }
+    }
+    s
+}
+
+#[test]
+fn icio_with_wits_tariffs_gives_services_tariff_0_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cc = common::write(d, "cc.csv", WITS_COUNTRIES);
+    let mfn = common::write(d, "mfn.csv", &wits_mfn());
+    let reg = common::write(d, "regions.csv", ICIO_REGIONS);
+    std::env::set_current_dir(root()).unwrap();
+    let tar = d.join("tar");
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        mfn.to_str().unwrap(),
+        "--year",
+        "2019",
+        "--countries",
+        cc.to_str().unwrap(),
+        "--regions",
+        reg.to_str().unwrap(),
+        "--out",
+        tar.to_str().unwrap(),
+    ]);
+    assert!(r.0, "{r:?}");
+    let tf = tar.join("tariffs.csv");
+    assert!(!std::fs::read_to_string(&tf).unwrap().contains("SRV"));
+    let table = d.join("2019.csv");
+    std::fs::write(&table, icio_table("2023", Taxes::Tls).text).unwrap();
+    let dest = d.join("b");
+    let r = icio(
+        d,
+        &table,
+        "2023",
+        &dest,
+        &["--tariffs", tf.to_str().unwrap()],
+    );
+    assert!(r.0, "{r:?}");
+    // the printed summary and PROVENANCE.md name the sector given 0 and why
+    for text in [
+        r.1.clone(),
+        std::fs::read_to_string(dest.join("PROVENANCE.md")).unwrap(),
+    ] {
+        assert!(
+            text.contains("tariff 0 on the international flows of SRV")
+                && text.contains("no HS code maps to it in data/mappings/hs-sectors.csv")
+                && text.contains("HS goods lines"),
+            "{text}"
+        );
+    }
+    let (h, rows) = read_csv(&dest.join("flows.csv"));
+    let t = |s: &str, e: &str, i: &str| {
+        lookup(
+            &h,
+            &rows,
+            &[("sector", s), ("exporter", e), ("importer", i)],
+            "tariff",
+        )
+    };
+    assert_eq!(t("SRV", "JPN", "USA"), 0.0);
+    assert!((t("AGR", "USA", "JPN") - 0.0).abs() < 1e-15);
+    assert!((t("FMN", "USA", "JPN") - 0.385).abs() < 1e-12);
+    assert!((t("MAN", "JPN", "USA") - 0.025).abs() < 1e-12);
+    assert!((t("AGR", "JPN", "ROW") - 0.12).abs() < 1e-12);
+    // a scenario over the result checks
+    let sc = common::write(
+        d,
+        "fta.ron",
+        "Scenario(name: \"JPN-USA\", baseline: Csv(\"b\"), base_year: 2019, horizon: 2021,\n  agreements: [(name: \"JUSFTA\", entry_into_force: 2020, members: [\"JPN\", \"USA\"], schedule: Linear(years: 2))])\n",
+    );
+    let r = run(&["check", sc.to_str().unwrap()]);
+    assert!(r.0 && r.1.contains("JUSFTA"), "{r:?}");
+    // a goods sector without a rate stays an error: the USA's MAN line removed
+    let text = std::fs::read_to_string(&tf).unwrap();
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.starts_with("mfn,MAN,JPN,USA,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let tf2 = common::write(d, "cut.csv", &cut);
+    let r = icio(
+        d,
+        &table,
+        "2023",
+        &d.join("c"),
+        &["--tariffs", tf2.to_str().unwrap()],
+    );
+    assert!(
+        !r.0 && r.2.contains("no MFN rate (set mfn) for MAN JPN→USA"),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn icio_taxes_in_one_row_or_one_row_per_economy_give_the_same_baseline() {
     let dir = tempfile::tempdir().unwrap();

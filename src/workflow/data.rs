@@ -135,13 +135,18 @@ impl ImportedBaseline {
     /// rename it into `map.out`. Returns the line that says what was written.
     pub fn commit(&self, map: &Mapping) -> Result<String> {
         let tariffs = map.tariffs.map(imp::TariffTable::read).transpose()?;
-        let files = imp::render_baseline(&self.tables, tariffs.as_ref())?;
+        let rendered = imp::render_baseline(&self.tables, tariffs.as_ref())?;
         let mut inputs = self.inputs.clone();
         inputs.extend([map.sectors.to_path_buf(), map.regions.to_path_buf()]);
         inputs.extend(map.tariffs.map(Path::to_path_buf));
-        let b = imp::commit_baseline(map.out, map.force, &inputs, &files)?;
+        let b = imp::commit_baseline(map.out, map.force, &inputs, &rendered.files)?;
+        let notes: String = rendered
+            .notes
+            .iter()
+            .map(|n| format!("note: {n}\n"))
+            .collect();
         Ok(format!(
-            "wrote {} ({} economies, {} sectors; checked by the baseline loader)",
+            "{notes}wrote {} ({} economies, {} sectors; checked by the baseline loader)",
             map.out.display(),
             b.n_economies(),
             b.n_sectors()
@@ -151,11 +156,14 @@ impl ImportedBaseline {
 
 /// Read one year of the OECD ICIO table (`edition` 2021 or 2023) into `map`'s sectors and
 /// regions; `industries` maps ICIO industries to sectors (default
-/// `data/mappings/icio-EDITION-industries.csv`). `progress` counts bytes read.
+/// `data/mappings/icio-EDITION-industries.csv`). With `map.tariffs`, the HS mapping `hs` says
+/// which sectors are goods: the others (no HS code maps to them) get tariff 0 where the
+/// tariff file has no rate. `progress` counts bytes read.
 pub fn import_icio(
     data: &Path,
     edition: &str,
     industries: Option<&Path>,
+    hs: &Path,
     map: &Mapping,
     progress: &dyn Fn(u64),
 ) -> Result<ImportedBaseline> {
@@ -174,9 +182,20 @@ pub fn import_icio(
         industries: &ind,
         regions: &regions,
     };
+    let not_goods = match map.tariffs {
+        Some(_) => Some(imp::NotGoods::of(
+            &SectorMap::read(hs, "hs", &sectors, true)?,
+            sectors.len(),
+        )),
+        None => None,
+    };
+    let mut tables = imp::icio::import(&o, progress)?;
+    tables.not_goods = not_goods;
+    let mut inputs = vec![data.to_path_buf(), ind_path];
+    inputs.extend(map.tariffs.map(|_| hs.to_path_buf()));
     Ok(ImportedBaseline {
-        tables: imp::icio::import(&o, progress)?,
-        inputs: vec![data.to_path_buf(), ind_path],
+        tables,
+        inputs,
         summary: None,
     })
 }

@@ -280,6 +280,7 @@ pub(crate) fn import(
         flows,
         io: None,
         final_demand: None,
+        not_goods: None,
         provenance: provenance(
             "Baseline imported from CEPII BACI",
             &[

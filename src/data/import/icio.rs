@@ -368,6 +368,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
         flows,
         io: Some((io, va_share)),
         final_demand: Some(alpha),
+        not_goods: None,
         provenance: provenance(
             "Baseline imported from the OECD ICIO tables",
             &[("ICIO table", o.data)],

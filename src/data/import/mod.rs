@@ -133,6 +133,11 @@ impl SectorMap {
             .find_map(|&n| self.map.get(&code[..n]).copied())
     }
 
+    /// Whether some code maps to sector `j` (HS: whether `j` is a goods sector).
+    pub(crate) fn maps_to(&self, j: usize) -> bool {
+        self.map.values().any(|&k| k == j)
+    }
+
     /// The error for an unmapped code at `file`, `row`.
     pub(crate) fn unmapped(&self, file: &Path, row: usize, code: &str) -> Error {
         Error::data(
@@ -462,6 +467,48 @@ pub(crate) struct BaselineTables {
     pub final_demand: Option<Vec<f64>>,
     /// PROVENANCE.md text: sources, command, units, method.
     pub provenance: String,
+    /// With tariffs: the sectors that are not goods by an HS mapping (ICIO only).
+    pub not_goods: Option<NotGoods>,
+}
+
+/// The sectors no HS code maps to in the HS mapping `hs` (SRV by the default mapping).
+/// WITS/TRAINS rates are HS goods lines, so a tariff file has no rate for these sectors;
+/// [`render_baseline`] gives their international flows tariff 0 and says so.
+#[derive(Debug, Clone)]
+pub(crate) struct NotGoods {
+    pub hs: PathBuf,
+    pub sectors: Vec<bool>,
+}
+
+impl NotGoods {
+    /// The sectors of `sectors` that no code of the HS mapping `hs` maps to.
+    pub(crate) fn of(hs: &SectorMap, sectors: usize) -> Self {
+        NotGoods {
+            hs: hs.path.clone(),
+            sectors: (0..sectors).map(|j| !hs.maps_to(j)).collect(),
+        }
+    }
+}
+
+/// A rendered baseline: its files and what the command prints about them.
+#[derive(Debug, Clone)]
+pub(crate) struct RenderedBaseline {
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Lines for the printed summary (also written to PROVENANCE.md).
+    pub notes: Vec<String>,
+}
+
+/// The note for sectors whose international flows got tariff 0 because no HS code maps to
+/// them (the tariff file, from HS goods lines, has no rate for them).
+fn zero_tariff_note(codes: &[&str], tariffs: &Path, hs: &Path) -> String {
+    format!(
+        "tariff 0 on the international flows of {} (not goods: no HS code maps to {} in {}, and WITS/TRAINS rates are HS goods lines, so {} has no MFN rate for {})",
+        codes.join(", "),
+        if codes.len() == 1 { "it" } else { "them" },
+        hs.display(),
+        tariffs.display(),
+        if codes.len() == 1 { "it" } else { "them" },
+    )
 }
 
 fn fmt(v: f64) -> String {
@@ -469,12 +516,14 @@ fn fmt(v: f64) -> String {
 }
 
 /// Renders the baseline's files, applying `tariffs` (set `mfn` to `flows.csv`, other sets to
-/// `tariff_sets.csv`). With tariffs, every international flow of a traded sector needs an
-/// MFN rate; a missing one is an error naming the cell.
+/// `tariff_sets.csv`). With tariffs, every international flow of a traded goods sector needs
+/// an MFN rate; a missing one is an error naming the cell. A sector that is not goods
+/// ([`BaselineTables::not_goods`]) without a rate gets tariff 0, named in the notes and in
+/// PROVENANCE.md.
 pub(crate) fn render_baseline(
     b: &BaselineTables,
     tariffs: Option<&TariffTable>,
-) -> Result<Vec<(String, Vec<u8>)>> {
+) -> Result<RenderedBaseline> {
     let (nn, jj) = (b.regions.len(), b.sectors.len());
     let mut files = Vec::new();
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -502,6 +551,8 @@ pub(crate) fn render_baseline(
     files.push(("sectors.csv".to_string(), s.into_bytes()));
     let mut s = String::from("sector,exporter,importer,value,tariff\n");
     let mut missing: Vec<String> = Vec::new();
+    let mut zero_rated = vec![false; jj];
+    let not_goods = |j: usize| b.not_goods.as_ref().is_some_and(|g| g.sectors[j]);
     for j in 0..jj {
         for i in 0..nn {
             for n in 0..nn {
@@ -519,6 +570,10 @@ pub(crate) fn render_baseline(
                         );
                         match t.rates.get(&key) {
                             Some(r) => *r,
+                            None if not_goods(j) => {
+                                zero_rated[j] = true;
+                                0.0
+                            }
                             None => {
                                 missing.push(format!("{} {}→{}", key.1, key.2, key.3));
                                 0.0
@@ -598,11 +653,25 @@ pub(crate) fn render_baseline(
         }
         files.push(("final_demand.csv".to_string(), s.into_bytes()));
     }
-    files.push((
-        "PROVENANCE.md".to_string(),
-        b.provenance.clone().into_bytes(),
-    ));
-    Ok(files)
+    let mut notes = Vec::new();
+    if let (Some(t), Some(g)) = (tariffs, &b.not_goods) {
+        let codes: Vec<&str> = (0..jj)
+            .filter(|&j| zero_rated[j])
+            .map(|j| b.sectors[j].code.as_str())
+            .collect();
+        if !codes.is_empty() {
+            notes.push(zero_tariff_note(&codes, &t.path, &g.hs));
+        }
+    }
+    let mut provenance = b.provenance.clone();
+    if !notes.is_empty() {
+        provenance.push_str("\n## Tariffs\n\n");
+    }
+    for n in &notes {
+        let _ = writeln!(provenance, "- {n}.");
+    }
+    files.push(("PROVENANCE.md".to_string(), provenance.into_bytes()));
+    Ok(RenderedBaseline { files, notes })
 }
 
 /// Writes a baseline directory whole or not at all (never into one holding an input): the
