@@ -898,3 +898,81 @@ fn icio_taxes_in_one_row_or_one_row_per_economy_give_the_same_baseline() {
         "{r:?}"
     );
 }
+
+#[test]
+fn wits_iso_numeric_codes_are_read_with_bacis_country_file() {
+    // WITS reports ISO 3166 numeric codes (USA 840, France 250); BACI's country file has UN
+    // Comtrade's (842, 251): data/mappings/iso-numeric-baci.csv bridges the six that differ
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cc = common::write(
+        d,
+        "cc.csv",
+        "country_code,country_name,country_iso2,country_iso3\n251,France,FR,FRA\n392,Japan,JP,JPN\n842,USA,US,USA\n",
+    );
+    let mut mfn = WITS_HEADER.to_string();
+    mfn.push_str("H5,840,2019,870323,2.5,2.5,2.5,2.5,0,0,0,1,1,1,\nH5,392,2019,870323,0,0,0,0,0,1,0,0,1,1,\n");
+    let mfn = common::write(d, "mfn.csv", &mfn);
+    let pref = common::write(
+        d,
+        "pref.csv",
+        "NomenCode,Reporter_ISO_N,Year,ProductCode,Partner,Sum_Of_Rates,Min_Rate,Max_Rate,SimpleAverage,TotalNoOfLines,Nbr_Pref_Lines,Nbr_MFN_Lines,Nbr_NA_Lines,EstCode\nH5,840,2019,870323,392,1,1,1,1,1,1,0,0,\nH5,392,2019,870323,250,0,0,0,0,1,1,0,0,\n",
+    );
+    let reg = common::write(d, "regions.csv", ICIO_REGIONS);
+    std::env::set_current_dir(root()).unwrap();
+    let tar = d.join("tar");
+    let wits = |mfn: &Path, out: &Path| {
+        run(&[
+            "data",
+            "import",
+            "wits",
+            "--mfn",
+            mfn.to_str().unwrap(),
+            "--preferential",
+            pref.to_str().unwrap(),
+            "--year",
+            "2019",
+            "--countries",
+            cc.to_str().unwrap(),
+            "--regions",
+            reg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let r = wits(&mfn, &tar);
+    assert!(r.0, "{r:?}");
+    assert!(
+        r.1.contains("WITS codes read as BACI's (data/mappings/iso-numeric-baci.csv): 250 as 251 (FRA), 840 as 842 (USA)"),
+        "{}",
+        r.1
+    );
+    let (h, rows) = read_csv(&tar.join("tariffs.csv"));
+    let t = |set: &str, e: &str, i: &str| {
+        lookup(
+            &h,
+            &rows,
+            &[
+                ("set", set),
+                ("sector", "MAN"),
+                ("exporter", e),
+                ("importer", i),
+            ],
+            "tariff",
+        )
+    };
+    assert!((t("mfn", "JPN", "USA") - 0.025).abs() < 1e-15);
+    assert!((t("preferential", "JPN", "USA") - 0.01).abs() < 1e-15);
+    // a code neither in the file nor in the mapping is still an error naming the fix
+    let mut bad = WITS_HEADER.to_string();
+    bad.push_str("H5,124,2019,870323,2.5,2.5,2.5,2.5,0,0,0,1,1,1,\n");
+    let bad = common::write(d, "bad.csv", &bad);
+    let r = wits(&bad, &d.join("x"));
+    assert!(
+        !r.0 && r
+            .2
+            .contains("bad.csv, row 2: Reporter_ISO_N `124` is not in")
+            && r.2.contains("add `124,ISO3` to the country file"),
+        "{r:?}"
+    );
+}

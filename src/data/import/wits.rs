@@ -10,9 +10,12 @@
 //!   TotalNoOfValidLines,TotalNoOfLines,EstCode`;
 //! - preferential (`AVEPref`): the same with `Partner` after `ProductCode`.
 //!
-//! `Reporter_ISO_N` and `Partner` are numeric country codes, turned into ISO3 with a
-//! country-code file (BACI's, or any `country_code,country_iso3`). The HS 6-digit line's rate
-//! is `SimpleAverage` (the average over the national tariff lines inside it).
+//! `Reporter_ISO_N` and `Partner` are numeric country codes (ISO 3166 numeric), turned into
+//! ISO3 with a country-code file (BACI's, or any `country_code,country_iso3`). BACI's file
+//! uses UN Comtrade's codes, which differ from ISO's for six countries (USA 842, not 840, …):
+//! a code the file lacks is read through `data/mappings/iso-numeric-baci.csv` when the file
+//! gives its BACI code the same ISO3. The HS 6-digit line's rate is `SimpleAverage` (the
+//! average over the national tariff lines inside it).
 //!
 //! Aggregation to (sector, exporter region, importer region), stated in the output's
 //! `weighting` column:
@@ -25,7 +28,7 @@
 use super::baci::{hs6, CountryCodes, HEADER as BACI_HEADER};
 use super::{number, RegionMap, SectorDef, SectorMap, Stream};
 use crate::error::{Error, Result};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -60,17 +63,46 @@ pub(crate) struct WitsOptions<'a> {
 
 type Line = (String, String); // (reporter ISO3, HS6)
 
-fn iso3(codes: &CountryCodes, path: &Path, row: usize, what: &str, code: &str) -> Result<String> {
-    codes.get(code).map(str::to_string).ok_or_else(|| {
-        Error::data(
-            path,
-            row,
-            format!(
-                "{what} `{code}` is not in {}; add `{code},ISO3` to the country file (WITS uses numeric codes; e.g. the EU reports as 918)",
-                codes.path.display()
-            ),
-        )
+/// ISO 3166 numeric codes (what WITS reports) of the countries whose code in BACI's country
+/// file (UN Comtrade's) differs: `iso_numeric,baci_code,iso3` (sources in
+/// `data/mappings/PROVENANCE.md`).
+const ISO_NUMERIC_BACI: &str = include_str!("../../../data/mappings/iso-numeric-baci.csv");
+
+/// The BACI code and ISO3 of an ISO numeric code that BACI writes differently.
+fn baci_code(iso_numeric: &str) -> Option<(&'static str, &'static str)> {
+    let n: u32 = iso_numeric.parse().ok()?;
+    ISO_NUMERIC_BACI.lines().skip(1).find_map(|l| {
+        let mut f = l.split(',');
+        let (iso, baci, iso3) = (f.next()?, f.next()?, f.next()?);
+        (iso.parse::<u32>().ok()? == n).then_some((baci, iso3))
     })
+}
+
+/// The ISO3 code of a WITS numeric code: from the country file, or through BACI's code for
+/// it (recorded in `aliased`) when the file is BACI's; otherwise an error naming the fix.
+fn iso3(
+    codes: &CountryCodes,
+    path: &Path,
+    row: usize,
+    what: &str,
+    code: &str,
+    aliased: &mut BTreeSet<String>,
+) -> Result<String> {
+    if let Some(iso) = codes.get(code) {
+        return Ok(iso.to_string());
+    }
+    if let Some((baci, iso)) = baci_code(code).filter(|(b, i)| codes.get(b) == Some(i)) {
+        aliased.insert(format!("{code} as {baci} ({iso})"));
+        return Ok(iso.to_string());
+    }
+    Err(Error::data(
+        path,
+        row,
+        format!(
+            "{what} `{code}` is not in {}; add `{code},ISO3` to the country file (WITS uses numeric codes; e.g. the EU reports as 918)",
+            codes.path.display()
+        ),
+    ))
 }
 
 /// Reads MFN (`partner = false`) or preferential files: `(reporter, [partner,] hs6) → rate`.
@@ -79,6 +111,7 @@ fn read_rates(
     partner: bool,
     o: &WitsOptions,
     codes: &CountryCodes,
+    aliased: &mut BTreeSet<String>,
 ) -> Result<HashMap<(String, String, String), f64>> {
     let mut out = HashMap::new();
     let none = |_: u64| {};
@@ -108,7 +141,7 @@ fn read_rates(
             if year != o.year {
                 continue;
             }
-            let reporter = iso3(codes, f, line, "Reporter_ISO_N", &rec[cols[0]])?;
+            let reporter = iso3(codes, f, line, "Reporter_ISO_N", &rec[cols[0]], aliased)?;
             let k = hs6(&rec[cols[2]]).ok_or_else(|| {
                 Error::data(
                     f,
@@ -117,7 +150,7 @@ fn read_rates(
                 )
             })?;
             let p = if partner {
-                iso3(codes, f, line, "Partner", &rec[cols[3]])?
+                iso3(codes, f, line, "Partner", &rec[cols[3]], aliased)?
             } else {
                 String::new()
             };
@@ -158,8 +191,9 @@ pub(crate) fn import(o: &WitsOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>
             "give at least one MFN (AVEMFN) file: preferential rates are capped by the MFN rate",
         ));
     }
-    let mfn = read_rates(o.mfn, false, o, &codes)?;
-    let pref = read_rates(o.preferential, true, o, &codes)?;
+    let mut aliased = BTreeSet::new();
+    let mfn = read_rates(o.mfn, false, o, &codes, &mut aliased)?;
+    let pref = read_rates(o.preferential, true, o, &codes, &mut aliased)?;
     if mfn.is_empty() {
         return Err(Error::invalid(
             o.mfn[0].display().to_string(),
@@ -284,6 +318,13 @@ pub(crate) fn import(o: &WitsOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>
             Weighting::ImportWeighted => "import",
         }
     );
+    if !aliased.is_empty() {
+        let _ = write!(
+            summary,
+            "; WITS codes read as BACI's (data/mappings/iso-numeric-baci.csv): {}",
+            aliased.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
     if o.weights.is_some() {
         let _ = write!(
             summary,
