@@ -77,14 +77,7 @@ fn baci_both_layouts_give_the_same_baseline() {
         std::fs::read_to_string(b.join("flows.csv")).unwrap()
     );
     let (h, rows) = read_csv(&a.join("flows.csv"));
-    let v = |s: &str, e: &str, i: &str| {
-        lookup(
-            &h,
-            &rows,
-            &[("sector", s), ("exporter", e), ("importer", i)],
-            "value",
-        )
-    };
+    let v = |s: &str, e: &str, i: &str| pair(&h, &rows, (s, e, i), "value");
     // thousand US$ → US$; HS 01 → AGR, 27 → FMN, 87 → MAN (data/mappings/hs-sectors.csv)
     assert_eq!(v("AGR", "JPN", "MEX"), 12_500.0);
     assert_eq!(v("FMN", "JPN", "MEX"), 100_000.0);
@@ -99,6 +92,16 @@ fn baci_both_layouts_give_the_same_baseline() {
     assert!(std::fs::read_to_string(a.join("PROVENANCE.md"))
         .unwrap()
         .contains("BACI year 2019"));
+}
+
+/// The `col` of the row for (sector, exporter, importer) of a flows or tariffs table.
+fn pair(h: &[String], rows: &[Vec<String>], (s, e, i): (&str, &str, &str), col: &str) -> f64 {
+    lookup(
+        h,
+        rows,
+        &[("sector", s), ("exporter", e), ("importer", i)],
+        col,
+    )
 }
 
 fn lookup_text(h: &[String], rows: &[Vec<String>], code: &str, col: &str) -> String {
@@ -692,6 +695,30 @@ fn icio(
 const WITS_COUNTRIES: &str = "country_code,country_name,country_iso2,country_iso3\n156,China,CN,CHN\n392,Japan,JP,JPN\n842,USA,US,USA\n";
 const WITS_HEADER: &str = "NomenCode,Reporter_ISO_N,Year,ProductCode,Sum_Of_Rates,Min_Rate,Max_Rate,SimpleAverage,Nbr_NA_Lines,Nbr_Free_Lines,Nbr_AVE_Lines,Nbr_Dutiable_Lines,TotalNoOfValidLines,TotalNoOfLines,EstCode\n";
 
+/// `tradesim data import wits --mfn MFN [--preferential PREF] --year 2019 --countries CC
+/// --regions REG --out OUT`.
+fn wits_import(
+    mfn: &Path,
+    pref: Option<&Path>,
+    cc: &Path,
+    reg: &Path,
+    out: &Path,
+) -> (bool, String, String) {
+    std::env::set_current_dir(root()).unwrap();
+    let mut args = vec!["data", "import", "wits", "--mfn", mfn.to_str().unwrap()];
+    if let Some(p) = pref {
+        args.extend(["--preferential", p.to_str().unwrap()]);
+    }
+    args.extend(["--year", "2019", "--countries", cc.to_str().unwrap()]);
+    args.extend([
+        "--regions",
+        reg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    run(&args)
+}
+
 fn wits_mfn() -> String {
     let mut s = WITS_HEADER.to_string();
     for (rep, rates) in [
@@ -713,23 +740,8 @@ fn icio_with_wits_tariffs_gives_services_tariff_0_and_says_so() {
     let cc = common::write(d, "cc.csv", WITS_COUNTRIES);
     let mfn = common::write(d, "mfn.csv", &wits_mfn());
     let reg = common::write(d, "regions.csv", ICIO_REGIONS);
-    std::env::set_current_dir(root()).unwrap();
     let tar = d.join("tar");
-    let r = run(&[
-        "data",
-        "import",
-        "wits",
-        "--mfn",
-        mfn.to_str().unwrap(),
-        "--year",
-        "2019",
-        "--countries",
-        cc.to_str().unwrap(),
-        "--regions",
-        reg.to_str().unwrap(),
-        "--out",
-        tar.to_str().unwrap(),
-    ]);
+    let r = wits_import(&mfn, None, &cc, &reg, &tar);
     assert!(r.0, "{r:?}");
     let tf = tar.join("tariffs.csv");
     assert!(!std::fs::read_to_string(&tf).unwrap().contains("SRV"));
@@ -757,14 +769,7 @@ fn icio_with_wits_tariffs_gives_services_tariff_0_and_says_so() {
         );
     }
     let (h, rows) = read_csv(&dest.join("flows.csv"));
-    let t = |s: &str, e: &str, i: &str| {
-        lookup(
-            &h,
-            &rows,
-            &[("sector", s), ("exporter", e), ("importer", i)],
-            "tariff",
-        )
-    };
+    let t = |s: &str, e: &str, i: &str| pair(&h, &rows, (s, e, i), "tariff");
     assert_eq!(t("SRV", "JPN", "USA"), 0.0);
     assert!((t("AGR", "USA", "JPN") - 0.0).abs() < 1e-15);
     assert!((t("FMN", "USA", "JPN") - 0.385).abs() < 1e-12);
@@ -846,12 +851,7 @@ fn icio_taxes_in_one_row_or_one_row_per_economy_give_the_same_baseline() {
                 .sum::<f64>()
                 * 1e6;
             let (h, rows) = read_csv(&dest.join("flows.csv"));
-            let v = lookup(
-                &h,
-                &rows,
-                &[("sector", "AGR"), ("exporter", "JPN"), ("importer", "USA")],
-                "value",
-            );
+            let v = pair(&h, &rows, ("AGR", "JPN", "USA"), "value");
             assert!((v / want - 1.0).abs() < 1e-12, "{v} vs {want}");
             let prov = std::fs::read_to_string(dest.join("PROVENANCE.md")).unwrap();
             let says = if name == "tls" {
@@ -919,27 +919,8 @@ fn wits_iso_numeric_codes_are_read_with_bacis_country_file() {
         "NomenCode,Reporter_ISO_N,Year,ProductCode,Partner,Sum_Of_Rates,Min_Rate,Max_Rate,SimpleAverage,TotalNoOfLines,Nbr_Pref_Lines,Nbr_MFN_Lines,Nbr_NA_Lines,EstCode\nH5,840,2019,870323,392,1,1,1,1,1,1,0,0,\nH5,392,2019,870323,250,0,0,0,0,1,1,0,0,\n",
     );
     let reg = common::write(d, "regions.csv", ICIO_REGIONS);
-    std::env::set_current_dir(root()).unwrap();
     let tar = d.join("tar");
-    let wits = |mfn: &Path, out: &Path| {
-        run(&[
-            "data",
-            "import",
-            "wits",
-            "--mfn",
-            mfn.to_str().unwrap(),
-            "--preferential",
-            pref.to_str().unwrap(),
-            "--year",
-            "2019",
-            "--countries",
-            cc.to_str().unwrap(),
-            "--regions",
-            reg.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-    };
+    let wits = |mfn: &Path, out: &Path| wits_import(mfn, Some(&pref), &cc, &reg, out);
     let r = wits(&mfn, &tar);
     assert!(r.0, "{r:?}");
     assert!(
