@@ -175,15 +175,19 @@ fn report_errors_say_what_where_and_how() {
 /// Run `scenario` into `dir/name` and return the output directory.
 fn run_into(scenario: &std::path::Path, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     let out = dir.join(name);
-    let o = tradesim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    run_quietly(scenario, &out);
     out
+}
+
+/// The scenario of [`scenario`] (already in `dir`) to 2020, named "AB longer", run into
+/// `dir/out2`.
+fn longer_run(dir: &std::path::Path) -> std::path::PathBuf {
+    let s2 = write(
+        dir,
+        "s2.ron",
+        "Scenario(name: \"AB longer\", extends: \"s.ron\", horizon: 2020)",
+    );
+    run_into(&s2, dir, "out2")
 }
 
 /// `tradesim report DIR ARGS…`: its exit status and stderr.
@@ -355,12 +359,7 @@ fn the_report_compares_only_directories_of_the_same_world_and_labels_years() {
         "{e}"
     );
     // The same world, two horizons: each scenario's bars say their year.
-    let s2 = write(
-        t.path(),
-        "s2.ron",
-        "Scenario(name: \"AB longer\", extends: \"s.ron\", horizon: 2020)",
-    );
-    let out2 = run_into(&s2, t.path(), "out2");
+    let out2 = longer_run(t.path());
     let (ok, e) = report(&out, &["--compare", out2.to_str().unwrap()]);
     assert!(ok, "{e}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
@@ -411,12 +410,7 @@ fn focus_codes_are_trimmed_deduplicated_and_suggested() {
         html.contains("the focus economies (BBB, AAA)"),
         "each once, trimmed"
     );
-    let s2 = write(
-        t.path(),
-        "s2.ron",
-        "Scenario(name: \"AB longer\", extends: \"s.ron\", horizon: 2020)",
-    );
-    let out2 = run_into(&s2, t.path(), "out2");
+    let out2 = longer_run(t.path());
     let (ok, e) = report(
         &out,
         &["--focus", "aaa", "--compare", out2.to_str().unwrap()],

@@ -289,23 +289,13 @@ impl ReportData {
             // A structural gravity run: its own columns, drawn in the common layout.
             for_each_row::<crate::output::gravity::EconomyRecord>(&econ, |r, line| {
                 let r = r.to_common();
-                coverage.add(
-                    &econ,
-                    line,
-                    (&r.scenario, r.year, r.draw, &r.economy),
-                    &r.compared_with,
-                )?;
+                coverage.add_row(&econ, line, &r)?;
                 d.economies.push(r);
                 Ok(())
             })?;
         } else {
             for_each_row::<EconomyRow>(&econ, |r, line| {
-                coverage.add(
-                    &econ,
-                    line,
-                    (&r.scenario, r.year, r.draw, &r.economy),
-                    &r.compared_with,
-                )?;
+                coverage.add_row(&econ, line, &r)?;
                 if r.draw == 0 || keep_draws {
                     d.economies.push(r)
                 }

@@ -5,6 +5,7 @@
 //! short or damaged is refused naming the file, its line and column, and the fix.
 
 use crate::error::{Error, Result};
+use crate::output::EconomyRow;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -196,6 +197,16 @@ impl Coverage {
             ));
         }
         Ok(())
+    }
+
+    /// [`Coverage::add`] for a row of `economies.csv`.
+    pub(crate) fn add_row(&mut self, path: &Path, line: usize, r: &EconomyRow) -> Result<()> {
+        self.add(
+            path,
+            line,
+            (&r.scenario, r.year, r.draw, &r.economy),
+            &r.compared_with,
+        )
     }
 
     /// Refuse a year × draw that lacks an economy (of the scenario's rows, or of `expected`
