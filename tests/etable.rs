@@ -88,3 +88,47 @@ fn several_models_side_by_side_from_one_call_or_saved_fits() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("tradesim estimate --json"));
 }
+
+/// Probe B finding 10: a file of no fits is refused, and an error inside a file of several
+/// fits says which model it is in (no shared data needed: the fits are written here).
+#[test]
+fn an_empty_file_is_refused_and_an_error_names_its_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("fits.json");
+    let file = p.display().to_string();
+    std::fs::write(&p, "[]").unwrap();
+    let o = tradesim(&["etable", &file]);
+    assert!(!o.status.success(), "an empty array is no table");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains(&format!("{file}: no fits in the file"))
+            && e.contains("tradesim estimate --json"),
+        "{e}"
+    );
+    let fit = |formula: &str, se: f64| {
+        serde_json::json!({"formula": formula, "coefficient_names": ["x"],
+            "coefficients": {"x": {"estimate": 0.5, "std_error": se, "p_value": 0.01}},
+            "nobs": 100, "vcov_type": "heteroskedasticity-robust", "pseudo_r2": 0.9, "loglik": -10.0})
+    };
+    let fits = serde_json::json!([
+        fit("y ~ x", 0.1),
+        fit("y ~ x | fe", -0.1),
+        fit("y ~ x | g", 0.1)
+    ]);
+    std::fs::write(&p, fits.to_string()).unwrap();
+    let o = tradesim(&["etable", &file]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains(&format!(
+            "{file}, model 2 of 3 (`y ~ x | fe`): coefficient x: \"std_error\" is -0.1"
+        )),
+        "{e}"
+    );
+    // The valid fits alone make the table.
+    let valid = serde_json::json!([fit("y ~ x", 0.1), fit("y ~ x | g", 0.1)]);
+    std::fs::write(&p, valid.to_string()).unwrap();
+    let o = tradesim(&["etable", &file]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("| x | 0.5000* | 0.5000* |"));
+}

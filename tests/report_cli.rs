@@ -172,6 +172,264 @@ fn report_errors_say_what_where_and_how() {
     assert!(!o.status.success());
 }
 
+/// Run `scenario` into `dir/name` and return the output directory.
+fn run_into(scenario: &std::path::Path, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let out = dir.join(name);
+    run_quietly(scenario, &out);
+    out
+}
+
+/// The scenario of [`scenario`] (already in `dir`) to 2020, named "AB longer", run into
+/// `dir/out2`.
+fn longer_run(dir: &std::path::Path) -> std::path::PathBuf {
+    let s2 = write(
+        dir,
+        "s2.ron",
+        "Scenario(name: \"AB longer\", extends: \"s.ron\", horizon: 2020)",
+    );
+    run_into(&s2, dir, "out2")
+}
+
+/// `tradesim report DIR ARGS…`: its exit status and stderr.
+fn report(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let mut a = vec!["report", dir.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let o = tradesim(&a);
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+/// Probe B finding 4: without report_meta.json the comparison comes from the tables'
+/// `compared_with` column; when report_meta.json says otherwise, the report says so.
+#[test]
+fn the_report_takes_the_comparison_from_the_tables() {
+    let t = tempfile::tempdir().unwrap();
+    scenario(t.path());
+    let r = write(
+        t.path(),
+        "r.ron",
+        "Scenario(name: \"AB vs reference\", extends: \"s.ron\", compared_with: Reference(file: \"s.ron\", without: [\"AB\"]))",
+    );
+    let out = run_into(&r, t.path(), "out");
+    let meta = std::fs::read_to_string(out.join("report_meta.json")).unwrap();
+    std::fs::remove_file(out.join("report_meta.json")).unwrap();
+    let (ok, e) = report(&out, &[]);
+    assert!(ok, "{e}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("Percent changes are against the reference path in the same year"),
+        "the header follows the tables"
+    );
+    assert!(html.contains("percent change against the reference path in the same year"));
+    assert!(
+        !html.contains("against the solved baseline"),
+        "no base-year wording"
+    );
+    // report_meta.json saying the base year while the tables say `reference`: the report says so.
+    let mut m: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    m["scenarios"][0]["compared_with"]["kind"] = "base_year".into();
+    m["scenarios"][0]["compared_with"]["description"] = "the solved base year".into();
+    write(&out, "report_meta.json", &m.to_string());
+    let (ok, e) = report(&out, &[]);
+    assert!(ok, "{e}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains(
+            "report_meta.json says the changes of AB vs reference are against the solved base year"
+        ) && html.contains("compared_with column says `reference`")
+            && html.contains("this report follows the tables"),
+        "the disagreement is named"
+    );
+    assert!(html.contains("percent change against the reference path in the same year"));
+}
+
+/// Probe B finding 6: hand-edited tables (a row deleted or repeated, NaN, inf, a renamed
+/// column) are refused naming file, row, column and what to do; nothing is written.
+#[test]
+fn the_report_refuses_edited_tables_naming_file_row_and_column() {
+    let t = tempfile::tempdir().unwrap();
+    let s = scenario(t.path());
+    let out = run_into(&s, t.path(), "out");
+    let econ = std::fs::read_to_string(out.join("economies.csv")).unwrap();
+    let bil = std::fs::read_to_string(out.join("bilateral.csv")).unwrap();
+    let lines: Vec<&str> = econ.lines().collect();
+    let check = |file: &str, text: String, wants: &[&str]| {
+        let d = t.path().join("edited");
+        let _ = std::fs::remove_dir_all(&d);
+        copy_dir(&out, &d);
+        write(&d, file, &text);
+        let (ok, e) = report(&d, &[]);
+        assert!(!ok, "{file} edited: refused");
+        for w in wants {
+            assert!(e.contains(w), "{w:?} in {e}");
+        }
+        assert!(!d.join("report.html").exists(), "nothing written");
+    };
+    // Row 3 (the second economy of the first year) deleted.
+    let deleted = lines[2].split(',').nth(3).unwrap().to_string();
+    let mut cut = lines.clone();
+    cut.remove(2);
+    check(
+        "economies.csv",
+        cut.join("\n") + "\n",
+        &[
+            "economies.csv, row 2:",
+            &format!("no row for {deleted}"),
+            "run (or merge) again",
+        ],
+    );
+    // A row repeated.
+    let mut twice = lines.clone();
+    twice.insert(3, lines[2]);
+    check(
+        "economies.csv",
+        twice.join("\n") + "\n",
+        &["economies.csv, row 4:", "a second row for"],
+    );
+    // NaN in real_income_pct (column 9).
+    let mut nan = lines.clone();
+    let mut cells: Vec<&str> = lines[2].split(',').collect();
+    cells[8] = "NaN";
+    let nan_row = cells.join(",");
+    nan[2] = &nan_row;
+    check(
+        "economies.csv",
+        nan.join("\n") + "\n",
+        &[
+            "economies.csv, row 3:",
+            "column `real_income_pct` is NaN",
+            "run (or merge) again",
+        ],
+    );
+    // inf in a bilateral value (column 8).
+    let mut b: Vec<String> = bil.lines().map(str::to_string).collect();
+    let mut cells: Vec<String> = b[4].split(',').map(str::to_string).collect();
+    cells[7] = "inf".into();
+    b[4] = cells.join(",");
+    check(
+        "bilateral.csv",
+        b.join("\n") + "\n",
+        &["bilateral.csv, row 5:", "column `value` is inf"],
+    );
+    // A renamed column is named at the header, with the columns present and the closest.
+    check(
+        "economies.csv",
+        econ.replacen("real_income_pct", "real_inc_pct", 1),
+        &[
+            "economies.csv, row 1:",
+            "no column `real_income_pct`",
+            "the closest is `real_inc_pct`",
+            "its columns are: scenario, year",
+        ],
+    );
+}
+
+/// Probe B finding 7: directories of different worlds are not compared as options; bars of
+/// different last years say their year.
+#[test]
+fn the_report_compares_only_directories_of_the_same_world_and_labels_years() {
+    let t = tempfile::tempdir().unwrap();
+    let s = scenario(t.path());
+    let out = run_into(&s, t.path(), "out");
+    let w = t.path().join("W");
+    let o = tradesim(&[
+        "data",
+        "synthetic-world",
+        "--economies",
+        "3",
+        "--sectors",
+        "2",
+        "--out",
+        w.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let syn = run_into(&w.join("scenario.ron"), t.path(), "syn");
+    let (ok, e) = report(&out, &["--compare", syn.to_str().unwrap()]);
+    assert!(!ok, "different worlds refused");
+    assert!(
+        e.contains(&format!(
+            "{}: its scenarios were solved on another world than those of {}",
+            syn.display(),
+            out.display()
+        )) && e.contains("economies: 3 in")
+            && e.contains("0 in common")
+            && e.contains("compare directories run on the same baseline"),
+        "{e}"
+    );
+    // The same world, two horizons: each scenario's bars say their year.
+    let out2 = longer_run(t.path());
+    let (ok, e) = report(&out, &["--compare", out2.to_str().unwrap()]);
+    assert!(ok, "{e}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("Scenarios: AB (2018); AB longer (2020)."),
+        "bars labelled by year"
+    );
+}
+
+/// Probe B finding 8: a shard of a batch is refused with the merge to run first.
+#[test]
+fn the_report_on_a_shard_says_to_merge_first() {
+    let t = tempfile::tempdir().unwrap();
+    let b = tiny_batch(t.path(), 2, THETA_LOGNORMAL);
+    let shard = t.path().join("s2");
+    let o = tradesim(&[
+        "batch",
+        b.to_str().unwrap(),
+        "--shard",
+        "2/3",
+        "--out",
+        shard.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ok, e) = report(&shard, &[]);
+    assert!(!ok);
+    assert!(
+        e.contains("this is shard 2/3 of batch `t`")
+            && e.contains("tradesim merge")
+            && e.contains("tradesim report MERGED"),
+        "{e}"
+    );
+    assert!(!shard.join("report.html").exists());
+}
+
+/// Probe B findings 9 and 10: `--focus` codes are trimmed and kept once, a wrong case is
+/// suggested with every directory's economies named; a missing directory is said to be missing.
+#[test]
+fn focus_codes_are_trimmed_deduplicated_and_suggested() {
+    let t = tempfile::tempdir().unwrap();
+    let s = scenario(t.path());
+    let out = run_into(&s, t.path(), "out");
+    let (ok, e) = report(&out, &["--focus", "BBB, AAA,BBB"]);
+    assert!(ok, "{e}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("the focus economies (BBB, AAA)"),
+        "each once, trimmed"
+    );
+    let out2 = longer_run(t.path());
+    let (ok, e) = report(
+        &out,
+        &["--focus", "aaa", "--compare", out2.to_str().unwrap()],
+    );
+    assert!(!ok);
+    assert!(
+        e.contains("--focus: economy `aaa` is not in")
+            && e.contains("did you mean `AAA`?")
+            && e.contains(&out2.join("economies.csv").display().to_string()),
+        "{e}"
+    );
+    let (ok, e) = report(&t.path().join("nope"), &[]);
+    assert!(!ok);
+    assert!(
+        e.contains("nope: does not exist") && e.contains("tradesim run"),
+        "{e}"
+    );
+}
+
 #[test]
 fn schema_prints_a_json_schema_of_the_scenario_format() {
     let o = tradesim(&["schema"]);

@@ -76,27 +76,43 @@ impl Model {
                 .as_str()
                 .ok_or_else(|| err("a coefficient name is not text"))?;
             let c = &v["coefficients"][n];
-            let get = |k: &str| {
-                c[k].as_f64()
-                    .ok_or_else(|| err(&format!("coefficient {n} has no \"{k}\"")))
-            };
-            coefficients.push((
-                n.to_string(),
-                get("estimate")?,
-                get("std_error")?,
-                get("p_value")?,
-            ));
+            let get = |k: &str| number(c, k).map_err(|e| err(&format!("coefficient {n}: {e}")));
+            let (estimate, se, p) = (get("estimate")?, get("std_error")?, get("p_value")?);
+            if se < 0.0 {
+                return Err(err(&format!("coefficient {n}: \"std_error\" is {se}, but a standard error is never negative; the file was edited")));
+            }
+            if !(0.0..=1.0).contains(&p) {
+                return Err(err(&format!("coefficient {n}: \"p_value\" is {p}, but a p-value lies between 0 and 1; the file was edited")));
+            }
+            coefficients.push((n.to_string(), estimate, se, p));
         }
-        let num = |k: &str| v[k].as_f64().ok_or_else(|| err(&format!("no \"{k}\"")));
+        let num = |k: &str| number(v, k).map_err(|e| err(&e));
+        let nobs = match &v["nobs"] {
+            Value::Null if v.get("nobs").is_none() => return Err(err("no \"nobs\"")),
+            n => n.as_u64().ok_or_else(|| {
+                err(&format!("\"nobs\" is {n}, but the number of observations is a whole non-negative number"))
+            })?,
+        };
         Ok(Model {
             dependent: lhs.trim().to_string(),
             coefficients,
             fixed_effects,
             se_type: short_se(v["vcov_type"].as_str().unwrap_or("")),
-            nobs: v["nobs"].as_u64().ok_or_else(|| err("no \"nobs\""))?,
+            nobs,
             pseudo_r2: num("pseudo_r2")?,
             loglik: num("loglik")?,
         })
+    }
+}
+
+/// The number `v[key]`; `Err` says whether it is absent or there but not a number (text,
+/// `null`, …), as the JSON spells it.
+fn number(v: &Value, key: &str) -> std::result::Result<f64, String> {
+    match v.get(key) {
+        None => Err(format!("no \"{key}\"")),
+        Some(x) => x
+            .as_f64()
+            .ok_or_else(|| format!("\"{key}\" is {x}, which is not a number")),
     }
 }
 
@@ -290,6 +306,48 @@ mod tests {
         json!({"formula": formula, "coefficient_names": coefs.iter().map(|c| c.0).collect::<Vec<_>>(),
                "coefficients": c, "nobs": 28482, "vcov_type": "clustered by pair_id (2408 clusters); x",
                "pseudo_r2": 0.9912, "loglik": -1234.5})
+    }
+
+    /// Probe B finding 10: a hand-edited fit says which value is wrong and why.
+    #[test]
+    fn an_edited_fit_names_the_value_and_what_it_must_be() {
+        let fit = || model("trade ~ cntg", &[("cntg", 0.44, 0.1, 0.001)]);
+        let says = |v: Value, want: &[&str]| {
+            let e = Model::from_json(&v, "f.json").unwrap_err().to_string();
+            for w in want {
+                assert!(e.contains(w), "{w:?} in {e}");
+            }
+            assert!(e.starts_with("f.json: "), "{e}");
+        };
+        let mut v = fit();
+        v["coefficients"]["cntg"]["estimate"] = json!("0.44");
+        says(
+            v,
+            &["coefficient cntg: \"estimate\" is \"0.44\", which is not a number"],
+        );
+        let mut v = fit();
+        v["coefficients"]["cntg"]["estimate"] = Value::Null;
+        says(v, &["\"estimate\" is null, which is not a number"]);
+        for bad in [json!(-5), json!(28152.7)] {
+            let mut v = fit();
+            v["nobs"] = bad.clone();
+            says(v, &[&format!("\"nobs\" is {bad}, but the number of observations is a whole non-negative number")]);
+        }
+        let mut v = fit();
+        v["coefficients"]["cntg"]["p_value"] = json!(1.7);
+        says(
+            v,
+            &["coefficient cntg: \"p_value\" is 1.7", "between 0 and 1"],
+        );
+        let mut v = fit();
+        v["coefficients"]["cntg"]["std_error"] = json!(-0.1);
+        says(
+            v,
+            &["coefficient cntg: \"std_error\" is -0.1", "never negative"],
+        );
+        let mut v = fit();
+        v.as_object_mut().unwrap().remove("nobs");
+        says(v, &["no \"nobs\""]);
     }
 
     #[test]

@@ -405,7 +405,7 @@ impl serde::Serialize for Object<'_> {
 }
 
 /// A row of a gravity run's `economies.csv` as read back (the columns of [`ECONOMY_COLUMNS`]).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub(crate) struct EconomyRecord {
     pub scenario: String,
     pub year: i32,

@@ -11,12 +11,12 @@
 //! the browser that N charts rendered and writes the result (and any script error) into
 //! `#render-check`, which the browser test reads.
 
+use super::read::{self, csv_header, for_each_row, read_rows};
 use super::svg::{self, esc, fmt_num, Bar, BarChart, HeatMap, LineChart, Series};
 use crate::error::{Error, Result};
-use crate::output::meta::{self, ReportMeta, ScenarioMeta};
+use crate::output::meta::{self, ComparedWithMeta, ReportMeta, ScenarioMeta};
 use crate::output::{pct, InvestmentRow};
 use crate::output::{BilateralRow, EconomyRow, QuotaRow, SolverRow, Tables, TariffRow};
-use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -55,6 +55,119 @@ pub(crate) struct ReportData {
     pub investment: Vec<InvestmentRow>,
     /// Input files that were absent (named in the report).
     pub absent: Vec<String>,
+    /// Per scenario, what its tables' `compared_with` column says (`base_year` or `reference`).
+    pub compared: BTreeMap<String, String>,
+}
+
+/// A batch's `manifest.json`, as far as the report reads it.
+#[derive(serde::Deserialize)]
+struct ManifestHead {
+    batch: String,
+    shard: usize,
+    shards: usize,
+    #[serde(default)]
+    scenarios: Vec<String>,
+    #[serde(default)]
+    economies: Vec<Vec<String>>,
+}
+
+/// Refuse a shard of a batch (`manifest.json` says shard K of N > 1): it holds a part of the
+/// draws, so the report needs the merged directory. Returns the economies the manifest lists
+/// per scenario (none without a manifest).
+fn refuse_a_shard(dir: &Path) -> Result<read::ExpectedEconomies> {
+    let p = dir.join("manifest.json");
+    if !p.is_file() {
+        return Ok(read::ExpectedEconomies::new());
+    }
+    let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+    let m: ManifestHead = serde_json::from_str(&text).map_err(|e| {
+        Error::data(
+            &p,
+            e.line(),
+            format!("{e}; this file is written by a batch or a merge: run the batch (or the merge) again"),
+        )
+    })?;
+    if m.shards > 1 {
+        let d = dir.display();
+        return Err(Error::invalid(
+            d.to_string(),
+            format!(
+                "this is shard {}/{} of batch `{}` (manifest.json): it holds only part of the batch's draws, so a report on it would be incomplete; merge the shards first, `tradesim merge SHARD-1 … SHARD-{} --out MERGED` (this directory is shard {}), then run `tradesim report MERGED`",
+                m.shard, m.shards, m.batch, m.shards, m.shard
+            ),
+        ));
+    }
+    Ok(m.scenarios.into_iter().zip(m.economies).collect())
+}
+
+/// What an output directory's scenarios were solved on (its [`ReportData::world`]); base
+/// years, sectors and names are empty without `report_meta.json`.
+struct World {
+    economies: BTreeSet<String>,
+    base_years: BTreeSet<i32>,
+    sectors: BTreeSet<String>,
+    names: BTreeSet<String>,
+}
+
+/// At most eight items of a list, then "…".
+fn some_of<'a>(items: impl Iterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = items.map(String::as_str).collect();
+    let more = if v.len() > 8 { ", …" } else { "" };
+    format!("{}{more}", v[..v.len().min(8)].join(", "))
+}
+
+impl World {
+    /// How `other` (of directory `b`) differs from this world (of directory `a`), in words:
+    /// economies, base year, sectors; the baselines' names go with a difference. Base years
+    /// and sectors are compared only when both directories know them.
+    fn differences(&self, other: &World, a: &str, b: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.economies != other.economies {
+            let common = self.economies.intersection(&other.economies).count();
+            let only = |x: &World, y: &World| some_of(x.economies.difference(&y.economies));
+            out.push(format!(
+                "economies: {} in {a}, {} in {b}, {common} in common (only in {a}: {}; only in {b}: {})",
+                self.economies.len(),
+                other.economies.len(),
+                only(self, other),
+                only(other, self)
+            ));
+        }
+        let years = |w: &World| {
+            w.base_years
+                .iter()
+                .map(|y| y.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !self.base_years.is_empty()
+            && !other.base_years.is_empty()
+            && self.base_years != other.base_years
+        {
+            out.push(format!(
+                "base year {} in {a}, {} in {b}",
+                years(self),
+                years(other)
+            ));
+        }
+        if !self.sectors.is_empty() && !other.sectors.is_empty() && self.sectors != other.sectors {
+            out.push(format!(
+                "sectors: {} in {a} ({}), {} in {b} ({})",
+                self.sectors.len(),
+                some_of(self.sectors.iter()),
+                other.sectors.len(),
+                some_of(other.sectors.iter())
+            ));
+        }
+        if !out.is_empty() && !self.names.is_empty() && !other.names.is_empty() {
+            out.push(format!(
+                "baseline {} in {a}, {} in {b}",
+                some_of(self.names.iter()),
+                some_of(other.names.iter())
+            ));
+        }
+        out
+    }
 }
 
 fn add_solver(d: &mut ReportData, r: SolverRow) {
@@ -103,6 +216,11 @@ impl ReportData {
             tariffs: t.tariffs.clone(),
             quotas: t.quotas.clone(),
             absent: vec!["summary.csv".into(), "investment.csv".into()],
+            compared: t
+                .economies
+                .iter()
+                .map(|r| (r.scenario.clone(), r.compared_with.clone()))
+                .collect(),
             ..Default::default()
         };
         for r in &t.solver {
@@ -112,9 +230,16 @@ impl ReportData {
     }
 
     /// Read the tables of an output directory. `economies.csv` is required; every other file
-    /// is optional and its absence is noted in the report.
+    /// is optional and its absence is noted in the report. Every table is checked as `run`
+    /// checks what it writes ([`read`]); a shard of a batch is refused (its draws are a part).
     pub(crate) fn load(dir: &Path) -> Result<Self> {
         let econ = dir.join("economies.csv");
+        if !dir.exists() {
+            return Err(Error::invalid(
+                dir.display().to_string(),
+                "does not exist; write one with a run of a scenario (or a batch) into `out`, then report on that directory",
+            ));
+        }
         if !econ.is_file() {
             return Err(Error::invalid(
                 dir.display().to_string(),
@@ -125,30 +250,78 @@ impl ReportData {
             source: dir.display().to_string(),
             ..Default::default()
         };
+        let expected = refuse_a_shard(dir)?;
+        let m = dir.join(meta::FILE);
+        if m.is_file() {
+            let text = std::fs::read_to_string(&m).map_err(|e| Error::io(&m, e))?;
+            d.meta = serde_json::from_str(&text).map_err(|e| {
+                Error::data(
+                    &m,
+                    e.line(),
+                    format!("{e}; this file is written by the run: run again, or delete it and give the report its `scenario` file"),
+                )
+            })?;
+        } else {
+            d.absent.push(meta::FILE.into());
+        }
+        let mut expected = expected;
+        for s in &d.meta.scenarios {
+            expected
+                .entry(s.name.clone())
+                .or_insert_with(|| s.baseline.economies.iter().map(|e| e.0.clone()).collect());
+        }
         // Large batches: only the central run's rows are kept, except the draws of
         // economies.csv when there is no summary.csv to take the bands from.
         let summary = dir.join("summary.csv");
+        let mut summary_lines = Vec::new();
         if summary.is_file() {
-            d.summary = read_rows(&summary)?;
+            for_each_row::<SummaryRow>(&summary, |r, line| {
+                summary_lines.push(line);
+                d.summary.push(r);
+                Ok(())
+            })?;
         } else {
             d.absent.push("summary.csv".into());
         }
         let keep_draws = d.summary.is_empty();
+        let mut coverage = read::Coverage::default();
         if crate::output::gravity::is_gravity_header(&csv_header(&econ)?) {
             // A structural gravity run: its own columns, drawn in the common layout.
-            for_each_row::<crate::output::gravity::EconomyRecord>(&econ, |r| {
-                d.economies.push(r.to_common())
+            for_each_row::<crate::output::gravity::EconomyRecord>(&econ, |r, line| {
+                let r = r.to_common();
+                coverage.add_row(&econ, line, &r)?;
+                d.economies.push(r);
+                Ok(())
             })?;
         } else {
-            for_each_row::<EconomyRow>(&econ, |r| {
+            for_each_row::<EconomyRow>(&econ, |r, line| {
+                coverage.add_row(&econ, line, &r)?;
                 if r.draw == 0 || keep_draws {
                     d.economies.push(r)
                 }
+                Ok(())
             })?;
+        }
+        d.compared = coverage.finish(&econ, &expected)?;
+        for (r, line) in d.summary.iter().zip(summary_lines) {
+            if let Some(c) = d
+                .compared
+                .get(&r.scenario)
+                .filter(|c| **c != r.compared_with)
+            {
+                return Err(Error::data(
+                    &summary,
+                    line,
+                    format!("column `compared_with` is `{}`, but economies.csv says `{c}` for scenario `{}`; the two tables are of different runs or were edited: run (or merge) again to write them together", r.compared_with, r.scenario),
+                ));
+            }
         }
         let bil = dir.join("bilateral.csv");
         if bil.is_file() {
-            for_each_row::<BilateralRow>(&bil, |r| add_bilateral(&mut d.bilateral, &r))?;
+            for_each_row::<BilateralRow>(&bil, |r, _| {
+                add_bilateral(&mut d.bilateral, &r);
+                Ok(())
+            })?;
         } else {
             d.absent.push("bilateral.csv".into());
         }
@@ -160,8 +333,7 @@ impl ReportData {
         }
         let p = dir.join("solver.csv");
         if p.is_file() {
-            let mut rows = Vec::new();
-            for_each_row::<SolverRow>(&p, |r| rows.push(r))?;
+            let rows: Vec<SolverRow> = read_rows(&p)?;
             // Files written before the `stage` column: each unit's baseline solve came first.
             let mut seen = std::collections::BTreeSet::new();
             for mut r in rows {
@@ -181,34 +353,23 @@ impl ReportData {
         }
         let p = dir.join("investment.csv");
         if p.is_file() {
-            for_each_row::<InvestmentRow>(&p, |r| {
+            for_each_row::<InvestmentRow>(&p, |r, _| {
                 if r.draw == 0 {
                     d.investment.push(r)
                 }
+                Ok(())
             })?;
         } else {
             d.absent.push("investment.csv".into());
         }
         let q = dir.join("quotas.csv");
         if q.is_file() {
-            for_each_row::<QuotaRow>(&q, |r| {
+            for_each_row::<QuotaRow>(&q, |r, _| {
                 if r.draw == 0 {
                     d.quotas.push(r)
                 }
+                Ok(())
             })?;
-        }
-        let m = dir.join(meta::FILE);
-        if m.is_file() {
-            let text = std::fs::read_to_string(&m).map_err(|e| Error::io(&m, e))?;
-            d.meta = serde_json::from_str(&text).map_err(|e| {
-                Error::data(
-                    &m,
-                    e.line(),
-                    format!("{e}; this file is written by the run: run again, or delete it and give the report its `scenario` file"),
-                )
-            })?;
-        } else {
-            d.absent.push(meta::FILE.into());
         }
         Ok(d)
     }
@@ -230,6 +391,19 @@ impl ReportData {
                 format!("scenario `{dup}` is also in {}; compare directories of different scenarios (give the scenarios different `name`s)", self.source),
             ));
         }
+        let differences = self
+            .world()
+            .differences(&other.world(), &self.source, &other.source);
+        if !differences.is_empty() {
+            return Err(Error::invalid(
+                other.source.clone(),
+                format!(
+                    "its scenarios were solved on another world than those of {}: {}. An options comparison sets scenarios of the same economies, base year and sectors side by side; compare directories run on the same baseline (or report on each directory on its own)",
+                    self.source,
+                    differences.join("; ")
+                ),
+            ));
+        }
         self.source = format!("{}; {}", self.source, other.source);
         for m in other.meta.scenarios {
             self.set_meta(m);
@@ -242,6 +416,7 @@ impl ReportData {
         self.quotas.extend(other.quotas);
         self.summary.extend(other.summary);
         self.investment.extend(other.investment);
+        self.compared.extend(other.compared);
         let mine: BTreeSet<String> = self.absent.iter().cloned().collect();
         self.absent = other
             .absent
@@ -249,6 +424,27 @@ impl ReportData {
             .filter(|a| mine.contains(a))
             .collect();
         Ok(())
+    }
+
+    /// The world the scenarios were solved on: the economies of the tables, and the base
+    /// years, sectors and baseline names `report_meta.json` gives.
+    fn world(&self) -> World {
+        World {
+            economies: self.economies.iter().map(|r| r.economy.clone()).collect(),
+            base_years: self.meta.scenarios.iter().map(|m| m.base_year).collect(),
+            sectors: self
+                .meta
+                .scenarios
+                .iter()
+                .flat_map(|m| m.baseline.sectors.iter().cloned())
+                .collect(),
+            names: self
+                .meta
+                .scenarios
+                .iter()
+                .map(|m| m.baseline.name.clone())
+                .collect(),
+        }
     }
 
     /// The scenarios in order of first appearance in `economies.csv`.
@@ -264,67 +460,32 @@ impl ReportData {
     }
 }
 
-fn csv_error(path: &Path, e: &csv::Error, k: usize, headers: &csv::StringRecord) -> Error {
-    let row = e.position().map(|p| p.line() as usize).unwrap_or(k + 2);
-    let msg = match e.kind() {
-        csv::ErrorKind::Deserialize { err, .. } => {
-            let col = err
-                .field()
-                .and_then(|f| headers.get(f as usize))
-                .map(|c| format!("column `{c}`: "))
-                .unwrap_or_default();
-            format!("{col}{}", err.kind())
-        }
-        _ => e.to_string(),
-    };
-    Error::data(
-        path,
-        row,
-        format!("{msg}; the columns should be those listed in the README (Outputs); write the file again with tradesim"),
-    )
-}
-
-fn for_each_row<T: DeserializeOwned>(path: &Path, mut f: impl FnMut(T)) -> Result<()> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::data(path, 1, format!("{other:?}")),
-    })?;
-    let headers = r
-        .headers()
-        .map_err(|e| csv_error(path, &e, 0, &csv::StringRecord::new()))?
-        .clone();
-    for (k, row) in r.deserialize::<T>().enumerate() {
-        f(row.map_err(|e| csv_error(path, &e, k, &headers))?);
-    }
-    Ok(())
-}
-
-/// The column names of a CSV file.
-fn csv_header(path: &Path) -> Result<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::data(path, 1, format!("{other:?}")),
-    })?;
-    let headers = r
-        .headers()
-        .map_err(|e| csv_error(path, &e, 0, &csv::StringRecord::new()))?;
-    Ok(headers.iter().map(str::to_string).collect())
-}
-
-fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    for_each_row(path, |r| v.push(r))?;
-    Ok(v)
-}
-
 /// Write `report.html` into `dir`, whole or not at all.
 /// A `report.html` that tradesim did not write is never replaced.
 pub(crate) fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
     crate::output::staging::check_replaceable(dir, FILE)?;
     let html = render(d);
-    crate::output::write_all(dir, &[(FILE, html.into_bytes())])?;
-    crate::output::staging::record_files(dir, &[FILE])?;
+    crate::output::write_all(dir, &[(FILE, html.into_bytes())])
+        .and_then(|()| crate::output::staging::record_files(dir, &[FILE]))
+        .map_err(|e| not_writable(dir, e))?;
     Ok(dir.join(FILE))
+}
+
+/// A refusal to write into `dir` (permission denied, read-only file system) said of `dir`
+/// rather than of the temporary file it happened on; other errors as they are.
+fn not_writable(dir: &Path, e: Error) -> Error {
+    match &e {
+        Error::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied
+                || source.kind() == std::io::ErrorKind::ReadOnlyFilesystem =>
+        {
+            Error::invalid(
+                dir.display().to_string(),
+                format!("is not writable ({source}), so report.html cannot be written into it; make the directory writable, or copy it elsewhere and report on the copy"),
+            )
+        }
+        _ => e,
+    }
 }
 
 /// The p05–p95 bands of (scenario, year, economy, measure), from `summary.csv` or, without
@@ -481,7 +642,8 @@ fn focus(d: &ReportData, s: &str, c: &Central, max: usize) -> (Vec<String>, Stri
             .map_or(0.0, |r| r.real_income_pct.abs())
     };
     let mut m = members(d, s);
-    let (mut pool, why) = if m.is_empty() {
+    let by_change = m.is_empty();
+    let (mut pool, why) = if by_change {
         (
             c.economies
                 .iter()
@@ -515,7 +677,10 @@ fn focus(d: &ReportData, s: &str, c: &Central, max: usize) -> (Vec<String>, Stri
             .take(n_first)
             .filter(|e| members_all.contains(e))
             .count();
-    let mut note = if rest_total > shown_rest {
+    let mut note = if rest_total > shown_rest && by_change {
+        // Without members the pool is already ranked by the change: say it once.
+        format!("{shown_rest} of {rest_total} economies, those with the largest real income changes in {last}")
+    } else if rest_total > shown_rest {
         format!(
             "{shown_rest} of {rest_total} ({why}), those with the largest real income changes in {last}"
         )
@@ -577,20 +742,36 @@ const CHECK_JS: &str = r#"
 })();
 "#;
 
+/// What a scenario's percent changes are measured against: the kind its tables'
+/// `compared_with` column says (`base_year` or `reference`) and that in words, from
+/// `report_meta.json` when it agrees with the tables.
+fn comparison(d: &ReportData, s: &str) -> (String, String) {
+    let meta = d.meta.scenario(s).map(|m| &m.compared_with);
+    let kind = d
+        .compared
+        .get(s)
+        .cloned()
+        .or_else(|| meta.map(|m| m.kind.clone()))
+        .unwrap_or_else(|| "base_year".into());
+    let description = match meta {
+        Some(m) if m.kind == kind => m.description.clone(),
+        _ if kind == "reference" => {
+            "the reference path in the same year (as the tables' `compared_with` column says; report_meta.json, which names the reference, is absent or says otherwise)".into()
+        }
+        _ => ComparedWithMeta::default().description,
+    };
+    (kind, description)
+}
+
 /// What the percent changes are measured against, for the header: one sentence per scenario
 /// when they differ.
 fn comparison_note(d: &ReportData, scen: &[String]) -> String {
-    let of = |name: &str| {
-        d.meta
-            .scenario(name)
-            .map_or_else(Default::default, |m| m.compared_with.clone())
-    };
-    let all: Vec<_> = scen.iter().map(|s| of(s)).collect();
+    let all: Vec<_> = scen.iter().map(|s| comparison(d, s)).collect();
     match all.first() {
         None => String::new(),
         Some(first) if all.iter().all(|c| c == first) => {
-            if first.kind == "reference" {
-                format!("Percent changes are against {}.", first.description)
+            if first.0 == "reference" {
+                format!("Percent changes are against {}.", first.1)
             } else {
                 "Percent changes are against the solved baseline (the base-year world solved under its own tariffs).".into()
             }
@@ -599,23 +780,43 @@ fn comparison_note(d: &ReportData, scen: &[String]) -> String {
             "Percent changes are against, for each scenario: {}.",
             scen.iter()
                 .zip(&all)
-                .map(|(s, c)| format!("{s}: {}", c.description))
+                .map(|(s, c)| format!("{s}: {}", c.1))
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
     }
 }
 
+/// The scenarios whose `report_meta.json` names another comparison than their tables'
+/// `compared_with` column, in a sentence (empty when they agree).
+fn comparison_conflicts(d: &ReportData, scen: &[String]) -> String {
+    let words = |k: &str| {
+        if k == "reference" {
+            "a reference path"
+        } else {
+            "the solved base year"
+        }
+    };
+    scen.iter()
+        .filter_map(|s| {
+            let meta = &d.meta.scenario(s)?.compared_with;
+            let table = d.compared.get(s)?;
+            (meta.kind != *table).then(|| {
+                format!(
+                    "report_meta.json says the changes of {s} are against {} ({}), but its tables' compared_with column says `{table}` ({}); this report follows the tables. report_meta.json seems to be of another run: run the scenario again, or pass --scenario FILE to `tradesim report` with the file the tables were written from.",
+                    words(&meta.kind),
+                    meta.description,
+                    words(table)
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// "the solved baseline", "the reference path (same year)" or "each scenario's comparison".
 fn against(d: &ReportData, scen: &[String]) -> &'static str {
-    let kinds: Vec<String> = scen
-        .iter()
-        .map(|s| {
-            d.meta
-                .scenario(s)
-                .map_or_else(|| "base_year".to_string(), |m| m.compared_with.kind.clone())
-        })
-        .collect();
+    let kinds: Vec<String> = scen.iter().map(|s| comparison(d, s).0).collect();
     if kinds.iter().all(|k| k == "base_year") {
         "the solved baseline"
     } else if kinds.iter().all(|k| k == "reference") {
@@ -643,6 +844,10 @@ pub(crate) fn render(d: &ReportData) -> String {
         esc(&d.source),
         esc(&comparison_note(d, &scen))
     );
+    let conflicts = comparison_conflicts(d, &scen);
+    if !conflicts.is_empty() {
+        note(&mut body, &conflicts);
+    }
     body.push_str("<nav><strong>Contents</strong><ol><li><a href=\"#overview\">Overview and key figures</a></li><li><a href=\"#agreements\">Agreements and tariff paths</a></li><li><a href=\"#outcomes\">Exports, imports and real income by year</a></li><li><a href=\"#options\">Options comparison</a></li><li><a href=\"#bilateral\">Bilateral trade among members</a></li><li><a href=\"#creation\">Trade creation and diversion</a></li><li><a href=\"#investment\">Investment</a></li><li><a href=\"#settings\">Settings, data and solver diagnostics</a></li></ol></nav>");
     if scen.is_empty() {
         body.push_str("<p class=\"note\">economies.csv has no rows: nothing was solved.</p>");
@@ -749,9 +954,10 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         let (f, why) = focus(d, s, &c, MAX_GROUPS);
         let _ = write!(
             out,
-            "<p class=\"muted\">In {last}, percent change against {vs}, for {}{}:</p><table><tr><th>economy</th><th class=\"n\">real income %</th><th class=\"n\">welfare (ToT+VoT) %</th><th class=\"n\">exports %</th><th class=\"n\">imports %</th></tr>",
+            "<p class=\"muted\">In {last}, percent change against {vs}, for {}{}:</p><table><tr><th>economy</th><th class=\"n\">real income %</th><th class=\"n\">{}</th><th class=\"n\">exports %</th><th class=\"n\">imports %</th></tr>",
             esc(&why),
-            if bands.any() { "; in brackets the 5th to 95th percentile over draws" } else { "" }
+            if bands.any() { "; in brackets the 5th to 95th percentile over draws" } else { "" },
+            welfare_heading(&c)
         );
         for e in &f {
             if let Some(r) = c.rows.get(&(last, e.as_str())) {
@@ -770,6 +976,20 @@ fn overview(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         out.push_str("</table>");
     }
     out.push_str("</section>");
+}
+
+/// The key figures' welfare column: Caliendo–Parro's decomposition, or, for the one-sector
+/// gravity model (no terms-of-trade / volume-of-trade parts, NaN in its rows), what it holds.
+fn welfare_heading(c: &Central) -> &'static str {
+    if !c.rows.is_empty()
+        && c.rows
+            .values()
+            .all(|r| r.tot_pct.is_nan() && r.vot_pct.is_nan())
+    {
+        "welfare % (one-sector model: real income, no ToT/VoT split)"
+    } else {
+        "welfare (ToT+VoT) %"
+    }
 }
 
 fn agreements(out: &mut String, d: &ReportData, scen: &[String]) {
@@ -1131,6 +1351,18 @@ fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
     } else {
         "each scenario's last year".into()
     };
+    // Each scenario's bars are of its own last year: the legend says which when they differ.
+    let labels: Vec<String> = if same_year {
+        scen.to_vec()
+    } else {
+        scen.iter()
+            .zip(&cs)
+            .map(|(s, c)| match c.years.last() {
+                Some(y) => format!("{s} ({y})"),
+                None => s.clone(),
+            })
+            .collect()
+    };
     section_open(out, "options", "Options comparison", 2);
     let _ = write!(
         out,
@@ -1148,7 +1380,7 @@ fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
         } else {
             "no draws, so no whiskers"
         },
-        esc(&scen.join("; "))
+        esc(&labels.join("; "))
     );
     for (m, what) in [
         ("real_income_pct", "real income, % change"),
@@ -1174,7 +1406,7 @@ fn options(out: &mut String, d: &ReportData, scen: &[String], bands: &Bands) {
             x_label: "economy".into(),
             y_label: what.into(),
             groups: econ.clone(),
-            series: scen.to_vec(),
+            series: labels.clone(),
             values,
             legend_note: None,
         });
@@ -1645,6 +1877,55 @@ mod tests {
         let (lo, _) = b.get("S", 2020, "AAA", "exports_pct").unwrap();
         assert!((lo - 0.2).abs() < 1e-9);
         assert!(b.get("S", 2021, "AAA", "real_income_pct").is_none());
+    }
+
+    /// Probe B finding 10: ranked by the change, the key figures say so once.
+    #[test]
+    fn key_figures_of_economies_ranked_by_change_say_it_once() {
+        let mut d = ReportData::default();
+        for k in 0..20 {
+            d.economies
+                .push(row(0, 2020, &format!("E{k:02}"), k as f64));
+        }
+        let html = render(&d);
+        assert!(
+            html.contains(
+                "for 12 of 20 economies, those with the largest real income changes in 2020:"
+            ),
+            "one phrase"
+        );
+        assert!(!html.contains("(the economies with the largest real income changes), those"));
+    }
+
+    /// Probe B finding 10: the one-sector model's welfare column says what it holds.
+    #[test]
+    fn a_one_sector_run_does_not_claim_a_welfare_decomposition() {
+        let mut d = ReportData::default();
+        let mut r = row(0, 2020, "AAA", 0.5);
+        (r.tot_pct, r.vot_pct) = (f64::NAN, f64::NAN);
+        d.economies.push(r);
+        let html = render(&d);
+        assert!(html.contains("welfare % (one-sector model: real income, no ToT/VoT split)"));
+        assert!(!html.contains("welfare (ToT+VoT) %"));
+        d.economies[0].tot_pct = 0.1;
+        d.economies[0].vot_pct = 0.4;
+        assert!(render(&d).contains("welfare (ToT+VoT) %"));
+    }
+
+    /// Probe B finding 10: a directory the report cannot write into is named, not the
+    /// temporary file.
+    #[test]
+    fn a_read_only_directory_is_named_not_its_temporary_file() {
+        let e = Error::io(
+            "out/.report.html.123.tmp",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        let t = not_writable(Path::new("out"), e).to_string();
+        assert!(t.starts_with("out: is not writable"), "{t}");
+        assert!(
+            !t.contains(".tmp") && t.contains("make the directory writable"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! Invariant: `report` imports neither `simulate` nor rayon.
 
 pub(crate) mod html;
+pub(crate) mod read;
 pub mod svg;
 
 use crate::data::Baseline;

@@ -157,6 +157,24 @@ impl fmt::Display for Estimated {
     }
 }
 
+/// Where the `k`-th of the fits `list` read from `file` is, for errors: the file, and with
+/// several fits "model K of N" and its formula when it has one.
+fn model_source(file: &Path, k: usize, list: &[serde_json::Value]) -> String {
+    if list.len() < 2 {
+        return file.display().to_string();
+    }
+    let formula = list[k]["formula"]
+        .as_str()
+        .map(|f| format!(" (`{f}`)"))
+        .unwrap_or_default();
+    format!(
+        "{}, model {} of {}{formula}",
+        file.display(),
+        k + 1,
+        list.len()
+    )
+}
+
 /// Saved fits (the JSON of `estimate` with `json`: an object or an array of them per file)
 /// side by side in `table`'s format (`md`, `csv`, `latex`), as fixest's etable.
 pub fn etable(files: &[PathBuf], table: &str) -> Result<String> {
@@ -180,8 +198,14 @@ pub fn etable(files: &[PathBuf], table: &str) -> Result<String> {
             serde_json::Value::Array(a) => a,
             other => vec![other],
         };
-        for m in &list {
-            models.push(etable::Model::from_json(m, &f.display().to_string())?);
+        if list.is_empty() {
+            return Err(Error::invalid(
+                f.display().to_string(),
+                "no fits in the file (an empty array); save the output of `tradesim estimate --json`",
+            ));
+        }
+        for (k, m) in list.iter().enumerate() {
+            models.push(etable::Model::from_json(m, &model_source(f, k, &list))?);
         }
     }
     Ok(etable::render(&models, format))

@@ -1,0 +1,319 @@
+//! Reading an output directory's tables back for the report, with the checks `run` makes when
+//! it writes them: every row parses under its header, every number is finite (an empty cell
+//! only where a value does not apply), and every scenario × year × draw of `economies.csv` has
+//! every economy once, with one `compared_with` per scenario. A table edited by hand, cut
+//! short or damaged is refused naming the file, its line and column, and the fix.
+
+use crate::error::{Error, Result};
+use crate::output::EconomyRow;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// How to fix a table that is not as tradesim writes it.
+const REWRITE: &str =
+    "the file was edited or damaged after tradesim wrote it: run (or merge) again to write it whole";
+
+/// The column a serde "missing field `x`" message names.
+fn missing_column(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+/// The error of a row that does not read (`line` is its line in the file; the header is 1):
+/// a column the header lacks is named at the header, with the columns present and the closest.
+fn csv_error(path: &Path, e: &csv::Error, line: usize, headers: &csv::StringRecord) -> Error {
+    let (line, msg) = match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let text = err.kind().to_string();
+            if let Some(col) = missing_column(&text) {
+                let present: Vec<&str> = headers.iter().collect();
+                let near = crate::error::did_you_mean(col, present.iter().copied());
+                let near = match near.first() {
+                    Some(n) => format!(" (the closest is `{n}`: rename it `{col}`)"),
+                    None => String::new(),
+                };
+                return Error::data(
+                    path,
+                    1,
+                    format!("the header has no column `{col}`{near}; its columns are: {}. The columns should be those listed in the README (Outputs); write the file again with tradesim", present.join(", ")),
+                );
+            }
+            let col = err
+                .field()
+                .and_then(|f| headers.get(f as usize))
+                .map(|c| format!("column `{c}`: "))
+                .unwrap_or_default();
+            (line, format!("{col}{text}"))
+        }
+        _ => (
+            e.position().map_or(line, |p| p.line() as usize),
+            e.to_string(),
+        ),
+    };
+    Error::data(
+        path,
+        line,
+        format!("{msg}; the columns should be those listed in the README (Outputs); write the file again with tradesim"),
+    )
+}
+
+fn open(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+    csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::data(path, 1, format!("{other:?}")),
+    })
+}
+
+/// Call `f` with every row of the table at `path` and its line in the file (the header is line
+/// 1). Refuses a row that does not parse, a header without a column the rows need, and a NaN
+/// or infinity in any column (an empty cell is read only where the column may be empty).
+pub(crate) fn for_each_row<T: DeserializeOwned + Serialize>(
+    path: &Path,
+    mut f: impl FnMut(T, usize) -> Result<()>,
+) -> Result<()> {
+    let mut r = open(path)?;
+    let headers = r
+        .headers()
+        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new()))?
+        .clone();
+    let mut record = csv::StringRecord::new();
+    let mut next_line = 2;
+    loop {
+        match r.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, &e, next_line, &headers)),
+        }
+        let line = record.position().map_or(next_line, |p| p.line() as usize);
+        next_line = line + 1;
+        let row: T = record
+            .deserialize(Some(&headers))
+            .map_err(|e| csv_error(path, &e, line, &headers))?;
+        if let Some(bad) = crate::output::finite::non_finite(&row) {
+            return Err(Error::data(
+                path,
+                line,
+                format!(
+                    "column `{}` is {}, and tradesim writes no table with NaN or infinity; {REWRITE}",
+                    bad.column, bad.value
+                ),
+            ));
+        }
+        f(row, line)?;
+    }
+}
+
+/// The column names of a CSV file.
+pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
+    let mut r = open(path)?;
+    let headers = r
+        .headers()
+        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new()))?;
+    Ok(headers.iter().map(str::to_string).collect())
+}
+
+/// Every row of the table at `path` ([`for_each_row`]).
+pub(crate) fn read_rows<T: DeserializeOwned + Serialize>(path: &Path) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    for_each_row(path, |r, _| {
+        v.push(r);
+        Ok(())
+    })?;
+    Ok(v)
+}
+
+/// The values `compared_with` takes in the tables.
+const COMPARISONS: [&str; 2] = ["base_year", "reference"];
+
+/// One scenario's rows of `economies.csv`: its economies, which of them each year × draw has
+/// (and the line where that year × draw's rows start), and its `compared_with`.
+#[derive(Default)]
+struct ScenarioRows {
+    codes: Vec<String>,
+    index: HashMap<String, usize>,
+    groups: BTreeMap<(i32, u32), (usize, Vec<bool>)>,
+    compared_with: Option<String>,
+}
+
+/// Which economies every scenario × year × draw of `economies.csv` has, to refuse a table with
+/// rows deleted or repeated, and each scenario's `compared_with`.
+#[derive(Default)]
+pub(crate) struct Coverage {
+    scenarios: BTreeMap<String, ScenarioRows>,
+}
+
+/// The economies of an output directory as the run wrote them, where a file says (the
+/// manifest or `report_meta.json`), per scenario.
+pub(crate) type ExpectedEconomies = BTreeMap<String, Vec<String>>;
+
+impl Coverage {
+    /// Record the row at `line`; refuses a second row of the same scenario, year, draw and
+    /// economy, an unknown `compared_with` and one that differs within a scenario.
+    pub(crate) fn add(
+        &mut self,
+        path: &Path,
+        line: usize,
+        key: (&str, i32, u32, &str),
+        compared_with: &str,
+    ) -> Result<()> {
+        let (scenario, year, draw, economy) = key;
+        if !COMPARISONS.contains(&compared_with) {
+            return Err(Error::data(
+                path,
+                line,
+                format!("column `compared_with` is `{compared_with}`, not `base_year` or `reference`; {REWRITE}"),
+            ));
+        }
+        let s = self.scenarios.entry(scenario.to_string()).or_default();
+        match &s.compared_with {
+            None => s.compared_with = Some(compared_with.to_string()),
+            Some(c) if c != compared_with => {
+                return Err(Error::data(
+                    path,
+                    line,
+                    format!("column `compared_with` is `{compared_with}`, but the rows of scenario `{scenario}` before it say `{c}`; a scenario's changes are all against one comparison: {REWRITE}"),
+                ))
+            }
+            Some(_) => {}
+        }
+        let k = match s.index.get(economy) {
+            Some(&k) => k,
+            None => {
+                s.codes.push(economy.to_string());
+                s.index.insert(economy.to_string(), s.codes.len() - 1);
+                s.codes.len() - 1
+            }
+        };
+        let (_, seen) = s.groups.entry((year, draw)).or_insert((line, Vec::new()));
+        if seen.len() <= k {
+            seen.resize(k + 1, false);
+        }
+        if std::mem::replace(&mut seen[k], true) {
+            return Err(Error::data(
+                path,
+                line,
+                format!("a second row for {economy} in scenario `{scenario}`, year {year}, draw {draw}; {REWRITE}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Coverage::add`] for a row of `economies.csv`.
+    pub(crate) fn add_row(&mut self, path: &Path, line: usize, r: &EconomyRow) -> Result<()> {
+        self.add(
+            path,
+            line,
+            (&r.scenario, r.year, r.draw, &r.economy),
+            &r.compared_with,
+        )
+    }
+
+    /// Refuse a year × draw that lacks an economy (of the scenario's rows, or of `expected`
+    /// when a file of the directory lists them) and a draw that lacks a year the others have.
+    /// Returns each scenario's `compared_with`.
+    pub(crate) fn finish(
+        self,
+        path: &Path,
+        expected: &ExpectedEconomies,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut kinds = BTreeMap::new();
+        for (name, s) in self.scenarios {
+            let mut codes = s.codes.clone();
+            for c in expected.get(&name).into_iter().flatten() {
+                if !s.index.contains_key(c) {
+                    codes.push(c.clone());
+                }
+            }
+            let years: BTreeSet<i32> = s.groups.keys().map(|k| k.0).collect();
+            let draws: BTreeSet<u32> = s.groups.keys().map(|k| k.1).collect();
+            for &draw in &draws {
+                if let Some(y) = years.iter().find(|&&y| !s.groups.contains_key(&(y, draw))) {
+                    return Err(Error::invalid(
+                        path.display().to_string(),
+                        format!("scenario `{name}`, draw {draw} has no rows for year {y}, which other draws have; rows were deleted or the file was cut short: run (or merge) again to write it whole"),
+                    ));
+                }
+            }
+            for (&(year, draw), (first, seen)) in &s.groups {
+                let missing: Vec<&str> = codes
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| !seen.get(*k).copied().unwrap_or(false))
+                    .map(|(_, c)| c.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    let shown: Vec<&str> = missing.iter().take(8).copied().collect();
+                    return Err(Error::data(
+                        path,
+                        *first,
+                        format!(
+                            "the rows of scenario `{name}`, year {year}, draw {draw} (from this row on) have no row for {}{} ({} of the {} economies are there); rows were deleted or the file was cut short: run (or merge) again to write it whole",
+                            shown.join(", "),
+                            if missing.len() > shown.len() { ", …" } else { "" },
+                            codes.len() - missing.len(),
+                            codes.len()
+                        ),
+                    ));
+                }
+            }
+            if let Some(c) = s.compared_with {
+                kinds.insert(name, c);
+            }
+        }
+        Ok(kinds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(c: &mut Coverage, line: usize, key: (&str, i32, u32, &str)) -> Result<()> {
+        c.add(Path::new("e.csv"), line, key, "base_year")
+    }
+
+    #[test]
+    fn a_year_and_draw_without_an_economy_is_named_at_its_first_row() {
+        let mut c = Coverage::default();
+        for (k, e) in ["A", "B", "C"].iter().enumerate() {
+            add(&mut c, 2 + k, ("S", 2020, 0, e)).unwrap();
+        }
+        add(&mut c, 5, ("S", 2020, 1, "A")).unwrap();
+        add(&mut c, 6, ("S", 2020, 1, "C")).unwrap();
+        let e = c
+            .finish(Path::new("e.csv"), &ExpectedEconomies::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("e.csv, row 5:"), "{e}");
+        assert!(e.contains("draw 1") && e.contains("no row for B"), "{e}");
+    }
+
+    #[test]
+    fn a_repeated_row_and_a_mixed_comparison_are_refused() {
+        let mut c = Coverage::default();
+        add(&mut c, 2, ("S", 2020, 0, "A")).unwrap();
+        let e = add(&mut c, 3, ("S", 2020, 0, "A")).unwrap_err().to_string();
+        assert!(
+            e.contains("row 3") && e.contains("a second row for A"),
+            "{e}"
+        );
+        let e = c
+            .add(Path::new("e.csv"), 4, ("S", 2021, 0, "A"), "reference")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 4") && e.contains("say `base_year`"), "{e}");
+    }
+
+    #[test]
+    fn an_economy_the_directory_lists_but_no_row_has_is_missing() {
+        let mut c = Coverage::default();
+        add(&mut c, 2, ("S", 2020, 0, "A")).unwrap();
+        let expected = ExpectedEconomies::from([("S".to_string(), vec!["A".into(), "Z".into()])]);
+        let e = c
+            .finish(Path::new("e.csv"), &expected)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no row for Z (1 of the 2"), "{e}");
+    }
+}
