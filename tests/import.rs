@@ -513,3 +513,122 @@ fn gravity_covariates_for_estimate() {
     ]);
     assert!(r.2.contains("no column `distance`"), "{}", r.2);
 }
+
+/// The streamed importers (BACI, ICIO, WITS, Gravity) place a row after empty lines on its
+/// line of the file, and name a file that is not comma-separated UTF-8 text for what it is:
+/// UTF-16, gzip, zip, separated by ';', or empty.
+#[test]
+fn streamed_files_are_placed_by_line_and_named_when_not_csv_text() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    };
+    let countries = fx("baci/country_codes_V202401.csv");
+    let dest = dir.path().join("o");
+    // BACI: the bad value is on line 5, after two empty lines (LF and CRLF files)
+    for (name, text) in [
+        (
+            "blank.csv",
+            "t,i,j,k,v,q\n2019,392,484,\"010121\",1,1\n\n\n2019,392,484,\"020130\",abc,1\n",
+        ),
+        (
+            "crlf.csv",
+            "t,i,j,k,v,q\r\n2019,392,484,\"010121\",1,1\r\n\r\n\r\n2019,392,484,\"020130\",abc,1\r\n",
+        ),
+    ] {
+        let data = write(name, text.as_bytes());
+        let r = baci(&data, &countries, &dest, &[]);
+        assert!(
+            r.2.contains(&format!("{name}, row 5: value v `abc` is not a number")),
+            "{}",
+            r.2
+        );
+    }
+    // WITS and Gravity: the same, in their layouts
+    let mfn = std::fs::read_to_string(fx("wits/DataJobID-1234567_1234567_AVEMFN.csv")).unwrap();
+    let mut lines: Vec<&str> = mfn.lines().take(2).collect();
+    lines.extend(["", "", "H4,392,2019,270900,0,0,0,x,0,1,0,0,2,2,"]);
+    let bad_mfn = write("mfn.csv", lines.join("\n").as_bytes());
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &bad_mfn,
+        "--year",
+        "2019",
+        "--countries",
+        &countries,
+        "--regions",
+        &fx("baci/regions.csv"),
+        "--out",
+        &dest.display().to_string(),
+    ]);
+    assert!(r.2.contains("mfn.csv, row 5: SimpleAverage `x`"), "{}", r.2);
+    let grav = "year,iso3_o,iso3_d,country_exists_o,country_exists_d,dist\n2019,JPN,MEX,1,1,1\n\n\n2019,MEX,JPN,1,1,far\n";
+    let grav = write("grav.csv", grav.as_bytes());
+    let r = run(&[
+        "data",
+        "import",
+        "gravity",
+        &grav,
+        "--years",
+        "2019",
+        "--covariates",
+        "dist",
+        "--out",
+        &dest.display().to_string(),
+    ]);
+    assert!(r.2.contains("grav.csv, row 5: dist `far`"), "{}", r.2);
+    // files that are not CSV text
+    let baci_text = std::fs::read(fx("baci/BACI_HS12_Y2019_V202401.csv")).unwrap();
+    let mut gz = b"\x1f\x8b\x08\x00\x00\x00\x00\x00".to_vec();
+    gz.extend(&baci_text);
+    let mut zip = b"PK\x03\x04\x14\x00".to_vec();
+    zip.extend(&baci_text);
+    for (name, bytes, want) in [
+        (
+            "u16.csv",
+            &b"\xff\xfet\x00,\x00i\x00\n\x00"[..],
+            "u16.csv: the file is UTF-16 text",
+        ),
+        ("b.csv.gz", &gz, "b.csv.gz: the file is gzip-compressed"),
+        ("b.zip", &zip, "b.zip: the file is a zip archive"),
+    ] {
+        let data = write(name, bytes);
+        let r = baci(&data, &countries, &dest, &[]);
+        assert!(!r.0 && r.2.contains(want), "{}", r.2);
+        assert!(
+            r.2.contains("UTF-8") || r.2.contains("gunzip") || r.2.contains("unzip"),
+            "{}",
+            r.2
+        );
+    }
+    // ICIO separated by ';', and an empty file
+    let icio = std::fs::read_to_string(fx("icio/2019_ICIO2023.csv")).unwrap();
+    let semi = write("semi.csv", icio.replace(',', ";").as_bytes());
+    let empty = write("empty.csv", b"");
+    for (data, want) in [
+        (semi, "semi.csv, row 1: the header is one column"),
+        (empty, "empty.csv: the file is empty"),
+    ] {
+        let r = run(&[
+            "data",
+            "import",
+            "icio",
+            &data,
+            "--edition",
+            "2023",
+            "--regions",
+            &fx("icio/regions.csv"),
+            "--out",
+            &dest.display().to_string(),
+        ]);
+        assert!(!r.0 && r.2.contains(want), "{}", r.2);
+        assert!(!r.2.contains("no column `OUT`"), "{}", r.2);
+    }
+    assert!(!dest.exists(), "nothing is written on error");
+}

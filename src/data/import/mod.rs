@@ -18,7 +18,7 @@ pub(crate) mod gravity;
 pub(crate) mod icio;
 pub(crate) mod wits;
 
-use super::csvio::Table;
+use super::csvio::{self, Table};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -233,45 +233,98 @@ pub(crate) struct Stream<'a> {
     pub path: PathBuf,
     pub header: Vec<String>,
     reader: csv::Reader<Counting<'a>>,
-    line: usize,
 }
 
+/// The file's bytes on their way to the CSV reader: counted for the progress callback, and
+/// the line breaks among them kept until the record they precede is placed
+/// ([`Counting::line_at`]).
 struct Counting<'a> {
     inner: std::io::BufReader<std::fs::File>,
     progress: &'a dyn Fn(u64),
+    /// Bytes handed to the CSV reader so far.
+    offset: u64,
+    /// Offsets of the line breaks (`\n`: true, `\r`: false) handed on and not yet placed.
+    breaks: std::collections::VecDeque<(u64, bool)>,
+    /// Newlines before the first of `breaks`.
+    newlines: usize,
 }
 
 impl Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        for p in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            self.breaks
+                .push_back((self.offset + p as u64, buf[p] == b'\n'));
+        }
+        self.offset += n as u64;
         (self.progress)(n as u64);
         Ok(n)
     }
 }
 
+impl Counting<'_> {
+    /// The 1-based line of the record the CSV reader places at byte `start`: the line of the
+    /// first byte from there on that is not a line break. (The reader places a record where it
+    /// stood after the record before, so before the empty lines it skips.) Starts only grow:
+    /// the breaks before `start` are counted and dropped.
+    fn line_at(&mut self, start: u64) -> usize {
+        let mut at = start;
+        while let Some(&(p, newline)) = self.breaks.front() {
+            if p > at {
+                break;
+            }
+            if p == at {
+                at += 1;
+            }
+            self.newlines += usize::from(newline);
+            self.breaks.pop_front();
+        }
+        self.newlines + 1
+    }
+}
+
 impl<'a> Stream<'a> {
-    /// Opens `path` (comma-separated, header row, fields trimmed, quotes removed).
+    /// Opens `path` (comma-separated, header row, fields trimmed, quotes removed). A file that
+    /// is not CSV text (UTF-16, gzip, zip: [`crate::data::csvio::not_csv_text`]), an empty
+    /// file and a header separated by `;` or tabs are errors saying so and how to fix them.
     pub(crate) fn open(path: &Path, progress: &'a dyn Fn(u64)) -> Result<Self> {
+        use std::io::BufRead as _;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut inner = std::io::BufReader::with_capacity(1 << 20, file);
+        let head = inner.fill_buf().map_err(|e| Error::io(path, e))?;
+        csvio::check_head(path, head)?;
         let counting = Counting {
-            inner: std::io::BufReader::with_capacity(1 << 20, file),
+            inner,
             progress,
+            offset: 0,
+            breaks: std::collections::VecDeque::new(),
+            newlines: 0,
         };
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(true)
             .from_reader(counting);
-        let header = reader
+        let header: Vec<String> = reader
             .headers()
-            .map_err(|e| Error::data(path, 1, format!("cannot read the header: {e}")))?
+            .map_err(|e| csvio::csv_error(path, e, 1))?
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').to_string())
             .collect();
+        if header.iter().all(String::is_empty) {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                "the file is empty: it has no header row; pass the downloaded CSV file (or download it again)",
+            ));
+        }
+        if let [only] = header.as_slice() {
+            if let Some(hint) = crate::error::separator_hint(only) {
+                return Err(Error::data(path, 1, hint));
+            }
+        }
         Ok(Stream {
             path: path.to_path_buf(),
             header,
             reader,
-            line: 1,
         })
     }
 
@@ -318,16 +371,17 @@ impl<'a> Stream<'a> {
             .collect()
     }
 
-    /// The next record and its line number, or `None` at the end.
+    /// The next record and its line in the file, or `None` at the end.
     pub(crate) fn next(&mut self, record: &mut csv::StringRecord) -> Result<Option<usize>> {
         match self.reader.read_record(record) {
             Ok(false) => Ok(None),
             Ok(true) => {
-                self.line += 1;
+                let start = record.position().map_or(0, csv::Position::byte);
+                let line = self.reader.get_mut().line_at(start);
                 if record.len() != self.header.len() {
                     return Err(Error::data(
                         &self.path,
-                        self.line,
+                        line,
                         format!(
                             "the row has {} fields but the header has {}; every row needs one value per column",
                             record.len(),
@@ -335,13 +389,13 @@ impl<'a> Stream<'a> {
                         ),
                     ));
                 }
-                Ok(Some(self.line))
+                Ok(Some(line))
             }
-            Err(e) => Err(Error::data(
-                &self.path,
-                self.line + 1,
-                format!("malformed CSV: {e}"),
-            )),
+            Err(e) => {
+                let start = e.position().map_or(0, csv::Position::byte);
+                let line = self.reader.get_mut().line_at(start);
+                Err(csvio::csv_error(&self.path, e, line))
+            }
         }
     }
 }
