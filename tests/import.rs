@@ -632,3 +632,125 @@ fn streamed_files_are_placed_by_line_and_named_when_not_csv_text() {
     }
     assert!(!dest.exists(), "nothing is written on error");
 }
+
+/// An economy of `--regions` that the data do not hold (a typo: `JAP` for `JPN`) is an error
+/// naming the regions file, its row, the code and the code meant, in every importer that takes
+/// `--regions` (before: BACI and WITS booked Japan's trade to ROW with exit 0); so is a region
+/// that receives no economy with data.
+#[test]
+fn a_region_economy_missing_from_the_data_is_named() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let typo = write(
+        "typo.csv",
+        "economy,region,name\nMEX,MEX,Mexico\nJAP,JPN,Japan\n",
+    );
+    let countries = fx("baci/country_codes_V202401.csv");
+    let dest = dir.path().join("o");
+    let d = dest.display().to_string();
+    let baci_data = fx("baci/BACI_HS12_Y2019_V202401.csv");
+    let mfn = fx("wits/DataJobID-1234567_1234567_AVEMFN.csv");
+    let icio = fx("icio/2019_ICIO2023.csv");
+    let baci_regions = |data: &str, countries: &str, regions: &str, d: &str| {
+        let dom = fx("baci/domestic.csv");
+        run(&[
+            "data",
+            "import",
+            "baci",
+            data,
+            "--countries",
+            countries,
+            "--domestic",
+            &dom,
+            "--regions",
+            regions,
+            "--out",
+            d,
+        ])
+    };
+    let want_source = |source: &str| {
+        format!(
+            "typo.csv, row 3: economy `JAP` is not an ISO3 code of {source}; did you mean `JPN`?"
+        )
+    };
+    for (args, source) in [
+        (
+            vec![
+                "baci",
+                &baci_data,
+                "--countries",
+                &countries,
+                "--domestic",
+                &fx("baci/domestic.csv"),
+            ],
+            &countries,
+        ),
+        (
+            vec![
+                "wits",
+                "--mfn",
+                &mfn,
+                "--year",
+                "2019",
+                "--countries",
+                &countries,
+            ],
+            &countries,
+        ),
+        (vec!["icio", &icio, "--edition", "2023"], &icio),
+    ] {
+        let mut a = vec!["data", "import"];
+        a.extend(args);
+        a.extend(["--regions", &typo, "--out", &d]);
+        let r = run(&a);
+        assert!(!r.0, "{r:?}");
+        assert!(r.2.contains(&want_source(source)), "{}", r.2);
+        assert!(r.2.contains("remove the row"), "{}", r.2);
+        assert!(!dest.exists(), "nothing is written on error");
+    }
+    // far from every code: the codes are listed (a short file)
+    let far = write("far.csv", "economy,region\nMEX,MEX\nXYZW,XYZ\n");
+    let r = baci_regions(&baci_data, &countries, &far, &d);
+    assert!(
+        r.2.contains("far.csv, row 3: economy `XYZW` is not an ISO3 code")
+            && r.2.contains("the codes are: BRA, JPN, MEX, S19, USA."),
+        "{}",
+        r.2
+    );
+    // in the country file but without a row in the year file: the region would have no trade
+    let more = write(
+        "cc.csv",
+        &format!(
+            "{}36,Australia,AU,AUS\n",
+            std::fs::read_to_string(&countries).unwrap()
+        ),
+    );
+    let aus = write("aus.csv", "economy,region\nJPN,JPN\nAUS,AUS\n");
+    let r = baci_regions(&baci_data, &more, &aus, &d);
+    assert!(
+        r.2.contains("aus.csv, row 3: region `AUS` receives no economy with data in")
+            && r.2
+                .contains("BACI_HS12_Y2019_V202401.csv: AUS has no row there"),
+        "{}",
+        r.2
+    );
+    // every trading economy listed: ROW would receive none
+    let all = write(
+        "all.csv",
+        "economy,region\nJPN,JPN\nMEX,MEX\nUSA,USA\nBRA,BRA\n",
+    );
+    let r = baci_regions(&baci_data, &countries, &all, &d);
+    assert!(
+        r.2.contains("all.csv: every economy with data in")
+            && r.2
+                .contains("ROW receives none; leave at least one economy out"),
+        "{}",
+        r.2
+    );
+    assert!(!dest.exists(), "nothing is written on error");
+}

@@ -32,6 +32,8 @@ pub(crate) const HEADER: [&str; 6] = ["t", "i", "j", "k", "v", "q"];
 pub(crate) struct CountryCodes {
     pub path: PathBuf,
     iso3: Vec<Option<String>>,
+    /// Country names by ISO3 code (empty when the file has no name column).
+    names: HashMap<String, String>,
 }
 
 impl CountryCodes {
@@ -49,6 +51,10 @@ impl CountryCodes {
                 "this is not a BACI country-code file: expected the columns country_code and country_iso3 (releases from 2023: country_code,country_name,country_iso2,country_iso3) or iso_3digit_alpha (older releases)",
             ));
         };
+        let name = t
+            .optional_column("country_name")
+            .or_else(|| t.optional_column("country_name_full"));
+        let mut names = HashMap::new();
         let mut iso3: Vec<Option<String>> = vec![None; 1000];
         for row in &t.rows {
             let c = t.text(row, code)?;
@@ -70,13 +76,24 @@ impl CountryCodes {
                 }
             }
             if !v.is_empty() {
+                if let Some(c) = name {
+                    names.insert(v.clone(), t.text(row, c)?.to_string());
+                }
                 iso3[n] = Some(v);
             }
         }
         Ok(CountryCodes {
             path: path.to_path_buf(),
             iso3,
+            names,
         })
+    }
+    /// Every ISO3 code of the file with its country name (empty if none), sorted by code.
+    pub(crate) fn named(&self) -> Vec<(&str, &str)> {
+        self.all()
+            .into_iter()
+            .map(|c| (c, self.names.get(c).map_or("", String::as_str)))
+            .collect()
     }
     /// Every ISO3 code of the file, once each, sorted.
     pub(crate) fn all(&self) -> Vec<&str> {
@@ -130,6 +147,7 @@ pub(crate) fn import(
     progress: &dyn Fn(u64),
 ) -> Result<(BaselineTables, BaciSummary)> {
     let codes = CountryCodes::read(o.countries)?;
+    o.regions.check_economies(&codes.named(), o.countries)?;
     let (nr, jj) = (o.regions.len(), o.sectors.len());
     let mut flows = Flows::new(jj, nr);
     let mut s = Stream::open(o.data, progress)?;
@@ -247,6 +265,11 @@ pub(crate) fn import(
     if sum.rows == 0 {
         return Err(Error::data(o.data, 1, "the file has a header but no rows"));
     }
+    let traded: Vec<&str> = (0..country.len())
+        .filter(|&n| country[n].is_some())
+        .filter_map(|n| codes.get(&n.to_string()))
+        .collect();
+    o.regions.check_filled(&traded, o.data)?;
     sum.products = product.len();
     // sectors no HS code maps to carry no international trade
     let mut non_traded = vec![true; jj];

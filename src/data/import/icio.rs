@@ -119,6 +119,15 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
         };
         cols.push(Some(col));
     }
+    let mut economies: Vec<&str> = s.header[1..]
+        .iter()
+        .filter_map(|h| split(h).map(|(e, _)| economy(e)))
+        .collect();
+    economies.sort_unstable();
+    economies.dedup();
+    let unnamed: Vec<(&str, &str)> = economies.iter().map(|e| (*e, "")).collect();
+    o.regions.check_economies(&unnamed, &path)?;
+    o.regions.check_filled(&economies, &path)?;
     let mut flows = Flows::new(jj, nr);
     // inputs[(n*J + j)*J + k]: n's sector j buys sector k; va[n*J + j]; output by region, sector
     let mut inputs = vec![0.0; nr * jj * jj];

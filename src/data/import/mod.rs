@@ -160,6 +160,8 @@ pub(crate) struct RegionMap {
     pub regions: Vec<String>,
     /// Region names (the `name` column, or the code).
     pub names: Vec<String>,
+    /// Every economy of the file with its line, in file order.
+    rows: Vec<(String, usize)>,
 }
 
 impl RegionMap {
@@ -171,8 +173,10 @@ impl RegionMap {
         let mut map = HashMap::new();
         let mut regions: Vec<String> = Vec::new();
         let mut names: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
         for row in &t.rows {
             let e = t.text(row, ce)?.to_string();
+            rows.push((e.clone(), row.0));
             let r = t.text(row, cr)?.to_string();
             if r == ROW {
                 return Err(Error::data(
@@ -214,7 +218,105 @@ impl RegionMap {
             map,
             regions,
             names,
+            rows,
         })
+    }
+
+    /// Refuses an economy of the file that is not one of `known` (the codes of `source`, the
+    /// country file or the table, with their names where `source` gives them): a mistyped code
+    /// would leave its region without data and book the economy's trade to ROW. The error
+    /// names the file's row and the codes meant most likely ([`RegionMap::meant`]).
+    pub(crate) fn check_economies(&self, known: &[(&str, &str)], source: &Path) -> Result<()> {
+        let codes: Vec<&str> = known.iter().map(|k| k.0).collect();
+        for (e, row) in &self.rows {
+            if !codes.contains(&e.as_str()) {
+                let meant = self.meant(e, known);
+                let hint = if meant.is_empty() {
+                    let s = crate::error::suggestion(e, &codes, "codes");
+                    if s.ends_with('?') {
+                        s
+                    } else {
+                        format!("{s}.")
+                    }
+                } else {
+                    format!(
+                        "did you mean {}?",
+                        meant
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                };
+                return Err(Error::data(
+                    &self.path,
+                    *row,
+                    format!(
+                        "economy `{e}` is not an ISO3 code of {}; {hint} Correct the code, or remove the row if the data do not cover this economy",
+                        source.display(),
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The codes of `known` (code, name) that the unknown economy `e` most likely means, best
+    /// first, at most three: its row's region when that is a known code (`JAP,JPN`), codes
+    /// whose name starts with it (`JAP`: Japan), then codes a small edit away
+    /// ([`crate::error::did_you_mean`]).
+    fn meant<'k>(&self, e: &str, known: &[(&'k str, &'k str)]) -> Vec<&'k str> {
+        let region = &self.regions[self.map[e]];
+        let lower = e.to_lowercase();
+        let mut meant: Vec<&str> = known
+            .iter()
+            .filter(|k| k.0 == region)
+            .chain(
+                known
+                    .iter()
+                    .filter(|k| !k.1.is_empty() && k.1.to_lowercase().starts_with(&lower)),
+            )
+            .map(|k| k.0)
+            .collect();
+        meant.extend(crate::error::did_you_mean(e, known.iter().map(|k| k.0)));
+        let mut seen = std::collections::HashSet::new();
+        meant.retain(|c| seen.insert(*c));
+        meant.truncate(3);
+        meant
+    }
+
+    /// Refuses an output region that receives none of `present` (the economies that have data
+    /// in `source`): it would be written with no trade and no output of its own.
+    pub(crate) fn check_filled(&self, present: &[&str], source: &Path) -> Result<()> {
+        let mut filled = vec![false; self.len()];
+        for e in present {
+            filled[self.get(e)] = true;
+        }
+        let Some(r) = filled.iter().position(|f| !f) else {
+            return Ok(());
+        };
+        let region = &self.regions[r];
+        if region == ROW {
+            return Err(Error::invalid(
+                self.path.display().to_string(),
+                format!(
+                    "every economy with data in {} is listed here, so the output region ROW receives none; leave at least one economy out of the file (it goes to ROW)",
+                    source.display()
+                ),
+            ));
+        }
+        let members: Vec<&(String, usize)> =
+            self.rows.iter().filter(|(e, _)| self.get(e) == r).collect();
+        Err(Error::data(
+            &self.path,
+            members.first().map_or(1, |m| m.1),
+            format!(
+                "region `{region}` receives no economy with data in {}: {} {} no row there; map an economy that has data to it, or remove the region's rows",
+                source.display(),
+                members.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(", "),
+                if members.len() == 1 { "has" } else { "have" }
+            ),
+        ))
     }
     /// The region index of an economy (ROW when not listed).
     pub(crate) fn get(&self, economy: &str) -> usize {

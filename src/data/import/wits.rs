@@ -152,6 +152,8 @@ type Sums = BTreeMap<(usize, usize, usize, usize), (f64, f64, usize)>;
 /// (`set,sector,exporter,importer,tariff,lines,weighting`). Returns the file and a summary.
 pub(crate) fn import(o: &WitsOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>, String)> {
     let codes = CountryCodes::read(o.countries)?;
+    o.regions.check_economies(&codes.named(), o.countries)?;
+    o.regions.check_filled(&codes.all(), o.countries)?;
     if o.mfn.is_empty() {
         return Err(Error::invalid(
             "--mfn",
