@@ -754,3 +754,63 @@ fn a_region_economy_missing_from_the_data_is_named() {
     );
     assert!(!dest.exists(), "nothing is written on error");
 }
+
+/// Gravity: an `--economies` code or a `--years` value that no row of the file holds is an
+/// error naming each, with the years the file holds or the code meant (before: dropped, exit
+/// 0); a missing covariate's advice is one the options can follow.
+#[test]
+fn gravity_economies_and_years_the_file_lacks_are_named() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("g");
+    let d = dest.display().to_string();
+    let data = fx("gravity/Gravity_V202211.csv");
+    let r = run(&[
+        "data",
+        "import",
+        "gravity",
+        &data,
+        "--years",
+        "2019,2020,2021",
+        "--economies",
+        "JPM,MEX,BRA,XXXXX",
+        "--out",
+        &d,
+    ]);
+    assert!(!r.0, "{r:?}");
+    assert!(
+        r.2.contains("Gravity_V202211.csv: --years 2020,2021: no row of the file has these years; it holds 2018-2019"),
+        "{}",
+        r.2
+    );
+    assert!(
+        r.2.contains(
+            "--economies `JPM` is not an iso3_o or iso3_d code of the file; did you mean `JPN`?"
+        ),
+        "{}",
+        r.2
+    );
+    assert!(r.2.contains("--economies `XXXXX`"), "{}", r.2);
+    assert!(!dest.exists(), "nothing is written on error");
+    // an empty covariate: the advice names options that leave it out
+    let r = run(&[
+        "data",
+        "import",
+        "gravity",
+        &data,
+        "--years",
+        "2019",
+        "--covariates",
+        "distw_arithmetic",
+        "--out",
+        &d,
+    ]);
+    assert!(
+        r.2.contains("distw_arithmetic is missing for")
+            && r.2
+                .contains("choose another covariate (--covariates), or leave")
+            && !r.2.contains("leave the pair out"),
+        "{}",
+        r.2
+    );
+}
