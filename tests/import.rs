@@ -814,3 +814,86 @@ fn gravity_economies_and_years_the_file_lacks_are_named() {
         r.2
     );
 }
+
+/// BACI `--domestic`: a 0 where the region imports nothing of the sector (always in SRV, which
+/// no HS code maps to) is refused at its row of the user's file with what to give instead, and
+/// a 0 where it imports is accepted (the loader's rule); a value that overflows is named at its
+/// row of the BACI file. Before, both errors named a hidden staging directory.
+#[test]
+fn baci_domestic_zeros_and_overflows_are_named_in_the_users_files() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dom = std::fs::read_to_string(fx("baci/domestic.csv")).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let countries = fx("baci/country_codes_V202401.csv");
+    let data = fx("baci/BACI_HS12_Y2019_V202401.csv");
+    let dest = dir.path().join("o");
+    let d = dest.display().to_string();
+    let import = |data: &str, domestic: &str| {
+        run(&[
+            "data",
+            "import",
+            "baci",
+            data,
+            "--countries",
+            &countries,
+            "--domestic",
+            domestic,
+            "--regions",
+            &fx("baci/regions.csv"),
+            "--out",
+            &d,
+        ])
+    };
+    let zero_srv = write(
+        "zero_srv.csv",
+        &dom.replace("ROW,SRV,20000,million USD", "ROW,SRV,0,million USD"),
+    );
+    let r = import(&data, &zero_srv);
+    assert!(!r.0);
+    assert!(
+        r.2.contains(
+            "zero_srv.csv, row 13: ROW has no domestic sales in SRV, and SRV is not traded"
+        ) && r.2.contains("give its positive domestic sales"),
+        "{}",
+        r.2
+    );
+    assert!(!r.2.contains(".tradesim-"), "{}", r.2);
+    // MEX imports AGR from Japan: no domestic AGR sales is a baseline the loader accepts
+    let zero_agr = write(
+        "zero_agr.csv",
+        &dom.replace("MEX,AGR,30,million USD", "MEX,AGR,0,million USD"),
+    );
+    let r = import(&data, &zero_agr);
+    assert!(r.0, "{r:?}");
+    std::fs::remove_dir_all(&dest).unwrap();
+    // JPN exports FMN but imports none: a 0 there is refused, naming the trade file
+    let zero_fmn = write(
+        "zero_fmn.csv",
+        &dom.replace("JPN,FMN,20,million USD", "JPN,FMN,0,million USD"),
+    );
+    let r = import(&data, &zero_fmn);
+    assert!(
+        r.2.contains(
+            "zero_fmn.csv, row 3: JPN has no domestic sales in FMN, and JPN imports nothing in FMN"
+        ),
+        "{}",
+        r.2
+    );
+    // a value beyond f64 once in US$
+    let big = write(
+        "big.csv",
+        "t,i,j,k,v,q\n2019,392,484,\"010121\",1.7976931348623157e308,1\n",
+    );
+    let r = import(&big, &fx("baci/domestic.csv"));
+    assert!(
+        r.2.contains("big.csv, row 2: value v `1.7976931348623157e308` thousand US$ takes the file's total beyond"),
+        "{}",
+        r.2
+    );
+    assert!(!r.2.contains(".tradesim-") && !dest.exists(), "{}", r.2);
+}

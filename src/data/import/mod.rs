@@ -775,10 +775,16 @@ pub(crate) fn commit_baseline(
     for (name, bytes) in files {
         staged.write(name, bytes)?;
     }
-    let loaded = crate::data::tidy::load(staged.staging_dir()).map_err(|e| {
+    let staging = staged.staging_dir();
+    let loaded = crate::data::tidy::load(staging).map_err(|e| {
+        // the loader names the hidden staging directory: name the files being written instead
+        let text = e
+            .to_string()
+            .replace(&format!("{}{}", staging.display(), std::path::MAIN_SEPARATOR), "")
+            .replace(&staging.display().to_string(), &out.display().to_string());
         Error::invalid(
             out.display().to_string(),
-            format!("the imported baseline does not pass the loader's checks, so nothing was written: {e}"),
+            format!("the imported baseline does not pass the loader's checks, so nothing was written: {text}"),
         )
     })?;
     staged.commit()?;
@@ -819,6 +825,35 @@ pub(crate) fn provenance(title: &str, inputs: &[(&str, &Path)], notes: &[String]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A baseline the loader refuses is named by the output being built and the file in it,
+    /// never by the hidden staging directory.
+    #[test]
+    fn loader_errors_name_the_output_not_the_staging_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("b");
+        let files: Vec<(String, Vec<u8>)> = [
+            ("economies.csv", "code,name\nAAA,A\nBBB,B\n"),
+            ("sectors.csv", "code,name,theta\nX,X,4\n"),
+            (
+                "flows.csv",
+                "sector,exporter,importer,value,tariff\nX,AAA,AAA,inf,0\nX,BBB,BBB,1,0\n",
+            ),
+        ]
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.as_bytes().to_vec()))
+        .collect();
+        let e = commit_baseline(&out, false, &[], &files)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{}: the imported baseline", out.display()))
+                && e.contains("nothing was written: flows.csv, row 2: value is inf"),
+            "{e}"
+        );
+        assert!(!e.contains(".tradesim-"), "{e}");
+        assert!(!out.exists());
+    }
 
     #[test]
     fn hs_prefixes_match_the_longest() {
