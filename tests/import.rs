@@ -897,3 +897,73 @@ fn baci_domestic_zeros_and_overflows_are_named_in_the_users_files() {
     );
     assert!(!r.2.contains(".tradesim-") && !dest.exists(), "{}", r.2);
 }
+
+/// Smaller messages: ICIO table-wide errors name the table, not "row 0"; WITS names the years
+/// its MFN files hold; a scenario's `Csv` baseline that does not exist says so and where a
+/// relative path starts (before: "is not a directory").
+#[test]
+fn table_wide_errors_name_the_table_and_what_it_holds() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("o").display().to_string();
+    let icio = std::fs::read_to_string(fx("icio/2019_ICIO2023.csv")).unwrap();
+    let no_tls: String = icio
+        .lines()
+        .filter(|l| !l.starts_with("TLS,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let edited = icio.replacen("JPN_A01_02,", "JPN_A01_02,1000", 1);
+    for (name, text, want) in [
+        ("no_tls.csv", no_tls, "no_tls.csv: no row `TLS`"),
+        ("edited.csv", edited, "edited.csv: JPN "),
+    ] {
+        let p = common::write(dir.path(), name, &text);
+        let r = run(&[
+            "data",
+            "import",
+            "icio",
+            &p.display().to_string(),
+            "--edition",
+            "2023",
+            "--regions",
+            &fx("icio/regions.csv"),
+            "--out",
+            &dest,
+        ]);
+        assert!(r.2.contains(want) && !r.2.contains(", row 0:"), "{}", r.2);
+    }
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &fx("wits/DataJobID-1234567_1234567_AVEMFN.csv"),
+        "--year",
+        "2018",
+        "--countries",
+        &fx("baci/country_codes_V202401.csv"),
+        "--regions",
+        &fx("baci/regions.csv"),
+        "--out",
+        &dest,
+    ]);
+    assert!(
+        r.2.contains("no MFN rate for 2018; the MFN files hold 2019: pass one of them with --year"),
+        "{}",
+        r.2
+    );
+    let scenario = common::write(
+        dir.path(),
+        "s.ron",
+        "Scenario(name: \"s\", baseline: Csv(\"b23t\"), base_year: 2014, years: [2016])",
+    );
+    let o = tradesim(&["check", &scenario.display().to_string()]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("b23t")
+            && e.contains("the directory does not exist")
+            && e.contains("starts at the scenario file's directory"),
+        "{e}"
+    );
+}

@@ -25,7 +25,7 @@
 use super::baci::{hs6, CountryCodes, HEADER as BACI_HEADER};
 use super::{number, RegionMap, SectorDef, SectorMap, Stream};
 use crate::error::{Error, Result};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -73,12 +73,14 @@ fn iso3(codes: &CountryCodes, path: &Path, row: usize, what: &str, code: &str) -
     })
 }
 
-/// Reads MFN (`partner = false`) or preferential files: `(reporter, [partner,] hs6) → rate`.
+/// Reads MFN (`partner = false`) or preferential files: `(reporter, [partner,] hs6) → rate`
+/// for the year asked; `years` collects every year the files hold.
 fn read_rates(
     files: &[std::path::PathBuf],
     partner: bool,
     o: &WitsOptions,
     codes: &CountryCodes,
+    years: &mut BTreeSet<i64>,
 ) -> Result<HashMap<(String, String, String), f64>> {
     let mut out = HashMap::new();
     let none = |_: u64| {};
@@ -105,6 +107,7 @@ fn read_rates(
             let year: i64 = rec[cols[1]].parse().map_err(|_| {
                 Error::data(f, line, format!("Year `{}` is not a year", &rec[cols[1]]))
             })?;
+            years.insert(year);
             if year != o.year {
                 continue;
             }
@@ -116,6 +119,9 @@ fn read_rates(
                     format!("ProductCode `{}` is not an HS 6-digit code", &rec[cols[2]]),
                 )
             })?;
+            if !partner && o.hs.get(&k).is_none() {
+                return Err(o.hs.unmapped(f, line, &k));
+            }
             let p = if partner {
                 iso3(codes, f, line, "Partner", &rec[cols[3]])?
             } else {
@@ -160,19 +166,27 @@ pub(crate) fn import(o: &WitsOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>
             "give at least one MFN (AVEMFN) file: preferential rates are capped by the MFN rate",
         ));
     }
-    let mfn = read_rates(o.mfn, false, o, &codes)?;
-    let pref = read_rates(o.preferential, true, o, &codes)?;
+    let mut years = BTreeSet::new();
+    let mfn = read_rates(o.mfn, false, o, &codes, &mut years)?;
     if mfn.is_empty() {
+        let held: Vec<String> = years.iter().map(i64::to_string).collect();
         return Err(Error::invalid(
             o.mfn[0].display().to_string(),
-            format!("no MFN rate for {}; choose the year the files hold", o.year),
+            format!(
+                "no MFN rate for {}; the MFN files hold {}: pass one of them with --year, or download the MFN rates of {} from WITS",
+                o.year,
+                if held.is_empty() { "no rows".to_string() } else { held.join(", ") },
+                o.year
+            ),
         ));
     }
+    let pref = read_rates(o.preferential, true, o, &codes, &mut BTreeSet::new())?;
     let nr = o.regions.len();
     // lines by reporter, with their sector
     let mut lines: BTreeMap<Line, (usize, f64)> = BTreeMap::new();
     for ((r, _, k), rate) in &mfn {
-        let j = o.hs.get(k).ok_or_else(|| o.hs.unmapped(&o.mfn[0], 0, k))?;
+        // every MFN line was checked for a sector where it was read
+        let j = o.hs.get(k).ok_or_else(|| o.hs.unmapped(&o.mfn[0], 1, k))?;
         lines.insert((r.clone(), k.clone()), (j, *rate));
     }
     let applied_pref = |r: &str, p: &str, k: &str, m: f64| -> f64 {
