@@ -26,11 +26,62 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// A temporary directory, with the repository as the current directory (the default mappings
+/// are relative paths).
+fn in_root() -> tempfile::TempDir {
+    std::env::set_current_dir(root()).unwrap();
+    tempfile::tempdir().unwrap()
+}
+
+/// Writes `bytes` into the file `name` of `dir`; returns its path as text.
+fn put(dir: &tempfile::TempDir, name: &str, bytes: impl AsRef<[u8]>) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+/// `data import icio` of a 2023-edition table with the fixture's regions.
+fn icio_2023(data: &str, dest: &str) -> (bool, String, String) {
+    let regions = fx("icio/regions.csv");
+    run(&[
+        "data",
+        "import",
+        "icio",
+        data,
+        "--edition",
+        "2023",
+        "--regions",
+        &regions,
+        "--out",
+        dest,
+    ])
+}
+
 fn out(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
 
 fn baci(data: &str, countries: &str, dest: &Path, extra: &[&str]) -> (bool, String, String) {
+    let (dom, reg) = (fx("baci/domestic.csv"), fx("baci/regions.csv"));
+    baci_with(
+        data,
+        countries,
+        &dom,
+        &reg,
+        &dest.display().to_string(),
+        extra,
+    )
+}
+
+/// `data import baci` with these files.
+fn baci_with(
+    data: &str,
+    countries: &str,
+    domestic: &str,
+    regions: &str,
+    dest: &str,
+    extra: &[&str],
+) -> (bool, String, String) {
     let mut args = vec![
         "data",
         "import",
@@ -39,11 +90,12 @@ fn baci(data: &str, countries: &str, dest: &Path, extra: &[&str]) -> (bool, Stri
         "--countries",
         countries,
         "--domestic",
+        domestic,
+        "--regions",
+        regions,
+        "--out",
+        dest,
     ];
-    let dom = fx("baci/domestic.csv");
-    let reg = fx("baci/regions.csv");
-    let d = dest.display().to_string();
-    args.extend([dom.as_str(), "--regions", reg.as_str(), "--out", d.as_str()]);
     args.extend(extra);
     std::env::set_current_dir(root()).unwrap();
     run(&args)
@@ -109,11 +161,7 @@ fn lookup_text(h: &[String], rows: &[Vec<String>], code: &str, col: &str) -> Str
 #[test]
 fn baci_errors_name_file_row_and_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    };
+    let write = |name: &str, text: &str| put(&dir, name, text);
     let countries = fx("baci/country_codes_V202401.csv");
     let header = "t,i,j,k,v,q\n";
     for (text, want) in [
@@ -519,13 +567,8 @@ fn gravity_covariates_for_estimate() {
 /// UTF-16, gzip, zip, separated by ';', or empty.
 #[test]
 fn streamed_files_are_placed_by_line_and_named_when_not_csv_text() {
-    std::env::set_current_dir(root()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, bytes: &[u8]| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p.display().to_string()
-    };
+    let dir = in_root();
+    let write = |name: &str, bytes: &[u8]| put(&dir, name, bytes);
     let countries = fx("baci/country_codes_V202401.csv");
     let dest = dir.path().join("o");
     // BACI: the bad value is on line 5, after two empty lines (LF and CRLF files)
@@ -615,18 +658,7 @@ fn streamed_files_are_placed_by_line_and_named_when_not_csv_text() {
         (semi, "semi.csv, row 1: the header is one column"),
         (empty, "empty.csv: the file is empty"),
     ] {
-        let r = run(&[
-            "data",
-            "import",
-            "icio",
-            &data,
-            "--edition",
-            "2023",
-            "--regions",
-            &fx("icio/regions.csv"),
-            "--out",
-            &dest.display().to_string(),
-        ]);
+        let r = icio_2023(&data, &dest.display().to_string());
         assert!(!r.0 && r.2.contains(want), "{}", r.2);
         assert!(!r.2.contains("no column `OUT`"), "{}", r.2);
     }
@@ -639,13 +671,8 @@ fn streamed_files_are_placed_by_line_and_named_when_not_csv_text() {
 /// that receives no economy with data.
 #[test]
 fn a_region_economy_missing_from_the_data_is_named() {
-    std::env::set_current_dir(root()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    };
+    let dir = in_root();
+    let write = |name: &str, text: &str| put(&dir, name, text);
     let typo = write(
         "typo.csv",
         "economy,region,name\nMEX,MEX,Mexico\nJAP,JPN,Japan\n",
@@ -657,21 +684,7 @@ fn a_region_economy_missing_from_the_data_is_named() {
     let mfn = fx("wits/DataJobID-1234567_1234567_AVEMFN.csv");
     let icio = fx("icio/2019_ICIO2023.csv");
     let baci_regions = |data: &str, countries: &str, regions: &str, d: &str| {
-        let dom = fx("baci/domestic.csv");
-        run(&[
-            "data",
-            "import",
-            "baci",
-            data,
-            "--countries",
-            countries,
-            "--domestic",
-            &dom,
-            "--regions",
-            regions,
-            "--out",
-            d,
-        ])
+        baci_with(data, countries, &fx("baci/domestic.csv"), regions, d, &[])
     };
     let want_source = |source: &str| {
         format!(
@@ -713,15 +726,6 @@ fn a_region_economy_missing_from_the_data_is_named() {
         assert!(r.2.contains("remove the row"), "{}", r.2);
         assert!(!dest.exists(), "nothing is written on error");
     }
-    // far from every code: the codes are listed (a short file)
-    let far = write("far.csv", "economy,region\nMEX,MEX\nXYZW,XYZ\n");
-    let r = baci_regions(&baci_data, &countries, &far, &d);
-    assert!(
-        r.2.contains("far.csv, row 3: economy `XYZW` is not an ISO3 code")
-            && r.2.contains("the codes are: BRA, JPN, MEX, S19, USA."),
-        "{}",
-        r.2
-    );
     // in the country file but without a row in the year file: the region would have no trade
     let more = write(
         "cc.csv",
@@ -730,28 +734,41 @@ fn a_region_economy_missing_from_the_data_is_named() {
             std::fs::read_to_string(&countries).unwrap()
         ),
     );
-    let aus = write("aus.csv", "economy,region\nJPN,JPN\nAUS,AUS\n");
-    let r = baci_regions(&baci_data, &more, &aus, &d);
-    assert!(
-        r.2.contains("aus.csv, row 3: region `AUS` receives no economy with data in")
-            && r.2
-                .contains("BACI_HS12_Y2019_V202401.csv: AUS has no row there"),
-        "{}",
-        r.2
-    );
-    // every trading economy listed: ROW would receive none
-    let all = write(
-        "all.csv",
-        "economy,region\nJPN,JPN\nMEX,MEX\nUSA,USA\nBRA,BRA\n",
-    );
-    let r = baci_regions(&baci_data, &countries, &all, &d);
-    assert!(
-        r.2.contains("all.csv: every economy with data in")
-            && r.2
-                .contains("ROW receives none; leave at least one economy out"),
-        "{}",
-        r.2
-    );
+    for (name, regions, codes, wants) in [
+        // far from every code: the codes are listed (a short file)
+        (
+            "far.csv",
+            "economy,region\nMEX,MEX\nXYZW,XYZ\n",
+            &countries,
+            [
+                "far.csv, row 3: economy `XYZW` is not an ISO3 code",
+                "the codes are: BRA, JPN, MEX, S19, USA.",
+            ],
+        ),
+        (
+            "aus.csv",
+            "economy,region\nJPN,JPN\nAUS,AUS\n",
+            &more,
+            [
+                "aus.csv, row 3: region `AUS` receives no economy with data in",
+                "BACI_HS12_Y2019_V202401.csv: AUS has no row there",
+            ],
+        ),
+        // every trading economy listed: ROW would receive none
+        (
+            "all.csv",
+            "economy,region\nJPN,JPN\nMEX,MEX\nUSA,USA\nBRA,BRA\n",
+            &countries,
+            [
+                "all.csv: every economy with data in",
+                "ROW receives none; leave at least one economy out",
+            ],
+        ),
+    ] {
+        let regions = write(name, regions);
+        let r = baci_regions(&baci_data, codes, &regions, &d);
+        assert!(wants.iter().all(|w| r.2.contains(w)), "{}", r.2);
+    }
     assert!(!dest.exists(), "nothing is written on error");
 }
 
@@ -760,22 +777,21 @@ fn a_region_economy_missing_from_the_data_is_named() {
 /// 0); a missing covariate's advice is one the options can follow.
 #[test]
 fn gravity_economies_and_years_the_file_lacks_are_named() {
-    std::env::set_current_dir(root()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = in_root();
     let dest = dir.path().join("g");
     let d = dest.display().to_string();
     let data = fx("gravity/Gravity_V202211.csv");
-    let r = run(&[
-        "data",
-        "import",
-        "gravity",
-        &data,
+    let gravity = |options: &[&str]| {
+        let mut args = vec!["data", "import", "gravity", &data];
+        args.extend(options);
+        args.extend(["--out", &d]);
+        run(&args)
+    };
+    let r = gravity(&[
         "--years",
         "2019,2020,2021",
         "--economies",
         "JPM,MEX,BRA,XXXXX",
-        "--out",
-        &d,
     ]);
     assert!(!r.0, "{r:?}");
     assert!(
@@ -793,18 +809,7 @@ fn gravity_economies_and_years_the_file_lacks_are_named() {
     assert!(r.2.contains("--economies `XXXXX`"), "{}", r.2);
     assert!(!dest.exists(), "nothing is written on error");
     // an empty covariate: the advice names options that leave it out
-    let r = run(&[
-        "data",
-        "import",
-        "gravity",
-        &data,
-        "--years",
-        "2019",
-        "--covariates",
-        "distw_arithmetic",
-        "--out",
-        &d,
-    ]);
+    let r = gravity(&["--years", "2019", "--covariates", "distw_arithmetic"]);
     assert!(
         r.2.contains("distw_arithmetic is missing for")
             && r.2
@@ -821,33 +826,15 @@ fn gravity_economies_and_years_the_file_lacks_are_named() {
 /// row of the BACI file. Before, both errors named a hidden staging directory.
 #[test]
 fn baci_domestic_zeros_and_overflows_are_named_in_the_users_files() {
-    std::env::set_current_dir(root()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = in_root();
     let dom = std::fs::read_to_string(fx("baci/domestic.csv")).unwrap();
-    let write = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    };
+    let write = |name: &str, text: &str| put(&dir, name, text);
     let countries = fx("baci/country_codes_V202401.csv");
     let data = fx("baci/BACI_HS12_Y2019_V202401.csv");
     let dest = dir.path().join("o");
     let d = dest.display().to_string();
     let import = |data: &str, domestic: &str| {
-        run(&[
-            "data",
-            "import",
-            "baci",
-            data,
-            "--countries",
-            &countries,
-            "--domestic",
-            domestic,
-            "--regions",
-            &fx("baci/regions.csv"),
-            "--out",
-            &d,
-        ])
+        baci_with(data, &countries, domestic, &fx("baci/regions.csv"), &d, &[])
     };
     let zero_srv = write(
         "zero_srv.csv",
@@ -903,8 +890,7 @@ fn baci_domestic_zeros_and_overflows_are_named_in_the_users_files() {
 /// relative path starts (before: "is not a directory").
 #[test]
 fn table_wide_errors_name_the_table_and_what_it_holds() {
-    std::env::set_current_dir(root()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = in_root();
     let dest = dir.path().join("o").display().to_string();
     let icio = std::fs::read_to_string(fx("icio/2019_ICIO2023.csv")).unwrap();
     let no_tls: String = icio
@@ -917,19 +903,8 @@ fn table_wide_errors_name_the_table_and_what_it_holds() {
         ("no_tls.csv", no_tls, "no_tls.csv: no row `TLS`"),
         ("edited.csv", edited, "edited.csv: JPN "),
     ] {
-        let p = common::write(dir.path(), name, &text);
-        let r = run(&[
-            "data",
-            "import",
-            "icio",
-            &p.display().to_string(),
-            "--edition",
-            "2023",
-            "--regions",
-            &fx("icio/regions.csv"),
-            "--out",
-            &dest,
-        ]);
+        let p = put(&dir, name, &text);
+        let r = icio_2023(&p, &dest);
         assert!(r.2.contains(want) && !r.2.contains(", row 0:"), "{}", r.2);
     }
     let r = run(&[
