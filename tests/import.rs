@@ -26,11 +26,62 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// A temporary directory, with the repository as the current directory (the default mappings
+/// are relative paths).
+fn in_root() -> tempfile::TempDir {
+    std::env::set_current_dir(root()).unwrap();
+    tempfile::tempdir().unwrap()
+}
+
+/// Writes `bytes` into the file `name` of `dir`; returns its path as text.
+fn put(dir: &tempfile::TempDir, name: &str, bytes: impl AsRef<[u8]>) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+/// `data import icio` of a 2023-edition table with the fixture's regions.
+fn icio_2023(data: &str, dest: &str) -> (bool, String, String) {
+    let regions = fx("icio/regions.csv");
+    run(&[
+        "data",
+        "import",
+        "icio",
+        data,
+        "--edition",
+        "2023",
+        "--regions",
+        &regions,
+        "--out",
+        dest,
+    ])
+}
+
 fn out(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
 
 fn baci(data: &str, countries: &str, dest: &Path, extra: &[&str]) -> (bool, String, String) {
+    let (dom, reg) = (fx("baci/domestic.csv"), fx("baci/regions.csv"));
+    baci_with(
+        data,
+        countries,
+        &dom,
+        &reg,
+        &dest.display().to_string(),
+        extra,
+    )
+}
+
+/// `data import baci` with these files.
+fn baci_with(
+    data: &str,
+    countries: &str,
+    domestic: &str,
+    regions: &str,
+    dest: &str,
+    extra: &[&str],
+) -> (bool, String, String) {
     let mut args = vec![
         "data",
         "import",
@@ -39,11 +90,12 @@ fn baci(data: &str, countries: &str, dest: &Path, extra: &[&str]) -> (bool, Stri
         "--countries",
         countries,
         "--domestic",
+        domestic,
+        "--regions",
+        regions,
+        "--out",
+        dest,
     ];
-    let dom = fx("baci/domestic.csv");
-    let reg = fx("baci/regions.csv");
-    let d = dest.display().to_string();
-    args.extend([dom.as_str(), "--regions", reg.as_str(), "--out", d.as_str()]);
     args.extend(extra);
     std::env::set_current_dir(root()).unwrap();
     run(&args)
@@ -112,11 +164,7 @@ fn lookup_text(h: &[String], rows: &[Vec<String>], code: &str, col: &str) -> Str
 #[test]
 fn baci_errors_name_file_row_and_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    };
+    let write = |name: &str, text: &str| put(&dir, name, text);
     let countries = fx("baci/country_codes_V202401.csv");
     let header = "t,i,j,k,v,q\n";
     for (text, want) in [
@@ -515,6 +563,387 @@ fn gravity_covariates_for_estimate() {
         &dir.path().join("x").display().to_string(),
     ]);
     assert!(r.2.contains("no column `distance`"), "{}", r.2);
+}
+
+/// The streamed importers (BACI, ICIO, WITS, Gravity) place a row after empty lines on its
+/// line of the file, and name a file that is not comma-separated UTF-8 text for what it is:
+/// UTF-16, gzip, zip, separated by ';', or empty.
+#[test]
+fn streamed_files_are_placed_by_line_and_named_when_not_csv_text() {
+    let dir = in_root();
+    let write = |name: &str, bytes: &[u8]| put(&dir, name, bytes);
+    let countries = fx("baci/country_codes_V202401.csv");
+    let dest = dir.path().join("o");
+    // BACI: the bad value is on line 5, after two empty lines (LF and CRLF files)
+    for (name, text) in [
+        (
+            "blank.csv",
+            "t,i,j,k,v,q\n2019,392,484,\"010121\",1,1\n\n\n2019,392,484,\"020130\",abc,1\n",
+        ),
+        (
+            "crlf.csv",
+            "t,i,j,k,v,q\r\n2019,392,484,\"010121\",1,1\r\n\r\n\r\n2019,392,484,\"020130\",abc,1\r\n",
+        ),
+    ] {
+        let data = write(name, text.as_bytes());
+        let r = baci(&data, &countries, &dest, &[]);
+        assert!(
+            r.2.contains(&format!("{name}, row 5: value v `abc` is not a number")),
+            "{}",
+            r.2
+        );
+    }
+    // WITS and Gravity: the same, in their layouts
+    let mfn = std::fs::read_to_string(fx("wits/DataJobID-1234567_1234567_AVEMFN.csv")).unwrap();
+    let mut lines: Vec<&str> = mfn.lines().take(2).collect();
+    lines.extend(["", "", "H4,392,2019,270900,0,0,0,x,0,1,0,0,2,2,"]);
+    let bad_mfn = write("mfn.csv", lines.join("\n").as_bytes());
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &bad_mfn,
+        "--year",
+        "2019",
+        "--countries",
+        &countries,
+        "--regions",
+        &fx("baci/regions.csv"),
+        "--out",
+        &dest.display().to_string(),
+    ]);
+    assert!(r.2.contains("mfn.csv, row 5: SimpleAverage `x`"), "{}", r.2);
+    let grav = "year,iso3_o,iso3_d,country_exists_o,country_exists_d,dist\n2019,JPN,MEX,1,1,1\n\n\n2019,MEX,JPN,1,1,far\n";
+    let grav = write("grav.csv", grav.as_bytes());
+    let r = run(&[
+        "data",
+        "import",
+        "gravity",
+        &grav,
+        "--years",
+        "2019",
+        "--covariates",
+        "dist",
+        "--out",
+        &dest.display().to_string(),
+    ]);
+    assert!(r.2.contains("grav.csv, row 5: dist `far`"), "{}", r.2);
+    // files that are not CSV text
+    let baci_text = std::fs::read(fx("baci/BACI_HS12_Y2019_V202401.csv")).unwrap();
+    let mut gz = b"\x1f\x8b\x08\x00\x00\x00\x00\x00".to_vec();
+    gz.extend(&baci_text);
+    let mut zip = b"PK\x03\x04\x14\x00".to_vec();
+    zip.extend(&baci_text);
+    for (name, bytes, want) in [
+        (
+            "u16.csv",
+            &b"\xff\xfet\x00,\x00i\x00\n\x00"[..],
+            "u16.csv: the file is UTF-16 text",
+        ),
+        ("b.csv.gz", &gz, "b.csv.gz: the file is gzip-compressed"),
+        ("b.zip", &zip, "b.zip: the file is a zip archive"),
+    ] {
+        let data = write(name, bytes);
+        let r = baci(&data, &countries, &dest, &[]);
+        assert!(!r.0 && r.2.contains(want), "{}", r.2);
+        assert!(
+            r.2.contains("UTF-8") || r.2.contains("gunzip") || r.2.contains("unzip"),
+            "{}",
+            r.2
+        );
+    }
+    // ICIO separated by ';', and an empty file
+    let icio = std::fs::read_to_string(fx("icio/2019_ICIO2023.csv")).unwrap();
+    let semi = write("semi.csv", icio.replace(',', ";").as_bytes());
+    let empty = write("empty.csv", b"");
+    for (data, want) in [
+        (semi, "semi.csv, row 1: the header is one column"),
+        (empty, "empty.csv: the file is empty"),
+    ] {
+        let r = icio_2023(&data, &dest.display().to_string());
+        assert!(!r.0 && r.2.contains(want), "{}", r.2);
+        assert!(!r.2.contains("no column `OUT`"), "{}", r.2);
+    }
+    assert!(!dest.exists(), "nothing is written on error");
+}
+
+/// An economy of `--regions` that the data do not hold (a typo: `JAP` for `JPN`) is an error
+/// naming the regions file, its row, the code and the code meant, in every importer that takes
+/// `--regions` (before: BACI and WITS booked Japan's trade to ROW with exit 0); so is a region
+/// that receives no economy with data.
+#[test]
+fn a_region_economy_missing_from_the_data_is_named() {
+    let dir = in_root();
+    let write = |name: &str, text: &str| put(&dir, name, text);
+    let typo = write(
+        "typo.csv",
+        "economy,region,name\nMEX,MEX,Mexico\nJAP,JPN,Japan\n",
+    );
+    let countries = fx("baci/country_codes_V202401.csv");
+    let dest = dir.path().join("o");
+    let d = dest.display().to_string();
+    let baci_data = fx("baci/BACI_HS12_Y2019_V202401.csv");
+    let mfn = fx("wits/DataJobID-1234567_1234567_AVEMFN.csv");
+    let icio = fx("icio/2019_ICIO2023.csv");
+    let baci_regions = |data: &str, countries: &str, regions: &str, d: &str| {
+        baci_with(data, countries, &fx("baci/domestic.csv"), regions, d, &[])
+    };
+    let want_source = |source: &str| {
+        format!(
+            "typo.csv, row 3: economy `JAP` is not an ISO3 code of {source}; did you mean `JPN`?"
+        )
+    };
+    for (args, source) in [
+        (
+            vec![
+                "baci",
+                &baci_data,
+                "--countries",
+                &countries,
+                "--domestic",
+                &fx("baci/domestic.csv"),
+            ],
+            &countries,
+        ),
+        (
+            vec![
+                "wits",
+                "--mfn",
+                &mfn,
+                "--year",
+                "2019",
+                "--countries",
+                &countries,
+            ],
+            &countries,
+        ),
+        (vec!["icio", &icio, "--edition", "2023"], &icio),
+    ] {
+        let mut a = vec!["data", "import"];
+        a.extend(args);
+        a.extend(["--regions", &typo, "--out", &d]);
+        let r = run(&a);
+        assert!(!r.0, "{r:?}");
+        assert!(r.2.contains(&want_source(source)), "{}", r.2);
+        assert!(r.2.contains("remove the row"), "{}", r.2);
+        assert!(!dest.exists(), "nothing is written on error");
+    }
+    // in the country file but without a row in the year file: the region would have no trade
+    let more = write(
+        "cc.csv",
+        &format!(
+            "{}36,Australia,AU,AUS\n",
+            std::fs::read_to_string(&countries).unwrap()
+        ),
+    );
+    for (name, regions, codes, wants) in [
+        // far from every code: the codes are listed (a short file)
+        (
+            "far.csv",
+            "economy,region\nMEX,MEX\nXYZW,XYZ\n",
+            &countries,
+            [
+                "far.csv, row 3: economy `XYZW` is not an ISO3 code",
+                "the codes are: BRA, JPN, MEX, S19, USA.",
+            ],
+        ),
+        (
+            "aus.csv",
+            "economy,region\nJPN,JPN\nAUS,AUS\n",
+            &more,
+            [
+                "aus.csv, row 3: region `AUS` receives no economy with data in",
+                "BACI_HS12_Y2019_V202401.csv: AUS has no row there",
+            ],
+        ),
+        // every trading economy listed: ROW would receive none
+        (
+            "all.csv",
+            "economy,region\nJPN,JPN\nMEX,MEX\nUSA,USA\nBRA,BRA\n",
+            &countries,
+            [
+                "all.csv: every economy with data in",
+                "ROW receives none; leave at least one economy out",
+            ],
+        ),
+    ] {
+        let regions = write(name, regions);
+        let r = baci_regions(&baci_data, codes, &regions, &d);
+        assert!(wants.iter().all(|w| r.2.contains(w)), "{}", r.2);
+    }
+    assert!(!dest.exists(), "nothing is written on error");
+}
+
+/// Gravity: an `--economies` code or a `--years` value that no row of the file holds is an
+/// error naming each, with the years the file holds or the code meant (before: dropped, exit
+/// 0); a missing covariate's advice is one the options can follow.
+#[test]
+fn gravity_economies_and_years_the_file_lacks_are_named() {
+    let dir = in_root();
+    let dest = dir.path().join("g");
+    let d = dest.display().to_string();
+    let data = fx("gravity/Gravity_V202211.csv");
+    let gravity = |options: &[&str]| {
+        let mut args = vec!["data", "import", "gravity", &data];
+        args.extend(options);
+        args.extend(["--out", &d]);
+        run(&args)
+    };
+    let r = gravity(&[
+        "--years",
+        "2019,2020,2021",
+        "--economies",
+        "JPM,MEX,BRA,XXXXX",
+    ]);
+    assert!(!r.0, "{r:?}");
+    assert!(
+        r.2.contains("Gravity_V202211.csv: --years 2020,2021: no row of the file has these years; it holds 2018-2019"),
+        "{}",
+        r.2
+    );
+    assert!(
+        r.2.contains(
+            "--economies `JPM` is not an iso3_o or iso3_d code of the file; did you mean `JPN`?"
+        ),
+        "{}",
+        r.2
+    );
+    assert!(r.2.contains("--economies `XXXXX`"), "{}", r.2);
+    assert!(!dest.exists(), "nothing is written on error");
+    // an empty covariate: the advice names options that leave it out
+    let r = gravity(&["--years", "2019", "--covariates", "distw_arithmetic"]);
+    assert!(
+        r.2.contains("distw_arithmetic is missing for")
+            && r.2
+                .contains("choose another covariate (--covariates), or leave")
+            && !r.2.contains("leave the pair out"),
+        "{}",
+        r.2
+    );
+}
+
+/// BACI `--domestic`: a 0 where the region imports nothing of the sector (always in SRV, which
+/// no HS code maps to) is refused at its row of the user's file with what to give instead, and
+/// a 0 where it imports is accepted (the loader's rule); a value that overflows is named at its
+/// row of the BACI file. Before, both errors named a hidden staging directory.
+#[test]
+fn baci_domestic_zeros_and_overflows_are_named_in_the_users_files() {
+    let dir = in_root();
+    let dom = std::fs::read_to_string(fx("baci/domestic.csv")).unwrap();
+    let write = |name: &str, text: &str| put(&dir, name, text);
+    let countries = fx("baci/country_codes_V202401.csv");
+    let data = fx("baci/BACI_HS12_Y2019_V202401.csv");
+    let dest = dir.path().join("o");
+    let d = dest.display().to_string();
+    let import = |data: &str, domestic: &str| {
+        baci_with(data, &countries, domestic, &fx("baci/regions.csv"), &d, &[])
+    };
+    let zero_srv = write(
+        "zero_srv.csv",
+        &dom.replace("ROW,SRV,20000,million USD", "ROW,SRV,0,million USD"),
+    );
+    let r = import(&data, &zero_srv);
+    assert!(!r.0);
+    assert!(
+        r.2.contains(
+            "zero_srv.csv, row 13: ROW has no domestic sales in SRV, and SRV is not traded"
+        ) && r.2.contains("give its positive domestic sales"),
+        "{}",
+        r.2
+    );
+    assert!(!r.2.contains(".tradesim-"), "{}", r.2);
+    // MEX imports AGR from Japan: no domestic AGR sales is a baseline the loader accepts
+    let zero_agr = write(
+        "zero_agr.csv",
+        &dom.replace("MEX,AGR,30,million USD", "MEX,AGR,0,million USD"),
+    );
+    let r = import(&data, &zero_agr);
+    assert!(r.0, "{r:?}");
+    std::fs::remove_dir_all(&dest).unwrap();
+    // JPN exports FMN but imports none: a 0 there is refused, naming the trade file
+    let zero_fmn = write(
+        "zero_fmn.csv",
+        &dom.replace("JPN,FMN,20,million USD", "JPN,FMN,0,million USD"),
+    );
+    let r = import(&data, &zero_fmn);
+    assert!(
+        r.2.contains(
+            "zero_fmn.csv, row 3: JPN has no domestic sales in FMN, and JPN imports nothing in FMN"
+        ),
+        "{}",
+        r.2
+    );
+    // a value beyond f64 once in US$
+    let big = write(
+        "big.csv",
+        "t,i,j,k,v,q\n2019,392,484,\"010121\",1.7976931348623157e308,1\n",
+    );
+    let r = import(&big, &fx("baci/domestic.csv"));
+    assert!(
+        r.2.contains("big.csv, row 2: value v `1.7976931348623157e308` thousand US$ takes the file's total beyond"),
+        "{}",
+        r.2
+    );
+    assert!(!r.2.contains(".tradesim-") && !dest.exists(), "{}", r.2);
+}
+
+/// Smaller messages: ICIO table-wide errors name the table, not "row 0"; WITS names the years
+/// its MFN files hold; a scenario's `Csv` baseline that does not exist says so and where a
+/// relative path starts (before: "is not a directory").
+#[test]
+fn table_wide_errors_name_the_table_and_what_it_holds() {
+    let dir = in_root();
+    let dest = dir.path().join("o").display().to_string();
+    let icio = std::fs::read_to_string(fx("icio/2019_ICIO2023.csv")).unwrap();
+    let no_tls: String = icio
+        .lines()
+        .filter(|l| !l.starts_with("TLS,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let edited = icio.replacen("JPN_A01_02,", "JPN_A01_02,1000", 1);
+    for (name, text, want) in [
+        ("no_tls.csv", no_tls, "no_tls.csv: no row `TLS`"),
+        ("edited.csv", edited, "edited.csv: JPN "),
+    ] {
+        let p = put(&dir, name, &text);
+        let r = icio_2023(&p, &dest);
+        assert!(r.2.contains(want) && !r.2.contains(", row 0:"), "{}", r.2);
+    }
+    let r = run(&[
+        "data",
+        "import",
+        "wits",
+        "--mfn",
+        &fx("wits/DataJobID-1234567_1234567_AVEMFN.csv"),
+        "--year",
+        "2018",
+        "--countries",
+        &fx("baci/country_codes_V202401.csv"),
+        "--regions",
+        &fx("baci/regions.csv"),
+        "--out",
+        &dest,
+    ]);
+    assert!(
+        r.2.contains("no MFN rate for 2018; the MFN files hold 2019: pass one of them with --year"),
+        "{}",
+        r.2
+    );
+    let scenario = common::write(
+        dir.path(),
+        "s.ron",
+        "Scenario(name: \"s\", baseline: Csv(\"b23t\"), base_year: 2014, years: [2016])",
+    );
+    let o = tradesim(&["check", &scenario.display().to_string()]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("b23t")
+            && e.contains("the directory does not exist")
+            && e.contains("starts at the scenario file's directory"),
+        "{e}"
+    );
 }
 
 /// How a generated ICIO table writes the net taxes on products.

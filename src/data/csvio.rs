@@ -13,7 +13,7 @@ pub(crate) struct Table {
 /// One record of a [`Table`]: its 1-based line number and its fields.
 pub(crate) type Row = (usize, csv::StringRecord);
 
-/// A record as the loaders read it: its 1-based line number (the csv crate's reckoning, see
+/// A record as the loaders read it: its 1-based line number in the file (see
 /// [`Records::line_of`]) and its fields, untrimmed.
 pub(crate) trait Record {
     /// The record's 1-based line number.
@@ -86,9 +86,8 @@ impl Records {
     /// record and every comma a field; `None` (nothing read) for any other file. As the csv
     /// crate reads it: a record ends at a newline (consumed with it) or at the end of the file;
     /// empty lines are skipped; a record whose field count is not the header's is an error. A
-    /// record's line is the crate's: that of the byte where the reader stood after the record
-    /// before ([`Records::line_of`]), so a record after empty lines is placed on the first of
-    /// them plus one.
+    /// record's line is the file's line of its first byte, after any empty lines before it
+    /// ([`Records::line_of`]).
     fn for_each_plain(
         &mut self,
         f: &mut impl FnMut(&Fields<'_>) -> Result<()>,
@@ -123,7 +122,7 @@ impl Records {
                 }
             }
             cells.push(&text[from..end]);
-            let line = newlines + usize::from(blank > 0) + 1;
+            let line = newlines + blank + 1;
             if cells.len() != self.width {
                 let message = unequal_lengths(cells.len(), self.width);
                 return Some(Err(Error::data(&self.path, line, message)));
@@ -157,12 +156,21 @@ impl Records {
         }
     }
 
-    /// The 1-based line of byte offset `byte`, from the newlines before it (the csv crate's own
-    /// count is one short on CRLF files, where it puts a record's start on the `\n` that ends
-    /// the line before it). Offsets only grow, so each byte is counted once.
+    /// The 1-based line of the record the csv crate places at byte offset `byte`: the line of
+    /// the first byte from there on that is not a line break, from the newlines before it. The
+    /// crate places a record where the reader stood after the record before, that is before
+    /// the empty lines it skips (and, on CRLF files, on the `\n` that ends the line before).
+    /// Offsets only grow, so each byte is counted once.
     fn line_of(&mut self, byte: u64) -> usize {
         let bytes = self.rdr.get_ref().get_ref();
-        let upto = (byte as usize + 1).min(bytes.len());
+        let start = byte as usize
+            + bytes
+                .get(byte as usize..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+        let upto = (start + 1).min(bytes.len());
         let newlines = |range: &[u8]| range.iter().filter(|&&b| b == b'\n').count();
         if upto < self.counted {
             return newlines(&bytes[..upto]) + 1;
@@ -196,6 +204,7 @@ impl Table {
     /// [`Table::stream`] on the bytes of the file at `path`; `allow_plain`: whether
     /// [`Records::for_each`] may split a plain file itself.
     fn stream_bytes(path: &Path, bytes: Vec<u8>, allow_plain: bool) -> Result<(Table, Records)> {
+        check_head(path, &bytes)?;
         // Headers are trimmed here, fields where they are read ([`Table::text`]): the crate's
         // field trimming copies every record twice.
         let rdr = csv::ReaderBuilder::new()
@@ -231,6 +240,12 @@ impl Table {
     /// The index of a required column.
     pub(crate) fn column(&self, name: &str) -> Result<usize> {
         self.header.iter().position(|h| h == name).ok_or_else(|| {
+            if self.header.is_empty() {
+                return Error::invalid(
+                    self.path.display().to_string(),
+                    format!("the file is empty: it has no header row; expected a CSV file with the column `{name}`"),
+                );
+            }
             if let [only] = self.header.as_slice() {
                 if let Some(hint) = crate::error::separator_hint(only) {
                     return Error::data(&self.path, 1, hint);
@@ -319,6 +334,38 @@ impl Table {
     }
 }
 
+/// What a file whose first bytes are `head` is when it is not comma-separated UTF-8 text
+/// although it may be named `.csv`, and how to make it one (`name`: the file's name, for the
+/// commands): UTF-16 text (byte-order mark FF FE or FE FF, what spreadsheets save as "Unicode
+/// text"), a gzip file (1F 8B) or a zip archive (PK 03 04, as BACI and the ICIO tables are
+/// downloaded); `None` for anything else. Every CSV reader of tradesim asks this before it
+/// reads a header ([`check_head`]).
+pub(crate) fn not_csv_text(head: &[u8], name: &str) -> Option<String> {
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    if head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff") {
+        Some(format!("the file is UTF-16 text (it starts with a UTF-16 byte-order mark), as spreadsheets save \"Unicode text\"; tradesim reads UTF-8: save it as \"CSV UTF-8 (comma delimited)\", or convert it: iconv -f UTF-16 -t UTF-8 {name} > {stem}-utf8.csv"))
+    } else if head.starts_with(b"\x1f\x8b") {
+        Some(format!("the file is gzip-compressed, not CSV text; decompress it first (gunzip -k {name}) and pass the .csv file"))
+    } else if head.starts_with(b"PK\x03\x04") {
+        Some(format!("the file is a zip archive, not CSV text; unzip it first (unzip {name}) and pass the .csv file inside"))
+    } else {
+        None
+    }
+}
+
+/// An error naming `path` when its first bytes `head` show it is not CSV text
+/// ([`not_csv_text`]).
+pub(crate) fn check_head(path: &Path, head: &[u8]) -> Result<()> {
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().to_string(),
+    );
+    match not_csv_text(head, &name) {
+        Some(what) => Err(Error::invalid(path.display().to_string(), what)),
+        None => Ok(()),
+    }
+}
+
 /// A field without leading and trailing whitespace (`str::trim`), returned as it is when it
 /// starts and ends with a printable ASCII character (the common case, checked without decoding).
 #[inline]
@@ -337,7 +384,7 @@ fn unequal_lengths(len: usize, expected_len: usize) -> String {
 }
 
 /// The error for a CSV error at line `row`.
-fn csv_error(path: &Path, e: csv::Error, row: usize) -> Error {
+pub(crate) fn csv_error(path: &Path, e: csv::Error, row: usize) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => Error::io(path, io),
         csv::ErrorKind::Utf8 { err, .. } => Error::data(
@@ -394,6 +441,52 @@ mod tests {
             })
         });
         (got, done.err().map(|e| e.to_string()))
+    }
+
+    /// A record after empty lines is placed on its own line of the file, whether split plainly
+    /// or read through the csv crate (quotes, CRLF line ends), and so is an error in it.
+    #[test]
+    fn records_after_empty_lines_keep_their_line() {
+        for file in [
+            &b"a,b\n1,2\n\n\n5,6\n"[..],
+            b"a,b\r\n1,2\r\n\r\n\r\n5,6\r\n",
+            b"a,b\n\"1\",2\n\n\n5,6\n",
+        ] {
+            for allow_plain in [true, false] {
+                let (got, _) = read_all(file, allow_plain);
+                assert_eq!(
+                    got.iter().map(|r| r.0).collect::<Vec<_>>(),
+                    [2, 5],
+                    "{:?}",
+                    String::from_utf8_lossy(file)
+                );
+            }
+        }
+        let (_, e) = read_all(b"a,b\n1,2\n\n\nstop,6\n", true);
+        assert!(e.unwrap().contains("t.csv, row 5: stopped"));
+    }
+
+    /// UTF-16 text, gzip and zip files are named as such, with how to make them CSV text.
+    #[test]
+    fn files_that_are_not_csv_text_are_named() {
+        let says = |head: &[u8], what: &str| {
+            let e = Table::stream_bytes(Path::new("d/t.csv"), head.to_vec(), true)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.starts_with("d/t.csv: ") && e.contains(what), "{e}");
+        };
+        says(
+            b"\xff\xfet\x00,\x00i\x00\n\x00",
+            "iconv -f UTF-16 -t UTF-8 t.csv > t-utf8.csv",
+        );
+        says(b"\xfe\xff\x00t", "UTF-16");
+        says(b"\x1f\x8b\x08\x00", "gunzip -k t.csv");
+        says(b"PK\x03\x04\x14\x00", "unzip t.csv");
+        assert!(not_csv_text(b"t,i,j\n", "t.csv").is_none());
+        let (t, _) = Table::stream_bytes(Path::new("t.csv"), Vec::new(), true).unwrap();
+        let e = t.column("code").unwrap_err().to_string();
+        assert!(e.contains("t.csv: the file is empty"), "{e}");
     }
 
     /// The plain splitter gives the csv crate's records, lines and errors, empty lines,

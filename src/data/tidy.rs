@@ -64,6 +64,12 @@ pub fn load(dir: &Path) -> Result<Baseline> {
 /// shares rescaled to sum to one exactly, tariffs above 100%.
 pub(crate) fn load_noting(dir: &Path) -> Result<(Baseline, Vec<String>)> {
     let mut notes = Vec::new();
+    if !dir.exists() {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            "does not exist; a tidy baseline is a directory holding economies.csv, sectors.csv and flows.csv (tradesim data import writes one): correct the path",
+        ));
+    }
     if !dir.is_dir() {
         return Err(Error::invalid(
             dir.display().to_string(),

@@ -120,6 +120,7 @@ impl Dataset {
             eof = rb.fill(path, &mut file)?;
         }
         let mut buf = rb.data();
+        crate::data::csvio::check_head(path, buf)?;
         let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {

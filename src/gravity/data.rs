@@ -177,6 +177,9 @@ fn read_plain<'a>(source: &Source<'a>) -> Result<Option<Option<Loader<'a>>>> {
             Err(e) => return Err(Error::io(path, e)),
         };
         let end = kept + read;
+        if base == 0 && kept == 0 {
+            crate::data::csvio::check_head(path, &block[..end])?;
+        }
         if has_quote_or_return(&block[kept..end]) {
             return Ok(None);
         }

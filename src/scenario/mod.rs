@@ -667,6 +667,10 @@ pub(crate) fn load_baseline_noting(r: &BaselineRef) -> Result<(Baseline, Vec<Str
             b.name = name.clone();
             Ok((b, notes))
         }
+        BaselineRef::Csv(dir) if !Path::new(dir).exists() => Err(Error::invalid(
+            format!("baseline Csv(\"{dir}\")"),
+            "the directory does not exist; a relative path in a scenario file starts at the scenario file's directory (not the directory you run from): correct the path, or write the baseline there (tradesim data import … --out DIR)",
+        )),
         BaselineRef::Csv(dir) => data::tidy::load_noting(Path::new(dir)),
         BaselineRef::CaliendoParro2015(dir) => {
             Ok((data::cp2015::load(Path::new(dir))?, Vec::new()))

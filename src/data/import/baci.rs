@@ -32,6 +32,8 @@ pub(crate) const HEADER: [&str; 6] = ["t", "i", "j", "k", "v", "q"];
 pub(crate) struct CountryCodes {
     pub path: PathBuf,
     iso3: Vec<Option<String>>,
+    /// Country names by ISO3 code (empty when the file has no name column).
+    names: HashMap<String, String>,
 }
 
 impl CountryCodes {
@@ -49,6 +51,10 @@ impl CountryCodes {
                 "this is not a BACI country-code file: expected the columns country_code and country_iso3 (releases from 2023: country_code,country_name,country_iso2,country_iso3) or iso_3digit_alpha (older releases)",
             ));
         };
+        let name = t
+            .optional_column("country_name")
+            .or_else(|| t.optional_column("country_name_full"));
+        let mut names = HashMap::new();
         let mut iso3: Vec<Option<String>> = vec![None; 1000];
         for row in &t.rows {
             let c = t.text(row, code)?;
@@ -70,13 +76,24 @@ impl CountryCodes {
                 }
             }
             if !v.is_empty() {
+                if let Some(c) = name {
+                    names.insert(v.clone(), t.text(row, c)?.to_string());
+                }
                 iso3[n] = Some(v);
             }
         }
         Ok(CountryCodes {
             path: path.to_path_buf(),
             iso3,
+            names,
         })
+    }
+    /// Every ISO3 code of the file with its country name (empty if none), sorted by code.
+    pub(crate) fn named(&self) -> Vec<(&str, &str)> {
+        self.all()
+            .into_iter()
+            .map(|c| (c, self.names.get(c).map_or("", String::as_str)))
+            .collect()
     }
     /// Every ISO3 code of the file, once each, sorted.
     pub(crate) fn all(&self) -> Vec<&str> {
@@ -130,6 +147,7 @@ pub(crate) fn import(
     progress: &dyn Fn(u64),
 ) -> Result<(BaselineTables, BaciSummary)> {
     let codes = CountryCodes::read(o.countries)?;
+    o.regions.check_economies(&codes.named(), o.countries)?;
     let (nr, jj) = (o.regions.len(), o.sectors.len());
     let mut flows = Flows::new(jj, nr);
     let mut s = Stream::open(o.data, progress)?;
@@ -242,18 +260,30 @@ pub(crate) fn import(
         let usd = v * 1e3;
         flows.add(sector, er, ir, usd);
         sum.total_usd += usd;
+        if !sum.total_usd.is_finite() {
+            return Err(Error::data(
+                path,
+                line,
+                format!("value v `{}` thousand US$ takes the file's total beyond the largest number a computer holds ({:e} US$); BACI's values are thousands of US dollars: correct the value", &rec[4], f64::MAX),
+            ));
+        }
         sum.rows += 1;
     }
     if sum.rows == 0 {
         return Err(Error::data(o.data, 1, "the file has a header but no rows"));
     }
+    let traded: Vec<&str> = (0..country.len())
+        .filter(|&n| country[n].is_some())
+        .filter_map(|n| codes.get(&n.to_string()))
+        .collect();
+    o.regions.check_filled(&traded, o.data)?;
     sum.products = product.len();
     // sectors no HS code maps to carry no international trade
     let mut non_traded = vec![true; jj];
     for &(_, j) in product.values() {
         non_traded[j] = false;
     }
-    add_domestic(o.domestic, o.regions, o.sectors, &mut flows)?;
+    add_domestic(o.domestic, o.regions, o.sectors, &non_traded, &mut flows)?;
     let notes = vec![
         format!(
             "BACI year {}: {} rows, {} HS6 products, {} quantities NA; v (thousand US$) × 1000",
@@ -294,11 +324,16 @@ pub(crate) fn import(
     Ok((tables, sum))
 }
 
-/// Adds `economy,sector,value,unit` domestic sales (one row per region and sector).
+/// Adds `economy,sector,value,unit` domestic sales (one row per region and sector) to the
+/// flows read from the trade file. Every region must buy something in every sector (the
+/// baseline loader's rule): a 0 is refused, at its row, where the region imports nothing of
+/// the sector (always in a sector no HS code maps to, `non_traded`), and so is a region
+/// without domestic sales in any sector.
 fn add_domestic(
     path: &Path,
     regions: &RegionMap,
     sectors: &[SectorDef],
+    non_traded: &[bool],
     flows: &mut Flows,
 ) -> Result<()> {
     let t = Table::read(path)?;
@@ -306,7 +341,9 @@ fn add_domestic(
         .iter()
         .map(|c| t.column(c))
         .collect::<Result<_>>()?;
-    let mut given = vec![false; regions.len() * sectors.len()];
+    let jj = sectors.len();
+    // the row of each region and sector
+    let mut given = vec![0usize; regions.len() * jj];
     for row in &t.rows {
         let e = t.text(row, c[0])?;
         let n = regions.regions.iter().position(|r| r == e).ok_or_else(|| {
@@ -326,7 +363,7 @@ fn add_domestic(
         })?;
         let v = t.non_negative(row, c[2], "value")?;
         let f = unit_factor(path, row.0, t.text(row, c[3])?)?;
-        if std::mem::replace(&mut given[n * sectors.len() + j], true) {
+        if std::mem::replace(&mut given[n * jj + j], row.0) != 0 {
             return Err(Error::data(
                 path,
                 row.0,
@@ -334,17 +371,53 @@ fn add_domestic(
             ));
         }
         flows.add(j, n, n, v * f);
+        if !flows.get(j, n, n).is_finite() {
+            return Err(Error::data(
+                path,
+                row.0,
+                format!("value {v} {} is beyond the largest number a computer holds; write the value in the unit of the column unit", t.text(row, c[3])?),
+            ));
+        }
     }
-    if let Some(k) = given.iter().position(|g| !g) {
-        return Err(Error::data(
-            path,
-            0,
+    if let Some(k) = given.iter().position(|g| *g == 0) {
+        return Err(Error::invalid(
+            path.display().to_string(),
             format!(
-                "no domestic sales for {} in sector {}; give one row per output region and sector (0 where there are none)",
-                regions.regions[k / sectors.len()],
-                sectors[k % sectors.len()].code
+                "no domestic sales for {} in sector {}; give one row per output region and sector (0 only where the region imports the sector's goods)",
+                regions.regions[k / jj],
+                sectors[k % jj].code
             ),
         ));
+    }
+    for (n, region) in regions.regions.iter().enumerate() {
+        if (0..jj).all(|j| flows.get(j, n, n) == 0.0) {
+            return Err(Error::data(
+                path,
+                given[n * jj],
+                format!("{region} has no domestic sales in any sector; every economy sells some of its output at home: give its domestic sales (gross output minus exports)"),
+            ));
+        }
+        for (j, sector) in sectors.iter().enumerate() {
+            let imports: f64 = (0..regions.len())
+                .filter(|&i| i != n)
+                .map(|i| flows.get(j, i, n))
+                .sum();
+            if flows.get(j, n, n) == 0.0 && imports == 0.0 {
+                let why = if non_traded[j] {
+                    format!("{} is not traded (no HS code maps to it), so domestic sales are all {region} buys of it", sector.code)
+                } else {
+                    format!(
+                        "{region} imports nothing in {} in the trade file",
+                        sector.code
+                    )
+                };
+                return Err(Error::data(
+                    path,
+                    given[n * jj + j],
+                    format!("{region} has no domestic sales in {}, and {why}; every economy must buy something in every sector: give its positive domestic sales (gross output minus exports), or merge the sector into another (--sectors, --hs) or the economy into another region (--regions)", sector.code),
+                ));
+            }
+        }
     }
     Ok(())
 }

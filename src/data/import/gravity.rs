@@ -45,12 +45,21 @@ pub(crate) fn import(o: &GravityOptions, progress: &dyn Fn(u64)) -> Result<(Vec<
     }
     out.push('\n');
     let mut seen = HashSet::new();
+    // every year and economy code of the file, to name those asked for that it lacks
+    let mut file_years: BTreeSet<i64> = BTreeSet::new();
+    let mut file_codes: BTreeSet<String> = BTreeSet::new();
     let mut rows = 0;
     let mut rec = csv::StringRecord::new();
     while let Some(line) = s.next(&mut rec)? {
         let year: i64 = rec[c[0]].parse().map_err(|_| {
             Error::data(o.data, line, format!("year `{}` is not a year", &rec[c[0]]))
         })?;
+        file_years.insert(year);
+        for side in [c[1], c[2]] {
+            if !file_codes.contains(&rec[side]) {
+                file_codes.insert(rec[side].to_string());
+            }
+        }
         if !years.contains(&year) {
             continue;
         }
@@ -75,7 +84,7 @@ pub(crate) fn import(o: &GravityOptions, progress: &dyn Fn(u64)) -> Result<(Vec<
                 return Err(Error::data(
                     o.data,
                     line,
-                    format!("{cov} is missing for {e} → {i} in {year}; leave the pair out (--economies) or choose another covariate"),
+                    format!("{cov} is missing for {e} → {i} in {year}; choose another covariate (--covariates), or leave {} out of --economies (or {year} out of --years)", if e == i { e.to_string() } else { format!("{e} or {i}") }),
                 ));
             }
             let v = number(o.data, line, cov, t)?;
@@ -84,6 +93,7 @@ pub(crate) fn import(o: &GravityOptions, progress: &dyn Fn(u64)) -> Result<(Vec<
         out.push('\n');
         rows += 1;
     }
+    check_asked(o, &file_years, &file_codes)?;
     if rows == 0 {
         return Err(Error::invalid(
             o.data.display().to_string(),
@@ -91,4 +101,72 @@ pub(crate) fn import(o: &GravityOptions, progress: &dyn Fn(u64)) -> Result<(Vec<
         ));
     }
     Ok((out.into_bytes(), rows))
+}
+
+/// Refuses `--years` and `--economies` values that no row of the file holds (a mistyped code
+/// or a year outside the release would silently drop rows), naming each with the years the
+/// file covers or the codes meant.
+fn check_asked(
+    o: &GravityOptions,
+    file_years: &BTreeSet<i64>,
+    file_codes: &BTreeSet<String>,
+) -> Result<()> {
+    let mut problems: Vec<String> = Vec::new();
+    let missing_years: Vec<String> = o
+        .years
+        .iter()
+        .filter(|y| !file_years.contains(y))
+        .map(i64::to_string)
+        .collect();
+    if !missing_years.is_empty() {
+        problems.push(format!(
+            "--years {}: no row of the file has {}; it holds {}",
+            missing_years.join(","),
+            if missing_years.len() == 1 {
+                "this year"
+            } else {
+                "these years"
+            },
+            year_ranges(file_years)
+        ));
+    }
+    let codes: Vec<&str> = file_codes.iter().map(String::as_str).collect();
+    for e in o.economies.iter().filter(|e| !file_codes.contains(*e)) {
+        problems.push(format!(
+            "--economies `{e}` is not an iso3_o or iso3_d code of the file; {}",
+            crate::error::suggestion(e, &codes, "codes")
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        o.data.display().to_string(),
+        format!(
+            "{}; correct these values (nothing was written)",
+            problems.join("; ")
+        ),
+    ))
+}
+
+/// Years as ranges: `1948-2021` or `2015-2017, 2019`.
+fn year_ranges(years: &BTreeSet<i64>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut it = years.iter().copied().peekable();
+    while let Some(first) = it.next() {
+        let mut last = first;
+        while it.peek() == Some(&(last + 1)) {
+            last = it.next().unwrap_or(last);
+        }
+        out.push(if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        });
+    }
+    if out.is_empty() {
+        "no rows".into()
+    } else {
+        out.join(", ")
+    }
 }

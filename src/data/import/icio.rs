@@ -179,6 +179,15 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
         };
         cols.push(Some(col));
     }
+    let mut economies: Vec<&str> = s.header[1..]
+        .iter()
+        .filter_map(|h| split(h).map(|(e, _)| economy(e)))
+        .collect();
+    economies.sort_unstable();
+    economies.dedup();
+    let unnamed: Vec<(&str, &str)> = economies.iter().map(|e| (*e, "")).collect();
+    o.regions.check_economies(&unnamed, &path)?;
+    o.regions.check_filled(&economies, &path)?;
     let mut flows = Flows::new(jj, nr);
     // inputs[(n*J + j)*J + k]: n's sector j buys sector k; va[n*J + j]; output by region, sector
     let mut inputs = vec![0.0; nr * jj * jj];
@@ -275,9 +284,8 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
     }
     for (k, name) in ["TLS` or `CCC_TAXSUB", va_row, out_row].iter().enumerate() {
         if !special[k] {
-            return Err(Error::data(
-                &path,
-                0,
+            return Err(Error::invalid(
+                path.display().to_string(),
                 format!("no row `{name}`: this is not {expected} (check --edition)"),
             ));
         }
@@ -289,7 +297,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
             let sales: f64 = (0..nr).map(|m| flows.get(j, n, m)).sum();
             let out = output_row[n * jj + j];
             if !close(sales, out) {
-                return Err(Error::data(&path, 0, format!(
+                return Err(Error::invalid(path.display().to_string(), format!(
                     "{} {}: the rows sell {sales:.6e} US$ but their {total_col} column says {out:.6e}; the table is not the published one (or was edited): re-download it",
                     o.regions.regions[n], o.sectors[j].code)));
             }
@@ -298,14 +306,14 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
                 + va[n * jj + j];
             let out_c = output_col[n * jj + j];
             if !close(costs, out_c) || !close(out_c, out) {
-                return Err(Error::data(&path, 0, format!(
+                return Err(Error::invalid(path.display().to_string(), format!(
                     "{} {}: inputs + TLS + {va_row} = {costs:.6e} US$, {out_row} row {out_c:.6e}, {total_col} column {out:.6e}; they must agree: re-download the table",
                     o.regions.regions[n], o.sectors[j].code)));
             }
             for m in 0..nr {
                 let v = flows.get(j, n, m);
                 if v < 0.0 {
-                    return Err(Error::data(&path, 0, format!(
+                    return Err(Error::invalid(path.display().to_string(), format!(
                         "sales of {} {} to {} are negative ({v:.6e} US$: inventory changes exceed the other uses); map the economy or the sector differently so that every aggregated flow is non-negative",
                         o.regions.regions[n], o.sectors[j].code, o.regions.regions[m])));
                 }
@@ -319,7 +327,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
         for j in 0..jj {
             let out = output_row[n * jj + j];
             if out <= 0.0 {
-                return Err(Error::data(&path, 0, format!(
+                return Err(Error::invalid(path.display().to_string(), format!(
                     "{} has no output in sector {}; every region needs output in every sector (map its industries to other sectors or merge the region)",
                     o.regions.regions[n], o.sectors[j].code)));
             }
@@ -329,9 +337,8 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
             let used: f64 = (0..jj).map(|k| io[(n * jj + j) * jj + k]).sum();
             va_share[n * jj + j] = 1.0 - used;
             if va_share[n * jj + j] < 0.0 {
-                return Err(Error::data(
-                    &path,
-                    0,
+                return Err(Error::invalid(
+                    path.display().to_string(),
                     format!(
                         "{} {}: inputs exceed output; value added would be negative",
                         o.regions.regions[n], o.sectors[j].code
@@ -346,7 +353,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
         for j in 0..jj {
             let a = final_demand[n * jj + j] / total;
             if !(a >= 0.0) {
-                return Err(Error::data(&path, 0, format!("{}'s final demand for sector {} is negative (inventories); aggregate it with others", o.regions.regions[n], o.sectors[j].code)));
+                return Err(Error::invalid(path.display().to_string(), format!("{}'s final demand for sector {} is negative (inventories); aggregate it with others", o.regions.regions[n], o.sectors[j].code)));
             }
             alpha[n * jj + j] = a;
         }

@@ -18,7 +18,7 @@ pub(crate) mod gravity;
 pub(crate) mod icio;
 pub(crate) mod wits;
 
-use super::csvio::Table;
+use super::csvio::{self, Table};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -165,6 +165,8 @@ pub(crate) struct RegionMap {
     pub regions: Vec<String>,
     /// Region names (the `name` column, or the code).
     pub names: Vec<String>,
+    /// Every economy of the file with its line, in file order.
+    rows: Vec<(String, usize)>,
 }
 
 impl RegionMap {
@@ -176,8 +178,10 @@ impl RegionMap {
         let mut map = HashMap::new();
         let mut regions: Vec<String> = Vec::new();
         let mut names: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
         for row in &t.rows {
             let e = t.text(row, ce)?.to_string();
+            rows.push((e.clone(), row.0));
             let r = t.text(row, cr)?.to_string();
             if r == ROW {
                 return Err(Error::data(
@@ -219,7 +223,105 @@ impl RegionMap {
             map,
             regions,
             names,
+            rows,
         })
+    }
+
+    /// Refuses an economy of the file that is not one of `known` (the codes of `source`, the
+    /// country file or the table, with their names where `source` gives them): a mistyped code
+    /// would leave its region without data and book the economy's trade to ROW. The error
+    /// names the file's row and the codes meant most likely ([`RegionMap::meant`]).
+    pub(crate) fn check_economies(&self, known: &[(&str, &str)], source: &Path) -> Result<()> {
+        let codes: Vec<&str> = known.iter().map(|k| k.0).collect();
+        for (e, row) in &self.rows {
+            if !codes.contains(&e.as_str()) {
+                let meant = self.meant(e, known);
+                let hint = if meant.is_empty() {
+                    let s = crate::error::suggestion(e, &codes, "codes");
+                    if s.ends_with('?') {
+                        s
+                    } else {
+                        format!("{s}.")
+                    }
+                } else {
+                    format!(
+                        "did you mean {}?",
+                        meant
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                };
+                return Err(Error::data(
+                    &self.path,
+                    *row,
+                    format!(
+                        "economy `{e}` is not an ISO3 code of {}; {hint} Correct the code, or remove the row if the data do not cover this economy",
+                        source.display(),
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The codes of `known` (code, name) that the unknown economy `e` most likely means, best
+    /// first, at most three: its row's region when that is a known code (`JAP,JPN`), codes
+    /// whose name starts with it (`JAP`: Japan), then codes a small edit away
+    /// ([`crate::error::did_you_mean`]).
+    fn meant<'k>(&self, e: &str, known: &[(&'k str, &'k str)]) -> Vec<&'k str> {
+        let region = &self.regions[self.map[e]];
+        let lower = e.to_lowercase();
+        let mut meant: Vec<&str> = known
+            .iter()
+            .filter(|k| k.0 == region)
+            .chain(
+                known
+                    .iter()
+                    .filter(|k| !k.1.is_empty() && k.1.to_lowercase().starts_with(&lower)),
+            )
+            .map(|k| k.0)
+            .collect();
+        meant.extend(crate::error::did_you_mean(e, known.iter().map(|k| k.0)));
+        let mut seen = std::collections::HashSet::new();
+        meant.retain(|c| seen.insert(*c));
+        meant.truncate(3);
+        meant
+    }
+
+    /// Refuses an output region that receives none of `present` (the economies that have data
+    /// in `source`): it would be written with no trade and no output of its own.
+    pub(crate) fn check_filled(&self, present: &[&str], source: &Path) -> Result<()> {
+        let mut filled = vec![false; self.len()];
+        for e in present {
+            filled[self.get(e)] = true;
+        }
+        let Some(r) = filled.iter().position(|f| !f) else {
+            return Ok(());
+        };
+        let region = &self.regions[r];
+        if region == ROW {
+            return Err(Error::invalid(
+                self.path.display().to_string(),
+                format!(
+                    "every economy with data in {} is listed here, so the output region ROW receives none; leave at least one economy out of the file (it goes to ROW)",
+                    source.display()
+                ),
+            ));
+        }
+        let members: Vec<&(String, usize)> =
+            self.rows.iter().filter(|(e, _)| self.get(e) == r).collect();
+        Err(Error::data(
+            &self.path,
+            members.first().map_or(1, |m| m.1),
+            format!(
+                "region `{region}` receives no economy with data in {}: {} {} no row there; map an economy that has data to it, or remove the region's rows",
+                source.display(),
+                members.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(", "),
+                if members.len() == 1 { "has" } else { "have" }
+            ),
+        ))
     }
     /// The region index of an economy (ROW when not listed).
     pub(crate) fn get(&self, economy: &str) -> usize {
@@ -238,45 +340,98 @@ pub(crate) struct Stream<'a> {
     pub path: PathBuf,
     pub header: Vec<String>,
     reader: csv::Reader<Counting<'a>>,
-    line: usize,
 }
 
+/// The file's bytes on their way to the CSV reader: counted for the progress callback, and
+/// the line breaks among them kept until the record they precede is placed
+/// ([`Counting::line_at`]).
 struct Counting<'a> {
     inner: std::io::BufReader<std::fs::File>,
     progress: &'a dyn Fn(u64),
+    /// Bytes handed to the CSV reader so far.
+    offset: u64,
+    /// Offsets of the line breaks (`\n`: true, `\r`: false) handed on and not yet placed.
+    breaks: std::collections::VecDeque<(u64, bool)>,
+    /// Newlines before the first of `breaks`.
+    newlines: usize,
 }
 
 impl Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        for p in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            self.breaks
+                .push_back((self.offset + p as u64, buf[p] == b'\n'));
+        }
+        self.offset += n as u64;
         (self.progress)(n as u64);
         Ok(n)
     }
 }
 
+impl Counting<'_> {
+    /// The 1-based line of the record the CSV reader places at byte `start`: the line of the
+    /// first byte from there on that is not a line break. (The reader places a record where it
+    /// stood after the record before, so before the empty lines it skips.) Starts only grow:
+    /// the breaks before `start` are counted and dropped.
+    fn line_at(&mut self, start: u64) -> usize {
+        let mut at = start;
+        while let Some(&(p, newline)) = self.breaks.front() {
+            if p > at {
+                break;
+            }
+            if p == at {
+                at += 1;
+            }
+            self.newlines += usize::from(newline);
+            self.breaks.pop_front();
+        }
+        self.newlines + 1
+    }
+}
+
 impl<'a> Stream<'a> {
-    /// Opens `path` (comma-separated, header row, fields trimmed, quotes removed).
+    /// Opens `path` (comma-separated, header row, fields trimmed, quotes removed). A file that
+    /// is not CSV text (UTF-16, gzip, zip: [`crate::data::csvio::not_csv_text`]), an empty
+    /// file and a header separated by `;` or tabs are errors saying so and how to fix them.
     pub(crate) fn open(path: &Path, progress: &'a dyn Fn(u64)) -> Result<Self> {
+        use std::io::BufRead as _;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut inner = std::io::BufReader::with_capacity(1 << 20, file);
+        let head = inner.fill_buf().map_err(|e| Error::io(path, e))?;
+        csvio::check_head(path, head)?;
         let counting = Counting {
-            inner: std::io::BufReader::with_capacity(1 << 20, file),
+            inner,
             progress,
+            offset: 0,
+            breaks: std::collections::VecDeque::new(),
+            newlines: 0,
         };
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(true)
             .from_reader(counting);
-        let header = reader
+        let header: Vec<String> = reader
             .headers()
-            .map_err(|e| Error::data(path, 1, format!("cannot read the header: {e}")))?
+            .map_err(|e| csvio::csv_error(path, e, 1))?
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').to_string())
             .collect();
+        if header.iter().all(String::is_empty) {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                "the file is empty: it has no header row; pass the downloaded CSV file (or download it again)",
+            ));
+        }
+        if let [only] = header.as_slice() {
+            if let Some(hint) = crate::error::separator_hint(only) {
+                return Err(Error::data(path, 1, hint));
+            }
+        }
         Ok(Stream {
             path: path.to_path_buf(),
             header,
             reader,
-            line: 1,
         })
     }
 
@@ -323,16 +478,17 @@ impl<'a> Stream<'a> {
             .collect()
     }
 
-    /// The next record and its line number, or `None` at the end.
+    /// The next record and its line in the file, or `None` at the end.
     pub(crate) fn next(&mut self, record: &mut csv::StringRecord) -> Result<Option<usize>> {
         match self.reader.read_record(record) {
             Ok(false) => Ok(None),
             Ok(true) => {
-                self.line += 1;
+                let start = record.position().map_or(0, csv::Position::byte);
+                let line = self.reader.get_mut().line_at(start);
                 if record.len() != self.header.len() {
                     return Err(Error::data(
                         &self.path,
-                        self.line,
+                        line,
                         format!(
                             "the row has {} fields but the header has {}; every row needs one value per column",
                             record.len(),
@@ -340,13 +496,13 @@ impl<'a> Stream<'a> {
                         ),
                     ));
                 }
-                Ok(Some(self.line))
+                Ok(Some(line))
             }
-            Err(e) => Err(Error::data(
-                &self.path,
-                self.line + 1,
-                format!("malformed CSV: {e}"),
-            )),
+            Err(e) => {
+                let start = e.position().map_or(0, csv::Position::byte);
+                let line = self.reader.get_mut().line_at(start);
+                Err(csvio::csv_error(&self.path, e, line))
+            }
         }
     }
 }
@@ -688,10 +844,16 @@ pub(crate) fn commit_baseline(
     for (name, bytes) in files {
         staged.write(name, bytes)?;
     }
-    let loaded = crate::data::tidy::load(staged.staging_dir()).map_err(|e| {
+    let staging = staged.staging_dir();
+    let loaded = crate::data::tidy::load(staging).map_err(|e| {
+        // the loader names the hidden staging directory: name the files being written instead
+        let text = e
+            .to_string()
+            .replace(&format!("{}{}", staging.display(), std::path::MAIN_SEPARATOR), "")
+            .replace(&staging.display().to_string(), &out.display().to_string());
         Error::invalid(
             out.display().to_string(),
-            format!("the imported baseline does not pass the loader's checks, so nothing was written: {e}"),
+            format!("the imported baseline does not pass the loader's checks, so nothing was written: {text}"),
         )
     })?;
     staged.commit()?;
@@ -732,6 +894,35 @@ pub(crate) fn provenance(title: &str, inputs: &[(&str, &Path)], notes: &[String]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A baseline the loader refuses is named by the output being built and the file in it,
+    /// never by the hidden staging directory.
+    #[test]
+    fn loader_errors_name_the_output_not_the_staging_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("b");
+        let files: Vec<(String, Vec<u8>)> = [
+            ("economies.csv", "code,name\nAAA,A\nBBB,B\n"),
+            ("sectors.csv", "code,name,theta\nX,X,4\n"),
+            (
+                "flows.csv",
+                "sector,exporter,importer,value,tariff\nX,AAA,AAA,inf,0\nX,BBB,BBB,1,0\n",
+            ),
+        ]
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.as_bytes().to_vec()))
+        .collect();
+        let e = commit_baseline(&out, false, &[], &files)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{}: the imported baseline", out.display()))
+                && e.contains("nothing was written: flows.csv, row 2: value is inf"),
+            "{e}"
+        );
+        assert!(!e.contains(".tradesim-"), "{e}");
+        assert!(!out.exists());
+    }
 
     #[test]
     fn hs_prefixes_match_the_longest() {

@@ -105,13 +105,15 @@ fn iso3(
     ))
 }
 
-/// Reads MFN (`partner = false`) or preferential files: `(reporter, [partner,] hs6) → rate`.
+/// Reads MFN (`partner = false`) or preferential files: `(reporter, [partner,] hs6) → rate`
+/// for the year asked; `years` collects every year the files hold.
 fn read_rates(
     files: &[std::path::PathBuf],
     partner: bool,
     o: &WitsOptions,
     codes: &CountryCodes,
     aliased: &mut BTreeSet<String>,
+    years: &mut BTreeSet<i64>,
 ) -> Result<HashMap<(String, String, String), f64>> {
     let mut out = HashMap::new();
     let none = |_: u64| {};
@@ -138,6 +140,7 @@ fn read_rates(
             let year: i64 = rec[cols[1]].parse().map_err(|_| {
                 Error::data(f, line, format!("Year `{}` is not a year", &rec[cols[1]]))
             })?;
+            years.insert(year);
             if year != o.year {
                 continue;
             }
@@ -149,6 +152,9 @@ fn read_rates(
                     format!("ProductCode `{}` is not an HS 6-digit code", &rec[cols[2]]),
                 )
             })?;
+            if !partner && o.hs.get(&k).is_none() {
+                return Err(o.hs.unmapped(f, line, &k));
+            }
             let p = if partner {
                 iso3(codes, f, line, "Partner", &rec[cols[3]], aliased)?
             } else {
@@ -185,26 +191,42 @@ type Sums = BTreeMap<(usize, usize, usize, usize), (f64, f64, usize)>;
 /// (`set,sector,exporter,importer,tariff,lines,weighting`). Returns the file and a summary.
 pub(crate) fn import(o: &WitsOptions, progress: &dyn Fn(u64)) -> Result<(Vec<u8>, String)> {
     let codes = CountryCodes::read(o.countries)?;
+    o.regions.check_economies(&codes.named(), o.countries)?;
+    o.regions.check_filled(&codes.all(), o.countries)?;
     if o.mfn.is_empty() {
         return Err(Error::invalid(
             "--mfn",
             "give at least one MFN (AVEMFN) file: preferential rates are capped by the MFN rate",
         ));
     }
-    let mut aliased = BTreeSet::new();
-    let mfn = read_rates(o.mfn, false, o, &codes, &mut aliased)?;
-    let pref = read_rates(o.preferential, true, o, &codes, &mut aliased)?;
+    let (mut aliased, mut years) = (BTreeSet::new(), BTreeSet::new());
+    let mfn = read_rates(o.mfn, false, o, &codes, &mut aliased, &mut years)?;
     if mfn.is_empty() {
+        let held: Vec<String> = years.iter().map(i64::to_string).collect();
         return Err(Error::invalid(
             o.mfn[0].display().to_string(),
-            format!("no MFN rate for {}; choose the year the files hold", o.year),
+            format!(
+                "no MFN rate for {}; the MFN files hold {}: pass one of them with --year, or download the MFN rates of {} from WITS",
+                o.year,
+                if held.is_empty() { "no rows".to_string() } else { held.join(", ") },
+                o.year
+            ),
         ));
     }
+    let pref = read_rates(
+        o.preferential,
+        true,
+        o,
+        &codes,
+        &mut aliased,
+        &mut BTreeSet::new(),
+    )?;
     let nr = o.regions.len();
     // lines by reporter, with their sector
     let mut lines: BTreeMap<Line, (usize, f64)> = BTreeMap::new();
     for ((r, _, k), rate) in &mfn {
-        let j = o.hs.get(k).ok_or_else(|| o.hs.unmapped(&o.mfn[0], 0, k))?;
+        // every MFN line was checked for a sector where it was read
+        let j = o.hs.get(k).ok_or_else(|| o.hs.unmapped(&o.mfn[0], 1, k))?;
         lines.insert((r.clone(), k.clone()), (j, *rate));
     }
     let applied_pref = |r: &str, p: &str, k: &str, m: f64| -> f64 {
