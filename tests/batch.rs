@@ -782,3 +782,39 @@ fn a_drawn_depth_the_central_run_lacks_is_a_warning() {
     );
     assert!(!warnings("fast.ron").contains("has no depth"));
 }
+
+/// Every solve in a batch's `solver.csv` carries the draw it belongs to: the baseline solve of
+/// draw 2 is labelled draw 2, not 0 (the report counts draw 0's rows as the central run's).
+#[test]
+fn each_draws_baseline_solve_is_labelled_with_its_draw() {
+    let d = tempfile::tempdir().unwrap();
+    let b = tiny_batch(d.path(), 2, THETA_LOGNORMAL);
+    let out = d.path().join("out");
+    run(&[
+        "batch",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let (h, rows) = read_csv(&out.join("solver.csv"));
+    let col = |c: &str| h.iter().position(|x| x == c).unwrap();
+    // Per scenario, one baseline solve per draw 0, 1, 2, each with its draw's years after it.
+    for scenario in ["fast", "slow"] {
+        let mine: Vec<&Vec<String>> = rows
+            .iter()
+            .filter(|r| r[col("scenario")] == scenario)
+            .collect();
+        let baselines: Vec<&str> = mine
+            .iter()
+            .filter(|r| r[col("stage")] == "baseline")
+            .map(|r| r[col("draw")].as_str())
+            .collect();
+        assert_eq!(baselines, ["0", "1", "2"], "{scenario}: {mine:?}");
+        for pair in mine.windows(2) {
+            if pair[1][col("stage")] == "year" {
+                assert_eq!(pair[0][col("draw")], pair[1][col("draw")], "{pair:?}");
+            }
+        }
+    }
+}

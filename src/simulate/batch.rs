@@ -99,8 +99,9 @@ fn drawn_scenario(batch: &Batch, unit: Unit) -> std::result::Result<Cow<'_, Scen
         .map_err(UnitError::Draw)
 }
 
-/// Marks every year of `run` as the outcome of draw `draw`.
+/// Marks `run` and every year of it as the outcome of draw `draw`.
 fn tag_draw(run: &mut RunOutcome, draw: u32) {
+    run.draw = draw;
     for y in &mut run.years {
         y.draw = draw;
     }
