@@ -453,11 +453,6 @@ impl OutputDir {
         &self.staging
     }
 
-    /// The destination.
-    pub(crate) fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Put the staged files in place, with the marker listing them. The destination is
     /// examined again first: if anything appeared in it since [`OutputDir::begin`], nothing is
     /// replaced and the error says what.
