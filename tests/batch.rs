@@ -1039,3 +1039,48 @@ fn merge_names_duplicate_missing_and_mismatched_shards() {
         );
     }
 }
+
+/// `merge --out` inside a shard's directory is refused (a later run of that shard with
+/// --force would find the merged directory there and refuse it as not its own), pointing
+/// beside the shards; the batch's last line lists every file it wrote, report_meta.json too.
+#[test]
+fn merge_into_a_shard_is_refused_and_batch_lists_every_file() {
+    let d = tempfile::tempdir().unwrap();
+    let b = three_shards(d.path(), &[]);
+    let s1 = d.path().join("s1");
+    let inside = s1.join("merged");
+    let o = tradesim(&[
+        "merge",
+        s1.to_str().unwrap(),
+        d.path().join("s2").to_str().unwrap(),
+        d.path().join("s3").to_str().unwrap(),
+        "--out",
+        inside.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: is inside the shard directory {}",
+            inside.display(),
+            s1.display()
+        )) && err.contains(&format!(
+            "choose another --out beside the shards, such as {}",
+            d.path().join("merged").display()
+        )),
+        "{err}"
+    );
+    assert!(!inside.exists());
+    let out = d.path().join("whole");
+    let stdout = run(&["batch", &b, "--out", out.to_str().unwrap(), "--report"]);
+    let last = stdout.lines().last().unwrap();
+    for f in [
+        "economies.csv",
+        "summary.csv",
+        "manifest.json",
+        "report_meta.json",
+        "report.html",
+    ] {
+        assert!(out.join(f).exists() && last.contains(f), "{f}: {last}");
+    }
+}
