@@ -907,17 +907,22 @@ fn three_shards(dir: &std::path::Path, extra: &[&str]) -> String {
 /// `tradesim merge` of the directories `dirs` (under `dir`) into `dir/m`, which must fail;
 /// returns its message.
 fn merge_fails(dir: &std::path::Path, dirs: &[&str]) -> String {
+    merge_into_fails(dir, dirs, "m")
+}
+
+/// [`merge_fails`] into `dir/out`.
+fn merge_into_fails(dir: &std::path::Path, dirs: &[&str], out: &str) -> String {
     let mut args: Vec<String> = vec!["merge".into()];
     args.extend(
         dirs.iter()
             .map(|s| dir.join(s).to_str().unwrap().to_string()),
     );
-    args.extend(["--out".into(), dir.join("m").to_str().unwrap().to_string()]);
+    args.extend(["--out".into(), dir.join(out).to_str().unwrap().to_string()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = tradesim(&args);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{dirs:?}: {err}");
-    assert!(!dir.join("m").exists(), "nothing merged: {err}");
+    assert!(!dir.join(out).exists(), "nothing merged: {err}");
     err
 }
 
@@ -1049,16 +1054,7 @@ fn merge_into_a_shard_is_refused_and_batch_lists_every_file() {
     let b = three_shards(d.path(), &[]);
     let s1 = d.path().join("s1");
     let inside = s1.join("merged");
-    let o = tradesim(&[
-        "merge",
-        s1.to_str().unwrap(),
-        d.path().join("s2").to_str().unwrap(),
-        d.path().join("s3").to_str().unwrap(),
-        "--out",
-        inside.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = merge_into_fails(d.path(), &["s1", "s2", "s3"], "s1/merged");
     assert!(
         err.contains(&format!(
             "{}: is inside the shard directory {}",

@@ -274,7 +274,7 @@ fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
     );
     let runs = d.path().join("runs");
     std::fs::create_dir(&runs).unwrap();
-    let run = |scenario: &std::path::Path, out: &std::path::Path, force: bool| {
+    let command = |scenario: &std::path::Path, out: &std::path::Path, force: bool| {
         let mut args = vec![
             "run",
             scenario.to_str().unwrap(),
@@ -285,7 +285,10 @@ fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
         if force {
             args.push("--force");
         }
-        let o = tradesim(&args);
+        tradesim(&args)
+    };
+    let run = |scenario: &std::path::Path, out: &std::path::Path, force: bool| {
+        let o = command(scenario, out, force);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     let scenario_of = |dir: &std::path::Path| {
@@ -315,13 +318,7 @@ fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
     );
     assert_eq!(entries(&runs), ["one"]);
     // Without --force the directory it points to is refused as any other.
-    let o = tradesim(&[
-        "run",
-        s.to_str().unwrap(),
-        "--out",
-        latest.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = command(&s, &latest, false);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
     // A link to an empty directory and a link to one not made yet.
     std::fs::create_dir(runs.join("empty")).unwrap();

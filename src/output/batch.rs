@@ -470,55 +470,28 @@ fn rerun_hint(m: &Manifest, dir: &Path) -> String {
 /// How the run of a shard (`m`) differs from that of another (`other`, in `there`), in
 /// words, or `None` when they are shards of one run.
 fn run_difference(m: &Manifest, other: &Manifest, there: &str) -> Option<String> {
-    let differs = |what: &str, here: String, theirs: String| {
-        Some(format!("{what} {here} here, {theirs} in {there}"))
+    let names = |v: &[String]| {
+        v.iter()
+            .map(|x| format!("`{x}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    if m.batch != other.batch {
-        return differs(
-            "batch",
-            format!("`{}`", m.batch),
-            format!("`{}`", other.batch),
-        );
-    }
-    if m.shards != other.shards {
-        return differs("shards", m.shards.to_string(), other.shards.to_string());
-    }
-    if m.scenarios != other.scenarios {
-        return differs(
-            "scenarios",
-            m.scenarios.join(", "),
-            other.scenarios.join(", "),
-        );
-    }
-    if m.draws != other.draws {
-        return differs(
-            "draws per scenario",
-            m.draws.to_string(),
-            other.draws.to_string(),
-        );
-    }
-    if m.seed != other.seed {
-        return differs(
-            "the batch file's seed",
-            m.seed.to_string(),
-            other.seed.to_string(),
-        );
-    }
-    if m.bilateral != other.bilateral {
-        return differs(
-            "bilateral tables",
-            format!("`{}`", m.bilateral),
-            format!("`{}`", other.bilateral),
-        );
-    }
-    if m.total_units != other.total_units {
-        return differs(
-            "scenario × draw units",
-            m.total_units.to_string(),
-            other.total_units.to_string(),
-        );
-    }
-    None
+    let fields = |x: &Manifest| {
+        [
+            ("batch", format!("`{}`", x.batch)),
+            ("shards", x.shards.to_string()),
+            ("scenarios", names(&x.scenarios)),
+            ("draws per scenario", x.draws.to_string()),
+            ("the batch file's seed", x.seed.to_string()),
+            ("bilateral tables", format!("`{}`", x.bilateral)),
+            ("scenario × draw units", x.total_units.to_string()),
+        ]
+    };
+    fields(m)
+        .into_iter()
+        .zip(fields(other))
+        .find(|((_, here), (_, theirs))| here != theirs)
+        .map(|((what, here), (_, theirs))| format!("{what} {here} here, {theirs} in {there}"))
 }
 
 /// Refuse shards of different batches or runs, naming what differs and the two values.
