@@ -24,6 +24,7 @@
 
 use crate::error::{Error, Result};
 use crate::output::batch::{merge, shard_list, shards_to_rerun, BatchReport, Rerun};
+pub use crate::output::batch::{shell_line, shell_quote};
 use crate::output::OutputDir;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -140,27 +141,6 @@ pub struct Commands {
     pub shard: Vec<String>,
     /// Merges the shards of the job directory.
     pub merge: Vec<String>,
-}
-
-/// `arg` as one word of a POSIX shell: as it is when that is safe, else in single quotes.
-pub fn shell_quote(arg: &str) -> String {
-    let safe = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c));
-    if safe {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-/// A command line for a shell, each argument quoted as needed.
-pub fn shell_line(args: &[String]) -> String {
-    args.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// One argument of a script's command: quoted, with [`SHARD`] and [`CPUS`] replaced by the

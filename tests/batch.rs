@@ -782,3 +782,301 @@ fn a_drawn_depth_the_central_run_lacks_is_a_warning() {
     );
     assert!(!warnings("fast.ron").contains("has no depth"));
 }
+
+/// Every solve in a batch's `solver.csv` carries the draw it belongs to: the baseline solve of
+/// draw 2 is labelled draw 2, not 0 (the report counts draw 0's rows as the central run's).
+#[test]
+fn each_draws_baseline_solve_is_labelled_with_its_draw() {
+    let d = tempfile::tempdir().unwrap();
+    let b = tiny_batch(d.path(), 2, THETA_LOGNORMAL);
+    let out = d.path().join("out");
+    run(&[
+        "batch",
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let (h, rows) = read_csv(&out.join("solver.csv"));
+    let col = |c: &str| h.iter().position(|x| x == c).unwrap();
+    // Per scenario, one baseline solve per draw 0, 1, 2, each with its draw's years after it.
+    for scenario in ["fast", "slow"] {
+        let mine: Vec<&Vec<String>> = rows
+            .iter()
+            .filter(|r| r[col("scenario")] == scenario)
+            .collect();
+        let baselines: Vec<&str> = mine
+            .iter()
+            .filter(|r| r[col("stage")] == "baseline")
+            .map(|r| r[col("draw")].as_str())
+            .collect();
+        assert_eq!(baselines, ["0", "1", "2"], "{scenario}: {mine:?}");
+        for pair in mine.windows(2) {
+            if pair[1][col("stage")] == "year" {
+                assert_eq!(pair[0][col("draw")], pair[1][col("draw")], "{pair:?}");
+            }
+        }
+    }
+}
+
+/// The files of an output directory (hidden ones included) with their bytes.
+fn dir_bytes(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `--bilateral summary` in shards: the merge writes `bilateral_summary.csv` (and every other
+/// file) with the single run's bytes, failed draws included; the shards' per-draw changes
+/// (`bilateral_draws.csv`) are not part of the merged output.
+#[test]
+fn a_merged_bilateral_summary_is_the_single_runs_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let b = tiny_batch(
+        d.path(),
+        8,
+        "Theta(\"MAN\"), distribution: Normal(mean: 1.0, sd: 3.0)",
+    );
+    let b = b.to_str().unwrap();
+    let p = |s: &str| d.path().join(s).to_str().unwrap().to_string();
+    let batch = |out: &str, shard: Option<&str>| {
+        let mut args = vec![
+            "batch",
+            b,
+            "--out",
+            out,
+            "--bilateral",
+            "summary",
+            "--keep-going",
+            "--quiet",
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        run(&args)
+    };
+    batch(&p("single"), None);
+    for k in 1..=3 {
+        batch(&p(&format!("s{k}")), Some(&format!("{k}/3")));
+    }
+    let stdout = run(&["merge", &p("s2"), &p("s3"), &p("s1"), "--out", &p("m")]);
+    assert!(stdout.contains("bilateral_summary.csv"), "{stdout}");
+    let (_, failures) = read_csv(&d.path().join("single/failures.csv"));
+    assert!(!failures.is_empty(), "some draws fail");
+    let (single, merged) = (
+        dir_bytes(&d.path().join("single")),
+        dir_bytes(&d.path().join("m")),
+    );
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&single), names(&merged));
+    assert!(names(&single).contains(&"bilateral_summary.csv".to_string()));
+    for ((name, a), (_, b)) in single.iter().zip(&merged) {
+        assert!(a == b, "{name}: merged shards differ from the single run");
+    }
+}
+
+/// Three shards of the tiny batch (2 draws: 8 units) in `s1`..`s3` under `dir`.
+fn three_shards(dir: &std::path::Path, extra: &[&str]) -> String {
+    let b = tiny_batch(dir, 2, THETA_LOGNORMAL);
+    let b = b.to_str().unwrap().to_string();
+    for k in 1..=3 {
+        let out = dir.join(format!("s{k}"));
+        let shard = format!("{k}/3");
+        let mut args = vec![
+            "batch",
+            &b,
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            &shard,
+            "--quiet",
+        ];
+        args.extend(extra);
+        run(&args);
+    }
+    b
+}
+
+/// `tradesim merge` of the directories `dirs` (under `dir`) into `dir/m`, which must fail;
+/// returns its message.
+fn merge_fails(dir: &std::path::Path, dirs: &[&str]) -> String {
+    merge_into_fails(dir, dirs, "m")
+}
+
+/// [`merge_fails`] into `dir/out`.
+fn merge_into_fails(dir: &std::path::Path, dirs: &[&str], out: &str) -> String {
+    let mut args: Vec<String> = vec!["merge".into()];
+    args.extend(
+        dirs.iter()
+            .map(|s| dir.join(s).to_str().unwrap().to_string()),
+    );
+    args.extend(["--out".into(), dir.join(out).to_str().unwrap().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = tradesim(&args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{dirs:?}: {err}");
+    assert!(!dir.join(out).exists(), "nothing merged: {err}");
+    err
+}
+
+/// A shard copied back in part (a table deleted, a unit's rows or one row gone) is refused,
+/// naming the shard, the file (and row) and what is missing, with the command that makes the
+/// shard again; never merged into summaries over too few draws.
+#[test]
+fn merge_refuses_a_shard_missing_a_table_a_unit_or_a_row() {
+    let d = tempfile::tempdir().unwrap();
+    let b = three_shards(d.path(), &[]);
+    let shard2 = d.path().join("s2");
+    let command = format!(
+        "tradesim batch {b} --shard 2/3 --draws 2 --bilateral central --out {}",
+        shard2.display()
+    );
+    let copy = |name: &str| {
+        let to = d.path().join(name);
+        copy_dir(&shard2, &to);
+        to
+    };
+    let edit = |dir: &std::path::Path, keep: &dyn Fn(&str) -> bool| {
+        let p = dir.join("economies.csv");
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept: Vec<&str> = text.lines().filter(|l| keep(l)).collect();
+        std::fs::write(&p, kept.join("\n") + "\n").unwrap();
+    };
+    // 4 scenarios x 3 draws: shard 2 holds slow's draws 1-2 and the first grid point's 0-1.
+    let tables = copy("tables");
+    std::fs::remove_file(tables.join("economies.csv")).unwrap();
+    std::fs::remove_file(tables.join("bilateral.csv")).unwrap();
+    let err = merge_fails(d.path(), &["s1", "tables", "s3"]);
+    let command_there = command.replace(shard2.to_str().unwrap(), tables.to_str().unwrap());
+    assert!(
+        err.contains(&format!(
+            "{}: shard 2 of 3 has no economies.csv, bilateral.csv",
+            tables.display()
+        )) && err.contains(&format!("{command_there} --force")),
+        "{err}"
+    );
+    let unit = copy("unit");
+    edit(&unit, &|l| {
+        !l.starts_with("slow,2016,1,") && !l.starts_with("slow,2020,1,")
+    });
+    let err = merge_fails(d.path(), &["s1", "unit", "s3"]);
+    assert!(
+        err.contains(&format!(
+            "{}: shard 2 of 3 holds",
+            unit.join("economies.csv").display()
+        )) && err.contains("scenario `slow` draw(s) 1 has no rows here and is not in failures.csv")
+            && err.contains("run shard 2 of 3 again"),
+        "{err}"
+    );
+    let row = copy("row");
+    edit(&row, &|l| !l.starts_with("slow,2020,2,BBB,"));
+    let err = merge_fails(d.path(), &["s1", "row", "s3"]);
+    assert!(
+        err.contains(&format!("{}, row ", row.join("economies.csv").display()))
+            && err.contains("scenario `slow`, draw 2, year 2020: no row for economy BBB")
+            && err.contains("run shard 2 of 3 again")
+            && !err.contains(".draws.spill"),
+        "{err}"
+    );
+}
+
+/// Shards given twice or missing, and shards of another run, are refused naming the
+/// directories, the missing shards with the command that makes them, and what differs.
+#[test]
+fn merge_names_duplicate_missing_and_mismatched_shards() {
+    let d = tempfile::tempdir().unwrap();
+    let b = three_shards(d.path(), &[]);
+    let s1 = d.path().join("s1");
+    let err = merge_fails(d.path(), &["s1", "s1", "s2", "s3"]);
+    assert!(
+        err.contains(&format!(
+            "shard 1 of 3 is in 2 of the directories given ({}, {}",
+            s1.display(),
+            s1.display()
+        )),
+        "{err}"
+    );
+    let err = merge_fails(d.path(), &["s1", "s2"]);
+    assert!(
+        err.contains("shard 3 of 3 is missing")
+            && err.contains(&format!(
+                "tradesim batch {b} --shard 3/3 --draws 2 --bilateral central --out shard-3"
+            )),
+        "{err}"
+    );
+    for (flag, value, said) in [
+        ("--draws", "3", "draws per scenario 3 here, 2 in"),
+        (
+            "--bilateral",
+            "all",
+            "bilateral tables `all` here, `central` in",
+        ),
+    ] {
+        let other = d.path().join("other");
+        run(&[
+            "batch",
+            &b,
+            "--out",
+            other.to_str().unwrap(),
+            "--shard",
+            "2/3",
+            flag,
+            value,
+            "--quiet",
+            "--force",
+        ]);
+        let err = merge_fails(d.path(), &["s1", "other", "s3"]);
+        assert!(
+            err.contains(&format!(
+                "{}: this shard is not of the same run as {}: {said} {}",
+                other.display(),
+                s1.display(),
+                s1.display()
+            )) && err.contains("--shard 2/3 --draws 2 --bilateral central"),
+            "{err}"
+        );
+    }
+}
+
+/// `merge --out` inside a shard's directory is refused (a later run of that shard with
+/// --force would find the merged directory there and refuse it as not its own), pointing
+/// beside the shards; the batch's last line lists every file it wrote, report_meta.json too.
+#[test]
+fn merge_into_a_shard_is_refused_and_batch_lists_every_file() {
+    let d = tempfile::tempdir().unwrap();
+    let b = three_shards(d.path(), &[]);
+    let s1 = d.path().join("s1");
+    let inside = s1.join("merged");
+    let err = merge_into_fails(d.path(), &["s1", "s2", "s3"], "s1/merged");
+    assert!(
+        err.contains(&format!(
+            "{}: is inside the shard directory {}",
+            inside.display(),
+            s1.display()
+        )) && err.contains(&format!(
+            "choose another --out beside the shards, such as {}",
+            d.path().join("merged").display()
+        )),
+        "{err}"
+    );
+    assert!(!inside.exists());
+    let out = d.path().join("whole");
+    let stdout = run(&["batch", &b, "--out", out.to_str().unwrap(), "--report"]);
+    let last = stdout.lines().last().unwrap();
+    for f in [
+        "economies.csv",
+        "summary.csv",
+        "manifest.json",
+        "report_meta.json",
+        "report.html",
+    ] {
+        assert!(out.join(f).exists() && last.contains(f), "{f}: {last}");
+    }
+}

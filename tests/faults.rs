@@ -257,3 +257,130 @@ fn a_stale_old_directory_does_not_make_force_fail() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!d.path().join(".out.tradesim-claim").exists());
 }
+
+/// `--out` a symbolic link (`latest -> runs/one`): the run writes into the directory it points
+/// to, under the same rules (with --force it replaces tradesim's output there), and the link
+/// stays a link; a link to an empty directory, or to one not made yet, works the same.
+#[test]
+fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
+    let d = tempfile::tempdir().unwrap();
+    long_batch(d.path());
+    let s = d.path().join("s.ron");
+    let text = std::fs::read_to_string(&s).unwrap();
+    let t = write(
+        d.path(),
+        "t.ron",
+        &text.replace("name: \"s\"", "name: \"t\""),
+    );
+    let runs = d.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    let command = |scenario: &std::path::Path, out: &std::path::Path, force: bool| {
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        if force {
+            args.push("--force");
+        }
+        tradesim(&args)
+    };
+    let run = |scenario: &std::path::Path, out: &std::path::Path, force: bool| {
+        let o = command(scenario, out, force);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let scenario_of = |dir: &std::path::Path| {
+        let (_, rows) = read_csv(&dir.join("economies.csv"));
+        rows[0][0].clone()
+    };
+    run(&s, &runs.join("one"), false);
+    let latest = d.path().join("latest");
+    std::os::unix::fs::symlink("runs/one", &latest).unwrap();
+    run(&t, &latest, true);
+    assert!(
+        std::fs::symlink_metadata(&latest)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is kept"
+    );
+    assert_eq!(
+        scenario_of(&runs.join("one")),
+        "t",
+        "the new results are where the link points"
+    );
+    assert_eq!(
+        entries(d.path()),
+        ["b.ron", "latest", "runs", "s.ron", "t.ron"],
+        "nothing left beside"
+    );
+    assert_eq!(entries(&runs), ["one"]);
+    // Without --force the directory it points to is refused as any other.
+    let o = command(&s, &latest, false);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    // A link to an empty directory and a link to one not made yet.
+    std::fs::create_dir(runs.join("empty")).unwrap();
+    for (link, to) in [("to-empty", "runs/empty"), ("dangling", "runs/new")] {
+        let l = d.path().join(link);
+        std::os::unix::fs::symlink(to, &l).unwrap();
+        run(&s, &l, false);
+        assert!(std::fs::symlink_metadata(&l)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(scenario_of(&d.path().join(to)), "s");
+    }
+}
+
+/// An `--out` in a directory that cannot be written is refused naming that directory and
+/// saying to choose another --out, not the hidden claim file tradesim tried to make there. (As
+/// root, where permissions do not stop a write, the run is made as `nobody` with setpriv.)
+#[test]
+fn an_out_in_a_directory_that_cannot_be_written_says_so() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root_user = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    if root_user && !std::path::Path::new("/usr/bin/setpriv").exists() {
+        skip("running as root without /usr/bin/setpriv to run as another user");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    long_batch(d.path());
+    let ro = d.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let s = d.path().join("s.ron");
+    for out in [ro.join("out"), ro.join("sub/out")] {
+        let args = [
+            "run",
+            s.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        let o = if root_user {
+            Command::new("/usr/bin/setpriv")
+                .args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    env!("CARGO_BIN_EXE_tradesim"),
+                ])
+                .args(args)
+                .output()
+                .unwrap()
+        } else {
+            tradesim(&args)
+        };
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("{}: this directory is not writable", ro.display()))
+                && err.contains("choose another --out in a directory you can write")
+                && !err.contains("tradesim-claim"),
+            "{err}"
+        );
+    }
+}

@@ -4,18 +4,19 @@
 //! The batch loop itself is [`crate::simulate::batch::run_batch`].
 //!
 //! Files: `economies.csv`, `solver.csv`, `failures.csv`, `quotas.csv` (per draw), `bilateral.csv`
-//! (per `--bilateral`), `bilateral_summary.csv` (with `--bilateral summary`), `summary.csv`,
+//! (per `--bilateral`), `bilateral_summary.csv` (with `--bilateral summary`; a shard of several
+//! also writes `bilateral_draws.csv`, the per-draw values `merge` needs), `summary.csv`,
 //! `manifest.json`. Everything is written under temporary names and renamed into place at the
 //! end, so an interrupted or failed batch leaves no partial table.
 
 use super::staging::OutputDir;
-use super::summary::DrawSpill;
 pub use super::summary::SummaryRow;
+use super::summary::{DrawSpill, Moments};
 use super::{csv_header, to_csv, EconomyRow};
 use crate::error::{Error, Result};
 use crate::scenario::inputs::InputFile;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,10 @@ pub(crate) struct Manifest {
     pub scenarios: Vec<String>,
     /// Economy codes per scenario, in baseline order.
     pub economies: Vec<Vec<String>>,
+    /// Sector codes per scenario, in baseline order (`merge` orders the cells of
+    /// `bilateral_summary.csv` by them).
+    #[serde(default)]
+    pub sectors: Vec<Vec<String>>,
     /// Per scenario, what its percent changes are against: `base_year` or `reference`
     /// (absent in manifests written before it existed: `base_year`).
     #[serde(default)]
@@ -106,6 +111,50 @@ pub(crate) struct BilateralSummaryRow {
     pub sd_change_pct: f64,
     pub min_change_pct: f64,
     pub max_change_pct: f64,
+}
+
+/// A row of `bilateral_draws.csv`, which a shard run with `--bilateral summary` writes: one
+/// draw's percent change of one bilateral cell against the draw's solved baseline, the value the
+/// batch adds to the cell's moments. `merge` adds the shards' values in the same order, so the
+/// merged `bilateral_summary.csv` is the single run's, byte for byte.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub(crate) struct BilateralDrawRow {
+    pub scenario: String,
+    pub year: i32,
+    pub draw: u32,
+    pub exporter: String,
+    pub importer: String,
+    pub sector: String,
+    pub change_pct: f64,
+}
+
+/// The moments of each bilateral cell's change over draws, by (scenario, year, exporter,
+/// importer, sector) indices: the rows of `bilateral_summary.csv` in order.
+pub(crate) type CellMoments = BTreeMap<(usize, i32, usize, usize, usize), Moments>;
+
+/// The rows of `bilateral_summary.csv`: each cell of `moments`, named by the scenarios'
+/// economy and sector codes (in baseline order).
+pub(crate) fn bilateral_summary_rows(
+    moments: &CellMoments,
+    scenarios: &[String],
+    economies: &[Vec<String>],
+    sectors: &[Vec<String>],
+) -> Vec<BilateralSummaryRow> {
+    moments
+        .iter()
+        .map(|((s, y, i, m, j), mo)| BilateralSummaryRow {
+            scenario: scenarios[*s].clone(),
+            year: *y,
+            exporter: economies[*s][*i].clone(),
+            importer: economies[*s][*m].clone(),
+            sector: sectors[*s][*j].clone(),
+            draws: mo.n,
+            mean_change_pct: mo.mean,
+            sd_change_pct: mo.sd(),
+            min_change_pct: mo.min,
+            max_change_pct: mo.max,
+        })
+        .collect()
 }
 
 /// A CSV file of `R` rows being written into the staging directory. A file that got no row
@@ -367,9 +416,529 @@ pub(crate) fn shard_list(shards: &[usize]) -> String {
     parts.join(",")
 }
 
+/// `arg` as one word of a POSIX shell: as it is when that is safe, else in single quotes.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c));
+    if safe {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// A command line for a shell, each argument quoted as needed.
+pub fn shell_line(args: &[String]) -> String {
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The command that runs shard `shard` of the run `m` describes into `dir`: its batch file,
+/// draws and bilateral tables (a batch that recorded failed draws was run with
+/// `--keep-going`, which the caller says).
+fn shard_command(m: &Manifest, shard: usize, dir: &str) -> String {
+    let args = [
+        "tradesim".to_string(),
+        "batch".into(),
+        m.batch_file.clone(),
+        "--shard".into(),
+        format!("{shard}/{}", m.shards),
+        "--draws".into(),
+        m.draws.to_string(),
+        "--bilateral".into(),
+        m.bilateral.clone(),
+        "--out".into(),
+        dir.to_string(),
+    ];
+    shell_line(&args)
+}
+
+/// How to make a shard again: its command, replacing `dir`, then the merge again.
+fn rerun_hint(m: &Manifest, dir: &Path) -> String {
+    format!(
+        "run shard {} of {} again into its directory: {} --force (add --keep-going if you ran the batch with it), then merge again",
+        m.shard,
+        m.shards,
+        shard_command(m, m.shard, &dir.display().to_string())
+    )
+}
+
+/// How the run of a shard (`m`) differs from that of another (`other`, in `there`), in
+/// words, or `None` when they are shards of one run.
+fn run_difference(m: &Manifest, other: &Manifest, there: &str) -> Option<String> {
+    let names = |v: &[String]| {
+        v.iter()
+            .map(|x| format!("`{x}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fields = |x: &Manifest| {
+        [
+            ("batch", format!("`{}`", x.batch)),
+            ("shards", x.shards.to_string()),
+            ("scenarios", names(&x.scenarios)),
+            ("draws per scenario", x.draws.to_string()),
+            ("the batch file's seed", x.seed.to_string()),
+            ("bilateral tables", format!("`{}`", x.bilateral)),
+            ("scenario × draw units", x.total_units.to_string()),
+        ]
+    };
+    fields(m)
+        .into_iter()
+        .zip(fields(other))
+        .find(|((_, here), (_, theirs))| here != theirs)
+        .map(|((what, here), (_, theirs))| format!("{what} {here} here, {theirs} in {there}"))
+}
+
+/// Refuse shards of different batches or runs, naming what differs and the two values.
+fn check_one_run(manifests: &[(PathBuf, Manifest)]) -> Result<()> {
+    let (first_dir, first) = &manifests[0];
+    for (d, m) in &manifests[1..] {
+        let Some(what) = run_difference(m, first, &first_dir.display().to_string()) else {
+            continue;
+        };
+        let fix = if m.batch == first.batch {
+            format!(
+                "the shards of one run are merged only when run with the same batch file, draws, bilateral tables and number of shards; if this shard was run otherwise by mistake, run it again as {} was: {} --force",
+                first_dir.display(),
+                shard_command(first, m.shard.min(first.shards), &d.display().to_string())
+            )
+        } else {
+            "merge the shards of each batch separately".to_string()
+        };
+        return Err(Error::invalid(
+            d.display().to_string(),
+            format!(
+                "this shard is not of the same run as {}: {what}; {fix}",
+                first_dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse a shard given twice (naming its directories) or missing (naming it and the
+/// command that makes it). `manifests` are sorted by shard.
+fn check_each_shard_once(manifests: &[(PathBuf, Manifest)]) -> Result<()> {
+    let first = &manifests[0].1;
+    let mut dirs_of: BTreeMap<usize, Vec<&Path>> = BTreeMap::new();
+    for (d, m) in manifests {
+        dirs_of.entry(m.shard).or_default().push(d);
+    }
+    let mut problems = Vec::new();
+    for (k, dirs) in &dirs_of {
+        if dirs.len() > 1 {
+            let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            problems.push(format!(
+                "shard {k} of {} is in {} of the directories given ({}: a directory named twice, or a copy of a shard); give each shard's directory once",
+                first.shards,
+                dirs.len(),
+                names.join(", ")
+            ));
+        }
+    }
+    let missing: Vec<usize> = (1..=first.shards)
+        .filter(|k| !dirs_of.contains_key(k))
+        .collect();
+    if !missing.is_empty() {
+        let commands: Vec<String> = missing
+            .iter()
+            .map(|&k| format!("\n  {}", shard_command(first, k, &format!("shard-{k}"))))
+            .collect();
+        problems.push(format!(
+            "{} {} of {} {} missing: give the directory of each, or make it with{}",
+            if missing.len() == 1 {
+                "shard"
+            } else {
+                "shards"
+            },
+            shard_list(&missing),
+            first.shards,
+            if missing.len() == 1 { "is" } else { "are" },
+            commands.concat()
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "merge",
+        format!(
+            "the {} shards of batch `{}` are needed, once each: {}",
+            first.shards,
+            first.batch,
+            problems.join("; ")
+        ),
+    ))
+}
+
+/// The files of a shard of the run `m` that `merge` reads: the per-draw tables,
+/// `bilateral.csv` (unless `none`), with `summary` the shards' `bilateral_draws.csv` (or one
+/// shard's `bilateral_summary.csv`), and `report_meta.json`.
+fn shard_files(m: &Manifest) -> Vec<&'static str> {
+    let mut files = vec![
+        "economies.csv",
+        "solver.csv",
+        "quotas.csv",
+        "failures.csv",
+        "investment.csv",
+    ];
+    if m.bilateral != "none" {
+        files.push("bilateral.csv");
+    }
+    if m.bilateral == "summary" {
+        files.push(if m.shards > 1 {
+            "bilateral_draws.csv"
+        } else {
+            "bilateral_summary.csv"
+        });
+    }
+    files.push(super::meta::FILE);
+    files
+}
+
+/// Refuse a shard directory that lacks a file every shard of its run writes.
+fn check_shard_files(dir: &Path, m: &Manifest) -> Result<()> {
+    let missing: Vec<&str> = shard_files(m)
+        .into_iter()
+        .filter(|f| !dir.join(f).exists())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        dir.display().to_string(),
+        format!(
+            "shard {} of {} has no {}, which every shard of this run writes (as its {} marker says); the directory is incomplete (copied back in part, or a file deleted), and merging it would leave draws out; {}",
+            m.shard,
+            m.shards,
+            missing.join(", "),
+            super::staging::MARKER,
+            rerun_hint(m, dir)
+        ),
+    ))
+}
+
+/// An error on `file` of the shard in `dir` (at `row` when known): `what` is missing or wrong
+/// there, and the shard must be run again.
+fn incomplete(dir: &Path, m: &Manifest, file: &str, row: Option<usize>, what: &str) -> Error {
+    let message = format!(
+        "{what}; the shard's table is incomplete or was edited, so merging it would summarise the wrong draws; {}",
+        rerun_hint(m, dir)
+    );
+    let path = dir.join(file);
+    match row {
+        Some(r) => Error::data(path, r, message),
+        None => Error::invalid(path.display().to_string(), message),
+    }
+}
+
+/// The units of shard `m`'s range: (scenario index, draw), in canonical order.
+fn shard_units(m: &Manifest) -> Vec<(usize, u32)> {
+    let per = m.draws as usize + 1;
+    (m.first_unit..m.end_unit)
+        .map(|u| (u / per, (u % per) as u32))
+        .collect()
+}
+
+/// Units named for a message: `scenario \`A\` draw(s) 1-3, scenario \`B\` draw(s) 0`.
+fn unit_list(m: &Manifest, units: &[(usize, u32)]) -> String {
+    let mut by: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &(s, d) in units {
+        by.entry(s).or_default().push(d as usize);
+    }
+    by.iter()
+        .map(|(s, d)| format!("scenario `{}` draw(s) {}", m.scenarios[*s], shard_list(d)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The position of scenario `name` in the run, or an error at `row` of `file`.
+fn scenario_index(dir: &Path, m: &Manifest, file: &str, row: usize, name: &str) -> Result<usize> {
+    m.scenarios.iter().position(|x| x == name).ok_or_else(|| {
+        incomplete(
+            dir,
+            m,
+            file,
+            Some(row),
+            &format!(
+                "scenario `{name}` is not one of this batch ({})",
+                m.scenarios.join(", ")
+            ),
+        )
+    })
+}
+
+/// The failed draws of the shard in `dir` (`failures.csv`).
+fn read_failures(dir: &Path, m: &Manifest) -> Result<Vec<FailureRow>> {
+    let path = dir.join("failures.csv");
+    let mut rdr = csv::Reader::from_path(&path)
+        .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
+    let mut out = Vec::new();
+    for (k, r) in rdr.deserialize::<FailureRow>().enumerate() {
+        let r = r.map_err(|e| incomplete(dir, m, "failures.csv", Some(k + 2), &e.to_string()))?;
+        scenario_index(dir, m, "failures.csv", k + 2, &r.scenario)?;
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Check that one unit's economy rows (from data row `row` of `economies.csv`) are a row per
+/// economy of its scenario for each year, in order, and the years of the scenario's other
+/// units (`years`, set by its first unit).
+fn check_unit_rows(
+    dir: &Path,
+    m: &Manifest,
+    (s, d): (usize, u32),
+    rows: &[EconomyRow],
+    row: usize,
+    years: &mut Option<Vec<i32>>,
+) -> Result<()> {
+    let codes = &m.economies[s];
+    let ne = codes.len().max(1);
+    let unit = format!("scenario `{}`, draw {d}", m.scenarios[s]);
+    for k in 0..rows.len().div_ceil(ne) * ne {
+        let year = rows[k - k % ne].year;
+        let want = &codes[k % ne];
+        match rows.get(k) {
+            Some(r) if r.year == year && &r.economy == want => {}
+            got => {
+                let here = got.map_or("the unit's rows end".to_string(), |r| {
+                    format!("here is {} {}", r.economy, r.year)
+                });
+                return Err(incomplete(
+                    dir,
+                    m,
+                    "economies.csv",
+                    Some(row + k),
+                    &format!("{unit}, year {year}: no row for economy {want} ({here}); every scenario × draw has a row per economy and year"),
+                ));
+            }
+        }
+    }
+    let mut mine: Vec<i32> = rows.iter().map(|r| r.year).collect();
+    mine.dedup();
+    match years {
+        None => *years = Some(mine),
+        Some(y) if *y == mine => {}
+        Some(y) => {
+            let list = |v: &[i32]| {
+                v.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(incomplete(
+                dir,
+                m,
+                "economies.csv",
+                Some(row),
+                &format!(
+                    "{unit} has the years {}, but the scenario's other draws {}",
+                    list(&mine),
+                    list(y)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Read the economy rows of the shard in `dir`, check it holds every unit of its range that
+/// did not fail (`failed`) whole, in order, and push each unit to `spill`. `years` holds each
+/// scenario's years (from its first unit). Returns the units solved.
+fn spill_shard(
+    dir: &Path,
+    m: &Manifest,
+    failed: &BTreeSet<(usize, u32)>,
+    years: &mut [Option<Vec<i32>>],
+    spill: &mut DrawSpill,
+) -> Result<BTreeSet<(usize, u32)>> {
+    let path = dir.join("economies.csv");
+    let mut rdr = csv::Reader::from_path(&path)
+        .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
+    let range: BTreeSet<(usize, u32)> = shard_units(m).into_iter().collect();
+    let mut solved = BTreeSet::new();
+    let mut unit: Vec<EconomyRow> = Vec::new();
+    let mut unit_key: Option<(usize, u32)> = None;
+    let mut unit_row = 2;
+    let mut finish = |key: (usize, u32), rows: &[EconomyRow], row: usize| -> Result<()> {
+        let (s, d) = key;
+        let what = format!("scenario `{}`, draw {d}", m.scenarios[s]);
+        if !range.contains(&key) {
+            return Err(incomplete(
+                dir,
+                m,
+                "economies.csv",
+                Some(row),
+                &format!(
+                    "{what} is not of this shard, which holds {}",
+                    unit_list(m, &shard_units(m))
+                ),
+            ));
+        }
+        if failed.contains(&key) {
+            return Err(incomplete(
+                dir,
+                m,
+                "economies.csv",
+                Some(row),
+                &format!("{what} has rows, but failures.csv says it failed"),
+            ));
+        }
+        if solved.last().is_some_and(|&last| last >= key) {
+            return Err(incomplete(dir, m, "economies.csv", Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
+        }
+        check_unit_rows(dir, m, key, rows, row, &mut years[s])?;
+        spill.push(s, d, rows)?;
+        solved.insert(key);
+        Ok(())
+    };
+    for (k, r) in rdr.deserialize::<EconomyRow>().enumerate() {
+        let row = k + 2;
+        let r = r.map_err(|e| incomplete(dir, m, "economies.csv", Some(row), &e.to_string()))?;
+        let key = (
+            scenario_index(dir, m, "economies.csv", row, &r.scenario)?,
+            r.draw,
+        );
+        if unit_key.is_some_and(|u| u != key) {
+            finish(unit_key.expect("checked"), &unit, unit_row)?;
+            unit.clear();
+        }
+        if unit.is_empty() {
+            unit_row = row;
+        }
+        unit_key = Some(key);
+        unit.push(r);
+    }
+    if let Some(key) = unit_key {
+        finish(key, &unit, unit_row)?;
+    }
+    let missing: Vec<(usize, u32)> = range
+        .iter()
+        .filter(|u| !solved.contains(*u) && !failed.contains(*u))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(incomplete(
+            dir,
+            m,
+            "economies.csv",
+            None,
+            &format!(
+                "shard {} of {} holds {}, but {} has no rows here and is not in failures.csv",
+                m.shard,
+                m.shards,
+                unit_list(m, &shard_units(m)),
+                unit_list(m, &missing)
+            ),
+        ));
+    }
+    Ok(solved)
+}
+
+/// Add the per-draw bilateral changes of the shard in `dir` (`bilateral_draws.csv`) to
+/// `moments`, in its rows' order (the order a single run adds them in), and check every draw
+/// ≥ 1 the shard solved (`solved`) is there.
+fn add_bilateral_draws(
+    dir: &Path,
+    m: &Manifest,
+    solved: &BTreeSet<(usize, u32)>,
+    moments: &mut CellMoments,
+) -> Result<()> {
+    const FILE: &str = "bilateral_draws.csv";
+    let index = |codes: &[String]| -> HashMap<String, usize> {
+        codes
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c.clone(), k))
+            .collect()
+    };
+    let economies: Vec<HashMap<String, usize>> = m.economies.iter().map(|c| index(c)).collect();
+    let sectors: Vec<HashMap<String, usize>> = m.sectors.iter().map(|c| index(c)).collect();
+    let path = dir.join(FILE);
+    let mut rdr = csv::Reader::from_path(&path)
+        .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
+    let mut seen: BTreeSet<(usize, u32)> = BTreeSet::new();
+    for (k, r) in rdr.deserialize::<BilateralDrawRow>().enumerate() {
+        let row = k + 2;
+        let r = r.map_err(|e| incomplete(dir, m, FILE, Some(row), &e.to_string()))?;
+        let s = scenario_index(dir, m, FILE, row, &r.scenario)?;
+        let code = |map: Option<&HashMap<String, usize>>, code: &str, what: &str| {
+            map.and_then(|x| x.get(code)).copied().ok_or_else(|| {
+                incomplete(
+                    dir,
+                    m,
+                    FILE,
+                    Some(row),
+                    &format!(
+                        "{what} `{code}` is not one of scenario `{}`'s baseline",
+                        r.scenario
+                    ),
+                )
+            })
+        };
+        let i = code(economies.get(s), &r.exporter, "exporter")?;
+        let n = code(economies.get(s), &r.importer, "importer")?;
+        let j = code(sectors.get(s), &r.sector, "sector")?;
+        moments
+            .entry((s, r.year, i, n, j))
+            .or_default()
+            .push(r.change_pct);
+        seen.insert((s, r.draw));
+    }
+    let missing: Vec<(usize, u32)> = solved
+        .iter()
+        .filter(|(_, d)| *d > 0)
+        .filter(|u| !seen.contains(*u))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(incomplete(
+            dir,
+            m,
+            FILE,
+            None,
+            &format!(
+                "{} solved (economies.csv) but have no rows here",
+                unit_list(m, &missing)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The table `name` of every shard in order, as one file: the first shard's header, then
+/// every shard's rows.
+fn concatenate(manifests: &[(PathBuf, Manifest)], name: &str) -> Result<Vec<u8>> {
+    let mut body: Vec<u8> = Vec::new();
+    let mut header: Option<Vec<u8>> = None;
+    for (d, _) in manifests {
+        let p = d.join(name);
+        let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        let nl = text
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |x| x + 1);
+        let (h, rest) = text.split_at(nl);
+        if header.is_none() || header.as_deref() == Some(b"\n".as_slice()) {
+            header = Some(h.to_vec());
+        }
+        body.extend_from_slice(rest);
+    }
+    let mut all = header.unwrap_or_default();
+    all.extend(body);
+    Ok(all)
+}
+
 /// Merge shard directories into `out`: the same files a single run of the whole batch writes.
-/// Refuses shards of different batches or runs, a shard missing or given twice, and shards
-/// run on different inputs (naming the shard, the input and the fix).
+/// Refuses shards of different batches or runs (naming what differs), a shard missing or given
+/// twice, shards run on different inputs (naming the shard, the input and the fix), and a
+/// shard lacking a table or a unit of its range (naming the shard, the file and the units).
 pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     if dirs.is_empty() {
         return Err(Error::invalid(
@@ -383,29 +952,8 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     }
     manifests.sort_by_key(|(_, m)| m.shard);
     let first = manifests[0].1.clone();
-    for (d, m) in &manifests {
-        if m.batch != first.batch
-            || m.shards != first.shards
-            || m.total_units != first.total_units
-            || m.scenarios != first.scenarios
-            || m.draws != first.draws
-            || m.seed != first.seed
-            || m.bilateral != first.bilateral
-        {
-            return Err(Error::invalid(d.display().to_string(), format!("this shard belongs to another batch or run (batch `{}`, {} shards) than {} (batch `{}`, {} shards)", m.batch, m.shards, manifests[0].0.display(), first.batch, first.shards)));
-        }
-    }
-    let have: Vec<usize> = manifests.iter().map(|(_, m)| m.shard).collect();
-    let want: Vec<usize> = (1..=first.shards).collect();
-    if have != want {
-        return Err(Error::invalid(
-            "merge",
-            format!(
-                "shards {have:?} given; all of 1..={} are needed, once each",
-                first.shards
-            ),
-        ));
-    }
+    check_one_run(&manifests)?;
+    check_each_shard_once(&manifests)?;
     let stale = stale_shards(&manifests);
     if !stale.is_empty() {
         let mut msg =
@@ -428,85 +976,34 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         ));
         return Err(Error::invalid("merge", msg));
     }
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (d, m) in &manifests {
+        check_shard_files(d, m)?;
+    }
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), first.scenarios.len())?;
     let mut failures: Vec<FailureRow> = Vec::new();
-    for name in [
-        "economies.csv",
-        "solver.csv",
-        "quotas.csv",
-        "failures.csv",
-        "investment.csv",
-        "bilateral.csv",
-    ] {
-        let mut body: Vec<u8> = Vec::new();
-        let mut header: Option<Vec<u8>> = None;
-        let mut present = false;
-        for (d, _) in &manifests {
-            let p = d.join(name);
-            if !p.exists() {
-                continue;
-            }
-            present = true;
-            let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            let nl = text
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(text.len(), |x| x + 1);
-            let (h, rest) = text.split_at(nl);
-            if header.is_none() || header.as_deref() == Some(b"\n".as_slice()) {
-                header = Some(h.to_vec());
-            }
-            body.extend_from_slice(rest);
+    let mut years: Vec<Option<Vec<i32>>> = vec![None; first.scenarios.len()];
+    let mut moments = CellMoments::new();
+    let sharded_summary = first.bilateral == "summary" && first.shards > 1;
+    for (d, m) in &manifests {
+        let failed_here = read_failures(d, m)?;
+        let failed: BTreeSet<(usize, u32)> = failed_here
+            .iter()
+            .filter_map(|f| {
+                let s = m.scenarios.iter().position(|x| x == &f.scenario)?;
+                Some((s, f.draw))
+            })
+            .collect();
+        let solved = spill_shard(d, m, &failed, &mut years, &mut spill)?;
+        if sharded_summary {
+            add_bilateral_draws(d, m, &solved, &mut moments)?;
         }
-        if !present {
-            continue;
+        failures.extend(failed_here);
+    }
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for name in shard_files(&first) {
+        if name.ends_with(".csv") && !name.starts_with("bilateral_") {
+            files.push((name.to_string(), concatenate(&manifests, name)?));
         }
-        let mut all = header.unwrap_or_default();
-        all.extend(body);
-        if name == "economies.csv" {
-            let mut rdr = csv::Reader::from_reader(all.as_slice());
-            // Rows of one scenario × draw unit are consecutive; each unit goes to the spill.
-            let mut unit: Vec<EconomyRow> = Vec::new();
-            let mut unit_key: Option<(usize, u32)> = None;
-            for (row, r) in rdr.deserialize::<EconomyRow>().enumerate() {
-                let r = r.map_err(|e| {
-                    Error::data(
-                        out.dest().join(name),
-                        row + 2,
-                        format!("merged economies.csv: {e}"),
-                    )
-                })?;
-                let s = first
-                    .scenarios
-                    .iter()
-                    .position(|x| x == &r.scenario)
-                    .ok_or_else(|| {
-                        Error::data(
-                            out.dest().join(name),
-                            row + 2,
-                            format!("scenario `{}` is not in the manifest", r.scenario),
-                        )
-                    })?;
-                if unit_key.is_some_and(|k| k != (s, r.draw)) {
-                    let (ks, kd) = unit_key.expect("checked");
-                    spill.push(ks, kd, &unit)?;
-                    unit.clear();
-                }
-                unit_key = Some((s, r.draw));
-                unit.push(r);
-            }
-            if let Some((ks, kd)) = unit_key {
-                spill.push(ks, kd, &unit)?;
-            }
-        }
-        if name == "failures.csv" {
-            let mut rdr = csv::Reader::from_reader(all.as_slice());
-            for r in rdr.deserialize::<FailureRow>() {
-                failures.push(r.map_err(|e| Error::invalid("failures.csv", e.to_string()))?);
-            }
-        }
-        files.push((name.to_string(), all));
     }
     let failed_count: Vec<usize> = first
         .scenarios
@@ -533,13 +1030,28 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::invalid("manifest.json", e.to_string()))?,
     ));
+    if first.bilateral == "summary" {
+        let bytes = if sharded_summary {
+            let rows = bilateral_summary_rows(
+                &moments,
+                &first.scenarios,
+                &first.economies,
+                &first.sectors,
+            );
+            super::finite::check_rows("bilateral_summary.csv", &rows)?;
+            to_csv(&rows)?
+        } else {
+            // One shard: the whole batch, whose own summary this is.
+            let p = manifests[0].0.join("bilateral_summary.csv");
+            std::fs::read(&p).map_err(|e| Error::io(&p, e))?
+        };
+        files.push(("bilateral_summary.csv".into(), bytes));
+    }
     // The scenarios' settings for the report: the same in every shard (made from the same
     // inputs), so the first shard's.
     let meta = manifests[0].0.join(super::meta::FILE);
-    if meta.exists() {
-        let bytes = std::fs::read(&meta).map_err(|e| Error::io(&meta, e))?;
-        files.push((super::meta::FILE.to_string(), bytes));
-    }
+    let bytes = std::fs::read(&meta).map_err(|e| Error::io(&meta, e))?;
+    files.push((super::meta::FILE.to_string(), bytes));
     for (name, bytes) in &files {
         out.write(name, bytes)?;
     }

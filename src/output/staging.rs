@@ -232,6 +232,31 @@ fn check_inputs(dest: &Path, inputs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Refuse a destination inside one of `shards` (the directories a merge reads): a shard's
+/// directory holds that shard's files only, and a later run of the shard with `force` would
+/// refuse to replace it, finding a directory it did not write.
+pub(crate) fn check_not_inside(dest: &Path, shards: &[PathBuf]) -> Result<()> {
+    let d = absolute(&follow_links(dest)?);
+    for shard in shards {
+        let s = absolute(shard);
+        if d != s && d.starts_with(&s) {
+            let beside = shard
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("merged"), |p| p.join("merged"));
+            return Err(Error::invalid(
+                dest.display().to_string(),
+                format!(
+                    "is inside the shard directory {}, which holds that shard's files only (a later run of the shard into it would find the merged directory there and refuse to replace it); choose another `out` beside the shards, such as {}",
+                    shard.display(),
+                    beside.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The process id and machine written in a claim file (`None` if it cannot be read, after a
 /// short wait for a claim being written this very instant; no machine in an older claim).
 fn claim_holder(claim: &Path) -> Option<(u32, Option<String>)> {
@@ -254,6 +279,38 @@ fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default()
+}
+
+/// The error of making `path` (the claim, the staging directory or a parent of the output
+/// directory `dest`): a directory that cannot be written names the directory and says to
+/// choose another `out`, not the hidden file tradesim tried to make.
+fn not_writable(path: &Path, dest: &Path, e: std::io::Error) -> Error {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    if !matches!(e.kind(), PermissionDenied | ReadOnlyFilesystem) {
+        return Error::io(path, e);
+    }
+    // The directory that refused: the nearest ancestor of `path` that exists.
+    let dir = path
+        .ancestors()
+        .skip(1)
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+        .map_or_else(
+            || PathBuf::from("."),
+            |a| {
+                if a.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    a.to_path_buf()
+                }
+            },
+        );
+    Error::invalid(
+        dir.display().to_string(),
+        format!(
+            "this directory is not writable ({e}), so the output directory {} cannot be made in it; choose another `out` in a directory you can write",
+            dest.display()
+        ),
+    )
 }
 
 /// Take the claim file exclusively; a claim of a process that no longer runs is taken over.
@@ -295,7 +352,7 @@ fn take_claim(claim: &Path, dest: &Path) -> Result<()> {
                 // Left by a killed run: take it over.
                 let _ = std::fs::remove_file(claim);
             }
-            Err(e) => return Err(Error::io(claim, e)),
+            Err(e) => return Err(not_writable(claim, dest, e)),
         }
     }
     Err(Error::invalid(
@@ -354,6 +411,29 @@ fn foreign_files(present: &BTreeSet<String>, listed: &BTreeSet<String>) -> Vec<S
         .collect()
 }
 
+/// `dest` with the symbolic links of its last component followed: a link (`latest ->
+/// runs/2024-05`) names the directory it points to, whether it exists yet or not. Renaming
+/// onto the link itself would replace the user's link with the output directory.
+fn follow_links(dest: &Path) -> Result<PathBuf> {
+    let mut cur = dest.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&cur) {
+            Ok(md) if md.file_type().is_symlink() => {
+                let target = std::fs::read_link(&cur).map_err(|e| Error::io(&cur, e))?;
+                cur = match cur.parent() {
+                    Some(p) if target.is_relative() => p.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(cur),
+        }
+    }
+    Err(Error::invalid(
+        dest.display().to_string(),
+        "is a symbolic link that leads round in a loop (or through more than 40 links); give the directory to write as `out`",
+    ))
+}
+
 /// A path beside `staging` that does not exist, for the directory being replaced.
 fn free_aside(staging: &Path) -> PathBuf {
     let base = staging.with_extension("old");
@@ -372,6 +452,10 @@ impl OutputDir {
     /// anything but a tradesim output directory holding only its own files. Creates the parent
     /// and the staging directory and removes staging left by killed runs.
     pub(crate) fn begin(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir> {
+        // A symbolic link names the directory it points to: the rules apply there, the link
+        // stays.
+        let linked = follow_links(dest)?;
+        let dest = linked.as_path();
         // `.`, `..` or `dir/..` name the directory they resolve to.
         let resolved;
         let dest = if dest.file_name().is_none() {
@@ -382,7 +466,7 @@ impl OutputDir {
         };
         let (parent, name) = split_dest(dest)?;
         check_inputs(dest, inputs)?;
-        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        std::fs::create_dir_all(&parent).map_err(|e| not_writable(&parent, dest, e))?;
         let prefix = format!(".{name}.tradesim-");
         let claim = parent.join(format!("{prefix}claim"));
         take_claim(&claim, dest)?;
@@ -409,7 +493,7 @@ impl OutputDir {
         let staging = parent.join(format!("{prefix}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir(&staging)
-            .map_err(|e| Error::io(&staging, e))
+            .map_err(|e| not_writable(&staging, dest, e))
             .map_err(release)?;
         if let Ok(mut l) = ACTIVE.lock() {
             l.push((staging.clone(), claim.clone()));
@@ -451,11 +535,6 @@ impl OutputDir {
     /// The staging directory (for writers that take a directory).
     pub(crate) fn staging_dir(&self) -> &Path {
         &self.staging
-    }
-
-    /// The destination.
-    pub(crate) fn dest(&self) -> &Path {
-        &self.dest
     }
 
     /// Put the staged files in place, with the marker listing them. The destination is

@@ -11,10 +11,11 @@ use crate::data::Cube;
 use crate::error::{Error, Result};
 use crate::model::caliendo_parro::Model;
 use crate::output::batch::{
-    BatchReport, BilateralMode, BilateralSummaryRow, FailureRow, Manifest, Staged, SUMMARY_BUDGET,
+    bilateral_summary_rows, BatchReport, BilateralDrawRow, BilateralMode, CellMoments, FailureRow,
+    Manifest, Staged, SUMMARY_BUDGET,
 };
 use crate::output::staging::OutputDir;
-use crate::output::summary::{DrawSpill, Moments};
+use crate::output::summary::DrawSpill;
 use crate::output::Tables;
 use crate::output::{to_csv, BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow};
 use crate::policy::YearPolicy;
@@ -99,8 +100,9 @@ fn drawn_scenario(batch: &Batch, unit: Unit) -> std::result::Result<Cow<'_, Scen
         .map_err(UnitError::Draw)
 }
 
-/// Marks every year of `run` as the outcome of draw `draw`.
+/// Marks `run` and every year of it as the outcome of draw `draw`.
 fn tag_draw(run: &mut RunOutcome, draw: u32) {
+    run.draw = draw;
     for y in &mut run.years {
         y.draw = draw;
     }
@@ -277,7 +279,18 @@ pub fn run_batch(
         BilateralMode::None => None,
         _ => Some(Staged::new(out, "bilateral.csv")?),
     };
-    let mut bil_moments: BTreeMap<(usize, i32, usize, usize, usize), Moments> = BTreeMap::new();
+    let sector_codes: Vec<Vec<String>> = batch
+        .scenarios
+        .iter()
+        .map(|s| s.baseline.sectors.iter().map(|j| j.code.clone()).collect())
+        .collect();
+    let mut bil_moments = CellMoments::new();
+    // A shard's draws of each cell, so that `merge` adds them to the moments as a single run
+    // does (moments of parts do not combine to the same bits).
+    let mut bil_draws: Option<Staged<BilateralDrawRow>> = match (opts.bilateral, n > 1) {
+        (BilateralMode::Summary, true) => Some(Staged::new(out, "bilateral_draws.csv")?),
+        _ => None,
+    };
     // Per-draw measures go to a spill file in the staging directory, so the summary's memory
     // does not grow with the number of draws.
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), batch.scenarios.len())?;
@@ -350,6 +363,17 @@ pub fn run_batch(
                                         let v0 = base.get(j, m, i);
                                         if v0 > 0.0 {
                                             let c = (flows.get(j, m, i) / v0 - 1.0) * 100.0;
+                                            if let Some(w) = bil_draws.as_mut() {
+                                                w.write(&BilateralDrawRow {
+                                                    scenario: s.name.clone(),
+                                                    year: *year,
+                                                    draw: u.draw,
+                                                    exporter: econ_codes[u.scenario][i].clone(),
+                                                    importer: econ_codes[u.scenario][m].clone(),
+                                                    sector: sector_codes[u.scenario][j].clone(),
+                                                    change_pct: c,
+                                                })?;
+                                            }
                                             bil_moments
                                                 .entry((u.scenario, *year, i, m, j))
                                                 .or_default()
@@ -396,6 +420,7 @@ pub fn run_batch(
         seed: batch.seed,
         scenarios: scen_names.clone(),
         economies: econ_codes.clone(),
+        sectors: sector_codes.clone(),
         compared_with,
         focus: batch.focus.clone(),
         bilateral: format!("{:?}", opts.bilateral).to_lowercase(),
@@ -410,24 +435,7 @@ pub fn run_batch(
         ),
     ];
     if opts.bilateral == BilateralMode::Summary {
-        let rows: Vec<BilateralSummaryRow> = bil_moments
-            .iter()
-            .map(|((s, y, i, m, j), mo)| {
-                let b = &batch.scenarios[*s].baseline;
-                BilateralSummaryRow {
-                    scenario: scen_names[*s].clone(),
-                    year: *y,
-                    exporter: b.economies[*i].code.clone(),
-                    importer: b.economies[*m].code.clone(),
-                    sector: b.sectors[*j].code.clone(),
-                    draws: mo.n,
-                    mean_change_pct: mo.mean,
-                    sd_change_pct: mo.sd(),
-                    min_change_pct: mo.min,
-                    max_change_pct: mo.max,
-                }
-            })
-            .collect();
+        let rows = bilateral_summary_rows(&bil_moments, &scen_names, &econ_codes, &sector_codes);
         crate::output::finite::check_rows("bilateral_summary.csv", &rows)?;
         extra.push(("bilateral_summary.csv", to_csv(&rows)?));
     }
@@ -440,6 +448,9 @@ pub fn run_batch(
     ];
     if let Some(b) = bilateral {
         files.push(b.finish()?);
+    }
+    if let Some(w) = bil_draws {
+        files.push(w.finish()?);
     }
     files.extend(extra.iter().map(|(n, _)| n.to_string()));
     for (name, bytes) in &extra {

@@ -84,6 +84,9 @@ pub struct RunOutcome {
     pub base_policy: YearPolicy,
     /// The solved base year (the data's own tariffs: every change 1 to the tolerance).
     pub baseline: Equilibrium,
+    /// The batch draw this run is (0: the central run, and every plain scenario run); its
+    /// years carry the same.
+    pub draw: u32,
     /// The solved years, in order.
     pub years: Vec<YearOutcome>,
     /// `base_year` or `reference` ([`crate::scenario::ComparedWith::kind`]).
@@ -298,6 +301,7 @@ pub(crate) fn run_with(
         model,
         base_policy,
         baseline,
+        draw: 0,
         years,
         compared_with: s.compared_with.kind(),
         compared_with_label: s.compared_with.describe(s.base_year),

@@ -49,7 +49,7 @@ pub(crate) fn tables_of(b: &Baseline, run: &RunOutcome, keep: Keep) -> Tables {
         scenario: run.scenario.clone(),
         stage: STAGE_BASELINE.into(),
         year: run.base_year,
-        draw: 0,
+        draw: run.draw,
         iterations: run.baseline.iterations,
         residual: run.baseline.residual,
         quota_rounds: 1,

@@ -85,9 +85,12 @@ impl BatchJob {
         );
         meta.focus = b.focus.clone();
         staged.write(output::meta::FILE, &meta.to_json())?;
+        let mut rep = rep;
+        rep.files.push(output::meta::FILE.to_string());
         if opts.report {
             let data = report::html::ReportData::load(staged.staging_dir())?;
             report::html::write(staged.staging_dir(), &data)?;
+            rep.files.push(report::html::FILE.to_string());
         }
         staged.commit()?;
         Ok(BatchRun {
@@ -146,6 +149,7 @@ pub struct Merged {
 
 /// Merge the output directories of all the shards of a batch into `out` (whole or nothing).
 pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Merged> {
+    crate::output::staging::check_not_inside(out, dirs)?;
     let staged = OutputDir::begin(out, force, dirs)?;
     let rep = output::batch::merge(dirs, &staged)?;
     staged.commit()?;
