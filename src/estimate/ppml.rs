@@ -761,12 +761,10 @@ fn starting_point(
 }
 
 /// The means `μ = exp(η)` of the linear predictor `η = z − r + o` (working variable `z`,
-/// working residual `r = z̃ − X̃β`, offset `o`, 0 when `None`) written into `mu`, the next
-/// working variable `z' = η − o + (y − μ)/μ` (computed as `η − o + y/μ − 1`) into `z_next`, and
-/// the Poisson deviance `2 Σ [y (ln y − η) − (y − μ)]` (the terms with `y = 0` are `μ`), which is
-/// [`deviance`] with `ln(y/μ) = ln y − η`: no logarithm per row, `ln y` given in `ln_y`. One
-/// pass over the rows; the deviance summed in fixed chunks in order, so the result does not
-/// depend on the thread count.
+/// working residual `r = z̃ − X̃β`, offset `o`, 0 when `None`) written into `mu`, and the Poisson deviance
+/// `2 Σ [y (ln y − η) − (y − μ)]` (the terms with `y = 0` are `μ`), which is [`deviance`] with
+/// `ln(y/μ) = ln y − η`: no logarithm per row, `ln y` given in `ln_y`. Summed in fixed chunks
+/// in order, so the result does not depend on the thread count.
 fn means_and_deviance(
     z: &[f64],
     r: &[f64],
@@ -774,17 +772,14 @@ fn means_and_deviance(
     y: &[f64],
     ln_y: &[f64],
     mu: &mut [f64],
-    z_next: &mut [f64],
 ) -> f64 {
     const CHUNK: usize = 1 << 16;
     // One chunk: first the means (a loop around `exp` alone), then the deviance terms in
     // order, without a branch (with y = 0 the first form is `±0 + μ = μ` too, but the
     // selection keeps the documented form). `o_at` is the offset of row k (0 without one).
-    #[allow(clippy::too_many_arguments)]
     fn chunk(
         lo: usize,
         mc: &mut [f64],
-        zc: &mut [f64],
         z: &[f64],
         r: &[f64],
         o_at: impl Fn(usize) -> f64,
@@ -797,21 +792,19 @@ fn means_and_deviance(
             *m = eta(k).exp();
         }
         let mut d = 0.0;
-        for ((k, &m), zn) in (lo..hi).zip(mc.iter()).zip(zc.iter_mut()) {
-            let (yk, e) = (y[k], eta(k));
-            let positive = yk * (ln_y[k] - e) - (yk - m);
+        for (k, &m) in (lo..hi).zip(mc.iter()) {
+            let yk = y[k];
+            let positive = yk * (ln_y[k] - eta(k)) - (yk - m);
             d += if yk > 0.0 { positive } else { m };
-            *zn = e - o_at(k) + yk / m - 1.0;
         }
         d
     }
     let parts: Vec<f64> = mu
         .par_chunks_mut(CHUNK)
-        .zip(z_next.par_chunks_mut(CHUNK))
         .enumerate()
-        .map(|(c, (mc, zc))| match o {
-            Some(o) => chunk(c * CHUNK, mc, zc, z, r, |k| o[k], y, ln_y),
-            None => chunk(c * CHUNK, mc, zc, z, r, |_| 0.0, y, ln_y),
+        .map(|(c, mc)| match o {
+            Some(o) => chunk(c * CHUNK, mc, z, r, |k| o[k], y, ln_y),
+            None => chunk(c * CHUNK, mc, z, r, |_| 0.0, y, ln_y),
         })
         .collect();
     2.0 * parts.iter().sum::<f64>()
@@ -1018,10 +1011,9 @@ fn irls_without(
     use super::demean::DemeanScratch;
     let n = d.nobs();
     let (y, offset, factors, names) = (&d.y, d.offset.as_deref(), &d.factors, &d.names);
+    // The offset of row k (0 without one: the same bits as adding a vector of zeros).
+    let o_at = |k: usize| offset.map_or(0.0, |o| o[k]);
     let (mut mu, mut z, ln_y, mut last) = starting_point(y, offset, &mut spare);
-    // The next step's working variable, written whole by each step's means and deviance
-    // (a step redone at the requested tolerance keeps `z`).
-    let mut z_next: Vec<f64> = spare.take(n);
     // The first step's means are written over it whole (the weights are swapped in).
     let mut w: Vec<f64> = spare.take(n);
     let mut active: Vec<usize> = (0..d.x.len()).filter(|j| !dropped.contains(j)).collect();
@@ -1162,7 +1154,7 @@ fn irls_without(
                 resid.par_iter_mut().zip(col).for_each(|(r, x)| *r -= b * x);
             }
             // μ = exp(η), η = z − (z̃ − X̃β) + o, into `mu`, and the deviance in the same pass.
-            dev = means_and_deviance(&z, resid, offset, y, &ln_y, &mut mu, &mut z_next);
+            dev = means_and_deviance(&z, resid, offset, y, &ln_y, &mut mu);
             if !dev.is_finite() {
                 return Err(Error::invalid(
                     format!("IRLS iteration {iterations}"),
@@ -1178,9 +1170,17 @@ fn irls_without(
         };
         layout = Some(fe.into_layout());
         last_at_target = inner.tol <= target;
-        // The next working variable z = η − o + (y − μ)/μ, from this step's η (written with
-        // the means).
-        std::mem::swap(&mut z, &mut z_next);
+        // The next working variable z = η − o + (y − μ)/μ, from this step's η.
+        z.par_iter_mut()
+            .enumerate()
+            .zip(&dm[0])
+            .zip(y)
+            .zip(&mu)
+            .for_each(|((((k, z), r), y), m)| {
+                let o = o_at(k);
+                let eta = *z - r + o;
+                *z = eta - o + y / m - 1.0;
+            });
         last = dev;
         prev_crit = last_crit;
         last_crit = crit;
