@@ -748,6 +748,16 @@ fn a_region_economy_missing_from_the_data_is_named() {
                 "the codes are: BRA, JPN, MEX, S19, USA.",
             ],
         ),
+        // several economies the source lacks (the default file's case): all named in one run
+        (
+            "several.csv",
+            "economy,region\nMEX,MEX\nVEN,VEN\nJPN,JPN\nPRY,PRY\nURY,URY\n",
+            &countries,
+            [
+                "several.csv, row 3: economy `VEN` is not an ISO3 code",
+                "(also not in it: `PRY` at row 5, `URY` at row 6)",
+            ],
+        ),
         (
             "aus.csv",
             "economy,region\nJPN,JPN\nAUS,AUS\n",

@@ -230,38 +230,53 @@ impl RegionMap {
     /// Refuses an economy of the file that is not one of `known` (the codes of `source`, the
     /// country file or the table, with their names where `source` gives them): a mistyped code
     /// would leave its region without data and book the economy's trade to ROW. The error
-    /// names the file's row and the codes meant most likely ([`RegionMap::meant`]).
+    /// names the first such row and the codes meant most likely ([`RegionMap::meant`]), and
+    /// lists every other such economy with its row, so that one run names all of them.
     pub(crate) fn check_economies(&self, known: &[(&str, &str)], source: &Path) -> Result<()> {
         let codes: Vec<&str> = known.iter().map(|k| k.0).collect();
-        for (e, row) in &self.rows {
-            if !codes.contains(&e.as_str()) {
-                let meant = self.meant(e, known);
-                let hint = if meant.is_empty() {
-                    let s = crate::error::suggestion(e, &codes, "codes");
-                    if s.ends_with('?') {
-                        s
-                    } else {
-                        format!("{s}.")
-                    }
+        let missing: Vec<&(String, usize)> = self
+            .rows
+            .iter()
+            .filter(|(e, _)| !codes.contains(&e.as_str()))
+            .collect();
+        // The others missing too, so that one run names every row to correct or remove.
+        let others = match missing.get(1..) {
+            Some(rest) if !rest.is_empty() => format!(
+                " (also not in it: {})",
+                rest.iter()
+                    .map(|(e, row)| format!("`{e}` at row {row}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => String::new(),
+        };
+        if let Some((e, row)) = missing.first() {
+            let meant = self.meant(e, known);
+            let hint = if meant.is_empty() {
+                let s = crate::error::suggestion(e, &codes, "codes");
+                if s.ends_with('?') {
+                    s
                 } else {
-                    format!(
-                        "did you mean {}?",
-                        meant
-                            .iter()
-                            .map(|c| format!("`{c}`"))
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    )
-                };
-                return Err(Error::data(
-                    &self.path,
-                    *row,
-                    format!(
-                        "economy `{e}` is not an ISO3 code of {}; {hint} Correct the code, or remove the row if the data do not cover this economy",
-                        source.display(),
-                    ),
-                ));
-            }
+                    format!("{s}.")
+                }
+            } else {
+                format!(
+                    "did you mean {}?",
+                    meant
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            };
+            return Err(Error::data(
+                &self.path,
+                *row,
+                format!(
+                    "economy `{e}` is not an ISO3 code of {}; {hint} Correct the code, or remove the row if the data do not cover this economy{others}",
+                    source.display(),
+                ),
+            ));
         }
         Ok(())
     }
