@@ -517,6 +517,18 @@ pub(crate) fn separator_hint(header: &str) -> Option<String> {
     ))
 }
 
+/// The error, at the header of the file at `path`, for a header read as one column because
+/// the file is not comma-separated ([`separator_hint`]); `Ok` for any other header.
+pub(crate) fn check_separator<S: AsRef<str>>(path: &std::path::Path, header: &[S]) -> Result<()> {
+    match header {
+        [only] => match separator_hint(only.as_ref()) {
+            Some(hint) => Err(Error::data(path, 1, hint)),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// The candidate `query` is most likely a misspelling of (edit distance only, as in
 /// [`did_you_mean`]; no substring matches), if any.
 pub fn misspelling_of<'a>(

@@ -246,10 +246,8 @@ impl Table {
                     format!("the file is empty: it has no header row; expected a CSV file with the column `{name}`"),
                 );
             }
-            if let [only] = self.header.as_slice() {
-                if let Some(hint) = crate::error::separator_hint(only) {
-                    return Error::data(&self.path, 1, hint);
-                }
+            if let Err(e) = crate::error::check_separator(&self.path, &self.header) {
+                return e;
             }
             Error::data(
                 &self.path,

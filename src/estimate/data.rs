@@ -167,11 +167,7 @@ impl Dataset {
         if names.is_empty() || names.iter().all(|n| n.is_empty()) {
             return Err(Error::data(path, 1, "the header line has no column names"));
         }
-        if let [only] = names.as_slice() {
-            if let Some(hint) = crate::error::separator_hint(only) {
-                return Err(Error::data(path, 1, hint));
-            }
-        }
+        crate::error::check_separator(path, &names)?;
         let mut seen = HashMap::new();
         for (j, n) in names.iter().enumerate() {
             if let Some(k) = seen.insert(n.clone(), j) {

@@ -438,11 +438,7 @@ impl<'a> Stream<'a> {
                 "the file is empty: it has no header row; pass the downloaded CSV file (or download it again)",
             ));
         }
-        if let [only] = header.as_slice() {
-            if let Some(hint) = crate::error::separator_hint(only) {
-                return Err(Error::data(path, 1, hint));
-            }
-        }
+        crate::error::check_separator(path, &header)?;
         Ok(Stream {
             path: path.to_path_buf(),
             header,
