@@ -673,18 +673,24 @@ fn scenario_index(dir: &Path, m: &Manifest, file: &str, row: usize, name: &str) 
     })
 }
 
-/// The failed draws of the shard in `dir` (`failures.csv`).
-fn read_failures(dir: &Path, m: &Manifest) -> Result<Vec<FailureRow>> {
+/// Scenario × draw units of a shard: (scenario index, draw).
+type Units = BTreeSet<(usize, u32)>;
+
+/// The failed draws of the shard in `dir` (`failures.csv`), and their units.
+fn read_failures(dir: &Path, m: &Manifest) -> Result<(Vec<FailureRow>, Units)> {
     let path = dir.join("failures.csv");
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
-    let mut out = Vec::new();
+    let (mut rows, mut units) = (Vec::new(), BTreeSet::new());
     for (k, r) in rdr.deserialize::<FailureRow>().enumerate() {
         let r = r.map_err(|e| incomplete(dir, m, "failures.csv", Some(k + 2), &e.to_string()))?;
-        scenario_index(dir, m, "failures.csv", k + 2, &r.scenario)?;
-        out.push(r);
+        units.insert((
+            scenario_index(dir, m, "failures.csv", k + 2, &r.scenario)?,
+            r.draw,
+        ));
+        rows.push(r);
     }
-    Ok(out)
+    Ok((rows, units))
 }
 
 /// Check that one unit's economy rows (from data row `row` of `economies.csv`) are a row per
@@ -754,14 +760,14 @@ fn check_unit_rows(
 fn spill_shard(
     dir: &Path,
     m: &Manifest,
-    failed: &BTreeSet<(usize, u32)>,
+    failed: &Units,
     years: &mut [Option<Vec<i32>>],
     spill: &mut DrawSpill,
-) -> Result<BTreeSet<(usize, u32)>> {
+) -> Result<Units> {
     let path = dir.join("economies.csv");
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
-    let range: BTreeSet<(usize, u32)> = shard_units(m).into_iter().collect();
+    let range: Units = shard_units(m).into_iter().collect();
     let mut solved = BTreeSet::new();
     let mut unit: Vec<EconomyRow> = Vec::new();
     let mut unit_key: Option<(usize, u32)> = None;
@@ -847,7 +853,7 @@ fn spill_shard(
 fn add_bilateral_draws(
     dir: &Path,
     m: &Manifest,
-    solved: &BTreeSet<(usize, u32)>,
+    solved: &Units,
     moments: &mut CellMoments,
 ) -> Result<()> {
     const FILE: &str = "bilateral_draws.csv";
@@ -863,7 +869,7 @@ fn add_bilateral_draws(
     let path = dir.join(FILE);
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
-    let mut seen: BTreeSet<(usize, u32)> = BTreeSet::new();
+    let mut seen: Units = BTreeSet::new();
     for (k, r) in rdr.deserialize::<BilateralDrawRow>().enumerate() {
         let row = k + 2;
         let r = r.map_err(|e| incomplete(dir, m, FILE, Some(row), &e.to_string()))?;
@@ -985,14 +991,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     let mut moments = CellMoments::new();
     let sharded_summary = first.bilateral == "summary" && first.shards > 1;
     for (d, m) in &manifests {
-        let failed_here = read_failures(d, m)?;
-        let failed: BTreeSet<(usize, u32)> = failed_here
-            .iter()
-            .filter_map(|f| {
-                let s = m.scenarios.iter().position(|x| x == &f.scenario)?;
-                Some((s, f.draw))
-            })
-            .collect();
+        let (failed_here, failed) = read_failures(d, m)?;
         let solved = spill_shard(d, m, &failed, &mut years, &mut spill)?;
         if sharded_summary {
             add_bilateral_draws(d, m, &solved, &mut moments)?;
