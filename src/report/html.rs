@@ -250,7 +250,7 @@ impl ReportData {
             source: dir.display().to_string(),
             ..Default::default()
         };
-        let expected = refuse_a_shard(dir)?;
+        let mut expected = refuse_a_shard(dir)?;
         let m = dir.join(meta::FILE);
         if m.is_file() {
             let text = std::fs::read_to_string(&m).map_err(|e| Error::io(&m, e))?;
@@ -264,7 +264,6 @@ impl ReportData {
         } else {
             d.absent.push(meta::FILE.into());
         }
-        let mut expected = expected;
         for s in &d.meta.scenarios {
             expected
                 .entry(s.name.clone())
