@@ -517,6 +517,25 @@ pub(crate) fn separator_hint(header: &str) -> Option<String> {
     ))
 }
 
+/// Sorted numbers with each run of consecutive ones written `first-last`: `[1, 2, 3, 5]` is
+/// `["1-3", "5"]` (shard lists, the years a file holds).
+pub(crate) fn consecutive_runs(sorted: impl IntoIterator<Item = i64>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = sorted.into_iter().peekable();
+    while let Some(first) = it.next() {
+        let mut last = first;
+        while let Some(next) = it.next_if_eq(&(last + 1)) {
+            last = next;
+        }
+        out.push(if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        });
+    }
+    out
+}
+
 /// The error, at the header of the file at `path`, for a header read as one column because
 /// the file is not comma-separated ([`separator_hint`]); `Ok` for any other header.
 pub(crate) fn check_separator<S: AsRef<str>>(path: &std::path::Path, header: &[S]) -> Result<()> {
@@ -584,6 +603,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs of consecutive numbers are written `first-last`, the others alone; a repeated
+    /// number starts a run of its own, as the shard lists always wrote it.
+    #[test]
+    fn consecutive_runs_are_compacted() {
+        assert_eq!(consecutive_runs([1, 2, 3, 5, 7, 8]), ["1-3", "5", "7-8"]);
+        assert_eq!(consecutive_runs([2019]), ["2019"]);
+        assert_eq!(consecutive_runs([1, 1, 2]), ["1", "1-2"]);
+        assert!(consecutive_runs([]).is_empty());
+    }
 
     #[test]
     fn numbers_formatted_for_reading_are_recognised() {

@@ -397,23 +397,9 @@ pub(crate) fn shards_to_rerun(dirs: &[PathBuf]) -> Vec<Rerun> {
     rerun
 }
 
-/// The shard numbers, compactly: `1-3,5`.
+/// The shard numbers, compactly: `1-3,5` ([`crate::error::consecutive_runs`]).
 pub(crate) fn shard_list(shards: &[usize]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < shards.len() {
-        let mut j = i;
-        while j + 1 < shards.len() && shards[j + 1] == shards[j] + 1 {
-            j += 1;
-        }
-        parts.push(if j > i {
-            format!("{}-{}", shards[i], shards[j])
-        } else {
-            shards[i].to_string()
-        });
-        i = j + 1;
-    }
-    parts.join(",")
+    crate::error::consecutive_runs(shards.iter().map(|&k| k as i64)).join(",")
 }
 
 /// `arg` as one word of a POSIX shell: as it is when that is safe, else in single quotes.

@@ -149,24 +149,12 @@ fn check_asked(
     ))
 }
 
-/// Years as ranges: `1948-2021` or `2015-2017, 2019`.
+/// Years as ranges: `1948-2021` or `2015-2017, 2019` ([`crate::error::consecutive_runs`]).
 fn year_ranges(years: &BTreeSet<i64>) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut it = years.iter().copied().peekable();
-    while let Some(first) = it.next() {
-        let mut last = first;
-        while it.peek() == Some(&(last + 1)) {
-            last = it.next().unwrap_or(last);
-        }
-        out.push(if first == last {
-            first.to_string()
-        } else {
-            format!("{first}-{last}")
-        });
-    }
-    if out.is_empty() {
+    let runs = crate::error::consecutive_runs(years.iter().copied());
+    if runs.is_empty() {
         "no rows".into()
     } else {
-        out.join(", ")
+        runs.join(", ")
     }
 }
