@@ -991,16 +991,23 @@ fn icio_industries(edition: &str) -> [&'static str; 4] {
 }
 
 fn icio_table(edition: &str, taxes: Taxes) -> IcioTable {
+    icio_table_of(edition, taxes, &ICIO_ECONOMIES, &ICIO_ECONOMIES)
+}
+
+/// A balanced table of `edition` whose industry rows and columns are those of `labels` (the
+/// economy part of `CCC_IND`, CN1/CN2/MX1/MX2 included) and whose final-demand columns (and
+/// `CCC_TAXSUB` rows) are those of `economies`.
+fn icio_table_of(edition: &str, taxes: Taxes, labels: &[&str], economies: &[&str]) -> IcioTable {
     let (first, va, out, total) = if edition == "2023" {
         ("V1", "VA", "OUT", "OUT")
     } else {
         ("", "VALU", "OUTPUT", "TOTAL")
     };
-    let rows: Vec<String> = ICIO_ECONOMIES
+    let rows: Vec<String> = labels
         .iter()
         .flat_map(|e| icio_industries(edition).map(|i| format!("{e}_{i}")))
         .collect();
-    let finals: Vec<String> = ICIO_ECONOMIES
+    let finals: Vec<String> = economies
         .iter()
         .flat_map(|e| FINAL.map(|f| format!("{e}_{f}")))
         .collect();
@@ -1062,15 +1069,17 @@ fn icio_table(edition: &str, taxes: Taxes) -> IcioTable {
     match taxes {
         Taxes::Tls => text.push_str(&line("TLS", &tls, &zeros)),
         Taxes::PerEconomy => {
-            // JPN's government gets half of each column's taxes, the USA's 30%, FRA's the rest;
-            // each also taxes its own final demand (ignored: not a cost of an industry)
-            for (k, e) in ICIO_ECONOMIES.iter().enumerate() {
+            // JPN's government gets half of each column's taxes, the USA's 30%, FRA's the rest
+            // (the first, second and third economy; any further one none); each also taxes its
+            // own final demand (ignored: not a cost of an industry)
+            for (k, e) in economies.iter().enumerate() {
                 let ind: Vec<f64> = tls
                     .iter()
                     .map(|t| match k {
                         0 => t * 0.5,
                         1 => t * 0.3,
-                        _ => t - t * 0.5 - t * 0.3,
+                        2 => t - t * 0.5 - t * 0.3,
+                        _ => 0.0,
                     })
                     .collect();
                 let fd: Vec<f64> = finals
@@ -1395,4 +1404,211 @@ fn wits_iso_numeric_codes_are_read_with_bacis_country_file() {
             && r.2.contains("add `124,ISO3` to the country file"),
         "{r:?}"
     );
+}
+
+/// The economies of the OECD ICIO 2021 edition (66 and ROW), as exvatools (cran/exvatools,
+/// `R/sysdata.rda`, table `dbgeo`, rows with `basic_icio2021 == 1`, at commit
+/// 8e973b9f7aa0f28c3bcf8316f2da85aae3253630) and FabioMonsalve/EEMRIO_Matlab
+/// (`ICIO_Co2_2018.xlsx`) list them; the table's labels add CN1, CN2, MX1 and MX2 (`gx_names` of
+/// exvatools' `R/extract_icio.R`). See data/mappings/PROVENANCE.md.
+const ICIO2021: &str = "AUS AUT BEL CAN CHL COL CRI CZE DNK EST FIN FRA DEU GRC HUN ISL IRL ISR \
+    ITA JPN KOR LVA LTU LUX MEX NLD NZL NOR POL PRT SVK SVN ESP SWE CHE TUR GBR USA ARG BRA BRN \
+    BGR KHM CHN HRV CYP IND IDN HKG KAZ LAO MYS MLT MAR MMR PER PHL ROU RUS SAU SGP ZAF TWN THA \
+    TUN VNM ROW";
+
+/// The economies of the 2023 edition (76 and ROW): `g_names` of the `icio2023` branch of
+/// exvatools' `R/extract_icio.R` at the same commit (the same set as `dbgeo`'s
+/// `basic_icio2023`).
+const ICIO2023: &str = "ARG AUS AUT BEL BGD BGR BLR BRA BRN CAN CHE CHL CHN CIV CMR COL CRI CYP \
+    CZE DEU DNK EGY ESP EST FIN FRA GBR GRC HKG HRV HUN IDN IND IRL ISL ISR ITA JOR JPN KAZ KHM \
+    KOR LAO LTU LUX LVA MAR MEX MLT MMR MYS NGA NLD NOR NZL PAK PER PHL POL PRT ROU ROW RUS SAU \
+    SEN SGP SVK SVN SWE THA TUN TUR TWN UKR USA VNM ZAF";
+
+/// BACI's country file `country_codes_V202501.csv` (code:ISO3, every row; as committed in
+/// tomasdata/Trade-Finance, commit 5a723ec464960b9c773354f5781d87a0bbda0646). The
+/// older-layout `country_codes_V202301.csv` has the same 238 codes and differs only in
+/// [`BACI_V202301_CHANGES`].
+const BACI_V202501: &str = "4:AFG 8:ALB 12:DZA 16:ASM 20:AND 24:AGO 28:ATG 31:AZE 32:ARG 36:AUS \
+    40:AUT 44:BHS 48:BHR 50:BGD 51:ARM 52:BRB 56:BEL 58:BEL 60:BMU 64:BTN 68:BOL 70:BIH 72:BWA \
+    76:BRA 84:BLZ 86:IOT 90:SLB 92:VGB 96:BRN 100:BGR 104:MMR 108:BDI 112:BLR 116:KHM 120:CMR \
+    124:CAN 132:CPV 136:CYM 140:CAF 144:LKA 148:TCD 152:CHL 156:CHN 162:CXR 166:CCK 170:COL \
+    174:COM 175:MYT 178:COG 180:COD 184:COK 188:CRI 191:HRV 192:CUB 196:CYP 200:CSK 203:CZE \
+    204:BEN 208:DNK 212:DMA 214:DOM 218:ECU 222:SLV 226:GNQ 231:ETH 232:ERI 233:EST 238:FLK \
+    242:FJI 246:FIN 251:FRA 258:PYF 260:ATF 262:DJI 266:GAB 268:GEO 270:GMB 275:PSE 276:DEU \
+    278:DDR 280:DEU 288:GHA 292:GIB 296:KIR 300:GRC 304:GRL 308:GRD 316:GUM 320:GTM 324:GIN \
+    328:GUY 332:HTI 340:HND 344:HKG 348:HUN 352:ISL 360:IDN 364:IRN 368:IRQ 372:IRL 376:ISR \
+    380:ITA 384:CIV 388:JAM 392:JPN 398:KAZ 400:JOR 404:KEN 408:PRK 410:KOR 414:KWT 417:KGZ \
+    418:LAO 422:LBN 426:LSO 428:LVA 430:LBR 434:LBY 440:LTU 442:LUX 446:MAC 450:MDG 454:MWI \
+    458:MYS 462:MDV 466:MLI 470:MLT 478:MRT 480:MUS 484:MEX 490:S19 496:MNG 498:MDA 499:MNE \
+    500:MSR 504:MAR 508:MOZ 512:OMN 516:NAM 520:NRU 524:NPL 528:NLD 530:ANT 531:CUW 533:ABW \
+    534:SXM 535:BES 540:NCL 548:VUT 554:NZL 558:NIC 562:NER 566:NGA 570:NIU 574:NFK 579:NOR \
+    580:MNP 583:FSM 584:MHL 585:PLW 586:PAK 591:PAN 598:PNG 600:PRY 604:PER 608:PHL 612:PCN \
+    616:POL 620:PRT 624:GNB 626:TLS 634:QAT 642:ROU 643:RUS 646:RWA 652:BLM 654:SHN 659:KNA \
+    660:AIA 662:LCA 666:SPM 670:VCT 674:SMR 678:STP 682:SAU 686:SEN 688:SRB 690:SYC 694:SLE \
+    697:R20 699:IND 702:SGP 703:SVK 704:VNM 705:SVN 706:SOM 710:ZAF 711:ZA1 716:ZWE 724:ESP \
+    728:SSD 729:SDN 736:SDN 740:SUR 748:SWZ 752:SWE 757:CHE 760:SYR 762:TJK 764:THA 768:TGO \
+    772:TKL 776:TON 780:TTO 784:ARE 788:TUN 792:TUR 795:TKM 796:TCA 798:TUV 800:UGA 804:UKR \
+    807:MKD 810:SUN 818:EGY 826:GBR 834:TZA 842:USA 849:PUS 854:BFA 858:URY 860:UZB 862:VEN \
+    876:WLF 882:WSM 887:YEM 891:SCG 894:ZMB";
+
+/// Where `country_codes_V202301.csv` (IaBrilliant/Economic_Complexity_MSc, commit
+/// 7beda4d70a6f0d569c9d99e3a69194c578beb333) differs from [`BACI_V202501`]: its
+/// `iso_3digit_alpha` column.
+const BACI_V202301_CHANGES: [(&str, &str); 4] = [
+    ("490", "N/A"),
+    ("697", "N/A"),
+    ("711", "ZAF"),
+    ("849", "N/A"),
+];
+
+/// The shipped region files map each economy as the default file does (same region, same
+/// name): they only leave out the economies a source lacks.
+#[test]
+fn shipped_region_files_are_the_default_file_less_economies() {
+    let read = |name: &str| read_csv(&root().join("data/mappings").join(name));
+    let (dh, default) = read("regions.csv");
+    for (name, lacks) in [
+        (
+            "regions-icio.csv",
+            &["PAN", "PRY", "URY", "BOL", "ECU", "VEN"][..],
+        ),
+        ("regions-baci.csv", &["TWN"][..]),
+    ] {
+        let (h, rows) = read(name);
+        assert_eq!(h, dh, "{name}");
+        let kept: Vec<&Vec<String>> = default
+            .iter()
+            .filter(|r| !lacks.contains(&r[0].as_str()))
+            .collect();
+        assert_eq!(rows.iter().collect::<Vec<_>>(), kept, "{name}");
+    }
+}
+
+/// `data/mappings/regions-icio.csv` is accepted as it is by a table of each edition holding
+/// exactly that edition's economies (before: only a copy of the default file with six rows
+/// removed was); the six it leaves out are in ROW.
+#[test]
+fn icio_region_file_fits_both_editions() {
+    let dir = in_root();
+    for (edition, list) in [("2021", ICIO2021), ("2023", ICIO2023)] {
+        let economies: Vec<&str> = list.split_whitespace().collect();
+        let mut labels = economies.clone();
+        labels.extend(["CN1", "CN2", "MX1", "MX2"]);
+        let table = icio_table_of(edition, Taxes::PerEconomy, &labels, &economies);
+        let file = put(&dir, &format!("icio{edition}.csv"), &table.text);
+        let dest = dir.path().join(format!("out{edition}"));
+        let import = |regions: &str| {
+            run(&[
+                "data",
+                "import",
+                "icio",
+                &file,
+                "--edition",
+                edition,
+                "--regions",
+                regions,
+                "--out",
+                &dest.display().to_string(),
+            ])
+        };
+        // the default file names the six economies the edition lacks
+        let r = import("data/mappings/regions.csv");
+        assert!(!r.0, "{r:?}");
+        assert!(
+            r.2.contains("row 12: economy `PAN` is not an ISO3 code")
+                && r.2.contains("`PRY` at row 15, `URY` at row 16, `BOL` at row 17, `ECU` at row 18, `VEN` at row 19)"),
+            "{}",
+            r.2
+        );
+        let r = import("data/mappings/regions-icio.csv");
+        assert!(r.0, "{edition}: {r:?}");
+        let b = tradesim::data::tidy::load(&dest).unwrap();
+        assert_eq!(b.n_economies(), 38, "{edition}: 37 economies and ROW");
+        for e in ["TWN", "CHN", "MEX", "ROW"] {
+            assert!(b.economy_index(e).is_some(), "{edition}: {e}");
+        }
+        for e in ["PAN", "VEN", "CN1", "MX2"] {
+            assert!(b.economy_index(e).is_none(), "{edition}: {e}");
+        }
+    }
+}
+
+/// `data/mappings/regions-baci.csv` is accepted as it is with BACI's country file in either
+/// layout, every code of the file trading (before: the default file stopped at TWN, which
+/// BACI does not have: Taiwan's trade is under 490 "Other Asia, nes", ISO3 field `S19` or
+/// `N/A`, and goes to ROW).
+#[test]
+fn baci_region_file_fits_bacis_country_files() {
+    let dir = in_root();
+    let v202501: Vec<(&str, &str)> = BACI_V202501
+        .split_whitespace()
+        .map(|p| p.split_once(':').unwrap())
+        .collect();
+    assert_eq!(v202501.len(), 238);
+    let v202301: Vec<(&str, &str)> = v202501
+        .iter()
+        .map(|&(c, iso)| {
+            let changed = BACI_V202301_CHANGES.iter().find(|x| x.0 == c);
+            (c, changed.map_or(iso, |x| x.1))
+        })
+        .collect();
+    let new = std::iter::once("country_code,country_name,country_iso2,country_iso3".to_string())
+        .chain(v202501.iter().map(|(c, iso)| format!("{c},,,{iso}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let old = std::iter::once(
+        "country_code,country_name_abbreviation,country_name_full,iso_2digit_alpha,iso_3digit_alpha"
+            .to_string(),
+    )
+    .chain(v202301.iter().map(|(c, iso)| format!("{c},,,,{iso}")))
+    .collect::<Vec<_>>()
+    .join("\n");
+    // every code exports one product to the next code
+    let mut year = String::from("t,i,j,k,v,q\n");
+    for (k, (c, _)) in v202501.iter().enumerate() {
+        let to = v202501[(k + 1) % v202501.len()].0;
+        year.push_str(&format!("2022,{c},{to},\"010121\",{}.5,NA\n", k + 1));
+    }
+    let data = put(&dir, "BACI_HS92_Y2022_V202501.csv", year);
+    let (_, regions) = read_csv(&root().join("data/mappings/regions-baci.csv"));
+    let mut domestic = String::from("economy,sector,value,unit\n");
+    for r in regions.iter().map(|r| r[1].as_str()).chain(["ROW"]) {
+        for s in ["AGR", "FMN", "MAN", "SRV"] {
+            domestic.push_str(&format!("{r},{s},100,million USD\n"));
+        }
+    }
+    let domestic = put(&dir, "domestic.csv", domestic);
+    for (name, text) in [
+        ("country_codes_V202501.csv", new),
+        ("country_codes_V202301.csv", old),
+    ] {
+        let countries = put(&dir, name, text);
+        let dest = dir.path().join(name.replace(".csv", ""));
+        let d = dest.display().to_string();
+        let r = baci_with(
+            &data,
+            &countries,
+            &domestic,
+            "data/mappings/regions.csv",
+            &d,
+            &[],
+        );
+        assert!(
+            r.2.contains("row 33: economy `TWN` is not an ISO3 code"),
+            "{name}: {}",
+            r.2
+        );
+        let r = baci_with(
+            &data,
+            &countries,
+            &domestic,
+            "data/mappings/regions-baci.csv",
+            &d,
+            &[],
+        );
+        assert!(r.0, "{name}: {r:?}");
+        let b = tradesim::data::tidy::load(&dest).unwrap();
+        assert_eq!(b.n_economies(), 43, "{name}: 42 economies and ROW");
+        assert!(b.economy_index("USA").is_some() && b.economy_index("TWN").is_none());
+    }
 }
