@@ -8,7 +8,7 @@
 //! with spaces in some releases). `k` is quoted with its leading zero (`"010121"`) in recent
 //! releases and unquoted without it (`10121`) in older ones; both are read as 6 digits.
 //! The country file `country_codes_V202401.csv` has `country_code,country_name,country_iso2,
-//! country_iso3` (releases from 2023); older releases `country_code,country_name_abbreviation,
+//! country_iso3` (recent releases, e.g. V202501); older ones (e.g. V202301) `country_code,country_name_abbreviation,
 //! country_name_full,iso_2digit_alpha,iso_3digit_alpha`.
 //!
 //! BACI has no domestic sales: they come from a `--domestic` file (`economy,sector,value,unit`,
@@ -48,7 +48,7 @@ impl CountryCodes {
             return Err(Error::data(
                 path,
                 1,
-                "this is not a BACI country-code file: expected the columns country_code and country_iso3 (releases from 2023: country_code,country_name,country_iso2,country_iso3) or iso_3digit_alpha (older releases)",
+                "this is not a BACI country-code file: expected the columns country_code and country_iso3 (recent releases such as V202501: country_code,country_name,country_iso2,country_iso3) or iso_3digit_alpha (older ones such as V202301)",
             ));
         };
         let name = t

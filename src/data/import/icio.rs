@@ -7,7 +7,9 @@
 //! underscore, industry: `AUS_01T02` in the 2021 edition, `AUS_A01_02` in the 2023 edition);
 //! final-demand columns are `CCC_HFCE`, `CCC_NPISH`, `CCC_GGFC`, `CCC_GFCF`, `CCC_INVNT` and
 //! `CCC_DPABR`; China and Mexico are split into `CN1`/`CN2` and `MX1`/`MX2` (processing
-//! trade), which this importer sums into `CHN` and `MEX` as pymrio does.
+//! trade), which this importer sums into `CHN` and `MEX` as pymrio does; the whole-economy
+//! `CHN_…`/`MEX_…` industry rows, empty in the published tables, may stand beside them, but a
+//! table with sales in both forms is refused ([`SplitEconomies`]).
 //!
 //! | edition | total column | rows after the industries |
 //! |---|---|---|
@@ -69,6 +71,47 @@ fn economy(code: &str) -> &str {
         "CN1" | "CN2" => "CHN",
         "MX1" | "MX2" => "MEX",
         c => c,
+    }
+}
+
+/// China and Mexico stand in the published tables twice: whole (`CHN_…`, `MEX_…`) and split
+/// by processing trade (`CN1_…`, `CN2_…`, `MX1_…`, `MX2_…`), the whole rows empty (OECD ICIO
+/// ReadMe; third-party readers sum the split rows and find the whole ones empty). The importer
+/// sums all of them into one economy, which is right only while one of the two forms is empty:
+/// this remembers the first non-zero row of each form, and a table with both is refused.
+#[derive(Debug, Default)]
+struct SplitEconomies {
+    /// For CHN and MEX: the first non-zero whole row and the first non-zero split row
+    /// (label, line).
+    first: [[Option<(String, usize)>; 2]; 2],
+}
+
+impl SplitEconomies {
+    /// Records an industry row of economy code `code` (as labelled) that holds a non-zero
+    /// value; an error when the economy's other form has one too.
+    fn see(&mut self, code: &str, label: &str, path: &Path, line: usize) -> Result<()> {
+        let (e, form) = match code {
+            "CHN" => (0, 0),
+            "CN1" | "CN2" => (0, 1),
+            "MEX" => (1, 0),
+            "MX1" | "MX2" => (1, 1),
+            _ => return Ok(()),
+        };
+        let slot = &mut self.first[e];
+        if slot[form].is_none() {
+            slot[form] = Some((label.to_string(), line));
+        }
+        if let [Some((whole, at_whole)), Some((part, at_part))] = slot {
+            let (name, whole_code, parts) = if e == 0 {
+                ("China", "CHN", "CN1 and CN2")
+            } else {
+                ("Mexico", "MEX", "MX1 and MX2")
+            };
+            return Err(Error::data(path, line, format!(
+                "{name} has sales both in the whole-economy rows (`{whole}`, row {at_whole}) and in the rows split by processing trade (`{part}`, row {at_part}); the importer sums {parts} into {whole_code}, so both forms would count {name} twice (the published tables leave the {whole_code} rows empty); remove the {whole_code} rows and columns, or those of {parts}, and run again"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -199,6 +242,7 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
     let mut seen_labels = std::collections::HashSet::new();
     let mut special = [false; 3];
     let mut taxes = TaxRows::default();
+    let mut split_economies = SplitEconomies::default();
     let mut rec = csv::StringRecord::new();
     while let Some(line) = s.next(&mut rec)? {
         let label = rec[0].to_string();
@@ -263,21 +307,27 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
                     .industries
                     .get(ind)
                     .ok_or_else(|| o.industries.unmapped(&path, line, ind))?;
+                let mut sells = false;
                 for (c, col) in cols.iter().enumerate() {
                     match col {
                         Some(Col::Industry { region, sector }) => {
                             let v = values(c)?;
+                            sells |= v != 0.0;
                             flows.add(j, from, *region, v);
                             inputs[(region * jj + sector) * jj + j] += v;
                         }
                         Some(Col::Final { region }) => {
                             let v = values(c)?;
+                            sells |= v != 0.0;
                             flows.add(j, from, *region, v);
                             final_demand[region * jj + j] += v;
                         }
                         Some(Col::Total) => output_row[from * jj + j] += values(c)?,
                         None => {}
                     }
+                }
+                if sells {
+                    split_economies.see(e, &label, &path, line)?;
                 }
             }
         }
@@ -382,4 +432,34 @@ pub(crate) fn import(o: &IcioOptions, progress: &dyn Fn(u64)) -> Result<Baseline
             &notes,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The split rows alone, or the whole rows alone, are read; both with sales are refused,
+    /// naming the first row of each; China and Mexico are judged apart.
+    #[test]
+    fn an_economy_with_sales_in_both_forms_is_refused() {
+        let p = Path::new("t.csv");
+        let mut s = SplitEconomies::default();
+        s.see("CN1", "CN1_01T02", p, 10).unwrap();
+        s.see("CN2", "CN2_01T02", p, 11).unwrap();
+        s.see("MEX", "MEX_01T02", p, 12).unwrap();
+        s.see("JPN", "JPN_01T02", p, 13).unwrap();
+        let e = s.see("CHN", "CHN_05T06", p, 14).unwrap_err().to_string();
+        assert!(
+            e.contains("row 14")
+                && e.contains("`CHN_05T06`, row 14")
+                && e.contains("`CN1_01T02`, row 10")
+                && e.contains("count China twice")
+                && e.contains("remove the CHN rows and columns, or those of CN1 and CN2"),
+            "{e}"
+        );
+        let mut s = SplitEconomies::default();
+        s.see("MEX", "MEX_01T02", p, 2).unwrap();
+        let e = s.see("MX2", "MX2_01T02", p, 3).unwrap_err().to_string();
+        assert!(e.contains("Mexico") && e.contains("MX1 and MX2"), "{e}");
+    }
 }
