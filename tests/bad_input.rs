@@ -6,7 +6,11 @@ use std::path::Path;
 
 /// Run `tradesim check` on a scenario text; return stderr, asserting a clean failure.
 fn check_fails(dir: &Path, text: &str) -> String {
-    let p = write(dir, "bad.ron", text);
+    check_file_fails(&write(dir, "bad.ron", text))
+}
+
+/// Run `tradesim check` on a file; return stderr, asserting a clean failure.
+fn check_file_fails(p: &Path) -> String {
     let o = tradesim(&["check", p.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(
@@ -742,4 +746,58 @@ fn a_quota_several_exporters_get_is_a_warning() {
         )),
     );
     assert!(!err.contains("each exporter's"), "{err}");
+}
+
+/// A misspelt field inside a schedule, depth, comparison, elasticity or distribution
+/// (`Linear(years: 5, too: 0.5)`) is an error at its position with "did you mean", never
+/// silently dropped (the cut would have gone to zero instead of half the base).
+#[test]
+fn unknown_field_inside_a_variant_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = r#"name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"]"#;
+    for (text, found, meant) in [
+        (
+            format!("({ab}, schedule: Linear(years: 5, too: 0.5))"),
+            "too",
+            "to",
+        ),
+        (format!("({ab}, schedule: Linear(yeras: 5))"), "yeras", "years"),
+        (
+            format!("({ab}, schedule: TariffRateQuota(quota: 5, in_quota_rate: 0.0, out_of_quota_rate: 0.05, quota_rate: 0.1))"),
+            "quota_rate",
+            "in_quota_rate",
+        ),
+        (
+            format!("({ab}, depth: Given(beta: 0.2, phase_in_years: 5, pair: AllMembers))"),
+            "pair",
+            "pairs",
+        ),
+    ] {
+        let err = check_fails(d.path(), &scenario(&text));
+        assert!(
+            err.contains("bad.ron:7:")
+                && err.contains(&format!("unknown field `{found}`"))
+                && err.contains(&format!("did you mean `{meant}`?")),
+            "{text}: {err}"
+        );
+    }
+    let text = scenario(&format!("({ab})")).replace(
+        "horizon: 2020,",
+        "horizon: 2020,\n    compared_with: Reference(file: \"bad.ron\", withuot: [\"AB\"]),",
+    );
+    let err = check_fails(d.path(), &text);
+    assert!(
+        err.contains("bad.ron:6:") && err.contains("unknown field `withuot`"),
+        "{err}"
+    );
+    let batch = tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2, sd: 0.5)",
+    );
+    let err = check_file_fails(&batch);
+    assert!(
+        err.contains("batch.ron:4:") && err.contains("unknown field `sd`"),
+        "{err}"
+    );
 }

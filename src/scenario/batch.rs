@@ -67,6 +67,7 @@ pub struct RawVariation {
 
 /// One axis of a grid.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub enum GridAxis {
     /// Set the agreement's phase-in length: every `Linear` schedule takes that many annual
     /// cuts; every `Staged` one keeps its steps, their offsets scaled so that the last falls in
@@ -109,6 +110,7 @@ pub enum Parameter {
 
 /// A probability distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub enum Distribution {
     /// `N(mean, sd²)`.
     Normal {

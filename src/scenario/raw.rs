@@ -139,7 +139,7 @@ pub enum PhaseOuts {
 
 /// What a scenario's outcomes are compared with.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename = "ComparedWith")]
+#[serde(deny_unknown_fields, rename = "ComparedWith")]
 pub enum RawComparedWith {
     /// The solved base year: every year's outcome relative to the base-year equilibrium.
     BaseYear,
@@ -170,6 +170,7 @@ pub enum BaselineRef {
 /// A sector's trade elasticity θ: a value, or minus a coefficient of an estimate's JSON file
 /// (the coefficient on `log(1+tariff)` in a gravity regression is −θ).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub enum Elasticity {
     /// θ itself (positive; typically 2 to 15).
     Value(f64),
@@ -254,7 +255,7 @@ fn immediate() -> RawSchedule {
 
 /// How an importer's rate for members moves from the base (data) rate; offsets count from the pair's start.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename = "Schedule")]
+#[serde(deny_unknown_fields, rename = "Schedule")]
 pub enum RawSchedule {
     /// Zero from the first year.
     Immediate,
@@ -336,7 +337,7 @@ pub struct RawGroup {
 /// A non-tariff trade-cost effect: `κ̂^{-θ} = exp(β·phase(t))` on the member pairs `pairs`
 /// selects (default `NewlyLiberalised`).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename = "Depth")]
+#[serde(deny_unknown_fields, rename = "Depth")]
 pub enum RawDepth {
     /// `κ̂^{-θ} = exp(beta · phase(t))`.
     Given {
