@@ -152,7 +152,14 @@ impl Error {
     ) -> Self {
         let snippet = match source.lines().nth(line.saturating_sub(1)) {
             Some(text) if line > 0 => {
-                let caret = " ".repeat(column.saturating_sub(1));
+                // The line's tabs are kept under it, so the caret lines up however wide a
+                // terminal shows a tab.
+                let caret: String = text
+                    .chars()
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .chain(std::iter::repeat(' '))
+                    .take(column.saturating_sub(1))
+                    .collect();
                 format!("\n{line:>5} | {text}\n      | {caret}^")
             }
             _ => String::new(),
@@ -612,6 +619,22 @@ mod tests {
         assert_eq!(consecutive_runs([2019]), ["2019"]);
         assert_eq!(consecutive_runs([1, 1, 2]), ["1", "1-2"]);
         assert!(consecutive_runs([]).is_empty());
+    }
+
+    /// The caret under a line indented with tabs keeps the tabs, so it points at the column
+    /// whatever width a terminal gives a tab.
+    #[test]
+    fn the_caret_keeps_the_lines_tabs() {
+        let e = Error::scenario("s.ron", "a\n\t\t  membres: [],\n", 2, 5, "unknown field");
+        let Error::Scenario { snippet, .. } = e else {
+            panic!("a scenario error")
+        };
+        assert_eq!(snippet, "\n    2 | \t\t  membres: [],\n      | \t\t  ^");
+        let e = Error::scenario("s.ron", "ab", 1, 5, "past the end");
+        let Error::Scenario { snippet, .. } = e else {
+            panic!("a scenario error")
+        };
+        assert!(snippet.ends_with("|     ^"), "{snippet:?}");
     }
 
     #[test]
