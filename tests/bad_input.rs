@@ -801,3 +801,34 @@ fn unknown_field_inside_a_variant_is_an_error() {
         "{err}"
     );
 }
+
+/// A misspelt variant (`Lineal`, `immediate`, `Lognormal`) gets "did you mean" like a
+/// misspelt field.
+#[test]
+fn unknown_variant_gets_did_you_mean() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = r#"name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"]"#;
+    for (schedule, found, meant) in [
+        ("Lineal(years: 5)", "Lineal", "Linear"),
+        ("immediate", "immediate", "Immediate"),
+    ] {
+        let err = check_fails(
+            d.path(),
+            &scenario(&format!("({ab}, schedule: {schedule})")),
+        );
+        assert!(
+            err.contains("bad.ron:7:")
+                && err.contains(&format!(
+                    "unknown variant `{found}` of `Schedule`; did you mean `{meant}`?"
+                )),
+            "{err}"
+        );
+    }
+    let batch = tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MAN\"), distribution: Lognormal(mu: 1.6, sigma: 0.2)",
+    );
+    let err = check_file_fails(&batch);
+    assert!(err.contains("did you mean `LogNormal`?"), "{err}");
+}

@@ -241,6 +241,15 @@ fn integer_hint(field: &str) -> &'static str {
     }
 }
 
+/// `did you mean `x`? ` for the candidate closest to `found` (nothing when none is close),
+/// to go before a message's list of what is expected.
+fn did_you_mean_first<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    crate::error::did_you_mean(found, candidates)
+        .first()
+        .map(|n| format!("did you mean `{n}`? "))
+        .unwrap_or_default()
+}
+
 fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> String {
     use ron::Error as E;
     let within = |outer: &Option<String>| {
@@ -256,13 +265,10 @@ fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> Strin
             found,
             outer,
         } => {
-            let near = crate::error::did_you_mean(found, expected.iter().copied());
             format!(
                 "unknown field `{found}`{}; {}expected one of: {}",
                 within(outer),
-                near.first()
-                    .map(|n| format!("did you mean `{n}`? "))
-                    .unwrap_or_default(),
+                did_you_mean_first(found, expected.iter().copied()),
                 expected.join(", ")
             )
         }
@@ -278,11 +284,12 @@ fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> Strin
             found,
             outer,
         } => format!(
-            "unknown variant `{found}`{}; expected one of: {}",
+            "unknown variant `{found}`{}; {}expected one of: {}",
             outer
                 .as_ref()
                 .map(|o| format!(" of `{o}`"))
                 .unwrap_or_default(),
+            did_you_mean_first(found, expected.iter().copied()),
             expected.join(", ")
         ),
         E::ExpectedDifferentStructName { expected, found } => {
@@ -1375,16 +1382,13 @@ fn validate_agreement(
     let economy = |code: &str, errors: &mut Vec<Error>| -> Option<usize> {
         let idx = b.economy_index(code);
         if idx.is_none() {
-            let near = crate::error::did_you_mean(code, economy_codes.iter().copied());
             errors.push(src.error(
                 anchor,
                 &format!("\"{code}\""),
                 format!(
                     "agreement `{}`: unknown economy `{code}`; {}the baseline's economies are: {}",
                     a.name,
-                    near.first()
-                        .map(|n| format!("did you mean `{n}`? "))
-                        .unwrap_or_default(),
+                    did_you_mean_first(code, economy_codes.iter().copied()),
                     economy_codes.join(", ")
                 ),
             ));
