@@ -832,3 +832,75 @@ fn unknown_variant_gets_did_you_mean() {
     let err = check_file_fails(&batch);
     assert!(err.contains("did you mean `LogNormal`?"), "{err}");
 }
+
+/// Files as Windows editors save them: a UTF-8 byte-order mark and CRLF line endings are
+/// read (positions as without the mark); UTF-16, Latin-1 and CR-only line endings are refused
+/// saying which and what to do, Latin-1 at the line and column of the first bad byte.
+#[test]
+fn byte_order_mark_and_encodings() {
+    let d = tempfile::tempdir().unwrap();
+    let good = scenario(r#"(name: "Perú–Côte", entry_into_force: 2016, members: ["AAA", "BBB"])"#);
+    for (name, bytes) in [
+        (
+            "bom.ron",
+            [b"\xEF\xBB\xBF".as_slice(), good.as_bytes()].concat(),
+        ),
+        (
+            "bomcrlf.ron",
+            [
+                b"\xEF\xBB\xBF".as_slice(),
+                good.replace('\n', "\r\n").as_bytes(),
+            ]
+            .concat(),
+        ),
+    ] {
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let o = tradesim(&["check", p.to_str().unwrap()]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let bad = [
+        b"\xEF\xBB\xBF".as_slice(),
+        good.replace("members", "membres").as_bytes(),
+    ]
+    .concat();
+    let p = d.path().join("bombad.ron");
+    std::fs::write(&p, bad).unwrap();
+    let err = check_file_fails(&p);
+    assert!(
+        err.contains("bombad.ron:7:53: unknown field `membres`"),
+        "{err}"
+    );
+    let p = d.path().join("utf16.ron");
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(good.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&p, utf16).unwrap();
+    let err = check_file_fails(&p);
+    assert!(
+        err.contains("is UTF-16 text") && err.contains("save it as UTF-8"),
+        "{err}"
+    );
+    let p = d.path().join("latin1.ron");
+    let latin1: Vec<u8> = good
+        .replace("Perú–Côte", "Per?")
+        .bytes()
+        .map(|b| if b == b'?' { 0xFA } else { b })
+        .collect();
+    std::fs::write(&p, latin1).unwrap();
+    let err = check_file_fails(&p);
+    assert!(
+        err.contains("latin1.ron:7:")
+            && err.contains("is not UTF-8 text (byte 0xFA")
+            && err.contains("save the file as UTF-8"),
+        "{err}"
+    );
+    let p = write(d.path(), "cr.ron", &good.replace('\n', "\r"));
+    let err = check_file_fails(&p);
+    assert!(err.contains("carriage return alone"), "{err}");
+}

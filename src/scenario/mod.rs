@@ -348,15 +348,37 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
             format!("is larger than {} MiB; scenario and batch files are a few kilobytes of RON text: is this the right file?", MAX_FILE_BYTES >> 20),
         ));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        Error::invalid(
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Error::invalid(
             path.display().to_string(),
+            "is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+        ));
+    }
+    // A UTF-8 byte-order mark (Windows editors write one) is not part of the text; the lines
+    // and columns of messages are the same without it.
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let at = e.valid_up_to();
+        let before = &body[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |k| k + 1);
+        // Valid UTF-8 up to `at`, so the column counts characters.
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        Error::invalid(
+            format!("{}:{line}:{column}", path.display()),
             format!(
-                "is not UTF-8 text (at byte {}); save it as UTF-8",
-                e.utf8_error().valid_up_to()
+                "is not UTF-8 text (byte 0x{:02X} here; Latin-1 or Windows-1252, perhaps); save the file as UTF-8",
+                body[at]
             ),
         )
-    })
+    })?;
+    if text.contains('\r') && !text.contains('\n') {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "ends its lines with a carriage return alone (old Mac line endings), so a `//` comment would run to the end of the file; save it with LF or CRLF line endings",
+        ));
+    }
+    Ok(text.to_string())
 }
 
 fn read_source(path: &Path) -> Result<Arc<Source>> {
