@@ -904,3 +904,32 @@ fn byte_order_mark_and_encodings() {
     let err = check_file_fails(&p);
     assert!(err.contains("carriage return alone"), "{err}");
 }
+
+/// A number of draws that would need more memory than the machine has for the list of runs
+/// alone is refused at `draws` (or for `--draws`), not aborted by the allocator.
+#[test]
+fn too_many_draws_are_refused_before_allocating() {
+    let d = tempfile::tempdir().unwrap();
+    let theta = "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)";
+    let batch = tiny_batch(d.path(), 4_000_000_000, theta);
+    let err = check_file_fails(&batch);
+    assert!(
+        err.contains("batch.ron:3:")
+            && err.contains("more than the 10000000 one batch holds; use fewer draws"),
+        "{err}"
+    );
+    let batch = tiny_batch(d.path(), 2, theta);
+    let out = d.path().join("out");
+    let o = tradesim(&[
+        "batch",
+        batch.to_str().unwrap(),
+        "--draws",
+        "4000000000",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("use fewer draws") && !out.exists(), "{err}");
+}

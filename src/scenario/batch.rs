@@ -406,6 +406,9 @@ pub fn load(path: &Path) -> Result<Batch> {
     if raw.draws > 0 && uncertainty.is_empty() && raw.from_estimate.is_none() {
         errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
     }
+    if let Some(why) = too_many_units(raw.draws, scenarios.len()) {
+        errors.push(src.error(Some("draws"), "draws", why));
+    }
     let input_digests = if errors.is_empty() {
         hash_inputs(&inputs)?
     } else {
@@ -431,6 +434,22 @@ pub fn load(path: &Path) -> Result<Batch> {
     }
 }
 
+/// The most runs (scenario × draw, the central runs included) one batch holds: its list of
+/// units, and a shard's or merge's, is made before any solve, and each run solves a whole
+/// path, so a count beyond this is a typo (or days of a cluster's time in one job).
+pub(crate) const MAX_UNITS: u64 = 10_000_000;
+
+/// Why `draws` draws of `scenarios` scenarios are more runs than one batch holds, if they are.
+fn too_many_units(draws: u32, scenarios: usize) -> Option<String> {
+    let units = (u64::from(draws) + 1) * scenarios.max(1) as u64;
+    (units > MAX_UNITS).then(|| {
+        format!(
+            "draws = {draws} for {scenarios} scenario(s) is {units} runs (scenario × draw, with each central run), more than the {MAX_UNITS} one batch holds; use fewer draws (at most {} here), or split the scenarios over several batches",
+            MAX_UNITS / scenarios.max(1) as u64 - 1
+        )
+    })
+}
+
 impl Batch {
     /// The batch with `draws` Monte Carlo draws per scenario instead of its file's count (a
     /// quick run with few draws, or more): draws are numbered from 1, and draw d is the same
@@ -441,6 +460,9 @@ impl Batch {
                 self.path.display().to_string(),
                 format!("draws = {draws} asked for, but the batch gives no `uncertainty` or `from_estimate`: every draw would equal the central run; add an uncertain parameter or use draws = 0"),
             ));
+        }
+        if let Some(why) = too_many_units(draws, self.scenarios.len()) {
+            return Err(Error::invalid(self.path.display().to_string(), why));
         }
         self.draws = draws;
         Ok(self)
