@@ -933,3 +933,47 @@ fn too_many_draws_are_refused_before_allocating() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("use fewer draws") && !out.exists(), "{err}");
 }
+
+/// A schedule rule or product group for an economy outside the agreement never applies: an
+/// error naming the code and the members, not a rule silently ignored.
+#[test]
+fn a_rule_or_group_for_a_non_member_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = r#"name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"]"#;
+    for (extra, what) in [
+        (
+            r#"schedules: [(importer: "CCC", schedule: Immediate)]"#,
+            "the importer `CCC`",
+        ),
+        (
+            r#"schedules: [(exporter: "CCC", sector: "MAN", schedule: Excluded)]"#,
+            "the exporter `CCC`",
+        ),
+        (
+            r#"product_groups: [(name: "g", importer: "CCC", sector: "MAN", weight: 0.2, schedule: Immediate)]"#,
+            "the product group's importer `CCC`",
+        ),
+        (
+            r#"product_groups: [(name: "g", importer: "AAA", exporter: "CCC", sector: "MAN", weight: 0.2, schedule: Immediate)]"#,
+            "the product group's exporter `CCC`",
+        ),
+    ] {
+        let err = check_fails(d.path(), &scenario(&format!("({ab}, {extra})")));
+        assert!(
+            err.contains("bad.ron:7:")
+                && err.contains(&format!(
+                    "agreement `AB`: {what} is not a member (AAA, BBB)"
+                ))
+                && err.contains("add `CCC` to `members` or `accessions`"),
+            "{extra}: {err}"
+        );
+    }
+    // An acceding member's rule is a member's.
+    check_warns(
+        d.path(),
+        "ok.ron",
+        &scenario(&format!(
+            r#"({ab}, accessions: {{"CCC": 2018}}, schedules: [(importer: "CCC", schedule: Linear(years: 3))])"#
+        )),
+    );
+}

@@ -1494,6 +1494,22 @@ fn validate_agreement(
         Some(false) if a.entry_into_force <= base_year => errors.push(src.error(anchor, "in_baseline", format!("agreement `{}` says in_baseline: false but entered into force in {}, not after base_year {base_year}; agreements in force in the base year are part of the data", a.name, a.entry_into_force))),
         _ => {}
     }
+    // An importer or exporter a rule or product group names: an economy of the baseline and a
+    // member (founding or acceding), else the rule could never apply.
+    let member = |code: &str, what: &str, errors: &mut Vec<Error>| -> Option<usize> {
+        let e = economy(code, errors)?;
+        if members.iter().any(|m| m.economy == e) {
+            return Some(e);
+        }
+        let listed: Vec<&str> = a
+            .members
+            .iter()
+            .chain(a.accessions.keys())
+            .map(String::as_str)
+            .collect();
+        errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: {what} `{code}` is not a member ({}), so this never applies; add `{code}` to `members` or `accessions`, or correct the code", a.name, listed.join(", "))));
+        None
+    };
     let sched = |s: &RawSchedule, at: SchedulePlace, errors: &mut Vec<Error>| {
         schedule(s, a, at, src, b, errors)
     };
@@ -1501,8 +1517,14 @@ fn validate_agreement(
     let mut rules = Vec::new();
     for (k, r) in a.schedules.iter().enumerate() {
         rules.push(Rule {
-            importer: r.importer.as_deref().and_then(|c| economy(c, errors)),
-            exporter: r.exporter.as_deref().and_then(|c| economy(c, errors)),
+            importer: r
+                .importer
+                .as_deref()
+                .and_then(|c| member(c, "the importer", errors)),
+            exporter: r
+                .exporter
+                .as_deref()
+                .and_then(|c| member(c, "the exporter", errors)),
             sector: r.sector.as_deref().and_then(|c| sector(c, errors)),
             schedule: sched(&r.schedule, SchedulePlace::Rule(k), errors),
         });
@@ -1514,10 +1536,13 @@ fn validate_agreement(
     let mut explicit: Vec<bool> = Vec::new();
     for g in &a.product_groups {
         let ganchor = format!("\"{}\"", g.name);
-        let Some(imp) = economy(&g.importer, errors) else {
+        let Some(imp) = member(&g.importer, "the product group's importer", errors) else {
             continue;
         };
-        let exp = g.exporter.as_deref().and_then(|c| economy(c, errors));
+        let exp = g
+            .exporter
+            .as_deref()
+            .and_then(|c| member(c, "the product group's exporter", errors));
         if g.exporter.is_some() && exp.is_none() {
             continue;
         }
