@@ -977,3 +977,50 @@ fn a_rule_or_group_for_a_non_member_is_an_error() {
         )),
     );
 }
+
+/// Every mistake in `extends` is reported at the `extends` line of the file that makes it:
+/// empty, a directory, a batch file, a cycle (a file extending itself, or two extending each
+/// other).
+#[test]
+fn extends_mistakes_are_located_at_extends() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("dir")).unwrap();
+    let batch = tiny_batch(
+        d.path(),
+        0,
+        "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)",
+    );
+    for (name, parent, said) in [
+        ("empty.ron", "", "`extends` is empty"),
+        (
+            "dir.ron",
+            "dir",
+            "which is a directory; name the scenario file",
+        ),
+        (
+            "batch-parent.ron",
+            batch.file_name().unwrap().to_str().unwrap(),
+            "which is a batch file (`Batch(...)`)",
+        ),
+        ("self.ron", "self.ron", "`extends` makes a cycle"),
+        ("a.ron", "b.ron", "`extends` makes a cycle"),
+    ] {
+        write(
+            d.path(),
+            "b.ron",
+            "Scenario(name: \"b\",\n  extends: \"a.ron\")\n",
+        );
+        let p = write(
+            d.path(),
+            name,
+            &format!("Scenario(name: \"x\",\n  extends: \"{parent}\")\n"),
+        );
+        let err = check_file_fails(&p);
+        let at = if name == "a.ron" {
+            "b.ron:2:"
+        } else {
+            &format!("{name}:2:")
+        };
+        assert!(err.contains(at) && err.contains(said), "{name}: {err}");
+    }
+}

@@ -462,8 +462,36 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     let mut m = match &raw.extends {
         Some(parent) => {
             let ppath = PathBuf::from(resolve(&dir, parent));
-            if !ppath.exists() {
-                errors.push(source.error(Some("extends"), parent, format!("`extends` names {}, which does not exist; give a path relative to this file", ppath.display())));
+            let kind = || read_text(&ppath).ok().map(|text| file_kind(&text));
+            let problem = if parent.trim().is_empty() {
+                Some("`extends` is empty; give the path of the scenario file this one builds on (relative to this file), or leave `extends` out".to_string())
+            } else if !ppath.exists() {
+                Some(format!(
+                    "`extends` names {}, which does not exist; give a path relative to this file",
+                    ppath.display()
+                ))
+            } else if ppath.is_dir() {
+                Some(format!(
+                    "`extends` names {}, which is a directory; name the scenario file (.ron) in it",
+                    ppath.display()
+                ))
+            } else if let Some(looped) = ppath.canonicalize().ok().filter(|c| chain.contains(c)) {
+                Some(format!(
+                    "`extends` makes a cycle: {}; remove one link",
+                    show(chain, &looped)
+                ))
+            } else if let Some(k @ (FileKind::Batch | FileKind::StructuralGravity)) = kind() {
+                let what = if k == FileKind::Batch {
+                    "a batch file (`Batch(...)`)"
+                } else {
+                    "a structural gravity file (`StructuralGravity(...)`)"
+                };
+                Some(format!("`extends` names {}, which is {what}; a scenario extends a scenario file (`Scenario(...)`)", ppath.display()))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                errors.push(source.error(Some("extends"), parent, problem));
                 return Err(many(errors));
             }
             match load_merged(&ppath, chain) {
