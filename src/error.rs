@@ -400,10 +400,19 @@ impl std::fmt::Display for Context {
     }
 }
 
+/// Whether `long` contains `short` and `short` is a real part of it: at least three
+/// characters or half of `long` (`Japan-Chile` of `Japan-Chile EPA`, `to` of `too`; not the
+/// agreement `A` of `NAFTA`).
+fn contains_much_of(long: &str, short: &str) -> bool {
+    let (l, s) = (long.chars().count(), short.chars().count());
+    s > 0 && (s >= 3 || 2 * s >= l) && long.contains(short)
+}
+
 /// The candidates a mistyped name most likely meant, best first (at most three): the same name
-/// in another case, a name containing it or contained in it (`Japan-Chile` for `Japan-Chile
-/// EPA`), or one within a small edit distance (one for short codes; from five characters on,
-/// a third of the length, at least two).
+/// in another case, a name containing it or contained in it when that part is at least three
+/// characters or half the name (`Japan-Chile` for `Japan-Chile EPA`), or one within a small
+/// edit distance (one for short codes; from five characters on, a third of the length, at
+/// least two).
 pub fn did_you_mean<'a>(
     query: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -415,7 +424,7 @@ pub fn did_you_mean<'a>(
             let l = c.to_lowercase();
             if l == q {
                 Some((0, c))
-            } else if !q.is_empty() && (l.contains(&q) || q.contains(&l)) {
+            } else if contains_much_of(&l, &q) || contains_much_of(&q, &l) {
                 Some((1, c))
             } else {
                 let len = q.chars().count();
@@ -666,6 +675,10 @@ mod tests {
         assert_eq!(did_you_mean("CPPTP", names), ["CPTPP"]);
         assert_eq!(did_you_mean("nafta", names), ["NAFTA"]);
         assert!(did_you_mean("Mercosur", names).is_empty());
+        // A one-letter name is not what a longer name that happens to contain it meant.
+        assert!(did_you_mean("NAFTA", ["A", "B"]).is_empty());
+        assert!(did_you_mean("x", ["TAX"]).is_empty());
+        assert_eq!(did_you_mean("too", ["years", "to"]), ["to"]);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }
