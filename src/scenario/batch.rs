@@ -117,6 +117,7 @@ pub enum Distribution {
         /// The mean.
         mean: f64,
         /// The standard deviation (≥ 0).
+        #[schemars(range(min = 0))]
         sd: f64,
     },
     /// `exp(N(mu, sigma²))`.
@@ -124,6 +125,7 @@ pub enum Distribution {
         /// The mean of the logarithm.
         mu: f64,
         /// The standard deviation of the logarithm (≥ 0).
+        #[schemars(range(min = 0))]
         sigma: f64,
     },
     /// Uniform on `[min, max]` (`min ≤ max`).
