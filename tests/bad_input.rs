@@ -1024,3 +1024,34 @@ fn extends_mistakes_are_located_at_extends() {
         assert!(err.contains(at) && err.contains(said), "{name}: {err}");
     }
 }
+
+/// A scenario written from scratch on the built-in world, without the agreements in force in
+/// the base year, starts every pair at its MFN rate (Mercosur's pairs too): said at
+/// `baseline`, with the file to extend; a scenario that extends baseline-2014.ron is not told.
+#[test]
+fn the_built_in_world_without_its_base_year_agreements_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let agreement =
+        r#"agreements: [(name: "JM", entry_into_force: 2021, members: ["JPN", "BRA", "ARG"])]"#;
+    let err = check_warns(
+        d.path(),
+        "scratch.ron",
+        &format!("Scenario(name: \"s\",\n    baseline: Builtin(\"apac-americas-2014\"),\n    base_year: 2014, horizon: 2025,\n    {agreement})\n"),
+    );
+    assert!(
+        err.contains("scratch.ron:2:5:")
+            && err.contains("holds each importer's MFN rates")
+            && err.contains("scenarios/baseline-2014.ron\"` (or extend reference.ron"),
+        "{err}"
+    );
+    let parent = root().join("scenarios/baseline-2014.ron");
+    let err = check_warns(
+        d.path(),
+        "extends.ron",
+        &format!(
+            "Scenario(name: \"s\",\n    extends: \"{}\",\n    {agreement})\n",
+            parent.display()
+        ),
+    );
+    assert!(!err.contains("MFN rates"), "{err}");
+}

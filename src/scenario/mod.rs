@@ -689,8 +689,29 @@ pub fn load(path: &Path) -> Result<Scenario> {
         other => other,
     })?;
     let baseline_dir = baseline_path(&bref.value);
+    let builtin = match &bref.value {
+        BaselineRef::Builtin(name) => Some((name.clone(), bref.source.clone())),
+        _ => None,
+    };
     let mut s = validate(m, baseline)?;
     s.warnings.splice(0..0, notes);
+    if let Some((name, source)) = builtin {
+        if !s
+            .agreements
+            .iter()
+            .any(|a| a.entry_into_force <= s.base_year)
+        {
+            let agreements =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline-2014.ron");
+            s.warnings.push(source.warning(Some("baseline"), "baseline", format!(
+                "the built-in world `{name}` holds each importer's MFN rates, and the preferences in force in {} come from the agreements of {}; this scenario has no agreement in force in {}, so every pair starts from its MFN rate (Mercosur's, NAFTA's, the EU's too) and an agreement among partners that already trade free of duty is credited with cutting their MFN tariffs. To start from the applied rates, write `extends: \"{}\"` (or extend reference.ron beside it) instead of `baseline`; if a world without preferences is meant, ignore this",
+                s.base_year,
+                agreements.display(),
+                s.base_year,
+                agreements.display()
+            )));
+        }
+    }
     s.inputs.push(baseline_dir);
     Ok(s)
 }
