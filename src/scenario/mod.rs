@@ -672,11 +672,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
     };
     let (baseline, notes) = load_baseline_noting(&bref.value).map_err(|e| match e {
         Error::Io { path, source } => {
-            let hint = crate::error::reference_data_note(&path)
-                .map(|n| format!("; {n}"))
-                .unwrap_or_else(|| {
-                    "; check the path (relative to this file) or the data directory".into()
-                });
+            let hint = baseline_read_hint(&path, &source);
             bref.source.error(
                 Some("baseline"),
                 "baseline",
@@ -714,6 +710,18 @@ pub fn load(path: &Path) -> Result<Scenario> {
     }
     s.inputs.push(baseline_dir);
     Ok(s)
+}
+
+/// What to do about a baseline file that cannot be read: reference data not beside the
+/// repository, data too large for the memory tradesim may use, or a wrong path.
+fn baseline_read_hint(path: &Path, source: &std::io::Error) -> String {
+    if let Some(n) = crate::error::reference_data_note(path) {
+        format!("; {n}")
+    } else if source.kind() == std::io::ErrorKind::OutOfMemory {
+        "; the baseline does not fit in the memory tradesim may use here (a memory limit such as `ulimit -v`, or the machine's): run it where more memory is available, or on a smaller world".into()
+    } else {
+        "; check the path (relative to this file) or the data directory".into()
+    }
 }
 
 /// The directory a baseline reference reads.
@@ -2231,5 +2239,25 @@ pub(crate) fn compact_years(ys: &[i32]) -> String {
             .map(|y| y.to_string())
             .collect::<Vec<_>>()
             .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+    use std::path::Path;
+
+    /// A baseline too large for the memory allowed is said to be so, not sent to check its
+    /// path; a missing file still is.
+    #[test]
+    fn a_baseline_read_failure_says_what_to_do() {
+        let flows = Path::new("world/flows.csv");
+        let oom = super::baseline_read_hint(flows, &Error::from(ErrorKind::OutOfMemory));
+        assert!(
+            oom.contains("does not fit in the memory") && !oom.contains("check the path"),
+            "{oom}"
+        );
+        let missing = super::baseline_read_hint(flows, &Error::from(ErrorKind::NotFound));
+        assert!(missing.contains("check the path"), "{missing}");
     }
 }
