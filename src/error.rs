@@ -152,7 +152,14 @@ impl Error {
     ) -> Self {
         let snippet = match source.lines().nth(line.saturating_sub(1)) {
             Some(text) if line > 0 => {
-                let caret = " ".repeat(column.saturating_sub(1));
+                // The line's tabs are kept under it, so the caret lines up however wide a
+                // terminal shows a tab.
+                let caret: String = text
+                    .chars()
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .chain(std::iter::repeat(' '))
+                    .take(column.saturating_sub(1))
+                    .collect();
                 format!("\n{line:>5} | {text}\n      | {caret}^")
             }
             _ => String::new(),
@@ -393,10 +400,19 @@ impl std::fmt::Display for Context {
     }
 }
 
+/// Whether `long` contains `short` and `short` is a real part of it: at least three
+/// characters or half of `long` (`Japan-Chile` of `Japan-Chile EPA`, `to` of `too`; not the
+/// agreement `A` of `NAFTA`).
+fn contains_much_of(long: &str, short: &str) -> bool {
+    let (l, s) = (long.chars().count(), short.chars().count());
+    s > 0 && (s >= 3 || 2 * s >= l) && long.contains(short)
+}
+
 /// The candidates a mistyped name most likely meant, best first (at most three): the same name
-/// in another case, a name containing it or contained in it (`Japan-Chile` for `Japan-Chile
-/// EPA`), or one within a small edit distance (one for short codes; from five characters on,
-/// a third of the length, at least two).
+/// in another case, a name containing it or contained in it when that part is at least three
+/// characters or half the name (`Japan-Chile` for `Japan-Chile EPA`), or one within a small
+/// edit distance (one for short codes; from five characters on, a third of the length, at
+/// least two).
 pub fn did_you_mean<'a>(
     query: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -408,7 +424,7 @@ pub fn did_you_mean<'a>(
             let l = c.to_lowercase();
             if l == q {
                 Some((0, c))
-            } else if !q.is_empty() && (l.contains(&q) || q.contains(&l)) {
+            } else if contains_much_of(&l, &q) || contains_much_of(&q, &l) {
                 Some((1, c))
             } else {
                 let len = q.chars().count();
@@ -614,6 +630,22 @@ mod tests {
         assert!(consecutive_runs([]).is_empty());
     }
 
+    /// The caret under a line indented with tabs keeps the tabs, so it points at the column
+    /// whatever width a terminal gives a tab.
+    #[test]
+    fn the_caret_keeps_the_lines_tabs() {
+        let e = Error::scenario("s.ron", "a\n\t\t  membres: [],\n", 2, 5, "unknown field");
+        let Error::Scenario { snippet, .. } = e else {
+            panic!("a scenario error")
+        };
+        assert_eq!(snippet, "\n    2 | \t\t  membres: [],\n      | \t\t  ^");
+        let e = Error::scenario("s.ron", "ab", 1, 5, "past the end");
+        let Error::Scenario { snippet, .. } = e else {
+            panic!("a scenario error")
+        };
+        assert!(snippet.ends_with("|     ^"), "{snippet:?}");
+    }
+
     #[test]
     fn numbers_formatted_for_reading_are_recognised() {
         let thousands =
@@ -643,6 +675,10 @@ mod tests {
         assert_eq!(did_you_mean("CPPTP", names), ["CPTPP"]);
         assert_eq!(did_you_mean("nafta", names), ["NAFTA"]);
         assert!(did_you_mean("Mercosur", names).is_empty());
+        // A one-letter name is not what a longer name that happens to contain it meant.
+        assert!(did_you_mean("NAFTA", ["A", "B"]).is_empty());
+        assert!(did_you_mean("x", ["TAX"]).is_empty());
+        assert_eq!(did_you_mean("too", ["years", "to"]), ["to"]);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -6,7 +6,11 @@ use std::path::Path;
 
 /// Run `tradesim check` on a scenario text; return stderr, asserting a clean failure.
 fn check_fails(dir: &Path, text: &str) -> String {
-    let p = write(dir, "bad.ron", text);
+    check_file_fails(&write(dir, "bad.ron", text))
+}
+
+/// Run `tradesim check` on a file; return stderr, asserting a clean failure.
+fn check_file_fails(p: &Path) -> String {
     let o = tradesim(&["check", p.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(
@@ -742,4 +746,312 @@ fn a_quota_several_exporters_get_is_a_warning() {
         )),
     );
     assert!(!err.contains("each exporter's"), "{err}");
+}
+
+/// A misspelt field inside a schedule, depth, comparison, elasticity or distribution
+/// (`Linear(years: 5, too: 0.5)`) is an error at its position with "did you mean", never
+/// silently dropped (the cut would have gone to zero instead of half the base).
+#[test]
+fn unknown_field_inside_a_variant_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = r#"name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"]"#;
+    for (text, found, meant) in [
+        (
+            format!("({ab}, schedule: Linear(years: 5, too: 0.5))"),
+            "too",
+            "to",
+        ),
+        (format!("({ab}, schedule: Linear(yeras: 5))"), "yeras", "years"),
+        (
+            format!("({ab}, schedule: TariffRateQuota(quota: 5, in_quota_rate: 0.0, out_of_quota_rate: 0.05, quota_rate: 0.1))"),
+            "quota_rate",
+            "in_quota_rate",
+        ),
+        (
+            format!("({ab}, depth: Given(beta: 0.2, phase_in_years: 5, pair: AllMembers))"),
+            "pair",
+            "pairs",
+        ),
+    ] {
+        let err = check_fails(d.path(), &scenario(&text));
+        assert!(
+            err.contains("bad.ron:7:")
+                && err.contains(&format!("unknown field `{found}`"))
+                && err.contains(&format!("did you mean `{meant}`?")),
+            "{text}: {err}"
+        );
+    }
+    let text = scenario(&format!("({ab})")).replace(
+        "horizon: 2020,",
+        "horizon: 2020,\n    compared_with: Reference(file: \"bad.ron\", withuot: [\"AB\"]),",
+    );
+    let err = check_fails(d.path(), &text);
+    assert!(
+        err.contains("bad.ron:6:") && err.contains("unknown field `withuot`"),
+        "{err}"
+    );
+    let batch = tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2, sd: 0.5)",
+    );
+    let err = check_file_fails(&batch);
+    assert!(
+        err.contains("batch.ron:4:") && err.contains("unknown field `sd`"),
+        "{err}"
+    );
+}
+
+/// A misspelt variant (`Lineal`, `immediate`, `Lognormal`) gets "did you mean" like a
+/// misspelt field.
+#[test]
+fn unknown_variant_gets_did_you_mean() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = r#"name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"]"#;
+    for (schedule, found, meant) in [
+        ("Lineal(years: 5)", "Lineal", "Linear"),
+        ("immediate", "immediate", "Immediate"),
+    ] {
+        let err = check_fails(
+            d.path(),
+            &scenario(&format!("({ab}, schedule: {schedule})")),
+        );
+        assert!(
+            err.contains("bad.ron:7:")
+                && err.contains(&format!(
+                    "unknown variant `{found}` of `Schedule`; did you mean `{meant}`?"
+                )),
+            "{err}"
+        );
+    }
+    let batch = tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MAN\"), distribution: Lognormal(mu: 1.6, sigma: 0.2)",
+    );
+    let err = check_file_fails(&batch);
+    assert!(err.contains("did you mean `LogNormal`?"), "{err}");
+}
+
+/// Files as Windows editors save them: a UTF-8 byte-order mark and CRLF line endings are
+/// read (positions as without the mark); UTF-16, Latin-1 and CR-only line endings are refused
+/// saying which and what to do, Latin-1 at the line and column of the first bad byte.
+#[test]
+fn byte_order_mark_and_encodings() {
+    let d = tempfile::tempdir().unwrap();
+    let good = scenario(r#"(name: "Perú–Côte", entry_into_force: 2016, members: ["AAA", "BBB"])"#);
+    for (name, bytes) in [
+        (
+            "bom.ron",
+            [b"\xEF\xBB\xBF".as_slice(), good.as_bytes()].concat(),
+        ),
+        (
+            "bomcrlf.ron",
+            [
+                b"\xEF\xBB\xBF".as_slice(),
+                good.replace('\n', "\r\n").as_bytes(),
+            ]
+            .concat(),
+        ),
+    ] {
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let o = tradesim(&["check", p.to_str().unwrap()]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let bad = [
+        b"\xEF\xBB\xBF".as_slice(),
+        good.replace("members", "membres").as_bytes(),
+    ]
+    .concat();
+    let p = d.path().join("bombad.ron");
+    std::fs::write(&p, bad).unwrap();
+    let err = check_file_fails(&p);
+    assert!(
+        err.contains("bombad.ron:7:53: unknown field `membres`"),
+        "{err}"
+    );
+    let p = d.path().join("utf16.ron");
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(good.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&p, utf16).unwrap();
+    let err = check_file_fails(&p);
+    assert!(
+        err.contains("is UTF-16 text") && err.contains("save it as UTF-8"),
+        "{err}"
+    );
+    let p = d.path().join("latin1.ron");
+    let latin1: Vec<u8> = good
+        .replace("Perú–Côte", "Per?")
+        .bytes()
+        .map(|b| if b == b'?' { 0xFA } else { b })
+        .collect();
+    std::fs::write(&p, latin1).unwrap();
+    let err = check_file_fails(&p);
+    assert!(
+        err.contains("latin1.ron:7:")
+            && err.contains("is not UTF-8 text (byte 0xFA")
+            && err.contains("save the file as UTF-8"),
+        "{err}"
+    );
+    let p = write(d.path(), "cr.ron", &good.replace('\n', "\r"));
+    let err = check_file_fails(&p);
+    assert!(err.contains("carriage return alone"), "{err}");
+}
+
+/// A number of draws that would need more memory than the machine has for the list of runs
+/// alone is refused at `draws` (or for `--draws`), not aborted by the allocator.
+#[test]
+fn too_many_draws_are_refused_before_allocating() {
+    let d = tempfile::tempdir().unwrap();
+    let theta = "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)";
+    let batch = tiny_batch(d.path(), 4_000_000_000, theta);
+    let err = check_file_fails(&batch);
+    assert!(
+        err.contains("batch.ron:3:")
+            && err.contains("more than the 10000000 one batch holds; use fewer draws"),
+        "{err}"
+    );
+    let batch = tiny_batch(d.path(), 2, theta);
+    let out = d.path().join("out");
+    let o = tradesim(&[
+        "batch",
+        batch.to_str().unwrap(),
+        "--draws",
+        "4000000000",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("use fewer draws") && !out.exists(), "{err}");
+}
+
+/// A schedule rule or product group for an economy outside the agreement never applies: an
+/// error naming the code and the members, not a rule silently ignored.
+#[test]
+fn a_rule_or_group_for_a_non_member_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = r#"name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"]"#;
+    for (extra, what) in [
+        (
+            r#"schedules: [(importer: "CCC", schedule: Immediate)]"#,
+            "the importer `CCC`",
+        ),
+        (
+            r#"schedules: [(exporter: "CCC", sector: "MAN", schedule: Excluded)]"#,
+            "the exporter `CCC`",
+        ),
+        (
+            r#"product_groups: [(name: "g", importer: "CCC", sector: "MAN", weight: 0.2, schedule: Immediate)]"#,
+            "the product group's importer `CCC`",
+        ),
+        (
+            r#"product_groups: [(name: "g", importer: "AAA", exporter: "CCC", sector: "MAN", weight: 0.2, schedule: Immediate)]"#,
+            "the product group's exporter `CCC`",
+        ),
+    ] {
+        let err = check_fails(d.path(), &scenario(&format!("({ab}, {extra})")));
+        assert!(
+            err.contains("bad.ron:7:")
+                && err.contains(&format!(
+                    "agreement `AB`: {what} is not a member (AAA, BBB)"
+                ))
+                && err.contains("add `CCC` to `members` or `accessions`"),
+            "{extra}: {err}"
+        );
+    }
+    // An acceding member's rule is a member's.
+    check_warns(
+        d.path(),
+        "ok.ron",
+        &scenario(&format!(
+            r#"({ab}, accessions: {{"CCC": 2018}}, schedules: [(importer: "CCC", schedule: Linear(years: 3))])"#
+        )),
+    );
+}
+
+/// Every mistake in `extends` is reported at the `extends` line of the file that makes it:
+/// empty, a directory, a batch file, a cycle (a file extending itself, or two extending each
+/// other).
+#[test]
+fn extends_mistakes_are_located_at_extends() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("dir")).unwrap();
+    let batch = tiny_batch(
+        d.path(),
+        0,
+        "Theta(\"MAN\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)",
+    );
+    for (name, parent, said) in [
+        ("empty.ron", "", "`extends` is empty"),
+        (
+            "dir.ron",
+            "dir",
+            "which is a directory; name the scenario file",
+        ),
+        (
+            "batch-parent.ron",
+            batch.file_name().unwrap().to_str().unwrap(),
+            "which is a batch file (`Batch(...)`)",
+        ),
+        ("self.ron", "self.ron", "`extends` makes a cycle"),
+        ("a.ron", "b.ron", "`extends` makes a cycle"),
+    ] {
+        write(
+            d.path(),
+            "b.ron",
+            "Scenario(name: \"b\",\n  extends: \"a.ron\")\n",
+        );
+        let p = write(
+            d.path(),
+            name,
+            &format!("Scenario(name: \"x\",\n  extends: \"{parent}\")\n"),
+        );
+        let err = check_file_fails(&p);
+        let at = if name == "a.ron" {
+            "b.ron:2:"
+        } else {
+            &format!("{name}:2:")
+        };
+        assert!(err.contains(at) && err.contains(said), "{name}: {err}");
+    }
+}
+
+/// A scenario written from scratch on the built-in world, without the agreements in force in
+/// the base year, starts every pair at its MFN rate (Mercosur's pairs too): said at
+/// `baseline`, with the file to extend; a scenario that extends baseline-2014.ron is not told.
+#[test]
+fn the_built_in_world_without_its_base_year_agreements_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let agreement =
+        r#"agreements: [(name: "JM", entry_into_force: 2021, members: ["JPN", "BRA", "ARG"])]"#;
+    let err = check_warns(
+        d.path(),
+        "scratch.ron",
+        &format!("Scenario(name: \"s\",\n    baseline: Builtin(\"apac-americas-2014\"),\n    base_year: 2014, horizon: 2025,\n    {agreement})\n"),
+    );
+    assert!(
+        err.contains("scratch.ron:2:5:")
+            && err.contains("holds each importer's MFN rates")
+            && err.contains("scenarios/baseline-2014.ron\"` (or extend reference.ron"),
+        "{err}"
+    );
+    let parent = root().join("scenarios/baseline-2014.ron");
+    let err = check_warns(
+        d.path(),
+        "extends.ron",
+        &format!(
+            "Scenario(name: \"s\",\n    extends: \"{}\",\n    {agreement})\n",
+            parent.display()
+        ),
+    );
+    assert!(!err.contains("MFN rates"), "{err}");
 }

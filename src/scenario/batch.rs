@@ -67,6 +67,7 @@ pub struct RawVariation {
 
 /// One axis of a grid.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub enum GridAxis {
     /// Set the agreement's phase-in length: every `Linear` schedule takes that many annual
     /// cuts; every `Staged` one keeps its steps, their offsets scaled so that the last falls in
@@ -109,12 +110,14 @@ pub enum Parameter {
 
 /// A probability distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub enum Distribution {
     /// `N(mean, sd²)`.
     Normal {
         /// The mean.
         mean: f64,
         /// The standard deviation (≥ 0).
+        #[schemars(range(min = 0))]
         sd: f64,
     },
     /// `exp(N(mu, sigma²))`.
@@ -122,6 +125,7 @@ pub enum Distribution {
         /// The mean of the logarithm.
         mu: f64,
         /// The standard deviation of the logarithm (≥ 0).
+        #[schemars(range(min = 0))]
         sigma: f64,
     },
     /// Uniform on `[min, max]` (`min ≤ max`).
@@ -404,6 +408,9 @@ pub fn load(path: &Path) -> Result<Batch> {
     if raw.draws > 0 && uncertainty.is_empty() && raw.from_estimate.is_none() {
         errors.push(src.error(Some("draws"), "draws", "draws > 0 but no `uncertainty` or `from_estimate` is given: every draw would equal the central run"));
     }
+    if let Some(why) = too_many_units(raw.draws, scenarios.len()) {
+        errors.push(src.error(Some("draws"), "draws", why));
+    }
     let input_digests = if errors.is_empty() {
         hash_inputs(&inputs)?
     } else {
@@ -429,6 +436,22 @@ pub fn load(path: &Path) -> Result<Batch> {
     }
 }
 
+/// The most runs (scenario × draw, the central runs included) one batch holds: its list of
+/// units, and a shard's or merge's, is made before any solve, and each run solves a whole
+/// path, so a count beyond this is a typo (or days of a cluster's time in one job).
+pub(crate) const MAX_UNITS: u64 = 10_000_000;
+
+/// Why `draws` draws of `scenarios` scenarios are more runs than one batch holds, if they are.
+fn too_many_units(draws: u32, scenarios: usize) -> Option<String> {
+    let units = (u64::from(draws) + 1) * scenarios.max(1) as u64;
+    (units > MAX_UNITS).then(|| {
+        format!(
+            "draws = {draws} for {scenarios} scenario(s) is {units} runs (scenario × draw, with each central run), more than the {MAX_UNITS} one batch holds; use fewer draws (at most {} here), or split the scenarios over several batches",
+            MAX_UNITS / scenarios.max(1) as u64 - 1
+        )
+    })
+}
+
 impl Batch {
     /// The batch with `draws` Monte Carlo draws per scenario instead of its file's count (a
     /// quick run with few draws, or more): draws are numbered from 1, and draw d is the same
@@ -439,6 +462,9 @@ impl Batch {
                 self.path.display().to_string(),
                 format!("draws = {draws} asked for, but the batch gives no `uncertainty` or `from_estimate`: every draw would equal the central run; add an uncertain parameter or use draws = 0"),
             ));
+        }
+        if let Some(why) = too_many_units(draws, self.scenarios.len()) {
+            return Err(Error::invalid(self.path.display().to_string(), why));
         }
         self.draws = draws;
         Ok(self)

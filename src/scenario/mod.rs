@@ -241,6 +241,15 @@ fn integer_hint(field: &str) -> &'static str {
     }
 }
 
+/// `did you mean `x`? ` for the candidate closest to `found` (nothing when none is close),
+/// to go before a message's list of what is expected.
+fn did_you_mean_first<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    crate::error::did_you_mean(found, candidates)
+        .first()
+        .map(|n| format!("did you mean `{n}`? "))
+        .unwrap_or_default()
+}
+
 fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> String {
     use ron::Error as E;
     let within = |outer: &Option<String>| {
@@ -256,13 +265,10 @@ fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> Strin
             found,
             outer,
         } => {
-            let near = crate::error::did_you_mean(found, expected.iter().copied());
             format!(
                 "unknown field `{found}`{}; {}expected one of: {}",
                 within(outer),
-                near.first()
-                    .map(|n| format!("did you mean `{n}`? "))
-                    .unwrap_or_default(),
+                did_you_mean_first(found, expected.iter().copied()),
                 expected.join(", ")
             )
         }
@@ -278,11 +284,12 @@ fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> Strin
             found,
             outer,
         } => format!(
-            "unknown variant `{found}`{}; expected one of: {}",
+            "unknown variant `{found}`{}; {}expected one of: {}",
             outer
                 .as_ref()
                 .map(|o| format!(" of `{o}`"))
                 .unwrap_or_default(),
+            did_you_mean_first(found, expected.iter().copied()),
             expected.join(", ")
         ),
         E::ExpectedDifferentStructName { expected, found } => {
@@ -341,15 +348,37 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
             format!("is larger than {} MiB; scenario and batch files are a few kilobytes of RON text: is this the right file?", MAX_FILE_BYTES >> 20),
         ));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        Error::invalid(
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Error::invalid(
             path.display().to_string(),
+            "is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+        ));
+    }
+    // A UTF-8 byte-order mark (Windows editors write one) is not part of the text; the lines
+    // and columns of messages are the same without it.
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let at = e.valid_up_to();
+        let before = &body[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |k| k + 1);
+        // Valid UTF-8 up to `at`, so the column counts characters.
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        Error::invalid(
+            format!("{}:{line}:{column}", path.display()),
             format!(
-                "is not UTF-8 text (at byte {}); save it as UTF-8",
-                e.utf8_error().valid_up_to()
+                "is not UTF-8 text (byte 0x{:02X} here; Latin-1 or Windows-1252, perhaps); save the file as UTF-8",
+                body[at]
             ),
         )
-    })
+    })?;
+    if text.contains('\r') && !text.contains('\n') {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "ends its lines with a carriage return alone (old Mac line endings), so a `//` comment would run to the end of the file; save it with LF or CRLF line endings",
+        ));
+    }
+    Ok(text.to_string())
 }
 
 fn read_source(path: &Path) -> Result<Arc<Source>> {
@@ -433,8 +462,36 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     let mut m = match &raw.extends {
         Some(parent) => {
             let ppath = PathBuf::from(resolve(&dir, parent));
-            if !ppath.exists() {
-                errors.push(source.error(Some("extends"), parent, format!("`extends` names {}, which does not exist; give a path relative to this file", ppath.display())));
+            let kind = || read_text(&ppath).ok().map(|text| file_kind(&text));
+            let problem = if parent.trim().is_empty() {
+                Some("`extends` is empty; give the path of the scenario file this one builds on (relative to this file), or leave `extends` out".to_string())
+            } else if !ppath.exists() {
+                Some(format!(
+                    "`extends` names {}, which does not exist; give a path relative to this file",
+                    ppath.display()
+                ))
+            } else if ppath.is_dir() {
+                Some(format!(
+                    "`extends` names {}, which is a directory; name the scenario file (.ron) in it",
+                    ppath.display()
+                ))
+            } else if let Some(looped) = ppath.canonicalize().ok().filter(|c| chain.contains(c)) {
+                Some(format!(
+                    "`extends` makes a cycle: {}; remove one link",
+                    show(chain, &looped)
+                ))
+            } else if let Some(k @ (FileKind::Batch | FileKind::StructuralGravity)) = kind() {
+                let what = if k == FileKind::Batch {
+                    "a batch file (`Batch(...)`)"
+                } else {
+                    "a structural gravity file (`StructuralGravity(...)`)"
+                };
+                Some(format!("`extends` names {}, which is {what}; a scenario extends a scenario file (`Scenario(...)`)", ppath.display()))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                errors.push(source.error(Some("extends"), parent, problem));
                 return Err(many(errors));
             }
             match load_merged(&ppath, chain) {
@@ -615,11 +672,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
     };
     let (baseline, notes) = load_baseline_noting(&bref.value).map_err(|e| match e {
         Error::Io { path, source } => {
-            let hint = crate::error::reference_data_note(&path)
-                .map(|n| format!("; {n}"))
-                .unwrap_or_else(|| {
-                    "; check the path (relative to this file) or the data directory".into()
-                });
+            let hint = baseline_read_hint(&path, &source);
             bref.source.error(
                 Some("baseline"),
                 "baseline",
@@ -632,10 +685,43 @@ pub fn load(path: &Path) -> Result<Scenario> {
         other => other,
     })?;
     let baseline_dir = baseline_path(&bref.value);
+    let builtin = match &bref.value {
+        BaselineRef::Builtin(name) => Some((name.clone(), bref.source.clone())),
+        _ => None,
+    };
     let mut s = validate(m, baseline)?;
     s.warnings.splice(0..0, notes);
+    if let Some((name, source)) = builtin {
+        if !s
+            .agreements
+            .iter()
+            .any(|a| a.entry_into_force <= s.base_year)
+        {
+            let agreements =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline-2014.ron");
+            s.warnings.push(source.warning(Some("baseline"), "baseline", format!(
+                "the built-in world `{name}` holds each importer's MFN rates, and the preferences in force in {} come from the agreements of {}; this scenario has no agreement in force in {}, so every pair starts from its MFN rate (Mercosur's, NAFTA's, the EU's too) and an agreement among partners that already trade free of duty is credited with cutting their MFN tariffs. To start from the applied rates, write `extends: \"{}\"` (or extend reference.ron beside it) instead of `baseline`; if a world without preferences is meant, ignore this",
+                s.base_year,
+                agreements.display(),
+                s.base_year,
+                agreements.display()
+            )));
+        }
+    }
     s.inputs.push(baseline_dir);
     Ok(s)
+}
+
+/// What to do about a baseline file that cannot be read: reference data not beside the
+/// repository, data too large for the memory tradesim may use, or a wrong path.
+fn baseline_read_hint(path: &Path, source: &std::io::Error) -> String {
+    if let Some(n) = crate::error::reference_data_note(path) {
+        format!("; {n}")
+    } else if source.kind() == std::io::ErrorKind::OutOfMemory {
+        "; the baseline does not fit in the memory tradesim may use here (a memory limit such as `ulimit -v`, or the machine's): run it where more memory is available, or on a smaller world".into()
+    } else {
+        "; check the path (relative to this file) or the data directory".into()
+    }
 }
 
 /// The directory a baseline reference reads.
@@ -1375,16 +1461,13 @@ fn validate_agreement(
     let economy = |code: &str, errors: &mut Vec<Error>| -> Option<usize> {
         let idx = b.economy_index(code);
         if idx.is_none() {
-            let near = crate::error::did_you_mean(code, economy_codes.iter().copied());
             errors.push(src.error(
                 anchor,
                 &format!("\"{code}\""),
                 format!(
                     "agreement `{}`: unknown economy `{code}`; {}the baseline's economies are: {}",
                     a.name,
-                    near.first()
-                        .map(|n| format!("did you mean `{n}`? "))
-                        .unwrap_or_default(),
+                    did_you_mean_first(code, economy_codes.iter().copied()),
                     economy_codes.join(", ")
                 ),
             ));
@@ -1468,6 +1551,22 @@ fn validate_agreement(
         Some(false) if a.entry_into_force <= base_year => errors.push(src.error(anchor, "in_baseline", format!("agreement `{}` says in_baseline: false but entered into force in {}, not after base_year {base_year}; agreements in force in the base year are part of the data", a.name, a.entry_into_force))),
         _ => {}
     }
+    // An importer or exporter a rule or product group names: an economy of the baseline and a
+    // member (founding or acceding), else the rule could never apply.
+    let member = |code: &str, what: &str, errors: &mut Vec<Error>| -> Option<usize> {
+        let e = economy(code, errors)?;
+        if members.iter().any(|m| m.economy == e) {
+            return Some(e);
+        }
+        let listed: Vec<&str> = a
+            .members
+            .iter()
+            .chain(a.accessions.keys())
+            .map(String::as_str)
+            .collect();
+        errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: {what} `{code}` is not a member ({}), so this never applies; add `{code}` to `members` or `accessions`, or correct the code", a.name, listed.join(", "))));
+        None
+    };
     let sched = |s: &RawSchedule, at: SchedulePlace, errors: &mut Vec<Error>| {
         schedule(s, a, at, src, b, errors)
     };
@@ -1475,8 +1574,14 @@ fn validate_agreement(
     let mut rules = Vec::new();
     for (k, r) in a.schedules.iter().enumerate() {
         rules.push(Rule {
-            importer: r.importer.as_deref().and_then(|c| economy(c, errors)),
-            exporter: r.exporter.as_deref().and_then(|c| economy(c, errors)),
+            importer: r
+                .importer
+                .as_deref()
+                .and_then(|c| member(c, "the importer", errors)),
+            exporter: r
+                .exporter
+                .as_deref()
+                .and_then(|c| member(c, "the exporter", errors)),
             sector: r.sector.as_deref().and_then(|c| sector(c, errors)),
             schedule: sched(&r.schedule, SchedulePlace::Rule(k), errors),
         });
@@ -1488,10 +1593,13 @@ fn validate_agreement(
     let mut explicit: Vec<bool> = Vec::new();
     for g in &a.product_groups {
         let ganchor = format!("\"{}\"", g.name);
-        let Some(imp) = economy(&g.importer, errors) else {
+        let Some(imp) = member(&g.importer, "the product group's importer", errors) else {
             continue;
         };
-        let exp = g.exporter.as_deref().and_then(|c| economy(c, errors));
+        let exp = g
+            .exporter
+            .as_deref()
+            .and_then(|c| member(c, "the product group's exporter", errors));
         if g.exporter.is_some() && exp.is_none() {
             continue;
         }
@@ -2131,5 +2239,25 @@ pub(crate) fn compact_years(ys: &[i32]) -> String {
             .map(|y| y.to_string())
             .collect::<Vec<_>>()
             .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+    use std::path::Path;
+
+    /// A baseline too large for the memory allowed is said to be so, not sent to check its
+    /// path; a missing file still is.
+    #[test]
+    fn a_baseline_read_failure_says_what_to_do() {
+        let flows = Path::new("world/flows.csv");
+        let oom = super::baseline_read_hint(flows, &Error::from(ErrorKind::OutOfMemory));
+        assert!(
+            oom.contains("does not fit in the memory") && !oom.contains("check the path"),
+            "{oom}"
+        );
+        let missing = super::baseline_read_hint(flows, &Error::from(ErrorKind::NotFound));
+        assert!(missing.contains("check the path"), "{missing}");
     }
 }

@@ -43,12 +43,15 @@ pub struct RawScenario {
     pub baseline: Option<BaselineRef>,
     /// The year of the baseline data.
     #[serde(default)]
+    #[schemars(range(min = crate::scenario::YEAR_RANGE.0, max = crate::scenario::YEAR_RANGE.1))]
     pub base_year: Option<i32>,
     /// The last year solved (every year from `base_year` to `horizon`), unless `years` is given.
     #[serde(default)]
+    #[schemars(range(min = crate::scenario::YEAR_RANGE.0, max = crate::scenario::YEAR_RANGE.1))]
     pub horizon: Option<i32>,
     /// Solve only these years (each at least `base_year`).
     #[serde(default)]
+    #[schemars(inner(range(min = crate::scenario::YEAR_RANGE.0, max = crate::scenario::YEAR_RANGE.1)))]
     pub years: Option<Vec<i32>>,
     /// Trade elasticities θ by sector code, overriding the baseline's.
     #[serde(default)]
@@ -139,7 +142,7 @@ pub enum PhaseOuts {
 
 /// What a scenario's outcomes are compared with.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename = "ComparedWith")]
+#[serde(deny_unknown_fields, rename = "ComparedWith")]
 pub enum RawComparedWith {
     /// The solved base year: every year's outcome relative to the base-year equilibrium.
     BaseYear,
@@ -170,9 +173,12 @@ pub enum BaselineRef {
 /// A sector's trade elasticity θ: a value, or minus a coefficient of an estimate's JSON file
 /// (the coefficient on `log(1+tariff)` in a gravity regression is −θ).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub enum Elasticity {
     /// θ itself (positive; typically 2 to 15).
-    Value(f64),
+    Value(
+        #[schemars(range(min = crate::data::THETA_RANGE.0, max = crate::data::THETA_RANGE.1))] f64,
+    ),
     /// θ = −(the coefficient's `estimate`) in an estimate's JSON file.
     FromEstimate {
         /// An estimate's JSON file (`tradesim estimate --json`), relative to the scenario file.
@@ -198,13 +204,16 @@ pub struct RawSolver {
     /// The largest relative factor-market residual (and wage change) accepted as solved; in
     /// (0, 1e-3], default 1e-10.
     #[serde(default)]
+    #[schemars(range(max = 1e-3), extend("exclusiveMinimum" = 0))]
     pub tolerance: Option<f64>,
     /// The iteration cap of the wage loop; at least 1, default 5000.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub max_iterations: Option<usize>,
     /// The damping of the wage update (1: none; Anderson acceleration on top); in (0, 1],
     /// default 0.5.
     #[serde(default)]
+    #[schemars(range(max = 1), extend("exclusiveMinimum" = 0))]
     pub step: Option<f64>,
 }
 
@@ -215,6 +224,7 @@ pub struct RawAgreement {
     /// Unique name.
     pub name: String,
     /// The first year the agreement applies.
+    #[schemars(range(min = crate::scenario::YEAR_RANGE.0, max = crate::scenario::YEAR_RANGE.1))]
     pub entry_into_force: i32,
     /// Founding members (economy codes of the baseline), joining at entry into force.
     pub members: Vec<String>,
@@ -254,16 +264,18 @@ fn immediate() -> RawSchedule {
 
 /// How an importer's rate for members moves from the base (data) rate; offsets count from the pair's start.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename = "Schedule")]
+#[serde(deny_unknown_fields, rename = "Schedule")]
 pub enum RawSchedule {
     /// Zero from the first year.
     Immediate,
     /// `years` equal annual cuts, the first in the first year, ending at `to`·base (default 0).
     Linear {
         /// The number of annual cuts (at least 1).
+        #[schemars(range(min = 1))]
         years: u32,
         /// The final rate as a fraction of the base rate (default 0: duty-free).
         #[serde(default)]
+        #[schemars(range(min = 0, max = 1))]
         to: f64,
     },
     /// Steps of (offset in years, fraction of base); base before the first.
@@ -275,10 +287,13 @@ pub enum RawSchedule {
     /// A tariff-rate quota (quota in base-year money); the regime is found in the equilibrium.
     TariffRateQuota {
         /// The quota: imports in base-year money at base-year prices (non-negative).
+        #[schemars(extend("exclusiveMinimum" = 0))]
         quota: f64,
         /// The ad-valorem rate inside the quota (0.05 is 5%; capped at the base rate).
+        #[schemars(range(min = 0))]
         in_quota_rate: f64,
         /// The ad-valorem rate above the quota (capped at what the part pays without it).
+        #[schemars(range(min = 0))]
         out_of_quota_rate: f64,
     },
     /// The rates of a named tariff set of the baseline (e.g. `cfl`).
@@ -324,10 +339,12 @@ pub struct RawGroup {
     /// The group's share of the importer's bilateral imports in the sector, in (0, 1]
     /// (default for a named group: the world's).
     #[serde(default)]
+    #[schemars(range(max = 1), extend("exclusiveMinimum" = 0))]
     pub weight: Option<f64>,
     /// The group's own base rate (0.3 is 30%); the rest's base rate is adjusted so the
     /// weighted base still equals the data rate (default: the world's, or the sector's rate).
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub base_rate: Option<f64>,
     /// The group's schedule; the sector's rate is the weighted average of the groups and the rest.
     pub schedule: RawSchedule,
@@ -336,13 +353,15 @@ pub struct RawGroup {
 /// A non-tariff trade-cost effect: `κ̂^{-θ} = exp(β·phase(t))` on the member pairs `pairs`
 /// selects (default `NewlyLiberalised`).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename = "Depth")]
+#[serde(deny_unknown_fields, rename = "Depth")]
 pub enum RawDepth {
     /// `κ̂^{-θ} = exp(beta · phase(t))`.
     Given {
         /// β: the log change in bilateral trade from depth once phased in (|β| ≤ 5).
+        #[schemars(range(min = -crate::policy::MAX_DEPTH_BETA, max = crate::policy::MAX_DEPTH_BETA))]
         beta: f64,
         /// Years until the full effect (at least 1); the first year reaches 1/phase_in_years.
+        #[schemars(range(min = 1))]
         phase_in_years: u32,
         /// The member pairs the effect applies to (default `NewlyLiberalised`).
         #[serde(default)]
@@ -359,6 +378,7 @@ pub enum RawDepth {
         /// The coefficient whose `estimate` is β (e.g. an `rta` dummy's).
         coefficient: String,
         /// As in `Given`.
+        #[schemars(range(min = 1))]
         phase_in_years: u32,
         /// As in `Given`.
         #[serde(default)]

@@ -58,4 +58,66 @@ mod tests {
             assert!(text.contains(k), "{k} missing");
         }
     }
+
+    /// The one-field bounds the loaders check are in the schema too, with the same numbers,
+    /// so a JSON Schema tool refuses what `tradesim check` refuses field by field
+    /// (`Linear(years: 0)`, `to: 1.5`, a quota of 0, θ = 0, a year 10000).
+    #[test]
+    fn the_schema_carries_the_loaders_bounds() {
+        use serde_json::{json, Value};
+        let v: Value = serde_json::from_str(&super::scenario_json()).unwrap();
+        let defs = &v["$defs"];
+        // The schema of variant `name` of the enum `ty` in `defs`.
+        fn variant(defs: &Value, ty: &str, name: &str) -> Value {
+            defs[ty]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find_map(|o| o["properties"].get(name).cloned())
+                .unwrap_or_else(|| panic!("{ty}::{name} missing"))
+        }
+        let linear = variant(defs, "Schedule", "Linear");
+        assert_eq!(linear["properties"]["years"]["minimum"], json!(1));
+        assert_eq!(linear["properties"]["to"]["minimum"], json!(0));
+        assert_eq!(linear["properties"]["to"]["maximum"], json!(1));
+        let trq = variant(defs, "Schedule", "TariffRateQuota");
+        assert_eq!(trq["properties"]["quota"]["exclusiveMinimum"], json!(0));
+        assert_eq!(trq["properties"]["in_quota_rate"]["minimum"], json!(0));
+        let given = variant(defs, "Depth", "Given");
+        assert_eq!(given["properties"]["phase_in_years"]["minimum"], json!(1));
+        assert_eq!(
+            given["properties"]["beta"]["maximum"],
+            json!(crate::policy::MAX_DEPTH_BETA)
+        );
+        let theta = variant(defs, "Elasticity", "Value");
+        assert_eq!(theta["minimum"], json!(crate::data::THETA_RANGE.0));
+        assert_eq!(theta["maximum"], json!(crate::data::THETA_RANGE.1));
+        let (lo, hi) = crate::scenario::YEAR_RANGE;
+        for year in [&v["properties"]["base_year"], &v["properties"]["horizon"]] {
+            assert_eq!(
+                (&year["minimum"], &year["maximum"]),
+                (&json!(lo), &json!(hi))
+            );
+        }
+        assert_eq!(v["properties"]["years"]["items"]["minimum"], json!(lo));
+        assert_eq!(
+            defs["Agreement"]["properties"]["entry_into_force"]["minimum"],
+            json!(lo)
+        );
+        let solver = &defs["Solver"]["properties"];
+        assert_eq!(solver["step"]["exclusiveMinimum"], json!(0));
+        assert_eq!(solver["tolerance"]["maximum"], json!(1e-3));
+        assert_eq!(solver["max_iterations"]["minimum"], json!(1));
+        assert_eq!(
+            defs["ProductGroup"]["properties"]["weight"]["maximum"],
+            json!(1)
+        );
+        let b: Value = serde_json::from_str(&super::batch_json()).unwrap();
+        let dist = |name: &str| variant(&b["$defs"], "Distribution", name);
+        assert_eq!(dist("Normal")["properties"]["sd"]["minimum"], json!(0));
+        assert_eq!(
+            dist("LogNormal")["properties"]["sigma"]["minimum"],
+            json!(0)
+        );
+    }
 }
