@@ -1055,3 +1055,62 @@ fn the_built_in_world_without_its_base_year_agreements_is_a_warning() {
     );
     assert!(!err.contains("MFN rates"), "{err}");
 }
+
+/// A batch's uncertain θ of a mistyped sector is answered with the sector meant, or the
+/// sectors; a
+/// distribution out of its range names the parameter, its value and the range, at the
+/// distribution (before: the whole `LogNormal { .. }` and "sd, sigma ≥ 0; min ≤ mode ≤ max",
+/// at the parameter).
+#[test]
+fn batch_uncertainty_mistakes_name_what_to_write() {
+    let d = tempfile::tempdir().unwrap();
+    let err = check_file_fails(&tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MNA\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)",
+    ));
+    assert!(
+        err.contains(
+            "`MNA` is not a sector of every scenario's baseline; the sectors of every baseline are: AGR, MAN, SRV"
+        ),
+        "{err}"
+    );
+    let err = check_file_fails(&tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MAM\"), distribution: LogNormal(mu: 1.6, sigma: 0.2)",
+    ));
+    assert!(err.contains("baseline; did you mean `MAN`?"), "{err}");
+    for (dist, says) in [
+        (
+            "LogNormal(mu: 1.6, sigma: -0.2)",
+            "LogNormal: sigma = -0.2 is negative; the standard deviation of the logarithm is at least 0 (e.g. sigma: 0.2)",
+        ),
+        (
+            "Normal(mean: 5.0, sd: -1.0)",
+            "Normal: sd = -1 is negative; the standard deviation is at least 0 (e.g. sd: 1)",
+        ),
+        ("Uniform(min: 6.0, max: 4.0)", "Uniform: min = 6 is above max = 4; write min ≤ max"),
+        (
+            "Triangular(min: 4.0, mode: 7.0, max: 6.0)",
+            "Triangular: min = 4, mode = 7, max = 6; a triangular distribution needs min ≤ mode ≤ max",
+        ),
+    ] {
+        let theta = format!("Theta(\"MAN\"), distribution: {dist}");
+        let err = check_file_fails(&tiny_batch(d.path(), 2, &theta));
+        let at = dist.split('(').next().unwrap();
+        let line = err.lines().find(|l| l.contains(at) && l.contains(" | ")).unwrap_or("");
+        let caret = err
+            .lines()
+            .skip_while(|l| *l != line)
+            .nth(1)
+            .unwrap_or("");
+        assert!(err.contains(says), "{err}");
+        // the caret stands under the distribution's name
+        assert_eq!(
+            caret.find('^'),
+            line.find(at),
+            "{dist}: the caret is not under {at}:\n{err}"
+        );
+    }
+}

@@ -340,10 +340,11 @@ pub fn load(path: &Path) -> Result<Batch> {
     }
     let mut uncertainty = Vec::new();
     for u in &raw.uncertainty {
-        if let Err(msg) = check_parameter(&u.parameter, &scenarios)
-            .and_then(|_| check_distribution(&u.distribution))
-        {
+        if let Err(msg) = check_parameter(&u.parameter, &scenarios) {
             errors.push(src.error(Some("uncertainty"), param_needle(&u.parameter), msg));
+        } else if let Err(msg) = check_distribution(&u.distribution) {
+            let at = distribution_name(&u.distribution);
+            errors.push(src.error(Some("uncertainty"), at, msg));
         }
         uncertainty.push((u.parameter.clone(), u.distribution));
     }
@@ -503,8 +504,21 @@ fn check_parameter(p: &Parameter, scenarios: &[Scenario]) -> std::result::Result
             {
                 Ok(())
             } else {
+                // The sectors every scenario's baseline has, in the first one's order.
+                let common: Vec<&str> = scenarios
+                    .first()
+                    .map(|s| s.baseline.sectors.iter().map(|x| x.code.as_str()))
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| {
+                        scenarios
+                            .iter()
+                            .all(|s| s.baseline.sector_index(c).is_some())
+                    })
+                    .collect();
                 Err(format!(
-                    "Theta(\"{code}\"): `{code}` is not a sector of every scenario's baseline"
+                    "Theta(\"{code}\"): `{code}` is not a sector of every scenario's baseline; {}",
+                    crate::error::suggestion(code, &common, "sectors of every baseline")
                 ))
             }
         }
@@ -538,23 +552,61 @@ fn check_parameter(p: &Parameter, scenarios: &[Scenario]) -> std::result::Result
     }
 }
 
+/// The first parameter of `d` out of its range, as a message naming it, its value and the
+/// range (`Err`), or `Ok` when every parameter is usable.
 fn check_distribution(d: &Distribution) -> std::result::Result<(), String> {
-    let ok = match *d {
-        Distribution::Normal { mean, sd } => mean.is_finite() && sd.is_finite() && sd >= 0.0,
-        Distribution::LogNormal { mu, sigma } => {
-            mu.is_finite() && sigma.is_finite() && sigma >= 0.0
-        }
-        Distribution::Uniform { min, max } => min.is_finite() && max.is_finite() && min <= max,
-        Distribution::Triangular { min, mode, max } => {
-            min.is_finite() && max.is_finite() && min <= mode && mode <= max && min < max
+    let finite = |name: &str, v: f64| {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(format!("{name} = {v} is not a finite number"))
         }
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{d:?}: invalid parameters (sd, sigma ≥ 0; min ≤ mode ≤ max)"
-        ))
+    let spread = |name: &str, v: f64, what: &str| {
+        finite(name, v)?;
+        if v >= 0.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{name} = {v} is negative; {what} is at least 0 (e.g. {name}: {})",
+                -v
+            ))
+        }
+    };
+    let problem = match *d {
+        Distribution::Normal { mean, sd } => {
+            finite("mean", mean).and_then(|_| spread("sd", sd, "the standard deviation"))
+        }
+        Distribution::LogNormal { mu, sigma } => finite("mu", mu)
+            .and_then(|_| spread("sigma", sigma, "the standard deviation of the logarithm")),
+        Distribution::Uniform { min, max } => {
+            finite("min", min)
+                .and_then(|_| finite("max", max))
+                .and_then(|_| match min <= max {
+                    true => Ok(()),
+                    false => Err(format!("min = {min} is above max = {max}; write min ≤ max")),
+                })
+        }
+        Distribution::Triangular { min, mode, max } => finite("min", min)
+            .and_then(|_| finite("mode", mode))
+            .and_then(|_| finite("max", max))
+            .and_then(|_| match min <= mode && mode <= max && min < max {
+                true => Ok(()),
+                false => Err(format!(
+                    "min = {min}, mode = {mode}, max = {max}; a triangular distribution needs min ≤ mode ≤ max and min < max"
+                )),
+            }),
+    };
+    problem.map_err(|why| format!("{}: {why}", distribution_name(d)))
+}
+
+/// The RON name of a distribution (where its errors point).
+fn distribution_name(d: &Distribution) -> &'static str {
+    match d {
+        Distribution::Normal { .. } => "Normal",
+        Distribution::LogNormal { .. } => "LogNormal",
+        Distribution::Uniform { .. } => "Uniform",
+        Distribution::Triangular { .. } => "Triangular",
     }
 }
 
