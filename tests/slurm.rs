@@ -777,3 +777,55 @@ fn job_scripts_merge_and_rerun_without_a_cluster() {
     );
     assert!(!p("other").exists());
 }
+
+/// `tradesim ARGS`, which must fail with an error (exit code 1, or 2 for clap's), not a
+/// crash; its stderr.
+fn fails(args: &[&str]) -> String {
+    let o = tradesim(args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        matches!(o.status.code(), Some(1 | 2)),
+        "{args:?}: {:?} {err}",
+        o.status
+    );
+    err
+}
+
+/// `--rerun` lists that name no shard or shards the job lacks are refused with what to write,
+/// and a huge range is refused, not listed (it filled the memory and aborted).
+#[test]
+fn rerun_lists_are_checked_against_the_job() {
+    let d = tempfile::tempdir().unwrap();
+    let b = tiny_batch(d.path(), 2, THETA_LOGNORMAL);
+    let (b, job) = (b.to_str().unwrap(), d.path().join("job"));
+    let j = job.to_str().unwrap();
+    let o = tradesim(&["batch", b, "--slurm", "4", "--out", j, "--no-submit"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rerun = |list: &str| {
+        fails(&[
+            "batch",
+            b,
+            "--slurm",
+            "4",
+            "--out",
+            j,
+            "--no-submit",
+            "--rerun",
+            list,
+        ])
+    };
+    for (list, said) in [
+        (
+            "1-100000000000",
+            "--rerun: shard 5: the job has shards 1 to 4",
+        ),
+        ("5", "--rerun: shard 5: the job has shards 1 to 4"),
+        ("2,,3", "`2,,3`: a shard number is missing between commas"),
+        ("3-", "`3-`: write a range low-high, e.g. 1-3"),
+        ("0", "`0` is not a shard number"),
+        ("a", "`a` is not a shard number"),
+    ] {
+        let err = rerun(list);
+        assert!(err.contains(said), "{list}: {err}");
+    }
+}
