@@ -553,7 +553,7 @@ pub fn flags(message: &str) -> String {
 }
 
 /// Option fields the library names as an error's context (`` `draws` 5 ``), and their flags.
-const OPTION_CONTEXTS: [(&str, &str); 8] = [
+const OPTION_CONTEXTS: [(&str, &str); 9] = [
     ("`threads`", "--threads"),
     ("`draws`", "--draws"),
     ("`focus`", "--focus"),
@@ -562,6 +562,7 @@ const OPTION_CONTEXTS: [(&str, &str); 8] = [
     ("`shards`", "--slurm"),
     ("`sbatch_options`", "--slurm-opts"),
     ("`rerun`", "--rerun"),
+    ("`shard`", "--shard"),
 ];
 
 /// Phrases of library messages that name options, in the command line's words.

@@ -1080,3 +1080,46 @@ fn merge_into_a_shard_is_refused_and_batch_lists_every_file() {
         assert!(out.join(f).exists() && last.contains(f), "{f}: {last}");
     }
 }
+
+/// `--shard K/N` with more shards than the batch has units is refused, as `--slurm N` is (it
+/// wrote empty shards, and N near usize's limit overflowed the split); N equal to the units
+/// runs one unit a shard.
+#[test]
+fn more_shards_than_units_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    // 4 scenarios × (1 + 1 draw): 8 units.
+    let b = tiny_batch(d.path(), 1, THETA_LOGNORMAL);
+    let b = b.to_str().unwrap();
+    for shard in ["9/9", "1/2000000000000000000"] {
+        let out = d.path().join("s");
+        let o = tradesim(&[
+            "batch",
+            b,
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            shard,
+            "--quiet",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{shard}: {err}");
+        assert!(
+            err.contains(&format!(
+                "--shard {shard}: the batch has 8 scenario × draw units"
+            )) && err.contains("give at most 8 shards"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+    let out = d.path().join("s8");
+    run(&[
+        "batch",
+        b,
+        "--out",
+        out.to_str().unwrap(),
+        "--shard",
+        "8/8",
+        "--quiet",
+    ]);
+    assert!(out.join("manifest.json").exists());
+}
