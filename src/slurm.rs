@@ -23,7 +23,7 @@
 //! of the job directory, not tradesim's command line.
 
 use crate::error::{Error, Result};
-use crate::output::batch::{merge, shard_list, shards_to_rerun, BatchReport, Rerun};
+use crate::output::batch::{merge, shard_list, shards_to_rerun, BatchReport, Manifest, Rerun};
 pub use crate::output::batch::{shell_line, shell_quote};
 use crate::output::OutputDir;
 use serde::{Deserialize, Serialize};
@@ -573,7 +573,8 @@ pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
 }
 
 /// Merge the shards of the job in `dir` into `dir/merged` (replacing an earlier merge), or
-/// fail with [`rerun_message`] when shards must be run again (`shards_to_rerun`).
+/// fail with [`rerun_message`] when shards must be run again (`shards_to_rerun`); a shard
+/// whose tables the merge finds incomplete is named with the command that reruns it as a job.
 pub fn merge_job(dir: &Path) -> Result<BatchReport> {
     let job = read_job(dir)?;
     let dirs = shard_dirs(dir, job.shards);
@@ -584,8 +585,17 @@ pub fn merge_job(dir: &Path) -> Result<BatchReport> {
             rerun_message(dir, &job, &reruns),
         ));
     }
+    // A shard found incomplete while merging is run again as a job, like those listed above.
+    let again = |m: &Manifest, _: &Path| {
+        format!(
+            "run shard {} of {} again (a job array of it and a new merge job): {}",
+            m.shard,
+            m.shards,
+            rerun_line(&job, &m.shard.to_string())
+        )
+    };
     let out = OutputDir::begin(&dir.join(MERGED), true, &dirs)?;
-    let report = merge(&dirs, &out)?;
+    let report = merge(&dirs, &out, &again)?;
     out.commit()?;
     Ok(report)
 }

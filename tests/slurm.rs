@@ -791,16 +791,31 @@ fn fails(args: &[&str]) -> String {
     err
 }
 
+/// The tiny batch (2 draws: 12 units) in `dir` and its SLURM job of `shards` shards written
+/// with --no-submit into `dir/job`: the batch file and the job directory.
+fn job_of_tiny_batch(dir: &Path, shards: &str) -> (String, PathBuf) {
+    let b = tiny_batch(dir, 2, THETA_LOGNORMAL);
+    let (b, job) = (b.to_str().unwrap().to_string(), dir.join("job"));
+    let o = tradesim(&[
+        "batch",
+        &b,
+        "--slurm",
+        shards,
+        "--out",
+        job.to_str().unwrap(),
+        "--no-submit",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (b, job)
+}
+
 /// `--rerun` lists that name no shard or shards the job lacks are refused with what to write,
 /// and a huge range is refused, not listed (it filled the memory and aborted).
 #[test]
 fn rerun_lists_are_checked_against_the_job() {
     let d = tempfile::tempdir().unwrap();
-    let b = tiny_batch(d.path(), 2, THETA_LOGNORMAL);
-    let (b, job) = (b.to_str().unwrap(), d.path().join("job"));
-    let j = job.to_str().unwrap();
-    let o = tradesim(&["batch", b, "--slurm", "4", "--out", j, "--no-submit"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (b, job) = job_of_tiny_batch(d.path(), "4");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
     let rerun = |list: &str| {
         fails(&[
             "batch",
@@ -828,4 +843,44 @@ fn rerun_lists_are_checked_against_the_job() {
         let err = rerun(list);
         assert!(err.contains(said), "{list}: {err}");
     }
+}
+
+/// A job's shard found incomplete while merging (a table deleted, rows gone) is named by
+/// `merge --job` with the command that reruns it as a job (`--slurm N … --rerun K`), not the
+/// plain `batch --shard` command, whose output would go elsewhere than the job's shard-K/.
+#[test]
+fn merge_job_names_an_incomplete_shards_job_rerun() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, job) = job_of_tiny_batch(d.path(), "3");
+    let j = job.to_str().unwrap();
+    for k in 1..=3 {
+        let o = run_script(&job, "shard.sbatch", Some(k));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let shard2 = job.join("shard-2");
+    // `merge --job` fails naming `said` and the job's rerun of shard 2.
+    let rerun_named = |said: &str| {
+        let err = fails(&["merge", "--job", j]);
+        assert!(
+            err.contains(said)
+                && err.contains(&format!("--slurm 3 --out {j} "))
+                && err.trim_end().ends_with("--rerun 2")
+                && !err.contains("--shard"),
+            "{err}"
+        );
+    };
+    let keep = std::fs::read(shard2.join("economies.csv")).unwrap();
+    std::fs::remove_file(shard2.join("solver.csv")).unwrap();
+    rerun_named("shard 2 of 3 has no solver.csv");
+    // A year of a unit gone from economies.csv: the same command.
+    std::fs::write(shard2.join("solver.csv"), "x").unwrap();
+    let text = String::from_utf8(keep).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("slow,2020,2,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(shard2.join("economies.csv"), kept).unwrap();
+    rerun_named("economies.csv, row 8: scenario `slow`, draw 2 has the years 2016");
+    assert!(!job.join("merged").exists());
 }

@@ -443,8 +443,13 @@ fn shard_command(m: &Manifest, shard: usize, dir: &str) -> String {
     shell_line(&args)
 }
 
+/// How the merge says to make a shard again, given the shard's manifest and directory: a
+/// plain merge names the shard's `batch --shard` command ([`rerun_hint`]); the merge of a
+/// SLURM job, the command that reruns the shard as a job (`slurm::merge_job`).
+pub(crate) type Again<'a> = &'a dyn Fn(&Manifest, &Path) -> String;
+
 /// How to make a shard again: its command, replacing `dir`, then the merge again.
-fn rerun_hint(m: &Manifest, dir: &Path) -> String {
+pub(crate) fn rerun_hint(m: &Manifest, dir: &Path) -> String {
     format!(
         "run shard {} of {} again into its directory: {} --force (add --keep-going if you ran the batch with it), then merge again",
         m.shard,
@@ -480,18 +485,23 @@ fn run_difference(m: &Manifest, other: &Manifest, there: &str) -> Option<String>
         .map(|((what, here), (_, theirs))| format!("{what} {here} here, {theirs} in {there}"))
 }
 
-/// Refuse shards of different batches or runs, naming what differs and the two values.
-fn check_one_run(manifests: &[(PathBuf, Manifest)]) -> Result<()> {
+/// Refuse shards of different batches or runs, naming what differs and the two values, and
+/// (`again`) how to run a shard of the same batch again as the first shard was.
+fn check_one_run(manifests: &[(PathBuf, Manifest)], again: Again) -> Result<()> {
     let (first_dir, first) = &manifests[0];
     for (d, m) in &manifests[1..] {
         let Some(what) = run_difference(m, first, &first_dir.display().to_string()) else {
             continue;
         };
         let fix = if m.batch == first.batch {
+            let as_first = Manifest {
+                shard: m.shard.min(first.shards),
+                ..first.clone()
+            };
             format!(
-                "the shards of one run are merged only when run with the same batch file, draws, bilateral tables and number of shards; if this shard was run otherwise by mistake, run it again as {} was: {} --force",
+                "the shards of one run are merged only when run with the same batch file, draws, bilateral tables and number of shards; if this shard was run otherwise than {} by mistake: {}",
                 first_dir.display(),
-                shard_command(first, m.shard.min(first.shards), &d.display().to_string())
+                again(&as_first, d)
             )
         } else {
             "merge the shards of each batch separately".to_string()
@@ -588,7 +598,7 @@ fn shard_files(m: &Manifest) -> Vec<&'static str> {
 }
 
 /// Refuse a shard directory that lacks a file every shard of its run writes.
-fn check_shard_files(dir: &Path, m: &Manifest) -> Result<()> {
+fn check_shard_files(dir: &Path, m: &Manifest, again: Again) -> Result<()> {
     let missing: Vec<&str> = shard_files(m)
         .into_iter()
         .filter(|f| !dir.join(f).exists())
@@ -604,17 +614,24 @@ fn check_shard_files(dir: &Path, m: &Manifest) -> Result<()> {
             m.shards,
             missing.join(", "),
             super::staging::MARKER,
-            rerun_hint(m, dir)
+            again(m, dir)
         ),
     ))
 }
 
 /// An error on `file` of the shard in `dir` (at `row` when known): `what` is missing or wrong
 /// there, and the shard must be run again.
-fn incomplete(dir: &Path, m: &Manifest, file: &str, row: Option<usize>, what: &str) -> Error {
+fn incomplete(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    file: &str,
+    row: Option<usize>,
+    what: &str,
+) -> Error {
     let message = format!(
         "{what}; the shard's table is incomplete or was edited, so merging it would summarise the wrong draws; {}",
-        rerun_hint(m, dir)
+        again(m, dir)
     );
     let path = dir.join(file);
     match row {
@@ -644,11 +661,19 @@ fn unit_list(m: &Manifest, units: &[(usize, u32)]) -> String {
 }
 
 /// The position of scenario `name` in the run, or an error at `row` of `file`.
-fn scenario_index(dir: &Path, m: &Manifest, file: &str, row: usize, name: &str) -> Result<usize> {
+fn scenario_index(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    file: &str,
+    row: usize,
+    name: &str,
+) -> Result<usize> {
     m.scenarios.iter().position(|x| x == name).ok_or_else(|| {
         incomplete(
             dir,
             m,
+            again,
             file,
             Some(row),
             &format!(
@@ -663,15 +688,16 @@ fn scenario_index(dir: &Path, m: &Manifest, file: &str, row: usize, name: &str) 
 type Units = BTreeSet<(usize, u32)>;
 
 /// The failed draws of the shard in `dir` (`failures.csv`), and their units.
-fn read_failures(dir: &Path, m: &Manifest) -> Result<(Vec<FailureRow>, Units)> {
+fn read_failures(dir: &Path, m: &Manifest, again: Again) -> Result<(Vec<FailureRow>, Units)> {
     let path = dir.join("failures.csv");
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
     let (mut rows, mut units) = (Vec::new(), BTreeSet::new());
     for (k, r) in rdr.deserialize::<FailureRow>().enumerate() {
-        let r = r.map_err(|e| incomplete(dir, m, "failures.csv", Some(k + 2), &e.to_string()))?;
+        let r =
+            r.map_err(|e| incomplete(dir, m, again, "failures.csv", Some(k + 2), &e.to_string()))?;
         units.insert((
-            scenario_index(dir, m, "failures.csv", k + 2, &r.scenario)?,
+            scenario_index(dir, m, again, "failures.csv", k + 2, &r.scenario)?,
             r.draw,
         ));
         rows.push(r);
@@ -685,6 +711,7 @@ fn read_failures(dir: &Path, m: &Manifest) -> Result<(Vec<FailureRow>, Units)> {
 fn check_unit_rows(
     dir: &Path,
     m: &Manifest,
+    again: Again,
     (s, d): (usize, u32),
     rows: &[EconomyRow],
     row: usize,
@@ -705,6 +732,7 @@ fn check_unit_rows(
                 return Err(incomplete(
                     dir,
                     m,
+                    again,
                     "economies.csv",
                     Some(row + k),
                     &format!("{unit}, year {year}: no row for economy {want} ({here}); every scenario × draw has a row per economy and year"),
@@ -727,6 +755,7 @@ fn check_unit_rows(
             return Err(incomplete(
                 dir,
                 m,
+                again,
                 "economies.csv",
                 Some(row),
                 &format!(
@@ -746,6 +775,7 @@ fn check_unit_rows(
 fn spill_shard(
     dir: &Path,
     m: &Manifest,
+    again: Again,
     failed: &Units,
     years: &mut [Option<Vec<i32>>],
     spill: &mut DrawSpill,
@@ -765,6 +795,7 @@ fn spill_shard(
             return Err(incomplete(
                 dir,
                 m,
+                again,
                 "economies.csv",
                 Some(row),
                 &format!(
@@ -777,24 +808,26 @@ fn spill_shard(
             return Err(incomplete(
                 dir,
                 m,
+                again,
                 "economies.csv",
                 Some(row),
                 &format!("{what} has rows, but failures.csv says it failed"),
             ));
         }
         if solved.last().is_some_and(|&last| last >= key) {
-            return Err(incomplete(dir, m, "economies.csv", Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
+            return Err(incomplete(dir, m, again, "economies.csv", Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
         }
-        check_unit_rows(dir, m, key, rows, row, &mut years[s])?;
+        check_unit_rows(dir, m, again, key, rows, row, &mut years[s])?;
         spill.push(s, d, rows)?;
         solved.insert(key);
         Ok(())
     };
     for (k, r) in rdr.deserialize::<EconomyRow>().enumerate() {
         let row = k + 2;
-        let r = r.map_err(|e| incomplete(dir, m, "economies.csv", Some(row), &e.to_string()))?;
+        let r =
+            r.map_err(|e| incomplete(dir, m, again, "economies.csv", Some(row), &e.to_string()))?;
         let key = (
-            scenario_index(dir, m, "economies.csv", row, &r.scenario)?,
+            scenario_index(dir, m, again, "economies.csv", row, &r.scenario)?,
             r.draw,
         );
         if unit_key.is_some_and(|u| u != key) {
@@ -819,6 +852,7 @@ fn spill_shard(
         return Err(incomplete(
             dir,
             m,
+            again,
             "economies.csv",
             None,
             &format!(
@@ -839,6 +873,7 @@ fn spill_shard(
 fn add_bilateral_draws(
     dir: &Path,
     m: &Manifest,
+    again: Again,
     solved: &Units,
     moments: &mut CellMoments,
 ) -> Result<()> {
@@ -858,13 +893,14 @@ fn add_bilateral_draws(
     let mut seen: Units = BTreeSet::new();
     for (k, r) in rdr.deserialize::<BilateralDrawRow>().enumerate() {
         let row = k + 2;
-        let r = r.map_err(|e| incomplete(dir, m, FILE, Some(row), &e.to_string()))?;
-        let s = scenario_index(dir, m, FILE, row, &r.scenario)?;
+        let r = r.map_err(|e| incomplete(dir, m, again, FILE, Some(row), &e.to_string()))?;
+        let s = scenario_index(dir, m, again, FILE, row, &r.scenario)?;
         let code = |map: Option<&HashMap<String, usize>>, code: &str, what: &str| {
             map.and_then(|x| x.get(code)).copied().ok_or_else(|| {
                 incomplete(
                     dir,
                     m,
+                    again,
                     FILE,
                     Some(row),
                     &format!(
@@ -893,6 +929,7 @@ fn add_bilateral_draws(
         return Err(incomplete(
             dir,
             m,
+            again,
             FILE,
             None,
             &format!(
@@ -931,7 +968,8 @@ fn concatenate(manifests: &[(PathBuf, Manifest)], name: &str) -> Result<Vec<u8>>
 /// Refuses shards of different batches or runs (naming what differs), a shard missing or given
 /// twice, shards run on different inputs (naming the shard, the input and the fix), and a
 /// shard lacking a table or a unit of its range (naming the shard, the file and the units).
-pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
+/// `again` says how to make a shard again ([`rerun_hint`] for a plain merge).
+pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir, again: Again) -> Result<BatchReport> {
     if dirs.is_empty() {
         return Err(Error::invalid(
             "merge",
@@ -944,7 +982,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     }
     manifests.sort_by_key(|(_, m)| m.shard);
     let first = manifests[0].1.clone();
-    check_one_run(&manifests)?;
+    check_one_run(&manifests, again)?;
     check_each_shard_once(&manifests)?;
     let stale = stale_shards(&manifests);
     if !stale.is_empty() {
@@ -969,7 +1007,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         return Err(Error::invalid("merge", msg));
     }
     for (d, m) in &manifests {
-        check_shard_files(d, m)?;
+        check_shard_files(d, m, again)?;
     }
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), first.scenarios.len())?;
     let mut failures: Vec<FailureRow> = Vec::new();
@@ -977,10 +1015,10 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     let mut moments = CellMoments::new();
     let sharded_summary = first.bilateral == "summary" && first.shards > 1;
     for (d, m) in &manifests {
-        let (failed_here, failed) = read_failures(d, m)?;
-        let solved = spill_shard(d, m, &failed, &mut years, &mut spill)?;
+        let (failed_here, failed) = read_failures(d, m, again)?;
+        let solved = spill_shard(d, m, again, &failed, &mut years, &mut spill)?;
         if sharded_summary {
-            add_bilateral_draws(d, m, &solved, &mut moments)?;
+            add_bilateral_draws(d, m, again, &solved, &mut moments)?;
         }
         failures.extend(failed_here);
     }

@@ -151,7 +151,7 @@ pub struct Merged {
 pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Merged> {
     crate::output::staging::check_not_inside(out, dirs)?;
     let staged = OutputDir::begin(out, force, dirs)?;
-    let rep = output::batch::merge(dirs, &staged)?;
+    let rep = output::batch::merge(dirs, &staged, &output::batch::rerun_hint)?;
     staged.commit()?;
     Ok(Merged {
         report: rep,
