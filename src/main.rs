@@ -177,6 +177,7 @@ fn dispatch(command: Command) -> Result<()> {
                     commands,
                     rerun_command,
                     rerun: rerun.as_deref(),
+                    bilateral,
                     no_submit,
                     force,
                 })?;

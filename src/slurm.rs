@@ -102,6 +102,13 @@ pub struct Job {
     pub rerun_command: Vec<String>,
     /// The submissions, the first one first.
     pub submissions: Vec<Submission>,
+    /// Monte Carlo draws per scenario the shards run with (0 in a job file written before
+    /// it was recorded).
+    #[serde(default)]
+    pub draws: u32,
+    /// The bilateral tables the shards write (`central`, …; empty in an older job file).
+    #[serde(default)]
+    pub bilateral: String,
 }
 
 /// One submission: an array job of some shards and the merge job that waits for it.
@@ -600,11 +607,14 @@ pub fn merge_job(dir: &Path) -> Result<BatchReport> {
     Ok(report)
 }
 
-/// The job of `dir` for a rerun of `shards`: it must be the job of the same batch file in the
-/// same number of shards (`rerun` names the option in errors).
-pub fn job_to_rerun(dir: &Path, batch: &str, n: usize, shards: &[usize]) -> Result<Job> {
+/// The job of `dir` for a rerun of `shards` as `new` (the job the rerun's options describe):
+/// it must be the job of the same batch file in the same number of shards, and a rerun of
+/// some of its shards must run them with its draws and bilateral tables, since shards of
+/// different runs are not merged (`rerun` names the option in errors).
+pub fn job_to_rerun(dir: &Path, new: &Job, shards: &[usize]) -> Result<Job> {
     let old = read_job(dir)?;
-    if old.batch != batch || old.shards != n {
+    let (batch, n) = (&new.batch, new.shards);
+    if &old.batch != batch || old.shards != n {
         return Err(Error::invalid(
             dir.display().to_string(),
             format!(
@@ -619,6 +629,23 @@ pub fn job_to_rerun(dir: &Path, batch: &str, n: usize, shards: &[usize]) -> Resu
         return Err(Error::invalid(
             "rerun",
             format!("shard {bad}: the job has shards 1 to {n}"),
+        ));
+    }
+    let recorded = old.draws > 0 && !old.bilateral.is_empty();
+    let differs = old.draws != new.draws || old.bilateral != new.bilateral;
+    if recorded && differs && shards.len() < n {
+        let list = shard_list(shards);
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            format!(
+                "the job runs its shards with {} draws per scenario and bilateral tables `{}`, but this rerun would run shard(s) {list} with {} and `{}`, and shards of different runs cannot be merged; run them as the job did: {}; or, to change the draws or tables, run all {n} shards again: {}",
+                old.draws,
+                old.bilateral,
+                new.draws,
+                new.bilateral,
+                rerun_line(&old, &list),
+                rerun_line(new, &shard_list(&(1..=n).collect::<Vec<_>>()))
+            ),
         ));
     }
     Ok(old)
@@ -688,6 +715,8 @@ mod tests {
             sbatch_options: vec!["--time=1:00:00".into()],
             rerun_command: vec!["tradesim".into(), "again".into()],
             submissions: vec![],
+            draws: 20,
+            bilateral: "central".into(),
         }
     }
 

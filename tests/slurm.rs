@@ -884,3 +884,43 @@ fn merge_job_names_an_incomplete_shards_job_rerun() {
     rerun_named("economies.csv, row 8: scenario `slow`, draw 2 has the years 2016");
     assert!(!job.join("merged").exists());
 }
+
+/// A rerun of some shards with other draws or bilateral tables than the job's is refused (the
+/// rerun shards could never be merged with the others, and the job's scripts were rewritten
+/// to run every later shard so), naming the job's own rerun and the rerun of every shard;
+/// every shard may be run again with new ones.
+#[test]
+fn a_rerun_of_some_shards_keeps_the_jobs_draws_and_tables() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "3");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let script = std::fs::read(job.join("shard.sbatch")).unwrap();
+    let rerun = |extra: &[&str]| {
+        let mut args = vec!["batch", b, "--slurm", "3", "--out", j, "--no-submit"];
+        args.extend(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    for (extra, differs) in [
+        (["--rerun", "2", "--draws", "3"], "with 3 and `central`"),
+        (["--rerun", "2", "--bilateral", "all"], "with 2 and `all`"),
+    ] {
+        let args = rerun(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = fails(&args);
+        assert!(
+            err.contains(
+                "runs its shards with 2 draws per scenario and bilateral tables `central`"
+            ) && err.contains(differs)
+                && err.contains("--bilateral central --chunk 16 --rerun 2;")
+                && err.trim_end().ends_with("--rerun 1-3"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(job.join("shard.sbatch")).unwrap(), script);
+    }
+    let args = rerun(&["--rerun", "1-3", "--draws", "3"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = tradesim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let script = String::from_utf8(std::fs::read(job.join("shard.sbatch")).unwrap()).unwrap();
+    assert!(script.contains("--draws 3"), "{script}");
+}

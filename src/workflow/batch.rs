@@ -240,6 +240,9 @@ pub struct SlurmSubmit<'a> {
     pub rerun_command: Vec<String>,
     /// Submit only these shards of the existing job in the directory again.
     pub rerun: Option<&'a [usize]>,
+    /// The bilateral tables the shards write (recorded in the job, so that a rerun of some
+    /// shards writes the same).
+    pub bilateral: crate::output::batch::BilateralMode,
     /// Write the job directory without submitting.
     pub no_submit: bool,
     /// Replace an existing job directory.
@@ -326,10 +329,12 @@ impl SlurmPlan {
             sbatch_options: self.sbatch_options,
             rerun_command: a.rerun_command,
             submissions: Vec::new(),
+            draws: self.batch.draws,
+            bilateral: format!("{:?}", a.bilateral).to_lowercase(),
         };
         if a.rerun.is_some() {
             let had_job = dir.join(slurm::JOB_FILE).exists();
-            let old = slurm::job_to_rerun(dir, batch, n, &shards).map_err(|e| match e {
+            let old = slurm::job_to_rerun(dir, &job, &shards).map_err(|e| match e {
                 Error::Invalid { context, message } if context == "rerun" => {
                     Error::invalid("`rerun`", message)
                 }
