@@ -867,6 +867,266 @@ fn spill_shard(
     Ok(solved)
 }
 
+/// What a unit's rows in a per-draw table are reduced to while reading: the given columns of
+/// each row, with consecutive repeats dropped (`Runs`: `solver.csv`'s solves, `bilateral.csv`'s
+/// years, a few values a unit), or their count and SHA-256 (`Digest`: `quotas.csv` and
+/// `investment.csv`, whose rows a unit may have many of).
+#[derive(Clone, Copy, PartialEq)]
+enum Reduce {
+    Runs,
+    Digest,
+}
+
+/// A unit's rows reduced ([`Reduce`]), and the data row of its first (where it would be
+/// when it has none).
+struct UnitRows {
+    row: usize,
+    /// `Runs`: the columns of each row, repeats dropped; `Digest`: `[count, SHA-256]`.
+    values: Vec<Vec<String>>,
+}
+
+/// Read the per-draw table `file` of the shard in `dir`, whose rows are grouped by unit
+/// (scenario × draw) in canonical order, and call `each` for every unit the shard solved
+/// (`solved`), in order, with its rows' `columns` reduced by `reduce` (none when it has no
+/// rows). A row of a unit that did not solve in this shard, or out of order, is refused.
+fn each_unit_of(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    file: &str,
+    solved: &Units,
+    (columns, reduce): (&[&str], Reduce),
+    each: &mut dyn FnMut((usize, u32), UnitRows) -> Result<()>,
+) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let path = dir.join(file);
+    let mut rdr = csv::Reader::from_path(&path)
+        .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
+    let header = rdr
+        .headers()
+        .map_err(|e| incomplete(dir, m, again, file, Some(1), &e.to_string()))?
+        .clone();
+    let column = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            incomplete(
+                dir,
+                m,
+                again,
+                file,
+                Some(1),
+                &format!("the header has no column `{name}`"),
+            )
+        })
+    };
+    let (sc, dc) = (column("scenario")?, column("draw")?);
+    let hex = |h: Sha256| -> String { h.finalize().iter().map(|b| format!("{b:02x}")).collect() };
+    let picked: Vec<usize> = columns.iter().map(|c| column(c)).collect::<Result<_>>()?;
+    // The unit being read: its key, first row, values (or count and hash).
+    let mut current: Option<((usize, u32), usize)> = None;
+    let (mut values, mut count, mut hash): (Vec<Vec<String>>, usize, Sha256) =
+        (Vec::new(), 0, Sha256::new());
+    let mut pending = solved.iter().copied().peekable();
+    let mut finish = |current: Option<((usize, u32), usize)>,
+                      values: Vec<Vec<String>>,
+                      digest: (usize, Sha256),
+                      next: Option<(usize, u32)>,
+                      row: usize|
+     -> Result<()> {
+        if let Some((key, first)) = current {
+            let values = match reduce {
+                Reduce::Runs => values,
+                Reduce::Digest => vec![vec![digest.0.to_string(), hex(digest.1)]],
+            };
+            each(key, UnitRows { row: first, values })?;
+        }
+        // The solved units before `next` have no rows here.
+        while let Some(&u) = pending.peek() {
+            if next.is_some_and(|k| u >= k) {
+                break;
+            }
+            let empty = match reduce {
+                Reduce::Runs => Vec::new(),
+                Reduce::Digest => vec![vec!["0".to_string(), hex(Sha256::new())]],
+            };
+            each(u, UnitRows { row, values: empty })?;
+            pending.next();
+        }
+        if next.is_some() && pending.peek() == next.as_ref() {
+            pending.next();
+        }
+        Ok(())
+    };
+    let mut row = 1;
+    for r in rdr.records() {
+        row += 1;
+        let r = r.map_err(|e| incomplete(dir, m, again, file, Some(row), &e.to_string()))?;
+        let name = r.get(sc).unwrap_or("");
+        let s = scenario_index(dir, m, again, file, row, name)?;
+        let d: u32 = r.get(dc).and_then(|x| x.parse().ok()).ok_or_else(|| {
+            incomplete(dir, m, again, file, Some(row), "the draw is not a number")
+        })?;
+        let key = (s, d);
+        let what = format!("scenario `{name}`, draw {d}");
+        match current {
+            Some((k, _)) if k == key => {}
+            Some((k, _)) if k > key => {
+                return Err(incomplete(dir, m, again, file, Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
+            }
+            _ if !solved.contains(&key) => {
+                return Err(incomplete(dir, m, again, file, Some(row), &format!("{what} has rows here, but none in economies.csv (it failed, or is not of this shard)")));
+            }
+            _ => {
+                let done = (
+                    std::mem::take(&mut values),
+                    (count, std::mem::take(&mut hash)),
+                );
+                finish(current, done.0, done.1, Some(key), row)?;
+                count = 0;
+                current = Some((key, row));
+            }
+        }
+        let v: Vec<String> = picked
+            .iter()
+            .map(|&c| r.get(c).unwrap_or("").to_string())
+            .collect();
+        match reduce {
+            Reduce::Runs => {
+                if values.last() != Some(&v) {
+                    values.push(v);
+                }
+            }
+            Reduce::Digest => {
+                count += 1;
+                for x in &v {
+                    hash.update(x.as_bytes());
+                    hash.update([0u8]);
+                }
+            }
+        }
+    }
+    finish(current, values, (count, hash), None, row + 1)
+}
+
+/// Per table and scenario, the first unit's rows of `quotas.csv` and `investment.csv`
+/// (reduced, [`Reduce::Digest`]), which every other draw of the scenario must have.
+type SameRows = BTreeMap<(&'static str, usize), ((usize, u32), Vec<Vec<String>>)>;
+
+/// Check the per-draw tables of the shard in `dir` other than `economies.csv` against the
+/// units it solved (`solved`) and each scenario's years (`years`, from `economies.csv`):
+/// `solver.csv` holds every solved unit's baseline solve then its year solves (each followed
+/// by a reference solve where there is one), `bilateral.csv` the years of every unit it keeps
+/// (draw 0, or every draw with `all`) and no other, and `quotas.csv` and `investment.csv` the
+/// same rows (years and cells) for every draw of a scenario, which its policy and data alone
+/// set (`same` holds each scenario's first unit's). Only the cells of `bilateral.csv`, which
+/// depend on flows being zero, are not checked; values are not read.
+fn check_unit_tables(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    solved: &Units,
+    years: &[Option<Vec<i32>>],
+    same: &mut SameRows,
+) -> Result<()> {
+    let unit = |(s, d): (usize, u32)| format!("scenario `{}`, draw {d}", m.scenarios[s]);
+    let years_of =
+        |s: usize| -> Vec<String> { years[s].iter().flatten().map(|y| y.to_string()).collect() };
+    let fail =
+        |file: &str, row: usize, what: String| incomplete(dir, m, again, file, Some(row), &what);
+    let mut tables: Vec<(&'static str, &[&str], Reduce)> = vec![
+        ("solver.csv", &["stage", "year"], Reduce::Runs),
+        (
+            "quotas.csv",
+            &[
+                "year",
+                "agreement",
+                "group",
+                "importer",
+                "exporter",
+                "sector",
+            ],
+            Reduce::Digest,
+        ),
+        (
+            "investment.csv",
+            &["year", "source", "host"],
+            Reduce::Digest,
+        ),
+    ];
+    if m.bilateral != "none" {
+        tables.push(("bilateral.csv", &["year"], Reduce::Runs));
+    }
+    for (file, columns, reduce) in tables {
+        let mut check = |key: (usize, u32), u: UnitRows| -> Result<()> {
+            let row = u.row;
+            match file {
+                "solver.csv" => {
+                    let mut stages = u.values.iter();
+                    if stages.next().map(|v| v[0].as_str()) != Some(super::STAGE_BASELINE) {
+                        return Err(fail(file, row, format!("{} has no baseline solve (its first row); every scenario × draw that solved has one, then a row per year", unit(key))));
+                    }
+                    let mut got: Vec<String> = Vec::new();
+                    for v in stages {
+                        let (stage, year) = (v[0].as_str(), &v[1]);
+                        match stage {
+                            super::STAGE_YEAR => got.push(year.clone()),
+                            super::STAGE_REFERENCE if got.last() == Some(year) => {}
+                            other => return Err(fail(file, row, format!("{}: a `{other}` solve of {year} out of place (a baseline solve, then each year's, each followed by its reference solve where there is one)", unit(key)))),
+                        }
+                    }
+                    let want = years_of(key.0);
+                    if got != want {
+                        return Err(fail(
+                            file,
+                            row,
+                            format!(
+                                "{} has year solves for {}, but rows in economies.csv for {}",
+                                unit(key),
+                                list_or_none(&got),
+                                list_or_none(&want)
+                            ),
+                        ));
+                    }
+                }
+                "bilateral.csv" => {
+                    let got: Vec<String> = u.values.iter().map(|v| v[0].clone()).collect();
+                    let kept = m.bilateral == "all" || key.1 == 0;
+                    let want = if kept { years_of(key.0) } else { Vec::new() };
+                    if got != want {
+                        return Err(fail(file, row, format!("{} has rows for the years {}, but with bilateral tables `{}` it has rows for {}", unit(key), list_or_none(&got), m.bilateral, list_or_none(&want))));
+                    }
+                }
+                _ => match same.get(&(file, key.0)) {
+                    None => {
+                        same.insert((file, key.0), (key, u.values));
+                    }
+                    Some((first, theirs)) if *theirs != u.values => {
+                        let (mine, n) = (&u.values[0][0], &theirs[0][0]);
+                        let other = if mine == n {
+                            " with other years or cells"
+                        } else {
+                            ""
+                        };
+                        return Err(fail(file, row, format!("{} has {mine} row(s) here, but draw {} of the scenario has {n}{other}; every draw of a scenario has the same rows (its policy and data set them)", unit(key), first.1)));
+                    }
+                    Some(_) => {}
+                },
+            }
+            Ok(())
+        };
+        each_unit_of(dir, m, again, file, solved, (columns, reduce), &mut check)?;
+    }
+    Ok(())
+}
+
+/// Years for a message: `2016, 2020`, or `none`.
+fn list_or_none(years: &[String]) -> String {
+    if years.is_empty() {
+        "none".to_string()
+    } else {
+        years.join(", ")
+    }
+}
+
 /// Add the per-draw bilateral changes of the shard in `dir` (`bilateral_draws.csv`) to
 /// `moments`, in its rows' order (the order a single run adds them in), and check every draw
 /// ≥ 1 the shard solved (`solved`) is there.
@@ -1013,10 +1273,12 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir, again: Again) -> Result<B
     let mut failures: Vec<FailureRow> = Vec::new();
     let mut years: Vec<Option<Vec<i32>>> = vec![None; first.scenarios.len()];
     let mut moments = CellMoments::new();
+    let mut same = BTreeMap::new();
     let sharded_summary = first.bilateral == "summary" && first.shards > 1;
     for (d, m) in &manifests {
         let (failed_here, failed) = read_failures(d, m, again)?;
         let solved = spill_shard(d, m, again, &failed, &mut years, &mut spill)?;
+        check_unit_tables(d, m, again, &solved, &years, &mut same)?;
         if sharded_summary {
             add_bilateral_draws(d, m, again, &solved, &mut moments)?;
         }
