@@ -178,6 +178,7 @@ fn dispatch(command: Command) -> Result<()> {
                     rerun_command,
                     rerun: rerun.as_deref(),
                     bilateral,
+                    keep_going,
                     no_submit,
                     force,
                 })?;

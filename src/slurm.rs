@@ -109,6 +109,10 @@ pub struct Job {
     /// The bilateral tables the shards write (`central`, …; empty in an older job file).
     #[serde(default)]
     pub bilateral: String,
+    /// The shards record failed draws in failures.csv and go on (else a failed draw stops
+    /// the shard, and a rerun of it fails the same way).
+    #[serde(default)]
+    pub keep_going: bool,
 }
 
 /// One submission: an array job of some shards and the merge job that waits for it.
@@ -572,6 +576,10 @@ pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
         }
     }
     let list: Vec<usize> = reruns.iter().map(|r| r.shard).collect();
+    if !job.keep_going {
+        // The shards stop at a failed draw, which fails again: the log says so.
+        s.push_str("\n(a shard that stopped at a draw that failed, as its log says, fails the same way again; the option keep_going records failed draws in failures.csv and goes on)");
+    }
     s.push_str(&format!(
         "\nrun just these shards again (a job array of them and a new merge job):\n  {}",
         rerun_line(job, &shard_list(&list))
@@ -717,6 +725,7 @@ mod tests {
             submissions: vec![],
             draws: 20,
             bilateral: "central".into(),
+            keep_going: false,
         }
     }
 

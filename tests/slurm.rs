@@ -924,3 +924,27 @@ fn a_rerun_of_some_shards_keeps_the_jobs_draws_and_tables() {
     let script = String::from_utf8(std::fs::read(job.join("shard.sbatch")).unwrap()).unwrap();
     assert!(script.contains("--draws 3"), "{script}");
 }
+
+/// A shard of a job run without --keep-going stops at a draw that fails, and its rerun fails
+/// the same way: the merge's list of shards to run again says to add --keep-going (the rerun
+/// of some shards may add it); with --keep-going it does not.
+#[test]
+fn merge_job_says_a_shard_stopped_by_a_failed_draw_needs_keep_going() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "3");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let said = "run with --keep-going to record failed draws in failures.csv and go on";
+    let err = fails(&["merge", "--job", j]);
+    assert!(
+        err.contains(said) && err.trim_end().ends_with("--rerun 1-3"),
+        "{err}"
+    );
+    let rerun = ["--slurm", "3", "--out", j, "--no-submit", "--rerun", "1-3"];
+    let o = tradesim(&[&["batch", b][..], &rerun, &["--keep-going"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = fails(&["merge", "--job", j]);
+    assert!(
+        !err.contains(said) && err.trim_end().ends_with("--keep-going --rerun 1-3"),
+        "{err}"
+    );
+}

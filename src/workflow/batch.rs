@@ -243,6 +243,8 @@ pub struct SlurmSubmit<'a> {
     /// The bilateral tables the shards write (recorded in the job, so that a rerun of some
     /// shards writes the same).
     pub bilateral: crate::output::batch::BilateralMode,
+    /// The shards record failed draws and go on (recorded in the job, for its messages).
+    pub keep_going: bool,
     /// Write the job directory without submitting.
     pub no_submit: bool,
     /// Replace an existing job directory.
@@ -331,6 +333,7 @@ impl SlurmPlan {
             submissions: Vec::new(),
             draws: self.batch.draws,
             bilateral: format!("{:?}", a.bilateral).to_lowercase(),
+            keep_going: a.keep_going,
         };
         if a.rerun.is_some() {
             let had_job = dir.join(slurm::JOB_FILE).exists();
