@@ -466,14 +466,42 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
-/// Shard numbers, ascending, each once.
-#[derive(Clone)]
-pub struct ShardList(pub Vec<usize>);
+/// Shard numbers as written: ranges `(low, high)` (a single shard is `(k, k)`), expanded by
+/// [`ShardList::within`] once the number of shards is known, so that `1-99999999999` is
+/// refused rather than listed.
+#[derive(Clone, Debug)]
+pub struct ShardList(pub Vec<(usize, usize)>);
+
+impl ShardList {
+    /// The shard numbers, ascending, each once; refused when one is above `n`, the job's
+    /// number of shards.
+    pub fn within(&self, n: usize) -> Result<Vec<usize>> {
+        if let Some(&(low, _)) = self.0.iter().find(|(_, high)| *high > n) {
+            return Err(Error::invalid(
+                "`rerun`",
+                format!("shard {}: the job has shards 1 to {n}", low.max(n + 1)),
+            ));
+        }
+        let mut out: Vec<usize> = self.0.iter().flat_map(|&(a, b)| a..=b).collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+}
 
 /// Shard numbers: `2,5`, `1-3`, `1-3,7`.
 pub fn parse_shard_list(s: &str) -> Result<ShardList, String> {
     let mut out = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.iter().all(|p| p.is_empty()) {
+        return Err("name the shards, e.g. 2,5 or 1-3".into());
+    }
+    for part in parts {
+        if part.is_empty() {
+            return Err(format!(
+                "`{s}`: a shard number is missing between commas; write the shards as 2,5 or 1-3"
+            ));
+        }
         let num = |x: &str| {
             x.trim()
                 .parse::<usize>()
@@ -483,19 +511,20 @@ pub fn parse_shard_list(s: &str) -> Result<ShardList, String> {
         };
         match part.split_once('-') {
             Some((a, b)) => {
+                if a.trim().is_empty() || b.trim().is_empty() {
+                    return Err(format!("`{part}`: write a range low-high, e.g. 1-3"));
+                }
                 let (a, b) = (num(a)?, num(b)?);
                 if a > b {
                     return Err(format!("`{part}`: write a range low-high"));
                 }
-                out.extend(a..=b);
+                out.push((a, b));
             }
-            None => out.push(num(part)?),
+            None => {
+                let k = num(part)?;
+                out.push((k, k));
+            }
         }
-    }
-    out.sort_unstable();
-    out.dedup();
-    if out.is_empty() {
-        return Err("name the shards, e.g. 2,5 or 1-3".into());
     }
     Ok(ShardList(out))
 }
@@ -524,7 +553,7 @@ pub fn flags(message: &str) -> String {
 }
 
 /// Option fields the library names as an error's context (`` `draws` 5 ``), and their flags.
-const OPTION_CONTEXTS: [(&str, &str); 8] = [
+const OPTION_CONTEXTS: [(&str, &str); 9] = [
     ("`threads`", "--threads"),
     ("`draws`", "--draws"),
     ("`focus`", "--focus"),
@@ -533,6 +562,7 @@ const OPTION_CONTEXTS: [(&str, &str); 8] = [
     ("`shards`", "--slurm"),
     ("`sbatch_options`", "--slurm-opts"),
     ("`rerun`", "--rerun"),
+    ("`shard`", "--shard"),
 ];
 
 /// Phrases of library messages that name options, in the command line's words.
@@ -716,7 +746,24 @@ mod tests {
     fn shards() {
         assert_eq!(parse_shard("2/8"), Ok((2, 8)));
         assert!(parse_shard("9/8").is_err());
-        assert_eq!(parse_shard_list("1-3,7,2").unwrap().0, vec![1, 2, 3, 7]);
+        assert_eq!(
+            parse_shard_list("1-3,7,2").unwrap().within(7).unwrap(),
+            vec![1, 2, 3, 7]
+        );
         assert!(parse_shard_list("3-1").is_err());
+        // An empty item, a half range and a huge range (listed, it filled the memory).
+        assert!(parse_shard_list("2,,5")
+            .unwrap_err()
+            .contains("missing between commas"));
+        assert!(parse_shard_list("2,").is_err());
+        assert!(parse_shard_list("3-")
+            .unwrap_err()
+            .contains("write a range low-high"));
+        let huge = parse_shard_list("1-100000000000").unwrap().within(4);
+        assert_eq!(
+            huge.unwrap_err().to_string(),
+            "`rerun`: shard 5: the job has shards 1 to 4"
+        );
+        assert!(parse_shard_list("0").is_err() && parse_shard_list("a").is_err());
     }
 }

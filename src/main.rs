@@ -172,10 +172,13 @@ fn dispatch(command: Command) -> Result<()> {
                 })?;
                 let (commands, rerun_command) =
                     slurm_commands(&plan, &slurm_opts, threads, draws, &opts)?;
+                let rerun = rerun.map(|r| r.within(shards)).transpose()?;
                 let r = plan.submit(batch::SlurmSubmit {
                     commands,
                     rerun_command,
-                    rerun: rerun.as_ref().map(|r| r.0.as_slice()),
+                    rerun: rerun.as_deref(),
+                    bilateral,
+                    keep_going,
                     no_submit,
                     force,
                 })?;

@@ -23,7 +23,7 @@
 //! of the job directory, not tradesim's command line.
 
 use crate::error::{Error, Result};
-use crate::output::batch::{merge, shard_list, shards_to_rerun, BatchReport, Rerun};
+use crate::output::batch::{merge, shard_list, shards_to_rerun, BatchReport, Manifest, Rerun};
 pub use crate::output::batch::{shell_line, shell_quote};
 use crate::output::OutputDir;
 use serde::{Deserialize, Serialize};
@@ -102,6 +102,17 @@ pub struct Job {
     pub rerun_command: Vec<String>,
     /// The submissions, the first one first.
     pub submissions: Vec<Submission>,
+    /// Monte Carlo draws per scenario the shards run with (0 in a job file written before
+    /// it was recorded).
+    #[serde(default)]
+    pub draws: u32,
+    /// The bilateral tables the shards write (`central`, …; empty in an older job file).
+    #[serde(default)]
+    pub bilateral: String,
+    /// The shards record failed draws in failures.csv and go on (else a failed draw stops
+    /// the shard, and a rerun of it fails the same way).
+    #[serde(default)]
+    pub keep_going: bool,
 }
 
 /// One submission: an array job of some shards and the merge job that waits for it.
@@ -565,6 +576,10 @@ pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
         }
     }
     let list: Vec<usize> = reruns.iter().map(|r| r.shard).collect();
+    if !job.keep_going {
+        // The shards stop at a failed draw, which fails again: the log says so.
+        s.push_str("\n(a shard that stopped at a draw that failed, as its log says, fails the same way again; the option keep_going records failed draws in failures.csv and goes on)");
+    }
     s.push_str(&format!(
         "\nrun just these shards again (a job array of them and a new merge job):\n  {}",
         rerun_line(job, &shard_list(&list))
@@ -573,7 +588,8 @@ pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
 }
 
 /// Merge the shards of the job in `dir` into `dir/merged` (replacing an earlier merge), or
-/// fail with [`rerun_message`] when shards must be run again (`shards_to_rerun`).
+/// fail with [`rerun_message`] when shards must be run again (`shards_to_rerun`); a shard
+/// whose tables the merge finds incomplete is named with the command that reruns it as a job.
 pub fn merge_job(dir: &Path) -> Result<BatchReport> {
     let job = read_job(dir)?;
     let dirs = shard_dirs(dir, job.shards);
@@ -584,17 +600,29 @@ pub fn merge_job(dir: &Path) -> Result<BatchReport> {
             rerun_message(dir, &job, &reruns),
         ));
     }
+    // A shard found incomplete while merging is run again as a job, like those listed above.
+    let again = |m: &Manifest, _: &Path| {
+        format!(
+            "run shard {} of {} again (a job array of it and a new merge job): {}",
+            m.shard,
+            m.shards,
+            rerun_line(&job, &m.shard.to_string())
+        )
+    };
     let out = OutputDir::begin(&dir.join(MERGED), true, &dirs)?;
-    let report = merge(&dirs, &out)?;
+    let report = merge(&dirs, &out, &again)?;
     out.commit()?;
     Ok(report)
 }
 
-/// The job of `dir` for a rerun of `shards`: it must be the job of the same batch file in the
-/// same number of shards (`rerun` names the option in errors).
-pub fn job_to_rerun(dir: &Path, batch: &str, n: usize, shards: &[usize]) -> Result<Job> {
+/// The job of `dir` for a rerun of `shards` as `new` (the job the rerun's options describe):
+/// it must be the job of the same batch file in the same number of shards, and a rerun of
+/// some of its shards must run them with its draws and bilateral tables, since shards of
+/// different runs are not merged (`rerun` names the option in errors).
+pub fn job_to_rerun(dir: &Path, new: &Job, shards: &[usize]) -> Result<Job> {
     let old = read_job(dir)?;
-    if old.batch != batch || old.shards != n {
+    let (batch, n) = (&new.batch, new.shards);
+    if &old.batch != batch || old.shards != n {
         return Err(Error::invalid(
             dir.display().to_string(),
             format!(
@@ -609,6 +637,23 @@ pub fn job_to_rerun(dir: &Path, batch: &str, n: usize, shards: &[usize]) -> Resu
         return Err(Error::invalid(
             "rerun",
             format!("shard {bad}: the job has shards 1 to {n}"),
+        ));
+    }
+    let recorded = old.draws > 0 && !old.bilateral.is_empty();
+    let differs = old.draws != new.draws || old.bilateral != new.bilateral;
+    if recorded && differs && shards.len() < n {
+        let list = shard_list(shards);
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            format!(
+                "the job runs its shards with {} draws per scenario and bilateral tables `{}`, but this rerun would run shard(s) {list} with {} and `{}`, and shards of different runs cannot be merged; run them as the job did: {}; or, to change the draws or tables, run all {n} shards again: {}",
+                old.draws,
+                old.bilateral,
+                new.draws,
+                new.bilateral,
+                rerun_line(&old, &list),
+                rerun_line(new, &shard_list(&(1..=n).collect::<Vec<_>>()))
+            ),
         ));
     }
     Ok(old)
@@ -678,6 +723,9 @@ mod tests {
             sbatch_options: vec!["--time=1:00:00".into()],
             rerun_command: vec!["tradesim".into(), "again".into()],
             submissions: vec![],
+            draws: 20,
+            bilateral: "central".into(),
+            keep_going: false,
         }
     }
 

@@ -1080,3 +1080,104 @@ fn merge_into_a_shard_is_refused_and_batch_lists_every_file() {
         assert!(out.join(f).exists() && last.contains(f), "{f}: {last}");
     }
 }
+
+/// `--shard K/N` with more shards than the batch has units is refused, as `--slurm N` is (it
+/// wrote empty shards, and N near usize's limit overflowed the split); N equal to the units
+/// runs one unit a shard.
+#[test]
+fn more_shards_than_units_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    // 4 scenarios × (1 + 1 draw): 8 units.
+    let b = tiny_batch(d.path(), 1, THETA_LOGNORMAL);
+    let b = b.to_str().unwrap();
+    for shard in ["9/9", "1/2000000000000000000"] {
+        let out = d.path().join("s");
+        let o = tradesim(&[
+            "batch",
+            b,
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            shard,
+            "--quiet",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{shard}: {err}");
+        assert!(
+            err.contains(&format!(
+                "--shard {shard}: the batch has 8 scenario × draw units"
+            )) && err.contains("give at most 8 shards"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+    let out = d.path().join("s8");
+    run(&[
+        "batch",
+        b,
+        "--out",
+        out.to_str().unwrap(),
+        "--shard",
+        "8/8",
+        "--quiet",
+    ]);
+    assert!(out.join("manifest.json").exists());
+}
+
+/// A row missing from a per-draw table other than economies.csv (a year's solve in
+/// solver.csv, a year of a draw in bilateral.csv, a row of quotas.csv that the scenario's
+/// other draws lack) is refused naming the file, the row and the unit, not concatenated into
+/// the merged table.
+#[test]
+fn merge_refuses_a_row_missing_from_any_per_draw_table() {
+    let d = tempfile::tempdir().unwrap();
+    three_shards(d.path(), &["--bilateral", "all"]);
+    let shard2 = d.path().join("s2");
+    // Shard 2 holds slow's draws 1-2 and the first grid point's 0-1 (see above).
+    for (file, drop, add, said) in [
+        (
+            "solver.csv",
+            "slow,year,2020,1,",
+            "",
+            "solver.csv, row 2: scenario `slow`, draw 1 has year solves for 2016, but rows in economies.csv for 2016, 2020",
+        ),
+        (
+            "bilateral.csv",
+            "slow,2020,2,",
+            "",
+            "scenario `slow`, draw 2 has rows for the years 2016, but with bilateral tables `all` it has rows for 2016, 2020",
+        ),
+        (
+            "quotas.csv",
+            "",
+            "slow,2016,2,AB,,AAA,BBB,MAN,1,1,1,binding,0\n",
+            "scenario `slow`, draw 2 has 1 row(s) here, but draw 0 of the scenario has 0",
+        ),
+    ] {
+        let copy = d.path().join(format!("bad-{}", file.trim_end_matches(".csv")));
+        copy_dir(&shard2, &copy);
+        let p = copy.join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut kept: String = text
+            .lines()
+            .filter(|l| drop.is_empty() || !l.starts_with(drop))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        kept.push_str(add);
+        std::fs::write(&p, kept).unwrap();
+        let name = copy.file_name().unwrap().to_str().unwrap();
+        let err = merge_fails(d.path(), &["s1", name, "s3"]);
+        assert!(
+            err.contains(said) && err.contains("run shard 2 of 3 again"),
+            "{file}: {err}"
+        );
+    }
+    run(&[
+        "merge",
+        d.path().join("s1").to_str().unwrap(),
+        shard2.to_str().unwrap(),
+        d.path().join("s3").to_str().unwrap(),
+        "--out",
+        d.path().join("m").to_str().unwrap(),
+    ]);
+}

@@ -777,3 +777,174 @@ fn job_scripts_merge_and_rerun_without_a_cluster() {
     );
     assert!(!p("other").exists());
 }
+
+/// `tradesim ARGS`, which must fail with an error (exit code 1, or 2 for clap's), not a
+/// crash; its stderr.
+fn fails(args: &[&str]) -> String {
+    let o = tradesim(args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        matches!(o.status.code(), Some(1 | 2)),
+        "{args:?}: {:?} {err}",
+        o.status
+    );
+    err
+}
+
+/// The tiny batch (2 draws: 12 units) in `dir` and its SLURM job of `shards` shards written
+/// with --no-submit into `dir/job`: the batch file and the job directory.
+fn job_of_tiny_batch(dir: &Path, shards: &str) -> (String, PathBuf) {
+    let b = tiny_batch(dir, 2, THETA_LOGNORMAL);
+    let (b, job) = (b.to_str().unwrap().to_string(), dir.join("job"));
+    let o = tradesim(&[
+        "batch",
+        &b,
+        "--slurm",
+        shards,
+        "--out",
+        job.to_str().unwrap(),
+        "--no-submit",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (b, job)
+}
+
+/// `--rerun` lists that name no shard or shards the job lacks are refused with what to write,
+/// and a huge range is refused, not listed (it filled the memory and aborted).
+#[test]
+fn rerun_lists_are_checked_against_the_job() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "4");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let rerun = |list: &str| {
+        fails(&[
+            "batch",
+            b,
+            "--slurm",
+            "4",
+            "--out",
+            j,
+            "--no-submit",
+            "--rerun",
+            list,
+        ])
+    };
+    for (list, said) in [
+        (
+            "1-100000000000",
+            "--rerun: shard 5: the job has shards 1 to 4",
+        ),
+        ("5", "--rerun: shard 5: the job has shards 1 to 4"),
+        ("2,,3", "`2,,3`: a shard number is missing between commas"),
+        ("3-", "`3-`: write a range low-high, e.g. 1-3"),
+        ("0", "`0` is not a shard number"),
+        ("a", "`a` is not a shard number"),
+    ] {
+        let err = rerun(list);
+        assert!(err.contains(said), "{list}: {err}");
+    }
+}
+
+/// A job's shard found incomplete while merging (a table deleted, rows gone) is named by
+/// `merge --job` with the command that reruns it as a job (`--slurm N … --rerun K`), not the
+/// plain `batch --shard` command, whose output would go elsewhere than the job's shard-K/.
+#[test]
+fn merge_job_names_an_incomplete_shards_job_rerun() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, job) = job_of_tiny_batch(d.path(), "3");
+    let j = job.to_str().unwrap();
+    for k in 1..=3 {
+        let o = run_script(&job, "shard.sbatch", Some(k));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let shard2 = job.join("shard-2");
+    // `merge --job` fails naming `said` and the job's rerun of shard 2.
+    let rerun_named = |said: &str| {
+        let err = fails(&["merge", "--job", j]);
+        assert!(
+            err.contains(said)
+                && err.contains(&format!("--slurm 3 --out {j} "))
+                && err.trim_end().ends_with("--rerun 2")
+                && !err.contains("--shard"),
+            "{err}"
+        );
+    };
+    let keep = std::fs::read(shard2.join("economies.csv")).unwrap();
+    std::fs::remove_file(shard2.join("solver.csv")).unwrap();
+    rerun_named("shard 2 of 3 has no solver.csv");
+    // A year of a unit gone from economies.csv: the same command.
+    std::fs::write(shard2.join("solver.csv"), "x").unwrap();
+    let text = String::from_utf8(keep).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("slow,2020,2,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(shard2.join("economies.csv"), kept).unwrap();
+    rerun_named("economies.csv, row 8: scenario `slow`, draw 2 has the years 2016");
+    assert!(!job.join("merged").exists());
+}
+
+/// A rerun of some shards with other draws or bilateral tables than the job's is refused (the
+/// rerun shards could never be merged with the others, and the job's scripts were rewritten
+/// to run every later shard so), naming the job's own rerun and the rerun of every shard;
+/// every shard may be run again with new ones.
+#[test]
+fn a_rerun_of_some_shards_keeps_the_jobs_draws_and_tables() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "3");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let script = std::fs::read(job.join("shard.sbatch")).unwrap();
+    let rerun = |extra: &[&str]| {
+        let mut args = vec!["batch", b, "--slurm", "3", "--out", j, "--no-submit"];
+        args.extend(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    for (extra, differs) in [
+        (["--rerun", "2", "--draws", "3"], "with 3 and `central`"),
+        (["--rerun", "2", "--bilateral", "all"], "with 2 and `all`"),
+    ] {
+        let args = rerun(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = fails(&args);
+        assert!(
+            err.contains(
+                "runs its shards with 2 draws per scenario and bilateral tables `central`"
+            ) && err.contains(differs)
+                && err.contains("--bilateral central --chunk 16 --rerun 2;")
+                && err.trim_end().ends_with("--rerun 1-3"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(job.join("shard.sbatch")).unwrap(), script);
+    }
+    let args = rerun(&["--rerun", "1-3", "--draws", "3"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = tradesim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let script = String::from_utf8(std::fs::read(job.join("shard.sbatch")).unwrap()).unwrap();
+    assert!(script.contains("--draws 3"), "{script}");
+}
+
+/// A shard of a job run without --keep-going stops at a draw that fails, and its rerun fails
+/// the same way: the merge's list of shards to run again says to add --keep-going (the rerun
+/// of some shards may add it); with --keep-going it does not.
+#[test]
+fn merge_job_says_a_shard_stopped_by_a_failed_draw_needs_keep_going() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "3");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let said = "run with --keep-going to record failed draws in failures.csv and go on";
+    let err = fails(&["merge", "--job", j]);
+    assert!(
+        err.contains(said) && err.trim_end().ends_with("--rerun 1-3"),
+        "{err}"
+    );
+    let rerun = ["--slurm", "3", "--out", j, "--no-submit", "--rerun", "1-3"];
+    let o = tradesim(&[&["batch", b][..], &rerun, &["--keep-going"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = fails(&["merge", "--job", j]);
+    assert!(
+        !err.contains(said) && err.trim_end().ends_with("--keep-going --rerun 1-3"),
+        "{err}"
+    );
+}

@@ -443,8 +443,13 @@ fn shard_command(m: &Manifest, shard: usize, dir: &str) -> String {
     shell_line(&args)
 }
 
+/// How the merge says to make a shard again, given the shard's manifest and directory: a
+/// plain merge names the shard's `batch --shard` command ([`rerun_hint`]); the merge of a
+/// SLURM job, the command that reruns the shard as a job (`slurm::merge_job`).
+pub(crate) type Again<'a> = &'a dyn Fn(&Manifest, &Path) -> String;
+
 /// How to make a shard again: its command, replacing `dir`, then the merge again.
-fn rerun_hint(m: &Manifest, dir: &Path) -> String {
+pub(crate) fn rerun_hint(m: &Manifest, dir: &Path) -> String {
     format!(
         "run shard {} of {} again into its directory: {} --force (add --keep-going if you ran the batch with it), then merge again",
         m.shard,
@@ -480,18 +485,23 @@ fn run_difference(m: &Manifest, other: &Manifest, there: &str) -> Option<String>
         .map(|((what, here), (_, theirs))| format!("{what} {here} here, {theirs} in {there}"))
 }
 
-/// Refuse shards of different batches or runs, naming what differs and the two values.
-fn check_one_run(manifests: &[(PathBuf, Manifest)]) -> Result<()> {
+/// Refuse shards of different batches or runs, naming what differs and the two values, and
+/// (`again`) how to run a shard of the same batch again as the first shard was.
+fn check_one_run(manifests: &[(PathBuf, Manifest)], again: Again) -> Result<()> {
     let (first_dir, first) = &manifests[0];
     for (d, m) in &manifests[1..] {
         let Some(what) = run_difference(m, first, &first_dir.display().to_string()) else {
             continue;
         };
         let fix = if m.batch == first.batch {
+            let as_first = Manifest {
+                shard: m.shard.min(first.shards),
+                ..first.clone()
+            };
             format!(
-                "the shards of one run are merged only when run with the same batch file, draws, bilateral tables and number of shards; if this shard was run otherwise by mistake, run it again as {} was: {} --force",
+                "the shards of one run are merged only when run with the same batch file, draws, bilateral tables and number of shards; if this shard was run otherwise than {} by mistake: {}",
                 first_dir.display(),
-                shard_command(first, m.shard.min(first.shards), &d.display().to_string())
+                again(&as_first, d)
             )
         } else {
             "merge the shards of each batch separately".to_string()
@@ -588,7 +598,7 @@ fn shard_files(m: &Manifest) -> Vec<&'static str> {
 }
 
 /// Refuse a shard directory that lacks a file every shard of its run writes.
-fn check_shard_files(dir: &Path, m: &Manifest) -> Result<()> {
+fn check_shard_files(dir: &Path, m: &Manifest, again: Again) -> Result<()> {
     let missing: Vec<&str> = shard_files(m)
         .into_iter()
         .filter(|f| !dir.join(f).exists())
@@ -604,17 +614,24 @@ fn check_shard_files(dir: &Path, m: &Manifest) -> Result<()> {
             m.shards,
             missing.join(", "),
             super::staging::MARKER,
-            rerun_hint(m, dir)
+            again(m, dir)
         ),
     ))
 }
 
 /// An error on `file` of the shard in `dir` (at `row` when known): `what` is missing or wrong
 /// there, and the shard must be run again.
-fn incomplete(dir: &Path, m: &Manifest, file: &str, row: Option<usize>, what: &str) -> Error {
+fn incomplete(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    file: &str,
+    row: Option<usize>,
+    what: &str,
+) -> Error {
     let message = format!(
         "{what}; the shard's table is incomplete or was edited, so merging it would summarise the wrong draws; {}",
-        rerun_hint(m, dir)
+        again(m, dir)
     );
     let path = dir.join(file);
     match row {
@@ -644,11 +661,19 @@ fn unit_list(m: &Manifest, units: &[(usize, u32)]) -> String {
 }
 
 /// The position of scenario `name` in the run, or an error at `row` of `file`.
-fn scenario_index(dir: &Path, m: &Manifest, file: &str, row: usize, name: &str) -> Result<usize> {
+fn scenario_index(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    file: &str,
+    row: usize,
+    name: &str,
+) -> Result<usize> {
     m.scenarios.iter().position(|x| x == name).ok_or_else(|| {
         incomplete(
             dir,
             m,
+            again,
             file,
             Some(row),
             &format!(
@@ -663,15 +688,16 @@ fn scenario_index(dir: &Path, m: &Manifest, file: &str, row: usize, name: &str) 
 type Units = BTreeSet<(usize, u32)>;
 
 /// The failed draws of the shard in `dir` (`failures.csv`), and their units.
-fn read_failures(dir: &Path, m: &Manifest) -> Result<(Vec<FailureRow>, Units)> {
+fn read_failures(dir: &Path, m: &Manifest, again: Again) -> Result<(Vec<FailureRow>, Units)> {
     let path = dir.join("failures.csv");
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
     let (mut rows, mut units) = (Vec::new(), BTreeSet::new());
     for (k, r) in rdr.deserialize::<FailureRow>().enumerate() {
-        let r = r.map_err(|e| incomplete(dir, m, "failures.csv", Some(k + 2), &e.to_string()))?;
+        let r =
+            r.map_err(|e| incomplete(dir, m, again, "failures.csv", Some(k + 2), &e.to_string()))?;
         units.insert((
-            scenario_index(dir, m, "failures.csv", k + 2, &r.scenario)?,
+            scenario_index(dir, m, again, "failures.csv", k + 2, &r.scenario)?,
             r.draw,
         ));
         rows.push(r);
@@ -685,6 +711,7 @@ fn read_failures(dir: &Path, m: &Manifest) -> Result<(Vec<FailureRow>, Units)> {
 fn check_unit_rows(
     dir: &Path,
     m: &Manifest,
+    again: Again,
     (s, d): (usize, u32),
     rows: &[EconomyRow],
     row: usize,
@@ -705,6 +732,7 @@ fn check_unit_rows(
                 return Err(incomplete(
                     dir,
                     m,
+                    again,
                     "economies.csv",
                     Some(row + k),
                     &format!("{unit}, year {year}: no row for economy {want} ({here}); every scenario × draw has a row per economy and year"),
@@ -727,6 +755,7 @@ fn check_unit_rows(
             return Err(incomplete(
                 dir,
                 m,
+                again,
                 "economies.csv",
                 Some(row),
                 &format!(
@@ -746,6 +775,7 @@ fn check_unit_rows(
 fn spill_shard(
     dir: &Path,
     m: &Manifest,
+    again: Again,
     failed: &Units,
     years: &mut [Option<Vec<i32>>],
     spill: &mut DrawSpill,
@@ -765,6 +795,7 @@ fn spill_shard(
             return Err(incomplete(
                 dir,
                 m,
+                again,
                 "economies.csv",
                 Some(row),
                 &format!(
@@ -777,24 +808,26 @@ fn spill_shard(
             return Err(incomplete(
                 dir,
                 m,
+                again,
                 "economies.csv",
                 Some(row),
                 &format!("{what} has rows, but failures.csv says it failed"),
             ));
         }
         if solved.last().is_some_and(|&last| last >= key) {
-            return Err(incomplete(dir, m, "economies.csv", Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
+            return Err(incomplete(dir, m, again, "economies.csv", Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
         }
-        check_unit_rows(dir, m, key, rows, row, &mut years[s])?;
+        check_unit_rows(dir, m, again, key, rows, row, &mut years[s])?;
         spill.push(s, d, rows)?;
         solved.insert(key);
         Ok(())
     };
     for (k, r) in rdr.deserialize::<EconomyRow>().enumerate() {
         let row = k + 2;
-        let r = r.map_err(|e| incomplete(dir, m, "economies.csv", Some(row), &e.to_string()))?;
+        let r =
+            r.map_err(|e| incomplete(dir, m, again, "economies.csv", Some(row), &e.to_string()))?;
         let key = (
-            scenario_index(dir, m, "economies.csv", row, &r.scenario)?,
+            scenario_index(dir, m, again, "economies.csv", row, &r.scenario)?,
             r.draw,
         );
         if unit_key.is_some_and(|u| u != key) {
@@ -819,6 +852,7 @@ fn spill_shard(
         return Err(incomplete(
             dir,
             m,
+            again,
             "economies.csv",
             None,
             &format!(
@@ -833,12 +867,273 @@ fn spill_shard(
     Ok(solved)
 }
 
+/// What a unit's rows in a per-draw table are reduced to while reading: the given columns of
+/// each row, with consecutive repeats dropped (`Runs`: `solver.csv`'s solves, `bilateral.csv`'s
+/// years, a few values a unit), or their count and SHA-256 (`Digest`: `quotas.csv` and
+/// `investment.csv`, whose rows a unit may have many of).
+#[derive(Clone, Copy, PartialEq)]
+enum Reduce {
+    Runs,
+    Digest,
+}
+
+/// A unit's rows reduced ([`Reduce`]), and the data row of its first (where it would be
+/// when it has none).
+struct UnitRows {
+    row: usize,
+    /// `Runs`: the columns of each row, repeats dropped; `Digest`: `[count, SHA-256]`.
+    values: Vec<Vec<String>>,
+}
+
+/// Read the per-draw table `file` of the shard in `dir`, whose rows are grouped by unit
+/// (scenario × draw) in canonical order, and call `each` for every unit the shard solved
+/// (`solved`), in order, with its rows' `columns` reduced by `reduce` (none when it has no
+/// rows). A row of a unit that did not solve in this shard, or out of order, is refused.
+fn each_unit_of(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    file: &str,
+    solved: &Units,
+    (columns, reduce): (&[&str], Reduce),
+    each: &mut dyn FnMut((usize, u32), UnitRows) -> Result<()>,
+) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let path = dir.join(file);
+    let mut rdr = csv::Reader::from_path(&path)
+        .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
+    let header = rdr
+        .headers()
+        .map_err(|e| incomplete(dir, m, again, file, Some(1), &e.to_string()))?
+        .clone();
+    let column = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            incomplete(
+                dir,
+                m,
+                again,
+                file,
+                Some(1),
+                &format!("the header has no column `{name}`"),
+            )
+        })
+    };
+    let (sc, dc) = (column("scenario")?, column("draw")?);
+    let hex = |h: Sha256| -> String { h.finalize().iter().map(|b| format!("{b:02x}")).collect() };
+    let picked: Vec<usize> = columns.iter().map(|c| column(c)).collect::<Result<_>>()?;
+    // The unit being read: its key, first row, values (or count and hash).
+    let mut current: Option<((usize, u32), usize)> = None;
+    let (mut values, mut count, mut hash): (Vec<Vec<String>>, usize, Sha256) =
+        (Vec::new(), 0, Sha256::new());
+    let mut pending = solved.iter().copied().peekable();
+    let mut finish = |current: Option<((usize, u32), usize)>,
+                      values: Vec<Vec<String>>,
+                      digest: (usize, Sha256),
+                      next: Option<(usize, u32)>,
+                      row: usize|
+     -> Result<()> {
+        if let Some((key, first)) = current {
+            let values = match reduce {
+                Reduce::Runs => values,
+                Reduce::Digest => vec![vec![digest.0.to_string(), hex(digest.1)]],
+            };
+            each(key, UnitRows { row: first, values })?;
+        }
+        // The solved units before `next` have no rows here.
+        while let Some(&u) = pending.peek() {
+            if next.is_some_and(|k| u >= k) {
+                break;
+            }
+            let empty = match reduce {
+                Reduce::Runs => Vec::new(),
+                Reduce::Digest => vec![vec!["0".to_string(), hex(Sha256::new())]],
+            };
+            each(u, UnitRows { row, values: empty })?;
+            pending.next();
+        }
+        if next.is_some() && pending.peek() == next.as_ref() {
+            pending.next();
+        }
+        Ok(())
+    };
+    let mut row = 1;
+    for r in rdr.records() {
+        row += 1;
+        let r = r.map_err(|e| incomplete(dir, m, again, file, Some(row), &e.to_string()))?;
+        let name = r.get(sc).unwrap_or("");
+        let s = scenario_index(dir, m, again, file, row, name)?;
+        let d: u32 = r.get(dc).and_then(|x| x.parse().ok()).ok_or_else(|| {
+            incomplete(dir, m, again, file, Some(row), "the draw is not a number")
+        })?;
+        let key = (s, d);
+        let what = format!("scenario `{name}`, draw {d}");
+        match current {
+            Some((k, _)) if k == key => {}
+            Some((k, _)) if k > key => {
+                return Err(incomplete(dir, m, again, file, Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
+            }
+            _ if !solved.contains(&key) => {
+                return Err(incomplete(dir, m, again, file, Some(row), &format!("{what} has rows here, but none in economies.csv (it failed, or is not of this shard)")));
+            }
+            _ => {
+                let done = (
+                    std::mem::take(&mut values),
+                    (count, std::mem::take(&mut hash)),
+                );
+                finish(current, done.0, done.1, Some(key), row)?;
+                count = 0;
+                current = Some((key, row));
+            }
+        }
+        let v: Vec<String> = picked
+            .iter()
+            .map(|&c| r.get(c).unwrap_or("").to_string())
+            .collect();
+        match reduce {
+            Reduce::Runs => {
+                if values.last() != Some(&v) {
+                    values.push(v);
+                }
+            }
+            Reduce::Digest => {
+                count += 1;
+                for x in &v {
+                    hash.update(x.as_bytes());
+                    hash.update([0u8]);
+                }
+            }
+        }
+    }
+    finish(current, values, (count, hash), None, row + 1)
+}
+
+/// Per table and scenario, the first unit's rows of `quotas.csv` and `investment.csv`
+/// (reduced, [`Reduce::Digest`]), which every other draw of the scenario must have.
+type SameRows = BTreeMap<(&'static str, usize), ((usize, u32), Vec<Vec<String>>)>;
+
+/// Check the per-draw tables of the shard in `dir` other than `economies.csv` against the
+/// units it solved (`solved`) and each scenario's years (`years`, from `economies.csv`):
+/// `solver.csv` holds every solved unit's baseline solve then its year solves (each followed
+/// by a reference solve where there is one), `bilateral.csv` the years of every unit it keeps
+/// (draw 0, or every draw with `all`) and no other, and `quotas.csv` and `investment.csv` the
+/// same rows (years and cells) for every draw of a scenario, which its policy and data alone
+/// set (`same` holds each scenario's first unit's). Only the cells of `bilateral.csv`, which
+/// depend on flows being zero, are not checked; values are not read.
+fn check_unit_tables(
+    dir: &Path,
+    m: &Manifest,
+    again: Again,
+    solved: &Units,
+    years: &[Option<Vec<i32>>],
+    same: &mut SameRows,
+) -> Result<()> {
+    let unit = |(s, d): (usize, u32)| format!("scenario `{}`, draw {d}", m.scenarios[s]);
+    let years_of =
+        |s: usize| -> Vec<String> { years[s].iter().flatten().map(|y| y.to_string()).collect() };
+    let fail =
+        |file: &str, row: usize, what: String| incomplete(dir, m, again, file, Some(row), &what);
+    let mut tables: Vec<(&'static str, &[&str], Reduce)> = vec![
+        ("solver.csv", &["stage", "year"], Reduce::Runs),
+        (
+            "quotas.csv",
+            &[
+                "year",
+                "agreement",
+                "group",
+                "importer",
+                "exporter",
+                "sector",
+            ],
+            Reduce::Digest,
+        ),
+        (
+            "investment.csv",
+            &["year", "source", "host"],
+            Reduce::Digest,
+        ),
+    ];
+    if m.bilateral != "none" {
+        tables.push(("bilateral.csv", &["year"], Reduce::Runs));
+    }
+    for (file, columns, reduce) in tables {
+        let mut check = |key: (usize, u32), u: UnitRows| -> Result<()> {
+            let row = u.row;
+            match file {
+                "solver.csv" => {
+                    let mut stages = u.values.iter();
+                    if stages.next().map(|v| v[0].as_str()) != Some(super::STAGE_BASELINE) {
+                        return Err(fail(file, row, format!("{} has no baseline solve (its first row); every scenario × draw that solved has one, then a row per year", unit(key))));
+                    }
+                    let mut got: Vec<String> = Vec::new();
+                    for v in stages {
+                        let (stage, year) = (v[0].as_str(), &v[1]);
+                        match stage {
+                            super::STAGE_YEAR => got.push(year.clone()),
+                            super::STAGE_REFERENCE if got.last() == Some(year) => {}
+                            other => return Err(fail(file, row, format!("{}: a `{other}` solve of {year} out of place (a baseline solve, then each year's, each followed by its reference solve where there is one)", unit(key)))),
+                        }
+                    }
+                    let want = years_of(key.0);
+                    if got != want {
+                        return Err(fail(
+                            file,
+                            row,
+                            format!(
+                                "{} has year solves for {}, but rows in economies.csv for {}",
+                                unit(key),
+                                list_or_none(&got),
+                                list_or_none(&want)
+                            ),
+                        ));
+                    }
+                }
+                "bilateral.csv" => {
+                    let got: Vec<String> = u.values.iter().map(|v| v[0].clone()).collect();
+                    let kept = m.bilateral == "all" || key.1 == 0;
+                    let want = if kept { years_of(key.0) } else { Vec::new() };
+                    if got != want {
+                        return Err(fail(file, row, format!("{} has rows for the years {}, but with bilateral tables `{}` it has rows for {}", unit(key), list_or_none(&got), m.bilateral, list_or_none(&want))));
+                    }
+                }
+                _ => match same.get(&(file, key.0)) {
+                    None => {
+                        same.insert((file, key.0), (key, u.values));
+                    }
+                    Some((first, theirs)) if *theirs != u.values => {
+                        let (mine, n) = (&u.values[0][0], &theirs[0][0]);
+                        let other = if mine == n {
+                            " with other years or cells"
+                        } else {
+                            ""
+                        };
+                        return Err(fail(file, row, format!("{} has {mine} row(s) here, but draw {} of the scenario has {n}{other}; every draw of a scenario has the same rows (its policy and data set them)", unit(key), first.1)));
+                    }
+                    Some(_) => {}
+                },
+            }
+            Ok(())
+        };
+        each_unit_of(dir, m, again, file, solved, (columns, reduce), &mut check)?;
+    }
+    Ok(())
+}
+
+/// Years for a message: `2016, 2020`, or `none`.
+fn list_or_none(years: &[String]) -> String {
+    if years.is_empty() {
+        "none".to_string()
+    } else {
+        years.join(", ")
+    }
+}
+
 /// Add the per-draw bilateral changes of the shard in `dir` (`bilateral_draws.csv`) to
 /// `moments`, in its rows' order (the order a single run adds them in), and check every draw
 /// ≥ 1 the shard solved (`solved`) is there.
 fn add_bilateral_draws(
     dir: &Path,
     m: &Manifest,
+    again: Again,
     solved: &Units,
     moments: &mut CellMoments,
 ) -> Result<()> {
@@ -858,13 +1153,14 @@ fn add_bilateral_draws(
     let mut seen: Units = BTreeSet::new();
     for (k, r) in rdr.deserialize::<BilateralDrawRow>().enumerate() {
         let row = k + 2;
-        let r = r.map_err(|e| incomplete(dir, m, FILE, Some(row), &e.to_string()))?;
-        let s = scenario_index(dir, m, FILE, row, &r.scenario)?;
+        let r = r.map_err(|e| incomplete(dir, m, again, FILE, Some(row), &e.to_string()))?;
+        let s = scenario_index(dir, m, again, FILE, row, &r.scenario)?;
         let code = |map: Option<&HashMap<String, usize>>, code: &str, what: &str| {
             map.and_then(|x| x.get(code)).copied().ok_or_else(|| {
                 incomplete(
                     dir,
                     m,
+                    again,
                     FILE,
                     Some(row),
                     &format!(
@@ -893,6 +1189,7 @@ fn add_bilateral_draws(
         return Err(incomplete(
             dir,
             m,
+            again,
             FILE,
             None,
             &format!(
@@ -931,7 +1228,8 @@ fn concatenate(manifests: &[(PathBuf, Manifest)], name: &str) -> Result<Vec<u8>>
 /// Refuses shards of different batches or runs (naming what differs), a shard missing or given
 /// twice, shards run on different inputs (naming the shard, the input and the fix), and a
 /// shard lacking a table or a unit of its range (naming the shard, the file and the units).
-pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
+/// `again` says how to make a shard again ([`rerun_hint`] for a plain merge).
+pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir, again: Again) -> Result<BatchReport> {
     if dirs.is_empty() {
         return Err(Error::invalid(
             "merge",
@@ -944,7 +1242,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
     }
     manifests.sort_by_key(|(_, m)| m.shard);
     let first = manifests[0].1.clone();
-    check_one_run(&manifests)?;
+    check_one_run(&manifests, again)?;
     check_each_shard_once(&manifests)?;
     let stale = stale_shards(&manifests);
     if !stale.is_empty() {
@@ -969,18 +1267,20 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<BatchReport> {
         return Err(Error::invalid("merge", msg));
     }
     for (d, m) in &manifests {
-        check_shard_files(d, m)?;
+        check_shard_files(d, m, again)?;
     }
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), first.scenarios.len())?;
     let mut failures: Vec<FailureRow> = Vec::new();
     let mut years: Vec<Option<Vec<i32>>> = vec![None; first.scenarios.len()];
     let mut moments = CellMoments::new();
+    let mut same = BTreeMap::new();
     let sharded_summary = first.bilateral == "summary" && first.shards > 1;
     for (d, m) in &manifests {
-        let (failed_here, failed) = read_failures(d, m)?;
-        let solved = spill_shard(d, m, &failed, &mut years, &mut spill)?;
+        let (failed_here, failed) = read_failures(d, m, again)?;
+        let solved = spill_shard(d, m, again, &failed, &mut years, &mut spill)?;
+        check_unit_tables(d, m, again, &solved, &years, &mut same)?;
         if sharded_summary {
-            add_bilateral_draws(d, m, &solved, &mut moments)?;
+            add_bilateral_draws(d, m, again, &solved, &mut moments)?;
         }
         failures.extend(failed_here);
     }

@@ -255,6 +255,16 @@ pub fn run_batch(
             format!("shard {k}/{n}: the shard (k, n) needs 1 ≤ k ≤ n"),
         ));
     }
+    if n > all.len() {
+        return Err(Error::invalid(
+            format!("`shard` {k}/{n}"),
+            format!(
+                "the batch has {} scenario × draw units, so {n} shards would leave some with none; give at most {} shards",
+                all.len(),
+                all.len()
+            ),
+        ));
+    }
     let range = shard(&all, k, n);
     let mine: Vec<Unit> = all[range.clone()].to_vec();
     let scen_names: Vec<String> = batch.scenarios.iter().map(|s| s.name.clone()).collect();

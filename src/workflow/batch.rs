@@ -151,7 +151,7 @@ pub struct Merged {
 pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Merged> {
     crate::output::staging::check_not_inside(out, dirs)?;
     let staged = OutputDir::begin(out, force, dirs)?;
-    let rep = output::batch::merge(dirs, &staged)?;
+    let rep = output::batch::merge(dirs, &staged, &output::batch::rerun_hint)?;
     staged.commit()?;
     Ok(Merged {
         report: rep,
@@ -240,6 +240,11 @@ pub struct SlurmSubmit<'a> {
     pub rerun_command: Vec<String>,
     /// Submit only these shards of the existing job in the directory again.
     pub rerun: Option<&'a [usize]>,
+    /// The bilateral tables the shards write (recorded in the job, so that a rerun of some
+    /// shards writes the same).
+    pub bilateral: crate::output::batch::BilateralMode,
+    /// The shards record failed draws and go on (recorded in the job, for its messages).
+    pub keep_going: bool,
     /// Write the job directory without submitting.
     pub no_submit: bool,
     /// Replace an existing job directory.
@@ -326,10 +331,13 @@ impl SlurmPlan {
             sbatch_options: self.sbatch_options,
             rerun_command: a.rerun_command,
             submissions: Vec::new(),
+            draws: self.batch.draws,
+            bilateral: format!("{:?}", a.bilateral).to_lowercase(),
+            keep_going: a.keep_going,
         };
         if a.rerun.is_some() {
             let had_job = dir.join(slurm::JOB_FILE).exists();
-            let old = slurm::job_to_rerun(dir, batch, n, &shards).map_err(|e| match e {
+            let old = slurm::job_to_rerun(dir, &job, &shards).map_err(|e| match e {
                 Error::Invalid { context, message } if context == "rerun" => {
                     Error::invalid("`rerun`", message)
                 }
