@@ -598,7 +598,8 @@ fn shard_files(m: &Manifest) -> Vec<&'static str> {
 }
 
 /// Refuse a shard directory that lacks a file every shard of its run writes.
-fn check_shard_files(dir: &Path, m: &Manifest, again: Again) -> Result<()> {
+fn check_shard_files(sh: Shard) -> Result<()> {
+    let Shard { dir, m, .. } = sh;
     let missing: Vec<&str> = shard_files(m)
         .into_iter()
         .filter(|f| !dir.join(f).exists())
@@ -614,29 +615,53 @@ fn check_shard_files(dir: &Path, m: &Manifest, again: Again) -> Result<()> {
             m.shards,
             missing.join(", "),
             super::staging::MARKER,
-            again(m, dir)
+            sh.rerun()
         ),
     ))
 }
 
-/// An error on `file` of the shard in `dir` (at `row` when known): `what` is missing or wrong
-/// there, and the shard must be run again.
-fn incomplete(
-    dir: &Path,
-    m: &Manifest,
-    again: Again,
-    file: &str,
-    row: Option<usize>,
-    what: &str,
-) -> Error {
-    let message = format!(
-        "{what}; the shard's table is incomplete or was edited, so merging it would summarise the wrong draws; {}",
-        again(m, dir)
-    );
-    let path = dir.join(file);
-    match row {
-        Some(r) => Error::data(path, r, message),
-        None => Error::invalid(path.display().to_string(), message),
+/// One shard being merged: its directory, its manifest, and how the merge says to run it
+/// again ([`Again`]), which every message about it ends with.
+#[derive(Clone, Copy)]
+struct Shard<'a> {
+    dir: &'a Path,
+    m: &'a Manifest,
+    again: Again<'a>,
+}
+
+impl Shard<'_> {
+    /// How to make this shard again (the end of every message about it).
+    fn rerun(&self) -> String {
+        (self.again)(self.m, self.dir)
+    }
+
+    /// An error on `file` of the shard (at `row` when known): `what` is missing or wrong
+    /// there, and the shard must be run again.
+    fn incomplete(&self, file: &str, row: Option<usize>, what: &str) -> Error {
+        let message = format!(
+            "{what}; the shard's table is incomplete or was edited, so merging it would summarise the wrong draws; {}",
+            self.rerun()
+        );
+        let path = self.dir.join(file);
+        match row {
+            Some(r) => Error::data(path, r, message),
+            None => Error::invalid(path.display().to_string(), message),
+        }
+    }
+
+    /// The position of scenario `name` in the run, or an error at `row` of `file`.
+    fn scenario_index(&self, file: &str, row: usize, name: &str) -> Result<usize> {
+        let m = self.m;
+        m.scenarios.iter().position(|x| x == name).ok_or_else(|| {
+            self.incomplete(
+                file,
+                Some(row),
+                &format!(
+                    "scenario `{name}` is not one of this batch ({})",
+                    m.scenarios.join(", ")
+                ),
+            )
+        })
     }
 }
 
@@ -660,44 +685,20 @@ fn unit_list(m: &Manifest, units: &[(usize, u32)]) -> String {
         .join(", ")
 }
 
-/// The position of scenario `name` in the run, or an error at `row` of `file`.
-fn scenario_index(
-    dir: &Path,
-    m: &Manifest,
-    again: Again,
-    file: &str,
-    row: usize,
-    name: &str,
-) -> Result<usize> {
-    m.scenarios.iter().position(|x| x == name).ok_or_else(|| {
-        incomplete(
-            dir,
-            m,
-            again,
-            file,
-            Some(row),
-            &format!(
-                "scenario `{name}` is not one of this batch ({})",
-                m.scenarios.join(", ")
-            ),
-        )
-    })
-}
-
 /// Scenario × draw units of a shard: (scenario index, draw).
 type Units = BTreeSet<(usize, u32)>;
 
 /// The failed draws of the shard in `dir` (`failures.csv`), and their units.
-fn read_failures(dir: &Path, m: &Manifest, again: Again) -> Result<(Vec<FailureRow>, Units)> {
+fn read_failures(sh: Shard) -> Result<(Vec<FailureRow>, Units)> {
+    let Shard { dir, .. } = sh;
     let path = dir.join("failures.csv");
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
     let (mut rows, mut units) = (Vec::new(), BTreeSet::new());
     for (k, r) in rdr.deserialize::<FailureRow>().enumerate() {
-        let r =
-            r.map_err(|e| incomplete(dir, m, again, "failures.csv", Some(k + 2), &e.to_string()))?;
+        let r = r.map_err(|e| sh.incomplete("failures.csv", Some(k + 2), &e.to_string()))?;
         units.insert((
-            scenario_index(dir, m, again, "failures.csv", k + 2, &r.scenario)?,
+            sh.scenario_index("failures.csv", k + 2, &r.scenario)?,
             r.draw,
         ));
         rows.push(r);
@@ -709,14 +710,13 @@ fn read_failures(dir: &Path, m: &Manifest, again: Again) -> Result<(Vec<FailureR
 /// economy of its scenario for each year, in order, and the years of the scenario's other
 /// units (`years`, set by its first unit).
 fn check_unit_rows(
-    dir: &Path,
-    m: &Manifest,
-    again: Again,
+    sh: Shard,
     (s, d): (usize, u32),
     rows: &[EconomyRow],
     row: usize,
     years: &mut Option<Vec<i32>>,
 ) -> Result<()> {
+    let Shard { m, .. } = sh;
     let codes = &m.economies[s];
     let ne = codes.len().max(1);
     let unit = format!("scenario `{}`, draw {d}", m.scenarios[s]);
@@ -729,11 +729,7 @@ fn check_unit_rows(
                 let here = got.map_or("the unit's rows end".to_string(), |r| {
                     format!("here is {} {}", r.economy, r.year)
                 });
-                return Err(incomplete(
-                    dir,
-                    m,
-                    again,
-                    "economies.csv",
+                return Err(sh.incomplete("economies.csv",
                     Some(row + k),
                     &format!("{unit}, year {year}: no row for economy {want} ({here}); every scenario × draw has a row per economy and year"),
                 ));
@@ -752,10 +748,7 @@ fn check_unit_rows(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            return Err(incomplete(
-                dir,
-                m,
-                again,
+            return Err(sh.incomplete(
                 "economies.csv",
                 Some(row),
                 &format!(
@@ -773,13 +766,12 @@ fn check_unit_rows(
 /// did not fail (`failed`) whole, in order, and push each unit to `spill`. `years` holds each
 /// scenario's years (from its first unit). Returns the units solved.
 fn spill_shard(
-    dir: &Path,
-    m: &Manifest,
-    again: Again,
+    sh: Shard,
     failed: &Units,
     years: &mut [Option<Vec<i32>>],
     spill: &mut DrawSpill,
 ) -> Result<Units> {
+    let Shard { dir, m, .. } = sh;
     let path = dir.join("economies.csv");
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
@@ -792,10 +784,7 @@ fn spill_shard(
         let (s, d) = key;
         let what = format!("scenario `{}`, draw {d}", m.scenarios[s]);
         if !range.contains(&key) {
-            return Err(incomplete(
-                dir,
-                m,
-                again,
+            return Err(sh.incomplete(
                 "economies.csv",
                 Some(row),
                 &format!(
@@ -805,29 +794,25 @@ fn spill_shard(
             ));
         }
         if failed.contains(&key) {
-            return Err(incomplete(
-                dir,
-                m,
-                again,
+            return Err(sh.incomplete(
                 "economies.csv",
                 Some(row),
                 &format!("{what} has rows, but failures.csv says it failed"),
             ));
         }
         if solved.last().is_some_and(|&last| last >= key) {
-            return Err(incomplete(dir, m, again, "economies.csv", Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
+            return Err(sh.incomplete("economies.csv", Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
         }
-        check_unit_rows(dir, m, again, key, rows, row, &mut years[s])?;
+        check_unit_rows(sh, key, rows, row, &mut years[s])?;
         spill.push(s, d, rows)?;
         solved.insert(key);
         Ok(())
     };
     for (k, r) in rdr.deserialize::<EconomyRow>().enumerate() {
         let row = k + 2;
-        let r =
-            r.map_err(|e| incomplete(dir, m, again, "economies.csv", Some(row), &e.to_string()))?;
+        let r = r.map_err(|e| sh.incomplete("economies.csv", Some(row), &e.to_string()))?;
         let key = (
-            scenario_index(dir, m, again, "economies.csv", row, &r.scenario)?,
+            sh.scenario_index("economies.csv", row, &r.scenario)?,
             r.draw,
         );
         if unit_key.is_some_and(|u| u != key) {
@@ -849,10 +834,7 @@ fn spill_shard(
         .copied()
         .collect();
     if !missing.is_empty() {
-        return Err(incomplete(
-            dir,
-            m,
-            again,
+        return Err(sh.incomplete(
             "economies.csv",
             None,
             &format!(
@@ -890,32 +872,24 @@ struct UnitRows {
 /// (`solved`), in order, with its rows' `columns` reduced by `reduce` (none when it has no
 /// rows). A row of a unit that did not solve in this shard, or out of order, is refused.
 fn each_unit_of(
-    dir: &Path,
-    m: &Manifest,
-    again: Again,
+    sh: Shard,
     file: &str,
     solved: &Units,
     (columns, reduce): (&[&str], Reduce),
     each: &mut dyn FnMut((usize, u32), UnitRows) -> Result<()>,
 ) -> Result<()> {
+    let Shard { dir, .. } = sh;
     use sha2::{Digest, Sha256};
     let path = dir.join(file);
     let mut rdr = csv::Reader::from_path(&path)
         .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
     let header = rdr
         .headers()
-        .map_err(|e| incomplete(dir, m, again, file, Some(1), &e.to_string()))?
+        .map_err(|e| sh.incomplete(file, Some(1), &e.to_string()))?
         .clone();
     let column = |name: &str| {
         header.iter().position(|h| h == name).ok_or_else(|| {
-            incomplete(
-                dir,
-                m,
-                again,
-                file,
-                Some(1),
-                &format!("the header has no column `{name}`"),
-            )
+            sh.incomplete(file, Some(1), &format!("the header has no column `{name}`"))
         })
     };
     let (sc, dc) = (column("scenario")?, column("draw")?);
@@ -959,21 +933,22 @@ fn each_unit_of(
     let mut row = 1;
     for r in rdr.records() {
         row += 1;
-        let r = r.map_err(|e| incomplete(dir, m, again, file, Some(row), &e.to_string()))?;
+        let r = r.map_err(|e| sh.incomplete(file, Some(row), &e.to_string()))?;
         let name = r.get(sc).unwrap_or("");
-        let s = scenario_index(dir, m, again, file, row, name)?;
-        let d: u32 = r.get(dc).and_then(|x| x.parse().ok()).ok_or_else(|| {
-            incomplete(dir, m, again, file, Some(row), "the draw is not a number")
-        })?;
+        let s = sh.scenario_index(file, row, name)?;
+        let d: u32 = r
+            .get(dc)
+            .and_then(|x| x.parse().ok())
+            .ok_or_else(|| sh.incomplete(file, Some(row), "the draw is not a number"))?;
         let key = (s, d);
         let what = format!("scenario `{name}`, draw {d}");
         match current {
             Some((k, _)) if k == key => {}
             Some((k, _)) if k > key => {
-                return Err(incomplete(dir, m, again, file, Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
+                return Err(sh.incomplete(file, Some(row), &format!("{what} is out of order or appears twice (a unit's rows are together, units in draw order)")));
             }
             _ if !solved.contains(&key) => {
-                return Err(incomplete(dir, m, again, file, Some(row), &format!("{what} has rows here, but none in economies.csv (it failed, or is not of this shard)")));
+                return Err(sh.incomplete(file, Some(row), &format!("{what} has rows here, but none in economies.csv (it failed, or is not of this shard)")));
             }
             _ => {
                 let done = (
@@ -1020,18 +995,16 @@ type SameRows = BTreeMap<(&'static str, usize), ((usize, u32), Vec<Vec<String>>)
 /// set (`same` holds each scenario's first unit's). Only the cells of `bilateral.csv`, which
 /// depend on flows being zero, are not checked; values are not read.
 fn check_unit_tables(
-    dir: &Path,
-    m: &Manifest,
-    again: Again,
+    sh: Shard,
     solved: &Units,
     years: &[Option<Vec<i32>>],
     same: &mut SameRows,
 ) -> Result<()> {
+    let Shard { m, .. } = sh;
     let unit = |(s, d): (usize, u32)| format!("scenario `{}`, draw {d}", m.scenarios[s]);
     let years_of =
         |s: usize| -> Vec<String> { years[s].iter().flatten().map(|y| y.to_string()).collect() };
-    let fail =
-        |file: &str, row: usize, what: String| incomplete(dir, m, again, file, Some(row), &what);
+    let fail = |file: &str, row: usize, what: String| sh.incomplete(file, Some(row), &what);
     let mut tables: Vec<(&'static str, &[&str], Reduce)> = vec![
         ("solver.csv", &["stage", "year"], Reduce::Runs),
         (
@@ -1113,7 +1086,7 @@ fn check_unit_tables(
             }
             Ok(())
         };
-        each_unit_of(dir, m, again, file, solved, (columns, reduce), &mut check)?;
+        each_unit_of(sh, file, solved, (columns, reduce), &mut check)?;
     }
     Ok(())
 }
@@ -1130,13 +1103,8 @@ fn list_or_none(years: &[String]) -> String {
 /// Add the per-draw bilateral changes of the shard in `dir` (`bilateral_draws.csv`) to
 /// `moments`, in its rows' order (the order a single run adds them in), and check every draw
 /// ≥ 1 the shard solved (`solved`) is there.
-fn add_bilateral_draws(
-    dir: &Path,
-    m: &Manifest,
-    again: Again,
-    solved: &Units,
-    moments: &mut CellMoments,
-) -> Result<()> {
+fn add_bilateral_draws(sh: Shard, solved: &Units, moments: &mut CellMoments) -> Result<()> {
+    let Shard { dir, m, .. } = sh;
     const FILE: &str = "bilateral_draws.csv";
     let index = |codes: &[String]| -> HashMap<String, usize> {
         codes
@@ -1153,14 +1121,11 @@ fn add_bilateral_draws(
     let mut seen: Units = BTreeSet::new();
     for (k, r) in rdr.deserialize::<BilateralDrawRow>().enumerate() {
         let row = k + 2;
-        let r = r.map_err(|e| incomplete(dir, m, again, FILE, Some(row), &e.to_string()))?;
-        let s = scenario_index(dir, m, again, FILE, row, &r.scenario)?;
+        let r = r.map_err(|e| sh.incomplete(FILE, Some(row), &e.to_string()))?;
+        let s = sh.scenario_index(FILE, row, &r.scenario)?;
         let code = |map: Option<&HashMap<String, usize>>, code: &str, what: &str| {
             map.and_then(|x| x.get(code)).copied().ok_or_else(|| {
-                incomplete(
-                    dir,
-                    m,
-                    again,
+                sh.incomplete(
                     FILE,
                     Some(row),
                     &format!(
@@ -1186,10 +1151,7 @@ fn add_bilateral_draws(
         .copied()
         .collect();
     if !missing.is_empty() {
-        return Err(incomplete(
-            dir,
-            m,
-            again,
+        return Err(sh.incomplete(
             FILE,
             None,
             &format!(
@@ -1266,8 +1228,12 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir, again: Again) -> Result<B
         ));
         return Err(Error::invalid("merge", msg));
     }
-    for (d, m) in &manifests {
-        check_shard_files(d, m, again)?;
+    let shards: Vec<Shard> = manifests
+        .iter()
+        .map(|(dir, m)| Shard { dir, m, again })
+        .collect();
+    for &sh in &shards {
+        check_shard_files(sh)?;
     }
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), first.scenarios.len())?;
     let mut failures: Vec<FailureRow> = Vec::new();
@@ -1275,12 +1241,12 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir, again: Again) -> Result<B
     let mut moments = CellMoments::new();
     let mut same = BTreeMap::new();
     let sharded_summary = first.bilateral == "summary" && first.shards > 1;
-    for (d, m) in &manifests {
-        let (failed_here, failed) = read_failures(d, m, again)?;
-        let solved = spill_shard(d, m, again, &failed, &mut years, &mut spill)?;
-        check_unit_tables(d, m, again, &solved, &years, &mut same)?;
+    for &sh in &shards {
+        let (failed_here, failed) = read_failures(sh)?;
+        let solved = spill_shard(sh, &failed, &mut years, &mut spill)?;
+        check_unit_tables(sh, &solved, &years, &mut same)?;
         if sharded_summary {
-            add_bilateral_draws(d, m, again, &solved, &mut moments)?;
+            add_bilateral_draws(sh, &solved, &mut moments)?;
         }
         failures.extend(failed_here);
     }
