@@ -103,7 +103,7 @@ pub struct Job {
     /// The submissions, the first one first.
     pub submissions: Vec<Submission>,
     /// Monte Carlo draws per scenario the shards run with (0 in a job file written before
-    /// it was recorded).
+    /// it was recorded, whose `bilateral` is empty).
     #[serde(default)]
     pub draws: u32,
     /// The bilateral tables the shards write (`central`, …; empty in an older job file).
@@ -639,7 +639,8 @@ pub fn job_to_rerun(dir: &Path, new: &Job, shards: &[usize]) -> Result<Job> {
             format!("shard {bad}: the job has shards 1 to {n}"),
         ));
     }
-    let recorded = old.draws > 0 && !old.bilateral.is_empty();
+    // A job file written before draws and tables were recorded has no `bilateral`.
+    let recorded = !old.bilateral.is_empty();
     let differs = old.draws != new.draws || old.bilateral != new.bilateral;
     if recorded && differs && shards.len() < n {
         let list = shard_list(shards);
@@ -713,6 +714,26 @@ mod tests {
         assert_eq!(script_word("/x y/shard-{shard}"), "'/x y/shard-'\"$shard\"");
         assert_eq!(script_word("{cpus}"), "\"$cpus\"");
         assert_eq!(script_word(""), "''");
+    }
+
+    /// A rerun of some shards with other draws than the job's is refused, a job of only
+    /// central runs (draws 0) included; all shards may change them; an older job file (no
+    /// tables recorded) is not judged.
+    #[test]
+    fn a_partial_rerun_keeps_the_jobs_draws() {
+        let d = tempfile::tempdir().unwrap();
+        let mut old = job();
+        old.shards = 2;
+        old.draws = 0;
+        save(d.path(), &old).unwrap();
+        let mut new = old.clone();
+        new.draws = 5;
+        let e = job_to_rerun(d.path(), &new, &[1]).unwrap_err().to_string();
+        assert!(e.contains("with 0 draws per scenario"), "{e}");
+        assert!(job_to_rerun(d.path(), &new, &[1, 2]).is_ok());
+        old.bilateral.clear();
+        save(d.path(), &old).unwrap();
+        assert!(job_to_rerun(d.path(), &new, &[1]).is_ok());
     }
 
     fn job() -> Job {
