@@ -57,6 +57,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// One error, or several as [`Error::Many`] (each shown in turn); `errors` is not empty.
+    pub fn one_or_many(mut errors: Vec<Error>) -> Error {
+        if errors.len() == 1 {
+            errors.pop().expect("one error")
+        } else {
+            Error::Many(errors)
+        }
+    }
+
     /// The same error with the text of every message passed through `f`: the library names
     /// option fields (`max_iter`, `subset`); the binary maps them to its flags with this.
     pub fn map_text(self, f: &dyn Fn(&str) -> String) -> Error {

@@ -962,6 +962,16 @@ fn merge_refuses_a_shard_missing_a_table_a_unit_or_a_row() {
         )) && err.contains(&format!("{command_there} --force")),
         "{err}"
     );
+    // two shards without a table: both named in one run
+    let tables3 = d.path().join("tables3");
+    copy_dir(&d.path().join("s3"), &tables3);
+    std::fs::remove_file(tables3.join("solver.csv")).unwrap();
+    let err = merge_fails(d.path(), &["s1", "tables", "tables3"]);
+    assert!(
+        err.contains("shard 2 of 3 has no economies.csv, bilateral.csv")
+            && err.contains("shard 3 of 3 has no solver.csv"),
+        "{err}"
+    );
     let unit = copy("unit");
     edit(&unit, &|l| {
         !l.starts_with("slow,2016,1,") && !l.starts_with("slow,2020,1,")

@@ -1232,8 +1232,13 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &OutputDir, again: Again) -> Result<B
         .iter()
         .map(|(dir, m)| Shard { dir, m, again })
         .collect();
-    for &sh in &shards {
-        check_shard_files(sh)?;
+    // Every shard that lacks a table is named at once, so that one rerun makes them all.
+    let lacking: Vec<Error> = shards
+        .iter()
+        .filter_map(|&sh| check_shard_files(sh).err())
+        .collect();
+    if !lacking.is_empty() {
+        return Err(Error::one_or_many(lacking));
     }
     let mut spill = DrawSpill::create(&out.path(".draws.spill"), first.scenarios.len())?;
     let mut failures: Vec<FailureRow> = Vec::new();

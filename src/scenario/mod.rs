@@ -628,12 +628,8 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
 }
 
 /// One error, or several as [`Error::Many`].
-fn many(mut errors: Vec<Error>) -> Error {
-    if errors.len() == 1 {
-        errors.pop().expect("one error")
-    } else {
-        Error::Many(errors)
-    }
+fn many(errors: Vec<Error>) -> Error {
+    Error::one_or_many(errors)
 }
 
 /// A scenario-like file, loaded and checked, by kind: the one front end of `tradesim run` and
