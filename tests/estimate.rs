@@ -563,3 +563,21 @@ fn a_mistyped_column_is_answered_with_the_one_meant() {
         );
     }
 }
+
+/// R's ways of writing a subset (`%in%`, `c(...)`, a text value left unquoted) are answered
+/// with the way tradesim writes it.
+#[test]
+fn r_style_subsets_are_answered_with_tradesim_syntax() {
+    for (subset, want) in [
+        ("exporter %in% c('A')", "'x in v1, v2'"),
+        ("year in c(2000, 2004)", "without R's c(...)"),
+        ("year in (2000, 2004)", "without R's c(...)"),
+        ("exporter != A", "quote it: 'A'"),
+    ] {
+        let err = estimate_fails(
+            SMALL_PANEL,
+            &["--formula", "trade ~ rta | exporter", "--subset", subset],
+        );
+        assert!(err.contains(want), "{subset}: {err}");
+    }
+}
