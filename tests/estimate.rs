@@ -581,3 +581,21 @@ fn r_style_subsets_are_answered_with_tradesim_syntax() {
         assert!(err.contains(want), "{subset}: {err}");
     }
 }
+
+/// A column whose name has a space (`Trade Value`, as a spreadsheet or Stata's labels give)
+/// cannot be written in a formula: the error says to rename it in the header, and how.
+#[test]
+fn a_column_name_with_spaces_is_answered_with_a_rename() {
+    let panel = SMALL_PANEL.replacen("trade,rta,ln_dist", "Trade Value,rta,ln dist", 1);
+    for (formula, want) in [
+        ("Trade Value ~ rta | exporter", "'Trade_Value'"),
+        ("`Trade Value` ~ rta | exporter", "'Trade_Value'"),
+        ("rta ~ ln dist | exporter", "'ln_dist'"),
+    ] {
+        let err = estimate_fails(&panel, &["--formula", formula]);
+        assert!(
+            err.contains("rename the column in the file's header") && err.contains(want),
+            "{formula}: {err}"
+        );
+    }
+}
