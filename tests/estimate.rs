@@ -599,3 +599,27 @@ fn a_column_name_with_spaces_is_answered_with_a_rename() {
         );
     }
 }
+
+/// An empty or negative outcome (a missing flow left empty, a negative recorded flow) is
+/// answered with the `--subset` filter that drops such rows, which works.
+#[test]
+fn an_empty_or_negative_outcome_is_answered_with_a_working_filter() {
+    for cell in ["", "-5"] {
+        let panel = SMALL_PANEL.replacen("A,C,2000,12,", &format!("A,C,2000,{cell},"), 1);
+        let err = estimate_fails(&panel, &["--formula", "trade ~ rta | exporter"]);
+        assert!(
+            err.contains("panel.csv, row 3") && err.contains("--subset filter ('trade >= 0'"),
+            "{cell:?}: {err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = common::write(dir.path(), "panel.csv", &panel);
+        let j = estimate_json(&[
+            p.to_str().unwrap(),
+            "--formula",
+            "trade ~ rta | exporter",
+            "--subset",
+            "trade >= 0",
+        ]);
+        assert_eq!(j["nobs"], 7, "{cell:?}");
+    }
+}
