@@ -498,3 +498,128 @@ fn a_regressor_per_year_with_i_matches_pyfixest() {
     ];
     assert_matches_pyfixest(&j, &want, "i(year, rta, ref = 1986)");
 }
+
+/// `tradesim estimate` on a CSV text written into a temporary directory, which must fail
+/// cleanly (exit status 1): its stderr.
+fn estimate_fails(csv: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let p = common::write(dir.path(), "panel.csv", csv);
+    let mut all = vec!["estimate", p.to_str().unwrap()];
+    all.extend(args);
+    let out = common::tradesim(&all);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    err
+}
+
+const SMALL_PANEL: &str = "exporter,importer,year,trade,rta,ln_dist\n\
+    A,B,2000,10,0,1.5\nA,C,2000,12,1,1.2\nB,A,2000,9,0,1.5\nB,C,2000,7,1,1.9\n\
+    C,A,2000,11,1,1.2\nC,B,2000,8,0,1.9\nA,B,2004,13,1,1.5\nA,C,2004,12,1,1.2\n";
+
+/// A column name mistyped in the formula, `--cluster` or `--subset` (another case, a letter
+/// left out) is answered with the column meant, not only the list of every column.
+#[test]
+fn a_mistyped_column_is_answered_with_the_one_meant() {
+    for (args, want) in [
+        (
+            vec!["--formula", "trade ~ RTA | exporter"],
+            "did you mean 'rta'?",
+        ),
+        (
+            vec!["--formula", "trade ~ rta + ln_dst | exporter"],
+            "did you mean 'ln_dist'?",
+        ),
+        (
+            vec!["--formula", "Trade ~ rta | exporter"],
+            "did you mean 'trade'?",
+        ),
+        (
+            vec!["--formula", "trade ~ rta | exprter^year"],
+            "did you mean 'exporter'?",
+        ),
+        (
+            vec![
+                "--formula",
+                "trade ~ rta | exporter",
+                "--cluster",
+                "imprter",
+            ],
+            "did you mean 'importer'?",
+        ),
+        (
+            vec![
+                "--formula",
+                "trade ~ rta | exporter",
+                "--subset",
+                "yeer > 2000",
+            ],
+            "did you mean 'year'?",
+        ),
+    ] {
+        let err = estimate_fails(SMALL_PANEL, &args);
+        assert!(
+            err.contains(want) && err.contains("the data has: exporter"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// R's ways of writing a subset (`%in%`, `c(...)`, a text value left unquoted) are answered
+/// with the way tradesim writes it.
+#[test]
+fn r_style_subsets_are_answered_with_tradesim_syntax() {
+    for (subset, want) in [
+        ("exporter %in% c('A')", "'x in v1, v2'"),
+        ("year in c(2000, 2004)", "without R's c(...)"),
+        ("year in (2000, 2004)", "without R's c(...)"),
+        ("exporter != A", "quote it: 'A'"),
+    ] {
+        let err = estimate_fails(
+            SMALL_PANEL,
+            &["--formula", "trade ~ rta | exporter", "--subset", subset],
+        );
+        assert!(err.contains(want), "{subset}: {err}");
+    }
+}
+
+/// A column whose name has a space (`Trade Value`, as a spreadsheet or Stata's labels give)
+/// cannot be written in a formula: the error says to rename it in the header, and how.
+#[test]
+fn a_column_name_with_spaces_is_answered_with_a_rename() {
+    let panel = SMALL_PANEL.replacen("trade,rta,ln_dist", "Trade Value,rta,ln dist", 1);
+    for (formula, want) in [
+        ("Trade Value ~ rta | exporter", "'Trade_Value'"),
+        ("`Trade Value` ~ rta | exporter", "'Trade_Value'"),
+        ("rta ~ ln dist | exporter", "'ln_dist'"),
+    ] {
+        let err = estimate_fails(&panel, &["--formula", formula]);
+        assert!(
+            err.contains("rename the column in the file's header") && err.contains(want),
+            "{formula}: {err}"
+        );
+    }
+}
+
+/// An empty or negative outcome (a missing flow left empty, a negative recorded flow) is
+/// answered with the `--subset` filter that drops such rows, which works.
+#[test]
+fn an_empty_or_negative_outcome_is_answered_with_a_working_filter() {
+    for cell in ["", "-5"] {
+        let panel = SMALL_PANEL.replacen("A,C,2000,12,", &format!("A,C,2000,{cell},"), 1);
+        let err = estimate_fails(&panel, &["--formula", "trade ~ rta | exporter"]);
+        assert!(
+            err.contains("panel.csv, row 3") && err.contains("--subset filter ('trade >= 0'"),
+            "{cell:?}: {err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = common::write(dir.path(), "panel.csv", &panel);
+        let j = estimate_json(&[
+            p.to_str().unwrap(),
+            "--formula",
+            "trade ~ rta | exporter",
+            "--subset",
+            "trade >= 0",
+        ]);
+        assert_eq!(j["nobs"], 7, "{cell:?}");
+    }
+}

@@ -392,11 +392,22 @@ impl Dataset {
     /// The column called `name`, or an error listing the available names.
     pub(crate) fn require(&self, name: &str, context: &str) -> Result<&Column> {
         self.column(name).ok_or_else(|| {
+            let names = self.listed_names();
+            let near = crate::error::did_you_mean(name, names.iter().copied())
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {near}?)")
+            };
             Error::invalid(
                 context.to_string(),
                 format!(
-                    "no column named '{name}'; the data has: {}",
-                    self.listed_names().join(", ")
+                    "no column named '{name}'{hint}; the data has: {}",
+                    names.join(", ")
                 ),
             )
         })

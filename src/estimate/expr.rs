@@ -124,6 +124,7 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
                     ',' => ",",
                     '=' => return Err(err(i, "single '=': use '==' to compare".into())),
                     ':' => return Err(err(i, "unexpected character ':'; a range of values is written 'x >= 1990 & x <= 2000' (a list: 'x in 1990, 1995, 2000')".into())),
+                    '%' => return Err(err(i, "unexpected character '%'; R's '%in%' is written 'x in v1, v2' (e.g. 'exporter in USA, CAN' or 'year in 1990, 1995')".into())),
                     _ => return Err(err(i, format!("unexpected character '{c}'"))),
                 },
             };
@@ -201,6 +202,7 @@ impl Parser<'_> {
                     Some((Tok::Str(s), _)) | Some((Tok::Ident(s), _)) if !neg => {
                         items.push(Value::Str(s))
                     }
+                    Some((Tok::Op("("), _)) => return Err(self.err(IN_WITHOUT_PARENS)),
                     _ => {
                         return Err(
                             self.err("expected a value in the 'in' list, e.g. 'year in 1986,1990'")
@@ -208,6 +210,10 @@ impl Parser<'_> {
                     }
                 }
                 self.pos += 1;
+                if matches!(self.toks.get(self.pos), Some((Tok::Op("("), _))) {
+                    self.pos -= 1;
+                    return Err(self.err(IN_WITHOUT_PARENS));
+                }
                 if !self.eat_op(",") {
                     break;
                 }
@@ -300,6 +306,10 @@ impl Parser<'_> {
     }
 }
 
+/// The error for R's `x %in% c(a, b)` or `x in (a, b)`.
+const IN_WITHOUT_PARENS: &str =
+    "the 'in' list is written without R's c(...) or parentheses, e.g. 'year in 1986,1990'";
+
 impl Expr {
     /// Parses an expression; errors name the character position and the problem.
     pub(crate) fn parse(text: &str) -> Result<Expr> {
@@ -345,9 +355,15 @@ impl Expr {
     /// mention, is the error.
     fn check_columns(&self, ds: &Dataset) -> Result<()> {
         let context = format!("expression '{}'", self.text);
-        self.columns()
-            .iter()
-            .try_for_each(|c| ds.require(c, &context).map(|_| ()))
+        self.columns().iter().try_for_each(|c| {
+            ds.require(c, &context).map(|_| ()).map_err(|e| match e {
+                Error::Invalid { context, message } => Error::invalid(
+                    context,
+                    format!("{message}; if '{c}' is a value rather than a column, quote it: '{c}'"),
+                ),
+                e => e,
+            })
+        })
     }
 
     fn eval(&self, ds: &Dataset, node: &Node, i: usize) -> Result<Value> {

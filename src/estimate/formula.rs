@@ -119,6 +119,17 @@ fn is_name(s: &str) -> bool {
 }
 
 fn err(formula: &str, offset: usize, token: &str, msg: impl Into<String>) -> Error {
+    let mut msg = msg.into();
+    let words: Vec<&str> = token
+        .split(|c: char| c.is_whitespace() || c == '`')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() > 1 && words.iter().all(|w| is_name(w)) {
+        msg.push_str(&format!(
+            "; a column name with spaces cannot be written in a formula: rename the column in the file's header (e.g. '{}')",
+            words.join("_")
+        ));
+    }
     Error::invalid(
         format!(
             "formula '{formula}', at character {} ('{token}')",

@@ -514,7 +514,12 @@ impl Design {
             let v = y[k];
             return Err(ds.row_error(
                 rows[k],
-                format!("outcome '{}' is {}: PPML needs a finite, non-negative outcome; remove the row with a `subset` filter or fill the value", formula.outcome, if v.is_nan() { "empty".to_string() } else { v.to_string() }),
+                format!(
+                    "outcome '{o}' is {}: PPML needs a finite, non-negative outcome; remove the row with a `subset` filter{} or fill the value",
+                    if v.is_nan() { "empty".to_string() } else { v.to_string() },
+                    if v.is_infinite() { String::new() } else { format!(" ('{} >= 0' drops every row where it is empty or negative)", formula.outcome) },
+                    o = formula.outcome,
+                ),
             ));
         }
         let (mut names, mut x) = (Vec::new(), Vec::new());
