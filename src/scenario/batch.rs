@@ -505,11 +505,12 @@ fn check_parameter(p: &Parameter, scenarios: &[Scenario]) -> std::result::Result
                 Ok(())
             } else {
                 // The sectors every scenario's baseline has, in the first one's order.
-                let common: Vec<&str> = scenarios
+                let first = scenarios
                     .first()
-                    .map(|s| s.baseline.sectors.iter().map(|x| x.code.as_str()))
-                    .into_iter()
-                    .flatten()
+                    .map_or(&[][..], |s| &s.baseline.sectors[..]);
+                let common: Vec<&str> = first
+                    .iter()
+                    .map(|x| x.code.as_str())
                     .filter(|c| {
                         scenarios
                             .iter()
@@ -573,31 +574,36 @@ fn check_distribution(d: &Distribution) -> std::result::Result<(), String> {
             ))
         }
     };
-    let problem = match *d {
+    let problem = || match *d {
         Distribution::Normal { mean, sd } => {
-            finite("mean", mean).and_then(|_| spread("sd", sd, "the standard deviation"))
+            finite("mean", mean)?;
+            spread("sd", sd, "the standard deviation")
         }
-        Distribution::LogNormal { mu, sigma } => finite("mu", mu)
-            .and_then(|_| spread("sigma", sigma, "the standard deviation of the logarithm")),
+        Distribution::LogNormal { mu, sigma } => {
+            finite("mu", mu)?;
+            spread("sigma", sigma, "the standard deviation of the logarithm")
+        }
         Distribution::Uniform { min, max } => {
-            finite("min", min)
-                .and_then(|_| finite("max", max))
-                .and_then(|_| match min <= max {
-                    true => Ok(()),
-                    false => Err(format!("min = {min} is above max = {max}; write min ≤ max")),
-                })
+            finite("min", min)?;
+            finite("max", max)?;
+            if min > max {
+                return Err(format!("min = {min} is above max = {max}; write min ≤ max"));
+            }
+            Ok(())
         }
-        Distribution::Triangular { min, mode, max } => finite("min", min)
-            .and_then(|_| finite("mode", mode))
-            .and_then(|_| finite("max", max))
-            .and_then(|_| match min <= mode && mode <= max && min < max {
-                true => Ok(()),
-                false => Err(format!(
+        Distribution::Triangular { min, mode, max } => {
+            finite("min", min)?;
+            finite("mode", mode)?;
+            finite("max", max)?;
+            if !(min <= mode && mode <= max && min < max) {
+                return Err(format!(
                     "min = {min}, mode = {mode}, max = {max}; a triangular distribution needs min ≤ mode ≤ max and min < max"
-                )),
-            }),
+                ));
+            }
+            Ok(())
+        }
     };
-    problem.map_err(|why| format!("{}: {why}", distribution_name(d)))
+    problem().map_err(|why| format!("{}: {why}", distribution_name(d)))
 }
 
 /// The RON name of a distribution (where its errors point).
