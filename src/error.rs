@@ -590,18 +590,25 @@ pub fn misspelling_of<'a>(
         .map(|(_, c)| c)
 }
 
+/// "did you mean `a`?" (or "`a` or `b`?"), each candidate [`did_you_mean`] finds between
+/// `quote`s, or `None` when none is close.
+pub fn did_you_mean_phrase<'a>(
+    query: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    quote: char,
+) -> Option<String> {
+    let near = did_you_mean(query, candidates);
+    (!near.is_empty()).then(|| {
+        let quoted: Vec<String> = near.iter().map(|c| format!("{quote}{c}{quote}")).collect();
+        format!("did you mean {}?", quoted.join(" or "))
+    })
+}
+
 /// "did you mean `a`?" (or "`a` or `b`"), or the full list when it is short, or a count: the
 /// tail of a message about an unknown name. `what` names the list ("agreements").
 pub fn suggestion(query: &str, candidates: &[&str], what: &str) -> String {
-    let near = did_you_mean(query, candidates.iter().copied());
-    let quote = |v: &[&str]| {
-        v.iter()
-            .map(|c| format!("`{c}`"))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
-    if !near.is_empty() {
-        format!("did you mean {}?", quote(&near))
+    if let Some(near) = did_you_mean_phrase(query, candidates.iter().copied(), '`') {
+        near
     } else if candidates.len() <= 12 {
         format!("the {what} are: {}", candidates.join(", "))
     } else {

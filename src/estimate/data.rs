@@ -393,16 +393,9 @@ impl Dataset {
     pub(crate) fn require(&self, name: &str, context: &str) -> Result<&Column> {
         self.column(name).ok_or_else(|| {
             let names = self.listed_names();
-            let near = crate::error::did_you_mean(name, names.iter().copied())
-                .iter()
-                .map(|n| format!("'{n}'"))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            let hint = if near.is_empty() {
-                String::new()
-            } else {
-                format!(" (did you mean {near}?)")
-            };
+            let hint = crate::error::did_you_mean_phrase(name, names.iter().copied(), '\'')
+                .map(|near| format!(" ({near})"))
+                .unwrap_or_default();
             Error::invalid(
                 context.to_string(),
                 format!(
