@@ -383,7 +383,8 @@ pub struct EstimateArgs {
     /// for two-way clustering. Without it: heteroskedasticity-robust.
     #[arg(long)]
     pub cluster: Vec<String>,
-    /// Keep rows where this holds, e.g. 'year in 1986,1990 & exporter != importer'.
+    /// Keep rows where this holds, e.g. 'year in 1986,1990 & exporter != importer' or
+    /// '!is_missing(dist)'.
     #[arg(long)]
     pub subset: Option<String>,
     /// Derived column 'name = expression', e.g. 'pair = ifelse(exporter == importer, 0, pair_id)'. Repeatable; applied in order before --subset.

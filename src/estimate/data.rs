@@ -1,8 +1,9 @@
 //! Typed columns for estimation: a [`Dataset`] read from CSV or built in memory.
 //!
-//! A column is numeric when every non-empty cell parses as a number (empty cells become NaN,
-//! which is an error if the column is used in a fit); otherwise it is text. Text columns can be
-//! fixed effects or clusters, never regressors. Rows keep their position so that fitted values
+//! A column is numeric when every cell parses as a number or is a missing value
+//! ([`is_missing_marker`]: empty, `NA`, `.`, `NaN`, `NULL`, `#N/A`; read as NaN); otherwise it
+//! is text, its cells kept as written (a missing marker among them is a missing value there too).
+//! Text columns can be fixed effects or clusters, never regressors. Rows keep their position so that fitted values
 //! can be returned aligned to the input, and every error names the file and line.
 
 use crate::error::{Error, Result};
@@ -48,7 +49,7 @@ use std::path::{Path, PathBuf};
 /// One column of a [`Dataset`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
-    /// Numbers; NaN marks an empty cell.
+    /// Numbers; NaN marks a missing value.
     Numeric(Vec<f64>),
     /// Text, dictionary-coded.
     Text(TextColumn),
@@ -65,6 +66,14 @@ impl Column {
     /// Whether the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// Whether row `i` holds a missing value: NaN in a numeric column, a missing marker
+    /// ([`is_missing_marker`]: empty, `NA`, `.`, …) in a text column.
+    pub fn is_missing(&self, i: usize) -> bool {
+        match self {
+            Column::Numeric(v) => v[i].is_nan(),
+            Column::Text(t) => is_missing_marker(t.get(i).as_bytes()),
+        }
     }
 }
 
@@ -89,8 +98,8 @@ impl Dataset {
         Self::default()
     }
 
-    /// Reads a CSV file with a header line. Columns whose non-empty cells all parse as numbers
-    /// are numeric; others are text, dictionary-coded as they are read (no string per cell).
+    /// Reads a CSV file with a header line. Columns whose cells all parse as numbers or are
+    /// missing values (empty, `NA`, `.`, `NaN`, `NULL`, `#N/A`: NaN) are numeric; others are text, dictionary-coded as they are read (no string per cell).
     /// Cells are trimmed of surrounding spaces. The file is read in blocks of 16 MiB, each
     /// parsed in parallel pieces at line ends, each piece straight into its rows of the final
     /// columns (from the first block with a quote character on,
@@ -197,7 +206,7 @@ impl Dataset {
                 }
                 for (k, cell) in kinds.iter_mut().zip(rec.iter()) {
                     let cell = cell.trim_ascii();
-                    if !cell.is_empty() && parse_number(cell).is_none() {
+                    if parse_number(cell).is_none() && !is_missing_marker(cell) {
                         *k = Kind::Text;
                     }
                 }
@@ -494,11 +503,12 @@ impl Dataset {
         column: &TextColumn,
         pure: &str,
     ) -> Error {
-        let number = |s: &str| !s.is_empty() && parse_number(s.as_bytes()).is_some();
+        let number = |s: &str| parse_number(s.as_bytes()).is_some();
+        let missing = |s: &str| is_missing_marker(s.as_bytes());
         let mixed = column.labels().iter().any(|l| number(l));
         let odd = column
             .iter()
-            .position(|s| !s.is_empty() && !number(s))
+            .position(|s| !missing(s) && !number(s))
             .filter(|_| mixed);
         // A number written for people (`1,234`, `1,5`, `12%`): said so, at its first row.
         let formatted = column
@@ -516,7 +526,7 @@ impl Dataset {
             (Some(i), None) => self.row_error(
                 i,
                 format!(
-                    "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; leave a missing value empty (and drop its row with a `subset` filter) or write the number",
+                    "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; write the number, or mark a missing value as an empty cell, NA or .",
                     column.get(i)
                 ),
             ),
@@ -668,6 +678,22 @@ fn parse_number(cell: &[u8]) -> Option<f64> {
         .or_else(|| std::str::from_utf8(cell).ok()?.parse::<f64>().ok())
 }
 
+/// Whether a cell (trimmed) is a missing value as other programs write one: empty (R's
+/// `write.csv` for text, Stata's `export delimited`), `NA` (R), `.` (Stata), `NaN` in any case
+/// (pandas, R), `NULL` (SQL) or `#N/A` (spreadsheets). In a numeric column it is read as NaN
+/// (which `NaN` already parses to); in a text column it stays as written and counts as missing.
+/// Checked only on cells that are not numbers, so reading numbers costs nothing more.
+pub(crate) fn is_missing_marker(cell: &[u8]) -> bool {
+    match cell.len() {
+        0 => true,
+        1 => cell == b".",
+        2 => cell == b"NA",
+        3 => cell.eq_ignore_ascii_case(b"nan"),
+        4 => cell == b"NULL" || cell == b"#N/A",
+        _ => false,
+    }
+}
+
 /// How each column is read: from the first rows (a column with a cell that is not a number is
 /// text), and a numeric column that meets text further down is read again as text.
 #[derive(Clone, Copy, PartialEq)]
@@ -700,10 +726,10 @@ fn parse_plain<'b>(
                 let cell = cell.trim_ascii();
                 match col {
                     PieceColumn::Numeric(v) => {
-                        if cell.is_empty() {
-                            v[nrows] = f64::NAN;
-                        } else if let Some(x) = parse_number(cell) {
+                        if let Some(x) = parse_number(cell) {
                             v[nrows] = x;
+                        } else if is_missing_marker(cell) {
+                            v[nrows] = f64::NAN;
                         } else {
                             redo[j] = true;
                             *col = PieceColumn::Skip;
@@ -843,10 +869,10 @@ impl Builder {
         let cell = cell.trim_ascii();
         match self {
             Builder::Numeric(v) => {
-                if cell.is_empty() {
-                    v.push(f64::NAN);
-                } else if let Some(x) = parse_number(cell) {
+                if let Some(x) = parse_number(cell) {
                     v.push(x);
+                } else if is_missing_marker(cell) {
+                    v.push(f64::NAN);
                 } else {
                     *redo = true;
                     *self = Builder::Skip;
@@ -1801,6 +1827,54 @@ mod tests {
             for r in 0..rows.len() {
                 assert_eq!(levels[f.codes[r] as usize], tuple(r), "{cols:?} row {r}");
             }
+        }
+    }
+
+    /// Missing values as R, Stata, pandas, SQL and spreadsheets write them are read as missing:
+    /// NaN in a numeric column (which stays numeric, in the first rows, in later blocks' rows,
+    /// and in a quoted file), kept as written in a text column, where they count as missing; a
+    /// cell like `n/a` still makes its column text.
+    #[test]
+    fn missing_markers_are_read_as_missing() {
+        for m in ["", "NA", ".", "NaN", "nan", "NAN", "NULL", "#N/A", " NA "] {
+            assert!(is_missing_marker(m.trim().as_bytes()), "{m:?}");
+        }
+        for m in ["na", "N/A", "n/a", "-", "None", "null", "..", "NAM", "0"] {
+            assert!(!is_missing_marker(m.as_bytes()), "{m:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        let marks = ["NA", ".", "", "NULL", "#N/A", "NaN"];
+        let mut text = String::from("x,late,name,odd\n");
+        for i in 0..3000 {
+            let x = if i % 500 == 7 { marks[i / 500] } else { "1.5" };
+            let late = if i == 2500 { "NA" } else { "2" };
+            let name = if i == 9 { "NA" } else { "ARG" };
+            let odd = if i == 4 { "n/a" } else { "3" };
+            text.push_str(&format!("{x},{late},{name},{odd}\n"));
+        }
+        std::fs::write(&p, &text).unwrap();
+        let quoted = dir.path().join("q.csv");
+        std::fs::write(&quoted, text.replacen("ARG", "\"ARG\"", 1)).unwrap();
+        for path in [&p, &quoted] {
+            let ds = Dataset::from_csv(path).unwrap();
+            let Some(Column::Numeric(x)) = ds.column("x") else {
+                panic!("x is numeric")
+            };
+            assert_eq!(x.iter().filter(|v| v.is_nan()).count(), 6);
+            assert!(x[507].is_nan() && x[2507].is_nan() && x[508] == 1.5);
+            let Some(Column::Numeric(late)) = ds.column("late") else {
+                panic!("late is numeric")
+            };
+            assert!(late[2500].is_nan() && late[2499] == 2.0);
+            let name = ds.column("name").unwrap();
+            assert!(matches!(name, Column::Text(_)));
+            assert!(name.is_missing(9) && !name.is_missing(10));
+            let Column::Text(t) = name else {
+                unreachable!()
+            };
+            assert_eq!(t.get(9), "NA");
+            assert!(matches!(ds.column("odd"), Some(Column::Text(_))));
         }
     }
 }

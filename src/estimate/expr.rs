@@ -11,12 +11,20 @@
 //! prod    := unary ( ('*'|'/') unary )*
 //! unary   := '-' unary | atom
 //! atom    := number | 'text' | "text" | column | func '(' expr, ... ')' | '(' expr ')'
-//! func    := log | exp | abs | ifelse(cond, a, b)
+//! func    := log | exp | abs | ifelse(cond, a, b) | is_missing(a)
 //! ```
 //! Examples: `year in 1986,1990,1994`, `exporter != importer`, `trade > 0 & year >= 1990`,
 //! `pair = ifelse(exporter == importer, 0, pair_id)`.
 //! A bare word is a column name, except in an `in` list where it is a value. Comparisons
 //! between a number and a text compare the number's usual spelling (`1986` for 1986.0).
+//!
+//! A missing value (a cell read as missing: empty, `NA`, `.`, … — see
+//! [`super::data::is_missing_marker`]) is missing in what is computed from it, as NA in R:
+//! arithmetic, functions, comparisons and `in` give a missing value, `ifelse` with a missing
+//! condition too; `&` and `|` follow R's three-valued logic (`false & missing` is false,
+//! `true | missing` is true). `is_missing(x)` tells whether `x` is missing. A filter keeps a row
+//! only where it is true (not where it is missing); a defined column is missing where its
+//! value is.
 
 use super::data::{format_number, Column, Dataset};
 use crate::error::{Error, Result};
@@ -54,6 +62,8 @@ pub(crate) enum Value {
     Num(f64),
     Str(String),
     Bool(bool),
+    /// A missing value (R's NA).
+    Missing,
 }
 
 fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
@@ -271,12 +281,17 @@ impl Parser<'_> {
                 if self.eat_op("(") {
                     let f = name.as_str();
                     let arity = match f {
-                        "log" | "exp" | "abs" => 1,
+                        "log" | "exp" | "abs" | "is_missing" => 1,
                         "ifelse" => 3,
                         _ => {
                             self.pos -= 2;
+                            let r = if f == "is.na" {
+                                "; R's is.na(x) is written is_missing(x)"
+                            } else {
+                                ""
+                            };
                             return Err(self.err(format!(
-                                "unknown function '{name}'; known: log, exp, abs, ifelse"
+                                "unknown function '{name}'; known: log, exp, abs, ifelse, is_missing{r}"
                             )));
                         }
                     };
@@ -372,32 +387,57 @@ impl Expr {
             Node::Num(v) => Value::Num(*v),
             Node::Str(s) => Value::Str(s.clone()),
             Node::Col(c) => match ds.column(c) {
+                Some(col) if col.is_missing(i) => Value::Missing,
                 Some(Column::Numeric(v)) => Value::Num(v[i]),
                 Some(Column::Text(v)) => Value::Str(v.get(i).to_string()),
                 None => return Err(bad(format!("no column '{c}'"))),
             },
             Node::Neg(a) => {
                 let v = self.eval(ds, a, i)?;
+                if v == Value::Missing {
+                    return Ok(v);
+                }
                 match number(&v) {
                     Some(x) => Value::Num(-x),
                     None => return Err(bad(format!("'-' needs a number, got {}", describe(&v)))),
                 }
             }
-            Node::Not(a) => Value::Bool(!truth(&self.eval(ds, a, i)?).map_err(bad)?),
+            Node::Not(a) => match self.eval(ds, a, i)? {
+                Value::Missing => Value::Missing,
+                v => Value::Bool(!truth(&v).map_err(bad)?),
+            },
             Node::In(a, items) => {
                 let v = self.eval(ds, a, i)?;
+                if v == Value::Missing {
+                    return Ok(v);
+                }
                 Value::Bool(items.iter().any(|it| equal(&v, it)))
             }
             Node::Bin(op, a, b) => {
                 let x = self.eval(ds, a, i)?;
                 if *op == "&" || *op == "|" {
-                    let l = truth(&x).map_err(bad)?;
-                    if (*op == "&" && !l) || (*op == "|" && l) {
-                        return Ok(Value::Bool(l));
+                    // R's three-valued logic: a missing side decides nothing by itself.
+                    let and = *op == "&";
+                    let l = match x {
+                        Value::Missing => None,
+                        x => Some(truth(&x).map_err(bad)?),
+                    };
+                    if l == Some(!and) {
+                        return Ok(Value::Bool(!and));
                     }
-                    return Ok(Value::Bool(truth(&self.eval(ds, b, i)?).map_err(bad)?));
+                    return Ok(match self.eval(ds, b, i)? {
+                        Value::Missing => Value::Missing,
+                        y => match (truth(&y).map_err(bad)?, l) {
+                            (r, _) if r != and => Value::Bool(r),
+                            (r, Some(_)) => Value::Bool(r),
+                            (_, None) => Value::Missing,
+                        },
+                    });
                 }
                 let y = self.eval(ds, b, i)?;
+                if x == Value::Missing || y == Value::Missing {
+                    return Ok(Value::Missing);
+                }
                 match *op {
                     "==" => Value::Bool(equal(&x, &y)),
                     "!=" => Value::Bool(!equal(&x, &y)),
@@ -436,10 +476,21 @@ impl Expr {
             }
             Node::Call(f, args) => {
                 if f == "ifelse" {
-                    let c = truth(&self.eval(ds, &args[0], i)?).map_err(bad)?;
+                    let c = match self.eval(ds, &args[0], i)? {
+                        Value::Missing => return Ok(Value::Missing),
+                        c => truth(&c).map_err(bad)?,
+                    };
                     return self.eval(ds, &args[if c { 1 } else { 2 }], i);
                 }
                 let v = self.eval(ds, &args[0], i)?;
+                if f == "is_missing" {
+                    return Ok(Value::Bool(
+                        matches!(v, Value::Missing) || matches!(v, Value::Num(x) if x.is_nan()),
+                    ));
+                }
+                if v == Value::Missing {
+                    return Ok(v);
+                }
                 let Some(x) = number(&v) else {
                     return Err(bad(format!("{f}() needs a number, got {}", describe(&v))));
                 };
@@ -456,15 +507,17 @@ impl Expr {
     pub(crate) fn eval_mask(&self, ds: &Dataset) -> Result<Vec<bool>> {
         self.check_columns(ds)?;
         (0..ds.nrows())
-            .map(|i| {
-                let v = self.eval(ds, &self.node, i)?;
-                truth(&v).map_err(|m| ds.row_error(i, format!("in '{}': {m}", self.text)))
+            .map(|i| match self.eval(ds, &self.node, i)? {
+                // As R's subset(): a row where the filter is missing is left out.
+                Value::Missing => Ok(false),
+                v => truth(&v).map_err(|m| ds.row_error(i, format!("in '{}': {m}", self.text))),
             })
             .collect()
     }
 
-    /// Evaluates on every row into a column: numeric when every value is a number or a
-    /// condition (true = 1), text otherwise (numbers spelled as typed).
+    /// Evaluates on every row into a column: numeric when every value is a number, a
+    /// condition (true = 1) or missing (NaN), text otherwise (numbers spelled as typed, a
+    /// missing value empty).
     pub(crate) fn eval_column(&self, ds: &Dataset) -> Result<Column> {
         self.check_columns(ds)?;
         let vals: Vec<Value> = (0..ds.nrows())
@@ -476,7 +529,7 @@ impl Expr {
                     .map(|v| match v {
                         Value::Num(x) => *x,
                         Value::Bool(b) => f64::from(u8::from(*b)),
-                        Value::Str(_) => f64::NAN,
+                        Value::Str(_) | Value::Missing => f64::NAN,
                     })
                     .collect(),
             ))
@@ -492,7 +545,7 @@ fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Num(x) => Some(*x),
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::Str(_) => None,
+        Value::Str(_) | Value::Missing => None,
     }
 }
 
@@ -502,6 +555,7 @@ fn describe(v: &Value) -> String {
         Value::Num(x) => format!("the number {}", format_number(*x)),
         Value::Str(s) => format!("the text '{s}'"),
         Value::Bool(b) => format!("the condition {b}"),
+        Value::Missing => "a missing value".to_string(),
     }
 }
 
@@ -510,6 +564,7 @@ fn spell(v: &Value) -> String {
         Value::Num(x) => format_number(*x),
         Value::Str(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
+        Value::Missing => String::new(),
     }
 }
 
@@ -528,6 +583,7 @@ fn truth(v: &Value) -> std::result::Result<bool, String> {
         Value::Str(s) => Err(format!(
             "the text '{s}' is not a condition (compare it, e.g. col == 'x')"
         )),
+        Value::Missing => Ok(false),
     }
 }
 
@@ -536,7 +592,7 @@ impl Dataset {
     /// Adds a derived column from a definition `name = expression`, e.g.
     /// `pair = ifelse(exporter == importer, 0, pair_id)`. Expressions combine columns, numbers
     /// and quoted texts with `+ - * /`, comparisons (`== != < <= > >=`, `x in a,b,c`), `& | !`,
-    /// and the functions `log`, `exp`, `abs` and `ifelse(cond, a, b)`.
+    /// and the functions `log`, `exp`, `abs`, `ifelse(cond, a, b)` and `is_missing(x)`.
     pub fn define(&mut self, definition: &str) -> Result<()> {
         let (name, expr) = definition.split_once('=').ok_or_else(|| {
             Error::invalid(
@@ -659,5 +715,47 @@ mod tests {
         );
         let e = d.define("y = log(e)").unwrap_err().to_string();
         assert!(e.contains("log() needs a number, got the text 'A'"), "{e}");
+    }
+
+    /// A missing cell is missing in what is computed from it, as NA in R: `is_missing` finds
+    /// it, comparisons and arithmetic give a missing value, `&` and `|` are three-valued, a
+    /// filter keeps only rows where it is true, a defined column is missing (NaN, or an empty
+    /// text) where its value is.
+    #[test]
+    fn missing_values_propagate_as_in_r() {
+        let mut d = Dataset::new();
+        d.push_numeric("x", vec![1.0, f64::NAN, 3.0]).unwrap();
+        d.push_text("t", vec!["A".into(), "B".into(), "NA".into()])
+            .unwrap();
+        let mask = |f: &str| d.filter_mask(f).unwrap();
+        assert_eq!(mask("is_missing(x)"), vec![false, true, false]);
+        assert_eq!(mask("!is_missing(x)"), vec![true, false, true]);
+        assert_eq!(mask("is_missing(t)"), vec![false, false, true]);
+        assert_eq!(
+            mask("is_missing(x) | is_missing(t)"),
+            vec![false, true, true]
+        );
+        assert_eq!(mask("x > 0"), vec![true, false, true]);
+        assert_eq!(mask("!(x > 0)"), vec![false, false, false]);
+        assert_eq!(mask("x != 2"), vec![true, false, true]);
+        assert_eq!(mask("x > 0 | t == 'B'"), vec![true, true, true]);
+        assert_eq!(mask("x > 5 | t == 'A'"), vec![true, false, false]);
+        assert_eq!(mask("x > 5 & t == 'B'"), vec![false, false, false]);
+        assert_eq!(mask("t in A, NA"), vec![true, false, false]);
+        assert_eq!(mask("is_missing(x * 2 + log(x))"), vec![false, true, false]);
+        let mut d = d.clone();
+        d.define("far = ifelse(x > 2, 1, 0)").unwrap();
+        d.define("y = ifelse(t == 'A', 0, x)").unwrap();
+        d.define("lab = ifelse(x > 0, t, 'none')").unwrap();
+        let num = |c: &str| match d.column(c) {
+            Some(Column::Numeric(v)) => v.iter().map(|v| format_number(*v)).collect::<Vec<_>>(),
+            _ => panic!("{c} is numeric"),
+        };
+        assert_eq!(num("far"), ["0", "NaN", "1"]);
+        assert_eq!(num("y"), ["0", "NaN", "NaN"]);
+        let lab = d.column("lab").unwrap();
+        assert!(!lab.is_missing(0) && lab.is_missing(1) && lab.is_missing(2));
+        let e = d.filter_mask("is.na(x)").unwrap_err().to_string();
+        assert!(e.contains("is_missing(x)"), "{e}");
     }
 }

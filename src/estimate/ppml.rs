@@ -2346,23 +2346,24 @@ mod tests {
         );
     }
 
-    /// A numeric column with a cell another program wrote for a missing value (`NA`, `.`) is
-    /// read as text; using it as the outcome or a regressor names that row and cell (the error
-    /// once said only "is a text column, not numbers"). A column of text is still told to be a
-    /// fixed effect.
+    /// A numeric column with a cell that is neither a number nor a missing marker (`n/a`, `-`)
+    /// is read as text; using it as the outcome or a regressor names that row and cell (the
+    /// error once said only "is a text column, not numbers"), after a missing marker (`NA`) on
+    /// an earlier row, which is not the culprit. A column of text is still told to be a fixed
+    /// effect.
     #[test]
     fn a_non_number_in_a_numeric_column_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("na.csv");
         let mut text = String::from("exporter,importer,trade,dist\n");
         for i in 0..1500 {
-            let trade = if i == 1200 {
-                "NA".to_string()
-            } else {
-                (i % 7).to_string()
+            let trade = match i {
+                1100 => "NA".to_string(),
+                1200 => "n/a".to_string(),
+                _ => (i % 7).to_string(),
             };
             let dist = if i == 1300 {
-                ".".to_string()
+                "-".to_string()
             } else {
                 (1 + i % 5).to_string()
             };
@@ -2377,14 +2378,18 @@ mod tests {
         };
         let mut ds = Dataset::from_csv(&p).unwrap();
         let e = err(&ds, "trade ~ log(dist) | exporter");
-        assert!(e.contains("na.csv, row 1202:") && e.contains("'NA'"), "{e}");
+        let how = "mark a missing value as an empty cell, NA or .";
+        assert!(
+            e.contains("na.csv, row 1202:") && e.contains("'n/a'") && e.contains(how),
+            "{e}"
+        );
         assert!(e.contains("outcome 'trade'"), "{e}");
         let e = err(&ds, "exporter ~ log(dist) | importer");
         assert!(e.contains("is text, not numbers"), "{e}");
         ds.push_numeric("y", vec![1.0; 1500]).unwrap();
         let e = err(&ds, "y ~ log(dist) | exporter");
         assert!(
-            e.contains("row 1302:") && e.contains("'.'") && e.contains("log(dist)"),
+            e.contains("row 1302:") && e.contains("'-'") && e.contains("log(dist)"),
             "{e}"
         );
         let e = err(&ds, "y ~ importer | exporter");
