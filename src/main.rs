@@ -260,6 +260,7 @@ fn estimate_cmd(a: EstimateArgs) -> Result<()> {
         drop_singletons: a.drop_singletons,
         relu: a.separation == "relu",
         allow_unconverged: a.allow_unconverged,
+        drop_missing: true,
         progress: Some(estimate::ProgressHook(std::sync::Arc::new(move |p| {
             hook_bar.set_position(p.iteration as u64);
             hook_bar.set_message(format!(
@@ -281,6 +282,9 @@ fn estimate_cmd(a: EstimateArgs) -> Result<()> {
     });
     bar.finish_and_clear();
     let fits = result?;
+    for n in &fits.notes {
+        esayln!("note: {n}");
+    }
     warn_all(&fits.warnings);
     say!("{fits}");
     fits.finish()

@@ -600,19 +600,26 @@ fn a_column_name_with_spaces_is_answered_with_a_rename() {
     }
 }
 
-/// An empty or negative outcome (a missing flow left empty, a negative recorded flow) is
-/// answered with the `--subset` filter that drops such rows, which works.
+/// A negative outcome (a negative recorded flow) is answered with the `--subset` filter that
+/// drops such rows, which works. An empty outcome (a missing flow left empty), once answered
+/// the same way, is a missing value: its row is left out with a note, and the filter still
+/// works.
 #[test]
 fn an_empty_or_negative_outcome_is_answered_with_a_working_filter() {
     for cell in ["", "-5"] {
         let panel = SMALL_PANEL.replacen("A,C,2000,12,", &format!("A,C,2000,{cell},"), 1);
-        let err = estimate_fails(&panel, &["--formula", "trade ~ rta | exporter"]);
-        assert!(
-            err.contains("panel.csv, row 3") && err.contains("--subset filter ('trade >= 0'"),
-            "{cell:?}: {err}"
-        );
         let dir = tempfile::tempdir().unwrap();
         let p = common::write(dir.path(), "panel.csv", &panel);
+        if cell.is_empty() {
+            let j = estimate_json(&[p.to_str().unwrap(), "--formula", "trade ~ rta | exporter"]);
+            assert_eq!((&j["nobs"], &j["dropped_missing"]), (&7.into(), &1.into()));
+        } else {
+            let err = estimate_fails(&panel, &["--formula", "trade ~ rta | exporter"]);
+            assert!(
+                err.contains("panel.csv, row 3") && err.contains("--subset filter ('trade >= 0'"),
+                "{cell:?}: {err}"
+            );
+        }
         let j = estimate_json(&[
             p.to_str().unwrap(),
             "--formula",
@@ -621,5 +628,278 @@ fn an_empty_or_negative_outcome_is_answered_with_a_working_filter() {
             "trade >= 0",
         ]);
         assert_eq!(j["nobs"], 7, "{cell:?}");
+    }
+}
+
+/// A small gravity panel written by hand in code: 6 × 6 economies × 3 years, columns
+/// `exporter,importer,year,trade,dist,rta,pair,unused`, every cell filled. `cell(row, column,
+/// value)` may replace a cell's text (a missing marker); the rows are in a fixed order.
+fn small_panel(cell: &dyn Fn(usize, &str, String) -> String) -> Vec<String> {
+    let names = ["ARG", "BRA", "CHL", "DEU", "FRA", "NAM"];
+    let mut lines = Vec::new();
+    let mut r = 0usize;
+    for (a, e) in names.iter().enumerate() {
+        for (b, m) in names.iter().enumerate() {
+            for (t, year) in [2000, 2005, 2010].iter().enumerate() {
+                let dist = 1.0 + ((a * 7 + b * 3) % 11) as f64 * 0.73 + (a + b) as f64 * 0.1;
+                let rta = usize::from((a + b + t) % 3 == 0 && a != b);
+                let noise = ((r * 2654435761) % 1000) as f64 / 1000.0 - 0.5;
+                let trade = (4.0 - 0.9 * dist.ln() + 0.3 * rta as f64 + 0.4 * noise).exp();
+                let pair = format!("{}{}", names[a.min(b)], names[a.max(b)]);
+                let cells = [
+                    ("exporter", e.to_string()),
+                    ("importer", m.to_string()),
+                    ("year", year.to_string()),
+                    ("trade", format!("{trade:.6}")),
+                    ("dist", format!("{dist:.4}")),
+                    ("rta", rta.to_string()),
+                    ("pair", pair),
+                    ("unused", format!("{}", r % 5)),
+                ];
+                let row: Vec<String> = cells.into_iter().map(|(c, v)| cell(r, c, v)).collect();
+                lines.push(row.join(","));
+                r += 1;
+            }
+        }
+    }
+    lines
+}
+
+/// The rows of [`small_panel`], every cell filled, but those where `removed` holds: removed
+/// by hand.
+fn small_panel_without(removed: &dyn Fn(usize) -> bool) -> Vec<String> {
+    small_panel(&|_, _, v| v)
+        .into_iter()
+        .enumerate()
+        .filter(|(r, _)| !removed(*r))
+        .map(|(_, l)| l)
+        .collect()
+}
+
+const PANEL_HEADER: &str = "exporter,importer,year,trade,dist,rta,pair,unused";
+const PANEL_FORMULA: &str = "trade ~ log(dist) + rta | exporter^year + importer";
+
+/// `tradesim estimate FILE --formula PANEL_FORMULA --cluster pair ARGS`.
+fn estimate_panel(file: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec![
+        "estimate",
+        file.to_str().unwrap(),
+        "--formula",
+        PANEL_FORMULA,
+        "--cluster",
+        "pair",
+    ];
+    all.extend(args);
+    common::tradesim(&all)
+}
+
+/// `tradesim estimate FILE --formula PANEL_FORMULA --cluster pair --json ARGS` on `lines`:
+/// the JSON (or the error) and stderr.
+fn estimate_lines(
+    dir: &std::path::Path,
+    name: &str,
+    lines: &[String],
+    args: &[&str],
+) -> (Result<serde_json::Value, String>, String) {
+    let p = common::write(
+        dir,
+        name,
+        &format!("{PANEL_HEADER}\n{}\n", lines.join("\n")),
+    );
+    let mut all = vec!["--json"];
+    all.extend(args);
+    let out = estimate_panel(&p, &all);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    if out.status.success() {
+        (Ok(serde_json::from_slice(&out.stdout).unwrap()), err)
+    } else {
+        (Err(err.clone()), err)
+    }
+}
+
+/// The parts of a fit's JSON that depend on the data used (not on how many rows were left out).
+fn fit_numbers(j: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "coefficients": j["coefficients"], "vcov": j["vcov"], "nobs": j["nobs"],
+        "deviance": j["deviance"], "loglik": j["loglik"], "null_loglik": j["null_loglik"],
+        "fixed_effect_levels": j["fixed_effect_levels"], "vcov_type": j["vcov_type"],
+        "dropped": j["dropped"], "collinear": j["collinear"],
+    })
+}
+
+/// Missing values as R (`NA`, an empty cell) and Stata (`.`) write them, in the outcome, a
+/// regressor, a fixed effect and the cluster, are read as missing, and the rows are left out of
+/// the fit, as fixest and pyfixest do: the fit is the one of the file without those rows (to
+/// the bit), the note on stderr names the count per column, the JSON `dropped_missing` and
+/// `missing`. A missing value in a column the model does not use leaves its row in. (These
+/// files were once refused: `NA` and `.` made their column text, and an empty cell was an
+/// error naming its row.)
+#[test]
+fn missing_values_from_r_and_stata_are_left_out_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let marked = |r: usize, c: &str, v: String| -> String {
+        match (r, c) {
+            (3, "trade") => "NA".into(),
+            (10, "dist") => ".".into(),
+            (17, "exporter") => String::new(),
+            (24, "pair") => "NA".into(),
+            (30, "year") => ".".into(),
+            (31, "trade") => String::new(),
+            (31, "rta") => "NA".into(),
+            (40, "unused") => "NA".into(),
+            _ => v,
+        }
+    };
+    let dropped = [3, 10, 17, 24, 30, 31];
+    let lines = small_panel(&marked);
+    let (got, err) = estimate_lines(dir.path(), "na.csv", &lines, &[]);
+    let got = got.unwrap_or_else(|e| panic!("{e}"));
+    let kept = small_panel_without(&|r| dropped.contains(&r));
+    let (want, _) = estimate_lines(dir.path(), "kept.csv", &kept, &[]);
+    let want = want.unwrap();
+    assert_eq!(fit_numbers(&got), fit_numbers(&want));
+    assert_eq!(got["nobs"], 108 - 6);
+    assert_eq!(got["dropped_missing"], 6);
+    assert_eq!(
+        got["missing"],
+        serde_json::json!({"trade": 2, "dist": 1, "rta": 1, "exporter": 1, "year": 1, "pair": 1})
+    );
+    // The file without missing values says nothing of them.
+    assert!(want.get("dropped_missing").is_none() && want.get("missing").is_none());
+    assert!(
+        err.contains(
+            "note: 6 observation(s) removed because of missing values (trade: 2, dist: 1, rta: 1, exporter: 1, year: 1, pair: 1); 102 used"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("note:").count(), 1, "{err}");
+    // The table says it too.
+    let p = dir.path().join("na.csv");
+    let out = estimate_panel(&p, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Observations: 102") && text.contains("6 with missing values (trade: 2,"),
+        "{text}"
+    );
+    // Two models: one note each, naming its formula; the second uses fewer columns.
+    let out = estimate_panel(&p, &["--formula", "trade ~ rta | exporter", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("note: `{PANEL_FORMULA}`: 6 observation(s)"))
+            && err.contains("note: `trade ~ rta | exporter`: 4 observation(s) removed because of missing values (trade: 2, rta: 1, exporter: 1, pair: 1); 104 used"),
+        "{err}"
+    );
+}
+
+/// `is_missing(x)` in `--subset`: `!is_missing(dist)` leaves the rows out before the fit (as
+/// excluded by the subset, no note); a filter on a missing value is not true, so its row is
+/// left out too (R's `subset()`); `is.na` is answered with the name to use.
+#[test]
+fn is_missing_in_subset() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = small_panel(&|r, c, v| {
+        if c == "dist" && r % 10 == 4 {
+            "NA".into()
+        } else {
+            v
+        }
+    });
+    let (got, err) = estimate_lines(
+        dir.path(),
+        "na.csv",
+        &lines,
+        &["--subset", "!is_missing(dist)"],
+    );
+    let got = got.unwrap();
+    assert_eq!(got["excluded_by_subset"], 11);
+    assert_eq!(got["nobs"], 108 - 11);
+    assert!(
+        got.get("dropped_missing").is_none() && !err.contains("note:"),
+        "{err}"
+    );
+    let (same, _) = estimate_lines(dir.path(), "na.csv", &lines, &["--subset", "dist > 0"]);
+    assert_eq!(fit_numbers(&same.unwrap()), fit_numbers(&got));
+    let (_, err) = estimate_lines(dir.path(), "na.csv", &lines, &["--subset", "is.na(dist)"]);
+    assert!(
+        err.contains("R's is.na(x) is written is_missing(x)"),
+        "{err}"
+    );
+    // Only rows with a missing distance: every row is missing a value the model uses.
+    let (_, err) = estimate_lines(
+        dir.path(),
+        "na.csv",
+        &lines,
+        &["--subset", "is_missing(dist)"],
+    );
+    assert!(
+        err.contains("na.csv:")
+            && err.contains(
+                "every row the subset filter keeps is missing a value the model uses (dist: 11)"
+            ),
+        "{err}"
+    );
+}
+
+/// Property: a panel with missing cells (each of R's, Stata's and the other markers, in any
+/// column the model uses, or in a column it does not use) fits exactly as the same panel with
+/// the rows that miss a used value removed by hand, and `dropped_missing` counts those rows.
+#[test]
+fn random_missing_cells_fit_as_the_rows_removed_by_hand() {
+    use rand::{RngExt, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let used = [
+        "trade", "dist", "rta", "exporter", "year", "importer", "pair",
+    ];
+    let markers = ["", "NA", ".", "NaN", "nan", "NULL", "#N/A"];
+    for seed in 0..16u64 {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+        let cells: Vec<(usize, &str, &str)> = (0..rng.random_range(1..12))
+            .map(|_| {
+                let c = if rng.random_range(0..4) == 0 {
+                    "unused"
+                } else {
+                    used[rng.random_range(0..used.len())]
+                };
+                (
+                    rng.random_range(0..108),
+                    c,
+                    markers[rng.random_range(0..markers.len())],
+                )
+            })
+            .collect();
+        let lines = small_panel(&|r, c, v| {
+            cells
+                .iter()
+                .find(|&&(r2, c2, _)| r2 == r && c2 == c)
+                .map_or(v, |&(_, _, m)| m.to_string())
+        });
+        let gone: std::collections::BTreeSet<usize> = cells
+            .iter()
+            .filter(|(_, c, _)| *c != "unused")
+            .map(|&(r, _, _)| r)
+            .collect();
+        let kept = small_panel_without(&|r| gone.contains(&r));
+        let (got, err) = estimate_lines(dir.path(), "na.csv", &lines, &[]);
+        let (want, _) = estimate_lines(dir.path(), "kept.csv", &kept, &[]);
+        let what = format!("seed {seed}: {cells:?}");
+        let (got, want) = match (got, want) {
+            (Ok(g), Ok(w)) => (g, w),
+            (Err(_), Err(_)) => continue,
+            (g, w) => panic!("{what}: {g:?} vs {w:?}"),
+        };
+        assert_eq!(fit_numbers(&got), fit_numbers(&want), "{what}");
+        if gone.is_empty() {
+            assert!(
+                got.get("dropped_missing").is_none() && !err.contains("note:"),
+                "{what}"
+            );
+        } else {
+            assert_eq!(got["dropped_missing"], gone.len(), "{what}: {err}");
+            assert!(
+                err.contains(&format!("note: {} observation(s)", gone.len())),
+                "{what}: {err}"
+            );
+        }
     }
 }

@@ -526,7 +526,7 @@ impl Dataset {
             (Some(i), None) => self.row_error(
                 i,
                 format!(
-                    "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; write the number, or mark a missing value as an empty cell, NA or .",
+                    "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; write the number, or mark a missing value as an empty cell, NA or . (rows missing a value the model uses are left out of the fit)",
                     column.get(i)
                 ),
             ),
@@ -571,6 +571,13 @@ impl TextColumn {
     /// The distinct values, in order of first appearance.
     pub fn labels(&self) -> &[String] {
         &self.labels
+    }
+    /// For each of [`TextColumn::labels`], whether it is a missing marker (empty, `NA`, …).
+    pub(crate) fn missing_labels(&self) -> Vec<bool> {
+        self.labels
+            .iter()
+            .map(|l| is_missing_marker(l.as_bytes()))
+            .collect()
     }
     /// The values row by row.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {

@@ -13,7 +13,7 @@ pub(crate) fn table(fit: &PpmlFit, st: &FitStats) -> String {
     let _ = writeln!(s, "PPML estimation: {}", fit.formula);
     let _ = writeln!(
         s,
-        "Observations: {}   (dropped: {} separated{}{}; {} excluded by subset)",
+        "Observations: {}   (dropped: {} separated{}{}; {} excluded by subset{})",
         fit.nobs,
         fit.dropped_separation,
         if fit.separated_by_relu > 0 {
@@ -30,7 +30,16 @@ pub(crate) fn table(fit: &PpmlFit, st: &FitStats) -> String {
         } else {
             String::new()
         },
-        fit.excluded_by_subset
+        fit.excluded_by_subset,
+        if fit.dropped_missing > 0 {
+            format!(
+                "; {} with missing values ({})",
+                fit.dropped_missing,
+                super::ppml::missing_counts(&fit.missing)
+            )
+        } else {
+            String::new()
+        }
     );
     for fe in &fit.fixed_effects {
         let _ = writeln!(
@@ -104,7 +113,7 @@ pub(crate) fn to_json(fit: &PpmlFit, st: &FitStats) -> Value {
         .iter()
         .map(|f| (f.dimension.clone(), json!(f.levels.len())))
         .collect();
-    json!({
+    let mut out = json!({
         "formula": fit.formula,
         "coefficients": coefs,
         "nobs": fit.nobs,
@@ -129,7 +138,19 @@ pub(crate) fn to_json(fit: &PpmlFit, st: &FitStats) -> Value {
         "coefficient_names": fit.names,
         "fixed_effect_levels": fes,
         "warnings": fit.warnings,
-    })
+    });
+    // Only when rows were left out for missing values: a fit of complete data prints as it
+    // always did.
+    if fit.dropped_missing > 0 {
+        out["dropped_missing"] = json!(fit.dropped_missing);
+        out["missing"] = fit
+            .missing
+            .iter()
+            .map(|(c, n)| (c.clone(), json!(n)))
+            .collect::<Map<String, Value>>()
+            .into();
+    }
+    out
 }
 
 /// The fixed effects as CSV text with header `dimension,level,value`.

@@ -98,6 +98,13 @@ pub struct PpmlOptions {
     pub allow_unconverged: bool,
     /// Called after every IRLS iteration.
     pub progress: Option<ProgressHook>,
+    /// Leave out the rows (kept by `subset`) with a missing value in a column the model uses —
+    /// the outcome, the regressors, the offset, the fixed effects and the clusters — as fixest
+    /// and pyfixest do, counted per column in [`PpmlFit::missing`]. A missing value is NaN in a
+    /// numeric column and a missing marker (empty, `NA`, `.`, …) in a text one. Off by default,
+    /// which keeps every fit that builds data (the world's gravity fit) as it was: a missing
+    /// value is an error naming its row. The `estimate` command turns it on.
+    pub drop_missing: bool,
 }
 
 impl Default for PpmlOptions {
@@ -115,6 +122,7 @@ impl Default for PpmlOptions {
             relu: true,
             allow_unconverged: false,
             progress: None,
+            drop_missing: false,
         }
     }
 }
@@ -151,6 +159,13 @@ pub struct PpmlFit {
     pub nobs: usize,
     /// Rows excluded by the subset filter.
     pub excluded_by_subset: usize,
+    /// Rows (kept by the subset filter) left out for a missing value in a column the model uses
+    /// (with [`PpmlOptions::drop_missing`]).
+    pub dropped_missing: usize,
+    /// Of those rows, how many miss a value in each column, in the order the model names the
+    /// columns (outcome, regressors, offset, fixed effects, clusters); only columns with some.
+    /// A row missing two values counts in both columns.
+    pub missing: Vec<(String, usize)>,
     /// Observations dropped as separated, by either rule (`separated_by_relu` of them by the
     /// iterative rectifier).
     pub dropped_separation: usize,
@@ -455,6 +470,9 @@ pub(crate) struct Design {
     pub rows: Vec<usize>,
     /// Rows excluded by the subset filter.
     pub excluded_by_subset: usize,
+    /// Rows left out for a missing value, and the count per column (see [`PpmlFit::missing`]).
+    pub dropped_missing: usize,
+    pub missing: Vec<(String, usize)>,
 }
 
 /// A cluster variable of the design.
@@ -497,6 +515,19 @@ impl Design {
                 "no rows left after the subset filter",
             ));
         }
+        let Complete {
+            rows,
+            dropped: dropped_missing,
+            missing,
+        } = if opts.drop_missing {
+            without_missing(ds, &model_columns(formula, opts)?, rows, excluded_by_subset)?
+        } else {
+            Complete {
+                rows,
+                dropped: 0,
+                missing: Vec::new(),
+            }
+        };
         let ycol = ds.require(&formula.outcome, "the outcome of the formula")?;
         let yv = match ycol {
             Column::Numeric(yv) => yv,
@@ -546,6 +577,8 @@ impl Design {
             clusters,
             rows,
             excluded_by_subset,
+            dropped_missing,
+            missing,
         })
     }
 
@@ -586,6 +619,129 @@ impl Design {
     pub(crate) fn nobs(&self) -> usize {
         self.y.len()
     }
+}
+
+/// The columns the model reads, each once, in order: the outcome, the regressors' columns (an
+/// `i()`'s factor and variable included), the offset's, the fixed effects', the clusters'.
+fn model_columns(formula: &Formula, opts: &PpmlOptions) -> Result<Vec<String>> {
+    let offset = opts.offset.as_deref().map(Term::parse).transpose()?;
+    let mut cols: Vec<String> = Vec::new();
+    let names = std::iter::once(formula.outcome.as_str())
+        .chain(
+            formula
+                .terms
+                .iter()
+                .chain(&offset)
+                .flat_map(|t| &t.atoms)
+                .flat_map(Atom::columns),
+        )
+        .chain(formula.fixed_effects.iter().flatten().map(String::as_str))
+        .chain(
+            opts.cluster
+                .iter()
+                .flat_map(|c| c.split('^').map(str::trim)),
+        );
+    for c in names {
+        if !cols.iter().any(|k| k == c) {
+            cols.push(c.to_string());
+        }
+    }
+    Ok(cols)
+}
+
+/// The rows of a fit without those missing a value it uses, and what was left out.
+struct Complete {
+    rows: Vec<usize>,
+    /// Rows left out.
+    dropped: usize,
+    /// Of those, how many miss a value in each column (see [`PpmlFit::missing`]).
+    missing: Vec<(String, usize)>,
+}
+
+/// `rows` without those where one of `columns` is missing ([`Column::is_missing`]); the number
+/// left out and the count per column (only columns with some), in the order of `columns`. A
+/// column the data do not have is passed over (its error comes where it is used). No row left
+/// is an error naming the counts (and, when `excluded_by_subset`, that only the subset's rows
+/// were looked at).
+fn without_missing(
+    ds: &Dataset,
+    columns: &[String],
+    rows: Vec<usize>,
+    excluded_by_subset: usize,
+) -> Result<Complete> {
+    let mut missing = Vec::new();
+    let mut keep: Option<Vec<bool>> = None;
+    for name in columns {
+        let Some(col) = ds.column(name) else {
+            continue;
+        };
+        // A text column's markers are found once per distinct value, not per row.
+        let is_missing: Box<dyn Fn(usize) -> bool + Sync> = match col {
+            Column::Numeric(v) => Box::new(move |i| v[i].is_nan()),
+            Column::Text(t) => {
+                let m = t.missing_labels();
+                if !m.iter().any(|&b| b) {
+                    continue;
+                }
+                Box::new(move |i| m[t.codes()[i] as usize])
+            }
+        };
+        if first_where(rows.len(), |k| is_missing(rows[k])).is_none() {
+            continue;
+        }
+        let keep = keep.get_or_insert_with(|| vec![true; rows.len()]);
+        let count = keep
+            .par_iter_mut()
+            .zip(&rows)
+            .map(|(k, &i)| {
+                let m = is_missing(i);
+                *k &= !m;
+                usize::from(m)
+            })
+            .sum();
+        missing.push((name.clone(), count));
+    }
+    let Some(keep) = keep else {
+        return Ok(Complete {
+            rows,
+            dropped: 0,
+            missing,
+        });
+    };
+    let before = rows.len();
+    let rows: Vec<usize> = rows
+        .into_iter()
+        .zip(&keep)
+        .filter_map(|(i, &k)| k.then_some(i))
+        .collect();
+    if rows.is_empty() {
+        let source = ds
+            .source()
+            .map_or("the data".to_string(), |p| p.display().to_string());
+        return Err(Error::invalid(
+            source,
+            format!(
+                "every row{} is missing a value the model uses ({}); check that the model names the right columns and that the file marks missing values (empty, NA, ., NaN, NULL, #N/A) only where values are missing",
+                if excluded_by_subset > 0 { " the subset filter keeps" } else { "" },
+                missing_counts(&missing)
+            ),
+        ));
+    }
+    let dropped = before - rows.len();
+    Ok(Complete {
+        rows,
+        dropped,
+        missing,
+    })
+}
+
+/// The counts of [`PpmlFit::missing`] as a note names them: `trade: 1, dist: 2`.
+pub(crate) fn missing_counts(missing: &[(String, usize)]) -> String {
+    missing
+        .iter()
+        .map(|(c, n)| format!("{c}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The fixed-effect and cluster factors on `rows`: every column used is factorised once, in
@@ -1546,6 +1702,8 @@ fn fit_design(
         ssc_details,
         nobs: n,
         excluded_by_subset: design.excluded_by_subset,
+        dropped_missing: design.dropped_missing,
+        missing: std::mem::take(&mut design.missing),
         dropped_separation: sep.by_fixed_effects + sep.by_relu,
         separated_groups,
         separated_by_relu: sep.by_relu,
@@ -2192,6 +2350,8 @@ mod tests {
             clusters: Vec::new(),
             rows,
             excluded_by_subset: 0,
+            dropped_missing: 0,
+            missing: Vec::new(),
         };
         let spare = vec![7.0; n / 2];
         let (used, fitted, fe_sum) =
@@ -2414,5 +2574,76 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(fit(&ds, &f, &opts).unwrap().nobs, 1499);
+    }
+
+    /// With `drop_missing`, the rows (kept by the subset) missing a value in a column the model
+    /// uses are left out, counted per column in the model's order; the fit is the one on the
+    /// other rows; a missing value in a column not used, or on a row the subset drops, changes
+    /// nothing. Without it a missing value is an error naming its row, as before.
+    #[test]
+    fn drop_missing_leaves_out_the_rows_missing_a_used_value() {
+        let n = 240;
+        let mut ds = Dataset::new();
+        let e: Vec<String> = (0..n).map(|i| format!("E{}", i % 6)).collect();
+        let m: Vec<String> = (0..n).map(|i| format!("M{}", (i / 6) % 5)).collect();
+        let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 17) as f64 / 4.0).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| (1.0 + 0.2 * x[i] + ((i * 13) % 7) as f64 / 10.0).exp())
+            .collect();
+        let other: Vec<f64> = (0..n)
+            .map(|i| if i % 9 == 0 { f64::NAN } else { 1.0 })
+            .collect();
+        let (mut y2, mut x2, mut e2) = (y.clone(), x.clone(), e.clone());
+        y2[3] = f64::NAN;
+        x2[5] = f64::NAN;
+        x2[3] = f64::NAN;
+        e2[7] = "NA".into();
+        e2[8] = "NA".into(); // dropped by the subset first
+        let mut na = Dataset::new();
+        for (d, y, x, e) in [(&mut ds, y, x, e), (&mut na, y2, x2, e2)] {
+            d.push_numeric("y", y).unwrap();
+            d.push_numeric("x", x).unwrap();
+            d.push_text("e", e).unwrap();
+            d.push_text("m", m.clone()).unwrap();
+            d.push_numeric("other", other.clone()).unwrap();
+            d.push_numeric(
+                "keep",
+                (0..n).map(|i| f64::from(u8::from(i != 8))).collect(),
+            )
+            .unwrap();
+        }
+        let f = Formula::parse("y ~ x | e + m").unwrap();
+        let opts = PpmlOptions {
+            drop_missing: true,
+            subset: Some("keep == 1".into()),
+            cluster: vec!["m".into()],
+            ..Default::default()
+        };
+        let got = fit(&na, &f, &opts).unwrap();
+        let mut by_hand = ds.clone();
+        let keep: Vec<f64> = (0..n)
+            .map(|i| f64::from(u8::from(![3, 5, 7, 8].contains(&i))))
+            .collect();
+        by_hand.push_numeric("keep", keep).unwrap();
+        let want = fit(&by_hand, &f, &opts).unwrap();
+        assert_eq!(got.coefficients, want.coefficients);
+        assert_eq!(got.std_errors, want.std_errors);
+        assert_eq!(got.nobs, n - 4);
+        assert_eq!((got.excluded_by_subset, got.dropped_missing), (1, 3));
+        assert_eq!(
+            got.missing,
+            vec![
+                ("y".to_string(), 1),
+                ("x".to_string(), 2),
+                ("e".to_string(), 1)
+            ]
+        );
+        assert_eq!((want.dropped_missing, want.missing.len()), (0, 0));
+        let off = PpmlOptions {
+            drop_missing: false,
+            ..opts
+        };
+        let e = fit(&na, &f, &off).unwrap_err().to_string();
+        assert!(e.contains("row 4") && e.contains("outcome 'y'"), "{e}");
     }
 }

@@ -39,6 +39,9 @@ pub struct Estimated {
     pub fits: Vec<(PpmlFit, FitStats)>,
     /// The fits' warnings, each saying what to do.
     pub warnings: Vec<String>,
+    /// Notes on the fits: the rows each left out for missing values (one note per fit that
+    /// left some out, as fixest's "NOTE: 3 observations removed because of NA values").
+    pub notes: Vec<String>,
     text: String,
     fe_out: Option<PathBuf>,
     fitted_out: Option<PathBuf>,
@@ -69,7 +72,21 @@ pub fn estimate(req: &EstimateRequest) -> Result<Estimated> {
     let fits =
         estimate::run_models(req.data, req.formula, req.define, &req.options).map_err(within)?;
     let mut warnings = Vec::new();
+    let mut notes = Vec::new();
     for (fit, _) in &fits {
+        if fit.dropped_missing > 0 {
+            let model = if fits.len() > 1 {
+                format!("`{}`: ", fit.formula)
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "{model}{} observation(s) removed because of missing values ({}); {} used",
+                fit.dropped_missing,
+                estimate::ppml::missing_counts(&fit.missing),
+                fit.nobs
+            ));
+        }
         // No NaN or infinity is shown or written with exit status 0.
         let mut numbers = fit
             .names
@@ -118,6 +135,7 @@ pub fn estimate(req: &EstimateRequest) -> Result<Estimated> {
     Ok(Estimated {
         fits,
         warnings,
+        notes,
         text,
         fe_out: req.fe_out.map(Path::to_path_buf),
         fitted_out: req.fitted_out.map(Path::to_path_buf),
