@@ -17,9 +17,10 @@ the 900-row gegravity sample still move by about 1e-5 (relative) from one IRLS s
 in either tool, so the two would differ by where each stopped, not by how they compute.
 
 Besides estimates and standard errors, each case must agree on the number of observations and
-on the regressors dropped as collinear. Fifteen cases: the Advanced Guide's data (eleven
+on the regressors dropped as collinear. Eighteen cases: the Advanced Guide's data (twelve
 specifications, one with a regressor collinear with the pair effect, one with a regressor that
-separates five zero flows), gegravity's sample (three),
+separates five zero flows, one on a copy with missing values written as R and Stata write them,
+which both tools leave out), gegravity's sample (three),
 fixest's Eurostat panel (fixest's own example, and a subset with singletons dropped by both),
 and a synthetic 100 x 100 x 10 panel (10^5 rows) that bench/gen_synthetic.py writes to a
 temporary directory.
@@ -45,6 +46,9 @@ def cases(data: Path, tmp: Path):
     gge = data / "gegravity-sample" / "sample_data_set.csv"
     euro = data / "eurostat-products" / "trade.csv"
     synth = tmp / "synthetic-100x100x10.csv"
+    guide_na = tmp / "agtpa-with-missing.csv"
+    if guide.exists():
+        write_with_missing(guide, guide_na)
     gen = Path(__file__).resolve().parent / "gen_synthetic.py"
     subprocess.run([sys.executable, str(gen), str(synth), "--economies", "100", "--years", "10"],
                    check=True, capture_output=True)
@@ -100,6 +104,13 @@ def cases(data: Path, tmp: Path):
         dict(name="guide, one fixed effect (exporter), hetero", csv=guide,
              formula="trade ~ rta + log(dist) | exporter",
              subset=f"year in {YEARS}", define=[], cluster=None, prep=guide_years),
+        dict(name="guide-app1 with missing values as R and Stata write them (NA, empty, '.'), cluster pair_id",
+             csv=guide_na, formula="trade ~ log(dist) + cntg + rta | exporter^year + importer^year",
+             subset=f"year in {YEARS} & exporter != importer", define=[], cluster="pair_id",
+             read=dict(na_values=["."]),
+             # fixest drops rows with a missing cluster; pyfixest refuses them: dropped here.
+             prep=lambda df: df[(df.year.isin(years) | df.year.isna()) & (df.exporter != df.importer)]
+             .dropna(subset=["pair_id"])),
         dict(name="gegravity sample (exporter + importer, hetero)", csv=gge,
              formula="trade ~ pta + contiguity + common_language + lndist + international | exporter + importer",
              subset=None, define=[], cluster=None, prep=lambda df: df),
@@ -121,6 +132,25 @@ def cases(data: Path, tmp: Path):
              subset=None, define=[], cluster="exporter^importer", pf_cluster="pair",
              prep=lambda df: df.assign(pair=df.exporter + "_" + df.importer)),
     ]
+
+
+def write_with_missing(src: Path, dst: Path):
+    """`src` with missing values written as R (`NA`, an empty cell) and Stata (`.`) write them,
+    in columns the model uses (the outcome, regressors, fixed effects, the cluster) and one it
+    does not (`lang`), on rows picked by their position; the other cells copied as they are."""
+    marks = [("trade", 97, 3, "NA"), ("dist", 89, 5, ""), ("rta", 83, 7, "."),
+             ("exporter", 101, 11, "NA"), ("pair_id", 107, 13, ""), ("year", 211, 17, "."),
+             ("lang", 7, 1, "NA")]
+    with open(src) as f, open(dst, "w") as g:
+        header = f.readline()
+        g.write(header)
+        cols = header.strip().split(",")
+        for k, line in enumerate(f):
+            cells = line.rstrip("\n").split(",")
+            for col, mod, rem, mark in marks:
+                if k % mod == rem:
+                    cells[cols.index(col)] = mark
+            g.write(",".join(cells) + "\n")
 
 
 def tradesim_name(name):
@@ -152,7 +182,7 @@ def run_tradesim(binary, c, irls_tol):
 
 
 def run_pyfixest(c, defaults, irls_tol):
-    df = c["prep"](pd.read_csv(c["csv"]))
+    df = c["prep"](pd.read_csv(c["csv"], **c.get("read", {})))
     # pyfixest clusters by columns: an interaction is a column made in `prep` (`pf_cluster`).
     vcov = "hetero" if not c["cluster"] else {"CRV1": c.get("pf_cluster", c["cluster"])}
     # The IRLS tolerance is the same for both tools in either mode.
