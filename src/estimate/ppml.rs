@@ -470,8 +470,9 @@ pub(crate) struct Design {
     pub rows: Vec<usize>,
     /// Rows excluded by the subset filter.
     pub excluded_by_subset: usize,
-    /// Rows left out for a missing value, and the count per column (see [`PpmlFit::missing`]).
+    /// Rows left out for a missing value ([`PpmlFit::dropped_missing`]).
     pub dropped_missing: usize,
+    /// Their count per column ([`PpmlFit::missing`]).
     pub missing: Vec<(String, usize)>,
 }
 
@@ -520,7 +521,7 @@ impl Design {
             dropped: dropped_missing,
             missing,
         } = if opts.drop_missing {
-            without_missing(ds, &model_columns(formula, opts)?, rows, excluded_by_subset)?
+            without_missing(ds, &model_columns(formula, opts), rows, excluded_by_subset)?
         } else {
             Complete {
                 rows,
@@ -622,9 +623,10 @@ impl Design {
 }
 
 /// The columns the model reads, each once, in order: the outcome, the regressors' columns (an
-/// `i()`'s factor and variable included), the offset's, the fixed effects', the clusters'.
-fn model_columns(formula: &Formula, opts: &PpmlOptions) -> Result<Vec<String>> {
-    let offset = opts.offset.as_deref().map(Term::parse).transpose()?;
+/// `i()`'s factor and variable included), the offset's, the fixed effects', the clusters'. An
+/// offset that does not parse names no column here (its error comes where it always did).
+fn model_columns(formula: &Formula, opts: &PpmlOptions) -> Vec<String> {
+    let offset = opts.offset.as_deref().and_then(|o| Term::parse(o).ok());
     let mut cols: Vec<String> = Vec::new();
     let names = std::iter::once(formula.outcome.as_str())
         .chain(
@@ -646,7 +648,7 @@ fn model_columns(formula: &Formula, opts: &PpmlOptions) -> Result<Vec<String>> {
             cols.push(c.to_string());
         }
     }
-    Ok(cols)
+    cols
 }
 
 /// The rows of a fit without those missing a value it uses, and what was left out.
@@ -2577,7 +2579,7 @@ mod tests {
     }
 
     /// With `drop_missing`, the rows (kept by the subset) missing a value in a column the model
-    /// uses are left out, counted per column in the model's order; the fit is the one on the
+    /// uses (the offset's included) are left out, counted per column in the model's order; the fit is the one on the
     /// other rows; a missing value in a column not used, or on a row the subset drops, changes
     /// nothing. Without it a missing value is an error naming its row, as before.
     #[test]
@@ -2593,14 +2595,17 @@ mod tests {
         let other: Vec<f64> = (0..n)
             .map(|i| if i % 9 == 0 { f64::NAN } else { 1.0 })
             .collect();
-        let (mut y2, mut x2, mut e2) = (y.clone(), x.clone(), e.clone());
+        let o: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let (mut y2, mut x2, mut e2, mut o2) = (y.clone(), x.clone(), e.clone(), o.clone());
+        o2[11] = f64::NAN;
         y2[3] = f64::NAN;
         x2[5] = f64::NAN;
         x2[3] = f64::NAN;
         e2[7] = "NA".into();
         e2[8] = "NA".into(); // dropped by the subset first
         let mut na = Dataset::new();
-        for (d, y, x, e) in [(&mut ds, y, x, e), (&mut na, y2, x2, e2)] {
+        for (d, y, x, e, o) in [(&mut ds, y, x, e, o), (&mut na, y2, x2, e2, o2)] {
+            d.push_numeric("o", o).unwrap();
             d.push_numeric("y", y).unwrap();
             d.push_numeric("x", x).unwrap();
             d.push_text("e", e).unwrap();
@@ -2617,24 +2622,26 @@ mod tests {
             drop_missing: true,
             subset: Some("keep == 1".into()),
             cluster: vec!["m".into()],
+            offset: Some("log(o)".into()),
             ..Default::default()
         };
         let got = fit(&na, &f, &opts).unwrap();
         let mut by_hand = ds.clone();
         let keep: Vec<f64> = (0..n)
-            .map(|i| f64::from(u8::from(![3, 5, 7, 8].contains(&i))))
+            .map(|i| f64::from(u8::from(![3, 5, 7, 8, 11].contains(&i))))
             .collect();
         by_hand.push_numeric("keep", keep).unwrap();
         let want = fit(&by_hand, &f, &opts).unwrap();
         assert_eq!(got.coefficients, want.coefficients);
         assert_eq!(got.std_errors, want.std_errors);
-        assert_eq!(got.nobs, n - 4);
-        assert_eq!((got.excluded_by_subset, got.dropped_missing), (1, 3));
+        assert_eq!(got.nobs, n - 5);
+        assert_eq!((got.excluded_by_subset, got.dropped_missing), (1, 4));
         assert_eq!(
             got.missing,
             vec![
                 ("y".to_string(), 1),
                 ("x".to_string(), 2),
+                ("o".to_string(), 1),
                 ("e".to_string(), 1)
             ]
         );
