@@ -903,3 +903,31 @@ fn random_missing_cells_fit_as_the_rows_removed_by_hand() {
         }
     }
 }
+
+/// The table counts a fixed effect's levels in words that agree with the number: a dimension
+/// left with one level (a single year kept by `--subset`) reads "1 level", not "1 levels".
+#[test]
+fn a_fixed_effect_of_one_level_is_counted_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!("{PANEL_HEADER}\n");
+    for line in small_panel(&|_, _, v| v) {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let p = common::write(dir.path(), "panel.csv", &text);
+    let out = common::tradesim(&[
+        "estimate",
+        p.to_str().unwrap(),
+        "--formula",
+        "trade ~ log(dist) | exporter + year",
+        "--subset",
+        "year == 2000",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    assert!(table.contains("Fixed effect year: 1 level\n"), "{table}");
+    assert!(
+        table.contains("Fixed effect exporter: 6 levels\n"),
+        "{table}"
+    );
+}

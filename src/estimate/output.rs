@@ -42,11 +42,12 @@ pub(crate) fn table(fit: &PpmlFit, st: &FitStats) -> String {
         }
     );
     for fe in &fit.fixed_effects {
+        let n = fe.levels.len();
         let _ = writeln!(
             s,
-            "Fixed effect {}: {} levels",
+            "Fixed effect {}: {n} level{}",
             fe.dimension,
-            fe.levels.len()
+            if n == 1 { "" } else { "s" }
         );
     }
     let _ = writeln!(s, "Standard errors: {}", fit.vcov_description);
