@@ -1114,3 +1114,59 @@ fn batch_uncertainty_mistakes_name_what_to_write() {
         );
     }
 }
+
+/// Slips in a schedule's order: a year listed twice in `years`, `Staged` steps or `Path` points
+/// out of order are errors at the offending item (each is read by its value, so the list's
+/// order would silently change the path); a depth profile whose cumulative share falls is a
+/// warning at that step (an estimated profile can fall; increments written as shares do).
+#[test]
+fn schedule_lists_out_of_order_or_repeated_are_located() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = "(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"],\n         ";
+    let years = format!(
+        "Scenario(name: \"b\", baseline: Csv(\"{}\"), base_year: 2014,\n    years: [2016, 2018, 2018, 2020])",
+        tiny().display()
+    );
+    let cases: [(String, &[&str]); 4] = [
+        (
+            years,
+            &["bad.ron:2:25: year 2018 is listed twice in `years`", "remove this one"],
+        ),
+        (
+            scenario(&format!("{ab}schedule: Staged([(0, 0.8), (5, 0.5), (3, 0.0)]))")),
+            &[
+                "bad.ron:8:48: agreement `AB`: Staged step (3, 0) comes after (5, 0.5)",
+                "List the steps in order of offset",
+            ],
+        ),
+        (
+            scenario(&format!("{ab}schedules: [(importer: \"AAA\", schedule: Path([(2016, 0.05), (2019, 0.0), (2017, 0.02)]))])")),
+            &[
+                "bad.ron:8:83: agreement `AB`: Path point (2017, 0.02) comes after (2019, 0)",
+                "List the points in order of year",
+            ],
+        ),
+        // A profile step out of order is an error at that step (not at the first).
+        (
+            scenario(&format!("{ab}depth: Given(beta: 0.5, phase_in_years: 12, profile: [(0, 0.3), (8, 0.9), (4, 0.7)]))")),
+            &["bad.ron:8:84: agreement `AB`: depth profile step (4, 0.7) is not valid"],
+        ),
+    ];
+    for (text, needles) in &cases {
+        let err = check_fails(d.path(), text);
+        for n in *needles {
+            assert!(err.contains(n), "{n}: {err}");
+        }
+    }
+    let err = check_warns(
+        d.path(),
+        "fall.ron",
+        &scenario(&format!("{ab}depth: Given(beta: 0.5, phase_in_years: 12, profile: [(0, 0.294), (4, 0.416), (8, 0.17)]))")),
+    );
+    assert!(
+        err.contains("warning: ")
+            && err.contains("fall.ron:8:88: agreement `AB`: depth profile share falls from 0.416 at offset 4 to 0.17 at offset 8")
+            && err.contains("write their running sums"),
+        "{err}"
+    );
+}

@@ -878,6 +878,15 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
     let last_allowed = base_year.saturating_add(MAX_YEARS_AHEAD);
     let years: Vec<i32> = match (&m.years, &m.horizon) {
         (Some(ys), _) => {
+            for (k, y) in ys.value.iter().enumerate() {
+                if let Some(first) = ys.value[..k].iter().position(|x| x == y) {
+                    let list = ys.source.list_field_offset("years");
+                    errors.push(ys.source.error_at(
+                        list.and_then(|l| ys.source.list_item_offset(l, k)).or(list),
+                        format!("year {y} is listed twice in `years` (items {} and {}); each year is solved once: remove this one, or correct it if another year was meant", first + 1, k + 1),
+                    ));
+                }
+            }
             let mut v = ys.value.clone();
             v.sort_unstable();
             v.dedup();
@@ -1044,6 +1053,12 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
                     &baseline,
                     &mut errors,
                 );
+                warnings.extend(falling_profile(
+                    ag.depth.as_ref(),
+                    name,
+                    &d.source,
+                    Some(&anchor),
+                ));
             }
             None => errors.push(d.source.error(
                 Some("depth"),
@@ -1325,6 +1340,29 @@ fn same_base_year_policy(
     Ok(())
 }
 
+/// The place of step `k` of the depth `profile` after `anchor` (of the profile when the step
+/// is not found).
+fn profile_step_at(src: &Source, anchor: Option<&str>, k: usize) -> Option<usize> {
+    let off = src.offset(anchor, "profile");
+    off.and_then(|o| src.list_item_offset(o, k)).or(off)
+}
+
+/// A warning at the first step of a depth profile whose share falls. Shares are cumulative: a
+/// falling one shrinks the effect again, which an estimated lag profile can do, but which is
+/// more often a share written as the increment of its step.
+fn falling_profile(
+    depth: Option<&Depth>,
+    name: &str,
+    src: &Source,
+    anchor: Option<&str>,
+) -> Option<String> {
+    let d = depth?;
+    let p = &d.profile;
+    let k = (1..p.len()).find(|&k| p[k].1 < p[k - 1].1)?;
+    let ((o, s), (po, ps)) = (p[k], p[k - 1]);
+    Some(src.error_at(profile_step_at(src, anchor, k), format!("agreement `{name}`: depth profile share falls from {ps} at offset {po} to {s} at offset {o}, so the depth effect shrinks again there (and rises to all of β at phase_in_years {}). Shares are cumulative shares of β reached by each offset, not the increments of each step: if these are increments, write their running sums; if the effect is meant to fall, ignore this warning", d.phase_in_years)).to_string())
+}
+
 /// Validate a depth effect of agreement `name` with members `members`.
 fn validate_depth(
     d: &RawDepth,
@@ -1363,15 +1401,16 @@ fn validate_depth(
         errors.push(src.error(anchor, "depth", format!("agreement `{name}`: {msg}")));
         return None;
     }
-    let ascending = profile.windows(2).all(|w| w[0].0 < w[1].0);
-    if let Some((o, s)) = profile
-        .iter()
-        .find(|(o, s)| *o >= phase_in_years || !(0.0..=1.0).contains(s))
-        .or(if ascending { None } else { profile.first() })
-    {
-        errors.push(src.error(
-            anchor,
-            "profile",
+    // A bad step is an error at the step; an offset that does not ascend is one at the step
+    // that comes too late.
+    let bad_step = (0..profile.len()).find(|&k| {
+        let (o, s) = profile[k];
+        o >= phase_in_years || !(0.0..=1.0).contains(&s) || (k > 0 && o <= profile[k - 1].0)
+    });
+    if let Some(k) = bad_step {
+        let (o, s) = profile[k];
+        errors.push(src.error_at(
+            profile_step_at(src, anchor, k),
             format!("agreement `{name}`: depth profile step ({o}, {s}) is not valid: offsets ascend and stay below phase_in_years ({phase_in_years}), shares of β lie in [0, 1] (β is reached in full at phase_in_years)"),
         ));
         return None;
@@ -1708,6 +1747,7 @@ fn validate_agreement(
         .depth
         .as_ref()
         .and_then(|d| validate_depth(d, &a.name, &member_ids, src, anchor, b, errors));
+    warnings.extend(falling_profile(depth.as_ref(), &a.name, src, anchor));
     let ag = Agreement {
         name: a.name.clone(),
         entry_into_force: a.entry_into_force,
@@ -2023,13 +2063,21 @@ fn schedule(
 ) -> Schedule {
     let anchor = format!("\"{}\"", a.name);
     let anchor = Some(anchor.as_str());
-    let mut bad = |needle: &str, msg: String| {
+    // An error at the first `needle` of the schedule's place, or with `item`, at that item of
+    // the list after it (a `Staged` step, a `Path` point).
+    let mut bad_at = |needle: &str, item: Option<usize>, msg: String| {
         let msg = format!("agreement `{}`: {msg}", a.name);
-        errors.push(match at {
-            SchedulePlace::Default => src.error(anchor, needle, msg),
-            SchedulePlace::Rule(k) => src.error_in_rule(anchor, k, needle, msg),
-            SchedulePlace::Group(g) => src.error(Some(g), needle, msg),
-        })
+        let off = match at {
+            SchedulePlace::Default => src.offset(anchor, needle),
+            SchedulePlace::Rule(k) => src
+                .offset_in_rule(anchor, k, needle)
+                .or_else(|| src.offset(anchor, needle)),
+            SchedulePlace::Group(g) => src.offset(Some(g), needle),
+        };
+        let off = item.map_or(off, |i| {
+            off.and_then(|o| src.list_item_offset(o, i)).or(off)
+        });
+        errors.push(src.error_at(off, msg));
     };
     let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
     match s {
@@ -2037,14 +2085,16 @@ fn schedule(
         RawSchedule::Excluded => Schedule::Excluded,
         RawSchedule::Linear { years, to } => {
             if *years == 0 {
-                bad(
+                bad_at(
                     "Linear",
+                    None,
                     "Linear needs years ≥ 1 (use Immediate for an immediate cut)".into(),
                 );
             }
             if !(0.0..=1.0).contains(to) {
-                bad(
+                bad_at(
                     "Linear",
+                    None,
                     format!("Linear `to` is {to}; it is a fraction of the base rate in [0, 1]"),
                 );
             }
@@ -2055,18 +2105,23 @@ fn schedule(
         }
         RawSchedule::Staged(steps) => {
             let mut offsets = BTreeSet::new();
-            for (o, f) in steps {
+            for (k, (o, f)) in steps.iter().enumerate() {
                 if !rate_ok(*f) {
-                    bad("Staged", format!("Staged step ({o}, {f}): the fraction of the base rate must be non-negative"));
+                    bad_at("Staged", Some(k), format!("Staged step ({o}, {f}): the fraction of the base rate must be non-negative"));
                 } else if *f > 1.0 {
-                    bad("Staged", format!("Staged step ({o}, {f}): the fraction of the base rate is above 1, which would raise the rate above its base; a step is a fraction of the base rate in [0, 1] (0.8 = 80% of it, not 80)"));
+                    bad_at("Staged", Some(k), format!("Staged step ({o}, {f}): the fraction of the base rate is above 1, which would raise the rate above its base; a step is a fraction of the base rate in [0, 1] (0.8 = 80% of it, not 80)"));
                 }
                 if !offsets.insert(*o) {
-                    bad(
+                    bad_at(
                         "Staged",
+                        Some(k),
                         format!("Staged offset {o} is given twice; keep one step per offset"),
                     );
                 }
+            }
+            if let Some(k) = (1..steps.len()).find(|&k| steps[k].0 < steps[k - 1].0) {
+                let ((o, f), (po, pf)) = (steps[k], steps[k - 1]);
+                bad_at("Staged", Some(k), format!("Staged step ({o}, {f}) comes after ({po}, {pf}) but has an earlier offset; steps apply by offset, not by their place in the list, so this step would apply before ({po}, {pf}). List the steps in order of offset (years after entry into force), or correct this offset if a later year was meant"));
             }
             Schedule::Staged(steps.clone())
         }
@@ -2074,17 +2129,22 @@ fn schedule(
             let mut years = BTreeSet::new();
             for (y, r) in points {
                 if *y < a.entry_into_force {
-                    bad(&y.to_string(), format!("Path year {y} is before entry into force ({}); a schedule starts when the agreement does", a.entry_into_force));
+                    bad_at(&y.to_string(), None, format!("Path year {y} is before entry into force ({}); a schedule starts when the agreement does", a.entry_into_force));
                 }
                 if !rate_ok(*r) {
-                    bad(&r.to_string(), format!("Path rate {r} in {y} is negative; tariff rates are fractions ≥ 0 (0.05 = 5%)"));
+                    bad_at(&r.to_string(), None, format!("Path rate {r} in {y} is negative; tariff rates are fractions ≥ 0 (0.05 = 5%)"));
                 }
                 if !years.insert(*y) {
-                    bad(
+                    bad_at(
                         &y.to_string(),
+                        None,
                         format!("Path year {y} is given twice; keep one rate per year"),
                     );
                 }
+            }
+            if let Some(k) = (1..points.len()).find(|&k| points[k].0 < points[k - 1].0) {
+                let ((y, r), (py, pr)) = (points[k], points[k - 1]);
+                bad_at("Path", Some(k), format!("Path point ({y}, {r}) comes after ({py}, {pr}) but has an earlier year; points apply by year, not by their place in the list, so this rate would apply before ({py}, {pr}). List the points in order of year, or correct this year if a later one was meant"));
             }
             Schedule::Path(points.clone())
         }
@@ -2094,13 +2154,13 @@ fn schedule(
             out_of_quota_rate,
         } => {
             if !(quota.is_finite() && *quota > 0.0) {
-                bad("quota", format!("TariffRateQuota quota {quota} must be positive (base-year money at base-year prices)"));
+                bad_at("quota", None, format!("TariffRateQuota quota {quota} must be positive (base-year money at base-year prices)"));
             }
             if !rate_ok(*in_quota_rate)
                 || !rate_ok(*out_of_quota_rate)
                 || in_quota_rate > out_of_quota_rate
             {
-                bad("TariffRateQuota", format!("TariffRateQuota rates must be ≥ 0 with in_quota_rate ({in_quota_rate}) ≤ out_of_quota_rate ({out_of_quota_rate})"));
+                bad_at("TariffRateQuota", None, format!("TariffRateQuota rates must be ≥ 0 with in_quota_rate ({in_quota_rate}) ≤ out_of_quota_rate ({out_of_quota_rate})"));
             }
             Schedule::TariffRateQuota {
                 quota: *quota,
@@ -2110,8 +2170,9 @@ fn schedule(
         }
         RawSchedule::ToTariffSet(name) => {
             if !b.tariff_sets.contains_key(name) {
-                bad(
+                bad_at(
                     &format!("\"{name}\""),
+                    None,
                     format!(
                         "the baseline has no tariff set `{name}` (it has: {})",
                         b.tariff_sets.keys().cloned().collect::<Vec<_>>().join(", ")
