@@ -324,6 +324,22 @@ fn the_report_refuses_edited_tables_naming_file_row_and_column() {
             "its columns are: scenario, year",
         ],
     );
+    // A column deleted: no other column that the report reads is offered to rename.
+    let dropped: String = econ
+        .lines()
+        .map(|l| {
+            let mut c: Vec<&str> = l.split(',').collect();
+            c.remove(8);
+            c.join(",") + "\n"
+        })
+        .collect();
+    check(
+        "economies.csv",
+        dropped,
+        &[
+            "economies.csv, row 1: the header has no column `real_income_pct` (it was deleted, or the file is not a table of this kind)",
+        ],
+    );
     // The other tables: a row repeated would count twice in the report's sums; an economy,
     // scenario or year that economies.csv lacks is a table of another run, or an edit.
     let repeated = |file: &str, k: usize| {

@@ -21,18 +21,68 @@ fn missing_column(message: &str) -> Option<&str> {
     message.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
+/// The fields of the struct `T` deserializes into (its columns), or none when `T` is not a
+/// struct: a deserializer that only records what `deserialize_struct` is asked for.
+fn struct_fields<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    struct Fields(&'static [&'static str]);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> serde::Deserializer<'de> for &mut Fields {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = fields;
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut f = Fields(&[]);
+    let _ = T::deserialize(&mut f);
+    f.0
+}
+
 /// The error of a row that does not read (`line` is its line in the file; the header is 1):
-/// a column the header lacks is named at the header, with the columns present and the closest.
-fn csv_error(path: &Path, e: &csv::Error, line: usize, headers: &csv::StringRecord) -> Error {
+/// a column the header lacks is named at the header, with the columns present and the closest
+/// of those the rows do not read (a column that is read is not one to rename).
+fn csv_error(
+    path: &Path,
+    e: &csv::Error,
+    line: usize,
+    headers: &csv::StringRecord,
+    fields: &[&str],
+) -> Error {
     let (line, msg) = match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => {
             let text = err.kind().to_string();
             if let Some(col) = missing_column(&text) {
                 let present: Vec<&str> = headers.iter().collect();
-                let near = crate::error::did_you_mean(col, present.iter().copied());
+                let unread = present.iter().copied().filter(|h| !fields.contains(h));
+                let near = crate::error::did_you_mean(col, unread);
                 let near = match near.first() {
                     Some(n) => format!(" (the closest is `{n}`: rename it `{col}`)"),
-                    None => String::new(),
+                    None => " (it was deleted, or the file is not a table of this kind)".into(),
                 };
                 return Error::data(
                     path,
@@ -74,9 +124,10 @@ pub(crate) fn for_each_row<T: DeserializeOwned + Serialize>(
     mut f: impl FnMut(T, usize) -> Result<()>,
 ) -> Result<()> {
     let mut r = open(path)?;
+    let fields = struct_fields::<T>();
     let headers = r
         .headers()
-        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new()))?
+        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new(), fields))?
         .clone();
     let mut record = csv::StringRecord::new();
     let mut next_line = 2;
@@ -84,13 +135,13 @@ pub(crate) fn for_each_row<T: DeserializeOwned + Serialize>(
         match r.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(e) => return Err(csv_error(path, &e, next_line, &headers)),
+            Err(e) => return Err(csv_error(path, &e, next_line, &headers, fields)),
         }
         let line = record.position().map_or(next_line, |p| p.line() as usize);
         next_line = line + 1;
         let row: T = record
             .deserialize(Some(&headers))
-            .map_err(|e| csv_error(path, &e, line, &headers))?;
+            .map_err(|e| csv_error(path, &e, line, &headers, fields))?;
         if let Some(bad) = crate::output::finite::non_finite(&row) {
             return Err(Error::data(
                 path,
@@ -110,7 +161,7 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
     let mut r = open(path)?;
     let headers = r
         .headers()
-        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new()))?;
+        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new(), &[]))?;
     Ok(headers.iter().map(str::to_string).collect())
 }
 
