@@ -1170,3 +1170,23 @@ fn schedule_lists_out_of_order_or_repeated_are_located() {
         "{err}"
     );
 }
+
+/// An empty file (emptied by mistake, or only comments) is said to be empty, with what it
+/// should hold, instead of the parser's "expected opening `(`".
+#[test]
+fn an_empty_file_is_said_to_be_empty() {
+    let d = tempfile::tempdir().unwrap();
+    for (text, said) in [
+        (
+            "",
+            "empty.ron:1:1: the file is empty: a scenario file holds `Scenario( ... )`",
+        ),
+        ("// only a note\n\n", "the file is empty (only comments)"),
+    ] {
+        let err = check_file_fails(&write(d.path(), "empty.ron", text));
+        assert!(
+            err.contains(said) && err.contains("restore the file"),
+            "{err}"
+        );
+    }
+}

@@ -190,13 +190,17 @@ pub fn parse(path: &Path, text: &str) -> Result<RawScenario> {
 pub(crate) fn ron_error(path: &Path, text: &str, e: &ron::error::SpannedError, top: &str) -> Error {
     let (line, col) = (e.span.start.line, e.span.start.col);
     let field = field_before(text, line, col);
-    Error::scenario(
-        path,
-        text,
-        line,
-        col,
-        explain_ron_error(&e.code, field.as_deref(), top),
-    )
+    let message = if blank_comments(text)
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .is_empty()
+    {
+        // An emptied or truncated file: the parser's "expected `(`" says too little.
+        format!("the file is empty{}: a {} file holds `{top}( ... )`; write it there (a file in scenarios/ is a start), or restore the file if it was emptied by mistake", if text.trim().is_empty() { "" } else { " (only comments)" }, if top == "StructuralGravity" { "structural gravity".to_string() } else { top.to_lowercase() })
+    } else {
+        explain_ron_error(&e.code, field.as_deref(), top)
+    };
+    Error::scenario(path, text, line, col, message)
 }
 
 /// The name of the field whose value starts before 1-based `line`, `col`: the identifier
