@@ -1190,3 +1190,36 @@ fn an_empty_file_is_said_to_be_empty() {
         );
     }
 }
+
+/// Slips in a batch's draws: a LogNormal `mu` written as θ itself (every draw out of range,
+/// found only when the first draw failed, after the central runs), a parameter drawn twice
+/// (the later silently won), a focus code misspelt (now with the closest code).
+#[test]
+fn batch_draws_centred_out_of_range_or_given_twice_are_located() {
+    let d = tempfile::tempdir().unwrap();
+    let twice = "Theta(\"MAN\"), distribution: Normal(mean: 5, sd: 1)), (parameter: Theta(\"MAN\"), distribution: Normal(mean: 6, sd: 1)";
+    let err = check_file_fails(&tiny_batch(d.path(), 2, twice));
+    assert!(
+        err.contains("batch.ron:4:") && err.contains("Theta(\"MAN\") is drawn twice in `uncertainty` (entries 1 and 2); each draw would take only the later one"),
+        "{err}"
+    );
+    let err = check_file_fails(&tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MAN\"), distribution: LogNormal(mu: 6.48, sigma: 0.25)",
+    ));
+    assert!(
+        err.contains("LogNormal: the draws' centre (median exp(mu) = exp(6.48) = 651.9709)")
+            && err.contains("`mu` is the log of θ: for a median θ of 6.48, write mu: 1.8687"),
+        "{err}"
+    );
+    let b = tiny_batch(d.path(), 2, THETA_LOGNORMAL);
+    let text = std::fs::read_to_string(&b)
+        .unwrap()
+        .replace("\"CCC\"]", "\"CCX\"]");
+    let err = check_file_fails(&write(d.path(), "batch.ron", &text));
+    assert!(
+        err.contains("focus economy `CCX` is not in every scenario's baseline (not in that of scenario `fast`); did you mean `CCC`?"),
+        "{err}"
+    );
+}
