@@ -1223,3 +1223,38 @@ fn batch_draws_centred_out_of_range_or_given_twice_are_located() {
         "{err}"
     );
 }
+
+/// An agreement meant to replace an inherited one but with its name misspelt was added beside
+/// it without a word: a warning at the name, with the inherited name to write. A different
+/// agreement with a similar name and other members is not warned about.
+#[test]
+fn an_agreement_nearly_named_as_an_inherited_one_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "parent.ron",
+        &scenario(
+            "(name: \"Andes FTA\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])",
+        ),
+    );
+    let child = |name: &str, members: &str| {
+        format!("Scenario(name: \"c\", extends: \"parent.ron\",\n    agreements: [(name: \"{name}\", entry_into_force: 2017, members: [{members}])])\n")
+    };
+    let err = check_warns(
+        d.path(),
+        "typo.ron",
+        &child("Andse FTA", "\"AAA\", \"BBB\""),
+    );
+    assert!(
+        err.contains("warning: ")
+            && err.contains("typo.ron:2:25: agreement `Andse FTA` is new in this file, beside the inherited `Andes FTA` (")
+            && err.contains("To replace it, write `Andes FTA`"),
+        "{err}"
+    );
+    let err = check_warns(
+        d.path(),
+        "other.ron",
+        &child("Ander FTA", "\"AAA\", \"CCC\""),
+    );
+    assert!(!err.contains("is new in this file"), "{err}");
+}

@@ -990,6 +990,33 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             ));
         }
     }
+    // An agreement of this file whose name is nearly an inherited one's (another case, or one
+    // or two letters off) and whose members are among its members or the other way round: it
+    // is added beside the inherited agreement, not in its place, which is what a misspelt name
+    // does without a word (China-Australia beside Chile-Australia is not such a case).
+    let economies = |a: &RawAgreement| -> BTreeSet<String> {
+        a.members
+            .iter()
+            .chain(a.accessions.keys())
+            .cloned()
+            .collect()
+    };
+    for a in m.agreements.iter().filter(|a| a.source.path == src.path) {
+        let name = a.value.name.to_lowercase();
+        let mine = economies(&a.value);
+        let near = m.agreements.iter().find(|b| {
+            let other = b.value.name.to_lowercase();
+            let theirs = economies(&b.value);
+            b.source.path != src.path
+                && name.chars().count() >= 4
+                && (other == name || crate::error::edit_distance(&name, &other) <= 2)
+                && (mine.is_subset(&theirs) || theirs.is_subset(&mine))
+        });
+        if let Some(b) = near {
+            let quoted = format!("\"{}\"", a.value.name);
+            warnings.push(a.source.warning(None, &quoted, format!("agreement `{}` is new in this file, beside the inherited `{}` ({}): an agreement replaces an inherited one only under exactly the same name, so both are in the scenario. To replace it, write `{}`; if this is another agreement, ignore this warning", a.value.name, b.value.name, b.source.path.display(), b.value.name)));
+        }
+    }
     let removed: BTreeSet<&str> = m.remove.iter().map(|r| r.value.as_str()).collect();
     let continued: BTreeSet<&str> = m
         .continue_phase_out
