@@ -1233,9 +1233,7 @@ fn an_agreement_nearly_named_as_an_inherited_one_is_a_warning() {
     write(
         d.path(),
         "parent.ron",
-        &scenario(
-            "(name: \"Andes FTA\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])",
-        ),
+        &scenario("(name: \"Andes FTA\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])"),
     );
     let child = |name: &str, members: &str| {
         format!("Scenario(name: \"c\", extends: \"parent.ron\",\n    agreements: [(name: \"{name}\", entry_into_force: 2017, members: [{members}])])\n")
@@ -1257,4 +1255,21 @@ fn an_agreement_nearly_named_as_an_inherited_one_is_a_warning() {
         &child("Ander FTA", "\"AAA\", \"CCC\""),
     );
     assert!(!err.contains("is new in this file"), "{err}");
+}
+
+/// The built-in world holds the data of 2014: another base year labels them with a year they
+/// are not of, a warning at `base_year`.
+#[test]
+fn the_built_in_world_under_another_base_year_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let err = check_warns(
+        d.path(),
+        "later.ron",
+        "Scenario(name: \"s\", baseline: Builtin(\"apac-americas-2014\"),\n    base_year:2016, horizon: 2020)\n",
+    );
+    assert!(
+        err.contains("later.ron:2:5: base_year is 2016, but the built-in world `apac-americas-2014` holds the data of 2014")
+            && err.contains("Write base_year: 2014"),
+        "{err}"
+    );
 }

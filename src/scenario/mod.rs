@@ -689,8 +689,24 @@ pub fn load(path: &Path) -> Result<Scenario> {
         BaselineRef::Builtin(name) => Some((name.clone(), bref.source.clone())),
         _ => None,
     };
+    let base_year_at = m.base_year.as_ref().map(|y| y.source.clone());
     let mut s = validate(m, baseline)?;
     s.warnings.splice(0..0, notes);
+    // A built-in world named for its year (`…-2014`) under another base year: its data are
+    // labelled with a year they are not of.
+    let data_year = builtin.as_ref().and_then(|(name, _)| {
+        let (_, y) = name.rsplit_once('-')?;
+        y.parse::<i32>().ok().filter(|y| (1800..=2500).contains(y))
+    });
+    if let (Some(year), Some(at)) = (data_year, base_year_at) {
+        if year != s.base_year {
+            let name = builtin.as_ref().map_or("", |(n, _)| n.as_str());
+            s.warnings.push(at.field_error("base_year", format!(
+                "base_year is {}, but the built-in world `{name}` holds the data of {year}: its flows, tariffs and shares are those of {year}, labelled {} in every output, and agreements are new or in the data by {} instead of {year}. Write base_year: {year}; if {year}'s world is meant to stand in for {}, ignore this",
+                s.base_year, s.base_year, s.base_year, s.base_year
+            )).to_string());
+        }
+    }
     if let Some((name, source)) = builtin {
         if !s
             .agreements
