@@ -216,6 +216,11 @@ pub enum DataCommand {
         /// Replace an existing, non-empty output directory.
         #[arg(long)]
         force: bool,
+        /// Write a world larger than 1 GB (999 economies x 99 sectors is about 5.5 GB); without
+        /// it such a world is refused before anything is written. A world larger than the free
+        /// space is refused either way.
+        #[arg(long)]
+        large: bool,
     },
     /// Import a dataset into a tidy baseline (OECD ICIO, CEPII BACI), sector tariff rates (WITS
     /// TRAINS) or estimation covariates (CEPII Gravity). See docs/import.md.

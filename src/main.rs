@@ -305,7 +305,8 @@ fn data_cmd(command: DataCommand) -> Result<()> {
             no_io,
             seed,
             force,
-        } => data::synthetic_world(&out, economies, sectors, !no_io, seed, force)?,
+            large,
+        } => data::synthetic_world(&out, economies, sectors, !no_io, seed, force, large)?,
         DataCommand::SyntheticFdi {
             out,
             economies,

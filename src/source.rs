@@ -21,14 +21,56 @@ pub(crate) struct Source {
 impl Source {
     /// The 1-based line and column of the first `needle` after the first `anchor` (if any).
     fn locate(&self, anchor: Option<&str>, needle: &str) -> (usize, usize) {
+        self.offset(anchor, needle)
+            .map_or((1, 1), |off| self.line_col(off))
+    }
+
+    /// The byte offset of the first `needle` after the first `anchor` (if any), else of the
+    /// anchor.
+    pub(crate) fn offset(&self, anchor: Option<&str>, needle: &str) -> Option<usize> {
         // Search the code only: comments are blanked out (same byte offsets).
         let code = blank_comments(&self.text);
         let start = anchor.and_then(|a| code.find(a)).unwrap_or(0);
-        let at = code[start..]
+        code[start..]
             .find(needle)
             .map(|p| p + start)
-            .or_else(|| anchor.and_then(|a| code.find(a)));
-        at.map_or((1, 1), |off| self.line_col(off))
+            .or_else(|| anchor.and_then(|a| code.find(a)))
+    }
+
+    /// The byte offset of the `nth` (0-based) item of the first list `[...]` at or after
+    /// `from` (its first character): a number, a string or a tuple `(…)` at the list's top
+    /// level. `None` when the list has fewer items or there is no list.
+    pub(crate) fn list_item_offset(&self, from: usize, nth: usize) -> Option<usize> {
+        let code = blank_strings(&blank_comments(&self.text));
+        let b = code.as_bytes();
+        let open = from + code.get(from..)?.find('[')?;
+        let (mut depth, mut item, mut expect) = (0usize, 0usize, true);
+        for (k, &c) in b.iter().enumerate().skip(open + 1) {
+            match c {
+                b']' | b')' if depth == 0 => return None,
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => depth -= 1,
+                b',' if depth == 0 => {
+                    item += 1;
+                    expect = true;
+                    continue;
+                }
+                _ => {}
+            }
+            if expect && !c.is_ascii_whitespace() {
+                if item == nth {
+                    return Some(k);
+                }
+                expect = false;
+            }
+        }
+        None
+    }
+
+    /// An error at byte offset `off` of the text (the file's start when `None`).
+    pub(crate) fn error_at(&self, off: Option<usize>, message: impl Into<String>) -> Error {
+        let (line, col) = off.map_or((1, 1), |o| self.line_col(o));
+        Error::scenario(&self.path, &self.text, line, col, message)
     }
 
     /// An error at the first `needle` after the first `anchor` (the file's start when absent).
@@ -42,31 +84,21 @@ impl Source {
         Error::scenario(&self.path, &self.text, line, col, message)
     }
 
-    /// An error at the first `needle` inside the `nth` (0-based) `schedule:` field of the
-    /// `schedules: [...]` list after the first `anchor` (an agreement's per-importer or
-    /// per-sector schedules), or at [`Source::error`]'s place when that field is not found.
-    pub(crate) fn error_in_rule(
+    /// The byte offset of the first `needle` inside the `nth` (0-based) `schedule:` field of
+    /// the `schedules: [...]` list after the first `anchor` (an agreement's per-importer or
+    /// per-sector schedules), when that field is found.
+    pub(crate) fn offset_in_rule(
         &self,
         anchor: Option<&str>,
         nth: usize,
         needle: &str,
-        message: impl Into<String>,
-    ) -> Error {
-        // The anchor (a quoted name) is found in the code; the fields in the code with string
-        // contents blanked too (same byte offsets), so that no name stops the search.
+    ) -> Option<usize> {
         let code = blank_comments(&self.text);
         let fields = blank_strings(&code);
         let start = anchor.and_then(|a| code.find(a)).unwrap_or(0);
-        let at = field_offset(&fields, start, "schedules", 0)
+        field_offset(&fields, start, "schedules", 0)
             .and_then(|list| field_offset(&fields, list, "schedule", nth))
-            .and_then(|field| code[field..].find(needle).map(|p| p + field));
-        match at {
-            Some(off) => {
-                let (line, col) = self.line_col(off);
-                Error::scenario(&self.path, &self.text, line, col, message)
-            }
-            None => self.error(anchor, needle, message),
-        }
+            .and_then(|field| code[field..].find(needle).map(|p| p + field))
     }
 
     /// An error at the field `field:` of axis `axis` (0-based) of the `variation`-th (0-based)
@@ -107,6 +139,21 @@ impl Source {
         let code = blank_strings(&blank_comments(&self.text));
         let off = field_offset(&code, 0, name, nth)?;
         Some(self.line_col(off))
+    }
+
+    /// The byte offset of the first field `name:` whose value is a list (`[...]` or
+    /// `Some([...])`): the scenario's `years: [...]`, not a schedule's `Linear(years: 10)`.
+    pub(crate) fn list_field_offset(&self, name: &str) -> Option<usize> {
+        let code = blank_strings(&blank_comments(&self.text));
+        (0..)
+            .map_while(|nth| field_offset(&code, 0, name, nth))
+            .find(|&k| {
+                let value = code[k + name.len()..].trim_start()[1..].trim_start();
+                let value = value.strip_prefix("Some").map_or(value, |v| {
+                    v.trim_start().strip_prefix('(').unwrap_or(v).trim_start()
+                });
+                value.starts_with('[')
+            })
     }
 
     fn line_col(&self, off: usize) -> (usize, usize) {

@@ -1114,3 +1114,162 @@ fn batch_uncertainty_mistakes_name_what_to_write() {
         );
     }
 }
+
+/// Slips in a schedule's order: a year listed twice in `years`, `Staged` steps or `Path` points
+/// out of order are errors at the offending item (each is read by its value, so the list's
+/// order would silently change the path); a depth profile whose cumulative share falls is a
+/// warning at that step (an estimated profile can fall; increments written as shares do).
+#[test]
+fn schedule_lists_out_of_order_or_repeated_are_located() {
+    let d = tempfile::tempdir().unwrap();
+    let ab = "(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"],\n         ";
+    let years = format!(
+        "Scenario(name: \"b\", baseline: Csv(\"{}\"), base_year: 2014,\n    years: [2016, 2018, 2018, 2020])",
+        tiny().display()
+    );
+    let cases: [(String, &[&str]); 4] = [
+        (
+            years,
+            &["bad.ron:2:25: year 2018 is listed twice in `years`", "remove this one"],
+        ),
+        (
+            scenario(&format!("{ab}schedule: Staged([(0, 0.8), (5, 0.5), (3, 0.0)]))")),
+            &[
+                "bad.ron:8:48: agreement `AB`: Staged step (3, 0) comes after (5, 0.5)",
+                "List the steps in order of offset",
+            ],
+        ),
+        (
+            scenario(&format!("{ab}schedules: [(importer: \"AAA\", schedule: Path([(2016, 0.05), (2019, 0.0), (2017, 0.02)]))])")),
+            &[
+                "bad.ron:8:83: agreement `AB`: Path point (2017, 0.02) comes after (2019, 0)",
+                "List the points in order of year",
+            ],
+        ),
+        // A profile step out of order is an error at that step (not at the first).
+        (
+            scenario(&format!("{ab}depth: Given(beta: 0.5, phase_in_years: 12, profile: [(0, 0.3), (8, 0.9), (4, 0.7)]))")),
+            &["bad.ron:8:84: agreement `AB`: depth profile step (4, 0.7) is not valid"],
+        ),
+    ];
+    for (text, needles) in &cases {
+        let err = check_fails(d.path(), text);
+        for n in *needles {
+            assert!(err.contains(n), "{n}: {err}");
+        }
+    }
+    let err = check_warns(
+        d.path(),
+        "fall.ron",
+        &scenario(&format!("{ab}depth: Given(beta: 0.5, phase_in_years: 12, profile: [(0, 0.294), (4, 0.416), (8, 0.17)]))")),
+    );
+    assert!(
+        err.contains("warning: ")
+            && err.contains("fall.ron:8:88: agreement `AB`: depth profile share falls from 0.416 at offset 4 to 0.17 at offset 8")
+            && err.contains("write their running sums"),
+        "{err}"
+    );
+}
+
+/// An empty file (emptied by mistake, or only comments) is said to be empty, with what it
+/// should hold, instead of the parser's "expected opening `(`".
+#[test]
+fn an_empty_file_is_said_to_be_empty() {
+    let d = tempfile::tempdir().unwrap();
+    for (text, said) in [
+        (
+            "",
+            "empty.ron:1:1: the file is empty: a scenario file holds `Scenario( ... )`",
+        ),
+        ("// only a note\n\n", "the file is empty (only comments)"),
+    ] {
+        let err = check_file_fails(&write(d.path(), "empty.ron", text));
+        assert!(
+            err.contains(said) && err.contains("restore the file"),
+            "{err}"
+        );
+    }
+}
+
+/// Slips in a batch's draws: a LogNormal `mu` written as θ itself (every draw out of range,
+/// found only when the first draw failed, after the central runs), a parameter drawn twice
+/// (the later silently won), a focus code misspelt (now with the closest code).
+#[test]
+fn batch_draws_centred_out_of_range_or_given_twice_are_located() {
+    let d = tempfile::tempdir().unwrap();
+    let twice = "Theta(\"MAN\"), distribution: Normal(mean: 5, sd: 1)), (parameter: Theta(\"MAN\"), distribution: Normal(mean: 6, sd: 1)";
+    let err = check_file_fails(&tiny_batch(d.path(), 2, twice));
+    assert!(
+        err.contains("batch.ron:4:") && err.contains("Theta(\"MAN\") is drawn twice in `uncertainty` (entries 1 and 2); each draw would take only the later one"),
+        "{err}"
+    );
+    let err = check_file_fails(&tiny_batch(
+        d.path(),
+        2,
+        "Theta(\"MAN\"), distribution: LogNormal(mu: 6.48, sigma: 0.25)",
+    ));
+    assert!(
+        err.contains("LogNormal: the draws' centre (median exp(mu) = exp(6.48) = 651.9709)")
+            && err.contains("`mu` is the log of θ: for a median θ of 6.48, write mu: 1.8687"),
+        "{err}"
+    );
+    let b = tiny_batch(d.path(), 2, THETA_LOGNORMAL);
+    let text = std::fs::read_to_string(&b)
+        .unwrap()
+        .replace("\"CCC\"]", "\"CCX\"]");
+    let err = check_file_fails(&write(d.path(), "batch.ron", &text));
+    assert!(
+        err.contains("focus economy `CCX` is not in every scenario's baseline (not in that of scenario `fast`); did you mean `CCC`?"),
+        "{err}"
+    );
+}
+
+/// An agreement meant to replace an inherited one but with its name misspelt was added beside
+/// it without a word: a warning at the name, with the inherited name to write. A different
+/// agreement with a similar name and other members is not warned about.
+#[test]
+fn an_agreement_nearly_named_as_an_inherited_one_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "parent.ron",
+        &scenario("(name: \"Andes FTA\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"])"),
+    );
+    let child = |name: &str, members: &str| {
+        format!("Scenario(name: \"c\", extends: \"parent.ron\",\n    agreements: [(name: \"{name}\", entry_into_force: 2017, members: [{members}])])\n")
+    };
+    let err = check_warns(
+        d.path(),
+        "typo.ron",
+        &child("Andse FTA", "\"AAA\", \"BBB\""),
+    );
+    assert!(
+        err.contains("warning: ")
+            && err.contains("typo.ron:2:25: agreement `Andse FTA` is new in this file, beside the inherited `Andes FTA` (")
+            && err.contains("To replace it, write `Andes FTA`"),
+        "{err}"
+    );
+    let err = check_warns(
+        d.path(),
+        "other.ron",
+        &child("Ander FTA", "\"AAA\", \"CCC\""),
+    );
+    assert!(!err.contains("is new in this file"), "{err}");
+}
+
+/// The built-in world holds the data of 2014: another base year labels them with a year they
+/// are not of, a warning at `base_year`.
+#[test]
+fn the_built_in_world_under_another_base_year_is_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let err = check_warns(
+        d.path(),
+        "later.ron",
+        "Scenario(name: \"s\", baseline: Builtin(\"apac-americas-2014\"),\n    base_year:2016, horizon: 2020)\n",
+    );
+    assert!(
+        err.contains("later.ron:2:5: base_year is 2016, but the built-in world `apac-americas-2014` holds the data of 2014")
+            && err.contains("Write base_year: 2014"),
+        "{err}"
+    );
+}

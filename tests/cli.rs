@@ -239,3 +239,47 @@ fn gravity_with_sigma_near_one_is_refused_naming_the_range() {
         assert!(!out.exists());
     }
 }
+
+/// `data synthetic-world` says how big a world is before making it: above 1 GB (999 × 99 is
+/// about 5.5 GB) it is refused without `--large`, nothing written; the estimate is the size
+/// written within 5% (the 77 × 45 benchmark world).
+#[test]
+fn a_synthetic_world_too_large_is_refused_before_anything_is_written() {
+    let t = tempfile::tempdir().unwrap();
+    let world = |e: &str, s: &str, out: &Path| {
+        let args = [
+            "data",
+            "synthetic-world",
+            "--economies",
+            e,
+            "--sectors",
+            s,
+            "--out",
+        ];
+        let mut args = args.to_vec();
+        args.push(out.to_str().unwrap());
+        tradesim(&args)
+    };
+    let o = world("999", "99", &t.path().join("big"));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(
+            "999 economies x 99 sectors is about 5.5 GB on disk (97805097 rows in flows.csv)"
+        ) && e.contains("nothing was written")
+            && e.contains("pass --large"),
+        "{e}"
+    );
+    let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing made: {left:?}");
+    let w = t.path().join("w");
+    let o = world("77", "45", &w);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written: u64 = std::fs::read_dir(&w)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let (estimate, _) = tradesim::workflow::data::synthetic_world_bytes(77, 45, true);
+    let ratio = estimate as f64 / written as f64;
+    assert!((0.95..1.05).contains(&ratio), "{estimate} vs {written}");
+}

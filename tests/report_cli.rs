@@ -324,6 +324,79 @@ fn the_report_refuses_edited_tables_naming_file_row_and_column() {
             "its columns are: scenario, year",
         ],
     );
+    // A column deleted: no other column that the report reads is offered to rename.
+    let dropped: String = econ
+        .lines()
+        .map(|l| {
+            let mut c: Vec<&str> = l.split(',').collect();
+            c.remove(8);
+            c.join(",") + "\n"
+        })
+        .collect();
+    check(
+        "economies.csv",
+        dropped,
+        &[
+            "economies.csv, row 1: the header has no column `real_income_pct` (it was deleted, or the file is not a table of this kind)",
+        ],
+    );
+    // The other tables: a row repeated would count twice in the report's sums; an economy,
+    // scenario or year that economies.csv lacks is a table of another run, or an edit.
+    let repeated = |file: &str, k: usize| {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        let mut v: Vec<&str> = text.lines().collect();
+        v.insert(k + 1, v[k]);
+        v.join("\n") + "\n"
+    };
+    let b2 = bil.lines().nth(2).unwrap().to_string();
+    for (file, k, first) in [("bilateral.csv", 2, "row 3"), ("tariffs.csv", 1, "row 2")] {
+        let row = format!(
+            "{file}, row {}: a second row for scenario `AB`, year",
+            k + 2
+        );
+        let first = format!("(the first is {first}), which would count twice in the report");
+        check(
+            file,
+            repeated(file, k),
+            &[&row, &first, "run (or merge) again"],
+        );
+    }
+    check(
+        "solver.csv",
+        repeated("solver.csv", 2),
+        &[
+            "solver.csv, row 4: a second row for scenario `AB`",
+            "stage ",
+        ],
+    );
+    let mut renamed = bil.lines().map(str::to_string).collect::<Vec<_>>();
+    renamed[2] = b2.replacen(",AAA,", ",AAX,", 1);
+    assert_ne!(renamed[2], b2, "the row names AAA: {b2}");
+    check(
+        "bilateral.csv",
+        renamed.join("\n") + "\n",
+        &[
+            "bilateral.csv, row 3:",
+            "`AAX` is not an economy of scenario `AB` in economies.csv (did you mean `AAA`?)",
+            "different runs or one was edited",
+        ],
+    );
+    let tariffs = std::fs::read_to_string(out.join("tariffs.csv")).unwrap();
+    check(
+        "tariffs.csv",
+        tariffs.replace("\nAB,", "\nAB longer,"),
+        &["tariffs.csv, row 2: scenario `AB longer` has no rows in economies.csv (its scenarios: AB)"],
+    );
+    check(
+        "economies.csv",
+        String::new(),
+        &["economies.csv, row 1: the file is empty"],
+    );
+    check(
+        "economies.csv",
+        lines[0].to_string() + "\n",
+        &["economies.csv, row 2: no rows under the header"],
+    );
 }
 
 /// Probe B finding 7: directories of different worlds are not compared as options; bars of

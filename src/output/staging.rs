@@ -97,6 +97,27 @@ fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The free space, in bytes, of the file system a new `path` would be made on, and the
+/// existing directory it was measured at (the nearest existing ancestor of `path`), from POSIX
+/// `df -Pk`; `None` when that cannot be told (no `df`, an output it does not parse).
+pub(crate) fn free_space(path: &Path) -> Option<(PathBuf, u64)> {
+    let abs = absolute(path);
+    let dir = abs.ancestors().find(|a| a.is_dir())?.to_path_buf();
+    let out = std::process::Command::new("df")
+        .arg("-Pk")
+        .arg(&dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    // `Filesystem 1024-blocks Used Available Capacity Mounted-on`, then one line per file
+    // system (a long device name may not wrap with -P).
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().nth(1)?;
+    let kb: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    Some((dir, kb.saturating_mul(1024)))
+}
+
 /// Names in `dir` (all of them, hidden ones included).
 fn entries(dir: &Path) -> Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();
@@ -628,6 +649,14 @@ mod tests {
 
     fn names(dir: &Path) -> Vec<String> {
         entries(dir).unwrap().into_iter().collect()
+    }
+
+    #[test]
+    fn free_space_is_measured_at_the_nearest_existing_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let (at, free) = free_space(&d.path().join("not/yet/made")).expect("df -Pk works here");
+        assert_eq!(at, absolute(d.path()));
+        assert!(free > 0);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! the browser that N charts rendered and writes the result (and any script error) into
 //! `#render-check`, which the browser test reads.
 
-use super::read::{self, csv_header, for_each_row, read_rows};
+use super::read::{self, csv_header, for_each_row};
 use super::svg::{self, esc, fmt_num, Bar, BarChart, HeatMap, LineChart, Series};
 use crate::error::{Error, Result};
 use crate::output::meta::{self, ComparedWithMeta, ReportMeta, ScenarioMeta};
@@ -301,8 +301,23 @@ impl ReportData {
                 Ok(())
             })?;
         }
+        if coverage.is_empty() {
+            let empty = csv_header(&econ)?.iter().all(|h| h.is_empty());
+            let (line, what) = match empty {
+                true => (1, "the file is empty"),
+                false => (2, "no rows under the header"),
+            };
+            return Err(Error::data(
+                &econ,
+                line,
+                format!("{what}; a run writes a row for every scenario, year and economy, and the report has nothing to show: the file was cut short or emptied after tradesim wrote it: run (or merge) again to write it whole"),
+            ));
+        }
+        let scope = coverage.scope(&expected);
         d.compared = coverage.finish(&econ, &expected)?;
+        let mut rows = read::TableRows::new(&summary, &scope);
         for (r, line) in d.summary.iter().zip(summary_lines) {
+            rows.check_row(line, r)?;
             if let Some(c) = d
                 .compared
                 .get(&r.scenario)
@@ -317,7 +332,7 @@ impl ReportData {
         }
         let bil = dir.join("bilateral.csv");
         if bil.is_file() {
-            for_each_row::<BilateralRow>(&bil, |r, _| {
+            read::for_each_checked::<BilateralRow>(&bil, &scope, |r| {
                 add_bilateral(&mut d.bilateral, &r);
                 Ok(())
             })?;
@@ -326,13 +341,20 @@ impl ReportData {
         }
         let p = dir.join("tariffs.csv");
         if p.is_file() {
-            d.tariffs = read_rows(&p)?;
+            read::for_each_checked::<TariffRow>(&p, &scope, |r| {
+                d.tariffs.push(r);
+                Ok(())
+            })?;
         } else {
             d.absent.push("tariffs.csv".into());
         }
         let p = dir.join("solver.csv");
         if p.is_file() {
-            let rows: Vec<SolverRow> = read_rows(&p)?;
+            let mut rows: Vec<SolverRow> = Vec::new();
+            read::for_each_checked::<SolverRow>(&p, &scope, |r| {
+                rows.push(r);
+                Ok(())
+            })?;
             // Files written before the `stage` column: each unit's baseline solve came first.
             let mut seen = std::collections::BTreeSet::new();
             for mut r in rows {
@@ -352,7 +374,7 @@ impl ReportData {
         }
         let p = dir.join("investment.csv");
         if p.is_file() {
-            for_each_row::<InvestmentRow>(&p, |r, _| {
+            read::for_each_checked::<InvestmentRow>(&p, &scope, |r| {
                 if r.draw == 0 {
                     d.investment.push(r)
                 }
@@ -363,7 +385,7 @@ impl ReportData {
         }
         let q = dir.join("quotas.csv");
         if q.is_file() {
-            for_each_row::<QuotaRow>(&q, |r, _| {
+            read::for_each_checked::<QuotaRow>(&q, &scope, |r| {
                 if r.draw == 0 {
                     d.quotas.push(r)
                 }

@@ -5,7 +5,8 @@
 //! short or damaged is refused naming the file, its line and column, and the fix.
 
 use crate::error::{Error, Result};
-use crate::output::EconomyRow;
+use crate::output::summary::SummaryRow;
+use crate::output::{BilateralRow, EconomyRow, InvestmentRow, QuotaRow, SolverRow, TariffRow};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,18 +21,68 @@ fn missing_column(message: &str) -> Option<&str> {
     message.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
+/// The fields of the struct `T` deserializes into (its columns), or none when `T` is not a
+/// struct: a deserializer that only records what `deserialize_struct` is asked for.
+fn struct_fields<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    struct Fields(&'static [&'static str]);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> serde::Deserializer<'de> for &mut Fields {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = fields;
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut f = Fields(&[]);
+    let _ = T::deserialize(&mut f);
+    f.0
+}
+
 /// The error of a row that does not read (`line` is its line in the file; the header is 1):
-/// a column the header lacks is named at the header, with the columns present and the closest.
-fn csv_error(path: &Path, e: &csv::Error, line: usize, headers: &csv::StringRecord) -> Error {
+/// a column the header lacks is named at the header, with the columns present and the closest
+/// of those the rows do not read (a column that is read is not one to rename).
+fn csv_error(
+    path: &Path,
+    e: &csv::Error,
+    line: usize,
+    headers: &csv::StringRecord,
+    fields: &[&str],
+) -> Error {
     let (line, msg) = match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => {
             let text = err.kind().to_string();
             if let Some(col) = missing_column(&text) {
                 let present: Vec<&str> = headers.iter().collect();
-                let near = crate::error::did_you_mean(col, present.iter().copied());
+                let unread = present.iter().copied().filter(|h| !fields.contains(h));
+                let near = crate::error::did_you_mean(col, unread);
                 let near = match near.first() {
                     Some(n) => format!(" (the closest is `{n}`: rename it `{col}`)"),
-                    None => String::new(),
+                    None => " (it was deleted, or the file is not a table of this kind)".into(),
                 };
                 return Error::data(
                     path,
@@ -73,9 +124,10 @@ pub(crate) fn for_each_row<T: DeserializeOwned + Serialize>(
     mut f: impl FnMut(T, usize) -> Result<()>,
 ) -> Result<()> {
     let mut r = open(path)?;
+    let fields = struct_fields::<T>();
     let headers = r
         .headers()
-        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new()))?
+        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new(), fields))?
         .clone();
     let mut record = csv::StringRecord::new();
     let mut next_line = 2;
@@ -83,13 +135,13 @@ pub(crate) fn for_each_row<T: DeserializeOwned + Serialize>(
         match r.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(e) => return Err(csv_error(path, &e, next_line, &headers)),
+            Err(e) => return Err(csv_error(path, &e, next_line, &headers, fields)),
         }
         let line = record.position().map_or(next_line, |p| p.line() as usize);
         next_line = line + 1;
         let row: T = record
             .deserialize(Some(&headers))
-            .map_err(|e| csv_error(path, &e, line, &headers))?;
+            .map_err(|e| csv_error(path, &e, line, &headers, fields))?;
         if let Some(bad) = crate::output::finite::non_finite(&row) {
             return Err(Error::data(
                 path,
@@ -109,18 +161,8 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
     let mut r = open(path)?;
     let headers = r
         .headers()
-        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new()))?;
+        .map_err(|e| csv_error(path, &e, 1, &csv::StringRecord::new(), &[]))?;
     Ok(headers.iter().map(str::to_string).collect())
-}
-
-/// Every row of the table at `path` ([`for_each_row`]).
-pub(crate) fn read_rows<T: DeserializeOwned + Serialize>(path: &Path) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    for_each_row(path, |r, _| {
-        v.push(r);
-        Ok(())
-    })?;
-    Ok(v)
 }
 
 /// The values `compared_with` takes in the tables.
@@ -262,6 +304,276 @@ impl Coverage {
             }
         }
         Ok(kinds)
+    }
+}
+
+/// The economies and years of each scenario of `economies.csv`: the other tables' rows must
+/// use them.
+pub(crate) type Scope = BTreeMap<String, (BTreeSet<String>, BTreeSet<i32>)>;
+
+impl Coverage {
+    /// Each scenario's economies (its rows' and those a file of the directory lists) and years.
+    pub(crate) fn scope(&self, expected: &ExpectedEconomies) -> Scope {
+        self.scenarios
+            .iter()
+            .map(|(name, s)| {
+                let mut codes: BTreeSet<String> = s.codes.iter().cloned().collect();
+                codes.extend(expected.get(name).into_iter().flatten().cloned());
+                let years = s.groups.keys().map(|k| k.0).collect();
+                (name.clone(), (codes, years))
+            })
+            .collect()
+    }
+
+    /// Whether `economies.csv` had no row at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.scenarios.is_empty()
+    }
+}
+
+/// A column of a row's key: text, or a number (a year, a draw).
+#[derive(Clone, Copy)]
+pub(crate) enum Part<'a> {
+    Text(&'a str),
+    Number(u32),
+}
+
+/// The rows of a table other than `economies.csv` read so far: refuses a row whose scenario,
+/// year or economies `economies.csv` does not have (a table of another run, or an economy
+/// renamed in one table only), and a second row with the same key (a row repeated by hand,
+/// which would count twice in the report's sums).
+pub(crate) struct TableRows<'a> {
+    path: &'a Path,
+    scope: &'a Scope,
+    /// Every text of a key, numbered (keys are kept small: a large table has many rows).
+    names: HashMap<String, u32>,
+    /// The key of every row checked, with its line.
+    seen: HashMap<[u32; 8], usize>,
+}
+
+impl<'a> TableRows<'a> {
+    pub(crate) fn new(path: &'a Path, scope: &'a Scope) -> Self {
+        TableRows {
+            path,
+            scope,
+            names: HashMap::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Check the row at `line` of scenario `scenario` and year `year` (`None`: a year
+    /// `economies.csv` need not have, such as the base year of solver.csv when a scenario
+    /// lists its `years`; give it in `key`): each `(column, code)` of `economies` must be an
+    /// economy of the scenario; with `key` (the row's other identifying columns, at most six),
+    /// no earlier row may have the same scenario, year and key.
+    pub(crate) fn check(
+        &mut self,
+        line: usize,
+        (scenario, year): (&str, Option<i32>),
+        economies: &[(&str, &str)],
+        key: Option<&[(&str, Part)]>,
+    ) -> Result<()> {
+        let other = "the tables are of different runs or one was edited: run (or merge) again to write them together";
+        let Some((codes, years)) = self.scope.get(scenario) else {
+            let known: Vec<&str> = self.scope.keys().map(String::as_str).collect();
+            return Err(Error::data(
+                self.path,
+                line,
+                format!("scenario `{scenario}` has no rows in economies.csv (its scenarios: {}); {other}", known.join(", ")),
+            ));
+        };
+        if let Some(year) = year.filter(|y| !years.contains(y)) {
+            let ys: Vec<i64> = years.iter().map(|&y| i64::from(y)).collect();
+            return Err(Error::data(
+                self.path,
+                line,
+                format!("year {year} of scenario `{scenario}` has no rows in economies.csv (it has {}); {other}", crate::error::consecutive_runs(ys).join(", ")),
+            ));
+        }
+        for (column, code) in economies {
+            if !codes.contains(*code) {
+                let near =
+                    crate::error::did_you_mean_phrase(code, codes.iter().map(String::as_str), '`')
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default();
+                return Err(Error::data(
+                    self.path,
+                    line,
+                    format!("{column} `{code}` is not an economy of scenario `{scenario}` in economies.csv{near}; {other}"),
+                ));
+            }
+        }
+        let Some(key) = key else { return Ok(()) };
+        let mut id = [0u32; 8];
+        let mut number = |t: &str| {
+            let n = self.names.len() as u32;
+            *self.names.entry(t.to_string()).or_insert(n)
+        };
+        id[0] = number(scenario);
+        id[1] = year.map_or(0, |y| y as u32);
+        for (k, (_, part)) in key.iter().enumerate().take(6) {
+            id[k + 2] = match part {
+                Part::Text(t) => number(t),
+                Part::Number(n) => *n,
+            };
+        }
+        if let Some(first) = self.seen.insert(id, line) {
+            let what: Vec<String> = key
+                .iter()
+                .map(|(c, p)| match p {
+                    Part::Text(t) => format!("{c} {t}"),
+                    Part::Number(n) => format!("{c} {n}"),
+                })
+                .collect();
+            return Err(Error::data(
+                self.path,
+                line,
+                format!("a second row for scenario `{scenario}`, {}{} (the first is row {first}), which would count twice in the report; {REWRITE}", year.map(|y| format!("year {y}, ")).unwrap_or_default(), what.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A row of a table other than `economies.csv`, as [`TableRows::check`] reads it.
+pub(crate) trait Keyed {
+    /// Its scenario and year (`None`: a year `economies.csv` need not have).
+    fn scope(&self) -> (&str, Option<i32>);
+    /// Its economies, with their columns.
+    fn economies(&self) -> Vec<(&'static str, &str)>;
+    /// Its other identifying columns; `None` when the report does not keep the row (another
+    /// draw than the central run), so that a large batch's keys are not all held.
+    fn key(&self) -> Option<Vec<(&'static str, Part<'_>)>>;
+}
+
+impl TableRows<'_> {
+    /// [`TableRows::check`] for the row `r` at `line`.
+    pub(crate) fn check_row(&mut self, line: usize, r: &impl Keyed) -> Result<()> {
+        self.check(line, r.scope(), &r.economies(), r.key().as_deref())
+    }
+}
+
+/// Call `f` with every row of the table at `path` ([`for_each_row`]), each checked against
+/// `scope` and the rows before it ([`TableRows::check`]).
+pub(crate) fn for_each_checked<T: DeserializeOwned + Serialize + Keyed>(
+    path: &Path,
+    scope: &Scope,
+    mut f: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let mut rows = TableRows::new(path, scope);
+    for_each_row::<T>(path, |r, line| {
+        rows.check_row(line, &r)?;
+        f(r)
+    })
+}
+
+impl Keyed for BilateralRow {
+    fn scope(&self) -> (&str, Option<i32>) {
+        (&self.scenario, Some(self.year))
+    }
+    fn economies(&self) -> Vec<(&'static str, &str)> {
+        vec![("exporter", &self.exporter), ("importer", &self.importer)]
+    }
+    fn key(&self) -> Option<Vec<(&'static str, Part<'_>)>> {
+        (self.draw == 0).then(|| {
+            vec![
+                ("draw", Part::Number(self.draw)),
+                ("exporter", Part::Text(&self.exporter)),
+                ("importer", Part::Text(&self.importer)),
+                ("sector", Part::Text(&self.sector)),
+            ]
+        })
+    }
+}
+
+impl Keyed for TariffRow {
+    fn scope(&self) -> (&str, Option<i32>) {
+        (&self.scenario, Some(self.year))
+    }
+    fn economies(&self) -> Vec<(&'static str, &str)> {
+        vec![("importer", &self.importer), ("exporter", &self.exporter)]
+    }
+    fn key(&self) -> Option<Vec<(&'static str, Part<'_>)>> {
+        Some(vec![
+            ("importer", Part::Text(&self.importer)),
+            ("exporter", Part::Text(&self.exporter)),
+            ("sector", Part::Text(&self.sector)),
+        ])
+    }
+}
+
+impl Keyed for SolverRow {
+    /// The baseline's solve has the base year, which a scenario's `years` may omit: the year
+    /// is in the key only.
+    fn scope(&self) -> (&str, Option<i32>) {
+        (&self.scenario, None)
+    }
+    fn economies(&self) -> Vec<(&'static str, &str)> {
+        Vec::new()
+    }
+    /// Files written before the `stage` column have two solves of the base year: not keyed.
+    fn key(&self) -> Option<Vec<(&'static str, Part<'_>)>> {
+        (!self.stage.is_empty()).then(|| {
+            vec![
+                ("year", Part::Number(self.year as u32)),
+                ("stage", Part::Text(&self.stage)),
+                ("draw", Part::Number(self.draw)),
+            ]
+        })
+    }
+}
+
+impl Keyed for InvestmentRow {
+    fn scope(&self) -> (&str, Option<i32>) {
+        (&self.scenario, Some(self.year))
+    }
+    fn economies(&self) -> Vec<(&'static str, &str)> {
+        vec![("source", &self.source), ("host", &self.host)]
+    }
+    fn key(&self) -> Option<Vec<(&'static str, Part<'_>)>> {
+        (self.draw == 0).then(|| {
+            vec![
+                ("draw", Part::Number(self.draw)),
+                ("source", Part::Text(&self.source)),
+                ("host", Part::Text(&self.host)),
+            ]
+        })
+    }
+}
+
+impl Keyed for QuotaRow {
+    fn scope(&self) -> (&str, Option<i32>) {
+        (&self.scenario, Some(self.year))
+    }
+    fn economies(&self) -> Vec<(&'static str, &str)> {
+        vec![("importer", &self.importer), ("exporter", &self.exporter)]
+    }
+    fn key(&self) -> Option<Vec<(&'static str, Part<'_>)>> {
+        (self.draw == 0).then(|| {
+            vec![
+                ("draw", Part::Number(self.draw)),
+                ("agreement", Part::Text(&self.agreement)),
+                ("group", Part::Text(&self.group)),
+                ("importer", Part::Text(&self.importer)),
+                ("exporter", Part::Text(&self.exporter)),
+                ("sector", Part::Text(&self.sector)),
+            ]
+        })
+    }
+}
+
+impl Keyed for SummaryRow {
+    fn scope(&self) -> (&str, Option<i32>) {
+        (&self.scenario, Some(self.year))
+    }
+    fn economies(&self) -> Vec<(&'static str, &str)> {
+        vec![("economy", &self.economy)]
+    }
+    fn key(&self) -> Option<Vec<(&'static str, Part<'_>)>> {
+        Some(vec![
+            ("economy", Part::Text(&self.economy)),
+            ("measure", Part::Text(&self.measure)),
+        ])
     }
 }
 

@@ -327,24 +327,46 @@ pub fn load(path: &Path) -> Result<Batch> {
         }
     }
     for f in &raw.focus {
-        if !scenarios
+        if let Some(s) = scenarios
             .iter()
-            .all(|s| s.baseline.economy_index(f).is_some())
+            .find(|s| s.baseline.economy_index(f).is_none())
         {
+            let codes: Vec<&str> = s
+                .baseline
+                .economies
+                .iter()
+                .map(|e| e.code.as_str())
+                .collect();
             errors.push(src.error(
                 Some("focus"),
                 &format!("\"{f}\""),
-                format!("focus economy `{f}` is not in every scenario's baseline"),
+                format!(
+                    "focus economy `{f}` is not in every scenario's baseline (not in that of scenario `{}`); {}",
+                    s.name,
+                    crate::error::suggestion(f, &codes, "economies")
+                ),
             ));
         }
     }
-    let mut uncertainty = Vec::new();
-    for u in &raw.uncertainty {
-        if let Err(msg) = check_parameter(&u.parameter, &scenarios) {
+    let mut uncertainty: Vec<(Parameter, Distribution)> = Vec::new();
+    for (k, u) in raw.uncertainty.iter().enumerate() {
+        // The place of this entry: its `parameter:` field (the k-th after `uncertainty:`).
+        let entry = src
+            .list_field_offset("uncertainty")
+            .and_then(|o| src.list_item_offset(o, k));
+        let name = distribution_name(&u.distribution);
+        let dist = entry.and_then(|o| src.text[o..].find(name).map(|p| p + o));
+        if let Some(first) = uncertainty.iter().position(|(p, _)| *p == u.parameter) {
+            errors.push(src.error_at(entry, format!("{} is drawn twice in `uncertainty` (entries {} and {}); each draw would take only the later one{}. Keep one distribution per parameter", param_label(&u.parameter), first + 1, k + 1, if u.parameter == Parameter::ThetaScale { " (for ThetaScale, their product)" } else { "" })));
+        } else if let Err(msg) = check_parameter(&u.parameter, &scenarios) {
             errors.push(src.error(Some("uncertainty"), param_needle(&u.parameter), msg));
-        } else if let Err(msg) = check_distribution(&u.distribution) {
-            let at = distribution_name(&u.distribution);
-            errors.push(src.error(Some("uncertainty"), at, msg));
+        } else if let Err(msg) = check_distribution(&u.distribution)
+            .and_then(|()| check_centre(&u.parameter, &u.distribution))
+        {
+            errors.push(match dist {
+                Some(_) => src.error_at(dist, msg),
+                None => src.error(Some("uncertainty"), name, msg),
+            });
         }
         uncertainty.push((u.parameter.clone(), u.distribution));
     }
@@ -604,6 +626,50 @@ fn check_distribution(d: &Distribution) -> std::result::Result<(), String> {
         }
     };
     problem().map_err(|why| format!("{}: {why}", distribution_name(d)))
+}
+
+/// Why the centre of `d` ([`Distribution::centre`]) is not a value `p` can take, if it is not:
+/// most draws would then fail (a LogNormal's `mu` written as θ itself, not its log; a depth β
+/// in percent).
+fn check_centre(p: &Parameter, d: &Distribution) -> std::result::Result<(), String> {
+    let centre = d.centre();
+    let why = match p {
+        Parameter::Theta(_) => crate::data::check_theta(centre),
+        Parameter::Depth(_) => crate::policy::check_depth_beta(centre),
+        Parameter::ThetaScale | Parameter::FdiEta => Ok(()),
+    };
+    why.map_err(|why| {
+        let hint = match (p, d) {
+            (Parameter::Theta(_), Distribution::LogNormal { mu, .. })
+                if crate::data::check_theta(*mu).is_ok() =>
+            {
+                format!(" `mu` is the log of θ: for a median θ of {mu}, write mu: {:.4}.", mu.ln())
+            }
+            _ => String::new(),
+        };
+        format!("{}: the draws' centre ({}) is not a value {} can take: {why}.{hint} Most draws would fail; centre the distribution in the range", distribution_name(d), centre_name(d), param_label(p))
+    })
+}
+
+/// How [`Distribution::centre`] is taken, for messages.
+fn centre_name(d: &Distribution) -> String {
+    let c = d.centre();
+    match d {
+        Distribution::Normal { .. } => format!("mean {c}"),
+        Distribution::LogNormal { mu, .. } => format!("median exp(mu) = exp({mu}) = {c:.4}"),
+        Distribution::Uniform { .. } => format!("midpoint {c}"),
+        Distribution::Triangular { .. } => format!("mode {c}"),
+    }
+}
+
+/// A parameter as written in a batch file (`Theta("MAN")`).
+fn param_label(p: &Parameter) -> String {
+    match p {
+        Parameter::Theta(c) => format!("Theta(\"{c}\")"),
+        Parameter::ThetaScale => "ThetaScale".into(),
+        Parameter::FdiEta => "FdiEta".into(),
+        Parameter::Depth(a) => format!("Depth(\"{a}\")"),
+    }
 }
 
 /// The RON name of a distribution (where its errors point).

@@ -190,13 +190,17 @@ pub fn parse(path: &Path, text: &str) -> Result<RawScenario> {
 pub(crate) fn ron_error(path: &Path, text: &str, e: &ron::error::SpannedError, top: &str) -> Error {
     let (line, col) = (e.span.start.line, e.span.start.col);
     let field = field_before(text, line, col);
-    Error::scenario(
-        path,
-        text,
-        line,
-        col,
-        explain_ron_error(&e.code, field.as_deref(), top),
-    )
+    let message = if blank_comments(text)
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .is_empty()
+    {
+        // An emptied or truncated file: the parser's "expected `(`" says too little.
+        format!("the file is empty{}: a {} file holds `{top}( ... )`; write it there (a file in scenarios/ is a start), or restore the file if it was emptied by mistake", if text.trim().is_empty() { "" } else { " (only comments)" }, if top == "StructuralGravity" { "structural gravity".to_string() } else { top.to_lowercase() })
+    } else {
+        explain_ron_error(&e.code, field.as_deref(), top)
+    };
+    Error::scenario(path, text, line, col, message)
 }
 
 /// The name of the field whose value starts before 1-based `line`, `col`: the identifier
@@ -685,8 +689,24 @@ pub fn load(path: &Path) -> Result<Scenario> {
         BaselineRef::Builtin(name) => Some((name.clone(), bref.source.clone())),
         _ => None,
     };
+    let base_year_at = m.base_year.as_ref().map(|y| y.source.clone());
     let mut s = validate(m, baseline)?;
     s.warnings.splice(0..0, notes);
+    // A built-in world named for its year (`…-2014`) under another base year: its data are
+    // labelled with a year they are not of.
+    let data_year = builtin.as_ref().and_then(|(name, _)| {
+        let (_, y) = name.rsplit_once('-')?;
+        y.parse::<i32>().ok().filter(|y| (1800..=2500).contains(y))
+    });
+    if let (Some(year), Some(at)) = (data_year, base_year_at) {
+        if year != s.base_year {
+            let name = builtin.as_ref().map_or("", |(n, _)| n.as_str());
+            s.warnings.push(at.field_error("base_year", format!(
+                "base_year is {}, but the built-in world `{name}` holds the data of {year}: its flows, tariffs and shares are those of {year}, labelled {} in every output, and agreements are new or in the data by {} instead of {year}. Write base_year: {year}; if {year}'s world is meant to stand in for {}, ignore this",
+                s.base_year, s.base_year, s.base_year, s.base_year
+            )).to_string());
+        }
+    }
     if let Some((name, source)) = builtin {
         if !s
             .agreements
@@ -878,6 +898,15 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
     let last_allowed = base_year.saturating_add(MAX_YEARS_AHEAD);
     let years: Vec<i32> = match (&m.years, &m.horizon) {
         (Some(ys), _) => {
+            for (k, y) in ys.value.iter().enumerate() {
+                if let Some(first) = ys.value[..k].iter().position(|x| x == y) {
+                    let list = ys.source.list_field_offset("years");
+                    errors.push(ys.source.error_at(
+                        list.and_then(|l| ys.source.list_item_offset(l, k)).or(list),
+                        format!("year {y} is listed twice in `years` (items {} and {}); each year is solved once: remove this one, or correct it if another year was meant", first + 1, k + 1),
+                    ));
+                }
+            }
             let mut v = ys.value.clone();
             v.sort_unstable();
             v.dedup();
@@ -977,6 +1006,33 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             ));
         }
     }
+    // An agreement of this file whose name is nearly an inherited one's (another case, or one
+    // or two letters off) and whose members are among its members or the other way round: it
+    // is added beside the inherited agreement, not in its place, which is what a misspelt name
+    // does without a word (China-Australia beside Chile-Australia is not such a case).
+    let economies = |a: &RawAgreement| -> BTreeSet<String> {
+        a.members
+            .iter()
+            .chain(a.accessions.keys())
+            .cloned()
+            .collect()
+    };
+    for a in m.agreements.iter().filter(|a| a.source.path == src.path) {
+        let name = a.value.name.to_lowercase();
+        let mine = economies(&a.value);
+        let near = m.agreements.iter().find(|b| {
+            let other = b.value.name.to_lowercase();
+            let theirs = economies(&b.value);
+            b.source.path != src.path
+                && name.chars().count() >= 4
+                && (other == name || crate::error::edit_distance(&name, &other) <= 2)
+                && (mine.is_subset(&theirs) || theirs.is_subset(&mine))
+        });
+        if let Some(b) = near {
+            let quoted = format!("\"{}\"", a.value.name);
+            warnings.push(a.source.warning(None, &quoted, format!("agreement `{}` is new in this file, beside the inherited `{}` ({}): an agreement replaces an inherited one only under exactly the same name, so both are in the scenario. To replace it, write `{}`; if this is another agreement, ignore this warning", a.value.name, b.value.name, b.source.path.display(), b.value.name)));
+        }
+    }
     let removed: BTreeSet<&str> = m.remove.iter().map(|r| r.value.as_str()).collect();
     let continued: BTreeSet<&str> = m
         .continue_phase_out
@@ -1044,6 +1100,12 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
                     &baseline,
                     &mut errors,
                 );
+                warnings.extend(falling_profile(
+                    ag.depth.as_ref(),
+                    name,
+                    &d.source,
+                    Some(&anchor),
+                ));
             }
             None => errors.push(d.source.error(
                 Some("depth"),
@@ -1325,6 +1387,29 @@ fn same_base_year_policy(
     Ok(())
 }
 
+/// The place of step `k` of the depth `profile` after `anchor` (of the profile when the step
+/// is not found).
+fn profile_step_at(src: &Source, anchor: Option<&str>, k: usize) -> Option<usize> {
+    let off = src.offset(anchor, "profile");
+    off.and_then(|o| src.list_item_offset(o, k)).or(off)
+}
+
+/// A warning at the first step of a depth profile whose share falls. Shares are cumulative: a
+/// falling one shrinks the effect again, which an estimated lag profile can do, but which is
+/// more often a share written as the increment of its step.
+fn falling_profile(
+    depth: Option<&Depth>,
+    name: &str,
+    src: &Source,
+    anchor: Option<&str>,
+) -> Option<String> {
+    let d = depth?;
+    let p = &d.profile;
+    let k = (1..p.len()).find(|&k| p[k].1 < p[k - 1].1)?;
+    let ((o, s), (po, ps)) = (p[k], p[k - 1]);
+    Some(src.error_at(profile_step_at(src, anchor, k), format!("agreement `{name}`: depth profile share falls from {ps} at offset {po} to {s} at offset {o}, so the depth effect shrinks again there (and rises to all of β at phase_in_years {}). Shares are cumulative shares of β reached by each offset, not the increments of each step: if these are increments, write their running sums; if the effect is meant to fall, ignore this warning", d.phase_in_years)).to_string())
+}
+
 /// Validate a depth effect of agreement `name` with members `members`.
 fn validate_depth(
     d: &RawDepth,
@@ -1363,15 +1448,16 @@ fn validate_depth(
         errors.push(src.error(anchor, "depth", format!("agreement `{name}`: {msg}")));
         return None;
     }
-    let ascending = profile.windows(2).all(|w| w[0].0 < w[1].0);
-    if let Some((o, s)) = profile
-        .iter()
-        .find(|(o, s)| *o >= phase_in_years || !(0.0..=1.0).contains(s))
-        .or(if ascending { None } else { profile.first() })
-    {
-        errors.push(src.error(
-            anchor,
-            "profile",
+    // A bad step is an error at the step; an offset that does not ascend is one at the step
+    // that comes too late.
+    let bad_step = (0..profile.len()).find(|&k| {
+        let (o, s) = profile[k];
+        o >= phase_in_years || !(0.0..=1.0).contains(&s) || (k > 0 && o <= profile[k - 1].0)
+    });
+    if let Some(k) = bad_step {
+        let (o, s) = profile[k];
+        errors.push(src.error_at(
+            profile_step_at(src, anchor, k),
             format!("agreement `{name}`: depth profile step ({o}, {s}) is not valid: offsets ascend and stay below phase_in_years ({phase_in_years}), shares of β lie in [0, 1] (β is reached in full at phase_in_years)"),
         ));
         return None;
@@ -1708,6 +1794,7 @@ fn validate_agreement(
         .depth
         .as_ref()
         .and_then(|d| validate_depth(d, &a.name, &member_ids, src, anchor, b, errors));
+    warnings.extend(falling_profile(depth.as_ref(), &a.name, src, anchor));
     let ag = Agreement {
         name: a.name.clone(),
         entry_into_force: a.entry_into_force,
@@ -2023,13 +2110,21 @@ fn schedule(
 ) -> Schedule {
     let anchor = format!("\"{}\"", a.name);
     let anchor = Some(anchor.as_str());
-    let mut bad = |needle: &str, msg: String| {
+    // An error at the first `needle` of the schedule's place, or with `item`, at that item of
+    // the list after it (a `Staged` step, a `Path` point).
+    let mut bad_at = |needle: &str, item: Option<usize>, msg: String| {
         let msg = format!("agreement `{}`: {msg}", a.name);
-        errors.push(match at {
-            SchedulePlace::Default => src.error(anchor, needle, msg),
-            SchedulePlace::Rule(k) => src.error_in_rule(anchor, k, needle, msg),
-            SchedulePlace::Group(g) => src.error(Some(g), needle, msg),
-        })
+        let off = match at {
+            SchedulePlace::Default => src.offset(anchor, needle),
+            SchedulePlace::Rule(k) => src
+                .offset_in_rule(anchor, k, needle)
+                .or_else(|| src.offset(anchor, needle)),
+            SchedulePlace::Group(g) => src.offset(Some(g), needle),
+        };
+        let off = item.map_or(off, |i| {
+            off.and_then(|o| src.list_item_offset(o, i)).or(off)
+        });
+        errors.push(src.error_at(off, msg));
     };
     let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
     match s {
@@ -2037,14 +2132,16 @@ fn schedule(
         RawSchedule::Excluded => Schedule::Excluded,
         RawSchedule::Linear { years, to } => {
             if *years == 0 {
-                bad(
+                bad_at(
                     "Linear",
+                    None,
                     "Linear needs years ≥ 1 (use Immediate for an immediate cut)".into(),
                 );
             }
             if !(0.0..=1.0).contains(to) {
-                bad(
+                bad_at(
                     "Linear",
+                    None,
                     format!("Linear `to` is {to}; it is a fraction of the base rate in [0, 1]"),
                 );
             }
@@ -2055,18 +2152,23 @@ fn schedule(
         }
         RawSchedule::Staged(steps) => {
             let mut offsets = BTreeSet::new();
-            for (o, f) in steps {
+            for (k, (o, f)) in steps.iter().enumerate() {
                 if !rate_ok(*f) {
-                    bad("Staged", format!("Staged step ({o}, {f}): the fraction of the base rate must be non-negative"));
+                    bad_at("Staged", Some(k), format!("Staged step ({o}, {f}): the fraction of the base rate must be non-negative"));
                 } else if *f > 1.0 {
-                    bad("Staged", format!("Staged step ({o}, {f}): the fraction of the base rate is above 1, which would raise the rate above its base; a step is a fraction of the base rate in [0, 1] (0.8 = 80% of it, not 80)"));
+                    bad_at("Staged", Some(k), format!("Staged step ({o}, {f}): the fraction of the base rate is above 1, which would raise the rate above its base; a step is a fraction of the base rate in [0, 1] (0.8 = 80% of it, not 80)"));
                 }
                 if !offsets.insert(*o) {
-                    bad(
+                    bad_at(
                         "Staged",
+                        Some(k),
                         format!("Staged offset {o} is given twice; keep one step per offset"),
                     );
                 }
+            }
+            if let Some(k) = (1..steps.len()).find(|&k| steps[k].0 < steps[k - 1].0) {
+                let ((o, f), (po, pf)) = (steps[k], steps[k - 1]);
+                bad_at("Staged", Some(k), format!("Staged step ({o}, {f}) comes after ({po}, {pf}) but has an earlier offset; steps apply by offset, not by their place in the list, so this step would apply before ({po}, {pf}). List the steps in order of offset (years after entry into force), or correct this offset if a later year was meant"));
             }
             Schedule::Staged(steps.clone())
         }
@@ -2074,17 +2176,22 @@ fn schedule(
             let mut years = BTreeSet::new();
             for (y, r) in points {
                 if *y < a.entry_into_force {
-                    bad(&y.to_string(), format!("Path year {y} is before entry into force ({}); a schedule starts when the agreement does", a.entry_into_force));
+                    bad_at(&y.to_string(), None, format!("Path year {y} is before entry into force ({}); a schedule starts when the agreement does", a.entry_into_force));
                 }
                 if !rate_ok(*r) {
-                    bad(&r.to_string(), format!("Path rate {r} in {y} is negative; tariff rates are fractions ≥ 0 (0.05 = 5%)"));
+                    bad_at(&r.to_string(), None, format!("Path rate {r} in {y} is negative; tariff rates are fractions ≥ 0 (0.05 = 5%)"));
                 }
                 if !years.insert(*y) {
-                    bad(
+                    bad_at(
                         &y.to_string(),
+                        None,
                         format!("Path year {y} is given twice; keep one rate per year"),
                     );
                 }
+            }
+            if let Some(k) = (1..points.len()).find(|&k| points[k].0 < points[k - 1].0) {
+                let ((y, r), (py, pr)) = (points[k], points[k - 1]);
+                bad_at("Path", Some(k), format!("Path point ({y}, {r}) comes after ({py}, {pr}) but has an earlier year; points apply by year, not by their place in the list, so this rate would apply before ({py}, {pr}). List the points in order of year, or correct this year if a later one was meant"));
             }
             Schedule::Path(points.clone())
         }
@@ -2094,13 +2201,13 @@ fn schedule(
             out_of_quota_rate,
         } => {
             if !(quota.is_finite() && *quota > 0.0) {
-                bad("quota", format!("TariffRateQuota quota {quota} must be positive (base-year money at base-year prices)"));
+                bad_at("quota", None, format!("TariffRateQuota quota {quota} must be positive (base-year money at base-year prices)"));
             }
             if !rate_ok(*in_quota_rate)
                 || !rate_ok(*out_of_quota_rate)
                 || in_quota_rate > out_of_quota_rate
             {
-                bad("TariffRateQuota", format!("TariffRateQuota rates must be ≥ 0 with in_quota_rate ({in_quota_rate}) ≤ out_of_quota_rate ({out_of_quota_rate})"));
+                bad_at("TariffRateQuota", None, format!("TariffRateQuota rates must be ≥ 0 with in_quota_rate ({in_quota_rate}) ≤ out_of_quota_rate ({out_of_quota_rate})"));
             }
             Schedule::TariffRateQuota {
                 quota: *quota,
@@ -2110,8 +2217,9 @@ fn schedule(
         }
         RawSchedule::ToTariffSet(name) => {
             if !b.tariff_sets.contains_key(name) {
-                bad(
+                bad_at(
                     &format!("\"{name}\""),
+                    None,
                     format!(
                         "the baseline has no tariff set `{name}` (it has: {})",
                         b.tariff_sets.keys().cloned().collect::<Vec<_>>().join(", ")

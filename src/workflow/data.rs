@@ -24,7 +24,9 @@ pub fn build_world(
 
 /// Write a synthetic world of `economies` × `sectors` (made up; input-output links with
 /// `io`) in the tidy baseline format into `out`, with `scenario.ron` beside it: a free-trade
-/// agreement among the first (at most 20) economies from 2015.
+/// agreement among the first (at most 20) economies from 2015. A world of more than
+/// [`SYNTHETIC_WORLD_LIMIT`] bytes is refused unless `large`, and one larger than the free
+/// space where `out` goes always (before anything is made).
 pub fn synthetic_world(
     out: &Path,
     economies: usize,
@@ -32,6 +34,7 @@ pub fn synthetic_world(
     io: bool,
     seed: u64,
     force: bool,
+    large: bool,
 ) -> Result<String> {
     if !(2..=999).contains(&economies) {
         return Err(Error::invalid("`economies`", "must be between 2 and 999"));
@@ -39,6 +42,7 @@ pub fn synthetic_world(
     if !(1..=99).contains(&sectors) {
         return Err(Error::invalid("`sectors`", "must be between 1 and 99"));
     }
+    check_synthetic_world_size(out, economies, sectors, io, large)?;
     let staged = OutputDir::begin(out, force, &[])?;
     let b = crate::data::synthetic::world(economies, sectors, io, seed);
     crate::data::tidy::write(&b, staged.staging_dir())?;
@@ -63,6 +67,56 @@ pub fn synthetic_world(
         if io { " with input-output links" } else { "" },
         out.display()
     ))
+}
+
+/// The most bytes `data synthetic-world` writes without `--large`: 1 GB, forty times the
+/// benchmark worlds of docs/performance.md (77 × 45 and 150 × 20, under 30 MB each).
+pub const SYNTHETIC_WORLD_LIMIT: u64 = 1_000_000_000;
+
+/// About how many bytes a synthetic world of `n` economies and `j` sectors takes on disk, and
+/// the rows of its flows.csv: every table's rows times its width per row measured on the 77 ×
+/// 45 world (flows.csv 52.2 bytes, io.csv 34.4, final_demand.csv 29.7), rounded up.
+pub fn synthetic_world_bytes(n: usize, j: usize, io: bool) -> (u64, u64) {
+    let (n, j) = (n as u64, j as u64);
+    // Every pair in each traded sector; the non-traded last sector (of several) domestic only.
+    let flows = if j > 1 { n * n * (j - 1) + n } else { n * n };
+    let io_rows = if io { n * j * (j + 1) } else { 0 };
+    (
+        flows * 53 + io_rows * 35 + n * j * 30 + n * 64 + j * 48 + 512,
+        flows,
+    )
+}
+
+/// Refuse a synthetic world larger than [`SYNTHETIC_WORLD_LIMIT`] without `large`, and one
+/// larger than the free space of the file system `out` goes on.
+fn check_synthetic_world_size(
+    out: &Path,
+    economies: usize,
+    sectors: usize,
+    io: bool,
+    large: bool,
+) -> Result<()> {
+    let (bytes, flow_rows) = synthetic_world_bytes(economies, sectors, io);
+    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
+    let what = format!(
+        "a synthetic world of {economies} economies x {sectors} sectors is about {} on disk ({flow_rows} rows in flows.csv)",
+        gb(bytes)
+    );
+    if bytes > SYNTHETIC_WORLD_LIMIT && !large {
+        return Err(Error::invalid(
+            out.display().to_string(),
+            format!("{what}; without --large tradesim writes at most {}, so nothing was written. Choose fewer economies or sectors (the benchmark worlds of docs/performance.md, 77 x 45 and 150 x 20, are under 30 MB), or pass --large if a world this size is meant", gb(SYNTHETIC_WORLD_LIMIT)),
+        ));
+    }
+    if let Some((dir, free)) = output::staging::free_space(out) {
+        if bytes > free {
+            return Err(Error::invalid(
+                out.display().to_string(),
+                format!("{what}, but {} has only {} free, so nothing was written; free some space, choose another --out, or make the world smaller", dir.display(), gb(free)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Write a synthetic bilateral FDI panel of `economies` economies (every row labelled
