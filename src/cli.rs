@@ -61,6 +61,10 @@ pub enum Command {
         /// Economies to show first in every chart and table (comma-separated codes).
         #[arg(long, value_delimiter = ',')]
         focus: Vec<String>,
+        /// Replace a report.html that was edited after tradesim wrote it (one tradesim did
+        /// not write is never replaced).
+        #[arg(long)]
+        force: bool,
     },
     /// Print the JSON Schema of the scenario or batch file format (for editors and tools).
     Schema {

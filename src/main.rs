@@ -126,8 +126,9 @@ fn dispatch(command: Command) -> Result<()> {
             scenario,
             compare,
             focus,
+            force,
         } => {
-            let path = workflow::report::write(&dir, &scenario, &compare, &focus)?;
+            let path = workflow::report::write(&dir, &scenario, &compare, &focus, force)?;
             sayln!("wrote {}", path.display());
         }
         Command::Schema { kind } => match kind {

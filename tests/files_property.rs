@@ -4,7 +4,8 @@
 //! random destinations (new, nested, an existing file, a user's directory, the scenario's own
 //! directory, the baseline, its parent, an earlier output, through `..`), with and without
 //! `--force`, every file a user made keeps its bytes, and without `--force` so does every file
-//! of an earlier run. A run never panics, and it exits 0 only with its tables written whole.
+//! of an earlier run, its `report.html` edited by hand and reported on again included. A run
+//! never panics, and it exits 0 only with its tables written whole.
 mod common;
 use common::*;
 use proptest::prelude::*;
@@ -53,7 +54,12 @@ const DESTINATIONS: [&str; 12] = [
 ];
 
 fn run(work: &Path, dest: &str, force: bool) -> std::process::Output {
-    let mut args = vec!["run", "s.ron", "--out", dest, "--quiet"];
+    tradesim_in(work, &["run", "s.ron", "--out", dest, "--quiet"], force)
+}
+
+/// tradesim with `args` (and `--force`) in the directory `work`.
+fn tradesim_in(work: &Path, args: &[&str], force: bool) -> std::process::Output {
+    let mut args = args.to_vec();
     if force {
         args.push("--force");
     }
@@ -74,6 +80,7 @@ proptest! {
         earlier_run: bool,
         user_file_in_earlier: bool,
         second_run: bool,
+        edited_report: bool,
     ) {
         let d = tempfile::tempdir().unwrap();
         let work = d.path().join("work");
@@ -90,8 +97,17 @@ proptest! {
         std::fs::create_dir_all(work.join("empty")).unwrap();
         write(d.path(), "sibling.csv", "a,b\n1,2\n");
         if earlier_run {
-            let o = run(&work, "earlier", false);
+            let o = if edited_report {
+                tradesim_in(&work, &["run", "s.ron", "--out", "earlier", "--quiet", "--report"], false)
+            } else {
+                run(&work, "earlier", false)
+            };
             prop_assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            if edited_report {
+                let html = work.join("earlier/report.html");
+                let text = std::fs::read_to_string(&html).unwrap();
+                std::fs::write(&html, text.replace("</body>", "<p>edited</p></body>")).unwrap();
+            }
             if user_file_in_earlier {
                 write(&work.join("earlier"), "mine.txt", "keep");
             }
@@ -117,6 +133,13 @@ proptest! {
             } else {
                 prop_assert!(err.contains("error"), "a refusal says why: {}", err);
             }
+        }
+        if edited_report {
+            // Reported on again: the edited report.html is replaced only with --force.
+            let o = tradesim_in(&work, &["report", "earlier"], force);
+            let err = String::from_utf8_lossy(&o.stderr);
+            prop_assert!(!err.contains("panicked"), "report: {}", err);
+            prop_assert!(matches!(o.status.code(), Some(0) | Some(1)), "report {:?}: {}", o.status.code(), err);
         }
         let after = snapshot(d.path());
         for (p, bytes) in &before {

@@ -469,6 +469,73 @@ fn the_report_on_a_shard_says_to_merge_first() {
     assert!(!shard.join("report.html").exists());
 }
 
+/// A `report.html` edited by hand after tradesim wrote it is kept: `tradesim report` replaces
+/// it only with `--force` (it used to check only that the marker listed the name). An output
+/// of an older version, whose marker has no fingerprints, is still reported on.
+#[test]
+fn a_report_edited_by_hand_is_replaced_only_with_force() {
+    let t = tempfile::tempdir().unwrap();
+    let s = scenario(t.path());
+    let out = run_into(&s, t.path(), "out");
+    let html = out.join("report.html");
+    let (ok, e) = report(&out, &[]);
+    assert!(ok, "{e}");
+    let (ok, e) = report(&out, &[]);
+    assert!(ok, "an unedited report is replaced: {e}");
+    let edited = std::fs::read_to_string(&html)
+        .unwrap()
+        .replace("</body>", "<p>My notes for the minister.</p></body>");
+    std::fs::write(&html, &edited).unwrap();
+    let (ok, e) = report(&out, &["--focus", "BBB"]);
+    assert!(!ok);
+    assert!(
+        e.contains(&format!(
+            "{}: was changed after tradesim wrote it",
+            html.display()
+        )) && e.contains("move or rename it")
+            && e.contains("pass --force to replace it"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(&html).unwrap(), edited, "kept");
+    let (ok, e) = report(&out, &["--force"]);
+    assert!(ok, "{e}");
+    assert!(!std::fs::read_to_string(&html).unwrap().contains("My notes"));
+    let (ok, e) = report(&out, &[]);
+    assert!(ok, "the replaced report is tradesim's again: {e}");
+    // A marker of an older version (no fingerprints, written after the report): reported on.
+    let marker = out.join(".tradesim-output");
+    let old: String = std::fs::read_to_string(&marker)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("# as written: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&marker, old).unwrap();
+    let (ok, e) = report(&out, &[]);
+    assert!(ok, "{e}");
+    // From a run with --report too.
+    let out2 = t.path().join("out2");
+    let o = tradesim(&[
+        "run",
+        s.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--quiet",
+        "--report",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(out2.join("report.html"), "mine").unwrap();
+    let (ok, e) = report(&out2, &[]);
+    assert!(
+        !ok && e.contains("was changed after tradesim wrote it"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out2.join("report.html")).unwrap(),
+        "mine"
+    );
+}
+
 /// Probe B findings 9 and 10: `--focus` codes are trimmed and kept once, a wrong case is
 /// suggested with every directory's economies named; a missing directory is said to be missing.
 #[test]

@@ -18,6 +18,10 @@
 //!   destination is refused. With `force` it is replaced only if it has the marker and holds
 //!   nothing but the files the marker lists; anything else in it (a user's notes, a file
 //!   created there during the run) makes the run refuse and leaves the directory untouched.
+//! - **A file replaced in place keeps a user's edits.** The marker records the length and
+//!   SHA-256 of the files tradesim later replaces one by one ([`FINGERPRINTED`]: the report);
+//!   one whose bytes no longer match was edited and is replaced only with `force`, one not
+//!   listed never ([`check_replaceable`]).
 //! - **Checked again at commit.** The destination is examined again just before the rename:
 //!   if it changed since the start (files appeared), nothing is replaced and the run fails.
 //! - A failed or interrupted run removes its staging directory and its claim (the binary's
@@ -26,7 +30,7 @@
 //!   The directory moved aside while replacing takes a name no earlier run can have left.
 
 use crate::error::{Error, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -39,6 +43,17 @@ pub(crate) const MARKER: &str = ".tradesim-output";
 // it beside the files, and reruns from the command line): it keeps naming the flag.
 const MARKER_HEADER: &str =
     "# tradesim output directory; the files tradesim wrote here (--force replaces only these):";
+
+/// The start of a marker line recording a file's fingerprint: `# as written: NAME: LEN bytes,
+/// sha256 HEX`.
+const FINGERPRINT_PREFIX: &str = "# as written: ";
+
+/// The files tradesim replaces in place in an existing output directory without `--force`
+/// (`tradesim report`'s `report.html`): the marker records their fingerprints, so that one
+/// changed after tradesim wrote it (a user's edits) is not replaced without `--force`. The
+/// other files are replaced only with the whole directory, with `--force`, and are not read
+/// back to be fingerprinted (a batch's tables can be gigabytes).
+const FINGERPRINTED: [&str; 1] = [crate::report::html::FILE];
 
 /// Staging directories and claims in use, for the signal handler.
 static ACTIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
@@ -130,35 +145,79 @@ fn entries(dir: &Path) -> Result<BTreeSet<String>> {
 
 /// The files a marker lists, or `None` when `dir` has no marker.
 fn marker_files(dir: &Path) -> Result<Option<BTreeSet<String>>> {
-    let p = dir.join(MARKER);
-    match std::fs::read_to_string(&p) {
-        Ok(text) => Ok(Some(
-            text.lines()
-                .filter(|l| !l.starts_with('#') && !l.is_empty())
-                .map(str::to_string)
-                .collect(),
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(&p, e)),
-    }
+    Ok(marker_entries(dir)?.map(|m| m.into_keys().collect()))
 }
 
-fn marker_text(files: &BTreeSet<String>) -> String {
+/// The files a marker lists, each with its fingerprint as tradesim wrote it (see
+/// [`FINGERPRINTED`]; `None` for the others and in markers of older versions), or `None`
+/// when `dir` has no marker.
+fn marker_entries(dir: &Path) -> Result<Option<BTreeMap<String, Option<String>>>> {
+    let p = dir.join(MARKER);
+    let text = match std::fs::read_to_string(&p) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    let mut files: BTreeMap<String, Option<String>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| (l.to_string(), None))
+        .collect();
+    // Fingerprints are comment lines, so that older versions, which skip comments, read the
+    // same list of files.
+    for (name, print) in text
+        .lines()
+        .filter_map(|l| l.strip_prefix(FINGERPRINT_PREFIX)?.rsplit_once(": "))
+    {
+        if let Some(slot) = files.get_mut(name) {
+            *slot = Some(print.to_string());
+        }
+    }
+    Ok(Some(files))
+}
+
+fn marker_text(files: &BTreeMap<String, Option<String>>) -> String {
     let mut t = String::from(MARKER_HEADER);
     t.push('\n');
-    for f in files {
+    for f in files.keys() {
         t.push_str(f);
         t.push('\n');
+    }
+    for (f, print) in files {
+        if let Some(print) = print {
+            t.push_str(&format!("{FINGERPRINT_PREFIX}{f}: {print}\n"));
+        }
     }
     t
 }
 
+/// The fingerprint of a file's bytes recorded in the marker: its length and SHA-256.
+fn fingerprint(bytes: &[u8]) -> String {
+    format!(
+        "{} bytes, sha256 {}",
+        bytes.len(),
+        crate::scenario::inputs::sha256_hex(bytes)
+    )
+}
+
+/// The fingerprint of `dir/name` if it is one of [`FINGERPRINTED`] and a regular file.
+fn fingerprint_of(dir: &Path, name: &str) -> Result<Option<String>> {
+    let p = dir.join(name);
+    if !FINGERPRINTED.contains(&name) || !p.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+    Ok(Some(fingerprint(&bytes)))
+}
+
 /// Add `names` to the marker of a tradesim output directory (for files written into it
-/// later, such as `tradesim report`'s `report.html`); a directory without a marker is left
-/// as it is.
+/// later, such as `tradesim report`'s `report.html`, recorded with its fingerprint); a
+/// directory without a marker is left as it is.
 pub(crate) fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
-    if let Some(mut files) = marker_files(dir)? {
-        files.extend(names.iter().map(|n| n.to_string()));
+    if let Some(mut files) = marker_entries(dir)? {
+        for n in names {
+            files.insert(n.to_string(), fingerprint_of(dir, n)?);
+        }
         let p = dir.join(MARKER);
         std::fs::write(&p, marker_text(&files)).map_err(|e| Error::io(&p, e))?;
     }
@@ -183,19 +242,50 @@ pub(crate) fn check_new_file(path: &Path, force: bool) -> Result<()> {
 }
 
 /// Refuse to replace `dir/name` when it exists and tradesim did not write it (it is not in
-/// the directory's marker).
-pub(crate) fn check_replaceable(dir: &Path, name: &str) -> Result<()> {
+/// the directory's marker), or, unless `force`, when it was changed after tradesim wrote it:
+/// its bytes no longer match the fingerprint in the marker, or, in a marker of an older
+/// version without fingerprints, it is newer than the marker (which was written after it).
+pub(crate) fn check_replaceable(dir: &Path, name: &str, force: bool) -> Result<()> {
     let p = dir.join(name);
     if !p.exists() {
         return Ok(());
     }
-    match marker_files(dir)? {
-        Some(files) if files.contains(name) => Ok(()),
-        _ => Err(Error::invalid(
-            p.display().to_string(),
-            format!("exists and was not written by tradesim (it is not listed in {MARKER}); move it away to write a new one"),
-        )),
+    let recorded = match marker_entries(dir)? {
+        Some(mut files) if files.contains_key(name) => files.remove(name).flatten(),
+        _ => {
+            return Err(Error::invalid(
+                p.display().to_string(),
+                format!("exists and was not written by tradesim (it is not listed in {MARKER}); move it away to write a new one"),
+            ))
+        }
+    };
+    if force {
+        return Ok(());
     }
+    let how = match recorded {
+        Some(print) => {
+            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            if fingerprint(&bytes) == print {
+                return Ok(());
+            }
+            format!("its length and SHA-256 are no longer those {MARKER} records")
+        }
+        None => {
+            let modified = |f: &Path| {
+                std::fs::metadata(f)
+                    .and_then(|m| m.modified())
+                    .map_err(|e| Error::io(f, e))
+            };
+            if modified(&p)? <= modified(&dir.join(MARKER))? {
+                return Ok(());
+            }
+            format!("it is newer than {MARKER}, written by an older tradesim without a fingerprint of it")
+        }
+    };
+    Err(Error::invalid(
+        p.display().to_string(),
+        format!("was changed after tradesim wrote it ({how}), so it was not replaced; to keep your edits, move or rename it and run again, or pass `force` to replace it"),
+    ))
 }
 
 /// `path` made absolute and free of `.`/`..` and symbolic links as far as it exists.
@@ -562,7 +652,11 @@ impl OutputDir {
     /// examined again first: if anything appeared in it since [`OutputDir::begin`], nothing is
     /// replaced and the error says what.
     pub(crate) fn commit(mut self) -> Result<()> {
-        let written = entries(&self.staging)?;
+        let mut written = BTreeMap::new();
+        for name in entries(&self.staging)? {
+            let print = fingerprint_of(&self.staging, &name)?;
+            written.insert(name, print);
+        }
         self.write(MARKER, marker_text(&written).as_bytes())?;
         let changed = |what: String| {
             Error::invalid(
@@ -772,6 +866,83 @@ mod tests {
         o.write("b.csv", b"2").unwrap();
         o.commit().unwrap();
         assert_eq!(names(&out), [MARKER, "b.csv"]);
+    }
+
+    #[test]
+    fn a_file_edited_after_tradesim_wrote_it_is_replaced_only_with_force() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let o = OutputDir::begin(&out, false, &[]).unwrap();
+        o.write("a.csv", b"1").unwrap();
+        o.write("report.html", b"<p>r</p>").unwrap();
+        o.commit().unwrap();
+        let marker = std::fs::read_to_string(out.join(MARKER)).unwrap();
+        assert!(
+            marker.ends_with(&format!(
+                "{FINGERPRINT_PREFIX}report.html: {}\n",
+                fingerprint(b"<p>r</p>")
+            )),
+            "{marker}"
+        );
+        // Older versions, which skip comment lines, read the same list of files.
+        let listed: Vec<&str> = marker.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(listed, ["a.csv", "report.html"]);
+        assert!(
+            !marker.contains("a.csv:"),
+            "only report.html is fingerprinted"
+        );
+        check_replaceable(&out, "report.html", false).unwrap();
+        // Edited: even at the same length, refused without force.
+        std::fs::write(out.join("report.html"), "<p>R</p>").unwrap();
+        let e = check_replaceable(&out, "report.html", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("report.html: was changed after tradesim wrote it")
+                && e.contains("move or rename it")
+                && e.contains("pass `force`"),
+            "{e}"
+        );
+        check_replaceable(&out, "report.html", true).unwrap();
+        // Recording the file again takes its new bytes.
+        record_files(&out, &["report.html"]).unwrap();
+        check_replaceable(&out, "report.html", false).unwrap();
+        // A file not in the marker is never replaced, with or without force.
+        std::fs::write(out.join("mine.html"), "x").unwrap();
+        for force in [false, true] {
+            let e = check_replaceable(&out, "mine.html", force)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("not written by tradesim"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_marker_without_fingerprints_compares_times() {
+        // A marker of an older version: the names only, written after the report.
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path();
+        std::fs::write(out.join("report.html"), "r").unwrap();
+        std::fs::write(out.join(MARKER), format!("{MARKER_HEADER}\nreport.html\n")).unwrap();
+        // Times a minute ago, so that the edit below is newer on any file system's clock.
+        let ago = |name: &str, secs: u64| {
+            std::fs::File::options()
+                .write(true)
+                .open(out.join(name))
+                .unwrap()
+                .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(secs))
+                .unwrap();
+        };
+        ago("report.html", 60);
+        ago(MARKER, 59);
+        check_replaceable(out, "report.html", false).unwrap();
+        // Edited since the marker was written.
+        std::fs::write(out.join("report.html"), "mine").unwrap();
+        let e = check_replaceable(out, "report.html", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("newer than .tradesim-output"), "{e}");
+        check_replaceable(out, "report.html", true).unwrap();
     }
 
     #[test]

@@ -482,9 +482,10 @@ impl ReportData {
 }
 
 /// Write `report.html` into `dir`, whole or not at all.
-/// A `report.html` that tradesim did not write is never replaced.
-pub(crate) fn write(dir: &Path, d: &ReportData) -> Result<PathBuf> {
-    crate::output::staging::check_replaceable(dir, FILE)?;
+/// A `report.html` that tradesim did not write is never replaced, one changed after tradesim
+/// wrote it only with `force`.
+pub(crate) fn write(dir: &Path, d: &ReportData, force: bool) -> Result<PathBuf> {
+    crate::output::staging::check_replaceable(dir, FILE, force)?;
     let html = render(d);
     crate::output::write_all(dir, &[(FILE, html.into_bytes())])
         .and_then(|()| crate::output::staging::record_files(dir, &[FILE]))

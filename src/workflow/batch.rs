@@ -89,7 +89,7 @@ impl BatchJob {
         rep.files.push(output::meta::FILE.to_string());
         if opts.report {
             let data = report::html::ReportData::load(staged.staging_dir())?;
-            report::html::write(staged.staging_dir(), &data)?;
+            report::html::write(staged.staging_dir(), &data, false)?;
             rep.files.push(report::html::FILE.to_string());
         }
         staged.commit()?;

@@ -11,12 +11,14 @@ use crate::scenario;
 /// Write `dir/report.html` from the tables in `dir`, joined by the scenarios of the `compare`
 /// directories; `scenarios` are the files the tables were written from (their agreements,
 /// tariff paths and settings replace `report_meta.json`'s); `focus` names economies shown
-/// first. Returns the path written.
+/// first. A `report.html` changed after tradesim wrote it (a user's edits) is replaced only
+/// with `force`, one tradesim did not write never. Returns the path written.
 pub fn write(
     dir: &Path,
     scenarios: &[PathBuf],
     compare: &[PathBuf],
     focus: &[String],
+    force: bool,
 ) -> Result<PathBuf> {
     let mut data = ReportData::load(dir)?;
     for other in compare {
@@ -43,7 +45,7 @@ pub fn write(
         }
         data.set_meta(output::meta::scenario_meta(&s));
     }
-    html::write(dir, &data)
+    html::write(dir, &data, force)
 }
 
 /// The `focus` economies as given (comma-separated, so spaces around a code are trimmed), each
