@@ -120,8 +120,8 @@ pub enum Command {
         /// Per-draw bilateral tables: none, central (draw 0), summary (plus streaming moments), all.
         #[arg(long, default_value = "central")]
         bilateral: output::batch::BilateralMode,
-        /// Scenario × draw units solved in parallel between writes (bounds memory).
-        #[arg(long, default_value_t = 16)]
+        /// Scenario × draw units solved in parallel between writes (bounds memory; at least 1).
+        #[arg(long, default_value_t = 16, value_parser = parse_chunk)]
         chunk: usize,
         /// No progress bar and no comparison table.
         #[arg(long)]
@@ -472,6 +472,18 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
+/// `--chunk`: scenario × draw units solved in parallel between writes, at least 1 (0 was run
+/// as 1 without a word).
+pub fn parse_chunk(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| {
+        format!("`{s}` is not a number of units; give a whole number such as 16 (the default)")
+    })?;
+    if n == 0 {
+        return Err("a chunk of 0 units solves nothing between writes; give at least 1 (the default 16: more units hold more draws in memory at once, fewer write more often)".into());
+    }
+    Ok(n)
+}
+
 /// Shard numbers as written: ranges `(low, high)` (a single shard is `(k, k)`), expanded by
 /// [`ShardList::within`] once the number of shards is known, so that `1-99999999999` is
 /// refused rather than listed.
@@ -771,5 +783,14 @@ mod tests {
             "`rerun`: shard 5: the job has shards 1 to 4"
         );
         assert!(parse_shard_list("0").is_err() && parse_shard_list("a").is_err());
+    }
+
+    #[test]
+    fn a_chunk_of_zero_units_is_refused() {
+        assert_eq!(parse_chunk("16"), Ok(16));
+        assert!(parse_chunk("0").unwrap_err().contains("give at least 1"));
+        assert!(parse_chunk("x")
+            .unwrap_err()
+            .contains("not a number of units"));
     }
 }
