@@ -231,15 +231,25 @@ pub enum DataCommand {
     /// Write a synthetic BACI-like year file (t,i,j,k,v,q; labelled synthetic in its country
     /// file) for timing the importer on full-size input. Not real data.
     SyntheticBaci {
-        /// Directory to write BACI_SYNTHETIC_Y2020.csv and country_codes_SYNTHETIC.csv into.
+        /// Output directory for BACI_SYNTHETIC_Y2020.csv, country_codes_SYNTHETIC.csv,
+        /// regions_SYNTHETIC.csv and domestic_SYNTHETIC.csv (whole or nothing; an existing one
+        /// is replaced only with --force).
         #[arg(long)]
         out: PathBuf,
-        /// Number of rows.
+        /// Number of rows (1 to 199000000; about 39 bytes each).
         #[arg(long, default_value_t = 10_000_000)]
         rows: u64,
         /// Seed of the generator.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
+        /// Write more than 1 GB (over about 25 million rows; 199 million rows is about 7.8 GB);
+        /// without it such a year is refused before anything is written. A year larger than
+        /// the free space is refused either way.
+        #[arg(long)]
+        large: bool,
     },
     /// Write a synthetic bilateral FDI panel (labelled `synthetic = 1` in every row, generated
     /// with a PTA effect of ln 1.30) to try `tradesim estimate` on FDI data.
@@ -571,12 +581,13 @@ pub fn flags(message: &str) -> String {
 }
 
 /// Option fields the library names as an error's context (`` `draws` 5 ``), and their flags.
-const OPTION_CONTEXTS: [(&str, &str); 9] = [
+const OPTION_CONTEXTS: [(&str, &str); 10] = [
     ("`threads`", "--threads"),
     ("`draws`", "--draws"),
     ("`focus`", "--focus"),
     ("`economies`", "--economies"),
     ("`sectors`", "--sectors"),
+    ("`rows`", "--rows"),
     ("`shards`", "--slurm"),
     ("`sbatch_options`", "--slurm-opts"),
     ("`rerun`", "--rerun"),
