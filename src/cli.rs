@@ -192,6 +192,10 @@ pub enum DataCommand {
         /// Output directory (created if absent; PROVENANCE.md there is left untouched).
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
+        /// Replace files of the world's names (economies.csv, flows.csv, …) in a directory
+        /// that is not an earlier build (one without its BUILD.md).
+        #[arg(long)]
+        force: bool,
     },
     /// Write a synthetic world (made up, labelled so) in the tidy baseline format, with a
     /// scenario file `scenario.ron` beside it (a free-trade agreement among the first

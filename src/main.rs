@@ -297,7 +297,8 @@ fn data_cmd(command: DataCommand) -> Result<()> {
             extra_facts,
             agreements,
             out,
-        } => data::build_world(&facts, &extra_facts, &agreements, &out)?,
+            force,
+        } => data::build_world(&facts, &extra_facts, &agreements, &out, force)?,
         DataCommand::SyntheticWorld {
             out,
             economies,

@@ -10,13 +10,17 @@ use crate::output::{self, OutputDir};
 
 /// Build the built-in world from the sourced facts in `facts` and `extra_facts`, at the applied
 /// rates of the agreements of the scenario `agreements`, and write it into `out` (docs/world.md).
-/// Returns the build's summary and the directory written.
+/// Files of the world's names in `out` that an earlier build did not write are replaced only
+/// with `force` (checked before the build). Returns the build's summary and the directory
+/// written.
 pub fn build_world(
     facts: &Path,
     extra_facts: &Path,
     agreements: &Path,
     out: &Path,
+    force: bool,
 ) -> Result<String> {
+    crate::world::check_world_out(out, force)?;
     let world = crate::world::build(facts, extra_facts, agreements)?;
     world.write(out)?;
     Ok(format!("{}\nwrote {}", world.summary, out.display()))
