@@ -1157,6 +1157,30 @@ fn a_chunk_of_zero_units_is_refused() {
         );
         assert!(!out.exists());
     }
+    // The library refuses it too (it ran as 1), writing nothing.
+    let job = tradesim::workflow::batch::BatchJob::load(&b, None).unwrap();
+    let opts = tradesim::simulate::batch::BatchOptions {
+        shard: None,
+        keep_going: false,
+        bilateral: tradesim::output::batch::BilateralMode::Central,
+        chunk: 0,
+    };
+    let run = tradesim::workflow::batch::BatchRunOptions {
+        out: &out,
+        force: false,
+        report: false,
+        batch: &opts,
+    };
+    let Err(e) = job.run(&run, &|| {}) else {
+        panic!("a chunk of 0 is refused")
+    };
+    let e = e.to_string();
+    assert!(e.starts_with("`chunk` 0: a chunk of 0 units"), "{e}");
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        3,
+        "nothing made"
+    );
     let o = batch("1", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("manifest.json").exists());
