@@ -368,3 +368,32 @@ fn synthetic_baci_is_sized_first_and_replaces_only_its_own_output_with_force() {
         );
     }
 }
+
+/// `data synthetic-fdi --out` a directory says it is one and to name a file, with or without
+/// `--force` (it said to pass --force, which then failed with this message); an existing file
+/// is replaced only with `--force`.
+#[test]
+fn synthetic_fdi_into_a_directory_or_over_a_file() {
+    let t = tempfile::tempdir().unwrap();
+    let fdi = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["data", "synthetic-fdi", "--economies", "3", "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        tradesim(&args)
+    };
+    for extra in [&[][..], &["--force"][..]] {
+        let o = fdi(t.path(), extra);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert!(
+            e.contains("is a directory; name a file to write") && !e.contains("--force"),
+            "{e}"
+        );
+    }
+    let f = t.path().join("fdi.csv");
+    std::fs::write(&f, "mine").unwrap();
+    let o = fdi(&f, &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pass --force"));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "mine");
+    assert!(fdi(&f, &["--force"]).status.success());
+}
