@@ -124,8 +124,8 @@ pub enum Command {
         /// Per-draw bilateral tables: none, central (draw 0), summary (plus streaming moments), all.
         #[arg(long, default_value = "central")]
         bilateral: output::batch::BilateralMode,
-        /// Scenario × draw units solved in parallel between writes (bounds memory).
-        #[arg(long, default_value_t = 16)]
+        /// Scenario × draw units solved in parallel between writes (bounds memory; at least 1).
+        #[arg(long, default_value_t = 16, value_parser = parse_chunk)]
         chunk: usize,
         /// No progress bar and no comparison table.
         #[arg(long)]
@@ -196,6 +196,10 @@ pub enum DataCommand {
         /// Output directory (created if absent; PROVENANCE.md there is left untouched).
         #[arg(long, default_value = "data/apac-americas-2014")]
         out: PathBuf,
+        /// Replace files of the world's names (economies.csv, flows.csv, …) in a directory
+        /// that is not an earlier build (one without its BUILD.md).
+        #[arg(long)]
+        force: bool,
     },
     /// Write a synthetic world (made up, labelled so) in the tidy baseline format, with a
     /// scenario file `scenario.ron` beside it (a free-trade agreement among the first
@@ -235,15 +239,25 @@ pub enum DataCommand {
     /// Write a synthetic BACI-like year file (t,i,j,k,v,q; labelled synthetic in its country
     /// file) for timing the importer on full-size input. Not real data.
     SyntheticBaci {
-        /// Directory to write BACI_SYNTHETIC_Y2020.csv and country_codes_SYNTHETIC.csv into.
+        /// Output directory for BACI_SYNTHETIC_Y2020.csv, country_codes_SYNTHETIC.csv,
+        /// regions_SYNTHETIC.csv and domestic_SYNTHETIC.csv (whole or nothing; an existing one
+        /// is replaced only with --force).
         #[arg(long)]
         out: PathBuf,
-        /// Number of rows.
+        /// Number of rows (1 to 199000000; about 39 bytes each).
         #[arg(long, default_value_t = 10_000_000)]
         rows: u64,
         /// Seed of the generator.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Replace an existing, non-empty output directory.
+        #[arg(long)]
+        force: bool,
+        /// Write more than 1 GB (over about 25 million rows; 199 million rows is about 7.8 GB);
+        /// without it such a year is refused before anything is written. A year larger than
+        /// the free space is refused either way.
+        #[arg(long)]
+        large: bool,
     },
     /// Write a synthetic bilateral FDI panel (labelled `synthetic = 1` in every row, generated
     /// with a PTA effect of ln 1.30) to try `tradesim estimate` on FDI data.
@@ -476,6 +490,18 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
+/// `--chunk`: scenario × draw units solved in parallel between writes, at least 1 (0 was run
+/// as 1 without a word).
+pub fn parse_chunk(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| {
+        format!("`{s}` is not a number of units; give a whole number such as 16 (the default)")
+    })?;
+    if n == 0 {
+        return Err("a chunk of 0 units solves nothing between writes; give at least 1 (the default 16: more units hold more draws in memory at once, fewer write more often)".into());
+    }
+    Ok(n)
+}
+
 /// Shard numbers as written: ranges `(low, high)` (a single shard is `(k, k)`), expanded by
 /// [`ShardList::within`] once the number of shards is known, so that `1-99999999999` is
 /// refused rather than listed.
@@ -563,12 +589,13 @@ pub fn flags(message: &str) -> String {
 }
 
 /// Option fields the library names as an error's context (`` `draws` 5 ``), and their flags.
-const OPTION_CONTEXTS: [(&str, &str); 9] = [
+const OPTION_CONTEXTS: [(&str, &str); 10] = [
     ("`threads`", "--threads"),
     ("`draws`", "--draws"),
     ("`focus`", "--focus"),
     ("`economies`", "--economies"),
     ("`sectors`", "--sectors"),
+    ("`rows`", "--rows"),
     ("`shards`", "--slurm"),
     ("`sbatch_options`", "--slurm-opts"),
     ("`rerun`", "--rerun"),
@@ -775,5 +802,14 @@ mod tests {
             "`rerun`: shard 5: the job has shards 1 to 4"
         );
         assert!(parse_shard_list("0").is_err() && parse_shard_list("a").is_err());
+    }
+
+    #[test]
+    fn a_chunk_of_zero_units_is_refused() {
+        assert_eq!(parse_chunk("16"), Ok(16));
+        assert!(parse_chunk("0").unwrap_err().contains("give at least 1"));
+        assert!(parse_chunk("x")
+            .unwrap_err()
+            .contains("not a number of units"));
     }
 }

@@ -298,7 +298,8 @@ fn data_cmd(command: DataCommand) -> Result<()> {
             extra_facts,
             agreements,
             out,
-        } => data::build_world(&facts, &extra_facts, &agreements, &out)?,
+            force,
+        } => data::build_world(&facts, &extra_facts, &agreements, &out, force)?,
         DataCommand::SyntheticWorld {
             out,
             economies,
@@ -314,9 +315,15 @@ fn data_cmd(command: DataCommand) -> Result<()> {
             seed,
             force,
         } => data::synthetic_fdi(&out, economies, seed, force)?,
-        DataCommand::SyntheticBaci { out, rows, seed } => {
+        DataCommand::SyntheticBaci {
+            out,
+            rows,
+            seed,
+            force,
+            large,
+        } => {
             let bar = progress(rows, false, "writing synthetic BACI");
-            let r = data::synthetic_baci(&out, rows, seed, &|n| bar.inc(n));
+            let r = data::synthetic_baci(&out, rows, seed, force, large, &|n| bar.inc(n));
             bar.finish_and_clear();
             r?.iter()
                 .map(|f| format!("wrote {} (synthetic, not real data)", f.display()))

@@ -1134,6 +1134,58 @@ fn more_shards_than_units_are_refused() {
     assert!(out.join("manifest.json").exists());
 }
 
+/// `--chunk 0` (no units solved between writes) is refused at the flag, naming it and the
+/// fix; it was run as a chunk of 1 without a word. `--slurm` jobs carried it into every shard.
+#[test]
+fn a_chunk_of_zero_units_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let b = tiny_batch(d.path(), 1, THETA_LOGNORMAL);
+    let out = d.path().join("c0");
+    let batch = |chunk: &str, extra: &[&str]| {
+        let (b, o) = (b.to_str().unwrap(), out.to_str().unwrap());
+        let mut args = vec!["batch", b, "--out", o, "--chunk", chunk, "--quiet"];
+        args.extend_from_slice(extra);
+        tradesim(&args)
+    };
+    for extra in [&[][..], &["--slurm", "2", "--no-submit"][..]] {
+        let o = batch("0", extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains("'--chunk <CHUNK>'") && err.contains("give at least 1"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+    // The library refuses it too (it ran as 1), writing nothing.
+    let job = tradesim::workflow::batch::BatchJob::load(&b, None).unwrap();
+    let opts = tradesim::simulate::batch::BatchOptions {
+        shard: None,
+        keep_going: false,
+        bilateral: tradesim::output::batch::BilateralMode::Central,
+        chunk: 0,
+    };
+    let run = tradesim::workflow::batch::BatchRunOptions {
+        out: &out,
+        force: false,
+        report: false,
+        batch: &opts,
+    };
+    let Err(e) = job.run(&run, &|| {}) else {
+        panic!("a chunk of 0 is refused")
+    };
+    let e = e.to_string();
+    assert!(e.starts_with("`chunk` 0: a chunk of 0 units"), "{e}");
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        3,
+        "nothing made"
+    );
+    let o = batch("1", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("manifest.json").exists());
+}
+
 /// A row missing from a per-draw table other than economies.csv (a year's solve in
 /// solver.csv, a year of a draw in bilateral.csv, a row of quotas.csv that the scenario's
 /// other draws lack) is refused naming the file, the row and the unit, not concatenated into

@@ -283,3 +283,117 @@ fn a_synthetic_world_too_large_is_refused_before_anything_is_written() {
     let ratio = estimate as f64 / written as f64;
     assert!((0.95..1.05).contains(&ratio), "{estimate} vs {written}");
 }
+
+/// `data synthetic-baci` as `data synthetic-world`: the size is estimated first (above 1 GB
+/// refused without `--large`, nothing written; 199 million rows wrote about 7.8 GB without a
+/// word, and more rows than it can make were cut silently), the output is whole or not at all,
+/// and an existing directory is replaced only with `--force` and only if tradesim wrote it (a
+/// second run overwrote the first's files, and a user's file of the same name, without a word).
+#[test]
+fn synthetic_baci_is_sized_first_and_replaces_only_its_own_output_with_force() {
+    let t = tempfile::tempdir().unwrap();
+    let baci = |rows: &str, out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "data",
+            "synthetic-baci",
+            "--rows",
+            rows,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        tradesim(&args)
+    };
+    let fails = |o: std::process::Output| {
+        let e = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        e
+    };
+    let e = fails(baci("199000000", &t.path().join("big"), &[]));
+    assert!(
+        e.contains("a synthetic BACI year of 199000000 rows is about 7.8 GB on disk")
+            && e.contains("nothing was written")
+            && e.contains("pass --large"),
+        "{e}"
+    );
+    for rows in ["0", "199000001"] {
+        let e = fails(baci(rows, &t.path().join("big"), &["--large"]));
+        assert!(
+            e.contains(&format!("--rows {rows}: must be between 1 and 199000000")),
+            "{e}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing made: {left:?}");
+
+    let out = t.path().join("sbaci");
+    let o = baci("200000", &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written: u64 = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let sectors = std::fs::read_to_string(root().join("data/mappings/sectors.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    let estimate = tradesim::workflow::data::synthetic_baci_bytes(200_000, sectors);
+    let ratio = estimate as f64 / written as f64;
+    assert!((0.95..1.05).contains(&ratio), "{estimate} vs {written}");
+
+    let year = out.join("BACI_SYNTHETIC_Y2020.csv");
+    let before = std::fs::read(&year).unwrap();
+    let e = fails(baci("1000", &out, &[]));
+    assert!(e.contains("pass --force"), "{e}");
+    assert_eq!(
+        std::fs::read(&year).unwrap(),
+        before,
+        "kept without --force"
+    );
+    let o = baci("1000", &out, &["--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = std::fs::read_to_string(&year).unwrap().lines().count();
+    assert_eq!(lines, 1001, "replaced with --force");
+
+    // A user's directory with a file of the same name: refused even with --force.
+    let mine = t.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("BACI_SYNTHETIC_Y2020.csv"), "my data").unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        fails(baci("1000", &mine, extra));
+        assert_eq!(
+            std::fs::read_to_string(mine.join("BACI_SYNTHETIC_Y2020.csv")).unwrap(),
+            "my data"
+        );
+    }
+}
+
+/// `data synthetic-fdi --out` a directory says it is one and to name a file, with or without
+/// `--force` (it said to pass --force, which then failed with this message); an existing file
+/// is replaced only with `--force`.
+#[test]
+fn synthetic_fdi_into_a_directory_or_over_a_file() {
+    let t = tempfile::tempdir().unwrap();
+    let fdi = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["data", "synthetic-fdi", "--economies", "3", "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        tradesim(&args)
+    };
+    for extra in [&[][..], &["--force"][..]] {
+        let o = fdi(t.path(), extra);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert!(
+            e.contains("is a directory; name a file to write") && !e.contains("--force"),
+            "{e}"
+        );
+    }
+    let f = t.path().join("fdi.csv");
+    std::fs::write(&f, "mine").unwrap();
+    let o = fdi(&f, &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pass --force"));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "mine");
+    assert!(fdi(&f, &["--force"]).status.success());
+}

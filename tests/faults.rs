@@ -28,12 +28,23 @@ fn entries(dir: &std::path::Path) -> Vec<String> {
     v
 }
 
+/// Send `child` SIGINT (Ctrl-C) and wait: it exits with 130.
+fn interrupt(mut child: std::process::Child) {
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "interrupted runs exit with 130");
+}
+
 #[test]
 fn sigint_leaves_no_partial_output() {
     let d = tempfile::tempdir().unwrap();
     let b = long_batch(d.path());
     let out = d.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tradesim"))
         .args([
             "batch",
             b.to_str().unwrap(),
@@ -45,19 +56,53 @@ fn sigint_leaves_no_partial_output() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "interrupted runs exit with 130");
+    interrupt(child);
     assert!(!out.exists(), "no output directory after an interrupt");
     assert_eq!(
         entries(d.path()),
         ["b.ron", "s.ron"],
         "no staging directory is left"
     );
+}
+
+/// An interrupted `data synthetic-baci` leaves nothing: it wrote its year file straight into
+/// --out, and Ctrl-C left a partial file there.
+#[test]
+fn sigint_during_synthetic_baci_leaves_no_partial_file() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("sbaci");
+    // 25 million rows (under 1 GB): seconds of writing, interrupted once bytes are on disk.
+    let child = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .args([
+            "data",
+            "synthetic-baci",
+            "--rows",
+            "25000000",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bytes of the year file, in --out or in a hidden staging directory beside it.
+    let written = |dir: &std::path::Path| -> u64 {
+        let year = "BACI_SYNTHETIC_Y2020.csv";
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::metadata(e.path().join(year)).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let start = std::time::Instant::now();
+    while written(d.path()) == 0 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(written(d.path()) > 0, "the year file is being written");
+    interrupt(child);
+    assert!(!out.exists(), "no output directory after an interrupt");
+    assert!(entries(d.path()).is_empty(), "no staging directory is left");
 }
 
 #[test]

@@ -219,22 +219,97 @@ fn rebuilding_from_the_facts_reproduces_the_shipped_files() {
     let out = tempfile::tempdir().unwrap();
     let world = tradesim::world::build(&facts, &extra_facts(), &agreements()).expect("build");
     world.write(out.path()).expect("write");
-    for f in [
-        "economies.csv",
-        "sectors.csv",
-        "flows.csv",
-        "io.csv",
-        "final_demand.csv",
-        "product_groups.csv",
-        "validation.csv",
-        "BUILD.md",
-    ] {
+    for f in tradesim::world::WORLD_FILES {
         let a = std::fs::read_to_string(shipped().join(f)).unwrap();
         let b = std::fs::read_to_string(out.path().join(f)).unwrap();
         if let Err(e) = same_up_to_rounding(&a, &b) {
             panic!("{f} differs from a rebuild ({e}); run `cargo run -- data build-world` and commit the result");
         }
     }
+}
+
+/// `data build-world --out DIR` replaces a file of the world's names (economies.csv,
+/// flows.csv, …) that an earlier build did not write (a user's own tidy baseline) only with
+/// `--force` (it did without a word), leaving other files alone, and a build that fails while
+/// writing leaves the files there whole (each went straight into place: a full disk, here a
+/// file-size limit, left flows.csv cut). An earlier build is rebuilt in place as before.
+#[test]
+fn build_world_keeps_files_it_did_not_write_and_writes_whole_files() {
+    use std::process::{Command, Output};
+    let Some(facts) = facts_dir() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let mine = t.path().join("mine");
+    let build = |extra: &[&str], limit_blocks: Option<u32>| -> Output {
+        let mut args: Vec<String> = ["data", "build-world", "--facts"]
+            .map(String::from)
+            .to_vec();
+        args.push(facts.display().to_string());
+        args.push("--extra-facts".into());
+        args.push(extra_facts().display().to_string());
+        args.push("--agreements".into());
+        args.push(agreements().display().to_string());
+        args.push("--out".into());
+        args.push(mine.display().to_string());
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let bin = env!("CARGO_BIN_EXE_tradesim");
+        match limit_blocks {
+            None => Command::new(bin).args(&args).output().unwrap(),
+            // Writes beyond the limit fail with EFBIG (the signal ignored), as on a full disk.
+            Some(b) => Command::new("sh")
+                .arg("-c")
+                .arg(format!("trap '' XFSZ; ulimit -f {b} && exec \"$0\" \"$@\""))
+                .arg(bin)
+                .args(&args)
+                .output()
+                .unwrap(),
+        }
+    };
+    let names = |dir: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("economies.csv"), "mine").unwrap();
+    std::fs::write(mine.join("notes.txt"), "keep").unwrap();
+    let o = build(&[], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{}: exists", mine.join("economies.csv").display()))
+            && err.contains("pass --force"),
+        "{err}"
+    );
+    assert_eq!(names(&mine), ["economies.csv", "notes.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(mine.join("economies.csv")).unwrap(),
+        "mine"
+    );
+    let o = build(&["--force"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(mine.join("notes.txt")).unwrap(),
+        "keep"
+    );
+    let before = names(&mine);
+    let flows = std::fs::read(mine.join("flows.csv")).unwrap();
+    assert!(
+        flows.len() > 300_000,
+        "flows.csv is larger than the limit below"
+    );
+    let o = build(&[], Some(200));
+    assert!(!o.status.success(), "the limit makes the build fail");
+    assert_eq!(names(&mine), before, "no temporary file is left");
+    assert_eq!(
+        std::fs::read(mine.join("flows.csv")).unwrap(),
+        flows,
+        "not cut"
+    );
+    let o = build(&[], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// Recomputes the θ, input-output and domestic-sales constants of `tradesim::world` from the

@@ -226,16 +226,17 @@ pub(crate) fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
 
 /// Refuse to write the single file `path` over an existing one unless `force`.
 pub(crate) fn check_new_file(path: &Path, force: bool) -> Result<()> {
-    if path.exists() && !force {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            "exists; choose another file name or pass `force` to replace it",
-        ));
-    }
+    // A directory first: `force` never replaces one, so it is not offered.
     if path.is_dir() {
         return Err(Error::invalid(
             path.display().to_string(),
             "is a directory; name a file to write",
+        ));
+    }
+    if path.exists() && !force {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "exists; choose another file name or pass `force` to replace it",
         ));
     }
     Ok(())

@@ -236,7 +236,7 @@ pub struct BatchOptions {
     pub keep_going: bool,
     /// Which draws' bilateral tables are written (`none`, `central`, `summary`, `all`).
     pub bilateral: BilateralMode,
-    /// Units solved in parallel between writes.
+    /// Units solved in parallel between writes (at least 1).
     pub chunk: usize,
 }
 
@@ -247,6 +247,12 @@ pub fn run_batch(
     out: &OutputDir,
     observer: &dyn super::Observe,
 ) -> Result<BatchReport> {
+    if opts.chunk == 0 {
+        return Err(Error::invalid(
+            "`chunk` 0",
+            "a chunk of 0 units solves nothing between writes; give at least 1 (16 is the command line's default)",
+        ));
+    }
     let all = units(batch);
     let (k, n) = opts.shard.unwrap_or((1, 1));
     if k == 0 || n == 0 || k > n {
@@ -309,7 +315,7 @@ pub fn run_batch(
     // Each scenario's set-up, built when its first unit comes and dropped after its last.
     let shared = draws_keep_policy(batch);
     let mut setups: BTreeMap<usize, Setup> = BTreeMap::new();
-    for chunk in mine.chunks(opts.chunk.max(1)) {
+    for chunk in mine.chunks(opts.chunk) {
         if shared {
             setups.retain(|&k, _| k >= chunk[0].scenario);
             for u in chunk {

@@ -10,13 +10,17 @@ use crate::output::{self, OutputDir};
 
 /// Build the built-in world from the sourced facts in `facts` and `extra_facts`, at the applied
 /// rates of the agreements of the scenario `agreements`, and write it into `out` (docs/world.md).
-/// Returns the build's summary and the directory written.
+/// Files of the world's names in `out` that an earlier build did not write are replaced only
+/// with `force` (checked before the build). Returns the build's summary and the directory
+/// written.
 pub fn build_world(
     facts: &Path,
     extra_facts: &Path,
     agreements: &Path,
     out: &Path,
+    force: bool,
 ) -> Result<String> {
+    crate::world::check_world_out(out, force)?;
     let world = crate::world::build(facts, extra_facts, agreements)?;
     world.write(out)?;
     Ok(format!("{}\nwrote {}", world.summary, out.display()))
@@ -25,7 +29,7 @@ pub fn build_world(
 /// Write a synthetic world of `economies` × `sectors` (made up; input-output links with
 /// `io`) in the tidy baseline format into `out`, with `scenario.ron` beside it: a free-trade
 /// agreement among the first (at most 20) economies from 2015. A world of more than
-/// [`SYNTHETIC_WORLD_LIMIT`] bytes is refused unless `large`, and one larger than the free
+/// [`SYNTHETIC_LIMIT`] bytes is refused unless `large`, and one larger than the free
 /// space where `out` goes always (before anything is made).
 pub fn synthetic_world(
     out: &Path,
@@ -69,9 +73,10 @@ pub fn synthetic_world(
     ))
 }
 
-/// The most bytes `data synthetic-world` writes without `--large`: 1 GB, forty times the
-/// benchmark worlds of docs/performance.md (77 × 45 and 150 × 20, under 30 MB each).
-pub const SYNTHETIC_WORLD_LIMIT: u64 = 1_000_000_000;
+/// The most bytes `data synthetic-world` and `data synthetic-baci` write without `--large`:
+/// 1 GB, forty times the benchmark worlds of docs/performance.md (77 × 45 and 150 × 20, under
+/// 30 MB each) and more than twice a BACI-size year (10 million rows, about 0.4 GB).
+pub const SYNTHETIC_LIMIT: u64 = 1_000_000_000;
 
 /// About how many bytes a synthetic world of `n` economies and `j` sectors takes on disk, and
 /// the rows of its flows.csv: every table's rows times its width per row measured on the 77 ×
@@ -87,7 +92,7 @@ pub fn synthetic_world_bytes(n: usize, j: usize, io: bool) -> (u64, u64) {
     )
 }
 
-/// Refuse a synthetic world larger than [`SYNTHETIC_WORLD_LIMIT`] without `large`, and one
+/// Refuse a synthetic world larger than [`SYNTHETIC_LIMIT`] without `large`, and one
 /// larger than the free space of the file system `out` goes on.
 fn check_synthetic_world_size(
     out: &Path,
@@ -97,22 +102,48 @@ fn check_synthetic_world_size(
     large: bool,
 ) -> Result<()> {
     let (bytes, flow_rows) = synthetic_world_bytes(economies, sectors, io);
-    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
     let what = format!(
         "a synthetic world of {economies} economies x {sectors} sectors is about {} on disk ({flow_rows} rows in flows.csv)",
         gb(bytes)
     );
-    if bytes > SYNTHETIC_WORLD_LIMIT && !large {
+    check_output_size(
+        out,
+        bytes,
+        &what,
+        "Choose fewer economies or sectors (the benchmark worlds of docs/performance.md, 77 x 45 and 150 x 20, are under 30 MB)",
+        "world",
+        large,
+    )
+}
+
+/// Bytes as gigabytes with one decimal (`5.5 GB`).
+fn gb(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// Refuse synthetic output of about `bytes` bytes (`what` says what it is) into `out` above
+/// [`SYNTHETIC_LIMIT`] without `large` (`fewer` says how to make it smaller; `kind` names it),
+/// and above the free space where `out` goes (POSIX `df -Pk`; not checked when `df` cannot
+/// tell) either way.
+fn check_output_size(
+    out: &Path,
+    bytes: u64,
+    what: &str,
+    fewer: &str,
+    kind: &str,
+    large: bool,
+) -> Result<()> {
+    if bytes > SYNTHETIC_LIMIT && !large {
         return Err(Error::invalid(
             out.display().to_string(),
-            format!("{what}; without --large tradesim writes at most {}, so nothing was written. Choose fewer economies or sectors (the benchmark worlds of docs/performance.md, 77 x 45 and 150 x 20, are under 30 MB), or pass --large if a world this size is meant", gb(SYNTHETIC_WORLD_LIMIT)),
+            format!("{what}; without --large tradesim writes at most {}, so nothing was written. {fewer}, or pass --large if a {kind} this size is meant", gb(SYNTHETIC_LIMIT)),
         ));
     }
     if let Some((dir, free)) = output::staging::free_space(out) {
         if bytes > free {
             return Err(Error::invalid(
                 out.display().to_string(),
-                format!("{what}, but {} has only {} free, so nothing was written; free some space, choose another --out, or make the world smaller", dir.display(), gb(free)),
+                format!("{what}, but {} has only {} free, so nothing was written; free some space, choose another --out, or make the {kind} smaller", dir.display(), gb(free)),
             ));
         }
     }
@@ -144,19 +175,60 @@ pub fn synthetic_fdi(out: &Path, economies: usize, seed: u64, force: bool) -> Re
     ))
 }
 
-/// Write a synthetic BACI-like year file of `rows` rows and its country file into `out`
-/// (sectors from `data/mappings/sectors.csv`); `progress` counts rows. Returns the files.
+/// Write a synthetic BACI-like year file of `rows` rows and its country file into the
+/// directory `out` (sectors from `data/mappings/sectors.csv`), whole or not at all; an
+/// existing, non-empty `out` is replaced only with `force`, and only if tradesim wrote it.
+/// Output of more than [`SYNTHETIC_LIMIT`] bytes is refused unless `large`, and output larger
+/// than the free space where `out` goes always (before anything is made). `progress` counts
+/// rows. Returns the files written.
 pub fn synthetic_baci(
     out: &Path,
     rows: u64,
     seed: u64,
+    force: bool,
+    large: bool,
     progress: &dyn Fn(u64),
 ) -> Result<Vec<PathBuf>> {
-    let sectors: Vec<String> = imp::read_sectors(Path::new("data/mappings/sectors.csv"))?
+    let max = crate::data::synthetic::BACI_MAX_ROWS;
+    if !(1..=max).contains(&rows) {
+        return Err(Error::invalid(
+            format!("`rows` {rows}"),
+            format!("must be between 1 and {max}, the most the synthetic year holds (each of its 200 x 199 pairs of economies trades each of its 5000 products once)"),
+        ));
+    }
+    let sectors_csv = PathBuf::from("data/mappings/sectors.csv");
+    let sectors: Vec<String> = imp::read_sectors(&sectors_csv)?
         .into_iter()
         .map(|s| s.code)
         .collect();
-    crate::data::synthetic::baci_year(out, rows, seed, &sectors, progress)
+    let bytes = synthetic_baci_bytes(rows, sectors.len());
+    check_output_size(
+        out,
+        bytes,
+        &format!(
+            "a synthetic BACI year of {rows} rows is about {} on disk",
+            gb(bytes)
+        ),
+        "Choose fewer --rows (a real BACI year has about 10 million, the default, about 0.4 GB)",
+        "year",
+        large,
+    )?;
+    let staged = OutputDir::begin(out, force, &[sectors_csv])?;
+    let files =
+        crate::data::synthetic::baci_year(staged.staging_dir(), rows, seed, &sectors, progress)?;
+    staged.commit()?;
+    Ok(files
+        .iter()
+        .filter_map(|f| f.file_name())
+        .map(|n| out.join(n))
+        .collect())
+}
+
+/// About how many bytes `data synthetic-baci` writes for `rows` rows and `sectors` sectors:
+/// 39 bytes a row of the year file (38.6 measured on 10 million rows), and the country,
+/// region and domestic files.
+pub fn synthetic_baci_bytes(rows: u64, sectors: usize) -> u64 {
+    rows * 39 + 16_384 + sectors as u64 * 11 * 40
 }
 
 /// The mapping files and destination shared by the baseline importers.
