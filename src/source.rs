@@ -37,6 +37,17 @@ impl Source {
             .or_else(|| anchor.and_then(|a| code.find(a)))
     }
 
+    /// The byte offset of the second `needle` after the first `anchor` (a value repeated in a
+    /// list, where the repeat is what to point at), else of the first, else of the anchor.
+    pub(crate) fn second_offset(&self, anchor: Option<&str>, needle: &str) -> Option<usize> {
+        let first = self.offset(anchor, needle)?;
+        let code = blank_comments(&self.text);
+        code.get(first + needle.len()..)
+            .and_then(|rest| rest.find(needle))
+            .map(|p| p + first + needle.len())
+            .or(Some(first))
+    }
+
     /// The byte offset of the `nth` (0-based) item of the first list `[...]` at or after
     /// `from` (its first character): a number, a string or a tuple `(…)` at the list's top
     /// level. `None` when the list has fewer items or there is no list.

@@ -1273,3 +1273,24 @@ fn the_built_in_world_under_another_base_year_is_a_warning() {
         "{err}"
     );
 }
+
+/// A member listed twice (in `members`, or in `members` and `accessions`) is an error at the
+/// repeat, where the slip is, not at the first listing.
+#[test]
+fn a_member_listed_twice_is_located_at_the_repeat() {
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\", \"AAA\"], schedule: Immediate)",
+            "bad.ron:7:70: agreement `AB`: `AAA` is listed twice among members and accessions",
+        ),
+        (
+            "(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], accessions: {\"BBB\": 2018}, schedule: Immediate)",
+            "bad.ron:7:84: agreement `AB`: `BBB` is listed twice among members and accessions",
+        ),
+    ];
+    for (agreement, says) in cases {
+        let err = check_fails(d.path(), &scenario(agreement));
+        assert!(err.contains(says), "{says}: {err}");
+    }
+}

@@ -1587,7 +1587,8 @@ fn validate_agreement(
     let mut seen = BTreeSet::new();
     for code in a.members.iter().chain(a.accessions.keys()) {
         if !seen.insert(code.clone()) {
-            errors.push(src.error(anchor, &format!("\"{code}\""), format!("agreement `{}`: `{code}` is listed twice among members and accessions; keep one", a.name)));
+            let repeat = src.second_offset(anchor, &format!("\"{code}\""));
+            errors.push(src.error_at(repeat, format!("agreement `{}`: `{code}` is listed twice among members and accessions; keep one", a.name)));
             continue;
         }
         let Some(e) = economy(code, errors) else {
