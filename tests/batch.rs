@@ -1243,3 +1243,24 @@ fn merge_refuses_a_row_missing_from_any_per_draw_table() {
         d.path().join("m").to_str().unwrap(),
     ]);
 }
+
+/// A scenario file listed twice in `scenarios` (so two scenarios share a name) is an error at
+/// the repeated item of the list, not at `scenarios:`.
+#[test]
+fn a_scenario_listed_twice_is_located_at_the_repeat() {
+    let d = tempfile::tempdir().unwrap();
+    tiny_batch(
+        d.path(),
+        0,
+        "ThetaScale, distribution: Uniform(min: 0.9, max: 1.1)",
+    );
+    let fast = std::fs::read_to_string(d.path().join("fast.ron")).unwrap();
+    write(d.path(), "other.ron", &fast);
+    let o = check_batch(
+        d.path(),
+        "Batch(name: \"g\",\n scenarios: [\"fast.ron\",\n   \"other.ron\"])",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("b.ron:3:4: two scenarios are named"), "{err}");
+}

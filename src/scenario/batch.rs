@@ -246,14 +246,15 @@ pub fn load(path: &Path) -> Result<Batch> {
     let raw = parse(path, &src.text)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut scenarios = Vec::new();
-    // Where each scenario comes from: the `scenarios` list (`None`) or the variation `Some(v)`.
-    let mut origins: Vec<Option<usize>> = Vec::new();
+    // Where each scenario comes from: item `k` of the `scenarios` list (`Err(k)`) or the
+    // variation `v` (`Ok(v)`).
+    let mut origins: Vec<std::result::Result<usize, usize>> = Vec::new();
     let mut errors = Vec::new();
-    for p in &raw.scenarios {
+    for (k, p) in raw.scenarios.iter().enumerate() {
         match load_scenario(&dir.join(p)) {
             Ok(s) => {
                 scenarios.push(s);
-                origins.push(None);
+                origins.push(Err(k));
             }
             Err(Error::Io { path: missing, .. }) if !dir.join(p).exists() => {
                 errors.push(src.error(
@@ -295,7 +296,7 @@ pub fn load(path: &Path) -> Result<Batch> {
         match load_scenario(&dir.join(&v.base)) {
             Ok(base) => match expand(&base, v, &drawn) {
                 Ok(mut list) => {
-                    origins.extend(list.iter().map(|_| Some(vi)));
+                    origins.extend(list.iter().map(|_| Ok(vi)));
                     scenarios.append(&mut list);
                 }
                 Err(e) => errors.push(src.error_in_grid(vi, e.axis, e.field, e.message)),
@@ -317,12 +318,20 @@ pub fn load(path: &Path) -> Result<Batch> {
             errors.push(match from {
                 // A grid point: at that variation's grid (a value listed twice, or a `name`
                 // another variation or a listed scenario has).
-                Some(vi) => src.nth_field_error(
+                Ok(vi) => src.nth_field_error(
                     "grid",
                     *vi,
                     message + " (a grid value listed twice, or give the variation its own `name`)",
                 ),
-                None => src.field_error("scenarios", message),
+                // A listed file: at its place in the list (a file listed twice, or two files
+                // with one `name`).
+                Err(k) => {
+                    let list = src.list_field_offset("scenarios");
+                    match list.and_then(|l| src.list_item_offset(l, *k)) {
+                        Some(at) => src.error_at(Some(at), message),
+                        None => src.field_error("scenarios", message),
+                    }
+                }
             });
         }
     }
