@@ -313,6 +313,28 @@ fn the_report_refuses_edited_tables_naming_file_row_and_column() {
         b.join("\n") + "\n",
         &["bilateral.csv, row 5:", "column `value` is inf"],
     );
+    // An economy renamed in every row of economies.csv (AAA → AAX): named at its first row,
+    // with the economy the run wrote (was "no row for AAA (44 of the 45 economies …)").
+    let aaa: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let mut c: Vec<&str> = l.split(',').collect();
+            if c.get(3) == Some(&"AAA") {
+                c[3] = "AAX";
+            }
+            c.join(",")
+        })
+        .collect();
+    let first = aaa.iter().position(|l| l.contains(",AAX,")).unwrap() + 1;
+    check(
+        "economies.csv",
+        aaa.join("\n") + "\n",
+        &[
+            &format!("economies.csv, row {first}:"),
+            "column `economy` is `AAX`, which is not one of the",
+            "did you mean `AAA`?",
+        ],
+    );
     // A renamed column is named at the header, with the columns present and the closest.
     check(
         "economies.csv",

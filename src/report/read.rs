@@ -173,6 +173,8 @@ const COMPARISONS: [&str; 2] = ["base_year", "reference"];
 #[derive(Default)]
 struct ScenarioRows {
     codes: Vec<String>,
+    /// The line of each code's first row.
+    first_line: Vec<usize>,
     index: HashMap<String, usize>,
     groups: BTreeMap<(i32, u32), (usize, Vec<bool>)>,
     compared_with: Option<String>,
@@ -223,6 +225,7 @@ impl Coverage {
             Some(&k) => k,
             None => {
                 s.codes.push(economy.to_string());
+                s.first_line.push(line);
                 s.index.insert(economy.to_string(), s.codes.len() - 1);
                 s.codes.len() - 1
             }
@@ -261,6 +264,24 @@ impl Coverage {
     ) -> Result<BTreeMap<String, String>> {
         let mut kinds = BTreeMap::new();
         for (name, s) in self.scenarios {
+            // An economy the run did not write (renamed by hand): named at its first row.
+            if let Some(list) = expected.get(&name) {
+                if let Some(k) = s.codes.iter().position(|c| !list.contains(c)) {
+                    let code = &s.codes[k];
+                    let near = crate::error::did_you_mean_phrase(
+                        code,
+                        list.iter().map(String::as_str),
+                        '`',
+                    )
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default();
+                    return Err(Error::data(
+                        path,
+                        s.first_line[k],
+                        format!("column `economy` is `{code}`, which is not one of the {} economies the run wrote for scenario `{name}`{near}; an economy renamed by hand: {REWRITE}", list.len()),
+                    ));
+                }
+            }
             let mut codes = s.codes.clone();
             for c in expected.get(&name).into_iter().flatten() {
                 if !s.index.contains_key(c) {
