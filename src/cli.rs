@@ -603,7 +603,8 @@ const OPTION_CONTEXTS: [(&str, &str); 10] = [
 ];
 
 /// Phrases of library messages that name options, in the command line's words.
-const OPTION_PHRASES: [(&str, &str); 9] = [
+const OPTION_PHRASES: [(&str, &str); 10] = [
+    ("`no_submit`", "--no-submit"),
     (
         "the option keep_going records failed draws in failures.csv and goes on",
         "run with --keep-going to record failed draws in failures.csv and go on",

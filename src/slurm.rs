@@ -25,7 +25,7 @@
 use crate::error::{Error, Result};
 use crate::output::batch::{merge, shard_list, shards_to_rerun, BatchReport, Manifest, Rerun};
 pub use crate::output::batch::{shell_line, shell_quote};
-use crate::output::OutputDir;
+use crate::output::{staging, OutputDir};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -393,15 +393,63 @@ pub fn create(
     let mut later: Vec<String> = (1..=job.shards).map(|k| format!("shard-{k}")).collect();
     later.push(MERGED.to_string());
     let later: Vec<&str> = later.iter().map(String::as_str).collect();
-    crate::output::staging::record_files(dir, &later)
+    staging::record_files(dir, &later)
+}
+
+/// Whether a rerun keeps the script `name` of the job directory as it is instead of writing
+/// `new`: when a user edited it after tradesim wrote it (its bytes no longer match the
+/// fingerprint in the marker) and `new` is what tradesim wrote then, the edits are what the
+/// user means to run. An edited script the rerun would write otherwise (other options, another
+/// tradesim) is refused, naming it. A script whose fingerprint the marker does not record is
+/// written: a job directory of an older tradesim, whose reruns rewrote the scripts without
+/// recording them, so that neither its bytes nor its time tell a user's edit from tradesim's.
+fn keep_edited(dir: &Path, name: &str, new: &[u8]) -> Result<bool> {
+    let Some(recorded) = staging::as_written(dir, name)? else {
+        return Ok(false);
+    };
+    let p = dir.join(name);
+    let bytes = match std::fs::read(&p) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    if bytes == new || staging::fingerprint(&bytes) == recorded {
+        return Ok(false);
+    }
+    if staging::fingerprint(new) == recorded {
+        return Ok(true);
+    }
+    Err(Error::invalid(
+        p.display().to_string(),
+        format!("was changed after tradesim wrote it, and this rerun would write it otherwise (with other options of the shards, or another tradesim), so nothing was written or submitted. To keep your edits, move it aside (to {name}.mine, say), run this again with `no_submit` to write tradesim's new {name}, carry your edits into it and run again: a rerun submits an edited script as it is when it would write it unchanged. To drop your edits, delete it and run again"),
+    ))
 }
 
 /// Rewrite the job file and the scripts of an existing job directory (each file replaced
-/// whole), for a rerun with the commands of this tradesim.
-pub fn rewrite(dir: &Path, job: &Job, commands: &Commands) -> Result<()> {
+/// whole), for a rerun with the commands of this tradesim, all or nothing: a script a user
+/// edited is kept when the rerun would write it as tradesim wrote it, and refused when it
+/// would write it otherwise ([`keep_edited`]), before anything is written. The scripts
+/// written are fingerprinted in the directory's marker. Returns the scripts kept.
+pub fn rewrite(dir: &Path, job: &Job, commands: &Commands) -> Result<Vec<&'static str>> {
+    let mut write = Vec::new();
+    let mut kept = Vec::new();
+    for (name, bytes) in files(job, dir, commands)? {
+        if name != JOB_FILE && keep_edited(dir, name, &bytes)? {
+            kept.push(name);
+        } else {
+            write.push((name, bytes));
+        }
+    }
     let logs = dir.join(LOGS);
     std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
-    crate::output::write_all(dir, &files(job, dir, commands)?)
+    crate::output::write_all(dir, &write)?;
+    let scripts: Vec<&str> = write
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| *name != JOB_FILE)
+        .collect();
+    staging::record_files(dir, &scripts)?;
+    Ok(kept)
 }
 
 /// Save the job file (after a submission).

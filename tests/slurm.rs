@@ -948,3 +948,110 @@ fn merge_job_says_a_shard_stopped_by_a_failed_draw_needs_keep_going() {
         "{err}"
     );
 }
+
+/// A user's edit of a job script (a `module load` line in shard.sbatch) survives a rerun of
+/// some shards: the rerun would write the script as tradesim wrote it, so it keeps the edited
+/// one and submits it (a fake sbatch on the PATH records the scripts it is given), and says so;
+/// it was replaced without a word. A rerun that would write the script otherwise (here with
+/// --keep-going) refuses, naming it, and writes nothing; the script moved aside, the rerun
+/// writes a new one. A job directory of an older tradesim, whose marker has no fingerprint of
+/// the scripts, is rerun as before (its scripts replaced), and the fingerprints are recorded.
+#[test]
+fn a_rerun_keeps_an_edited_job_script() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "3");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let bin = d.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let sbatch = bin.join("sbatch");
+    std::fs::write(
+        &sbatch,
+        "#!/bin/sh\nfor a; do last=$a; done\ncat \"$last\" >> \"$(dirname \"$0\")/submitted\"\necho 4711\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let rerun = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tradesim"))
+            .args(["batch", b, "--slurm", "3", "--out", j])
+            .args(extra)
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap();
+    let shard = job.join("shard.sbatch");
+    let edited = text(&shard).replacen(
+        "set -euo pipefail\n",
+        "module load gcc/12\nset -euo pipefail\n",
+        1,
+    );
+    assert!(edited.contains("module load"));
+    std::fs::write(&shard, &edited).unwrap();
+
+    let o = rerun(&["--rerun", "2"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(text(&shard), edited, "the edit is kept");
+    assert!(
+        text(&bin.join("submitted")).contains("module load gcc/12\n"),
+        "the edited script is submitted"
+    );
+    assert!(
+        out.contains("submitted batch") && out.contains("kept shard.sbatch as you edited it"),
+        "{out}"
+    );
+    assert!(text(&job.join("job.json")).contains("\"4711\""));
+
+    // A rerun that would write the script otherwise: refused, nothing written.
+    let job_json = text(&job.join("job.json"));
+    let o = rerun(&["--rerun", "2", "--keep-going", "--no-submit"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() == Some(1)
+            && err.contains(&format!(
+                "{}: was changed after tradesim wrote it",
+                shard.display()
+            ))
+            && err.contains("move it aside")
+            && err.contains("--no-submit"),
+        "{err}"
+    );
+    assert_eq!(text(&shard), edited);
+    assert_eq!(text(&job.join("job.json")), job_json);
+    // Moved aside: the rerun writes tradesim's new script.
+    std::fs::rename(&shard, job.join("shard.sbatch.mine")).unwrap();
+    let o = rerun(&["--rerun", "2", "--keep-going", "--no-submit"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text(&shard).contains("--keep-going") && !text(&shard).contains("module load"));
+    std::fs::remove_file(job.join("shard.sbatch.mine")).unwrap();
+
+    // A job directory of an older tradesim: no fingerprints in its marker. Its scripts are
+    // replaced as they were (an older rerun rewrote them without recording them, so a script
+    // newer than the marker may well be tradesim's own), and their fingerprints recorded.
+    let marker = job.join(".tradesim-output");
+    let old: String = text(&marker)
+        .lines()
+        .filter(|l| !l.starts_with("# as written: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&marker, old).unwrap();
+    std::fs::write(&shard, text(&shard).replace("set -euo", "true\nset -euo")).unwrap();
+    let o = rerun(&["--rerun", "2", "--keep-going", "--no-submit"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!text(&shard).contains("true\n"));
+    assert!(
+        text(&marker).contains("# as written: shard.sbatch: ")
+            && text(&marker).contains("# as written: merge.sbatch: "),
+        "{}",
+        text(&marker)
+    );
+}

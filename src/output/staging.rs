@@ -19,9 +19,10 @@
 //!   nothing but the files the marker lists; anything else in it (a user's notes, a file
 //!   created there during the run) makes the run refuse and leaves the directory untouched.
 //! - **A file replaced in place keeps a user's edits.** The marker records the length and
-//!   SHA-256 of the files tradesim later replaces one by one ([`FINGERPRINTED`]: the report);
-//!   one whose bytes no longer match was edited and is replaced only with `force`, one not
-//!   listed never ([`check_replaceable`]).
+//!   SHA-256 of the files tradesim later replaces one by one ([`FINGERPRINTED`]: the report,
+//!   a SLURM job's scripts); one whose bytes no longer match was edited and is replaced only
+//!   with `force`, one not listed never ([`check_replaceable`]). (A rerun of a SLURM job keeps
+//!   an edited script or refuses: `crate::slurm::rewrite`.)
 //! - **Checked again at commit.** The destination is examined again just before the rename:
 //!   if it changed since the start (files appeared), nothing is replaced and the run fails.
 //! - A failed or interrupted run removes its staging directory and its claim (the binary's
@@ -49,11 +50,16 @@ const MARKER_HEADER: &str =
 const FINGERPRINT_PREFIX: &str = "# as written: ";
 
 /// The files tradesim replaces in place in an existing output directory without `--force`
-/// (`tradesim report`'s `report.html`): the marker records their fingerprints, so that one
-/// changed after tradesim wrote it (a user's edits) is not replaced without `--force`. The
-/// other files are replaced only with the whole directory, with `--force`, and are not read
-/// back to be fingerprinted (a batch's tables can be gigabytes).
-const FINGERPRINTED: [&str; 1] = [crate::report::html::FILE];
+/// (`tradesim report`'s `report.html`; a SLURM job directory's scripts, written again by a
+/// rerun of some shards): the marker records their fingerprints, so that one changed after
+/// tradesim wrote it (a user's edits) is not replaced without a word. The other files are
+/// replaced only with the whole directory, with `--force`, and are not read back to be
+/// fingerprinted (a batch's tables can be gigabytes).
+const FINGERPRINTED: [&str; 3] = [
+    crate::report::html::FILE,
+    crate::slurm::SHARD_SCRIPT,
+    crate::slurm::MERGE_SCRIPT,
+];
 
 /// Staging directories and claims in use, for the signal handler.
 static ACTIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
@@ -191,8 +197,17 @@ fn marker_text(files: &BTreeMap<String, Option<String>>) -> String {
     t
 }
 
+/// The fingerprint the marker of `dir` records for `name` as tradesim wrote it; `None` when
+/// it records none (no marker, `name` not listed or not one of [`FINGERPRINTED`], or a marker
+/// of an older version without fingerprints).
+pub(crate) fn as_written(dir: &Path, name: &str) -> Result<Option<String>> {
+    Ok(marker_entries(dir)?
+        .and_then(|mut m| m.remove(name))
+        .flatten())
+}
+
 /// The fingerprint of a file's bytes recorded in the marker: its length and SHA-256.
-fn fingerprint(bytes: &[u8]) -> String {
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     format!(
         "{} bytes, sha256 {}",
         bytes.len(),

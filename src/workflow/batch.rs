@@ -298,6 +298,8 @@ pub enum SlurmReport {
         dir: PathBuf,
         /// The shell command that submits the job.
         submit_line: String,
+        /// The job scripts a rerun kept as a user edited them.
+        kept: Vec<&'static str>,
     },
     /// The array job and the merge job were submitted.
     Submitted {
@@ -311,13 +313,16 @@ pub enum SlurmReport {
         dir: PathBuf,
         /// The job ids.
         submission: slurm::Submission,
+        /// The job scripts a rerun kept as a user edited them (and submitted).
+        kept: Vec<&'static str>,
     },
 }
 
 impl SlurmPlan {
-    /// Write the job directory (or, with `rerun`, rewrite its scripts) and submit the array
-    /// job and the merge job (not with `no_submit`). A first submission that fails removes
-    /// the job directory it wrote.
+    /// Write the job directory (or, with `rerun`, rewrite its scripts, keeping those a user
+    /// edited when tradesim would write them unchanged: [`slurm::rewrite`]) and submit the
+    /// array job and the merge job (not with `no_submit`). A first submission that fails
+    /// removes the job directory it wrote.
     pub fn submit(self, a: SlurmSubmit) -> Result<SlurmReport> {
         let (n, dir, batch) = (self.shards, &self.dir, &self.batch_file);
         let shards: Vec<usize> = match a.rerun {
@@ -335,6 +340,7 @@ impl SlurmPlan {
             bilateral: format!("{:?}", a.bilateral).to_lowercase(),
             keep_going: a.keep_going,
         };
+        let mut kept = Vec::new();
         if a.rerun.is_some() {
             let had_job = dir.join(slurm::JOB_FILE).exists();
             let old = slurm::job_to_rerun(dir, &job, &shards).map_err(|e| match e {
@@ -348,7 +354,7 @@ impl SlurmPlan {
                 other => other,
             })?;
             job.submissions = old.submissions;
-            slurm::rewrite(dir, &job, &a.commands)?;
+            kept = slurm::rewrite(dir, &job, &a.commands)?;
         } else {
             if dir.join(slurm::JOB_FILE).exists() {
                 let old = slurm::read_job(dir)?;
@@ -383,6 +389,7 @@ impl SlurmPlan {
                 shards: n,
                 dir: dir.clone(),
                 submit_line: slurm::submit_line(dir, &job, &shards),
+                kept,
             });
         }
         let s = match slurm::submit(dir, &mut job, &shards) {
@@ -400,8 +407,20 @@ impl SlurmPlan {
             submitted: shards,
             dir: dir.clone(),
             submission: s,
+            kept,
         })
     }
+}
+
+/// A line per job script a rerun kept as a user edited it.
+fn kept_lines(f: &mut fmt::Formatter<'_>, kept: &[&str]) -> fmt::Result {
+    for name in kept {
+        writeln!(
+            f,
+            "kept {name} as you edited it: this rerun would have written it as tradesim did before, so your edits are what runs (to have tradesim's own, delete it and run again)"
+        )?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for SlurmReport {
@@ -412,17 +431,22 @@ impl fmt::Display for SlurmReport {
                 shards,
                 dir,
                 submit_line,
-            } => writeln!(
-                f,
-                "wrote the SLURM job of batch `{name}` ({shards} shards) in {}; submit it with:\n  {submit_line}",
-                dir.display(),
-            ),
+                kept,
+            } => {
+                writeln!(
+                    f,
+                    "wrote the SLURM job of batch `{name}` ({shards} shards) in {}; submit it with:\n  {submit_line}",
+                    dir.display(),
+                )?;
+                kept_lines(f, kept)
+            }
             SlurmReport::Submitted {
                 name,
                 shards: n,
                 submitted,
                 dir,
                 submission: s,
+                kept,
             } => {
                 let logs = dir.join(slurm::LOGS);
                 writeln!(
@@ -445,7 +469,12 @@ impl fmt::Display for SlurmReport {
                     dir.join(slurm::MERGED).display(),
                     s.merge_job
                 )?;
-                writeln!(f, "  follow with:   squeue -j {},{}", s.array_job, s.merge_job)
+                writeln!(
+                    f,
+                    "  follow with:   squeue -j {},{}",
+                    s.array_job, s.merge_job
+                )?;
+                kept_lines(f, kept)
             }
         }
     }
