@@ -130,9 +130,14 @@ pub fn world(n: usize, j: usize, io: bool, seed: u64) -> Baseline {
     b
 }
 
-/// The most rows [`baci_year`] writes: every ordered pair of its 200 economies, each with all
-/// of its 5000 products.
-pub(crate) const BACI_MAX_ROWS: u64 = 200 * 199 * 5000;
+/// The economies of [`baci_year`] (`C001`…`C200`).
+const BACI_ECONOMIES: usize = 200;
+/// The HS6 products of [`baci_year`].
+const BACI_PRODUCTS: usize = 5000;
+/// The most rows [`baci_year`] writes: every ordered pair of its economies, each with all of
+/// its products.
+pub(crate) const BACI_MAX_ROWS: u64 =
+    (BACI_ECONOMIES * (BACI_ECONOMIES - 1) * BACI_PRODUCTS) as u64;
 
 /// A synthetic BACI-like year for timing the importer on full-size input (MADE UP, not data):
 /// `BACI_SYNTHETIC_Y2020.csv` in BACI's layout (`t,i,j,k,v,q`, `k` quoted with its leading
@@ -151,8 +156,7 @@ pub(crate) fn baci_year(
     use std::io::Write;
     let io = |p: &std::path::Path, e| crate::error::Error::io(p, e);
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let (nc, np) = (200usize, 5000usize);
-    debug_assert_eq!((nc * (nc - 1) * np) as u64, BACI_MAX_ROWS);
+    let (nc, np) = (BACI_ECONOMIES, BACI_PRODUCTS);
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         // splitmix64
