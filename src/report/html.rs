@@ -341,20 +341,13 @@ impl ReportData {
         }
         let p = dir.join("tariffs.csv");
         if p.is_file() {
-            read::for_each_checked::<TariffRow>(&p, &scope, |r| {
-                d.tariffs.push(r);
-                Ok(())
-            })?;
+            d.tariffs = read::checked_rows(&p, &scope)?;
         } else {
             d.absent.push("tariffs.csv".into());
         }
         let p = dir.join("solver.csv");
         if p.is_file() {
-            let mut rows: Vec<SolverRow> = Vec::new();
-            read::for_each_checked::<SolverRow>(&p, &scope, |r| {
-                rows.push(r);
-                Ok(())
-            })?;
+            let rows: Vec<SolverRow> = read::checked_rows(&p, &scope)?;
             // Files written before the `stage` column: each unit's baseline solve came first.
             let mut seen = std::collections::BTreeSet::new();
             for mut r in rows {

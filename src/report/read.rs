@@ -426,9 +426,15 @@ impl<'a> TableRows<'a> {
         }
         let Some(key) = key else { return Ok(()) };
         let mut id = [0u32; 8];
-        let mut number = |t: &str| {
-            let n = self.names.len() as u32;
-            *self.names.entry(t.to_string()).or_insert(n)
+        // A text already numbered is looked up without making a String of it (every row of a
+        // table names the same few economies and sectors).
+        let mut number = |t: &str| match self.names.get(t) {
+            Some(&n) => n,
+            None => {
+                let n = self.names.len() as u32;
+                self.names.insert(t.to_string(), n);
+                n
+            }
         };
         id[0] = number(scenario);
         id[1] = year.map_or(0, |y| y as u32);
@@ -486,6 +492,19 @@ pub(crate) fn for_each_checked<T: DeserializeOwned + Serialize + Keyed>(
         rows.check_row(line, &r)?;
         f(r)
     })
+}
+
+/// Every row of the table at `path`, each checked ([`for_each_checked`]).
+pub(crate) fn checked_rows<T: DeserializeOwned + Serialize + Keyed>(
+    path: &Path,
+    scope: &Scope,
+) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    for_each_checked(path, scope, |r| {
+        v.push(r);
+        Ok(())
+    })?;
+    Ok(v)
 }
 
 impl Keyed for BilateralRow {
