@@ -167,6 +167,20 @@ impl Source {
             })
     }
 
+    /// The byte offset of the `nth` (0-based) item of the list field `name:`
+    /// ([`Source::list_field_offset`], [`Source::list_item_offset`]), or of the field when
+    /// the list has fewer items: where a repeated item of `years: [...]` or `scenarios: [...]`
+    /// is shown.
+    pub(crate) fn list_field_item(&self, name: &str, nth: usize) -> Option<usize> {
+        self.item_or_place(self.list_field_offset(name), nth)
+    }
+
+    /// The byte offset of the `nth` (0-based) item of the first list at or after `place`
+    /// ([`Source::list_item_offset`]), or `place` itself when there is no such item.
+    pub(crate) fn item_or_place(&self, place: Option<usize>, nth: usize) -> Option<usize> {
+        place.and_then(|p| self.list_item_offset(p, nth)).or(place)
+    }
+
     fn line_col(&self, off: usize) -> (usize, usize) {
         let before = &self.text[..off];
         let line = before.matches('\n').count() + 1;

@@ -325,13 +325,7 @@ pub fn load(path: &Path) -> Result<Batch> {
                 ),
                 // A listed file: at its place in the list (a file listed twice, or two files
                 // with one `name`).
-                Err(k) => {
-                    let list = src.list_field_offset("scenarios");
-                    match list.and_then(|l| src.list_item_offset(l, *k)) {
-                        Some(at) => src.error_at(Some(at), message),
-                        None => src.field_error("scenarios", message),
-                    }
-                }
+                Err(k) => src.error_at(src.list_field_item("scenarios", *k), message),
             });
         }
     }

@@ -496,13 +496,13 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             };
             if let Some(problem) = problem {
                 errors.push(source.error(Some("extends"), parent, problem));
-                return Err(many(errors));
+                return Err(Error::one_or_many(errors));
             }
             match load_merged(&ppath, chain) {
                 Ok(m) => m,
                 Err(e) => {
                     errors.push(e);
-                    return Err(many(errors));
+                    return Err(Error::one_or_many(errors));
                 }
             }
         }
@@ -529,7 +529,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
         },
     };
     if !errors.is_empty() {
-        return Err(many(errors));
+        return Err(Error::one_or_many(errors));
     }
     m.inputs.push(path.to_path_buf());
     m.name = raw.name.clone();
@@ -629,11 +629,6 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
         .extend(raw.continue_phase_out.into_iter().map(|r| at(r, &source)));
     chain.pop();
     Ok(m)
-}
-
-/// One error, or several as [`Error::Many`].
-fn many(errors: Vec<Error>) -> Error {
-    Error::one_or_many(errors)
 }
 
 /// A scenario-like file, loaded and checked, by kind: the one front end of `tradesim run` and
@@ -900,9 +895,8 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         (Some(ys), _) => {
             for (k, y) in ys.value.iter().enumerate() {
                 if let Some(first) = ys.value[..k].iter().position(|x| x == y) {
-                    let list = ys.source.list_field_offset("years");
                     errors.push(ys.source.error_at(
-                        list.and_then(|l| ys.source.list_item_offset(l, k)).or(list),
+                        ys.source.list_field_item("years", k),
                         format!("year {y} is listed twice in `years` (items {} and {}); each year is solved once: remove this one, or correct it if another year was meant", first + 1, k + 1),
                     ));
                 }
@@ -1017,16 +1011,19 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             .cloned()
             .collect()
     };
-    for a in m.agreements.iter().filter(|a| a.source.path == src.path) {
+    let this_file = |a: &&Located<RawAgreement>| a.source.path == src.path;
+    for a in m.agreements.iter().filter(this_file) {
         let name = a.value.name.to_lowercase();
+        if name.chars().count() < 4 {
+            continue;
+        }
         let mine = economies(&a.value);
-        let near = m.agreements.iter().find(|b| {
+        let near = m.agreements.iter().filter(|b| !this_file(b)).find(|b| {
             let other = b.value.name.to_lowercase();
-            let theirs = economies(&b.value);
-            b.source.path != src.path
-                && name.chars().count() >= 4
-                && (other == name || crate::error::edit_distance(&name, &other) <= 2)
-                && (mine.is_subset(&theirs) || theirs.is_subset(&mine))
+            (other == name || crate::error::edit_distance(&name, &other) <= 2) && {
+                let theirs = economies(&b.value);
+                mine.is_subset(&theirs) || theirs.is_subset(&mine)
+            }
         });
         if let Some(b) = near {
             let quoted = format!("\"{}\"", a.value.name);
@@ -1194,7 +1191,7 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
             inputs,
             warnings,
         }),
-        _ => Err(many(errors)),
+        _ => Err(Error::one_or_many(errors)),
     }
 }
 
@@ -1390,8 +1387,7 @@ fn same_base_year_policy(
 /// The place of step `k` of the depth `profile` after `anchor` (of the profile when the step
 /// is not found).
 fn profile_step_at(src: &Source, anchor: Option<&str>, k: usize) -> Option<usize> {
-    let off = src.offset(anchor, "profile");
-    off.and_then(|o| src.list_item_offset(o, k)).or(off)
+    src.item_or_place(src.offset(anchor, "profile"), k)
 }
 
 /// A warning at the first step of a depth profile whose share falls. Shares are cumulative: a
@@ -2122,9 +2118,7 @@ fn schedule(
                 .or_else(|| src.offset(anchor, needle)),
             SchedulePlace::Group(g) => src.offset(Some(g), needle),
         };
-        let off = item.map_or(off, |i| {
-            off.and_then(|o| src.list_item_offset(o, i)).or(off)
-        });
+        let off = item.map_or(off, |i| src.item_or_place(off, i));
         errors.push(src.error_at(off, msg));
     };
     let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
