@@ -56,6 +56,48 @@ fn unknown_field_is_named_with_its_position_and_the_expected_fields() {
     );
 }
 
+/// A value of the wrong shape (a text for a list, a map written as a list of tuples,
+/// `Linear(10)`, a boolean written as text) is answered with what the field takes, in RON,
+/// read from the format's schema, not with the parser's words alone ("Found invalid std
+/// identifier "10", try the raw identifier `r#10`").
+#[test]
+fn a_value_of_the_wrong_shape_is_answered_with_what_the_field_takes() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            r#"(name: "AB", entry_into_force: 2016, members: "AAA")"#,
+            "bad.ron:7:54",
+            &["`members` takes a list, `[\"…\", …]`"],
+        ),
+        (
+            r#"(name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"], schedule: Linear(4))"#,
+            "bad.ron:7:88",
+            &[
+                "`4` is not a name that can stand here",
+                "`schedule` takes one of `Immediate`, `Linear(years: N, to: X)`, `Staged([(N, X), …])`",
+            ],
+        ),
+        (
+            r#"(name: "AB", entry_into_force: 2016, members: ["AAA"], accessions: [("BBB", 2018)])"#,
+            "bad.ron:7:75",
+            &["`accessions` takes a map, `{ \"…\": N, … }`: members joining later"],
+        ),
+        (
+            r#"(name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"], in_baseline: "no")"#,
+            "bad.ron:7:83",
+            &["`in_baseline` takes `true` or `false`"],
+        ),
+    ];
+    for (agreement, at, says) in cases {
+        let err = check_fails(d.path(), &scenario(agreement));
+        assert!(err.contains(at), "{at}: {err}");
+        for s in says {
+            assert!(err.contains(s), "{s}: {err}");
+        }
+        assert!(!err.contains("raw identifier"), "{err}");
+    }
+}
+
 #[test]
 fn unknown_economy_code_is_located_and_the_valid_codes_listed() {
     let d = tempfile::tempdir().unwrap();

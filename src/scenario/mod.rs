@@ -5,6 +5,7 @@
 //! every error it finds at once.
 
 pub mod batch;
+mod hint;
 pub mod inputs;
 pub mod raw;
 pub mod schema;
@@ -254,6 +255,32 @@ fn did_you_mean_first<'a>(found: &str, candidates: impl IntoIterator<Item = &'a 
         .unwrap_or_default()
 }
 
+/// A value of the wrong shape for `field` (a text where a list goes, `Linear(10)` for
+/// `Linear(years: 10)`), said with what the field takes in RON ([`hint::field_takes`]);
+/// `None` for other errors, or when the field's shape is not known.
+fn wrong_shape(code: &ron::Error, field: &str, top: &str) -> Option<String> {
+    use ron::Error as E;
+    let found = match code {
+        E::ExpectedArray
+        | E::ExpectedMap
+        | E::ExpectedString
+        | E::ExpectedStructLike
+        | E::ExpectedNamedStructLike(_)
+        | E::ExpectedBoolean
+        | E::ExpectedFloat
+        | E::ExpectedOption
+        | E::ExpectedUnit
+        | E::ExpectedIdentifier => code.to_string(),
+        // RON's advice for these (a raw identifier `r#10`) is not what a scenario wants.
+        E::InvalidIdentifier(id) | E::SuggestRawIdentifier(id) => {
+            format!("`{id}` is not a name that can stand here")
+        }
+        _ => return None,
+    };
+    let takes = hint::field_takes(top, field)?;
+    Some(format!("{found} (at `{field}`): `{field}` takes {takes}"))
+}
+
 fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> String {
     use ron::Error as E;
     let within = |outer: &Option<String>| {
@@ -263,6 +290,9 @@ fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> Strin
             .unwrap_or_default()
     };
     let near = field.map(|f| format!(" (at `{f}`)")).unwrap_or_default();
+    if let Some(message) = field.and_then(|f| wrong_shape(code, f, top)) {
+        return message;
+    }
     match code {
         E::NoSuchStructField {
             expected,
@@ -296,6 +326,14 @@ fn explain_ron_error(code: &ron::Error, field: Option<&str>, top: &str) -> Strin
             did_you_mean_first(found, expected.iter().copied()),
             expected.join(", ")
         ),
+        // A struct inside the file written with another name (`investment: true`).
+        E::ExpectedDifferentStructName { expected, found } if *expected != top => {
+            let takes = field
+                .and_then(|f| Some((f, hint::field_takes(top, f)?)))
+                .map(|(f, t)| format!("`{f}` takes {t}"))
+                .unwrap_or_else(|| format!("write `{expected}( ... )` or `( ... )`"));
+            format!("found `{found}` where `{expected}( ... )` goes{near}: {takes}")
+        }
         E::ExpectedDifferentStructName { expected, found } => {
             format!(
                 "this file starts with `{found}(`, but a {} file must start with `{expected}(`",
