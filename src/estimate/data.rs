@@ -92,6 +92,23 @@ pub struct Dataset {
     file_width: usize,
 }
 
+/// A hint for a panel laid out wide (one column per year: `exporter,importer,2010,2011,…`,
+/// as a spreadsheet or a pivot table writes it): `estimate` reads a long panel. Empty unless
+/// at least two column names are years.
+fn wide_layout_hint(names: &[&str]) -> String {
+    let years: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.len() == 4 && n.parse::<u16>().is_ok_and(|y| (1800..=2500).contains(&y)))
+        .collect();
+    match years.as_slice() {
+        [first, .., last] => format!(
+            ". The columns {first} … {last} look like years: the file seems laid out wide, one column per year; estimate reads a long panel, one row per observation with the year in a column (reshape it, e.g. R's tidyr::pivot_longer, pandas' melt or Stata's reshape long)"
+        ),
+        _ => String::new(),
+    }
+}
+
 impl Dataset {
     /// An empty dataset, to be filled with [`Dataset::push_numeric`] / [`Dataset::push_text`].
     pub fn new() -> Self {
@@ -408,8 +425,9 @@ impl Dataset {
             Error::invalid(
                 context.to_string(),
                 format!(
-                    "no column named '{name}'{hint}; the data has: {}",
-                    names.join(", ")
+                    "no column named '{name}'{hint}; the data has: {}{}",
+                    names.join(", "),
+                    wide_layout_hint(&names)
                 ),
             )
         })
@@ -1412,6 +1430,25 @@ fn reorder(codes: &mut [u32], order: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A panel laid out wide (a column per year) is named as such when the formula's column
+    /// is not found; a long panel's message is as before.
+    #[test]
+    fn a_missing_column_in_a_wide_panel_says_the_file_seems_wide() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.csv");
+        std::fs::write(&p, "exporter,importer,2010,2011,2012\nA,B,1,2,3\n").unwrap();
+        let ds = Dataset::from_csv(&p).unwrap();
+        let e = ds.require("trade", "formula").unwrap_err().to_string();
+        assert!(
+            e.contains("The columns 2010 … 2012 look like years") && e.contains("pivot_longer"),
+            "{e}"
+        );
+        std::fs::write(&p, "exporter,importer,year,trade_2010\nA,B,2010,1\n").unwrap();
+        let ds = Dataset::from_csv(&p).unwrap();
+        let e = ds.require("trade", "formula").unwrap_err().to_string();
+        assert!(!e.contains("look like years"), "{e}");
+    }
 
     #[test]
     fn csv_types_and_errors() {
