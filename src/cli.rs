@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use tradesim::error::{Error, Result};
+use tradesim::estimate::NaValues;
 use tradesim::workflow::{batch, data};
 use tradesim::{output, simulate, slurm};
 
@@ -413,6 +414,13 @@ pub struct EstimateArgs {
     /// Derived column 'name = expression', e.g. 'pair = ifelse(exporter == importer, 0, pair_id)'. Repeatable; applied in order before --subset.
     #[arg(long)]
     pub define: Vec<String>,
+    /// The cells read as missing values, comma-separated, in place of the default NA, ., NaN,
+    /// NULL and #N/A (R's na.strings): e.g. '.' (Stata's) keeps NA, Namibia's ISO code, as a
+    /// value; '' leaves only empty cells, which are always missing. Matched exactly (case
+    /// counts; a quoted "NA" in the file is NA); a number is never missing. Also what
+    /// is_missing() finds in --subset and --define.
+    #[arg(long, value_name = "LIST", value_parser = parse_na_values)]
+    pub na_values: Option<NaValues>,
     /// Offset with coefficient one: a column or log(column).
     #[arg(long)]
     pub offset: Option<String>,
@@ -488,6 +496,11 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
         return Err(format!("{k}/{n}: need 1 ≤ K ≤ N"));
     }
     Ok((k, n))
+}
+
+/// `--na-values`: the list of [`NaValues::parse`], its error said at the flag.
+pub fn parse_na_values(s: &str) -> Result<NaValues, String> {
+    NaValues::parse(s)
 }
 
 /// `--chunk`: scenario × draw units solved in parallel between writes, at least 1 (0 was run

@@ -275,6 +275,7 @@ fn estimate_cmd(a: EstimateArgs) -> Result<()> {
         formula: &a.formula,
         define: &a.define,
         options,
+        na_values: a.na_values.unwrap_or_default(),
         json: a.json,
         table: a.table.as_deref(),
         fe_out: a.fe_out.as_deref(),

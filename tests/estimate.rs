@@ -904,6 +904,128 @@ fn random_missing_cells_fit_as_the_rows_removed_by_hand() {
     }
 }
 
+/// [`small_panel`] with Namibia keyed by its ISO2 code `NA` (written `"NA"` when `quoted`) and
+/// Stata's missing `.` in one distance (row 10, not Namibia's).
+fn namibia_panel(quoted: bool) -> Vec<String> {
+    small_panel(&|r, c, v| match (r, c, v.as_str()) {
+        (10, "dist", _) => ".".into(),
+        (_, "exporter" | "importer", "NAM") if quoted => "\"NA\"".into(),
+        (_, "exporter" | "importer", "NAM") => "NA".into(),
+        _ => v,
+    })
+}
+
+/// `--na-values` replaces the default missing markers (R's `na.strings`): with `--na-values .`
+/// a panel keyed by ISO2 codes keeps Namibia (`NA`, quoted or not) as a level, and fits as the
+/// panel with `NAM` does, while `.` is still missing; `is_missing(exporter)` follows the list.
+/// Without the option `NA` is missing, as before: Namibia's 33 rows are left out, and the
+/// output is byte for byte that of the default list written out.
+#[test]
+fn na_values_keeps_namibia_as_a_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = small_panel_without(&|r| r == 10);
+    let (want, _) = estimate_lines(dir.path(), "nam.csv", &want, &[]);
+    let want = want.unwrap();
+    for quoted in [false, true] {
+        let lines = namibia_panel(quoted);
+        let (got, err) = estimate_lines(dir.path(), "na.csv", &lines, &["--na-values", "."]);
+        let got = got.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fit_numbers(&got), fit_numbers(&want), "quoted {quoted}");
+        assert_eq!(got["dropped_missing"], 1);
+        assert_eq!(got["missing"], serde_json::json!({"dist": 1}));
+        assert!(
+            err.contains("note: 1 observation(s) removed because of missing values (dist: 1)"),
+            "{err}"
+        );
+        // The default: Namibia's rows (18 as exporter, 18 as importer, 3 both) are missing.
+        let (got, err) = estimate_lines(dir.path(), "na.csv", &lines, &[]);
+        let got = got.unwrap();
+        assert_eq!(got["dropped_missing"], 34, "quoted {quoted}");
+        assert_eq!(
+            got["missing"],
+            serde_json::json!({"dist": 1, "exporter": 18, "importer": 18})
+        );
+        assert!(err.contains("note: 34 observation(s)"), "{err}");
+    }
+    // is_missing() in --subset counts the same cells as missing.
+    let lines = namibia_panel(false);
+    let subset = ["--subset", "!is_missing(exporter)"];
+    let (got, _) = estimate_lines(dir.path(), "na.csv", &lines, &subset);
+    assert_eq!(got.unwrap()["excluded_by_subset"], 18);
+    let (got, _) = estimate_lines(
+        dir.path(),
+        "na.csv",
+        &lines,
+        &[&subset[..], &["--na-values", "."]].concat(),
+    );
+    assert_eq!(got.unwrap()["excluded_by_subset"], 0);
+    // Without the option the output is unchanged: as with the default list written out.
+    let p = dir.path().join("na.csv");
+    for json in [&["--json"][..], &[]] {
+        let default = estimate_panel(&p, json);
+        let listed = estimate_panel(&p, &[json, &["--na-values", "NA,.,NaN,NULL,#N/A"]].concat());
+        assert!(default.status.success() && listed.status.success());
+        assert_eq!(default.stdout, listed.stdout);
+        assert_eq!(default.stderr, listed.stderr);
+    }
+    // A cell that is neither a number nor, under the list, missing makes its column text: the
+    // error says how to mark a missing value, and to list the cell.
+    for (list, cell, says) in [
+        (".", "NA", "mark a missing value as an empty cell or as . (--na-values), or add 'NA' to --na-values"),
+        ("", ".", "mark a missing value as an empty cell (--na-values ''), or list '.' in --na-values"),
+    ] {
+        let lines = small_panel(&|r, c, v| if (r, c) == (3, "trade") { cell.into() } else { v });
+        let (got, err) = estimate_lines(dir.path(), "trade.csv", &lines, &["--na-values", list]);
+        assert!(got.is_err(), "{err}");
+        let row = format!("trade.csv, row 5: column 'trade' (outcome 'trade') holds numbers, but this row has '{cell}', which is not one");
+        assert!(err.contains(&row) && err.contains(says), "{list:?}: {err}");
+    }
+}
+
+/// A `--na-values` list that cannot be read as meant is refused at the flag, saying what to
+/// write: an empty item, `none` (no token, or the text?), a quoted token, a number.
+#[test]
+fn a_bad_na_values_list_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = namibia_panel(false);
+    let p = common::write(
+        dir.path(),
+        "na.csv",
+        &format!("{PANEL_HEADER}\n{}\n", lines.join("\n")),
+    );
+    for (list, says) in [
+        ("--na-values=NA,,.", "item 2 of 'NA,,.' is empty; an empty cell is always a missing value, so leave the empty item out (--na-values NA,.)"),
+        ("--na-values=none", "for only empty cells as missing values write --na-values ''"),
+        ("--na-values=\"NA\"", "tokens are matched after the CSV's quotes are taken off"),
+        ("--na-values=-99", "the token '-99' is a number"),
+    ] {
+        let out = estimate_panel(&p, &[list]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && out.stdout.is_empty(), "{list}");
+        assert!(
+            err.contains("for '--na-values <LIST>'") && err.contains(says) && !err.contains("panicked"),
+            "{list}: {err}"
+        );
+    }
+}
+
+/// `estimate --help` names `--na-values`, what it replaces and what `''` means.
+#[test]
+fn the_help_explains_na_values() {
+    let out = common::tradesim(&["estimate", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for says in [
+        "--na-values <LIST>",
+        "in place of the default NA, ., NaN, NULL and #N/A",
+        "Namibia",
+        "'' leaves only empty cells, which are always missing",
+        "is_missing()",
+    ] {
+        assert!(help.contains(says), "{says}: {help}");
+    }
+}
+
 /// The table counts a fixed effect's levels in words that agree with the number: a dimension
 /// left with one level (a single year kept by `--subset`) reads "1 level", not "1 levels".
 #[test]

@@ -1,8 +1,9 @@
 //! Typed columns for estimation: a [`Dataset`] read from CSV or built in memory.
 //!
 //! A column is numeric when every cell parses as a number or is a missing value
-//! ([`is_missing_marker`]: empty, `NA`, `.`, `NaN`, `NULL`, `#N/A`; read as NaN); otherwise it
-//! is text, its cells kept as written (a missing marker among them is a missing value there too).
+//! ([`is_missing_marker`]: empty, `NA`, `.`, `NaN`, `NULL`, `#N/A`; or empty and the tokens of
+//! a [`NaValues`] list instead; read as NaN); otherwise it is text, its cells kept as written
+//! (a missing value among them is a missing value there too).
 //! Text columns can be fixed effects or clusters, never regressors. Rows keep their position so that fitted values
 //! can be returned aligned to the input, and every error names the file and line.
 
@@ -67,12 +68,13 @@ impl Column {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Whether row `i` holds a missing value: NaN in a numeric column, a missing marker
-    /// ([`is_missing_marker`]: empty, `NA`, `.`, …) in a text column.
+    /// Whether row `i` holds a missing value: NaN in a numeric column, a missing value of the
+    /// column's [`NaValues`] (by default [`is_missing_marker`]: empty, `NA`, `.`, …) in a text
+    /// column.
     pub fn is_missing(&self, i: usize) -> bool {
         match self {
             Column::Numeric(v) => v[i].is_nan(),
-            Column::Text(t) => is_missing_marker(t.get(i).as_bytes()),
+            Column::Text(t) => t.is_missing(i),
         }
     }
 }
@@ -90,6 +92,8 @@ pub struct Dataset {
     unread: Vec<(usize, String)>,
     /// The number of columns in the file's header (read or not).
     file_width: usize,
+    /// The cells read as missing values; every text column of the dataset follows it.
+    na: NaValues,
 }
 
 /// A hint for a panel laid out wide (one column per year: `exporter,importer,2010,2011,…`,
@@ -122,7 +126,14 @@ impl Dataset {
     /// columns (from the first block with a quote character on,
     /// sequentially by the csv crate), so memory is the columns plus one block.
     pub fn from_csv(path: impl AsRef<Path>) -> Result<Self> {
-        Self::read_csv(path.as_ref(), None)
+        Self::read_csv(path.as_ref(), None, &NaValues::default())
+    }
+
+    /// As [`Dataset::from_csv`], with `na` the cells read as missing values (`--na-values`):
+    /// an empty cell and `na`'s tokens, in place of the default markers. The dataset's text
+    /// columns, those defined later included, count the same cells as missing.
+    pub fn from_csv_with(path: impl AsRef<Path>, na: &NaValues) -> Result<Self> {
+        Self::read_csv(path.as_ref(), None, na)
     }
 
     /// As [`Dataset::from_csv`], keeping only the columns named in `wanted`: every line is
@@ -131,11 +142,11 @@ impl Dataset {
     /// five) costs little more than its used columns to parse. The columns not read are still
     /// named in the error for a missing column; a name in `wanted` that the file does not have
     /// is not an error here.
-    pub(crate) fn from_csv_columns(path: &Path, wanted: &[String]) -> Result<Self> {
-        Self::read_csv(path, Some(wanted))
+    pub(crate) fn from_csv_columns(path: &Path, wanted: &[String], na: &NaValues) -> Result<Self> {
+        Self::read_csv(path, Some(wanted), na)
     }
 
-    fn read_csv(path: &Path, wanted: Option<&[String]>) -> Result<Self> {
+    fn read_csv(path: &Path, wanted: Option<&[String]>, na: &NaValues) -> Result<Self> {
         let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let meta = file.metadata().ok();
         let file_len = meta.as_ref().map_or(0, |m| m.len() as usize);
@@ -223,7 +234,7 @@ impl Dataset {
                 }
                 for (k, cell) in kinds.iter_mut().zip(rec.iter()) {
                     let cell = cell.trim_ascii();
-                    if parse_number(cell).is_none() && !is_missing_marker(cell) {
+                    if parse_number(cell).is_none() && !na.is_missing(cell) {
                         *k = Kind::Text;
                     }
                 }
@@ -258,7 +269,7 @@ impl Dataset {
                 use std::io::Read;
                 rb.seek_after(path, &mut file)?;
                 let rest = (&buf[pos..]).chain(&mut file);
-                nrows += read_quoted(path, rest, &mut cols, &mut redo, nrows)?;
+                nrows += read_quoted(path, rest, &mut cols, &mut redo, nrows, na)?;
                 break;
             }
             if !body.is_empty() {
@@ -291,7 +302,7 @@ impl Dataset {
                     .into_par_iter()
                     .map(|(p, mut columns)| {
                         let mut r = vec![false; ncol];
-                        let res = parse_plain(p, &mut columns, &mut r);
+                        let res = parse_plain(p, &mut columns, &mut r, na);
                         let labels: Vec<Vec<&[u8]>> = columns
                             .into_iter()
                             .map(|c| match c {
@@ -346,7 +357,14 @@ impl Dataset {
             f.seek(SeekFrom::Start(body_start as u64))
                 .map_err(|e| Error::io(path, e))?;
             let mut unused = vec![false; ncol];
-            read_quoted(path, std::io::BufReader::new(f), &mut again, &mut unused, 0)?;
+            read_quoted(
+                path,
+                std::io::BufReader::new(f),
+                &mut again,
+                &mut unused,
+                0,
+                na,
+            )?;
             for ((b, a), &r) in cols.iter_mut().zip(again).zip(&redo) {
                 if r {
                     *b = a;
@@ -361,7 +379,7 @@ impl Dataset {
                 unread.push((j, name));
                 continue;
             }
-            match b.finish() {
+            match b.finish(na) {
                 Ok(Some(c)) => {
                     columns.push(c);
                     kept.push(name);
@@ -389,6 +407,7 @@ impl Dataset {
             source: Some(path.to_path_buf()),
             unread,
             file_width: ncol,
+            na: na.clone(),
         })
     }
 
@@ -400,6 +419,12 @@ impl Dataset {
     /// Column names, in order.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// The cells read as missing values ([`Dataset::from_csv_with`]; the default markers
+    /// otherwise).
+    pub fn na_values(&self) -> &NaValues {
+        &self.na
     }
 
     /// The CSV file this dataset was read from, if any.
@@ -464,8 +489,12 @@ impl Dataset {
         self.push(name.into(), Column::Text(values.into()))
     }
 
-    /// Adds (or replaces) a column.
-    pub(crate) fn push(&mut self, name: String, column: Column) -> Result<()> {
+    /// Adds (or replaces) a column; a text column counts the dataset's missing values
+    /// ([`Dataset::na_values`]) as missing.
+    pub(crate) fn push(&mut self, name: String, mut column: Column) -> Result<()> {
+        if let Column::Text(t) = &mut column {
+            t.na = self.na.clone();
+        }
         if self.columns.is_empty() && self.names.is_empty() {
             self.nrows = column.len();
         } else if column.len() != self.nrows {
@@ -522,7 +551,7 @@ impl Dataset {
         pure: &str,
     ) -> Error {
         let number = |s: &str| parse_number(s.as_bytes()).is_some();
-        let missing = |s: &str| is_missing_marker(s.as_bytes());
+        let missing = |s: &str| self.na.is_missing(s.as_bytes());
         let mixed = column.labels().iter().any(|l| number(l));
         let odd = column
             .iter()
@@ -544,8 +573,9 @@ impl Dataset {
             (Some(i), None) => self.row_error(
                 i,
                 format!(
-                    "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; write the number, or mark a missing value as an empty cell, NA or . (rows missing a value the model uses are left out of the fit)",
-                    column.get(i)
+                    "column '{name}' ({what}) holds numbers, but this row has '{}', which is not one, so the column was read as text; write the number, or {} (rows missing a value the model uses are left out of the fit)",
+                    column.get(i),
+                    self.na.how_to_mark(column.get(i))
                 ),
             ),
             (None, None) => Error::invalid(what.to_string(), format!("column '{name}' is text, not numbers; {pure}")),
@@ -567,12 +597,18 @@ impl Dataset {
 pub struct TextColumn {
     codes: Vec<u32>,
     labels: Vec<String>,
+    /// Which values are missing (those of the dataset the column is in).
+    na: NaValues,
 }
 
 impl TextColumn {
     /// The value of row `i`.
     pub fn get(&self, i: usize) -> &str {
         &self.labels[self.codes[i] as usize]
+    }
+    /// Whether row `i` is a missing value ([`NaValues`]: by default empty, `NA`, `.`, …).
+    pub fn is_missing(&self, i: usize) -> bool {
+        self.na.is_missing(self.get(i).as_bytes())
     }
     /// The number of rows.
     pub fn len(&self) -> usize {
@@ -590,11 +626,12 @@ impl TextColumn {
     pub fn labels(&self) -> &[String] {
         &self.labels
     }
-    /// For each of [`TextColumn::labels`], whether it is a missing marker (empty, `NA`, …).
+    /// For each of [`TextColumn::labels`], whether it is a missing value ([`NaValues`]: by
+    /// default empty, `NA`, …).
     pub(crate) fn missing_labels(&self) -> Vec<bool> {
         self.labels
             .iter()
-            .map(|l| is_missing_marker(l.as_bytes()))
+            .map(|l| self.na.is_missing(l.as_bytes()))
             .collect()
     }
     /// The values row by row.
@@ -605,7 +642,7 @@ impl TextColumn {
 
 impl PartialEq for TextColumn {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
+        self.len() == other.len() && self.na == other.na && self.iter().eq(other.iter())
     }
 }
 
@@ -719,6 +756,111 @@ pub(crate) fn is_missing_marker(cell: &[u8]) -> bool {
     }
 }
 
+/// The cells read as missing values: an empty cell always, and either the markers other
+/// programs write ([`is_missing_marker`]: `NA`, `.`, `NaN` in any case, `NULL`, `#N/A`; the
+/// default) or the tokens of a list that replaces them (`--na-values`, as R's `na.strings` or
+/// pandas' `na_values` with `keep_default_na=False`). A token matches a cell exactly: case
+/// counts, and the cell is compared after the CSV's quotes are taken off and its surrounding
+/// spaces trimmed (so a quoted `"NA"` is the token `NA`, as in R's `read.csv`). Only cells that
+/// are not numbers are compared, so a number is never a missing value, whatever the list (and
+/// `NaN`, a number that is not one, is missing in a numeric column under any list). Cheap to
+/// clone: the text columns of a dataset share it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NaValues(Option<std::sync::Arc<[String]>>);
+
+impl NaValues {
+    /// Reads `--na-values`: comma-separated tokens, each trimmed of surrounding spaces (as
+    /// cells are); `''` (nothing) is no token, so that only empty cells are missing. Refused,
+    /// saying what to write: an empty item in a longer list (`NA,,.`), `none` alone (it could
+    /// mean no token or the text `none`), a token with a quote character (tokens are matched
+    /// after the quotes are taken off) and a token that is a number (never read as missing).
+    pub fn parse(list: &str) -> std::result::Result<Self, String> {
+        let list = list.trim_ascii();
+        if list.is_empty() {
+            return Ok(NaValues(Some(std::sync::Arc::from([]))));
+        }
+        if list.eq_ignore_ascii_case("none") {
+            return Err(format!(
+                "'{list}' could mean no token or the text '{list}'; for only empty cells as missing values write --na-values '' (an empty list), and to count cells written '{list}' as missing list it with another token, e.g. --na-values {list},NA"
+            ));
+        }
+        let mut tokens = Vec::new();
+        for (k, item) in list.split(',').enumerate() {
+            let t = item.trim_ascii();
+            if t.is_empty() {
+                let rest: Vec<&str> = list
+                    .split(',')
+                    .map(str::trim_ascii)
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                return Err(format!(
+                    "item {} of '{list}' is empty; an empty cell is always a missing value, so leave the empty item out (--na-values {}), or write --na-values '' for only empty cells",
+                    k + 1,
+                    rest.join(",")
+                ));
+            }
+            if t.contains('"') {
+                return Err(format!(
+                    "the token {t} has a quote character; tokens are matched after the CSV's quotes are taken off (a quoted \"NA\" in the file is NA), so write it without quotes: --na-values {}",
+                    t.replace('"', "")
+                ));
+            }
+            if parse_number(t.as_bytes()).is_some_and(|x| !x.is_nan()) {
+                return Err(format!(
+                    "the token '{t}' is a number, and a cell that is a number is read as that number, never as a missing value; leave it out of the list and filter such rows instead, e.g. --subset 'COLUMN != {t}'"
+                ));
+            }
+            tokens.push(t.to_string());
+        }
+        Ok(NaValues(Some(tokens.into())))
+    }
+
+    /// Whether the default markers are used ([`is_missing_marker`]).
+    pub fn is_default(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The tokens that replace the default markers (`None` for the default).
+    pub fn tokens(&self) -> Option<&[String]> {
+        self.0.as_deref()
+    }
+
+    /// Whether a cell (trimmed, unquoted) is a missing value. Called only on cells that are
+    /// not numbers.
+    #[inline]
+    pub(crate) fn is_missing(&self, cell: &[u8]) -> bool {
+        match &self.0 {
+            None => is_missing_marker(cell),
+            Some(tokens) => cell.is_empty() || tokens.iter().any(|t| t.as_bytes() == cell),
+        }
+    }
+
+    /// The missing values as messages list them: `empty, NA, ., NaN, NULL, #N/A` by default.
+    pub(crate) fn describe(&self) -> String {
+        match &self.0 {
+            None => "empty, NA, ., NaN, NULL, #N/A".to_string(),
+            Some(t) if t.is_empty() => "empty only, as --na-values '' says".to_string(),
+            Some(t) => format!("empty, {}, as --na-values says", t.join(", ")),
+        }
+    }
+
+    /// How to mark a missing value instead of `cell` (a cell that is not a number and not
+    /// missing), for an error's advice: by default "mark a missing value as an empty cell, NA
+    /// or .".
+    pub(crate) fn how_to_mark(&self, cell: &str) -> String {
+        match &self.0 {
+            None => "mark a missing value as an empty cell, NA or .".to_string(),
+            Some(t) if t.is_empty() => format!(
+                "mark a missing value as an empty cell (--na-values ''), or list '{cell}' in --na-values"
+            ),
+            Some(t) => format!(
+                "mark a missing value as an empty cell or as {} (--na-values), or add '{cell}' to --na-values",
+                t.join(" or ")
+            ),
+        }
+    }
+}
+
 /// How each column is read: from the first rows (a column with a cell that is not a number is
 /// text), and a numeric column that meets text further down is read again as text.
 #[derive(Clone, Copy, PartialEq)]
@@ -737,6 +879,7 @@ fn parse_plain<'b>(
     bytes: &'b [u8],
     columns: &mut [PieceColumn<'b, '_>],
     redo: &mut [bool],
+    na: &NaValues,
 ) -> std::result::Result<usize, (usize, String)> {
     let ncol = columns.len();
     let mut nrows = 0;
@@ -753,7 +896,7 @@ fn parse_plain<'b>(
                     PieceColumn::Numeric(v) => {
                         if let Some(x) = parse_number(cell) {
                             v[nrows] = x;
-                        } else if is_missing_marker(cell) {
+                        } else if na.is_missing(cell) {
                             v[nrows] = f64::NAN;
                         } else {
                             redo[j] = true;
@@ -890,13 +1033,13 @@ impl Builder {
     }
 
     /// Adds one (untrimmed) cell; a numeric column meeting text is flagged in `redo`.
-    fn push_cell(&mut self, cell: &[u8], redo: &mut bool) {
+    fn push_cell(&mut self, cell: &[u8], redo: &mut bool, na: &NaValues) {
         let cell = cell.trim_ascii();
         match self {
             Builder::Numeric(v) => {
                 if let Some(x) = parse_number(cell) {
                     v.push(x);
-                } else if is_missing_marker(cell) {
+                } else if na.is_missing(cell) {
                     v.push(f64::NAN);
                 } else {
                     *redo = true;
@@ -911,8 +1054,9 @@ impl Builder {
         }
     }
 
-    /// The finished column; text must be UTF-8 (`Err(row)` names the first row that is not).
-    fn finish(self) -> std::result::Result<Option<Column>, usize> {
+    /// The finished column, a text one counting `na` as missing; text must be UTF-8
+    /// (`Err(row)` names the first row that is not).
+    fn finish(self, na: &NaValues) -> std::result::Result<Option<Column>, usize> {
         Ok(match self {
             Builder::Skip => None,
             Builder::Numeric(v) => Some(Column::Numeric(v)),
@@ -927,7 +1071,11 @@ impl Builder {
                         }
                     }
                 }
-                Some(Column::Text(TextColumn { codes, labels: out }))
+                Some(Column::Text(TextColumn {
+                    codes,
+                    labels: out,
+                    na: na.clone(),
+                }))
             }
         })
     }
@@ -941,6 +1089,7 @@ fn read_quoted(
     cols: &mut [Builder],
     redo: &mut [bool],
     first_row: usize,
+    na: &NaValues,
 ) -> Result<usize> {
     let ncol = cols.len();
     let mut rdr = csv::ReaderBuilder::new()
@@ -966,7 +1115,7 @@ fn read_quoted(
             ));
         }
         for ((b, cell), r) in cols.iter_mut().zip(record.iter()).zip(redo.iter_mut()) {
-            b.push_cell(cell, r);
+            b.push_cell(cell, r, na);
         }
         row += 1;
     }
@@ -1640,7 +1789,7 @@ mod tests {
             "the whole file has a bad cell"
         );
         let want = ["c".to_string(), "a".to_string(), "b".to_string()];
-        let some = Dataset::from_csv_columns(&p, &want).unwrap();
+        let some = Dataset::from_csv_columns(&p, &want, &NaValues::default()).unwrap();
         assert_eq!(some.names(), ["a", "b", "c"]);
         assert_eq!(some.nrows(), 3000);
         assert!(some.column("skip1").is_none());
@@ -1657,7 +1806,7 @@ mod tests {
                 .unwrap()
                 .replacen(",name3,", ",\"name3\",", 1);
         std::fs::write(&p, &quoted).unwrap();
-        let q = Dataset::from_csv_columns(&p, &want).unwrap();
+        let q = Dataset::from_csv_columns(&p, &want, &NaValues::default()).unwrap();
         for n in ["a", "b", "c"] {
             assert_eq!(q.column(n), all.column(n), "{n}");
         }
@@ -1674,7 +1823,7 @@ mod tests {
         assert!(e.ends_with("the data has: a, skip1, b, skip2, c, d"), "{e}");
         // A short line is an error even though its missing field is not read.
         std::fs::write(&p, "a,b,c\n1,2,3\n4,5\n").unwrap();
-        let e = Dataset::from_csv_columns(&p, &["a".to_string()])
+        let e = Dataset::from_csv_columns(&p, &["a".to_string()], &NaValues::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("2 fields, but the header has 3"), "{e}");
@@ -1920,5 +2069,87 @@ mod tests {
             assert_eq!(t.get(9), "NA");
             assert!(matches!(ds.column("odd"), Some(Column::Text(_))));
         }
+    }
+
+    /// `--na-values` replaces the default markers: with `.` (Stata's), `NA` (Namibia's ISO
+    /// code) is a value in a text column, in the first rows, in later rows and in a quoted
+    /// file (`"NA"` unquoted is `NA`, as in R), and in a column defined from it; `.` and an
+    /// empty cell are missing; a numeric column meeting `NA` is text. With `''` only empty
+    /// cells are missing. Bad lists are refused saying what to write.
+    #[test]
+    fn na_values_replace_the_default_markers() {
+        let stata = NaValues::parse(" . ").unwrap();
+        assert_eq!(stata.tokens(), Some(&[".".to_string()][..]));
+        for (cell, missing) in [("", true), (".", true), ("NA", false), ("NULL", false)] {
+            assert_eq!(stata.is_missing(cell.as_bytes()), missing, "{cell:?}");
+        }
+        let empty = NaValues::parse("").unwrap();
+        assert!(empty.is_missing(b"") && !empty.is_missing(b".") && !empty.is_missing(b"NA"));
+        let two = NaValues::parse("NA, -").unwrap();
+        assert!(two.is_missing(b"-") && two.is_missing(b"NA") && !two.is_missing(b"na"));
+        assert!(NaValues::default().is_default() && !empty.is_default());
+        for (list, says) in [
+            ("NA,,.", "item 2 of 'NA,,.' is empty"),
+            ("NA,", "(--na-values NA)"),
+            ("none", "--na-values ''"),
+            ("None", "--na-values None,NA"),
+            ("\"NA\"", "write it without quotes: --na-values NA"),
+            ("NA,-99", "'-99' is a number"),
+            ("1e5", "--subset 'COLUMN != 1e5'"),
+        ] {
+            let e = NaValues::parse(list).unwrap_err();
+            assert!(e.contains(says), "{list}: {e}");
+        }
+        // NaN is a number that is not one: a token like any other.
+        assert!(NaValues::parse("NaN").is_ok());
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        let mut text = String::from("iso,x,late,num\n");
+        for i in 0..3000 {
+            let iso = ["NA", "ZA", ".", ""][i % 4];
+            let x = if i % 10 == 3 { "." } else { "1.5" };
+            let late = if i == 2500 { "NA" } else { "2" };
+            let num = if i == 7 { "NA" } else { "4" };
+            text.push_str(&format!("{iso},{x},{late},{num}\n"));
+        }
+        std::fs::write(&p, &text).unwrap();
+        let quoted = dir.path().join("q.csv");
+        std::fs::write(&quoted, text.replace("\nNA,", "\n\"NA\",")).unwrap();
+        for path in [&p, &quoted] {
+            let mut ds = Dataset::from_csv_with(path, &stata).unwrap();
+            assert_eq!(ds.na_values(), &stata);
+            let iso = ds.column("iso").unwrap();
+            let missing: Vec<bool> = (0..4).map(|i| iso.is_missing(i)).collect();
+            assert_eq!(missing, [false, false, true, true], "{path:?}");
+            let Column::Text(t) = iso else {
+                panic!("iso is text")
+            };
+            assert_eq!(
+                (t.get(0), t.missing_labels()),
+                ("NA", vec![false, false, true, true])
+            );
+            let Some(Column::Numeric(x)) = ds.column("x") else {
+                panic!("x is numeric")
+            };
+            assert!(x[3].is_nan() && x[4] == 1.5);
+            // `NA` is not a number nor missing: its column is text, early or late.
+            assert!(matches!(ds.column("late"), Some(Column::Text(_))));
+            assert!(matches!(ds.column("num"), Some(Column::Text(_))));
+            // A defined column counts the same cells as missing.
+            ds.define("copy = ifelse(x > 0, iso, 'ZZ')").unwrap();
+            let copy = ds.column("copy").unwrap();
+            assert!(!copy.is_missing(0) && copy.is_missing(2) && copy.is_missing(3));
+            // The default reads NA as missing, quoted or not.
+            let ds = Dataset::from_csv(path).unwrap();
+            assert!(ds.column("iso").unwrap().is_missing(0));
+            assert!(matches!(ds.column("late"), Some(Column::Numeric(_))));
+        }
+        let ds = Dataset::from_csv_with(&p, &empty).unwrap();
+        let iso = ds.column("iso").unwrap();
+        let missing: Vec<bool> = (0..4).map(|i| iso.is_missing(i)).collect();
+        assert_eq!(missing, [false, false, false, true]);
+        // A numeric column meeting `.` is text under '' (not missing, not a number).
+        assert!(matches!(ds.column("x"), Some(Column::Text(_))));
     }
 }

@@ -19,7 +19,8 @@
 //! between a number and a text compare the number's usual spelling (`1986` for 1986.0).
 //!
 //! A missing value (a cell read as missing: empty, `NA`, `.`, … — see
-//! [`super::data::is_missing_marker`]) is missing in what is computed from it, as NA in R:
+//! [`super::data::is_missing_marker`] — or empty and the tokens of the data's
+//! [`super::data::NaValues`]) is missing in what is computed from it, as NA in R:
 //! arithmetic, functions, comparisons and `in` give a missing value, `ifelse` with a missing
 //! condition too; `&` and `|` follow R's three-valued logic (`false & missing` is false,
 //! `true | missing` is true). `is_missing(x)` tells whether `x` is missing. A filter keeps a row

@@ -37,7 +37,7 @@ pub(crate) mod separation;
 pub(crate) mod stats;
 pub(crate) mod vcov;
 
-pub use data::{Column, Dataset, TextColumn};
+pub use data::{Column, Dataset, NaValues, TextColumn};
 pub use demean::DemeanOptions;
 pub use formula::{Atom, Formula, Term};
 pub use ppml::{fit, FixedEffectEstimates, IrlsProgress, PpmlFit, PpmlOptions, ProgressHook};
@@ -45,17 +45,19 @@ pub use separation::SeparationReport;
 pub use stats::FitStats;
 pub use vcov::{Ssc, SscDetails};
 
-/// Several models on one data set (loaded once), each with its fit statistics
-/// (log-likelihood, pseudo-R²): what `tradesim estimate` with one or more `--formula` does.
+/// Several models on one data set (loaded once, `na` its missing values), each with its fit
+/// statistics (log-likelihood, pseudo-R²): what `tradesim estimate` with one or more
+/// `--formula` does.
 pub(crate) fn run_models(
     data: &std::path::Path,
     formulas: &[String],
     defines: &[String],
     opts: &PpmlOptions,
+    na: &NaValues,
 ) -> crate::error::Result<Vec<(PpmlFit, FitStats)>> {
     let mut ds = match columns_used(formulas, defines, opts) {
-        Some(wanted) => Dataset::from_csv_columns(data, &wanted)?,
-        None => Dataset::from_csv(data)?,
+        Some(wanted) => Dataset::from_csv_columns(data, &wanted, na)?,
+        None => Dataset::from_csv_with(data, na)?,
     };
     for d in defines {
         ds.define(d)?;

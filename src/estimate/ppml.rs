@@ -101,7 +101,8 @@ pub struct PpmlOptions {
     /// Leave out the rows (kept by `subset`) with a missing value in a column the model uses —
     /// the outcome, the regressors, the offset, the fixed effects and the clusters — as fixest
     /// and pyfixest do, counted per column in [`PpmlFit::missing`]. A missing value is NaN in a
-    /// numeric column and a missing marker (empty, `NA`, `.`, …) in a text one. Off by default,
+    /// numeric column and a missing value of the data's [`super::data::NaValues`] (by default
+    /// empty, `NA`, `.`, …) in a text one. Off by default,
     /// which keeps every fit that builds data (the world's gravity fit) as it was: a missing
     /// value is an error naming its row. The `estimate` command turns it on.
     pub drop_missing: bool,
@@ -723,9 +724,10 @@ fn without_missing(
         return Err(Error::invalid(
             source,
             format!(
-                "every row{} is missing a value the model uses ({}); check that the model names the right columns and that the file marks missing values (empty, NA, ., NaN, NULL, #N/A) only where values are missing",
+                "every row{} is missing a value the model uses ({}); check that the model names the right columns and that the file marks missing values ({}) only where values are missing",
                 if excluded_by_subset > 0 { " the subset filter keeps" } else { "" },
-                missing_counts(&missing)
+                missing_counts(&missing),
+                ds.na_values().describe()
             ),
         ));
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::estimate::{self, etable, FitStats, PpmlFit, PpmlOptions};
+use crate::estimate::{self, etable, FitStats, NaValues, PpmlFit, PpmlOptions};
 
 /// One or more models fitted to the same data, and what to do with them.
 #[derive(Debug, Clone)]
@@ -18,6 +18,9 @@ pub struct EstimateRequest<'a> {
     pub define: &'a [String],
     /// The fit's settings (its progress hook hears of every IRLS iteration).
     pub options: PpmlOptions,
+    /// The cells read as missing values: the default markers (empty, `NA`, `.`, `NaN`,
+    /// `NULL`, `#N/A`) or, from `--na-values`, an empty cell and the listed tokens.
+    pub na_values: NaValues,
     /// Show the fits as JSON.
     pub json: bool,
     /// Show the models side by side in this format (`md`, `csv`, `latex`); several formulas
@@ -69,8 +72,14 @@ pub fn estimate(req: &EstimateRequest) -> Result<Estimated> {
         None if req.formula.len() > 1 => Some(etable::Format::Markdown),
         None => None,
     };
-    let fits =
-        estimate::run_models(req.data, req.formula, req.define, &req.options).map_err(within)?;
+    let fits = estimate::run_models(
+        req.data,
+        req.formula,
+        req.define,
+        &req.options,
+        &req.na_values,
+    )
+    .map_err(within)?;
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
     for (fit, _) in &fits {
