@@ -915,6 +915,32 @@ fn namibia_panel(quoted: bool) -> Vec<String> {
     })
 }
 
+/// A panel keyed by two-letter codes (AR, BR, CH, DE, FR, NA) read with the default markers: the
+/// `NA` rows are left out, and a warning per column says that `NA` may be Namibia and what to
+/// pass. Not with `--na-values .` (Namibia is a level), and not among ISO3 codes, where `NA` is
+/// a missing value like any other.
+#[test]
+fn namibia_as_iso2_na_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let iso2 = small_panel(&|_, c, v| match c {
+        "exporter" | "importer" => v[..2].to_string(),
+        _ => v,
+    });
+    let (got, err) = estimate_lines(dir.path(), "iso2.csv", &iso2, &[]);
+    assert_eq!(got.unwrap()["dropped_missing"], 33);
+    for col in ["exporter", "importer"] {
+        let w = format!("warning: column '{col}': 18 row(s) hold `NA`, read as a missing value and left out, but every other value is a two-letter code (AR, BR, CH, …): if `NA` is Namibia");
+        assert!(err.contains(&w), "{err}");
+    }
+    assert_eq!(err.matches("if `NA` is Namibia").count(), 2, "{err}");
+    let (got, err) = estimate_lines(dir.path(), "iso2.csv", &iso2, &["--na-values", "."]);
+    assert_eq!(got.unwrap()["dropped_missing"], serde_json::Value::Null);
+    assert!(!err.contains("Namibia"), "{err}");
+    let (got, err) = estimate_lines(dir.path(), "iso3.csv", &namibia_panel(false), &[]);
+    assert_eq!(got.unwrap()["dropped_missing"], 34);
+    assert!(!err.contains("Namibia"), "{err}");
+}
+
 /// `--na-values` replaces the default missing markers (R's `na.strings`): with `--na-values .`
 /// a panel keyed by ISO2 codes keeps Namibia (`NA`, quoted or not) as a level, and fits as the
 /// panel with `NAM` does, while `.` is still missing; `is_missing(exporter)` follows the list.

@@ -475,6 +475,8 @@ pub(crate) struct Design {
     pub dropped_missing: usize,
     /// Their count per column ([`PpmlFit::missing`]).
     pub missing: Vec<(String, usize)>,
+    /// Warnings about the values read as missing ([`iso2_namibia_warning`]).
+    pub missing_warnings: Vec<String>,
 }
 
 /// A cluster variable of the design.
@@ -521,6 +523,7 @@ impl Design {
             rows,
             dropped: dropped_missing,
             missing,
+            warnings: missing_warnings,
         } = if opts.drop_missing {
             without_missing(ds, &model_columns(formula, opts), rows, excluded_by_subset)?
         } else {
@@ -528,6 +531,7 @@ impl Design {
                 rows,
                 dropped: 0,
                 missing: Vec::new(),
+                warnings: Vec::new(),
             }
         };
         let ycol = ds.require(&formula.outcome, "the outcome of the formula")?;
@@ -581,6 +585,7 @@ impl Design {
             excluded_by_subset,
             dropped_missing,
             missing,
+            missing_warnings,
         })
     }
 
@@ -659,6 +664,44 @@ struct Complete {
     dropped: usize,
     /// Of those, how many miss a value in each column (see [`PpmlFit::missing`]).
     missing: Vec<(String, usize)>,
+    /// What may have been read as missing by mistake ([`iso2_namibia_warning`]).
+    warnings: Vec<String>,
+}
+
+/// A warning when the text column `name` reads `NA` as a missing value among values that are
+/// all two-letter upper-case codes: `NA` is then most likely Namibia's ISO 3166 alpha-2 code,
+/// and its rows are being left out of the fit. `None` otherwise (a column of ISO3 codes or
+/// names, or `NA` not a missing marker under `--na-values`).
+fn iso2_namibia_warning(
+    name: &str,
+    t: &crate::estimate::data::TextColumn,
+    rows: &[usize],
+) -> Option<String> {
+    let labels = t.labels();
+    let missing = t.missing_labels();
+    let na = labels
+        .iter()
+        .zip(&missing)
+        .position(|(l, &m)| m && l == "NA")?;
+    let codes: Vec<&String> = labels
+        .iter()
+        .zip(&missing)
+        .filter(|(_, &m)| !m)
+        .map(|(l, _)| l)
+        .collect();
+    let iso2 = |l: &str| l.len() == 2 && l.bytes().all(|b| b.is_ascii_uppercase());
+    if codes.len() < 2 || !codes.iter().all(|l| iso2(l)) {
+        return None;
+    }
+    let codes_of = t.codes();
+    let rows = rows.iter().filter(|&&i| codes_of[i] as usize == na).count();
+    if rows == 0 {
+        return None;
+    }
+    Some(format!(
+        "column '{name}': {rows} row(s) hold `NA`, read as a missing value and left out, but every other value is a two-letter code ({}, …): if `NA` is Namibia (its ISO 3166 code), pass --na-values with the markers this file uses for missing values instead (e.g. --na-values '' for empty cells only, --na-values . for Stata's), or recode Namibia as NAM",
+        codes.iter().take(3).map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
+    ))
 }
 
 /// `rows` without those where one of `columns` is missing ([`Column::is_missing`]); the number
@@ -673,6 +716,8 @@ fn without_missing(
     excluded_by_subset: usize,
 ) -> Result<Complete> {
     let mut missing = Vec::new();
+    let mut warnings = Vec::new();
+    let mut warned = std::collections::BTreeSet::new();
     let mut keep: Option<Vec<bool>> = None;
     for name in columns {
         let Some(col) = ds.column(name) else {
@@ -685,6 +730,13 @@ fn without_missing(
                 let m = t.missing_labels();
                 if !m.iter().any(|&b| b) {
                     continue;
+                }
+                // Once per column: an exporter and the exporter^year it makes are one column.
+                if !warned.contains(name) {
+                    if let Some(w) = iso2_namibia_warning(name, t, &rows) {
+                        warnings.push(w);
+                        warned.insert(name.clone());
+                    }
                 }
                 Box::new(move |i| m[t.codes()[i] as usize])
             }
@@ -709,6 +761,7 @@ fn without_missing(
             rows,
             dropped: 0,
             missing,
+            warnings,
         });
     };
     let before = rows.len();
@@ -736,6 +789,7 @@ fn without_missing(
         rows,
         dropped,
         missing,
+        warnings,
     })
 }
 
@@ -1602,7 +1656,7 @@ fn fit_design(
             "is zero in every usable observation; nothing to estimate",
         ));
     }
-    let mut warnings = Vec::new();
+    let mut warnings = std::mem::take(&mut design.missing_warnings);
     let separated_groups: Vec<(String, usize)> = formula
         .fe_names()
         .into_iter()
