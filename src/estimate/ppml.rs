@@ -2410,6 +2410,7 @@ mod tests {
             excluded_by_subset: 0,
             dropped_missing: 0,
             missing: Vec::new(),
+            missing_warnings: Vec::new(),
         };
         let spare = vec![7.0; n / 2];
         let (used, fitted, fe_sum) =
