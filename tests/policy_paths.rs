@@ -156,6 +156,40 @@ fn agreements_in_the_data_are_held_unless_their_phase_out_continues() {
     assert_eq!(rate(&removed, 2020, "AAA", "BBB", "MAN"), 0.05);
 }
 
+/// An agreement held at its base-year rates holds the pairs of the data; a member acceding
+/// after the base year is not in the data, and its pairs run the schedule from the accession
+/// (before, an accession to an agreement in force in the base year changed nothing: its
+/// offset was counted from the base year, before it joined).
+#[test]
+fn an_accession_after_the_base_year_to_a_held_agreement_runs_its_schedule() {
+    let held = load(
+        r#"(name: "old", entry_into_force: 2012, members: ["AAA", "BBB"], accessions: { "CCC": 2020 }, schedule: Linear(years: 5))"#,
+        "",
+    );
+    // The data's pair is held at 2014's offset 2 (0.05 × 2/5 left).
+    for year in [2014, 2020, 2030] {
+        assert!((rate(&held, year, "AAA", "BBB", "MAN") - 0.02).abs() < 1e-15);
+    }
+    let mfn = rate(&held, 2019, "AAA", "CCC", "MAN");
+    assert!(mfn > 0.0);
+    for (year, left) in [
+        (2019, 1.0),
+        (2020, 0.8),
+        (2022, 0.4),
+        (2024, 0.0),
+        (2030, 0.0),
+    ] {
+        for (imp, exp) in [("AAA", "CCC"), ("CCC", "BBB")] {
+            let base = rate(&held, 2019, imp, exp, "MAN");
+            let got = rate(&held, year, imp, exp, "MAN");
+            assert!(
+                (got - base * left).abs() < 1e-15,
+                "{imp}<-{exp} {year}: {got} vs {base}×{left}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_scenario_that_changes_nothing_is_the_identity() {
     for io in ["true", "false"] {

@@ -162,7 +162,7 @@ pub fn provision_effect(
         if start > year {
             continue;
         }
-        let y = a.frozen_from.map_or(year, |f| year.min(f));
+        let y = a.schedule_year(year, start);
         let phase = ((y - start) as f64 + 1.0) / inv.phase_in_years.max(1) as f64;
         let v = inv.betas.of(a.investment) * phase.clamp(0.0, 1.0);
         if v > best {

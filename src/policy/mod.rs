@@ -13,7 +13,8 @@
 //!   an agreement at least as deep); the largest effect among a pair's agreements applies;
 //! - an agreement already in force in the base year is part of the data; unless the scenario
 //!   lets its phase-out continue, it is held at its base-year rates (comparative statics of
-//!   the scenario's new policies).
+//!   the scenario's new policies); held are the pairs of the data, so a member acceding after
+//!   the base year runs the schedule from its accession ([`Agreement::schedule_year`]).
 
 use crate::data::{Baseline, Cube};
 
@@ -435,9 +436,16 @@ impl Agreement {
         best.map_or(&self.schedule, |(_, r)| &r.schedule)
     }
 
-    /// The year at which the agreement's schedule is evaluated for calendar year `year`.
-    fn schedule_year(&self, year: i32) -> i32 {
-        self.frozen_from.map_or(year, |f| year.min(f))
+    /// The year at which the agreement's schedule is evaluated, for calendar year `year`, for
+    /// a pair that started in `start` ([`Agreement::pair_start`]). An agreement held at its
+    /// base-year rates (`frozen_from`) holds the pairs of the data, those that started by
+    /// then; a pair that starts later (a member acceding after the base year) is not in the
+    /// data, and its schedule runs from its start as a new agreement's does.
+    pub(crate) fn schedule_year(&self, year: i32, start: i32) -> i32 {
+        match self.frozen_from {
+            Some(f) if start <= f => year.min(f),
+            _ => year,
+        }
     }
 
     /// How the agreement's depth effect covers its member pairs in `year` (`None` without a
@@ -841,7 +849,7 @@ pub fn resolve_year(
                 if start > year {
                     continue;
                 }
-                let sy = ag.schedule_year(year);
+                let sy = ag.schedule_year(year, start);
                 let offset = sy - start;
                 if let Some(d) = &ag.depth {
                     if ag.depth_applies(d, n, i, year, start, &world) {
