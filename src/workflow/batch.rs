@@ -88,7 +88,9 @@ impl BatchJob {
         let mut rep = rep;
         rep.files.push(output::meta::FILE.to_string());
         if opts.report {
-            let data = report::html::ReportData::load(staged.staging_dir())?;
+            let mut data = report::html::ReportData::load(staged.staging_dir())?;
+            // Read from the staging directory, it reports on the output directory.
+            data.source = opts.out.display().to_string();
             report::html::write(staged.staging_dir(), &data, false)?;
             rep.files.push(report::html::FILE.to_string());
         }
