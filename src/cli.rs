@@ -112,7 +112,9 @@ pub enum Command {
         )]
         slurm_opts: Vec<String>,
         /// With --slurm: submit only these shards of the job in --out again (e.g. `2,5` or
-        /// `1-3`) and a new merge job; each shard's directory is replaced.
+        /// `1-3`) and a new merge job; each shard's directory is replaced, and merged/ by the
+        /// merge job (a file of yours there, or a report.html you edited, is refused first).
+        /// Not with --force, which replaces the whole job.
         #[arg(long, requires = "slurm", value_parser = parse_shard_list, value_name = "SHARDS")]
         rerun: Option<ShardList>,
         /// With --slurm: write the job directory and print the command that submits it,
@@ -162,11 +164,15 @@ pub enum Command {
         #[arg(long, required_unless_present = "job", conflicts_with = "job")]
         out: Option<PathBuf>,
         /// The job directory of a batch submitted with `batch --slurm`: merge its shards into
-        /// its merged/ (replacing an earlier merge), or list the shards that must run again
-        /// with the command that reruns just them.
+        /// its merged/ (replacing an earlier merge, and writing again a report.html that was
+        /// there), or list the shards that must run again with the command that reruns just
+        /// them. A file of yours in merged/, or a report.html you edited there, refuses the
+        /// merge.
         #[arg(long, value_name = "DIR")]
         job: Option<PathBuf>,
-        /// Replace an existing, non-empty output directory.
+        /// Replace an existing, non-empty output directory; with --job, replace a
+        /// merged/report.html edited after tradesim wrote it (a file tradesim did not write is
+        /// never replaced).
         #[arg(long)]
         force: bool,
     },
@@ -616,7 +622,7 @@ const OPTION_CONTEXTS: [(&str, &str); 10] = [
 ];
 
 /// Phrases of library messages that name options, in the command line's words.
-const OPTION_PHRASES: [(&str, &str); 10] = [
+const OPTION_PHRASES: [(&str, &str); 12] = [
     ("`no_submit`", "--no-submit"),
     (
         "the option keep_going records failed draws in failures.csv and goes on",
@@ -636,6 +642,9 @@ const OPTION_PHRASES: [(&str, &str); 10] = [
         "this file is written by the run: run again, or delete it and give the report its `scenario` file",
         "this file is written by `tradesim run`: run again, or delete it and pass `--scenario FILE` to `tradesim report`",
     ),
+    // Any other mention of these options (after the phrases above).
+    ("`force`", "--force"),
+    ("`rerun`", "--rerun"),
 ];
 
 /// A library error in the command line's words ([`OPTION_CONTEXTS`], [`OPTION_PHRASES`]).

@@ -212,7 +212,7 @@ fn dispatch(command: Command) -> Result<()> {
             job,
             force,
         } => match (job, out) {
-            (Some(job), _) => say!("{}", batch::merge_job(&job)?),
+            (Some(job), _) => say!("{}", batch::merge_job(&job, force)?),
             (None, Some(out)) => say!("{}", batch::merge(&dirs, &out, force)?),
             (None, None) => return Err(Error::invalid("merge", "give --out DIR (or --job DIR)")),
         },

@@ -16,7 +16,17 @@
 //!
 //! A rerun of some shards submits an array of just those tasks and a new merge job; a shard's
 //! output does not depend on the run (the draws are fixed by the seed and the draw number),
-//! so rerunning a shard that had finished writes the same bytes.
+//! so rerunning a shard that had finished writes the same bytes. A rerun does not go with
+//! replacing the whole job (`force`): the two are refused together.
+//!
+//! Every merge replaces `merged/` whole, but never over a user's work there ([`check_merged`]):
+//! a file tradesim did not write (notes dropped beside the tables) refuses it, and so does a
+//! `report.html` (written there by `tradesim report`, its fingerprint in the marker) edited
+//! since, unless the merge is given `force`. A rerun of some shards checks the same before it
+//! writes or submits anything, so that the user hears of it at once rather than from the merge
+//! job's log, and the merge checks again just before it replaces `merged/` (a file edited while
+//! it ran). A `report.html` tradesim wrote is not dropped: the merge writes it again from the
+//! merged tables.
 //!
 //! The scripts run commands the caller gives as argument lists (with [`SHARD`] and [`CPUS`]
 //! standing for the task's shard number and CPUs), so this module knows SLURM and the layout
@@ -635,10 +645,83 @@ pub fn rerun_message(dir: &Path, job: &Job, reruns: &[Rerun]) -> String {
     s
 }
 
+/// What is about to replace a job's `merged/` whole, for [`check_merged`]: the job's merge
+/// ([`merge_job`]; with `force` it replaces a `report.html` the user edited there), or a
+/// rerun of some of its shards, which submits a merge job that will.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merging {
+    /// The merge, now.
+    Now {
+        /// Replace a `report.html` edited after tradesim wrote it.
+        force: bool,
+    },
+    /// A rerun of some shards: its merge job, later.
+    Later,
+}
+
+/// Refuse when the job's `merged/` holds a user's work that a merge of the job would delete
+/// (the merge replaces `merged/` whole): files tradesim did not write (never replaced), or
+/// a `report.html` changed after tradesim wrote it (replaced only by a merge with `force`).
+/// Each is named with how to go on. Returns whether `merged/` holds a `report.html` the merge
+/// may replace (one tradesim wrote), which [`merge_job`] writes again from the new merge.
+pub fn check_merged(dir: &Path, merging: Merging) -> Result<bool> {
+    let merged = dir.join(MERGED);
+    if let Some(e) = user_work_in_merged(dir, &staging::user_work(&merged)?, merging) {
+        return Err(e);
+    }
+    Ok(merged.join(crate::report::html::FILE).is_file())
+}
+
+/// The refusal of [`check_merged`] when `work` (found in the job's `merged/`) is in the way.
+fn user_work_in_merged(dir: &Path, work: &staging::UserWork, merging: Merging) -> Option<Error> {
+    let merged = dir.join(MERGED);
+    let (outcome, again) = match merging {
+        Merging::Now { .. } => ("nothing was merged", "merge again"),
+        Merging::Later => ("nothing was written or submitted", "run this again"),
+    };
+    let whole = format!("a merge of the job replaces {} whole", merged.display());
+    let mut errors = Vec::new();
+    if !work.foreign.is_empty() {
+        errors.push(Error::invalid(
+            merged.display().to_string(),
+            format!(
+                "holds files tradesim did not write ({}), and {whole}, so {outcome}. Move them out of {} and {again} (`force` never replaces files tradesim did not write)",
+                work.foreign.join(", "),
+                merged.display()
+            ),
+        ));
+    }
+    if merging != (Merging::Now { force: true }) {
+        for (name, how) in &work.edited {
+            let drop = match merging {
+                Merging::Now { .. } => format!(
+                    "merge with force (`tradesim merge --job {} --force`), which writes the new merge's own {name}",
+                    dir.display()
+                ),
+                Merging::Later => "delete it and run this again".to_string(),
+            };
+            errors.push(Error::invalid(
+                merged.join(name).display().to_string(),
+                format!(
+                    "was changed after tradesim wrote it ({how}), and {whole}, so {outcome}. To keep your edits, move it out of {} (to {}, say) and {again}; to drop them, {drop}",
+                    merged.display(),
+                    dir.join(name).display()
+                ),
+            ));
+        }
+    }
+    (!errors.is_empty()).then(|| Error::one_or_many(errors))
+}
+
 /// Merge the shards of the job in `dir` into `dir/merged` (replacing an earlier merge), or
 /// fail with [`rerun_message`] when shards must be run again (`shards_to_rerun`); a shard
 /// whose tables the merge finds incomplete is named with the command that reruns it as a job.
-pub fn merge_job(dir: &Path) -> Result<BatchReport> {
+/// A user's work in `merged/` is never deleted ([`check_merged`], checked again just before
+/// the earlier merge is replaced): files tradesim did not write refuse the merge, and so does
+/// a `report.html` edited after tradesim wrote it, unless `force`. A `report.html` that was
+/// there is written again from the new merge, so that it shows the merged results. Returns
+/// the merge's report and whether it wrote `report.html`.
+pub fn merge_job(dir: &Path, force: bool) -> Result<(BatchReport, bool)> {
     let job = read_job(dir)?;
     let dirs = shard_dirs(dir, job.shards);
     let reruns = shards_to_rerun(&dirs);
@@ -648,6 +731,8 @@ pub fn merge_job(dir: &Path) -> Result<BatchReport> {
             rerun_message(dir, &job, &reruns),
         ));
     }
+    let merging = Merging::Now { force };
+    let report_again = check_merged(dir, merging)?;
     // A shard found incomplete while merging is run again as a job, like those listed above.
     let again = |m: &Manifest, _: &Path| {
         format!(
@@ -657,10 +742,24 @@ pub fn merge_job(dir: &Path) -> Result<BatchReport> {
             rerun_line(&job, &m.shard.to_string())
         )
     };
-    let out = OutputDir::begin(&dir.join(MERGED), true, &dirs)?;
-    let report = merge(&dirs, &out, &again)?;
-    out.commit()?;
-    Ok(report)
+    let merged = dir.join(MERGED);
+    let out = OutputDir::begin(&merged, true, &dirs)?.keeping_edits(!force);
+    let mut report = merge(&dirs, &out, &again)?;
+    if report_again {
+        let mut data = crate::report::html::ReportData::load(out.staging_dir())?;
+        // Read from the staging directory, it reports on merged/.
+        data.source = merged.display().to_string();
+        crate::report::html::write(out.staging_dir(), &data, false)?;
+        report.files.push(crate::report::html::FILE.to_string());
+    }
+    // A user's work that appeared while merging is named as it would have been at the start.
+    out.commit().map_err(|e| {
+        staging::user_work(&merged)
+            .ok()
+            .and_then(|work| user_work_in_merged(dir, &work, merging))
+            .unwrap_or(e)
+    })?;
+    Ok((report, report_again))
 }
 
 /// The job of `dir` for a rerun of `shards` as `new` (the job the rerun's options describe):

@@ -1057,7 +1057,8 @@ fn merge_names_duplicate_missing_and_mismatched_shards() {
 
 /// `merge --out` inside a shard's directory is refused (a later run of that shard with
 /// --force would find the merged directory there and refuse it as not its own), pointing
-/// beside the shards; the batch's last line lists every file it wrote, report_meta.json too.
+/// beside the shards; the batch's last line lists every file it wrote, report_meta.json too,
+/// and its report names the output directory.
 #[test]
 fn merge_into_a_shard_is_refused_and_batch_lists_every_file() {
     let d = tempfile::tempdir().unwrap();
@@ -1089,6 +1090,15 @@ fn merge_into_a_shard_is_refused_and_batch_lists_every_file() {
     ] {
         assert!(out.join(f).exists() && last.contains(f), "{f}: {last}");
     }
+    // The report names the directory it reports on, not the hidden staging directory the
+    // batch wrote it in (`from <code>./.whole.tradesim-PID</code>`).
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("from <code>{}</code>", out.display()))
+            && !html.contains(".tradesim-"),
+        "{}",
+        &html[..html.find("</header>").unwrap_or(html.len())]
+    );
 }
 
 /// `--shard K/N` with more shards than the batch has units is refused, as `--slurm N` is (it

@@ -949,19 +949,15 @@ fn merge_job_says_a_shard_stopped_by_a_failed_draw_needs_keep_going() {
     );
 }
 
-/// A user's edit of a job script (a `module load` line in shard.sbatch) survives a rerun of
-/// some shards: the rerun would write the script as tradesim wrote it, so it keeps the edited
-/// one and submits it (a fake sbatch on the PATH records the scripts it is given), and says so;
-/// it was replaced without a word. A rerun that would write the script otherwise (here with
-/// --keep-going) refuses, naming it, and writes nothing; the script moved aside, the rerun
-/// writes a new one. A job directory of an older tradesim, whose marker has no fingerprint of
-/// the scripts, is rerun as before (its scripts replaced), and the fingerprints are recorded.
-#[test]
-fn a_rerun_keeps_an_edited_job_script() {
-    let d = tempfile::tempdir().unwrap();
-    let (b, job) = job_of_tiny_batch(d.path(), "3");
-    let (b, j) = (b.as_str(), job.to_str().unwrap());
-    let bin = d.path().join("bin");
+/// A fake `sbatch` in `dir/bin` that appends the script it is given to `dir/bin/submitted`
+/// and prints the job id 4711, and `batch B --slurm 3 --out J EXTRA…` run with it first on
+/// the PATH: the bin directory and that command.
+fn fake_sbatch<'a>(
+    dir: &Path,
+    b: &'a str,
+    j: &'a str,
+) -> (PathBuf, impl Fn(&[&str]) -> std::process::Output + 'a) {
+    let bin = dir.join("bin");
     std::fs::create_dir(&bin).unwrap();
     let sbatch = bin.join("sbatch");
     std::fs::write(
@@ -975,7 +971,7 @@ fn a_rerun_keeps_an_edited_job_script() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let rerun = |extra: &[&str]| {
+    let run = move |extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_tradesim"))
             .args(["batch", b, "--slurm", "3", "--out", j])
             .args(extra)
@@ -983,6 +979,22 @@ fn a_rerun_keeps_an_edited_job_script() {
             .output()
             .unwrap()
     };
+    (bin, run)
+}
+
+/// A user's edit of a job script (a `module load` line in shard.sbatch) survives a rerun of
+/// some shards: the rerun would write the script as tradesim wrote it, so it keeps the edited
+/// one and submits it (a fake sbatch on the PATH records the scripts it is given), and says so;
+/// it was replaced without a word. A rerun that would write the script otherwise (here with
+/// --keep-going) refuses, naming it, and writes nothing; the script moved aside, the rerun
+/// writes a new one. A job directory of an older tradesim, whose marker has no fingerprint of
+/// the scripts, is rerun as before (its scripts replaced), and the fingerprints are recorded.
+#[test]
+fn a_rerun_keeps_an_edited_job_script() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "3");
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let (bin, rerun) = fake_sbatch(d.path(), b, j);
     let text = |p: &Path| std::fs::read_to_string(p).unwrap();
     let shard = job.join("shard.sbatch");
     let edited = text(&shard).replacen(
@@ -1054,4 +1066,178 @@ fn a_rerun_keeps_an_edited_job_script() {
         "{}",
         text(&marker)
     );
+}
+
+/// The job of the tiny batch in 3 shards in `dir/job`, every shard run and merged, and
+/// `tradesim report` run on its merged/: the batch file and the job directory.
+fn merged_job_with_a_report(dir: &Path) -> (String, PathBuf) {
+    let (b, job) = job_of_tiny_batch(dir, "3");
+    for k in 1..=3 {
+        let o = run_script(&job, "shard.sbatch", Some(k));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = run_script(&job, "merge.sbatch", None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = tradesim(&["report", job.join("merged").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (b, job)
+}
+
+/// A merge of a job replaces merged/ whole, and deleted a report.html the user had edited
+/// there without a word (the merge passed force itself). Now an edited report.html refuses the
+/// merge, naming it and how to go on, and `merge --job --force` replaces it; a file the user
+/// put in merged/ refuses it with or without --force (as the output directory rules always
+/// did); an unedited report.html is written again from the new merge, not dropped.
+#[test]
+fn a_merge_of_a_job_keeps_a_users_work_in_merged() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, job) = merged_job_with_a_report(d.path());
+    let j = job.to_str().unwrap();
+    let merged = job.join("merged");
+    let report = merged.join("report.html");
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap();
+    let tradesims = text(&report);
+
+    // Unedited: the merge writes it again (from the merged tables), fingerprinted, so that
+    // `tradesim report` may replace it later without --force.
+    std::fs::write(&report, "stale").unwrap();
+    let o = tradesim(&["report", merged.to_str().unwrap(), "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = tradesim(&["merge", "--job", j]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(text(&report), tradesims, "the report of the merge");
+    assert!(
+        out.contains("report.html") && out.contains("written again"),
+        "{out}"
+    );
+    let o = tradesim(&["report", merged.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Edited: refused by `merge --job` and by the merge job's script, nothing replaced.
+    std::fs::write(&report, "<p>my notes on the results</p>").unwrap();
+    let summary = std::fs::read(merged.join("summary.csv")).unwrap();
+    for err in [
+        fails(&["merge", "--job", j]),
+        String::from_utf8_lossy(&run_script(&job, "merge.sbatch", None).stderr).to_string(),
+    ] {
+        assert!(
+            err.contains(&format!(
+                "{}: was changed after tradesim wrote it",
+                report.display()
+            )) && err.contains("so nothing was merged")
+                && err.contains("move it out of")
+                && err.contains(&format!("(`tradesim merge --job {j} --force`)")),
+            "{err}"
+        );
+        assert_eq!(text(&report), "<p>my notes on the results</p>");
+        assert_eq!(std::fs::read(merged.join("summary.csv")).unwrap(), summary);
+    }
+    // --force replaces it with the merge's own.
+    let o = tradesim(&["merge", "--job", j, "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(text(&report), tradesims);
+
+    // A file of the user's: refused with or without --force, and kept.
+    std::fs::write(merged.join("notes.txt"), "mine").unwrap();
+    for force in [&[][..], &["--force"]] {
+        let err = fails(&[&["merge", "--job", j][..], force].concat());
+        assert!(
+            err.contains(&format!(
+                "{}: holds files tradesim did not write (notes.txt)",
+                merged.display()
+            )) && err.contains("so nothing was merged")
+                && err.contains("Move them out of")
+                && err.contains("--force never replaces"),
+            "{err}"
+        );
+        assert_eq!(text(&merged.join("notes.txt")), "mine");
+        assert_eq!(text(&report), tradesims);
+    }
+}
+
+/// `batch --slurm --rerun` submits a merge job that replaces merged/ whole: a report.html the
+/// user edited there or a file of theirs in it is refused at submission, before anything is
+/// written or submitted (not hours later by the merge job), with the merge's message.
+#[test]
+fn a_rerun_refuses_at_submission_when_merged_holds_a_users_work() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = merged_job_with_a_report(d.path());
+    let (b, j) = (b.as_str(), job.to_str().unwrap());
+    let (bin, rerun) = fake_sbatch(d.path(), b, j);
+    let merged = job.join("merged");
+    let report = merged.join("report.html");
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap();
+    let job_json = text(&job.join("job.json"));
+    let marker = text(&job.join(".tradesim-output"));
+
+    std::fs::write(&report, "<p>my notes on the results</p>").unwrap();
+    for extra in [&["--rerun", "2"][..], &["--rerun", "2", "--no-submit"]] {
+        let o = rerun(extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.code() == Some(1)
+                && err.contains(&format!(
+                    "{}: was changed after tradesim wrote it",
+                    report.display()
+                ))
+                && err.contains("so nothing was written or submitted")
+                && err.contains("move it out of"),
+            "{err}"
+        );
+        assert!(!bin.join("submitted").exists(), "sbatch was not called");
+        assert_eq!(text(&job.join("job.json")), job_json);
+        assert_eq!(text(&job.join(".tradesim-output")), marker);
+        assert_eq!(text(&report), "<p>my notes on the results</p>");
+    }
+    std::fs::rename(&report, job.join("report-mine.html")).unwrap();
+    std::fs::write(merged.join("notes.txt"), "mine").unwrap();
+    let o = rerun(&["--rerun", "2"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() == Some(1)
+            && err.contains("holds files tradesim did not write (notes.txt)")
+            && err.contains("so nothing was written or submitted"),
+        "{err}"
+    );
+    assert!(!bin.join("submitted").exists());
+    // Moved away: submitted.
+    std::fs::rename(merged.join("notes.txt"), job.join("notes.txt")).unwrap();
+    let o = rerun(&["--rerun", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text(&bin.join("submitted")).contains("merge --job"));
+}
+
+/// `--force` with `--rerun` was accepted and did nothing. With --slurm, --force replaces the
+/// whole job and --rerun runs some of its shards again: together they are refused, saying
+/// what each does, before anything is written.
+#[test]
+fn force_with_rerun_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (b, job) = job_of_tiny_batch(d.path(), "3");
+    let j = job.to_str().unwrap();
+    let job_json = std::fs::read(job.join("job.json")).unwrap();
+    let err = fails(&[
+        "batch",
+        &b,
+        "--slurm",
+        "3",
+        "--out",
+        j,
+        "--no-submit",
+        "--rerun",
+        "2",
+        "--force",
+    ]);
+    assert!(
+        err.contains("--rerun and --force do not go together")
+            && err.contains("leave out --force")
+            && err.contains("leave out --rerun"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(job.join("job.json")).unwrap(), job_json);
 }

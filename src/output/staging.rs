@@ -22,7 +22,9 @@
 //!   SHA-256 of the files tradesim later replaces one by one ([`FINGERPRINTED`]: the report,
 //!   a SLURM job's scripts); one whose bytes no longer match was edited and is replaced only
 //!   with `force`, one not listed never ([`check_replaceable`]). (A rerun of a SLURM job keeps
-//!   an edited script or refuses: `crate::slurm::rewrite`.)
+//!   an edited script or refuses: `crate::slurm::rewrite`. A SLURM job's merge, which replaces
+//!   its `merged/` whole with `force` on its own, refuses a user's work there first,
+//!   [`user_work`], and again at commit, [`OutputDir::keeping_edits`].)
 //! - **Checked again at commit.** The destination is examined again just before the rename:
 //!   if it changed since the start (files appeared), nothing is replaced and the run fails.
 //! - A failed or interrupted run removes its staging directory and its claim (the binary's
@@ -93,6 +95,9 @@ pub struct OutputDir {
     dest: PathBuf,
     found: Found,
     committed: bool,
+    /// Refuse at commit to replace a destination in which a file of [`FINGERPRINTED`] was
+    /// changed after tradesim wrote it ([`OutputDir::keeping_edits`]).
+    keep_edits: bool,
 }
 
 /// The parent directory and file name of `dest`.
@@ -278,13 +283,26 @@ pub(crate) fn check_replaceable(dir: &Path, name: &str, force: bool) -> Result<(
     if force {
         return Ok(());
     }
-    let how = match recorded {
+    match how_changed(dir, name, recorded)? {
+        None => Ok(()),
+        Some(how) => Err(Error::invalid(
+            p.display().to_string(),
+            format!("was changed after tradesim wrote it ({how}), so it was not replaced; to keep your edits, move or rename it and run again, or pass `force` to replace it"),
+        )),
+    }
+}
+
+/// How `dir/name`, a file the marker of `dir` lists with the fingerprint `recorded`, shows it
+/// was changed after tradesim wrote it, or `None` when it was not: its bytes no longer match
+/// the fingerprint, or, without one (a marker of an older version), it is newer than the
+/// marker (which was written after it).
+fn how_changed(dir: &Path, name: &str, recorded: Option<String>) -> Result<Option<String>> {
+    let p = dir.join(name);
+    Ok(match recorded {
         Some(print) => {
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            if fingerprint(&bytes) == print {
-                return Ok(());
-            }
-            format!("its length and SHA-256 are no longer those {MARKER} records")
+            (fingerprint(&bytes) != print)
+                .then(|| format!("its length and SHA-256 are no longer those {MARKER} records"))
         }
         None => {
             let modified = |f: &Path| {
@@ -292,16 +310,50 @@ pub(crate) fn check_replaceable(dir: &Path, name: &str, force: bool) -> Result<(
                     .and_then(|m| m.modified())
                     .map_err(|e| Error::io(f, e))
             };
-            if modified(&p)? <= modified(&dir.join(MARKER))? {
-                return Ok(());
-            }
-            format!("it is newer than {MARKER}, written by an older tradesim without a fingerprint of it")
+            (modified(&p)? > modified(&dir.join(MARKER))?).then(|| {
+                format!("it is newer than {MARKER}, written by an older tradesim without a fingerprint of it")
+            })
         }
+    })
+}
+
+/// What a user made in an output directory that tradesim replaces whole on its own (a SLURM
+/// job's `merged/`, replaced by every merge of the job): [`user_work`].
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct UserWork {
+    /// Files tradesim did not write (not listed in the marker; every file when there is
+    /// none).
+    pub(crate) foreign: Vec<String>,
+    /// Files of [`FINGERPRINTED`] changed after tradesim wrote them, each with how that shows.
+    pub(crate) edited: Vec<(String, String)>,
+}
+
+/// What a user made in `dir` ([`UserWork`]); nothing when `dir` is absent or not a directory
+/// (replacing it is refused as it is anyway).
+pub(crate) fn user_work(dir: &Path) -> Result<UserWork> {
+    if !dir.is_dir() {
+        return Ok(UserWork::default());
+    }
+    let present = entries(dir)?;
+    let Some(listed) = marker_entries(dir)? else {
+        return Ok(UserWork {
+            foreign: present.into_iter().collect(),
+            edited: Vec::new(),
+        });
     };
-    Err(Error::invalid(
-        p.display().to_string(),
-        format!("was changed after tradesim wrote it ({how}), so it was not replaced; to keep your edits, move or rename it and run again, or pass `force` to replace it"),
-    ))
+    let names: BTreeSet<String> = listed.keys().cloned().collect();
+    let mut edited = Vec::new();
+    for (name, recorded) in listed {
+        if FINGERPRINTED.contains(&name.as_str()) && dir.join(&name).is_file() {
+            if let Some(how) = how_changed(dir, &name, recorded)? {
+                edited.push((name, how));
+            }
+        }
+    }
+    Ok(UserWork {
+        foreign: foreign_files(&present, &names),
+        edited,
+    })
 }
 
 /// `path` made absolute and free of `.`/`..` and symbolic links as far as it exists.
@@ -631,7 +683,32 @@ impl OutputDir {
             dest: dest.to_path_buf(),
             found,
             committed: false,
+            keep_edits: false,
         })
+    }
+
+    /// With `keep`, refuse at commit to replace a destination in which a file of
+    /// [`FINGERPRINTED`] was changed after tradesim wrote it (a user's edits made while the
+    /// run was going; one replaced on its own with `force`, as a SLURM job's `merged/` by every
+    /// merge, checks those found at the start itself: [`user_work`]).
+    pub(crate) fn keeping_edits(mut self, keep: bool) -> OutputDir {
+        self.keep_edits = keep;
+        self
+    }
+
+    /// The files in `dir` that this run may not replace: those tradesim did not write (not
+    /// in `listed`), and, when keeping edits, those changed after tradesim wrote them.
+    fn in_the_way(&self, dir: &Path, listed: &BTreeSet<String>) -> Result<Vec<String>> {
+        let mut names = foreign_files(&entries(dir)?, listed);
+        if self.keep_edits {
+            names.extend(
+                user_work(dir)?
+                    .edited
+                    .into_iter()
+                    .map(|(name, _)| format!("{name}, changed after tradesim wrote it")),
+            );
+        }
+        Ok(names)
     }
 
     /// Where to write the file `name` now.
@@ -696,23 +773,23 @@ impl OutputDir {
                 None
             }
             Found::Output(listed) => {
-                let foreign = foreign_files(&entries(&self.dest)?, listed);
+                let appeared = if self.keep_edits {
+                    "files appeared or were edited in the output directory"
+                } else {
+                    "files appeared in the output directory"
+                };
+                let foreign = self.in_the_way(&self.dest, listed)?;
                 if !foreign.is_empty() {
-                    return Err(changed(format!(
-                        "files appeared in the output directory ({})",
-                        foreign.join(", ")
-                    )));
+                    return Err(changed(format!("{appeared} ({})", foreign.join(", "))));
                 }
                 let aside = free_aside(&self.staging);
                 std::fs::rename(&self.dest, &aside).map_err(|e| Error::io(&self.dest, e))?;
-                // A file created between the check and the move is in `aside` now: put it back.
-                let foreign = foreign_files(&entries(&aside)?, listed);
+                // A file created (or edited) between the check and the move is in `aside` now:
+                // put it back.
+                let foreign = self.in_the_way(&aside, listed)?;
                 if !foreign.is_empty() {
                     let _ = std::fs::rename(&aside, &self.dest);
-                    return Err(changed(format!(
-                        "files appeared in the output directory ({})",
-                        foreign.join(", ")
-                    )));
+                    return Err(changed(format!("{appeared} ({})", foreign.join(", "))));
                 }
                 Some(aside)
             }
@@ -931,6 +1008,69 @@ mod tests {
                 .to_string();
             assert!(e.contains("not written by tradesim"), "{e}");
         }
+    }
+
+    /// What a user made in an output directory replaced whole on its own (a SLURM job's
+    /// merged/): files not in the marker, and a report.html edited since tradesim wrote it,
+    /// which a run keeping edits also refuses at commit when it was edited while it ran.
+    #[test]
+    fn a_users_work_is_found_and_kept_by_a_run_keeping_edits() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        assert_eq!(user_work(&out).unwrap(), UserWork::default());
+        let o = OutputDir::begin(&out, false, &[]).unwrap();
+        o.write("a.csv", b"1").unwrap();
+        o.write("report.html", b"<p>r</p>").unwrap();
+        o.commit().unwrap();
+        assert_eq!(user_work(&out).unwrap(), UserWork::default());
+        // Edited while a run keeping edits was going: nothing replaced.
+        let o = OutputDir::begin(&out, true, &[])
+            .unwrap()
+            .keeping_edits(true);
+        o.write("b.csv", b"2").unwrap();
+        std::fs::write(out.join("report.html"), "<p>mine</p>").unwrap();
+        let work = user_work(&out).unwrap();
+        assert!(work.foreign.is_empty(), "{work:?}");
+        assert_eq!(work.edited.len(), 1, "{work:?}");
+        assert_eq!(work.edited[0].0, "report.html");
+        let e = o.commit().unwrap_err().to_string();
+        assert!(
+            e.contains("files appeared or were edited in the output directory (report.html, changed after tradesim wrote it)"),
+            "{e}"
+        );
+        assert_eq!(names(&out), [MARKER, "a.csv", "report.html"]);
+        assert_eq!(
+            std::fs::read(out.join("report.html")).unwrap(),
+            b"<p>mine</p>"
+        );
+        assert_eq!(
+            names(d.path()),
+            ["out"],
+            "no staging, claim or old directory"
+        );
+        // A file of the user's is found; in a directory without a marker, every file is.
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        assert_eq!(user_work(&out).unwrap().foreign, ["notes.txt"]);
+        std::fs::remove_file(out.join(MARKER)).unwrap();
+        assert_eq!(
+            user_work(&out).unwrap().foreign,
+            ["a.csv", "notes.txt", "report.html"]
+        );
+        // Not keeping edits (`force`), the edited file is replaced with the rest.
+        std::fs::remove_file(out.join("notes.txt")).unwrap();
+        std::fs::write(
+            out.join(MARKER),
+            marker_text(&BTreeMap::from([
+                ("a.csv".to_string(), None),
+                ("report.html".to_string(), Some(fingerprint(b"<p>r</p>"))),
+            ])),
+        )
+        .unwrap();
+        assert_eq!(user_work(&out).unwrap().edited.len(), 1);
+        let o = OutputDir::begin(&out, true, &[]).unwrap();
+        o.write("b.csv", b"2").unwrap();
+        o.commit().unwrap();
+        assert_eq!(names(&out), [MARKER, "b.csv"]);
     }
 
     #[test]

@@ -88,7 +88,9 @@ impl BatchJob {
         let mut rep = rep;
         rep.files.push(output::meta::FILE.to_string());
         if opts.report {
-            let data = report::html::ReportData::load(staged.staging_dir())?;
+            let mut data = report::html::ReportData::load(staged.staging_dir())?;
+            // Read from the staging directory, it reports on the output directory.
+            data.source = opts.out.display().to_string();
             report::html::write(staged.staging_dir(), &data, false)?;
             rep.files.push(report::html::FILE.to_string());
         }
@@ -145,6 +147,8 @@ pub struct Merged {
     source: Option<PathBuf>,
     /// The merged output directory.
     pub out: PathBuf,
+    /// The job's `merged/` held a `report.html`, written again from this merge.
+    pub report_again: bool,
 }
 
 /// Merge the output directories of all the shards of a batch into `out` (whole or nothing).
@@ -158,18 +162,23 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Merged> {
         shards: dirs.len(),
         source: None,
         out: out.to_path_buf(),
+        report_again: false,
     })
 }
 
 /// Merge the shards of the SLURM job in `dir` into its `merged/` (replacing an earlier
-/// merge); the error lists the shards that must run again and the command that reruns them.
-pub fn merge_job(dir: &Path) -> Result<Merged> {
-    let rep = slurm::merge_job(dir)?;
+/// merge, and writing again a `report.html` that was there); the error lists the shards that
+/// must run again and the command that reruns them. A user's work in `merged/` refuses the
+/// merge: files tradesim did not write, and a `report.html` edited after tradesim wrote it
+/// unless `force` ([`slurm::merge_job`]).
+pub fn merge_job(dir: &Path, force: bool) -> Result<Merged> {
+    let (rep, report_again) = slurm::merge_job(dir, force)?;
     Ok(Merged {
         report: rep,
         shards: slurm::read_job(dir)?.shards,
         source: Some(dir.to_path_buf()),
         out: dir.join(slurm::MERGED),
+        report_again,
     })
 }
 
@@ -177,16 +186,26 @@ impl fmt::Display for Merged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rep = &self.report;
         match &self.source {
-            Some(job) => writeln!(
-                f,
-                "merged the {} shards of the job in {}: {} units, {} failed draw(s): wrote {} in {}",
-                self.shards,
-                job.display(),
-                rep.units,
-                rep.failed.len(),
-                rep.files.join(", "),
-                self.out.display()
-            ),
+            Some(job) => {
+                writeln!(
+                    f,
+                    "merged the {} shards of the job in {}: {} units, {} failed draw(s): wrote {} in {}",
+                    self.shards,
+                    job.display(),
+                    rep.units,
+                    rep.failed.len(),
+                    rep.files.join(", "),
+                    self.out.display()
+                )?;
+                if self.report_again {
+                    writeln!(
+                        f,
+                        "report.html was there, so it was written again from the merged tables, as `tradesim report {}` writes it (options an earlier report was given, such as --compare or --focus, are not repeated: run it again with them)",
+                        self.out.display()
+                    )?;
+                }
+                Ok(())
+            }
             None => writeln!(
                 f,
                 "merged {} shard(s), {} units, {} failed draw(s): wrote {} in {}",
@@ -340,6 +359,16 @@ impl SlurmPlan {
             bilateral: format!("{:?}", a.bilateral).to_lowercase(),
             keep_going: a.keep_going,
         };
+        if a.rerun.is_some() && a.force {
+            return Err(Error::invalid(
+                dir.display().to_string(),
+                format!(
+                    "`rerun` and `force` do not go together: `rerun` runs some shards of the job in this directory again (their directories are replaced, the other shards' kept) and submits a new merge job, while `force` replaces the whole job (every shard's output and {}/ are deleted) and runs all {n} shards again. To run some shards again, leave out `force` (a report.html you edited in {}/ or a file of yours there is refused before anything is submitted: move it away); to run the whole job again, leave out `rerun`",
+                    slurm::MERGED,
+                    slurm::MERGED
+                ),
+            ));
+        }
         let mut kept = Vec::new();
         if a.rerun.is_some() {
             let had_job = dir.join(slurm::JOB_FILE).exists();
@@ -354,6 +383,9 @@ impl SlurmPlan {
                 other => other,
             })?;
             job.submissions = old.submissions;
+            // The merge job this submits replaces merged/ whole: a user's work there is
+            // refused now, not by the merge job hours later.
+            slurm::check_merged(dir, slurm::Merging::Later)?;
             kept = slurm::rewrite(dir, &job, &a.commands)?;
         } else {
             if dir.join(slurm::JOB_FILE).exists() {
