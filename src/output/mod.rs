@@ -406,7 +406,8 @@ impl<'a> WholeFile<'a> {
 /// all are written are they renamed into place, one after the other. A failure while writing
 /// (a full disk) or Ctrl-C (the signal handler removes the temporaries, [`staging::abandon_all`])
 /// leaves every destination as it was. A symbolic link names the file it points to, which is
-/// replaced and the link kept. With `replace` false, a destination that exists when the
+/// replaced and the link kept; a destination that is not a regular file (`/dev/null`, a pipe)
+/// is refused, never replaced. With `replace` false, a destination that exists when the
 /// temporaries are written (one that appeared meanwhile: the callers refuse existing files
 /// before the work) is refused and nothing is put in place.
 pub(crate) fn write_whole(files: Vec<WholeFile<'_>>, replace: bool) -> Result<()> {
@@ -428,6 +429,13 @@ fn stage_and_rename(
     let mut named = Vec::new();
     for file in files {
         let dest = staging::follow_links(&file.dest)?;
+        // Renaming onto a device (`/dev/null`), pipe or socket would replace it with a file.
+        if std::fs::metadata(&dest).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::invalid(
+                file.dest.display().to_string(),
+                "is not a regular file (a directory, device, pipe or socket), so it is not replaced; name a file to write",
+            ));
+        }
         let name = dest.file_name().ok_or_else(|| {
             Error::invalid(file.dest.display().to_string(), "name a file to write")
         })?;
@@ -617,6 +625,21 @@ mod tests {
         write_whole(files(), true).unwrap();
         assert_eq!(std::fs::read(&fitted).unwrap(), b"fitted");
         assert_eq!(names(d.path()), ["fe.csv", "fitted.csv"]);
+    }
+
+    #[test]
+    fn a_device_pipe_or_socket_is_never_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        let socket = d.path().join("fitted.csv");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        for dest in [socket.clone(), d.path().to_path_buf()] {
+            let e = write_whole(vec![WholeFile::bytes(dest, b"x")], true)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("is not a regular file"), "{e}");
+        }
+        assert!(!std::fs::metadata(&socket).unwrap().is_file());
+        assert_eq!(names(d.path()), ["fitted.csv"]);
     }
 
     #[test]
