@@ -429,3 +429,106 @@ fn an_out_in_a_directory_that_cannot_be_written_says_so() {
         );
     }
 }
+
+/// A CSV `y,x` of `rows` rows in `dir`, for `estimate --formula 'y ~ x'` (a fit of a few
+/// iterations whatever its size).
+fn panel(dir: &std::path::Path, rows: usize) -> std::path::PathBuf {
+    use std::io::Write;
+    let p = dir.join("data.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    writeln!(f, "y,x").unwrap();
+    for i in 0..rows {
+        writeln!(f, "{},{}", i % 7, i % 3).unwrap();
+    }
+    f.flush().unwrap();
+    p
+}
+
+/// Ctrl-C while `estimate --fitted-out F --force` writes F: the file it was replacing is left
+/// as it was, and no hidden temporary file is left beside it (it wrote F in place, and Ctrl-C
+/// left it cut, the user's earlier file lost).
+#[test]
+fn sigint_during_fitted_out_keeps_the_file_it_replaces() {
+    let d = tempfile::tempdir().unwrap();
+    // 6 million rows: fitted in seconds, and about 180 MB of fitted values, written for a
+    // second or more: interrupted once bytes of them are on disk.
+    let data = panel(d.path(), 6_000_000);
+    let fitted = d.path().join("fitted.csv");
+    std::fs::write(&fitted, "row,fitted\n1,0.5\n").unwrap();
+    let earlier = std::fs::read(&fitted).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("estimate")
+        .arg(&data)
+        .args(["--formula", "y ~ x", "--force", "--fitted-out"])
+        .arg(&fitted)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bytes of fitted values on disk: in a temporary file beside F, or in F itself.
+    let writing = || {
+        entries(d.path()).iter().any(|n| {
+            let len = std::fs::metadata(d.path().join(n)).map_or(0, |m| m.len());
+            (n.starts_with(".fitted.csv") && len > 0)
+                || (n == "fitted.csv" && len != earlier.len() as u64)
+        })
+    };
+    let start = std::time::Instant::now();
+    while !writing() && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(writing(), "the fitted values are being written");
+    interrupt(child);
+    let now = std::fs::read(&fitted).unwrap();
+    assert!(
+        now == earlier,
+        "the file being replaced is as it was ({} bytes), not {} bytes of fitted values",
+        earlier.len(),
+        now.len()
+    );
+    assert_eq!(
+        entries(d.path()),
+        ["data.csv", "fitted.csv"],
+        "no temporary file is left"
+    );
+}
+
+/// `estimate --fe-out A --fitted-out B` writes both or neither: when B cannot be written (its
+/// directory is a file), A is not written either (it was, before B failed), and nothing is
+/// left beside them.
+#[test]
+fn estimate_writes_its_two_files_both_or_neither() {
+    let d = tempfile::tempdir().unwrap();
+    let data = panel(d.path(), 100);
+    let fe = d.path().join("fe.csv");
+    let not_a_dir = d.path().join("notes.txt");
+    std::fs::write(&not_a_dir, "mine").unwrap();
+    // `estimate --fe-out fe.csv --fitted-out FITTED`, which fails: its stderr.
+    let fails = |fitted: &std::path::Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+            .arg("estimate")
+            .arg(&data)
+            .args(["--formula", "y ~ x", "--fe-out"])
+            .arg(&fe)
+            .arg("--fitted-out")
+            .arg(fitted)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(entries(d.path()), ["data.csv", "notes.txt"], "{err}");
+        err
+    };
+    let err = fails(&not_a_dir.join("fitted.csv"));
+    assert!(
+        err.contains(&not_a_dir.display().to_string()) && err.contains("nothing was written"),
+        "{err}"
+    );
+    // The same file named twice is refused before the fit (the fitted values replaced the
+    // fixed effects).
+    let err = fails(&d.path().join(".").join("fe.csv"));
+    assert!(
+        err.contains("--fe-out and --fitted-out both name") && err.contains("its own name"),
+        "{err}"
+    );
+}

@@ -1,5 +1,6 @@
-//! Presentation of a [`PpmlFit`]: a readable table, the JSON object of `--json`, and the fixed
-//! effects as CSV rows `dimension,level,value`. Pure formatting; the caller writes.
+//! Presentation of a [`PpmlFit`]: a readable table, the JSON object of `--json`, the fixed
+//! effects as CSV rows `dimension,level,value` and the fitted values as CSV `row,fitted`. Pure
+//! formatting; the caller names the file (the fitted values are streamed into a writer it gives).
 
 use super::ppml::PpmlFit;
 use super::stats::{p_value, stars, FitStats, SIGNIF_CODES};
@@ -166,16 +167,17 @@ pub(crate) fn fixed_effects_csv(fit: &PpmlFit) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// Fitted values as CSV text `row,fitted`: one line per input data row (1 = the first row after
-/// the header), the value empty where the row was not used.
-pub(crate) fn fitted_csv(fit: &PpmlFit) -> String {
-    let mut s = String::from("row,fitted\n");
+/// Fitted values as CSV `row,fitted`, written to `out` line by line (the file of a 10-million-row
+/// panel is hundreds of MB): one line per input data row (1 = the first row after the header),
+/// the value empty where the row was not used.
+pub(crate) fn write_fitted_csv(fit: &PpmlFit, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"row,fitted\n")?;
     for (i, v) in fit.fitted.iter().enumerate() {
         if v.is_finite() {
-            let _ = writeln!(s, "{},{v:.17e}", i + 1);
+            writeln!(out, "{},{v:.17e}", i + 1)?;
         } else {
-            let _ = writeln!(s, "{},", i + 1);
+            writeln!(out, "{},", i + 1)?;
         }
     }
-    s
+    Ok(())
 }

@@ -28,6 +28,7 @@ pub(crate) use staging::OutputDir;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// A row of `economies.csv`: one economy in one year of one draw. Money is in the unit of the
@@ -361,33 +362,117 @@ pub(crate) fn write_csv_blocks<W: std::io::Write + Send>(
     out.flush().map_err(&on_io)
 }
 
-/// Write a set of files into `dir` whole or not at all: every file goes to a temporary name
-/// first, and only when all are written are they renamed into place.
+/// Write a set of files into `dir` whole or not at all (see [`write_whole`]), replacing files
+/// of the same names (the callers check first which they may replace); `dir` is made if needed.
 pub(crate) fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let files = files
+        .iter()
+        .map(|(name, bytes)| WholeFile::bytes(dir.join(name), bytes))
+        .collect();
+    write_whole(files, true)
+}
+
+/// What writes a [`WholeFile`]'s contents.
+type WriteContents<'a> = Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + 'a>;
+
+/// A file for [`write_whole`]: where it goes, and what writes its contents (into a buffered
+/// temporary file, so a large table can be streamed rather than held whole in memory).
+pub(crate) struct WholeFile<'a> {
+    dest: PathBuf,
+    write: WriteContents<'a>,
+}
+
+impl<'a> WholeFile<'a> {
+    /// The file `dest` with these bytes.
+    pub(crate) fn bytes(dest: PathBuf, bytes: &'a [u8]) -> Self {
+        Self::with(dest, move |out| out.write_all(bytes))
+    }
+
+    /// The file `dest`, its contents written by `write`.
+    pub(crate) fn with(
+        dest: PathBuf,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + 'a,
+    ) -> Self {
+        WholeFile {
+            dest,
+            write: Box::new(write),
+        }
+    }
+}
+
+/// Write a set of files, in any directories, whole or not at all: each goes to a hidden
+/// temporary file beside it (`.NAME.PID.tmp`, its directory made if needed), and only when
+/// all are written are they renamed into place, one after the other. A failure while writing
+/// (a full disk) or Ctrl-C (the signal handler removes the temporaries, [`staging::abandon_all`])
+/// leaves every destination as it was. A symbolic link names the file it points to, which is
+/// replaced and the link kept; a destination that is not a regular file (`/dev/null`, a pipe)
+/// is refused, never replaced. With `replace` false, a destination that exists when the
+/// temporaries are written (one that appeared meanwhile: the callers refuse existing files
+/// before the work) is refused and nothing is put in place.
+pub(crate) fn write_whole(files: Vec<WholeFile<'_>>, replace: bool) -> Result<()> {
+    let mut staged = Vec::new();
+    let done = stage_and_rename(files, replace, &mut staged);
+    if done.is_err() {
+        staging::remove_temporaries(staged.iter().map(|(tmp, _)| tmp));
+    }
+    done
+}
+
+/// [`write_whole`]'s work; the temporaries made are pushed to `staged` with their destinations.
+fn stage_and_rename(
+    files: Vec<WholeFile<'_>>,
+    replace: bool,
+    staged: &mut Vec<(PathBuf, PathBuf)>,
+) -> Result<()> {
     let pid = std::process::id();
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let cleanup = |staged: &[(PathBuf, PathBuf)]| {
-        for (tmp, _) in staged {
-            let _ = std::fs::remove_file(tmp);
+    let mut named = Vec::new();
+    for file in files {
+        let dest = staging::follow_links(&file.dest)?;
+        // Renaming onto a device (`/dev/null`), pipe or socket would replace it with a file.
+        if std::fs::metadata(&dest).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::invalid(
+                file.dest.display().to_string(),
+                "is not a regular file (a directory, device, pipe or socket), so it is not replaced; name a file to write",
+            ));
         }
-    };
-    for (name, bytes) in files {
-        let tmp = dir.join(format!(".{name}.{pid}.tmp"));
-        if let Err(e) = std::fs::write(&tmp, bytes) {
-            let _ = std::fs::remove_file(&tmp);
-            cleanup(&staged);
-            return Err(Error::io(&tmp, e));
-        }
-        staged.push((tmp, dir.join(name)));
+        let name = dest.file_name().ok_or_else(|| {
+            Error::invalid(file.dest.display().to_string(), "name a file to write")
+        })?;
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::io(
+                &file.dest,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    format!("{} is not a directory", dir.display()),
+                ),
+            ),
+            _ => Error::io(&file.dest, e),
+        })?;
+        let tmp = dir.join(format!(".{}.{pid}.tmp", name.to_string_lossy()));
+        let mut out = std::io::BufWriter::with_capacity(
+            1 << 16,
+            staging::create_temporary(&tmp, &file.dest)?,
+        );
+        staged.push((tmp, dest));
+        (file.write)(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io(&file.dest, e))?;
+        named.push(file.dest);
     }
-    for (k, (tmp, dest)) in staged.iter().enumerate() {
-        if let Err(e) = std::fs::rename(tmp, dest) {
-            cleanup(&staged[k..]);
-            return Err(Error::io(dest, e));
+    if !replace {
+        if let Some((_, shown)) = staged.iter().zip(&named).find(|((_, d), _)| d.exists()) {
+            return Err(Error::invalid(
+                shown.display().to_string(),
+                "appeared while this command was running, so it was not replaced and nothing was written; move it away or pass `force` to replace it",
+            ));
         }
     }
-    Ok(())
+    staging::rename_temporaries(staged)
 }
 
 /// Serialise rows to a JSON array of objects (the CSV's rows; non-finite numbers become `null`).
@@ -462,6 +547,116 @@ fn table_contents(t: &Tables, json: bool) -> Result<Vec<(String, TableFile<'_>)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn files_in_two_directories_are_written_both_or_neither() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join("fe.csv"), "earlier").unwrap();
+        // The second fails while it is written: the first, written already, is not put in
+        // place, and neither temporary is left.
+        let e = write_whole(
+            vec![
+                WholeFile::bytes(a.join("fe.csv"), b"new"),
+                WholeFile::with(b.join("fitted.csv"), |out| {
+                    out.write_all(b"row,fitted\n")?;
+                    Err(std::io::Error::other("the disk is full"))
+                }),
+            ],
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("fitted.csv: the disk is full"), "{e}");
+        assert_eq!(std::fs::read(a.join("fe.csv")).unwrap(), b"earlier");
+        assert_eq!(names(&a), ["fe.csv"]);
+        assert!(names(&b).is_empty());
+        // Both written: both in place, the earlier file replaced, the second streamed.
+        write_whole(
+            vec![
+                WholeFile::bytes(a.join("fe.csv"), b"new"),
+                WholeFile::with(b.join("fitted.csv"), |out| {
+                    (1..=3).try_for_each(|k| writeln!(out, "{k},0.5"))
+                }),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(a.join("fe.csv")).unwrap(), b"new");
+        assert_eq!(
+            std::fs::read(b.join("fitted.csv")).unwrap(),
+            b"1,0.5\n2,0.5\n3,0.5\n"
+        );
+        assert_eq!(
+            (names(&a), names(&b)),
+            (vec!["fe.csv".into()], vec!["fitted.csv".into()])
+        );
+    }
+
+    #[test]
+    fn a_file_that_appeared_meanwhile_is_replaced_only_when_asked() {
+        let d = tempfile::tempdir().unwrap();
+        let (fe, fitted) = (d.path().join("fe.csv"), d.path().join("fitted.csv"));
+        std::fs::write(&fitted, "mine").unwrap();
+        let files = || {
+            vec![
+                WholeFile::bytes(fe.clone(), b"fe"),
+                WholeFile::bytes(fitted.clone(), b"fitted"),
+            ]
+        };
+        let e = write_whole(files(), false).unwrap_err().to_string();
+        assert!(
+            e.contains("fitted.csv: appeared while this command was running")
+                && e.contains("pass `force`"),
+            "{e}"
+        );
+        assert_eq!(names(d.path()), ["fitted.csv"]);
+        assert_eq!(std::fs::read(&fitted).unwrap(), b"mine");
+        write_whole(files(), true).unwrap();
+        assert_eq!(std::fs::read(&fitted).unwrap(), b"fitted");
+        assert_eq!(names(d.path()), ["fe.csv", "fitted.csv"]);
+    }
+
+    #[test]
+    fn a_device_pipe_or_socket_is_never_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        let socket = d.path().join("fitted.csv");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        for dest in [socket.clone(), d.path().to_path_buf()] {
+            let e = write_whole(vec![WholeFile::bytes(dest, b"x")], true)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("is not a regular file"), "{e}");
+        }
+        assert!(!std::fs::metadata(&socket).unwrap().is_file());
+        assert_eq!(names(d.path()), ["fitted.csv"]);
+    }
+
+    #[test]
+    fn a_symbolic_link_keeps_pointing_at_the_file_written() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("runs").join("fitted.csv");
+        let link = d.path().join("latest.csv");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_all(d.path(), &[("latest.csv", b"1".to_vec())]).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"1");
+        assert_eq!(names(d.path()), ["latest.csv", "runs"]);
+        assert_eq!(names(&real.with_file_name("")), ["fitted.csv"]);
+    }
 
     #[test]
     fn streamed_blocks_are_the_joined_blocks_and_stop_at_the_first_failure() {

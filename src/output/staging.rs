@@ -31,12 +31,16 @@
 //!   SIGINT/SIGTERM handler calls [`abandon_all`]); after a `kill -9` the hidden staging
 //!   directory and the claim are left, and the next run into the same destination removes them.
 //!   The directory moved aside while replacing takes a name no earlier run can have left.
+//! - Single files written whole beside their destination (`crate::output::write_whole`: a
+//!   hidden `.NAME.PID.tmp` renamed into place) are listed here too: the handler removes them,
+//!   and a set of them being renamed into place is renamed whole before it does.
 
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// The marker file in every output directory tradesim commits: its first line says what the
 /// directory is, the other lines name the files tradesim wrote there (sorted).
@@ -66,12 +70,90 @@ const FINGERPRINTED: [&str; 3] = [
 /// Staging directories and claims in use, for the signal handler.
 static ACTIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 
-/// Remove every staging directory and claim in use (called on SIGINT/SIGTERM before exiting).
+/// Temporary files being written beside the files they will replace (`.NAME.PID.tmp`, by
+/// [`crate::output::write_whole`]), for the signal handler.
+static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Set by [`abandon_all`]: no temporary file is made or renamed into place after it.
+static ABANDONED: AtomicBool = AtomicBool::new(false);
+
+/// Remove every staging directory, claim and temporary file in use (called on SIGINT/SIGTERM
+/// before exiting). A set of temporary files being renamed into place is renamed whole first
+/// (the renames hold the same lock); after this call none is made or renamed, so the process
+/// is to exit.
 pub fn abandon_all() {
     if let Ok(list) = ACTIVE.lock() {
         for (staging, claim) in list.iter() {
             let _ = std::fs::remove_dir_all(staging);
             let _ = std::fs::remove_file(claim);
+        }
+    }
+    let mut temporary = TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner);
+    ABANDONED.store(true, Ordering::SeqCst);
+    for tmp in temporary.drain(..) {
+        let _ = std::fs::remove_file(tmp);
+    }
+}
+
+/// The error of a file not made or not put in place because the run was interrupted.
+fn interrupted(path: &Path) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "interrupted, so nothing was written",
+        ),
+    )
+}
+
+/// Create the temporary file `tmp`, listed for the signal handler in the same step (so that
+/// Ctrl-C at any moment removes it); refused after [`abandon_all`]. `dest` is the file it
+/// will replace, named in errors.
+pub(crate) fn create_temporary(tmp: &Path, dest: &Path) -> Result<std::fs::File> {
+    let mut temporary = TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner);
+    if ABANDONED.load(Ordering::SeqCst) {
+        return Err(interrupted(dest));
+    }
+    let file = std::fs::File::create(tmp).map_err(|e| Error::io(dest, e))?;
+    temporary.push(tmp.to_path_buf());
+    Ok(file)
+}
+
+/// Rename each `(temporary, destination)` in turn and forget the temporaries. The signal
+/// handler waits until all are renamed, so Ctrl-C never puts part of a set in place; after
+/// it, none is. On an error the temporaries not renamed are left to [`remove_temporaries`].
+pub(crate) fn rename_temporaries(staged: &[(PathBuf, PathBuf)]) -> Result<()> {
+    let mut temporary = TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, dest)) = staged.first().filter(|_| ABANDONED.load(Ordering::SeqCst)) {
+        return Err(interrupted(dest));
+    }
+    for (k, (tmp, dest)) in staged.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, dest) {
+            if k == 0 {
+                return Err(Error::io(dest, e));
+            }
+            let done: Vec<String> = staged[..k]
+                .iter()
+                .map(|(_, d)| d.display().to_string())
+                .collect();
+            return Err(Error::invalid(
+                dest.display().to_string(),
+                format!("could not be put in place ({e}), so it is as it was, but {} had been replaced before it; fix the cause and run again", done.join(", ")),
+            ));
+        }
+        temporary.retain(|t| t != tmp);
+    }
+    Ok(())
+}
+
+/// Remove the temporary files `tmps` (those renamed into place are gone already) and forget
+/// them.
+pub(crate) fn remove_temporaries<'a>(tmps: impl Iterator<Item = &'a PathBuf>) {
+    let mut temporary = TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner);
+    for tmp in tmps {
+        if temporary.contains(tmp) {
+            let _ = std::fs::remove_file(tmp);
+            temporary.retain(|t| t != tmp);
         }
     }
 }
@@ -357,7 +439,7 @@ pub(crate) fn user_work(dir: &Path) -> Result<UserWork> {
 }
 
 /// `path` made absolute and free of `.`/`..` and symbolic links as far as it exists.
-fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     if let Ok(c) = path.canonicalize() {
         return c;
     }
@@ -593,7 +675,7 @@ fn foreign_files(present: &BTreeSet<String>, listed: &BTreeSet<String>) -> Vec<S
 /// `dest` with the symbolic links of its last component followed: a link (`latest ->
 /// runs/2024-05`) names the directory it points to, whether it exists yet or not. Renaming
 /// onto the link itself would replace the user's link with the output directory.
-fn follow_links(dest: &Path) -> Result<PathBuf> {
+pub(crate) fn follow_links(dest: &Path) -> Result<PathBuf> {
     let mut cur = dest.to_path_buf();
     for _ in 0..40 {
         match std::fs::symlink_metadata(&cur) {

@@ -158,16 +158,10 @@ pub fn synthetic_fdi(out: &Path, economies: usize, seed: u64, force: bool) -> Re
         return Err(Error::invalid("`economies`", "must be between 2 and 999"));
     }
     let csv = crate::invest::synthetic::fdi_panel_csv(economies, seed);
-    let name = out
-        .file_name()
-        .ok_or_else(|| Error::invalid(out.display().to_string(), "name a file to write"))?
-        .to_string_lossy()
-        .to_string();
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    output::write_all(dir, &[(name.as_str(), csv.into_bytes())])?;
+    output::write_whole(
+        vec![output::WholeFile::bytes(out.to_path_buf(), csv.as_bytes())],
+        force,
+    )?;
     Ok(format!(
         "wrote {} (synthetic: {economies} economies, years 2002-2014, PTA effect ln 1.30 = {:.4})",
         out.display(),

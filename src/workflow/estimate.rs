@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::estimate::{self, etable, FitStats, NaValues, PpmlFit, PpmlOptions};
+use crate::output::WholeFile;
 
 /// One or more models fitted to the same data, and what to do with them.
 #[derive(Debug, Clone)]
@@ -48,6 +49,7 @@ pub struct Estimated {
     text: String,
     fe_out: Option<PathBuf>,
     fitted_out: Option<PathBuf>,
+    force: bool,
 }
 
 /// An error of the estimation, in its words: `estimate: ` and the error's text.
@@ -63,6 +65,17 @@ pub fn estimate(req: &EstimateRequest) -> Result<Estimated> {
             "estimate",
             "`fe_out` and `fitted_out` take one `formula`; run the model alone",
         ));
+    }
+    if let (Some(fe), Some(fitted)) = (req.fe_out, req.fitted_out) {
+        if crate::output::staging::absolute(fe) == crate::output::staging::absolute(fitted) {
+            return Err(Error::invalid(
+                "estimate",
+                format!(
+                    "`fe_out` and `fitted_out` both name {}; give each file its own name",
+                    fitted.display()
+                ),
+            ));
+        }
     }
     for p in req.fe_out.iter().chain(&req.fitted_out) {
         crate::output::staging::check_new_file(p, req.force).map_err(within)?;
@@ -148,21 +161,38 @@ pub fn estimate(req: &EstimateRequest) -> Result<Estimated> {
         text,
         fe_out: req.fe_out.map(Path::to_path_buf),
         fitted_out: req.fitted_out.map(Path::to_path_buf),
+        force: req.force,
     })
 }
 
 impl Estimated {
-    /// Write the fixed effects and fitted values asked for; then an error if the fit did not
-    /// converge (its numbers are not estimates, though shown when unconverged fits are allowed).
+    /// Write the fixed effects and fitted values asked for, whole or not at all (both files
+    /// renamed into place once both are written: [`crate::output::write_whole`]); then an error
+    /// if the fit did not converge (its numbers are not estimates, though shown when unconverged
+    /// fits are allowed).
     pub fn finish(&self) -> Result<()> {
         let fit = &self.fits[0].0;
-        if let Some(p) = &self.fe_out {
-            std::fs::write(p, estimate::output::fixed_effects_csv(fit))
-                .map_err(|e| within(Error::io(p, e)))?;
+        let fe = self
+            .fe_out
+            .as_ref()
+            .map(|_| estimate::output::fixed_effects_csv(fit));
+        let mut files = Vec::new();
+        if let (Some(p), Some(fe)) = (&self.fe_out, &fe) {
+            files.push(WholeFile::bytes(p.clone(), fe.as_bytes()));
         }
         if let Some(p) = &self.fitted_out {
-            std::fs::write(p, estimate::output::fitted_csv(fit))
-                .map_err(|e| within(Error::io(p, e)))?;
+            files.push(WholeFile::with(p.clone(), |out| {
+                estimate::output::write_fitted_csv(fit, out)
+            }));
+        }
+        if !files.is_empty() {
+            crate::output::write_whole(files, self.force).map_err(|e| match e {
+                Error::Io { .. } => within(Error::invalid(
+                    e.to_string(),
+                    "nothing was written, and a file already there is as it was; make room, or choose a place you can write, and run again",
+                )),
+                e => within(e),
+            })?;
         }
         if !fit.converged {
             return Err(Error::invalid(
