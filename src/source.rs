@@ -167,6 +167,33 @@ impl Source {
             })
     }
 
+    /// The byte offset of the first `needle` at or after byte `from` (in the code, comments
+    /// blanked).
+    pub(crate) fn offset_from(&self, from: usize, needle: &str) -> Option<usize> {
+        let code = blank_comments(&self.text);
+        code.get(from..)?.find(needle).map(|p| p + from)
+    }
+
+    /// The byte offset of the first field `name:` whose value is a map of maps
+    /// (`{ "…": { … } }`): the scenario's `accessions: { "CPTPP": { "KOR": 2028 } }`, not an
+    /// agreement's `accessions: { "KOR": 2028 }`.
+    pub(crate) fn map_of_maps_field_offset(&self, name: &str) -> Option<usize> {
+        let code = blank_strings(&blank_comments(&self.text));
+        (0..)
+            .map_while(|nth| field_offset(&code, 0, name, nth))
+            .find(|&k| {
+                let value = code[k + name.len()..].trim_start()[1..].trim_start();
+                // Strings are blanked (their quotes kept): `{ "     ": {`.
+                value.strip_prefix('{').is_some_and(|v| {
+                    let v = v.trim_start();
+                    v.strip_prefix('"')
+                        .and_then(|v| v.find('"').map(|q| &v[q + 1..]))
+                        .and_then(|v| v.trim_start().strip_prefix(':'))
+                        .is_some_and(|v| v.trim_start().starts_with('{'))
+                })
+            })
+    }
+
     /// The byte offset of the `nth` (0-based) item of the list field `name:`
     /// ([`Source::list_field_offset`], [`Source::list_item_offset`]), or of the field when
     /// the list has fewer items: where a repeated item of `years: [...]` or `scenarios: [...]`

@@ -80,7 +80,7 @@ fn a_value_of_the_wrong_shape_is_answered_with_what_the_field_takes() {
         (
             r#"(name: "AB", entry_into_force: 2016, members: ["AAA"], accessions: [("BBB", 2018)])"#,
             "bad.ron:7:75",
-            &["`accessions` takes a map, `{ \"…\": N, … }`: members joining later"],
+            &["`accessions` takes different values in different places: in `Agreement`, a map, `{ \"…\": N, … }`: members joining later"],
         ),
         (
             r#"(name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"], in_baseline: "no")"#,
@@ -95,6 +95,45 @@ fn a_value_of_the_wrong_shape_is_answered_with_what_the_field_takes() {
             assert!(err.contains(s), "{s}: {err}");
         }
         assert!(!err.contains("raw identifier"), "{err}");
+    }
+}
+
+/// Mistakes in a scenario's `accessions: { agreement: { code: year } }` are errors at the
+/// entry: an agreement it does not have (named once, with did-you-mean), an unknown economy, a
+/// founding member, a year before entry into force.
+#[test]
+fn accessions_by_agreement_name_are_checked_at_the_entry() {
+    let d = tempfile::tempdir().unwrap();
+    let with = |accessions: &str| {
+        scenario(r#"(name: "AB", entry_into_force: 2016, members: ["AAA", "BBB"])"#).replace(
+            "    agreements:",
+            &format!("    accessions: {accessions},\n    agreements:"),
+        )
+    };
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            r#"{ "BA": { "CCC": 2018, "DDD": 2019 } }"#,
+            &["bad.ron:6:19: `accessions` names agreement `BA`, which this scenario does not have; did you mean `AB`?"],
+        ),
+        (
+            r#"{ "AB": { "CCX": 2018 } }"#,
+            &["bad.ron:6:27: `accessions` of `AB`: unknown economy `CCX`; did you mean `CCC`?"],
+        ),
+        (
+            r#"{ "AB": { "AAA": 2018 } }"#,
+            &["bad.ron:6:27: `accessions` of `AB`: `AAA` is a member of `AB` from its entry into force in 2016; leave it out"],
+        ),
+        (
+            r#"{ "AB": { "CCC": 2015 } }"#,
+            &["bad.ron:6:27: `accessions` of `AB`: `CCC` accedes in 2015, before `AB` enters into force in 2016"],
+        ),
+    ];
+    for (accessions, says) in cases {
+        let err = check_fails(d.path(), &with(accessions));
+        for s in says {
+            assert!(err.contains(s), "{s}: {err}");
+        }
+        assert!(!err.contains("2 errors"), "{err}");
     }
 }
 

@@ -190,6 +190,42 @@ fn an_accession_after_the_base_year_to_a_held_agreement_runs_its_schedule() {
     }
 }
 
+/// `accessions: { agreement: { code: year } }` at the top of a scenario adds members to an
+/// agreement by name (an inherited one, without writing it anew): every year's tariffs are
+/// those of the agreement written with the accession among its own `accessions`, for an
+/// agreement new in the scenario and for one held at its base-year rates; an acceding member's
+/// year is replaced.
+#[test]
+fn top_level_accessions_equal_the_agreement_written_anew() {
+    let paths = |s: &scenario::Scenario| {
+        let (base, years) = simulate::resolve_paths(s);
+        std::iter::once(base)
+            .chain(years)
+            .map(|p| (p.year, p.tariffs.data.clone()))
+            .collect::<Vec<_>>()
+    };
+    for (entry, schedule) in [(2016, "Linear(years: 4)"), (2012, "Linear(years: 5)")] {
+        let agreement = |accessions: &str| {
+            format!(
+                r#"(name: "AB", entry_into_force: {entry}, members: ["AAA", "BBB"], accessions: {{ {accessions} }}, schedule: {schedule})"#
+            )
+        };
+        let anew = load(&agreement(r#""CCC": 2020"#), "");
+        let added = load(
+            &agreement(""),
+            "    accessions: { \"AB\": { \"CCC\": 2020 } },\n",
+        );
+        assert_eq!(paths(&added), paths(&anew), "entry {entry}");
+        assert!(rate(&added, 2021, "AAA", "CCC", "MAN") < rate(&added, 2019, "AAA", "CCC", "MAN"));
+        // An acceding member's year is replaced.
+        let moved = load(
+            &agreement(r#""CCC": 2018"#),
+            "    accessions: { \"AB\": { \"CCC\": 2020 } },\n",
+        );
+        assert_eq!(paths(&moved), paths(&anew), "entry {entry}");
+    }
+}
+
 #[test]
 fn a_scenario_that_changes_nothing_is_the_identity() {
     for io in ["true", "false"] {

@@ -29,22 +29,41 @@ pub(crate) fn field_takes(top: &str, field: &str) -> Option<String> {
     .ok()?;
     let defs = schema.get("$defs").and_then(Value::as_object);
     let mut found = Vec::new();
-    properties_named(&schema, field, &mut found);
+    properties_named(&schema, top, field, &mut found);
     let (first, rest) = found.split_first()?;
-    let what = shape(first, defs);
-    if rest.iter().any(|p| shape(p, defs) != what) {
-        return None;
+    let what = shape(first.1, defs);
+    if rest.iter().all(|(_, p)| shape(p, defs) == what) {
+        // Fields of one name in several structs (an agreement's `schedule`, a rule's, a
+        // product group's) may be described differently: then the type's own description.
+        let about = match description(first.1) {
+            Some(d) if rest.iter().all(|(_, p)| description(p) == Some(d)) => Some(d),
+            _ => description(not_null(first.1, defs)),
+        };
+        return Some(with_description(what, about));
     }
-    // Fields of one name in several structs (an agreement's `schedule`, a rule's, a product
-    // group's) may be described differently: then the type's own description is given.
-    let about = match description(first) {
-        Some(d) if rest.iter().all(|p| description(p) == Some(d)) => Some(d),
-        _ => description(not_null(first, defs)),
-    };
-    Some(match about {
+    // Different shapes in different places (`years` of a scenario and of `Linear`): each,
+    // with where it is.
+    let mut each: Vec<String> = Vec::new();
+    for (owner, p) in &found {
+        let one = format!(
+            "in `{owner}`, {}",
+            with_description(shape(p, defs), description(p))
+        );
+        if !each.contains(&one) {
+            each.push(one);
+        }
+    }
+    Some(format!(
+        "different values in different places: {}",
+        each.join("; ")
+    ))
+}
+
+fn with_description(what: String, about: Option<&str>) -> String {
+    match about {
         Some(d) => format!("{what}: {}", sentence_part(d)),
         None => what,
-    })
+    }
 }
 
 fn description(node: &Value) -> Option<&str> {
@@ -60,21 +79,52 @@ fn sentence_part(d: &str) -> String {
     format!("{}{}", first.unwrap_or_default(), c.as_str())
 }
 
-/// Every schema of a property named `field`, anywhere in `v` (the file's own fields, those
-/// of the structs in `$defs`, and those of struct variants).
-fn properties_named<'a>(v: &'a Value, field: &str, out: &mut Vec<&'a Value>) {
+/// Every schema of a property named `field` in `v`, with the struct or variant it is a field
+/// of (`owner`): the file's own fields (`top`), those of the structs in `$defs`, and those of
+/// struct variants.
+fn properties_named<'a>(
+    v: &'a Value,
+    owner: &'a str,
+    field: &str,
+    out: &mut Vec<(&'a str, &'a Value)>,
+) {
     match v {
         Value::Object(o) => {
-            if let Some(p) = o
-                .get("properties")
-                .and_then(Value::as_object)
-                .and_then(|p| p.get(field))
-            {
-                out.push(p);
+            for (k, x) in o {
+                let owner = match k.as_str() {
+                    "$defs" => {
+                        if let Some(defs) = x.as_object() {
+                            for (name, def) in defs {
+                                properties_named(def, name, field, out);
+                            }
+                        }
+                        continue;
+                    }
+                    "properties" => {
+                        if let Some(props) = x.as_object() {
+                            if let Some(p) = props.get(field) {
+                                out.push((owner, p));
+                            }
+                            // A variant's data is a property named after it.
+                            for (name, inner) in props {
+                                let owner = if name.starts_with(char::is_uppercase) {
+                                    name.as_str()
+                                } else {
+                                    owner
+                                };
+                                properties_named(inner, owner, field, out);
+                            }
+                        }
+                        continue;
+                    }
+                    _ => owner,
+                };
+                properties_named(x, owner, field, out);
             }
-            o.values().for_each(|x| properties_named(x, field, out));
         }
-        Value::Array(a) => a.iter().for_each(|x| properties_named(x, field, out)),
+        Value::Array(a) => a
+            .iter()
+            .for_each(|x| properties_named(x, owner, field, out)),
         _ => {}
     }
 }
@@ -245,10 +295,10 @@ mod tests {
             members.starts_with("a list, `[\"…\", …]`: founding members"),
             "{members}"
         );
-        let accessions = field_takes("Scenario", "accessions").unwrap();
+        let withdrawals = field_takes("Scenario", "withdrawals").unwrap();
         assert!(
-            accessions.starts_with("a map, `{ \"…\": N, … }`: members joining later"),
-            "{accessions}"
+            withdrawals.starts_with("a map, `{ \"…\": N, … }`: the first year a member"),
+            "{withdrawals}"
         );
         let agreements = field_takes("Scenario", "agreements").unwrap();
         assert!(
@@ -276,9 +326,25 @@ mod tests {
     }
 
     #[test]
-    fn an_ambiguous_or_unknown_field_or_file_type_has_no_hint() {
-        // `years` is a list of calendar years in a scenario and a count in `Linear`.
-        assert_eq!(field_takes("Scenario", "years"), None);
+    fn a_field_of_different_shapes_in_different_places_names_each() {
+        // `years`: a list of calendar years in a scenario, a count in `Linear`.
+        let years = field_takes("Scenario", "years").unwrap();
+        assert!(
+            years.contains("in `Scenario`, a list, `[N, …]`: solve only these years")
+                && years.contains("in `Linear`, a whole number, `N`: the number of annual cuts"),
+            "{years}"
+        );
+        let accessions = field_takes("Scenario", "accessions").unwrap();
+        assert!(
+            accessions.contains("in `Scenario`, a map, `{ \"…\": { \"…\": N, … }, … }`")
+                && accessions
+                    .contains("in `Agreement`, a map, `{ \"…\": N, … }`: members joining later"),
+            "{accessions}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_or_file_type_has_no_hint() {
         assert_eq!(field_takes("Scenario", "no_such_field"), None);
         assert_eq!(field_takes("StructuralGravity", "members"), None);
         assert!(field_takes("Batch", "scenarios").is_some());

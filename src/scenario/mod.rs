@@ -173,6 +173,9 @@ struct Merged {
     phase_outs: Option<PhaseOuts>,
     compared_with: Option<Located<RawComparedWith>>,
     depth: BTreeMap<String, Located<RawDepth>>,
+    /// Accessions to agreements by name, (agreement, economy) → year; a later file's replaces
+    /// an earlier one's.
+    accessions: BTreeMap<(String, String), Located<i32>>,
     /// The files read along the `extends` chain and the files they name (estimates, FDI stocks).
     inputs: Vec<PathBuf>,
 }
@@ -563,6 +566,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             phase_outs: None,
             compared_with: None,
             depth: BTreeMap::new(),
+            accessions: BTreeMap::new(),
             inputs: Vec::new(),
         },
     };
@@ -660,6 +664,12 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             m.inputs.push(PathBuf::from(&*file));
         }
         m.depth.insert(k, at(d, &source));
+    }
+    for (agreement, joins) in raw.accessions {
+        for (code, year) in joins {
+            m.accessions
+                .insert((agreement.clone(), code), at(year, &source));
+        }
     }
     m.remove
         .extend(raw.remove_agreements.into_iter().map(|r| at(r, &source)));
@@ -1121,6 +1131,20 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         agreements.push(ag);
         agreement_origins.push(AgreementOrigin { file, own });
     }
+    let mut unknown = BTreeSet::new();
+    for ((name, code), year) in &m.accessions {
+        // An agreement the scenario does not have is named once, not once per economy.
+        if unknown.contains(name) {
+            continue;
+        }
+        if !agreements.iter().any(|a| &a.name == name) {
+            unknown.insert(name.clone());
+        }
+        if let Some(k) = accede(name, code, year, &mut agreements, &baseline, &mut errors) {
+            // The scenario changes the agreement: it is one of its own, shown by `check`.
+            agreement_origins[k].own = true;
+        }
+    }
     for (name, d) in &m.depth {
         let anchor = format!("\"{name}\"");
         match agreements.iter_mut().find(|a| &a.name == name) {
@@ -1235,6 +1259,94 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
 
 fn codes<'a>(it: impl Iterator<Item = &'a String>) -> String {
     it.map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+/// Add the accession of `code` in `year` to the agreement `name` among `agreements` (a
+/// scenario's `accessions: { name: { code: year } }`, README "Scenario files"): a new member
+/// joining then, or a new year for a member acceding later. Returns the agreement's index, or
+/// `None` with an error at the entry: no such agreement, an unknown economy, a year out of
+/// range or before entry into force, a founding member, a year not before its withdrawal.
+fn accede(
+    name: &str,
+    code: &str,
+    year: &Located<i32>,
+    agreements: &mut [Agreement],
+    b: &Baseline,
+    errors: &mut Vec<Error>,
+) -> Option<usize> {
+    let src = &year.source;
+    let place = src.map_of_maps_field_offset("accessions");
+    let at_name = place.and_then(|p| src.offset_from(p, &format!("\"{name}\"")));
+    let at_code = at_name.and_then(|p| src.offset_from(p, &format!("\"{code}\"")));
+    let mut fail = |at: Option<usize>, message: String| {
+        errors.push(src.error_at(at.or(at_name).or(place), message));
+        None
+    };
+    let Some(k) = agreements.iter().position(|a| a.name == name) else {
+        return fail(
+            at_name,
+            format!(
+                "`accessions` names agreement `{name}`, which this scenario does not have{}",
+                did_you_mean(name, agreements.iter().map(|a| a.name.as_str()))
+            ),
+        );
+    };
+    let Some(e) = b.economy_index(code) else {
+        let codes: Vec<&str> = b.economies.iter().map(|e| e.code.as_str()).collect();
+        return fail(
+            at_code,
+            format!(
+                "`accessions` of `{name}`: unknown economy `{code}`; {}the baseline's economies are: {}",
+                did_you_mean_first(code, codes.iter().copied()),
+                codes.join(", ")
+            ),
+        );
+    };
+    let y = year.value;
+    if let Err(msg) = check_year(y) {
+        return fail(
+            at_code,
+            format!("`accessions` of `{name}`: `{code}`: {msg}"),
+        );
+    }
+    let ag = &mut agreements[k];
+    if y < ag.entry_into_force {
+        return fail(
+            at_code,
+            format!(
+                "`accessions` of `{name}`: `{code}` accedes in {y}, before `{name}` enters into force in {}; an accession is at or after it",
+                ag.entry_into_force
+            ),
+        );
+    }
+    match ag.members.iter_mut().find(|m| m.economy == e) {
+        Some(m) if m.joins <= ag.entry_into_force => fail(
+            at_code,
+            format!(
+                "`accessions` of `{name}`: `{code}` is a member of `{name}` from its entry into force in {}; leave it out (or, for another date, write the agreement anew with `{code}` among its accessions)",
+                ag.entry_into_force
+            ),
+        ),
+        Some(m) if m.leaves.is_some_and(|l| y >= l) => fail(
+            at_code,
+            format!(
+                "`accessions` of `{name}`: `{code}` withdraws from `{name}` in {}, not after {y}; correct the year",
+                m.leaves.unwrap_or_default()
+            ),
+        ),
+        Some(m) => {
+            m.joins = y;
+            Some(k)
+        }
+        None => {
+            ag.members.push(crate::policy::Membership {
+                economy: e,
+                joins: y,
+                leaves: None,
+            });
+            Some(k)
+        }
+    }
 }
 
 /// `; did you mean `x`?` for the closest name (by edit distance, when it is close), else the

@@ -38,6 +38,11 @@ pub struct RawScenario {
     /// agreement's own `depth`.
     #[serde(default)]
     pub depth: BTreeMap<String, RawDepth>,
+    /// Members joining agreements by name (inherited ones included): agreement → (code →
+    /// year), e.g. `{ "CPTPP": { "KOR": 2028 } }`; each is added to the agreement's
+    /// accessions (an acceding member's year is replaced), its schedules counting from then.
+    #[serde(default)]
+    pub accessions: BTreeMap<String, BTreeMap<String, i32>>,
     /// The base-year world: `Builtin(name)`, `Csv(dir)` or `CaliendoParro2015(dir)`.
     #[serde(default)]
     pub baseline: Option<BaselineRef>,
