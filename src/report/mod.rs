@@ -345,6 +345,28 @@ pub(crate) fn world_groups_summary(s: &crate::scenario::Scenario) -> String {
     out
 }
 
+/// A note under a batch's comparison table when its options are measured against different
+/// comparisons (`compared_with`: the base year, or reference paths without different
+/// agreements): each option's percent changes are its effect against its own comparison, which
+/// the ranking alone does not say. `options` are (name, [`crate::scenario::ComparedWith`]'s
+/// description); empty when they all agree.
+pub(crate) fn comparisons_note(options: &[(String, String)]) -> String {
+    let first = match options.first() {
+        Some((_, c)) => c,
+        None => return String::new(),
+    };
+    if options.iter().all(|(_, c)| c == first) {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\nthe options are measured against different comparisons, each its own (`compared_with`); a rank compares their effects, not their outcomes:\n",
+    );
+    for (name, c) in options {
+        s.push_str(&format!("  {name}: against {c}\n"));
+    }
+    s
+}
+
 /// The comparison table for the batch's focus economies: options ranked by mean real income,
 /// with the 5th–95th percentile band, at one stated year: the last year every option solves.
 /// When the options share no year, each is ranked at its own last year, labelled. Options
@@ -449,4 +471,39 @@ pub(crate) fn comparison_table(
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::comparisons_note;
+
+    /// Options measured against different comparisons are named with theirs under the
+    /// ranking; options that share one, or none, give no note.
+    #[test]
+    fn a_batch_of_options_with_different_comparisons_says_so() {
+        let opt = |n: &str, c: &str| (n.to_string(), c.to_string());
+        let same = [
+            opt("A", "the reference path"),
+            opt("B", "the reference path"),
+        ];
+        assert_eq!(comparisons_note(&same), "");
+        assert_eq!(comparisons_note(&[]), "");
+        let mixed = [
+            opt("Korea joins CPTPP", "the reference path"),
+            opt("RCEP-15", "the reference path without RCEP"),
+        ];
+        let note = comparisons_note(&mixed);
+        assert!(
+            note.contains("measured against different comparisons"),
+            "{note}"
+        );
+        assert!(
+            note.contains("  Korea joins CPTPP: against the reference path\n"),
+            "{note}"
+        );
+        assert!(
+            note.contains("  RCEP-15: against the reference path without RCEP\n"),
+            "{note}"
+        );
+    }
 }

@@ -123,6 +123,12 @@ impl fmt::Display for BatchRun<'_> {
             "{}",
             report::comparison_table(&rep.summary, &names, &b.focus)
         )?;
+        let comparisons: Vec<(String, String)> = b
+            .scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.compared_with.describe(s.base_year)))
+            .collect();
+        write!(f, "{}", report::comparisons_note(&comparisons))?;
         if !rep.failed.is_empty() {
             writeln!(f, "\n{} draw(s) failed; see failures.csv", rep.failed.len())?;
         }
