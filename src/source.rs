@@ -125,7 +125,7 @@ impl Source {
     ) -> Error {
         let fields = blank_strings(&blank_comments(&self.text));
         let at = field_offset(&fields, 0, "grid", variation).map(|grid| {
-            match nth_constructor(&fields, grid, &["PhaseIn", "Theta", "Depth"], axis) {
+            match nth_constructor(&fields, grid, &crate::scenario::batch::GRID_AXES, axis) {
                 Some((ax, end)) => field_offset(&fields[..end], ax, field, 0).unwrap_or(ax),
                 None => grid,
             }

@@ -638,6 +638,63 @@ fn a_phase_in_grid_stretches_staged_schedules_and_the_grids_depth() {
     assert!(at(&a, short, "2018") > at(&a, long, "2018") + 1e-6, "{a:?}");
 }
 
+/// A grid's `Accession` axis gives, point by point, the scenario written with that accession
+/// (`accessions: { "AB": { "CCC": year } }`): the same outcomes, bit for bit; a founding
+/// member is refused at the axis.
+#[test]
+fn an_accession_grid_equals_the_scenarios_written_with_each_year() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "st.ron",
+        &format!(
+            "Scenario(name: \"st\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2018, 2024],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 0.8), (4, 0.4), (8, 0.0)]))])",
+            tiny().display()
+        ),
+    );
+    for y in [2018, 2024] {
+        write(
+            d.path(),
+            &format!("acc{y}.ron"),
+            &format!("Scenario(name: \"acc{y}\", extends: Some(\"st.ron\"), accessions: {{ \"AB\": {{ \"CCC\": {y} }} }})"),
+        );
+    }
+    let grid = aaa_real_income(
+        d.path(),
+        "grid",
+        "Batch(name: \"grid\", variations: [(base: \"st.ron\", name: \"g\", grid: [Accession(agreement: \"AB\", economy: \"CCC\", years: [2018, 2024])])])",
+    );
+    let files = aaa_real_income(
+        d.path(),
+        "files",
+        "Batch(name: \"files\", scenarios: [\"acc2018.ron\", \"acc2024.ron\"])",
+    );
+    for y in [2018, 2024] {
+        for year in ["2016", "2018", "2024"] {
+            let key = |s: String| (s, year.to_string(), "0".to_string());
+            assert_eq!(
+                grid[&key(format!("g [CCC joins AB {y}]"))],
+                files[&key(format!("acc{y}"))],
+                "{y}, {year}: {grid:?} {files:?}"
+            );
+        }
+    }
+    let at = |s: &str, year: &str| grid[&(s.to_string(), year.to_string(), "0".to_string())];
+    assert_ne!(
+        at("g [CCC joins AB 2018]", "2018"),
+        at("g [CCC joins AB 2024]", "2018")
+    );
+    let text = "Batch(name: \"bad\", variations: [(base: \"st.ron\", grid: [\n Accession(agreement: \"AB\", economy: \"AAA\", years: [2018])])])";
+    let o = check_batch(d.path(), text);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("b.ron:2:")
+            && err.contains("`AAA` is a member of `AB` from its entry into force in 2016"),
+        "{err}"
+    );
+}
+
 /// A `PhaseIn` axis that would change nothing is refused, and every grid mistake is shown at
 /// its axis.
 #[test]

@@ -395,6 +395,43 @@ impl Agreement {
         }
     }
 
+    /// Economy `e` (`code` in messages) joins in `year`: a new member acceding then, or a new
+    /// year for a member acceding later (a scenario's `accessions` by agreement name, a batch
+    /// grid's `Accession` axis). Refused, with why: a year before entry into force, a founding
+    /// member, a year not before the member's withdrawal.
+    pub(crate) fn accede(&mut self, e: usize, code: &str, year: i32) -> Result<(), String> {
+        let name = &self.name;
+        if year < self.entry_into_force {
+            return Err(format!(
+                "`{code}` accedes in {year}, before `{name}` enters into force in {}; an accession is at or after it",
+                self.entry_into_force
+            ));
+        }
+        match self.members.iter_mut().find(|m| m.economy == e) {
+            Some(m) if m.joins <= self.entry_into_force => Err(format!(
+                "`{code}` is a member of `{name}` from its entry into force in {}; leave it out (or, for another date, write the agreement anew with `{code}` among its accessions)",
+                self.entry_into_force
+            )),
+            Some(Membership {
+                leaves: Some(l), ..
+            }) if year >= *l => Err(format!(
+                "`{code}` withdraws from `{name}` in {l}, not after {year}; correct the year"
+            )),
+            Some(m) => {
+                m.joins = year;
+                Ok(())
+            }
+            None => {
+                self.members.push(Membership {
+                    economy: e,
+                    joins: year,
+                    leaves: None,
+                });
+                Ok(())
+            }
+        }
+    }
+
     /// The economies that are members in `year`.
     pub(crate) fn members_in(&self, year: i32) -> impl Iterator<Item = usize> + '_ {
         self.members

@@ -65,6 +65,10 @@ pub struct RawVariation {
     pub grid: Vec<GridAxis>,
 }
 
+/// The names of [`GridAxis`]'s variants, as written in a batch file (errors point into the
+/// axis they name).
+pub(crate) const GRID_AXES: [&str; 4] = ["PhaseIn", "Theta", "Depth", "Accession"];
+
 /// One axis of a grid.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +89,17 @@ pub enum GridAxis {
         sector: String,
         /// The θ values to try (each positive).
         values: Vec<f64>,
+    },
+    /// Set the year an economy joins an agreement (a scenario's `accessions`): a new member
+    /// acceding then, or a new year for one acceding later.
+    Accession {
+        /// The agreement's name in the base scenario.
+        agreement: String,
+        /// The acceding economy's code.
+        economy: String,
+        /// The accession years to try (each at or after the agreement's entry into force).
+        #[schemars(inner(range(min = crate::scenario::YEAR_RANGE.0, max = crate::scenario::YEAR_RANGE.1)))]
+        years: Vec<i32>,
     },
     /// Set an agreement's depth β (phase-in from the scenario, or 10 years when it has none).
     Depth {
@@ -915,6 +930,7 @@ fn expand(
             GridAxis::PhaseIn { years, .. } => (years.len(), "years"),
             GridAxis::Theta { values, .. } => (values.len(), "values"),
             GridAxis::Depth { beta, .. } => (beta.len(), "beta"),
+            GridAxis::Accession { years, .. } => (years.len(), "years"),
         };
         if n == 0 {
             return Err(AxisError::new(
@@ -1006,6 +1022,35 @@ fn expand(
                         .map_err(|m| AxisError::new(a, "agreement", m))?;
                     ag.set_depth_beta(b);
                     format!("{agreement} depth β={b}")
+                }
+                GridAxis::Accession {
+                    agreement,
+                    economy,
+                    years,
+                } => {
+                    let y = years[k];
+                    super::check_year(y).map_err(|m| AxisError::new(a, "years", m))?;
+                    let e = s.baseline.economy_index(economy).ok_or_else(|| {
+                        let codes: Vec<&str> = s
+                            .baseline
+                            .economies
+                            .iter()
+                            .map(|x| x.code.as_str())
+                            .collect();
+                        AxisError::new(
+                            a,
+                            "economy",
+                            format!(
+                                "the base scenario's baseline has no economy `{economy}`; {}",
+                                crate::error::suggestion(economy, &codes, "economies")
+                            ),
+                        )
+                    })?;
+                    let ag = agreement_mut(&mut s, agreement)
+                        .map_err(|m| AxisError::new(a, "agreement", m))?;
+                    ag.accede(e, economy, y)
+                        .map_err(|m| AxisError::new(a, "years", m))?;
+                    format!("{economy} joins {agreement} {y}")
                 }
             };
         }

@@ -1265,7 +1265,7 @@ fn codes<'a>(it: impl Iterator<Item = &'a String>) -> String {
 /// scenario's `accessions: { name: { code: year } }`, README "Scenario files"): a new member
 /// joining then, or a new year for a member acceding later. Returns the agreement's index, or
 /// `None` with an error at the entry: no such agreement, an unknown economy, a year out of
-/// range or before entry into force, a founding member, a year not before its withdrawal.
+/// range, or what [`Agreement::accede`] refuses.
 fn accede(
     name: &str,
     code: &str,
@@ -1309,43 +1309,9 @@ fn accede(
             format!("`accessions` of `{name}`: `{code}`: {msg}"),
         );
     }
-    let ag = &mut agreements[k];
-    if y < ag.entry_into_force {
-        return fail(
-            at_code,
-            format!(
-                "`accessions` of `{name}`: `{code}` accedes in {y}, before `{name}` enters into force in {}; an accession is at or after it",
-                ag.entry_into_force
-            ),
-        );
-    }
-    match ag.members.iter_mut().find(|m| m.economy == e) {
-        Some(m) if m.joins <= ag.entry_into_force => fail(
-            at_code,
-            format!(
-                "`accessions` of `{name}`: `{code}` is a member of `{name}` from its entry into force in {}; leave it out (or, for another date, write the agreement anew with `{code}` among its accessions)",
-                ag.entry_into_force
-            ),
-        ),
-        Some(m) if m.leaves.is_some_and(|l| y >= l) => fail(
-            at_code,
-            format!(
-                "`accessions` of `{name}`: `{code}` withdraws from `{name}` in {}, not after {y}; correct the year",
-                m.leaves.unwrap_or_default()
-            ),
-        ),
-        Some(m) => {
-            m.joins = y;
-            Some(k)
-        }
-        None => {
-            ag.members.push(crate::policy::Membership {
-                economy: e,
-                joins: y,
-                leaves: None,
-            });
-            Some(k)
-        }
+    match agreements[k].accede(e, code, y) {
+        Ok(()) => Some(k),
+        Err(msg) => fail(at_code, format!("`accessions` of `{name}`: {msg}")),
     }
 }
 

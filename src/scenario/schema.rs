@@ -59,6 +59,25 @@ mod tests {
         }
     }
 
+    /// The grid axes errors point into are every variant of `GridAxis`.
+    #[test]
+    fn the_grid_axes_named_for_errors_are_every_axis() {
+        let b: serde_json::Value = serde_json::from_str(&super::batch_json()).unwrap();
+        let mut names: Vec<String> = b["$defs"]["GridAxis"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v["properties"].as_object().unwrap().keys().cloned())
+            .collect();
+        names.sort();
+        let mut listed: Vec<String> = crate::scenario::batch::GRID_AXES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(names, listed);
+    }
+
     /// The one-field bounds the loaders check are in the schema too, with the same numbers,
     /// so a JSON Schema tool refuses what `tradesim check` refuses field by field
     /// (`Linear(years: 0)`, `to: 1.5`, a quota of 0, θ = 0, a year 10000).
