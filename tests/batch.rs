@@ -577,20 +577,26 @@ fn aaa_real_income(
         .collect()
 }
 
-/// A grid's `PhaseIn` sets the length of `Staged` schedules too (CPTPP's are all staged, and
-/// the README's example grid over it gave three identical scenarios), and of a depth the same
-/// grid gives the agreement, whatever the order of the axes.
-#[test]
-fn a_phase_in_grid_stretches_staged_schedules_and_the_grids_depth() {
-    let d = tempfile::tempdir().unwrap();
+/// `st.ron` in `dir`: the tiny world, years 2016, 2018 and 2024, and AB (AAA, BBB) from 2016
+/// on a `Staged` schedule to zero in its ninth year.
+fn write_staged_ab(dir: &std::path::Path) {
     write(
-        d.path(),
+        dir,
         "st.ron",
         &format!(
             "Scenario(name: \"st\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2018, 2024],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 0.8), (4, 0.4), (8, 0.0)]))])",
             tiny().display()
         ),
     );
+}
+
+/// A grid's `PhaseIn` sets the length of `Staged` schedules too (CPTPP's are all staged, and
+/// the README's example grid over it gave three identical scenarios), and of a depth the same
+/// grid gives the agreement, whatever the order of the axes.
+#[test]
+fn a_phase_in_grid_stretches_staged_schedules_and_the_grids_depth() {
+    let d = tempfile::tempdir().unwrap();
+    write_staged_ab(d.path());
     // Real income of AAA by (grid point, year, draw).
     let outcome = |name: &str, grid: &str| {
         aaa_real_income(
@@ -644,14 +650,7 @@ fn a_phase_in_grid_stretches_staged_schedules_and_the_grids_depth() {
 #[test]
 fn an_accession_grid_equals_the_scenarios_written_with_each_year() {
     let d = tempfile::tempdir().unwrap();
-    write(
-        d.path(),
-        "st.ron",
-        &format!(
-            "Scenario(name: \"st\", baseline: Csv(\"{}\"), base_year: 2014, years: [2016, 2018, 2024],\n agreements: [(name: \"AB\", entry_into_force: 2016, members: [\"AAA\", \"BBB\"], schedule: Staged([(0, 0.8), (4, 0.4), (8, 0.0)]))])",
-            tiny().display()
-        ),
-    );
+    write_staged_ab(d.path());
     for y in [2018, 2024] {
         write(
             d.path(),
