@@ -45,6 +45,8 @@
 //! - **Ctrl-C says what was written.** The handler's message names the output directories and
 //!   files this process put in place, each whole, before it ran (one put in place while it
 //!   waited included); "no output was written" only when there are none.
+//! - The marker is itself replaced whole when files are recorded in it later
+//!   ([`record_files`], through `crate::output::write_all`).
 
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -391,8 +393,8 @@ pub(crate) fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
         for n in names {
             files.insert(n.to_string(), fingerprint_of(dir, n)?);
         }
-        let p = dir.join(MARKER);
-        std::fs::write(&p, marker_text(&files)).map_err(|e| Error::io(&p, e))?;
+        // Replaced whole: a full disk or Ctrl-C leaves the marker as it was.
+        crate::output::write_all(dir, &[(MARKER, marker_text(&files).into_bytes())])?;
     }
     Ok(())
 }
@@ -1499,6 +1501,35 @@ mod tests {
         assert!(e.contains("pass `force`"), "{e}");
         assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"earlier");
         assert_eq!(names(d.path()), ["out"]);
+    }
+
+    /// The marker is replaced whole when files are recorded (a new file renamed over it), not
+    /// rewritten in place, which a full disk or Ctrl-C could cut: a hard link to the old
+    /// marker keeps its bytes.
+    #[test]
+    fn recording_files_replaces_the_marker_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let o = OutputDir::begin(&out, false, &[]).unwrap();
+        o.write("a.csv", b"1").unwrap();
+        o.commit().unwrap();
+        let before = std::fs::read(out.join(MARKER)).unwrap();
+        let link = d.path().join("marker-before");
+        std::fs::hard_link(out.join(MARKER), &link).unwrap();
+        std::fs::write(out.join("report.html"), "r").unwrap();
+        record_files(&out, &["report.html"]).unwrap();
+        assert_eq!(
+            std::fs::read(&link).unwrap(),
+            before,
+            "the old file untouched"
+        );
+        let now = std::fs::read_to_string(out.join(MARKER)).unwrap();
+        assert!(now.contains("\nreport.html\n"), "{now}");
+        assert_eq!(
+            names(&out),
+            [MARKER, "a.csv", "report.html"],
+            "no temporary left"
+        );
     }
 
     #[test]
