@@ -37,7 +37,7 @@
 //!   between the renames (`kill -9`, a node lost) leaves the earlier output aside; the next run
 //!   into the destination puts it back when nothing replaced it (the destination is absent or
 //!   empty), removes it only when its run's replacement is in place (that run's staging
-//!   directory is gone and the destination exists), and otherwise refuses, naming it
+//!   directory is gone and the destination holds a marker), and otherwise refuses, naming it
 //!   ([`recover_asides`]). A directory aside is thus never deleted while it is the only copy.
 //! - Single files written whole beside their destination (`crate::output::write_whole`: a
 //!   hidden `.NAME.PID.tmp` renamed into place) are listed here too: the handler removes them,
@@ -807,8 +807,8 @@ fn leftover(name: &str, prefix: &str) -> Option<(u32, bool)> {
 
 /// Deal with the directories that runs stopped while committing (killed, or their machine
 /// down) moved aside: an earlier output, which they were replacing. One whose run put its
-/// replacement in place (its staging directory is gone and the destination exists) is
-/// removed; any other is put back at the destination when that is absent or empty, and
+/// replacement in place (its staging directory is gone and the destination is a tradesim
+/// output, with its marker) is removed; any other is put back at the destination when that is absent or empty, and
 /// otherwise the run is refused, naming it, so that nothing is lost or left hidden. Only the
 /// leftovers of processes that no longer run (or of an earlier process with this one's id)
 /// are touched: the caller holds the destination's claim.
@@ -833,7 +833,7 @@ fn recover_asides(parent: &Path, prefix: &str, dest: &Path) -> Result<()> {
     }
     for (pid, aside) in asides.into_values() {
         let present = std::fs::symlink_metadata(dest).is_ok();
-        if present && !staged.contains(&pid) {
+        if present && !staged.contains(&pid) && dest.join(MARKER).is_file() {
             // Replaced: the rest of a removal cut short.
             let _ = std::fs::remove_dir_all(&aside);
             continue;
@@ -1494,9 +1494,14 @@ mod tests {
                 ]
             );
         }
+        // The same without the staging directory (removed by hand): what is at the
+        // destination is not tradesim's output, so the earlier output is not removed either.
+        std::fs::remove_dir_all(&staging).unwrap();
+        let e = OutputDir::begin(&dest, true, &[]).unwrap_err().to_string();
+        assert!(e.contains("the earlier output is in"), "{e}");
+        assert_eq!(names(d.path()), [".out.tradesim-999999999.old", "out"]);
         // The destination gone (moved away by the user): put back.
         std::fs::remove_dir_all(&dest).unwrap();
-        std::fs::remove_dir_all(&staging).unwrap();
         let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
         assert!(e.contains("pass `force`"), "{e}");
         assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"earlier");
