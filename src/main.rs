@@ -67,12 +67,30 @@ fn warn_all(warnings: &[String]) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // An interrupted run leaves no partial output: remove the staging directories, exit 130.
+    // Output put in place before the signal (whole) is named.
     let _ = ctrlc::set_handler(|| {
-        tradesim::output::staging::abandon_all();
-        esayln!("interrupted: no output was written");
+        let written = tradesim::output::staging::abandon_all();
+        if written.is_empty() {
+            esayln!("interrupted: no output was written");
+        } else {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            let (these, were) = match names.len() {
+                1 => ("", "was"),
+                _ => ("these ", "were"),
+            };
+            esayln!(
+                "interrupted: {these}{} {were} written in full before the interrupt; nothing else was written",
+                names.join(", ")
+            );
+        }
         std::process::exit(130);
     });
     let result = dispatch(cli.command).map_err(in_flags);
+    // Interrupted while output was put in place (the handler waits for that): the handler
+    // says what was written and exits with 130.
+    while tradesim::output::staging::interrupted_now() {
+        std::thread::park();
+    }
     let stdout_error = STDOUT_ERROR.lock().ok().and_then(|mut e| e.take());
     match (result, stdout_error) {
         (Ok(()), None) => ExitCode::SUCCESS,

@@ -28,15 +28,21 @@ fn entries(dir: &std::path::Path) -> Vec<String> {
     v
 }
 
-/// Send `child` SIGINT (Ctrl-C) and wait: it exits with 130.
-fn interrupt(mut child: std::process::Child) {
+/// Send `child` SIGINT (Ctrl-C) and wait: it exits with 130. Returns its stderr (when piped).
+fn interrupt(child: std::process::Child) -> String {
     let st = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(st.success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "interrupted runs exit with 130");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "interrupted runs exit with 130: {err}"
+    );
+    err
 }
 
 #[test]
@@ -309,36 +315,12 @@ fn a_stale_old_directory_does_not_make_force_fail() {
 #[test]
 fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
     let d = tempfile::tempdir().unwrap();
-    long_batch(d.path());
-    let s = d.path().join("s.ron");
-    let text = std::fs::read_to_string(&s).unwrap();
-    let t = write(
-        d.path(),
-        "t.ron",
-        &text.replace("name: \"s\"", "name: \"t\""),
-    );
+    let (s, t) = two_scenarios(d.path());
     let runs = d.path().join("runs");
     std::fs::create_dir(&runs).unwrap();
-    let command = |scenario: &std::path::Path, out: &std::path::Path, force: bool| {
-        let mut args = vec![
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ];
-        if force {
-            args.push("--force");
-        }
-        tradesim(&args)
-    };
     let run = |scenario: &std::path::Path, out: &std::path::Path, force: bool| {
-        let o = command(scenario, out, force);
+        let o = run_into(scenario, out, force);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    let scenario_of = |dir: &std::path::Path| {
-        let (_, rows) = read_csv(&dir.join("economies.csv"));
-        rows[0][0].clone()
     };
     run(&s, &runs.join("one"), false);
     let latest = d.path().join("latest");
@@ -352,7 +334,7 @@ fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
         "the link is kept"
     );
     assert_eq!(
-        scenario_of(&runs.join("one")),
+        scenario_in(&runs.join("one")),
         "t",
         "the new results are where the link points"
     );
@@ -363,7 +345,7 @@ fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
     );
     assert_eq!(entries(&runs), ["one"]);
     // Without --force the directory it points to is refused as any other.
-    let o = command(&s, &latest, false);
+    let o = run_into(&s, &latest, false);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
     // A link to an empty directory and a link to one not made yet.
     std::fs::create_dir(runs.join("empty")).unwrap();
@@ -375,7 +357,7 @@ fn a_symlinked_out_writes_where_it_points_and_keeps_the_link() {
             .unwrap()
             .file_type()
             .is_symlink());
-        assert_eq!(scenario_of(&d.path().join(to)), "s");
+        assert_eq!(scenario_in(&d.path().join(to)), "s");
     }
 }
 
@@ -529,6 +511,177 @@ fn estimate_writes_its_two_files_both_or_neither() {
     let err = fails(&d.path().join(".").join("fe.csv"));
     assert!(
         err.contains("--fe-out and --fitted-out both name") && err.contains("its own name"),
+        "{err}"
+    );
+}
+
+/// `tradesim run SCENARIO --out OUT --force`, paused by the test-only fault hook at `pause`
+/// (`TRADESIM_TEST_PAUSE`: `commit` stops three seconds between moving the earlier output
+/// aside and renaming the new one in).
+fn paused_run(
+    scenario: &std::path::Path,
+    out: &std::path::Path,
+    pause: &str,
+) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .args(["run", scenario.to_str().unwrap(), "--out"])
+        .arg(out)
+        .args(["--quiet", "--force"])
+        .env("TRADESIM_TEST_PAUSE", pause)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The scenarios `s` and `t` of [`long_batch`] (the same but for the name) in `dir`.
+fn two_scenarios(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    long_batch(dir);
+    let s = dir.join("s.ron");
+    let text = std::fs::read_to_string(&s).unwrap();
+    let t = write(dir, "t.ron", &text.replace("name: \"s\"", "name: \"t\""));
+    (s, t)
+}
+
+/// `tradesim run SCENARIO --out OUT --quiet`, with `--force` when `force`.
+fn run_into(
+    scenario: &std::path::Path,
+    out: &std::path::Path,
+    force: bool,
+) -> std::process::Output {
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    if force {
+        args.push("--force");
+    }
+    tradesim(&args)
+}
+
+/// The scenarios `s` and `t` (the same but for the name) in `dir`, and `out` holding the output
+/// of `s`.
+fn two_scenarios_and_an_output(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let (s, t) = two_scenarios(dir);
+    let out = dir.join("out");
+    let o = run_into(&s, &out, false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (s, t, out)
+}
+
+/// The scenario whose tables are in `dir`.
+fn scenario_in(dir: &std::path::Path) -> String {
+    let (_, rows) = read_csv(&dir.join("economies.csv"));
+    rows[0][0].clone()
+}
+
+/// Wait until `out` is gone: moved aside by a run paused between its renames.
+fn wait_until_moved_aside(out: &std::path::Path) {
+    let start = std::time::Instant::now();
+    while out.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(!out.exists(), "the earlier output is moved aside");
+}
+
+/// Ctrl-C while `run --force` replaces an earlier output, between moving it aside and renaming
+/// the new one in: the handler waits for the new output to be in place, says it was written,
+/// and nothing is left beside it (the earlier output was left hidden, moved aside, and the
+/// destination missing: both lost to the user).
+#[test]
+fn sigint_while_force_replaces_an_output_leaves_the_new_one_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, t, out) = two_scenarios_and_an_output(d.path());
+    let child = paused_run(&t, &out, "commit");
+    wait_until_moved_aside(&out);
+    let err = interrupt(child);
+    assert!(out.is_dir(), "the output directory is there: {err}");
+    assert_eq!(scenario_in(&out), "t", "the new output is in place");
+    assert_eq!(
+        entries(d.path()),
+        ["b.ron", "out", "s.ron", "t.ron"],
+        "nothing is left beside it"
+    );
+    assert!(
+        err.contains(&format!(
+            "interrupted: {} was written in full before the interrupt; nothing else was written",
+            out.display()
+        )),
+        "{err}"
+    );
+}
+
+/// `kill -9` while `run --force` replaces an earlier output, between moving it aside and
+/// renaming the new one in: the next run into the same place puts the earlier output back, so
+/// it is refused without --force (it wrote its output there, the earlier one left hidden),
+/// and replaces it with --force, leaving nothing beside it.
+#[test]
+fn kill_while_force_replaces_an_output_and_the_next_run_puts_it_back() {
+    let d = tempfile::tempdir().unwrap();
+    let (s, t, out) = two_scenarios_and_an_output(d.path());
+    let mut child = paused_run(&t, &out, "commit");
+    wait_until_moved_aside(&out);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "killed between the renames");
+    let o = run_into(&s, &out, false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("pass --force to replace it"), "{err}");
+    assert_eq!(scenario_in(&out), "s", "the earlier output is back");
+    assert_eq!(entries(d.path()), ["b.ron", "out", "s.ron", "t.ron"]);
+    let o = run_into(&t, &out, true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(scenario_in(&out), "t");
+    assert_eq!(entries(d.path()), ["b.ron", "out", "s.ron", "t.ron"]);
+}
+
+/// Ctrl-C while `estimate --fe-out A --fitted-out B` renames its files into place, after the
+/// first (`TRADESIM_TEST_PAUSE=rename`): both are put in place, and the message says so (it
+/// said no output was written).
+#[test]
+fn sigint_while_a_set_of_files_is_renamed_says_what_was_written() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data.csv");
+    let mut f = std::fs::File::create(&data).unwrap();
+    writeln!(f, "y,x,g").unwrap();
+    for i in 0..200 {
+        writeln!(f, "{},{},{}", i % 7, i % 3, i % 5).unwrap();
+    }
+    drop(f);
+    let (fe, fitted) = (d.path().join("fe.csv"), d.path().join("fitted.csv"));
+    let child = Command::new(env!("CARGO_BIN_EXE_tradesim"))
+        .arg("estimate")
+        .arg(&data)
+        .args(["--formula", "y ~ x | g", "--fe-out"])
+        .arg(&fe)
+        .arg("--fitted-out")
+        .arg(&fitted)
+        .env("TRADESIM_TEST_PAUSE", "rename")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !fe.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(fe.exists(), "the first file is renamed into place");
+    let err = interrupt(child);
+    assert!(fe.is_file() && fitted.is_file(), "both are in place: {err}");
+    assert_eq!(entries(d.path()), ["data.csv", "fe.csv", "fitted.csv"]);
+    assert!(
+        err.contains(&format!(
+            "interrupted: these {}, {} were written in full before the interrupt; nothing else was written",
+            fe.display(),
+            fitted.display()
+        )) && !err.contains("no output was written"),
         "{err}"
     );
 }

@@ -30,10 +30,23 @@
 //! - A failed or interrupted run removes its staging directory and its claim (the binary's
 //!   SIGINT/SIGTERM handler calls [`abandon_all`]); after a `kill -9` the hidden staging
 //!   directory and the claim are left, and the next run into the same destination removes them.
-//!   The directory moved aside while replacing takes a name no earlier run can have left.
+//! - **The destination is never left missing.** With `force`, commit moves the earlier output
+//!   aside (`<parent>/.<name>.tradesim-<pid>.old`), renames the staging directory in and removes
+//!   the earlier output, all holding the lock the signal handler takes: Ctrl-C then waits for
+//!   the new output to be in place (and after the handler nothing is committed). A run killed
+//!   between the renames (`kill -9`, a node lost) leaves the earlier output aside; the next run
+//!   into the destination puts it back when nothing replaced it (the destination is absent or
+//!   empty), removes it only when its run's replacement is in place (that run's staging
+//!   directory is gone and the destination holds a marker), and otherwise refuses, naming it
+//!   ([`recover_asides`]). A directory aside is thus never deleted while it is the only copy.
 //! - Single files written whole beside their destination (`crate::output::write_whole`: a
 //!   hidden `.NAME.PID.tmp` renamed into place) are listed here too: the handler removes them,
 //!   and a set of them being renamed into place is renamed whole before it does.
+//! - **Ctrl-C says what was written.** The handler's message names the output directories and
+//!   files this process put in place, each whole, before it ran (one put in place while it
+//!   waited included); "no output was written" only when there are none.
+//! - The marker is itself replaced whole when files are recorded in it later
+//!   ([`record_files`], through `crate::output::write_all`).
 
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,31 +80,87 @@ const FINGERPRINTED: [&str; 3] = [
     crate::slurm::MERGE_SCRIPT,
 ];
 
-/// Staging directories and claims in use, for the signal handler.
+/// Staging directories and claims in use, for the signal handler. [`OutputDir::commit`] holds
+/// the lock from moving an earlier output aside until the new one is in place and the old one
+/// removed, so the handler never finds the destination missing.
 static ACTIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 
 /// Temporary files being written beside the files they will replace (`.NAME.PID.tmp`, by
 /// [`crate::output::write_whole`]), for the signal handler.
 static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Set by [`abandon_all`]: no temporary file is made or renamed into place after it.
+/// The output directories and files this process has put in place, for the signal handler's
+/// message.
+static WRITTEN: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Set by [`abandon_all`]: no temporary file is made or renamed into place after it, and no
+/// output directory committed.
 static ABANDONED: AtomicBool = AtomicBool::new(false);
 
+/// Set when [`abandon_all`] is called, before it waits for the locks: [`interrupted_now`].
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the signal handler has started ([`abandon_all`]): a command that finishes then
+/// (its output put in place while the handler waited) is not to exit on its own, but to leave
+/// the exit (130) and the message to the handler.
+pub fn interrupted_now() -> bool {
+    SIGNALLED.load(Ordering::SeqCst)
+}
+
 /// Remove every staging directory, claim and temporary file in use (called on SIGINT/SIGTERM
-/// before exiting). A set of temporary files being renamed into place is renamed whole first
-/// (the renames hold the same lock); after this call none is made or renamed, so the process
-/// is to exit.
-pub fn abandon_all() {
-    if let Ok(list) = ACTIVE.lock() {
-        for (staging, claim) in list.iter() {
+/// before exiting). An output directory being put in place, and a set of temporary files
+/// being renamed into place, are finished first (they hold the same locks); after this call
+/// none is made, committed or renamed, so the process is to exit. Returns the output
+/// directories and files this process had put in place (each whole), for the message.
+pub fn abandon_all() -> Vec<PathBuf> {
+    SIGNALLED.store(true, Ordering::SeqCst);
+    {
+        let active = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        ABANDONED.store(true, Ordering::SeqCst);
+        for (staging, claim) in active.iter() {
             let _ = std::fs::remove_dir_all(staging);
             let _ = std::fs::remove_file(claim);
         }
     }
-    let mut temporary = TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner);
-    ABANDONED.store(true, Ordering::SeqCst);
-    for tmp in temporary.drain(..) {
-        let _ = std::fs::remove_file(tmp);
+    {
+        let mut temporary = TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner);
+        for tmp in temporary.drain(..) {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    // The marker is the bookkeeping of the directory it is in; a path is listed once.
+    let mut written = Vec::new();
+    for p in WRITTEN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+    {
+        if p.file_name().is_some_and(|n| n != MARKER) && !written.contains(p) {
+            written.push(p.clone());
+        }
+    }
+    written
+}
+
+/// Record `path` (an output directory or file just put in place) for [`abandon_all`].
+fn put_in_place(path: &Path) {
+    WRITTEN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(path.to_path_buf());
+}
+
+/// The environment variable of the test-only fault hook ([`test_pause`]).
+const TEST_PAUSE: &str = "TRADESIM_TEST_PAUSE";
+
+/// A fault hook for `tests/faults.rs`, not for use otherwise: with the environment variable
+/// `TRADESIM_TEST_PAUSE` set to `point`, stop here for three seconds, so that a test can
+/// interrupt or kill the process at this point (`commit`: an earlier output moved aside, the
+/// new one not yet renamed in; `rename`: the first file of a set renamed into place, the
+/// others not yet).
+fn test_pause(point: &str) {
+    if std::env::var_os(TEST_PAUSE).is_some_and(|v| v == point) {
+        std::thread::sleep(std::time::Duration::from_secs(3));
     }
 }
 
@@ -142,6 +211,10 @@ pub(crate) fn rename_temporaries(staged: &[(PathBuf, PathBuf)]) -> Result<()> {
             ));
         }
         temporary.retain(|t| t != tmp);
+        put_in_place(dest);
+        if k + 1 < staged.len() {
+            test_pause("rename");
+        }
     }
     Ok(())
 }
@@ -320,8 +393,8 @@ pub(crate) fn record_files(dir: &Path, names: &[&str]) -> Result<()> {
         for n in names {
             files.insert(n.to_string(), fingerprint_of(dir, n)?);
         }
-        let p = dir.join(MARKER);
-        std::fs::write(&p, marker_text(&files)).map_err(|e| Error::io(&p, e))?;
+        // Replaced whole: a full disk or Ctrl-C leaves the marker as it was.
+        crate::output::write_all(dir, &[(MARKER, marker_text(&files).into_bytes())])?;
     }
     Ok(())
 }
@@ -695,16 +768,91 @@ pub(crate) fn follow_links(dest: &Path) -> Result<PathBuf> {
     ))
 }
 
-/// A path beside `staging` that does not exist, for the directory being replaced.
+/// A path beside `staging` that does not exist, for the directory being replaced:
+/// `.NAME.tradesim-PID.old` (`.old1`, … if taken), which a later run recognises as this run's
+/// ([`recover_asides`]).
 fn free_aside(staging: &Path) -> PathBuf {
-    let base = staging.with_extension("old");
+    let name = staging
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let base = staging.with_file_name(format!("{name}.old"));
     if !base.exists() {
         return base;
     }
     (1..)
-        .map(|k| staging.with_extension(format!("old{k}")))
+        .map(|k| staging.with_file_name(format!("{name}.old{k}")))
         .find(|p| !p.exists())
         .expect("an unused name")
+}
+
+/// The process id of a run's staging directory (`PREFIX<pid>`), or of the directory it moved
+/// aside (`PREFIX<pid>.old`, `.old1`, …) with `true`, named `name` in the destination's parent
+/// (`prefix` is `.NAME.tradesim-`).
+fn leftover(name: &str, prefix: &str) -> Option<(u32, bool)> {
+    let rest = name.strip_prefix(prefix)?;
+    let (pid, aside) = match rest.split_once('.') {
+        None => (rest, false),
+        Some((pid, old)) => {
+            let k = old.strip_prefix("old")?;
+            if !k.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (pid, true)
+        }
+    };
+    pid.parse::<u32>().ok().map(|pid| (pid, aside))
+}
+
+/// Deal with the directories that runs stopped while committing (killed, or their machine
+/// down) moved aside: an earlier output, which they were replacing. One whose run put its
+/// replacement in place (its staging directory is gone and the destination is a tradesim
+/// output, with its marker) is removed; any other is put back at the destination when that is absent or empty, and
+/// otherwise the run is refused, naming it, so that nothing is lost or left hidden. Only the
+/// leftovers of processes that no longer run (or of an earlier process with this one's id)
+/// are touched: the caller holds the destination's claim.
+fn recover_asides(parent: &Path, prefix: &str, dest: &Path) -> Result<()> {
+    let own = std::process::id();
+    let mut staged = BTreeSet::new();
+    let mut asides = BTreeMap::new();
+    if let Ok(list) = std::fs::read_dir(parent) {
+        for e in list.flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            match leftover(&n, prefix) {
+                Some((pid, aside)) if pid == own || !pid_alive(pid) => {
+                    if aside {
+                        asides.insert(n, (pid, e.path()));
+                    } else {
+                        staged.insert(pid);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (pid, aside) in asides.into_values() {
+        let present = std::fs::symlink_metadata(dest).is_ok();
+        if present && !staged.contains(&pid) && dest.join(MARKER).is_file() {
+            // Replaced: the rest of a removal cut short.
+            let _ = std::fs::remove_dir_all(&aside);
+            continue;
+        }
+        let empty = !present || (dest.is_dir() && entries(dest)?.is_empty());
+        if empty {
+            std::fs::rename(&aside, dest).map_err(|e| Error::io(&aside, e))?;
+            continue;
+        }
+        return Err(Error::invalid(
+            dest.display().to_string(),
+            format!(
+                "a tradesim run was stopped while it replaced this output directory, and the earlier output is in {}, moved aside; nothing was touched. Move that directory back to {} (or away, if you do not need it) and run again",
+                aside.display(),
+                dest.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl OutputDir {
@@ -735,30 +883,31 @@ impl OutputDir {
             let _ = std::fs::remove_file(&claim);
             e
         };
-        let found = examine(dest, force).map_err(release)?;
+        // An earlier output that a run stopped while committing moved aside is put back first.
+        recover_asides(&parent, &prefix, dest).map_err(release)?;
         // Staging of runs that were killed (their process is gone).
         if let Ok(list) = std::fs::read_dir(&parent) {
             for e in list.flatten() {
                 let n = e.file_name().to_string_lossy().to_string();
-                if let Some(pid) = n
-                    .strip_prefix(&prefix)
-                    .and_then(|p| p.split('.').next())
-                    .and_then(|p| p.parse::<u32>().ok())
-                {
+                if let Some((pid, false)) = leftover(&n, &prefix) {
                     if !pid_alive(pid) {
                         let _ = std::fs::remove_dir_all(e.path());
                     }
                 }
             }
         }
+        let found = examine(dest, force).map_err(release)?;
         let staging = parent.join(format!("{prefix}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
+        let mut active = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        if ABANDONED.load(Ordering::SeqCst) {
+            return Err(release(interrupted(dest)));
+        }
         std::fs::create_dir(&staging)
             .map_err(|e| not_writable(&staging, dest, e))
             .map_err(release)?;
-        if let Ok(mut l) = ACTIVE.lock() {
-            l.push((staging.clone(), claim.clone()));
-        }
+        active.push((staging.clone(), claim.clone()));
+        drop(active);
         Ok(OutputDir {
             staging,
             claim,
@@ -833,6 +982,32 @@ impl OutputDir {
             written.insert(name, print);
         }
         self.write(MARKER, marker_text(&written).as_bytes())?;
+        // From moving an earlier output aside until the new one is in place and the old one
+        // removed, the signal handler waits (it takes the same lock), so Ctrl-C never leaves the
+        // destination missing; after the handler has run, nothing is committed.
+        let mut active = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = if ABANDONED.load(Ordering::SeqCst) {
+            Err(interrupted(&self.dest))
+        } else {
+            self.replace()
+        };
+        if done.is_ok() || self.committed {
+            active.retain(|(p, _)| p != &self.staging);
+            let _ = std::fs::remove_file(&self.claim);
+        }
+        if done.is_ok() {
+            put_in_place(&self.dest);
+        }
+        drop(active);
+        done
+    }
+
+    /// [`OutputDir::commit`]'s renames, made holding the lock of [`ACTIVE`]: the destination
+    /// examined again, an earlier output moved aside, the staging directory renamed into place
+    /// and the earlier output removed. Sets `committed` when the new output is in place, and
+    /// when the earlier output could not be put back after a failure (the staging directory is
+    /// then kept, so that a later run puts the earlier output back: [`recover_asides`]).
+    fn replace(&mut self) -> Result<()> {
         let changed = |what: String| {
             Error::invalid(
                 self.dest.display().to_string(),
@@ -868,31 +1043,56 @@ impl OutputDir {
                 std::fs::rename(&self.dest, &aside).map_err(|e| Error::io(&self.dest, e))?;
                 // A file created (or edited) between the check and the move is in `aside` now:
                 // put it back.
-                let foreign = self.in_the_way(&aside, listed)?;
+                let foreign = match self.in_the_way(&aside, listed) {
+                    Ok(foreign) => foreign,
+                    Err(e) => return Err(self.put_back(&aside, e)),
+                };
                 if !foreign.is_empty() {
-                    let _ = std::fs::rename(&aside, &self.dest);
-                    return Err(changed(format!("{appeared} ({})", foreign.join(", "))));
+                    return Err(self.put_back(
+                        &aside,
+                        changed(format!("{appeared} ({})", foreign.join(", "))),
+                    ));
                 }
                 Some(aside)
             }
         };
+        test_pause("commit");
         if let Err(e) = std::fs::rename(&self.staging, &self.dest) {
-            if let Some(a) = &aside {
-                let _ = std::fs::rename(a, &self.dest);
-            }
-            return Err(if e.kind() == std::io::ErrorKind::DirectoryNotEmpty {
+            let e = if e.kind() == std::io::ErrorKind::DirectoryNotEmpty {
                 changed("files appeared in the output directory".to_string())
             } else {
                 Error::io(&self.dest, e)
+            };
+            return Err(match &aside {
+                Some(a) => self.put_back(a, e),
+                None => e,
             });
         }
+        self.committed = true;
         if let Some(a) = aside {
             let _ = std::fs::remove_dir_all(a);
         }
-        self.committed = true;
-        let _ = std::fs::remove_file(&self.claim);
-        self.forget();
         Ok(())
+    }
+
+    /// Move the earlier output `aside` back to the destination after the commit failed with
+    /// `e`; if that fails too, keep the staging directory (a later run into the destination
+    /// then puts the earlier output back, or names it) and say where the earlier output is.
+    fn put_back(&mut self, aside: &Path, e: Error) -> Error {
+        match std::fs::rename(aside, &self.dest) {
+            Ok(()) => e,
+            Err(back) => {
+                self.committed = true;
+                Error::invalid(
+                    self.dest.display().to_string(),
+                    format!(
+                        "{e}; and the earlier output, moved aside to {}, could not be put back ({back}): move it back to {} yourself",
+                        aside.display(),
+                        self.dest.display()
+                    ),
+                )
+            }
+        }
     }
 
     fn forget(&self) {
@@ -1229,5 +1429,130 @@ mod tests {
         o.commit().unwrap();
         assert_eq!(names(&dest), [MARKER, "b.csv"]);
         assert!(!d.path().join(".out.tradesim-claim").exists());
+    }
+
+    /// The directory a run stopped while committing (killed between its renames) moved aside:
+    /// put back when nothing replaced it, removed when its replacement is in place, and named
+    /// in a refusal when something else is at the destination now. It used to be left hidden
+    /// (or, named as a run's leftovers, removed) and the destination missing.
+    #[test]
+    fn an_output_moved_aside_by_a_stopped_run_is_put_back() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("out");
+        let o = OutputDir::begin(&dest, false, &[]).unwrap();
+        o.write("a.csv", b"earlier").unwrap();
+        o.commit().unwrap();
+        // Killed between the renames: the earlier output aside, the new one still staged.
+        let aside = d.path().join(".out.tradesim-999999999.old");
+        let staging = d.path().join(".out.tradesim-999999999");
+        let stopped = || {
+            std::fs::rename(&dest, &aside).unwrap();
+            std::fs::create_dir(&staging).unwrap();
+            std::fs::write(staging.join("a.csv"), "new").unwrap();
+        };
+        stopped();
+        let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
+        assert!(e.contains("pass `force`"), "{e}");
+        assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"earlier");
+        assert_eq!(names(d.path()), ["out"], "put back; the staging removed");
+        // The same with force: put back, then replaced.
+        stopped();
+        let o = OutputDir::begin(&dest, true, &[]).unwrap();
+        o.write("b.csv", b"2").unwrap();
+        o.commit().unwrap();
+        assert_eq!(names(&dest), [MARKER, "b.csv"]);
+        assert_eq!(names(d.path()), ["out"]);
+        // Its replacement in place (killed while removing it): removed.
+        std::fs::create_dir(&aside).unwrap();
+        std::fs::write(aside.join("a.csv"), "earlier").unwrap();
+        let o = OutputDir::begin(&d.path().join("out"), true, &[]).unwrap();
+        drop(o);
+        assert_eq!(names(d.path()), ["out"]);
+        assert_eq!(names(&dest), [MARKER, "b.csv"]);
+        // No replacement, and a directory of the user's at the destination: refused, naming
+        // where the earlier output is, and nothing touched.
+        std::fs::remove_dir_all(&dest).unwrap();
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("notes.txt"), "mine").unwrap();
+        std::fs::create_dir(&aside).unwrap();
+        std::fs::write(aside.join("a.csv"), "earlier").unwrap();
+        std::fs::create_dir(&staging).unwrap();
+        for force in [false, true] {
+            let e = OutputDir::begin(&dest, force, &[]).unwrap_err().to_string();
+            assert!(
+                e.contains("a tradesim run was stopped while it replaced this output directory")
+                    && e.contains(&format!("the earlier output is in {}", aside.display()))
+                    && e.contains("Move that directory back"),
+                "{e}"
+            );
+            assert_eq!(
+                names(d.path()),
+                [
+                    ".out.tradesim-999999999",
+                    ".out.tradesim-999999999.old",
+                    "out"
+                ]
+            );
+        }
+        // The same without the staging directory (removed by hand): what is at the
+        // destination is not tradesim's output, so the earlier output is not removed either.
+        std::fs::remove_dir_all(&staging).unwrap();
+        let e = OutputDir::begin(&dest, true, &[]).unwrap_err().to_string();
+        assert!(e.contains("the earlier output is in"), "{e}");
+        assert_eq!(names(d.path()), [".out.tradesim-999999999.old", "out"]);
+        // The destination gone (moved away by the user): put back.
+        std::fs::remove_dir_all(&dest).unwrap();
+        let e = OutputDir::begin(&dest, false, &[]).unwrap_err().to_string();
+        assert!(e.contains("pass `force`"), "{e}");
+        assert_eq!(std::fs::read(dest.join("a.csv")).unwrap(), b"earlier");
+        assert_eq!(names(d.path()), ["out"]);
+    }
+
+    /// The marker is replaced whole when files are recorded (a new file renamed over it), not
+    /// rewritten in place, which a full disk or Ctrl-C could cut: a hard link to the old
+    /// marker keeps its bytes.
+    #[test]
+    fn recording_files_replaces_the_marker_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let o = OutputDir::begin(&out, false, &[]).unwrap();
+        o.write("a.csv", b"1").unwrap();
+        o.commit().unwrap();
+        let before = std::fs::read(out.join(MARKER)).unwrap();
+        let link = d.path().join("marker-before");
+        std::fs::hard_link(out.join(MARKER), &link).unwrap();
+        std::fs::write(out.join("report.html"), "r").unwrap();
+        record_files(&out, &["report.html"]).unwrap();
+        assert_eq!(
+            std::fs::read(&link).unwrap(),
+            before,
+            "the old file untouched"
+        );
+        let now = std::fs::read_to_string(out.join(MARKER)).unwrap();
+        assert!(now.contains("\nreport.html\n"), "{now}");
+        assert_eq!(
+            names(&out),
+            [MARKER, "a.csv", "report.html"],
+            "no temporary left"
+        );
+    }
+
+    #[test]
+    fn leftovers_are_told_by_their_names() {
+        let p = ".out.v2.tradesim-";
+        assert_eq!(leftover(".out.v2.tradesim-42", p), Some((42, false)));
+        assert_eq!(leftover(".out.v2.tradesim-42.old", p), Some((42, true)));
+        assert_eq!(leftover(".out.v2.tradesim-42.old3", p), Some((42, true)));
+        for other in [
+            ".out.v2.tradesim-claim",
+            ".out.v2.tradesim-42.older",
+            ".out.v2.tradesim-42.tmp",
+            ".out.v2.old",
+            "out.v2",
+        ] {
+            assert_eq!(leftover(other, p), None, "{other}");
+        }
+        let staging = Path::new("/x/.out.v2.tradesim-42");
+        assert_eq!(free_aside(staging), Path::new("/x/.out.v2.tradesim-42.old"));
     }
 }
