@@ -100,7 +100,8 @@ fn a_value_of_the_wrong_shape_is_answered_with_what_the_field_takes() {
 
 /// Mistakes in a scenario's `accessions: { agreement: { code: year } }` are errors at the
 /// entry: an agreement it does not have (named once, with did-you-mean), an unknown economy, a
-/// founding member, a year before entry into force.
+/// founding member, a year before entry into force; in `withdrawals`, a non-member or a year
+/// not after it joins.
 #[test]
 fn accessions_by_agreement_name_are_checked_at_the_entry() {
     let d = tempfile::tempdir().unwrap();
@@ -134,6 +135,18 @@ fn accessions_by_agreement_name_are_checked_at_the_entry() {
             assert!(err.contains(s), "{s}: {err}");
         }
         assert!(!err.contains("2 errors"), "{err}");
+    }
+    // `withdrawals` by name: of a member only, after it joins.
+    let with = |withdrawals: &str| {
+        with("{}").replace("accessions: {}", &format!("withdrawals: {withdrawals}"))
+    };
+    for (withdrawals, says) in [
+        (r#"{ "AB": { "CCC": 2018 } }"#, "bad.ron:6:28: `withdrawals` of `AB`: `CCC` is not a member of `AB`, so it cannot withdraw"),
+        (r#"{ "AB": { "AAA": 2016 } }"#, "bad.ron:6:28: `withdrawals` of `AB`: `AAA` withdraws in 2016, not after it joins `AB` in 2016"),
+        (r#"{ "BA": { "AAA": 2018 } }"#, "bad.ron:6:20: `withdrawals` names agreement `BA`, which this scenario does not have; did you mean `AB`?"),
+    ] {
+        let err = check_fails(d.path(), &with(withdrawals));
+        assert!(err.contains(says), "{says}: {err}");
     }
 }
 

@@ -194,7 +194,7 @@ fn an_accession_after_the_base_year_to_a_held_agreement_runs_its_schedule() {
 /// agreement by name (an inherited one, without writing it anew): every year's tariffs are
 /// those of the agreement written with the accession among its own `accessions`, for an
 /// agreement new in the scenario and for one held at its base-year rates; an acceding member's
-/// year is replaced.
+/// year is replaced. `withdrawals` by name likewise equal the agreement's own.
 #[test]
 fn top_level_accessions_equal_the_agreement_written_anew() {
     let paths = |s: &scenario::Scenario| {
@@ -223,6 +223,19 @@ fn top_level_accessions_equal_the_agreement_written_anew() {
             "    accessions: { \"AB\": { \"CCC\": 2020 } },\n",
         );
         assert_eq!(paths(&moved), paths(&anew), "entry {entry}");
+        // `withdrawals` by name: as the agreement written with `withdrawals: { "BBB": 2022 }`.
+        let left = |top: &str, own: &str| {
+            load(
+                &format!(
+                    r#"(name: "AB", entry_into_force: {entry}, members: ["AAA", "BBB"], withdrawals: {{ {own} }}, schedule: {schedule})"#
+                ),
+                top,
+            )
+        };
+        let anew = left("", r#""BBB": 2022"#);
+        let added = left("    withdrawals: { \"AB\": { \"BBB\": 2022 } },\n", "");
+        assert_eq!(paths(&added), paths(&anew), "entry {entry}");
+        assert!(rate(&added, 2022, "AAA", "BBB", "MAN") > rate(&added, 2021, "AAA", "BBB", "MAN"));
     }
 }
 

@@ -432,6 +432,26 @@ impl Agreement {
         }
     }
 
+    /// Economy `e` (`code` in messages) leaves in `year`, its first year out (a scenario's
+    /// `withdrawals` by agreement name): refused, with why, for an economy that is not a
+    /// member or a year not after it joins.
+    pub(crate) fn withdraw(&mut self, e: usize, code: &str, year: i32) -> Result<(), String> {
+        let name = &self.name;
+        match self.members.iter_mut().find(|m| m.economy == e) {
+            None => Err(format!(
+                "`{code}` is not a member of `{name}`, so it cannot withdraw; correct the code"
+            )),
+            Some(m) if year <= m.joins => Err(format!(
+                "`{code}` withdraws in {year}, not after it joins `{name}` in {}; the year is its first year out",
+                m.joins
+            )),
+            Some(m) => {
+                m.leaves = Some(year);
+                Ok(())
+            }
+        }
+    }
+
     /// The economies that are members in `year`.
     pub(crate) fn members_in(&self, year: i32) -> impl Iterator<Item = usize> + '_ {
         self.members

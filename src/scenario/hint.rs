@@ -295,10 +295,10 @@ mod tests {
             members.starts_with("a list, `[\"…\", …]`: founding members"),
             "{members}"
         );
-        let withdrawals = field_takes("Scenario", "withdrawals").unwrap();
+        let elasticities = field_takes("Scenario", "elasticities").unwrap();
         assert!(
-            withdrawals.starts_with("a map, `{ \"…\": N, … }`: the first year a member"),
-            "{withdrawals}"
+            elasticities.starts_with("a map, `{ \"…\": Value(X) or …, … }`: trade elasticities"),
+            "{elasticities}"
         );
         let agreements = field_takes("Scenario", "agreements").unwrap();
         assert!(

@@ -176,6 +176,8 @@ struct Merged {
     /// Accessions to agreements by name, (agreement, economy) → year; a later file's replaces
     /// an earlier one's.
     accessions: BTreeMap<(String, String), Located<i32>>,
+    /// Withdrawals from agreements by name, (agreement, economy) → first year out.
+    withdrawals: BTreeMap<(String, String), Located<i32>>,
     /// The files read along the `extends` chain and the files they name (estimates, FDI stocks).
     inputs: Vec<PathBuf>,
 }
@@ -567,6 +569,7 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
             compared_with: None,
             depth: BTreeMap::new(),
             accessions: BTreeMap::new(),
+            withdrawals: BTreeMap::new(),
             inputs: Vec::new(),
         },
     };
@@ -668,6 +671,12 @@ fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Merged> {
     for (agreement, joins) in raw.accessions {
         for (code, year) in joins {
             m.accessions
+                .insert((agreement.clone(), code), at(year, &source));
+        }
+    }
+    for (agreement, leaves) in raw.withdrawals {
+        for (code, year) in leaves {
+            m.withdrawals
                 .insert((agreement.clone(), code), at(year, &source));
         }
     }
@@ -1131,16 +1140,28 @@ fn validate(m: Merged, baseline: Baseline) -> Result<Scenario> {
         agreements.push(ag);
         agreement_origins.push(AgreementOrigin { file, own });
     }
+    // Accessions first, so that a member acceding in this scenario can also withdraw.
+    let changes = m
+        .accessions
+        .iter()
+        .map(|c| (MembershipMap::Accession, c))
+        .chain(m.withdrawals.iter().map(|c| (MembershipMap::Withdrawal, c)));
     let mut unknown = BTreeSet::new();
-    for ((name, code), year) in &m.accessions {
+    for (kind, ((name, code), year)) in changes {
         // An agreement the scenario does not have is named once, not once per economy.
-        if unknown.contains(name) {
+        if unknown.contains(&(kind, name)) {
             continue;
         }
         if !agreements.iter().any(|a| &a.name == name) {
-            unknown.insert(name.clone());
+            unknown.insert((kind, name));
         }
-        if let Some(k) = accede(name, code, year, &mut agreements, &baseline, &mut errors) {
+        let change = MembershipChange {
+            kind,
+            name,
+            code,
+            year,
+        };
+        if let Some(k) = change.apply(&mut agreements, &baseline, &mut errors) {
             // The scenario changes the agreement: it is one of its own, shown by `check`.
             agreement_origins[k].own = true;
         }
@@ -1261,57 +1282,85 @@ fn codes<'a>(it: impl Iterator<Item = &'a String>) -> String {
     it.map(String::as_str).collect::<Vec<_>>().join(", ")
 }
 
-/// Add the accession of `code` in `year` to the agreement `name` among `agreements` (a
-/// scenario's `accessions: { name: { code: year } }`, README "Scenario files"): a new member
-/// joining then, or a new year for a member acceding later. Returns the agreement's index, or
-/// `None` with an error at the entry: no such agreement, an unknown economy, a year out of
-/// range, or what [`Agreement::accede`] refuses.
-fn accede(
-    name: &str,
-    code: &str,
-    year: &Located<i32>,
-    agreements: &mut [Agreement],
-    b: &Baseline,
-    errors: &mut Vec<Error>,
-) -> Option<usize> {
-    let src = &year.source;
-    let place = src.map_of_maps_field_offset("accessions");
-    let at_name = place.and_then(|p| src.offset_from(p, &format!("\"{name}\"")));
-    let at_code = at_name.and_then(|p| src.offset_from(p, &format!("\"{code}\"")));
-    let mut fail = |at: Option<usize>, message: String| {
-        errors.push(src.error_at(at.or(at_name).or(place), message));
-        None
-    };
-    let Some(k) = agreements.iter().position(|a| a.name == name) else {
-        return fail(
-            at_name,
-            format!(
-                "`accessions` names agreement `{name}`, which this scenario does not have{}",
-                did_you_mean(name, agreements.iter().map(|a| a.name.as_str()))
-            ),
-        );
-    };
-    let Some(e) = b.economy_index(code) else {
-        let codes: Vec<&str> = b.economies.iter().map(|e| e.code.as_str()).collect();
-        return fail(
-            at_code,
-            format!(
-                "`accessions` of `{name}`: unknown economy `{code}`; {}the baseline's economies are: {}",
-                did_you_mean_first(code, codes.iter().copied()),
-                codes.join(", ")
-            ),
-        );
-    };
-    let y = year.value;
-    if let Err(msg) = check_year(y) {
-        return fail(
-            at_code,
-            format!("`accessions` of `{name}`: `{code}`: {msg}"),
-        );
+/// Which of a scenario's membership maps an entry is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum MembershipMap {
+    /// `accessions: { agreement: { code: year } }`.
+    Accession,
+    /// `withdrawals: { agreement: { code: first year out } }`.
+    Withdrawal,
+}
+
+impl MembershipMap {
+    fn field(self) -> &'static str {
+        match self {
+            MembershipMap::Accession => "accessions",
+            MembershipMap::Withdrawal => "withdrawals",
+        }
     }
-    match agreements[k].accede(e, code, y) {
-        Ok(()) => Some(k),
-        Err(msg) => fail(at_code, format!("`accessions` of `{name}`: {msg}")),
+}
+
+/// One entry of a scenario's `accessions` or `withdrawals` by agreement name (README
+/// "Scenario files"): `code` joins agreement `name` in `year`, or leaves it then.
+struct MembershipChange<'a> {
+    kind: MembershipMap,
+    name: &'a str,
+    code: &'a str,
+    year: &'a Located<i32>,
+}
+
+impl MembershipChange<'_> {
+    /// Apply the change to its agreement among `agreements` ([`Agreement::accede`],
+    /// [`Agreement::withdraw`]). Returns the agreement's index, or `None` with an error at the
+    /// entry: no such agreement, an unknown economy, a year out of range, or what the
+    /// agreement refuses.
+    fn apply(
+        &self,
+        agreements: &mut [Agreement],
+        b: &Baseline,
+        errors: &mut Vec<Error>,
+    ) -> Option<usize> {
+        let (name, code, field) = (self.name, self.code, self.kind.field());
+        let src = &self.year.source;
+        let place = src.map_of_maps_field_offset(field);
+        let at_name = place.and_then(|p| src.offset_from(p, &format!("\"{name}\"")));
+        let at_code = at_name.and_then(|p| src.offset_from(p, &format!("\"{code}\"")));
+        let mut fail = |at: Option<usize>, message: String| {
+            errors.push(src.error_at(at.or(at_name).or(place), message));
+            None
+        };
+        let Some(k) = agreements.iter().position(|a| a.name == name) else {
+            return fail(
+                at_name,
+                format!(
+                    "`{field}` names agreement `{name}`, which this scenario does not have{}",
+                    did_you_mean(name, agreements.iter().map(|a| a.name.as_str()))
+                ),
+            );
+        };
+        let Some(e) = b.economy_index(code) else {
+            let codes: Vec<&str> = b.economies.iter().map(|e| e.code.as_str()).collect();
+            return fail(
+                at_code,
+                format!(
+                    "`{field}` of `{name}`: unknown economy `{code}`; {}the baseline's economies are: {}",
+                    did_you_mean_first(code, codes.iter().copied()),
+                    codes.join(", ")
+                ),
+            );
+        };
+        let y = self.year.value;
+        if let Err(msg) = check_year(y) {
+            return fail(at_code, format!("`{field}` of `{name}`: `{code}`: {msg}"));
+        }
+        let done = match self.kind {
+            MembershipMap::Accession => agreements[k].accede(e, code, y),
+            MembershipMap::Withdrawal => agreements[k].withdraw(e, code, y),
+        };
+        match done {
+            Ok(()) => Some(k),
+            Err(msg) => fail(at_code, format!("`{field}` of `{name}`: {msg}")),
+        }
     }
 }
 

@@ -43,6 +43,11 @@ pub struct RawScenario {
     /// accessions (an acceding member's year is replaced), its schedules counting from then.
     #[serde(default)]
     pub accessions: BTreeMap<String, BTreeMap<String, i32>>,
+    /// Members leaving agreements by name (inherited ones included): agreement → (code →
+    /// first year out), e.g. `{ "NAFTA": { "USA": 2027 } }`; its pairs are at the other rates
+    /// that apply to them from then (MFN, or another agreement's).
+    #[serde(default)]
+    pub withdrawals: BTreeMap<String, BTreeMap<String, i32>>,
     /// The base-year world: `Builtin(name)`, `Csv(dir)` or `CaliendoParro2015(dir)`.
     #[serde(default)]
     pub baseline: Option<BaselineRef>,
