@@ -38,7 +38,7 @@
 //!   into the destination puts it back when nothing replaced it (the destination is absent or
 //!   empty), removes it only when its run's replacement is in place (that run's staging
 //!   directory is gone and the destination holds a marker), and otherwise refuses, naming it
-//!   ([`recover_asides`]). A directory aside is thus never deleted while it is the only copy.
+//!   ([`clear_leftovers`]). A directory aside is thus never deleted while it is the only copy.
 //! - Single files written whole beside their destination (`crate::output::write_whole`: a
 //!   hidden `.NAME.PID.tmp` renamed into place) are listed here too: the handler removes them,
 //!   and a set of them being renamed into place is renamed whole before it does.
@@ -770,7 +770,7 @@ pub(crate) fn follow_links(dest: &Path) -> Result<PathBuf> {
 
 /// A path beside `staging` that does not exist, for the directory being replaced:
 /// `.NAME.tradesim-PID.old` (`.old1`, … if taken), which a later run recognises as this run's
-/// ([`recover_asides`]).
+/// ([`clear_leftovers`]).
 fn free_aside(staging: &Path) -> PathBuf {
     let name = staging
         .file_name()
@@ -805,16 +805,18 @@ fn leftover(name: &str, prefix: &str) -> Option<(u32, bool)> {
     pid.parse::<u32>().ok().map(|pid| (pid, aside))
 }
 
-/// Deal with the directories that runs stopped while committing (killed, or their machine
-/// down) moved aside: an earlier output, which they were replacing. One whose run put its
-/// replacement in place (its staging directory is gone and the destination is a tradesim
-/// output, with its marker) is removed; any other is put back at the destination when that is absent or empty, and
-/// otherwise the run is refused, naming it, so that nothing is lost or left hidden. Only the
-/// leftovers of processes that no longer run (or of an earlier process with this one's id)
-/// are touched: the caller holds the destination's claim.
-fn recover_asides(parent: &Path, prefix: &str, dest: &Path) -> Result<()> {
+/// Clear what stopped runs into `dest` left beside it, reading its parent once. First the
+/// directories that runs stopped while committing (killed, or their machine down) moved
+/// aside: an earlier output, which they were replacing. One whose run put its replacement in
+/// place (its staging directory is gone and the destination is a tradesim output, with its
+/// marker) is removed; any other is put back at the destination when that is absent or empty,
+/// and otherwise the run is refused, naming it, so that nothing is lost or left hidden. Then
+/// the staging directories of killed runs (their process is gone). Only the leftovers of
+/// processes that no longer run (or of an earlier process with this one's id) are touched: the
+/// caller holds the destination's claim.
+fn clear_leftovers(parent: &Path, prefix: &str, dest: &Path) -> Result<()> {
     let own = std::process::id();
-    let mut staged = BTreeSet::new();
+    let mut staged = BTreeMap::new();
     let mut asides = BTreeMap::new();
     if let Ok(list) = std::fs::read_dir(parent) {
         for e in list.flatten() {
@@ -824,7 +826,7 @@ fn recover_asides(parent: &Path, prefix: &str, dest: &Path) -> Result<()> {
                     if aside {
                         asides.insert(n, (pid, e.path()));
                     } else {
-                        staged.insert(pid);
+                        staged.insert(pid, e.path());
                     }
                 }
                 _ => {}
@@ -833,7 +835,7 @@ fn recover_asides(parent: &Path, prefix: &str, dest: &Path) -> Result<()> {
     }
     for (pid, aside) in asides.into_values() {
         let present = std::fs::symlink_metadata(dest).is_ok();
-        if present && !staged.contains(&pid) && dest.join(MARKER).is_file() {
+        if present && !staged.contains_key(&pid) && dest.join(MARKER).is_file() {
             // Replaced: the rest of a removal cut short.
             let _ = std::fs::remove_dir_all(&aside);
             continue;
@@ -851,6 +853,12 @@ fn recover_asides(parent: &Path, prefix: &str, dest: &Path) -> Result<()> {
                 dest.display()
             ),
         ));
+    }
+    // This process's own staging (an earlier process with its id) is replaced by the caller.
+    for (pid, staging) in staged {
+        if pid != own {
+            let _ = std::fs::remove_dir_all(staging);
+        }
     }
     Ok(())
 }
@@ -883,19 +891,9 @@ impl OutputDir {
             let _ = std::fs::remove_file(&claim);
             e
         };
-        // An earlier output that a run stopped while committing moved aside is put back first.
-        recover_asides(&parent, &prefix, dest).map_err(release)?;
-        // Staging of runs that were killed (their process is gone).
-        if let Ok(list) = std::fs::read_dir(&parent) {
-            for e in list.flatten() {
-                let n = e.file_name().to_string_lossy().to_string();
-                if let Some((pid, false)) = leftover(&n, &prefix) {
-                    if !pid_alive(pid) {
-                        let _ = std::fs::remove_dir_all(e.path());
-                    }
-                }
-            }
-        }
+        // An earlier output that a run stopped while committing moved aside is put back first,
+        // then the staging of runs that were killed is removed.
+        clear_leftovers(&parent, &prefix, dest).map_err(release)?;
         let found = examine(dest, force).map_err(release)?;
         let staging = parent.join(format!("{prefix}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
@@ -1006,7 +1004,7 @@ impl OutputDir {
     /// examined again, an earlier output moved aside, the staging directory renamed into place
     /// and the earlier output removed. Sets `committed` when the new output is in place, and
     /// when the earlier output could not be put back after a failure (the staging directory is
-    /// then kept, so that a later run puts the earlier output back: [`recover_asides`]).
+    /// then kept, so that a later run puts the earlier output back: [`clear_leftovers`]).
     fn replace(&mut self) -> Result<()> {
         let changed = |what: String| {
             Error::invalid(
