@@ -21,9 +21,10 @@ const MAX_DEPTH: usize = 2;
 /// has no schema here, no field has that name, or fields of that name in different places
 /// take different shapes (the caller then says less).
 pub(crate) fn field_takes(top: &str, field: &str) -> Option<String> {
-    let schema: Value = serde_json::from_str(&match top {
-        "Scenario" => super::schema::scenario_json(),
-        "Batch" => super::schema::batch_json(),
+    // As `tradesim schema` prints it (its keywords in the same order), without the text.
+    let schema = serde_json::to_value(match top {
+        "Scenario" => super::schema::scenario_schema(),
+        "Batch" => super::schema::batch_schema(),
         _ => return None,
     })
     .ok()?;

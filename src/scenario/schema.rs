@@ -10,23 +10,33 @@ use super::raw::RawScenario;
 
 /// The scenario format's JSON Schema, pretty-printed.
 pub fn scenario_json() -> String {
+    // Serialising a schema (plain JSON values) cannot fail.
+    serde_json::to_string_pretty(&scenario_schema()).unwrap_or_default()
+}
+
+/// The batch format's JSON Schema, pretty-printed.
+pub fn batch_json() -> String {
+    serde_json::to_string_pretty(&batch_schema()).unwrap_or_default()
+}
+
+/// The scenario format's JSON Schema (what [`scenario_json`] prints; read by `super::hint`).
+pub(crate) fn scenario_schema() -> schemars::Schema {
     let mut schema = schemars::schema_for!(RawScenario);
     schema.insert(
         "description".into(),
         "A tradesim scenario file (RON; top-level value `Scenario(...)`). This schema describes serde's data model in JSON terms: RON structs are objects, enum variants are externally tagged (`Builtin(\"x\")` is {\"Builtin\": \"x\"}), tuples are arrays. See the README, \"Scenario files\".".into(),
     );
-    // Serialising a schema (plain JSON values) cannot fail.
-    serde_json::to_string_pretty(&schema).unwrap_or_default()
+    schema
 }
 
-/// The batch format's JSON Schema, pretty-printed.
-pub fn batch_json() -> String {
+/// The batch format's JSON Schema (what [`batch_json`] prints).
+pub(crate) fn batch_schema() -> schemars::Schema {
     let mut schema = schemars::schema_for!(super::batch::RawBatch);
     schema.insert(
         "description".into(),
         "A tradesim batch file (RON; top-level value `Batch(...)`), in serde's data model as JSON spells it. See the README, \"Batches and uncertainty\".".into(),
     );
-    serde_json::to_string_pretty(&schema).unwrap_or_default()
+    schema
 }
 
 #[cfg(test)]
