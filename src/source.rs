@@ -155,16 +155,21 @@ impl Source {
     /// The byte offset of the first field `name:` whose value is a list (`[...]` or
     /// `Some([...])`): the scenario's `years: [...]`, not a schedule's `Linear(years: 10)`.
     pub(crate) fn list_field_offset(&self, name: &str) -> Option<usize> {
+        self.field_offset_where(name, |value| {
+            let value = value.strip_prefix("Some").map_or(value, |v| {
+                v.trim_start().strip_prefix('(').unwrap_or(v).trim_start()
+            });
+            value.starts_with('[')
+        })
+    }
+
+    /// The byte offset of the first field `name:` whose value (the code after the colon,
+    /// comments and strings blanked, leading spaces trimmed) satisfies `value`.
+    fn field_offset_where(&self, name: &str, value: impl Fn(&str) -> bool) -> Option<usize> {
         let code = blank_strings(&blank_comments(&self.text));
         (0..)
             .map_while(|nth| field_offset(&code, 0, name, nth))
-            .find(|&k| {
-                let value = code[k + name.len()..].trim_start()[1..].trim_start();
-                let value = value.strip_prefix("Some").map_or(value, |v| {
-                    v.trim_start().strip_prefix('(').unwrap_or(v).trim_start()
-                });
-                value.starts_with('[')
-            })
+            .find(|&k| value(code[k + name.len()..].trim_start()[1..].trim_start()))
     }
 
     /// The byte offset of the first `needle` at or after byte `from` (in the code, comments
@@ -178,20 +183,16 @@ impl Source {
     /// (`{ "…": { … } }`): the scenario's `accessions: { "CPTPP": { "KOR": 2028 } }`, not an
     /// agreement's `accessions: { "KOR": 2028 }`.
     pub(crate) fn map_of_maps_field_offset(&self, name: &str) -> Option<usize> {
-        let code = blank_strings(&blank_comments(&self.text));
-        (0..)
-            .map_while(|nth| field_offset(&code, 0, name, nth))
-            .find(|&k| {
-                let value = code[k + name.len()..].trim_start()[1..].trim_start();
-                // Strings are blanked (their quotes kept): `{ "     ": {`.
-                value.strip_prefix('{').is_some_and(|v| {
-                    let v = v.trim_start();
-                    v.strip_prefix('"')
-                        .and_then(|v| v.find('"').map(|q| &v[q + 1..]))
-                        .and_then(|v| v.trim_start().strip_prefix(':'))
-                        .is_some_and(|v| v.trim_start().starts_with('{'))
-                })
+        self.field_offset_where(name, |value| {
+            // Strings are blanked (their quotes kept): `{ "     ": {`.
+            value.strip_prefix('{').is_some_and(|v| {
+                let v = v.trim_start();
+                v.strip_prefix('"')
+                    .and_then(|v| v.find('"').map(|q| &v[q + 1..]))
+                    .and_then(|v| v.trim_start().strip_prefix(':'))
+                    .is_some_and(|v| v.trim_start().starts_with('{'))
             })
+        })
     }
 
     /// The byte offset of the `nth` (0-based) item of the list field `name:`

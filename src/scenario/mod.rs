@@ -1339,14 +1339,9 @@ impl MembershipChange<'_> {
             );
         };
         let Some(e) = b.economy_index(code) else {
-            let codes: Vec<&str> = b.economies.iter().map(|e| e.code.as_str()).collect();
             return fail(
                 at_code,
-                format!(
-                    "`{field}` of `{name}`: unknown economy `{code}`; {}the baseline's economies are: {}",
-                    did_you_mean_first(code, codes.iter().copied()),
-                    codes.join(", ")
-                ),
+                format!("`{field}` of `{name}`: {}", unknown_economy(code, b)),
             );
         };
         let y = self.year.value;
@@ -1362,6 +1357,17 @@ impl MembershipChange<'_> {
             Err(msg) => fail(at_code, format!("`{field}` of `{name}`: {msg}")),
         }
     }
+}
+
+/// "unknown economy `X`; did you mean `Y`? the baseline's economies are: …", for a code the
+/// baseline `b` does not have (in an agreement, or a scenario's `accessions`/`withdrawals`).
+fn unknown_economy(code: &str, b: &Baseline) -> String {
+    let codes: Vec<&str> = b.economies.iter().map(|e| e.code.as_str()).collect();
+    format!(
+        "unknown economy `{code}`; {}the baseline's economies are: {}",
+        did_you_mean_first(code, codes.iter().copied()),
+        codes.join(", ")
+    )
 }
 
 /// `; did you mean `x`?` for the closest name (by edit distance, when it is close), else the
@@ -1699,7 +1705,6 @@ fn validate_agreement(
 ) -> Agreement {
     let anchor = format!("\"{}\"", a.name);
     let anchor = Some(anchor.as_str());
-    let economy_codes: Vec<&str> = b.economies.iter().map(|e| e.code.as_str()).collect();
     let sector_codes: Vec<&str> = b.sectors.iter().map(|s| s.code.as_str()).collect();
     let economy = |code: &str, errors: &mut Vec<Error>| -> Option<usize> {
         let idx = b.economy_index(code);
@@ -1707,12 +1712,7 @@ fn validate_agreement(
             errors.push(src.error(
                 anchor,
                 &format!("\"{code}\""),
-                format!(
-                    "agreement `{}`: unknown economy `{code}`; {}the baseline's economies are: {}",
-                    a.name,
-                    did_you_mean_first(code, economy_codes.iter().copied()),
-                    economy_codes.join(", ")
-                ),
+                format!("agreement `{}`: {}", a.name, unknown_economy(code, b)),
             ));
         }
         idx
