@@ -668,24 +668,25 @@ struct Complete {
     warnings: Vec<String>,
 }
 
-/// A warning when the text column `name` reads `NA` as a missing value among values that are
+/// A warning when the text column `name` (`missing`: which of its labels are missing values,
+/// [`crate::estimate::data::TextColumn::missing_labels`]) reads `NA` as a missing value among values that are
 /// all two-letter upper-case codes: `NA` is then most likely Namibia's ISO 3166 alpha-2 code,
 /// and its rows are being left out of the fit. `None` otherwise (a column of ISO3 codes or
 /// names, or `NA` not a missing marker under `--na-values`).
 fn iso2_namibia_warning(
     name: &str,
     t: &crate::estimate::data::TextColumn,
+    missing: &[bool],
     rows: &[usize],
 ) -> Option<String> {
     let labels = t.labels();
-    let missing = t.missing_labels();
     let na = labels
         .iter()
-        .zip(&missing)
+        .zip(missing)
         .position(|(l, &m)| m && l == "NA")?;
     let codes: Vec<&String> = labels
         .iter()
-        .zip(&missing)
+        .zip(missing)
         .filter(|(_, &m)| !m)
         .map(|(l, _)| l)
         .collect();
@@ -733,7 +734,7 @@ fn without_missing(
                 }
                 // Once per column: an exporter and the exporter^year it makes are one column.
                 if !warned.contains(name) {
-                    if let Some(w) = iso2_namibia_warning(name, t, &rows) {
+                    if let Some(w) = iso2_namibia_warning(name, t, &m, &rows) {
                         warnings.push(w);
                         warned.insert(name.clone());
                     }
